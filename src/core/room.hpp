@@ -1,0 +1,167 @@
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "core/pacing.hpp"
+#include "core/policy.hpp"
+#include "core/rate_budget.hpp"
+#include "util/clock.hpp"
+
+namespace vwr::core {
+
+// What a ticket (or a join) amounts to right now.
+enum class TicketStatus : std::uint8_t {
+  kWaiting,   // in line; position > 0
+  kAdmitted,  // claimed: a session exists
+  kExpired,   // called but not claimed in time, or its session has ended
+  kRejected,  // the room is closed (mode reject)
+  kFull,      // queue_limit reached; no ticket was issued
+};
+
+std::string_view TicketStatusName(TicketStatus status);
+
+// "Now" as the domain needs it: monotonic time for every decision, and the wall-clock second
+// recorded with a session (it becomes the admission token's iat).
+struct Instant {
+  util::TimePoint mono;
+  std::int64_t unix_seconds = 0;
+};
+
+// An admitted user. Keyed by its ticket number: a ticket yields at most one session.
+struct Session {
+  std::uint64_t ticket = 0;
+  std::string identity;            // the userId given at join, or empty
+  std::int64_t admitted_unix = 0;  // wall second of the claim
+  util::TimePoint last_seen;       // activity (claim, heartbeat, poll) that keeps it alive
+  std::list<std::uint64_t>::iterator idle_position;  // place in the idle order
+};
+
+// The answer to a join or a poll.
+struct TicketOutcome {
+  TicketStatus status = TicketStatus::kWaiting;
+  std::uint64_t ticket = 0;            // 0 when none was issued (rejected, full)
+  std::uint64_t frontier_at_join = 0;  // gives initialPosition = ticket - frontier_at_join
+  const Session* session = nullptr;    // set when admitted; valid until the room next changes
+};
+
+// What one tick did.
+struct TickReport {
+  std::uint64_t called = 0;            // tickets the frontier passed
+  std::uint64_t expired_sessions = 0;  // idle past session_timeout
+  std::uint64_t no_shows = 0;          // called but unclaimed past claim_grace
+};
+
+// Running totals since the room was created, for metrics.
+struct RoomCounters {
+  std::uint64_t joins = 0;             // joins that got a ticket (new or reused)
+  std::uint64_t rejected = 0;          // joins refused: mode reject
+  std::uint64_t full = 0;              // joins refused: queue_limit
+  std::uint64_t admissions = 0;        // sessions created
+  std::uint64_t immediate = 0;         // of which without waiting
+  std::uint64_t no_shows = 0;          // called tickets never claimed
+  std::uint64_t expired_sessions = 0;  // sessions ended by idleness
+  std::uint64_t leaves = 0;            // sessions ended by leave
+};
+
+// One waiting room: the ticket line, the frontier, the admitted sessions. Pure logic, no I/O, no
+// clock of its own: every call is told the time. Not thread-safe; the store serialises access.
+//
+// Ticketing. Every join that is not refused takes the next ticket number. The frontier is the
+// highest number that has been called; it only moves forward. A ticket above the frontier is
+// waiting, `ticket - frontier` places back. Waiting users cost no memory here: their place is the
+// number in their signed ticket, and nothing is stored for them unless they gave a userId.
+//
+//   join:  if nobody waits and both budgets allow -> ticket = frontier = ++last_issued; claim now
+//          else                                   -> ticket = ++last_issued (waiting)
+//   tick:  expire idle sessions and no-shows, then
+//          frontier += min(rate budget, max_active - active - called_unclaimed, waiting)
+//   poll:  ticket > frontier -> waiting; called and unclaimed -> claim (create the session);
+//          claimed and session alive -> the same session; otherwise -> expired
+//
+// Called tickets form the contiguous range (pending_base_ - 1, frontier]; each remembers when it
+// was called and whether it was claimed, so a claim is O(1) and no-shows leave from the front in
+// call order.
+class Room {
+ public:
+  Room(std::string id, const Policy& policy, std::uint64_t incarnation, util::TimePoint now);
+
+  // A join. A non-empty `identity` that already holds a live ticket gets that ticket back.
+  TicketOutcome Join(std::string_view identity, const Instant& now);
+  // A status poll of ticket `number`; claims it when it has been called.
+  TicketOutcome Poll(std::uint64_t number, const Instant& now);
+  // Keeps a session alive. False when there is no such session (ended or never existed).
+  bool Heartbeat(std::uint64_t session_ticket, const Instant& now);
+  // Ends a session and frees its slot at once. False when there was no such session.
+  bool Leave(std::uint64_t session_ticket);
+  TickReport Tick(const Instant& now);
+  // Takes effect from the next tick (and the next join).
+  void SetPolicy(const Policy& policy);
+
+  const std::string& id() const { return id_; }
+  const Policy& policy() const { return policy_; }
+  std::uint64_t incarnation() const { return incarnation_; }
+  std::uint64_t frontier() const { return frontier_; }
+  std::uint64_t last_issued() const { return last_issued_; }
+  std::uint64_t waiting() const { return last_issued_ - frontier_; }
+  std::int64_t active() const { return static_cast<std::int64_t>(sessions_.size()); }
+  std::int64_t called_unclaimed() const { return called_unclaimed_; }
+  double advance_rate() const { return estimator_.rate(); }
+  const RoomCounters& counters() const { return counters_; }
+  const Session* FindSession(std::uint64_t ticket) const;
+  // What a newcomer would face: 0 when a join now would be admitted at once.
+  std::optional<std::int64_t> NewcomerWaitSeconds() const;
+
+ private:
+  enum class CallState : std::uint8_t { kUnclaimed, kClaimed, kExpired };
+  struct Call {
+    util::TimePoint called_at;
+    CallState state;
+  };
+  struct IdentityEntry {
+    std::uint64_t ticket;
+    std::uint64_t frontier_at_join;
+  };
+
+  bool HasFreeSlot() const;
+  TicketOutcome AdmitImmediately(std::string_view identity, const Instant& now);
+  std::uint64_t IssueTicket(std::string_view identity);
+  void CallNext(std::uint64_t count, util::TimePoint now);
+  const Session* CreateSession(std::uint64_t number, const Instant& now);
+  void EndSession(std::unordered_map<std::uint64_t, Session>::iterator it);
+  void ForgetIdentityOf(std::uint64_t ticket);
+  bool PastGrace(const Call& call, util::TimePoint now) const;
+  void ExpireCall(Call& call, std::uint64_t number);
+  void DropSettledCalls(util::TimePoint now, TickReport* report);
+  TicketOutcome Resolve(std::uint64_t number, std::uint64_t frontier_at_join, const Instant& now);
+
+  std::string id_;
+  Policy policy_;
+  std::uint64_t incarnation_;
+  std::uint64_t last_issued_ = 0;
+  std::uint64_t frontier_ = 0;
+
+  std::uint64_t pending_base_ = 1;  // ticket number of calls_.front()
+  std::deque<Call> calls_;          // tickets pending_base_ .. frontier_
+  std::int64_t called_unclaimed_ = 0;
+
+  std::unordered_map<std::uint64_t, Session> sessions_;
+  std::list<std::uint64_t> idle_order_;  // session tickets, least recently seen first
+
+  std::unordered_map<std::string, IdentityEntry> identities_;
+  std::unordered_map<std::uint64_t, std::string> identity_of_ticket_;
+
+  RateBudget budget_;
+  AdvanceRateEstimator estimator_;
+  util::TimePoint last_tick_;
+  std::uint64_t frontier_at_last_tick_ = 0;
+  std::uint64_t waiting_after_last_tick_ = 0;
+  RoomCounters counters_;
+};
+
+}  // namespace vwr::core

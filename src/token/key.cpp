@@ -1,0 +1,219 @@
+#include "token/key.hpp"
+
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <optional>
+
+#include "token/hmac_sha256.hpp"
+#include "util/random.hpp"
+
+namespace vwr::token {
+namespace {
+
+using boost::system::error_code;
+
+constexpr std::size_t kHexLength = 2 * sizeof(SecretKey::bytes);
+// A valid file is 65 bytes; anything much larger is not a key file and is not read into memory.
+constexpr std::size_t kMaxFileSize = 4096;
+
+class KeyErrorCategoryImpl final : public boost::system::error_category {
+ public:
+  const char* name() const noexcept override { return "vwr.key"; }
+  std::string message(int ev) const override {
+    switch (static_cast<KeyError>(ev)) {
+      case KeyError::kMalformed:
+        return "key file content is not 64 hex digits";
+      case KeyError::kNotRegularFile:
+        return "key path is not a regular file";
+    }
+    return "unknown key error";
+  }
+};
+
+error_code ErrnoError() { return error_code(errno, boost::system::system_category()); }
+
+// Closes a file descriptor on scope exit.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+
+ private:
+  int fd_;
+};
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+std::optional<SecretKey> ParseKey(std::string_view text) {
+  while (!text.empty() && IsSpace(text.front())) text.remove_prefix(1);
+  while (!text.empty() && IsSpace(text.back())) text.remove_suffix(1);
+  if (text.size() != kHexLength) return std::nullopt;
+  SecretKey key;
+  for (std::size_t i = 0; i < key.bytes.size(); ++i) {
+    const int hi = HexValue(text[2 * i]);
+    const int lo = HexValue(text[2 * i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    key.bytes[i] = static_cast<std::uint8_t>((hi << 4) | lo);
+  }
+  return key;
+}
+
+// Reads and parses an existing key file. ENOENT is returned as is so the caller can create it.
+boost::system::result<SecretKey> ReadKeyFile(const std::string& path) {
+  // O_NONBLOCK: opening a FIFO must not hang start-up; it is rejected below.
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  if (!fd.valid()) return ErrnoError();
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return ErrnoError();
+  if (!S_ISREG(st.st_mode)) return error_code(KeyError::kNotRegularFile);
+
+  char buffer[kMaxFileSize + 1];
+  std::size_t size = 0;
+  while (size < sizeof(buffer)) {
+    const ssize_t n = ::read(fd.get(), buffer + size, sizeof(buffer) - size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError();
+    }
+    if (n == 0) break;
+    size += static_cast<std::size_t>(n);
+  }
+  std::optional<SecretKey> key;
+  if (size <= kMaxFileSize) key = ParseKey(std::string_view(buffer, size));
+  OPENSSL_cleanse(buffer, size);
+  if (!key) return error_code(KeyError::kMalformed);
+  return *key;
+}
+
+// mkdir -p with mode 0700 for the directories it creates.
+error_code CreateDirectories(const std::filesystem::path& dir) {
+  if (dir.empty()) return {};
+  struct stat st;
+  if (::stat(dir.c_str(), &st) == 0) {
+    return S_ISDIR(st.st_mode) ? error_code()
+                               : error_code(ENOTDIR, boost::system::system_category());
+  }
+  if (errno != ENOENT) return ErrnoError();
+  if (dir.has_parent_path() && dir.parent_path() != dir) {
+    if (error_code ec = CreateDirectories(dir.parent_path())) return ec;
+  }
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return ErrnoError();
+  return {};
+}
+
+error_code WriteAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError();
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return {};
+}
+
+error_code SyncDirectory(const std::filesystem::path& dir) {
+  Fd fd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoError();
+  if (::fsync(fd.get()) != 0) return ErrnoError();
+  return {};
+}
+
+// Writes a fresh key to a temporary file and links it to `path`. Returns the key on success,
+// errc::file_exists when another process created `path` first, or another error.
+boost::system::result<SecretKey> CreateKeyFile(const std::string& path) {
+  const std::filesystem::path final_path(path);
+  const std::filesystem::path dir = final_path.parent_path();
+  if (error_code ec = CreateDirectories(dir)) return ec;
+
+  SecretKey key;
+  util::SecureRandom(key.bytes);
+  std::string contents = util::HexEncode(key.bytes) + "\n";
+
+  std::uint8_t suffix[8];
+  util::SecureRandom(suffix);
+  const std::string temp_path = path + ".tmp-" + util::HexEncode(suffix);
+
+  error_code ec;
+  {
+    Fd fd(::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd.valid()) {
+      ec = ErrnoError();
+      OPENSSL_cleanse(contents.data(), contents.size());
+      return ec;
+    }
+    // The umask can only clear bits, but make the mode exact regardless.
+    if (::fchmod(fd.get(), 0600) != 0) ec = ErrnoError();
+    if (!ec) ec = WriteAll(fd.get(), contents);
+    if (!ec && ::fsync(fd.get()) != 0) ec = ErrnoError();
+  }
+  OPENSSL_cleanse(contents.data(), contents.size());
+  if (!ec && ::link(temp_path.c_str(), path.c_str()) != 0) ec = ErrnoError();
+  ::unlink(temp_path.c_str());
+  if (ec) return ec;
+  // Make the new directory entry durable: a key handed out before a crash must survive it.
+  if (error_code sync_ec = SyncDirectory(dir)) return sync_ec;
+  return key;
+}
+
+}  // namespace
+
+const boost::system::error_category& KeyErrorCategory() {
+  static const KeyErrorCategoryImpl category;
+  return category;
+}
+
+boost::system::error_code make_error_code(KeyError e) {
+  return error_code(static_cast<int>(e), KeyErrorCategory());
+}
+
+boost::system::result<SecretKey> LoadOrCreateKeyFile(const std::string& path, bool* created) {
+  if (created != nullptr) *created = false;
+  boost::system::result<SecretKey> existing = ReadKeyFile(path);
+  if (existing || existing.error() != boost::system::errc::no_such_file_or_directory) {
+    return existing;
+  }
+  boost::system::result<SecretKey> fresh = CreateKeyFile(path);
+  if (fresh) {
+    if (created != nullptr) *created = true;
+    return fresh;
+  }
+  // Lost a creation race: the winner's file is complete (it was fsync'ed before being linked).
+  if (fresh.error() == boost::system::errc::file_exists) return ReadKeyFile(path);
+  return fresh;
+}
+
+std::string DescribeKeyError(std::string_view path, const boost::system::error_code& error) {
+  std::string out = "key file \"";
+  out.append(path);
+  out += "\": ";
+  out += error.message();
+  return out;
+}
+
+SecretKey DeriveKey(const SecretKey& master, std::string_view label) {
+  SecretKey derived;
+  derived.bytes = HmacSha256(master.bytes).Compute(label);
+  return derived;
+}
+
+}  // namespace vwr::token

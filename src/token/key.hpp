@@ -1,0 +1,60 @@
+#pragma once
+
+#include <array>
+#include <boost/system/error_code.hpp>
+#include <boost/system/result.hpp>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+namespace vwr::token {
+
+// The process secret from which every MAC and signing key is derived (see DeriveKey). Never log it.
+struct SecretKey {
+  std::array<std::uint8_t, 32> bytes{};
+};
+
+// Content errors of a key file. I/O failures are reported as boost::system::system_category()
+// codes (errno) instead.
+enum class KeyError {
+  kMalformed = 1,       // content is not exactly 64 hex digits (surrounding whitespace allowed)
+  kNotRegularFile = 2,  // the path names a directory, FIFO, device, ...
+};
+
+const boost::system::error_category& KeyErrorCategory();
+// For boost::system::error_code construction from KeyError (found by ADL, hence the name).
+boost::system::error_code make_error_code(KeyError e);
+
+// Loads the secret key stored at `path`, creating it first if the file does not exist.
+//
+// File format: 64 hex digits (the 32 key bytes), conventionally lowercase followed by "\n";
+// surrounding whitespace is ignored on read and either case is accepted.
+//
+// Creation is crash- and race-safe: missing parent directories are created with mode 0700, the key
+// is written to a uniquely named temporary file (mode 0600) in the same directory and fsync'ed,
+// then link(2)ed to `path`. link never replaces an existing file, so when several processes race
+// to create the key exactly one wins and all of them end up reading the winner's key; a reader
+// never sees a partly written file. Requires a filesystem with hard links (any local Linux fs).
+//
+// `created`, when given, is set to whether this call created the file.
+//
+// Blocking (disk I/O): call at start-up, never on a worker thread. The file's permissions are not
+// checked (Kubernetes secret volumes are 0644 by default); the caller may warn about them.
+boost::system::result<SecretKey> LoadOrCreateKeyFile(const std::string& path,
+                                                     bool* created = nullptr);
+
+// A one-line message for logs, e.g. `key file "/var/lib/vwr/key": Permission denied`.
+std::string DescribeKeyError(std::string_view path, const boost::system::error_code& error);
+
+// Domain separation: HMAC-SHA256(master, label). Each use of the master key (ticket MACs, token
+// signatures, identity hashing) derives its own key with a distinct label, so that a value
+// produced for one purpose can never be replayed as valid for another.
+SecretKey DeriveKey(const SecretKey& master, std::string_view label);
+
+}  // namespace vwr::token
+
+namespace boost::system {
+template <>
+struct is_error_code_enum<vwr::token::KeyError> : std::true_type {};
+}  // namespace boost::system

@@ -1,0 +1,34 @@
+#include "config/config.hpp"
+
+namespace vwr::config {
+
+std::string ConfigError::ToString() const {
+  std::string out;
+  if (line > 0) {
+    out += "line " + std::to_string(line);
+    if (column > 0) out += ", column " + std::to_string(column);
+    out += ": ";
+  }
+  if (!key.empty()) out += key + ": ";
+  out += message;
+  return out;
+}
+
+Config DefaultConfig() {
+  Config config;
+  RoomConfig room;
+  room.id = "default";
+  room.name = "default";
+  room.match = {RoomMatch{}};
+  config.rooms.push_back(std::move(room));
+  return config;
+}
+
+const RoomConfig* FindRoom(const Config& config, std::string_view id) {
+  for (const RoomConfig& room : config.rooms) {
+    if (room.id == id) return &room;
+  }
+  return nullptr;
+}
+
+}  // namespace vwr::config

@@ -1,0 +1,864 @@
+// ParseConfig and LoadConfigFile: YAML text -> validated Config, or every error found.
+//
+// The reader walks the YAML tree by hand rather than with yaml-cpp's as<T>() conversions, so
+// that it can keep going after a problem and report each one with its dotted key and line:
+//
+//   for each mapping:  unknown or repeated keys -> error at the key; known keys -> read
+//   for each value:    wrong type or impossible value -> error at the key; default kept
+//   for each room:     core::ValidatePolicy -> error at the policy key (or the room)
+//   across rooms:      repeated ids
+//
+// A Config comes back only when no error was found. yaml-cpp throws on syntax errors; those
+// exceptions (and any other) stop at ParseConfig and become ConfigErrors.
+
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <span>
+#include <sstream>
+#include <system_error>
+#include <utility>
+
+#include "config/address.hpp"
+#include "config/config.hpp"
+#include "config/duration.hpp"
+
+namespace vwr::config {
+namespace {
+
+using std::chrono::milliseconds;
+using Keys = std::span<const std::string_view>;
+
+constexpr int kMaxWorkers = 1024;
+constexpr std::size_t kMinAdminTokenLength = 16;
+constexpr std::size_t kMaxRoomIdLength = 64;
+// A config file is a few kilobytes; this only stops a wrong path (a log, a device) early.
+constexpr std::size_t kMaxFileBytes = 16 * 1024 * 1024;
+// Longest part of an offending value quoted back in a message.
+constexpr std::size_t kMaxQuotedLength = 60;
+
+constexpr std::array<std::string_view, 6> kTopKeys = {"server",  "store", "admin",
+                                                      "secrets", "log",   "rooms"};
+constexpr std::array<std::string_view, 3> kServerKeys = {"listen", "admin_listen", "workers"};
+constexpr std::array<std::string_view, 2> kStoreKeys = {"kind", "data_dir"};
+constexpr std::array<std::string_view, 1> kAdminKeys = {"token"};
+constexpr std::array<std::string_view, 1> kSecretsKeys = {"ticket_key_file"};
+constexpr std::array<std::string_view, 2> kLogKeys = {"level", "format"};
+constexpr std::array<std::string_view, 11> kRoomKeys = {
+    "id",          "name", "match",       "max_active", "admit_rate", "burst", "session_timeout",
+    "claim_grace", "mode", "queue_limit", "poll"};
+constexpr std::array<std::string_view, 2> kMatchKeys = {"host", "path_prefix"};
+constexpr std::array<std::string_view, 2> kPollKeys = {"min", "max"};
+constexpr std::array<std::string_view, 6> kLogLevels = {"trace", "debug", "info",
+                                                        "warn",  "error", "off"};
+constexpr std::array<std::string_view, 2> kLogFormats = {"text", "json"};
+
+int LineOf(const YAML::Mark& mark) { return mark.is_null() || mark.line < 0 ? 0 : mark.line + 1; }
+int ColumnOf(const YAML::Mark& mark) {
+  return mark.is_null() || mark.line < 0 || mark.column < 0 ? 0 : mark.column + 1;
+}
+
+std::string Child(const std::string& path, std::string_view name) {
+  return path.empty() ? std::string(name) : path + "." + std::string(name);
+}
+
+std::string Item(const std::string& path, std::size_t index) {
+  return path + "[" + std::to_string(index) + "]";
+}
+
+// A value quoted back to the operator: shortened, control characters made visible.
+std::string Quote(std::string_view text) {
+  std::string out = "\"";
+  for (std::size_t i = 0; i < text.size() && i < kMaxQuotedLength; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    out += c < 0x20 || c == 0x7f ? '?' : text[i];
+  }
+  if (text.size() > kMaxQuotedLength) out += "...";
+  return out + "\"";
+}
+
+std::string Describe(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      return "nothing";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Scalar:
+      return Quote(node.Scalar());
+  }
+  return "something else";
+}
+
+std::string JoinNames(Keys names) {
+  std::string out;
+  for (std::string_view name : names) {
+    if (!out.empty()) out += ", ";
+    out += name;
+  }
+  return out;
+}
+
+bool Contains(Keys names, std::string_view name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+std::size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string UnknownKeyMessage(std::string_view name, Keys allowed) {
+  std::string_view best;
+  std::size_t best_distance = 3;  // suggest only close misspellings
+  for (std::string_view candidate : allowed) {
+    const std::size_t distance = EditDistance(name, candidate);
+    if (distance < best_distance && distance < candidate.size()) {
+      best = candidate;
+      best_distance = distance;
+    }
+  }
+  if (!best.empty()) return "unknown key (did you mean \"" + std::string(best) + "\"?)";
+  return "unknown key (allowed here: " + JoinNames(allowed) + ")";
+}
+
+// A value in the document together with what is needed to report a problem with it.
+struct Field {
+  std::string path;  // dotted key, e.g. "rooms[0].poll.min"
+  YAML::Mark mark;   // where problems point: the key, or the list item
+  YAML::Node node;
+};
+
+// The known keys present in one mapping, in file order.
+class Fields {
+ public:
+  const Field* Find(std::string_view name) const {
+    for (const auto& [key, field] : fields_) {
+      if (key == name) return &field;
+    }
+    return nullptr;
+  }
+  void Add(std::string name, Field field) { fields_.emplace_back(std::move(name), field); }
+
+ private:
+  std::vector<std::pair<std::string, Field>> fields_;
+};
+
+// Reads typed values out of the tree, recording one error per problem. Each Read* returns
+// nullopt after recording the error, so the caller keeps the default and moves on.
+class Reader {
+ public:
+  void Error(const YAML::Mark& mark, std::string key, std::string message) {
+    errors_.push_back(
+        ConfigError{LineOf(mark), ColumnOf(mark), std::move(key), std::move(message)});
+  }
+
+  // Errors in file order (stable: errors on one spot keep the order they were found in).
+  std::vector<ConfigError> TakeErrors() {
+    std::stable_sort(errors_.begin(), errors_.end(),
+                     [](const ConfigError& a, const ConfigError& b) {
+                       return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+                     });
+    return std::move(errors_);
+  }
+
+  // A mapping whose keys must be among `allowed`. An empty value (a section whose keys are all
+  // commented out) reads as an empty mapping.
+  std::optional<Fields> ReadMap(const Field& field, Keys allowed) {
+    Fields fields;
+    if (field.node.IsNull()) return fields;
+    if (!field.node.IsMap()) {
+      Error(field.mark, field.path,
+            "expected a mapping (keys: " + JoinNames(allowed) + "), got " + Describe(field.node));
+      return std::nullopt;
+    }
+    std::map<std::string, int> first_line;
+    for (auto it = field.node.begin(); it != field.node.end(); ++it) {
+      // Copies: it-> yields a proxy, so references into it would dangle.
+      const YAML::Node key = it->first;
+      const YAML::Node value = it->second;
+      if (!key.IsScalar()) {
+        Error(key.Mark(), field.path, "keys must be plain names, got " + Describe(key));
+        continue;
+      }
+      const std::string& name = key.Scalar();
+      std::string path = Child(field.path, name);
+      if (!Contains(allowed, name)) {
+        Error(key.Mark(), std::move(path), UnknownKeyMessage(name, allowed));
+        continue;
+      }
+      if (auto [seen, inserted] = first_line.emplace(name, LineOf(key.Mark())); !inserted) {
+        Error(key.Mark(), std::move(path),
+              "duplicate key (first given at line " + std::to_string(seen->second) + ")");
+        continue;
+      }
+      fields.Add(name, Field{std::move(path), key.Mark(), value});
+    }
+    return fields;
+  }
+
+  std::optional<std::string> ReadString(const Field& field) {
+    if (field.node.IsScalar()) return field.node.Scalar();
+    Error(field.mark, field.path, "expected a string, got " + Describe(field.node));
+    return std::nullopt;
+  }
+
+  // A decimal integer that fits in 64 bits: digits with an optional leading '-'.
+  std::optional<std::int64_t> ReadInt(const Field& field) {
+    if (!field.node.IsScalar()) {
+      Error(field.mark, field.path, "expected an integer, got " + Describe(field.node));
+      return std::nullopt;
+    }
+    const std::string& text = field.node.Scalar();
+    const std::size_t digits_start = !text.empty() && text.front() == '-' ? 1 : 0;
+    if (text.size() == digits_start ||
+        text.find_first_not_of("0123456789", digits_start) != std::string::npos) {
+      Error(field.mark, field.path, "expected an integer, got " + Quote(text));
+      return std::nullopt;
+    }
+    std::int64_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size()) {
+      Error(field.mark, field.path, Quote(text) + " does not fit in a 64-bit integer");
+      return std::nullopt;
+    }
+    return value;
+  }
+
+  // A finite decimal number: "10", "0.5", "-2", "1e3". No hex, no ".5", no inf or nan.
+  std::optional<double> ReadNumber(const Field& field) {
+    if (!field.node.IsScalar()) {
+      Error(field.mark, field.path, "expected a number, got " + Describe(field.node));
+      return std::nullopt;
+    }
+    const std::string& text = field.node.Scalar();
+    if (!IsDecimalNumber(text)) {
+      Error(field.mark, field.path, "expected a number, got " + Quote(text));
+      return std::nullopt;
+    }
+    double value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value)) {
+      Error(field.mark, field.path, Quote(text) + " is out of range");
+      return std::nullopt;
+    }
+    return value;
+  }
+
+  std::optional<milliseconds> ReadDuration(const Field& field) {
+    if (!field.node.IsScalar()) {
+      Error(
+          field.mark, field.path,
+          "expected a duration such as \"20s\", \"1500ms\" or \"5m\", got " + Describe(field.node));
+      return std::nullopt;
+    }
+    const std::string& text = field.node.Scalar();
+    if (std::optional<milliseconds> value = ParseDuration(text)) return value;
+    if (!text.empty() && text.front() == '-') {
+      Error(field.mark, field.path, "must not be negative, got " + Quote(text));
+    } else {
+      Error(field.mark, field.path,
+            "expected a duration: a number and a unit (ms, s, m, h, d) such as \"20s\", "
+            "\"1500ms\" or \"1.5s\", in whole milliseconds; got " +
+                Quote(text));
+    }
+    return std::nullopt;
+  }
+
+  // A string that must be one of `allowed`.
+  std::optional<std::string> ReadChoice(const Field& field, Keys allowed) {
+    std::optional<std::string> text = ReadString(field);
+    if (!text) return std::nullopt;
+    if (Contains(allowed, *text)) return text;
+    Error(field.mark, field.path, "must be one of " + JoinNames(allowed) + "; got " + Quote(*text));
+    return std::nullopt;
+  }
+
+ private:
+  static bool IsDecimalNumber(std::string_view text) {
+    std::size_t pos = 0;
+    auto digits = [&] {
+      const std::size_t start = pos;
+      while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') ++pos;
+      return pos > start;
+    };
+    if (pos < text.size() && text[pos] == '-') ++pos;
+    if (!digits()) return false;
+    if (pos < text.size() && text[pos] == '.') {
+      ++pos;
+      if (!digits()) return false;
+    }
+    if (pos < text.size() && (text[pos] == 'e' || text[pos] == 'E')) {
+      ++pos;
+      if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) ++pos;
+      if (!digits()) return false;
+    }
+    return pos == text.size();
+  }
+
+  std::vector<ConfigError> errors_;
+};
+
+// ---- server, store, admin, secrets, log ----
+
+bool IsWildcardAddress(const std::string& host) { return host == "0.0.0.0" || host == "::"; }
+
+// Two listeners that cannot both bind. Port 0 (kernel's choice) never conflicts.
+bool Conflict(const HostPort& a, const HostPort& b) {
+  if (a.port == 0 || a.port != b.port) return false;
+  return a.host == b.host || IsWildcardAddress(a.host) || IsWildcardAddress(b.host);
+}
+
+// An address to listen on. A host name is allowed (the server resolves it at start and binds the
+// first address it gets), but an IP address says exactly which interface is meant.
+std::optional<HostPort> ReadListenAddress(Reader& reader, const Field& field) {
+  std::optional<std::string> text = reader.ReadString(field);
+  if (!text) return std::nullopt;
+  std::optional<HostPort> address = ParseHostPort(*text);
+  if (!address) {
+    reader.Error(field.mark, field.path,
+                 "expected \"host:port\" with a port in 0..65535, such as \"127.0.0.1:8080\", "
+                 "\"0.0.0.0:8080\" or \"[::1]:8080\"; got " +
+                     Quote(*text));
+    return std::nullopt;
+  }
+  return address;
+}
+
+void ReadServer(Reader& reader, const Field& field, ServerConfig& out) {
+  const std::optional<Fields> fields = reader.ReadMap(field, kServerKeys);
+  if (!fields) return;
+  bool addresses_ok = true;
+  const Field* listen = fields->Find("listen");
+  const Field* admin_listen = fields->Find("admin_listen");
+  if (listen) {
+    std::optional<HostPort> address = ReadListenAddress(reader, *listen);
+    addresses_ok = addresses_ok && address;
+    if (address) out.listen = *address;
+  }
+  if (admin_listen) {
+    std::optional<HostPort> address = ReadListenAddress(reader, *admin_listen);
+    addresses_ok = addresses_ok && address;
+    if (address) out.admin_listen = *address;
+  }
+  if (addresses_ok && Conflict(out.listen, out.admin_listen)) {
+    // Only one of them may have been written; blame that one.
+    if (admin_listen != nullptr) {
+      reader.Error(admin_listen->mark, admin_listen->path,
+                   "must not use the same port as server.listen (" + out.listen.ToString() +
+                       "); the admin API needs its own listener");
+    } else {
+      reader.Error(listen->mark, listen->path,
+                   "must not use the same port as server.admin_listen (" +
+                       out.admin_listen.ToString() + " by default); move one of them");
+    }
+  }
+  if (const Field* workers = fields->Find("workers")) {
+    if (std::optional<std::int64_t> value = reader.ReadInt(*workers)) {
+      if (*value < 0 || *value > kMaxWorkers) {
+        reader.Error(workers->mark, workers->path,
+                     "must be between 0 (one per CPU core) and " + std::to_string(kMaxWorkers));
+      } else {
+        out.workers = static_cast<int>(*value);
+      }
+    }
+  }
+}
+
+void ReadStore(Reader& reader, const Field& field, StoreConfig& out) {
+  const std::optional<Fields> fields = reader.ReadMap(field, kStoreKeys);
+  if (!fields) return;
+  if (const Field* kind = fields->Find("kind")) {
+    if (std::optional<std::string> value = reader.ReadString(*kind)) {
+      if (*value == "embedded") {
+        out.kind = *value;
+      } else {
+        reader.Error(kind->mark, kind->path,
+                     "unsupported store " + Quote(*value) +
+                         ": this version has only \"embedded\" (a shared Redis store comes with "
+                         "scale-out)");
+      }
+    }
+  }
+  if (const Field* data_dir = fields->Find("data_dir")) {
+    if (std::optional<std::string> value = reader.ReadString(*data_dir)) {
+      if (value->empty()) {
+        reader.Error(data_dir->mark, data_dir->path,
+                     "must not be empty (leave it out to use \"./data\")");
+      } else {
+        out.data_dir = *value;
+      }
+    }
+  }
+}
+
+void ReadAdmin(Reader& reader, const Field& field, AdminConfig& out) {
+  const std::optional<Fields> fields = reader.ReadMap(field, kAdminKeys);
+  if (!fields) return;
+  if (const Field* token = fields->Find("token")) {
+    // Never quote the token back: error messages end up in logs.
+    std::optional<std::string> value = reader.ReadString(*token);
+    if (!value || value->empty()) return;  // empty = not configured
+    const bool printable = std::all_of(value->begin(), value->end(), [](char c) {
+      return c > ' ' && c < 0x7f;  // visible ASCII, no spaces: it travels in an HTTP header
+    });
+    if (!printable) {
+      reader.Error(token->mark, token->path,
+                   "must consist of visible ASCII characters, without spaces");
+    } else if (value->size() < kMinAdminTokenLength) {
+      reader.Error(token->mark, token->path,
+                   "must be at least " + std::to_string(kMinAdminTokenLength) +
+                       " characters long (leave it out to use VWR_ADMIN_TOKEN or a generated "
+                       "token)");
+    } else {
+      out.token = std::move(*value);
+    }
+  }
+}
+
+void ReadSecrets(Reader& reader, const Field& field, SecretsConfig& out) {
+  const std::optional<Fields> fields = reader.ReadMap(field, kSecretsKeys);
+  if (!fields) return;
+  if (const Field* file = fields->Find("ticket_key_file")) {
+    if (std::optional<std::string> value = reader.ReadString(*file)) out.ticket_key_file = *value;
+  }
+}
+
+void ReadLog(Reader& reader, const Field& field, LogConfig& out) {
+  const std::optional<Fields> fields = reader.ReadMap(field, kLogKeys);
+  if (!fields) return;
+  if (const Field* level = fields->Find("level")) {
+    if (std::optional<std::string> value = reader.ReadChoice(*level, kLogLevels)) {
+      out.level = *value;
+    }
+  }
+  if (const Field* format = fields->Find("format")) {
+    if (std::optional<std::string> value = reader.ReadChoice(*format, kLogFormats)) {
+      out.format = *value;
+    }
+  }
+}
+
+// ---- rooms ----
+
+// One room as read, with the positions needed for the checks that span rooms.
+struct RoomSource {
+  RoomConfig room;
+  std::string path;    // "rooms[2]"
+  YAML::Mark mark;     // of the list item
+  bool id_ok = false;  // room.id was given and valid
+  YAML::Mark id_mark;
+};
+
+bool IsRoomId(std::string_view id) {
+  if (id.empty() || id.size() > kMaxRoomIdLength) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
+  });
+}
+
+std::string ToLower(std::string text) {
+  for (char& c : text) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return text;
+}
+
+bool IsMatchHost(std::string_view host) {
+  if (host == "*") return true;
+  if (host.starts_with("*.")) host.remove_prefix(2);
+  return IsHostName(host);
+}
+
+bool IsPathPrefix(std::string_view path) {
+  if (!path.starts_with('/')) return false;
+  return std::none_of(path.begin(), path.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u <= ' ' || u == 0x7f || c == '?' || c == '#';
+  });
+}
+
+void ReadMatchEntry(Reader& reader, const Field& field, RoomSource& source) {
+  if (!field.node.IsMap()) {
+    reader.Error(field.mark, field.path,
+                 "expected a mapping with host and/or path_prefix, got " + Describe(field.node));
+    return;
+  }
+  const std::optional<Fields> fields = reader.ReadMap(field, kMatchKeys);
+  if (!fields) return;
+  RoomMatch match;
+  bool ok = true;
+  if (const Field* host = fields->Find("host")) {
+    std::optional<std::string> value = reader.ReadString(*host);
+    if (value && IsMatchHost(*value)) {
+      match.host = ToLower(*value);
+    } else {
+      if (value) {
+        reader.Error(host->mark, host->path,
+                     "must be \"*\" (any host), a host name such as \"shop.example.com\", or "
+                     "\"*.example.com\" (any host under example.com), without a port; got " +
+                         Quote(*value));
+      }
+      ok = false;
+    }
+  }
+  if (const Field* path_prefix = fields->Find("path_prefix")) {
+    std::optional<std::string> value = reader.ReadString(*path_prefix);
+    if (value && IsPathPrefix(*value)) {
+      match.path_prefix = *value;
+    } else {
+      if (value && !value->starts_with('/')) {
+        reader.Error(path_prefix->mark, path_prefix->path,
+                     "must start with \"/\"; got " + Quote(*value));
+      } else if (value) {
+        reader.Error(path_prefix->mark, path_prefix->path,
+                     "must be a plain path without spaces, \"?\" or \"#\"; got " + Quote(*value));
+      }
+      ok = false;
+    }
+  }
+  if (!ok) return;
+  source.room.match.push_back(std::move(match));
+}
+
+void ReadMatches(Reader& reader, const Field* field, RoomSource& source) {
+  if (field == nullptr) {
+    source.room.match.push_back(RoomMatch{});
+    return;
+  }
+  const YAML::Node& node = field->node;
+  if (node.IsNull() || (node.IsSequence() && node.size() == 0)) {
+    reader.Error(field->mark, field->path,
+                 "must list at least one {host, path_prefix} entry (leave it out to match every "
+                 "request)");
+    return;
+  }
+  if (!node.IsSequence()) {
+    reader.Error(field->mark, field->path,
+                 "expected a list of {host, path_prefix} entries, got " + Describe(node));
+    return;
+  }
+  std::size_t index = 0;
+  for (const YAML::Node& entry : node) {
+    const YAML::Mark mark = entry.IsNull() ? field->mark : entry.Mark();
+    ReadMatchEntry(reader, Field{Item(field->path, index), mark, entry}, source);
+    ++index;
+  }
+}
+
+// Reads the policy keys of one room into `policy`, then reports what core::ValidatePolicy
+// rejects, at the key's line, or the room's when the key was left out.
+void ReadPolicy(Reader& reader, const Fields& fields, const RoomSource& source,
+                core::Policy& policy) {
+  std::map<std::string, YAML::Mark, std::less<>> written;  // policy key -> where
+  std::set<std::string, std::less<>> bad;                  // already reported
+  auto read = [&](std::string_view key, auto&& read_value, auto&& store) {
+    const Field* field = fields.Find(key);
+    if (field == nullptr) return;
+    written.emplace(key, field->mark);
+    if (auto value = read_value(*field)) {
+      store(*value);
+    } else {
+      bad.emplace(key);
+    }
+  };
+  auto int_reader = [&](const Field& f) { return reader.ReadInt(f); };
+  auto number_reader = [&](const Field& f) { return reader.ReadNumber(f); };
+  auto duration_reader = [&](const Field& f) { return reader.ReadDuration(f); };
+  auto mode_reader = [&](const Field& f) -> std::optional<core::Mode> {
+    std::optional<std::string> text = reader.ReadString(f);
+    if (!text) return std::nullopt;
+    if (std::optional<core::Mode> mode = core::ParseMode(*text)) return mode;
+    reader.Error(f.mark, f.path,
+                 "must be one of fifo, passthrough, reject, pause; got " + Quote(*text));
+    return std::nullopt;
+  };
+
+  read("max_active", int_reader, [&](std::int64_t v) { policy.max_active = v; });
+  read("admit_rate", number_reader, [&](double v) { policy.admit_rate = v; });
+  read("burst", int_reader, [&](std::int64_t v) { policy.burst = v; });
+  read("session_timeout", duration_reader, [&](milliseconds v) { policy.session_timeout = v; });
+  read("claim_grace", duration_reader, [&](milliseconds v) { policy.claim_grace = v; });
+  read("mode", mode_reader, [&](core::Mode v) { policy.mode = v; });
+  read("queue_limit", int_reader, [&](std::int64_t v) { policy.queue_limit = v; });
+  if (const Field* poll = fields.Find("poll")) {
+    written.emplace("poll", poll->mark);
+    if (std::optional<Fields> poll_fields = reader.ReadMap(*poll, kPollKeys)) {
+      auto read_poll = [&](std::string_view name, milliseconds& out) {
+        const std::string key = "poll." + std::string(name);
+        const Field* field = poll_fields->Find(name);
+        if (field == nullptr) return;
+        written.emplace(key, field->mark);
+        if (std::optional<milliseconds> value = reader.ReadDuration(*field)) {
+          out = *value;
+        } else {
+          bad.insert(key);
+        }
+      };
+      read_poll("min", policy.poll_min);
+      read_poll("max", policy.poll_max);
+    } else {
+      bad.insert("poll.min");
+      bad.insert("poll.max");
+    }
+  }
+
+  for (const core::PolicyProblem& problem : core::ValidatePolicy(policy)) {
+    if (bad.contains(problem.key)) continue;
+    YAML::Mark mark = source.mark;
+    if (auto it = written.find(problem.key); it != written.end()) {
+      mark = it->second;
+    } else if (auto poll_it = written.find("poll");
+               problem.key.starts_with("poll.") && poll_it != written.end()) {
+      mark = poll_it->second;
+    }
+    reader.Error(mark, Child(source.path, problem.key), problem.message);
+  }
+}
+
+std::optional<RoomSource> ReadRoom(Reader& reader, const Field& field) {
+  if (!field.node.IsMap()) {
+    reader.Error(field.mark, field.path,
+                 "expected a room (a mapping with at least an id), got " + Describe(field.node));
+    return std::nullopt;
+  }
+  const std::optional<Fields> fields = reader.ReadMap(field, kRoomKeys);
+  if (!fields) return std::nullopt;
+  RoomSource source;
+  source.path = field.path;
+  source.mark = field.mark;
+
+  if (const Field* id = fields->Find("id")) {
+    source.id_mark = id->mark;
+    if (std::optional<std::string> value = reader.ReadString(*id)) {
+      if (IsRoomId(*value)) {
+        source.room.id = *value;
+        source.id_ok = true;
+      } else {
+        reader.Error(
+            id->mark, id->path,
+            "must be 1 to 64 characters from A-Z, a-z, 0-9, \"_\" and \"-\"; got " + Quote(*value));
+      }
+    }
+  } else {
+    reader.Error(field.mark, Child(field.path, "id"), "missing: every room needs an id");
+  }
+
+  source.room.name = source.room.id;
+  if (const Field* name = fields->Find("name")) {
+    if (std::optional<std::string> value = reader.ReadString(*name)) {
+      if (value->empty()) {
+        reader.Error(name->mark, name->path, "must not be empty (leave it out to use the id)");
+      } else {
+        source.room.name = *value;
+      }
+    }
+  }
+
+  ReadMatches(reader, fields->Find("match"), source);
+  ReadPolicy(reader, *fields, source, source.room.policy);
+  return source;
+}
+
+// Room ids must be unique: the API addresses rooms by id (/api/v1/rooms/{id}/...).
+void CheckRoomIds(Reader& reader, const std::vector<RoomSource>& rooms) {
+  std::map<std::string, const RoomSource*, std::less<>> by_id;
+  for (const RoomSource& source : rooms) {
+    if (!source.id_ok) continue;
+    if (auto [first, inserted] = by_id.emplace(source.room.id, &source); !inserted) {
+      reader.Error(source.id_mark, Child(source.path, "id"),
+                   "duplicate room id " + Quote(source.room.id) + " (also " + first->second->path +
+                       ", line " + std::to_string(LineOf(first->second->id_mark)) + ")");
+    }
+  }
+}
+
+void ReadRooms(Reader& reader, const Field& field, std::vector<RoomConfig>& out) {
+  out.clear();
+  const YAML::Node& node = field.node;
+  if (node.IsNull() || (node.IsSequence() && node.size() == 0)) {
+    reader.Error(field.mark, field.path,
+                 "must list at least one room (leave \"rooms\" out to get the default room)");
+    return;
+  }
+  if (!node.IsSequence()) {
+    reader.Error(field.mark, field.path, "expected a list of rooms, got " + Describe(node));
+    return;
+  }
+  std::vector<RoomSource> rooms;
+  std::size_t index = 0;
+  for (const YAML::Node& item : node) {
+    // An empty item's mark points at whatever follows it; the list's key is less misleading.
+    const YAML::Mark mark = item.IsNull() ? field.mark : item.Mark();
+    if (std::optional<RoomSource> room =
+            ReadRoom(reader, Field{Item(field.path, index), mark, item})) {
+      rooms.push_back(std::move(*room));
+    }
+    ++index;
+  }
+  CheckRoomIds(reader, rooms);
+  for (RoomSource& source : rooms) out.push_back(std::move(source.room));
+}
+
+// ---- the document ----
+
+// Finds where each document in the text starts, without building them, so that the reader can
+// insist on exactly one. It also guards against a yaml-cpp 0.7 bug (issue #1040): a token that
+// starts no node, such as a stray "," at the top level, is never consumed, so every call yields
+// another empty document at the same place and YAML::LoadAll loops while eating memory (and
+// YAML::Load returns an empty document as if the file were fine). A document starting where the
+// previous one started is that case, and is reported as the syntax error it is.
+class DocumentStarts final : public YAML::EventHandler {
+ public:
+  static std::vector<YAML::Mark> Scan(const std::string& text) {
+    std::istringstream input(text);
+    YAML::Parser parser(input);
+    DocumentStarts handler;
+    while (parser.HandleNextDocument(handler)) {
+      const std::vector<YAML::Mark>& starts = handler.starts_;
+      if (starts.size() >= 2 && starts.back().pos == starts[starts.size() - 2].pos) {
+        const YAML::Mark at = starts.back();
+        std::string message = "unexpected character";
+        if (at.pos >= 0 && static_cast<std::size_t>(at.pos) < text.size()) {
+          message += " " + Quote(text.substr(static_cast<std::size_t>(at.pos), 1));
+        }
+        throw YAML::ParserException(at, message);
+      }
+    }
+    return std::move(handler.starts_);
+  }
+
+  void OnDocumentStart(const YAML::Mark& mark) override { starts_.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+ private:
+  std::vector<YAML::Mark> starts_;
+};
+
+std::optional<Config> ReadDocument(Reader& reader, std::string_view text) {
+  const std::string owned(text);
+  const std::vector<YAML::Mark> starts = DocumentStarts::Scan(owned);
+  Config config = DefaultConfig();
+  if (starts.empty()) return config;  // empty, or only comments
+  if (starts.size() > 1) {
+    reader.Error(starts[1], "",
+                 "found " + std::to_string(starts.size()) +
+                     " YAML documents (separated by \"---\"); the file must hold exactly one");
+  }
+  const YAML::Node root = YAML::Load(owned);  // the first document
+  if (!root.IsNull() && !root.IsMap()) {
+    reader.Error(root.Mark(), "",
+                 "the file must be a mapping of sections (" + JoinNames(kTopKeys) + "), got " +
+                     Describe(root));
+    return std::nullopt;
+  }
+  const std::optional<Fields> sections = reader.ReadMap(Field{"", root.Mark(), root}, kTopKeys);
+  if (!sections) return std::nullopt;
+  if (const Field* field = sections->Find("server")) ReadServer(reader, *field, config.server);
+  if (const Field* field = sections->Find("store")) ReadStore(reader, *field, config.store);
+  if (const Field* field = sections->Find("admin")) ReadAdmin(reader, *field, config.admin);
+  if (const Field* field = sections->Find("secrets")) ReadSecrets(reader, *field, config.secrets);
+  if (const Field* field = sections->Find("log")) ReadLog(reader, *field, config.log);
+  if (const Field* field = sections->Find("rooms")) ReadRooms(reader, *field, config.rooms);
+  return config;
+}
+
+ParseResult OneError(std::string message) {
+  ParseResult result;
+  result.errors.push_back(ConfigError{0, 0, "", std::move(message)});
+  return result;
+}
+
+}  // namespace
+
+ParseResult ParseConfig(std::string_view yaml_text) {
+  try {
+    Reader reader;
+    std::optional<Config> config;
+    try {
+      config = ReadDocument(reader, yaml_text);
+    } catch (const YAML::DeepRecursion& e) {
+      reader.Error(e.mark, "", "invalid YAML: lists or mappings nested too deeply");
+    } catch (const YAML::Exception& e) {
+      // Syntax errors (ParserException) carry the position; the message is yaml-cpp's own.
+      reader.Error(e.mark, "", "invalid YAML: " + e.msg);
+    }
+    ParseResult result;
+    result.errors = reader.TakeErrors();
+    if (result.errors.empty()) {
+      if (!config) return OneError("internal error: the configuration could not be read");
+      result.config = std::move(config);
+    }
+    return result;
+  } catch (const std::exception& e) {
+    return OneError(std::string("cannot read the configuration: ") + e.what());
+  } catch (...) {
+    return OneError("cannot read the configuration: unknown error");
+  }
+}
+
+ParseResult LoadConfigFile(const std::string& path) {
+  try {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+      return OneError("cannot read the file: it is a directory");
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return OneError("cannot read the file: " + std::generic_category().message(errno));
+    // Read in bounded steps rather than by size: the path may name a pipe or a device.
+    std::string text;
+    std::array<char, 64 * 1024> buffer;
+    while (in.read(buffer.data(), buffer.size()) || in.gcount() > 0) {
+      text.append(buffer.data(), static_cast<std::size_t>(in.gcount()));
+      if (text.size() > kMaxFileBytes) {
+        return OneError("cannot read the file: larger than " +
+                        std::to_string(kMaxFileBytes / (1024 * 1024)) + " MiB");
+      }
+    }
+    if (in.bad()) return OneError("cannot read the file: read error");
+    return ParseConfig(text);
+  } catch (const std::exception& e) {
+    return OneError(std::string("cannot read the file: ") + e.what());
+  } catch (...) {
+    return OneError("cannot read the file: unknown error");
+  }
+}
+
+}  // namespace vwr::config

@@ -1,0 +1,74 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/policy.hpp"
+#include "core/room.hpp"
+
+namespace vwr::store {
+
+// A ticket's standing, as the API reports it. A plain value: nothing in it points into a store.
+struct TicketAnswer {
+  core::TicketStatus status = core::TicketStatus::kWaiting;
+  std::uint64_t ticket = 0;            // 0 when none was issued
+  std::uint64_t frontier_at_join = 0;  // initialPosition = ticket - frontier_at_join
+  std::uint64_t position = 0;          // people ahead: ticket - frontier; 0 unless waiting
+  std::uint64_t queue_size = 0;        // people waiting in the room
+  std::optional<std::int64_t> eta_seconds;
+  // When admitted: the session, from which the admission token is made.
+  std::int64_t admitted_unix = 0;
+  std::string identity;
+};
+
+// A room's live figures, for room info, metrics and operators.
+struct RoomFigures {
+  std::uint64_t frontier = 0;
+  std::uint64_t last_issued = 0;
+  std::uint64_t queue_size = 0;
+  std::int64_t active = 0;
+  std::int64_t called_unclaimed = 0;
+  double advance_rate = 0.0;
+  std::optional<std::int64_t> newcomer_eta_seconds;
+  core::RoomCounters counters;
+};
+
+// The shared state of one room, whichever store holds it. Every method is thread-safe.
+//
+// Status() is the hot path: an implementation must answer a waiting ticket from values it already
+// holds, without a lock shared by other rooms and without disk or network I/O.
+class RoomState {
+ public:
+  virtual ~RoomState() = default;
+
+  virtual const std::string& id() const = 0;
+  // The identifier of this room's state lifetime; tickets carry it.
+  virtual std::uint64_t incarnation() const = 0;
+  // The policy in force. The reference stays valid for the life of the store.
+  virtual const core::Policy& policy() const = 0;
+
+  virtual TicketAnswer Join(std::string_view identity) = 0;
+  virtual TicketAnswer Status(std::uint64_t ticket, std::uint64_t frontier_at_join) = 0;
+  virtual bool Heartbeat(std::uint64_t session_ticket) = 0;
+  virtual bool Leave(std::uint64_t session_ticket) = 0;
+  virtual void SetPolicy(const core::Policy& policy) = 0;
+  virtual RoomFigures Figures() = 0;
+};
+
+// All rooms of this node. The set of rooms is fixed for the store's life, so lookups take no
+// lock and the pointers it hands out stay valid.
+class Store {
+ public:
+  virtual ~Store() = default;
+  virtual RoomState* Find(std::string_view room_id) = 0;
+  virtual const std::vector<RoomState*>& Rooms() = 0;
+  // One tick of every room: expiries, then the frontier. Called about every 100 ms.
+  virtual void Tick() = 0;
+  // False when the store cannot serve (for /readyz).
+  virtual bool Ready() const = 0;
+};
+
+}  // namespace vwr::store

@@ -1,0 +1,264 @@
+#include "api/admin_api.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+#include <cmath>
+
+#include "analytics/metrics.hpp"
+#include "api/errors.hpp"
+#include "api/request_parts.hpp"
+#include "util/random.hpp"
+
+namespace vwr::api {
+namespace {
+
+std::string FormatMs(std::chrono::milliseconds ms) {
+  return ms.count() % 1000 == 0 ? fmt::format("{}s", ms.count() / 1000)
+                                : fmt::format("{}ms", ms.count());
+}
+
+// Reads a whole, non-negative integer from a JSON number (1e3 and 5.0 are whole numbers too).
+std::optional<std::int64_t> WholeNumber(const boost::json::value& v) {
+  if (v.is_int64()) return v.get_int64();
+  if (v.is_uint64()) {
+    if (v.get_uint64() > static_cast<std::uint64_t>(INT64_MAX)) return std::nullopt;
+    return static_cast<std::int64_t>(v.get_uint64());
+  }
+  if (v.is_double()) {
+    const double d = v.get_double();
+    if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) < 9e18) {
+      return static_cast<std::int64_t>(d);
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string RenderPolicy(std::string_view room, const core::Policy& p) {
+  std::string body = R"({"room":)";
+  AppendJsonString(body, room);
+  fmt::format_to(std::back_inserter(body),
+                 R"(,"max_active":{},"admit_rate":{},"burst":{},"mode":"{}","queue_limit":{},)"
+                 R"("session_timeout":"{}","claim_grace":"{}","poll":{{"min":"{}","max":"{}"}}}})",
+                 p.max_active, p.admit_rate, p.burst, core::ModeName(p.mode), p.queue_limit,
+                 FormatMs(p.session_timeout), FormatMs(p.claim_grace), FormatMs(p.poll_min),
+                 FormatMs(p.poll_max));
+  return body;
+}
+
+AdminApi::AdminApi(RoomDirectory& rooms, store::Store& store, std::string admin_token,
+                   const util::Clock& clock, ApiMetrics& metrics)
+    : rooms_(rooms),
+      store_(store),
+      admin_token_(std::move(admin_token)),
+      clock_(clock),
+      metrics_(metrics) {}
+
+Response AdminApi::Handle(const Request& request, const ConnectionInfo& connection) {
+  const util::TimePoint start = clock_.Now();
+  Endpoint endpoint = Endpoint::kOther;
+  Response response = Route(request, connection, endpoint);
+  metrics_.Record(endpoint, response.result_int(), util::ToSeconds(clock_.Now() - start));
+  return response;
+}
+
+Response AdminApi::Route(const Request& req, const ConnectionInfo& connection, Endpoint& endpoint) {
+  const unsigned v = req.version();
+  const bool ka = req.keep_alive();
+  const std::string_view path = PathOf(req.target());
+  const bool read = req.method() == http::verb::get || req.method() == http::verb::head;
+  auto only_get = [&]() {
+    Response res = MakeError(ApiError::kMethodNotAllowed, "use GET", v, ka);
+    res.set(http::field::allow, "GET");
+    return res;
+  };
+  if (path == "/healthz") {
+    endpoint = Endpoint::kHealth;
+    if (!read) return only_get();
+    return MakeJson(http::status::ok, R"({"status":"ok"})", v, ka);
+  }
+  if (path == "/readyz") {
+    endpoint = Endpoint::kReady;
+    if (!read) return only_get();
+    if (!ready_.load(std::memory_order_relaxed)) {
+      return MakeJson(http::status::service_unavailable, R"({"status":"draining"})", v, ka);
+    }
+    if (!store_.Ready()) {
+      return MakeJson(http::status::service_unavailable, R"({"status":"store_unavailable"})", v,
+                      ka);
+    }
+    return MakeJson(http::status::ok, R"({"status":"ready"})", v, ka);
+  }
+  if (path == "/metrics") {
+    endpoint = Endpoint::kMetrics;
+    if (!read) return only_get();
+    return Metrics(req);
+  }
+
+  const std::vector<std::string_view> parts = SplitPath(path);
+  if (parts.size() < 4 || parts[0] != "admin" || parts[1] != "api" || parts[2] != "v1" ||
+      parts[3] != "rooms") {
+    return MakeError(ApiError::kNotFound, "no such endpoint", v, ka);
+  }
+  endpoint = Endpoint::kPolicy;
+  const std::string_view presented = BearerToken(req[http::field::authorization]);
+  if (presented.empty() || !util::ConstantTimeEquals(presented, admin_token_)) {
+    spdlog::warn("admin: rejected request {} {} from {}: missing or wrong admin token",
+                 std::string_view(req.method_string()), path, connection.peer.to_string());
+    Response res = MakeError(ApiError::kUnauthorized, "a valid admin token is required", v, ka);
+    res.set(http::field::www_authenticate, "Bearer");
+    return res;
+  }
+  if (parts.size() == 4) {
+    if (!read) return only_get();
+    return ListRooms(req);
+  }
+  if (parts.size() != 6 || parts[5] != "policy") {
+    return MakeError(ApiError::kNotFound, "no such endpoint", v, ka);
+  }
+  RoomEntry* room = rooms_.Find(parts[4]);
+  if (room == nullptr) return MakeError(ApiError::kRoomNotFound, "no such room", v, ka);
+  if (read) return GetPolicy(*room, req);
+  if (req.method() == http::verb::put) return PutPolicy(*room, req, connection);
+  Response res = MakeError(ApiError::kMethodNotAllowed, "use GET or PUT", v, ka);
+  res.set(http::field::allow, "GET, PUT");
+  return res;
+}
+
+Response AdminApi::GetPolicy(RoomEntry& room, const Request& req) {
+  return MakeJson(http::status::ok, RenderPolicy(room.state->id(), room.state->policy()),
+                  req.version(), req.keep_alive());
+}
+
+Response AdminApi::PutPolicy(RoomEntry& room, const Request& req,
+                             const ConnectionInfo& connection) {
+  const unsigned v = req.version();
+  const bool ka = req.keep_alive();
+  boost::system::error_code ec;
+  const boost::json::value doc = boost::json::parse(req.body(), ec);
+  if (ec) return MakeError(ApiError::kBadRequest, "body is not valid JSON", v, ka);
+  const boost::json::object* obj = doc.if_object();
+  if (obj == nullptr) return MakeError(ApiError::kBadRequest, "body must be a JSON object", v, ka);
+
+  core::Policy next = room.state->policy();
+  for (const auto& [key, value] : *obj) {
+    auto bad = [&](std::string_view why) {
+      return MakeError(ApiError::kBadRequest, fmt::format("{}: {}", std::string_view(key), why), v,
+                       ka);
+    };
+    if (key == "max_active" || key == "burst" || key == "queue_limit") {
+      const std::optional<std::int64_t> n = WholeNumber(value);
+      if (!n) return bad("must be a whole number");
+      (key == "max_active" ? next.max_active : key == "burst" ? next.burst : next.queue_limit) = *n;
+    } else if (key == "admit_rate") {
+      if (!value.is_number()) return bad("must be a number");
+      next.admit_rate = value.to_number<double>();
+    } else if (key == "mode") {
+      const boost::json::string* s = value.if_string();
+      const std::optional<core::Mode> mode =
+          s ? core::ParseMode(std::string_view(*s)) : std::nullopt;
+      if (!mode) return bad("must be one of fifo, passthrough, reject, pause");
+      next.mode = *mode;
+    } else {
+      return bad("unknown key (settable: max_active, admit_rate, burst, mode, queue_limit)");
+    }
+  }
+  if (const auto problems = core::ValidatePolicy(next); !problems.empty()) {
+    std::string message;
+    for (const core::PolicyProblem& problem : problems) {
+      if (!message.empty()) message += "; ";
+      message += problem.key + ": " + problem.message;
+    }
+    return MakeError(ApiError::kBadRequest, message, v, ka);
+  }
+  room.state->SetPolicy(next);
+  const std::string rendered = RenderPolicy(room.state->id(), next);
+  spdlog::info("admin: policy of room {} changed by {}: {}", room.state->id(),
+               connection.peer.to_string(), rendered);
+  return MakeJson(http::status::ok, rendered, v, ka);
+}
+
+Response AdminApi::ListRooms(const Request& req) {
+  std::string body = R"({"rooms":[)";
+  bool first = true;
+  for (const auto& entry : rooms_.entries()) {
+    const store::RoomFigures f = entry->state->Figures();
+    if (!first) body.push_back(',');
+    first = false;
+    body += R"({"policy":)";
+    body += RenderPolicy(entry->state->id(), entry->state->policy());
+    fmt::format_to(std::back_inserter(body),
+                   R"(,"queueSize":{},"active":{},"calledUnclaimed":{},"frontier":{},)"
+                   R"("lastTicket":{},"advanceRate":{:.3f}}})",
+                   f.queue_size, f.active, f.called_unclaimed, f.frontier, f.last_issued,
+                   f.advance_rate);
+  }
+  body += "]}";
+  return MakeJson(http::status::ok, std::move(body), req.version(), req.keep_alive());
+}
+
+Response AdminApi::Metrics(const Request& req) {
+  std::string out;
+  out.reserve(16 * 1024);
+  std::vector<std::pair<std::string, store::RoomFigures>> figures;
+  for (const auto& entry : rooms_.entries()) {
+    figures.emplace_back(analytics::EscapeLabel(entry->state->id()), entry->state->Figures());
+  }
+  auto family = [&](const char* name, const char* type, const char* help, auto value) {
+    analytics::AppendHelp(out, name, type, help);
+    for (std::size_t i = 0; i < figures.size(); ++i) {
+      analytics::AppendSample(out, name, fmt::format("room=\"{}\"", figures[i].first),
+                              value(i, figures[i].second));
+    }
+  };
+  using F = const store::RoomFigures&;
+  family("vwr_room_joins_total", "counter", "Joins that got a ticket.",
+         [](std::size_t, F f) { return f.counters.joins; });
+  family("vwr_room_rejected_total", "counter", "Joins refused because the room is closed.",
+         [](std::size_t, F f) { return f.counters.rejected; });
+  family("vwr_room_full_total", "counter", "Joins refused because the queue is full.",
+         [](std::size_t, F f) { return f.counters.full; });
+  family("vwr_room_admissions_total", "counter", "Sessions created (admissions).",
+         [](std::size_t, F f) { return f.counters.admissions; });
+  family("vwr_room_immediate_admissions_total", "counter", "Admissions without waiting.",
+         [](std::size_t, F f) { return f.counters.immediate; });
+  family("vwr_room_polls_total", "counter", "Status polls.",
+         [&](std::size_t i, F) { return rooms_.entries()[i]->traffic.polls.Value(); });
+  family("vwr_room_leaves_total", "counter", "Sessions ended by leave.",
+         [](std::size_t, F f) { return f.counters.leaves; });
+  family("vwr_room_no_shows_total", "counter", "Called tickets not claimed within claim_grace.",
+         [](std::size_t, F f) { return f.counters.no_shows; });
+  family("vwr_room_expired_sessions_total", "counter", "Sessions ended by idleness.",
+         [](std::size_t, F f) { return f.counters.expired_sessions; });
+  family("vwr_room_queue_size", "gauge", "People waiting.",
+         [](std::size_t, F f) { return f.queue_size; });
+  family("vwr_room_active_sessions", "gauge", "Admitted sessions.",
+         [](std::size_t, F f) { return static_cast<std::uint64_t>(f.active); });
+  family("vwr_room_called_unclaimed", "gauge", "Called tickets not yet claimed.",
+         [](std::size_t, F f) { return static_cast<std::uint64_t>(f.called_unclaimed); });
+  family("vwr_room_frontier", "gauge", "Highest ticket called.",
+         [](std::size_t, F f) { return f.frontier; });
+  family("vwr_room_last_ticket", "gauge", "Highest ticket issued.",
+         [](std::size_t, F f) { return f.last_issued; });
+  family("vwr_room_advance_rate", "gauge", "Observed admissions per second (EWMA).",
+         [](std::size_t, F f) { return f.advance_rate; });
+  family("vwr_room_max_active", "gauge", "Policy: concurrent sessions allowed.",
+         [&](std::size_t i, F) {
+           return static_cast<std::uint64_t>(rooms_.entries()[i]->state->policy().max_active);
+         });
+  family("vwr_room_admit_rate", "gauge", "Policy: admissions per second.",
+         [&](std::size_t i, F) { return rooms_.entries()[i]->state->policy().admit_rate; });
+  metrics_.Render(out);
+  Response res{http::status::ok, req.version()};
+  res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+  res.keep_alive(req.keep_alive());
+  res.body() = std::move(out);
+  res.prepare_payload();
+  return res;
+}
+
+}  // namespace vwr::api

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <string_view>
+
+#include "api/http.hpp"
+
+namespace vwr::api {
+
+// Every error a client can get, mapped to HTTP in one place (HttpStatusOf).
+enum class ApiError {
+  kBadRequest,        // 400 bad_request: malformed JSON, fields too long, missing parameter
+  kInvalidTicket,     // 401 invalid_ticket: ticket forged, altered, or for another room
+  kInvalidToken,      // 401 invalid_token: admission token missing, forged or for another room
+  kUnauthorized,      // 401 unauthorized: admin token missing or wrong
+  kNotFound,          // 404 not_found: no such endpoint
+  kRoomNotFound,      // 404 room_not_found
+  kSessionNotFound,   // 404 session_not_found: the session has ended
+  kMethodNotAllowed,  // 405 method_not_allowed
+  kPayloadTooLarge,   // 413 payload_too_large
+  kHeadersTooLarge,   // 431 headers_too_large
+  kInternal,          // 500 internal
+  kUnavailable,       // 503 unavailable: shutting down, or the store cannot serve
+};
+
+std::string_view ErrorCode(ApiError error);
+http::status HttpStatusOf(ApiError error);
+
+// {"error":{"code":"...","message":"..."}} with the right status, version and keep-alive.
+Response MakeError(ApiError error, std::string_view message, unsigned version, bool keep_alive);
+
+// A JSON response with the common headers.
+Response MakeJson(http::status status, std::string body, unsigned version, bool keep_alive);
+
+// Appends `text` as a JSON string literal (quoted, escaped).
+void AppendJsonString(std::string& out, std::string_view text);
+
+}  // namespace vwr::api

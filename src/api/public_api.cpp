@@ -1,0 +1,302 @@
+#include "api/public_api.hpp"
+
+#include <fmt/format.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+#include <charconv>
+#include <variant>
+
+#include "api/errors.hpp"
+#include "api/request_parts.hpp"
+#include "core/pacing.hpp"
+#include "token/identity.hpp"
+#include "util/random.hpp"
+
+namespace vwr::api {
+namespace {
+
+std::string SessionId(std::uint64_t incarnation, std::uint64_t ticket) {
+  return fmt::format("{:016x}.{}", incarnation, ticket);
+}
+
+// Parses a session id made by SessionId().
+bool ParseSessionId(std::string_view jti, std::uint64_t& incarnation, std::uint64_t& ticket) {
+  const auto dot = jti.find('.');
+  if (dot != 16 || jti.size() > 40) return false;
+  const char* begin = jti.data();
+  auto [p1, e1] = std::from_chars(begin, begin + dot, incarnation, 16);
+  if (e1 != std::errc{} || p1 != begin + dot) return false;
+  const char* end = jti.data() + jti.size();
+  auto [p2, e2] = std::from_chars(begin + dot + 1, end, ticket, 10);
+  return e2 == std::errc{} && p2 == end && ticket > 0;
+}
+
+}  // namespace
+
+PublicApi::PublicApi(RoomDirectory& rooms, const token::TicketCodec& tickets,
+                     const token::AdmissionTokenSigner& tokens,
+                     const token::SecretKey& identity_key, const util::Clock& clock,
+                     ApiMetrics& metrics, PublicApiOptions options)
+    : rooms_(rooms),
+      tickets_(tickets),
+      tokens_(tokens),
+      identity_key_(identity_key),
+      clock_(clock),
+      metrics_(metrics),
+      options_(std::move(options)) {}
+
+Response PublicApi::Handle(const Request& request, const ConnectionInfo& /*connection*/) {
+  const util::TimePoint start = clock_.Now();
+  Endpoint endpoint = Endpoint::kOther;
+  Response response = Route(request, endpoint);
+  metrics_.Record(endpoint, response.result_int(), util::ToSeconds(clock_.Now() - start));
+  return response;
+}
+
+Response PublicApi::Route(const Request& req, Endpoint& endpoint) {
+  const unsigned v = req.version();
+  const bool ka = req.keep_alive();
+  const std::vector<std::string_view> parts = SplitPath(PathOf(req.target()));
+  // api / v1 / rooms / {room} [/ action]
+  if (parts.size() < 4 || parts.size() > 5 || parts[0] != "api" || parts[1] != "v1" ||
+      parts[2] != "rooms" || parts[3].empty()) {
+    return MakeError(ApiError::kNotFound, "no such endpoint", v, ka);
+  }
+  const std::string_view action = parts.size() == 5 ? parts[4] : std::string_view{};
+  http::verb expected = http::verb::post;
+  if (action.empty()) {
+    endpoint = Endpoint::kRoomInfo;
+    expected = http::verb::get;
+  } else if (action == "join") {
+    endpoint = Endpoint::kJoin;
+  } else if (action == "status") {
+    endpoint = Endpoint::kStatus;
+    expected = http::verb::get;
+  } else if (action == "heartbeat") {
+    endpoint = Endpoint::kHeartbeat;
+  } else if (action == "leave") {
+    endpoint = Endpoint::kLeave;
+  } else {
+    return MakeError(ApiError::kNotFound, "no such endpoint", v, ka);
+  }
+  const bool head_ok = expected == http::verb::get && req.method() == http::verb::head;
+  if (req.method() != expected && !head_ok) {
+    Response res = MakeError(ApiError::kMethodNotAllowed,
+                             fmt::format("use {}", http::to_string(expected)), v, ka);
+    res.set(http::field::allow, http::to_string(expected));
+    return res;
+  }
+  RoomEntry* room = rooms_.Find(parts[3]);
+  if (room == nullptr) return MakeError(ApiError::kRoomNotFound, "no such room", v, ka);
+  switch (endpoint) {
+    case Endpoint::kJoin:
+      return Join(*room, req);
+    case Endpoint::kStatus:
+      return Status(*room, req);
+    case Endpoint::kHeartbeat:
+      return Heartbeat(*room, req);
+    case Endpoint::kLeave:
+      return Leave(*room, req);
+    default:
+      return RoomInfo(*room, req);
+  }
+}
+
+Response PublicApi::Join(RoomEntry& room, const Request& req) {
+  const unsigned v = req.version();
+  const bool ka = req.keep_alive();
+  std::string user_id;
+  const std::string& body = req.body();
+  if (body.find_first_not_of(" \t\r\n") != std::string::npos) {
+    boost::system::error_code ec;
+    boost::json::value doc = boost::json::parse(body, ec);
+    if (ec) return MakeError(ApiError::kBadRequest, "body is not valid JSON", v, ka);
+    const boost::json::object* obj = doc.if_object();
+    if (obj == nullptr)
+      return MakeError(ApiError::kBadRequest, "body must be a JSON object", v, ka);
+    if (const boost::json::value* uid = obj->if_contains("userId"); uid && !uid->is_null()) {
+      const boost::json::string* s = uid->if_string();
+      if (s == nullptr) return MakeError(ApiError::kBadRequest, "userId must be a string", v, ka);
+      if (s->size() > kMaxUserIdBytes) {
+        return MakeError(ApiError::kBadRequest, "userId is longer than 256 bytes", v, ka);
+      }
+      user_id.assign(s->data(), s->size());
+    }
+    if (const boost::json::value* url = obj->if_contains("pageUrl"); url && !url->is_null()) {
+      const boost::json::string* s = url->if_string();
+      if (s == nullptr) return MakeError(ApiError::kBadRequest, "pageUrl must be a string", v, ka);
+      if (s->size() > kMaxPageUrlBytes) {
+        return MakeError(ApiError::kBadRequest, "pageUrl is longer than 2048 bytes", v, ka);
+      }
+    }
+  }
+  const store::TicketAnswer answer = room.state->Join(user_id);
+  std::string ticket;
+  if (answer.ticket != 0) {
+    ticket = tickets_.Encode(room.state->id(),
+                             token::TicketClaims{.incarnation = room.state->incarnation(),
+                                                 .number = answer.ticket,
+                                                 .frontier_at_join = answer.frontier_at_join});
+  }
+  return MakeJson(http::status::ok, RenderAnswer(*room.state, answer, ticket), v, ka);
+}
+
+Response PublicApi::Status(RoomEntry& room, const Request& req) {
+  const unsigned v = req.version();
+  const bool ka = req.keep_alive();
+  room.traffic.polls.Add();
+  std::string from_query;
+  std::string_view ticket = req[kTicketHeader];
+  if (ticket.empty()) {
+    std::optional<std::string> q = QueryParam(QueryOf(req.target()), "ticket");
+    if (!q || q->empty()) {
+      return MakeError(ApiError::kBadRequest,
+                       "a ticket is required (header X-VWR-Ticket or query ticket=)", v, ka);
+    }
+    from_query = std::move(*q);
+    ticket = from_query;
+  }
+  const std::optional<token::TicketClaims> claims = tickets_.Decode(room.state->id(), ticket);
+  if (!claims) {
+    return MakeError(ApiError::kInvalidTicket, "the ticket is not valid for this room", v, ka);
+  }
+  store::TicketAnswer answer;
+  if (claims->incarnation != room.state->incarnation()) {
+    // Genuine, but issued before this room's state was reset: its place no longer exists.
+    answer.status = core::TicketStatus::kExpired;
+    answer.ticket = claims->number;
+  } else {
+    answer = room.state->Status(claims->number, claims->frontier_at_join);
+  }
+  return MakeJson(http::status::ok, RenderAnswer(*room.state, answer, ticket), v, ka);
+}
+
+std::variant<std::uint64_t, Response> PublicApi::SessionOf(store::RoomState& room,
+                                                           const Request& req) {
+  const unsigned v = req.version();
+  const bool ka = req.keep_alive();
+  const std::string_view token = BearerToken(req[http::field::authorization]);
+  if (token.empty()) {
+    return MakeError(ApiError::kInvalidToken,
+                     "an admission token is required (Authorization: Bearer)", v, ka);
+  }
+  // The session's life, not the token's expiry, decides here: a heartbeating user keeps a
+  // session beyond the lifetime of the token it was first given.
+  auto verified = tokens_.Verify(token, std::nullopt, room.id());
+  std::uint64_t incarnation = 0;
+  std::uint64_t ticket = 0;
+  if (!verified || !ParseSessionId(verified->jti, incarnation, ticket)) {
+    return MakeError(ApiError::kInvalidToken, "the admission token is not valid for this room", v,
+                     ka);
+  }
+  if (incarnation != room.incarnation()) {
+    return MakeError(ApiError::kSessionNotFound, "the session has ended", v, ka);
+  }
+  return ticket;
+}
+
+Response PublicApi::Heartbeat(RoomEntry& room, const Request& req) {
+  auto session = SessionOf(*room.state, req);
+  if (auto* error = std::get_if<Response>(&session)) return std::move(*error);
+  if (!room.state->Heartbeat(std::get<std::uint64_t>(session))) {
+    return MakeError(ApiError::kSessionNotFound, "the session has ended", req.version(),
+                     req.keep_alive());
+  }
+  Response res{http::status::no_content, req.version()};
+  res.keep_alive(req.keep_alive());
+  return res;
+}
+
+Response PublicApi::Leave(RoomEntry& room, const Request& req) {
+  auto session = SessionOf(*room.state, req);
+  if (auto* error = std::get_if<Response>(&session)) {
+    // Leaving a session that has already ended is done, not an error.
+    if (error->result() != http::status::not_found) return std::move(*error);
+  } else {
+    room.state->Leave(std::get<std::uint64_t>(session));
+  }
+  Response res{http::status::no_content, req.version()};
+  res.keep_alive(req.keep_alive());
+  return res;
+}
+
+Response PublicApi::RoomInfo(RoomEntry& room, const Request& req) {
+  const store::RoomFigures f = room.state->Figures();
+  const core::Policy& p = room.state->policy();
+  std::string body = R"({"room":)";
+  AppendJsonString(body, room.state->id());
+  fmt::format_to(std::back_inserter(body),
+                 R"(,"mode":"{}","queueSize":{},"active":{},"maxActive":{},"admitRate":{},)",
+                 core::ModeName(p.mode), f.queue_size, f.active, p.max_active, p.admit_rate);
+  if (f.newcomer_eta_seconds) {
+    fmt::format_to(std::back_inserter(body), R"("etaSeconds":{}}})", *f.newcomer_eta_seconds);
+  } else {
+    body += R"("etaSeconds":null})";
+  }
+  return MakeJson(http::status::ok, std::move(body), req.version(), req.keep_alive());
+}
+
+std::string PublicApi::RenderAnswer(store::RoomState& room, const store::TicketAnswer& a,
+                                    std::string_view ticket) {
+  const core::Policy& p = room.policy();
+  std::string body;
+  body.reserve(512);
+  body += R"({"room":)";
+  AppendJsonString(body, room.id());
+  body += R"(,"status":")";
+  body += core::TicketStatusName(a.status);
+  body += R"(","ticket":)";
+  if (ticket.empty()) {
+    body += "null";
+  } else {
+    AppendJsonString(body, ticket);
+  }
+  const std::uint64_t initial = a.ticket >= a.frontier_at_join ? a.ticket - a.frontier_at_join : 0;
+  std::int64_t poll_after_ms = 0;
+  switch (a.status) {
+    case core::TicketStatus::kWaiting:
+      poll_after_ms = core::PollAfterMs(a.eta_seconds, p, util::FastUniform());
+      break;
+    case core::TicketStatus::kRejected:
+    case core::TicketStatus::kFull:
+      poll_after_ms = p.poll_max.count();  // worth trying again later, not soon
+      break;
+    default:
+      break;
+  }
+  fmt::format_to(std::back_inserter(body), R"(,"position":{},"initialPosition":{},"queueSize":{},)",
+                 a.position, initial, a.queue_size);
+  if (a.eta_seconds) {
+    fmt::format_to(std::back_inserter(body), R"("etaSeconds":{},)", *a.eta_seconds);
+  } else if (a.status == core::TicketStatus::kAdmitted) {
+    body += R"("etaSeconds":0,)";
+  } else {
+    body += R"("etaSeconds":null,)";
+  }
+  fmt::format_to(std::back_inserter(body), R"("pollAfterMs":{})", poll_after_ms);
+  if (a.status == core::TicketStatus::kAdmitted) {
+    body += R"(,"token":)";
+    AppendJsonString(body, IssueToken(room, a));
+    fmt::format_to(std::back_inserter(body), R"(,"sessionTimeoutSeconds":{})",
+                   std::chrono::duration_cast<std::chrono::seconds>(p.session_timeout).count());
+  }
+  body.push_back('}');
+  return body;
+}
+
+std::string PublicApi::IssueToken(store::RoomState& room, const store::TicketAnswer& a) {
+  token::AdmissionClaims claims;
+  claims.iss = options_.issuer;
+  claims.aud = room.id();
+  claims.sub = a.identity.empty() ? "anon" : token::HashIdentity(identity_key_, a.identity);
+  claims.iat = a.admitted_unix;
+  claims.nbf = a.admitted_unix;
+  claims.exp =
+      a.admitted_unix +
+      std::chrono::duration_cast<std::chrono::seconds>(room.policy().session_timeout).count();
+  claims.jti = SessionId(room.incarnation(), a.ticket);
+  return tokens_.Issue(claims);
+}
+
+}  // namespace vwr::api

@@ -1,0 +1,65 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "api/api_metrics.hpp"
+#include "api/http.hpp"
+#include "api/room_directory.hpp"
+#include "store/store.hpp"
+#include "token/admission_token.hpp"
+#include "token/key.hpp"
+#include "token/ticket_codec.hpp"
+#include "util/clock.hpp"
+
+namespace vwr::api {
+
+struct PublicApiOptions {
+  std::string issuer = "vwr";
+};
+
+// The native JSON API on the public listener:
+//   POST /api/v1/rooms/{room}/join        -> a place in line (or admission at once)
+//   GET  /api/v1/rooms/{room}/status      -> where a ticket stands; claims it when called
+//   POST /api/v1/rooms/{room}/heartbeat   -> keeps an admitted session alive
+//   POST /api/v1/rooms/{room}/leave       -> ends the session, frees the slot
+//   GET  /api/v1/rooms/{room}             -> what a newcomer would face
+// Thin: decode, call the store, encode. Thread-safe.
+class PublicApi final : public Handler {
+ public:
+  PublicApi(RoomDirectory& rooms, const token::TicketCodec& tickets,
+            const token::AdmissionTokenSigner& tokens, const token::SecretKey& identity_key,
+            const util::Clock& clock, ApiMetrics& metrics, PublicApiOptions options = {});
+
+  Response Handle(const Request& request, const ConnectionInfo& connection) override;
+
+  // Limits on what a client may send in a join body.
+  static constexpr std::size_t kMaxUserIdBytes = 256;
+  static constexpr std::size_t kMaxPageUrlBytes = 2048;
+  static constexpr std::string_view kTicketHeader = "X-VWR-Ticket";
+
+ private:
+  Response Route(const Request& request, Endpoint& endpoint);
+  Response Join(RoomEntry& room, const Request& request);
+  Response Status(RoomEntry& room, const Request& request);
+  Response Heartbeat(RoomEntry& room, const Request& request);
+  Response Leave(RoomEntry& room, const Request& request);
+  Response RoomInfo(RoomEntry& room, const Request& request);
+
+  // The session ticket named by the request's admission token, or an error response.
+  std::variant<std::uint64_t, Response> SessionOf(store::RoomState& room, const Request& request);
+  std::string RenderAnswer(store::RoomState& room, const store::TicketAnswer& answer,
+                           std::string_view ticket);
+  std::string IssueToken(store::RoomState& room, const store::TicketAnswer& answer);
+
+  RoomDirectory& rooms_;
+  const token::TicketCodec& tickets_;
+  const token::AdmissionTokenSigner& tokens_;
+  const token::SecretKey& identity_key_;
+  const util::Clock& clock_;
+  ApiMetrics& metrics_;
+  PublicApiOptions options_;
+};
+
+}  // namespace vwr::api

@@ -1,0 +1,11 @@
+#pragma once
+
+#include <string>
+
+namespace vwr::app {
+
+// Sends logs to stderr, one line per event; `format` is "text" or "json" (one JSON object per
+// line, with the message escaped). Returns false for an unknown level or format.
+bool SetUpLogging(const std::string& level, const std::string& format);
+
+}  // namespace vwr::app

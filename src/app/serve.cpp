@@ -1,0 +1,190 @@
+#include "app/serve.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "api/admin_api.hpp"
+#include "api/api_metrics.hpp"
+#include "api/public_api.hpp"
+#include "api/room_directory.hpp"
+#include "server/http_server.hpp"
+#include "store/embedded_store.hpp"
+#include "token/admission_token.hpp"
+#include "token/key.hpp"
+#include "token/ticket_codec.hpp"
+#include "util/clock.hpp"
+#include "util/random.hpp"
+
+namespace vwr::app {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+constexpr std::chrono::milliseconds kTickPeriod{100};
+constexpr std::chrono::milliseconds kShutdownDeadline{4500};
+
+std::optional<tcp::endpoint> Resolve(const config::HostPort& hp) {
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(hp.host, ec);
+  if (!ec) return tcp::endpoint(address, hp.port);
+  asio::io_context ioc;
+  tcp::resolver resolver(ioc);
+  const auto results = resolver.resolve(hp.host, std::to_string(hp.port), ec);
+  if (ec || results.empty()) return std::nullopt;
+  return results.begin()->endpoint();
+}
+
+// The admin token: from the config, else VWR_ADMIN_TOKEN, else the one stored in data_dir
+// (generated and printed once, the first time).
+std::optional<std::string> AdminToken(const config::Config& config) {
+  if (!config.admin.token.empty()) return config.admin.token;
+  if (const char* env = std::getenv("VWR_ADMIN_TOKEN"); env != nullptr && *env != '\0') {
+    return std::string(env);
+  }
+  const std::filesystem::path path = std::filesystem::path(config.store.data_dir) / "admin.token";
+  if (std::ifstream in(path); in) {
+    std::string token;
+    std::getline(in, token);
+    if (token.size() >= 16) return token;
+    spdlog::error("admin token file {} is shorter than 16 characters", path.string());
+    return std::nullopt;
+  }
+  std::uint8_t bytes[24];
+  util::SecureRandom(bytes);
+  const std::string token = util::HexEncode(bytes);
+  const std::filesystem::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << token << "\n";
+    if (!out.flush()) {
+      spdlog::error("cannot write the admin token to {}", tmp.string());
+      return std::nullopt;
+    }
+  }
+  ::chmod(tmp.c_str(), 0600);
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    spdlog::error("cannot store the admin token at {}: {}", path.string(), ec.message());
+    return std::nullopt;
+  }
+  spdlog::warn("generated an admin token (stored in {}; shown only this once): {}", path.string(),
+               token);
+  return token;
+}
+
+}  // namespace
+
+int Serve(const config::Config& config) {
+  const util::Clock& clock = util::SystemClock::Instance();
+
+  std::error_code fs_ec;
+  std::filesystem::create_directories(config.store.data_dir, fs_ec);
+  if (fs_ec) {
+    spdlog::error("cannot create data_dir {}: {}", config.store.data_dir, fs_ec.message());
+    return 1;
+  }
+  const std::string key_file =
+      config.secrets.ticket_key_file.empty()
+          ? (std::filesystem::path(config.store.data_dir) / "ticket.key").string()
+          : config.secrets.ticket_key_file;
+  bool created = false;
+  const auto master = token::LoadOrCreateKeyFile(key_file, &created);
+  if (!master) {
+    spdlog::error("{}", token::DescribeKeyError(key_file, master.error()));
+    return 1;
+  }
+  if (created) spdlog::info("created a new secret key in {}", key_file);
+  const std::optional<std::string> admin_token = AdminToken(config);
+  if (!admin_token) return 1;
+
+  // Each of these derives its own key from the master key (domain separation).
+  const token::TicketCodec tickets(*master);
+  const token::AdmissionTokenSigner tokens(*master, "k1");
+  const token::SecretKey& identity_key = *master;
+
+  std::vector<store::RoomSpec> specs;
+  for (const config::RoomConfig& room : config.rooms) specs.push_back({room.id, room.policy});
+  store::EmbeddedStore store(specs, clock);
+  api::RoomDirectory directory(store);
+  api::ApiMetrics metrics;
+  api::PublicApi public_api(directory, tickets, tokens, identity_key, clock, metrics);
+  api::AdminApi admin_api(directory, store, *admin_token, clock, metrics);
+
+  const unsigned workers = config.server.workers > 0
+                               ? static_cast<unsigned>(config.server.workers)
+                               : std::max(1u, std::thread::hardware_concurrency());
+  server::HttpServer http(workers);
+  struct Binding {
+    const char* name;
+    const config::HostPort& where;
+    api::Handler* handler;
+    std::size_t body_limit;
+  };
+  for (const Binding& b : {Binding{"public", config.server.listen, &public_api, 64 * 1024},
+                           Binding{"admin", config.server.admin_listen, &admin_api, 1024 * 1024}}) {
+    const std::optional<tcp::endpoint> endpoint = Resolve(b.where);
+    if (!endpoint) {
+      spdlog::error("{} listener: cannot resolve {}", b.name, b.where.ToString());
+      return 1;
+    }
+    server::ListenerOptions options;
+    options.name = b.name;
+    options.endpoint = *endpoint;
+    options.handler = b.handler;
+    options.body_limit_bytes = b.body_limit;
+    const auto bound = http.AddListener(options);
+    if (!bound) {
+      spdlog::error("{} listener: cannot listen on {}: {}", b.name, b.where.ToString(),
+                    bound.error().message());
+      return 1;
+    }
+    const bool v6 = bound->address().is_v6();
+    spdlog::info("{} listener on http://{}{}{}:{}", b.name, v6 ? "[" : "",
+                 bound->address().to_string(), v6 ? "]" : "", bound->port());
+  }
+  for (const config::RoomConfig& room : config.rooms) {
+    spdlog::info("room {}: mode {}, max_active {}, admit_rate {}/s", room.id,
+                 core::ModeName(room.policy.mode), room.policy.max_active, room.policy.admit_rate);
+  }
+  http.Start();
+  spdlog::info("vwr started with {} workers, store {} in {}", workers, config.store.kind,
+               config.store.data_dir);
+
+  // The control thread (this one): the rooms' tick and the signals.
+  asio::io_context control;
+  asio::steady_timer tick_timer(control);
+  std::function<void()> schedule_tick = [&] {
+    tick_timer.expires_after(kTickPeriod);
+    tick_timer.async_wait([&](boost::system::error_code ec) {
+      if (ec) return;
+      store.Tick();
+      schedule_tick();
+    });
+  };
+  schedule_tick();
+  asio::signal_set signals(control, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code ec, int signal) {
+    if (ec) return;
+    spdlog::info("received {}, draining", signal == SIGINT ? "SIGINT" : "SIGTERM");
+    admin_api.SetReady(false);
+    control.stop();
+  });
+  control.run();
+
+  const bool clean = http.Stop(kShutdownDeadline);
+  spdlog::info("vwr stopped{}", clean ? "" : " (some connections were cut at the deadline)");
+  return 0;
+}
+
+}  // namespace vwr::app

@@ -1,0 +1,217 @@
+#include "api/public_api.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include "api/admin_api.hpp"
+#include "store/embedded_store.hpp"
+
+namespace vwr::api {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// The public and admin APIs over an embedded store on a fake clock, driven without a network,
+// so that time-dependent API behaviour is deterministic.
+class ApiTest : public ::testing::Test {
+ protected:
+  ApiTest() {
+    core::Policy p;
+    p.max_active = 1;
+    p.admit_rate = 10;
+    p.burst = 1;
+    p.claim_grace = seconds(5);
+    p.session_timeout = seconds(30);
+    store_ = std::make_unique<store::EmbeddedStore>(
+        std::vector<store::RoomSpec>{{"a", p}, {"b", p}}, clock_);
+    rooms_ = std::make_unique<RoomDirectory>(*store_);
+    api_ = std::make_unique<PublicApi>(*rooms_, tickets_, tokens_, key_, clock_, metrics_);
+    admin_ = std::make_unique<AdminApi>(*rooms_, *store_, "admin-token-0123456789", clock_,
+                                        metrics_);
+  }
+
+  Response Call(http::verb method, std::string target, std::string body = "",
+                std::vector<std::pair<std::string, std::string>> headers = {}, Handler* h = nullptr) {
+    Request req{method, target, 11};
+    for (auto& [k, v] : headers) req.set(k, v);
+    req.body() = std::move(body);
+    req.prepare_payload();
+    return (h ? h : api_.get())->Handle(req, ConnectionInfo{});
+  }
+
+  boost::json::object Json(const Response& res) {
+    return boost::json::parse(res.body()).as_object();
+  }
+
+  boost::json::object Join(std::string room = "a", std::string body = "") {
+    Response res = Call(http::verb::post, "/api/v1/rooms/" + room + "/join", body);
+    EXPECT_EQ(res.result(), http::status::ok) << res.body();
+    return Json(res);
+  }
+
+  boost::json::object Status(std::string_view ticket, std::string room = "a") {
+    Response res = Call(http::verb::get, "/api/v1/rooms/" + room + "/status", "",
+                        {{"X-VWR-Ticket", std::string(ticket)}});
+    EXPECT_EQ(res.result(), http::status::ok) << res.body();
+    return Json(res);
+  }
+
+  void Tick(util::Duration d) {
+    for (util::Duration t{0}; t < d; t += milliseconds(100)) {
+      clock_.Advance(milliseconds(100));
+      store_->Tick();
+    }
+  }
+
+  util::FakeClock clock_;
+  token::SecretKey key_{{1, 2, 3}};
+  token::TicketCodec tickets_{key_};
+  token::AdmissionTokenSigner tokens_{key_, "k1"};
+  ApiMetrics metrics_;
+  std::unique_ptr<store::EmbeddedStore> store_;
+  std::unique_ptr<RoomDirectory> rooms_;
+  std::unique_ptr<PublicApi> api_;
+  std::unique_ptr<AdminApi> admin_;
+};
+
+TEST_F(ApiTest, JoinWaitAdmitLeaveCycle) {
+  auto first = Join();
+  EXPECT_EQ(first["status"], "admitted");
+  EXPECT_TRUE(first["token"].is_string());
+  EXPECT_EQ(first["sessionTimeoutSeconds"], 30);
+  auto second = Join();
+  EXPECT_EQ(second["status"], "waiting");
+  EXPECT_EQ(second["position"], 1);
+  EXPECT_EQ(second["initialPosition"], 1);
+  EXPECT_EQ(second["queueSize"], 1);
+  EXPECT_EQ(second["etaSeconds"], 1);
+  EXPECT_FALSE(second.contains("token"));
+  const std::string ticket(second["ticket"].as_string());
+
+  Tick(seconds(2));
+  EXPECT_EQ(Status(ticket)["status"], "waiting") << "the only slot is taken";
+
+  const std::string token(first["token"].as_string());
+  Response left = Call(http::verb::post, "/api/v1/rooms/a/leave", "",
+                       {{"Authorization", "Bearer " + token}});
+  EXPECT_EQ(left.result(), http::status::no_content);
+  Tick(milliseconds(100));
+  auto admitted = Status(ticket);
+  EXPECT_EQ(admitted["status"], "admitted");
+  EXPECT_EQ(admitted["position"], 0);
+  EXPECT_EQ(admitted["initialPosition"], 1);
+
+  // The same ticket polled again: the same session, hence the same token.
+  EXPECT_EQ(Status(ticket)["token"], admitted["token"]);
+  const std::string second_token(admitted["token"].as_string());
+  EXPECT_EQ(Call(http::verb::post, "/api/v1/rooms/a/heartbeat", "",
+                 {{"Authorization", "Bearer " + second_token}})
+                .result(),
+            http::status::no_content);
+}
+
+TEST_F(ApiTest, NoShowExpiresAfterClaimGrace) {
+  auto first = Join();
+  auto second = Join();
+  const std::string ticket(second["ticket"].as_string());
+  Call(http::verb::post, "/api/v1/rooms/a/leave", "",
+       {{"Authorization", "Bearer " + std::string(first["token"].as_string())}});
+  Tick(seconds(6));
+  EXPECT_EQ(Status(ticket)["status"], "expired");
+}
+
+TEST_F(ApiTest, IdleSessionEndsAndHeartbeatSays404) {
+  auto first = Join();
+  const std::string token(first["token"].as_string());
+  Tick(seconds(31));
+  Response res = Call(http::verb::post, "/api/v1/rooms/a/heartbeat", "",
+                      {{"Authorization", "Bearer " + token}});
+  EXPECT_EQ(res.result(), http::status::not_found);
+  EXPECT_EQ(Json(res)["error"].as_object()["code"], "session_not_found");
+}
+
+TEST_F(ApiTest, TicketOfAnotherRoomIsInvalid) {
+  Join("b");
+  auto waiting = Join("b");
+  Response res = Call(http::verb::get, "/api/v1/rooms/a/status", "",
+                      {{"X-VWR-Ticket", std::string(waiting["ticket"].as_string())}});
+  EXPECT_EQ(res.result(), http::status::unauthorized);
+  EXPECT_EQ(Json(res)["error"].as_object()["code"], "invalid_ticket");
+}
+
+TEST_F(ApiTest, TokenOfAnotherRoomIsInvalid) {
+  auto admitted = Join("b");
+  Response res = Call(http::verb::post, "/api/v1/rooms/a/heartbeat", "",
+                      {{"Authorization", "Bearer " + std::string(admitted["token"].as_string())}});
+  EXPECT_EQ(res.result(), http::status::unauthorized);
+  EXPECT_EQ(Json(res)["error"].as_object()["code"], "invalid_token");
+}
+
+TEST_F(ApiTest, SameUserIdGetsSameTicket) {
+  Join();
+  auto one = Join("a", R"({"userId":"u-1","pageUrl":"/buy"})");
+  auto two = Join("a", R"({"userId":"u-1"})");
+  EXPECT_EQ(one["ticket"], two["ticket"]);
+  EXPECT_EQ(two["queueSize"], 1);
+}
+
+TEST_F(ApiTest, BadJoinBodiesAreRejected) {
+  for (const char* body : {"{", "[]", R"({"userId":5})", R"({"pageUrl":[]})"}) {
+    Response res = Call(http::verb::post, "/api/v1/rooms/a/join", body);
+    EXPECT_EQ(res.result(), http::status::bad_request) << body;
+    EXPECT_EQ(Json(res)["error"].as_object()["code"], "bad_request");
+  }
+  Response long_id = Call(http::verb::post, "/api/v1/rooms/a/join",
+                          R"({"userId":")" + std::string(257, 'x') + R"("})");
+  EXPECT_EQ(long_id.result(), http::status::bad_request);
+  EXPECT_EQ(store_->Find("a")->Figures().last_issued, 0u) << "nothing was issued";
+}
+
+TEST_F(ApiTest, RoutingErrors) {
+  EXPECT_EQ(Call(http::verb::post, "/api/v1/rooms/zz/join").result(), http::status::not_found);
+  EXPECT_EQ(Call(http::verb::get, "/nope").result(), http::status::not_found);
+  Response wrong = Call(http::verb::get, "/api/v1/rooms/a/join");
+  EXPECT_EQ(wrong.result(), http::status::method_not_allowed);
+  EXPECT_EQ(wrong[http::field::allow], "POST");
+  EXPECT_EQ(Call(http::verb::get, "/api/v1/rooms/a/status").result(), http::status::bad_request);
+}
+
+TEST_F(ApiTest, PausedRoomHasNoEta) {
+  Join();
+  Response put = Call(http::verb::put, "/admin/api/v1/rooms/a/policy", R"({"mode":"pause"})",
+                      {{"Authorization", "Bearer admin-token-0123456789"}}, admin_.get());
+  ASSERT_EQ(put.result(), http::status::ok) << put.body();
+  auto waiting = Join();
+  EXPECT_EQ(waiting["status"], "waiting");
+  EXPECT_TRUE(waiting["etaSeconds"].is_null());
+}
+
+TEST_F(ApiTest, PolicyChangesAreValidatedAsAWhole) {
+  const std::vector<std::pair<std::string, std::string>> auth = {
+      {"Authorization", "Bearer admin-token-0123456789"}};
+  for (const char* body : {R"({"max_active":0})", R"({"mode":"nope"})", R"({"colour":1})",
+                           R"({"admit_rate":"x"})", R"({"max_active":1.5})", "nope"}) {
+    Response res = Call(http::verb::put, "/admin/api/v1/rooms/a/policy", body, auth, admin_.get());
+    EXPECT_EQ(res.result(), http::status::bad_request) << body;
+  }
+  EXPECT_EQ(store_->Find("a")->policy().max_active, 1) << "unchanged";
+  EXPECT_EQ(Call(http::verb::put, "/admin/api/v1/rooms/a/policy", R"({"max_active":2})", {},
+                 admin_.get())
+                .result(),
+            http::status::unauthorized);
+  Response ok = Call(http::verb::put, "/admin/api/v1/rooms/a/policy",
+                     R"({"max_active":2,"admit_rate":2.5,"burst":3,"queue_limit":9})", auth,
+                     admin_.get());
+  ASSERT_EQ(ok.result(), http::status::ok) << ok.body();
+  const core::Policy& p = store_->Find("a")->policy();
+  EXPECT_EQ(p.max_active, 2);
+  EXPECT_DOUBLE_EQ(p.admit_rate, 2.5);
+  EXPECT_EQ(p.burst, 3);
+  EXPECT_EQ(p.queue_limit, 9);
+}
+
+}  // namespace
+}  // namespace vwr::api

@@ -1,0 +1,40 @@
+#include "api/request_parts.hpp"
+
+#include <gtest/gtest.h>
+
+namespace vwr::api {
+namespace {
+
+TEST(RequestParts, SplitsTargetIntoPathAndQuery) {
+  EXPECT_EQ(PathOf("/a/b?x=1"), "/a/b");
+  EXPECT_EQ(QueryOf("/a/b?x=1"), "x=1");
+  EXPECT_EQ(PathOf("/a"), "/a");
+  EXPECT_EQ(QueryOf("/a"), "");
+}
+
+TEST(RequestParts, QueryParamDecodes) {
+  EXPECT_EQ(QueryParam("a=1&ticket=ab%2Dc+d", "ticket"), "ab-c d");
+  EXPECT_EQ(QueryParam("ticket=", "ticket"), "");
+  EXPECT_EQ(QueryParam("tickets=1", "ticket"), std::nullopt);
+  EXPECT_EQ(QueryParam("ticket=%zz", "ticket"), std::nullopt);
+  EXPECT_EQ(QueryParam("ticket=%4", "ticket"), std::nullopt);
+  EXPECT_EQ(QueryParam("ticket=%", "ticket"), std::nullopt);
+}
+
+TEST(RequestParts, SplitPathKeepsEmptySegments) {
+  EXPECT_EQ(SplitPath("/api/v1/rooms/x"),
+            (std::vector<std::string_view>{"api", "v1", "rooms", "x"}));
+  EXPECT_EQ(SplitPath("/api//x"), (std::vector<std::string_view>{"api", "", "x"}));
+  EXPECT_TRUE(SplitPath("relative").empty());
+}
+
+TEST(RequestParts, BearerToken) {
+  EXPECT_EQ(BearerToken("Bearer abc"), "abc");
+  EXPECT_EQ(BearerToken("bearer  abc "), "abc");
+  EXPECT_EQ(BearerToken("Basic abc"), "");
+  EXPECT_EQ(BearerToken("Bearer"), "");
+  EXPECT_EQ(BearerToken(""), "");
+}
+
+}  // namespace
+}  // namespace vwr::api

@@ -56,13 +56,15 @@ AdminApi::AdminApi(RoomDirectory& rooms, store::Store& store, std::string admin_
       store_(store),
       admin_token_(std::move(admin_token)),
       clock_(clock),
-      metrics_(metrics) {}
+      metrics_(metrics),
+      error_log_(clock) {}
 
 Response AdminApi::Handle(const Request& request, const ConnectionInfo& connection) {
   const util::TimePoint start = clock_.Now();
   Endpoint endpoint = Endpoint::kOther;
   Response response = Route(request, connection, endpoint);
   metrics_.Record(endpoint, response.result_int(), util::ToSeconds(clock_.Now() - start));
+  error_log_.Record(request, connection, response);
   return response;
 }
 

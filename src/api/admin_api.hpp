@@ -4,6 +4,7 @@
 #include <string>
 
 #include "api/api_metrics.hpp"
+#include "api/error_log.hpp"
 #include "api/http.hpp"
 #include "api/room_directory.hpp"
 #include "store/store.hpp"
@@ -41,6 +42,7 @@ class AdminApi final : public Handler {
   const std::string admin_token_;
   const util::Clock& clock_;
   ApiMetrics& metrics_;
+  ErrorLog error_log_;
   std::atomic<bool> ready_{true};
 };
 

@@ -44,13 +44,15 @@ PublicApi::PublicApi(RoomDirectory& rooms, const token::TicketCodec& tickets,
       identity_key_(identity_key),
       clock_(clock),
       metrics_(metrics),
+      error_log_(clock),
       options_(std::move(options)) {}
 
-Response PublicApi::Handle(const Request& request, const ConnectionInfo& /*connection*/) {
+Response PublicApi::Handle(const Request& request, const ConnectionInfo& connection) {
   const util::TimePoint start = clock_.Now();
   Endpoint endpoint = Endpoint::kOther;
   Response response = Route(request, endpoint);
   metrics_.Record(endpoint, response.result_int(), util::ToSeconds(clock_.Now() - start));
+  error_log_.Record(request, connection, response);
   return response;
 }
 

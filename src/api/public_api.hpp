@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "api/api_metrics.hpp"
+#include "api/error_log.hpp"
 #include "api/http.hpp"
 #include "api/room_directory.hpp"
 #include "store/store.hpp"
@@ -59,6 +60,7 @@ class PublicApi final : public Handler {
   const token::SecretKey& identity_key_;
   const util::Clock& clock_;
   ApiMetrics& metrics_;
+  ErrorLog error_log_;
   PublicApiOptions options_;
 };
 

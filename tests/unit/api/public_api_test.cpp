@@ -29,12 +29,13 @@ class ApiTest : public ::testing::Test {
         std::vector<store::RoomSpec>{{"a", p}, {"b", p}}, clock_);
     rooms_ = std::make_unique<RoomDirectory>(*store_);
     api_ = std::make_unique<PublicApi>(*rooms_, tickets_, tokens_, key_, clock_, metrics_);
-    admin_ = std::make_unique<AdminApi>(*rooms_, *store_, "admin-token-0123456789", clock_,
-                                        metrics_);
+    admin_ =
+        std::make_unique<AdminApi>(*rooms_, *store_, "admin-token-0123456789", clock_, metrics_);
   }
 
   Response Call(http::verb method, std::string target, std::string body = "",
-                std::vector<std::pair<std::string, std::string>> headers = {}, Handler* h = nullptr) {
+                std::vector<std::pair<std::string, std::string>> headers = {},
+                Handler* h = nullptr) {
     Request req{method, target, 11};
     for (auto& [k, v] : headers) req.set(k, v);
     req.body() = std::move(body);
@@ -95,8 +96,8 @@ TEST_F(ApiTest, JoinWaitAdmitLeaveCycle) {
   EXPECT_EQ(Status(ticket)["status"], "waiting") << "the only slot is taken";
 
   const std::string token(first["token"].as_string());
-  Response left = Call(http::verb::post, "/api/v1/rooms/a/leave", "",
-                       {{"Authorization", "Bearer " + token}});
+  Response left =
+      Call(http::verb::post, "/api/v1/rooms/a/leave", "", {{"Authorization", "Bearer " + token}});
   EXPECT_EQ(left.result(), http::status::no_content);
   Tick(milliseconds(100));
   auto admitted = Status(ticket);
@@ -198,13 +199,13 @@ TEST_F(ApiTest, PolicyChangesAreValidatedAsAWhole) {
     EXPECT_EQ(res.result(), http::status::bad_request) << body;
   }
   EXPECT_EQ(store_->Find("a")->policy().max_active, 1) << "unchanged";
-  EXPECT_EQ(Call(http::verb::put, "/admin/api/v1/rooms/a/policy", R"({"max_active":2})", {},
-                 admin_.get())
-                .result(),
-            http::status::unauthorized);
-  Response ok = Call(http::verb::put, "/admin/api/v1/rooms/a/policy",
-                     R"({"max_active":2,"admit_rate":2.5,"burst":3,"queue_limit":9})", auth,
-                     admin_.get());
+  EXPECT_EQ(
+      Call(http::verb::put, "/admin/api/v1/rooms/a/policy", R"({"max_active":2})", {}, admin_.get())
+          .result(),
+      http::status::unauthorized);
+  Response ok =
+      Call(http::verb::put, "/admin/api/v1/rooms/a/policy",
+           R"({"max_active":2,"admit_rate":2.5,"burst":3,"queue_limit":9})", auth, admin_.get());
   ASSERT_EQ(ok.result(), http::status::ok) << ok.body();
   const core::Policy& p = store_->Find("a")->policy();
   EXPECT_EQ(p.max_active, 2);

@@ -147,7 +147,6 @@ Response PublicApi::Join(RoomEntry& room, const Request& req) {
 Response PublicApi::Status(RoomEntry& room, const Request& req) {
   const unsigned v = req.version();
   const bool ka = req.keep_alive();
-  room.traffic.polls.Add();
   std::string from_query;
   std::string_view ticket = req[kTicketHeader];
   if (ticket.empty()) {
@@ -163,6 +162,7 @@ Response PublicApi::Status(RoomEntry& room, const Request& req) {
   if (!claims) {
     return MakeError(ApiError::kInvalidTicket, "the ticket is not valid for this room", v, ka);
   }
+  room.traffic.polls.Add();
   store::TicketAnswer answer;
   if (claims->incarnation != room.state->incarnation()) {
     // Genuine, but issued before this room's state was reset: its place no longer exists.

@@ -88,6 +88,18 @@ std::optional<std::string> AdminToken(const config::Config& config) {
 int Serve(const config::Config& config) {
   const util::Clock& clock = util::SystemClock::Instance();
 
+  // Signals are caught from the very start, so that one arriving while the node starts up
+  // still drains it (it is acted on as soon as the control loop runs) instead of killing it.
+  asio::io_context control;
+  asio::signal_set signals(control, SIGINT, SIGTERM);
+  std::function<void()> on_stop_signal = [] {};
+  signals.async_wait([&](boost::system::error_code ec, int signal) {
+    if (ec) return;
+    spdlog::info("received {}, draining", signal == SIGINT ? "SIGINT" : "SIGTERM");
+    on_stop_signal();
+    control.stop();
+  });
+
   std::error_code fs_ec;
   std::filesystem::create_directories(config.store.data_dir, fs_ec);
   if (fs_ec) {
@@ -162,7 +174,6 @@ int Serve(const config::Config& config) {
                config.store.data_dir);
 
   // The control thread (this one): the rooms' tick and the signals.
-  asio::io_context control;
   asio::steady_timer tick_timer(control);
   std::function<void()> schedule_tick = [&] {
     tick_timer.expires_after(kTickPeriod);
@@ -173,13 +184,7 @@ int Serve(const config::Config& config) {
     });
   };
   schedule_tick();
-  asio::signal_set signals(control, SIGINT, SIGTERM);
-  signals.async_wait([&](boost::system::error_code ec, int signal) {
-    if (ec) return;
-    spdlog::info("received {}, draining", signal == SIGINT ? "SIGINT" : "SIGTERM");
-    admin_api.SetReady(false);
-    control.stop();
-  });
+  on_stop_signal = [&] { admin_api.SetReady(false); };
   control.run();
 
   const bool clean = http.Stop(kShutdownDeadline);

@@ -69,7 +69,7 @@ TicketOutcome Room::Join(std::string_view identity, const Instant& now) {
     return TicketOutcome{.status = TicketStatus::kFull};
   }
   ++counters_.joins;
-  const std::uint64_t number = IssueTicket(identity);
+  const std::uint64_t number = IssueTicket(identity, frontier_);
   return TicketOutcome{
       .status = TicketStatus::kWaiting, .ticket = number, .frontier_at_join = frontier_};
 }
@@ -189,8 +189,9 @@ std::optional<std::int64_t> Room::NewcomerWaitSeconds() const {
 bool Room::HasFreeSlot() const { return active() + called_unclaimed_ < policy_.max_active; }
 
 TicketOutcome Room::AdmitImmediately(std::string_view identity, const Instant& now) {
-  const std::uint64_t number = IssueTicket(identity);
-  frontier_ = number;  // nobody was waiting, so the frontier moves to this very ticket
+  // Nobody was waiting, so the frontier moves to this very ticket: it had nobody ahead of it.
+  const std::uint64_t number = IssueTicket(identity, last_issued_ + 1);
+  frontier_ = number;
   calls_.push_back(Call{now.mono, CallState::kClaimed});
   ++counters_.immediate;
   return TicketOutcome{.status = TicketStatus::kAdmitted,
@@ -199,10 +200,10 @@ TicketOutcome Room::AdmitImmediately(std::string_view identity, const Instant& n
                        .session = CreateSession(number, now)};
 }
 
-std::uint64_t Room::IssueTicket(std::string_view identity) {
+std::uint64_t Room::IssueTicket(std::string_view identity, std::uint64_t frontier_at_join) {
   const std::uint64_t number = ++last_issued_;
   if (!identity.empty()) {
-    identities_[std::string(identity)] = IdentityEntry{number, frontier_};
+    identities_[std::string(identity)] = IdentityEntry{number, frontier_at_join};
     identity_of_ticket_.emplace(number, std::string(identity));
   }
   return number;

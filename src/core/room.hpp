@@ -130,7 +130,7 @@ class Room {
 
   bool HasFreeSlot() const;
   TicketOutcome AdmitImmediately(std::string_view identity, const Instant& now);
-  std::uint64_t IssueTicket(std::string_view identity);
+  std::uint64_t IssueTicket(std::string_view identity, std::uint64_t frontier_at_join);
   void CallNext(std::uint64_t count, util::TimePoint now);
   const Session* CreateSession(std::uint64_t number, const Instant& now);
   void EndSession(std::unordered_map<std::uint64_t, Session>::iterator it);

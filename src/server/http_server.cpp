@@ -78,6 +78,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
           api::MakeError(api::ApiError::kInternal, "internal error", request.version(), false);
     }
     if (worker_.draining) response_.keep_alive(false);
+    if (request.method() == http::verb::head) {
+      // The headers of the GET answer, Content-Length included, and no body (RFC 9110 9.3.2).
+      const std::size_t length = response_.body().size();
+      response_.body().clear();
+      response_.content_length(length);
+    }
     Write();
   }
 

@@ -312,6 +312,8 @@ TEST_F(RoomTest, SameUserAdmittedGetsSameSession) {
   TicketOutcome again = Join("alice");
   ASSERT_EQ(again.status, TicketStatus::kAdmitted);
   EXPECT_EQ(again.ticket, first.ticket);
+  EXPECT_EQ(again.frontier_at_join, first.frontier_at_join) << "same ticket, same initial place";
+  EXPECT_EQ(first.frontier_at_join, first.ticket) << "admitted at once: nobody was ahead";
   EXPECT_EQ(room_->active(), 1);
 }
 

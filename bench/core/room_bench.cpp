@@ -22,9 +22,8 @@ using std::chrono::seconds;
 constexpr std::uint64_t kQueued = 1'000'000;
 
 Instant NowOf(const util::FakeClock& clock) {
-  return Instant{clock.Now(), std::chrono::duration_cast<seconds>(
-                                  clock.WallNow().time_since_epoch())
-                                  .count()};
+  return Instant{clock.Now(),
+                 std::chrono::duration_cast<seconds>(clock.WallNow().time_since_epoch()).count()};
 }
 
 // A room that keeps everyone waiting: one active slot, taken by the first join, and a rate too
@@ -136,18 +135,21 @@ void BM_Room_Tick(benchmark::State& state) {
   p.session_timeout = seconds(600);
   p.claim_grace = seconds(1);
   Room room("summer-sale", p, 7, clock.Now());
-  // Nobody waits yet, so the first joins would be admitted at once; pause the room to queue them.
+  // When nobody waits, a join would be admitted at once; pause the room while queueing.
   Policy paused = p;
   paused.mode = Mode::kPause;
-  room.SetPolicy(paused);
-  Fill(room, clock, kQueued);
-  room.SetPolicy(p);
+  auto refill = [&] {
+    room.SetPolicy(paused);
+    Fill(room, clock, kQueued);
+    room.SetPolicy(p);
+  };
+  refill();
   std::uint64_t called = 0;
   std::uint64_t no_shows = 0;
   for (auto _ : state) {
     if (room.waiting() < n) {
       state.PauseTiming();
-      Fill(room, clock, kQueued);
+      refill();
       state.ResumeTiming();
     }
     clock.Advance(milliseconds(100));
@@ -160,7 +162,7 @@ void BM_Room_Tick(benchmark::State& state) {
   state.counters["called/tick"] = static_cast<double>(called) / iterations;
   state.counters["no_shows/tick"] = static_cast<double>(no_shows) / iterations;
 }
-BENCHMARK(BM_Room_Tick)->Arg(0)->Arg(10)->Arg(100)->Arg(1000);
+BENCHMARK(BM_Room_Tick)->Arg(10)->Arg(100)->Arg(1000);
 
 }  // namespace
 }  // namespace vwr::core

@@ -101,7 +101,7 @@ Response AdminApi::Route(const Request& req, const ConnectionInfo& connection, E
     return Metrics(req);
   }
 
-  const std::vector<std::string_view> parts = SplitPath(path);
+  const PathSegments parts = SplitPath(path);
   if (parts.size() < 4 || parts[0] != "admin" || parts[1] != "api" || parts[2] != "v1" ||
       parts[3] != "rooms") {
     return MakeError(ApiError::kNotFound, "no such endpoint", v, ka);

@@ -59,7 +59,7 @@ Response PublicApi::Handle(const Request& request, const ConnectionInfo& connect
 Response PublicApi::Route(const Request& req, Endpoint& endpoint) {
   const unsigned v = req.version();
   const bool ka = req.keep_alive();
-  const std::vector<std::string_view> parts = SplitPath(PathOf(req.target()));
+  const PathSegments parts = SplitPath(PathOf(req.target()));
   // api / v1 / rooms / {room} [/ action]
   if (parts.size() < 4 || parts.size() > 5 || parts[0] != "api" || parts[1] != "v1" ||
       parts[2] != "rooms" || parts[3].empty()) {

@@ -57,17 +57,21 @@ std::optional<std::string> QueryParam(std::string_view query, std::string_view n
   return std::nullopt;
 }
 
-std::vector<std::string_view> SplitPath(std::string_view path) {
-  std::vector<std::string_view> parts;
-  if (path.empty() || path.front() != '/') return parts;
+PathSegments SplitPath(std::string_view path) {
+  PathSegments out;
+  if (path.empty() || path.front() != '/') return out;
   path.remove_prefix(1);
   while (true) {
     const auto slash = path.find('/');
-    parts.push_back(path.substr(0, slash));
+    if (out.count_ == PathSegments::kMax) {
+      ++out.count_;  // too long for any route
+      break;
+    }
+    out.parts_[out.count_++] = path.substr(0, slash);
     if (slash == std::string_view::npos) break;
     path.remove_prefix(slash + 1);
   }
-  return parts;
+  return out;
 }
 
 std::string_view BearerToken(std::string_view authorization) {

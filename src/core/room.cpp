@@ -31,7 +31,7 @@ Room::Room(std::string id, const Policy& policy, std::uint64_t incarnation, util
 
 TicketOutcome Room::Join(std::string_view identity, const Instant& now) {
   if (!identity.empty()) {
-    if (auto it = identities_.find(std::string(identity)); it != identities_.end()) {
+    if (auto it = identities_.find(identity); it != identities_.end()) {
       TicketOutcome held = Resolve(it->second.ticket, it->second.frontier_at_join, now);
       if (held.status != TicketStatus::kExpired) {
         if (held.status != TicketStatus::kRejected) ++counters_.joins;

@@ -153,7 +153,11 @@ class Room {
   std::unordered_map<std::uint64_t, Session> sessions_;
   std::list<std::uint64_t> idle_order_;  // session tickets, least recently seen first
 
-  std::unordered_map<std::string, IdentityEntry> identities_;
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, IdentityEntry, StringHash, std::equal_to<>> identities_;
   std::unordered_map<std::uint64_t, std::string> identity_of_ticket_;
 
   RateBudget budget_;

@@ -3,13 +3,14 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
-#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <charconv>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
@@ -30,7 +31,11 @@ struct HttpServer::Listener {
 // One connection. Lives on one worker; owned by the pending asynchronous operation.
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(tcp::socket&& socket, Worker& worker, const ListenerOptions& options)
+  // Sockets and streams bound to the worker's io_context executor type itself, not the
+  // type-erased any_io_executor: every asynchronous step would otherwise copy and destroy one.
+  using Socket = asio::basic_stream_socket<tcp, asio::io_context::executor_type>;
+
+  HttpSession(Socket&& socket, Worker& worker, const ListenerOptions& options)
       : stream_(std::move(socket)), worker_(worker), options_(options) {
     boost::system::error_code ec;
     const tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
@@ -120,10 +125,37 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   void Write() {
-    stream_.expires_after(options_.request_timeout);
-    http::async_write(
-        stream_, response_,
+    // The deadline set by Read() covers the write too. The whole answer goes out as one
+    // contiguous buffer: Beast's generic serializer costs more than the rest of a poll.
+    Serialize(response_, out_);
+    asio::async_write(
+        stream_, asio::buffer(out_),
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnWrite(ec); });
+  }
+
+  // Status line, header fields and body into `out` (reusing its capacity). Every answer here
+  // has its length known up front, so there is never a chunked body to frame.
+  static void Serialize(api::Response& res, std::string& out) {
+    if (res.find(http::field::content_length) == res.end() &&
+        res.result() != http::status::no_content) {
+      res.content_length(res.body().size());
+    }
+    out.clear();
+    out += res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+    char code[8];
+    const auto [end, ec] = std::to_chars(code, code + sizeof code, res.result_int());
+    out.append(code, end);
+    out += ' ';
+    out += std::string_view(res.reason());
+    out += "\r\n";
+    for (const auto& field : res) {
+      out += std::string_view(field.name_string());
+      out += ": ";
+      out += std::string_view(field.value());
+      out += "\r\n";
+    }
+    out += "\r\n";
+    out += res.body();
   }
 
   void OnWrite(beast::error_code ec) {
@@ -142,13 +174,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     stream_.socket().close(ignored);
   }
 
-  beast::tcp_stream stream_;
+  beast::basic_stream<tcp, asio::io_context::executor_type, beast::unlimited_rate_policy> stream_;
   Worker& worker_;
   const ListenerOptions& options_;
   api::ConnectionInfo connection_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   api::Response response_;
+  std::string out_;  // the serialized answer being written
   bool reading_ = false;
 };
 
@@ -182,7 +215,8 @@ void HttpServer::Accept(Listener& listener) {
   Worker& worker = *workers_[next_worker_];
   next_worker_ = (next_worker_ + 1) % workers_.size();
   listener.acceptor.async_accept(
-      worker.ioc, [this, &listener, &worker](boost::system::error_code ec, tcp::socket socket) {
+      worker.ioc.get_executor(),
+      [this, &listener, &worker](boost::system::error_code ec, HttpSession::Socket socket) {
         if (ec == asio::error::operation_aborted || !listener.acceptor.is_open()) return;
         if (ec) {
           // Out of descriptors and the like: say so, and keep accepting.

@@ -21,11 +21,24 @@ TEST(RequestParts, QueryParamDecodes) {
   EXPECT_EQ(QueryParam("ticket=%", "ticket"), std::nullopt);
 }
 
+std::vector<std::string_view> Segments(std::string_view path) {
+  const PathSegments s = SplitPath(path);
+  return {s.begin(), s.end()};
+}
+
 TEST(RequestParts, SplitPathKeepsEmptySegments) {
-  EXPECT_EQ(SplitPath("/api/v1/rooms/x"),
+  EXPECT_EQ(Segments("/api/v1/rooms/x"),
             (std::vector<std::string_view>{"api", "v1", "rooms", "x"}));
-  EXPECT_EQ(SplitPath("/api//x"), (std::vector<std::string_view>{"api", "", "x"}));
+  EXPECT_EQ(Segments("/api//x"), (std::vector<std::string_view>{"api", "", "x"}));
+  EXPECT_EQ(Segments("/"), (std::vector<std::string_view>{""}));
   EXPECT_TRUE(SplitPath("relative").empty());
+}
+
+TEST(RequestParts, SplitPathMarksOverlongPaths) {
+  EXPECT_EQ(SplitPath("/1/2/3/4/5/6/7/8").size(), 8u);
+  const PathSegments long_path = SplitPath("/1/2/3/4/5/6/7/8/9/10");
+  EXPECT_EQ(long_path.size(), PathSegments::kMax + 1);
+  EXPECT_EQ(Segments("/1/2/3/4/5/6/7/8/9/10").size(), PathSegments::kMax);
 }
 
 TEST(RequestParts, BearerToken) {

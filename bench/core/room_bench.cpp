@@ -21,10 +21,7 @@ using std::chrono::seconds;
 // A long line in front of the joins and polls below: a flash crowd, not an empty room.
 constexpr std::uint64_t kQueued = 1'000'000;
 
-Instant NowOf(const util::FakeClock& clock) {
-  return Instant{clock.Now(),
-                 std::chrono::duration_cast<seconds>(clock.WallNow().time_since_epoch()).count()};
-}
+Instant NowOf(const util::FakeClock& clock) { return Instant::From(clock); }
 
 // A room that keeps everyone waiting: one active slot, taken by the first join, and a rate too
 // slow to matter during a run.

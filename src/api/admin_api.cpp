@@ -218,8 +218,11 @@ Response AdminApi::Metrics(const Request& req) {
     }
   };
   using F = const store::RoomFigures&;
-  family("vwr_room_joins_total", "counter", "Joins that got a ticket.",
+  family("vwr_room_joins_total", "counter", "Joins that got a new ticket.",
          [](std::size_t, F f) { return f.counters.joins; });
+  family("vwr_room_rejoins_total", "counter",
+         "Joins by a userId that held a live ticket, answered with that ticket.",
+         [](std::size_t, F f) { return f.counters.rejoins; });
   family("vwr_room_rejected_total", "counter", "Joins refused because the room is closed.",
          [](std::size_t, F f) { return f.counters.rejected; });
   family("vwr_room_full_total", "counter", "Joins refused because the queue is full.",

@@ -1,6 +1,7 @@
 #include "core/room.hpp"
 
 #include <algorithm>
+#include <type_traits>
 #include <utility>
 
 namespace vwr::core {
@@ -21,8 +22,26 @@ std::string_view TicketStatusName(TicketStatus status) {
   return "expired";
 }
 
+Instant Instant::From(const util::Clock& clock) {
+  return Instant{clock.Now(), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  clock.WallNow().time_since_epoch())
+                                  .count()};
+}
+
+util::TimePoint Instant::MonoOf(std::int64_t at_unix_ms) const {
+  return mono - std::chrono::milliseconds(std::max<std::int64_t>(0, unix_ms - at_unix_ms));
+}
+
+namespace {
+// Wall time of a monotonic reading, as seen from `now`.
+std::int64_t WallOf(util::TimePoint t, const Instant& now) {
+  return now.unix_ms - std::chrono::duration_cast<std::chrono::milliseconds>(now.mono - t).count();
+}
+}  // namespace
+
 Room::Room(std::string id, const Policy& policy, std::uint64_t incarnation, util::TimePoint now)
     : id_(std::move(id)),
+      configured_policy_(policy),
       policy_(policy),
       incarnation_(incarnation),
       budget_(policy.admit_rate, policy.burst, now),
@@ -34,7 +53,7 @@ TicketOutcome Room::Join(std::string_view identity, const Instant& now) {
     if (auto it = identities_.find(identity); it != identities_.end()) {
       TicketOutcome held = Resolve(it->second.ticket, it->second.frontier_at_join, now);
       if (held.status != TicketStatus::kExpired) {
-        if (held.status != TicketStatus::kRejected) ++counters_.joins;
+        if (held.status != TicketStatus::kRejected) ++counters_.rejoins;
         return held;
       }
       // The old ticket is spent (Resolve forgot it); this join starts a new place in line.
@@ -47,7 +66,7 @@ TicketOutcome Room::Join(std::string_view identity, const Instant& now) {
       return TicketOutcome{.status = TicketStatus::kRejected};
     case Mode::kPassthrough:
       // Anyone still waiting from before the switch is called first, so the range stays whole.
-      CallNext(waiting(), now.mono);
+      CallNext(waiting(), now);
       ++counters_.joins;
       return AdmitImmediately(identity, now);
     case Mode::kFifo:
@@ -106,8 +125,7 @@ TicketOutcome Room::Resolve(std::uint64_t number, std::uint64_t frontier_at_join
   }
   if (auto it = sessions_.find(number); it != sessions_.end()) {
     Session& session = it->second;
-    session.last_seen = now.mono;
-    idle_order_.splice(idle_order_.end(), idle_order_, session.idle_position);
+    MarkSeen(session, now);
     out.session = &session;
     out.status = TicketStatus::kAdmitted;
     return out;
@@ -117,17 +135,30 @@ TicketOutcome Room::Resolve(std::uint64_t number, std::uint64_t frontier_at_join
   return out;
 }
 
+void Room::MarkSeen(Session& session, const Instant& now) {
+  session.last_seen = now.mono;
+  idle_order_.splice(idle_order_.end(), idle_order_, session.idle_position);
+  // Expiry only needs to know activity to within a tenth of the timeout, so most heartbeats and
+  // polls of admitted users change nothing durable.
+  const util::Duration report_every =
+      std::max<util::Duration>(std::chrono::seconds(1), policy_.session_timeout / 10);
+  if (now.mono - session.last_reported >= report_every) {
+    session.last_reported = now.mono;
+    Emit(SessionSeen{session.ticket, now.unix_ms});
+  }
+}
+
 bool Room::Heartbeat(std::uint64_t session_ticket, const Instant& now) {
   auto it = sessions_.find(session_ticket);
   if (it == sessions_.end()) return false;
-  it->second.last_seen = now.mono;
-  idle_order_.splice(idle_order_.end(), idle_order_, it->second.idle_position);
+  MarkSeen(it->second, now);
   return true;
 }
 
 bool Room::Leave(std::uint64_t session_ticket) {
   auto it = sessions_.find(session_ticket);
   if (it == sessions_.end()) return false;
+  Emit(SessionEnded{session_ticket, EndReason::kLeave});
   EndSession(it);
   ++counters_.leaves;
   return true;
@@ -138,6 +169,7 @@ TickReport Room::Tick(const Instant& now) {
   while (!idle_order_.empty()) {
     auto it = sessions_.find(idle_order_.front());
     if (it->second.last_seen + policy_.session_timeout > now.mono) break;
+    Emit(SessionEnded{it->first, EndReason::kIdle});
     EndSession(it);
     ++counters_.expired_sessions;
     ++report.expired_sessions;
@@ -156,7 +188,7 @@ TickReport Room::Tick(const Instant& now) {
   } else if (policy_.mode == Mode::kPassthrough) {
     advance = waiting();
   }
-  CallNext(advance, now.mono);
+  CallNext(advance, now);
   report.called = advance;
 
   // People waited through the whole interval only if some were left waiting at the last tick
@@ -171,6 +203,11 @@ TickReport Room::Tick(const Instant& now) {
 }
 
 void Room::SetPolicy(const Policy& policy) {
+  Emit(PolicyChanged{configured_policy_, policy});
+  ApplyPolicy(policy);
+}
+
+void Room::ApplyPolicy(const Policy& policy) {
   if (policy.admit_rate != policy_.admit_rate) estimator_.Reset(policy.admit_rate);
   budget_.SetRate(policy.admit_rate, policy.burst);
   policy_ = policy;
@@ -193,11 +230,12 @@ TicketOutcome Room::AdmitImmediately(std::string_view identity, const Instant& n
   const std::uint64_t number = IssueTicket(identity, last_issued_ + 1);
   frontier_ = number;
   calls_.push_back(Call{now.mono, CallState::kClaimed});
+  Emit(FrontierMoved{frontier_, now.unix_ms});
   ++counters_.immediate;
   return TicketOutcome{.status = TicketStatus::kAdmitted,
                        .ticket = number,
                        .frontier_at_join = number,
-                       .session = CreateSession(number, now)};
+                       .session = CreateSession(number, now, /*immediate=*/true)};
 }
 
 std::uint64_t Room::IssueTicket(std::string_view identity, std::uint64_t frontier_at_join) {
@@ -206,16 +244,21 @@ std::uint64_t Room::IssueTicket(std::string_view identity, std::uint64_t frontie
     identities_[std::string(identity)] = IdentityEntry{number, frontier_at_join};
     identity_of_ticket_.emplace(number, std::string(identity));
   }
+  Emit(TicketIssued{number, frontier_at_join, std::string(identity)});
   return number;
 }
 
-void Room::CallNext(std::uint64_t count, util::TimePoint now) {
-  for (std::uint64_t i = 0; i < count; ++i) calls_.push_back(Call{now, CallState::kUnclaimed});
+void Room::CallNext(std::uint64_t count, const Instant& now) {
+  if (count == 0) return;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    calls_.push_back(Call{now.mono, CallState::kUnclaimed});
+  }
   frontier_ += count;
   called_unclaimed_ += static_cast<std::int64_t>(count);
+  Emit(FrontierMoved{frontier_, now.unix_ms});
 }
 
-const Session* Room::CreateSession(std::uint64_t number, const Instant& now) {
+const Session* Room::CreateSession(std::uint64_t number, const Instant& now, bool immediate) {
   auto [it, inserted] = sessions_.try_emplace(number);
   Session& session = it->second;
   if (inserted) {
@@ -223,10 +266,12 @@ const Session* Room::CreateSession(std::uint64_t number, const Instant& now) {
     if (auto id = identity_of_ticket_.find(number); id != identity_of_ticket_.end()) {
       session.identity = id->second;
     }
-    session.admitted_unix = now.unix_seconds;
+    session.admitted_unix_ms = now.unix_ms;
+    session.last_reported = now.mono;
     idle_order_.push_back(number);
     session.idle_position = std::prev(idle_order_.end());
     ++counters_.admissions;
+    Emit(TicketClaimed{number, now.unix_ms, immediate});
   }
   session.last_seen = now.mono;
   return &session;
@@ -251,6 +296,7 @@ bool Room::PastGrace(const Call& call, util::TimePoint now) const {
 }
 
 void Room::ExpireCall(Call& call, std::uint64_t number) {
+  Emit(CallExpired{number});
   call.state = CallState::kExpired;
   --called_unclaimed_;
   ++counters_.no_shows;
@@ -269,6 +315,134 @@ void Room::DropSettledCalls(util::TimePoint now, TickReport* report) {
     calls_.pop_front();
     ++pending_base_;
   }
+}
+
+Session& Room::RestoreSession(std::uint64_t number, std::int64_t admitted_unix_ms,
+                              util::TimePoint last_seen, std::string identity) {
+  auto [it, inserted] = sessions_.try_emplace(number);
+  Session& session = it->second;
+  if (inserted) {
+    session.ticket = number;
+    idle_order_.push_back(number);
+    session.idle_position = std::prev(idle_order_.end());
+  } else {
+    idle_order_.splice(idle_order_.end(), idle_order_, session.idle_position);
+  }
+  session.identity = std::move(identity);
+  session.admitted_unix_ms = admitted_unix_ms;
+  session.last_seen = last_seen;
+  session.last_reported = last_seen;
+  return session;
+}
+
+void Room::Apply(const RoomEvent& event, const Instant& now) {
+  // Replaying must not report the changes again.
+  RoomEventSink* const sink = std::exchange(sink_, nullptr);
+  std::visit(
+      [&](const auto& e) {
+        using E = std::decay_t<decltype(e)>;
+        if constexpr (std::is_same_v<E, TicketIssued>) {
+          if (e.number <= last_issued_) return;  // already known: nothing to redo
+          last_issued_ = e.number;
+          ++counters_.joins;
+          if (!e.identity.empty()) {
+            identities_[e.identity] = IdentityEntry{e.number, e.frontier_at_join};
+            identity_of_ticket_[e.number] = e.identity;
+          }
+        } else if constexpr (std::is_same_v<E, FrontierMoved>) {
+          const std::uint64_t target = std::min(e.frontier, last_issued_);
+          if (target <= frontier_) return;
+          const util::TimePoint at = now.MonoOf(e.at_unix_ms);
+          for (std::uint64_t n = frontier_; n < target; ++n) {
+            calls_.push_back(Call{at, CallState::kUnclaimed});
+          }
+          called_unclaimed_ += static_cast<std::int64_t>(target - frontier_);
+          frontier_ = target;
+        } else if constexpr (std::is_same_v<E, TicketClaimed>) {
+          if (e.number < pending_base_ || e.number > frontier_) return;
+          Call& call = calls_[e.number - pending_base_];
+          if (call.state != CallState::kUnclaimed) return;
+          call.state = CallState::kClaimed;
+          --called_unclaimed_;
+          std::string identity;
+          if (auto id = identity_of_ticket_.find(e.number); id != identity_of_ticket_.end()) {
+            identity = id->second;
+          }
+          RestoreSession(e.number, e.at_unix_ms, now.MonoOf(e.at_unix_ms), std::move(identity));
+          ++counters_.admissions;
+          if (e.immediate) ++counters_.immediate;
+        } else if constexpr (std::is_same_v<E, SessionSeen>) {
+          auto it = sessions_.find(e.number);
+          if (it == sessions_.end()) return;
+          const util::TimePoint at = now.MonoOf(e.at_unix_ms);
+          if (at > it->second.last_seen) it->second.last_seen = at;
+          it->second.last_reported = it->second.last_seen;
+          idle_order_.splice(idle_order_.end(), idle_order_, it->second.idle_position);
+        } else if constexpr (std::is_same_v<E, SessionEnded>) {
+          auto it = sessions_.find(e.number);
+          if (it == sessions_.end()) return;
+          EndSession(it);
+          ++(e.reason == EndReason::kIdle ? counters_.expired_sessions : counters_.leaves);
+        } else if constexpr (std::is_same_v<E, CallExpired>) {
+          if (e.number < pending_base_ || e.number > frontier_) return;
+          Call& call = calls_[e.number - pending_base_];
+          if (call.state == CallState::kUnclaimed) ExpireCall(call, e.number);
+        } else if constexpr (std::is_same_v<E, PolicyChanged>) {
+          // An operator's change survives a restart only while the file still says what it
+          // changed; a file edited since then wins.
+          if (e.base == configured_policy_) ApplyPolicy(e.policy);
+        } else if constexpr (std::is_same_v<E, RoomCheckpoint>) {
+          last_issued_ = e.last_issued;
+          frontier_ = std::min(e.frontier, e.last_issued);
+          pending_base_ = e.pending_base;
+          calls_.clear();
+          called_unclaimed_ = 0;
+          sessions_.clear();
+          idle_order_.clear();
+          identities_.clear();
+          identity_of_ticket_.clear();
+          counters_ = RoomCounters{.joins = e.joins,
+                                   .rejected = e.rejected,
+                                   .full = e.full,
+                                   .admissions = e.admissions,
+                                   .immediate = e.immediate,
+                                   .no_shows = e.no_shows,
+                                   .expired_sessions = e.expired_sessions,
+                                   .leaves = e.leaves};
+        } else if constexpr (std::is_same_v<E, CallRestored>) {
+          // Calls come in ticket order from pending_base; anything else is not ours to place.
+          if (e.number != pending_base_ + calls_.size() || e.number > frontier_) return;
+          const auto state = static_cast<CallState>(e.status);
+          calls_.push_back(Call{now.MonoOf(e.called_unix_ms), state});
+          if (state == CallState::kUnclaimed) ++called_unclaimed_;
+        } else if constexpr (std::is_same_v<E, SessionRestored>) {
+          RestoreSession(e.number, e.admitted_unix_ms, now.MonoOf(e.last_seen_unix_ms), e.identity);
+        } else if constexpr (std::is_same_v<E, IdentityRestored>) {
+          identities_[e.identity] = IdentityEntry{e.number, e.frontier_at_join};
+          identity_of_ticket_[e.number] = e.identity;
+        }
+      },
+      event);
+  sink_ = sink;
+}
+
+void Room::Snapshot(RoomEventSink& sink, const Instant& now) const {
+  const RoomCounters& c = counters_;
+  sink.OnEvent(RoomCheckpoint{last_issued_, frontier_, pending_base_, c.joins, c.rejected, c.full,
+                              c.admissions, c.immediate, c.no_shows, c.expired_sessions, c.leaves});
+  std::uint64_t number = pending_base_;
+  for (const Call& call : calls_) {
+    sink.OnEvent(
+        CallRestored{number++, WallOf(call.called_at, now), static_cast<CallStatus>(call.state)});
+  }
+  for (std::uint64_t ticket : idle_order_) {
+    const Session& s = sessions_.at(ticket);
+    sink.OnEvent(SessionRestored{ticket, s.admitted_unix_ms, WallOf(s.last_seen, now), s.identity});
+  }
+  for (const auto& [identity, entry] : identities_) {
+    sink.OnEvent(IdentityRestored{entry.ticket, entry.frontier_at_join, identity});
+  }
+  if (!(policy_ == configured_policy_)) sink.OnEvent(PolicyChanged{configured_policy_, policy_});
 }
 
 }  // namespace vwr::core

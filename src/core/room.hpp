@@ -11,6 +11,7 @@
 #include "core/pacing.hpp"
 #include "core/policy.hpp"
 #include "core/rate_budget.hpp"
+#include "core/room_events.hpp"
 #include "util/clock.hpp"
 
 namespace vwr::core {
@@ -26,19 +27,25 @@ enum class TicketStatus : std::uint8_t {
 
 std::string_view TicketStatusName(TicketStatus status);
 
-// "Now" as the domain needs it: monotonic time for every decision, and the wall-clock second
-// recorded with a session (it becomes the admission token's iat).
+// "Now" as the domain needs it: monotonic time for every decision, and wall-clock time for
+// what outlives the process (a session's admission second becomes its token's iat; events carry
+// wall time so that a restarted process can place them on its own monotonic clock).
 struct Instant {
   util::TimePoint mono;
-  std::int64_t unix_seconds = 0;
+  std::int64_t unix_ms = 0;
+
+  static Instant From(const util::Clock& clock);
+  // This instant's monotonic reading of wall time `unix_ms` (never later than now).
+  util::TimePoint MonoOf(std::int64_t at_unix_ms) const;
 };
 
 // An admitted user. Keyed by its ticket number: a ticket yields at most one session.
 struct Session {
   std::uint64_t ticket = 0;
-  std::string identity;            // the userId given at join, or empty
-  std::int64_t admitted_unix = 0;  // wall second of the claim
-  util::TimePoint last_seen;       // activity (claim, heartbeat, poll) that keeps it alive
+  std::string identity;               // the userId given at join, or empty
+  std::int64_t admitted_unix_ms = 0;  // wall time of the claim
+  util::TimePoint last_seen;          // activity (claim, heartbeat, poll) that keeps it alive
+  util::TimePoint last_reported;      // when activity was last reported as an event
   std::list<std::uint64_t>::iterator idle_position;  // place in the idle order
 };
 
@@ -59,7 +66,9 @@ struct TickReport {
 
 // Running totals since the room was created, for metrics.
 struct RoomCounters {
-  std::uint64_t joins = 0;             // joins that got a ticket (new or reused)
+  std::uint64_t joins = 0;             // joins that got a new ticket
+  std::uint64_t rejoins = 0;           // joins answered with the ticket the userId held (not
+                                       // durable: it restarts from 0 with the process)
   std::uint64_t rejected = 0;          // joins refused: mode reject
   std::uint64_t full = 0;              // joins refused: queue_limit
   std::uint64_t admissions = 0;        // sessions created
@@ -103,6 +112,15 @@ class Room {
   // Takes effect from the next tick (and the next join).
   void SetPolicy(const Policy& policy);
 
+  // Every change from now on is reported to `sink` (nullptr: none). The sink must outlive the
+  // room or be reset first.
+  void SetEventSink(RoomEventSink* sink) { sink_ = sink; }
+  // Makes a change reported earlier (by this room's previous life) again, without reporting it.
+  // Events must come in the order they were reported; a snapshot's events replace all state.
+  void Apply(const RoomEvent& event, const Instant& now);
+  // Reports the whole durable state as snapshot events (RoomCheckpoint first).
+  void Snapshot(RoomEventSink& sink, const Instant& now) const;
+
   const std::string& id() const { return id_; }
   const Policy& policy() const { return policy_; }
   std::uint64_t incarnation() const { return incarnation_; }
@@ -131,17 +149,26 @@ class Room {
   bool HasFreeSlot() const;
   TicketOutcome AdmitImmediately(std::string_view identity, const Instant& now);
   std::uint64_t IssueTicket(std::string_view identity, std::uint64_t frontier_at_join);
-  void CallNext(std::uint64_t count, util::TimePoint now);
-  const Session* CreateSession(std::uint64_t number, const Instant& now);
+  void CallNext(std::uint64_t count, const Instant& now);
+  const Session* CreateSession(std::uint64_t number, const Instant& now, bool immediate = false);
+  Session& RestoreSession(std::uint64_t number, std::int64_t admitted_unix_ms,
+                          util::TimePoint last_seen, std::string identity);
   void EndSession(std::unordered_map<std::uint64_t, Session>::iterator it);
   void ForgetIdentityOf(std::uint64_t ticket);
   bool PastGrace(const Call& call, util::TimePoint now) const;
   void ExpireCall(Call& call, std::uint64_t number);
   void DropSettledCalls(util::TimePoint now, TickReport* report);
+  void Emit(const RoomEvent& event) {
+    if (sink_ != nullptr) sink_->OnEvent(event);
+  }
+  void MarkSeen(Session& session, const Instant& now);
+  void ApplyPolicy(const Policy& policy);
   TicketOutcome Resolve(std::uint64_t number, std::uint64_t frontier_at_join, const Instant& now);
 
   std::string id_;
+  const Policy configured_policy_;  // as the room was created; runtime changes are relative to it
   Policy policy_;
+  RoomEventSink* sink_ = nullptr;
   std::uint64_t incarnation_;
   std::uint64_t last_issued_ = 0;
   std::uint64_t frontier_ = 0;

@@ -20,11 +20,7 @@ const core::Policy& EmbeddedRoom::policy() const {
   return *policy_.load(std::memory_order_acquire);
 }
 
-core::Instant EmbeddedRoom::Now() const {
-  return core::Instant{clock_.Now(), std::chrono::duration_cast<std::chrono::seconds>(
-                                         clock_.WallNow().time_since_epoch())
-                                         .count()};
-}
+core::Instant EmbeddedRoom::Now() const { return core::Instant::From(clock_); }
 
 TicketAnswer EmbeddedRoom::Join(std::string_view identity) {
   std::lock_guard lock(mu_);
@@ -115,7 +111,7 @@ TicketAnswer EmbeddedRoom::Answer(const core::TicketOutcome& outcome) const {
         core::EstimateWaitSeconds(room_.waiting(), room_.advance_rate(), room_.policy().mode);
   }
   if (outcome.session != nullptr) {
-    a.admitted_unix = outcome.session->admitted_unix;
+    a.admitted_unix = outcome.session->admitted_unix_ms / 1000;
     a.identity = outcome.session->identity;
   }
   return a;

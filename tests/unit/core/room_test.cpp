@@ -27,11 +27,7 @@ class RoomTest : public ::testing::Test {
     return p;
   }
 
-  Instant Now() const {
-    return Instant{
-        clock_.Now(),
-        std::chrono::duration_cast<seconds>(clock_.WallNow().time_since_epoch()).count()};
-  }
+  Instant Now() const { return Instant::From(clock_); }
 
   void Start(const Policy& p) { room_.emplace("r", p, 7, clock_.Now()); }
 
@@ -194,12 +190,12 @@ TEST_F(RoomTest, ClaimIsExactlyOnceAndIdempotent) {
   EXPECT_EQ(room_->called_unclaimed(), 1);
   TicketOutcome first = Poll(b.ticket);
   ASSERT_EQ(first.status, TicketStatus::kAdmitted);
-  const std::int64_t admitted_at = first.session->admitted_unix;
+  const std::int64_t admitted_at = first.session->admitted_unix_ms;
   clock_.Advance(seconds(3));
   TicketOutcome again = Poll(b.ticket);
   ASSERT_EQ(again.status, TicketStatus::kAdmitted);
   EXPECT_EQ(again.session->ticket, b.ticket);
-  EXPECT_EQ(again.session->admitted_unix, admitted_at);
+  EXPECT_EQ(again.session->admitted_unix_ms, admitted_at);
   EXPECT_EQ(room_->active(), 1);
   EXPECT_EQ(room_->called_unclaimed(), 0);
   EXPECT_EQ(room_->counters().admissions, 2u);

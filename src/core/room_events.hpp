@@ -1,0 +1,97 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+
+#include "core/policy.hpp"
+
+namespace vwr::core {
+
+// The state changes of a Room, as plain values. A Room reports each change it makes to its
+// RoomEventSink; Room::Apply() makes the same change again. Replaying a room's events, in order,
+// into a new Room with the same id and incarnation rebuilds its durable state, which is how the
+// embedded store survives a restart (the journal is these events, encoded).
+//
+// Times are wall-clock milliseconds: the monotonic clock of one process means nothing to the next.
+// Soft state is not recorded: the rate budget restarts full and the ETA estimate restarts from the
+// configured rate.
+
+// Ticket `number` was issued (always last_issued + 1). `identity` is the userId, or empty.
+struct TicketIssued {
+  std::uint64_t number = 0;
+  std::uint64_t frontier_at_join = 0;
+  std::string identity;
+};
+// The frontier moved forward to `frontier`; the tickets it passed were called at `at_unix_ms`.
+struct FrontierMoved {
+  std::uint64_t frontier = 0;
+  std::int64_t at_unix_ms = 0;
+};
+// Called ticket `number` was claimed: its session exists from `at_unix_ms`.
+struct TicketClaimed {
+  std::uint64_t number = 0;
+  std::int64_t at_unix_ms = 0;
+  bool immediate = false;  // admitted at join, without waiting
+};
+// Session `number` was active at `at_unix_ms` (a heartbeat or poll). Reported at most once per
+// tenth of the session timeout per session, which is all expiry needs.
+struct SessionSeen {
+  std::uint64_t number = 0;
+  std::int64_t at_unix_ms = 0;
+};
+enum class EndReason : std::uint8_t { kLeave = 1, kIdle = 2 };
+struct SessionEnded {
+  std::uint64_t number = 0;
+  EndReason reason = EndReason::kLeave;
+};
+// Called ticket `number` was not claimed in time (a no-show).
+struct CallExpired {
+  std::uint64_t number = 0;
+};
+// An operator changed the policy. `base` is the configured policy it replaced; on restart the
+// change is kept only while the configuration still says `base` (an edited file wins).
+struct PolicyChanged {
+  Policy base;
+  Policy policy;
+};
+
+// Snapshot events: the state of a room as a whole, written periodically so that replay need not
+// start from the first event. A snapshot is one RoomCheckpoint followed by the restored parts.
+struct RoomCheckpoint {
+  std::uint64_t last_issued = 0;
+  std::uint64_t frontier = 0;
+  std::uint64_t pending_base = 1;  // the oldest call still tracked
+  std::uint64_t joins = 0, rejected = 0, full = 0, admissions = 0, immediate = 0, no_shows = 0,
+                expired_sessions = 0, leaves = 0;  // RoomCounters
+};
+enum class CallStatus : std::uint8_t { kUnclaimed = 0, kClaimed = 1, kExpired = 2 };
+struct CallRestored {
+  std::uint64_t number = 0;
+  std::int64_t called_unix_ms = 0;
+  CallStatus status = CallStatus::kUnclaimed;
+};
+struct SessionRestored {
+  std::uint64_t number = 0;
+  std::int64_t admitted_unix_ms = 0;
+  std::int64_t last_seen_unix_ms = 0;
+  std::string identity;
+};
+struct IdentityRestored {
+  std::uint64_t number = 0;
+  std::uint64_t frontier_at_join = 0;
+  std::string identity;
+};
+
+using RoomEvent =
+    std::variant<TicketIssued, FrontierMoved, TicketClaimed, SessionSeen, SessionEnded, CallExpired,
+                 PolicyChanged, RoomCheckpoint, CallRestored, SessionRestored, IdentityRestored>;
+
+// Receives a room's events as they happen (under whatever serialises access to the room).
+class RoomEventSink {
+ public:
+  virtual ~RoomEventSink() = default;
+  virtual void OnEvent(const RoomEvent& event) = 0;
+};
+
+}  // namespace vwr::core

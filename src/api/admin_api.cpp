@@ -59,16 +59,20 @@ AdminApi::AdminApi(RoomDirectory& rooms, store::Store& store, std::string admin_
       metrics_(metrics),
       error_log_(clock) {}
 
-Response AdminApi::Handle(const Request& request, const ConnectionInfo& connection) {
+Reply AdminApi::Serve(const Request& request, const ConnectionInfo& connection) {
   const util::TimePoint start = clock_.Now();
   Endpoint endpoint = Endpoint::kOther;
-  Response response = Route(request, connection, endpoint);
-  metrics_.Record(endpoint, response.result_int(), util::ToSeconds(clock_.Now() - start));
-  error_log_.Record(request, connection, response);
-  return response;
+  Reply reply = Route(request, connection, endpoint);
+  metrics_.Record(endpoint, reply.response.result_int(), util::ToSeconds(clock_.Now() - start));
+  error_log_.Record(request, connection, reply.response);
+  return reply;
 }
 
-Response AdminApi::Route(const Request& req, const ConnectionInfo& connection, Endpoint& endpoint) {
+void AdminApi::AwaitDurable(std::uint64_t durable_lsn, std::function<void(bool)> done) {
+  store_.AwaitDurable(durable_lsn, std::move(done));
+}
+
+Reply AdminApi::Route(const Request& req, const ConnectionInfo& connection, Endpoint& endpoint) {
   const unsigned v = req.version();
   const bool ka = req.keep_alive();
   const std::string_view path = PathOf(req.target());
@@ -136,8 +140,7 @@ Response AdminApi::GetPolicy(RoomEntry& room, const Request& req) {
                   req.version(), req.keep_alive());
 }
 
-Response AdminApi::PutPolicy(RoomEntry& room, const Request& req,
-                             const ConnectionInfo& connection) {
+Reply AdminApi::PutPolicy(RoomEntry& room, const Request& req, const ConnectionInfo& connection) {
   const unsigned v = req.version();
   const bool ka = req.keep_alive();
   boost::system::error_code ec;
@@ -177,11 +180,11 @@ Response AdminApi::PutPolicy(RoomEntry& room, const Request& req,
     }
     return MakeError(ApiError::kBadRequest, message, v, ka);
   }
-  room.state->SetPolicy(next);
+  const std::uint64_t durable_lsn = room.state->SetPolicy(next);
   const std::string rendered = RenderPolicy(room.state->id(), next);
   spdlog::info("admin: policy of room {} changed by {}: {}", room.state->id(),
                connection.peer.to_string(), rendered);
-  return MakeJson(http::status::ok, rendered, v, ka);
+  return Reply{MakeJson(http::status::ok, rendered, v, ka), durable_lsn};
 }
 
 Response AdminApi::ListRooms(const Request& req) {

@@ -25,16 +25,17 @@ class AdminApi final : public Handler {
   AdminApi(RoomDirectory& rooms, store::Store& store, std::string admin_token,
            const util::Clock& clock, ApiMetrics& metrics);
 
-  Response Handle(const Request& request, const ConnectionInfo& connection) override;
+  Reply Serve(const Request& request, const ConnectionInfo& connection) override;
+  void AwaitDurable(std::uint64_t durable_lsn, std::function<void(bool ok)> done) override;
 
   // Set false when the node starts draining; /readyz then answers 503.
   void SetReady(bool ready) { ready_.store(ready, std::memory_order_relaxed); }
 
  private:
-  Response Route(const Request& request, const ConnectionInfo& connection, Endpoint& endpoint);
+  Reply Route(const Request& request, const ConnectionInfo& connection, Endpoint& endpoint);
   Response Metrics(const Request& request);
   Response GetPolicy(RoomEntry& room, const Request& request);
-  Response PutPolicy(RoomEntry& room, const Request& request, const ConnectionInfo& connection);
+  Reply PutPolicy(RoomEntry& room, const Request& request, const ConnectionInfo& connection);
   Response ListRooms(const Request& request);
 
   RoomDirectory& rooms_;

@@ -47,16 +47,20 @@ PublicApi::PublicApi(RoomDirectory& rooms, const token::TicketCodec& tickets,
       error_log_(clock),
       options_(std::move(options)) {}
 
-Response PublicApi::Handle(const Request& request, const ConnectionInfo& connection) {
+Reply PublicApi::Serve(const Request& request, const ConnectionInfo& connection) {
   const util::TimePoint start = clock_.Now();
   Endpoint endpoint = Endpoint::kOther;
-  Response response = Route(request, endpoint);
-  metrics_.Record(endpoint, response.result_int(), util::ToSeconds(clock_.Now() - start));
-  error_log_.Record(request, connection, response);
-  return response;
+  Reply reply = Route(request, endpoint);
+  metrics_.Record(endpoint, reply.response.result_int(), util::ToSeconds(clock_.Now() - start));
+  error_log_.Record(request, connection, reply.response);
+  return reply;
 }
 
-Response PublicApi::Route(const Request& req, Endpoint& endpoint) {
+void PublicApi::AwaitDurable(std::uint64_t durable_lsn, std::function<void(bool)> done) {
+  rooms_.store().AwaitDurable(durable_lsn, std::move(done));
+}
+
+Reply PublicApi::Route(const Request& req, Endpoint& endpoint) {
   const unsigned v = req.version();
   const bool ka = req.keep_alive();
   const PathSegments parts = SplitPath(PathOf(req.target()));
@@ -105,7 +109,7 @@ Response PublicApi::Route(const Request& req, Endpoint& endpoint) {
   }
 }
 
-Response PublicApi::Join(RoomEntry& room, const Request& req) {
+Reply PublicApi::Join(RoomEntry& room, const Request& req) {
   const unsigned v = req.version();
   const bool ka = req.keep_alive();
   std::string user_id;
@@ -141,10 +145,11 @@ Response PublicApi::Join(RoomEntry& room, const Request& req) {
                                                  .number = answer.ticket,
                                                  .frontier_at_join = answer.frontier_at_join});
   }
-  return MakeJson(http::status::ok, RenderAnswer(*room.state, answer, ticket), v, ka);
+  return Reply{MakeJson(http::status::ok, RenderAnswer(*room.state, answer, ticket), v, ka),
+               answer.durable_lsn};
 }
 
-Response PublicApi::Status(RoomEntry& room, const Request& req) {
+Reply PublicApi::Status(RoomEntry& room, const Request& req) {
   const unsigned v = req.version();
   const bool ka = req.keep_alive();
   std::string from_query;
@@ -171,7 +176,8 @@ Response PublicApi::Status(RoomEntry& room, const Request& req) {
   } else {
     answer = room.state->Status(claims->number, claims->frontier_at_join);
   }
-  return MakeJson(http::status::ok, RenderAnswer(*room.state, answer, ticket), v, ka);
+  return Reply{MakeJson(http::status::ok, RenderAnswer(*room.state, answer, ticket), v, ka),
+               answer.durable_lsn};
 }
 
 std::variant<std::uint64_t, Response> PublicApi::SessionOf(store::RoomState& room,
@@ -198,29 +204,31 @@ std::variant<std::uint64_t, Response> PublicApi::SessionOf(store::RoomState& roo
   return ticket;
 }
 
-Response PublicApi::Heartbeat(RoomEntry& room, const Request& req) {
+Reply PublicApi::Heartbeat(RoomEntry& room, const Request& req) {
   auto session = SessionOf(*room.state, req);
   if (auto* error = std::get_if<Response>(&session)) return std::move(*error);
-  if (!room.state->Heartbeat(std::get<std::uint64_t>(session))) {
+  const store::SessionChange change = room.state->Heartbeat(std::get<std::uint64_t>(session));
+  if (!change.found) {
     return MakeError(ApiError::kSessionNotFound, "the session has ended", req.version(),
                      req.keep_alive());
   }
   Response res{http::status::no_content, req.version()};
   res.keep_alive(req.keep_alive());
-  return res;
+  return Reply{std::move(res), change.durable_lsn};
 }
 
-Response PublicApi::Leave(RoomEntry& room, const Request& req) {
+Reply PublicApi::Leave(RoomEntry& room, const Request& req) {
   auto session = SessionOf(*room.state, req);
+  std::uint64_t durable_lsn = 0;
   if (auto* error = std::get_if<Response>(&session)) {
     // Leaving a session that has already ended is done, not an error.
     if (error->result() != http::status::not_found) return std::move(*error);
   } else {
-    room.state->Leave(std::get<std::uint64_t>(session));
+    durable_lsn = room.state->Leave(std::get<std::uint64_t>(session)).durable_lsn;
   }
   Response res{http::status::no_content, req.version()};
   res.keep_alive(req.keep_alive());
-  return res;
+  return Reply{std::move(res), durable_lsn};
 }
 
 Response PublicApi::RoomInfo(RoomEntry& room, const Request& req) {

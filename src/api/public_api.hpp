@@ -33,7 +33,8 @@ class PublicApi final : public Handler {
             const token::AdmissionTokenSigner& tokens, const token::SecretKey& identity_key,
             const util::Clock& clock, ApiMetrics& metrics, PublicApiOptions options = {});
 
-  Response Handle(const Request& request, const ConnectionInfo& connection) override;
+  Reply Serve(const Request& request, const ConnectionInfo& connection) override;
+  void AwaitDurable(std::uint64_t durable_lsn, std::function<void(bool ok)> done) override;
 
   // Limits on what a client may send in a join body.
   static constexpr std::size_t kMaxUserIdBytes = 256;
@@ -41,11 +42,11 @@ class PublicApi final : public Handler {
   static constexpr std::string_view kTicketHeader = "X-VWR-Ticket";
 
  private:
-  Response Route(const Request& request, Endpoint& endpoint);
-  Response Join(RoomEntry& room, const Request& request);
-  Response Status(RoomEntry& room, const Request& request);
-  Response Heartbeat(RoomEntry& room, const Request& request);
-  Response Leave(RoomEntry& room, const Request& request);
+  Reply Route(const Request& request, Endpoint& endpoint);
+  Reply Join(RoomEntry& room, const Request& request);
+  Reply Status(RoomEntry& room, const Request& request);
+  Reply Heartbeat(RoomEntry& room, const Request& request);
+  Reply Leave(RoomEntry& room, const Request& request);
   Response RoomInfo(RoomEntry& room, const Request& request);
 
   // The session ticket named by the request's admission token, or an error response.

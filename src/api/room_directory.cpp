@@ -2,7 +2,7 @@
 
 namespace vwr::api {
 
-RoomDirectory::RoomDirectory(store::Store& store) {
+RoomDirectory::RoomDirectory(store::Store& store) : store_(store) {
   for (store::RoomState* room : store.Rooms()) {
     auto entry = std::make_unique<RoomEntry>();
     entry->state = room;

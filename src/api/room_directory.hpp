@@ -28,6 +28,7 @@ class RoomDirectory {
  public:
   explicit RoomDirectory(store::Store& store);
   RoomEntry* Find(std::string_view id);
+  store::Store& store() { return store_; }
   const std::vector<std::unique_ptr<RoomEntry>>& entries() const { return entries_; }
 
  private:
@@ -35,6 +36,7 @@ class RoomDirectory {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
+  store::Store& store_;
   std::vector<std::unique_ptr<RoomEntry>> entries_;
   std::unordered_map<std::string, RoomEntry*, Hash, std::equal_to<>> by_id_;
 };

@@ -1,9 +1,77 @@
 #include "store/embedded_store.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+
 #include "core/pacing.hpp"
+#include "store/event_codec.hpp"
 #include "util/random.hpp"
 
 namespace vwr::store {
+namespace {
+
+// A room's incarnation is fixed for the life of its state directory: tickets issued before a
+// restart stay valid after it, and tickets from a wiped directory do not.
+std::uint64_t IncarnationOf(std::uint64_t state_id, std::string_view room_id) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a: stable across builds, unlike std::hash
+  for (char c : room_id) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ULL;
+  }
+  std::uint64_t z = state_id ^ h;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+// The random identity of a state directory, created with it.
+boost::system::result<std::uint64_t> StateId(const std::filesystem::path& dir) {
+  const std::filesystem::path path = dir / "state.id";
+  if (std::ifstream in(path); in) {
+    std::string hex;
+    in >> hex;
+    std::uint64_t id = 0;
+    auto [p, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), id, 16);
+    if (ec == std::errc{} && p == hex.data() + hex.size() && id != 0) return id;
+    spdlog::error("store: {} is not a state id", path.string());
+    return boost::system::errc::make_error_code(boost::system::errc::invalid_argument);
+  }
+  std::uint64_t id = 0;
+  while (id == 0) id = util::SecureRandom64();
+  const std::filesystem::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << std::hex << id << "\n";
+    out.flush();
+    if (!out) return boost::system::errc::make_error_code(boost::system::errc::io_error);
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return boost::system::error_code(ec.value(), boost::system::system_category());
+  return id;
+}
+
+// Encodes a room's snapshot events and hands each record to `emit`.
+class SnapshotEncoder final : public core::RoomEventSink {
+ public:
+  SnapshotEncoder(std::string_view room_id, const std::function<void(std::string_view)>& emit)
+      : room_id_(room_id), emit_(emit) {}
+  void OnEvent(const core::RoomEvent& event) override {
+    buffer_.clear();
+    EncodeEvent(room_id_, event, buffer_);
+    emit_(buffer_);
+  }
+
+ private:
+  std::string_view room_id_;
+  const std::function<void(std::string_view)>& emit_;
+  std::string buffer_;
+};
+
+}  // namespace
 
 EmbeddedRoom::EmbeddedRoom(const RoomSpec& spec, std::uint64_t incarnation,
                            const util::Clock& clock)
@@ -26,7 +94,9 @@ TicketAnswer EmbeddedRoom::Join(std::string_view identity) {
   std::lock_guard lock(mu_);
   const core::TicketOutcome outcome = room_.Join(identity, Now());
   Publish();
-  return Answer(outcome);
+  TicketAnswer answer = Answer(outcome);
+  answer.durable_lsn = TakeLsn();
+  return answer;
 }
 
 TicketAnswer EmbeddedRoom::Status(std::uint64_t ticket, std::uint64_t frontier_at_join) {
@@ -53,26 +123,58 @@ TicketAnswer EmbeddedRoom::Status(std::uint64_t ticket, std::uint64_t frontier_a
   core::TicketOutcome outcome = room_.Poll(ticket, Now());
   outcome.frontier_at_join = frontier_at_join;
   Publish();
-  return Answer(outcome);
+  TicketAnswer answer = Answer(outcome);
+  answer.durable_lsn = TakeLsn();
+  return answer;
 }
 
-bool EmbeddedRoom::Heartbeat(std::uint64_t session_ticket) {
+SessionChange EmbeddedRoom::Heartbeat(std::uint64_t session_ticket) {
   std::lock_guard lock(mu_);
-  return room_.Heartbeat(session_ticket, Now());
+  const bool found = room_.Heartbeat(session_ticket, Now());
+  return SessionChange{found, TakeLsn()};
 }
 
-bool EmbeddedRoom::Leave(std::uint64_t session_ticket) {
+SessionChange EmbeddedRoom::Leave(std::uint64_t session_ticket) {
   std::lock_guard lock(mu_);
   const bool left = room_.Leave(session_ticket);
   Publish();
-  return left;
+  return SessionChange{left, TakeLsn()};
 }
 
-void EmbeddedRoom::SetPolicy(const core::Policy& policy) {
+std::uint64_t EmbeddedRoom::SetPolicy(const core::Policy& policy) {
   std::lock_guard lock(mu_);
   room_.SetPolicy(policy);
   policies_.push_back(policy);
   Publish();
+  return TakeLsn();
+}
+
+void EmbeddedRoom::Apply(const core::RoomEvent& event, const core::Instant& now) {
+  std::lock_guard lock(mu_);
+  room_.Apply(event, now);
+  if (const auto* changed = std::get_if<core::PolicyChanged>(&event);
+      changed != nullptr && room_.policy() == changed->policy) {
+    policies_.push_back(changed->policy);
+  }
+  Publish();
+}
+
+void EmbeddedRoom::RecordTo(Journal* journal) {
+  std::lock_guard lock(mu_);
+  journal_ = journal;
+  room_.SetEventSink(journal == nullptr ? nullptr : this);
+}
+
+void EmbeddedRoom::OnEvent(const core::RoomEvent& event) {
+  scratch_.clear();
+  EncodeEvent(id_, event, scratch_);
+  last_lsn_ = journal_->Append(scratch_);
+}
+
+void EmbeddedRoom::WriteSnapshot(const std::function<void(std::string_view)>& emit) {
+  std::lock_guard lock(mu_);
+  SnapshotEncoder encoder(id_, emit);
+  room_.Snapshot(encoder, Now());
 }
 
 RoomFigures EmbeddedRoom::Figures() {
@@ -93,6 +195,7 @@ core::TickReport EmbeddedRoom::Tick() {
   std::lock_guard lock(mu_);
   const core::TickReport report = room_.Tick(Now());
   Publish();
+  TakeLsn();  // nobody waits on a tick: its records are made durable with the next write
   return report;
 }
 
@@ -126,9 +229,13 @@ void EmbeddedRoom::Publish() {
   frontier_.store(room_.frontier(), std::memory_order_release);
 }
 
-EmbeddedStore::EmbeddedStore(const std::vector<RoomSpec>& rooms, const util::Clock& clock) {
+EmbeddedStore::EmbeddedStore(const std::vector<RoomSpec>& rooms, const util::Clock& clock)
+    : EmbeddedStore(rooms, clock, util::SecureRandom64()) {}
+
+EmbeddedStore::EmbeddedStore(const std::vector<RoomSpec>& rooms, const util::Clock& clock,
+                             std::uint64_t state_id) {
   for (const RoomSpec& spec : rooms) {
-    auto room = std::make_unique<EmbeddedRoom>(spec, util::SecureRandom64(), clock);
+    auto room = std::make_unique<EmbeddedRoom>(spec, IncarnationOf(state_id, spec.id), clock);
     by_id_.emplace(spec.id, room.get());
     list_.push_back(room.get());
     rooms_.push_back(std::move(room));
@@ -138,6 +245,103 @@ EmbeddedStore::EmbeddedStore(const std::vector<RoomSpec>& rooms, const util::Clo
 RoomState* EmbeddedStore::Find(std::string_view room_id) {
   auto it = by_id_.find(room_id);
   return it == by_id_.end() ? nullptr : it->second;
+}
+
+boost::system::result<std::unique_ptr<EmbeddedStore>> EmbeddedStore::Open(
+    const std::vector<RoomSpec>& rooms, const util::Clock& clock, const EmbeddedOptions& options) {
+  if (options.dir.empty()) return std::make_unique<EmbeddedStore>(rooms, clock);
+  std::error_code fs_error;
+  std::filesystem::create_directories(options.dir, fs_error);
+  if (fs_error) {
+    return boost::system::error_code(fs_error.value(), boost::system::system_category());
+  }
+  const auto state_id = StateId(options.dir);
+  if (!state_id) return state_id.error();
+  std::unique_ptr<EmbeddedStore> store(new EmbeddedStore(rooms, clock, *state_id));
+  store->options_ = options;
+
+  const core::Instant now = core::Instant::From(clock);
+  std::uint64_t undecodable = 0;
+  std::uint64_t other_rooms = 0;
+  JournalOptions journal_options;
+  journal_options.dir = (std::filesystem::path(options.dir) / "journal").string();
+  journal_options.fsync = options.fsync;
+  journal_options.fsync_interval = options.fsync_interval;
+  auto journal = Journal::Open(
+      journal_options,
+      [&](std::span<const std::uint8_t> payload) {
+        std::optional<DecodedEvent> decoded = DecodeEvent(payload);
+        if (!decoded) {
+          ++undecodable;
+          return;
+        }
+        auto it = store->by_id_.find(decoded->room_id);
+        if (it == store->by_id_.end()) {
+          ++other_rooms;  // a room no longer configured
+          return;
+        }
+        it->second->Apply(decoded->event, now);
+      },
+      &store->recovery_);
+  if (!journal) return journal.error();
+  store->journal_ = std::move(*journal);
+  const RecoveryReport& r = store->recovery_;
+  if (r.damaged) spdlog::error("store: journal damage found and cut: {}", r.damage);
+  if (undecodable > 0) spdlog::error("store: {} journal records could not be read", undecodable);
+  if (other_rooms > 0) {
+    spdlog::warn("store: {} journal records belong to rooms no longer configured", other_rooms);
+  }
+  spdlog::info("store: recovered {} snapshot and {} journal records from {}", r.snapshot_records,
+               r.journal_records, options.dir);
+  for (auto& room : store->rooms_) room->RecordTo(store->journal_.get());
+  store->snapshot_thread_ = std::thread([s = store.get()] { s->SnapshotLoop(); });
+  return store;
+}
+
+EmbeddedStore::~EmbeddedStore() { Close(); }
+
+void EmbeddedStore::Close() {
+  {
+    std::lock_guard lock(loop_mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  loop_wake_.notify_all();
+  if (snapshot_thread_.joinable()) snapshot_thread_.join();
+  if (journal_ != nullptr) {
+    // A final snapshot makes the next start quick; the flush makes everything durable.
+    if (auto written = Snapshot(); !written) {
+      spdlog::error("store: final snapshot failed: {}", written.error().message());
+    }
+    journal_->Flush();
+  }
+}
+
+boost::system::result<void> EmbeddedStore::Snapshot() {
+  if (journal_ == nullptr) return {};
+  std::lock_guard lock(snapshot_mu_);
+  return journal_->WriteSnapshot([&](const std::function<void(std::string_view)>& emit) {
+    for (auto& room : rooms_) room->WriteSnapshot(emit);
+  });
+}
+
+void EmbeddedStore::SnapshotLoop() {
+  std::unique_lock lock(loop_mu_);
+  while (!loop_wake_.wait_for(lock, options_.snapshot_interval, [&] { return stopping_; })) {
+    lock.unlock();
+    if (auto written = Snapshot(); !written) {
+      spdlog::error("store: snapshot failed: {}", written.error().message());
+    }
+    lock.lock();
+  }
+}
+
+void EmbeddedStore::AwaitDurable(std::uint64_t durable_lsn, std::function<void(bool)> done) {
+  if (journal_ == nullptr || durable_lsn == 0) {
+    done(true);
+    return;
+  }
+  journal_->AwaitDurable(durable_lsn, std::move(done));
 }
 
 void EmbeddedStore::Tick() {

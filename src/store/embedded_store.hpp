@@ -1,14 +1,18 @@
 #pragma once
 
 #include <atomic>
+#include <boost/system/result.hpp>
+#include <condition_variable>
 #include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include "core/room.hpp"
+#include "store/journal.hpp"
 #include "store/store.hpp"
 #include "util/clock.hpp"
 
@@ -19,13 +23,24 @@ struct RoomSpec {
   core::Policy policy;
 };
 
+// Where and how the embedded store keeps its state. An empty `dir` keeps it in memory only
+// (tests, benchmarks).
+struct EmbeddedOptions {
+  std::string dir;
+  FsyncMode fsync = FsyncMode::kInterval;
+  std::chrono::milliseconds fsync_interval{10};
+  std::chrono::milliseconds snapshot_interval{60'000};
+};
+
 // One room held in this process's memory.
 //
-// Writes (join, claim, heartbeat, leave, tick, policy) take this room's mutex and then publish
-// the figures a waiting poll needs (frontier, last issued ticket, advance rate, policy) as atomics.
-// A poll of a waiting ticket reads only those atomics: no lock, no allocation. Only a poll at or
-// below the frontier (a claim, or an admitted user checking in) takes the mutex.
-class EmbeddedRoom final : public RoomState {
+// Writes (join, claim, heartbeat, leave, tick, policy) take this room's mutex, record the
+// room's events in the journal (an append to a buffer; the disk write happens on the journal's
+// thread), and then publish the figures a waiting poll needs (frontier, last issued ticket,
+// advance rate, policy) as atomics. A poll of a waiting ticket reads only those atomics: no lock,
+// no allocation, no disk. Only a poll at or below the frontier (a claim, or an admitted user
+// checking in) takes the mutex.
+class EmbeddedRoom final : public RoomState, private core::RoomEventSink {
  public:
   EmbeddedRoom(const RoomSpec& spec, std::uint64_t incarnation, const util::Clock& clock);
 
@@ -35,24 +50,36 @@ class EmbeddedRoom final : public RoomState {
 
   TicketAnswer Join(std::string_view identity) override;
   TicketAnswer Status(std::uint64_t ticket, std::uint64_t frontier_at_join) override;
-  bool Heartbeat(std::uint64_t session_ticket) override;
-  bool Leave(std::uint64_t session_ticket) override;
-  void SetPolicy(const core::Policy& policy) override;
+  SessionChange Heartbeat(std::uint64_t session_ticket) override;
+  SessionChange Leave(std::uint64_t session_ticket) override;
+  std::uint64_t SetPolicy(const core::Policy& policy) override;
   RoomFigures Figures() override;
 
   core::TickReport Tick();
 
+  // Replays one recorded event (before serving starts).
+  void Apply(const core::RoomEvent& event, const core::Instant& now);
+  // From now on, every change is recorded in `journal` (nullptr: none).
+  void RecordTo(Journal* journal);
+  // Emits the room's whole state as encoded snapshot records.
+  void WriteSnapshot(const std::function<void(std::string_view)>& emit);
+
  private:
+  void OnEvent(const core::RoomEvent& event) override;  // requires mu_
   core::Instant Now() const;
-  TicketAnswer Answer(const core::TicketOutcome& outcome) const;  // requires mu_
-  void Publish();                                                 // requires mu_
+  TicketAnswer Answer(const core::TicketOutcome& outcome) const;   // requires mu_
+  void Publish();                                                  // requires mu_
+  std::uint64_t TakeLsn() { return std::exchange(last_lsn_, 0); }  // requires mu_
 
   const std::string id_;
   const std::uint64_t incarnation_;
   const util::Clock& clock_;
 
   std::mutex mu_;
-  core::Room room_;  // guarded by mu_
+  core::Room room_;             // guarded by mu_
+  Journal* journal_ = nullptr;  // guarded by mu_
+  std::string scratch_;         // guarded by mu_: an event being encoded
+  std::uint64_t last_lsn_ = 0;  // guarded by mu_: the last record of the current operation
 
   // Published after every change, read without the lock.
   std::atomic<std::uint64_t> frontier_{0};
@@ -64,16 +91,33 @@ class EmbeddedRoom final : public RoomState {
   std::deque<core::Policy> policies_;  // guarded by mu_
 };
 
+// All rooms of this node, in memory, made durable by a journal and snapshots in `dir`.
 class EmbeddedStore final : public Store {
  public:
+  // Recovers the rooms' state from `options.dir` (when set) and starts recording.
+  static boost::system::result<std::unique_ptr<EmbeddedStore>> Open(
+      const std::vector<RoomSpec>& rooms, const util::Clock& clock,
+      const EmbeddedOptions& options = {});
+  // In memory only.
   EmbeddedStore(const std::vector<RoomSpec>& rooms, const util::Clock& clock);
+  ~EmbeddedStore() override;
 
   RoomState* Find(std::string_view room_id) override;
   const std::vector<RoomState*>& Rooms() override { return list_; }
   void Tick() override;
-  bool Ready() const override { return true; }
+  bool Ready() const override { return journal_ == nullptr || journal_->healthy(); }
+  void AwaitDurable(std::uint64_t durable_lsn, std::function<void(bool ok)> done) override;
+  void Close() override;
+
+  const RecoveryReport& recovery() const { return recovery_; }
+  // Writes a snapshot now (the background thread also does, every snapshot_interval).
+  boost::system::result<void> Snapshot();
 
  private:
+  EmbeddedStore(const std::vector<RoomSpec>& rooms, const util::Clock& clock,
+                std::uint64_t state_id);
+  void SnapshotLoop();
+
   struct Hash {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
@@ -81,6 +125,15 @@ class EmbeddedStore final : public Store {
   std::vector<std::unique_ptr<EmbeddedRoom>> rooms_;
   std::vector<RoomState*> list_;
   std::unordered_map<std::string, EmbeddedRoom*, Hash, std::equal_to<>> by_id_;
+
+  EmbeddedOptions options_;
+  std::unique_ptr<Journal> journal_;
+  RecoveryReport recovery_;
+  std::mutex snapshot_mu_;  // one snapshot at a time
+  std::mutex loop_mu_;
+  std::condition_variable loop_wake_;
+  bool stopping_ = false;  // guarded by loop_mu_
+  std::thread snapshot_thread_;
 };
 
 }  // namespace vwr::store

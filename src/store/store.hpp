@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,6 +23,15 @@ struct TicketAnswer {
   // When admitted: the session, from which the admission token is made.
   std::int64_t admitted_unix = 0;
   std::string identity;
+  // The change this answer reports is durable once the store says so for this number (see
+  // Store::AwaitDurable); 0 when nothing changed.
+  std::uint64_t durable_lsn = 0;
+};
+
+// What a session operation did.
+struct SessionChange {
+  bool found = false;             // there was such a session
+  std::uint64_t durable_lsn = 0;  // as in TicketAnswer
 };
 
 // A room's live figures, for room info, metrics and operators.
@@ -52,9 +62,10 @@ class RoomState {
 
   virtual TicketAnswer Join(std::string_view identity) = 0;
   virtual TicketAnswer Status(std::uint64_t ticket, std::uint64_t frontier_at_join) = 0;
-  virtual bool Heartbeat(std::uint64_t session_ticket) = 0;
-  virtual bool Leave(std::uint64_t session_ticket) = 0;
-  virtual void SetPolicy(const core::Policy& policy) = 0;
+  virtual SessionChange Heartbeat(std::uint64_t session_ticket) = 0;
+  virtual SessionChange Leave(std::uint64_t session_ticket) = 0;
+  // Returns the durable_lsn of the change.
+  virtual std::uint64_t SetPolicy(const core::Policy& policy) = 0;
   virtual RoomFigures Figures() = 0;
 };
 
@@ -69,6 +80,12 @@ class Store {
   virtual void Tick() = 0;
   // False when the store cannot serve (for /readyz).
   virtual bool Ready() const = 0;
+  // Calls `done(true)` once the change numbered `durable_lsn` is durable (at once when it
+  // already is, or when the store keeps nothing on disk), `done(false)` when it never will be.
+  // `done` may run on another thread. An answer reporting a change waits for this.
+  virtual void AwaitDurable(std::uint64_t durable_lsn, std::function<void(bool ok)> done) = 0;
+  // Makes everything durable and stops background work (shutdown). Blocking.
+  virtual void Close() {}
 };
 
 }  // namespace vwr::store

@@ -1,8 +1,11 @@
 #include "store/embedded_store.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
+#include <future>
 #include <thread>
 #include <vector>
 
@@ -84,6 +87,110 @@ TEST(EmbeddedRoom, ConcurrentUseKeepsInvariants) {
   ASSERT_EQ(all.size(), static_cast<std::size_t>(kThreads * kJoinsPerThread));
   for (std::size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i], i + 1);
   EXPECT_LE(max_seen_active.load(), 10u);
+}
+
+}  // namespace
+}  // namespace vwr::store
+
+namespace vwr::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+class DurableStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("vwr-store-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::unique_ptr<EmbeddedStore> Open(core::Policy policy = TightPolicy()) {
+    EmbeddedOptions o;
+    o.dir = dir_.string();
+    o.snapshot_interval = std::chrono::hours(1);
+    auto store = EmbeddedStore::Open({{"r", policy}}, clock_, o);
+    EXPECT_TRUE(store.has_value());
+    return store ? std::move(*store) : nullptr;
+  }
+
+  util::FakeClock clock_;
+  fs::path dir_;
+};
+
+TEST_F(DurableStoreTest, StateSurvivesARestart) {
+  std::vector<TicketAnswer> waiting;
+  std::uint64_t admitted = 0;
+  std::uint64_t incarnation = 0;
+  {
+    auto store = Open();
+    RoomState* room = store->Find("r");
+    incarnation = room->incarnation();
+    for (int i = 0; i < 10; ++i) room->Join("");  // fills max_active
+    admitted = room->Join("alice").ticket;        // waiting, with an identity
+    for (int i = 0; i < 20; ++i) waiting.push_back(room->Join(""));
+    room->Leave(1);
+    clock_.Advance(milliseconds(100));
+    store->Tick();  // calls alice's ticket
+    ASSERT_EQ(room->Status(admitted, 0).status, core::TicketStatus::kAdmitted);
+    core::Policy p = room->policy();
+    p.admit_rate = 7;
+    room->SetPolicy(p);
+    // No Close(): the journal alone must carry everything (as after a crash), so wait for
+    // durability the way the server does before answering.
+    std::promise<bool> durable;
+    store->AwaitDurable(room->Join("bob").durable_lsn, [&](bool ok) { durable.set_value(ok); });
+    ASSERT_TRUE(durable.get_future().get());
+  }
+  auto store = Open();
+  RoomState* room = store->Find("r");
+  EXPECT_EQ(room->incarnation(), incarnation) << "tickets issued before stay valid";
+  EXPECT_DOUBLE_EQ(room->policy().admit_rate, 7);
+  const RoomFigures f = room->Figures();
+  EXPECT_EQ(f.last_issued, 32u);
+  EXPECT_EQ(f.active, 10);
+  for (const TicketAnswer& w : waiting) {
+    const TicketAnswer now = room->Status(w.ticket, w.frontier_at_join);
+    EXPECT_EQ(now.status, core::TicketStatus::kWaiting);
+    EXPECT_LE(now.position, w.position) << "no position grows";
+  }
+  EXPECT_EQ(room->Status(admitted, 0).status, core::TicketStatus::kAdmitted);
+  EXPECT_EQ(room->Join("alice").ticket, admitted) << "identities survive";
+  EXPECT_EQ(room->Join("").ticket, 33u) << "no ticket number is issued twice";
+}
+
+TEST_F(DurableStoreTest, SnapshotAndLaterJournalBothCount) {
+  {
+    auto store = Open();
+    RoomState* room = store->Find("r");
+    for (int i = 0; i < 15; ++i) room->Join("u" + std::to_string(i));
+    ASSERT_TRUE(store->Snapshot().has_value());
+    for (int i = 15; i < 30; ++i) room->Join("u" + std::to_string(i));
+    store->Close();
+  }
+  auto store = Open();
+  EXPECT_GE(store->recovery().snapshot_records, 1u);
+  RoomState* room = store->Find("r");
+  EXPECT_EQ(room->Figures().last_issued, 30u);
+  for (int i = 0; i < 30; ++i) {
+    EXPECT_EQ(room->Join("u" + std::to_string(i)).ticket, static_cast<std::uint64_t>(i + 1));
+  }
+}
+
+TEST_F(DurableStoreTest, AnEditedConfigPolicyWinsOverAnOldRuntimeChange) {
+  {
+    auto store = Open();
+    core::Policy p = store->Find("r")->policy();
+    p.max_active = 3;
+    store->Find("r")->SetPolicy(p);
+    store->Close();
+  }
+  EXPECT_EQ(Open()->Find("r")->policy().max_active, 3);
+  core::Policy edited = TightPolicy();
+  edited.max_active = 50;
+  EXPECT_EQ(Open(edited)->Find("r")->policy().max_active, 50);
 }
 
 }  // namespace

@@ -201,6 +201,9 @@ boost::system::result<std::unique_ptr<Journal>> Journal::Open(const JournalOptio
   std::unique_ptr<Journal> journal(new Journal(options));
   if (auto opened = journal->OpenSegment(next_seq); !opened) return opened.error();
   journal->writer_ = std::thread([j = journal.get()] { j->WriterLoop(); });
+  if (options.fsync == FsyncMode::kInterval) {
+    journal->syncer_ = std::thread([j = journal.get()] { j->SyncLoop(); });
+  }
   return journal;
 }
 
@@ -209,6 +212,7 @@ boost::system::result<void> Journal::OpenSegment(std::uint64_t seq) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) return LastError();
   SyncDir(options_.dir);
+  std::lock_guard lock(sync_mu_);
   if (fd_ >= 0) ::close(fd_);
   fd_ = fd;
   segment_seq_ = seq;
@@ -223,7 +227,9 @@ Journal::~Journal() {
     stopping_ = true;
   }
   wake_.notify_all();
+  sync_wake_.notify_all();
   if (writer_.joinable()) writer_.join();
+  if (syncer_.joinable()) syncer_.join();
   if (fd_ >= 0) ::close(fd_);
 }
 
@@ -276,7 +282,6 @@ void Journal::Complete(std::uint64_t acked, bool ok) {
 
 void Journal::WriterLoop() {
   std::string writing;
-  auto last_sync = std::chrono::steady_clock::now();
   bool dirty = false;
   bool failed = false;
   for (;;) {
@@ -284,11 +289,7 @@ void Journal::WriterLoop() {
     auto has_work = [&] {
       return stopping_ || !buffer_.empty() || rotate_requested_ || sync_requested_;
     };
-    if (options_.fsync == FsyncMode::kInterval && dirty) {
-      wake_.wait_until(lock, last_sync + options_.fsync_interval, has_work);
-    } else {
-      wake_.wait(lock, has_work);
-    }
+    wake_.wait(lock, has_work);
     writing.swap(buffer_);
     const std::uint64_t target = appended_lsn_;
     const bool rotate = rotate_requested_;
@@ -300,6 +301,7 @@ void Journal::WriterLoop() {
       if (WriteAll(fd_, writing)) {
         segment_size_ += writing.size();
         dirty = true;
+        unsynced_.store(true, std::memory_order_release);
       } else {
         spdlog::error("journal: cannot write to segment {}: {}; the store stops acknowledging",
                       segment_seq_, LastError().message());
@@ -307,17 +309,15 @@ void Journal::WriterLoop() {
       }
     }
     writing.clear();
-    const auto now = std::chrono::steady_clock::now();
-    const bool sync_now =
-        options_.fsync == FsyncMode::kAlways || sync || rotate || stop ||
-        (options_.fsync == FsyncMode::kInterval && now - last_sync >= options_.fsync_interval);
+    const bool sync_now = options_.fsync == FsyncMode::kAlways || sync || rotate || stop;
     if (dirty && sync_now && !failed) {
+      std::lock_guard sync_lock(sync_mu_);
+      unsynced_.store(false, std::memory_order_release);
       if (::fdatasync(fd_) != 0) {
         spdlog::error("journal: fdatasync failed: {}", LastError().message());
         failed = true;
       }
       dirty = false;
-      last_sync = now;
     }
     Complete(target, !failed);
 
@@ -342,6 +342,20 @@ void Journal::WriterLoop() {
       flushed_.notify_all();
     }
     if (stop) return;
+  }
+}
+
+void Journal::SyncLoop() {
+  std::unique_lock lock(mu_);
+  while (!sync_wake_.wait_for(lock, options_.fsync_interval, [&] { return stopping_; })) {
+    lock.unlock();
+    if (unsynced_.exchange(false, std::memory_order_acq_rel)) {
+      std::lock_guard sync_lock(sync_mu_);
+      if (::fdatasync(fd_) != 0) {
+        spdlog::error("journal: fdatasync failed: {}", LastError().message());
+      }
+    }
+    lock.lock();
   }
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <boost/system/result.hpp>
 #include <chrono>
 #include <condition_variable>
@@ -115,7 +116,15 @@ class Journal {
   };
   std::vector<Waiter> waiters_;  // guarded by mu_
 
-  // Owned by the writer thread (and by Open before it starts).
+  // In mode interval a second thread fdatasyncs every fsync_interval, so that the writer (and
+  // every answer waiting on it) never stalls behind the disk's flush.
+  void SyncLoop();
+  std::mutex sync_mu_;                 // held around fdatasync and around replacing fd_
+  std::condition_variable sync_wake_;  // (with mu_) wakes the syncer to stop
+  std::atomic<bool> unsynced_{false};  // written since the last fdatasync
+  std::thread syncer_;
+
+  // Owned by the writer thread (and by Open before it starts); fd_ changes under sync_mu_.
   int fd_ = -1;
   std::uint64_t segment_seq_ = 0;
   std::size_t segment_size_ = 0;

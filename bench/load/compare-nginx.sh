@@ -131,7 +131,11 @@ free_port() {
 # vwr: two rooms that keep everyone waiting. "poll" holds the ticket whose status is polled;
 # "crowd" takes the joins, each of which is issued a waiting ticket (the flash-crowd case).
 
+# Like the nginx side: no cap on requests per keep-alive connection, and wrk's many connections
+# all come from one address, so no per-IP connection cap either.
 cat >"$tmp/vwr.yaml" <<'EOF'
+server:
+  limits: { max_requests_per_connection: 0, max_connections_per_ip: 0 }
 rooms:
   - id: poll
     max_active: 1          # taken by the first join: everyone after it waits

@@ -31,6 +31,8 @@ declare -A rps
 for mode in $MODES; do
   rm -rf "$tmp/data"
   cat >"$tmp/vwr.yaml" <<EOF
+server:
+  limits: { max_requests_per_connection: 0, max_connections_per_ip: 0 }
 store: { fsync: $mode, fsync_interval: 10ms }
 rooms:
   - id: crowd

@@ -14,6 +14,18 @@ std::string ConfigError::ToString() const {
   return out;
 }
 
+std::string_view FsyncModeName(FsyncMode mode) {
+  switch (mode) {
+    case FsyncMode::kAlways:
+      return "always";
+    case FsyncMode::kInterval:
+      return "interval";
+    case FsyncMode::kNever:
+      return "never";
+  }
+  return "interval";
+}
+
 Config DefaultConfig() {
   Config config;
   RoomConfig room;

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -48,17 +50,45 @@ struct RoomConfig {
   bool operator==(const RoomConfig&) const = default;
 };
 
+// What one client may cost the HTTP listeners: sizes, times and connection counts. Every value
+// is validated on loading (ranges in docs/configuration.md). A count of 0 means no limit.
+struct ServerLimits {
+  std::size_t max_header_bytes = 8 * 1024;              // request line and header fields
+  std::size_t max_body_bytes = 64 * 1024;               // public listener
+  std::size_t admin_max_body_bytes = 1024 * 1024;       // admin listener
+  std::chrono::milliseconds header_timeout{10'000};     // a whole request head, from its first byte
+  std::chrono::milliseconds body_timeout{10'000};       // the body once the head is in; each answer
+  std::chrono::milliseconds keepalive_timeout{60'000};  // idle between requests on one connection
+  std::size_t max_connections = 10'000;                 // public listener, open at once
+  std::size_t max_connections_per_ip = 256;             // public listener, per client address
+  std::size_t max_requests_per_connection = 10'000;     // then the answer says Connection: close
+
+  bool operator==(const ServerLimits&) const = default;
+};
+
 struct ServerConfig {
   HostPort listen{"127.0.0.1", 8080};        // the public (visitor) API
   HostPort admin_listen{"127.0.0.1", 8081};  // the admin API and metrics
   int workers = 0;                           // 0 = one per core
+  ServerLimits limits;
 
   bool operator==(const ServerConfig&) const = default;
 };
 
+// When the store's journal is flushed to disk, and so what a crash can lose (see
+// docs/configuration.md): kAlways answers after fsync; kInterval answers once the change is
+// written to the OS and fsyncs every fsync_interval; kNever leaves flushing to the OS.
+enum class FsyncMode { kAlways, kInterval, kNever };
+
+// "always", "interval", "never".
+std::string_view FsyncModeName(FsyncMode mode);
+
 struct StoreConfig {
   std::string kind = "embedded";  // the only kind so far
   std::string data_dir = "./data";
+  FsyncMode fsync = FsyncMode::kInterval;
+  std::chrono::milliseconds fsync_interval{10};         // 1ms..10s; used by kInterval
+  std::chrono::milliseconds snapshot_interval{60'000};  // 1s..1h
 
   bool operator==(const StoreConfig&) const = default;
 };

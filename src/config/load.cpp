@@ -44,6 +44,21 @@ using std::chrono::milliseconds;
 using Keys = std::span<const std::string_view>;
 
 constexpr int kMaxWorkers = 1024;
+// server.limits: generous bounds that still catch a slip of the finger (a unit left out).
+constexpr std::int64_t kMinHeaderBytes = 1024;
+constexpr std::int64_t kMaxHeaderBytes = 1024 * 1024;
+constexpr std::int64_t kMinBodyBytes = 1024;
+constexpr std::int64_t kMaxBodyBytes = 64 * 1024 * 1024;
+constexpr std::int64_t kMaxConnectionCount = 10'000'000;
+constexpr std::int64_t kMaxRequestsPerConnection = 1'000'000'000;
+constexpr milliseconds kMinClientTimeout{100};
+constexpr milliseconds kMaxClientTimeout{10 * 60'000};
+constexpr milliseconds kMaxKeepaliveTimeout{60 * 60'000};
+// store: how often the journal is fsynced (interval mode) and the state snapshotted.
+constexpr milliseconds kMinFsyncInterval{1};
+constexpr milliseconds kMaxFsyncInterval{10'000};
+constexpr milliseconds kMinSnapshotInterval{1'000};
+constexpr milliseconds kMaxSnapshotInterval{60 * 60'000};
 constexpr std::size_t kMinAdminTokenLength = 16;
 constexpr std::size_t kMaxRoomIdLength = 64;
 // A config file is a few kilobytes; this only stops a wrong path (a log, a device) early.
@@ -53,8 +68,15 @@ constexpr std::size_t kMaxQuotedLength = 60;
 
 constexpr std::array<std::string_view, 6> kTopKeys = {"server",  "store", "admin",
                                                       "secrets", "log",   "rooms"};
-constexpr std::array<std::string_view, 3> kServerKeys = {"listen", "admin_listen", "workers"};
-constexpr std::array<std::string_view, 2> kStoreKeys = {"kind", "data_dir"};
+constexpr std::array<std::string_view, 4> kServerKeys = {"listen", "admin_listen", "workers",
+                                                         "limits"};
+constexpr std::array<std::string_view, 9> kLimitsKeys = {
+    "max_header_bytes", "max_body_bytes",         "admin_max_body_bytes",
+    "header_timeout",   "body_timeout",           "keepalive_timeout",
+    "max_connections",  "max_connections_per_ip", "max_requests_per_connection"};
+constexpr std::array<std::string_view, 5> kStoreKeys = {"kind", "data_dir", "fsync",
+                                                        "fsync_interval", "snapshot_interval"};
+constexpr std::array<std::string_view, 3> kFsyncModes = {"always", "interval", "never"};
 constexpr std::array<std::string_view, 1> kAdminKeys = {"token"};
 constexpr std::array<std::string_view, 1> kSecretsKeys = {"ticket_key_file"};
 constexpr std::array<std::string_view, 2> kLogKeys = {"level", "format"};
@@ -325,6 +347,31 @@ class Reader {
   std::vector<ConfigError> errors_;
 };
 
+// ---- values with a range ----
+
+// An integer in min..max; nullopt (after recording the error) otherwise. With `zero_means`, 0 is
+// allowed too and the message says what it means ("no limit").
+std::optional<std::int64_t> ReadIntInRange(Reader& reader, const Field& field, std::int64_t min,
+                                           std::int64_t max, std::string_view zero_means = {}) {
+  const std::optional<std::int64_t> value = reader.ReadInt(field);
+  if (!value) return std::nullopt;
+  if ((*value >= min && *value <= max) || (*value == 0 && !zero_means.empty())) return value;
+  const std::string low =
+      zero_means.empty() ? std::to_string(min) : "0 (" + std::string(zero_means) + ")";
+  reader.Error(field.mark, field.path, "must be between " + low + " and " + std::to_string(max));
+  return std::nullopt;
+}
+
+std::optional<milliseconds> ReadDurationInRange(Reader& reader, const Field& field,
+                                                milliseconds min, milliseconds max) {
+  const std::optional<milliseconds> value = reader.ReadDuration(field);
+  if (!value) return std::nullopt;
+  if (*value >= min && *value <= max) return value;
+  reader.Error(field.mark, field.path,
+               "must be between " + FormatDuration(min) + " and " + FormatDuration(max));
+  return std::nullopt;
+}
+
 // ---- server, store, admin, secrets, log ----
 
 bool IsWildcardAddress(const std::string& host) { return host == "0.0.0.0" || host == "::"; }
@@ -349,6 +396,35 @@ std::optional<HostPort> ReadListenAddress(Reader& reader, const Field& field) {
     return std::nullopt;
   }
   return address;
+}
+
+void ReadLimits(Reader& reader, const Field& field, ServerLimits& out) {
+  const std::optional<Fields> fields = reader.ReadMap(field, kLimitsKeys);
+  if (!fields) return;
+  auto read_count = [&](std::string_view name, std::int64_t min, std::int64_t max,
+                        std::string_view zero_means, std::size_t& value) {
+    if (const Field* f = fields->Find(name)) {
+      if (auto v = ReadIntInRange(reader, *f, min, max, zero_means)) {
+        value = static_cast<std::size_t>(*v);
+      }
+    }
+  };
+  auto read_duration = [&](std::string_view name, milliseconds max, milliseconds& value) {
+    if (const Field* f = fields->Find(name)) {
+      if (auto v = ReadDurationInRange(reader, *f, kMinClientTimeout, max)) value = *v;
+    }
+  };
+  read_count("max_header_bytes", kMinHeaderBytes, kMaxHeaderBytes, {}, out.max_header_bytes);
+  read_count("max_body_bytes", kMinBodyBytes, kMaxBodyBytes, {}, out.max_body_bytes);
+  read_count("admin_max_body_bytes", kMinBodyBytes, kMaxBodyBytes, {}, out.admin_max_body_bytes);
+  read_duration("header_timeout", kMaxClientTimeout, out.header_timeout);
+  read_duration("body_timeout", kMaxClientTimeout, out.body_timeout);
+  read_duration("keepalive_timeout", kMaxKeepaliveTimeout, out.keepalive_timeout);
+  read_count("max_connections", 1, kMaxConnectionCount, "no limit", out.max_connections);
+  read_count("max_connections_per_ip", 1, kMaxConnectionCount, "no limit",
+             out.max_connections_per_ip);
+  read_count("max_requests_per_connection", 1, kMaxRequestsPerConnection, "no limit",
+             out.max_requests_per_connection);
 }
 
 void ReadServer(Reader& reader, const Field& field, ServerConfig& out) {
@@ -389,6 +465,7 @@ void ReadServer(Reader& reader, const Field& field, ServerConfig& out) {
       }
     }
   }
+  if (const Field* limits = fields->Find("limits")) ReadLimits(reader, *limits, out.limits);
 }
 
 void ReadStore(Reader& reader, const Field& field, StoreConfig& out) {
@@ -414,6 +491,24 @@ void ReadStore(Reader& reader, const Field& field, StoreConfig& out) {
       } else {
         out.data_dir = *value;
       }
+    }
+  }
+  if (const Field* fsync = fields->Find("fsync")) {
+    if (std::optional<std::string> value = reader.ReadChoice(*fsync, kFsyncModes)) {
+      out.fsync = *value == "always"     ? FsyncMode::kAlways
+                  : *value == "interval" ? FsyncMode::kInterval
+                                         : FsyncMode::kNever;
+    }
+  }
+  if (const Field* interval = fields->Find("fsync_interval")) {
+    if (auto value = ReadDurationInRange(reader, *interval, kMinFsyncInterval, kMaxFsyncInterval)) {
+      out.fsync_interval = *value;
+    }
+  }
+  if (const Field* interval = fields->Find("snapshot_interval")) {
+    if (auto value =
+            ReadDurationInRange(reader, *interval, kMinSnapshotInterval, kMaxSnapshotInterval)) {
+      out.snapshot_interval = *value;
     }
   }
 }

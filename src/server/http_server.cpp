@@ -1,10 +1,16 @@
 #include "server/http_server.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/read_size.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -16,30 +22,129 @@
 #include <optional>
 
 #include "api/errors.hpp"
+#include "server/connection_limits.hpp"
 
 namespace vwr::server {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
 
+namespace {
+
+using Socket = asio::basic_stream_socket<tcp, asio::io_context::executor_type>;
+
+// How long a listener waits after a failed accept before the next one. Accept fails when the
+// process is out of descriptors (EMFILE) or memory; retrying at once would spin a core while
+// nothing changes.
+constexpr std::chrono::milliseconds kAcceptRetryDelay{50};
+// Descriptors kept for everything but the public connections: listeners, admin connections,
+// the store's files, logs.
+constexpr rlim_t kSpareDescriptors = 256;
+// Log lines per second about misbehaving clients, and about failed accepts.
+constexpr std::uint32_t kClientLogLinesPerSecond = 10;
+constexpr std::uint32_t kAcceptLogLinesPerSecond = 1;
+
+// Status line, header fields and body into `out` (reusing its capacity). Every answer here has
+// its length known up front, so there is never a chunked body to frame.
+void Serialize(api::Response& res, std::string& out) {
+  if (res.find(http::field::content_length) == res.end() &&
+      res.result() != http::status::no_content) {
+    res.content_length(res.body().size());
+  }
+  out.clear();
+  out += res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  char code[8];
+  const auto [end, ec] = std::to_chars(code, code + sizeof code, res.result_int());
+  out.append(code, end);
+  out += ' ';
+  out += std::string_view(res.reason());
+  out += "\r\n";
+  for (const auto& field : res) {
+    out += std::string_view(field.name_string());
+    out += ": ";
+    out += std::string_view(field.value());
+    out += "\r\n";
+  }
+  out += "\r\n";
+  out += res.body();
+}
+
+std::string Suppressed(std::uint64_t count) {
+  return count == 0 ? std::string() : " (" + std::to_string(count) + " similar lines suppressed)";
+}
+
+// Makes room for `connections` open sockets under RLIMIT_NOFILE; see AddListener.
+void ProvideDescriptors(const std::string& listener, std::size_t connections) {
+  rlimit limit{};
+  if (connections == 0 || ::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  const rlim_t wanted = static_cast<rlim_t>(connections) + kSpareDescriptors;
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < wanted) {
+    const rlim_t before = limit.rlim_cur;
+    limit.rlim_cur = limit.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, limit.rlim_max);
+    if (limit.rlim_cur > before && ::setrlimit(RLIMIT_NOFILE, &limit) == 0) {
+      spdlog::info("{}: raised the open-file limit from {} to {} for max_connections {}", listener,
+                   before, limit.rlim_cur, connections);
+    } else {
+      limit.rlim_cur = before;
+    }
+    if (limit.rlim_cur < wanted) {
+      spdlog::warn(
+          "{}: max_connections is {}, but the open-file limit (ulimit -n) is {}: accepts will "
+          "fail before that many connections are open; raise the limit to at least {}",
+          listener, connections, limit.rlim_cur, wanted);
+    }
+  }
+}
+
+}  // namespace
+
 struct HttpServer::Listener {
   ListenerOptions options;
-  tcp::acceptor acceptor;
-  Listener(const ListenerOptions& o, asio::io_context& ioc) : options(o), acceptor(ioc) {}
+  ConnectionLimits limits;
+  std::string refusal;  // the whole 503 answer written to a refused connection
+  std::atomic<std::uint64_t> refused{0};
+  std::atomic<std::uint64_t> accept_failures{0};
+  // Bound to the first worker's io_context; destroyed by ~HttpServer before it.
+  std::optional<tcp::acceptor> acceptor;
+  std::optional<asio::steady_timer> retry_timer;  // waits out kAcceptRetryDelay
+
+  Listener(const ListenerOptions& o, asio::io_context& ioc)
+      : options(o),
+        limits(o.max_connections, o.max_connections_per_ip),
+        acceptor(std::in_place, ioc),
+        retry_timer(std::in_place, ioc) {
+    api::Response res =
+        api::MakeError(api::ApiError::kUnavailable, "too many connections", 11, false);
+    Serialize(res, refusal);
+  }
 };
 
 // One connection. Lives on one worker; owned by the pending asynchronous operation.
+//
+// Reading a request, step by step (each step's deadline is in ListenerOptions):
+//
+//   Read():  fresh parser; bytes already buffered (pipelining) -> Parse
+//            else wait for bytes: a new connection under header_timeout (its head's deadline
+//            runs from the accept), a kept-alive one under keepalive_timeout
+//   Parse(): feed the parser what the buffer holds, without I/O
+//            whole request in (the usual case: one read brings a poll) -> OnRequest
+//            head incomplete -> async_read_header under header_timeout (started now unless
+//                               already running), then the body if any
+//            body incomplete -> async_read under body_timeout
+//
+// On the hot path (a keep-alive poll) that is one read, one write and two timer re-arms, as
+// before: no allocation and no lock of its own.
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  // Sockets and streams bound to the worker's io_context executor type itself, not the
-  // type-erased any_io_executor: every asynchronous step would otherwise copy and destroy one.
-  using Socket = asio::basic_stream_socket<tcp, asio::io_context::executor_type>;
-
-  HttpSession(Socket&& socket, Worker& worker, const ListenerOptions& options)
-      : stream_(std::move(socket)), worker_(worker), options_(options) {
+  HttpSession(Socket&& socket, const tcp::endpoint& peer, ConnectionLimits::Slot slot,
+              Worker& worker, const ListenerOptions& options, LogLimiter& log)
+      : stream_(std::move(socket)),
+        slot_(std::move(slot)),
+        worker_(worker),
+        options_(options),
+        log_(log) {
+    connection_.peer = peer.address();
     boost::system::error_code ec;
-    const tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
-    if (!ec) connection_.peer = peer.address();
     stream_.socket().set_option(tcp::no_delay(true), ec);
   }
 
@@ -57,23 +162,82 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
  private:
+  // Where a connection is, for what a timeout means.
+  enum class Step { kWaiting, kHead, kBody, kAnswer };
+
+  // How many bytes to ask the socket for at most, as Beast's own reads do.
+  static constexpr std::size_t kReadSizeHint = 64 * 1024;
+
   void Read() {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(options_.header_limit_bytes));
     parser_->body_limit(options_.body_limit_bytes);
-    stream_.expires_after(options_.request_timeout);
     reading_ = true;
-    http::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
+    if (buffer_.size() > 0) {
+      step_ = Step::kHead;
+      return Parse(/*head_deadline_set=*/false);
+    }
+    step_ = Step::kWaiting;
+    stream_.expires_after(requests_ == 0 ? options_.header_timeout : options_.keepalive_timeout);
+    stream_.async_read_some(buffer_.prepare(beast::read_size(buffer_, kReadSizeHint)),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
+                              self->OnBytes(ec, bytes);
+                            });
   }
 
-  void OnRead(beast::error_code ec) {
-    reading_ = false;
+  void OnBytes(beast::error_code ec, std::size_t bytes) {
     if (ec) return OnReadError(ec);
+    buffer_.commit(bytes);
+    step_ = Step::kHead;
+    // On a new connection the head's deadline has been running since the accept.
+    Parse(/*head_deadline_set=*/requests_ == 0);
+  }
+
+  void Parse(bool head_deadline_set) {
+    beast::error_code ec;
+    while (buffer_.size() > 0 && !parser_->is_done()) {
+      const std::size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec || used == 0) break;
+    }
+    if (parser_->is_done()) return OnRequest();
+    if (ec && ec != http::error::need_more) return OnReadError(ec);
+    if (!parser_->is_header_done()) {
+      if (!head_deadline_set) stream_.expires_after(options_.header_timeout);
+      http::async_read_header(
+          stream_, buffer_, *parser_,
+          [self = shared_from_this()](beast::error_code e, std::size_t) { self->OnHead(e); });
+      return;
+    }
+    ReadBody();
+  }
+
+  void OnHead(beast::error_code ec) {
+    if (ec) return OnReadError(ec);
+    if (parser_->is_done()) return OnRequest();
+    ReadBody();
+  }
+
+  void ReadBody() {
+    step_ = Step::kBody;
+    stream_.expires_after(options_.body_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       if (ec) return self->OnReadError(ec);
+                       self->OnRequest();
+                     });
+  }
+
+  void OnRequest() {
+    reading_ = false;
+    step_ = Step::kAnswer;
+    ++requests_;
     const api::Request& request = parser_->get();
+    std::uint64_t durable_lsn = 0;
     try {
-      response_ = options_.handler->Handle(request, connection_);
+      api::Reply reply = options_.handler->Serve(request, connection_);
+      response_ = std::move(reply.response);
+      durable_lsn = reply.durable_lsn;
     } catch (const std::exception& e) {
       // Handlers do not throw for client input; this is a bug, so say so and keep serving.
       spdlog::error("{}: handler failed on {} {}: {}", options_.name,
@@ -82,26 +246,55 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       response_ =
           api::MakeError(api::ApiError::kInternal, "internal error", request.version(), false);
     }
-    if (worker_.draining) response_.keep_alive(false);
+    if (worker_.draining || requests_ == options_.max_requests_per_connection) {
+      response_.keep_alive(false);
+    }
     if (request.method() == http::verb::head) {
       // The headers of the GET answer, Content-Length included, and no body (RFC 9110 9.3.2).
       const std::size_t length = response_.body().size();
       response_.body().clear();
       response_.content_length(length);
     }
+    if (durable_lsn == 0) return Write();
+    // The answer reports a change: it goes out once the change is durable (journaled). The
+    // worker serves its other connections meanwhile.
+    // The work guard keeps the worker's io_context running until the answer is back on it, even
+    // while the server drains and has nothing else to do.
+    options_.handler->AwaitDurable(
+        durable_lsn,
+        [self = shared_from_this(), work = asio::make_work_guard(stream_.get_executor())](bool ok) {
+          asio::post(work.get_executor(), [self, ok] { self->OnDurable(ok); });
+        });
+  }
+
+  void OnDurable(bool ok) {
+    if (!ok) {
+      spdlog::error("{}: a change could not be made durable; answering 503", options_.name);
+      response_ =
+          api::MakeError(api::ApiError::kUnavailable, "the change could not be stored; try again",
+                         response_.version(), false);
+    }
     Write();
   }
 
   void OnReadError(beast::error_code ec) {
-    if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted ||
-        ec == asio::error::connection_reset || ec == http::error::partial_message) {
+    reading_ = false;
+    if (ec == asio::error::eof || ec == http::error::end_of_stream ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+        ec == http::error::partial_message) {
       return Close();
     }
     if (ec == beast::error::timeout) {
-      // An idle keep-alive connection timing out is normal; a half-sent request is not.
-      if (parser_->got_some()) {
-        spdlog::info("{}: {} timed out while sending a request", options_.name,
-                     connection_.peer.to_string());
+      // An idle connection timing out is normal; a half-sent request is not.
+      if (step_ != Step::kWaiting) {
+        std::uint64_t suppressed = 0;
+        if (log_.Allow(suppressed)) {
+          const bool head = step_ == Step::kHead;
+          spdlog::info("{}: {} did not send a request {} within {} ms; closing{}", options_.name,
+                       connection_.peer.to_string(), head ? "head" : "body",
+                       (head ? options_.header_timeout : options_.body_timeout).count(),
+                       Suppressed(suppressed));
+        }
       }
       return Close();
     }
@@ -118,44 +311,25 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       message = "the request headers are larger than " +
                 std::to_string(options_.header_limit_bytes) + " bytes";
     }
-    spdlog::info("{}: {} from {}; closing", options_.name, message, connection_.peer.to_string());
+    std::uint64_t suppressed = 0;
+    if (log_.Allow(suppressed)) {
+      spdlog::info("{}: {} from {}; closing{}", options_.name, message,
+                   connection_.peer.to_string(), Suppressed(suppressed));
+    }
     const unsigned version = parser_->is_header_done() ? parser_->get().version() : 11;
     response_ = api::MakeError(error, message, version, false);
+    step_ = Step::kAnswer;
     Write();
   }
 
   void Write() {
-    // The deadline set by Read() covers the write too. The whole answer goes out as one
-    // contiguous buffer: Beast's generic serializer costs more than the rest of a poll.
+    // The whole answer goes out as one contiguous buffer: Beast's generic serializer costs more
+    // than the rest of a poll. A client that does not take it in time is cut off.
     Serialize(response_, out_);
+    stream_.expires_after(options_.body_timeout);
     asio::async_write(
         stream_, asio::buffer(out_),
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnWrite(ec); });
-  }
-
-  // Status line, header fields and body into `out` (reusing its capacity). Every answer here
-  // has its length known up front, so there is never a chunked body to frame.
-  static void Serialize(api::Response& res, std::string& out) {
-    if (res.find(http::field::content_length) == res.end() &&
-        res.result() != http::status::no_content) {
-      res.content_length(res.body().size());
-    }
-    out.clear();
-    out += res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
-    char code[8];
-    const auto [end, ec] = std::to_chars(code, code + sizeof code, res.result_int());
-    out.append(code, end);
-    out += ' ';
-    out += std::string_view(res.reason());
-    out += "\r\n";
-    for (const auto& field : res) {
-      out += std::string_view(field.name_string());
-      out += ": ";
-      out += std::string_view(field.value());
-      out += "\r\n";
-    }
-    out += "\r\n";
-    out += res.body();
   }
 
   void OnWrite(beast::error_code ec) {
@@ -175,30 +349,40 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   beast::basic_stream<tcp, asio::io_context::executor_type, beast::unlimited_rate_policy> stream_;
+  ConnectionLimits::Slot slot_;  // this connection's place under the listener's limits
   Worker& worker_;
   const ListenerOptions& options_;
+  LogLimiter& log_;
   api::ConnectionInfo connection_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   api::Response response_;
-  std::string out_;  // the serialized answer being written
+  std::string out_;           // the serialized answer being written
+  std::size_t requests_ = 0;  // requests read on this connection
+  Step step_ = Step::kWaiting;
   bool reading_ = false;
 };
 
-HttpServer::HttpServer(unsigned workers) {
+HttpServer::HttpServer(unsigned workers, const util::Clock& clock)
+    : client_log_(clock, kClientLogLinesPerSecond), accept_log_(clock, kAcceptLogLinesPerSecond) {
   if (workers == 0) workers = 1;
   for (unsigned i = 0; i < workers; ++i) workers_.push_back(std::make_unique<Worker>());
 }
 
 HttpServer::~HttpServer() {
   if (started_ && !stopped_) Stop(std::chrono::milliseconds(1000));
+  // The acceptors and timers belong to the first worker's io_context: gone before it is.
+  for (auto& listener : listeners_) {
+    listener->retry_timer.reset();
+    listener->acceptor.reset();
+  }
 }
 
 boost::system::result<tcp::endpoint> HttpServer::AddListener(const ListenerOptions& options) {
   // The acceptor lives on the first worker; accepted sockets go to every worker in turn.
   auto listener = std::make_unique<Listener>(options, workers_.front()->ioc);
   boost::system::error_code ec;
-  tcp::acceptor& a = listener->acceptor;
+  tcp::acceptor& a = *listener->acceptor;
   a.open(options.endpoint.protocol(), ec);
   if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) a.bind(options.endpoint, ec);
@@ -207,27 +391,81 @@ boost::system::result<tcp::endpoint> HttpServer::AddListener(const ListenerOptio
   const tcp::endpoint bound = a.local_endpoint(ec);
   if (ec) return ec;
   listener->options.endpoint = bound;
+  ProvideDescriptors(options.name, options.max_connections);
   listeners_.push_back(std::move(listener));
   return bound;
+}
+
+std::vector<ListenerStats> HttpServer::Stats() const {
+  std::vector<ListenerStats> stats;
+  for (const auto& listener : listeners_) {
+    stats.push_back({listener->options.name, listener->limits.open(),
+                     listener->refused.load(std::memory_order_relaxed),
+                     listener->accept_failures.load(std::memory_order_relaxed)});
+  }
+  return stats;
 }
 
 void HttpServer::Accept(Listener& listener) {
   Worker& worker = *workers_[next_worker_];
   next_worker_ = (next_worker_ + 1) % workers_.size();
-  listener.acceptor.async_accept(
+  listener.acceptor->async_accept(
       worker.ioc.get_executor(),
-      [this, &listener, &worker](boost::system::error_code ec, HttpSession::Socket socket) {
-        if (ec == asio::error::operation_aborted || !listener.acceptor.is_open()) return;
-        if (ec) {
-          // Out of descriptors and the like: say so, and keep accepting.
-          spdlog::warn("{}: accept failed: {}", listener.options.name, ec.message());
-        } else {
-          asio::post(worker.ioc, [&worker, &listener, s = std::move(socket)]() mutable {
-            std::make_shared<HttpSession>(std::move(s), worker, listener.options)->Start();
-          });
+      [this, &listener, &worker](boost::system::error_code ec, Socket socket) {
+        if (ec == asio::error::operation_aborted || !listener.acceptor->is_open()) return;
+        if (!ec) {
+          OnAccepted(listener, worker, std::move(socket));
+          return Accept(listener);
         }
-        Accept(listener);
+        // Out of descriptors and the like: say so, and try again a little later, when
+        // connections may have ended; at once, it would fail again at once.
+        listener.accept_failures.fetch_add(1, std::memory_order_relaxed);
+        std::uint64_t suppressed = 0;
+        if (accept_log_.Allow(suppressed)) {
+          spdlog::warn("{}: accept failed: {}; retrying in {} ms{}", listener.options.name,
+                       ec.message(), kAcceptRetryDelay.count(), Suppressed(suppressed));
+        }
+        listener.retry_timer->expires_after(kAcceptRetryDelay);
+        listener.retry_timer->async_wait([this, &listener](boost::system::error_code wait_ec) {
+          if (wait_ec || !listener.acceptor->is_open()) return;
+          Accept(listener);
+        });
       });
+}
+
+void HttpServer::OnAccepted(Listener& listener, Worker& worker, Socket socket) {
+  boost::system::error_code ec;
+  const tcp::endpoint peer = socket.remote_endpoint(ec);
+  if (ec) return;  // already gone; the socket closes here
+  ConnectionLimits::Slot slot;
+  const ConnectionLimits::Verdict verdict = listener.limits.TryAcquire(peer.address(), slot);
+  if (verdict != ConnectionLimits::Verdict::kAccepted) {
+    // Refused at once, on this thread: a fresh socket's send buffer takes the short answer
+    // without blocking, and nothing else is spent on it.
+    listener.refused.fetch_add(1, std::memory_order_relaxed);
+    socket.non_blocking(true, ec);
+    if (!ec) socket.write_some(asio::buffer(listener.refusal), ec);
+    socket.shutdown(tcp::socket::shutdown_send, ec);
+    socket.close(ec);
+    std::uint64_t suppressed = 0;
+    if (client_log_.Allow(suppressed)) {
+      const bool per_ip = verdict == ConnectionLimits::Verdict::kTooManyFromAddress;
+      spdlog::warn(
+          "{}: refused a connection from {}: {} connections {}open "
+          "(server.limits.{}){}",
+          listener.options.name, peer.address().to_string(),
+          per_ip ? listener.limits.max_per_address() : listener.limits.max_connections(),
+          per_ip ? "from this address " : "", per_ip ? "max_connections_per_ip" : "max_connections",
+          Suppressed(suppressed));
+    }
+    return;
+  }
+  asio::post(worker.ioc, [this, &worker, &listener, peer, s = std::move(socket),
+                          slot = std::move(slot)]() mutable {
+    std::make_shared<HttpSession>(std::move(s), peer, std::move(slot), worker, listener.options,
+                                  client_log_)
+        ->Start();
+  });
 }
 
 void HttpServer::Start() {
@@ -249,7 +487,8 @@ bool HttpServer::Stop(std::chrono::milliseconds deadline) {
   asio::post(workers_.front()->ioc, [this] {
     for (auto& listener : listeners_) {
       boost::system::error_code ignored;
-      listener->acceptor.close(ignored);
+      listener->acceptor->close(ignored);
+      listener->retry_timer->cancel();
     }
   });
   for (auto& worker : workers_) {

@@ -83,6 +83,18 @@ std::optional<std::string> AdminToken(const config::Config& config) {
   return token;
 }
 
+store::FsyncMode FsyncModeOf(config::FsyncMode mode) {
+  switch (mode) {
+    case config::FsyncMode::kAlways:
+      return store::FsyncMode::kAlways;
+    case config::FsyncMode::kNever:
+      return store::FsyncMode::kNever;
+    case config::FsyncMode::kInterval:
+      break;
+  }
+  return store::FsyncMode::kInterval;
+}
+
 }  // namespace
 
 int Serve(const config::Config& config) {
@@ -127,7 +139,19 @@ int Serve(const config::Config& config) {
 
   std::vector<store::RoomSpec> specs;
   for (const config::RoomConfig& room : config.rooms) specs.push_back({room.id, room.policy});
-  store::EmbeddedStore store(specs, clock);
+  store::EmbeddedOptions store_options;
+  store_options.dir = (std::filesystem::path(config.store.data_dir) / "state").string();
+  store_options.fsync = FsyncModeOf(config.store.fsync);
+  store_options.fsync_interval = config.store.fsync_interval;
+  store_options.snapshot_interval = config.store.snapshot_interval;
+  const util::TimePoint recovery_start = clock.Now();
+  auto opened = store::EmbeddedStore::Open(specs, clock, store_options);
+  if (!opened) {
+    spdlog::error("cannot open the state in {}: {}", store_options.dir, opened.error().message());
+    return 1;
+  }
+  store::EmbeddedStore& store = **opened;
+  spdlog::info("state recovered in {} ms", util::ToMillis(clock.Now() - recovery_start));
   api::RoomDirectory directory(store);
   api::ApiMetrics metrics;
   api::PublicApi public_api(directory, tickets, tokens, identity_key, clock, metrics);
@@ -136,15 +160,19 @@ int Serve(const config::Config& config) {
   const unsigned workers = config.server.workers > 0
                                ? static_cast<unsigned>(config.server.workers)
                                : std::max(1u, std::thread::hardware_concurrency());
-  server::HttpServer http(workers);
+  server::HttpServer http(workers, clock);
+  const config::ServerLimits& limits = config.server.limits;
   struct Binding {
     const char* name;
     const config::HostPort& where;
     api::Handler* handler;
     std::size_t body_limit;
+    bool public_side;  // connection limits apply to the public listener only
   };
-  for (const Binding& b : {Binding{"public", config.server.listen, &public_api, 64 * 1024},
-                           Binding{"admin", config.server.admin_listen, &admin_api, 1024 * 1024}}) {
+  for (const Binding& b :
+       {Binding{"public", config.server.listen, &public_api, limits.max_body_bytes, true},
+        Binding{"admin", config.server.admin_listen, &admin_api, limits.admin_max_body_bytes,
+                false}}) {
     const std::optional<tcp::endpoint> endpoint = Resolve(b.where);
     if (!endpoint) {
       spdlog::error("{} listener: cannot resolve {}", b.name, b.where.ToString());
@@ -154,7 +182,14 @@ int Serve(const config::Config& config) {
     options.name = b.name;
     options.endpoint = *endpoint;
     options.handler = b.handler;
+    options.header_limit_bytes = limits.max_header_bytes;
     options.body_limit_bytes = b.body_limit;
+    options.header_timeout = limits.header_timeout;
+    options.body_timeout = limits.body_timeout;
+    options.keepalive_timeout = limits.keepalive_timeout;
+    options.max_connections = b.public_side ? limits.max_connections : 0;
+    options.max_connections_per_ip = b.public_side ? limits.max_connections_per_ip : 0;
+    options.max_requests_per_connection = limits.max_requests_per_connection;
     const auto bound = http.AddListener(options);
     if (!bound) {
       spdlog::error("{} listener: cannot listen on {}: {}", b.name, b.where.ToString(),
@@ -188,6 +223,9 @@ int Serve(const config::Config& config) {
   control.run();
 
   const bool clean = http.Stop(kShutdownDeadline);
+  // Every answer sent has waited for its change to be durable; this makes the rest durable too
+  // and leaves a snapshot for a quick start.
+  store.Close();
   spdlog::info("vwr stopped{}", clean ? "" : " (some connections were cut at the deadline)");
   return 0;
 }

@@ -4,6 +4,7 @@ graceful shutdown, the built-in default config, and the admin token's origin.
 
 import json
 import os
+import shutil
 import re
 import signal
 import stat
@@ -291,11 +292,25 @@ class CliTest(unittest.TestCase):
             self.assertNotIn(token, vwr.log, "the token is never logged")
 
     def test_tickets_survive_a_restart_with_the_same_data_dir(self):
-        # Same key file, new process: a ticket from before is genuine but its place is gone.
+        # Same data directory, new process: the state is recovered, the session is still there.
+        data = os.path.join(self.tmp.name, "data")
+        with VwrProcess(data_dir=data) as vwr:
+            first = vwr.join("default")[1]
+            self.assertEqual(vwr.stop(), 0)
+        with VwrProcess(data_dir=data) as vwr:
+            code, body = vwr.status("default", first["ticket"])
+            self.assertEqual(code, 200, body)
+            self.assertEqual(body["status"], "admitted")
+            self.assertEqual(body["token"], first["token"])
+            self.assertRegex(vwr.log, r"recovered \d+ snapshot and \d+ journal records")
+
+    def test_tickets_from_a_wiped_state_are_expired(self):
+        # Same key file, state deleted: a ticket from before is genuine but its place is gone.
         data = os.path.join(self.tmp.name, "data")
         with VwrProcess(data_dir=data) as vwr:
             ticket = vwr.join("default")[1]["ticket"]
             self.assertEqual(vwr.stop(), 0)
+        shutil.rmtree(os.path.join(data, "state"))
         with VwrProcess(data_dir=data) as vwr:
             code, body = vwr.status("default", ticket)
             self.assertEqual(code, 200, body)

@@ -5,6 +5,7 @@
 
 #include "api/http.hpp"
 #include "util/clock.hpp"
+#include "util/log_limiter.hpp"
 
 namespace vwr::api {
 
@@ -21,11 +22,7 @@ class ErrorLog {
   void Record(const Request& request, const ConnectionInfo& connection, const Response& response);
 
  private:
-  const util::Clock& clock_;
-  const std::uint32_t lines_per_second_;
-  std::atomic<std::int64_t> window_second_{0};
-  std::atomic<std::uint32_t> lines_in_window_{0};
-  std::atomic<std::uint64_t> suppressed_{0};
+  util::LogLimiter limiter_;
 };
 
 }  // namespace vwr::api

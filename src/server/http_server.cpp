@@ -137,7 +137,7 @@ struct HttpServer::Listener {
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
   HttpSession(Socket&& socket, const tcp::endpoint& peer, ConnectionLimits::Slot slot,
-              Worker& worker, const ListenerOptions& options, LogLimiter& log)
+              Worker& worker, const ListenerOptions& options, util::LogLimiter& log)
       : stream_(std::move(socket)),
         slot_(std::move(slot)),
         worker_(worker),
@@ -352,7 +352,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   ConnectionLimits::Slot slot_;  // this connection's place under the listener's limits
   Worker& worker_;
   const ListenerOptions& options_;
-  LogLimiter& log_;
+  util::LogLimiter& log_;
   api::ConnectionInfo connection_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;

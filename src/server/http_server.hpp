@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "api/http.hpp"
-#include "server/log_limiter.hpp"
 #include "util/clock.hpp"
+#include "util/log_limiter.hpp"
 
 namespace vwr::server {
 
@@ -112,8 +112,8 @@ class HttpServer {
 
   // Everything a connection refers to is declared before workers_, so that it outlives the
   // connections that a worker's io_context destroys with it after an unclean stop.
-  LogLimiter client_log_;  // lines about what clients did: slow requests, refused connections
-  LogLimiter accept_log_;  // lines about failing accepts
+  util::LogLimiter client_log_;  // lines about what clients did: slow requests, refused connections
+  util::LogLimiter accept_log_;  // lines about failing accepts
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::size_t next_worker_ = 0;

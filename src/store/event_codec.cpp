@@ -7,6 +7,8 @@
 #include <utility>
 #include <variant>
 
+#include "util/varint.hpp"
+
 namespace vwr::store {
 namespace {
 
@@ -51,7 +53,6 @@ static_assert(std::variant_size_v<core::RoomEvent> == 11,
   [[maybe_unused]] const auto& [l1, l2, l3, l4, l5, l6, l7, l8, l9] = l;
 }
 
-constexpr std::size_t kMaxVarintBytes = 10;
 // Enum bytes that no valid payload holds; written only for an enum variable holding a value
 // outside its enumerators (which no room produces), so that such a record fails to decode.
 constexpr std::uint8_t kInvalidEnumByte = 0xff;
@@ -61,14 +62,9 @@ constexpr std::uint8_t kInvalidEnumByte = 0xff;
 void PutByte(std::uint8_t byte, std::string& out) { out.push_back(static_cast<char>(byte)); }
 
 void PutVarint(std::uint64_t v, std::string& out) {
-  char buffer[kMaxVarintBytes];
-  std::size_t n = 0;
-  while (v >= 0x80) {
-    buffer[n++] = static_cast<char>(static_cast<std::uint8_t>(v | 0x80));
-    v >>= 7;
-  }
-  buffer[n++] = static_cast<char>(static_cast<std::uint8_t>(v));
-  out.append(buffer, n);
+  std::uint8_t buffer[util::kMaxVarintBytes];
+  const std::uint8_t* end = util::PutVarint(v, buffer);
+  out.append(reinterpret_cast<const char*>(buffer), static_cast<std::size_t>(end - buffer));
 }
 
 constexpr std::uint64_t ZigZag(std::int64_t v) {
@@ -250,22 +246,7 @@ class Reader {
     return true;
   }
 
-  // Canonical LEB128: at most 10 bytes, no bits beyond 64, no redundant trailing zero group.
-  bool GetVarint(std::uint64_t& out) {
-    std::uint64_t value = 0;
-    for (unsigned shift = 0; shift < 64; shift += 7) {
-      if (p_ == end_) return false;
-      const std::uint8_t byte = *p_++;
-      if (shift == 63 && byte > 1) return false;
-      value |= std::uint64_t{byte & 0x7fu} << shift;
-      if ((byte & 0x80) == 0) {
-        if (byte == 0 && shift != 0) return false;
-        out = value;
-        return true;
-      }
-    }
-    return false;  // unreachable: the tenth byte either ends the varint or was rejected
-  }
+  bool GetVarint(std::uint64_t& out) { return util::GetVarint(p_, end_, out); }
 
   bool GetSigned(std::int64_t& out) {
     std::uint64_t u = 0;

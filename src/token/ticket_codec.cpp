@@ -7,6 +7,7 @@
 #include <span>
 
 #include "util/base64.hpp"
+#include "util/varint.hpp"
 
 namespace vwr::token {
 namespace {
@@ -14,7 +15,7 @@ namespace {
 constexpr std::string_view kKeyLabel = "vwr.ticket.v1";
 constexpr std::uint8_t kVersion = 1;
 constexpr std::size_t kMacLength = 16;
-constexpr std::size_t kMaxVarintLength = 10;
+constexpr std::size_t kMaxVarintLength = util::kMaxVarintBytes;
 constexpr std::size_t kMinPayloadLength = 1 + 8 + 1 + 1;
 constexpr std::size_t kMaxPayloadLength = 1 + 8 + 2 * kMaxVarintLength;
 constexpr std::size_t kMaxTicketBytes = kMaxPayloadLength + kMacLength;
@@ -22,31 +23,8 @@ constexpr std::size_t kMinTicketLength =
     util::Base64UrlEncodedLength(kMinPayloadLength + kMacLength);
 static_assert(util::Base64UrlEncodedLength(kMaxTicketBytes) <= TicketCodec::kMaxTicketLength);
 
-std::uint8_t* PutVarint(std::uint64_t v, std::uint8_t* p) {
-  while (v >= 0x80) {
-    *p++ = static_cast<std::uint8_t>(v | 0x80);
-    v >>= 7;
-  }
-  *p++ = static_cast<std::uint8_t>(v);
-  return p;
-}
-
-// Parses a canonical LEB128 value: no redundant trailing zero groups, no bits beyond 64.
-bool GetVarint(const std::uint8_t*& p, const std::uint8_t* end, std::uint64_t& out) {
-  std::uint64_t value = 0;
-  for (unsigned shift = 0; shift < 64; shift += 7) {
-    if (p == end) return false;
-    const std::uint8_t byte = *p++;
-    if (shift == 63 && byte > 1) return false;
-    value |= std::uint64_t{byte & 0x7fu} << shift;
-    if ((byte & 0x80) == 0) {
-      if (byte == 0 && shift != 0) return false;
-      out = value;
-      return true;
-    }
-  }
-  return false;
-}
+using util::GetVarint;
+using util::PutVarint;
 
 std::array<std::uint8_t, kMacLength> ComputeMac(const HmacSha256& mac, std::string_view room,
                                                 std::span<const std::uint8_t> payload) {

@@ -1,8 +1,8 @@
-#include "server/log_limiter.hpp"
+#include "util/log_limiter.hpp"
 
 #include <chrono>
 
-namespace vwr::server {
+namespace vwr::util {
 
 LogLimiter::LogLimiter(const util::Clock& clock, std::uint32_t lines_per_second)
     : clock_(clock), lines_per_second_(lines_per_second) {}
@@ -23,4 +23,4 @@ bool LogLimiter::Allow(std::uint64_t& suppressed) {
   return true;
 }
 
-}  // namespace vwr::server
+}  // namespace vwr::util

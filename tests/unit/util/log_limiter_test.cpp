@@ -1,11 +1,11 @@
-#include "server/log_limiter.hpp"
+#include "util/log_limiter.hpp"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdint>
 
-namespace vwr::server {
+namespace vwr::util {
 namespace {
 
 using std::chrono::milliseconds;
@@ -50,4 +50,4 @@ TEST(LogLimiter, AFloodLogsAtTheConfiguredRate) {
 }
 
 }  // namespace
-}  // namespace vwr::server
+}  // namespace vwr::util

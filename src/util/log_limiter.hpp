@@ -5,7 +5,7 @@
 
 #include "util/clock.hpp"
 
-namespace vwr::server {
+namespace vwr::util {
 
 // Lets at most `lines_per_second` log lines through in each second and counts the rest, so that
 // a flood of misbehaving clients (slow requests, too many connections) or a run of failing
@@ -30,4 +30,4 @@ class LogLimiter {
   std::atomic<std::uint64_t> suppressed_{0};
 };
 
-}  // namespace vwr::server
+}  // namespace vwr::util

@@ -8,38 +8,16 @@
 #include <string_view>
 
 #include "config/config.hpp"
+#include "support/config_test_support.hpp"
 
 namespace vwr::config {
 namespace {
 
 using std::chrono::milliseconds;
+using testing::Describe;
+using testing::ErrorFor;
 using ::testing::HasSubstr;
-
-std::string Describe(const ParseResult& result) {
-  std::string out;
-  for (const ConfigError& error : result.errors) out += "\n  " + error.ToString();
-  return out.empty() ? " (no errors)" : out;
-}
-
-Config ParseOk(std::string_view yaml) {
-  ParseResult result = ParseConfig(yaml);
-  EXPECT_TRUE(result.ok()) << Describe(result);
-  return result.config.value_or(Config{});
-}
-
-// The one error reported for `key`; fails the test when there is none or several.
-ConfigError ErrorFor(const ParseResult& result, std::string_view key) {
-  const ConfigError* found = nullptr;
-  int count = 0;
-  for (const ConfigError& error : result.errors) {
-    if (error.key == key) {
-      found = &error;
-      ++count;
-    }
-  }
-  EXPECT_EQ(count, 1) << "errors for " << key << ":" << Describe(result);
-  return found != nullptr ? *found : ConfigError{};
-}
+using testing::ParseOk;
 
 // ---- server.limits ----
 

@@ -6,8 +6,8 @@ BUILD_TYPE ?= Release
 JOBS ?= 2
 VWR_ARGS ?=
 
-.PHONY: all deps configure build run test test-unit test-integration bench bench-micro \
-        format tidy clean
+.PHONY: all deps configure build run test test-unit test-integration test-sanitize bench \
+        bench-micro format tidy clean
 
 all: build
 
@@ -35,6 +35,14 @@ test-unit: build
 
 test-integration: build
 	ctest --test-dir $(BUILD_DIR) -j$(JOBS) --output-on-failure -L integration
+
+# The whole suite again, built with AddressSanitizer and UndefinedBehaviorSanitizer (Debug,
+# build-dev/): memory errors, leaks and undefined behaviour fail the tests.
+test-sanitize: deps
+	cmake --preset dev -DVWR_BUILD_BENCH=OFF
+	cmake --build build-dev
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  ctest --test-dir build-dev -j$(JOBS) --output-on-failure --timeout 900
 
 # Load benchmark against nginx on this machine (see docs/benchmarks.md).
 bench: build

@@ -210,7 +210,9 @@ Response AdminApi::Metrics(const Request& req) {
   std::string out;
   out.reserve(16 * 1024);
   std::vector<std::pair<std::string, store::RoomFigures>> figures;
-  for (const auto& entry : rooms_.entries()) {
+  // One version of the room list for the whole page, whatever a reload does meanwhile.
+  const std::vector<RoomEntry*>& entries = rooms_.entries();
+  for (const RoomEntry* entry : entries) {
     figures.emplace_back(analytics::EscapeLabel(entry->state->id()), entry->state->Figures());
   }
   auto family = [&](const char* name, const char* type, const char* help, auto value) {
@@ -235,7 +237,7 @@ Response AdminApi::Metrics(const Request& req) {
   family("vwr_room_immediate_admissions_total", "counter", "Admissions without waiting.",
          [](std::size_t, F f) { return f.counters.immediate; });
   family("vwr_room_polls_total", "counter", "Status polls.",
-         [&](std::size_t i, F) { return rooms_.entries()[i]->traffic.polls.Value(); });
+         [&](std::size_t i, F) { return entries[i]->traffic.polls.Value(); });
   family("vwr_room_leaves_total", "counter", "Sessions ended by leave.",
          [](std::size_t, F f) { return f.counters.leaves; });
   family("vwr_room_no_shows_total", "counter", "Called tickets not claimed within claim_grace.",
@@ -256,10 +258,10 @@ Response AdminApi::Metrics(const Request& req) {
          [](std::size_t, F f) { return f.advance_rate; });
   family("vwr_room_max_active", "gauge", "Policy: concurrent sessions allowed.",
          [&](std::size_t i, F) {
-           return static_cast<std::uint64_t>(rooms_.entries()[i]->state->policy().max_active);
+           return static_cast<std::uint64_t>(entries[i]->state->policy().max_active);
          });
   family("vwr_room_admit_rate", "gauge", "Policy: admissions per second.",
-         [&](std::size_t i, F) { return rooms_.entries()[i]->state->policy().admit_rate; });
+         [&](std::size_t i, F) { return entries[i]->state->policy().admit_rate; });
   metrics_.Render(out);
   Response res{http::status::ok, req.version()};
   res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");

@@ -2,18 +2,31 @@
 
 namespace vwr::api {
 
-RoomDirectory::RoomDirectory(store::Store& store) : store_(store) {
-  for (store::RoomState* room : store.Rooms()) {
-    auto entry = std::make_unique<RoomEntry>();
-    entry->state = room;
-    by_id_.emplace(room->id(), entry.get());
-    entries_.push_back(std::move(entry));
-  }
-}
+RoomDirectory::RoomDirectory(store::Store& store) : store_(store) { Refresh(); }
 
 RoomEntry* RoomDirectory::Find(std::string_view id) {
-  auto it = by_id_.find(id);
-  return it == by_id_.end() ? nullptr : it->second;
+  const Version& version = current_.Get();
+  auto it = version.by_id.find(id);
+  return it == version.by_id.end() ? nullptr : it->second;
+}
+
+void RoomDirectory::Refresh() {
+  std::lock_guard lock(mu_);
+  Version next;
+  for (store::RoomState* room : store_.Rooms()) {
+    RoomEntry* entry = nullptr;
+    if (auto it = kept_by_id_.find(room->id()); it != kept_by_id_.end()) {
+      entry = it->second;
+    } else {
+      kept_.push_back(std::make_unique<RoomEntry>());
+      entry = kept_.back().get();
+      kept_by_id_.emplace(room->id(), entry);
+    }
+    entry->state = room;  // the store keeps one object per room id, so this never changes
+    next.entries.push_back(entry);
+    next.by_id.emplace(room->id(), entry);
+  }
+  current_.Publish(std::move(next));
 }
 
 }  // namespace vwr::api

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -9,6 +11,7 @@
 
 #include "analytics/metrics.hpp"
 #include "store/store.hpp"
+#include "util/published.hpp"
 
 namespace vwr::api {
 
@@ -22,23 +25,38 @@ struct RoomEntry {
   RoomTraffic traffic;
 };
 
-// The rooms the API serves, by id, with their traffic counters. Built once at start and never
-// changed, so lookups take no lock.
+// The rooms the API serves, by id, with their traffic counters: a mirror of the store's rooms.
+//
+// Lookups take no lock: the directory is an immutable version, replaced by Refresh() when the
+// store's rooms change (a configuration reload). An entry is never freed, so a room that leaves
+// and comes back keeps its counters, and a pointer a request holds stays valid.
 class RoomDirectory {
  public:
   explicit RoomDirectory(store::Store& store);
+  // A room served now, or nullptr. Thread-safe.
   RoomEntry* Find(std::string_view id);
   store::Store& store() { return store_; }
-  const std::vector<std::unique_ptr<RoomEntry>>& entries() const { return entries_; }
+  // The rooms served now, in configuration order. Thread-safe.
+  const std::vector<RoomEntry*>& entries() const { return current_.Get().entries; }
+  // Follows the store's rooms after store::Store::Reconfigure. Call from one thread at a time.
+  void Refresh();
 
  private:
   struct Hash {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
+  using EntryMap = std::unordered_map<std::string, RoomEntry*, Hash, std::equal_to<>>;
+  struct Version {
+    std::vector<RoomEntry*> entries;
+    EntryMap by_id;
+  };
+
   store::Store& store_;
-  std::vector<std::unique_ptr<RoomEntry>> entries_;
-  std::unordered_map<std::string, RoomEntry*, Hash, std::equal_to<>> by_id_;
+  std::mutex mu_;                                // guards kept_ and kept_by_id_
+  std::deque<std::unique_ptr<RoomEntry>> kept_;  // every entry ever made
+  EntryMap kept_by_id_;
+  util::Published<Version> current_;
 };
 
 }  // namespace vwr::api

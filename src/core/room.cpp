@@ -207,6 +207,14 @@ void Room::SetPolicy(const Policy& policy) {
   ApplyPolicy(policy);
 }
 
+bool Room::Reconfigure(const Policy& policy) {
+  if (policy == configured_policy_) return false;
+  configured_policy_ = policy;
+  const bool changed = !(policy == policy_);
+  ApplyPolicy(policy);
+  return changed;
+}
+
 void Room::ApplyPolicy(const Policy& policy) {
   if (policy.admit_rate != policy_.admit_rate) estimator_.Reset(policy.admit_rate);
   budget_.SetRate(policy.admit_rate, policy.burst);

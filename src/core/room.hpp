@@ -111,6 +111,12 @@ class Room {
   TickReport Tick(const Instant& now);
   // Takes effect from the next tick (and the next join).
   void SetPolicy(const Policy& policy);
+  // The configuration file now says `policy` (a reload). When that differs from what the file
+  // said before, it replaces the policy in force, an operator's runtime change included (as on
+  // a restart, an edited file wins); otherwise nothing changes. Not reported as an event: a
+  // restart reads the file again, and the runtime changes recorded so far are judged against it.
+  // Returns whether the policy in force changed.
+  bool Reconfigure(const Policy& policy);
 
   // Every change from now on is reported to `sink` (nullptr: none). The sink must outlive the
   // room or be reset first.
@@ -166,7 +172,7 @@ class Room {
   TicketOutcome Resolve(std::uint64_t number, std::uint64_t frontier_at_join, const Instant& now);
 
   std::string id_;
-  const Policy configured_policy_;  // as the room was created; runtime changes are relative to it
+  Policy configured_policy_;  // as the file says; runtime changes are relative to it
   Policy policy_;
   RoomEventSink* sink_ = nullptr;
   std::uint64_t incarnation_;

@@ -1,5 +1,6 @@
 #include "store/embedded_store.hpp"
 
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <charconv>
@@ -191,6 +192,14 @@ RoomFigures EmbeddedRoom::Figures() {
   return f;
 }
 
+bool EmbeddedRoom::Reconfigure(const core::Policy& policy) {
+  std::lock_guard lock(mu_);
+  if (!room_.Reconfigure(policy)) return false;
+  policies_.push_back(room_.policy());
+  Publish();
+  return true;
+}
+
 core::TickReport EmbeddedRoom::Tick() {
   std::lock_guard lock(mu_);
   const core::TickReport report = room_.Tick(Now());
@@ -233,18 +242,58 @@ EmbeddedStore::EmbeddedStore(const std::vector<RoomSpec>& rooms, const util::Clo
     : EmbeddedStore(rooms, clock, util::SecureRandom64()) {}
 
 EmbeddedStore::EmbeddedStore(const std::vector<RoomSpec>& rooms, const util::Clock& clock,
-                             std::uint64_t state_id) {
-  for (const RoomSpec& spec : rooms) {
-    auto room = std::make_unique<EmbeddedRoom>(spec, IncarnationOf(state_id, spec.id), clock);
-    by_id_.emplace(spec.id, room.get());
-    list_.push_back(room.get());
-    rooms_.push_back(std::move(room));
+                             std::uint64_t state_id)
+    : clock_(clock), state_id_(state_id) {
+  Reconfigure(rooms);
+}
+
+EmbeddedRoom& EmbeddedStore::Keep(const RoomSpec& spec, bool* created) {
+  if (auto it = kept_by_id_.find(spec.id); it != kept_by_id_.end()) {
+    *created = false;
+    return *it->second;
   }
+  auto room = std::make_unique<EmbeddedRoom>(spec, IncarnationOf(state_id_, spec.id), clock_);
+  if (journal_ != nullptr) room->RecordTo(journal_.get());
+  EmbeddedRoom& kept = *room;
+  kept_by_id_.emplace(spec.id, room.get());
+  kept_.push_back(std::move(room));
+  *created = true;
+  return kept;
+}
+
+std::vector<EmbeddedRoom*> EmbeddedStore::KeptRooms() const {
+  std::vector<EmbeddedRoom*> rooms;
+  rooms.reserve(kept_.size());
+  for (const auto& room : kept_) rooms.push_back(room.get());
+  return rooms;
+}
+
+ReconfigureReport EmbeddedStore::Reconfigure(const std::vector<RoomSpec>& rooms) {
+  std::lock_guard lock(rooms_mu_);
+  const Served& before = served_.Get();
+  ReconfigureReport report;
+  Served next;
+  for (const RoomSpec& spec : rooms) {
+    bool created = false;
+    EmbeddedRoom& room = Keep(spec, &created);
+    // A room just made already has the file's policy; one kept from before is told it.
+    if (!created && room.Reconfigure(spec.policy)) report.policy_changed.push_back(spec.id);
+    if (!before.by_id.contains(spec.id)) report.added.push_back(spec.id);
+    next.list.push_back(&room);
+    next.rooms.push_back(&room);
+    next.by_id.emplace(spec.id, &room);
+  }
+  for (EmbeddedRoom* room : before.rooms) {
+    if (!next.by_id.contains(room->id())) report.removed.push_back(room->id());
+  }
+  served_.Publish(std::move(next));
+  return report;
 }
 
 RoomState* EmbeddedStore::Find(std::string_view room_id) {
-  auto it = by_id_.find(room_id);
-  return it == by_id_.end() ? nullptr : it->second;
+  const Served& served = served_.Get();
+  auto it = served.by_id.find(room_id);
+  return it == served.by_id.end() ? nullptr : it->second;
 }
 
 boost::system::result<std::unique_ptr<EmbeddedStore>> EmbeddedStore::Open(
@@ -262,11 +311,13 @@ boost::system::result<std::unique_ptr<EmbeddedStore>> EmbeddedStore::Open(
 
   const core::Instant now = core::Instant::From(clock);
   std::uint64_t undecodable = 0;
-  std::uint64_t other_rooms = 0;
+  std::vector<std::string> unconfigured;
   JournalOptions journal_options;
   journal_options.dir = (std::filesystem::path(options.dir) / "journal").string();
   journal_options.fsync = options.fsync;
   journal_options.fsync_interval = options.fsync_interval;
+  // Replay runs on this thread, inside Journal::Open; the lock only states that it may add rooms.
+  std::unique_lock rooms_lock(store->rooms_mu_);
   auto journal = Journal::Open(
       journal_options,
       [&](std::span<const std::uint8_t> payload) {
@@ -275,25 +326,30 @@ boost::system::result<std::unique_ptr<EmbeddedStore>> EmbeddedStore::Open(
           ++undecodable;
           return;
         }
-        auto it = store->by_id_.find(decoded->room_id);
-        if (it == store->by_id_.end()) {
-          ++other_rooms;  // a room no longer configured
-          return;
-        }
-        it->second->Apply(decoded->event, now);
+        // A room no longer configured is kept, unserved, with its state: should it come back,
+        // its tickets stay valid and its numbering goes on.
+        bool created = false;
+        EmbeddedRoom& room = store->Keep({decoded->room_id, core::Policy{}}, &created);
+        if (created) unconfigured.push_back(decoded->room_id);
+        room.Apply(decoded->event, now);
       },
       &store->recovery_);
+  rooms_lock.unlock();
   if (!journal) return journal.error();
   store->journal_ = std::move(*journal);
   const RecoveryReport& r = store->recovery_;
   if (r.damaged) spdlog::error("store: journal damage found and cut: {}", r.damage);
   if (undecodable > 0) spdlog::error("store: {} journal records could not be read", undecodable);
-  if (other_rooms > 0) {
-    spdlog::warn("store: {} journal records belong to rooms no longer configured", other_rooms);
+  if (!unconfigured.empty()) {
+    spdlog::warn("store: kept the state of {} room(s) no longer configured, not served: {}",
+                 unconfigured.size(), fmt::join(unconfigured, ", "));
   }
   spdlog::info("store: recovered {} snapshot and {} journal records from {}", r.snapshot_records,
                r.journal_records, options.dir);
-  for (auto& room : store->rooms_) room->RecordTo(store->journal_.get());
+  {
+    std::lock_guard lock(store->rooms_mu_);
+    for (auto& room : store->kept_) room->RecordTo(store->journal_.get());
+  }
   store->snapshot_thread_ = std::thread([s = store.get()] { s->SnapshotLoop(); });
   return store;
 }
@@ -320,8 +376,14 @@ void EmbeddedStore::Close() {
 boost::system::result<void> EmbeddedStore::Snapshot() {
   if (journal_ == nullptr) return {};
   std::lock_guard lock(snapshot_mu_);
+  std::vector<EmbeddedRoom*> rooms;
+  {
+    std::lock_guard rooms_lock(rooms_mu_);
+    rooms = KeptRooms();
+  }
+  // Rooms not served are written too: their state must outlive the journal segments it is in.
   return journal_->WriteSnapshot([&](const std::function<void(std::string_view)>& emit) {
-    for (auto& room : rooms_) room->WriteSnapshot(emit);
+    for (EmbeddedRoom* room : rooms) room->WriteSnapshot(emit);
   });
 }
 
@@ -345,7 +407,8 @@ void EmbeddedStore::AwaitDurable(std::uint64_t durable_lsn, std::function<void(b
 }
 
 void EmbeddedStore::Tick() {
-  for (auto& room : rooms_) room->Tick();
+  // Only rooms served: one not served keeps its state as it was until it comes back.
+  for (EmbeddedRoom* room : served_.Get().rooms) room->Tick();
 }
 
 }  // namespace vwr::store

@@ -15,13 +15,9 @@
 #include "store/journal.hpp"
 #include "store/store.hpp"
 #include "util/clock.hpp"
+#include "util/published.hpp"
 
 namespace vwr::store {
-
-struct RoomSpec {
-  std::string id;
-  core::Policy policy;
-};
 
 // Where and how the embedded store keeps its state. An empty `dir` keeps it in memory only
 // (tests, benchmarks).
@@ -56,6 +52,8 @@ class EmbeddedRoom final : public RoomState, private core::RoomEventSink {
   RoomFigures Figures() override;
 
   core::TickReport Tick();
+  // The configuration file's policy for this room (see core::Room::Reconfigure).
+  bool Reconfigure(const core::Policy& policy);
 
   // Replays one recorded event (before serving starts).
   void Apply(const core::RoomEvent& event, const core::Instant& now);
@@ -103,7 +101,8 @@ class EmbeddedStore final : public Store {
   ~EmbeddedStore() override;
 
   RoomState* Find(std::string_view room_id) override;
-  const std::vector<RoomState*>& Rooms() override { return list_; }
+  const std::vector<RoomState*>& Rooms() override { return served_.Get().list; }
+  ReconfigureReport Reconfigure(const std::vector<RoomSpec>& rooms) override;
   void Tick() override;
   bool Ready() const override { return journal_ == nullptr || journal_->healthy(); }
   void AwaitDurable(std::uint64_t durable_lsn, std::function<void(bool ok)> done) override;
@@ -122,9 +121,25 @@ class EmbeddedStore final : public Store {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
-  std::vector<std::unique_ptr<EmbeddedRoom>> rooms_;
-  std::vector<RoomState*> list_;
-  std::unordered_map<std::string, EmbeddedRoom*, Hash, std::equal_to<>> by_id_;
+  using RoomMap = std::unordered_map<std::string, EmbeddedRoom*, Hash, std::equal_to<>>;
+  // The rooms served, as one immutable version.
+  struct Served {
+    std::vector<RoomState*> list;
+    std::vector<EmbeddedRoom*> rooms;  // the same, for the tick
+    RoomMap by_id;
+  };
+
+  // A room with this id: the one kept, or a new one. Requires rooms_mu_.
+  EmbeddedRoom& Keep(const RoomSpec& spec, bool* created);
+  // Every room kept, served or not. Requires rooms_mu_.
+  std::vector<EmbeddedRoom*> KeptRooms() const;
+
+  const util::Clock& clock_;
+  const std::uint64_t state_id_;
+  std::mutex rooms_mu_;                              // guards kept_ and kept_by_id_
+  std::vector<std::unique_ptr<EmbeddedRoom>> kept_;  // every room, served or not, never freed
+  RoomMap kept_by_id_;
+  util::Published<Served> served_;
 
   EmbeddedOptions options_;
   std::unique_ptr<Journal> journal_;

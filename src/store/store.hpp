@@ -69,13 +69,37 @@ class RoomState {
   virtual RoomFigures Figures() = 0;
 };
 
-// All rooms of this node. The set of rooms is fixed for the store's life, so lookups take no
-// lock and the pointers it hands out stay valid.
+// A room as the configuration describes it.
+struct RoomSpec {
+  std::string id;
+  core::Policy policy;
+};
+
+// What a Reconfigure changed, room ids in configuration order.
+struct ReconfigureReport {
+  std::vector<std::string> added;           // served from now on (new, or back after removal)
+  std::vector<std::string> removed;         // no longer served; their state is kept
+  std::vector<std::string> policy_changed;  // the policy in force changed, as the file's did
+};
+
+// All rooms of this node.
+//
+// The set of rooms served changes only when the configuration is reloaded (Reconfigure), which is
+// rare, so it is published as an immutable version: Find() and Rooms() take no lock, and the
+// pointers and the list they hand out stay valid for the store's life. A room taken out of the
+// configuration is no longer served, but its state is kept (and stays durable), so that if it comes
+// back its tickets are still valid and its numbering goes on: no ticket number is issued twice.
 class Store {
  public:
   virtual ~Store() = default;
+  // A room served now, or nullptr.
   virtual RoomState* Find(std::string_view room_id) = 0;
+  // The rooms served now, in configuration order.
   virtual const std::vector<RoomState*>& Rooms() = 0;
+  // Makes `rooms` the rooms served, in that order: adds the new ones, stops serving the ones left
+  // out and applies each file policy through RoomState's rules (core::Room::Reconfigure). Ids are
+  // unique (the configuration guarantees it). Call from one thread at a time.
+  virtual ReconfigureReport Reconfigure(const std::vector<RoomSpec>& rooms) = 0;
   // One tick of every room: expiries, then the frontier. Called about every 100 ms.
   virtual void Tick() = 0;
   // False when the store cannot serve (for /readyz).

@@ -208,6 +208,45 @@ TEST(RoomEvents, OperatorPolicySurvivesUnlessTheFileChanged) {
   EXPECT_DOUBLE_EQ(new_file.policy().admit_rate, 5);
 }
 
+TEST(RoomEvents, ReloadKeepsTheOperatorPolicyWhileTheFileIsUnchanged) {
+  util::FakeClock clock;
+  Room room("r", TestPolicy(), 9, clock.Now());
+  Policy operator_policy = TestPolicy();
+  operator_policy.admit_rate = 99;
+  room.SetPolicy(operator_policy);
+
+  EXPECT_FALSE(room.Reconfigure(TestPolicy()));
+  EXPECT_DOUBLE_EQ(room.policy().admit_rate, 99);
+
+  Policy edited = TestPolicy();
+  edited.admit_rate = 5;
+  EXPECT_TRUE(room.Reconfigure(edited));
+  EXPECT_DOUBLE_EQ(room.policy().admit_rate, 5);
+  // The same file again changes nothing.
+  EXPECT_FALSE(room.Reconfigure(edited));
+}
+
+TEST(RoomEvents, OperatorChangeAfterAReloadSurvivesARestartWithThatFile) {
+  util::FakeClock clock;
+  Recorder recorder;
+  Room live("r", TestPolicy(), 9, clock.Now());
+  live.SetEventSink(&recorder);
+  Policy before_reload = TestPolicy();
+  before_reload.admit_rate = 99;
+  live.SetPolicy(before_reload);
+  Policy edited = TestPolicy();
+  edited.admit_rate = 5;
+  live.Reconfigure(edited);
+  Policy after_reload = edited;
+  after_reload.max_active = 7;
+  live.SetPolicy(after_reload);
+
+  Room restarted("r", edited, 9, clock.Now());
+  for (const RoomEvent& e : recorder.events) restarted.Apply(e, Instant::From(clock));
+  EXPECT_EQ(restarted.policy(), after_reload);
+  EXPECT_EQ(restarted.policy(), live.policy());
+}
+
 TEST(RoomEvents, ApplyReportsNothing) {
   util::FakeClock clock;
   Recorder first;

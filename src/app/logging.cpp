@@ -59,4 +59,11 @@ bool SetUpLogging(const std::string& level, const std::string& format) {
   return true;
 }
 
+bool SetLogLevel(const std::string& level) {
+  const spdlog::level::level_enum lvl = spdlog::level::from_str(level);
+  if (lvl == spdlog::level::off && level != "off") return false;
+  spdlog::default_logger()->set_level(lvl);
+  return true;
+}
+
 }  // namespace vwr::app

@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <string>
 
+#include "app/config_source.hpp"
 #include "app/logging.hpp"
 #include "app/serve.hpp"
 #include "config/config.hpp"
@@ -29,25 +30,20 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   auto* serve = app.add_subcommand("serve", "Run the waiting room server");
-  std::string config_file;
-  std::string listen;
-  std::string admin_listen;
-  std::string data_dir;
-  int workers = -1;
-  std::string log_format;
-  std::string log_level;
-  serve->add_option("--config", config_file, "YAML configuration file (default: built-in)")
+  vwr::app::ConfigSource source;
+  vwr::app::Overrides& o = source.overrides;
+  serve->add_option("--config", source.file, "YAML configuration file (default: built-in)")
       ->check(CLI::ExistingFile);
-  serve->add_option("--listen", listen, "Public listener HOST:PORT (overrides server.listen)");
-  serve->add_option("--admin-listen", admin_listen,
+  serve->add_option("--listen", o.listen, "Public listener HOST:PORT (overrides server.listen)");
+  serve->add_option("--admin-listen", o.admin_listen,
                     "Admin listener HOST:PORT (overrides server.admin_listen)");
-  serve->add_option("--data-dir", data_dir, "State directory (overrides store.data_dir)");
-  serve->add_option("--workers", workers, "Worker threads, 0 = one per core")
+  serve->add_option("--data-dir", o.data_dir, "State directory (overrides store.data_dir)");
+  serve->add_option("--workers", o.workers, "Worker threads, 0 = one per core")
       ->check(CLI::Range(0, 1024));
-  serve->add_option("--log-format", log_format, "text or json (overrides log.format)")
+  serve->add_option("--log-format", o.log_format, "text or json (overrides log.format)")
       ->check(CLI::IsMember({"text", "json"}));
   serve
-      ->add_option("--log-level", log_level,
+      ->add_option("--log-level", o.log_level,
                    "trace, debug, info, warn, error or off (overrides log.level)")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
 
@@ -70,37 +66,16 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  Config config = vwr::config::DefaultConfig();
-  if (!config_file.empty()) {
-    auto result = vwr::config::LoadConfigFile(config_file);
-    if (!result.ok()) {
-      PrintErrors(config_file, result);
-      return 1;
-    }
-    config = std::move(*result.config);
-  }
-  auto override_address = [](const std::string& text, vwr::config::HostPort& target,
-                             const char* flag) {
-    if (text.empty()) return true;
-    const auto parsed = vwr::config::ParseHostPort(text);
-    if (!parsed) {
-      std::fprintf(stderr, "%s: expected HOST:PORT, got \"%s\"\n", flag, text.c_str());
-      return false;
-    }
-    target = *parsed;
-    return true;
-  };
-  if (!override_address(listen, config.server.listen, "--listen") ||
-      !override_address(admin_listen, config.server.admin_listen, "--admin-listen")) {
+  // The command line's settings win over the file's, now and on every reload (SIGHUP).
+  vwr::app::LoadedConfig loaded = vwr::app::LoadConfig(source);
+  if (!loaded.config) {
+    for (const std::string& error : loaded.errors) std::fprintf(stderr, "%s\n", error.c_str());
     return 1;
   }
-  if (!data_dir.empty()) config.store.data_dir = data_dir;
-  if (workers >= 0) config.server.workers = workers;
-  if (!log_format.empty()) config.log.format = log_format;
-  if (!log_level.empty()) config.log.level = log_level;
+  const Config& config = *loaded.config;
   if (!vwr::app::SetUpLogging(config.log.level, config.log.format)) {
     std::fprintf(stderr, "invalid log settings\n");
     return 1;
   }
-  return vwr::app::Serve(config);
+  return vwr::app::Serve(source, config);
 }

@@ -16,6 +16,8 @@
 #include "api/api_metrics.hpp"
 #include "api/public_api.hpp"
 #include "api/room_directory.hpp"
+#include "app/logging.hpp"
+#include "app/reload.hpp"
 #include "server/http_server.hpp"
 #include "store/embedded_store.hpp"
 #include "token/admission_token.hpp"
@@ -95,15 +97,59 @@ store::FsyncMode FsyncModeOf(config::FsyncMode mode) {
   return store::FsyncMode::kInterval;
 }
 
+void LogRoom(const config::RoomConfig& room) {
+  spdlog::info("room {}: mode {}, max_active {}, admit_rate {}/s", room.id,
+               core::ModeName(room.policy.mode), room.policy.max_active, room.policy.admit_rate);
+}
+
+// SIGHUP: reads the configuration again and applies what can change while serving. Runs on the
+// control thread, like the tick. A file that does not load changes nothing.
+void Reload(const ConfigSource& source, config::Config& running, store::Store& store,
+            api::RoomDirectory& directory) {
+  const std::string from = source.file.empty() ? "the built-in default" : source.file;
+  LoadedConfig loaded = LoadConfig(source);
+  if (!loaded.config) {
+    for (const std::string& error : loaded.errors) spdlog::error("reload: {}", error);
+    spdlog::error("reload rejected: {} has errors; the configuration in force is kept", from);
+    return;
+  }
+  const ReloadPlan plan = PlanReload(running, *loaded.config);
+  if (plan.log_level) {
+    SetLogLevel(*plan.log_level);  // loading validated it
+    running.log.level = *plan.log_level;
+  }
+  const store::ReconfigureReport report = store.Reconfigure(plan.rooms);
+  directory.Refresh();
+  running.rooms = loaded.config->rooms;
+  for (const std::string& id : report.added) {
+    spdlog::info("reload: room {} added", id);
+    LogRoom(*config::FindRoom(running, id));
+  }
+  for (const std::string& id : report.removed) {
+    spdlog::info("reload: room {} removed (its state is kept should it come back)", id);
+  }
+  for (const std::string& id : report.policy_changed) {
+    spdlog::info("reload: room {} has a new policy", id);
+    LogRoom(*config::FindRoom(running, id));
+  }
+  for (const std::string& key : plan.need_restart) {
+    spdlog::warn("reload: {} changed in {}; it takes effect at the next restart", key, from);
+  }
+  spdlog::info("configuration reloaded from {}: {} rooms ({} added, {} removed, {} new policies)",
+               from, running.rooms.size(), report.added.size(), report.removed.size(),
+               report.policy_changed.size());
+}
+
 }  // namespace
 
-int Serve(const config::Config& config) {
+int Serve(const ConfigSource& source, const config::Config& config) {
   const util::Clock& clock = util::SystemClock::Instance();
 
   // Signals are caught from the very start, so that one arriving while the node starts up
   // still drains it (it is acted on as soon as the control loop runs) instead of killing it.
   asio::io_context control;
   asio::signal_set signals(control, SIGINT, SIGTERM);
+  asio::signal_set reload_signal(control, SIGHUP);  // acted on once serving (queued till then)
   std::function<void()> on_stop_signal = [] {};
   signals.async_wait([&](boost::system::error_code ec, int signal) {
     if (ec) return;
@@ -137,8 +183,7 @@ int Serve(const config::Config& config) {
   const token::AdmissionTokenSigner tokens(*master, "k1");
   const token::SecretKey& identity_key = *master;
 
-  std::vector<store::RoomSpec> specs;
-  for (const config::RoomConfig& room : config.rooms) specs.push_back({room.id, room.policy});
+  const std::vector<store::RoomSpec> specs = RoomSpecs(config);
   store::EmbeddedOptions store_options;
   store_options.dir = (std::filesystem::path(config.store.data_dir) / "state").string();
   store_options.fsync = FsyncModeOf(config.store.fsync);
@@ -200,10 +245,7 @@ int Serve(const config::Config& config) {
     spdlog::info("{} listener on http://{}{}{}:{}", b.name, v6 ? "[" : "",
                  bound->address().to_string(), v6 ? "]" : "", bound->port());
   }
-  for (const config::RoomConfig& room : config.rooms) {
-    spdlog::info("room {}: mode {}, max_active {}, admit_rate {}/s", room.id,
-                 core::ModeName(room.policy.mode), room.policy.max_active, room.policy.admit_rate);
-  }
+  for (const config::RoomConfig& room : config.rooms) LogRoom(room);
   http.Start();
   spdlog::info("vwr started with {} workers, store {} in {}", workers, config.store.kind,
                config.store.data_dir);
@@ -220,6 +262,18 @@ int Serve(const config::Config& config) {
   };
   schedule_tick();
   on_stop_signal = [&] { admin_api.SetReady(false); };
+
+  // SIGHUP: reload. The listeners, and the connections on them, are not touched.
+  config::Config running = config;
+  std::function<void()> await_reload = [&] {
+    reload_signal.async_wait([&](boost::system::error_code ec, int) {
+      if (ec) return;
+      spdlog::info("received SIGHUP, reloading the configuration");
+      Reload(source, running, store, directory);
+      await_reload();
+    });
+  };
+  await_reload();
   control.run();
 
   const bool clean = http.Stop(kShutdownDeadline);

@@ -1,0 +1,38 @@
+#include "app/reload.hpp"
+
+namespace vwr::app {
+
+std::vector<store::RoomSpec> RoomSpecs(const config::Config& config) {
+  std::vector<store::RoomSpec> specs;
+  specs.reserve(config.rooms.size());
+  for (const config::RoomConfig& room : config.rooms) specs.push_back({room.id, room.policy});
+  return specs;
+}
+
+ReloadPlan PlanReload(const config::Config& running, const config::Config& next) {
+  ReloadPlan plan;
+  plan.rooms = RoomSpecs(next);
+  if (next.log.level != running.log.level) plan.log_level = next.log.level;
+
+  auto check = [&](const char* key, const auto& before, const auto& after) {
+    if (!(before == after)) plan.need_restart.emplace_back(key);
+  };
+  // The server section key by key, then whatever else it holds as a whole.
+  check("server.listen", running.server.listen, next.server.listen);
+  check("server.admin_listen", running.server.admin_listen, next.server.admin_listen);
+  check("server.workers", running.server.workers, next.server.workers);
+  check("server.limits", running.server.limits, next.server.limits);
+  config::ServerConfig rest = next.server;
+  rest.listen = running.server.listen;
+  rest.admin_listen = running.server.admin_listen;
+  rest.workers = running.server.workers;
+  rest.limits = running.server.limits;
+  if (!(rest == running.server)) plan.need_restart.emplace_back("server");
+  check("store", running.store, next.store);
+  check("admin", running.admin, next.admin);
+  check("secrets", running.secrets, next.secrets);
+  check("log.format", running.log.format, next.log.format);
+  return plan;
+}
+
+}  // namespace vwr::app

@@ -6,7 +6,7 @@ BUILD_TYPE ?= Release
 JOBS ?= 2
 VWR_ARGS ?=
 
-.PHONY: all deps configure build run test test-unit test-integration test-sanitize bench \
+.PHONY: all deps configure build run test test-unit test-integration test-sanitize test-tsan bench \
         bench-micro format tidy clean
 
 all: build
@@ -43,6 +43,14 @@ test-sanitize: deps
 	cmake --build build-dev
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  ctest --test-dir build-dev -j$(JOBS) --output-on-failure --timeout 900
+
+# The concurrency suites (label "concurrency": the store, counters, connection caps and the
+# server driven by many connections) built with ThreadSanitizer (build-tsan/): a data race fails.
+test-tsan: deps
+	cmake --preset tsan -DVWR_BUILD_BENCH=OFF
+	cmake --build build-tsan
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --test-dir build-tsan -j$(JOBS) --output-on-failure --timeout 900 -L concurrency
 
 # Load benchmark against nginx on this machine (see docs/benchmarks.md).
 bench: build

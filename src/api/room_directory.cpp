@@ -14,15 +14,18 @@ void RoomDirectory::Refresh() {
   std::lock_guard lock(mu_);
   Version next;
   for (store::RoomState* room : store_.Rooms()) {
+    // An entry is immutable once published (requests read it without a lock); stores keep one
+    // object per room id, so a room that comes back finds its entry and its counters again.
     RoomEntry* entry = nullptr;
-    if (auto it = kept_by_id_.find(room->id()); it != kept_by_id_.end()) {
+    if (auto it = kept_by_id_.find(room->id());
+        it != kept_by_id_.end() && it->second->state == room) {
       entry = it->second;
     } else {
       kept_.push_back(std::make_unique<RoomEntry>());
       entry = kept_.back().get();
-      kept_by_id_.emplace(room->id(), entry);
+      entry->state = room;
+      kept_by_id_.insert_or_assign(room->id(), entry);
     }
-    entry->state = room;  // the store keeps one object per room id, so this never changes
     next.entries.push_back(entry);
     next.by_id.emplace(room->id(), entry);
   }

@@ -21,7 +21,7 @@ struct RoomTraffic {
 };
 
 struct RoomEntry {
-  store::RoomState* state;
+  store::RoomState* state = nullptr;  // set before the entry is published, never changed
   RoomTraffic traffic;
 };
 

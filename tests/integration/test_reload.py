@@ -28,8 +28,11 @@ class ReloadTest(unittest.TestCase):
         with open(vwr.config_path, "w", encoding="utf-8") as f:
             f.write(text)
         vwr.send_signal(signal.SIGHUP)
-        wait_until(lambda: sum(outcome in line for line in vwr.log_lines) > before, 5.0,
-                   message="a log line %r after SIGHUP" % outcome)
+        try:
+            wait_until(lambda: sum(outcome in line for line in vwr.log_lines) > before, 10.0,
+                       message="a log line %r after SIGHUP" % outcome)
+        except AssertionError as e:
+            raise AssertionError("%s; log:\n%s" % (e, vwr.log)) from None
 
     def test_rooms_and_policies_change_without_dropping_connections(self):
         vwr = self.start(rooms_config(

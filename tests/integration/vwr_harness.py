@@ -53,9 +53,22 @@ def clean_env(extra=None):
     return env
 
 
+# What a sanitizer build prints when it finds a bug; a test whose vwr printed it fails, even
+# when the report came after every assertion passed (the process is killed at the end).
+_SANITIZER_RE = re.compile(r"WARNING: ThreadSanitizer|ERROR: AddressSanitizer|"
+                           r"ERROR: LeakSanitizer|runtime error: ")
+
+
+def check_sanitizer_reports(text):
+    """Raises AssertionError when `text` (a vwr's stderr) holds a sanitizer report."""
+    m = _SANITIZER_RE.search(text)
+    if m:
+        raise AssertionError("sanitizer report in vwr's output:\n%s" % text[m.start():][:8000])
+
+
 def run_vwr(args, timeout=10.0, env=None, cwd=None):
     """Runs `vwr ARGS` to completion; returns the CompletedProcess (text mode)."""
-    return subprocess.run(
+    done = subprocess.run(
         [vwr_binary()] + list(args),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -65,6 +78,8 @@ def run_vwr(args, timeout=10.0, env=None, cwd=None):
         env=clean_env(env),
         cwd=cwd,
     )
+    check_sanitizer_reports(done.stderr)
+    return done
 
 
 def wait_until(predicate, timeout=5.0, interval=0.02, message=None):
@@ -396,13 +411,15 @@ class VwrProcess:
         self._reader.join(2)
 
     def close(self):
-        """Kills the process (if still running) and removes the temporary directory."""
+        """Kills the process (if still running) and removes the temporary directory; fails
+        when the process printed a sanitizer report."""
         try:
             self.kill()
         finally:
             if self.proc.stderr:
                 self.proc.stderr.close()
             shutil.rmtree(self._tmp, ignore_errors=True)
+        check_sanitizer_reports(self.log)
 
     def __enter__(self):
         return self

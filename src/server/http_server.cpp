@@ -222,7 +222,6 @@ class BasicHttpSession final : public HttpSession,
 
   void OnHandshake(beast::error_code ec) {
     if (ec) return OnHandshakeError(ec);
-    if (worker_.draining) return Close();
     Read();
   }
 
@@ -258,6 +257,10 @@ class BasicHttpSession final : public HttpSession,
       return Parse(/*head_deadline_set=*/false);
     }
     step_ = Step::kWaiting;
+    // Idle now. The server may have begun draining while the last answer (or the handshake) was
+    // on its way, when Drain() passed this connection by as busy: waiting for another request
+    // would then hold the stop up until keepalive_timeout or the shutdown deadline.
+    if (worker_.draining) return Close();
     // A new connection's deadline has been running since the accept (see Start).
     if (requests_ > 0) Tcp().expires_after(options_.keepalive_timeout);
     stream_.async_read_some(

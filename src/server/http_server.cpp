@@ -546,10 +546,11 @@ void HttpServer::OnAccepted(Listener& listener, Worker& worker, Socket socket) {
   const ConnectionLimits::Verdict verdict = listener.limits.TryAcquire(peer.address(), slot);
   if (verdict != ConnectionLimits::Verdict::kAccepted) {
     // Refused at once, on this thread: a fresh socket's send buffer takes the short answer
-    // without blocking, and nothing else is spent on it.
+    // without blocking, and nothing else is spent on it. A TLS client cannot read a plain answer,
+    // and a handshake to give it one is the cost the limit is there to save: it is just closed.
     listener.refused.fetch_add(1, std::memory_order_relaxed);
     socket.non_blocking(true, ec);
-    if (!ec) socket.write_some(asio::buffer(listener.refusal), ec);
+    if (!ec && !listener.options.tls) socket.write_some(asio::buffer(listener.refusal), ec);
     socket.shutdown(tcp::socket::shutdown_send, ec);
     socket.close(ec);
     std::uint64_t suppressed = 0;

@@ -247,6 +247,29 @@ class TlsStopTest(unittest.TestCase):
         self.assertTrue(wait_closed(silent, 1.0))
 
 
+class TlsConnectionLimitTest(unittest.TestCase):
+    def test_a_connection_over_the_limit_is_closed_without_a_plain_answer(self):
+        tmp = tempfile.mkdtemp(prefix="vwr-tls-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        cert, key = make_certificate(tmp, "localhost")
+        vwr = VwrProcess(tls_config(cert, key, "  limits:\n    max_connections_per_ip: 1\n"))
+        self.addCleanup(vwr.close)
+        address = address_of(vwr.public)
+        context = client_context(cert)
+        first = context.wrap_socket(socket.create_connection(address, HTTP_TIMEOUT),
+                                    server_hostname="127.0.0.1")
+        self.addCleanup(first.close)
+        first.sendall(INFO)
+        self.assertTrue(first.recv(65536).startswith(b"HTTP/1.1 200 OK"))
+
+        second = socket.create_connection(address, HTTP_TIMEOUT)
+        self.addCleanup(second.close)
+        data, closed = read_until_closed(second, HTTP_TIMEOUT)
+        self.assertTrue(closed)
+        self.assertEqual(data, b"", "a TLS client was sent a plain answer")
+        vwr.wait_for_log(r"public: refused a connection from 127\.0\.0\.1")
+
+
 class TlsStartupErrorTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

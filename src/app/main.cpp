@@ -6,6 +6,7 @@
 #include "app/logging.hpp"
 #include "app/serve.hpp"
 #include "config/config.hpp"
+#include "server/tls_context.hpp"
 
 #ifndef VWR_VERSION
 #define VWR_VERSION "0.0.0"
@@ -60,6 +61,15 @@ int main(int argc, char** argv) {
     if (!result.ok()) {
       PrintErrors(check_file, result);
       return 1;
+    }
+    // The certificate and key are read as `vwr serve` would, so that a file that will not do
+    // fails here rather than at the start.
+    if (const vwr::config::TlsConfig& tls = result.config->server.tls; tls.enabled()) {
+      if (auto context = vwr::server::MakeTlsContext(tls.cert_file, tls.key_file); !context) {
+        std::fprintf(stderr, "%s: server.tls: %s\n", check_file.c_str(),
+                     context.error().message.c_str());
+        return 1;
+      }
     }
     std::printf("%s: OK (%zu room%s)\n", check_file.c_str(), result.config->rooms.size(),
                 result.config->rooms.size() == 1 ? "" : "s");

@@ -22,11 +22,14 @@ ReloadPlan PlanReload(const config::Config& running, const config::Config& next)
   check("server.admin_listen", running.server.admin_listen, next.server.admin_listen);
   check("server.workers", running.server.workers, next.server.workers);
   check("server.limits", running.server.limits, next.server.limits);
+  // The certificate is loaded only at start; new contents at the same paths go unnoticed too.
+  check("server.tls", running.server.tls, next.server.tls);
   config::ServerConfig rest = next.server;
   rest.listen = running.server.listen;
   rest.admin_listen = running.server.admin_listen;
   rest.workers = running.server.workers;
   rest.limits = running.server.limits;
+  rest.tls = running.server.tls;
   if (!(rest == running.server)) plan.need_restart.emplace_back("server");
   check("store", running.store, next.store);
   check("admin", running.admin, next.admin);

@@ -19,6 +19,7 @@
 #include "app/logging.hpp"
 #include "app/reload.hpp"
 #include "server/http_server.hpp"
+#include "server/tls_context.hpp"
 #include "store/embedded_store.hpp"
 #include "token/admission_token.hpp"
 #include "token/key.hpp"
@@ -235,6 +236,16 @@ int Serve(const ConfigSource& source, const config::Config& config) {
     options.max_connections = b.public_side ? limits.max_connections : 0;
     options.max_connections_per_ip = b.public_side ? limits.max_connections_per_ip : 0;
     options.max_requests_per_connection = limits.max_requests_per_connection;
+    // HTTPS on the public listener only: the admin listener belongs on loopback or a private
+    // network, where its bearer token needs no TLS and health checks stay simple.
+    if (b.public_side && config.server.tls.enabled()) {
+      auto tls = server::MakeTlsContext(config.server.tls.cert_file, config.server.tls.key_file);
+      if (!tls) {
+        spdlog::error("{} listener: server.tls: {}", b.name, tls.error().message);
+        return 1;
+      }
+      options.tls = std::move(*tls);
+    }
     const auto bound = http.AddListener(options);
     if (!bound) {
       spdlog::error("{} listener: cannot listen on {}: {}", b.name, b.where.ToString(),
@@ -242,8 +253,8 @@ int Serve(const ConfigSource& source, const config::Config& config) {
       return 1;
     }
     const bool v6 = bound->address().is_v6();
-    spdlog::info("{} listener on http://{}{}{}:{}", b.name, v6 ? "[" : "",
-                 bound->address().to_string(), v6 ? "]" : "", bound->port());
+    spdlog::info("{} listener on {}://{}{}{}:{}", b.name, options.tls ? "https" : "http",
+                 v6 ? "[" : "", bound->address().to_string(), v6 ? "]" : "", bound->port());
   }
   for (const config::RoomConfig& room : config.rooms) LogRoom(room);
   http.Start();

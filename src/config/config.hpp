@@ -66,11 +66,23 @@ struct ServerLimits {
   bool operator==(const ServerLimits&) const = default;
 };
 
+// HTTPS on the public listener: both files set, or neither (plain HTTP). Loading checks only
+// that they come as a pair; whether the files hold a matching certificate and key is checked
+// when the server (or `vwr config check`) builds its TLS context from them.
+struct TlsConfig {
+  std::string cert_file;  // PEM: the certificate, then any intermediates; empty = no TLS
+  std::string key_file;   // PEM: the certificate's private key, unencrypted; empty = no TLS
+
+  bool enabled() const { return !cert_file.empty(); }
+  bool operator==(const TlsConfig&) const = default;
+};
+
 struct ServerConfig {
   HostPort listen{"127.0.0.1", 8080};        // the public (visitor) API
   HostPort admin_listen{"127.0.0.1", 8081};  // the admin API and metrics
   int workers = 0;                           // 0 = one per core
   ServerLimits limits;
+  TlsConfig tls;  // the public listener only: the admin listener stays plain HTTP
 
   bool operator==(const ServerConfig&) const = default;
 };

@@ -68,8 +68,9 @@ constexpr std::size_t kMaxQuotedLength = 60;
 
 constexpr std::array<std::string_view, 6> kTopKeys = {"server",  "store", "admin",
                                                       "secrets", "log",   "rooms"};
-constexpr std::array<std::string_view, 4> kServerKeys = {"listen", "admin_listen", "workers",
-                                                         "limits"};
+constexpr std::array<std::string_view, 5> kServerKeys = {"listen", "admin_listen", "workers",
+                                                         "limits", "tls"};
+constexpr std::array<std::string_view, 2> kTlsKeys = {"cert_file", "key_file"};
 constexpr std::array<std::string_view, 9> kLimitsKeys = {
     "max_header_bytes", "max_body_bytes",         "admin_max_body_bytes",
     "header_timeout",   "body_timeout",           "keepalive_timeout",
@@ -427,6 +428,39 @@ void ReadLimits(Reader& reader, const Field& field, ServerLimits& out) {
              out.max_requests_per_connection);
 }
 
+// The certificate and its key come as a pair: a listener with one and not the other cannot speak
+// TLS, and falling back to plain HTTP would quietly expose what the operator meant to protect.
+void ReadTls(Reader& reader, const Field& field, TlsConfig& out) {
+  const std::optional<Fields> fields = reader.ReadMap(field, kTlsKeys);
+  if (!fields) return;
+  const Field* cert = fields->Find("cert_file");
+  const Field* key = fields->Find("key_file");
+  bool ok = true;
+  // An empty string is the same as a left-out key, as for the other file keys.
+  auto read_path = [&](const Field* f, std::string& value) {
+    if (f == nullptr) return;
+    if (std::optional<std::string> text = reader.ReadString(*f)) {
+      value = *text;
+    } else {
+      ok = false;
+    }
+  };
+  TlsConfig tls;
+  read_path(cert, tls.cert_file);
+  read_path(key, tls.key_file);
+  if (!ok) return;
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    const bool cert_missing = tls.cert_file.empty();
+    const Field* given = cert_missing ? key : cert;
+    reader.Error(given->mark, Child(field.path, cert_missing ? "cert_file" : "key_file"),
+                 std::string("missing: server.tls.") + (cert_missing ? "key_file" : "cert_file") +
+                     " is set, and TLS needs both the certificate and its private key (leave "
+                     "both out for plain HTTP)");
+    return;
+  }
+  out = std::move(tls);
+}
+
 void ReadServer(Reader& reader, const Field& field, ServerConfig& out) {
   const std::optional<Fields> fields = reader.ReadMap(field, kServerKeys);
   if (!fields) return;
@@ -466,6 +500,7 @@ void ReadServer(Reader& reader, const Field& field, ServerConfig& out) {
     }
   }
   if (const Field* limits = fields->Find("limits")) ReadLimits(reader, *limits, out.limits);
+  if (const Field* tls = fields->Find("tls")) ReadTls(reader, *tls, out.tls);
 }
 
 void ReadStore(Reader& reader, const Field& field, StoreConfig& out) {

@@ -7,6 +7,8 @@
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream_base.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -16,10 +18,12 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <charconv>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <type_traits>
 
 #include "api/errors.hpp"
 #include "server/connection_limits.hpp"
@@ -104,6 +108,7 @@ struct HttpServer::Listener {
   std::string refusal;  // the whole 503 answer written to a refused connection
   std::atomic<std::uint64_t> refused{0};
   std::atomic<std::uint64_t> accept_failures{0};
+  std::atomic<std::uint64_t> tls_handshake_failures{0};
   // Bound to the first worker's io_context; destroyed by ~HttpServer before it.
   std::optional<tcp::acceptor> acceptor;
   std::optional<asio::steady_timer> retry_timer;  // waits out kAcceptRetryDelay
@@ -119,7 +124,31 @@ struct HttpServer::Listener {
   }
 };
 
-// One connection. Lives on one worker; owned by the pending asynchronous operation.
+// What a worker needs of a connection: to tell it that the server is stopping.
+class HttpSession {
+ public:
+  virtual ~HttpSession() = default;
+  // The server is stopping: an idle connection closes now, a busy one after its response.
+  virtual void Drain() = 0;
+};
+
+namespace {
+
+using TcpStream =
+    beast::basic_stream<tcp, asio::io_context::executor_type, beast::unlimited_rate_policy>;
+using TlsStream = beast::ssl_stream<TcpStream>;
+
+// How long a TLS connection that is done waits for the client's close_notify after sending its
+// own. Most clients just close; this only bounds the wait for those that do neither.
+constexpr std::chrono::milliseconds kTlsShutdownTimeout{1000};
+
+// One connection, over plain TCP (TcpStream) or TLS (TlsStream). Lives on one worker; owned by
+// the pending asynchronous operation. A template rather than a virtual stream, so that the plain
+// hot path compiles to exactly what it was before TLS existed.
+//
+// A TLS connection first completes its handshake, under the deadline of its first request's
+// head (header_timeout from the accept), so that a client which connects and never handshakes,
+// or handshakes slowly, is cut off as a plain slow-loris client is.
 //
 // Reading a request, step by step (each step's deadline is in ListenerOptions):
 //
@@ -133,40 +162,90 @@ struct HttpServer::Listener {
 //            body incomplete -> async_read under body_timeout
 //
 // On the hot path (a keep-alive poll) that is one read, one write and two timer re-arms, as
-// before: no allocation and no lock of its own.
-class HttpSession : public std::enable_shared_from_this<HttpSession> {
+// before: no allocation and no lock of its own. Reads and writes strictly alternate, so there is
+// never more than one operation outstanding on the stream (which TLS requires, and Boost 1.81's
+// own write loop would break).
+template <class Stream>
+class BasicHttpSession final : public HttpSession,
+                               public std::enable_shared_from_this<BasicHttpSession<Stream>> {
  public:
-  HttpSession(Socket&& socket, const tcp::endpoint& peer, ConnectionLimits::Slot slot,
-              Worker& worker, const ListenerOptions& options, util::LogLimiter& log)
-      : stream_(std::move(socket)),
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
+  BasicHttpSession(Stream&& stream, const tcp::endpoint& peer, ConnectionLimits::Slot slot,
+                   Worker& worker, const ListenerOptions& options, util::LogLimiter& log,
+                   std::atomic<std::uint64_t>& tls_handshake_failures)
+      : stream_(std::move(stream)),
         slot_(std::move(slot)),
         worker_(worker),
         options_(options),
-        log_(log) {
+        log_(log),
+        tls_handshake_failures_(tls_handshake_failures) {
     connection_.peer = peer.address();
     boost::system::error_code ec;
-    stream_.socket().set_option(tcp::no_delay(true), ec);
+    Tcp().socket().set_option(tcp::no_delay(true), ec);
   }
 
-  ~HttpSession() { worker_.sessions.erase(this); }
+  ~BasicHttpSession() override { worker_.sessions.erase(this); }
 
   void Start() {
     worker_.sessions.insert(this);
     if (worker_.draining) return Close();
-    Read();
+    // The first request's head is due header_timeout after the accept, TLS handshake included.
+    Tcp().expires_after(options_.header_timeout);
+    if constexpr (kTls) {
+      step_ = Step::kHandshake;
+      stream_.async_handshake(
+          asio::ssl::stream_base::server,
+          [self = this->shared_from_this()](beast::error_code ec) { self->OnHandshake(ec); });
+    } else {
+      Read();
+    }
   }
 
-  // The server is stopping: an idle connection closes now, a busy one after its response.
-  void Drain() {
-    if (reading_ && parser_ && !parser_->got_some() && buffer_.size() == 0) Close();
+  void Drain() override {
+    // A handshake under way has no request in it yet: it is idle too.
+    if (step_ == Step::kHandshake ||
+        (reading_ && parser_ && !parser_->got_some() && buffer_.size() == 0)) {
+      Close();
+    }
   }
 
  private:
   // Where a connection is, for what a timeout means.
-  enum class Step { kWaiting, kHead, kBody, kAnswer };
+  enum class Step { kHandshake, kWaiting, kHead, kBody, kAnswer };
 
   // How many bytes to ask the socket for at most, as Beast's own reads do.
   static constexpr std::size_t kReadSizeHint = 64 * 1024;
+
+  // The TCP layer, which carries the deadlines and the socket.
+  TcpStream& Tcp() { return beast::get_lowest_layer(stream_); }
+
+  void OnHandshake(beast::error_code ec) {
+    if (ec) return OnHandshakeError(ec);
+    Read();
+  }
+
+  void OnHandshakeError(beast::error_code ec) {
+    // Closed before a word was said (a load balancer's TCP check, a port scan), or by Drain().
+    if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
+        ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+      return Close();
+    }
+    tls_handshake_failures_.fetch_add(1, std::memory_order_relaxed);
+    std::uint64_t suppressed = 0;
+    if (log_.Allow(suppressed)) {
+      if (ec == beast::error::timeout) {
+        spdlog::info("{}: {} did not complete the TLS handshake within {} ms; closing{}",
+                     options_.name, connection_.peer.to_string(), options_.header_timeout.count(),
+                     Suppressed(suppressed));
+      } else {
+        // Plain HTTP sent to this port shows here too ("http request").
+        spdlog::info("{}: TLS handshake with {} failed: {}; closing{}", options_.name,
+                     connection_.peer.to_string(), ec.message(), Suppressed(suppressed));
+      }
+    }
+    Close();
+  }
 
   void Read() {
     parser_.emplace();
@@ -178,11 +257,17 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       return Parse(/*head_deadline_set=*/false);
     }
     step_ = Step::kWaiting;
-    stream_.expires_after(requests_ == 0 ? options_.header_timeout : options_.keepalive_timeout);
-    stream_.async_read_some(buffer_.prepare(beast::read_size(buffer_, kReadSizeHint)),
-                            [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
-                              self->OnBytes(ec, bytes);
-                            });
+    // Idle now. The server may have begun draining while the last answer (or the handshake) was
+    // on its way, when Drain() passed this connection by as busy: waiting for another request
+    // would then hold the stop up until keepalive_timeout or the shutdown deadline.
+    if (worker_.draining) return Close();
+    // A new connection's deadline has been running since the accept (see Start).
+    if (requests_ > 0) Tcp().expires_after(options_.keepalive_timeout);
+    stream_.async_read_some(
+        buffer_.prepare(beast::read_size(buffer_, kReadSizeHint)),
+        [self = this->shared_from_this()](beast::error_code ec, std::size_t bytes) {
+          self->OnBytes(ec, bytes);
+        });
   }
 
   void OnBytes(beast::error_code ec, std::size_t bytes) {
@@ -203,10 +288,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (parser_->is_done()) return OnRequest();
     if (ec && ec != http::error::need_more) return OnReadError(ec);
     if (!parser_->is_header_done()) {
-      if (!head_deadline_set) stream_.expires_after(options_.header_timeout);
+      if (!head_deadline_set) Tcp().expires_after(options_.header_timeout);
       http::async_read_header(
           stream_, buffer_, *parser_,
-          [self = shared_from_this()](beast::error_code e, std::size_t) { self->OnHead(e); });
+          [self = this->shared_from_this()](beast::error_code e, std::size_t) { self->OnHead(e); });
       return;
     }
     ReadBody();
@@ -220,9 +305,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void ReadBody() {
     step_ = Step::kBody;
-    stream_.expires_after(options_.body_timeout);
+    Tcp().expires_after(options_.body_timeout);
     http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                        if (ec) return self->OnReadError(ec);
                        self->OnRequest();
                      });
@@ -262,9 +347,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     // while the server drains and has nothing else to do.
     options_.handler->AwaitDurable(
         durable_lsn,
-        [self = shared_from_this(), work = asio::make_work_guard(stream_.get_executor())](bool ok) {
-          asio::post(work.get_executor(), [self, ok] { self->OnDurable(ok); });
-        });
+        [self = this->shared_from_this(), work = asio::make_work_guard(stream_.get_executor())](
+            bool ok) { asio::post(work.get_executor(), [self, ok] { self->OnDurable(ok); }); });
   }
 
   void OnDurable(bool ok) {
@@ -279,9 +363,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void OnReadError(beast::error_code ec) {
     reading_ = false;
+    // stream_truncated: a TLS client closed the connection without a close_notify, which most
+    // do between requests; the answers are framed by Content-Length, so nothing is lost.
     if (ec == asio::error::eof || ec == http::error::end_of_stream ||
         ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
-        ec == http::error::partial_message) {
+        ec == http::error::partial_message || ec == asio::ssl::error::stream_truncated) {
       return Close();
     }
     if (ec == beast::error::timeout) {
@@ -298,7 +384,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       }
       return Close();
     }
-    // Anything but an HTTP parse error is a socket error: nobody to answer.
+    // Anything but an HTTP parse error is a socket (or TLS) error: nobody to answer.
     if (ec.category() != http::make_error_code(http::error::bad_target).category()) return Close();
     api::ApiError error = api::ApiError::kBadRequest;
     std::string message = "malformed HTTP request: " + ec.message();
@@ -326,33 +412,49 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     // The whole answer goes out as one contiguous buffer: Beast's generic serializer costs more
     // than the rest of a poll. A client that does not take it in time is cut off.
     Serialize(response_, out_);
-    stream_.expires_after(options_.body_timeout);
-    asio::async_write(
-        stream_, asio::buffer(out_),
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnWrite(ec); });
+    Tcp().expires_after(options_.body_timeout);
+    asio::async_write(stream_, asio::buffer(out_),
+                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                        self->OnWrite(ec);
+                      });
   }
 
   void OnWrite(beast::error_code ec) {
     if (ec) return Close();
-    if (!response_.keep_alive()) {
-      beast::error_code ignored;
-      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-      return Close();
-    }
+    if (!response_.keep_alive()) return Finish();
     response_ = {};
     Read();
   }
 
-  void Close() {
-    beast::error_code ignored;
-    stream_.socket().close(ignored);
+  // The last answer is out ("Connection: close"): end the connection in good order.
+  void Finish() {
+    if constexpr (kTls) {
+      // Send close_notify, so that the client sees a clean end rather than a truncation, and
+      // wait for its own at most kTlsShutdownTimeout: whatever comes back (its close_notify, a
+      // plain close, the deadline), the socket is closed then. The write above is complete, so
+      // this is the stream's only operation. Idle connections closed by Drain() and broken ones
+      // are just closed: there is no answer on them to mark the end of.
+      Tcp().expires_after(kTlsShutdownTimeout);
+      stream_.async_shutdown(
+          [self = this->shared_from_this()](beast::error_code) { self->Close(); });
+    } else {
+      beast::error_code ignored;
+      Tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
+      Close();
+    }
   }
 
-  beast::basic_stream<tcp, asio::io_context::executor_type, beast::unlimited_rate_policy> stream_;
+  void Close() {
+    beast::error_code ignored;
+    Tcp().socket().close(ignored);
+  }
+
+  Stream stream_;
   ConnectionLimits::Slot slot_;  // this connection's place under the listener's limits
   Worker& worker_;
   const ListenerOptions& options_;
   util::LogLimiter& log_;
+  std::atomic<std::uint64_t>& tls_handshake_failures_;  // the listener's count
   api::ConnectionInfo connection_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -362,6 +464,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   Step step_ = Step::kWaiting;
   bool reading_ = false;
 };
+
+}  // namespace
 
 HttpServer::HttpServer(unsigned workers, const util::Clock& clock)
     : client_log_(clock, kClientLogLinesPerSecond), accept_log_(clock, kAcceptLogLinesPerSecond) {
@@ -401,7 +505,8 @@ std::vector<ListenerStats> HttpServer::Stats() const {
   for (const auto& listener : listeners_) {
     stats.push_back({listener->options.name, listener->limits.open(),
                      listener->refused.load(std::memory_order_relaxed),
-                     listener->accept_failures.load(std::memory_order_relaxed)});
+                     listener->accept_failures.load(std::memory_order_relaxed),
+                     listener->tls_handshake_failures.load(std::memory_order_relaxed)});
   }
   return stats;
 }
@@ -441,10 +546,11 @@ void HttpServer::OnAccepted(Listener& listener, Worker& worker, Socket socket) {
   const ConnectionLimits::Verdict verdict = listener.limits.TryAcquire(peer.address(), slot);
   if (verdict != ConnectionLimits::Verdict::kAccepted) {
     // Refused at once, on this thread: a fresh socket's send buffer takes the short answer
-    // without blocking, and nothing else is spent on it.
+    // without blocking, and nothing else is spent on it. A TLS client cannot read a plain answer,
+    // and a handshake to give it one is the cost the limit is there to save: it is just closed.
     listener.refused.fetch_add(1, std::memory_order_relaxed);
     socket.non_blocking(true, ec);
-    if (!ec) socket.write_some(asio::buffer(listener.refusal), ec);
+    if (!ec && !listener.options.tls) socket.write_some(asio::buffer(listener.refusal), ec);
     socket.shutdown(tcp::socket::shutdown_send, ec);
     socket.close(ec);
     std::uint64_t suppressed = 0;
@@ -462,9 +568,17 @@ void HttpServer::OnAccepted(Listener& listener, Worker& worker, Socket socket) {
   }
   asio::post(worker.ioc, [this, &worker, &listener, peer, s = std::move(socket),
                           slot = std::move(slot)]() mutable {
-    std::make_shared<HttpSession>(std::move(s), peer, std::move(slot), worker, listener.options,
-                                  client_log_)
-        ->Start();
+    if (listener.options.tls) {
+      std::make_shared<BasicHttpSession<TlsStream>>(TlsStream(std::move(s), *listener.options.tls),
+                                                    peer, std::move(slot), worker, listener.options,
+                                                    client_log_, listener.tls_handshake_failures)
+          ->Start();
+    } else {
+      std::make_shared<BasicHttpSession<TcpStream>>(TcpStream(std::move(s)), peer, std::move(slot),
+                                                    worker, listener.options, client_log_,
+                                                    listener.tls_handshake_failures)
+          ->Start();
+    }
   });
 }
 

@@ -3,6 +3,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/system/result.hpp>
 #include <chrono>
 #include <cstddef>
@@ -48,16 +49,22 @@ struct ListenerOptions {
   std::size_t max_connections_per_ip = 256;
   // The answer to this many-th request on a connection carries "Connection: close". 0 = no limit.
   std::size_t max_requests_per_connection = 10'000;
+
+  // Set: the listener speaks HTTPS only (see MakeTlsContext), and a connection's TLS handshake
+  // comes out of its first request's header_timeout. Null: plain HTTP.
+  std::shared_ptr<asio::ssl::context> tls;
 };
 
 // What a listener has counted since it started. Read from any thread.
 struct ListenerStats {
   std::string name;
   std::size_t open_connections = 0;
-  std::uint64_t refused_connections = 0;  // over max_connections or max_connections_per_ip
-  std::uint64_t accept_failures = 0;      // accept() errors, such as running out of descriptors
+  std::uint64_t refused_connections = 0;     // over max_connections or max_connections_per_ip
+  std::uint64_t accept_failures = 0;         // accept() errors, such as running out of descriptors
+  std::uint64_t tls_handshake_failures = 0;  // handshakes that failed or ran out of time
 };
 
+// A connection as its worker sees it (the sessions themselves are in http_server.cpp).
 class HttpSession;
 
 // One worker thread with its own io_context. Every connection it owns is served on this thread
@@ -76,7 +83,8 @@ struct Worker {
 // The HTTP/1.1 server: N workers, listeners whose accepted connections are handed out to the
 // workers in turn, keep-alive, one request at a time per connection (pipelined requests are
 // answered in order, from the read buffer), a fresh parser per request with header and body
-// limits, and a deadline on every step (see ListenerOptions).
+// limits, and a deadline on every step (see ListenerOptions). A listener speaks either plain HTTP
+// or, with ListenerOptions::tls, HTTPS only.
 //
 // Connection limits are checked by the accepting thread (each listener's acceptor runs on the
 // first worker) against counts shared by all workers; a connection gives its place back when it

@@ -32,7 +32,8 @@ START_TIMEOUT = 10.0  # seconds to wait for "vwr started"
 STOP_TIMEOUT = 10.0  # seconds to wait for the process to exit after a signal
 HTTP_TIMEOUT = 5.0  # seconds for one HTTP exchange
 
-_LISTENER_RE = re.compile(r"\b(public|admin) listener on (http://[^\s\"]+)")
+# "public listener on https://..." when the public listener speaks TLS.
+_LISTENER_RE = re.compile(r"\b(public|admin) listener on (https?://[^\s\"]+)")
 
 
 def vwr_binary():
@@ -194,7 +195,7 @@ def read_raw_response(reader, head=False):
 
 
 def address_of(url):
-    """(host, port) of an http:// URL."""
+    """(host, port) of an http:// or https:// URL."""
     parts = urllib.parse.urlsplit(url)
     return parts.hostname, parts.port
 

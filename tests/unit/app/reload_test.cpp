@@ -64,5 +64,13 @@ TEST(PlanReload, SettingsBoundAtStartAreNamedNotApplied) {
                                                          "admin", "log.format"}));
 }
 
+TEST(PlanReload, ANewCertificateIsNamedAsNeedingARestart) {
+  const config::Config running = ParseOk(kBase);
+  config::Config next = running;
+  next.server.tls.cert_file = "/etc/vwr/cert.pem";
+  next.server.tls.key_file = "/etc/vwr/key.pem";
+  EXPECT_EQ(PlanReload(running, next).need_restart, (std::vector<std::string>{"server.tls"}));
+}
+
 }  // namespace
 }  // namespace vwr::app

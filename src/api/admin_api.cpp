@@ -151,9 +151,10 @@ Reply AdminApi::PutPolicy(RoomEntry& room, const Request& req, const ConnectionI
 
   core::Policy next = room.state->policy();
   for (const auto& [key, value] : *obj) {
+    // A copy, not the binding: clang 14 (the fuzz build) cannot capture structured bindings.
+    const std::string_view name = key;
     auto bad = [&](std::string_view why) {
-      return MakeError(ApiError::kBadRequest, fmt::format("{}: {}", std::string_view(key), why), v,
-                       ka);
+      return MakeError(ApiError::kBadRequest, fmt::format("{}: {}", name, why), v, ka);
     };
     if (key == "max_active" || key == "burst" || key == "queue_limit") {
       const std::optional<std::int64_t> n = WholeNumber(value);

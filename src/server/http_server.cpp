@@ -48,31 +48,6 @@ constexpr rlim_t kSpareDescriptors = 256;
 constexpr std::uint32_t kClientLogLinesPerSecond = 10;
 constexpr std::uint32_t kAcceptLogLinesPerSecond = 1;
 
-// Status line, header fields and body into `out` (reusing its capacity). Every answer here has
-// its length known up front, so there is never a chunked body to frame.
-void Serialize(api::Response& res, std::string& out) {
-  if (res.find(http::field::content_length) == res.end() &&
-      res.result() != http::status::no_content) {
-    res.content_length(res.body().size());
-  }
-  out.clear();
-  out += res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
-  char code[8];
-  const auto [end, ec] = std::to_chars(code, code + sizeof code, res.result_int());
-  out.append(code, end);
-  out += ' ';
-  out += std::string_view(res.reason());
-  out += "\r\n";
-  for (const auto& field : res) {
-    out += std::string_view(field.name_string());
-    out += ": ";
-    out += std::string_view(field.value());
-    out += "\r\n";
-  }
-  out += "\r\n";
-  out += res.body();
-}
-
 std::string Suppressed(std::uint64_t count) {
   return count == 0 ? std::string() : " (" + std::to_string(count) + " similar lines suppressed)";
 }
@@ -101,6 +76,29 @@ void ProvideDescriptors(const std::string& listener, std::size_t connections) {
 }
 
 }  // namespace
+
+void Serialize(api::Response& res, std::string& out) {
+  if (res.find(http::field::content_length) == res.end() &&
+      res.result() != http::status::no_content) {
+    res.content_length(res.body().size());
+  }
+  out.clear();
+  out += res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  char code[8];
+  const auto [end, ec] = std::to_chars(code, code + sizeof code, res.result_int());
+  out.append(code, end);
+  out += ' ';
+  out += std::string_view(res.reason());
+  out += "\r\n";
+  for (const auto& field : res) {
+    out += std::string_view(field.name_string());
+    out += ": ";
+    out += std::string_view(field.value());
+    out += "\r\n";
+  }
+  out += "\r\n";
+  out += res.body();
+}
 
 struct HttpServer::Listener {
   ListenerOptions options;

@@ -24,6 +24,11 @@ namespace vwr::server {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
+// Status line, header fields and body into `out` (reusing its capacity), as the server writes an
+// answer: in one contiguous buffer. Sets Content-Length when the handler did not. Every answer
+// has its length known up front, so there is never a chunked body to frame.
+void Serialize(api::Response& res, std::string& out);
+
 struct ListenerOptions {
   std::string name;  // for logs: "public", "admin"
   tcp::endpoint endpoint;

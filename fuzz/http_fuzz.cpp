@@ -1,0 +1,242 @@
+// Raw bytes of HTTP requests -> the server's parser with its limits -> the real public and admin
+// APIs over an in-memory store -> the server's serializer.
+//
+// Input: requests separated by "~~~". A digit right after a separator first moves the fake clock
+// on by that many seconds, ticking the store every 100 ms as the control loop does. Before a
+// request is parsed, "$TICKET" and "$TOKEN" in it become the ticket and admission token of the
+// last answer that carried one, and "$ADMIN" becomes the admin token, so that inputs can follow
+// a user through join, status, claim, heartbeat and leave, and an operator through a policy
+// change: a MAC or a constant-time comparison cannot be guessed by a fuzzer.
+//
+// Each request goes to both APIs, like a client that reaches both listeners. Everything (store,
+// clock, APIs) is built afresh per input, so a crash reproduces from its input alone.
+//
+// Invariants, each a crash when broken: no handler throws; every status is a known HTTP code;
+// every JSON answer parses (2xx or not); the serialized answer parses back as HTTP with the same
+// status and body; a change the answer reports becomes durable.
+
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/admin_api.hpp"
+#include "api/api_metrics.hpp"
+#include "api/errors.hpp"
+#include "api/public_api.hpp"
+#include "api/room_directory.hpp"
+#include "config/config.hpp"
+#include "server/http_server.hpp"
+#include "store/embedded_store.hpp"
+#include "token/admission_token.hpp"
+#include "token/key.hpp"
+#include "token/ticket_codec.hpp"
+#include "util/clock.hpp"
+
+namespace {
+
+using namespace vwr;  // NOLINT: a fuzz target's one file
+namespace http = boost::beast::http;
+
+constexpr std::string_view kSeparator = "~~~";
+constexpr std::string_view kAdminToken = "fuzz-admin-token-0123456789";
+// More requests than this per input add little but time.
+constexpr std::size_t kMaxRequests = 64;
+
+[[noreturn]] void Fail(const char* what, std::string_view detail) {
+  std::fprintf(stderr, "http_fuzz: %s: %.*s\n", what, static_cast<int>(detail.size()),
+               detail.data());
+  std::abort();
+}
+
+// HTTP_FUZZ_VERBOSE=1 prints every exchange: to check what a seed reaches.
+bool verbose = false;
+
+// The listener limits exactly as the server applies them by default.
+const config::ServerLimits kLimits;
+
+// What an input's requests act on; one per input.
+struct World {
+  World() {
+    core::Policy tight;  // a room where people wait, claim and time out
+    tight.max_active = 2;
+    tight.admit_rate = 1;
+    tight.burst = 1;
+    tight.claim_grace = std::chrono::seconds(3);
+    tight.session_timeout = std::chrono::seconds(5);
+    store = std::make_unique<store::EmbeddedStore>(
+        std::vector<store::RoomSpec>{{"a", tight}, {"default", core::Policy{}}}, clock);
+    rooms = std::make_unique<api::RoomDirectory>(*store);
+    public_api = std::make_unique<api::PublicApi>(*rooms, tickets, tokens, key, clock, metrics);
+    admin_api =
+        std::make_unique<api::AdminApi>(*rooms, *store, std::string(kAdminToken), clock, metrics);
+  }
+
+  void Advance(int seconds) {
+    for (int i = 0; i < seconds * 10; ++i) {
+      clock.Advance(std::chrono::milliseconds(100));
+      store->Tick();
+    }
+  }
+
+  util::FakeClock clock;
+  token::SecretKey key{{7, 7, 7}};
+  token::TicketCodec tickets{key};
+  token::AdmissionTokenSigner tokens{key, "k1"};
+  api::ApiMetrics metrics;
+  std::unique_ptr<store::EmbeddedStore> store;
+  std::unique_ptr<api::RoomDirectory> rooms;
+  std::unique_ptr<api::PublicApi> public_api;
+  std::unique_ptr<api::AdminApi> admin_api;
+  std::string ticket;  // of the last answer that had one
+  std::string token;   // likewise
+};
+
+void ReplaceAll(std::string& text, std::string_view from, std::string_view to) {
+  for (std::size_t at = text.find(from); at != std::string::npos;
+       at = text.find(from, at + to.size())) {
+    text.replace(at, from.size(), to);
+  }
+}
+
+// Checks an answer and remembers the ticket and token it carries.
+void Check(World& world, api::Response& response) {
+  const unsigned code = response.result_int();
+  if (verbose) std::fprintf(stderr, "%u %s\n", code, response.body().substr(0, 160).c_str());
+  if (code < 100 || code > 599 || http::int_to_status(code) == http::status::unknown) {
+    Fail("unknown status", std::to_string(code));
+  }
+  const std::string_view type = response[http::field::content_type];
+  if (type.starts_with("application/json")) {
+    boost::system::error_code ec;
+    const boost::json::value doc = boost::json::parse(response.body(), ec);
+    if (ec) Fail("JSON answer does not parse", response.body());
+    if (const boost::json::object* obj = doc.if_object()) {
+      if (const boost::json::value* t = obj->if_contains("ticket"); t && t->is_string()) {
+        world.ticket = t->as_string();
+      }
+      if (const boost::json::value* t = obj->if_contains("token"); t && t->is_string()) {
+        world.token = t->as_string();
+      }
+    }
+  } else if (code >= 200 && code < 300 && response.body().empty() == false &&
+             !type.starts_with("text/plain")) {
+    Fail("2xx answer of an unexpected content type", type);
+  }
+
+  std::string wire;
+  server::Serialize(response, wire);
+  http::response_parser<http::string_body> parser;
+  parser.eager(true);
+  parser.body_limit(boost::none);
+  boost::system::error_code ec;
+  const std::size_t used = parser.put(boost::asio::buffer(wire), ec);
+  if (!ec && !parser.is_done()) parser.put_eof(ec);
+  if (ec || !parser.is_done()) Fail("serialized answer does not parse back", wire);
+  if (used != wire.size()) Fail("serialized answer has bytes after its end", wire);
+  const api::Response& back = parser.get();
+  if (back.result_int() != code || back.body() != response.body()) {
+    Fail("serialized answer parses back differently", wire);
+  }
+}
+
+// One handler's answer to one request, as HttpSession::OnRequest makes it.
+void Serve(World& world, api::Handler& handler, const api::Request& request) {
+  if (verbose) {
+    std::fprintf(stderr, "%s %s %s -> ", &handler == world.public_api.get() ? "public" : "admin",
+                 std::string(request.method_string()).c_str(),
+                 std::string(request.target()).c_str());
+  }
+  api::Reply reply{api::Response{}};
+  try {
+    reply = handler.Serve(request, api::ConnectionInfo{});
+  } catch (const std::exception& e) {
+    Fail("handler threw", e.what());
+  }
+  if (reply.durable_lsn != 0) {
+    bool durable = false;
+    handler.AwaitDurable(reply.durable_lsn, [&durable](bool ok) { durable = ok; });
+    if (!durable) Fail("change not durable in an in-memory store", request.target());
+  }
+  Check(world, reply.response);
+}
+
+// One chunk of input: requests back to back, each parsed with a fresh parser as the server does
+// for pipelined requests on one connection.
+void ServeChunk(World& world, std::string bytes, std::size_t& budget) {
+  ReplaceAll(bytes, "$TICKET", world.ticket);
+  ReplaceAll(bytes, "$TOKEN", world.token);
+  ReplaceAll(bytes, "$ADMIN", kAdminToken);
+  std::string_view rest = bytes;
+  while (!rest.empty() && budget > 0) {
+    --budget;
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(kLimits.max_header_bytes));
+    parser.body_limit(kLimits.max_body_bytes);
+    boost::system::error_code ec;
+    std::size_t used = 0;
+    // put() takes what it can; the server calls it again with the rest.
+    while (!ec && !parser.is_done() && used < rest.size()) {
+      const std::size_t n =
+          parser.put(boost::asio::buffer(rest.data() + used, rest.size() - used), ec);
+      if (n == 0 && !ec) break;
+      used += n;
+    }
+    if (ec == http::error::need_more) ec = {};
+    if (!ec && !parser.is_done()) parser.put_eof(ec);  // the client closed the connection
+    if (ec || !parser.is_done()) {
+      // The server answers an HTTP error with 400, 413 or 431 and closes the connection.
+      api::Response error = api::MakeError(api::ApiError::kBadRequest,
+                                           "malformed HTTP request: " + ec.message(), 11, false);
+      Check(world, error);
+      return;
+    }
+    rest.remove_prefix(used);
+    Serve(world, *world.public_api, parser.get());
+    Serve(world, *world.admin_api, parser.get());
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
+  verbose = std::getenv("HTTP_FUZZ_VERBOSE") != nullptr;
+  // Log lines are formatted (so formatting is exercised) and dropped.
+  auto logger =
+      std::make_shared<spdlog::logger>("fuzz", std::make_shared<spdlog::sinks::null_sink_mt>());
+  logger->set_level(spdlog::level::trace);
+  spdlog::set_default_logger(logger);
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  World world;
+  std::string_view input(reinterpret_cast<const char*>(data), size);
+  std::size_t budget = kMaxRequests;
+  bool first = true;
+  while (budget > 0) {
+    const std::size_t sep = input.find(kSeparator);
+    std::string_view chunk = input.substr(0, sep);
+    if (!first && !chunk.empty() && chunk.front() >= '0' && chunk.front() <= '9') {
+      world.Advance(chunk.front() - '0');
+      chunk.remove_prefix(1);
+    }
+    first = false;
+    ServeChunk(world, std::string(chunk), budget);
+    if (sep == std::string_view::npos) break;
+    input.remove_prefix(sep + kSeparator.size());
+  }
+  return 0;
+}

@@ -5,9 +5,13 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= Release
 JOBS ?= 2
 VWR_ARGS ?=
+# Fuzzing (docs/fuzzing.md): clang 14 with libFuzzer, ASan and UBSan, in its own build tree.
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= http ticket token config journal form
 
-.PHONY: all deps configure build run test test-unit test-integration test-sanitize test-tsan bench \
-        bench-micro format tidy clean
+.PHONY: all deps configure build run test test-unit test-integration test-sanitize test-tsan fuzz \
+        fuzz-build bench bench-micro format tidy clean
 
 all: build
 
@@ -26,9 +30,11 @@ build: configure
 run: build
 	$(BUILD_DIR)/vwr serve $(VWR_ARGS)
 
-# Every test: unit (label "unit") and integration against the real binary (label "integration").
+# Every test: unit (label "unit") and integration against the real binary (label "integration"),
+# then every fuzz target for 30 s.
 test: build
 	ctest --test-dir $(BUILD_DIR) -j$(JOBS) --output-on-failure --timeout 600
+	$(MAKE) fuzz FUZZ_SECONDS=30
 
 test-unit: build
 	ctest --test-dir $(BUILD_DIR) -j$(JOBS) --output-on-failure -L unit
@@ -52,6 +58,28 @@ test-tsan: deps
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	  ctest --test-dir build-tsan -j$(JOBS) --output-on-failure --timeout 900 -L concurrency
 
+# Each fuzz target in FUZZ_TARGETS for FUZZ_SECONDS, $(JOBS) at a time, on a scratch corpus in
+# $(FUZZ_BUILD_DIR)/corpus/ seeded from fuzz/corpus/; fails if one finds a crash, saved in
+# $(FUZZ_BUILD_DIR)/artifacts/. `make fuzz-http` runs one target.
+empty :=
+space := $(empty) $(empty)
+fuzz_tests = ^fuzz\.($(subst $(space),|,$(strip $(FUZZ_TARGETS))))$$
+
+$(FUZZ_BUILD_DIR)/build.ninja: | deps
+	CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_BUILD_DIR) -G Ninja \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVWR_FUZZ=ON -DVWR_BUILD_TESTS=OFF -DVWR_BUILD_BENCH=OFF
+
+fuzz-build: deps $(FUZZ_BUILD_DIR)/build.ninja
+	cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target $(FUZZ_TARGETS:%=%_fuzz)
+
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) ctest --test-dir $(FUZZ_BUILD_DIR) -j$(JOBS) --output-on-failure \
+	  -L fuzz -R '$(fuzz_tests)' --timeout $$(( $(FUZZ_SECONDS) + 120 ))
+
+# Not .PHONY: make skips pattern rules for phony targets.
+fuzz-%:
+	$(MAKE) fuzz FUZZ_TARGETS=$*
+
 # Load benchmark against nginx on this machine (see docs/benchmarks.md).
 bench: build
 	bench/load/compare-nginx.sh
@@ -66,4 +94,4 @@ tidy: configure
 	clang-tidy -p $(BUILD_DIR) --quiet $$(git ls-files 'src/*.cpp')
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(FUZZ_BUILD_DIR)

@@ -24,7 +24,7 @@ $(BUILD_DIR)/build.ninja: | deps
 configure: deps $(BUILD_DIR)/build.ninja
 
 build: configure
-	cmake --build $(BUILD_DIR)
+	cmake --build $(BUILD_DIR) -j $(JOBS)
 
 # Starts the server on the built-in default config: public API on 127.0.0.1:8080, admin on :8081.
 run: build
@@ -46,7 +46,7 @@ test-integration: build
 # build-dev/): memory errors, leaks and undefined behaviour fail the tests.
 test-sanitize: deps
 	cmake --preset dev -DVWR_BUILD_BENCH=OFF
-	cmake --build build-dev
+	cmake --build build-dev -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  ctest --test-dir build-dev -j$(JOBS) --output-on-failure --timeout 900
 
@@ -54,7 +54,7 @@ test-sanitize: deps
 # server driven by many connections) built with ThreadSanitizer (build-tsan/): a data race fails.
 test-tsan: deps
 	cmake --preset tsan -DVWR_BUILD_BENCH=OFF
-	cmake --build build-tsan
+	cmake --build build-tsan -j $(JOBS)
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	  ctest --test-dir build-tsan -j$(JOBS) --output-on-failure --timeout 900 -L concurrency
 

@@ -37,7 +37,7 @@ fs::path Prepare(std::int64_t waiting, bool snapshot) {
   o.fsync = FsyncMode::kNever;
   o.snapshot_interval = std::chrono::hours(1);
   auto store = EmbeddedStore::Open({{"room", WaitingPolicy()}}, clock, o);
-  RoomState* room = (*store)->Find("room");
+  EmbeddedRoom* room = (*store)->Find("room");
   for (std::int64_t i = 0; i < waiting; ++i) {
     room->Join(i % 2 == 0 ? "user-" + std::to_string(i) : std::string());
   }

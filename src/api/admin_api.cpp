@@ -59,20 +59,24 @@ AdminApi::AdminApi(RoomDirectory& rooms, store::Store& store, std::string admin_
       metrics_(metrics),
       error_log_(clock) {}
 
-Reply AdminApi::Serve(const Request& request, const ConnectionInfo& connection) {
+void AdminApi::Serve(const Request& request, const ConnectionInfo& connection, Respond respond) {
   const util::TimePoint start = clock_.Now();
   Endpoint endpoint = Endpoint::kOther;
-  Reply reply = Route(request, connection, endpoint);
-  metrics_.Record(endpoint, reply.response.result_int(), util::ToSeconds(clock_.Now() - start));
-  error_log_.Record(request, connection, reply.response);
-  return reply;
+  RoomEntry* policy_change = nullptr;
+  std::optional<Response> now = Route(request, connection, endpoint, policy_change);
+  // Counts and logs the answer, then sends it.
+  auto finish = [this, start, endpoint, &request, &connection,
+                 respond = std::move(respond)](Response response) {
+    metrics_.Record(endpoint, response.result_int(), util::ToSeconds(clock_.Now() - start));
+    error_log_.Record(request, connection, response);
+    respond(std::move(response));
+  };
+  if (now) return finish(std::move(*now));
+  PutPolicy(*policy_change, request, connection, std::move(finish));
 }
 
-void AdminApi::AwaitDurable(std::uint64_t durable_lsn, std::function<void(bool)> done) {
-  store_.AwaitDurable(durable_lsn, std::move(done));
-}
-
-Reply AdminApi::Route(const Request& req, const ConnectionInfo& connection, Endpoint& endpoint) {
+std::optional<Response> AdminApi::Route(const Request& req, const ConnectionInfo& connection,
+                                        Endpoint& endpoint, RoomEntry*& policy_change) {
   const unsigned v = req.version();
   const bool ka = req.keep_alive();
   const std::string_view path = PathOf(req.target());
@@ -129,7 +133,10 @@ Reply AdminApi::Route(const Request& req, const ConnectionInfo& connection, Endp
   RoomEntry* room = rooms_.Find(parts[4]);
   if (room == nullptr) return MakeError(ApiError::kRoomNotFound, "no such room", v, ka);
   if (read) return GetPolicy(*room, req);
-  if (req.method() == http::verb::put) return PutPolicy(*room, req, connection);
+  if (req.method() == http::verb::put) {
+    policy_change = room;  // answered by PutPolicy, once the change is safe
+    return std::nullopt;
+  }
   Response res = MakeError(ApiError::kMethodNotAllowed, "use GET or PUT", v, ka);
   res.set(http::field::allow, "GET, PUT");
   return res;
@@ -140,21 +147,49 @@ Response AdminApi::GetPolicy(RoomEntry& room, const Request& req) {
                   req.version(), req.keep_alive());
 }
 
-Reply AdminApi::PutPolicy(RoomEntry& room, const Request& req, const ConnectionInfo& connection) {
+void AdminApi::PutPolicy(RoomEntry& room, const Request& req, const ConnectionInfo& connection,
+                         Respond respond) {
   const unsigned v = req.version();
   const bool ka = req.keep_alive();
+  std::optional<core::Policy> next = PolicyChange(room, req, respond);
+  if (!next) return;
+  const std::string rendered = RenderPolicy(room.state->id(), *next);
+  room.state->SetPolicy(
+      *next, [respond = std::move(respond), rendered, id = room.state->id(),
+              peer = connection.peer.to_string(), v, ka](boost::system::result<void> done) {
+        if (!done) {
+          spdlog::error("admin: policy of room {} not changed: {}", id, done.error().message());
+          return respond(MakeError(ApiError::kUnavailable,
+                                   "the change could not be stored; try again", v, false));
+        }
+        spdlog::info("admin: policy of room {} changed by {}: {}", id, peer, rendered);
+        respond(MakeJson(http::status::ok, rendered, v, ka));
+      });
+}
+
+std::optional<core::Policy> AdminApi::PolicyChange(RoomEntry& room, const Request& req,
+                                                   const Respond& respond) {
+  const unsigned v = req.version();
+  const bool ka = req.keep_alive();
+  // Answers the request with an error; the change is not made.
+  auto reject = [&](Response error) -> std::optional<core::Policy> {
+    respond(std::move(error));
+    return std::nullopt;
+  };
   boost::system::error_code ec;
   const boost::json::value doc = boost::json::parse(req.body(), ec);
-  if (ec) return MakeError(ApiError::kBadRequest, "body is not valid JSON", v, ka);
+  if (ec) return reject(MakeError(ApiError::kBadRequest, "body is not valid JSON", v, ka));
   const boost::json::object* obj = doc.if_object();
-  if (obj == nullptr) return MakeError(ApiError::kBadRequest, "body must be a JSON object", v, ka);
+  if (obj == nullptr) {
+    return reject(MakeError(ApiError::kBadRequest, "body must be a JSON object", v, ka));
+  }
 
   core::Policy next = room.state->policy();
   for (const auto& [key, value] : *obj) {
     // A copy, not the binding: clang 14 (the fuzz build) cannot capture structured bindings.
     const std::string_view name = key;
     auto bad = [&](std::string_view why) {
-      return MakeError(ApiError::kBadRequest, fmt::format("{}: {}", name, why), v, ka);
+      return reject(MakeError(ApiError::kBadRequest, fmt::format("{}: {}", name, why), v, ka));
     };
     if (key == "max_active" || key == "burst" || key == "queue_limit") {
       const std::optional<std::int64_t> n = WholeNumber(value);
@@ -179,13 +214,9 @@ Reply AdminApi::PutPolicy(RoomEntry& room, const Request& req, const ConnectionI
       if (!message.empty()) message += "; ";
       message += problem.key + ": " + problem.message;
     }
-    return MakeError(ApiError::kBadRequest, message, v, ka);
+    return reject(MakeError(ApiError::kBadRequest, message, v, ka));
   }
-  const std::uint64_t durable_lsn = room.state->SetPolicy(next);
-  const std::string rendered = RenderPolicy(room.state->id(), next);
-  spdlog::info("admin: policy of room {} changed by {}: {}", room.state->id(),
-               connection.peer.to_string(), rendered);
-  return Reply{MakeJson(http::status::ok, rendered, v, ka), durable_lsn};
+  return next;
 }
 
 Response AdminApi::ListRooms(const Request& req) {

@@ -25,17 +25,22 @@ class AdminApi final : public Handler {
   AdminApi(RoomDirectory& rooms, store::Store& store, std::string admin_token,
            const util::Clock& clock, ApiMetrics& metrics);
 
-  Reply Serve(const Request& request, const ConnectionInfo& connection) override;
-  void AwaitDurable(std::uint64_t durable_lsn, std::function<void(bool ok)> done) override;
+  void Serve(const Request& request, const ConnectionInfo& connection, Respond respond) override;
 
   // Set false when the node starts draining; /readyz then answers 503.
   void SetReady(bool ready) { ready_.store(ready, std::memory_order_relaxed); }
 
  private:
-  Reply Route(const Request& request, const ConnectionInfo& connection, Endpoint& endpoint);
+  // The answer, or nullopt for a policy change (`policy_change`), which PutPolicy answers.
+  std::optional<Response> Route(const Request& request, const ConnectionInfo& connection,
+                                Endpoint& endpoint, RoomEntry*& policy_change);
   Response Metrics(const Request& request);
   Response GetPolicy(RoomEntry& room, const Request& request);
-  Reply PutPolicy(RoomEntry& room, const Request& request, const ConnectionInfo& connection);
+  void PutPolicy(RoomEntry& room, const Request& request, const ConnectionInfo& connection,
+                 Respond respond);
+  // The policy a PUT asks for, or nullopt when it was refused (and answered with the reason).
+  std::optional<core::Policy> PolicyChange(RoomEntry& room, const Request& request,
+                                           const Respond& respond);
   Response ListRooms(const Request& request);
 
   RoomDirectory& rooms_;

@@ -18,30 +18,21 @@ struct ConnectionInfo {
   boost::asio::ip::address peer;
 };
 
-// A response, and the state change it reports: the answer may only be sent once that change is
-// durable (AwaitDurable); 0 when it reports none.
-struct Reply {
-  Reply(Response r, std::uint64_t lsn = 0) : response(std::move(r)), durable_lsn(lsn) {}  // NOLINT
-  Response response;
-  std::uint64_t durable_lsn = 0;
-};
+// Receives the answer to one request. Called exactly once, on any thread.
+using Respond = std::function<void(Response)>;
 
 // Turns one request into one response. Called on a worker thread, concurrently from all
 // workers; implementations are thread-safe and never throw for anything a client can send.
+//
+// The answer may come at once (during Serve, the usual case: a poll answered from memory) or
+// later from another thread (a change that must first be made durable, or a round trip to a
+// shared store); the server writes it when it comes, serving its other connections meanwhile.
 class Handler {
  public:
   virtual ~Handler() = default;
-  virtual Reply Serve(const Request& request, const ConnectionInfo& connection) = 0;
-  // Calls `done(true)` once change `durable_lsn` is durable, `done(false)` if it never will be;
-  // `done` may run on any thread.
-  virtual void AwaitDurable(std::uint64_t durable_lsn, std::function<void(bool ok)> done) {
-    (void)durable_lsn;
-    done(true);
-  }
-  // The response alone, for callers that do not send it anywhere (tests).
-  Response Handle(const Request& request, const ConnectionInfo& connection) {
-    return Serve(request, connection).response;
-  }
+  virtual void Serve(const Request& request, const ConnectionInfo& connection, Respond respond) = 0;
+  // The response here, for callers that do not send it anywhere (tests, fuzzing): waits for it.
+  Response Handle(const Request& request, const ConnectionInfo& connection);
 };
 
 }  // namespace vwr::api

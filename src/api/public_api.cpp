@@ -47,27 +47,36 @@ PublicApi::PublicApi(RoomDirectory& rooms, const token::TicketCodec& tickets,
       error_log_(clock),
       options_(std::move(options)) {}
 
-Reply PublicApi::Serve(const Request& request, const ConnectionInfo& connection) {
-  const util::TimePoint start = clock_.Now();
-  Endpoint endpoint = Endpoint::kOther;
-  Reply reply = Route(request, endpoint);
-  metrics_.Record(endpoint, reply.response.result_int(), util::ToSeconds(clock_.Now() - start));
-  error_log_.Record(request, connection, reply.response);
-  return reply;
+void PublicApi::Serve(const Request& request, const ConnectionInfo& connection, Respond respond) {
+  Call call{&request, &connection, std::move(respond), clock_.Now(), Endpoint::kOther};
+  Route(call);
 }
 
-void PublicApi::AwaitDurable(std::uint64_t durable_lsn, std::function<void(bool)> done) {
-  rooms_.store().AwaitDurable(durable_lsn, std::move(done));
+void PublicApi::Finish(Call& call, Response response) {
+  metrics_.Record(call.endpoint, response.result_int(), util::ToSeconds(clock_.Now() - call.start));
+  error_log_.Record(*call.request, *call.connection, response);
+  call.respond(std::move(response));
 }
 
-Reply PublicApi::Route(const Request& req, Endpoint& endpoint) {
+void PublicApi::Fail(Call& call, const boost::system::error_code& error) {
+  const Request& req = *call.request;
+  Finish(call, MakeError(ApiError::kUnavailable,
+                         error == store::StoreError::kNotDurable
+                             ? "the change could not be stored; try again"
+                             : "the waiting room cannot reach its store; try again",
+                         req.version(), false));
+}
+
+void PublicApi::Route(Call& call) {
+  const Request& req = *call.request;
+  Endpoint& endpoint = call.endpoint;
   const unsigned v = req.version();
   const bool ka = req.keep_alive();
   const PathSegments parts = SplitPath(PathOf(req.target()));
   // api / v1 / rooms / {room} [/ action]
   if (parts.size() < 4 || parts.size() > 5 || parts[0] != "api" || parts[1] != "v1" ||
       parts[2] != "rooms" || parts[3].empty()) {
-    return MakeError(ApiError::kNotFound, "no such endpoint", v, ka);
+    return Finish(call, MakeError(ApiError::kNotFound, "no such endpoint", v, ka));
   }
   const std::string_view action = parts.size() == 5 ? parts[4] : std::string_view{};
   http::verb expected = http::verb::post;
@@ -84,36 +93,57 @@ Reply PublicApi::Route(const Request& req, Endpoint& endpoint) {
   } else if (action == "leave") {
     endpoint = Endpoint::kLeave;
   } else {
-    return MakeError(ApiError::kNotFound, "no such endpoint", v, ka);
+    return Finish(call, MakeError(ApiError::kNotFound, "no such endpoint", v, ka));
   }
   const bool head_ok = expected == http::verb::get && req.method() == http::verb::head;
   if (req.method() != expected && !head_ok) {
     Response res = MakeError(ApiError::kMethodNotAllowed,
                              fmt::format("use {}", http::to_string(expected)), v, ka);
     res.set(http::field::allow, http::to_string(expected));
-    return res;
+    return Finish(call, std::move(res));
   }
   RoomEntry* room = rooms_.Find(parts[3]);
-  if (room == nullptr) return MakeError(ApiError::kRoomNotFound, "no such room", v, ka);
+  if (room == nullptr) {
+    return Finish(call, MakeError(ApiError::kRoomNotFound, "no such room", v, ka));
+  }
   switch (endpoint) {
     case Endpoint::kJoin:
-      return Join(*room, req);
+      return Join(*room, call);
     case Endpoint::kStatus:
-      return Status(*room, req);
+      return Status(*room, call);
     case Endpoint::kHeartbeat:
-      return Heartbeat(*room, req);
+      return Heartbeat(*room, call);
     case Endpoint::kLeave:
-      return Leave(*room, req);
+      return Leave(*room, call);
     default:
-      return RoomInfo(*room, req);
+      return Finish(call, RoomInfo(*room, req));
   }
 }
 
-Reply PublicApi::Join(RoomEntry& room, const Request& req) {
+void PublicApi::Join(RoomEntry& room, Call& call) {
+  const Request& req = *call.request;
   const unsigned v = req.version();
   const bool ka = req.keep_alive();
   std::string user_id;
-  const std::string& body = req.body();
+  std::optional<Response> invalid = JoinBody(req.body(), user_id, v, ka);
+  if (invalid) return Finish(call, std::move(*invalid));
+  room.state->Join(
+      std::move(user_id), [this, &room, call = std::move(call), v,
+                           ka](boost::system::result<store::TicketAnswer> answer) mutable {
+        if (!answer) return Fail(call, answer.error());
+        std::string ticket;
+        if (answer->ticket != 0) {
+          ticket = tickets_.Encode(
+              room.state->id(), token::TicketClaims{.incarnation = room.state->incarnation(),
+                                                    .number = answer->ticket,
+                                                    .frontier_at_join = answer->frontier_at_join});
+        }
+        Finish(call, MakeJson(http::status::ok, RenderAnswer(*room.state, *answer, ticket), v, ka));
+      });
+}
+
+std::optional<Response> PublicApi::JoinBody(const std::string& body, std::string& user_id,
+                                            unsigned v, bool ka) {
   if (body.find_first_not_of(" \t\r\n") != std::string::npos) {
     boost::system::error_code ec;
     boost::json::value doc = boost::json::parse(body, ec);
@@ -137,19 +167,11 @@ Reply PublicApi::Join(RoomEntry& room, const Request& req) {
       }
     }
   }
-  const store::TicketAnswer answer = room.state->Join(user_id);
-  std::string ticket;
-  if (answer.ticket != 0) {
-    ticket = tickets_.Encode(room.state->id(),
-                             token::TicketClaims{.incarnation = room.state->incarnation(),
-                                                 .number = answer.ticket,
-                                                 .frontier_at_join = answer.frontier_at_join});
-  }
-  return Reply{MakeJson(http::status::ok, RenderAnswer(*room.state, answer, ticket), v, ka),
-               answer.durable_lsn};
+  return std::nullopt;
 }
 
-Reply PublicApi::Status(RoomEntry& room, const Request& req) {
+void PublicApi::Status(RoomEntry& room, Call& call) {
+  const Request& req = *call.request;
   const unsigned v = req.version();
   const bool ka = req.keep_alive();
   std::string from_query;
@@ -157,15 +179,17 @@ Reply PublicApi::Status(RoomEntry& room, const Request& req) {
   if (ticket.empty()) {
     std::optional<std::string> q = QueryParam(QueryOf(req.target()), "ticket");
     if (!q || q->empty()) {
-      return MakeError(ApiError::kBadRequest,
-                       "a ticket is required (header X-VWR-Ticket or query ticket=)", v, ka);
+      return Finish(
+          call, MakeError(ApiError::kBadRequest,
+                          "a ticket is required (header X-VWR-Ticket or query ticket=)", v, ka));
     }
     from_query = std::move(*q);
     ticket = from_query;
   }
   const std::optional<token::TicketClaims> claims = tickets_.Decode(room.state->id(), ticket);
   if (!claims) {
-    return MakeError(ApiError::kInvalidTicket, "the ticket is not valid for this room", v, ka);
+    return Finish(
+        call, MakeError(ApiError::kInvalidTicket, "the ticket is not valid for this room", v, ka));
   }
   room.traffic.polls.Add();
   store::TicketAnswer answer;
@@ -173,11 +197,18 @@ Reply PublicApi::Status(RoomEntry& room, const Request& req) {
     // Genuine, but issued before this room's state was reset: its place no longer exists.
     answer.status = core::TicketStatus::kExpired;
     answer.ticket = claims->number;
-  } else {
-    answer = room.state->Status(claims->number, claims->frontier_at_join);
+  } else if (!room.state->StatusCached(claims->number, claims->frontier_at_join, answer)) {
+    // Called, admitted or ended: the store decides, and may claim the ticket.
+    room.state->Status(claims->number, claims->frontier_at_join,
+                       [this, &room, call = std::move(call), ticket = std::string(ticket), v,
+                        ka](boost::system::result<store::TicketAnswer> answer) mutable {
+                         if (!answer) return Fail(call, answer.error());
+                         Finish(call, MakeJson(http::status::ok,
+                                               RenderAnswer(*room.state, *answer, ticket), v, ka));
+                       });
+    return;
   }
-  return Reply{MakeJson(http::status::ok, RenderAnswer(*room.state, answer, ticket), v, ka),
-               answer.durable_lsn};
+  Finish(call, MakeJson(http::status::ok, RenderAnswer(*room.state, answer, ticket), v, ka));
 }
 
 std::variant<std::uint64_t, Response> PublicApi::SessionOf(store::RoomState& room,
@@ -204,31 +235,40 @@ std::variant<std::uint64_t, Response> PublicApi::SessionOf(store::RoomState& roo
   return ticket;
 }
 
-Reply PublicApi::Heartbeat(RoomEntry& room, const Request& req) {
-  auto session = SessionOf(*room.state, req);
-  if (auto* error = std::get_if<Response>(&session)) return std::move(*error);
-  const store::SessionChange change = room.state->Heartbeat(std::get<std::uint64_t>(session));
-  if (!change.found) {
-    return MakeError(ApiError::kSessionNotFound, "the session has ended", req.version(),
-                     req.keep_alive());
-  }
-  Response res{http::status::no_content, req.version()};
-  res.keep_alive(req.keep_alive());
-  return Reply{std::move(res), change.durable_lsn};
+void PublicApi::Heartbeat(RoomEntry& room, Call& call) {
+  auto session = SessionOf(*room.state, *call.request);
+  if (auto* error = std::get_if<Response>(&session)) return Finish(call, std::move(*error));
+  room.state->Heartbeat(std::get<std::uint64_t>(session),
+                        [this, call = std::move(call)](boost::system::result<bool> found) mutable {
+                          if (!found) return Fail(call, found.error());
+                          const Request& req = *call.request;
+                          if (!*found) {
+                            return Finish(
+                                call, MakeError(ApiError::kSessionNotFound, "the session has ended",
+                                                req.version(), req.keep_alive()));
+                          }
+                          Finish(call, NoContent(req));
+                        });
 }
 
-Reply PublicApi::Leave(RoomEntry& room, const Request& req) {
-  auto session = SessionOf(*room.state, req);
-  std::uint64_t durable_lsn = 0;
+void PublicApi::Leave(RoomEntry& room, Call& call) {
+  auto session = SessionOf(*room.state, *call.request);
   if (auto* error = std::get_if<Response>(&session)) {
     // Leaving a session that has already ended is done, not an error.
-    if (error->result() != http::status::not_found) return std::move(*error);
-  } else {
-    durable_lsn = room.state->Leave(std::get<std::uint64_t>(session)).durable_lsn;
+    if (error->result() != http::status::not_found) return Finish(call, std::move(*error));
+    return Finish(call, NoContent(*call.request));
   }
+  room.state->Leave(std::get<std::uint64_t>(session),
+                    [this, call = std::move(call)](boost::system::result<bool> left) mutable {
+                      if (!left) return Fail(call, left.error());
+                      Finish(call, NoContent(*call.request));
+                    });
+}
+
+Response PublicApi::NoContent(const Request& req) {
   Response res{http::status::no_content, req.version()};
   res.keep_alive(req.keep_alive());
-  return Reply{std::move(res), durable_lsn};
+  return res;
 }
 
 Response PublicApi::RoomInfo(RoomEntry& room, const Request& req) {

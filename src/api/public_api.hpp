@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -33,8 +34,7 @@ class PublicApi final : public Handler {
             const token::AdmissionTokenSigner& tokens, const token::SecretKey& identity_key,
             const util::Clock& clock, ApiMetrics& metrics, PublicApiOptions options = {});
 
-  Reply Serve(const Request& request, const ConnectionInfo& connection) override;
-  void AwaitDurable(std::uint64_t durable_lsn, std::function<void(bool ok)> done) override;
+  void Serve(const Request& request, const ConnectionInfo& connection, Respond respond) override;
 
   // Limits on what a client may send in a join body.
   static constexpr std::size_t kMaxUserIdBytes = 256;
@@ -42,12 +42,30 @@ class PublicApi final : public Handler {
   static constexpr std::string_view kTicketHeader = "X-VWR-Ticket";
 
  private:
-  Reply Route(const Request& request, Endpoint& endpoint);
-  Reply Join(RoomEntry& room, const Request& request);
-  Reply Status(RoomEntry& room, const Request& request);
-  Reply Heartbeat(RoomEntry& room, const Request& request);
-  Reply Leave(RoomEntry& room, const Request& request);
+  // One request on its way: what the answer needs once the store has done its part. The request
+  // and the connection stay alive until `respond` is called (the server holds them).
+  struct Call {
+    const Request* request;
+    const ConnectionInfo* connection;
+    Respond respond;
+    util::TimePoint start;
+    Endpoint endpoint;
+  };
+
+  void Route(Call& call);
+  void Join(RoomEntry& room, Call& call);
+  void Status(RoomEntry& room, Call& call);
+  void Heartbeat(RoomEntry& room, Call& call);
+  void Leave(RoomEntry& room, Call& call);
   Response RoomInfo(RoomEntry& room, const Request& request);
+  // Counts and logs the answer, then sends it.
+  void Finish(Call& call, Response response);
+  // The answer when the store failed.
+  void Fail(Call& call, const boost::system::error_code& error);
+  // Reads a join body into `user_id`; the error response when it is not acceptable.
+  std::optional<Response> JoinBody(const std::string& body, std::string& user_id, unsigned v,
+                                   bool ka);
+  static Response NoContent(const Request& request);
 
   // The session ticket named by the request's admission token, or an error response.
   std::variant<std::uint64_t, Response> SessionOf(store::RoomState& room, const Request& request);

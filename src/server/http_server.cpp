@@ -316,19 +316,41 @@ class BasicHttpSession final : public HttpSession,
     step_ = Step::kAnswer;
     ++requests_;
     const api::Request& request = parser_->get();
-    std::uint64_t durable_lsn = 0;
+    // The handler answers now (a poll) or later, from another thread (a change that must be
+    // made durable first, a round trip to a shared store). Whichever comes second of "the
+    // handler returned" and "the answer came" goes on. The work guard keeps the worker's
+    // io_context running until then, even while the server drains and has nothing else to do.
+    answer_state_.store(kServing, std::memory_order_relaxed);
+    pending_work_.emplace(stream_.get_executor());
     try {
-      api::Reply reply = options_.handler->Serve(request, connection_);
-      response_ = std::move(reply.response);
-      durable_lsn = reply.durable_lsn;
+      options_.handler->Serve(request, connection_,
+                              [self = this->shared_from_this()](api::Response response) {
+                                self->OnAnswer(std::move(response));
+                              });
     } catch (const std::exception& e) {
       // Handlers do not throw for client input; this is a bug, so say so and keep serving.
       spdlog::error("{}: handler failed on {} {}: {}", options_.name,
                     std::string_view(request.method_string()), std::string_view(request.target()),
                     e.what());
-      response_ =
-          api::MakeError(api::ApiError::kInternal, "internal error", request.version(), false);
+      if (answer_state_.load(std::memory_order_acquire) == kServing) {
+        OnAnswer(
+            api::MakeError(api::ApiError::kInternal, "internal error", request.version(), false));
+      }
     }
+    if (answer_state_.exchange(kReturned, std::memory_order_acq_rel) == kAnswered) SendAnswer();
+  }
+
+  // The handler's answer: on this worker while Serve runs, or on any thread later.
+  void OnAnswer(api::Response response) {
+    response_ = std::move(response);  // the worker does not touch it until told below
+    if (answer_state_.exchange(kAnswered, std::memory_order_acq_rel) == kReturned) {
+      asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->SendAnswer(); });
+    }
+  }
+
+  void SendAnswer() {
+    pending_work_.reset();
+    const api::Request& request = parser_->get();
     if (worker_.draining || requests_ == options_.max_requests_per_connection) {
       response_.keep_alive(false);
     }
@@ -337,24 +359,6 @@ class BasicHttpSession final : public HttpSession,
       const std::size_t length = response_.body().size();
       response_.body().clear();
       response_.content_length(length);
-    }
-    if (durable_lsn == 0) return Write();
-    // The answer reports a change: it goes out once the change is durable (journaled). The
-    // worker serves its other connections meanwhile.
-    // The work guard keeps the worker's io_context running until the answer is back on it, even
-    // while the server drains and has nothing else to do.
-    options_.handler->AwaitDurable(
-        durable_lsn,
-        [self = this->shared_from_this(), work = asio::make_work_guard(stream_.get_executor())](
-            bool ok) { asio::post(work.get_executor(), [self, ok] { self->OnDurable(ok); }); });
-  }
-
-  void OnDurable(bool ok) {
-    if (!ok) {
-      spdlog::error("{}: a change could not be made durable; answering 503", options_.name);
-      response_ =
-          api::MakeError(api::ApiError::kUnavailable, "the change could not be stored; try again",
-                         response_.version(), false);
     }
     Write();
   }
@@ -457,6 +461,12 @@ class BasicHttpSession final : public HttpSession,
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   api::Response response_;
+  // Where the answer to the current request is (OnRequest / OnAnswer).
+  static constexpr int kServing = 0;   // the handler is running, no answer yet
+  static constexpr int kAnswered = 1;  // the answer came while the handler ran
+  static constexpr int kReturned = 2;  // the handler returned without an answer: it comes later
+  std::atomic<int> answer_state_{kServing};
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> pending_work_;
   std::string out_;           // the serialized answer being written
   std::size_t requests_ = 0;  // requests read on this connection
   Step step_ = Step::kWaiting;

@@ -100,26 +100,32 @@ TicketAnswer EmbeddedRoom::Join(std::string_view identity) {
   return answer;
 }
 
-TicketAnswer EmbeddedRoom::Status(std::uint64_t ticket, std::uint64_t frontier_at_join) {
-  // Fast path: a ticket above the frontier is waiting; everything needed is published.
+bool EmbeddedRoom::StatusCached(std::uint64_t ticket, std::uint64_t frontier_at_join,
+                                TicketAnswer& a) {
+  // A ticket above the frontier is waiting; everything needed is published.
   const std::uint64_t frontier = frontier_.load(std::memory_order_acquire);
   const std::uint64_t last = last_issued_.load(std::memory_order_acquire);
   if (ticket > frontier && ticket <= last) {
     const core::Policy& p = policy();
-    TicketAnswer a;
+    a = TicketAnswer{};
     a.ticket = ticket;
     a.frontier_at_join = frontier_at_join;
     a.queue_size = last - frontier;
     if (p.mode == core::Mode::kReject) {
       a.status = core::TicketStatus::kRejected;
-      return a;
+      return true;
     }
     a.status = core::TicketStatus::kWaiting;
     a.position = ticket - frontier;
     a.eta_seconds = core::EstimateWaitSeconds(
         a.position, advance_rate_.load(std::memory_order_relaxed), p.mode);
-    return a;
+    return true;
   }
+  return false;
+}
+
+TicketAnswer EmbeddedRoom::Status(std::uint64_t ticket, std::uint64_t frontier_at_join) {
+  if (TicketAnswer a; StatusCached(ticket, frontier_at_join, a)) return a;
   std::lock_guard lock(mu_);
   core::TicketOutcome outcome = room_.Poll(ticket, Now());
   outcome.frontier_at_join = frontier_at_join;
@@ -190,6 +196,52 @@ RoomFigures EmbeddedRoom::Figures() {
   f.newcomer_eta_seconds = room_.NewcomerWaitSeconds();
   f.counters = room_.counters();
   return f;
+}
+
+template <typename T>
+void EmbeddedRoom::Settle(std::uint64_t lsn, T value, Done<T> done) {
+  // A change was recorded (lsn != 0) only while journal_ is set, and journal_ never changes
+  // once the room serves; reading it here, after the locked step, is safe.
+  if (lsn == 0 || journal_ == nullptr) return done(std::move(value));
+  journal_->AwaitDurable(lsn, [value = std::move(value), done = std::move(done)](bool ok) mutable {
+    if (!ok) {
+      return done(boost::system::result<T>(boost::system::in_place_error,
+                                           make_error_code(StoreError::kNotDurable)));
+    }
+    done(std::move(value));
+  });
+}
+
+void EmbeddedRoom::Join(std::string identity, Done<TicketAnswer> done) {
+  TicketAnswer answer = Join(std::string_view(identity));
+  const std::uint64_t lsn = answer.durable_lsn;
+  Settle(lsn, std::move(answer), std::move(done));
+}
+
+void EmbeddedRoom::Status(std::uint64_t ticket, std::uint64_t frontier_at_join,
+                          Done<TicketAnswer> done) {
+  TicketAnswer answer = Status(ticket, frontier_at_join);
+  const std::uint64_t lsn = answer.durable_lsn;
+  Settle(lsn, std::move(answer), std::move(done));
+}
+
+void EmbeddedRoom::Heartbeat(std::uint64_t session_ticket, Done<bool> done) {
+  const SessionChange change = Heartbeat(session_ticket);
+  Settle(change.durable_lsn, change.found, std::move(done));
+}
+
+void EmbeddedRoom::Leave(std::uint64_t session_ticket, Done<bool> done) {
+  const SessionChange change = Leave(session_ticket);
+  Settle(change.durable_lsn, change.found, std::move(done));
+}
+
+void EmbeddedRoom::SetPolicy(const core::Policy& policy, Done<void> done) {
+  const std::uint64_t lsn = SetPolicy(policy);
+  if (lsn == 0 || journal_ == nullptr) return done(boost::system::result<void>());
+  journal_->AwaitDurable(lsn, [done = std::move(done)](bool ok) {
+    if (!ok) return done(make_error_code(StoreError::kNotDurable));
+    done(boost::system::result<void>());
+  });
 }
 
 bool EmbeddedRoom::Reconfigure(const core::Policy& policy) {
@@ -290,7 +342,7 @@ ReconfigureReport EmbeddedStore::Reconfigure(const std::vector<RoomSpec>& rooms)
   return report;
 }
 
-RoomState* EmbeddedStore::Find(std::string_view room_id) {
+EmbeddedRoom* EmbeddedStore::Find(std::string_view room_id) {
   const Served& served = served_.Get();
   auto it = served.by_id.find(room_id);
   return it == served.by_id.end() ? nullptr : it->second;

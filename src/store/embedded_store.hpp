@@ -44,12 +44,24 @@ class EmbeddedRoom final : public RoomState, private core::RoomEventSink {
   std::uint64_t incarnation() const override { return incarnation_; }
   const core::Policy& policy() const override;
 
-  TicketAnswer Join(std::string_view identity) override;
-  TicketAnswer Status(std::uint64_t ticket, std::uint64_t frontier_at_join) override;
-  SessionChange Heartbeat(std::uint64_t session_ticket) override;
-  SessionChange Leave(std::uint64_t session_ticket) override;
-  std::uint64_t SetPolicy(const core::Policy& policy) override;
+  // RoomState: each answers once its change is durable.
+  bool StatusCached(std::uint64_t ticket, std::uint64_t frontier_at_join,
+                    TicketAnswer& answer) override;
+  void Join(std::string identity, Done<TicketAnswer> done) override;
+  void Status(std::uint64_t ticket, std::uint64_t frontier_at_join,
+              Done<TicketAnswer> done) override;
+  void Heartbeat(std::uint64_t session_ticket, Done<bool> done) override;
+  void Leave(std::uint64_t session_ticket, Done<bool> done) override;
+  void SetPolicy(const core::Policy& policy, Done<void> done) override;
   RoomFigures Figures() override;
+
+  // The same, answered at once, with the journal record that makes the change durable
+  // (EmbeddedStore::AwaitDurable): for tests, benchmarks and the asynchronous calls above.
+  TicketAnswer Join(std::string_view identity);
+  TicketAnswer Status(std::uint64_t ticket, std::uint64_t frontier_at_join);
+  SessionChange Heartbeat(std::uint64_t session_ticket);
+  SessionChange Leave(std::uint64_t session_ticket);
+  std::uint64_t SetPolicy(const core::Policy& policy);
 
   core::TickReport Tick();
   // The configuration file's policy for this room (see core::Room::Reconfigure).
@@ -64,6 +76,9 @@ class EmbeddedRoom final : public RoomState, private core::RoomEventSink {
 
  private:
   void OnEvent(const core::RoomEvent& event) override;  // requires mu_
+  // Hands `value` to `done` once journal record `lsn` is durable.
+  template <typename T>
+  void Settle(std::uint64_t lsn, T value, Done<T> done);
   core::Instant Now() const;
   TicketAnswer Answer(const core::TicketOutcome& outcome) const;   // requires mu_
   void Publish();                                                  // requires mu_
@@ -100,12 +115,15 @@ class EmbeddedStore final : public Store {
   EmbeddedStore(const std::vector<RoomSpec>& rooms, const util::Clock& clock);
   ~EmbeddedStore() override;
 
-  RoomState* Find(std::string_view room_id) override;
+  EmbeddedRoom* Find(std::string_view room_id) override;
   const std::vector<RoomState*>& Rooms() override { return served_.Get().list; }
   ReconfigureReport Reconfigure(const std::vector<RoomSpec>& rooms) override;
   void Tick() override;
   bool Ready() const override { return journal_ == nullptr || journal_->healthy(); }
-  void AwaitDurable(std::uint64_t durable_lsn, std::function<void(bool ok)> done) override;
+  // Calls `done(true)` once journal record `durable_lsn` is durable (at once when it already is,
+  // or when the store keeps nothing on disk), `done(false)` when it never will be. `done` may
+  // run on the journal's thread.
+  void AwaitDurable(std::uint64_t durable_lsn, std::function<void(bool ok)> done);
   void Close() override;
 
   const RecoveryReport& recovery() const { return recovery_; }

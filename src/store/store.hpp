@@ -1,5 +1,6 @@
 #pragma once
 
+#include <boost/system/result.hpp>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -23,16 +24,39 @@ struct TicketAnswer {
   // When admitted: the session, from which the admission token is made.
   std::int64_t admitted_unix = 0;
   std::string identity;
-  // The change this answer reports is durable once the store says so for this number (see
-  // Store::AwaitDurable); 0 when nothing changed.
+  // Embedded store only: the journal record that makes this answer's change durable (see
+  // EmbeddedStore::AwaitDurable); 0 when nothing changed. The asynchronous RoomState calls
+  // answer only once that is done.
   std::uint64_t durable_lsn = 0;
 };
 
-// What a session operation did.
+// What a session operation did (embedded store, synchronous calls).
 struct SessionChange {
   bool found = false;             // there was such a session
   std::uint64_t durable_lsn = 0;  // as in TicketAnswer
 };
+
+// Why a store could not do what it was asked. The request may be tried again.
+enum class StoreError {
+  kUnavailable = 1,  // the shared store cannot be reached (or answered too late)
+  kNotDurable,       // the change could not be recorded
+};
+const boost::system::error_category& StoreCategory();
+inline boost::system::error_code make_error_code(StoreError e) {  // NOLINT: found by ADL
+  return {static_cast<int>(e), StoreCategory()};
+}
+
+}  // namespace vwr::store
+
+template <>
+struct boost::system::is_error_code_enum<vwr::store::StoreError> : std::true_type {};
+
+namespace vwr::store {
+
+// The completion of an asynchronous store call: runs exactly once, on any thread, once the
+// change is safe (durable in the journal, or acknowledged by the shared store), or with an error.
+template <typename T>
+using Done = std::function<void(boost::system::result<T>)>;
 
 // A room's live figures, for room info, metrics and operators.
 struct RoomFigures {
@@ -48,8 +72,10 @@ struct RoomFigures {
 
 // The shared state of one room, whichever store holds it. Every method is thread-safe.
 //
-// Status() is the hot path: an implementation must answer a waiting ticket from values it already
-// holds, without a lock shared by other rooms and without disk or network I/O.
+// StatusCached() is the hot path: an implementation answers a waiting ticket from values it
+// already holds, without a lock shared by other rooms, without allocating and without disk or
+// network I/O. Everything that changes state is asynchronous (Done), because a store may need
+// a disk write or a network round trip before the change is safe to report.
 class RoomState {
  public:
   virtual ~RoomState() = default;
@@ -60,12 +86,17 @@ class RoomState {
   // The policy in force. The reference stays valid for the life of the store.
   virtual const core::Policy& policy() const = 0;
 
-  virtual TicketAnswer Join(std::string_view identity) = 0;
-  virtual TicketAnswer Status(std::uint64_t ticket, std::uint64_t frontier_at_join) = 0;
-  virtual SessionChange Heartbeat(std::uint64_t session_ticket) = 0;
-  virtual SessionChange Leave(std::uint64_t session_ticket) = 0;
-  // Returns the durable_lsn of the change.
-  virtual std::uint64_t SetPolicy(const core::Policy& policy) = 0;
+  // A waiting ticket's standing, from what this node holds. False when the ticket is not
+  // simply waiting (called, admitted, ended, unknown): then Status() decides, and may claim it.
+  virtual bool StatusCached(std::uint64_t ticket, std::uint64_t frontier_at_join,
+                            TicketAnswer& answer) = 0;
+  virtual void Join(std::string identity, Done<TicketAnswer> done) = 0;
+  virtual void Status(std::uint64_t ticket, std::uint64_t frontier_at_join,
+                      Done<TicketAnswer> done) = 0;
+  // The bool: whether there was such a session.
+  virtual void Heartbeat(std::uint64_t session_ticket, Done<bool> done) = 0;
+  virtual void Leave(std::uint64_t session_ticket, Done<bool> done) = 0;
+  virtual void SetPolicy(const core::Policy& policy, Done<void> done) = 0;
   virtual RoomFigures Figures() = 0;
 };
 
@@ -104,10 +135,6 @@ class Store {
   virtual void Tick() = 0;
   // False when the store cannot serve (for /readyz).
   virtual bool Ready() const = 0;
-  // Calls `done(true)` once the change numbered `durable_lsn` is durable (at once when it
-  // already is, or when the store keeps nothing on disk), `done(false)` when it never will be.
-  // `done` may run on another thread. An answer reporting a change waits for this.
-  virtual void AwaitDurable(std::uint64_t durable_lsn, std::function<void(bool ok)> done) = 0;
   // Makes everything durable and stops background work (shutdown). Blocking.
   virtual void Close() {}
 };

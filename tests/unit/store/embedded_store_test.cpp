@@ -26,7 +26,7 @@ core::Policy TightPolicy() {
 TEST(EmbeddedRoom, WaitingStatusComesFromPublishedFigures) {
   util::FakeClock clock;
   EmbeddedStore store({{"r", TightPolicy()}}, clock);
-  RoomState* room = store.Find("r");
+  EmbeddedRoom* room = store.Find("r");
   ASSERT_NE(room, nullptr);
   for (int i = 0; i < 10; ++i) EXPECT_EQ(room->Join("").status, core::TicketStatus::kAdmitted);
   const TicketAnswer waiting = room->Join("");
@@ -48,7 +48,7 @@ TEST(EmbeddedRoom, UnknownRoomIsNull) {
 TEST(EmbeddedStore, ReconfigureAddsRemovesAndChangesPolicies) {
   util::FakeClock clock;
   EmbeddedStore store({{"a", TightPolicy()}, {"b", TightPolicy()}}, clock);
-  RoomState* a = store.Find("a");
+  EmbeddedRoom* a = store.Find("a");
   const std::uint64_t first = a->Join("").ticket;
 
   core::Policy wider = TightPolicy();
@@ -70,7 +70,7 @@ TEST(EmbeddedStore, ReconfigureAddsRemovesAndChangesPolicies) {
 TEST(EmbeddedStore, ARoomThatComesBackKeepsItsState) {
   util::FakeClock clock;
   EmbeddedStore store({{"a", TightPolicy()}, {"b", TightPolicy()}}, clock);
-  RoomState* b = store.Find("b");
+  EmbeddedRoom* b = store.Find("b");
   for (int i = 0; i < 12; ++i) b->Join("");
   store.Reconfigure({{"a", TightPolicy()}});
   store.Tick();
@@ -103,7 +103,7 @@ TEST(EmbeddedStore, ReconfigureWhileServing) {
   for (int w = 0; w < 3; ++w) {
     workers.emplace_back([&] {
       while (!stop.load()) {
-        RoomState* stay = store.Find("stay");
+        EmbeddedRoom* stay = store.Find("stay");
         if (stay == nullptr) {
           lost.fetch_add(1);
           served.fetch_add(1);
@@ -111,7 +111,7 @@ TEST(EmbeddedStore, ReconfigureWhileServing) {
         }
         const TicketAnswer a = stay->Join("");
         stay->Status(a.ticket, a.frontier_at_join);
-        if (RoomState* flip = store.Find("flip")) flip->Join("");
+        if (EmbeddedRoom* flip = store.Find("flip")) flip->Join("");
         for (RoomState* room : store.Rooms()) (void)room->policy().max_active;
         served.fetch_add(1);
       }
@@ -142,7 +142,7 @@ TEST(EmbeddedStore, ReconfigureWhileServing) {
 TEST(EmbeddedRoom, ConcurrentUseKeepsInvariants) {
   util::FakeClock clock;
   EmbeddedStore store({{"r", TightPolicy()}}, clock);
-  RoomState* room = store.Find("r");
+  EmbeddedRoom* room = store.Find("r");
   std::atomic<bool> stop{false};
   std::atomic<std::uint64_t> max_seen_active{0};
   std::thread ticker([&] {
@@ -218,7 +218,7 @@ TEST_F(DurableStoreTest, StateSurvivesARestart) {
   std::uint64_t incarnation = 0;
   {
     auto store = Open();
-    RoomState* room = store->Find("r");
+    EmbeddedRoom* room = store->Find("r");
     incarnation = room->incarnation();
     for (int i = 0; i < 10; ++i) room->Join("");  // fills max_active
     admitted = room->Join("alice").ticket;        // waiting, with an identity
@@ -237,7 +237,7 @@ TEST_F(DurableStoreTest, StateSurvivesARestart) {
     ASSERT_TRUE(durable.get_future().get());
   }
   auto store = Open();
-  RoomState* room = store->Find("r");
+  EmbeddedRoom* room = store->Find("r");
   EXPECT_EQ(room->incarnation(), incarnation) << "tickets issued before stay valid";
   EXPECT_DOUBLE_EQ(room->policy().admit_rate, 7);
   const RoomFigures f = room->Figures();
@@ -256,7 +256,7 @@ TEST_F(DurableStoreTest, StateSurvivesARestart) {
 TEST_F(DurableStoreTest, SnapshotAndLaterJournalBothCount) {
   {
     auto store = Open();
-    RoomState* room = store->Find("r");
+    EmbeddedRoom* room = store->Find("r");
     for (int i = 0; i < 15; ++i) room->Join("u" + std::to_string(i));
     ASSERT_TRUE(store->Snapshot().has_value());
     for (int i = 15; i < 30; ++i) room->Join("u" + std::to_string(i));
@@ -264,7 +264,7 @@ TEST_F(DurableStoreTest, SnapshotAndLaterJournalBothCount) {
   }
   auto store = Open();
   EXPECT_GE(store->recovery().snapshot_records, 1u);
-  RoomState* room = store->Find("r");
+  EmbeddedRoom* room = store->Find("r");
   EXPECT_EQ(room->Figures().last_issued, 30u);
   for (int i = 0; i < 30; ++i) {
     EXPECT_EQ(room->Join("u" + std::to_string(i)).ticket, static_cast<std::uint64_t>(i + 1));
@@ -282,7 +282,7 @@ TEST_F(DurableStoreTest, ARoomNotConfiguredAtRestartKeepsItsState) {
   {
     auto store = EmbeddedStore::Open({{"r", TightPolicy()}, {"gone", TightPolicy()}}, clock_, o);
     ASSERT_TRUE(store.has_value());
-    RoomState* gone = (*store)->Find("gone");
+    EmbeddedRoom* gone = (*store)->Find("gone");
     incarnation = gone->incarnation();
     for (int i = 0; i < 10; ++i) gone->Join("");
     waiting = gone->Join("w");
@@ -296,7 +296,7 @@ TEST_F(DurableStoreTest, ARoomNotConfiguredAtRestartKeepsItsState) {
   }
   auto store = EmbeddedStore::Open({{"r", TightPolicy()}, {"gone", TightPolicy()}}, clock_, o);
   ASSERT_TRUE(store.has_value());
-  RoomState* gone = (*store)->Find("gone");
+  EmbeddedRoom* gone = (*store)->Find("gone");
   ASSERT_NE(gone, nullptr);
   EXPECT_EQ(gone->incarnation(), incarnation);
   const TicketAnswer now = gone->Status(waiting.ticket, waiting.frontier_at_join);

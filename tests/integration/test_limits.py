@@ -318,7 +318,7 @@ class AcceptFailureTest(unittest.TestCase):
                 config_yaml(room_yaml("web"),
                             extra="server:\n  limits:\n    max_connections: 1000\n"
                                   "store:\n  snapshot_interval: 1h\n"),
-                extra_args=("--workers", "1"))
+                extra_args=("--workers", "1"), out_of_descriptors=True)
         finally:
             if saved is None:
                 del os.environ["VWR_BINARY"]

@@ -79,15 +79,10 @@ EmbeddedRoom::EmbeddedRoom(const RoomSpec& spec, std::uint64_t incarnation,
     : id_(spec.id),
       incarnation_(incarnation),
       clock_(clock),
-      room_(spec.id, spec.policy, incarnation, clock.Now()) {
-  std::lock_guard lock(mu_);
-  policies_.push_back(spec.policy);
-  Publish();
-}
+      room_(spec.id, spec.policy, incarnation, clock.Now()),
+      published_(spec.policy) {}
 
-const core::Policy& EmbeddedRoom::policy() const {
-  return *policy_.load(std::memory_order_acquire);
-}
+const core::Policy& EmbeddedRoom::policy() const { return published_.policy(); }
 
 core::Instant EmbeddedRoom::Now() const { return core::Instant::From(clock_); }
 
@@ -101,27 +96,8 @@ TicketAnswer EmbeddedRoom::Join(std::string_view identity) {
 }
 
 bool EmbeddedRoom::StatusCached(std::uint64_t ticket, std::uint64_t frontier_at_join,
-                                TicketAnswer& a) {
-  // A ticket above the frontier is waiting; everything needed is published.
-  const std::uint64_t frontier = frontier_.load(std::memory_order_acquire);
-  const std::uint64_t last = last_issued_.load(std::memory_order_acquire);
-  if (ticket > frontier && ticket <= last) {
-    const core::Policy& p = policy();
-    a = TicketAnswer{};
-    a.ticket = ticket;
-    a.frontier_at_join = frontier_at_join;
-    a.queue_size = last - frontier;
-    if (p.mode == core::Mode::kReject) {
-      a.status = core::TicketStatus::kRejected;
-      return true;
-    }
-    a.status = core::TicketStatus::kWaiting;
-    a.position = ticket - frontier;
-    a.eta_seconds = core::EstimateWaitSeconds(
-        a.position, advance_rate_.load(std::memory_order_relaxed), p.mode);
-    return true;
-  }
-  return false;
+                                TicketAnswer& answer) {
+  return published_.AnswerWaiting(ticket, frontier_at_join, answer);
 }
 
 TicketAnswer EmbeddedRoom::Status(std::uint64_t ticket, std::uint64_t frontier_at_join) {
@@ -151,7 +127,6 @@ SessionChange EmbeddedRoom::Leave(std::uint64_t session_ticket) {
 std::uint64_t EmbeddedRoom::SetPolicy(const core::Policy& policy) {
   std::lock_guard lock(mu_);
   room_.SetPolicy(policy);
-  policies_.push_back(policy);
   Publish();
   return TakeLsn();
 }
@@ -159,10 +134,6 @@ std::uint64_t EmbeddedRoom::SetPolicy(const core::Policy& policy) {
 void EmbeddedRoom::Apply(const core::RoomEvent& event, const core::Instant& now) {
   std::lock_guard lock(mu_);
   room_.Apply(event, now);
-  if (const auto* changed = std::get_if<core::PolicyChanged>(&event);
-      changed != nullptr && room_.policy() == changed->policy) {
-    policies_.push_back(changed->policy);
-  }
   Publish();
 }
 
@@ -247,7 +218,6 @@ void EmbeddedRoom::SetPolicy(const core::Policy& policy, Done<void> done) {
 bool EmbeddedRoom::Reconfigure(const core::Policy& policy) {
   std::lock_guard lock(mu_);
   if (!room_.Reconfigure(policy)) return false;
-  policies_.push_back(room_.policy());
   Publish();
   return true;
 }
@@ -282,12 +252,8 @@ TicketAnswer EmbeddedRoom::Answer(const core::TicketOutcome& outcome) const {
 }
 
 void EmbeddedRoom::Publish() {
-  policy_.store(&policies_.back(), std::memory_order_release);
-  advance_rate_.store(room_.advance_rate(), std::memory_order_relaxed);
-  // last_issued before frontier: a reader that sees the new frontier also sees every ticket
-  // issued before it moved.
-  last_issued_.store(room_.last_issued(), std::memory_order_release);
-  frontier_.store(room_.frontier(), std::memory_order_release);
+  if (!(published_.policy() == room_.policy())) published_.SetPolicy(room_.policy());
+  published_.Publish(room_.last_issued(), room_.frontier(), room_.advance_rate());
 }
 
 EmbeddedStore::EmbeddedStore(const std::vector<RoomSpec>& rooms, const util::Clock& clock)

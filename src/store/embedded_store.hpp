@@ -13,6 +13,7 @@
 
 #include "core/room.hpp"
 #include "store/journal.hpp"
+#include "store/published_figures.hpp"
 #include "store/store.hpp"
 #include "util/clock.hpp"
 #include "util/published.hpp"
@@ -94,14 +95,8 @@ class EmbeddedRoom final : public RoomState, private core::RoomEventSink {
   std::string scratch_;         // guarded by mu_: an event being encoded
   std::uint64_t last_lsn_ = 0;  // guarded by mu_: the last record of the current operation
 
-  // Published after every change, read without the lock.
-  std::atomic<std::uint64_t> frontier_{0};
-  std::atomic<std::uint64_t> last_issued_{0};
-  std::atomic<double> advance_rate_{0.0};
-  std::atomic<const core::Policy*> policy_{nullptr};
-  // Every policy this room has had; a published pointer must outlive its readers, and policy
-  // changes are rare operator actions, so old ones are simply kept.
-  std::deque<core::Policy> policies_;  // guarded by mu_
+  // Published after every change (under mu_), read without the lock.
+  PublishedFigures published_;
 };
 
 // All rooms of this node, in memory, made durable by a journal and snapshots in `dir`.

@@ -1,0 +1,52 @@
+-- A join. ARGV[8] = identity ('' for none).
+-- Returns {status, ticket, frontier_at_join, admitted_ms, identity, last, front, waiting}.
+local identity = ARGV[8]
+local now = now_ms()
+local function answer(r, faj)
+  local f = figures()
+  return {r[1], r[2], faj, r[3], r[4], f[1], f[2], f[3]}
+end
+
+if identity ~= '' then
+  local held = redis.call('HGET', K_IDENT, identity)
+  if held then
+    local n, faj = string.match(held, '^(%d+):(%d+)$')
+    local r = resolve(tonumber(n), now)
+    if r[1] ~= 'expired' then
+      if r[1] ~= 'rejected' then redis.call('HINCRBY', K_ROOM, 'rejoins', 1) end
+      return answer(r, tonumber(faj))
+    end
+  end
+end
+
+local function admit_now()
+  -- Nobody is waiting, so the frontier moves to this very ticket.
+  local n = issue_ticket(identity, num('last') + 1)
+  redis.call('HSET', K_ROOM, 'front', n)
+  redis.call('HINCRBY', K_ROOM, 'joins', 1)
+  create_session(n, now, true)
+  return answer({'admitted', n, now, identity}, n)
+end
+
+if P.mode == 'reject' then
+  redis.call('HINCRBY', K_ROOM, 'rejected', 1)
+  return answer({'rejected', 0, 0, ''}, 0)
+elseif P.mode == 'passthrough' and waiting() == 0 then
+  return admit_now()
+elseif P.mode == 'fifo' and waiting() == 0 then
+  local tokens = refill(now, false)
+  if tokens >= 1 and free_slot() then
+    set_tokens(tokens - 1)
+    return admit_now()
+  end
+  set_tokens(tokens)
+end
+
+if P.queue_limit > 0 and waiting() >= P.queue_limit then
+  redis.call('HINCRBY', K_ROOM, 'full', 1)
+  return answer({'full', 0, 0, ''}, 0)
+end
+redis.call('HINCRBY', K_ROOM, 'joins', 1)
+local front = num('front')
+local n = issue_ticket(identity, front)
+return answer({'waiting', n, 0, ''}, front)

@@ -1,0 +1,116 @@
+-- Shared by every room script (prepended to each). One room's state lives in keys that share
+-- the hash tag {<room>}, so a script touches one Redis Cluster slot:
+--   KEYS[1] room   HASH  last, front, counters, budget, estimator, inc, policy
+--   KEYS[2] ident  HASH  identity -> "ticket:frontier_at_join"
+--   KEYS[3] tident HASH  ticket -> identity
+--   KEYS[4] calls  ZSET  called, not yet claimed: ticket -> called_at_ms
+--   KEYS[5] sess   ZSET  admitted sessions: ticket -> last_seen_ms
+--   KEYS[6] sinfo  HASH  ticket -> admitted_ms
+--   KEYS[7] lease  STRING the node that ticks this room (tick script only)
+-- Every time comes from the Redis server's clock (TIME), so the nodes' clocks never decide an
+-- expiry. The rules are core::Room's (src/core/room.cpp); keep the two in step.
+local K_ROOM, K_IDENT, K_TIDENT, K_CALLS, K_SESS, K_SINFO = KEYS[1], KEYS[2], KEYS[3], KEYS[4],
+    KEYS[5], KEYS[6]
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function num(field)
+  return tonumber(redis.call('HGET', K_ROOM, field) or '0') or 0
+end
+
+-- Policy, as the node passes it: ARGV[1..7].
+local P = {
+  mode = ARGV[1],                         -- fifo | passthrough | reject | pause
+  max_active = tonumber(ARGV[2]),
+  queue_limit = tonumber(ARGV[3]),        -- 0 = none
+  admit_rate = tonumber(ARGV[4]),
+  burst = tonumber(ARGV[5]),
+  claim_grace_ms = tonumber(ARGV[6]),
+  session_timeout_ms = tonumber(ARGV[7]),
+}
+
+local function forget_identity(n)
+  local id = redis.call('HGET', K_TIDENT, n)
+  if not id then return end
+  local held = redis.call('HGET', K_IDENT, id)
+  if held and string.match(held, '^(%d+):') == tostring(n) then redis.call('HDEL', K_IDENT, id) end
+  redis.call('HDEL', K_TIDENT, n)
+end
+
+local function waiting()
+  return num('last') - num('front')
+end
+
+local function free_slot()
+  return redis.call('ZCARD', K_SESS) + redis.call('ZCARD', K_CALLS) < P.max_active
+end
+
+-- The budget of core::RateBudget: uncapped accrual while people wait.
+local function refill(now, demand)
+  local tokens = tonumber(redis.call('HGET', K_ROOM, 'tokens') or tostring(P.burst))
+  local last = tonumber(redis.call('HGET', K_ROOM, 'refill_ms') or tostring(now))
+  local dt = math.max(0, now - last) / 1000
+  if demand then
+    tokens = math.min(tokens, P.burst) + P.admit_rate * dt
+  else
+    tokens = math.min(tokens + P.admit_rate * dt, P.burst)
+  end
+  redis.call('HSET', K_ROOM, 'refill_ms', now)
+  return tokens
+end
+
+local function set_tokens(tokens)
+  redis.call('HSET', K_ROOM, 'tokens', string.format('%.6f', tokens))
+end
+
+local function create_session(n, now, immediate)
+  redis.call('ZADD', K_SESS, now, n)
+  redis.call('HSET', K_SINFO, n, now)
+  redis.call('HINCRBY', K_ROOM, 'admissions', 1)
+  if immediate then redis.call('HINCRBY', K_ROOM, 'immediate', 1) end
+end
+
+local function issue_ticket(identity, frontier_at_join)
+  local n = redis.call('HINCRBY', K_ROOM, 'last', 1)
+  if identity ~= '' then
+    redis.call('HSET', K_IDENT, identity, n .. ':' .. frontier_at_join)
+    redis.call('HSET', K_TIDENT, n, identity)
+  end
+  return n
+end
+
+-- Where ticket n stands; claims it when called. Returns {status, n, admitted_ms, identity}.
+local function resolve(n, now)
+  local last, front = num('last'), num('front')
+  if n == 0 or n > last then return {'expired', n, 0, ''} end
+  if n > front then
+    return {P.mode == 'reject' and 'rejected' or 'waiting', n, 0, ''}
+  end
+  local called_at = redis.call('ZSCORE', K_CALLS, n)
+  if called_at then
+    redis.call('ZREM', K_CALLS, n)
+    if tonumber(called_at) + P.claim_grace_ms <= now then
+      redis.call('HINCRBY', K_ROOM, 'no_shows', 1)
+      forget_identity(n)
+      return {'expired', n, 0, ''}
+    end
+    create_session(n, now, false)
+    return {'admitted', n, now, redis.call('HGET', K_TIDENT, n) or ''}
+  end
+  if redis.call('ZSCORE', K_SESS, n) then
+    redis.call('ZADD', K_SESS, now, n)
+    return {'admitted', n, tonumber(redis.call('HGET', K_SINFO, n) or now),
+            redis.call('HGET', K_TIDENT, n) or ''}
+  end
+  forget_identity(n)
+  return {'expired', n, 0, ''}
+end
+
+-- The figures every answer carries: {last, front, waiting}.
+local function figures()
+  local last, front = num('last'), num('front')
+  return {last, front, last - front}
+end

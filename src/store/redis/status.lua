@@ -1,0 +1,5 @@
+-- A poll of ticket ARGV[8] at or below the frontier (a waiting one is answered from the node's
+-- cache). Returns {status, ticket, admitted_ms, identity, last, front, waiting}.
+local r = resolve(tonumber(ARGV[8]), now_ms())
+local f = figures()
+return {r[1], r[2], r[3], r[4], f[1], f[2], f[3]}

@@ -1,0 +1,67 @@
+-- The tick of one room, run by the node holding the room's lease; any other node only reads the
+-- figures. ARGV[8] = this node's id, ARGV[9] = lease period in ms, ARGV[10] = most tickets to
+-- call in one tick.
+-- Returns {ticked (0|1), last, front, waiting, active, called, advance_rate, joins, rejected,
+--          full, admissions, immediate, no_shows, expired, leaves, rejoins, lease holder}.
+local K_LEASE = KEYS[7]
+local node, lease_ms, max_call = ARGV[8], tonumber(ARGV[9]), tonumber(ARGV[10])
+local ticked = 0
+local holder = redis.call('GET', K_LEASE)
+if holder == node then
+  redis.call('PEXPIRE', K_LEASE, lease_ms)
+elseif not holder then
+  redis.call('SET', K_LEASE, node, 'PX', lease_ms)
+  holder = node
+end
+
+if holder == node then
+  ticked = 1
+  local now = now_ms()
+  -- Idle sessions end.
+  for _, n in ipairs(redis.call('ZRANGEBYSCORE', K_SESS, '-inf', now - P.session_timeout_ms,
+                                'LIMIT', 0, 10000)) do
+    redis.call('ZREM', K_SESS, n)
+    redis.call('HDEL', K_SINFO, n)
+    forget_identity(n)
+    redis.call('HINCRBY', K_ROOM, 'expired', 1)
+  end
+  -- Calls not claimed within the grace are no-shows.
+  for _, n in ipairs(redis.call('ZRANGEBYSCORE', K_CALLS, '-inf', now - P.claim_grace_ms,
+                                'LIMIT', 0, 10000)) do
+    redis.call('ZREM', K_CALLS, n)
+    forget_identity(n)
+    redis.call('HINCRBY', K_ROOM, 'no_shows', 1)
+  end
+  -- The frontier advances.
+  local wait = waiting()
+  local tokens = refill(now, wait > 0)
+  local advance = 0
+  if P.mode == 'fifo' then
+    local free = P.max_active - redis.call('ZCARD', K_SESS) - redis.call('ZCARD', K_CALLS)
+    advance = math.max(0, math.min(math.floor(tokens), free, wait))
+    tokens = tokens - advance
+  elseif P.mode == 'passthrough' then
+    advance = wait
+  end
+  advance = math.min(advance, max_call)
+  set_tokens(tokens)
+  local front = num('front')
+  for n = front + 1, front + advance do redis.call('ZADD', K_CALLS, now, n) end
+  if advance > 0 then redis.call('HSET', K_ROOM, 'front', front + advance) end
+  -- The advance rate (core::AdvanceRateEstimator), observed only while people waited.
+  local rate = tonumber(redis.call('HGET', K_ROOM, 'rate') or tostring(P.admit_rate))
+  local last_tick = tonumber(redis.call('HGET', K_ROOM, 'tick_ms') or tostring(now))
+  local dt = (now - last_tick) / 1000
+  if P.mode == 'fifo' and num('wal') > 0 and dt > 0 then
+    local sample = (front + advance - num('fal')) / dt
+    rate = rate + (1 - math.exp(-dt / 20)) * (sample - rate)
+  end
+  redis.call('HSET', K_ROOM, 'rate', string.format('%.6f', rate), 'tick_ms', now,
+             'wal', waiting(), 'fal', front + advance)
+end
+
+local f = figures()
+return {ticked, f[1], f[2], f[3], redis.call('ZCARD', K_SESS), redis.call('ZCARD', K_CALLS),
+        redis.call('HGET', K_ROOM, 'rate') or tostring(P.admit_rate), num('joins'),
+        num('rejected'), num('full'), num('admissions'), num('immediate'), num('no_shows'),
+        num('expired'), num('leaves'), num('rejoins'), holder}

@@ -159,6 +159,11 @@ int Serve(const ConfigSource& source, const config::Config& config) {
     control.stop();
   });
 
+  if (config.store.kind != "embedded") {
+    spdlog::error("store.kind {} is not available in this build yet; use \"embedded\"",
+                  config.store.kind);
+    return 1;
+  }
   std::error_code fs_ec;
   std::filesystem::create_directories(config.store.data_dir, fs_ec);
   if (fs_ec) {

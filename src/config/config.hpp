@@ -41,11 +41,16 @@ struct RoomMatch {
   bool operator==(const RoomMatch&) const = default;
 };
 
+// What a room does when its shared store cannot be reached: keep people out (fail_closed, the
+// default: the protected service stays protected) or let them through (fail_open).
+enum class FailurePolicy { kFailClosed, kFailOpen };
+
 struct RoomConfig {
   std::string id;                // [A-Za-z0-9_-]{1,64}, unique
   std::string name;              // display name; the id when not configured
   std::vector<RoomMatch> match;  // never empty after loading
   core::Policy policy;           // passed core::ValidatePolicy
+  FailurePolicy failure_policy = FailurePolicy::kFailClosed;
 
   bool operator==(const RoomConfig&) const = default;
 };
@@ -95,12 +100,26 @@ enum class FsyncMode { kAlways, kInterval, kNever };
 // "always", "interval", "never".
 std::string_view FsyncModeName(FsyncMode mode);
 
+// The shared store of several nodes (store.kind: redis); see docs/scale-out.md.
+struct RedisConfig {
+  std::string url = "redis://127.0.0.1:6379/0";  // redis://[[user]:password@]host[:port][/db]
+  bool cluster = false;                          // a Redis Cluster; url's host is one seed
+  std::vector<HostPort> nodes;                   // more cluster seeds
+  std::chrono::milliseconds connect_timeout{1'000};
+  std::chrono::milliseconds command_timeout{1'000};
+  std::chrono::milliseconds lease{2'000};  // a room's tick lease; 200ms..60s
+  std::string key_prefix = "vwr";          // [A-Za-z0-9_.-]{1,32}
+
+  bool operator==(const RedisConfig&) const = default;
+};
+
 struct StoreConfig {
-  std::string kind = "embedded";  // the only kind so far
+  std::string kind = "embedded";  // "embedded" (one node) or "redis" (several nodes)
   std::string data_dir = "./data";
   FsyncMode fsync = FsyncMode::kInterval;
   std::chrono::milliseconds fsync_interval{10};         // 1ms..10s; used by kInterval
   std::chrono::milliseconds snapshot_interval{60'000};  // 1s..1h
+  RedisConfig redis;                                    // used by kind "redis"
 
   bool operator==(const StoreConfig&) const = default;
 };

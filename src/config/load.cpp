@@ -75,15 +75,20 @@ constexpr std::array<std::string_view, 9> kLimitsKeys = {
     "max_header_bytes", "max_body_bytes",         "admin_max_body_bytes",
     "header_timeout",   "body_timeout",           "keepalive_timeout",
     "max_connections",  "max_connections_per_ip", "max_requests_per_connection"};
-constexpr std::array<std::string_view, 5> kStoreKeys = {"kind", "data_dir", "fsync",
-                                                        "fsync_interval", "snapshot_interval"};
+constexpr std::array<std::string_view, 6> kStoreKeys = {
+    "kind", "data_dir", "fsync", "fsync_interval", "snapshot_interval", "redis"};
+constexpr std::array<std::string_view, 7> kRedisKeys = {
+    "url", "cluster", "nodes", "connect_timeout", "command_timeout", "lease", "key_prefix"};
+constexpr std::array<std::string_view, 2> kStoreKinds = {"embedded", "redis"};
+constexpr std::array<std::string_view, 2> kBooleans = {"true", "false"};
+constexpr std::array<std::string_view, 2> kFailurePolicies = {"fail_closed", "fail_open"};
 constexpr std::array<std::string_view, 3> kFsyncModes = {"always", "interval", "never"};
 constexpr std::array<std::string_view, 1> kAdminKeys = {"token"};
 constexpr std::array<std::string_view, 1> kSecretsKeys = {"ticket_key_file"};
 constexpr std::array<std::string_view, 2> kLogKeys = {"level", "format"};
-constexpr std::array<std::string_view, 11> kRoomKeys = {
-    "id",          "name", "match",       "max_active", "admit_rate", "burst", "session_timeout",
-    "claim_grace", "mode", "queue_limit", "poll"};
+constexpr std::array<std::string_view, 12> kRoomKeys = {
+    "id",          "name", "match",       "max_active", "admit_rate",    "burst", "session_timeout",
+    "claim_grace", "mode", "queue_limit", "poll",       "failure_policy"};
 constexpr std::array<std::string_view, 2> kMatchKeys = {"host", "path_prefix"};
 constexpr std::array<std::string_view, 2> kPollKeys = {"min", "max"};
 constexpr std::array<std::string_view, 6> kLogLevels = {"trace", "debug", "info",
@@ -503,21 +508,96 @@ void ReadServer(Reader& reader, const Field& field, ServerConfig& out) {
   if (const Field* tls = fields->Find("tls")) ReadTls(reader, *tls, out.tls);
 }
 
+// Why `url` is not a Redis URL, or nullopt. Never repeats the URL (it may hold a password).
+std::optional<std::string> CheckRedisUrl(std::string_view url) {
+  constexpr std::string_view kScheme = "redis://";
+  if (!url.starts_with(kScheme)) {
+    return std::string("must start with redis:// (redis://[[user]:password@]host[:port][/db])");
+  }
+  std::string_view rest = url.substr(kScheme.size());
+  if (const auto at = rest.rfind('@'); at != std::string_view::npos) rest.remove_prefix(at + 1);
+  const std::string_view authority = rest.substr(0, rest.find('/'));
+  if (authority.empty() || authority.front() == ':') return std::string("has no host");
+  if (authority.find(':') != std::string_view::npos && authority.front() != '[') {
+    if (!ParseHostPort(authority)) return std::string("has a port that is not 1..65535");
+  }
+  if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
+    const std::string_view db = rest.substr(slash + 1);
+    if (!db.empty() && (db.size() > 5 || db.find_first_not_of("0123456789") != db.npos)) {
+      return std::string("has a database that is not a number");
+    }
+  }
+  return std::nullopt;
+}
+
+void ReadRedis(Reader& reader, const Field& field, RedisConfig& out) {
+  const std::optional<Fields> fields = reader.ReadMap(field, kRedisKeys);
+  if (!fields) return;
+  if (const Field* url = fields->Find("url")) {
+    if (std::optional<std::string> value = reader.ReadString(*url)) {
+      // The password may be in it: never quote the URL back.
+      if (std::optional<std::string> problem = CheckRedisUrl(*value)) {
+        reader.Error(url->mark, url->path, *problem);
+      } else {
+        out.url = *value;
+      }
+    }
+  }
+  if (const Field* cluster = fields->Find("cluster")) {
+    if (std::optional<std::string> value = reader.ReadChoice(*cluster, kBooleans)) {
+      out.cluster = *value == "true";
+    }
+  }
+  if (const Field* nodes = fields->Find("nodes")) {
+    if (!nodes->node.IsSequence()) {
+      reader.Error(nodes->mark, nodes->path, "expected a list of HOST:PORT");
+    } else {
+      for (std::size_t i = 0; i < nodes->node.size(); ++i) {
+        const YAML::Node item = nodes->node[i];
+        const Field entry{nodes->path + "[" + std::to_string(i) + "]", item.Mark(), item};
+        if (std::optional<std::string> text = reader.ReadString(entry)) {
+          if (std::optional<HostPort> hp = ParseHostPort(*text); hp && hp->port != 0) {
+            out.nodes.push_back(*hp);
+          } else {
+            reader.Error(entry.mark, entry.path, "expected HOST:PORT, got " + Quote(*text));
+          }
+        }
+      }
+    }
+  }
+  auto duration = [&](const char* key, std::chrono::milliseconds& target, milliseconds min,
+                      milliseconds max) {
+    if (const Field* f = fields->Find(key)) {
+      if (auto value = ReadDurationInRange(reader, *f, min, max)) target = *value;
+    }
+  };
+  duration("connect_timeout", out.connect_timeout, milliseconds(10), milliseconds(60'000));
+  duration("command_timeout", out.command_timeout, milliseconds(10), milliseconds(60'000));
+  duration("lease", out.lease, milliseconds(200), milliseconds(60'000));
+  if (const Field* prefix = fields->Find("key_prefix")) {
+    if (std::optional<std::string> value = reader.ReadString(*prefix)) {
+      const bool ok =
+          !value->empty() && value->size() <= 32 &&
+          std::all_of(value->begin(), value->end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+          });
+      if (ok) {
+        out.key_prefix = *value;
+      } else {
+        reader.Error(prefix->mark, prefix->path,
+                     "must be 1 to 32 letters, digits, '_', '.' or '-'; got " + Quote(*value));
+      }
+    }
+  }
+}
+
 void ReadStore(Reader& reader, const Field& field, StoreConfig& out) {
   const std::optional<Fields> fields = reader.ReadMap(field, kStoreKeys);
   if (!fields) return;
   if (const Field* kind = fields->Find("kind")) {
-    if (std::optional<std::string> value = reader.ReadString(*kind)) {
-      if (*value == "embedded") {
-        out.kind = *value;
-      } else {
-        reader.Error(kind->mark, kind->path,
-                     "unsupported store " + Quote(*value) +
-                         ": this version has only \"embedded\" (a shared Redis store comes with "
-                         "scale-out)");
-      }
-    }
+    if (std::optional<std::string> value = reader.ReadChoice(*kind, kStoreKinds)) out.kind = *value;
   }
+  if (const Field* redis = fields->Find("redis")) ReadRedis(reader, *redis, out.redis);
   if (const Field* data_dir = fields->Find("data_dir")) {
     if (std::optional<std::string> value = reader.ReadString(*data_dir)) {
       if (value->empty()) {
@@ -814,6 +894,12 @@ std::optional<RoomSource> ReadRoom(Reader& reader, const Field& field) {
 
   ReadMatches(reader, fields->Find("match"), source);
   ReadPolicy(reader, *fields, source, source.room.policy);
+  if (const Field* failure = fields->Find("failure_policy")) {
+    if (std::optional<std::string> value = reader.ReadChoice(*failure, kFailurePolicies)) {
+      source.room.failure_policy =
+          *value == "fail_open" ? FailurePolicy::kFailOpen : FailurePolicy::kFailClosed;
+    }
+  }
   return source;
 }
 

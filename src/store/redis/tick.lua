@@ -2,7 +2,8 @@
 -- figures. ARGV[8] = this node's id, ARGV[9] = lease period in ms, ARGV[10] = most tickets to
 -- call in one tick.
 -- Returns {ticked (0|1), last, front, waiting, active, called, advance_rate, joins, rejected,
---          full, admissions, immediate, no_shows, expired, leaves, rejoins, lease holder}.
+--          full, admissions, immediate, no_shows, expired, leaves, rejoins, lease holder,
+--          policy in force (as encoded by the nodes)}.
 local K_LEASE = KEYS[7]
 local node, lease_ms, max_call = ARGV[8], tonumber(ARGV[9]), tonumber(ARGV[10])
 local ticked = 0
@@ -64,4 +65,5 @@ local f = figures()
 return {ticked, f[1], f[2], f[3], redis.call('ZCARD', K_SESS), redis.call('ZCARD', K_CALLS),
         redis.call('HGET', K_ROOM, 'rate') or tostring(P.admit_rate), num('joins'),
         num('rejected'), num('full'), num('admissions'), num('immediate'), num('no_shows'),
-        num('expired'), num('leaves'), num('rejoins'), holder}
+        num('expired'), num('leaves'), num('rejoins'), holder,
+        redis.call('HGET', K_ROOM, 'policy') or ''}

@@ -1,6 +1,7 @@
 #include "api/public_api.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
@@ -45,6 +46,7 @@ PublicApi::PublicApi(RoomDirectory& rooms, const token::TicketCodec& tickets,
       clock_(clock),
       metrics_(metrics),
       error_log_(clock),
+      fail_open_log_(clock, 1),
       options_(std::move(options)) {}
 
 void PublicApi::Serve(const Request& request, const ConnectionInfo& connection, Respond respond) {
@@ -65,6 +67,29 @@ void PublicApi::Fail(Call& call, const boost::system::error_code& error) {
                              ? "the change could not be stored; try again"
                              : "the waiting room cannot reach its store; try again",
                          req.version(), false));
+}
+
+void PublicApi::FailOpenOrClosed(RoomEntry& room, Call& call,
+                                 const boost::system::error_code& error,
+                                 const std::string& identity) {
+  if (!room.state->fail_open()) return Fail(call, error);
+  // fail_open: the store cannot say who is next, so everyone goes through. The token names no
+  // session (ticket 0): heartbeats answer that it has ended, and the protected service, which
+  // checks the token alone, lets its holder in until it expires.
+  std::uint64_t suppressed = 0;
+  if (fail_open_log_.Allow(suppressed)) {
+    spdlog::warn("room {}: the store failed ({}); admitting (failure_policy fail_open){}",
+                 room.state->id(), error.message(),
+                 suppressed > 0 ? fmt::format(" ({} similar lines suppressed)", suppressed) : "");
+  }
+  store::TicketAnswer answer;
+  answer.status = core::TicketStatus::kAdmitted;
+  answer.admitted_unix =
+      std::chrono::duration_cast<std::chrono::seconds>(clock_.WallNow().time_since_epoch()).count();
+  answer.identity = identity;
+  const Request& req = *call.request;
+  Finish(call, MakeJson(http::status::ok, RenderAnswer(*room.state, answer, ""), req.version(),
+                        req.keep_alive()));
 }
 
 void PublicApi::Route(Call& call) {
@@ -193,6 +218,10 @@ void PublicApi::Status(RoomEntry& room, Call& call) {
   }
   room.traffic.polls.Add();
   store::TicketAnswer answer;
+  if (room.state->incarnation() == 0) {
+    // A shared store not reached yet since start: nobody can tell where this ticket stands.
+    return FailOpenOrClosed(room, call, store::StoreError::kUnavailable, "");
+  }
   if (claims->incarnation != room.state->incarnation()) {
     // Genuine, but issued before this room's state was reset: its place no longer exists.
     answer.status = core::TicketStatus::kExpired;

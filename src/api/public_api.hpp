@@ -62,6 +62,9 @@ class PublicApi final : public Handler {
   void Finish(Call& call, Response response);
   // The answer when the store failed.
   void Fail(Call& call, const boost::system::error_code& error);
+  // The same for a join or a claim, by the room's failure policy: 503, or admitted.
+  void FailOpenOrClosed(RoomEntry& room, Call& call, const boost::system::error_code& error,
+                        const std::string& identity);
   // Reads a join body into `user_id`; the error response when it is not acceptable.
   std::optional<Response> JoinBody(const std::string& body, std::string& user_id, unsigned v,
                                    bool ka);
@@ -80,6 +83,7 @@ class PublicApi final : public Handler {
   const util::Clock& clock_;
   ApiMetrics& metrics_;
   ErrorLog error_log_;
+  util::LogLimiter fail_open_log_;
   PublicApiOptions options_;
 };
 

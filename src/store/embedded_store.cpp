@@ -79,6 +79,7 @@ EmbeddedRoom::EmbeddedRoom(const RoomSpec& spec, std::uint64_t incarnation,
     : id_(spec.id),
       incarnation_(incarnation),
       clock_(clock),
+      fail_open_(spec.fail_open),
       room_(spec.id, spec.policy, incarnation, clock.Now()),
       published_(spec.policy) {}
 
@@ -215,9 +216,10 @@ void EmbeddedRoom::SetPolicy(const core::Policy& policy, Done<void> done) {
   });
 }
 
-bool EmbeddedRoom::Reconfigure(const core::Policy& policy) {
+bool EmbeddedRoom::Reconfigure(const RoomSpec& spec) {
+  fail_open_.store(spec.fail_open, std::memory_order_relaxed);
   std::lock_guard lock(mu_);
-  if (!room_.Reconfigure(policy)) return false;
+  if (!room_.Reconfigure(spec.policy)) return false;
   Publish();
   return true;
 }
@@ -295,7 +297,7 @@ ReconfigureReport EmbeddedStore::Reconfigure(const std::vector<RoomSpec>& rooms)
     bool created = false;
     EmbeddedRoom& room = Keep(spec, &created);
     // A room just made already has the file's policy; one kept from before is told it.
-    if (!created && room.Reconfigure(spec.policy)) report.policy_changed.push_back(spec.id);
+    if (!created && room.Reconfigure(spec)) report.policy_changed.push_back(spec.id);
     if (!before.by_id.contains(spec.id)) report.added.push_back(spec.id);
     next.list.push_back(&room);
     next.rooms.push_back(&room);

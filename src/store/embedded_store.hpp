@@ -44,6 +44,7 @@ class EmbeddedRoom final : public RoomState, private core::RoomEventSink {
   const std::string& id() const override { return id_; }
   std::uint64_t incarnation() const override { return incarnation_; }
   const core::Policy& policy() const override;
+  bool fail_open() const override { return fail_open_.load(std::memory_order_relaxed); }
 
   // RoomState: each answers once its change is durable.
   bool StatusCached(std::uint64_t ticket, std::uint64_t frontier_at_join,
@@ -65,8 +66,9 @@ class EmbeddedRoom final : public RoomState, private core::RoomEventSink {
   std::uint64_t SetPolicy(const core::Policy& policy);
 
   core::TickReport Tick();
-  // The configuration file's policy for this room (see core::Room::Reconfigure).
-  bool Reconfigure(const core::Policy& policy);
+  // The configuration file's settings for this room (see core::Room::Reconfigure); returns
+  // whether the policy in force changed.
+  bool Reconfigure(const RoomSpec& spec);
 
   // Replays one recorded event (before serving starts).
   void Apply(const core::RoomEvent& event, const core::Instant& now);
@@ -88,6 +90,7 @@ class EmbeddedRoom final : public RoomState, private core::RoomEventSink {
   const std::string id_;
   const std::uint64_t incarnation_;
   const util::Clock& clock_;
+  std::atomic<bool> fail_open_;
 
   std::mutex mu_;
   core::Room room_;             // guarded by mu_

@@ -85,6 +85,8 @@ class RoomState {
   virtual std::uint64_t incarnation() const = 0;
   // The policy in force. The reference stays valid for the life of the store.
   virtual const core::Policy& policy() const = 0;
+  // What the API does when this store fails a join or a claim (RoomSpec::fail_open).
+  virtual bool fail_open() const = 0;
 
   // A waiting ticket's standing, from what this node holds. False when the ticket is not
   // simply waiting (called, admitted, ended, unknown): then Status() decides, and may claim it.
@@ -104,6 +106,8 @@ class RoomState {
 struct RoomSpec {
   std::string id;
   core::Policy policy;
+  // When the store cannot be reached: let people through (true) or keep them out (false).
+  bool fail_open = false;
 };
 
 // What a Reconfigure changed, room ids in configuration order.

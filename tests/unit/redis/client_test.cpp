@@ -1,0 +1,342 @@
+#include "redis/client.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "redis/slot.hpp"
+#include "support/redis_server.hpp"
+
+namespace vwr::redis {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::ClientHarness;
+using testing::Eventually;
+using testing::OptionsFor;
+using testing::RedisServer;
+
+std::string Describe(const boost::system::result<Reply>& result) {
+  return result ? ToString(*result) : "error: " + result.error().message();
+}
+
+void ExpectReply(const boost::system::result<Reply>& result, Reply::Type type,
+                 const std::string& text) {
+  ASSERT_TRUE(result.has_value()) << Describe(result);
+  EXPECT_EQ(result->type, type) << Describe(result);
+  if (type == Reply::Type::kInteger) {
+    EXPECT_EQ(std::to_string(result->integer), text);
+  } else {
+    EXPECT_EQ(result->str, text);
+  }
+}
+
+void ExpectError(const boost::system::result<Reply>& result, ClientError error) {
+  ASSERT_FALSE(result.has_value()) << Describe(result);
+  EXPECT_EQ(result.error(), make_error_code(error)) << result.error().message();
+}
+
+TEST(Client, AnswersBasicCommandsWithEveryReplyType) {
+  RedisServer server;
+  ClientHarness harness(OptionsFor(server));
+  ASSERT_TRUE(harness.WaitConnected());
+
+  ExpectReply(harness.Run({"SET", "k", "v"}), Reply::Type::kStatus, "OK");
+  ExpectReply(harness.Run({"GET", "k"}), Reply::Type::kString, "v");
+  ExpectReply(harness.Run({"INCRBY", "n", "41"}), Reply::Type::kInteger, "41");
+  auto missing = harness.Run({"GET", "missing"});
+  ASSERT_TRUE(missing.has_value());
+  EXPECT_EQ(missing->type, Reply::Type::kNil);
+  // Binary-safe both ways.
+  const std::string binary("a\0b\r\nc", 6);
+  ExpectReply(harness.Run({"SET", "bin", binary}), Reply::Type::kStatus, "OK");
+  ExpectReply(harness.Run({"GET", "bin"}), Reply::Type::kString, binary);
+
+  harness.Run({"RPUSH", "list", "a", "b", "c"});
+  auto list = harness.Run({"LRANGE", "list", "0", "-1"});
+  ASSERT_TRUE(list.has_value());
+  EXPECT_EQ(ToString(*list), R"(["a", "b", "c"])");
+
+  EXPECT_EQ(harness.client().stats().commands, 8u);
+  EXPECT_EQ(harness.client().stats().errors, 0u);
+}
+
+TEST(Client, ErrorReplyIsAReplyNotAFailure) {
+  RedisServer server;
+  ClientHarness harness(OptionsFor(server));
+  ASSERT_TRUE(harness.WaitConnected());
+
+  harness.Run({"SET", "k", "text"});
+  auto result = harness.Run({"INCR", "k"});
+  ASSERT_TRUE(result.has_value()) << Describe(result);
+  EXPECT_TRUE(result->is_error());
+  EXPECT_EQ(result->str, "ERR value is not an integer or out of range");
+  ExpectReply(harness.Run({"NOSUCHCOMMAND"}), Reply::Type::kError,
+              "ERR unknown command 'NOSUCHCOMMAND', with args beginning with: ");
+  // The connection carries on.
+  ExpectReply(harness.Run({"PING"}), Reply::Type::kStatus, "PONG");
+  EXPECT_EQ(harness.client().stats().error_replies, 2u);
+  EXPECT_EQ(harness.client().stats().errors, 0u);
+}
+
+TEST(Client, PipelinesManyCommandsAndAnswersInOrder) {
+  RedisServer server;
+  ClientHarness harness(OptionsFor(server));
+  ASSERT_TRUE(harness.WaitConnected());
+
+  constexpr int kCount = 10'000;
+  std::mutex mutex;
+  std::vector<long long> values;
+  std::atomic<int> failures{0};
+  std::promise<void> all_done;
+  for (int i = 0; i < kCount; ++i) {
+    harness.client().Command({"INCR", "counter"}, "counter",
+                             [&](boost::system::result<Reply> result) {
+                               std::lock_guard lock(mutex);
+                               if (!result || result->type != Reply::Type::kInteger) {
+                                 ++failures;
+                               } else {
+                                 values.push_back(result->integer);
+                               }
+                               if (values.size() + failures == kCount) all_done.set_value();
+                             });
+  }
+  ASSERT_EQ(all_done.get_future().wait_for(20s), std::future_status::ready);
+  EXPECT_EQ(failures.load(), 0);
+  ASSERT_EQ(values.size(), static_cast<std::size_t>(kCount));
+  for (int i = 0; i < kCount; ++i) ASSERT_EQ(values[i], i + 1) << "at " << i;
+  // They were on the wire together, not one at a time.
+  EXPECT_GT(harness.client().stats().max_in_flight, 1000u);
+}
+
+TEST(Client, CommandsFromManyThreadsAllArrive) {
+  RedisServer server;
+  ClientHarness harness(OptionsFor(server));
+  ASSERT_TRUE(harness.WaitConnected());
+
+  constexpr int kThreads = 4, kPerThread = 2'000;
+  std::atomic<int> ok{0}, answered{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kPerThread; ++i) {
+        harness.client().Command({"INCR", "shared"}, "shared", [&](auto result) {
+          if (result && result->type == Reply::Type::kInteger) ok.fetch_add(1);
+          answered.fetch_add(1);
+        });
+        if (i % 500 == 0) (void)harness.client().stats();  // read while others write
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  ASSERT_TRUE(Eventually([&] { return answered.load() == kThreads * kPerThread; }));
+  EXPECT_EQ(ok.load(), kThreads * kPerThread);
+  ExpectReply(harness.Run({"GET", "shared"}), Reply::Type::kString,
+              std::to_string(kThreads * kPerThread));
+}
+
+TEST(Client, TimesOutAStalledCommandAndRecoversByItself) {
+  RedisServer server;
+  auto options = OptionsFor(server);
+  options.command_timeout = 200ms;
+  ClientHarness harness(options);
+  ASSERT_TRUE(harness.WaitConnected());
+
+  // Redis stops answering every client for 700 ms, as a stalled server or lost link would.
+  ASSERT_EQ(server.Run({"CLIENT", "PAUSE", "700", "ALL"}), "OK");
+  const auto started = std::chrono::steady_clock::now();
+  ExpectError(harness.Run({"INCR", "paused"}), ClientError::kTimeout);
+  const auto waited = std::chrono::steady_clock::now() - started;
+  EXPECT_GE(waited, 190ms);
+  EXPECT_LT(waited, 600ms);
+  EXPECT_GE(harness.client().stats().timeouts, 1u);
+
+  // The late reply (if Redis ever sends it) is never taken for another command's, and the client
+  // reconnects and works again once Redis answers.
+  ASSERT_TRUE(Eventually([&] {
+    auto result = harness.Run({"PING"});
+    return result && result->str == "PONG";
+  }));
+  ExpectReply(harness.Run({"SET", "after", "1"}), Reply::Type::kStatus, "OK");
+  ExpectReply(harness.Run({"GET", "after"}), Reply::Type::kString, "1");
+}
+
+TEST(Client, FailsFastWhileRedisIsDownAndReconnectsByItself) {
+  RedisServer server;
+  ClientHarness harness(OptionsFor(server));
+  ASSERT_TRUE(harness.WaitConnected());
+  ExpectReply(harness.Run({"SET", "k", "1"}), Reply::Type::kStatus, "OK");
+
+  server.Kill();
+  ASSERT_TRUE(Eventually([&] { return !harness.client().connected(); }));
+  const auto started = std::chrono::steady_clock::now();
+  ExpectError(harness.Run({"GET", "k"}), ClientError::kDisconnected);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 100ms);  // not after a timeout
+
+  ASSERT_TRUE(server.Restart());
+  ASSERT_TRUE(harness.WaitConnected());
+  ExpectReply(harness.Run({"SET", "k", "2"}), Reply::Type::kStatus, "OK");
+  ExpectReply(harness.Run({"GET", "k"}), Reply::Type::kString, "2");
+  EXPECT_GE(harness.client().stats().reconnects, 1u);
+}
+
+TEST(Client, CommandsInFlightWhenRedisDiesFailWithDisconnected) {
+  RedisServer server;
+  ClientHarness harness(OptionsFor(server));
+  ASSERT_TRUE(harness.WaitConnected());
+
+  // Blocks on the server until the server dies.
+  std::promise<boost::system::result<Reply>> blocked;
+  harness.client().Command({"BLPOP", "nothing", "0"}, "nothing",
+                           [&](auto result) { blocked.set_value(std::move(result)); });
+  ASSERT_TRUE(Eventually([&] {
+    return server.Run({"INFO", "clients"}).find("blocked_clients:1") != std::string::npos;
+  }));
+  server.Kill();
+  auto future = blocked.get_future();
+  ASSERT_EQ(future.wait_for(5s), std::future_status::ready);
+  ExpectError(future.get(), ClientError::kDisconnected);
+}
+
+TEST(Client, AuthenticatesWithPasswordOrUserAndPassword) {
+  RedisServer server({"--requirepass", "s3cret"}, "s3cret");
+  {
+    auto options = OptionsFor(server);
+    options.password = "s3cret";
+    ClientHarness harness(options);
+    ASSERT_TRUE(harness.WaitConnected());
+    ExpectReply(harness.Run({"SET", "k", "v"}), Reply::Type::kStatus, "OK");
+  }
+  {
+    auto options = OptionsFor(server);
+    options.username = "default";
+    options.password = "s3cret";
+    ClientHarness harness(options);
+    ASSERT_TRUE(harness.WaitConnected());
+    ExpectReply(harness.Run({"GET", "k"}), Reply::Type::kString, "v");
+  }
+}
+
+TEST(Client, WrongPasswordNeverCountsAsConnected) {
+  RedisServer server({"--requirepass", "s3cret"}, "s3cret");
+  auto options = OptionsFor(server);
+  options.password = "wrong";
+  ClientHarness harness(options);
+  // Several attempts come and go; none becomes a usable connection.
+  ASSERT_TRUE(Eventually([&] {
+    return server.Run({"INFO", "stats"}).find("total_connections_received:4") != std::string::npos;
+  }));
+  EXPECT_FALSE(harness.client().connected());
+  ExpectError(harness.Run({"PING"}), ClientError::kDisconnected);
+}
+
+TEST(Client, SelectsTheConfiguredDatabase) {
+  RedisServer server;
+  auto options = OptionsFor(server);
+  options.db = 3;
+  ClientHarness harness(options);
+  ASSERT_TRUE(harness.WaitConnected());
+  ExpectReply(harness.Run({"SET", "in3", "yes"}), Reply::Type::kStatus, "OK");
+  EXPECT_EQ(server.Run({"EXISTS", "in3"}), "0");  // not in db 0
+  EXPECT_EQ(testing::RunCommand(server.port(), {"DBSIZE"}), "0");
+  EXPECT_NE(harness.Run({"CLIENT", "INFO"})->str.find(" db=3 "), std::string::npos);
+}
+
+TEST(Client, EvalFallsBackToSourceAfterScriptFlush) {
+  RedisServer server;
+  ClientHarness harness(OptionsFor(server));
+  ASSERT_TRUE(harness.WaitConnected());
+  const Script script("return redis.call('INCRBY', KEYS[1], ARGV[1])");
+
+  // Unknown to Redis at first: EVALSHA answers NOSCRIPT and the client sends the source.
+  ExpectReply(harness.Eval(script, {"{r}:n"}, {"5"}), Reply::Type::kInteger, "5");
+  EXPECT_EQ(server.Run({"SCRIPT", "EXISTS", script.sha1()}), "1");
+  ExpectReply(harness.Eval(script, {"{r}:n"}, {"5"}), Reply::Type::kInteger, "10");
+  ExpectReply(harness.Run({"SCRIPT", "FLUSH"}), Reply::Type::kStatus, "OK");
+  ExpectReply(harness.Eval(script, {"{r}:n"}, {"1"}), Reply::Type::kInteger, "11");
+
+  // Only the first and the one after the flush needed the source.
+  const std::string stats = server.Run({"INFO", "commandstats"});
+  EXPECT_NE(stats.find("cmdstat_eval:calls=2,"), std::string::npos) << stats;
+  EXPECT_NE(stats.find("cmdstat_evalsha:calls=3,"), std::string::npos) << stats;
+  EXPECT_EQ(harness.client().stats().error_replies, 0u);  // NOSCRIPT never reached the caller
+}
+
+TEST(Client, EvalScriptErrorsAreReplies) {
+  RedisServer server;
+  ClientHarness harness(OptionsFor(server));
+  ASSERT_TRUE(harness.WaitConnected());
+  const Script script("return redis.error_reply('ROOM_CLOSED')");
+  auto result = harness.Eval(script, {"{r}:x"});
+  ASSERT_TRUE(result.has_value()) << Describe(result);
+  EXPECT_TRUE(result->is_error());
+  EXPECT_NE(result->str.find("ROOM_CLOSED"), std::string::npos);
+}
+
+TEST(Client, EvalRefusesKeysInSeveralSlots) {
+  RedisServer server;
+  ClientHarness harness(OptionsFor(server));
+  ASSERT_TRUE(harness.WaitConnected());
+  const Script script("return #KEYS");
+  ExpectError(harness.Eval(script, {"{a}:x", "{b}:y"}), ClientError::kProtocol);
+  ExpectReply(harness.Eval(script, {"{a}:x", "{a}:y"}), Reply::Type::kInteger, "2");
+  ExpectReply(harness.Eval(script, {}), Reply::Type::kInteger, "0");
+  ExpectError(harness.Run({}), ClientError::kProtocol);
+}
+
+TEST(Client, FailsWithDisconnectedBeforeStart) {
+  RedisServer server;
+  ClientHarness harness(OptionsFor(server), /*start=*/false);
+  ExpectError(harness.Run({"PING"}), ClientError::kDisconnected);
+  EXPECT_FALSE(harness.client().connected());
+}
+
+TEST(Client, StopFailsPendingCommandsAndLeavesNoWork) {
+  RedisServer server;
+  ClientHarness harness(OptionsFor(server));
+  ASSERT_TRUE(harness.WaitConnected());
+
+  std::promise<boost::system::result<Reply>> blocked;
+  harness.client().Command({"BLPOP", "nothing", "0"}, "nothing",
+                           [&](auto result) { blocked.set_value(std::move(result)); });
+  ASSERT_TRUE(Eventually([&] {
+    return server.Run({"INFO", "clients"}).find("blocked_clients:1") != std::string::npos;
+  }));
+  harness.client().Stop();
+  harness.client().Stop();  // idempotent
+  auto future = blocked.get_future();
+  ASSERT_EQ(future.wait_for(5s), std::future_status::ready);
+  ExpectError(future.get(), ClientError::kStopped);
+  ExpectError(harness.Run({"PING"}), ClientError::kStopped);
+  EXPECT_FALSE(harness.client().connected());
+  // ~ClientHarness checks that the io_context runs out of work.
+}
+
+TEST(Client, DestroyedWithCommandsPendingRunsTheirCallbacks) {
+  RedisServer server;
+  boost::asio::io_context ioc;
+  int stopped = 0;
+  {
+    Client client(ioc, OptionsFor(server));
+    client.Start();
+    ASSERT_TRUE(Eventually([&] {
+      ioc.run_for(5ms);
+      return client.connected();
+    }));
+    client.Command({"BLPOP", "nothing", "0"}, "", [&](auto result) {
+      if (!result && result.error() == make_error_code(ClientError::kStopped)) ++stopped;
+    });
+    ioc.run_for(50ms);
+  }
+  EXPECT_EQ(stopped, 1);
+  ioc.run_for(50ms);  // whatever it left behind does nothing now
+  EXPECT_EQ(stopped, 1);
+}
+
+}  // namespace
+}  // namespace vwr::redis

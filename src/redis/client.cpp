@@ -169,13 +169,15 @@ class ClientCore final : public Connection::Listener,
     connected_.store(false);
   }
 
-  // Runs the callbacks that are due; ~Client calls it when no thread runs the io_context.
-  void DrainNow() {
-    while (!completions_.empty()) {
+  // Runs the callbacks that are due. Those that their callbacks cause (a command retried at once
+  // on kDisconnected) wait for the next handler, so that a retry loop cannot starve the I/O;
+  // ~Client, with no thread running the io_context, runs them all.
+  void DrainNow(bool until_empty = false) {
+    do {
       auto batch = std::move(completions_);
       completions_.clear();
       for (auto& [done, result] : batch) done(std::move(result));
-    }
+    } while (until_empty && !completions_.empty());
   }
 
   // Called from inside hiredis callbacks (through UserOp): only decides, never sends.
@@ -628,7 +630,7 @@ Client::Client(boost::asio::io_context& ioc, ClientOptions options)
 
 Client::~Client() {
   core_->StopNow();
-  core_->DrainNow();
+  core_->DrainNow(/*until_empty=*/true);
 }
 
 void Client::Start() { core_->Start(); }

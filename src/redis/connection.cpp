@@ -260,8 +260,10 @@ void Connection::OnContextGone() {
 
 void Connection::AfterContextGone(bool was_ready, const std::string& why) {
   state_ = State::kWaiting;
+  // A node that stays down is reported on its 1st, 2nd, 4th, 8th... failed attempt, not on each.
+  const bool worth_a_line = was_ready || (attempts_ & (attempts_ + 1)) == 0;
   std::uint64_t suppressed = 0;
-  if (log_.Allow(suppressed)) {
+  if (worth_a_line && log_.Allow(suppressed)) {
     if (was_ready) {
       spdlog::warn("redis {}: connection lost: {} (suppressed {} similar)", name_, why, suppressed);
     } else {

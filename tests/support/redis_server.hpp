@@ -45,6 +45,15 @@ inline bool Eventually(const std::function<bool()>& condition,
   return true;
 }
 
+// How many file descriptors this process has open.
+inline std::size_t OpenFds() {
+  std::size_t count = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    ++count;
+  }
+  return count;
+}
+
 inline bool PortIsFree(std::uint16_t port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return false;
@@ -176,12 +185,14 @@ class RedisServer {
         "--save",       "",          "--appendonly",        "no",     "--dir",
         dir_,           "--logfile", dir_ + "/redis.log"};
     args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+    // Built before fork: the child of a threaded process may only call async-signal-safe
+    // functions, and malloc is not one.
+    std::vector<char*> argv;
+    for (auto& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
     const pid_t pid = ::fork();
     if (pid < 0) return false;
     if (pid == 0) {
-      std::vector<char*> argv;
-      for (auto& arg : args) argv.push_back(arg.data());
-      argv.push_back(nullptr);
       ::execvp("redis-server", argv.data());
       ::_exit(127);
     }

@@ -1,6 +1,9 @@
 #include "redis/client.hpp"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -142,9 +145,11 @@ TEST(Client, CommandsFromManyThreadsAllArrive) {
 
 TEST(Client, TimesOutAStalledCommandAndRecoversByItself) {
   RedisServer server;
+  const std::size_t fds_before = testing::OpenFds();
   auto options = OptionsFor(server);
   options.command_timeout = 200ms;
-  ClientHarness harness(options);
+  auto harness_owner = std::make_unique<ClientHarness>(options);
+  ClientHarness& harness = *harness_owner;
   ASSERT_TRUE(harness.WaitConnected());
 
   // Redis stops answering every client for 700 ms, as a stalled server or lost link would.
@@ -164,6 +169,41 @@ TEST(Client, TimesOutAStalledCommandAndRecoversByItself) {
   }));
   ExpectReply(harness.Run({"SET", "after", "1"}), Reply::Type::kStatus, "OK");
   ExpectReply(harness.Run({"GET", "after"}), Reply::Type::kString, "1");
+
+  // Every dropped connection's fd was closed, once (hiredis closes it; Asio only let go).
+  harness_owner.reset();
+  EXPECT_EQ(testing::OpenFds(), fds_before);
+}
+
+// A peer that accepts connections and never answers: the AUTH handshake is cut off by the
+// connect timeout and retried, and the client never counts as connected.
+TEST(Client, GivesUpOnAHandshakeThatNeverAnswers) {
+  const std::uint16_t port = testing::FreePort();
+  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener, 16), 0);
+  std::vector<int> accepted;
+  auto accept_all = [&] {
+    for (int fd; (fd = ::accept(listener, nullptr, nullptr)) >= 0;) accepted.push_back(fd);
+    return accepted.size() >= 3;
+  };
+
+  ClientOptions options;
+  options.seeds = {{"127.0.0.1", port}};
+  options.password = "anything";
+  options.connect_timeout = 100ms;
+  options.reconnect_min = 10ms;
+  options.reconnect_max = 20ms;
+  ClientHarness harness(options);
+  EXPECT_TRUE(Eventually(accept_all, 5s));  // it tried, timed out and tried again
+  EXPECT_FALSE(harness.client().connected());
+  ExpectError(harness.Run({"PING"}), ClientError::kDisconnected);
+  for (int fd : accepted) ::close(fd);
+  ::close(listener);
 }
 
 TEST(Client, FailsFastWhileRedisIsDownAndReconnectsByItself) {

@@ -8,6 +8,7 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cctype>
 #include <charconv>
 #include <map>
 #include <optional>
@@ -65,6 +66,27 @@ std::optional<std::pair<std::uint16_t, Endpoint>> ParseRedirect(std::string_view
   if (host.empty()) host = sender.host;
   return std::pair{static_cast<std::uint16_t>(slot),
                    Endpoint{std::move(host), static_cast<std::uint16_t>(port)}};
+}
+
+// Commands that would change the state of a connection that many callers share, or that
+// hiredis's in-order reply matching cannot follow: pub/sub and MONITOR (replies without
+// commands), MULTI/EXEC across calls (other callers' commands would land inside the
+// transaction), SELECT/AUTH/HELLO/RESET (the next caller would find another database, user or
+// protocol; hiredis 0.14 cannot parse RESP3), QUIT. Scripts give atomicity instead.
+bool ChangesConnectionState(std::string_view command) {
+  static constexpr std::string_view kRefused[] = {
+      "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE",
+      "MONITOR",   "MULTI",      "EXEC",       "DISCARD",     "WATCH",        "UNWATCH",
+      "SELECT",    "AUTH",       "HELLO",      "RESET",       "QUIT"};
+  for (std::string_view refused : kRefused) {
+    if (command.size() == refused.size() &&
+        std::equal(command.begin(), command.end(), refused.begin(), [](char a, char b) {
+          return std::toupper(static_cast<unsigned char>(a)) == b;
+        })) {
+      return true;
+    }
+  }
+  return false;
 }
 
 bool StartsWithWord(std::string_view text, std::string_view word) {
@@ -640,7 +662,7 @@ void Client::Stop() { core_->Stop(); }
 void Client::Command(std::vector<std::string> args, std::string routing_key, Callback done) {
   auto pending = std::make_unique<detail::Pending>();
   std::optional<ClientError> fail;
-  if (args.empty()) fail = ClientError::kProtocol;
+  if (args.empty() || detail::ChangesConnectionState(args.front())) fail = ClientError::kProtocol;
   pending->args = std::move(args);
   if (core_->options().cluster && !routing_key.empty()) pending->slot = HashSlot(routing_key);
   pending->done = std::move(done);

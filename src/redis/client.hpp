@@ -54,7 +54,9 @@ class Client {
   // Sends one command; `done` runs exactly once, on the redis thread, with the reply (an error
   // reply from Redis is a Reply of Type::kError, not a failed result) or a ClientError.
   // `routing_key` selects the cluster node by hash slot (any master when empty); ignored for a
-  // single Redis.
+  // single Redis. Commands that would change a shared connection's state or break the in-order
+  // matching of replies (pub/sub, MONITOR, MULTI/EXEC/WATCH, SELECT, AUTH, HELLO, RESET, QUIT)
+  // fail with kProtocol: connections are shared by every caller.
   void Command(std::vector<std::string> args, std::string routing_key, Callback done);
 
   // EVALSHA, and on NOSCRIPT, EVAL with the source (later calls try EVALSHA again). All `keys`

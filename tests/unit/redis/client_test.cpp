@@ -329,6 +329,17 @@ TEST(Client, EvalRefusesKeysInSeveralSlots) {
   ExpectError(harness.Run({}), ClientError::kProtocol);
 }
 
+TEST(Client, RefusesCommandsThatWouldChangeASharedConnection) {
+  RedisServer server;
+  ClientHarness harness(OptionsFor(server));
+  ASSERT_TRUE(harness.WaitConnected());
+  for (std::vector<std::string> command : std::vector<std::vector<std::string>>{
+           {"SUBSCRIBE", "news"}, {"multi"}, {"Select", "2"}, {"HELLO", "3"}, {"MONITOR"}}) {
+    ExpectError(harness.Run(command), ClientError::kProtocol);
+  }
+  ExpectReply(harness.Run({"PUBLISH", "news", "x"}), Reply::Type::kInteger, "0");
+}
+
 TEST(Client, FailsWithDisconnectedBeforeStart) {
   RedisServer server;
   ClientHarness harness(OptionsFor(server), /*start=*/false);

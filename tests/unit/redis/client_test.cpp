@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <boost/asio/post.hpp>
 #include <chrono>
 #include <mutex>
 #include <string>
@@ -97,24 +98,28 @@ TEST(Client, PipelinesManyCommandsAndAnswersInOrder) {
   std::vector<long long> values;
   std::atomic<int> failures{0};
   std::promise<void> all_done;
-  for (int i = 0; i < kCount; ++i) {
-    harness.client().Command({"INCR", "counter"}, "counter",
-                             [&](boost::system::result<Reply> result) {
-                               std::lock_guard lock(mutex);
-                               if (!result || result->type != Reply::Type::kInteger) {
-                                 ++failures;
-                               } else {
-                                 values.push_back(result->integer);
-                               }
-                               if (values.size() + failures == kCount) all_done.set_value();
-                             });
-  }
+  // Issued from one handler on the redis thread, so that all of them are handed to hiredis
+  // before a single reply can be read.
+  boost::asio::post(harness.ioc(), [&] {
+    for (int i = 0; i < kCount; ++i) {
+      harness.client().Command({"INCR", "counter"}, "counter",
+                               [&](boost::system::result<Reply> result) {
+                                 std::lock_guard lock(mutex);
+                                 if (!result || result->type != Reply::Type::kInteger) {
+                                   ++failures;
+                                 } else {
+                                   values.push_back(result->integer);
+                                 }
+                                 if (values.size() + failures == kCount) all_done.set_value();
+                               });
+    }
+  });
   ASSERT_EQ(all_done.get_future().wait_for(20s), std::future_status::ready);
   EXPECT_EQ(failures.load(), 0);
   ASSERT_EQ(values.size(), static_cast<std::size_t>(kCount));
   for (int i = 0; i < kCount; ++i) ASSERT_EQ(values[i], i + 1) << "at " << i;
-  // They were on the wire together, not one at a time.
-  EXPECT_GT(harness.client().stats().max_in_flight, 1000u);
+  // They were all on the wire together, not one at a time.
+  EXPECT_EQ(harness.client().stats().max_in_flight, static_cast<std::uint64_t>(kCount));
 }
 
 TEST(Client, CommandsFromManyThreadsAllArrive) {
@@ -152,13 +157,13 @@ TEST(Client, TimesOutAStalledCommandAndRecoversByItself) {
   ClientHarness& harness = *harness_owner;
   ASSERT_TRUE(harness.WaitConnected());
 
-  // Redis stops answering every client for 700 ms, as a stalled server or lost link would.
-  ASSERT_EQ(server.Run({"CLIENT", "PAUSE", "700", "ALL"}), "OK");
+  // Redis stops answering every client for 1 s, as a stalled server or lost link would.
+  ASSERT_EQ(server.Run({"CLIENT", "PAUSE", "1000", "ALL"}), "OK");
   const auto started = std::chrono::steady_clock::now();
   ExpectError(harness.Run({"INCR", "paused"}), ClientError::kTimeout);
   const auto waited = std::chrono::steady_clock::now() - started;
   EXPECT_GE(waited, 190ms);
-  EXPECT_LT(waited, 600ms);
+  EXPECT_LT(waited, 900ms);  // well before Redis answers
   EXPECT_GE(harness.client().stats().timeouts, 1u);
 
   // The late reply (if Redis ever sends it) is never taken for another command's, and the client
@@ -216,7 +221,7 @@ TEST(Client, FailsFastWhileRedisIsDownAndReconnectsByItself) {
   ASSERT_TRUE(Eventually([&] { return !harness.client().connected(); }));
   const auto started = std::chrono::steady_clock::now();
   ExpectError(harness.Run({"GET", "k"}), ClientError::kDisconnected);
-  EXPECT_LT(std::chrono::steady_clock::now() - started, 100ms);  // not after a timeout
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 500ms);  // not after a 2 s timeout
 
   ASSERT_TRUE(server.Restart());
   ASSERT_TRUE(harness.WaitConnected());
@@ -269,7 +274,10 @@ TEST(Client, WrongPasswordNeverCountsAsConnected) {
   ClientHarness harness(options);
   // Several attempts come and go; none becomes a usable connection.
   ASSERT_TRUE(Eventually([&] {
-    return server.Run({"INFO", "stats"}).find("total_connections_received:4") != std::string::npos;
+    // Failed AUTHs are one ACL LOG entry with a count: "count\n<n>\nreason\nauth...".
+    const std::string log = server.Run({"ACL", "LOG"});
+    const std::size_t at = log.find("count\n");
+    return at != std::string::npos && std::stoi(log.substr(at + 6)) >= 3;
   }));
   EXPECT_FALSE(harness.client().connected());
   ExpectError(harness.Run({"PING"}), ClientError::kDisconnected);

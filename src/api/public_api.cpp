@@ -230,10 +230,10 @@ void PublicApi::Status(RoomEntry& room, Call& call) {
     // Called, admitted or ended: the store decides, and may claim the ticket.
     room.state->Status(claims->number, claims->frontier_at_join,
                        [this, &room, call = std::move(call), ticket = std::string(ticket), v,
-                        ka](boost::system::result<store::TicketAnswer> answer) mutable {
-                         if (!answer) return Fail(call, answer.error());
+                        ka](boost::system::result<store::TicketAnswer> decided) mutable {
+                         if (!decided) return FailOpenOrClosed(room, call, decided.error(), "");
                          Finish(call, MakeJson(http::status::ok,
-                                               RenderAnswer(*room.state, *answer, ticket), v, ka));
+                                               RenderAnswer(*room.state, *decided, ticket), v, ka));
                        });
     return;
   }

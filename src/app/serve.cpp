@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -21,6 +22,7 @@
 #include "server/http_server.hpp"
 #include "server/tls_context.hpp"
 #include "store/embedded_store.hpp"
+#include "store/redis_store.hpp"
 #include "token/admission_token.hpp"
 #include "token/key.hpp"
 #include "token/ticket_codec.hpp"
@@ -141,6 +143,54 @@ void Reload(const ConfigSource& source, config::Config& running, store::Store& s
                report.policy_changed.size());
 }
 
+// A name for this node in the shared store's leases: unique while it runs.
+std::string NodeId() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof(host) - 1) != 0) std::snprintf(host, sizeof(host), "node");
+  return fmt::format("{}:{}:{:08x}", host, ::getpid(),
+                     static_cast<std::uint32_t>(util::SecureRandom64()));
+}
+
+std::unique_ptr<store::Store> OpenStore(const config::Config& config,
+                                        const std::vector<store::RoomSpec>& specs,
+                                        const util::Clock& clock) {
+  if (config.store.kind == "redis") {
+    const config::RedisConfig& r = config.store.redis;
+    auto client = redis::ParseRedisUrl(r.url);
+    if (!client) {
+      spdlog::error("store.redis.url: {}", client.error());
+      return nullptr;
+    }
+    store::RedisStoreOptions options;
+    options.client = *client;
+    options.client.cluster = r.cluster;
+    for (const config::HostPort& node : r.nodes) {
+      options.client.seeds.push_back(redis::Endpoint{node.host, node.port});
+    }
+    options.client.connect_timeout = r.connect_timeout;
+    options.client.command_timeout = r.command_timeout;
+    options.lease = r.lease;
+    options.key_prefix = r.key_prefix;
+    options.node_id = NodeId();
+    spdlog::info("store: redis{} with {} seed(s), this node is {}", r.cluster ? " cluster" : "",
+                 options.client.seeds.size(), options.node_id);
+    return std::make_unique<store::RedisStore>(specs, clock, std::move(options));
+  }
+  store::EmbeddedOptions options;
+  options.dir = (std::filesystem::path(config.store.data_dir) / "state").string();
+  options.fsync = FsyncModeOf(config.store.fsync);
+  options.fsync_interval = config.store.fsync_interval;
+  options.snapshot_interval = config.store.snapshot_interval;
+  const util::TimePoint recovery_start = clock.Now();
+  auto opened = store::EmbeddedStore::Open(specs, clock, options);
+  if (!opened) {
+    spdlog::error("cannot open the state in {}: {}", options.dir, opened.error().message());
+    return nullptr;
+  }
+  spdlog::info("state recovered in {} ms", util::ToMillis(clock.Now() - recovery_start));
+  return std::move(*opened);
+}
+
 }  // namespace
 
 int Serve(const ConfigSource& source, const config::Config& config) {
@@ -159,11 +209,6 @@ int Serve(const ConfigSource& source, const config::Config& config) {
     control.stop();
   });
 
-  if (config.store.kind != "embedded") {
-    spdlog::error("store.kind {} is not available in this build yet; use \"embedded\"",
-                  config.store.kind);
-    return 1;
-  }
   std::error_code fs_ec;
   std::filesystem::create_directories(config.store.data_dir, fs_ec);
   if (fs_ec) {
@@ -190,19 +235,9 @@ int Serve(const ConfigSource& source, const config::Config& config) {
   const token::SecretKey& identity_key = *master;
 
   const std::vector<store::RoomSpec> specs = RoomSpecs(config);
-  store::EmbeddedOptions store_options;
-  store_options.dir = (std::filesystem::path(config.store.data_dir) / "state").string();
-  store_options.fsync = FsyncModeOf(config.store.fsync);
-  store_options.fsync_interval = config.store.fsync_interval;
-  store_options.snapshot_interval = config.store.snapshot_interval;
-  const util::TimePoint recovery_start = clock.Now();
-  auto opened = store::EmbeddedStore::Open(specs, clock, store_options);
-  if (!opened) {
-    spdlog::error("cannot open the state in {}: {}", store_options.dir, opened.error().message());
-    return 1;
-  }
-  store::EmbeddedStore& store = **opened;
-  spdlog::info("state recovered in {} ms", util::ToMillis(clock.Now() - recovery_start));
+  std::unique_ptr<store::Store> opened = OpenStore(config, specs, clock);
+  if (!opened) return 1;
+  store::Store& store = *opened;
   api::RoomDirectory directory(store);
   api::ApiMetrics metrics;
   api::PublicApi public_api(directory, tickets, tokens, identity_key, clock, metrics);

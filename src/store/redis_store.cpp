@@ -1,0 +1,425 @@
+#include "store/redis_store.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <charconv>
+
+#include "core/pacing.hpp"
+#include "store/redis/scripts.hpp"
+#include "util/random.hpp"
+
+namespace vwr::store {
+namespace {
+
+namespace scripts = redis_scripts;
+using redis::Reply;
+
+const redis::Script& JoinScript() {
+  static const redis::Script s(std::string(scripts::kPrelude) + scripts::kJoin);
+  return s;
+}
+const redis::Script& StatusScript() {
+  static const redis::Script s(std::string(scripts::kPrelude) + scripts::kStatus);
+  return s;
+}
+const redis::Script& HeartbeatScript() {
+  static const redis::Script s(std::string(scripts::kPrelude) + scripts::kHeartbeat);
+  return s;
+}
+const redis::Script& LeaveScript() {
+  static const redis::Script s(std::string(scripts::kPrelude) + scripts::kLeave);
+  return s;
+}
+const redis::Script& TickScript() {
+  static const redis::Script s(std::string(scripts::kPrelude) + scripts::kTick);
+  return s;
+}
+const redis::Script& AdoptScript() {
+  static const redis::Script s(std::string(scripts::kPrelude) + scripts::kAdopt);
+  return s;
+}
+const redis::Script& SetPolicyScript() {
+  static const redis::Script s(std::string(scripts::kPrelude) + scripts::kSetPolicy);
+  return s;
+}
+
+template <typename T>
+boost::system::result<T> Unavailable() {
+  return boost::system::result<T>(boost::system::in_place_error,
+                                  make_error_code(StoreError::kUnavailable));
+}
+
+std::uint64_t ToU64(const Reply& r) {
+  if (r.type == Reply::Type::kInteger)
+    return r.integer < 0 ? 0 : static_cast<std::uint64_t>(r.integer);
+  std::uint64_t v = 0;
+  std::from_chars(r.str.data(), r.str.data() + r.str.size(), v);
+  return v;
+}
+
+double ToDouble(const Reply& r) {
+  if (r.type == Reply::Type::kInteger) return static_cast<double>(r.integer);
+  try {
+    return std::stod(r.str);
+  } catch (...) {
+    return 0.0;
+  }
+}
+
+std::optional<core::TicketStatus> StatusOf(const std::string& name) {
+  using S = core::TicketStatus;
+  for (S s : {S::kWaiting, S::kAdmitted, S::kExpired, S::kRejected, S::kFull}) {
+    if (core::TicketStatusName(s) == name) return s;
+  }
+  return std::nullopt;
+}
+
+// An array reply of at least `n` elements, or nullptr (logged: a script and this file disagree).
+const std::vector<Reply>* ArrayOf(const boost::system::result<Reply>& r, std::size_t n,
+                                  const char* what) {
+  if (!r) return nullptr;
+  if (r->type != Reply::Type::kArray || r->elements.size() < n) {
+    spdlog::error("redis store: unexpected answer to {}: {}", what,
+                  r->type == Reply::Type::kError ? r->str : "wrong shape");
+    return nullptr;
+  }
+  return &r->elements;
+}
+
+}  // namespace
+
+std::string EncodePolicy(const core::Policy& p) {
+  return fmt::format("1|{}|{}|{:.17g}|{}|{}|{}|{}|{}|{}", core::ModeName(p.mode), p.max_active,
+                     p.admit_rate, p.burst, p.session_timeout.count(), p.claim_grace.count(),
+                     p.queue_limit, p.poll_min.count(), p.poll_max.count());
+}
+
+std::optional<core::Policy> DecodePolicy(std::string_view text) {
+  std::vector<std::string_view> parts;
+  while (true) {
+    const auto bar = text.find('|');
+    parts.push_back(text.substr(0, bar));
+    if (bar == std::string_view::npos) break;
+    text.remove_prefix(bar + 1);
+  }
+  if (parts.size() != 10 || parts[0] != "1") return std::nullopt;
+  core::Policy p;
+  auto integer = [&](std::string_view s, auto& out) {
+    std::int64_t v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc{} || end != s.data() + s.size()) return false;
+    out = static_cast<std::remove_reference_t<decltype(out)>>(v);
+    return true;
+  };
+  const std::optional<core::Mode> mode = core::ParseMode(parts[1]);
+  if (!mode) return std::nullopt;
+  p.mode = *mode;
+  std::int64_t session_ms = 0, grace_ms = 0, poll_min_ms = 0, poll_max_ms = 0;
+  double rate = 0;
+  try {
+    rate = std::stod(std::string(parts[3]));
+  } catch (...) {
+    return std::nullopt;
+  }
+  p.admit_rate = rate;
+  if (!integer(parts[2], p.max_active) || !integer(parts[4], p.burst) ||
+      !integer(parts[5], session_ms) || !integer(parts[6], grace_ms) ||
+      !integer(parts[7], p.queue_limit) || !integer(parts[8], poll_min_ms) ||
+      !integer(parts[9], poll_max_ms)) {
+    return std::nullopt;
+  }
+  p.session_timeout = std::chrono::milliseconds(session_ms);
+  p.claim_grace = std::chrono::milliseconds(grace_ms);
+  p.poll_min = std::chrono::milliseconds(poll_min_ms);
+  p.poll_max = std::chrono::milliseconds(poll_max_ms);
+  if (!core::ValidatePolicy(p).empty()) return std::nullopt;
+  return p;
+}
+
+RedisRoom::RedisRoom(RedisStore& store, const RoomSpec& spec)
+    : store_(store),
+      id_(spec.id),
+      key_base_(fmt::format("{}:{{{}}}:", store.options().key_prefix, spec.id)),
+      fail_open_(spec.fail_open),
+      published_(spec.policy),
+      file_policy_(spec.policy) {}
+
+std::vector<std::string> RedisRoom::Keys(bool with_lease) const {
+  std::vector<std::string> keys;
+  keys.reserve(7);
+  for (const char* part : {"room", "ident", "tident", "calls", "sess", "sinfo"}) {
+    keys.push_back(key_base_ + part);
+  }
+  if (with_lease) keys.push_back(key_base_ + "lease");
+  return keys;
+}
+
+std::vector<std::string> RedisRoom::Args(std::initializer_list<std::string> extra) const {
+  const core::Policy& p = policy();
+  std::vector<std::string> args{std::string(core::ModeName(p.mode)),
+                                std::to_string(p.max_active),
+                                std::to_string(p.queue_limit),
+                                fmt::format("{:.17g}", p.admit_rate),
+                                std::to_string(p.burst),
+                                std::to_string(p.claim_grace.count()),
+                                std::to_string(p.session_timeout.count())};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+void RedisRoom::UsePolicy(const std::string& encoded) {
+  if (encoded.empty() || encoded == policy_text_) return;
+  if (std::optional<core::Policy> p = DecodePolicy(encoded)) {
+    policy_text_ = encoded;
+    if (!(published_.policy() == *p)) published_.SetPolicy(*p);
+  } else {
+    spdlog::error("redis store: room {}: the shared policy cannot be read: {}", id_, encoded);
+  }
+}
+
+bool RedisRoom::StatusCached(std::uint64_t ticket, std::uint64_t frontier_at_join,
+                             TicketAnswer& answer) {
+  return published_.AnswerWaiting(ticket, frontier_at_join, answer);
+}
+
+void RedisRoom::Adopt(const RoomSpec& spec) {
+  fail_open_.store(spec.fail_open, std::memory_order_relaxed);
+  const core::Policy& file_policy = spec.policy;
+  {
+    std::lock_guard lock(figures_mu_);
+    file_policy_ = file_policy;
+  }
+  std::uint64_t fresh = 0;
+  while (fresh == 0) fresh = util::SecureRandom64();
+  store_.client().Eval(
+      AdoptScript(), Keys(), Args({EncodePolicy(file_policy), std::to_string(fresh)}),
+      [this](boost::system::result<Reply> r) {
+        const std::vector<Reply>* a = ArrayOf(r, 2, "adopt");
+        if (a == nullptr) {
+          // Tried again at the next tick until it works.
+          if (!r)
+            spdlog::warn("redis store: room {}: cannot adopt yet: {}", id_, r.error().message());
+          return;
+        }
+        incarnation_.store(ToU64((*a)[0]), std::memory_order_release);
+        UsePolicy((*a)[1].str);
+      });
+}
+
+void RedisRoom::Join(std::string identity, Done<TicketAnswer> done) {
+  if (!adopted()) return done(Unavailable<TicketAnswer>());
+  store_.client().Eval(
+      JoinScript(), Keys(), Args({std::move(identity)}),
+      [this, done = std::move(done)](boost::system::result<Reply> r) {
+        const std::vector<Reply>* a = ArrayOf(r, 8, "join");
+        if (a == nullptr) return done(Unavailable<TicketAnswer>());
+        const std::optional<core::TicketStatus> status = StatusOf((*a)[0].str);
+        if (!status) return done(Unavailable<TicketAnswer>());
+        TicketAnswer t;
+        t.status = *status;
+        t.ticket = ToU64((*a)[1]);
+        t.frontier_at_join = ToU64((*a)[2]);
+        t.admitted_unix = static_cast<std::int64_t>(ToU64((*a)[3]) / 1000);
+        t.identity = (*a)[4].str;
+        const std::uint64_t last = ToU64((*a)[5]);
+        const std::uint64_t front = ToU64((*a)[6]);
+        t.queue_size = last - std::min(last, front);
+        published_.Publish(last, front, published_.advance_rate());
+        const core::Policy& p = policy();
+        if (t.status == core::TicketStatus::kWaiting) {
+          t.position = t.ticket > front ? t.ticket - front : 0;
+          t.eta_seconds = core::EstimateWaitSeconds(t.position, published_.advance_rate(), p.mode);
+        } else if (t.status == core::TicketStatus::kFull) {
+          t.eta_seconds =
+              core::EstimateWaitSeconds(t.queue_size, published_.advance_rate(), p.mode);
+        }
+        done(std::move(t));
+      });
+}
+
+void RedisRoom::Status(std::uint64_t ticket, std::uint64_t frontier_at_join,
+                       Done<TicketAnswer> done) {
+  if (!adopted()) return done(Unavailable<TicketAnswer>());
+  store_.client().Eval(
+      StatusScript(), Keys(), Args({std::to_string(ticket)}),
+      [this, frontier_at_join, done = std::move(done)](boost::system::result<Reply> r) {
+        const std::vector<Reply>* a = ArrayOf(r, 7, "status");
+        if (a == nullptr) return done(Unavailable<TicketAnswer>());
+        const std::optional<core::TicketStatus> status = StatusOf((*a)[0].str);
+        if (!status) return done(Unavailable<TicketAnswer>());
+        TicketAnswer t;
+        t.status = *status;
+        t.ticket = ToU64((*a)[1]);
+        t.frontier_at_join = frontier_at_join;
+        t.admitted_unix = static_cast<std::int64_t>(ToU64((*a)[2]) / 1000);
+        t.identity = (*a)[3].str;
+        const std::uint64_t last = ToU64((*a)[4]);
+        const std::uint64_t front = ToU64((*a)[5]);
+        t.queue_size = last - std::min(last, front);
+        published_.Publish(last, front, published_.advance_rate());
+        if (t.status == core::TicketStatus::kWaiting) {
+          // The frontier moved back between the cache and Redis (a restored Redis): still waiting.
+          t.position = t.ticket > front ? t.ticket - front : 0;
+          t.eta_seconds =
+              core::EstimateWaitSeconds(t.position, published_.advance_rate(), policy().mode);
+        }
+        done(std::move(t));
+      });
+}
+
+void RedisRoom::Heartbeat(std::uint64_t session_ticket, Done<bool> done) {
+  if (!adopted()) return done(Unavailable<bool>());
+  store_.client().Eval(HeartbeatScript(), Keys(), Args({std::to_string(session_ticket)}),
+                       [done = std::move(done)](boost::system::result<Reply> r) {
+                         if (!r || r->type != Reply::Type::kInteger)
+                           return done(Unavailable<bool>());
+                         done(r->integer == 1);
+                       });
+}
+
+void RedisRoom::Leave(std::uint64_t session_ticket, Done<bool> done) {
+  if (!adopted()) return done(Unavailable<bool>());
+  store_.client().Eval(LeaveScript(), Keys(), Args({std::to_string(session_ticket)}),
+                       [done = std::move(done)](boost::system::result<Reply> r) {
+                         if (!r || r->type != Reply::Type::kInteger)
+                           return done(Unavailable<bool>());
+                         done(r->integer == 1);
+                       });
+}
+
+void RedisRoom::SetPolicy(const core::Policy& policy, Done<void> done) {
+  std::string encoded = EncodePolicy(policy);
+  store_.client().Eval(
+      SetPolicyScript(), Keys(), Args({encoded}),
+      [this, encoded, done = std::move(done)](boost::system::result<Reply> r) {
+        if (!r || r->type == Reply::Type::kError) {
+          return done(boost::system::result<void>(make_error_code(StoreError::kUnavailable)));
+        }
+        UsePolicy(encoded);  // the other nodes follow at their next tick
+        done(boost::system::result<void>());
+      });
+}
+
+RoomFigures RedisRoom::Figures() {
+  std::lock_guard lock(figures_mu_);
+  RoomFigures f = figures_;
+  f.frontier = std::max(f.frontier, published_.frontier());
+  f.last_issued = std::max(f.last_issued, published_.last_issued());
+  f.advance_rate = published_.advance_rate();
+  const core::Policy& p = policy();
+  if (p.mode == core::Mode::kFifo && f.queue_size == 0 &&
+      f.active + f.called_unclaimed < p.max_active) {
+    f.newcomer_eta_seconds = 0;
+  } else {
+    f.newcomer_eta_seconds = core::EstimateWaitSeconds(f.queue_size + 1, f.advance_rate, p.mode);
+  }
+  return f;
+}
+
+void RedisRoom::Tick() {
+  if (!adopted()) {
+    RoomSpec spec{id_, {}, fail_open()};
+    {
+      std::lock_guard lock(figures_mu_);
+      spec.policy = file_policy_;
+    }
+    Adopt(spec);
+    return;
+  }
+  const RedisStoreOptions& o = store_.options();
+  store_.client().Eval(
+      TickScript(), Keys(/*with_lease=*/true),
+      Args({o.node_id, std::to_string(o.lease.count()), std::to_string(o.max_call_per_tick)}),
+      [this](boost::system::result<Reply> r) {
+        const std::vector<Reply>* a = ArrayOf(r, 18, "tick");
+        if (a == nullptr) return;
+        const auto& e = *a;
+        UsePolicy(e[17].str);
+        const std::uint64_t last = ToU64(e[1]);
+        const std::uint64_t front = ToU64(e[2]);
+        published_.Publish(last, front, ToDouble(e[6]));
+        std::lock_guard lock(figures_mu_);
+        figures_.last_issued = last;
+        figures_.frontier = front;
+        figures_.queue_size = ToU64(e[3]);
+        figures_.active = static_cast<std::int64_t>(ToU64(e[4]));
+        figures_.called_unclaimed = static_cast<std::int64_t>(ToU64(e[5]));
+        core::RoomCounters& c = figures_.counters;
+        c.joins = ToU64(e[7]);
+        c.rejected = ToU64(e[8]);
+        c.full = ToU64(e[9]);
+        c.admissions = ToU64(e[10]);
+        c.immediate = ToU64(e[11]);
+        c.no_shows = ToU64(e[12]);
+        c.expired_sessions = ToU64(e[13]);
+        c.leaves = ToU64(e[14]);
+        c.rejoins = ToU64(e[15]);
+      });
+}
+
+RedisStore::RedisStore(const std::vector<RoomSpec>& rooms, const util::Clock& clock,
+                       RedisStoreOptions options)
+    : options_(std::move(options)) {
+  (void)clock;  // every time that matters is Redis's own
+  client_ = std::make_unique<redis::Client>(ioc_, options_.client);
+  client_->Start();
+  thread_ = std::thread([this] { ioc_.run(); });
+  Reconfigure(rooms);
+}
+
+RedisStore::~RedisStore() { Close(); }
+
+void RedisStore::Close() {
+  if (closed_.exchange(true)) return;
+  // Pending commands fail with kStopped on the Redis thread, which then runs out of work.
+  client_->Stop();
+  work_.reset();
+  if (thread_.joinable()) thread_.join();
+}
+
+RedisRoom* RedisStore::Find(std::string_view room_id) {
+  const Served& served = served_.Get();
+  auto it = served.by_id.find(room_id);
+  return it == served.by_id.end() ? nullptr : it->second;
+}
+
+ReconfigureReport RedisStore::Reconfigure(const std::vector<RoomSpec>& rooms) {
+  std::lock_guard lock(rooms_mu_);
+  const Served& before = served_.Get();
+  ReconfigureReport report;
+  Served next;
+  for (const RoomSpec& spec : rooms) {
+    RedisRoom* room = nullptr;
+    if (auto it = kept_by_id_.find(spec.id); it != kept_by_id_.end()) {
+      room = it->second;
+      if (!(room->policy() == spec.policy)) report.policy_changed.push_back(spec.id);
+    } else {
+      kept_.push_back(std::make_unique<RedisRoom>(*this, spec));
+      room = kept_.back().get();
+      kept_by_id_.emplace(spec.id, room);
+    }
+    room->Adopt(spec);
+    if (!before.by_id.contains(spec.id)) report.added.push_back(spec.id);
+    next.list.push_back(room);
+    next.rooms.push_back(room);
+    next.by_id.emplace(spec.id, room);
+  }
+  for (RedisRoom* room : before.rooms) {
+    if (!next.by_id.contains(room->id())) report.removed.push_back(room->id());
+  }
+  served_.Publish(std::move(next));
+  return report;
+}
+
+void RedisStore::Tick() {
+  // Posted, so that every room's figures are refreshed on the Redis thread, in order.
+  boost::asio::post(ioc_, [this] {
+    for (RedisRoom* room : served_.Get().rooms) room->Tick();
+  });
+}
+
+bool RedisStore::Ready() const { return client_->connected(); }
+
+}  // namespace vwr::store

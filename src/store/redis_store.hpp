@@ -1,0 +1,141 @@
+#pragma once
+
+#include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/system/result.hpp>
+#include <initializer_list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "redis/client.hpp"
+#include "store/published_figures.hpp"
+#include "store/store.hpp"
+#include "util/clock.hpp"
+#include "util/published.hpp"
+
+namespace vwr::store {
+
+struct RedisStoreOptions {
+  redis::ClientOptions client;
+  // This node's name in leases; unique per node (the app makes it from host name and pid).
+  std::string node_id;
+  // A room's tick lease: renewed every tick by its holder; another node takes over when it lapses,
+  // so within two lease periods of the holder's death.
+  std::chrono::milliseconds lease{2000};
+  // The most tickets one tick calls at once (passthrough drains a long line over several ticks).
+  int max_call_per_tick = 5000;
+  // Keys are "<key_prefix>:{<room>}:<part>".
+  std::string key_prefix = "vwr";
+};
+
+class RedisStore;
+
+// One room whose state lives in Redis, shared by every node.
+//
+// Every change is one Lua script (src/store/redis/*.lua), atomic in Redis, answered once Redis
+// has replied. A poll of a waiting ticket is answered from PublishedFigures, which every tick
+// refreshes with the room's figures (and every join with the ticket it issued): no round trip.
+// Times are Redis's own (TIME in the scripts), so the nodes' clocks never decide an expiry.
+//
+// Thread-safety: every method from any thread; completions run on the store's Redis thread.
+class RedisRoom final : public RoomState {
+ public:
+  RedisRoom(RedisStore& store, const RoomSpec& spec);
+
+  const std::string& id() const override { return id_; }
+  std::uint64_t incarnation() const override {
+    return incarnation_.load(std::memory_order_acquire);
+  }
+  const core::Policy& policy() const override { return published_.policy(); }
+  bool fail_open() const override { return fail_open_.load(std::memory_order_relaxed); }
+
+  bool StatusCached(std::uint64_t ticket, std::uint64_t frontier_at_join,
+                    TicketAnswer& answer) override;
+  void Join(std::string identity, Done<TicketAnswer> done) override;
+  void Status(std::uint64_t ticket, std::uint64_t frontier_at_join,
+              Done<TicketAnswer> done) override;
+  void Heartbeat(std::uint64_t session_ticket, Done<bool> done) override;
+  void Leave(std::uint64_t session_ticket, Done<bool> done) override;
+  void SetPolicy(const core::Policy& policy, Done<void> done) override;
+  RoomFigures Figures() override;
+
+  // The configuration file's settings (start, reload): adopts the room's shared state.
+  void Adopt(const RoomSpec& spec);
+  // One tick: runs the tick script (which ticks only on the lease holder) and refreshes the
+  // published figures from its answer. On the Redis thread.
+  void Tick();
+  // True once the room's incarnation is known (the first Adopt answered).
+  bool adopted() const { return incarnation() != 0; }
+
+ private:
+  std::vector<std::string> Keys(bool with_lease = false) const;
+  // The policy in force as the scripts' ARGV[1..7], then `extra` (ARGV[8]...).
+  std::vector<std::string> Args(std::initializer_list<std::string> extra) const;
+  void UsePolicy(const std::string& encoded);  // on the Redis thread
+
+  RedisStore& store_;
+  const std::string id_;
+  const std::string key_base_;  // "<prefix>:{<room>}:"
+  std::atomic<std::uint64_t> incarnation_{0};
+  std::atomic<bool> fail_open_;
+  PublishedFigures published_;
+  std::string policy_text_;   // as last seen in Redis; on the Redis thread only
+  core::Policy file_policy_;  // guarded by figures_mu_
+  std::mutex figures_mu_;     // guards figures_
+  RoomFigures figures_;       // cluster-wide, from the last tick
+};
+
+// All rooms, their state in one Redis or a Redis Cluster shared by every node (see
+// docs/scale-out.md). Owns a Redis thread that runs the client and every completion.
+class RedisStore final : public Store {
+ public:
+  RedisStore(const std::vector<RoomSpec>& rooms, const util::Clock& clock,
+             RedisStoreOptions options);
+  ~RedisStore() override;
+
+  RedisRoom* Find(std::string_view room_id) override;
+  const std::vector<RoomState*>& Rooms() override { return served_.Get().list; }
+  ReconfigureReport Reconfigure(const std::vector<RoomSpec>& rooms) override;
+  void Tick() override;
+  bool Ready() const override;
+  void Close() override;
+
+  redis::Client& client() { return *client_; }
+  const RedisStoreOptions& options() const { return options_; }
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using RoomMap = std::unordered_map<std::string, RedisRoom*, Hash, std::equal_to<>>;
+  struct Served {
+    std::vector<RoomState*> list;
+    std::vector<RedisRoom*> rooms;
+    RoomMap by_id;
+  };
+
+  RedisStoreOptions options_;
+  boost::asio::io_context ioc_{1};
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_{
+      ioc_.get_executor()};
+  std::unique_ptr<redis::Client> client_;
+  std::thread thread_;
+  std::mutex rooms_mu_;                           // guards kept_ and kept_by_id_
+  std::vector<std::unique_ptr<RedisRoom>> kept_;  // never freed
+  RoomMap kept_by_id_;
+  util::Published<Served> served_;
+  std::atomic<bool> closed_{false};
+};
+
+// The text form of a policy shared through Redis: every field, in a fixed order.
+std::string EncodePolicy(const core::Policy& policy);
+std::optional<core::Policy> DecodePolicy(std::string_view text);
+
+}  // namespace vwr::store

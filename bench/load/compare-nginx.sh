@@ -16,6 +16,8 @@
 #   VWR_BINARY [<repo>/build/vwr]  NGINX_BINARY [/usr/sbin/nginx]  WRK_BINARY [wrk]
 #   WRK_THREADS [2]  WRK_CONNECTIONS [64]  DURATION [10s]  WARMUP [2s, 0 = none]
 #   VWR_WORKERS [0 = one per core]  STATUS_TARGET [0.8]  JOIN_TARGET [0.5]
+#   VWR_STORE [embedded]: "redis" runs vwr with store.kind redis on a redis-server this script
+#     starts on a free loopback port (AOF off: the Redis side is not what is measured)
 #
 # Builds nothing; starts vwr and nginx on free loopback ports in a temporary directory, and stops
 # both (and removes the directory) on exit, whatever happens.
@@ -112,6 +114,7 @@ cleanup() {
   trap - EXIT INT TERM
   stop "$nginx_pid" nginx
   stop "$vwr_pid" vwr
+  stop "${redis_pid:-}" redis-server
   if ((rc != 0)) && [[ -f $tmp/vwr.log ]]; then
     echo "--- last lines of the vwr log ---" >&2
     tail -n 20 "$tmp/vwr.log" >&2 || true
@@ -153,6 +156,25 @@ rooms:
     claim_grace: 1h
 EOF
 
+VWR_STORE=${VWR_STORE:-embedded}
+redis_pid=""
+if [[ $VWR_STORE == redis ]]; then
+  redis_port=$(free_port)
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
+    --dir "$tmp" >"$tmp/redis.log" 2>&1 &
+  redis_pid=$!
+  deadline=$((SECONDS + start_timeout_s))
+  until redis-cli -p "$redis_port" ping >/dev/null 2>&1; do
+    kill -0 "$redis_pid" 2>/dev/null || die "redis-server exited during start-up"
+    ((SECONDS < deadline)) || die "redis-server did not answer within ${start_timeout_s}s"
+    sleep 0.05
+  done
+  printf 'store:\n  kind: redis\n  redis:\n    url: redis://127.0.0.1:%s/0\n' "$redis_port" \
+    >>"$tmp/vwr.yaml"
+elif [[ $VWR_STORE != embedded ]]; then
+  die "VWR_STORE must be embedded or redis, not $VWR_STORE"
+fi
+
 "$VWR_BINARY" serve --config "$tmp/vwr.yaml" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
   --data-dir "$tmp/data" --workers "$VWR_WORKERS" >"$tmp/vwr.log" 2>&1 &
 vwr_pid=$!
@@ -167,6 +189,12 @@ vwr_port=$(sed -n 's|.*public listener on http://127\.0\.0\.1:\([0-9][0-9]*\).*|
   "$tmp/vwr.log" | head -n 1)
 [[ -n $vwr_port ]] || die "no 'public listener on http://127.0.0.1:PORT' line in the vwr log"
 vwr_url="http://127.0.0.1:$vwr_port"
+# A shared store takes joins once the node has adopted the rooms (its first round trip).
+deadline=$((SECONDS + start_timeout_s))
+until curl -sf -o /dev/null -X POST "$vwr_url/api/v1/rooms/poll/join"; do
+  ((SECONDS < deadline)) || die "vwr did not take joins within ${start_timeout_s}s"
+  sleep 0.05
+done
 
 # The first join takes the only slot; the second is left waiting: that ticket is polled.
 json_field() {  # file key
@@ -308,7 +336,7 @@ vwr_version=$("$VWR_BINARY" --version 2>&1 | head -n 1)
 nginx_version=$("$NGINX_BINARY" -v 2>&1 | head -n 1 | sed 's/^nginx version: //')
 wrk_version=$({ "$WRK_BINARY" -v 2>&1 || true; } | head -n 1 | awk '{ print $2 }')  # -v exits 1
 
-echo "vwr $vwr_url (${vwr_version}, workers: ${VWR_WORKERS} = $([[ $VWR_WORKERS == 0 ]] && echo "one per core" || echo "$VWR_WORKERS"))"
+echo "vwr $vwr_url (${vwr_version}, store: $VWR_STORE, workers: ${VWR_WORKERS} = $([[ $VWR_WORKERS == 0 ]] && echo "one per core" || echo "$VWR_WORKERS"))"
 echo "nginx $nginx_url (${nginx_version}, worker_processes auto)"
 echo "wrk ${wrk_version}: -t$WRK_THREADS -c$WRK_CONNECTIONS -d$DURATION, warm-up $WARMUP; $(nproc) cores shared by all three"
 echo "status answer: $body_bytes bytes of body ($status_response_bytes with headers); nginx: $nginx_bytes ($nginx_response_bytes)"

@@ -16,32 +16,22 @@ namespace {
 namespace scripts = redis_scripts;
 using redis::Reply;
 
-const redis::Script& JoinScript() {
-  static const redis::Script s(std::string(scripts::kPrelude) + scripts::kJoin);
-  return s;
-}
-const redis::Script& StatusScript() {
-  static const redis::Script s(std::string(scripts::kPrelude) + scripts::kStatus);
-  return s;
-}
-const redis::Script& HeartbeatScript() {
-  static const redis::Script s(std::string(scripts::kPrelude) + scripts::kHeartbeat);
-  return s;
-}
-const redis::Script& LeaveScript() {
-  static const redis::Script s(std::string(scripts::kPrelude) + scripts::kLeave);
-  return s;
-}
-const redis::Script& TickScript() {
-  static const redis::Script s(std::string(scripts::kPrelude) + scripts::kTick);
-  return s;
-}
-const redis::Script& AdoptScript() {
-  static const redis::Script s(std::string(scripts::kPrelude) + scripts::kAdopt);
-  return s;
-}
-const redis::Script& SetPolicyScript() {
-  static const redis::Script s(std::string(scripts::kPrelude) + scripts::kSetPolicy);
+// Each room script runs as the shared prelude followed by its own text.
+struct RoomScripts {
+  static redis::Script Of(const char* body) {
+    return redis::Script(std::string(scripts::kPrelude) + body);
+  }
+  redis::Script join = Of(scripts::kJoin);
+  redis::Script status = Of(scripts::kStatus);
+  redis::Script heartbeat = Of(scripts::kHeartbeat);
+  redis::Script leave = Of(scripts::kLeave);
+  redis::Script tick = Of(scripts::kTick);
+  redis::Script adopt = Of(scripts::kAdopt);
+  redis::Script set_policy = Of(scripts::kSetPolicy);
+};
+
+const RoomScripts& Scripts() {
+  static const RoomScripts s;
   return s;
 }
 
@@ -194,7 +184,7 @@ void RedisRoom::Adopt(const RoomSpec& spec) {
   std::uint64_t fresh = 0;
   while (fresh == 0) fresh = util::SecureRandom64();
   store_.client().Eval(
-      AdoptScript(), Keys(), Args({EncodePolicy(file_policy), std::to_string(fresh)}),
+      Scripts().adopt, Keys(), Args({EncodePolicy(file_policy), std::to_string(fresh)}),
       [this](boost::system::result<Reply> r) {
         const std::vector<Reply>* a = ArrayOf(r, 2, "adopt");
         if (a == nullptr) {
@@ -211,7 +201,7 @@ void RedisRoom::Adopt(const RoomSpec& spec) {
 void RedisRoom::Join(std::string identity, Done<TicketAnswer> done) {
   if (!adopted()) return done(Unavailable<TicketAnswer>());
   store_.client().Eval(
-      JoinScript(), Keys(), Args({std::move(identity)}),
+      Scripts().join, Keys(), Args({std::move(identity)}),
       [this, done = std::move(done)](boost::system::result<Reply> r) {
         const std::vector<Reply>* a = ArrayOf(r, 8, "join");
         if (a == nullptr) return done(Unavailable<TicketAnswer>());
@@ -243,7 +233,7 @@ void RedisRoom::Status(std::uint64_t ticket, std::uint64_t frontier_at_join,
                        Done<TicketAnswer> done) {
   if (!adopted()) return done(Unavailable<TicketAnswer>());
   store_.client().Eval(
-      StatusScript(), Keys(), Args({std::to_string(ticket)}),
+      Scripts().status, Keys(), Args({std::to_string(ticket)}),
       [this, frontier_at_join, done = std::move(done)](boost::system::result<Reply> r) {
         const std::vector<Reply>* a = ArrayOf(r, 7, "status");
         if (a == nullptr) return done(Unavailable<TicketAnswer>());
@@ -271,7 +261,7 @@ void RedisRoom::Status(std::uint64_t ticket, std::uint64_t frontier_at_join,
 
 void RedisRoom::Heartbeat(std::uint64_t session_ticket, Done<bool> done) {
   if (!adopted()) return done(Unavailable<bool>());
-  store_.client().Eval(HeartbeatScript(), Keys(), Args({std::to_string(session_ticket)}),
+  store_.client().Eval(Scripts().heartbeat, Keys(), Args({std::to_string(session_ticket)}),
                        [done = std::move(done)](boost::system::result<Reply> r) {
                          if (!r || r->type != Reply::Type::kInteger)
                            return done(Unavailable<bool>());
@@ -281,7 +271,7 @@ void RedisRoom::Heartbeat(std::uint64_t session_ticket, Done<bool> done) {
 
 void RedisRoom::Leave(std::uint64_t session_ticket, Done<bool> done) {
   if (!adopted()) return done(Unavailable<bool>());
-  store_.client().Eval(LeaveScript(), Keys(), Args({std::to_string(session_ticket)}),
+  store_.client().Eval(Scripts().leave, Keys(), Args({std::to_string(session_ticket)}),
                        [done = std::move(done)](boost::system::result<Reply> r) {
                          if (!r || r->type != Reply::Type::kInteger)
                            return done(Unavailable<bool>());
@@ -292,7 +282,7 @@ void RedisRoom::Leave(std::uint64_t session_ticket, Done<bool> done) {
 void RedisRoom::SetPolicy(const core::Policy& policy, Done<void> done) {
   std::string encoded = EncodePolicy(policy);
   store_.client().Eval(
-      SetPolicyScript(), Keys(), Args({encoded}),
+      Scripts().set_policy, Keys(), Args({encoded}),
       [this, encoded, done = std::move(done)](boost::system::result<Reply> r) {
         if (!r || r->type == Reply::Type::kError) {
           return done(boost::system::result<void>(make_error_code(StoreError::kUnavailable)));
@@ -330,7 +320,7 @@ void RedisRoom::Tick() {
   }
   const RedisStoreOptions& o = store_.options();
   store_.client().Eval(
-      TickScript(), Keys(/*with_lease=*/true),
+      Scripts().tick, Keys(/*with_lease=*/true),
       Args({o.node_id, std::to_string(o.lease.count()), std::to_string(o.max_call_per_tick)}),
       [this](boost::system::result<Reply> r) {
         const std::vector<Reply>* a = ArrayOf(r, 18, "tick");
@@ -420,6 +410,13 @@ void RedisStore::Tick() {
   });
 }
 
-bool RedisStore::Ready() const { return client_->connected(); }
+bool RedisStore::Ready() const {
+  // Connected, and every room served knows its shared incarnation (it can take joins).
+  if (!client_->connected()) return false;
+  for (const RedisRoom* room : served_.Get().rooms) {
+    if (!room->adopted()) return false;
+  }
+  return true;
+}
 
 }  // namespace vwr::store

@@ -30,7 +30,7 @@ bool ParseSessionId(std::string_view jti, std::uint64_t& incarnation, std::uint6
   if (e1 != std::errc{} || p1 != begin + dot) return false;
   const char* end = jti.data() + jti.size();
   auto [p2, e2] = std::from_chars(begin + dot + 1, end, ticket, 10);
-  return e2 == std::errc{} && p2 == end && ticket > 0;
+  return e2 == std::errc{} && p2 == end;  // ticket 0: admitted by fail_open, no session
 }
 
 }  // namespace
@@ -152,19 +152,18 @@ void PublicApi::Join(RoomEntry& room, Call& call) {
   std::string user_id;
   std::optional<Response> invalid = JoinBody(req.body(), user_id, v, ka);
   if (invalid) return Finish(call, std::move(*invalid));
-  room.state->Join(
-      std::move(user_id), [this, &room, call = std::move(call), v,
-                           ka](boost::system::result<store::TicketAnswer> answer) mutable {
-        if (!answer) return Fail(call, answer.error());
-        std::string ticket;
-        if (answer->ticket != 0) {
-          ticket = tickets_.Encode(
-              room.state->id(), token::TicketClaims{.incarnation = room.state->incarnation(),
-                                                    .number = answer->ticket,
-                                                    .frontier_at_join = answer->frontier_at_join});
-        }
-        Finish(call, MakeJson(http::status::ok, RenderAnswer(*room.state, *answer, ticket), v, ka));
-      });
+  room.state->Join(user_id, [this, &room, call = std::move(call), v, ka,
+                             user_id](boost::system::result<store::TicketAnswer> answer) mutable {
+    if (!answer) return FailOpenOrClosed(room, call, answer.error(), user_id);
+    std::string ticket;
+    if (answer->ticket != 0) {
+      ticket = tickets_.Encode(room.state->id(),
+                               token::TicketClaims{.incarnation = room.state->incarnation(),
+                                                   .number = answer->ticket,
+                                                   .frontier_at_join = answer->frontier_at_join});
+    }
+    Finish(call, MakeJson(http::status::ok, RenderAnswer(*room.state, *answer, ticket), v, ka));
+  });
 }
 
 std::optional<Response> PublicApi::JoinBody(const std::string& body, std::string& user_id,
@@ -258,7 +257,8 @@ std::variant<std::uint64_t, Response> PublicApi::SessionOf(store::RoomState& roo
     return MakeError(ApiError::kInvalidToken, "the admission token is not valid for this room", v,
                      ka);
   }
-  if (incarnation != room.incarnation()) {
+  if (incarnation != room.incarnation() || ticket == 0) {
+    // Ticket 0: let through by fail_open while the store was away, with no session to keep.
     return MakeError(ApiError::kSessionNotFound, "the session has ended", v, ka);
   }
   return ticket;

@@ -144,6 +144,25 @@ class ScaleOutTest(unittest.TestCase):
         self.addCleanup(db.close)
         self.assertEqual(int(db("HGET", KEY + "room", "last")), 7)
 
+    def test_fail_open_admits_while_redis_is_down(self):
+        (node,) = self.start_nodes(n=1, max_active=1, burst=1, failure_policy="fail_open")
+        self.assertEqual(node.join(ROOM)[1]["status"], "admitted")
+        code, waiting = node.join(ROOM)
+        self.assertEqual(waiting["status"], "waiting")
+
+        self.redis.kill()
+        wait_until(lambda: json_request("GET", node.admin + "/readyz")[0] == 503, 5,
+                   message="readyz says the store is down")
+        code, value = node.join(ROOM)
+        self.assertEqual(code, 200, value)
+        self.assertEqual(value["status"], "admitted")
+        self.assertIn("token", value)
+        self.assertIsNone(value["ticket"])
+        # The token names no session: a heartbeat says the session has ended.
+        code, _, _ = node.heartbeat(ROOM, value["token"])
+        self.assertEqual(code, 404)
+        node.wait_for_log(r"the store failed .*admitting \(failure_policy fail_open\)")
+
 
 if __name__ == "__main__":
     unittest.main()

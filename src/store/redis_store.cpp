@@ -198,35 +198,41 @@ void RedisRoom::Adopt(const RoomSpec& spec) {
       });
 }
 
+std::optional<TicketAnswer> RedisRoom::AnswerOf(const boost::system::result<Reply>& r,
+                                                const char* what) {
+  // {status, ticket, frontier_at_join, admitted_ms, identity, last, front}: join.lua, status.lua
+  const std::vector<Reply>* a = ArrayOf(r, 7, what);
+  if (a == nullptr) return std::nullopt;
+  const std::optional<core::TicketStatus> status = StatusOf((*a)[0].str);
+  if (!status) return std::nullopt;
+  TicketAnswer t;
+  t.status = *status;
+  t.ticket = ToU64((*a)[1]);
+  t.frontier_at_join = ToU64((*a)[2]);
+  t.admitted_unix = static_cast<std::int64_t>(ToU64((*a)[3]) / 1000);
+  t.identity = (*a)[4].str;
+  const std::uint64_t last = ToU64((*a)[5]);
+  const std::uint64_t front = ToU64((*a)[6]);
+  t.queue_size = last - std::min(last, front);
+  published_.Publish(last, front, published_.advance_rate());
+  const core::Policy& p = policy();
+  if (t.status == core::TicketStatus::kWaiting) {
+    t.position = t.ticket > front ? t.ticket - front : 0;
+    t.eta_seconds = core::EstimateWaitSeconds(t.position, published_.advance_rate(), p.mode);
+  } else if (t.status == core::TicketStatus::kFull) {
+    t.eta_seconds = core::EstimateWaitSeconds(t.queue_size, published_.advance_rate(), p.mode);
+  }
+  return t;
+}
+
 void RedisRoom::Join(std::string identity, Done<TicketAnswer> done) {
   if (!adopted()) return done(Unavailable<TicketAnswer>());
-  store_.client().Eval(
-      Scripts().join, Keys(), Args({std::move(identity)}),
-      [this, done = std::move(done)](boost::system::result<Reply> r) {
-        const std::vector<Reply>* a = ArrayOf(r, 8, "join");
-        if (a == nullptr) return done(Unavailable<TicketAnswer>());
-        const std::optional<core::TicketStatus> status = StatusOf((*a)[0].str);
-        if (!status) return done(Unavailable<TicketAnswer>());
-        TicketAnswer t;
-        t.status = *status;
-        t.ticket = ToU64((*a)[1]);
-        t.frontier_at_join = ToU64((*a)[2]);
-        t.admitted_unix = static_cast<std::int64_t>(ToU64((*a)[3]) / 1000);
-        t.identity = (*a)[4].str;
-        const std::uint64_t last = ToU64((*a)[5]);
-        const std::uint64_t front = ToU64((*a)[6]);
-        t.queue_size = last - std::min(last, front);
-        published_.Publish(last, front, published_.advance_rate());
-        const core::Policy& p = policy();
-        if (t.status == core::TicketStatus::kWaiting) {
-          t.position = t.ticket > front ? t.ticket - front : 0;
-          t.eta_seconds = core::EstimateWaitSeconds(t.position, published_.advance_rate(), p.mode);
-        } else if (t.status == core::TicketStatus::kFull) {
-          t.eta_seconds =
-              core::EstimateWaitSeconds(t.queue_size, published_.advance_rate(), p.mode);
-        }
-        done(std::move(t));
-      });
+  store_.client().Eval(Scripts().join, Keys(), Args({std::move(identity)}),
+                       [this, done = std::move(done)](boost::system::result<Reply> r) {
+                         std::optional<TicketAnswer> t = AnswerOf(r, "join");
+                         if (!t) return done(Unavailable<TicketAnswer>());
+                         done(std::move(*t));
+                       });
 }
 
 void RedisRoom::Status(std::uint64_t ticket, std::uint64_t frontier_at_join,
@@ -235,27 +241,10 @@ void RedisRoom::Status(std::uint64_t ticket, std::uint64_t frontier_at_join,
   store_.client().Eval(
       Scripts().status, Keys(), Args({std::to_string(ticket)}),
       [this, frontier_at_join, done = std::move(done)](boost::system::result<Reply> r) {
-        const std::vector<Reply>* a = ArrayOf(r, 7, "status");
-        if (a == nullptr) return done(Unavailable<TicketAnswer>());
-        const std::optional<core::TicketStatus> status = StatusOf((*a)[0].str);
-        if (!status) return done(Unavailable<TicketAnswer>());
-        TicketAnswer t;
-        t.status = *status;
-        t.ticket = ToU64((*a)[1]);
-        t.frontier_at_join = frontier_at_join;
-        t.admitted_unix = static_cast<std::int64_t>(ToU64((*a)[2]) / 1000);
-        t.identity = (*a)[3].str;
-        const std::uint64_t last = ToU64((*a)[4]);
-        const std::uint64_t front = ToU64((*a)[5]);
-        t.queue_size = last - std::min(last, front);
-        published_.Publish(last, front, published_.advance_rate());
-        if (t.status == core::TicketStatus::kWaiting) {
-          // The frontier moved back between the cache and Redis (a restored Redis): still waiting.
-          t.position = t.ticket > front ? t.ticket - front : 0;
-          t.eta_seconds =
-              core::EstimateWaitSeconds(t.position, published_.advance_rate(), policy().mode);
-        }
-        done(std::move(t));
+        std::optional<TicketAnswer> t = AnswerOf(r, "status");
+        if (!t) return done(Unavailable<TicketAnswer>());
+        t->frontier_at_join = frontier_at_join;  // the ticket knows it; the script does not
+        done(std::move(*t));
       });
 }
 

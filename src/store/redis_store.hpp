@@ -78,6 +78,10 @@ class RedisRoom final : public RoomState {
   // The policy in force as the scripts' ARGV[1..7], then `extra` (ARGV[8]...).
   std::vector<std::string> Args(std::initializer_list<std::string> extra) const;
   void UsePolicy(const std::string& encoded);  // on the Redis thread
+  // A join or status script's answer, with the figures it brings published; nullopt when the
+  // call failed or the answer has the wrong shape. On the Redis thread.
+  std::optional<TicketAnswer> AnswerOf(const boost::system::result<redis::Reply>& reply,
+                                       const char* what);
 
   RedisStore& store_;
   const std::string id_;

@@ -12,6 +12,7 @@
 #include "analytics/metrics.hpp"
 #include "store/store.hpp"
 #include "util/published.hpp"
+#include "util/string_hash.hpp"
 
 namespace vwr::api {
 
@@ -42,11 +43,7 @@ class RoomDirectory {
   void Refresh();
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  using EntryMap = std::unordered_map<std::string, RoomEntry*, Hash, std::equal_to<>>;
+  using EntryMap = std::unordered_map<std::string, RoomEntry*, util::StringHash, std::equal_to<>>;
   struct Version {
     std::vector<RoomEntry*> entries;
     EntryMap by_id;

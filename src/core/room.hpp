@@ -13,6 +13,7 @@
 #include "core/rate_budget.hpp"
 #include "core/room_events.hpp"
 #include "util/clock.hpp"
+#include "util/string_hash.hpp"
 
 namespace vwr::core {
 
@@ -186,11 +187,7 @@ class Room {
   std::unordered_map<std::uint64_t, Session> sessions_;
   std::list<std::uint64_t> idle_order_;  // session tickets, least recently seen first
 
-  struct StringHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  std::unordered_map<std::string, IdentityEntry, StringHash, std::equal_to<>> identities_;
+  std::unordered_map<std::string, IdentityEntry, util::StringHash, std::equal_to<>> identities_;
   std::unordered_map<std::uint64_t, std::string> identity_of_ticket_;
 
   RateBudget budget_;

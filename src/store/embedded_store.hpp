@@ -17,6 +17,7 @@
 #include "store/store.hpp"
 #include "util/clock.hpp"
 #include "util/published.hpp"
+#include "util/string_hash.hpp"
 
 namespace vwr::store {
 
@@ -133,11 +134,7 @@ class EmbeddedStore final : public Store {
                 std::uint64_t state_id);
   void SnapshotLoop();
 
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  using RoomMap = std::unordered_map<std::string, EmbeddedRoom*, Hash, std::equal_to<>>;
+  using RoomMap = std::unordered_map<std::string, EmbeddedRoom*, util::StringHash, std::equal_to<>>;
   // The rooms served, as one immutable version.
   struct Served {
     std::vector<RoomState*> list;

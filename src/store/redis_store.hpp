@@ -18,6 +18,7 @@
 #include "store/store.hpp"
 #include "util/clock.hpp"
 #include "util/published.hpp"
+#include "util/string_hash.hpp"
 
 namespace vwr::store {
 
@@ -114,11 +115,7 @@ class RedisStore final : public Store {
   const RedisStoreOptions& options() const { return options_; }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  using RoomMap = std::unordered_map<std::string, RedisRoom*, Hash, std::equal_to<>>;
+  using RoomMap = std::unordered_map<std::string, RedisRoom*, util::StringHash, std::equal_to<>>;
   struct Served {
     std::vector<RoomState*> list;
     std::vector<RedisRoom*> rooms;

@@ -230,9 +230,14 @@ Response AdminApi::ListRooms(const Request& req) {
     body += RenderPolicy(entry->state->id(), entry->state->policy());
     fmt::format_to(std::back_inserter(body),
                    R"(,"queueSize":{},"active":{},"calledUnclaimed":{},"frontier":{},)"
-                   R"("lastTicket":{},"advanceRate":{:.3f}}})",
+                   R"("lastTicket":{},"advanceRate":{:.3f},"scope":"{}","nodes":{})",
                    f.queue_size, f.active, f.called_unclaimed, f.frontier, f.last_issued,
-                   f.advance_rate);
+                   f.advance_rate, f.cluster_wide ? "cluster" : "node", f.nodes);
+    if (!f.tick_holder.empty()) {
+      body += R"(,"tickHolder":)";
+      AppendJsonString(body, f.tick_holder);
+    }
+    body.push_back('}');
   }
   body += "]}";
   return MakeJson(http::status::ok, std::move(body), req.version(), req.keep_alive());
@@ -294,6 +299,10 @@ Response AdminApi::Metrics(const Request& req) {
          });
   family("vwr_room_admit_rate", "gauge", "Policy: admissions per second.",
          [&](std::size_t i, F) { return entries[i]->state->policy().admit_rate; });
+  family("vwr_room_nodes", "gauge",
+         "Nodes serving the room: 1 on the embedded store; on Redis, the nodes that ticked it "
+         "within three lease periods.",
+         [](std::size_t, F f) { return static_cast<std::uint64_t>(f.nodes); });
   metrics_.Render(out);
   Response res{http::status::ok, req.version()};
   res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");

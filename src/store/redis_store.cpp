@@ -138,11 +138,14 @@ RedisRoom::RedisRoom(RedisStore& store, const RoomSpec& spec)
 
 std::vector<std::string> RedisRoom::Keys(bool with_lease) const {
   std::vector<std::string> keys;
-  keys.reserve(7);
+  keys.reserve(8);
   for (const char* part : {"room", "ident", "tident", "calls", "sess", "sinfo"}) {
     keys.push_back(key_base_ + part);
   }
-  if (with_lease) keys.push_back(key_base_ + "lease");
+  if (with_lease) {
+    keys.push_back(key_base_ + "lease");
+    keys.push_back(key_base_ + "nodes");
+  }
   return keys;
 }
 
@@ -284,6 +287,7 @@ void RedisRoom::SetPolicy(const core::Policy& policy, Done<void> done) {
 RoomFigures RedisRoom::Figures() {
   std::lock_guard lock(figures_mu_);
   RoomFigures f = figures_;
+  f.cluster_wide = true;
   f.frontier = std::max(f.frontier, published_.frontier());
   f.last_issued = std::max(f.last_issued, published_.last_issued());
   f.advance_rate = published_.advance_rate();
@@ -312,7 +316,7 @@ void RedisRoom::Tick() {
       Scripts().tick, Keys(/*with_lease=*/true),
       Args({o.node_id, std::to_string(o.lease.count()), std::to_string(o.max_call_per_tick)}),
       [this](boost::system::result<Reply> r) {
-        const std::vector<Reply>* a = ArrayOf(r, 18, "tick");
+        const std::vector<Reply>* a = ArrayOf(r, 19, "tick");
         if (a == nullptr) return;
         const auto& e = *a;
         UsePolicy(e[17].str);
@@ -335,6 +339,8 @@ void RedisRoom::Tick() {
         c.expired_sessions = ToU64(e[13]);
         c.leaves = ToU64(e[14]);
         c.rejoins = ToU64(e[15]);
+        figures_.tick_holder = e[16].str;
+        figures_.nodes = static_cast<std::uint32_t>(ToU64(e[18]));
       });
 }
 

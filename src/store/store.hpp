@@ -68,6 +68,12 @@ struct RoomFigures {
   double advance_rate = 0.0;
   std::optional<std::int64_t> newcomer_eta_seconds;
   core::RoomCounters counters;
+  // Whose figures these are. The embedded store's are this node's; a shared store's are the
+  // whole cluster's (every node reports the same values, refreshed at its tick), with the number
+  // of nodes that ticked the room within the last three lease periods and the lease holder.
+  bool cluster_wide = false;
+  std::uint32_t nodes = 1;
+  std::string tick_holder;
 };
 
 // The shared state of one room, whichever store holds it. Every method is thread-safe.

@@ -91,6 +91,44 @@ class ScaleOutTest(unittest.TestCase):
                    message="position 1 on another node")
         self.assertLessEqual(self.in_use(), 50)
 
+    def test_every_node_reports_the_cluster_wide_figures(self):
+        nodes = self.start_nodes(max_active=5, burst=5)
+        answers = [nodes[i % 3].join(ROOM)[1] for i in range(12)]
+        admitted = [a for a in answers if a["status"] == "admitted"]
+        self.assertEqual(len(admitted), 5)
+        for a in admitted[:2]:  # two leave through node 1; two waiting users are called
+            self.assertEqual(nodes[1].leave(ROOM, a["token"])[0], 204)
+
+        def figures(node):
+            m = node.metrics()
+            label = '{room="%s"}' % ROOM
+            return {name: m["vwr_room_%s%s" % (name, label)]
+                    for name in ("joins_total", "admissions_total", "leaves_total",
+                                 "queue_size", "active_sessions", "called_unclaimed", "nodes")}
+
+        # Each node learns the shared figures at its own tick; then all three agree, and the
+        # figures are the cluster's, not the share of joins that node took.
+        expected = {"joins_total": 12, "admissions_total": 5, "leaves_total": 2,
+                    "queue_size": 5, "active_sessions": 3, "called_unclaimed": 2, "nodes": 3}
+        wait_until(lambda: all(figures(n) == expected for n in nodes), 5,
+                   message="every node reports the cluster's figures: %r"
+                   % [figures(n) for n in nodes])
+        holders = set()
+        for node in nodes:
+            entry = node.rooms_admin()[ROOM]
+            self.assertEqual((entry["scope"], entry["nodes"]), ("cluster", 3))
+            self.assertEqual((entry["queueSize"], entry["active"], entry["calledUnclaimed"]),
+                             (5, 3, 2))
+            holders.add(entry["tickHolder"])
+            code, info = node.room_info(ROOM)
+            self.assertEqual((code, info["queueSize"], info["active"]), (200, 5, 3))
+        self.assertEqual(holders, {self.db("GET", KEY + "lease")})
+
+        # A node that stops is no longer counted once three lease periods have passed.
+        nodes[2].stop()
+        wait_until(lambda: figures(nodes[0])["nodes"] == 2, 3 * LEASE_MS / 1000 + 2,
+                   message="the stopped node leaves the count")
+
     def test_when_the_tick_holder_dies_another_node_takes_over(self):
         nodes = self.start_nodes(max_active=2, burst=2)
         holder_id = wait_until(lambda: self.db("GET", KEY + "lease"), 5, message="a lease holder")

@@ -7,6 +7,7 @@
 --   KEYS[5] sess   ZSET  admitted sessions: ticket -> last_seen_ms
 --   KEYS[6] sinfo  HASH  ticket -> admitted_ms
 --   KEYS[7] lease  STRING the node that ticks this room (tick script only)
+--   KEYS[8] nodes  HASH  node -> last tick_ms of each node serving the room (tick script only)
 -- Every time comes from the Redis server's clock (TIME), so the nodes' clocks never decide an
 -- expiry. The rules are core::Room's (src/core/room.cpp); keep the two in step.
 local K_ROOM, K_IDENT, K_TIDENT, K_CALLS, K_SESS, K_SINFO = KEYS[1], KEYS[2], KEYS[3], KEYS[4],

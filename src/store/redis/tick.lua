@@ -3,8 +3,8 @@
 -- call in one tick.
 -- Returns {ticked (0|1), last, front, waiting, active, called, advance_rate, joins, rejected,
 --          full, admissions, immediate, no_shows, expired, leaves, rejoins, lease holder,
---          policy in force (as encoded by the nodes)}.
-local K_LEASE = KEYS[7]
+--          policy in force (as encoded by the nodes), nodes serving the room}.
+local K_LEASE, K_NODES = KEYS[7], KEYS[8]
 local node, lease_ms, max_call = ARGV[8], tonumber(ARGV[9]), tonumber(ARGV[10])
 local ticked = 0
 local holder = redis.call('GET', K_LEASE)
@@ -61,9 +61,22 @@ if holder == node then
              'wal', waiting(), 'fal', front + advance)
 end
 
+-- Every node ticks every room: a node that has not ticked for three lease periods is gone.
+local seen_ms = now_ms()
+redis.call('HSET', K_NODES, node, seen_ms)
+local nodes = 0
+local marks = redis.call('HGETALL', K_NODES)
+for i = 1, #marks, 2 do
+  if seen_ms - tonumber(marks[i + 1]) <= 3 * lease_ms then
+    nodes = nodes + 1
+  else
+    redis.call('HDEL', K_NODES, marks[i])
+  end
+end
+
 local f = figures()
 return {ticked, f[1], f[2], f[3], redis.call('ZCARD', K_SESS), redis.call('ZCARD', K_CALLS),
         redis.call('HGET', K_ROOM, 'rate') or tostring(P.admit_rate), num('joins'),
         num('rejected'), num('full'), num('admissions'), num('immediate'), num('no_shows'),
         num('expired'), num('leaves'), num('rejoins'), holder,
-        redis.call('HGET', K_ROOM, 'policy') or ''}
+        redis.call('HGET', K_ROOM, 'policy') or '', nodes}

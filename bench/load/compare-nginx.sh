@@ -7,6 +7,7 @@
 #   nginx   GET  /                            a fixed JSON body as large as a real status answer
 #   status  GET  /api/v1/rooms/poll/status    X-VWR-Ticket: <a real waiting ticket>
 #   join    POST /api/v1/rooms/crowd/join     no body; every join is left waiting (flash crowd)
+#   status-redis, join-redis: the same on a vwr whose store is a Redis (VWR_STORES)
 #
 # Usage: bench/load/compare-nginx.sh [--json FILE] [--check]
 #   --json FILE  also write the results as JSON to FILE
@@ -16,8 +17,12 @@
 #   VWR_BINARY [<repo>/build/vwr]  NGINX_BINARY [/usr/sbin/nginx]  WRK_BINARY [wrk]
 #   WRK_THREADS [2]  WRK_CONNECTIONS [64]  DURATION [10s]  WARMUP [2s, 0 = none]
 #   VWR_WORKERS [0 = one per core]  STATUS_TARGET [0.8]  JOIN_TARGET [0.5]
-#   VWR_STORE [embedded]: "redis" runs vwr with store.kind redis on a redis-server this script
-#     starts on a free loopback port (AOF off: the Redis side is not what is measured)
+#   REDIS_STATUS_TARGET [0.9]: status polls on Redis as a share of those on the embedded store
+#   REDIS_JOIN_TARGET [0.2]: joins on Redis (one Lua script each) as a share of nginx
+#   VWR_STORES ["embedded redis", or "embedded" when redis-server is not installed]: one vwr
+#     per store, loaded in turn; "redis" runs vwr with store.kind redis on a redis-server this
+#     script starts on a free loopback port (AOF off: the Redis side is not what is measured).
+#     Targets on Redis are named status-redis and join-redis.
 #
 # Builds nothing; starts vwr and nginx on free loopback ports in a temporary directory, and stops
 # both (and removes the directory) on exit, whatever happens.
@@ -34,6 +39,8 @@ WARMUP=${WARMUP:-2s}
 VWR_WORKERS=${VWR_WORKERS:-0}
 STATUS_TARGET=${STATUS_TARGET:-0.8}
 JOIN_TARGET=${JOIN_TARGET:-0.5}
+REDIS_STATUS_TARGET=${REDIS_STATUS_TARGET:-0.9}
+REDIS_JOIN_TARGET=${REDIS_JOIN_TARGET:-0.2}
 readonly start_timeout_s=15
 
 json_out=""
@@ -90,7 +97,6 @@ command -v curl >/dev/null || die "curl not found"
 command -v python3 >/dev/null || die "python3 not found"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vwr-compare-nginx.XXXXXX")
-vwr_pid=""
 nginx_pid=""
 
 stop() {  # pid name: SIGTERM, up to 5 s to exit, then SIGKILL
@@ -113,15 +119,22 @@ cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   stop "$nginx_pid" nginx
-  stop "$vwr_pid" vwr
+  local store
+  for store in "${!vwr_pids[@]}"; do
+    stop "${vwr_pids[$store]}" "vwr ($store)"
+  done
   stop "${redis_pid:-}" redis-server
-  if ((rc != 0)) && [[ -f $tmp/vwr.log ]]; then
-    echo "--- last lines of the vwr log ---" >&2
-    tail -n 20 "$tmp/vwr.log" >&2 || true
+  if ((rc != 0)); then
+    for log in "$tmp"/vwr-*/vwr.log; do
+      [[ -f $log ]] || continue
+      echo "--- last lines of $(basename "$(dirname "$log")")/vwr.log ---" >&2
+      tail -n 20 "$log" >&2 || true
+    done
   fi
   rm -rf "$tmp"
   exit "$rc"
 }
+declare -A vwr_pids
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -156,63 +169,91 @@ rooms:
     claim_grace: 1h
 EOF
 
-VWR_STORE=${VWR_STORE:-embedded}
+# Which stores to measure, each on its own vwr process started now and loaded in turn.
+if [[ -z ${VWR_STORES:-} ]]; then
+  case "${VWR_STORE:-}" in
+    "") VWR_STORES="embedded$(command -v redis-server >/dev/null && echo " redis")" ;;
+    *) VWR_STORES=$VWR_STORE ;;
+  esac
+fi
+read -r -a stores <<<"$VWR_STORES"
+((${#stores[@]} > 0)) || die "VWR_STORES names no store"
+for store in "${stores[@]}"; do
+  [[ $store == embedded || $store == redis ]] ||
+    die "VWR_STORES may name embedded and redis, not $store"
+done
+
+declare -A vwr_urls tickets status_bodies
 redis_pid=""
-if [[ $VWR_STORE == redis ]]; then
+
+start_redis() {  # -> redis_port; AOF and snapshots off: the Redis side is not what is measured
   redis_port=$(free_port)
   redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
     --dir "$tmp" >"$tmp/redis.log" 2>&1 &
   redis_pid=$!
-  deadline=$((SECONDS + start_timeout_s))
+  local deadline=$((SECONDS + start_timeout_s))
   until redis-cli -p "$redis_port" ping >/dev/null 2>&1; do
     kill -0 "$redis_pid" 2>/dev/null || die "redis-server exited during start-up"
     ((SECONDS < deadline)) || die "redis-server did not answer within ${start_timeout_s}s"
     sleep 0.05
   done
-  printf 'store:\n  kind: redis\n  redis:\n    url: redis://127.0.0.1:%s/0\n' "$redis_port" \
-    >>"$tmp/vwr.yaml"
-elif [[ $VWR_STORE != embedded ]]; then
-  die "VWR_STORE must be embedded or redis, not $VWR_STORE"
-fi
+}
 
-"$VWR_BINARY" serve --config "$tmp/vwr.yaml" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
-  --data-dir "$tmp/data" --workers "$VWR_WORKERS" >"$tmp/vwr.log" 2>&1 &
-vwr_pid=$!
-
-deadline=$((SECONDS + start_timeout_s))
-until grep -q 'vwr started' "$tmp/vwr.log" 2>/dev/null; do
-  kill -0 "$vwr_pid" 2>/dev/null || die "vwr exited during start-up"
-  ((SECONDS < deadline)) || die "vwr did not log 'vwr started' within ${start_timeout_s}s"
-  sleep 0.05
-done
-vwr_port=$(sed -n 's|.*public listener on http://127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' \
-  "$tmp/vwr.log" | head -n 1)
-[[ -n $vwr_port ]] || die "no 'public listener on http://127.0.0.1:PORT' line in the vwr log"
-vwr_url="http://127.0.0.1:$vwr_port"
-# A shared store takes joins once the node has adopted the rooms (its first round trip).
-deadline=$((SECONDS + start_timeout_s))
-until curl -sf -o /dev/null -X POST "$vwr_url/api/v1/rooms/poll/join"; do
-  ((SECONDS < deadline)) || die "vwr did not take joins within ${start_timeout_s}s"
-  sleep 0.05
-done
-
-# The first join takes the only slot; the second is left waiting: that ticket is polled.
 json_field() {  # file key
   python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
 }
-for room in poll crowd; do
-  curl -sf -X POST "$vwr_url/api/v1/rooms/$room/join" -o "$tmp/first-$room.json" ||
-    die "the first join to room $room failed"
-done
-curl -sf -X POST "$vwr_url/api/v1/rooms/poll/join" -o "$tmp/join.json" || die "join failed"
-[[ $(json_field "$tmp/join.json" status) == waiting ]] || die "the join was not left waiting"
-ticket=$(json_field "$tmp/join.json" ticket)
 
-curl -sf -H "X-VWR-Ticket: $ticket" "$vwr_url/api/v1/rooms/poll/status" -o "$tmp/status.json" ||
-  die "status poll failed"
-[[ $(json_field "$tmp/status.json" status) == waiting ]] || die "the status answer is not 'waiting'"
-status_body=$(<"$tmp/status.json")
-body_bytes=$(wc -c <"$tmp/status.json" | tr -d ' ')
+start_vwr() {  # store
+  local store=$1 dir=$tmp/vwr-$1 deadline port url
+  mkdir -p "$dir"
+  cp "$tmp/vwr.yaml" "$dir/vwr.yaml"
+  if [[ $store == redis ]]; then
+    command -v redis-server >/dev/null || die "redis-server not found (apt-get install redis-server)"
+    start_redis
+    printf 'store:\n  kind: redis\n  redis:\n    url: redis://127.0.0.1:%s/0\n' "$redis_port" \
+      >>"$dir/vwr.yaml"
+  fi
+  "$VWR_BINARY" serve --config "$dir/vwr.yaml" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
+    --data-dir "$dir/data" --workers "$VWR_WORKERS" >"$dir/vwr.log" 2>&1 &
+  vwr_pids[$store]=$!
+  deadline=$((SECONDS + start_timeout_s))
+  until grep -q 'vwr started' "$dir/vwr.log" 2>/dev/null; do
+    kill -0 "${vwr_pids[$store]}" 2>/dev/null || die "vwr ($store) exited during start-up"
+    ((SECONDS < deadline)) || die "vwr ($store) did not log 'vwr started' within ${start_timeout_s}s"
+    sleep 0.05
+  done
+  port=$(sed -n 's|.*public listener on http://127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' \
+    "$dir/vwr.log" | head -n 1)
+  [[ -n $port ]] || die "no 'public listener on http://127.0.0.1:PORT' line in the vwr log"
+  url="http://127.0.0.1:$port"
+  vwr_urls[$store]=$url
+  # A shared store takes joins once the node has adopted the rooms (its first round trip).
+  deadline=$((SECONDS + start_timeout_s))
+  until curl -sf -o /dev/null -X POST "$url/api/v1/rooms/poll/join"; do
+    ((SECONDS < deadline)) || die "vwr ($store) did not take joins within ${start_timeout_s}s"
+    sleep 0.05
+  done
+  # The first join takes the only slot; the next is left waiting: that ticket is polled.
+  curl -sf -X POST "$url/api/v1/rooms/crowd/join" -o "$dir/first-crowd.json" ||
+    die "the first join to room crowd failed ($store)"
+  curl -sf -X POST "$url/api/v1/rooms/poll/join" -o "$dir/join.json" || die "join failed ($store)"
+  [[ $(json_field "$dir/join.json" status) == waiting ]] || die "the join was not left waiting ($store)"
+  tickets[$store]=$(json_field "$dir/join.json" ticket)
+  curl -sf -H "X-VWR-Ticket: ${tickets[$store]}" "$url/api/v1/rooms/poll/status" \
+    -o "$dir/status.json" || die "status poll failed ($store)"
+  [[ $(json_field "$dir/status.json" status) == waiting ]] ||
+    die "the status answer is not 'waiting' ($store)"
+  status_bodies[$store]=$(<"$dir/status.json")
+}
+
+for store in "${stores[@]}"; do
+  start_vwr "$store"
+done
+first=${stores[0]}
+vwr_url=${vwr_urls[$first]}
+ticket=${tickets[$first]}
+status_body=${status_bodies[$first]}
+body_bytes=$(printf '%s' "$status_body" | wc -c | tr -d ' ')
 
 # ---------------------------------------------------------------------------------------------
 # nginx: the same body, byte for byte when it is safe inside an nginx single-quoted string
@@ -286,9 +327,9 @@ status_response_bytes=$(response_bytes "$vwr_url/api/v1/rooms/poll/status" -H "X
 # CPU time (user + system, in clock ticks) used so far by a process and its children that are
 # still running (nginx: the master and its workers).
 clk_tck=$(getconf CLK_TCK)
-cpu_ticks() {  # pid
-  local pid total=0 f
-  for pid in "$1" $(pgrep -P "$1" || true); do
+cpu_ticks() {  # pid... (a space-separated list)
+  local pid total=0 f root
+  for pid in $(for root in $1; do echo "$root"; pgrep -P "$root" || true; done); do
     # Fields after the ") " that ends the command name: state is 1, utime 12, stime 13.
     f=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null) || continue
     total=$((total + $(awk '{ print $12 + $13 }' <<<"$f")))
@@ -328,7 +369,10 @@ run_wrk() {  # name url method header server_pid
   # Server CPU per answered request: less sensitive than requests/s to whatever else runs.
   cpu_us[$name]=$(awk -v t=$((after - before)) -v hz="$clk_tck" -v n="${requests[$name]}" \
     'BEGIN { printf "%.1f", (n > 0 ? t * 1e6 / hz / n : 0) }')
-  kill -0 "$vwr_pid" 2>/dev/null || die "vwr died while loading $name"
+  local store
+  for store in "${!vwr_pids[@]}"; do
+    kill -0 "${vwr_pids[$store]}" 2>/dev/null || die "vwr ($store) died while loading $name"
+  done
   kill -0 "$nginx_pid" 2>/dev/null || die "nginx died while loading $name"
 }
 
@@ -336,73 +380,114 @@ vwr_version=$("$VWR_BINARY" --version 2>&1 | head -n 1)
 nginx_version=$("$NGINX_BINARY" -v 2>&1 | head -n 1 | sed 's/^nginx version: //')
 wrk_version=$({ "$WRK_BINARY" -v 2>&1 || true; } | head -n 1 | awk '{ print $2 }')  # -v exits 1
 
-echo "vwr $vwr_url (${vwr_version}, store: $VWR_STORE, workers: ${VWR_WORKERS} = $([[ $VWR_WORKERS == 0 ]] && echo "one per core" || echo "$VWR_WORKERS"))"
+for store in "${stores[@]}"; do
+  echo "vwr ${vwr_urls[$store]} (${vwr_version}, store: $store, workers: ${VWR_WORKERS} = $([[ $VWR_WORKERS == 0 ]] && echo "one per core" || echo "$VWR_WORKERS"))"
+done
 echo "nginx $nginx_url (${nginx_version}, worker_processes auto)"
-echo "wrk ${wrk_version}: -t$WRK_THREADS -c$WRK_CONNECTIONS -d$DURATION, warm-up $WARMUP; $(nproc) cores shared by all three"
+echo "wrk ${wrk_version}: -t$WRK_THREADS -c$WRK_CONNECTIONS -d$DURATION, warm-up $WARMUP; $(nproc) cores shared by all"
 echo "status answer: $body_bytes bytes of body ($status_response_bytes with headers); nginx: $nginx_bytes ($nginx_response_bytes)"
 echo
 
+# Target names: status and join on the embedded store; status-redis and join-redis on Redis.
+suffix() { [[ $1 == embedded ]] && echo "" || echo "-$1"; }
+names=(nginx)
 run_wrk nginx "$nginx_url" GET "" "$nginx_pid"
-run_wrk status "$vwr_url/api/v1/rooms/poll/status" GET "X-VWR-Ticket: $ticket" "$vwr_pid"
-run_wrk join "$vwr_url/api/v1/rooms/crowd/join" POST "" "$vwr_pid"
+for store in "${stores[@]}"; do
+  sfx=$(suffix "$store")
+  # On Redis, redis-server's CPU counts too: it does the work of a join.
+  pids=${vwr_pids[$store]}
+  [[ $store == redis ]] && pids="$pids $redis_pid"
+  run_wrk "status$sfx" "${vwr_urls[$store]}/api/v1/rooms/poll/status" GET \
+    "X-VWR-Ticket: ${tickets[$store]}" "$pids"
+  run_wrk "join$sfx" "${vwr_urls[$store]}/api/v1/rooms/crowd/join" POST "" "$pids"
+  names+=("status$sfx" "join$sfx")
+done
 
 # The joins must have produced waiting tickets, and the polled ticket must still be waiting.
-curl -sf -X POST "$vwr_url/api/v1/rooms/crowd/join" -o "$tmp/last-join.json" || die "join failed"
-[[ $(json_field "$tmp/last-join.json" status) == waiting ]] || die "joins stopped waiting"
-curl -sf -H "X-VWR-Ticket: $ticket" "$vwr_url/api/v1/rooms/poll/status" -o "$tmp/status2.json" ||
-  die "status poll failed after the load"
-[[ $(json_field "$tmp/status2.json" status) == waiting ]] || die "the polled ticket stopped waiting"
-queued=$(json_field "$tmp/last-join.json" queueSize)
+declare -A queued
+for store in "${stores[@]}"; do
+  url=${vwr_urls[$store]}
+  curl -sf -X POST "$url/api/v1/rooms/crowd/join" -o "$tmp/last-join.json" ||
+    die "join failed ($store)"
+  [[ $(json_field "$tmp/last-join.json" status) == waiting ]] || die "joins stopped waiting ($store)"
+  curl -sf -H "X-VWR-Ticket: ${tickets[$store]}" "$url/api/v1/rooms/poll/status" \
+    -o "$tmp/status2.json" || die "status poll failed after the load ($store)"
+  [[ $(json_field "$tmp/status2.json" status) == waiting ]] ||
+    die "the polled ticket stopped waiting ($store)"
+  queued[$store]=$(json_field "$tmp/last-join.json" queueSize)
+done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 meets() { awk -v r="$1" -v t="$2" 'BEGIN { print (r + 0 >= t + 0 ? "ok" : "MISSED") }'; }
 ms() { awk -v us="$1" 'BEGIN { printf "%.2f", us / 1000 }'; }
 
-status_ratio=$(ratio "${rps[status]}" "${rps[nginx]}")
-join_ratio=$(ratio "${rps[join]}" "${rps[nginx]}")
-status_ok=$(meets "$status_ratio" "$STATUS_TARGET")
-join_ok=$(meets "$join_ratio" "$JOIN_TARGET")
+# Each ratio: name, numerator target, denominator target, the target ratio.
+declare -a ratio_names
+declare -A ratio_value ratio_target ratio_ok
+add_ratio() {  # name num den target
+  [[ -n ${rps[$2]:-} && -n ${rps[$3]:-} ]] || return 0
+  ratio_names+=("$1")
+  ratio_value[$1]=$(ratio "${rps[$2]}" "${rps[$3]}")
+  ratio_target[$1]=$4
+  ratio_ok[$1]=$(meets "${ratio_value[$1]}" "$4")
+}
+add_ratio "status/nginx" status nginx "$STATUS_TARGET"
+add_ratio "join/nginx" join nginx "$JOIN_TARGET"
+add_ratio "status-redis/nginx" status-redis nginx "$STATUS_TARGET"
+add_ratio "join-redis/nginx" join-redis nginx "$REDIS_JOIN_TARGET"
+add_ratio "status-redis/status" status-redis status "$REDIS_STATUS_TARGET"
 
-printf '%-8s %12s %8s %8s %8s %7s %12s  %s\n' target "requests/s" "p50 ms" "p90 ms" "p99 ms" errors \
-  "cpu us/req" "ratio to nginx (requests/s)"
-for name in nginx status join; do
-  case $name in
-    nginx) r="1.00" ;;
-    status) r="$status_ratio (target >= $STATUS_TARGET: $status_ok)" ;;
-    join) r="$join_ratio (target >= $JOIN_TARGET: $join_ok)" ;;
-  esac
-  printf '%-8s %12.0f %8s %8s %8s %7s %12s  %s\n' "$name" "${rps[$name]}" "$(ms "${p50[$name]}")" \
-    "$(ms "${p90[$name]}")" "$(ms "${p99[$name]}")" "${errors[$name]:-0}" "${cpu_us[$name]}" "$r"
+printf '%-13s %12s %8s %8s %8s %7s %12s  %s\n' target "requests/s" "p50 ms" "p90 ms" "p99 ms" \
+  errors "cpu us/req" "ratio to nginx (requests/s)"
+for name in "${names[@]}"; do
+  printf '%-13s %12.0f %8s %8s %8s %7s %12s  %s\n' "$name" "${rps[$name]}" "$(ms "${p50[$name]}")" \
+    "$(ms "${p90[$name]}")" "$(ms "${p99[$name]}")" "${errors[$name]:-0}" "${cpu_us[$name]}" \
+    "$(ratio "${rps[$name]}" "${rps[nginx]}")"
 done
 echo
-echo "status/nginx = $status_ratio"
-echo "join/nginx = $join_ratio"
-echo "(cpu us/req: CPU time of the server's processes per answered request; the crowd room"
-echo " held $queued waiting tickets after the join run)"
+for r in "${ratio_names[@]}"; do
+  echo "$r = ${ratio_value[$r]} (target >= ${ratio_target[$r]}: ${ratio_ok[$r]})"
+done
+echo "(cpu us/req: CPU time of the server's processes per answered request, redis-server's"
+echo " included on Redis)"
+for store in "${stores[@]}"; do
+  echo "the crowd room held ${queued[$store]} waiting tickets after the join run ($store store)"
+done
 
 if [[ -n $json_out ]]; then
   {
     printf '{\n'
-    printf '  "vwr": "%s", "nginx": "%s", "wrk": "%s", "cores": %d,\n' \
-      "$vwr_version" "$nginx_version" "$wrk_version" "$(nproc)"
+    printf '  "vwr": "%s", "nginx": "%s", "wrk": "%s", "cores": %d, "stores": "%s",\n' \
+      "$vwr_version" "$nginx_version" "$wrk_version" "$(nproc)" "${stores[*]}"
     printf '  "threads": %d, "connections": %d, "duration_s": %d, "body_bytes": %d,\n' \
       "$WRK_THREADS" "$WRK_CONNECTIONS" "$duration_s" "$body_bytes"
     printf '  "results": {\n'
     sep=""
-    for name in nginx status join; do
+    for name in "${names[@]}"; do
       printf '%s    "%s": {"rps": %s, "requests": %s, "p50_us": %s, "p90_us": %s, "p99_us": %s, "max_us": %s, "errors": %s, "server_cpu_us_per_request": %s}' \
         "$sep" "$name" "${rps[$name]}" "${requests[$name]}" "${p50[$name]}" "${p90[$name]}" \
         "${p99[$name]}" "${maxl[$name]}" "${errors[$name]:-0}" "${cpu_us[$name]}"
       sep=$',\n'
     done
-    printf '\n  },\n'
-    printf '  "ratios": {"status": %s, "join": %s},\n' "$status_ratio" "$join_ratio"
-    printf '  "targets": {"status": %s, "join": %s}\n' "$STATUS_TARGET" "$JOIN_TARGET"
-    printf '}\n'
+    printf '\n  },\n  "ratios": {'
+    sep=""
+    for r in "${ratio_names[@]}"; do
+      printf '%s"%s": %s' "$sep" "$r" "${ratio_value[$r]}"
+      sep=", "
+    done
+    printf '},\n  "targets": {'
+    sep=""
+    for r in "${ratio_names[@]}"; do
+      printf '%s"%s": %s' "$sep" "$r" "${ratio_target[$r]}"
+      sep=", "
+    done
+    printf '}\n}\n'
   } >"$json_out"
   echo "results written to $json_out"
 fi
 
-if ((check)) && [[ $status_ok != ok || $join_ok != ok ]]; then
-  exit 1
+if ((check)); then
+  for r in "${ratio_names[@]}"; do
+    [[ ${ratio_ok[$r]} == ok ]] || exit 1
+  done
 fi

@@ -565,6 +565,13 @@ void ReadRedis(Reader& reader, const Field& field, RedisConfig& out) {
       }
     }
   }
+  // More seeds without cluster: true would be ignored: the URL's Redis would be taken for the
+  // only one, and every room on another master would stay unavailable.
+  if (const Field* nodes = fields->Find("nodes");
+      nodes != nullptr && !out.cluster && !out.nodes.empty()) {
+    reader.Error(nodes->mark, nodes->path,
+                 "lists seeds of a Redis Cluster: set store.redis.cluster: true, or remove it");
+  }
   auto duration = [&](const char* key, std::chrono::milliseconds& target, milliseconds min,
                       milliseconds max) {
     if (const Field* f = fields->Find(key)) {

@@ -15,6 +15,9 @@ LoadedConfig LoadConfig(const ConfigSource& source) {
     }
     config = std::move(*result.config);
   }
+  // The demo pages come with the built-in configuration, for a first look; a real deployment
+  // (a file) shows them only when it says demo: true.
+  if (!config.demo) config.demo = source.file.empty();
   const Overrides& o = source.overrides;
   auto address = [&](const std::string& text, config::HostPort& target, const char* flag) {
     if (text.empty()) return;

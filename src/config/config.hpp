@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -45,12 +46,29 @@ struct RoomMatch {
 // default: the protected service stays protected) or let them through (fail_open).
 enum class FailurePolicy { kFailClosed, kFailOpen };
 
+// The placeholders a waiting page template may use (docs/configuration.md#roomspage), besides
+// "t.<key>" for the page's built-in texts in the visitor's language.
+inline constexpr std::array<std::string_view, 11> kPageVariables = {
+    "room_id", "room_name",  "message",       "position",    "people_ahead", "eta",
+    "lang",    "return_url", "asset_version", "lang_ko_url", "lang_en_url"};
+
+// How the waiting page (/wait/{room}) looks. The template is read when the configuration is
+// loaded (and reloaded), so that a missing file or a bad placeholder is a config error.
+struct PageConfig {
+  std::string template_file;  // empty: the built-in page
+  std::string template_html;  // the file's contents (checked: size, UTF-8, placeholders)
+  std::string message;        // the operator's line on the page; may be replaced at run time
+
+  bool operator==(const PageConfig&) const = default;
+};
+
 struct RoomConfig {
   std::string id;                // [A-Za-z0-9_-]{1,64}, unique
   std::string name;              // display name; the id when not configured
   std::vector<RoomMatch> match;  // never empty after loading
   core::Policy policy;           // passed core::ValidatePolicy
   FailurePolicy failure_policy = FailurePolicy::kFailClosed;
+  PageConfig page;
 
   bool operator==(const RoomConfig&) const = default;
 };
@@ -152,6 +170,9 @@ struct Config {
   SecretsConfig secrets;
   LogConfig log;
   std::vector<RoomConfig> rooms;
+  // The demo pages (/, /demo/...). Not written: on with the built-in configuration, off with a
+  // file (app::LoadConfig decides, so that a file never exposes the demo by accident).
+  std::optional<bool> demo;
 
   bool operator==(const Config&) const = default;
 };

@@ -32,10 +32,12 @@
 #include <sstream>
 #include <system_error>
 #include <utility>
+#include <variant>
 
 #include "config/address.hpp"
 #include "config/config.hpp"
 #include "config/duration.hpp"
+#include "util/text_template.hpp"
 
 namespace vwr::config {
 namespace {
@@ -66,8 +68,8 @@ constexpr std::size_t kMaxFileBytes = 16 * 1024 * 1024;
 // Longest part of an offending value quoted back in a message.
 constexpr std::size_t kMaxQuotedLength = 60;
 
-constexpr std::array<std::string_view, 6> kTopKeys = {"server",  "store", "admin",
-                                                      "secrets", "log",   "rooms"};
+constexpr std::array<std::string_view, 7> kTopKeys = {"server", "store", "admin", "secrets",
+                                                      "log",    "rooms", "demo"};
 constexpr std::array<std::string_view, 5> kServerKeys = {"listen", "admin_listen", "workers",
                                                          "limits", "tls"};
 constexpr std::array<std::string_view, 2> kTlsKeys = {"cert_file", "key_file"};
@@ -86,9 +88,24 @@ constexpr std::array<std::string_view, 3> kFsyncModes = {"always", "interval", "
 constexpr std::array<std::string_view, 1> kAdminKeys = {"token"};
 constexpr std::array<std::string_view, 1> kSecretsKeys = {"ticket_key_file"};
 constexpr std::array<std::string_view, 2> kLogKeys = {"level", "format"};
-constexpr std::array<std::string_view, 12> kRoomKeys = {
-    "id",          "name", "match",       "max_active", "admit_rate",    "burst", "session_timeout",
-    "claim_grace", "mode", "queue_limit", "poll",       "failure_policy"};
+constexpr std::array<std::string_view, 13> kRoomKeys = {"id",
+                                                        "name",
+                                                        "match",
+                                                        "max_active",
+                                                        "admit_rate",
+                                                        "burst",
+                                                        "session_timeout",
+                                                        "claim_grace",
+                                                        "mode",
+                                                        "queue_limit",
+                                                        "poll",
+                                                        "failure_policy",
+                                                        "page"};
+constexpr std::array<std::string_view, 2> kPageKeys = {"template_file", "message"};
+// A waiting page is a few kilobytes; the cap catches a wrong path (a log, an image).
+constexpr std::size_t kMaxTemplateBytes = 256 * 1024;
+// The operator's message is one line on a phone screen, not an article.
+constexpr std::size_t kMaxPageMessageBytes = 1000;
 constexpr std::array<std::string_view, 2> kMatchKeys = {"host", "path_prefix"};
 constexpr std::array<std::string_view, 2> kPollKeys = {"min", "max"};
 constexpr std::array<std::string_view, 6> kLogLevels = {"trace", "debug", "info",
@@ -860,6 +877,117 @@ void ReadPolicy(Reader& reader, const Fields& fields, const RoomSource& source,
   }
 }
 
+// True when `text` is well-formed UTF-8 (no overlong forms, surrogates or values past U+10FFFF).
+bool IsUtf8(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    std::size_t extra = 0;
+    std::uint32_t cp = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xe0) == 0xc0) {
+      extra = 1;
+      cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      extra = 2;
+      cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      extra = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + extra >= text.size()) return false;  // truncated
+    for (std::size_t k = 1; k <= extra; ++k) {
+      const auto cc = static_cast<unsigned char>(text[i + k]);
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    constexpr std::uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[extra] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += extra + 1;
+  }
+  return true;
+}
+
+// A placeholder a page template may use: one of kPageVariables, or "t.<key>" (a built-in text;
+// which keys exist is the web pages' business, and an unknown one renders as nothing).
+bool IsPageVariable(std::string_view name) {
+  if (name.starts_with("t.")) return name.size() > 2;
+  return std::find(kPageVariables.begin(), kPageVariables.end(), name) != kPageVariables.end();
+}
+
+// Reads a page template file and checks it the way the server will use it; the problem, or
+// nullopt with `html` filled.
+std::optional<std::string> ReadTemplateFile(const std::string& path, std::string& html) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return "\"" + path + "\" is a directory";
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return "cannot read \"" + path + "\": " + std::generic_category().message(errno);
+  }
+  std::string text;
+  std::array<char, 16 * 1024> buffer;
+  while (in.read(buffer.data(), buffer.size()) || in.gcount() > 0) {
+    text.append(buffer.data(), static_cast<std::size_t>(in.gcount()));
+    if (text.size() > kMaxTemplateBytes) {
+      return "\"" + path + "\" is larger than " + std::to_string(kMaxTemplateBytes / 1024) + " KiB";
+    }
+  }
+  if (in.bad()) return "cannot read \"" + path + "\": read error";
+  if (!IsUtf8(text)) return "\"" + path + "\" is not UTF-8 text";
+  auto parsed = util::TextTemplate::Parse(text);
+  if (const auto* error = std::get_if<util::TextTemplate::Error>(&parsed)) {
+    return "\"" + path + "\" line " + std::to_string(error->line) + ", column " +
+           std::to_string(error->column) + ": " + error->message;
+  }
+  for (std::string_view name : std::get<util::TextTemplate>(parsed).Names()) {
+    if (!IsPageVariable(name)) {
+      std::string known;
+      for (std::string_view v : kPageVariables)
+        known += (known.empty() ? "" : ", ") + std::string(v);
+      return "\"" + path + "\": unknown placeholder {{" + std::string(name) +
+             "}} (known: " + known + ", t.<text>)";
+    }
+  }
+  html = std::move(text);
+  return std::nullopt;
+}
+
+void ReadPage(Reader& reader, const Field& field, PageConfig& out) {
+  const std::optional<Fields> fields = reader.ReadMap(field, kPageKeys);
+  if (!fields) return;
+  if (const Field* file = fields->Find("template_file")) {
+    if (std::optional<std::string> path = reader.ReadString(*file); path && !path->empty()) {
+      std::string html;
+      if (std::optional<std::string> problem = ReadTemplateFile(*path, html)) {
+        reader.Error(file->mark, file->path, *problem);
+      } else {
+        out.template_file = *path;
+        out.template_html = std::move(html);
+      }
+    }
+  }
+  if (const Field* message = fields->Find("message")) {
+    if (std::optional<std::string> text = reader.ReadString(*message)) {
+      const bool control = std::any_of(text->begin(), text->end(), [](char c) {
+        return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+      });
+      if (text->size() > kMaxPageMessageBytes) {
+        reader.Error(message->mark, message->path,
+                     "must be at most " + std::to_string(kMaxPageMessageBytes) + " bytes");
+      } else if (control || !IsUtf8(*text)) {
+        reader.Error(message->mark, message->path,
+                     "must be one line of UTF-8 text (no line breaks or control characters)");
+      } else {
+        out.message = std::move(*text);
+      }
+    }
+  }
+}
+
 std::optional<RoomSource> ReadRoom(Reader& reader, const Field& field) {
   if (!field.node.IsMap()) {
     reader.Error(field.mark, field.path,
@@ -901,6 +1029,7 @@ std::optional<RoomSource> ReadRoom(Reader& reader, const Field& field) {
 
   ReadMatches(reader, fields->Find("match"), source);
   ReadPolicy(reader, *fields, source, source.room.policy);
+  if (const Field* page = fields->Find("page")) ReadPage(reader, *page, source.room.page);
   if (const Field* failure = fields->Find("failure_policy")) {
     if (std::optional<std::string> value = reader.ReadChoice(*failure, kFailurePolicies)) {
       source.room.failure_policy =
@@ -1020,6 +1149,11 @@ std::optional<Config> ReadDocument(Reader& reader, std::string_view text) {
   if (const Field* field = sections->Find("secrets")) ReadSecrets(reader, *field, config.secrets);
   if (const Field* field = sections->Find("log")) ReadLog(reader, *field, config.log);
   if (const Field* field = sections->Find("rooms")) ReadRooms(reader, *field, config.rooms);
+  if (const Field* field = sections->Find("demo")) {
+    if (std::optional<std::string> value = reader.ReadChoice(*field, kBooleans)) {
+      config.demo = *value == "true";
+    }
+  }
   return config;
 }
 

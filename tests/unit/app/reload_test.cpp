@@ -72,5 +72,15 @@ TEST(PlanReload, ANewCertificateIsNamedAsNeedingARestart) {
   EXPECT_EQ(PlanReload(running, next).need_restart, (std::vector<std::string>{"server.tls"}));
 }
 
+TEST(PlanReload, TheDemoSwitchTakesARestartButPagesDoNot) {
+  const config::Config running = ParseOk(kBase);
+  config::Config next = running;
+  next.demo = true;
+  next.rooms[0].page.message = "Back at 2pm";
+  const ReloadPlan plan = PlanReload(running, next);
+  EXPECT_EQ(plan.need_restart, (std::vector<std::string>{"demo"}));
+  EXPECT_EQ(plan.rooms.size(), 2u);
+}
+
 }  // namespace
 }  // namespace vwr::app

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 #include <cmath>
@@ -51,13 +52,14 @@ std::string RenderPolicy(std::string_view room, const core::Policy& p) {
 }
 
 AdminApi::AdminApi(RoomDirectory& rooms, store::Store& store, std::string admin_token,
-                   const util::Clock& clock, ApiMetrics& metrics)
+                   const util::Clock& clock, ApiMetrics& metrics, RoomMessages* messages)
     : rooms_(rooms),
       store_(store),
       admin_token_(std::move(admin_token)),
       clock_(clock),
       metrics_(metrics),
-      error_log_(clock) {}
+      error_log_(clock),
+      messages_(messages) {}
 
 void AdminApi::Serve(const Request& request, const ConnectionInfo& connection, Respond respond) {
   const util::TimePoint start = clock_.Now();
@@ -127,6 +129,11 @@ std::optional<Response> AdminApi::Route(const Request& req, const ConnectionInfo
     if (!read) return only_get();
     return ListRooms(req);
   }
+  if (parts.size() == 6 && parts[5] == "message" && messages_ != nullptr) {
+    RoomEntry* room = rooms_.Find(parts[4]);
+    if (room == nullptr) return MakeError(ApiError::kRoomNotFound, "no such room", v, ka);
+    return Message(*room, req, connection);
+  }
   if (parts.size() != 6 || parts[5] != "policy") {
     return MakeError(ApiError::kNotFound, "no such endpoint", v, ka);
   }
@@ -140,6 +147,80 @@ std::optional<Response> AdminApi::Route(const Request& req, const ConnectionInfo
   Response res = MakeError(ApiError::kMethodNotAllowed, "use GET or PUT", v, ka);
   res.set(http::field::allow, "GET, PUT");
   return res;
+}
+
+Response AdminApi::Message(RoomEntry& room, const Request& req, const ConnectionInfo& connection) {
+  const unsigned v = req.version();
+  const bool ka = req.keep_alive();
+  const std::string& id = room.state->id();
+  auto render = [&] {
+    const RoomMessages::Message m = messages_->Get(id);
+    std::string body = R"({"room":)";
+    AppendJsonString(body, id);
+    body += R"(,"message":)";
+    AppendJsonString(body, m.text);
+    body += m.replaced ? R"(,"replaced":true})" : R"(,"replaced":false})";
+    return MakeJson(http::status::ok, std::move(body), v, ka);
+  };
+  switch (req.method()) {
+    case http::verb::get:
+    case http::verb::head:
+      return render();
+    case http::verb::delete_:
+      messages_->Replace(id, std::nullopt);
+      spdlog::info("admin: message of room {} reset to the configured one by {}", id,
+                   connection.peer.to_string());
+      return render();
+    case http::verb::put:
+      break;
+    default: {
+      Response res = MakeError(ApiError::kMethodNotAllowed, "use GET, PUT or DELETE", v, ka);
+      res.set(http::field::allow, "GET, PUT, DELETE");
+      return res;
+    }
+  }
+  boost::system::error_code ec;
+  const boost::json::value doc = boost::json::parse(req.body(), ec);
+  const boost::json::object* obj = ec ? nullptr : doc.if_object();
+  if (obj == nullptr) {
+    return MakeError(ApiError::kBadRequest, R"(expected a JSON object {"message": "..."})", v, ka);
+  }
+  for (const auto& [key, value] : *obj) {
+    if (key != "message") {
+      return MakeError(
+          ApiError::kBadRequest,
+          fmt::format("unknown key \"{}\" (allowed: message)", std::string_view(key).substr(0, 60)),
+          v, ka);
+    }
+  }
+  const boost::json::value* message = obj->if_contains("message");
+  if (message == nullptr) {
+    return MakeError(ApiError::kBadRequest, R"(missing "message" (a string, or null to reset))", v,
+                     ka);
+  }
+  if (message->is_null()) {
+    messages_->Replace(id, std::nullopt);
+  } else if (const boost::json::string* text = message->if_string()) {
+    if (text->size() > RoomMessages::kMaxBytes) {
+      return MakeError(ApiError::kBadRequest,
+                       fmt::format("message is longer than {} bytes", RoomMessages::kMaxBytes), v,
+                       ka);
+    }
+    const bool control = std::any_of(text->begin(), text->end(), [](char c) {
+      return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+    });
+    if (control) {
+      return MakeError(ApiError::kBadRequest,
+                       "message must be one line (no line breaks or control characters)", v, ka);
+    }
+    messages_->Replace(id, std::string(text->data(), text->size()));
+  } else {
+    return MakeError(ApiError::kBadRequest, "message must be a string or null", v, ka);
+  }
+  spdlog::info("admin: message of room {} {} by {}", id,
+               message->is_null() ? "reset to the configured one" : "replaced",
+               connection.peer.to_string());
+  return render();
 }
 
 Response AdminApi::GetPolicy(RoomEntry& room, const Request& req) {

@@ -7,6 +7,7 @@
 #include "api/error_log.hpp"
 #include "api/http.hpp"
 #include "api/room_directory.hpp"
+#include "api/room_messages.hpp"
 #include "store/store.hpp"
 #include "util/clock.hpp"
 
@@ -19,11 +20,13 @@ namespace vwr::api {
 //   GET /metrics                               -> Prometheus text format
 //   GET|PUT /admin/api/v1/rooms/{room}/policy  -> read or change a room's policy
 //   GET /admin/api/v1/rooms                    -> every room with its figures
+//   GET|PUT|DELETE /admin/api/v1/rooms/{room}/message -> the waiting page's operator message
+//                                                 (in memory only; needs `messages`)
 // /admin/ paths require "Authorization: Bearer <admin token>". Thread-safe.
 class AdminApi final : public Handler {
  public:
   AdminApi(RoomDirectory& rooms, store::Store& store, std::string admin_token,
-           const util::Clock& clock, ApiMetrics& metrics);
+           const util::Clock& clock, ApiMetrics& metrics, RoomMessages* messages = nullptr);
 
   void Serve(const Request& request, const ConnectionInfo& connection, Respond respond) override;
 
@@ -42,6 +45,7 @@ class AdminApi final : public Handler {
   std::optional<core::Policy> PolicyChange(RoomEntry& room, const Request& request,
                                            const Respond& respond);
   Response ListRooms(const Request& request);
+  Response Message(RoomEntry& room, const Request& request, const ConnectionInfo& connection);
 
   RoomDirectory& rooms_;
   store::Store& store_;
@@ -49,6 +53,7 @@ class AdminApi final : public Handler {
   const util::Clock& clock_;
   ApiMetrics& metrics_;
   ErrorLog error_log_;
+  RoomMessages* messages_;
   std::atomic<bool> ready_{true};
 };
 

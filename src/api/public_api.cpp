@@ -35,6 +35,11 @@ bool ParseSessionId(std::string_view jti, std::uint64_t& incarnation, std::uint6
 
 }  // namespace
 
+bool IsWebPath(std::string_view path) {
+  return path == "/" || path.starts_with("/wait/") || path.starts_with("/sdk/") ||
+         path.starts_with("/demo/") || path.starts_with("/assets/");
+}
+
 PublicApi::PublicApi(RoomDirectory& rooms, const token::TicketCodec& tickets,
                      const token::AdmissionTokenSigner& tokens,
                      const token::SecretKey& identity_key, const util::Clock& clock,
@@ -97,6 +102,12 @@ void PublicApi::Route(Call& call) {
   Endpoint& endpoint = call.endpoint;
   const unsigned v = req.version();
   const bool ka = req.keep_alive();
+  if (options_.web != nullptr && IsWebPath(PathOf(req.target()))) {
+    Handler& web = *options_.web;
+    return web.Serve(req, *call.connection, [this, call](Response response) mutable {
+      Finish(call, std::move(response));
+    });
+  }
   const PathSegments parts = SplitPath(PathOf(req.target()));
   // api / v1 / rooms / {room} [/ action]
   if (parts.size() < 4 || parts.size() > 5 || parts[0] != "api" || parts[1] != "v1" ||

@@ -19,7 +19,13 @@ namespace vwr::api {
 
 struct PublicApiOptions {
   std::string issuer = "vwr";
+  // Serves the pages people see (the waiting page, the SDK, the demo, their assets): every path
+  // that IsWebPath names. Null: those paths are not found.
+  Handler* web = nullptr;
 };
+
+// The paths of the pages people see, outside the API: "/", and /wait/, /sdk/, /demo/, /assets/.
+bool IsWebPath(std::string_view path);
 
 // The native JSON API on the public listener:
 //   POST /api/v1/rooms/{room}/join        -> a place in line (or admission at once)

@@ -1,0 +1,90 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/http.hpp"
+#include "api/room_directory.hpp"
+#include "api/room_messages.hpp"
+#include "config/config.hpp"
+#include "token/admission_token.hpp"
+#include "util/clock.hpp"
+#include "util/published.hpp"
+#include "util/text_template.hpp"
+#include "web/texts.hpp"
+
+namespace vwr::web {
+
+struct WebOptions {
+  // The demo pages: GET / (a page with a protected "book now" button), GET /demo/inside (where
+  // the waiting page returns to) and POST /demo/book (the protected action). Off: not found.
+  bool demo = false;
+  std::string demo_room;  // the room the demo goes through (the first configured one)
+};
+
+// The pages people see, on the public listener next to the API (api::IsWebPath routes here):
+//   GET /wait/{room}?return=URL&lang=ko|en  the waiting page (rooms[].page, or the built-in one)
+//   GET /wait/{room}/message                the operator's message line, for open pages
+//   GET /sdk/vwr.js, GET /assets/...        the SDK and the pages' files (web/, compiled in)
+//   GET /, GET /demo/inside, POST /demo/book  the demo (WebOptions::demo)
+// Pages are answered "no-store" with a strict Content-Security-Policy; files by version and ETag
+// (see ServeEmbedded). Every value put into a page is HTML-escaped, and the return URL is
+// checked by api::SafeReturnUrl against the room's match hosts.
+//
+// Thread-safe: Serve runs on every worker at once; SetRooms (a reload) publishes a new version
+// of the rooms' pages without stopping them.
+class WebHandler final : public api::Handler {
+ public:
+  WebHandler(api::RoomDirectory& rooms, api::RoomMessages& messages,
+             const token::AdmissionTokenSigner& tokens, const util::Clock& clock,
+             WebOptions options);
+
+  void Serve(const api::Request& request, const api::ConnectionInfo& connection,
+             api::Respond respond) override;
+
+  // The rooms' names, match hosts and page templates, and their configured messages (into
+  // `messages`). At start and on every reload, from one thread at a time.
+  void SetRooms(const std::vector<config::RoomConfig>& rooms);
+
+ private:
+  struct RoomPage {
+    std::string name;
+    std::vector<std::string> match_hosts;
+    std::shared_ptr<const util::TextTemplate> page;
+  };
+  using Pages = std::map<std::string, RoomPage, std::less<>>;
+
+  api::Response Route(const api::Request& request);
+  api::Response WaitPage(std::string_view room, const api::Request& request);
+  api::Response WaitMessage(std::string_view room, const api::Request& request);
+  api::Response DemoPage(const util::TextTemplate& page, const api::Request& request,
+                         std::string_view self_path);
+  api::Response Book(const api::Request& request);
+  api::Response NotFoundPage(const api::Request& request, Lang lang);
+  // A page: text/html, no-store, the security headers.
+  static api::Response Html(api::http::status status, std::string body,
+                            const api::Request& request);
+  // True when the request carries a valid admission token for `room` in its vwr_<room> cookie.
+  bool HasAdmissionCookie(const api::Request& request, std::string_view room) const;
+
+  api::RoomDirectory& rooms_;
+  api::RoomMessages& messages_;
+  const token::AdmissionTokenSigner& tokens_;
+  const util::Clock& clock_;
+  const WebOptions options_;
+  const Texts& texts_;
+  util::Published<Pages> pages_;
+  std::shared_ptr<const util::TextTemplate> default_wait_;
+  util::TextTemplate demo_;
+  util::TextTemplate inside_;
+  util::TextTemplate not_found_;
+};
+
+// A built-in page template (web/templates/<name>); an empty page when it does not parse, which
+// the unit tests rule out.
+util::TextTemplate BuiltinTemplate(std::string_view name);
+
+}  // namespace vwr::web

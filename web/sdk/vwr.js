@@ -1,0 +1,754 @@
+// VWR JavaScript SDK: take a place in a waiting room from a page's own script, wait (optionally
+// in an overlay that shows the place in line and the expected wait), and get the admission token
+// to call the protected service with.
+//
+//   import { enter, heartbeat, leave } from '/sdk/vwr.js';
+//
+//   button.addEventListener('click', async () => {
+//     try {
+//       const token = await enter('sale', { overlay: true });
+//       await fetch('/api/book', { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
+//     } catch (e) {
+//       if (e.code !== 'cancelled') throw e;   // the visitor left the line
+//     }
+//   });
+//
+// An ES module without dependencies. It talks to the VWR server it was loaded from (the same
+// origin as the page, or the same reverse proxy), so load it from there. docs/integration.md
+// describes every function and option.
+
+import TEXTS from '../assets/i18n.js';
+
+const API_BASE = new URL('../api/v1/rooms/', import.meta.url);
+const WAIT_BASE = new URL('../wait/', import.meta.url);
+const REQUEST_TIMEOUT_MS = 10000;
+const MIN_POLL_MS = 250;
+const MAX_BACKOFF_MS = 30000;
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+// Every failure of the SDK: `code` says what happened.
+//   cancelled       the visitor (or the page, through `signal`) cancelled waiting
+//   expired         the ticket's turn passed unclaimed (only when no overlay offers to re-join)
+//   room_not_found  no room with that id
+//   unavailable     the server answered with an error the SDK cannot wait out
+export class VwrError extends Error {
+  constructor(code, message, detail) {
+    super(message);
+    this.name = 'VwrError';
+    this.code = code;
+    this.detail = detail;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Storage: tickets and tokens survive a reload. Private modes that refuse storage fall back to
+// memory (a reload then costs the place, but nothing breaks).
+
+class KeyValue {
+  constructor(kind) {
+    this.memory = new Map();
+    this.store = null;
+    try {
+      const s = globalThis[kind];
+      s.setItem('vwr:probe', '1');
+      s.removeItem('vwr:probe');
+      this.store = s;
+    } catch {
+      this.store = null;
+    }
+  }
+
+  get(key) {
+    try {
+      if (this.store) return this.store.getItem(key);
+    } catch {
+      /* fall through */
+    }
+    return this.memory.has(key) ? this.memory.get(key) : null;
+  }
+
+  set(key, value) {
+    this.memory.set(key, value);
+    try {
+      if (this.store) this.store.setItem(key, value);
+    } catch {
+      /* memory only */
+    }
+  }
+
+  remove(key) {
+    this.memory.delete(key);
+    try {
+      if (this.store) this.store.removeItem(key);
+    } catch {
+      /* nothing to do */
+    }
+  }
+}
+
+const stores = {};
+function storeOf(kind) {
+  if (!stores[kind]) stores[kind] = new KeyValue(kind === 'local' ? 'localStorage' : 'sessionStorage');
+  return stores[kind];
+}
+
+const ticketKey = (room) => `vwr:${room}:ticket`;
+const tokenKey = (room) => `vwr:${room}:token`;
+
+// ---------------------------------------------------------------------------------------------
+// Texts and formatting (the same texts as the server's pages: web/i18n.json)
+
+// 'ko' or 'en': the one asked for, else the page's language, else the browser's.
+export function pickLang(lang) {
+  const candidates = [lang, globalThis.document?.documentElement?.lang, globalThis.navigator?.language];
+  for (const c of candidates) {
+    if (typeof c === 'string' && c) return c.toLowerCase().startsWith('ko') ? 'ko' : 'en';
+  }
+  return 'en';
+}
+
+// The text `key` in `lang`, with {name} replaced from `values`.
+export function text(lang, key, values = {}) {
+  const table = TEXTS[lang] || TEXTS.en;
+  let s = table[key] ?? TEXTS.en[key] ?? key;
+  for (const [name, value] of Object.entries(values)) s = s.split(`{${name}}`).join(String(value));
+  return s;
+}
+
+// An estimated wait for people; mirrors FormatEta in src/web/texts.cpp.
+export function formatEta(lang, seconds) {
+  if (seconds === null || seconds === undefined || seconds < 0) return text(lang, 'eta_unknown');
+  if (seconds === 0) return text(lang, 'eta_now');
+  if (seconds < 60) return text(lang, 'eta_under_minute');
+  const minutes = Math.ceil(seconds / 60);
+  if (minutes < 60) return text(lang, 'eta_minutes', { n: minutes });
+  return text(lang, 'eta_hours', { h: Math.floor(minutes / 60), m: minutes % 60 });
+}
+
+export function formatNumber(lang, n) {
+  return new Intl.NumberFormat(lang === 'ko' ? 'ko-KR' : 'en-US').format(n);
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP
+
+function apiUrl(room, action) {
+  return new URL(encodeURIComponent(room) + (action ? `/${action}` : ''), API_BASE);
+}
+
+async function request(url, { method = 'GET', headers = {}, body, signal } = {}) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
+  const onAbort = () => controller.abort();
+  if (signal) signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    const res = await fetch(url, {
+      method,
+      headers,
+      body,
+      cache: 'no-store',
+      credentials: 'same-origin',
+      signal: controller.signal,
+    });
+    let data = null;
+    if (res.status !== 204) data = await res.json().catch(() => null);
+    return { status: res.status, ok: res.ok, headers: res.headers, data };
+  } finally {
+    clearTimeout(timer);
+    if (signal) signal.removeEventListener('abort', onAbort);
+  }
+}
+
+function backoffMs(failures, retryAfterHeader) {
+  const retryAfter = Number.parseInt(retryAfterHeader ?? '', 10);
+  const base = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(failures - 1, 5));
+  const jittered = base * (0.75 + Math.random() * 0.5);
+  const floor = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : 0;
+  return Math.round(Math.min(MAX_BACKOFF_MS, Math.max(floor, jittered)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Waiter: one visitor's way through a room, as a loop of join and status polls.
+//
+// Each step reports an update { state, position, peopleAhead, initialPosition, queueSize,
+// etaSeconds, progress, updatedAt, retryInMs, answer } where state is one of
+//   waiting    in line (position, etaSeconds)
+//   paused     in line, but the room admits nobody for now (no estimate)
+//   closed     the room is closed; a ticket keeps its place for when it reopens
+//   full       the line is full; no ticket yet, joining again after a while
+//   network    the server could not be reached or was unavailable; retrying after retryInMs
+//   expired    the turn passed unclaimed (or the session ended); see onExpired
+//   admitted   in: answer.token is the admission token
+// The ticket is kept in storage by room, so a reload carries on with the same place.
+
+export class Waiter {
+  #room;
+  #userId;
+  #store;
+  #onUpdate;
+  #onExpired;
+  #stopped = false;
+  #abort = new AbortController();
+  #timer = null;
+  #wake = null;
+  #rejoin = null;
+  #resolve;
+  #reject;
+  #promise;
+
+  // storage: 'session' (default) or 'local'. onExpired: 'wait' (until rejoin() is called),
+  // 'fail' (reject with VwrError 'expired') or 'rejoin' (take a new place at once).
+  constructor(room, { userId, storage = 'session', onUpdate, onExpired = 'wait' } = {}) {
+    if (typeof room !== 'string' || !room) throw new TypeError('room must be a non-empty string');
+    this.#room = room;
+    this.#userId = userId;
+    this.#store = storeOf(storage);
+    this.#onUpdate = onUpdate;
+    this.#onExpired = onExpired;
+    this.#promise = new Promise((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    this.#promise.catch(() => {}); // callers that never await must not see an unhandled rejection
+    this.last = null;
+  }
+
+  get room() {
+    return this.#room;
+  }
+
+  get ticket() {
+    return this.#store.get(ticketKey(this.#room));
+  }
+
+  // Starts the loop (once); resolves with the admitted answer.
+  start() {
+    if (!this.started) {
+      this.started = true;
+      this.#run();
+    }
+    return this.#promise;
+  }
+
+  // Stops waiting and gives the place up; start()'s promise rejects with VwrError 'cancelled'.
+  cancel() {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#abort.abort();
+    clearTimeout(this.#timer);
+    this.#store.remove(ticketKey(this.#room));
+    this.#wake?.();
+    this.#rejoin?.(false);
+    this.#reject(new VwrError('cancelled', 'waiting was cancelled'));
+  }
+
+  // Polls now instead of at the next planned time (a "retry now" button).
+  retryNow() {
+    clearTimeout(this.#timer);
+    this.#wake?.();
+  }
+
+  // After 'expired' with onExpired 'wait': take a new place at the back of the line.
+  rejoin() {
+    this.#rejoin?.(true);
+  }
+
+  #emit(state, fields = {}) {
+    const update = { room: this.#room, state, updatedAt: new Date(), ...fields };
+    this.last = update;
+    try {
+      this.#onUpdate?.(update);
+    } catch (e) {
+      console.error('vwr: onUpdate failed', e);
+    }
+  }
+
+  #sleep(ms) {
+    return new Promise((resolve) => {
+      this.#wake = resolve;
+      this.#timer = setTimeout(resolve, ms);
+    });
+  }
+
+  async #run() {
+    let failures = 0;
+    let rejoinedForBadTicket = false;
+    while (!this.#stopped) {
+      let delay = 0;
+      const ticket = this.ticket;
+      try {
+        const res = ticket
+          ? await request(apiUrl(this.#room, 'status'), {
+              headers: { 'X-VWR-Ticket': ticket },
+              signal: this.#abort.signal,
+            })
+          : await request(apiUrl(this.#room, 'join'), {
+              method: 'POST',
+              headers: { 'Content-Type': 'application/json' },
+              body: JSON.stringify(this.#userId ? { userId: String(this.#userId) } : {}),
+              signal: this.#abort.signal,
+            });
+        if (this.#stopped) return;
+        const code = res.data?.error?.code;
+        if (res.ok && res.data && typeof res.data.status === 'string') {
+          failures = 0;
+          delay = await this.#answer(res.data);
+          if (delay === null) return;
+        } else if (res.status === 401 && code === 'invalid_ticket' && ticket && !rejoinedForBadTicket) {
+          // A ticket this server no longer accepts (its key changed): take a new place once.
+          this.#store.remove(ticketKey(this.#room));
+          rejoinedForBadTicket = true;
+        } else if (res.status === 404 && code === 'room_not_found') {
+          this.#emit('not_found');
+          return this.#fail(new VwrError('room_not_found', `no room "${this.#room}"`));
+        } else if (res.status === 429 || res.status >= 500) {
+          failures += 1;
+          delay = backoffMs(failures, res.headers.get('Retry-After'));
+          this.#emit('network', { retryInMs: delay, httpStatus: res.status });
+        } else {
+          this.#emit('error', { httpStatus: res.status });
+          return this.#fail(
+            new VwrError('unavailable', `the waiting room answered ${res.status} ${code ?? ''}`.trim(), res.data),
+          );
+        }
+      } catch (e) {
+        if (this.#stopped) return;
+        failures += 1;
+        delay = backoffMs(failures);
+        this.#emit('network', { retryInMs: delay, reason: String(e?.message ?? e) });
+      }
+      if (delay > 0 && !this.#stopped) await this.#sleep(delay);
+    }
+  }
+
+  #fail(error) {
+    this.#stopped = true;
+    this.#reject(error);
+  }
+
+  // Handles a ticket answer; the delay before the next request, or null when done.
+  async #answer(a) {
+    if (a.ticket) this.#store.set(ticketKey(this.#room), a.ticket);
+    const position = Number(a.position) || 0;
+    const initial = Number(a.initialPosition) || 0;
+    const fields = {
+      answer: a,
+      position,
+      peopleAhead: Math.max(0, position - 1),
+      initialPosition: initial,
+      queueSize: Number(a.queueSize) || 0,
+      etaSeconds: a.etaSeconds ?? null,
+      pollAfterMs: a.pollAfterMs,
+      progress: initial > 0 ? Math.min(100, Math.max(0, 100 - (position / initial) * 100)) : 0,
+    };
+    const pollAfter = Math.max(MIN_POLL_MS, Number(a.pollAfterMs) || 1000);
+    switch (a.status) {
+      case 'waiting':
+        this.#emit(a.etaSeconds === null || a.etaSeconds === undefined ? 'paused' : 'waiting', fields);
+        return pollAfter;
+      case 'admitted':
+        if (a.token) storeOf('session').set(tokenKey(this.#room), a.token);
+        this.#stopped = true;
+        this.#emit('admitted', { ...fields, progress: 100, etaSeconds: 0 });
+        this.#resolve(a);
+        return null;
+      case 'rejected':
+        this.#emit('closed', fields);
+        return pollAfter;
+      case 'full':
+        this.#emit('full', fields);
+        return pollAfter;
+      case 'expired': {
+        this.#store.remove(ticketKey(this.#room));
+        this.#emit('expired', fields);
+        if (this.#onExpired === 'fail') {
+          this.#fail(new VwrError('expired', 'the turn passed unclaimed; join again'));
+          return null;
+        }
+        if (this.#onExpired === 'wait') {
+          const again = await new Promise((resolve) => {
+            this.#rejoin = resolve;
+          });
+          this.#rejoin = null;
+          if (!again || this.#stopped) return null;
+          this.#emit('joining');
+        }
+        return 0;
+      }
+      default:
+        this.#emit('error', { answer: a });
+        this.#fail(new VwrError('unavailable', `unknown status "${a.status}"`, a));
+        return null;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The overlay: a modal dialog over the page while waiting. Built in a shadow root so that the
+// page's styles and ours leave each other alone, with styles set from script (no inline style
+// attributes, so a strict Content-Security-Policy on the page is fine).
+
+const OVERLAY_CSS = `
+:host { all: initial; }
+.backdrop { position: fixed; inset: 0; background: rgba(10, 14, 24, .55); z-index: 2147483646; }
+.dialog {
+  position: fixed; z-index: 2147483647; left: 50%; top: 50%; transform: translate(-50%, -50%);
+  width: min(26rem, calc(100vw - 1.5rem)); max-height: calc(100vh - 1.5rem); overflow: auto;
+  box-sizing: border-box; padding: 1.5rem; border-radius: 16px; background: #fff; color: #14171f;
+  box-shadow: 0 20px 60px rgba(0, 0, 0, .3);
+  font: 16px/1.6 system-ui, -apple-system, "Apple SD Gothic Neo", "Malgun Gothic", "Noto Sans KR",
+    "Noto Sans CJK KR", "Segoe UI", Roboto, Arial, sans-serif;
+  word-break: keep-all; overflow-wrap: anywhere;
+}
+.top { display: flex; align-items: flex-start; justify-content: space-between; gap: .75rem; }
+h2 { margin: 0 0 .4rem; font-size: 1.3rem; line-height: 1.3; outline: none; }
+p { margin: 0 0 1rem; }
+.lead { color: #4a5160; font-size: .95rem; }
+.message { padding: .6rem .85rem; background: #fff6dc; border-left: 4px solid #e2b33b; border-radius: 8px; }
+.position { text-align: center; background: #e8eefc; border-radius: 12px; padding: .85rem; margin: 0 0 .75rem; }
+.position span { display: block; font-size: .875rem; color: #4a5160; }
+.position strong { display: block; font-size: 2.6rem; line-height: 1.15; color: #1f4fd1; font-variant-numeric: tabular-nums; }
+dl { display: grid; grid-template-columns: 1fr 1fr; gap: .5rem; margin: 0 0 .9rem; }
+dl div { background: #f3f5f9; border-radius: 10px; padding: .5rem .75rem; }
+dt { font-size: .8rem; color: #4a5160; }
+dd { margin: 0; font-weight: 700; font-variant-numeric: tabular-nums; }
+label { display: block; font-size: .8rem; color: #4a5160; margin-bottom: .2rem; }
+progress {
+  display: block; width: 100%; height: .8rem; margin: 0 0 1rem; border: 0; border-radius: 999px;
+  overflow: hidden; background: #d9dee8; accent-color: #1f4fd1; -webkit-appearance: none; appearance: none;
+}
+progress::-webkit-progress-bar { background: #d9dee8; border-radius: 999px; }
+progress::-webkit-progress-value { background: #1f4fd1; border-radius: 999px; transition: width .6s ease; }
+progress::-moz-progress-bar { background: #1f4fd1; border-radius: 999px; }
+.status { font-weight: 600; padding: .6rem .85rem; border-radius: 8px; background: #e8eefc; }
+.status:empty { display: none; }
+.actions { display: flex; flex-wrap: wrap; gap: .5rem; justify-content: flex-end; }
+button {
+  font: inherit; font-weight: 600; min-height: 2.75rem; padding: .5rem 1rem; border-radius: 10px;
+  border: 1px solid #1f4fd1; background: #fff; color: #1f4fd1; cursor: pointer;
+}
+button.primary { background: #1f4fd1; color: #fff; }
+button.lang { min-height: 2.25rem; padding: .25rem .75rem; border-radius: 999px; font-size: .85rem; border-color: #d9dee8; color: #4a5160; }
+button:focus-visible, h2:focus-visible { outline: 3px solid #1f4fd1; outline-offset: 2px; }
+[hidden] { display: none !important; }
+@media (prefers-color-scheme: dark) {
+  .dialog { background: #181c24; color: #eef1f6; }
+  .lead, .position span, dt, label { color: #b3bac7; }
+  .message { background: #3a2f12; border-color: #b8912c; }
+  .position, .status { background: #1f2a44; }
+  .position strong { color: #8fb0ff; }
+  dl div { background: #0f1217; }
+  progress, progress::-webkit-progress-bar { background: #2d3442; }
+  progress::-webkit-progress-value, progress::-moz-progress-bar { background: #8fb0ff; }
+  button { background: #181c24; color: #8fb0ff; border-color: #8fb0ff; }
+  button.primary { background: #8fb0ff; color: #0f1217; }
+  button.lang { border-color: #2d3442; color: #b3bac7; }
+}
+`;
+
+const OVERLAY_HTML = `
+<div class="backdrop" part="backdrop"></div>
+<div class="dialog" part="dialog" role="dialog" aria-modal="true" aria-labelledby="vwr-title" aria-describedby="vwr-lead">
+  <div class="top">
+    <h2 id="vwr-title" tabindex="-1" data-t="overlay_title"></h2>
+    <button type="button" class="lang" data-act="lang"></button>
+  </div>
+  <p class="lead" id="vwr-lead" data-t="overlay_lead"></p>
+  <p class="message" data-v="message" role="note" hidden></p>
+  <div class="position"><span id="vwr-position-label" data-t="position"></span><strong data-v="position" aria-labelledby="vwr-position-label">…</strong></div>
+  <dl>
+    <div><dt data-t="people_ahead"></dt><dd data-v="people_ahead">…</dd></div>
+    <div><dt data-t="eta"></dt><dd data-v="eta">…</dd></div>
+  </dl>
+  <label for="vwr-progress" data-t="progress"></label>
+  <progress id="vwr-progress" max="100" value="0"></progress>
+  <p class="status" data-v="status" role="status" aria-live="polite"></p>
+  <div class="actions">
+    <button type="button" data-act="retry" data-t="retry_now" hidden></button>
+    <button type="button" class="primary" data-act="rejoin" data-t="rejoin" hidden></button>
+    <button type="button" data-act="cancel" data-t="cancel"></button>
+  </div>
+</div>`;
+
+let overlaySheet = null;
+function adoptStyles(root) {
+  try {
+    if (!overlaySheet) {
+      overlaySheet = new CSSStyleSheet();
+      overlaySheet.replaceSync(OVERLAY_CSS);
+    }
+    root.adoptedStyleSheets = [overlaySheet];
+  } catch {
+    // Older browsers: a stylesheet element inside the shadow root.
+    const style = document.createElement('style');
+    style.textContent = OVERLAY_CSS;
+    root.prepend(style);
+  }
+}
+
+export class Overlay {
+  constructor(room, { lang, onCancel, onRetry, onRejoin } = {}) {
+    this.room = room;
+    this.lang = pickLang(lang);
+    this.handlers = { cancel: onCancel, retry: onRetry, rejoin: onRejoin };
+    this.previousFocus = document.activeElement;
+    this.update_ = null;
+    this.message = '';
+    this.host = document.createElement('div');
+    this.host.setAttribute('data-vwr-overlay', room);
+    this.root = this.host.attachShadow({ mode: 'open' });
+    adoptStyles(this.root);
+    const template = document.createElement('template');
+    template.innerHTML = OVERLAY_HTML;
+    this.root.append(template.content);
+    this.dialog = this.root.querySelector('.dialog');
+    this.root.addEventListener('click', (e) => this.#onClick(e));
+    this.onKey = (e) => this.#onKeyDown(e);
+    document.addEventListener('keydown', this.onKey, true);
+    document.body.append(this.host);
+    this.#renderTexts();
+    this.root.getElementById('vwr-title').focus();
+    this.#loadMessage();
+  }
+
+  async #loadMessage() {
+    try {
+      const res = await request(new URL(`${encodeURIComponent(this.room)}/message`, WAIT_BASE));
+      if (res.ok && typeof res.data?.message === 'string') {
+        this.message = res.data.message;
+        this.#renderMessage();
+      }
+    } catch {
+      /* the message is a nicety */
+    }
+  }
+
+  #renderMessage() {
+    const el = this.root.querySelector('[data-v="message"]');
+    if (!el) return;
+    el.textContent = this.message;
+    el.hidden = !this.message;
+  }
+
+  #renderTexts() {
+    this.dialog.setAttribute('lang', this.lang);
+    for (const el of this.root.querySelectorAll('[data-t]')) el.textContent = text(this.lang, el.dataset.t);
+    const other = this.lang === 'ko' ? 'en' : 'ko';
+    const toggle = this.root.querySelector('[data-act="lang"]');
+    toggle.textContent = other === 'ko' ? '한국어' : 'English';
+    toggle.setAttribute('lang', other);
+    toggle.setAttribute('aria-label', `${text(this.lang, 'lang_switch')}: ${toggle.textContent}`);
+    this.#renderMessage();
+    if (this.update_) this.update(this.update_);
+  }
+
+  #onClick(e) {
+    const button = e.target.closest?.('[data-act]');
+    if (!button) return;
+    const act = button.dataset.act;
+    if (act === 'lang') {
+      this.lang = this.lang === 'ko' ? 'en' : 'ko';
+      this.#renderTexts();
+      return;
+    }
+    this.handlers[act]?.();
+  }
+
+  #focusables() {
+    return [...this.root.querySelectorAll('button:not([hidden]), [tabindex="0"]')];
+  }
+
+  #onKeyDown(e) {
+    if (e.key === 'Escape') {
+      e.preventDefault();
+      e.stopPropagation();
+      this.handlers.cancel?.();
+      return;
+    }
+    if (e.key !== 'Tab') return;
+    // Keep the keyboard inside the dialog while it is open.
+    const items = this.#focusables();
+    if (items.length === 0) return;
+    const active = this.root.activeElement;
+    const index = items.indexOf(active);
+    e.preventDefault();
+    const next = e.shiftKey
+      ? items[(index <= 0 ? items.length : index) - 1]
+      : items[(index + 1) % items.length];
+    next.focus();
+  }
+
+  update(u) {
+    this.update_ = u;
+    const lang = this.lang;
+    const set = (name, value) => {
+      const el = this.root.querySelector(`[data-v="${name}"]`);
+      if (el) el.textContent = value;
+    };
+    const waiting = u.state === 'waiting' || u.state === 'paused';
+    if (u.position !== undefined && (waiting || u.state === 'closed')) {
+      set('position', formatNumber(lang, u.position));
+      set('people_ahead', formatNumber(lang, u.peopleAhead));
+    }
+    set('eta', u.state === 'waiting' ? formatEta(lang, u.etaSeconds) : waiting ? text(lang, 'eta_unknown') : '…');
+    const progress = this.root.querySelector('progress');
+    progress.value = Math.round(u.progress ?? 0);
+    progress.textContent = `${Math.round(u.progress ?? 0)}%`;
+    set('status', statusText(lang, u));
+    this.dialog.dataset.state = u.state;
+    this.root.querySelector('[data-act="retry"]').hidden = u.state !== 'network';
+    this.root.querySelector('[data-act="rejoin"]').hidden = u.state !== 'expired';
+  }
+
+  close() {
+    document.removeEventListener('keydown', this.onKey, true);
+    this.host.remove();
+    if (this.previousFocus && typeof this.previousFocus.focus === 'function') this.previousFocus.focus();
+  }
+}
+
+// What the live region says for an update, in `lang`.
+export function statusText(lang, u) {
+  switch (u.state) {
+    case 'waiting':
+      return text(lang, 'status_waiting', {
+        position: formatNumber(lang, u.position),
+        eta: formatEta(lang, u.etaSeconds),
+      });
+    case 'paused':
+      return text(lang, 'status_paused');
+    case 'closed':
+      return text(lang, 'status_closed');
+    case 'full':
+      return text(lang, 'status_full');
+    case 'admitted':
+      return text(lang, 'status_admitted');
+    case 'expired':
+      return text(lang, 'status_expired');
+    case 'network':
+      return text(lang, 'status_network', { seconds: Math.max(1, Math.ceil((u.retryInMs ?? 1000) / 1000)) });
+    case 'not_found':
+      return text(lang, 'status_not_found');
+    case 'error':
+      return text(lang, 'status_error');
+    default:
+      return text(lang, 'status_connecting');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The public functions
+
+const entering = new Map();
+
+function tokenExpired(token) {
+  try {
+    const payload = JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
+    return typeof payload.exp === 'number' && payload.exp * 1000 <= Date.now();
+  } catch {
+    return true;
+  }
+}
+
+// Takes a place in `room` and resolves with the admission token once admitted (at once when the
+// room has space, or when this tab already holds a live session). Options:
+//   userId     the visitor's id in your system: joining again with it keeps the same place
+//   onUpdate   called with every update (see Waiter) — to draw your own waiting UI
+//   overlay    true: show the waiting dialog (Korean or English, with Cancel) while waiting
+//   lang       'ko' or 'en' for the overlay (default: the page's language)
+//   signal     an AbortSignal: aborting cancels waiting like the Cancel button
+// Rejects with VwrError: 'cancelled' (Cancel, Escape or signal: the place is given up),
+// 'room_not_found', 'expired' (without overlay), 'unavailable'.
+// Calling enter() again for a room while it waits returns the same promise.
+export function enter(room, options = {}) {
+  if (entering.has(room)) return entering.get(room);
+  const promise = enterOnce(room, options).finally(() => entering.delete(room));
+  entering.set(room, promise);
+  return promise;
+}
+
+async function enterOnce(room, { userId, onUpdate, overlay = false, lang, signal } = {}) {
+  if (signal?.aborted) throw new VwrError('cancelled', 'waiting was cancelled');
+  const saved = getToken(room);
+  if (saved && !tokenExpired(saved)) {
+    try {
+      if (await heartbeat(room)) return saved;
+    } catch {
+      /* the server is busy: go through the line, which waits it out */
+    }
+  }
+  storeOf('session').remove(tokenKey(room));
+
+  let ui = null;
+  const waiter = new Waiter(room, {
+    userId,
+    storage: 'session',
+    onExpired: overlay ? 'wait' : 'fail',
+    onUpdate: (u) => {
+      if (overlay && !ui && u.state !== 'admitted' && u.state !== 'joining') {
+        ui = new Overlay(room, {
+          lang,
+          onCancel: () => waiter.cancel(),
+          onRetry: () => waiter.retryNow(),
+          onRejoin: () => waiter.rejoin(),
+        });
+      }
+      ui?.update(u);
+      try {
+        onUpdate?.(u);
+      } catch (e) {
+        console.error('vwr: onUpdate failed', e);
+      }
+    },
+  });
+  const onAbort = () => waiter.cancel();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const answer = await waiter.start();
+    return answer.token;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    ui?.close();
+  }
+}
+
+// The admission token this tab holds for `room`, or null.
+export function getToken(room) {
+  return storeOf('session').get(tokenKey(room));
+}
+
+// Keeps the session alive (call it while the visitor is active, well within the room's
+// session_timeout). Resolves true while the session lasts, false once it has ended (the token is
+// then forgotten); rejects with VwrError 'unavailable' when the server cannot answer.
+export async function heartbeat(room) {
+  const token = getToken(room);
+  if (!token) return false;
+  const res = await request(apiUrl(room, 'heartbeat'), {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}` },
+  });
+  if (res.ok) return true;
+  if (res.status === 404 || res.status === 401) {
+    storeOf('session').remove(tokenKey(room));
+    return false;
+  }
+  throw new VwrError('unavailable', `heartbeat answered ${res.status}`, res.data);
+}
+
+// Ends the session (the place goes to the next person at once) and forgets the token and any
+// waiting ticket of `room`. Resolves when the server has answered.
+export async function leave(room) {
+  const token = getToken(room);
+  storeOf('session').remove(tokenKey(room));
+  storeOf('session').remove(ticketKey(room));
+  if (!token) return;
+  const res = await request(apiUrl(room, 'leave'), {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}` },
+  });
+  if (!res.ok && res.status !== 401 && res.status !== 404) {
+    throw new VwrError('unavailable', `leave answered ${res.status}`, res.data);
+  }
+}

@@ -17,6 +17,7 @@
 #include "api/api_metrics.hpp"
 #include "api/public_api.hpp"
 #include "api/room_directory.hpp"
+#include "api/room_messages.hpp"
 #include "app/logging.hpp"
 #include "app/reload.hpp"
 #include "server/http_server.hpp"
@@ -28,6 +29,7 @@
 #include "token/ticket_codec.hpp"
 #include "util/clock.hpp"
 #include "util/random.hpp"
+#include "web/web_handler.hpp"
 
 namespace vwr::app {
 namespace {
@@ -108,7 +110,7 @@ void LogRoom(const config::RoomConfig& room) {
 // SIGHUP: reads the configuration again and applies what can change while serving. Runs on the
 // control thread, like the tick. A file that does not load changes nothing.
 void Reload(const ConfigSource& source, config::Config& running, store::Store& store,
-            api::RoomDirectory& directory) {
+            api::RoomDirectory& directory, web::WebHandler& web) {
   const std::string from = source.file.empty() ? "the built-in default" : source.file;
   LoadedConfig loaded = LoadConfig(source);
   if (!loaded.config) {
@@ -123,6 +125,7 @@ void Reload(const ConfigSource& source, config::Config& running, store::Store& s
   }
   const store::ReconfigureReport report = store.Reconfigure(plan.rooms);
   directory.Refresh();
+  web.SetRooms(loaded.config->rooms);
   running.rooms = loaded.config->rooms;
   for (const std::string& id : report.added) {
     spdlog::info("reload: room {} added", id);
@@ -240,8 +243,17 @@ int Serve(const ConfigSource& source, const config::Config& config) {
   store::Store& store = *opened;
   api::RoomDirectory directory(store);
   api::ApiMetrics metrics;
-  api::PublicApi public_api(directory, tickets, tokens, identity_key, clock, metrics);
-  api::AdminApi admin_api(directory, store, *admin_token, clock, metrics);
+  // The waiting page, the SDK and the demo share the public listener with the API.
+  api::RoomMessages messages;
+  web::WebHandler web(
+      directory, messages, tokens, clock,
+      web::WebOptions{.demo = config.demo.value_or(false), .demo_room = config.rooms.front().id});
+  web.SetRooms(config.rooms);
+  api::PublicApiOptions public_options;
+  public_options.web = &web;
+  api::PublicApi public_api(directory, tickets, tokens, identity_key, clock, metrics,
+                            public_options);
+  api::AdminApi admin_api(directory, store, *admin_token, clock, metrics, &messages);
 
   const unsigned workers = config.server.workers > 0
                                ? static_cast<unsigned>(config.server.workers)
@@ -295,6 +307,11 @@ int Serve(const ConfigSource& source, const config::Config& config) {
     const bool v6 = bound->address().is_v6();
     spdlog::info("{} listener on {}://{}{}{}:{}", b.name, options.tls ? "https" : "http",
                  v6 ? "[" : "", bound->address().to_string(), v6 ? "]" : "", bound->port());
+    if (b.public_side && config.demo.value_or(false)) {
+      spdlog::info("demo: open {}://{}{}{}:{}/ in a browser (room {}; demo: false turns it off)",
+                   options.tls ? "https" : "http", v6 ? "[" : "", bound->address().to_string(),
+                   v6 ? "]" : "", bound->port(), config.rooms.front().id);
+    }
   }
   for (const config::RoomConfig& room : config.rooms) LogRoom(room);
   http.Start();
@@ -320,7 +337,7 @@ int Serve(const ConfigSource& source, const config::Config& config) {
     reload_signal.async_wait([&](boost::system::error_code ec, int) {
       if (ec) return;
       spdlog::info("received SIGHUP, reloading the configuration");
-      Reload(source, running, store, directory);
+      Reload(source, running, store, directory, web);
       await_reload();
     });
   };

@@ -1,0 +1,137 @@
+// Shared helpers of the browser tests: start Debian's Chromium headless with a fresh profile,
+// talk to the server under test, save screenshots, and fail on what a browser reports (script
+// errors, Content-Security-Policy violations).
+//
+// Every test is run as `node <test>.mjs <public URL> <admin URL> <admin token>` by run.py, which
+// starts its own `vwr serve` first.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+export { assert };
+
+export const [PUBLIC, ADMIN, ADMIN_TOKEN] = process.argv.slice(2);
+if (!PUBLIC) {
+  console.error('usage: node <test>.mjs <public URL> <admin URL> <admin token>');
+  process.exit(2);
+}
+
+export const ARTIFACTS = process.env.VWR_ARTIFACTS_DIR || path.resolve('artifacts');
+mkdirSync(ARTIFACTS, { recursive: true });
+
+const CHROMIUM = process.env.VWR_CHROMIUM || '/usr/bin/chromium';
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+// A browser with a profile of its own in a fresh temporary directory (removed by close()).
+// Options are Playwright's context options (viewport, locale, extraHTTPHeaders...).
+export async function openBrowser(options = {}) {
+  const profile = mkdtempSync(path.join(tmpdir(), 'vwr-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ARGS,
+    viewport: { width: 1024, height: 800 },
+    ...options,
+  });
+  const problems = [];
+  const watch = (page) => {
+    page.on('pageerror', (e) => problems.push(`script error: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) {
+        problems.push(`console error: ${m.text()}`);
+      }
+      if (/Content Security Policy|Content-Security-Policy/.test(m.text())) {
+        problems.push(`CSP: ${m.text()}`);
+      }
+    });
+  };
+  context.on('page', watch);
+  for (const page of context.pages()) watch(page);
+  return {
+    context,
+    problems,
+    async page() {
+      const existing = context.pages().find((p) => p.url() === 'about:blank');
+      return existing ?? context.newPage();
+    },
+    async close() {
+      await context.close().catch(() => {});
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function shot(page, name, { fullPage = true } = {}) {
+  const file = path.join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path: file, fullPage });
+  console.log(`screenshot: ${file}`);
+  return file;
+}
+
+// One JSON request to the server under test; { status, body }.
+export async function api(method, url, { token, body, headers = {} } = {}) {
+  const h = { ...headers };
+  if (token) h.Authorization = `Bearer ${token}`;
+  if (body !== undefined) h['Content-Type'] = 'application/json';
+  const res = await fetch(url.startsWith('http') ? url : PUBLIC + url, {
+    method,
+    headers: h,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+export async function join(room) {
+  const r = await api('POST', `/api/v1/rooms/${room}/join`, { body: {} });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return r.body;
+}
+
+export async function leave(room, token) {
+  const r = await api('POST', `/api/v1/rooms/${room}/leave`, { token });
+  assert.equal(r.status, 204, JSON.stringify(r.body));
+}
+
+// Polls a ticket until it is admitted (claiming it); returns the admitted answer.
+export async function claim(room, ticket, timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await api('GET', `/api/v1/rooms/${room}/status`, { headers: { 'X-VWR-Ticket': ticket } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    if (r.body.status === 'admitted') return r.body;
+    assert.equal(r.body.status, 'waiting', JSON.stringify(r.body));
+    if (Date.now() > deadline) throw new Error(`ticket not admitted within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+// Runs the test body with a deadline; exits non-zero on any failure.
+export async function run(name, body, timeoutMs = 45000) {
+  const started = Date.now();
+  const timer = setTimeout(() => {
+    console.error(`${name}: timed out after ${timeoutMs} ms`);
+    process.exit(1);
+  }, timeoutMs);
+  try {
+    await body();
+    console.log(`${name}: passed in ${Date.now() - started} ms`);
+    clearTimeout(timer);
+    process.exit(0);
+  } catch (e) {
+    console.error(`${name}: FAILED\n${e?.stack ?? e}`);
+    clearTimeout(timer);
+    process.exit(1);
+  }
+}

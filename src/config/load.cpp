@@ -924,6 +924,10 @@ bool IsPageVariable(std::string_view name) {
 std::optional<std::string> ReadTemplateFile(const std::string& path, std::string& html) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) return "\"" + path + "\" is a directory";
+  // A pipe or a device would block the load or never end: only plain files are templates.
+  if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec)) {
+    return "\"" + path + "\" is not a regular file";
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return "cannot read \"" + path + "\": " + std::generic_category().message(errno);

@@ -78,6 +78,12 @@ TEST_F(RoomPage, ADirectoryIsAnError) {
   EXPECT_THAT(ErrorFor(result, "rooms[0].page.template_file").message, HasSubstr("directory"));
 }
 
+TEST_F(RoomPage, OnlyPlainFilesAreRead) {
+  const ParseResult result = ParseConfig(Room("      template_file: /dev/zero\n"));
+  EXPECT_THAT(ErrorFor(result, "rooms[0].page.template_file").message,
+              HasSubstr("not a regular file"));
+}
+
 TEST_F(RoomPage, AnOversizedFileIsAnError) {
   const std::string path = Write("big.html", std::string(256 * 1024 + 1, 'x'));
   const ParseResult result = ParseConfig(Room("      template_file: " + path + "\n"));

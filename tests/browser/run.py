@@ -19,7 +19,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 from vwr_harness import VwrProcess, vwr_binary  # noqa: E402
 
 # "line": one slot and a slow rate, so that the tests control who waits; it is the demo's room
-# (the first). "open": plenty of space, admitted at once.
+# (the first). "open": plenty of space, admitted at once. "grace": one slot and a 1 s claim_grace,
+# for a turn that passes unclaimed.
 CONFIG = """\
 demo: true
 rooms:
@@ -38,6 +39,14 @@ rooms:
     max_active: 1000
     admit_rate: 1000
     burst: 1000
+  - id: grace
+    max_active: 1
+    admit_rate: 50
+    burst: 1
+    claim_grace: 1s
+    poll:
+      min: 100ms
+      max: 500ms
 """
 
 NODE_TIMEOUT = 90  # seconds; each test keeps its own, shorter deadline

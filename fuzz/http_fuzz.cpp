@@ -8,11 +8,13 @@
 // a user through join, status, claim, heartbeat and leave, and an operator through a policy
 // change: a MAC or a constant-time comparison cannot be guessed by a fuzzer.
 //
-// Each request goes to both APIs, like a client that reaches both listeners. Everything (store,
+// Each request goes to both APIs, like a client that reaches both listeners; the public one hands
+// the page paths (/wait/, /sdk/, /assets/, /demo/, /) to the web pages, demo on. Everything (store,
 // clock, APIs) is built afresh per input, so a crash reproduces from its input alone.
 //
 // Invariants, each a crash when broken: no handler throws; every status is a known HTTP code;
-// every JSON answer parses (2xx or not); the serialized answer parses back as HTTP with the same
+// every JSON answer parses (2xx or not); every HTML answer carries the Content-Security-Policy;
+// the serialized answer parses back as HTTP with the same
 // status and body; a change the answer reports becomes durable.
 
 #include <spdlog/sinks/null_sink.h>
@@ -37,6 +39,7 @@
 #include "api/errors.hpp"
 #include "api/public_api.hpp"
 #include "api/room_directory.hpp"
+#include "api/room_messages.hpp"
 #include "config/config.hpp"
 #include "server/http_server.hpp"
 #include "store/embedded_store.hpp"
@@ -44,6 +47,7 @@
 #include "token/key.hpp"
 #include "token/ticket_codec.hpp"
 #include "util/clock.hpp"
+#include "web/web_handler.hpp"
 
 namespace {
 
@@ -79,7 +83,20 @@ struct World {
     store = std::make_unique<store::EmbeddedStore>(
         std::vector<store::RoomSpec>{{"a", tight}, {"default", core::Policy{}}}, clock);
     rooms = std::make_unique<api::RoomDirectory>(*store);
-    public_api = std::make_unique<api::PublicApi>(*rooms, tickets, tokens, key, clock, metrics);
+    web = std::make_unique<web::WebHandler>(*rooms, messages, tokens, clock,
+                                            web::WebOptions{.demo = true, .demo_room = "a"});
+    config::RoomConfig a;
+    a.id = a.name = "a";
+    a.match = {{"shop.example.com", "/"}, {"*.example.org", "/"}};
+    a.page.message = "<b>back at 2pm</b>";
+    config::RoomConfig fallback;
+    fallback.id = fallback.name = "default";
+    fallback.match = {config::RoomMatch{}};
+    web->SetRooms({a, fallback});
+    api::PublicApiOptions options;
+    options.web = web.get();
+    public_api =
+        std::make_unique<api::PublicApi>(*rooms, tickets, tokens, key, clock, metrics, options);
     admin_api =
         std::make_unique<api::AdminApi>(*rooms, *store, std::string(kAdminToken), clock, metrics);
   }
@@ -98,6 +115,8 @@ struct World {
   api::ApiMetrics metrics;
   std::unique_ptr<store::EmbeddedStore> store;
   std::unique_ptr<api::RoomDirectory> rooms;
+  api::RoomMessages messages;
+  std::unique_ptr<web::WebHandler> web;
   std::unique_ptr<api::PublicApi> public_api;
   std::unique_ptr<api::AdminApi> admin_api;
   std::string ticket;  // of the last answer that had one
@@ -131,8 +150,11 @@ void Check(World& world, api::Response& response) {
         world.token = t->as_string();
       }
     }
+  } else if (type.starts_with("text/html")) {
+    if (response["Content-Security-Policy"].empty()) Fail("page without a CSP", response.body());
   } else if (code >= 200 && code < 300 && response.body().empty() == false &&
-             !type.starts_with("text/plain")) {
+             !type.starts_with("text/plain") && !type.starts_with("text/javascript") &&
+             !type.starts_with("text/css") && !type.starts_with("image/svg+xml")) {
     Fail("2xx answer of an unexpected content type", type);
   }
 

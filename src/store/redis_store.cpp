@@ -134,7 +134,11 @@ RedisRoom::RedisRoom(RedisStore& store, const RoomSpec& spec)
       key_base_(fmt::format("{}:{{{}}}:", store.options().key_prefix, spec.id)),
       fail_open_(spec.fail_open),
       published_(spec.policy),
-      file_policy_(spec.policy) {}
+      file_policy_(spec.policy) {
+  // Until the first tick reads the shared estimate, the configured rate stands in for it, as it
+  // seeds core::AdvanceRateEstimator: a waiting answer has an ETA from the very first join.
+  published_.Publish(0, 0, spec.policy.admit_rate);
+}
 
 std::vector<std::string> RedisRoom::Keys(bool with_lease) const {
   std::vector<std::string> keys;
@@ -166,7 +170,14 @@ void RedisRoom::UsePolicy(const std::string& encoded) {
   if (encoded.empty() || encoded == policy_text_) return;
   if (std::optional<core::Policy> p = DecodePolicy(encoded)) {
     policy_text_ = encoded;
-    if (!(published_.policy() == *p)) published_.SetPolicy(*p);
+    if (!(published_.policy() == *p)) {
+      // A new admit_rate restarts the estimate from it (the scripts' use_policy does the same
+      // to the shared one, which the next tick brings back).
+      if (p->admit_rate != published_.policy().admit_rate) {
+        published_.Publish(0, 0, p->admit_rate);
+      }
+      published_.SetPolicy(*p);
+    }
   } else {
     spdlog::error("redis store: room {}: the shared policy cannot be read: {}", id_, encoded);
   }
@@ -201,10 +212,24 @@ void RedisRoom::Adopt(const RoomSpec& spec) {
       });
 }
 
+void RedisRoom::NoteShape(const std::vector<Reply>& answer, std::size_t at) {
+  const Reply* f = answer.data() + at;
+  const std::uint64_t last = ToU64(f[0]);
+  const std::uint64_t front = ToU64(f[1]);
+  published_.Publish(last, front, published_.advance_rate());
+  std::lock_guard lock(figures_mu_);
+  figures_.last_issued = last;
+  figures_.frontier = front;
+  figures_.queue_size = last - std::min(last, front);
+  figures_.active = static_cast<std::int64_t>(ToU64(f[3]));
+  figures_.called_unclaimed = static_cast<std::int64_t>(ToU64(f[4]));
+}
+
 std::optional<TicketAnswer> RedisRoom::AnswerOf(const boost::system::result<Reply>& r,
                                                 const char* what) {
-  // {status, ticket, frontier_at_join, admitted_ms, identity, last, front}: join.lua, status.lua
-  const std::vector<Reply>* a = ArrayOf(r, 7, what);
+  // {status, ticket, frontier_at_join, admitted_ms, identity, last, front, waiting, active,
+  //  called}: join.lua, status.lua
+  const std::vector<Reply>* a = ArrayOf(r, 10, what);
   if (a == nullptr) return std::nullopt;
   const std::optional<core::TicketStatus> status = StatusOf((*a)[0].str);
   if (!status) return std::nullopt;
@@ -217,7 +242,7 @@ std::optional<TicketAnswer> RedisRoom::AnswerOf(const boost::system::result<Repl
   const std::uint64_t last = ToU64((*a)[5]);
   const std::uint64_t front = ToU64((*a)[6]);
   t.queue_size = last - std::min(last, front);
-  published_.Publish(last, front, published_.advance_rate());
+  NoteShape(*a, 5);
   const core::Policy& p = policy();
   if (t.status == core::TicketStatus::kWaiting) {
     t.position = t.ticket > front ? t.ticket - front : 0;
@@ -230,12 +255,14 @@ std::optional<TicketAnswer> RedisRoom::AnswerOf(const boost::system::result<Repl
 
 void RedisRoom::Join(std::string identity, Done<TicketAnswer> done) {
   if (!adopted()) return done(Unavailable<TicketAnswer>());
-  store_.client().Eval(Scripts().join, Keys(), Args({std::move(identity)}),
-                       [this, done = std::move(done)](boost::system::result<Reply> r) {
-                         std::optional<TicketAnswer> t = AnswerOf(r, "join");
-                         if (!t) return done(Unavailable<TicketAnswer>());
-                         done(std::move(*t));
-                       });
+  store_.client().Eval(
+      Scripts().join, Keys(),
+      Args({std::move(identity), std::to_string(store_.options().max_call_per_tick)}),
+      [this, done = std::move(done)](boost::system::result<Reply> r) {
+        std::optional<TicketAnswer> t = AnswerOf(r, "join");
+        if (!t) return done(Unavailable<TicketAnswer>());
+        done(std::move(*t));
+      });
 }
 
 void RedisRoom::Status(std::uint64_t ticket, std::uint64_t frontier_at_join,
@@ -264,10 +291,12 @@ void RedisRoom::Heartbeat(std::uint64_t session_ticket, Done<bool> done) {
 void RedisRoom::Leave(std::uint64_t session_ticket, Done<bool> done) {
   if (!adopted()) return done(Unavailable<bool>());
   store_.client().Eval(Scripts().leave, Keys(), Args({std::to_string(session_ticket)}),
-                       [done = std::move(done)](boost::system::result<Reply> r) {
-                         if (!r || r->type != Reply::Type::kInteger)
-                           return done(Unavailable<bool>());
-                         done(r->integer == 1);
+                       [this, done = std::move(done)](boost::system::result<Reply> r) {
+                         // {found, last, front, waiting, active, called}: leave.lua
+                         const std::vector<Reply>* a = ArrayOf(r, 6, "leave");
+                         if (a == nullptr) return done(Unavailable<bool>());
+                         NoteShape(*a, 1);
+                         done(ToU64((*a)[0]) == 1);
                        });
 }
 
@@ -284,12 +313,18 @@ void RedisRoom::SetPolicy(const core::Policy& policy, Done<void> done) {
       });
 }
 
+core::Policy RedisRoom::file_policy() {
+  std::lock_guard lock(figures_mu_);
+  return file_policy_;
+}
+
 RoomFigures RedisRoom::Figures() {
   std::lock_guard lock(figures_mu_);
   RoomFigures f = figures_;
   f.cluster_wide = true;
   f.frontier = std::max(f.frontier, published_.frontier());
   f.last_issued = std::max(f.last_issued, published_.last_issued());
+  f.queue_size = f.last_issued - std::min(f.last_issued, f.frontier);
   f.advance_rate = published_.advance_rate();
   const core::Policy& p = policy();
   if (p.mode == core::Mode::kFifo && f.queue_size == 0 &&
@@ -379,7 +414,11 @@ ReconfigureReport RedisStore::Reconfigure(const std::vector<RoomSpec>& rooms) {
     RedisRoom* room = nullptr;
     if (auto it = kept_by_id_.find(spec.id); it != kept_by_id_.end()) {
       room = it->second;
-      if (!(room->policy() == spec.policy)) report.policy_changed.push_back(spec.id);
+      // As core::Room::Reconfigure: only a file that changed can change the policy in force (an
+      // operator's change stays while the file says what it said).
+      if (!(room->file_policy() == spec.policy) && !(room->policy() == spec.policy)) {
+        report.policy_changed.push_back(spec.id);
+      }
     } else {
       kept_.push_back(std::make_unique<RedisRoom>(*this, spec));
       room = kept_.back().get();

@@ -71,6 +71,8 @@ class RedisRoom final : public RoomState {
   // One tick: runs the tick script (which ticks only on the lease holder) and refreshes the
   // published figures from its answer. On the Redis thread.
   void Tick();
+  // The policy this node's configuration file gives the room (the last Adopt's).
+  core::Policy file_policy();
   // True once the room's incarnation is known (the first Adopt answered).
   bool adopted() const { return incarnation() != 0; }
 
@@ -83,6 +85,10 @@ class RedisRoom final : public RoomState {
   // call failed or the answer has the wrong shape. On the Redis thread.
   std::optional<TicketAnswer> AnswerOf(const boost::system::result<redis::Reply>& reply,
                                        const char* what);
+  // The room's shape as a script's answer brings it at `answer[at]`: {last, front, waiting,
+  // active, called}. Published at once, so that this node's own changes show in its figures
+  // before the next tick. On the Redis thread.
+  void NoteShape(const std::vector<redis::Reply>& answer, std::size_t at);
 
   RedisStore& store_;
   const std::string id_;
@@ -93,7 +99,8 @@ class RedisRoom final : public RoomState {
   std::string policy_text_;   // as last seen in Redis; on the Redis thread only
   core::Policy file_policy_;  // guarded by figures_mu_
   std::mutex figures_mu_;     // guards figures_
-  RoomFigures figures_;       // cluster-wide, from the last tick
+  RoomFigures figures_;       // cluster-wide: the counters from the last tick, the shape from
+                              // the last tick or answer
 };
 
 // All rooms, their state in one Redis or a Redis Cluster shared by every node (see

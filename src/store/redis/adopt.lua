@@ -6,6 +6,7 @@
 -- Returns {incarnation, policy in force}.
 redis.call('HSETNX', K_ROOM, 'inc', ARGV[9])
 if redis.call('HGET', K_ROOM, 'policy_base') ~= ARGV[8] then
-  redis.call('HSET', K_ROOM, 'policy_base', ARGV[8], 'policy', ARGV[8])
+  redis.call('HSET', K_ROOM, 'policy_base', ARGV[8])
+  use_policy(ARGV[8])
 end
 return {redis.call('HGET', K_ROOM, 'inc'), redis.call('HGET', K_ROOM, 'policy')}

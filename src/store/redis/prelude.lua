@@ -110,8 +110,40 @@ local function resolve(n, now)
   return {'expired', n, 0, ''}
 end
 
--- The figures every answer carries: {last, front, waiting}.
+-- Calls the next `count` tickets at `now`: the frontier passes them, each has claim_grace to
+-- claim its place (core::Room::CallNext).
+local function call_next(count, now)
+  if count <= 0 then return end
+  local front = num('front')
+  for n = front + 1, front + count do redis.call('ZADD', K_CALLS, now, n) end
+  redis.call('HSET', K_ROOM, 'front', front + count)
+end
+
+-- Whole admissions a budget of `tokens` allows (core::RateBudget::Available: the epsilon
+-- absorbs floating-point error in rate * dt sums).
+local function available(tokens)
+  return math.floor(tokens + 1e-9)
+end
+
+-- The figures every answer carries, so that the node that asked sees its own change at once:
+-- {last, front, waiting, active, called}.
 local function figures()
   local last, front = num('last'), num('front')
-  return {last, front, last - front}
+  return {last, front, last - front, redis.call('ZCARD', K_SESS), redis.call('ZCARD', K_CALLS)}
+end
+
+-- The admit_rate of a policy as the nodes encode it (store::EncodePolicy: 1|mode|max|rate|...).
+local function encoded_rate(encoded)
+  if not encoded then return nil end
+  return tonumber(string.match(encoded, '^[^|]*|[^|]*|[^|]*|([^|]*)|'))
+end
+
+-- The policy in force becomes `encoded`. A new admit_rate restarts the advance-rate estimate
+-- from it, as core::Room::ApplyPolicy resets its estimator.
+local function use_policy(encoded)
+  local rate = encoded_rate(encoded)
+  if rate and rate ~= encoded_rate(redis.call('HGET', K_ROOM, 'policy')) then
+    redis.call('HSET', K_ROOM, 'rate', string.format('%.6f', rate))
+  end
+  redis.call('HSET', K_ROOM, 'policy', encoded)
 end

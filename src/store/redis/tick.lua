@@ -39,7 +39,7 @@ if holder == node then
   local advance = 0
   if P.mode == 'fifo' then
     local free = P.max_active - redis.call('ZCARD', K_SESS) - redis.call('ZCARD', K_CALLS)
-    advance = math.max(0, math.min(math.floor(tokens), free, wait))
+    advance = math.max(0, math.min(available(tokens), free, wait))
     tokens = tokens - advance
   elseif P.mode == 'passthrough' then
     advance = wait
@@ -47,8 +47,7 @@ if holder == node then
   advance = math.min(advance, max_call)
   set_tokens(tokens)
   local front = num('front')
-  for n = front + 1, front + advance do redis.call('ZADD', K_CALLS, now, n) end
-  if advance > 0 then redis.call('HSET', K_ROOM, 'front', front + advance) end
+  call_next(advance, now)
   -- The advance rate (core::AdvanceRateEstimator), observed only while people waited.
   local rate = tonumber(redis.call('HGET', K_ROOM, 'rate') or tostring(P.admit_rate))
   local last_tick = tonumber(redis.call('HGET', K_ROOM, 'tick_ms') or tostring(now))

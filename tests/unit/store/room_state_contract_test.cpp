@@ -1,0 +1,449 @@
+// The Store / RoomState contract, run on both implementations: the embedded store (with its
+// journal, so that every answer waits for durability as in production) and the Redis store on a
+// real redis-server. Whatever the API relies on must hold on both.
+//
+// Both run on real time (the Redis store's clock is Redis's TIME), so the tests use short
+// session and claim times and wait for conditions, ticking as the server's control loop would.
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/embedded_store.hpp"
+#include "store/redis_store.hpp"
+#include "support/redis_server.hpp"
+#include "util/clock.hpp"
+
+namespace vwr::store {
+namespace {
+
+using core::TicketStatus;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+enum class Kind { kEmbedded, kRedis };
+
+std::string KindName(const testing::TestParamInfo<Kind>& info) {
+  return info.param == Kind::kEmbedded ? "Embedded" : "Redis";
+}
+
+void PrintTo(Kind kind, std::ostream* os) {
+  *os << (kind == Kind::kEmbedded ? "embedded" : "redis");
+}
+
+// Plenty of budget, two places, quick polls: each test narrows what it needs.
+core::Policy BasePolicy() {
+  core::Policy p;
+  p.max_active = 2;
+  p.admit_rate = 1000;
+  p.burst = 100;
+  p.session_timeout = seconds(60);
+  p.claim_grace = seconds(60);
+  return p;
+}
+
+template <typename T>
+T Await(std::future<boost::system::result<T>>& future) {
+  if (future.wait_for(seconds(10)) != std::future_status::ready) {
+    ADD_FAILURE() << "the store did not answer within 10 s";
+    return T{};
+  }
+  boost::system::result<T> r = future.get();
+  if (!r) {
+    ADD_FAILURE() << "the store failed: " << r.error().message();
+    return T{};
+  }
+  return *r;
+}
+
+class RoomStateContract : public testing::TestWithParam<Kind> {
+ protected:
+  void TearDown() override {
+    if (store_) store_->Close();
+    store_.reset();
+    std::error_code ignored;
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, ignored);
+  }
+
+  // Opens the store under test with `rooms` and waits until it serves them.
+  void Open(const std::vector<RoomSpec>& rooms) {
+    if (GetParam() == Kind::kEmbedded) {
+      char dir_template[] = "/tmp/vwr-contract-XXXXXX";
+      dir_ = ::mkdtemp(dir_template);
+      EmbeddedOptions options;
+      options.dir = dir_;
+      options.fsync = FsyncMode::kNever;
+      auto opened = EmbeddedStore::Open(rooms, util::SystemClock::Instance(), options);
+      ASSERT_TRUE(opened) << opened.error().message();
+      store_ = std::move(*opened);
+    } else {
+      redis_ = std::make_unique<redis::testing::RedisServer>();
+      ASSERT_TRUE(redis_->running());
+      RedisStoreOptions options;
+      options.client = redis::testing::OptionsFor(*redis_);
+      options.node_id = "contract-node";
+      options.lease = milliseconds(1000);
+      store_ = std::make_unique<RedisStore>(rooms, util::SystemClock::Instance(), options);
+    }
+    ASSERT_TRUE(TickUntil([&] { return store_->Ready(); })) << "the store never became ready";
+  }
+
+  void Open(const core::Policy& policy) { Open({{"r", policy}}); }
+
+  RoomState& Room(std::string_view id = "r") {
+    RoomState* room = store_->Find(id);
+    EXPECT_NE(room, nullptr) << id;
+    return *room;
+  }
+
+  // Ticks every 10 ms, as the control loop does every 100 ms, until `condition` holds.
+  bool TickUntil(const std::function<bool()>& condition, milliseconds timeout = seconds(10)) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!condition()) {
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      store_->Tick();
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+    return true;
+  }
+
+  // The figures once a tick has read the counters of every change made so far: a tick posted
+  // after the changes completed, seen through the counter it must bring.
+  RoomFigures FiguresWhen(const std::function<bool(const RoomFigures&)>& condition) {
+    RoomFigures f;
+    EXPECT_TRUE(TickUntil([&] {
+      f = Room().Figures();
+      return condition(f);
+    })) << "figures never met the condition";
+    return f;
+  }
+
+  TicketAnswer Join(std::string identity = "", std::string_view room = "r") {
+    std::promise<boost::system::result<TicketAnswer>> done;
+    auto future = done.get_future();
+    Room(room).Join(std::move(identity), [&done](auto r) { done.set_value(std::move(r)); });
+    return Await(future);
+  }
+
+  // A poll as the API makes it: from the published figures when the ticket is simply waiting,
+  // else from the store (which may claim it).
+  TicketAnswer Status(const TicketAnswer& ticket) {
+    TicketAnswer cached;
+    if (Room().StatusCached(ticket.ticket, ticket.frontier_at_join, cached)) return cached;
+    std::promise<boost::system::result<TicketAnswer>> done;
+    auto future = done.get_future();
+    Room().Status(ticket.ticket, ticket.frontier_at_join,
+                  [&done](auto r) { done.set_value(std::move(r)); });
+    return Await(future);
+  }
+
+  bool Heartbeat(std::uint64_t ticket) {
+    std::promise<boost::system::result<bool>> done;
+    auto future = done.get_future();
+    Room().Heartbeat(ticket, [&done](auto r) { done.set_value(std::move(r)); });
+    return Await(future);
+  }
+
+  bool Leave(std::uint64_t ticket) {
+    std::promise<boost::system::result<bool>> done;
+    auto future = done.get_future();
+    Room().Leave(ticket, [&done](auto r) { done.set_value(std::move(r)); });
+    return Await(future);
+  }
+
+  void SetPolicy(const core::Policy& policy, std::string_view room = "r") {
+    std::promise<boost::system::result<void>> done;
+    auto future = done.get_future();
+    Room(room).SetPolicy(policy, [&done](auto r) { done.set_value(std::move(r)); });
+    ASSERT_EQ(future.wait_for(seconds(10)), std::future_status::ready);
+    const boost::system::result<void> r = future.get();
+    ASSERT_TRUE(r) << r.error().message();
+  }
+
+  // Polls until the ticket is admitted (or anything but waiting), ticking meanwhile.
+  TicketAnswer AwaitDecided(const TicketAnswer& ticket) {
+    TicketAnswer a;
+    const bool decided = TickUntil([&] {
+      a = Status(ticket);
+      return a.status != TicketStatus::kWaiting;
+    });
+    EXPECT_TRUE(decided) << "ticket " << ticket.ticket << " stayed waiting";
+    return a;
+  }
+
+  std::unique_ptr<redis::testing::RedisServer> redis_;
+  std::string dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(RoomStateContract, JoinsAreAdmittedThenNumberedInArrivalOrder) {
+  Open(BasePolicy());
+  EXPECT_NE(Room().incarnation(), 0u);
+  for (std::uint64_t n = 1; n <= 2; ++n) {
+    const TicketAnswer a = Join();
+    EXPECT_EQ(a.status, TicketStatus::kAdmitted);
+    EXPECT_EQ(a.ticket, n);
+    EXPECT_EQ(a.frontier_at_join, n) << "admitted at once: nobody was ahead";
+    EXPECT_EQ(a.position, 0u);
+    EXPECT_GT(a.admitted_unix, 1'600'000'000);
+  }
+  for (std::uint64_t i = 1; i <= 3; ++i) {
+    const TicketAnswer w = Join();
+    EXPECT_EQ(w.status, TicketStatus::kWaiting);
+    EXPECT_EQ(w.ticket, 2 + i);
+    EXPECT_EQ(w.frontier_at_join, 2u);
+    EXPECT_EQ(w.position, i);
+    EXPECT_EQ(w.queue_size, i);
+    EXPECT_EQ(w.eta_seconds, 1) << "the configured rate estimates the wait from the start";
+  }
+  // This node's own changes show in its figures at once.
+  const RoomFigures f = Room().Figures();
+  EXPECT_EQ(f.last_issued, 5u);
+  EXPECT_EQ(f.frontier, 2u);
+  EXPECT_EQ(f.queue_size, 3u);
+  EXPECT_EQ(f.active, 2);
+  EXPECT_EQ(f.called_unclaimed, 0);
+}
+
+TEST_P(RoomStateContract, WaitingStatusGivesThePlaceAndAnIdentityKeepsItsTicket) {
+  Open(BasePolicy());
+  const TicketAnswer holder = Join("holder");
+  Join();
+  const TicketAnswer u1 = Join("user-1");
+  const TicketAnswer u2 = Join("user-2");
+  ASSERT_EQ(u1.status, TicketStatus::kWaiting);
+
+  const TicketAnswer again = Join("user-1");
+  EXPECT_EQ(again.status, TicketStatus::kWaiting);
+  EXPECT_EQ(again.ticket, u1.ticket);
+  EXPECT_EQ(again.frontier_at_join, u1.frontier_at_join);
+  EXPECT_EQ(again.position, 1u);
+  EXPECT_EQ(again.queue_size, 2u) << "a repeated join does not lengthen the line";
+
+  const TicketAnswer held = Join("holder");
+  EXPECT_EQ(held.status, TicketStatus::kAdmitted);
+  EXPECT_EQ(held.ticket, holder.ticket);
+  EXPECT_EQ(held.admitted_unix, holder.admitted_unix) << "the same session";
+  EXPECT_EQ(held.identity, "holder");
+
+  const TicketAnswer polled = Status(u2);
+  EXPECT_EQ(polled.status, TicketStatus::kWaiting);
+  EXPECT_EQ(polled.ticket, u2.ticket);
+  EXPECT_EQ(polled.frontier_at_join, u2.frontier_at_join);
+  EXPECT_EQ(polled.position, 2u);
+  EXPECT_EQ(polled.queue_size, 2u);
+
+  const RoomFigures f = FiguresWhen([](const RoomFigures& g) { return g.counters.joins == 4; });
+  EXPECT_EQ(f.counters.rejoins, 2u);
+  EXPECT_EQ(f.counters.admissions, 2u);
+  EXPECT_EQ(f.counters.immediate, 2u);
+}
+
+TEST_P(RoomStateContract, AFreedPlaceIsClaimedExactlyOnceByConcurrentPolls) {
+  core::Policy p = BasePolicy();
+  p.max_active = 1;
+  Open(p);
+  const TicketAnswer first = Join("first");
+  const TicketAnswer next = Join("next");
+  ASSERT_EQ(next.status, TicketStatus::kWaiting);
+  EXPECT_EQ(Status(next).status, TicketStatus::kWaiting);
+
+  EXPECT_TRUE(Leave(first.ticket));
+  EXPECT_FALSE(Leave(first.ticket)) << "the session has ended already";
+  EXPECT_EQ(Room().Figures().active, 0);
+  ASSERT_TRUE(TickUntil([&] { return Room().Figures().called_unclaimed == 1; }));
+
+  // Eight polls of the called ticket at once: each is admitted, to one and the same session.
+  std::vector<std::future<TicketAnswer>> polls;
+  for (int i = 0; i < 8; ++i) {
+    polls.push_back(std::async(std::launch::async, [&] { return Status(next); }));
+  }
+  std::vector<TicketAnswer> answers;
+  for (auto& poll : polls) answers.push_back(poll.get());
+  for (const TicketAnswer& a : answers) {
+    EXPECT_EQ(a.status, TicketStatus::kAdmitted);
+    EXPECT_EQ(a.ticket, next.ticket);
+    EXPECT_EQ(a.admitted_unix, answers.front().admitted_unix);
+    EXPECT_EQ(a.identity, "next");
+  }
+  const RoomFigures now = Room().Figures();
+  EXPECT_EQ(now.active, 1);
+  EXPECT_EQ(now.called_unclaimed, 0);
+  // Every claim completed before this tick: a second session would show in its count.
+  const RoomFigures f =
+      FiguresWhen([](const RoomFigures& g) { return g.counters.admissions >= 2; });
+  EXPECT_EQ(f.counters.admissions, 2u);
+  EXPECT_EQ(f.counters.leaves, 1u);
+  EXPECT_EQ(f.active, 1);
+}
+
+TEST_P(RoomStateContract, HeartbeatKeepsASessionAndKnowsAnEndedOne) {
+  Open(BasePolicy());
+  const TicketAnswer a = Join();
+  ASSERT_EQ(a.status, TicketStatus::kAdmitted);
+  EXPECT_TRUE(Heartbeat(a.ticket));
+  EXPECT_FALSE(Heartbeat(a.ticket + 100)) << "no such session";
+  EXPECT_TRUE(Leave(a.ticket));
+  EXPECT_FALSE(Heartbeat(a.ticket));
+  EXPECT_EQ(Status(a).status, TicketStatus::kExpired) << "a polled ended session is expired";
+  EXPECT_EQ(Join().ticket, a.ticket + 1);
+}
+
+TEST_P(RoomStateContract, AnIdleSessionEndsAfterSessionTimeout) {
+  core::Policy p = BasePolicy();
+  p.session_timeout = seconds(1);
+  Open(p);
+  const auto start = std::chrono::steady_clock::now();
+  const TicketAnswer a = Join();
+  ASSERT_EQ(a.status, TicketStatus::kAdmitted);
+  ASSERT_TRUE(TickUntil([&] { return Room().Figures().active == 0; }));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, milliseconds(900));
+  EXPECT_FALSE(Heartbeat(a.ticket));
+  EXPECT_EQ(Status(a).status, TicketStatus::kExpired);
+  EXPECT_EQ(Room().Figures().counters.expired_sessions, 1u);
+}
+
+TEST_P(RoomStateContract, AnUnclaimedCallExpiresAndItsPlaceGoesToTheNext) {
+  core::Policy p = BasePolicy();
+  p.max_active = 1;
+  p.claim_grace = seconds(1);
+  Open(p);
+  const TicketAnswer holder = Join();
+  const TicketAnswer absent = Join("absent");
+  const TicketAnswer next = Join();
+  ASSERT_EQ(next.status, TicketStatus::kWaiting);
+  EXPECT_TRUE(Leave(holder.ticket));
+  ASSERT_TRUE(TickUntil([&] { return Room().Figures().called_unclaimed == 1; }));
+  const auto called = std::chrono::steady_clock::now();
+
+  const TicketAnswer admitted = AwaitDecided(next);
+  EXPECT_EQ(admitted.status, TicketStatus::kAdmitted);
+  // Not before the absent one's claim_grace (1 s from its call, seen here a little later).
+  EXPECT_GE(std::chrono::steady_clock::now() - called, milliseconds(500));
+  EXPECT_EQ(Status(absent).status, TicketStatus::kExpired);
+  EXPECT_EQ(Status(absent).status, TicketStatus::kExpired) << "a no-show cannot come back";
+  const RoomFigures f = FiguresWhen([](const RoomFigures& g) { return g.counters.no_shows > 0; });
+  EXPECT_EQ(f.counters.no_shows, 1u);
+  EXPECT_EQ(f.active, 1);
+  // The no-show's userId is free again: it joins at the back.
+  const TicketAnswer back = Join("absent");
+  EXPECT_EQ(back.ticket, next.ticket + 1);
+}
+
+TEST_P(RoomStateContract, PolicyModesPauseRejectPassthroughAndQueueLimit) {
+  core::Policy p = BasePolicy();
+  p.max_active = 1;
+  p.queue_limit = 2;
+  Open(p);
+  ASSERT_EQ(Join().status, TicketStatus::kAdmitted);
+  const TicketAnswer waiting = Join();
+  ASSERT_EQ(waiting.status, TicketStatus::kWaiting);
+  Join();
+  const TicketAnswer full = Join();
+  EXPECT_EQ(full.status, TicketStatus::kFull);
+  EXPECT_EQ(full.ticket, 0u);
+  EXPECT_EQ(full.queue_size, 2u);
+
+  core::Policy reject = p;
+  reject.mode = core::Mode::kReject;
+  SetPolicy(reject);
+  EXPECT_EQ(Room().policy().mode, core::Mode::kReject);
+  EXPECT_EQ(Status(waiting).status, TicketStatus::kRejected);
+  const TicketAnswer refused = Join();
+  EXPECT_EQ(refused.status, TicketStatus::kRejected);
+  EXPECT_EQ(refused.ticket, 0u);
+
+  core::Policy pause = p;
+  pause.mode = core::Mode::kPause;
+  pause.queue_limit = 0;
+  SetPolicy(pause);
+  const TicketAnswer paused = Join();
+  EXPECT_EQ(paused.status, TicketStatus::kWaiting);
+  EXPECT_FALSE(paused.eta_seconds.has_value()) << "nobody can tell while paused";
+
+  // Passthrough lets everyone in at once, those waiting from before first.
+  core::Policy open = pause;
+  open.mode = core::Mode::kPassthrough;
+  SetPolicy(open);
+  for (int i = 0; i < 3; ++i) {
+    const TicketAnswer a = Join();
+    EXPECT_EQ(a.status, TicketStatus::kAdmitted) << "beyond max_active, without a tick";
+  }
+  const TicketAnswer let_in = Status(waiting);
+  EXPECT_EQ(let_in.status, TicketStatus::kAdmitted) << "called by the first passthrough join";
+  EXPECT_EQ(Room().Figures().queue_size, 0u);
+
+  const RoomFigures f = FiguresWhen([](const RoomFigures& g) { return g.counters.full > 0; });
+  EXPECT_EQ(f.counters.full, 1u);
+  EXPECT_EQ(f.counters.rejected, 1u);
+}
+
+TEST_P(RoomStateContract, RaisingMaxActiveCallsTheLineAndANewRateRestartsTheEstimate) {
+  core::Policy p = BasePolicy();
+  p.max_active = 1;
+  p.admit_rate = 50;
+  Open(p);
+  Join();
+  const TicketAnswer waiting = Join();
+  ASSERT_EQ(waiting.status, TicketStatus::kWaiting);
+  EXPECT_DOUBLE_EQ(Room().Figures().advance_rate, 50);
+
+  core::Policy wider = p;
+  wider.max_active = 3;
+  wider.admit_rate = 5;
+  SetPolicy(wider);
+  EXPECT_EQ(Room().policy().max_active, 3);
+  EXPECT_DOUBLE_EQ(Room().Figures().advance_rate, 5) << "the estimate restarts from the new rate";
+  EXPECT_EQ(AwaitDecided(waiting).status, TicketStatus::kAdmitted);
+  EXPECT_EQ(Join().status, TicketStatus::kAdmitted) << "the third place is free";
+  EXPECT_EQ(Join().status, TicketStatus::kWaiting);
+}
+
+TEST_P(RoomStateContract, ReconfigureKeepsStateAndOperatorPoliciesUntilTheFileChanges) {
+  core::Policy p = BasePolicy();
+  p.max_active = 1;
+  Open({{"a", p}, {"b", p}});
+  Join("", "b");
+  const TicketAnswer waiting = Join("", "b");
+  ASSERT_EQ(waiting.ticket, 2u);
+
+  ReconfigureReport report = store_->Reconfigure({{"a", p}});
+  EXPECT_EQ(report.removed, std::vector<std::string>{"b"});
+  EXPECT_EQ(store_->Find("b"), nullptr);
+  report = store_->Reconfigure({{"a", p}, {"b", p}});
+  EXPECT_EQ(report.added, std::vector<std::string>{"b"});
+  ASSERT_TRUE(TickUntil([&] { return store_->Ready(); }));
+  EXPECT_EQ(Join("", "b").ticket, 3u) << "no ticket number is issued twice";
+
+  core::Policy op = p;
+  op.max_active = 9;
+  SetPolicy(op, "a");
+  report = store_->Reconfigure({{"a", p}, {"b", p}});
+  EXPECT_TRUE(report.policy_changed.empty()) << "the file did not change";
+  Join("", "a");  // answered after the reconfiguration's own round trip, on the Redis store
+  EXPECT_EQ(Room("a").policy().max_active, 9) << "the file did not change: the operator's stays";
+
+  core::Policy edited = p;
+  edited.max_active = 5;
+  edited.admit_rate = 7;
+  report = store_->Reconfigure({{"a", edited}, {"b", p}});
+  EXPECT_EQ(report.policy_changed, std::vector<std::string>{"a"});
+  Join("", "a");
+  EXPECT_EQ(Room("a").policy().max_active, 5) << "an edited file wins";
+  EXPECT_DOUBLE_EQ(Room("a").Figures().advance_rate, 7) << "its rate restarts the estimate";
+}
+
+INSTANTIATE_TEST_SUITE_P(BothStores, RoomStateContract,
+                         testing::Values(Kind::kEmbedded, Kind::kRedis), KindName);
+
+}  // namespace
+}  // namespace vwr::store

@@ -4,7 +4,6 @@ graceful shutdown, the built-in default config, and the admin token's origin.
 
 import json
 import os
-import shutil
 import re
 import signal
 import stat
@@ -13,8 +12,8 @@ import tempfile
 import time
 import unittest
 
-from vwr_harness import (VwrProcess, clean_env, json_request, read_raw_response, run_vwr,
-                         vwr_binary, wait_closed, wait_server_read)
+from vwr_harness import (VwrProcess, clean_env, embedded_only, json_request, read_raw_response,
+                         run_vwr, serve_args, wait_closed, wait_server_read, wipe_state)
 
 GOOD_YAML = """\
 server:
@@ -195,9 +194,9 @@ class CliTest(unittest.TestCase):
         for attempt in range(attempts):
             sig = signal.SIGTERM if attempt % 2 == 0 else signal.SIGINT
             data = os.path.join(self.tmp.name, "race%d" % attempt)
+            os.mkdir(data + ".config")
             proc = subprocess.Popen(
-                [vwr_binary(), "serve", "--listen", "127.0.0.1:0", "--admin-listen",
-                 "127.0.0.1:0", "--data-dir", data],
+                serve_args(data + ".config", data),
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                 env=clean_env())
             try:
@@ -291,18 +290,38 @@ class CliTest(unittest.TestCase):
                              "no token file when the token comes from the environment")
             self.assertNotIn(token, vwr.log, "the token is never logged")
 
-    def test_tickets_survive_a_restart_with_the_same_data_dir(self):
-        # Same data directory, new process: the state is recovered, the session is still there.
+    def restart_with_the_same_data_dir(self):
+        """Joins the default room twice (admitted, then with a userId), stops, and starts again
+        on the same data directory (on Redis: the same keys). Returns (vwr, first, second)."""
         data = os.path.join(self.tmp.name, "data")
         with VwrProcess(data_dir=data) as vwr:
             first = vwr.join("default")[1]
+            self.assertEqual(first["status"], "admitted")
+            second = vwr.join("default", user_id="returning")[1]
             self.assertEqual(vwr.stop(), 0)
-        with VwrProcess(data_dir=data) as vwr:
-            code, body = vwr.status("default", first["ticket"])
-            self.assertEqual(code, 200, body)
-            self.assertEqual(body["status"], "admitted")
-            self.assertEqual(body["token"], first["token"])
-            self.assertRegex(vwr.log, r"recovered \d+ snapshot and \d+ journal records")
+        vwr = VwrProcess(data_dir=data)
+        self.addCleanup(vwr.close)
+        return vwr, first, second
+
+    def test_tickets_survive_a_restart_with_the_same_data_dir(self):
+        # Same data directory, new process: the state is recovered, the session is still there.
+        vwr, first, second = self.restart_with_the_same_data_dir()
+        code, body = vwr.status("default", first["ticket"])
+        self.assertEqual(code, 200, body)
+        self.assertEqual(body["status"], "admitted")
+        self.assertEqual(body["token"], first["token"])
+        self.assertEqual(vwr.heartbeat("default", first["token"])[0], 204)
+        # The userId is remembered, and numbering goes on after the tickets issued before.
+        again = vwr.join("default", user_id="returning")[1]
+        self.assertEqual((again["status"], again["ticket"]), ("admitted", second["ticket"]))
+        self.assertEqual(vwr.rooms_admin()["default"]["lastTicket"], 2)
+        self.assertEqual(vwr.join("default")[1]["status"], "admitted")
+        self.assertEqual(vwr.rooms_admin()["default"]["lastTicket"], 3)
+
+    @embedded_only("the state is recovered from the snapshot and journal in data_dir")
+    def test_a_restart_reads_the_snapshot_and_journal(self):
+        vwr, _, _ = self.restart_with_the_same_data_dir()
+        self.assertRegex(vwr.log, r"recovered \d+ snapshot and \d+ journal records")
 
     def test_tickets_from_a_wiped_state_are_expired(self):
         # Same key file, state deleted: a ticket from before is genuine but its place is gone.
@@ -310,7 +329,7 @@ class CliTest(unittest.TestCase):
         with VwrProcess(data_dir=data) as vwr:
             ticket = vwr.join("default")[1]["ticket"]
             self.assertEqual(vwr.stop(), 0)
-        shutil.rmtree(os.path.join(data, "state"))
+        wipe_state(data)
         with VwrProcess(data_dir=data) as vwr:
             code, body = vwr.status("default", ticket)
             self.assertEqual(code, 200, body)

@@ -1,4 +1,8 @@
-"""The embedded store loses nothing acknowledged: SIGKILL at random moments, then restart.
+"""A node's store loses nothing acknowledged: SIGKILL at random moments, then restart.
+
+On the embedded store this is the journal in data_dir; on Redis (VWR_TEST_STORE=redis) the state
+outlives the node in Redis, and what is checked is that every answer the node sent was for a
+change Redis had made, and that a new node on the same state carries on from it.
 
 Each run starts vwr on a data directory, makes 20,000 joins over keep-alive connections from
 several threads (with claims, heartbeats and leaves mixed in), kills the process with SIGKILL at

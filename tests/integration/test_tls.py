@@ -20,7 +20,7 @@ import time
 import unittest
 
 from vwr_harness import (HTTP_TIMEOUT, VwrProcess, address_of, config_yaml, room_yaml, run_vwr,
-                         wait_closed, wait_until)
+                         wait_closed, wait_until, with_test_store)
 
 HEADER_TIMEOUT = 1.0
 # How late a deadline may be noticed: the server's timer, a loaded machine.
@@ -281,7 +281,7 @@ class TlsStartupErrorTest(unittest.TestCase):
     def write_config(self, text):
         path = os.path.join(self.tmp, "vwr-%s.yaml" % self.id().rsplit(".", 1)[-1])
         with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
+            f.write(with_test_store(text, path))  # a start that fails with the store open
         return path
 
     def serve(self, config_path):

@@ -11,8 +11,19 @@ Every server listens on 127.0.0.1 with port 0 (the kernel picks free ports), kee
 fresh temporary directory and is killed when the `with` block (or the test class) ends, whatever
 happened. Nothing here sleeps for a fixed time to wait for an outcome: start-up waits on the log
 lines the server prints, and conditions are awaited with `wait_until`.
+
+The store under test comes from the environment variable VWR_TEST_STORE: `embedded` (the
+default) or `redis`. With `redis`, every vwr started here gets a `store: {kind: redis}` section
+in its configuration (added to the test's own text, or to an otherwise empty file standing for
+the built-in default) and shares one redis-server on loopback, started once per Python process.
+Each data directory has its own key prefix in that Redis, so servers running at once never see
+each other's rooms, and a server restarted on the same data directory finds its state again, as
+it does in data_dir on the embedded store. Tests of what only the embedded store has (its files
+in data_dir) are marked `@embedded_only(reason)`.
 """
 
+import atexit
+import hashlib
 import http.client
 import json
 import os
@@ -24,6 +35,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import unittest
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -34,6 +46,102 @@ HTTP_TIMEOUT = 5.0  # seconds for one HTTP exchange
 
 # "public listener on https://..." when the public listener speaks TLS.
 _LISTENER_RE = re.compile(r"\b(public|admin) listener on (https?://[^\s\"]+)")
+
+
+# ----- the store under test -----
+
+STORES = ("embedded", "redis")
+REDIS_LEASE = "1s"  # short, so that a server restarted on the same state ticks again soon
+
+
+def store_under_test():
+    """The store the tests run on: VWR_TEST_STORE, `embedded` (default) or `redis`."""
+    store = os.environ.get("VWR_TEST_STORE", "embedded") or "embedded"
+    if store not in STORES:
+        raise RuntimeError("VWR_TEST_STORE must be one of %s, not %r" % ("|".join(STORES), store))
+    return store
+
+
+def on_redis():
+    return store_under_test() == "redis"
+
+
+def embedded_only(reason):
+    """Skips a test (method or class) on the Redis store: what it checks exists only in the
+    embedded store (its journal, snapshots and state files in data_dir)."""
+    return unittest.skipIf(on_redis(), "embedded store only: " + reason)
+
+
+_shared_redis = None
+
+
+def shared_redis():
+    """The redis-server the vwr processes of this Python process share (VWR_TEST_STORE=redis):
+    started on first use on a free loopback port, killed when the process exits."""
+    global _shared_redis
+    if _shared_redis is None:
+        # Imported here: redis_harness imports this module.
+        from redis_harness import RedisServer, redis_available  # pylint: disable=import-outside-toplevel
+        if not redis_available():
+            raise RuntimeError("VWR_TEST_STORE=redis needs redis-server (scripts/install-deps)")
+        _shared_redis = RedisServer()
+        atexit.register(_shared_redis.close)
+    return _shared_redis
+
+
+def redis_key_prefix(data_dir):
+    """The key prefix in the shared Redis of the server whose data directory is `data_dir`."""
+    digest = hashlib.sha256(os.path.realpath(data_dir).encode("utf-8")).hexdigest()
+    return "t" + digest[:24]
+
+
+_STORE_LINE_RE = re.compile(r"^store:(.*)$", re.MULTILINE)
+
+
+def with_test_store(text, data_dir):
+    """The configuration `text` (None: the built-in default) for the store under test: unchanged
+    (None stays None) on the embedded store; on Redis, with store.kind redis on the shared
+    redis-server and the key prefix of `data_dir`, merged into the file's own `store:` section
+    when it has one. A configuration that chooses its store itself (store.kind) is left as it
+    is."""
+    if not on_redis():
+        return text
+    source = text or ""
+    m = _STORE_LINE_RE.search(source)
+    if m and m.group(1).strip() and not m.group(1).strip().startswith("#"):
+        raise ValueError("cannot add to a store section that is not in block style: %r" % text)
+    if m and re.match(r"(?:[ \t]+.*\n|[ \t]*\n)*?[ \t]+kind:", source[m.end() + 1:]):
+        return text
+    text = source
+    redis = shared_redis()
+    fields = ["kind: redis", "redis:", "  url: %s" % redis.url, "  lease: %s" % REDIS_LEASE,
+              "  key_prefix: %s" % redis_key_prefix(data_dir)]
+    if m is None:
+        if text and not text.endswith("\n"):
+            text += "\n"
+        return text + "store:\n" + "".join("  %s\n" % f for f in fields)
+    # Indented like the section's own first key (block style; a flow-style section is refused).
+    rest = text[m.end() + 1:]
+    first = re.match(r"([ \t]+)\S", rest)
+    if first is None:
+        raise ValueError("cannot add to a store section that is not in block style: %r" % text)
+    indent = first.group(1)
+    return text[:m.end() + 1] + "".join("%s%s\n" % (indent, f) for f in fields) + rest
+
+
+def wipe_state(data_dir):
+    """Deletes the rooms' state of the (stopped) server of `data_dir`, keeping its key file and
+    admin token: the state directory on the embedded store, its keys in Redis on Redis."""
+    if not on_redis():
+        shutil.rmtree(os.path.join(data_dir, "state"))
+        return
+    db = shared_redis().client()
+    try:
+        keys = db("KEYS", redis_key_prefix(data_dir) + ":*")
+        if keys:
+            db("DEL", *keys)
+    finally:
+        db.close()
 
 
 def vwr_binary():
@@ -260,6 +368,27 @@ def wait_closed(sock, timeout=3.0):
             return True
 
 
+def serve_args(directory, data_dir, config_text=None):
+    """The command line of `vwr serve` on ephemeral loopback ports with `data_dir` and the
+    configuration `config_text` (None: the built-in default) for the store under test; a
+    configuration file, when one is needed, is written in `directory` as vwr.yaml."""
+    return _serve_args(directory, data_dir, config_text)[0]
+
+
+def _serve_args(directory, data_dir, config_text):
+    """serve_args(), and whether the shared Redis was added to the configuration."""
+    args = [vwr_binary(), "serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+            "--data-dir", data_dir]
+    text = with_test_store(config_text, data_dir)
+    shared = text != config_text
+    if text is not None:
+        path = os.path.join(directory, "vwr.yaml")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        args += ["--config", path]
+    return args, shared
+
+
 class VwrProcess:
     """A running `vwr serve` on ephemeral ports, with its own temporary data directory.
 
@@ -269,6 +398,9 @@ class VwrProcess:
     data_dir:    an existing directory to use as --data-dir (kept); default: a fresh temp dir.
     out_of_descriptors: the test exhausts vwr's file descriptors on purpose (see
                  check_sanitizer_reports).
+
+    On Redis (VWR_TEST_STORE=redis) the configuration gets the shared Redis (with_test_store),
+    and the server counts as started once /readyz answers 200: it has read its rooms' state.
     """
 
     def __init__(self, config_yaml=None, extra_args=(), env=None, data_dir=None,
@@ -277,17 +409,13 @@ class VwrProcess:
         self._tmp = tempfile.mkdtemp(prefix="vwr-it-")
         self.data_dir = data_dir or os.path.join(self._tmp, "data")
         self.config_path = None
-        if config_yaml is not None:
-            self.config_path = os.path.join(self._tmp, "vwr.yaml")
-            with open(self.config_path, "w", encoding="utf-8") as f:
-                f.write(config_yaml)
         self.env = clean_env(env)
-        self.args = [vwr_binary(), "serve", "--listen", "127.0.0.1:0",
-                     "--admin-listen", "127.0.0.1:0", "--data-dir", self.data_dir]
-        if self.config_path:
-            self.args += ["--config", self.config_path]
-        self.args += list(extra_args)
+        args, self.shared_redis = _serve_args(self._tmp, self.data_dir, config_yaml)
+        self.args = args + list(extra_args)
+        if "--config" in self.args:
+            self.config_path = self.args[self.args.index("--config") + 1]
 
+        self._stopping = False  # a SIGTERM or SIGINT has been sent
         self.public = None
         self.admin = None
         self.admin_token = None
@@ -342,6 +470,25 @@ class VwrProcess:
                 with open(path, encoding="utf-8") as f:
                     token = f.readline().strip()
         self.admin_token = token
+        if self.shared_redis:
+            # On Redis a node serves a room once it has read the room's shared state: the
+            # embedded store is ready when it logs "vwr started", a Redis node a moment later.
+            wait_until(lambda: self._ready() or not self.running(), timeout,
+                       message="vwr ready (/readyz)")
+            if not self.running():
+                raise RuntimeError("vwr exited before it was ready; log:\n%s" % self.log)
+
+    def _ready(self):
+        try:
+            return request("GET", self.admin + "/readyz", timeout=1.0)[0] == 200
+        except OSError:
+            return False
+
+    def write_config(self, text):
+        """Replaces the configuration file (for a reload), adding the store under test as at
+        start."""
+        with open(self.config_path, "w", encoding="utf-8") as f:
+            f.write(with_test_store(text, self.data_dir))
 
     @property
     def log_lines(self):
@@ -375,6 +522,8 @@ class VwrProcess:
         return self.proc.poll() is None
 
     def send_signal(self, sig):
+        if sig in (signal.SIGTERM, signal.SIGINT):
+            self._stopping = True
         self.proc.send_signal(sig)
 
     def handles_signal(self, sig):
@@ -403,11 +552,16 @@ class VwrProcess:
         """Sends `sig` and waits for the exit; returns the exit code (kills on timeout).
 
         wait_handler: first wait until the process has installed its handler for `sig`.
+        When the test has already sent SIGTERM or SIGINT (send_signal), this only waits for the
+        exit: a second signal could arrive after vwr has let go of its handlers on the way out,
+        and kill it.
         """
         if self.proc.poll() is None:
-            if wait_handler and sig in (signal.SIGTERM, signal.SIGINT):
-                self.wait_handles_signal(sig)
-            self.proc.send_signal(sig)
+            stop_signal = sig in (signal.SIGTERM, signal.SIGINT)
+            if not (stop_signal and self._stopping):
+                if wait_handler and stop_signal:
+                    self.wait_handles_signal(sig)
+                self.send_signal(sig)
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:

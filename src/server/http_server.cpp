@@ -323,9 +323,13 @@ class BasicHttpSession final : public HttpSession,
     answer_state_.store(kServing, std::memory_order_relaxed);
     pending_work_.emplace(stream_.get_executor());
     try {
+      // The answer may come on another thread (the journal's, the Redis store's), which may
+      // destroy this callback only later: the callback gives its reference to the session
+      // away with the answer, so that the session is never destroyed off its worker.
       options_.handler->Serve(request, connection_,
-                              [self = this->shared_from_this()](api::Response response) {
-                                self->OnAnswer(std::move(response));
+                              [self = this->shared_from_this()](api::Response response) mutable {
+                                BasicHttpSession* session = self.get();
+                                session->OnAnswer(std::move(response), std::move(self));
                               });
     } catch (const std::exception& e) {
       // Handlers do not throw for client input; this is a bug, so say so and keep serving.
@@ -334,22 +338,31 @@ class BasicHttpSession final : public HttpSession,
                     e.what());
       if (answer_state_.load(std::memory_order_acquire) == kServing) {
         OnAnswer(
-            api::MakeError(api::ApiError::kInternal, "internal error", request.version(), false));
+            api::MakeError(api::ApiError::kInternal, "internal error", request.version(), false),
+            this->shared_from_this());
       }
     }
     if (answer_state_.exchange(kReturned, std::memory_order_acq_rel) == kAnswered) SendAnswer();
   }
 
-  // The handler's answer: on this worker while Serve runs, or on any thread later.
-  void OnAnswer(api::Response response) {
-    response_ = std::move(response);  // the worker does not touch it until told below
+  // The handler's answer: on this worker while Serve runs, or on any thread later. `self` is
+  // the caller's reference to this session; it goes to the worker (in the posted handler, or
+  // for SendAnswer to drop), so that a caller on another thread never holds the last one: the
+  // session must end on its worker, which alone touches the worker's set of sessions.
+  void OnAnswer(api::Response response, std::shared_ptr<BasicHttpSession> self) {
+    response_ = std::move(response);  // the worker does not touch these until told below
+    answer_holder_ = std::move(self);
     if (answer_state_.exchange(kAnswered, std::memory_order_acq_rel) == kReturned) {
-      asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->SendAnswer(); });
+      // The worker is done with the request: only this thread touches answer_holder_ now.
+      asio::post(stream_.get_executor(),
+                 [holder = std::move(answer_holder_)] { holder->SendAnswer(); });
     }
   }
 
   void SendAnswer() {
     pending_work_.reset();
+    // Dropped here, on the worker, which holds other references until the answer is written.
+    answer_holder_.reset();
     const api::Request& request = parser_->get();
     if (worker_.draining || requests_ == options_.max_requests_per_connection) {
       response_.keep_alive(false);
@@ -467,8 +480,9 @@ class BasicHttpSession final : public HttpSession,
   static constexpr int kReturned = 2;  // the handler returned without an answer: it comes later
   std::atomic<int> answer_state_{kServing};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> pending_work_;
-  std::string out_;           // the serialized answer being written
-  std::size_t requests_ = 0;  // requests read on this connection
+  std::shared_ptr<BasicHttpSession> answer_holder_;  // the answerer's reference (OnAnswer)
+  std::string out_;                                  // the serialized answer being written
+  std::size_t requests_ = 0;                         // requests read on this connection
   Step step_ = Step::kWaiting;
   bool reading_ = false;
 };

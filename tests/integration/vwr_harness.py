@@ -102,11 +102,13 @@ def with_test_store(text, data_dir):
     """The configuration `text` (None: the built-in default) for the store under test: unchanged
     (None stays None) on the embedded store; on Redis, with store.kind redis on the shared
     redis-server and the key prefix of `data_dir`, merged into the file's own `store:` section
-    when it has one. A configuration that chooses its store itself (store.kind) is left as it
+    when it has one (for None: a file that says what the built-in default says). A configuration that chooses its store itself (store.kind) is left as it
     is."""
     if not on_redis():
         return text
-    source = text or ""
+    # The built-in default, as a file: the same rooms (none listed: the default room) and, as
+    # the built-in configuration has and a file has only when it asks, the demo pages.
+    source = "demo: true\n" if text is None else text
     m = _STORE_LINE_RE.search(source)
     if m and m.group(1).strip() and not m.group(1).strip().startswith("#"):
         raise ValueError("cannot add to a store section that is not in block style: %r" % text)

@@ -1,11 +1,10 @@
-// Micro benchmarks for the per-request token paths: ticket decode runs on every status poll,
-// admission token verify on every protected request. Link with benchmark::benchmark_main.
+// Micro benchmarks for the ticket codec: decode runs on every status poll (admission tokens:
+// admission_token_bench.cpp). Link with benchmark::benchmark_main.
 #include <benchmark/benchmark.h>
 
 #include <string>
 #include <vector>
 
-#include "token/admission_token.hpp"
 #include "token/key.hpp"
 #include "token/ticket_codec.hpp"
 #include "util/random.hpp"
@@ -17,15 +16,6 @@ SecretKey BenchKey() {
   SecretKey key;
   util::SecureRandom(key.bytes);
   return key;
-}
-
-AdmissionClaims BenchClaims() {
-  return AdmissionClaims{.aud = "summer-sale",
-                         .sub = "q5Zl3B5nW1m0bEmoXzQ7cA",
-                         .iat = 1'800'000'000,
-                         .nbf = 1'800'000'000,
-                         .exp = 1'800'000'900,
-                         .jti = "3f2a9c0d4e5b6a7f8091a2b3c4d5e6f7"};
 }
 
 void BM_TicketCodec_Encode(benchmark::State& state) {
@@ -51,27 +41,6 @@ void BM_TicketCodec_Decode(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_TicketCodec_Decode);
-
-void BM_AdmissionToken_Issue(benchmark::State& state) {
-  const AdmissionTokenSigner signer(BenchKey(), "k1");
-  AdmissionClaims claims = BenchClaims();
-  for (auto _ : state) {
-    ++claims.iat;
-    std::string token = signer.Issue(claims);
-    benchmark::DoNotOptimize(token);
-  }
-}
-BENCHMARK(BM_AdmissionToken_Issue);
-
-void BM_AdmissionToken_Verify(benchmark::State& state) {
-  const AdmissionTokenSigner signer(BenchKey(), "k1");
-  const std::string token = signer.Issue(BenchClaims());
-  for (auto _ : state) {
-    auto claims = signer.Verify(token, 1'800'000'100, "summer-sale");
-    benchmark::DoNotOptimize(claims);
-  }
-}
-BENCHMARK(BM_AdmissionToken_Verify);
 
 }  // namespace
 }  // namespace vwr::token

@@ -52,20 +52,22 @@ std::string RenderPolicy(std::string_view room, const core::Policy& p) {
 }
 
 AdminApi::AdminApi(RoomDirectory& rooms, store::Store& store, std::string admin_token,
-                   const util::Clock& clock, ApiMetrics& metrics, RoomMessages* messages)
+                   const util::Clock& clock, ApiMetrics& metrics, RoomMessages* messages,
+                   AdminKeys keys)
     : rooms_(rooms),
       store_(store),
       admin_token_(std::move(admin_token)),
       clock_(clock),
       metrics_(metrics),
       error_log_(clock),
-      messages_(messages) {}
+      messages_(messages),
+      keys_(std::move(keys)) {}
 
 void AdminApi::Serve(const Request& request, const ConnectionInfo& connection, Respond respond) {
   const util::TimePoint start = clock_.Now();
   Endpoint endpoint = Endpoint::kOther;
-  RoomEntry* policy_change = nullptr;
-  std::optional<Response> now = Route(request, connection, endpoint, policy_change);
+  Deferred deferred;
+  std::optional<Response> now = Route(request, connection, endpoint, deferred);
   // Counts and logs the answer, then sends it.
   auto finish = [this, start, endpoint, &request, &connection,
                  respond = std::move(respond)](Response response) {
@@ -74,11 +76,12 @@ void AdminApi::Serve(const Request& request, const ConnectionInfo& connection, R
     respond(std::move(response));
   };
   if (now) return finish(std::move(*now));
-  PutPolicy(*policy_change, request, connection, std::move(finish));
+  if (deferred.rotate_keys) return RotateKeys(request, connection, std::move(finish));
+  PutPolicy(*deferred.policy_change, request, connection, std::move(finish));
 }
 
 std::optional<Response> AdminApi::Route(const Request& req, const ConnectionInfo& connection,
-                                        Endpoint& endpoint, RoomEntry*& policy_change) {
+                                        Endpoint& endpoint, Deferred& deferred) {
   const unsigned v = req.version();
   const bool ka = req.keep_alive();
   const std::string_view path = PathOf(req.target());
@@ -112,11 +115,12 @@ std::optional<Response> AdminApi::Route(const Request& req, const ConnectionInfo
   }
 
   const PathSegments parts = SplitPath(path);
+  const bool keys = parts.size() >= 4 && parts[3] == "keys" && keys_.ring != nullptr;
   if (parts.size() < 4 || parts[0] != "admin" || parts[1] != "api" || parts[2] != "v1" ||
-      parts[3] != "rooms") {
+      (parts[3] != "rooms" && !keys)) {
     return MakeError(ApiError::kNotFound, "no such endpoint", v, ka);
   }
-  endpoint = Endpoint::kPolicy;
+  endpoint = keys ? Endpoint::kKeys : Endpoint::kPolicy;
   const std::string_view presented = BearerToken(req[http::field::authorization]);
   if (presented.empty() || !util::ConstantTimeEquals(presented, admin_token_)) {
     spdlog::warn("admin: rejected request {} {} from {}: missing or wrong admin token",
@@ -125,6 +129,7 @@ std::optional<Response> AdminApi::Route(const Request& req, const ConnectionInfo
     res.set(http::field::www_authenticate, "Bearer");
     return res;
   }
+  if (keys) return RouteKeys(req, parts, deferred);
   if (parts.size() == 4) {
     if (!read) return only_get();
     return ListRooms(req);
@@ -141,7 +146,7 @@ std::optional<Response> AdminApi::Route(const Request& req, const ConnectionInfo
   if (room == nullptr) return MakeError(ApiError::kRoomNotFound, "no such room", v, ka);
   if (read) return GetPolicy(*room, req);
   if (req.method() == http::verb::put) {
-    policy_change = room;  // answered by PutPolicy, once the change is safe
+    deferred.policy_change = room;  // answered by PutPolicy, once the change is safe
     return std::nullopt;
   }
   Response res = MakeError(ApiError::kMethodNotAllowed, "use GET or PUT", v, ka);
@@ -221,6 +226,84 @@ Response AdminApi::Message(RoomEntry& room, const Request& req, const Connection
                message->is_null() ? "reset to the configured one" : "replaced",
                connection.peer.to_string());
   return render();
+}
+
+std::optional<Response> AdminApi::RouteKeys(const Request& req, const PathSegments& parts,
+                                           Deferred& deferred) {
+  const unsigned v = req.version();
+  const bool ka = req.keep_alive();
+  const bool read = req.method() == http::verb::get || req.method() == http::verb::head;
+  if (parts.size() == 4) {
+    if (read) return ListKeys(req);
+    Response res = MakeError(ApiError::kMethodNotAllowed, "use GET", v, ka);
+    res.set(http::field::allow, "GET");
+    return res;
+  }
+  if (parts.size() == 5 && parts[4] == "rotate" && keys_.rotate) {
+    if (req.method() == http::verb::post) {
+      deferred.rotate_keys = true;
+      return std::nullopt;
+    }
+    Response res = MakeError(ApiError::kMethodNotAllowed, "use POST", v, ka);
+    res.set(http::field::allow, "POST");
+    return res;
+  }
+  return MakeError(ApiError::kNotFound, "no such endpoint", v, ka);
+}
+
+Response AdminApi::ListKeys(const Request& req) {
+  std::string body = R"({"keys":[)";
+  bool first = true;
+  auto optional = [&](const char* name, const std::optional<std::int64_t>& value) {
+    if (value) {
+      fmt::format_to(std::back_inserter(body), R"(,"{}":{})", name, *value);
+    } else {
+      fmt::format_to(std::back_inserter(body), R"(,"{}":null)", name);
+    }
+  };
+  for (const token::KeyDescription& key : keys_.ring->Describe()) {
+    body += first ? "{" : ",{";
+    first = false;
+    body += R"("kid":)";
+    AppendJsonString(body, key.kid);
+    fmt::format_to(std::back_inserter(body), R"(,"state":"{}")", token::KeyStateName(key.state));
+    optional("created_at", key.created_unix);
+    optional("retired_at", key.retired_unix);
+    optional("not_after", key.not_after_unix);
+    body += "}";
+  }
+  body += R"(],"jwks":)";
+  body += keys_.ring->Current().jwks;
+  body += "}";
+  return MakeJson(http::status::ok, std::move(body), req.version(), req.keep_alive());
+}
+
+void AdminApi::RotateKeys(const Request& req, const ConnectionInfo& connection, Respond respond) {
+  const unsigned v = req.version();
+  const bool ka = req.keep_alive();
+  keys_.rotate([this, respond = std::move(respond), peer = connection.peer.to_string(), v,
+                ka](boost::system::result<token::KeyEvents, std::string> done) {
+    if (!done) {
+      spdlog::error("admin: key rotation asked by {} failed: {}", peer, done.error());
+      return respond(MakeError(ApiError::kUnavailable,
+                               "the key could not be rotated: " + done.error(), v, false));
+    }
+    const std::string kid = done->created.value_or("");
+    spdlog::info("admin: signing key rotated by {}: new key {}, retired {}", peer, kid,
+                 done->retired.value_or("none"));
+    std::string body = R"({"kid":)";
+    AppendJsonString(body, kid);
+    body += R"(,"retired":)";
+    if (done->retired) {
+      AppendJsonString(body, *done->retired);
+    } else {
+      body += "null";
+    }
+    body += R"(,"jwks":)";
+    body += keys_.ring->Current().jwks;
+    body += "}";
+    respond(MakeJson(http::status::ok, std::move(body), v, ka));
+  });
 }
 
 Response AdminApi::GetPolicy(RoomEntry& room, const Request& req) {

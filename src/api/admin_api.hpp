@@ -1,17 +1,33 @@
 #pragma once
 
 #include <atomic>
+#include <boost/system/result.hpp>
+#include <functional>
 #include <string>
 
 #include "api/api_metrics.hpp"
 #include "api/error_log.hpp"
 #include "api/http.hpp"
+#include "api/request_parts.hpp"
 #include "api/room_directory.hpp"
 #include "api/room_messages.hpp"
 #include "store/store.hpp"
+#include "token/key_keeper.hpp"
+#include "token/key_ring.hpp"
 #include "util/clock.hpp"
 
 namespace vwr::api {
+
+// What the admin API may do with the admission token keys. Leave it empty (the default) and the
+// /admin/api/v1/keys routes answer 404.
+struct AdminKeys {
+  using RotateDone = std::function<void(boost::system::result<token::KeyEvents, std::string>)>;
+
+  const token::KeyRing* ring = nullptr;
+  // Rotates the signing key where blocking is allowed (the app posts it to the control thread)
+  // and then calls `done`, on any thread, with what happened or why it failed.
+  std::function<void(RotateDone done)> rotate;
+};
 
 // The operator's API on the admin listener (never the public one):
 //   GET /healthz                               -> the process is up
@@ -22,11 +38,14 @@ namespace vwr::api {
 //   GET /admin/api/v1/rooms                    -> every room with its figures
 //   GET|PUT|DELETE /admin/api/v1/rooms/{room}/message -> the waiting page's operator message
 //                                                 (in memory only; needs `messages`)
+//   GET /admin/api/v1/keys                     -> the admission token keys and the JWKS
+//   POST /admin/api/v1/keys/rotate             -> a new signing key now; the new kid and JWKS
 // /admin/ paths require "Authorization: Bearer <admin token>". Thread-safe.
 class AdminApi final : public Handler {
  public:
   AdminApi(RoomDirectory& rooms, store::Store& store, std::string admin_token,
-           const util::Clock& clock, ApiMetrics& metrics, RoomMessages* messages = nullptr);
+           const util::Clock& clock, ApiMetrics& metrics, RoomMessages* messages = nullptr,
+           AdminKeys keys = {});
 
   void Serve(const Request& request, const ConnectionInfo& connection, Respond respond) override;
 
@@ -34,9 +53,17 @@ class AdminApi final : public Handler {
   void SetReady(bool ready) { ready_.store(ready, std::memory_order_relaxed); }
 
  private:
-  // The answer, or nullopt for a policy change (`policy_change`), which PutPolicy answers.
+  // What is answered later, once done elsewhere.
+  struct Deferred {
+    RoomEntry* policy_change = nullptr;  // PutPolicy answers
+    bool rotate_keys = false;            // RotateKeys answers
+  };
+
+  // The answer, or nullopt for what `deferred` names.
   std::optional<Response> Route(const Request& request, const ConnectionInfo& connection,
-                                Endpoint& endpoint, RoomEntry*& policy_change);
+                                Endpoint& endpoint, Deferred& deferred);
+  std::optional<Response> RouteKeys(const Request& request, const PathSegments& parts,
+                                    Deferred& deferred);
   Response Metrics(const Request& request);
   Response GetPolicy(RoomEntry& room, const Request& request);
   void PutPolicy(RoomEntry& room, const Request& request, const ConnectionInfo& connection,
@@ -46,6 +73,8 @@ class AdminApi final : public Handler {
                                            const Respond& respond);
   Response ListRooms(const Request& request);
   Response Message(RoomEntry& room, const Request& request, const ConnectionInfo& connection);
+  Response ListKeys(const Request& request);
+  void RotateKeys(const Request& request, const ConnectionInfo& connection, Respond respond);
 
   RoomDirectory& rooms_;
   store::Store& store_;
@@ -54,6 +83,7 @@ class AdminApi final : public Handler {
   ApiMetrics& metrics_;
   ErrorLog error_log_;
   RoomMessages* messages_;
+  AdminKeys keys_;
   std::atomic<bool> ready_{true};
 };
 

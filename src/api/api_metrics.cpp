@@ -24,6 +24,10 @@ std::string_view EndpointName(Endpoint endpoint) {
       return "metrics";
     case Endpoint::kPolicy:
       return "policy";
+    case Endpoint::kJwks:
+      return "jwks";
+    case Endpoint::kKeys:
+      return "keys";
     case Endpoint::kOther:
       return "other";
   }

@@ -18,9 +18,11 @@ enum class Endpoint : std::uint8_t {
   kReady,
   kMetrics,
   kPolicy,
+  kJwks,  // GET /.well-known/jwks.json
+  kKeys,  // /admin/api/v1/keys[/rotate]
   kOther,
 };
-inline constexpr std::size_t kEndpointCount = 10;
+inline constexpr std::size_t kEndpointCount = 12;
 std::string_view EndpointName(Endpoint endpoint);
 
 // Request counts by endpoint and status code, and latency by endpoint. Thread-safe, lock-free.
@@ -30,7 +32,7 @@ class ApiMetrics {
   void Render(std::string& out) const;
 
  private:
-  static constexpr std::array<unsigned, 12> kCodes = {200, 204, 400, 401, 404, 405,
+  static constexpr std::array<unsigned, 13> kCodes = {200, 204, 304, 400, 401, 404, 405,
                                                       413, 429, 431, 500, 503, 0};
   static std::size_t CodeIndex(unsigned code);
 

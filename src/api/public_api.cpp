@@ -102,13 +102,23 @@ void PublicApi::Route(Call& call) {
   Endpoint& endpoint = call.endpoint;
   const unsigned v = req.version();
   const bool ka = req.keep_alive();
-  if (options_.web != nullptr && IsWebPath(PathOf(req.target()))) {
+  const std::string_view path = PathOf(req.target());
+  if (options_.web != nullptr && IsWebPath(path)) {
     Handler& web = *options_.web;
     return web.Serve(req, *call.connection, [this, call](Response response) mutable {
       Finish(call, std::move(response));
     });
   }
-  const PathSegments parts = SplitPath(PathOf(req.target()));
+  if (path == "/.well-known/jwks.json") {
+    endpoint = Endpoint::kJwks;
+    if (req.method() != http::verb::get && req.method() != http::verb::head) {
+      Response res = MakeError(ApiError::kMethodNotAllowed, "use GET", v, ka);
+      res.set(http::field::allow, "GET");
+      return Finish(call, std::move(res));
+    }
+    return Finish(call, Jwks(req));
+  }
+  const PathSegments parts = SplitPath(path);
   // api / v1 / rooms / {room} [/ action]
   if (parts.size() < 4 || parts.size() > 5 || parts[0] != "api" || parts[1] != "v1" ||
       parts[2] != "rooms" || parts[3].empty()) {
@@ -327,6 +337,25 @@ Response PublicApi::RoomInfo(RoomEntry& room, const Request& req) {
   return MakeJson(http::status::ok, std::move(body), req.version(), req.keep_alive());
 }
 
+Response PublicApi::Jwks(const Request& req) {
+  const token::KeyRing::Snapshot& ring = tokens_.ring().Current();
+  Response res{http::status::ok, req.version()};
+  res.keep_alive(req.keep_alive());
+  // Verifiers may keep it a minute; one that meets an unknown kid (a rotation within that
+  // minute) fetches it again. Retired keys stay listed until their tokens have expired.
+  res.set(http::field::cache_control, "public, max-age=60");
+  res.set(http::field::etag, ring.jwks_etag);
+  if (const std::string_view match = req[http::field::if_none_match];
+      !match.empty() && match.find(ring.jwks_etag) != std::string_view::npos) {
+    res.result(http::status::not_modified);
+    return res;
+  }
+  res.set(http::field::content_type, "application/json");
+  res.body() = ring.jwks;
+  res.prepare_payload();
+  return res;
+}
+
 std::string PublicApi::RenderAnswer(store::RoomState& room, const store::TicketAnswer& a,
                                     std::string_view ticket) {
   const core::Policy& p = room.policy();
@@ -382,9 +411,13 @@ std::string PublicApi::IssueToken(store::RoomState& room, const store::TicketAns
   claims.sub = a.identity.empty() ? "anon" : token::HashIdentity(identity_key_, a.identity);
   claims.iat = a.admitted_unix;
   claims.nbf = a.admitted_unix;
-  claims.exp =
-      a.admitted_unix +
-      std::chrono::duration_cast<std::chrono::seconds>(room.policy().session_timeout).count();
+  const TokenLifetimes& lifetimes = token_lifetimes_.Get();
+  const auto configured = lifetimes.find(room.id());
+  const std::chrono::seconds lifetime =
+      configured != lifetimes.end()
+          ? configured->second
+          : std::chrono::duration_cast<std::chrono::seconds>(room.policy().session_timeout);
+  claims.exp = a.admitted_unix + lifetime.count();
   claims.jti = SessionId(room.incarnation(), a.ticket);
   return tokens_.Issue(claims);
 }

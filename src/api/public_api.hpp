@@ -1,8 +1,10 @@
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <variant>
 
 #include "api/api_metrics.hpp"
@@ -14,11 +16,13 @@
 #include "token/key.hpp"
 #include "token/ticket_codec.hpp"
 #include "util/clock.hpp"
+#include "util/published.hpp"
+#include "util/string_hash.hpp"
 
 namespace vwr::api {
 
 struct PublicApiOptions {
-  std::string issuer = "vwr";
+  std::string issuer = "vwr";  // the admission tokens' iss (tokens.issuer)
   // Serves the pages people see (the waiting page, the SDK, the demo, their assets): every path
   // that IsWebPath names. Null: those paths are not found.
   Handler* web = nullptr;
@@ -27,12 +31,18 @@ struct PublicApiOptions {
 // The paths of the pages people see, outside the API: "/", and /wait/, /sdk/, /demo/, /assets/.
 bool IsWebPath(std::string_view path);
 
+// Admission token lifetimes by room id (rooms[].token_lifetime); a room not listed uses its
+// session_timeout.
+using TokenLifetimes =
+    std::unordered_map<std::string, std::chrono::seconds, util::StringHash, std::equal_to<>>;
+
 // The native JSON API on the public listener:
 //   POST /api/v1/rooms/{room}/join        -> a place in line (or admission at once)
 //   GET  /api/v1/rooms/{room}/status      -> where a ticket stands; claims it when called
 //   POST /api/v1/rooms/{room}/heartbeat   -> keeps an admitted session alive
 //   POST /api/v1/rooms/{room}/leave       -> ends the session, frees the slot
 //   GET  /api/v1/rooms/{room}             -> what a newcomer would face
+//   GET  /.well-known/jwks.json           -> the public keys that verify admission tokens
 // Thin: decode, call the store, encode. Thread-safe.
 class PublicApi final : public Handler {
  public:
@@ -41,6 +51,10 @@ class PublicApi final : public Handler {
             const util::Clock& clock, ApiMetrics& metrics, PublicApiOptions options = {});
 
   void Serve(const Request& request, const ConnectionInfo& connection, Respond respond) override;
+
+  // Replaces the per-room token lifetimes (at start, and on a configuration reload). Rare: each
+  // call keeps a copy for the process's life (util::Published).
+  void SetTokenLifetimes(TokenLifetimes lifetimes) { token_lifetimes_.Publish(std::move(lifetimes)); }
 
   // Limits on what a client may send in a join body.
   static constexpr std::size_t kMaxUserIdBytes = 256;
@@ -64,6 +78,7 @@ class PublicApi final : public Handler {
   void Heartbeat(RoomEntry& room, Call& call);
   void Leave(RoomEntry& room, Call& call);
   Response RoomInfo(RoomEntry& room, const Request& request);
+  Response Jwks(const Request& request);
   // Counts and logs the answer, then sends it.
   void Finish(Call& call, Response response);
   // The answer when the store failed.
@@ -91,6 +106,7 @@ class PublicApi final : public Handler {
   ErrorLog error_log_;
   util::LogLimiter fail_open_log_;
   PublicApiOptions options_;
+  util::Published<TokenLifetimes> token_lifetimes_;
 };
 
 }  // namespace vwr::api

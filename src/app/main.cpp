@@ -3,6 +3,7 @@
 #include <string>
 
 #include "app/config_source.hpp"
+#include "app/keys_command.hpp"
 #include "app/logging.hpp"
 #include "app/serve.hpp"
 #include "config/config.hpp"
@@ -54,7 +55,24 @@ int main(int argc, char** argv) {
   std::string check_file;
   check->add_option("FILE", check_file, "The file to check")->required();
 
+  auto* keys = app.add_subcommand("keys", "Admission token signing keys (tokens.key_dir)");
+  keys->require_subcommand(1);
+  vwr::app::ConfigSource keys_source;
+  auto* keys_list = keys->add_subcommand("list", "List the signing keys and their state");
+  auto* keys_rotate = keys->add_subcommand(
+      "rotate",
+      "Make a new signing key now; the old one keeps verifying until its tokens have expired");
+  for (CLI::App* command : {keys_list, keys_rotate}) {
+    command->add_option("--config", keys_source.file, "YAML configuration file (as vwr serve)")
+        ->check(CLI::ExistingFile);
+    command->add_option("--data-dir", keys_source.overrides.data_dir,
+                        "State directory (overrides store.data_dir)");
+  }
+
   CLI11_PARSE(app, argc, argv);
+
+  if (keys_list->parsed()) return vwr::app::RunKeysCommand(keys_source, vwr::app::KeysCommand::kList);
+  if (keys_rotate->parsed()) return vwr::app::RunKeysCommand(keys_source, vwr::app::KeysCommand::kRotate);
 
   if (check->parsed()) {
     const auto result = vwr::config::LoadConfigFile(check_file);

@@ -37,6 +37,7 @@ ReloadPlan PlanReload(const config::Config& running, const config::Config& next)
   check("store", running.store, next.store);
   check("admin", running.admin, next.admin);
   check("secrets", running.secrets, next.secrets);
+  check("tokens", running.tokens, next.tokens);
   check("log.format", running.log.format, next.log.format);
   check("demo", running.demo, next.demo);
   return plan;

@@ -10,8 +10,9 @@
 namespace vwr::app {
 
 // What a configuration reload (SIGHUP) applies, worked out from the configuration in force and
-// the one just read. Rooms and their policies, and the log level, change at once; everything
-// else (listeners, limits, TLS, store, secrets, admin token, log format) is bound at start and
+// the one just read. Rooms, their policies and token lifetimes, and the log level, change at
+// once; everything else (listeners, limits, TLS, store, secrets, tokens, admin token, log
+// format) is bound at start and
 // only a restart applies it: those keys are named so the operator is told.
 struct ReloadPlan {
   std::vector<store::RoomSpec> rooms;     // the rooms to serve, in file order

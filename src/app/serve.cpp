@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -26,6 +27,8 @@
 #include "store/redis_store.hpp"
 #include "token/admission_token.hpp"
 #include "token/key.hpp"
+#include "token/key_keeper.hpp"
+#include "token/key_ring.hpp"
 #include "token/ticket_codec.hpp"
 #include "util/clock.hpp"
 #include "util/random.hpp"
@@ -38,6 +41,9 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 constexpr std::chrono::milliseconds kTickPeriod{100};
+// How often the key directory is looked at (one stat when nothing changed): a rotation made by
+// `vwr keys rotate` or another node is picked up within this time.
+constexpr std::chrono::milliseconds kKeyCheckPeriod{2000};
 constexpr std::chrono::milliseconds kShutdownDeadline{4500};
 
 std::optional<tcp::endpoint> Resolve(const config::HostPort& hp) {
@@ -100,6 +106,32 @@ store::FsyncMode FsyncModeOf(config::FsyncMode mode) {
       break;
   }
   return store::FsyncMode::kInterval;
+}
+
+// The per-room admission token lifetimes the configuration sets.
+api::TokenLifetimes TokenLifetimesOf(const config::Config& config) {
+  api::TokenLifetimes lifetimes;
+  for (const config::RoomConfig& room : config.rooms) lifetimes.emplace(room.id, room.TokenLifetime());
+  return lifetimes;
+}
+
+void LogKeyEvents(const token::KeyEvents& events, const std::string& key_dir) {
+  if (events.created && events.retired) {
+    spdlog::info("keys: rotated in {}: {} signs now, {} is retired (it verifies until its tokens "
+                 "have expired)",
+                 key_dir, *events.created, *events.retired);
+  } else if (events.created) {
+    spdlog::info("keys: created the first signing key {} in {}", *events.created, key_dir);
+  }
+  if (events.active) {
+    spdlog::info("keys: {} signs now (rotated elsewhere; read from {})", *events.active, key_dir);
+  } else if (events.reloaded) {
+    spdlog::info("keys: re-read {} (changed elsewhere)", key_dir);
+  }
+  for (const std::string& kid : events.pruned) {
+    spdlog::info("keys: dropped {}: every token it signed has expired", kid);
+  }
+  for (const std::string& error : events.errors) spdlog::error("keys: {}", error);
 }
 
 void LogRoom(const config::RoomConfig& room) {
@@ -234,8 +266,30 @@ int Serve(const ConfigSource& source, const config::Config& config) {
 
   // Each of these derives its own key from the master key (domain separation).
   const token::TicketCodec tickets(*master);
-  const token::AdmissionTokenSigner tokens(*master, "k1");
   const token::SecretKey& identity_key = *master;
+
+  // Admission tokens: ES256 with the keys in tokens.key_dir, kept in step with it below.
+  const std::string key_dir = config::KeyDir(config);
+  token::KeyRing key_ring(clock, config::MaxTokenLifetime(config));
+  token::KeyEvents key_events;
+  auto opened_keys = token::KeyKeeper::Open(
+      key_ring, clock,
+      token::KeyKeeperOptions{.dir = key_dir,
+                              .rotate_after = std::chrono::duration_cast<std::chrono::seconds>(
+                                  config.tokens.rotate_after)},
+      &key_events);
+  if (!opened_keys) {
+    spdlog::error("tokens.key_dir: {}", opened_keys.error());
+    return 1;
+  }
+  token::KeyKeeper& key_keeper = **opened_keys;
+  if (auto warning = key_keeper.directory().PermissionWarning()) spdlog::warn("keys: {}", *warning);
+  LogKeyEvents(key_events, key_dir);
+  spdlog::info("admission tokens: ES256, issuer \"{}\", signing key {} ({} key(s) in the JWKS), "
+               "keys in {}",
+               config.tokens.issuer, key_ring.Current().signer->kid, key_ring.Current().keys.size(),
+               key_dir);
+  const token::AdmissionTokenSigner tokens(key_ring, clock);
 
   const std::vector<store::RoomSpec> specs = RoomSpecs(config);
   std::unique_ptr<store::Store> opened = OpenStore(config, specs, clock);
@@ -250,10 +304,23 @@ int Serve(const ConfigSource& source, const config::Config& config) {
       web::WebOptions{.demo = config.demo.value_or(false), .demo_room = config.rooms.front().id});
   web.SetRooms(config.rooms);
   api::PublicApiOptions public_options;
+  public_options.issuer = config.tokens.issuer;
   public_options.web = &web;
   api::PublicApi public_api(directory, tickets, tokens, identity_key, clock, metrics,
                             public_options);
-  api::AdminApi admin_api(directory, store, *admin_token, clock, metrics, &messages);
+  public_api.SetTokenLifetimes(TokenLifetimesOf(config));
+  // A rotation asked through the admin API blocks on the disk: it runs on the control thread.
+  api::AdminKeys admin_keys{
+      .ring = &key_ring,
+      .rotate = [&control, &key_keeper, &key_dir](api::AdminKeys::RotateDone done) {
+        asio::post(control, [&key_keeper, &key_dir, done = std::move(done)] {
+          auto rotated = key_keeper.Rotate();
+          if (rotated) LogKeyEvents(*rotated, key_dir);
+          done(std::move(rotated));
+        });
+      }};
+  api::AdminApi admin_api(directory, store, *admin_token, clock, metrics, &messages,
+                          std::move(admin_keys));
 
   const unsigned workers = config.server.workers > 0
                                ? static_cast<unsigned>(config.server.workers)
@@ -331,6 +398,18 @@ int Serve(const ConfigSource& source, const config::Config& config) {
   schedule_tick();
   on_stop_signal = [&] { admin_api.SetReady(false); };
 
+  // The signing keys: changes made elsewhere, automatic rotation, pruning (see KeyKeeper).
+  asio::steady_timer key_timer(control);
+  std::function<void()> schedule_key_check = [&] {
+    key_timer.expires_after(kKeyCheckPeriod);
+    key_timer.async_wait([&](boost::system::error_code ec) {
+      if (ec) return;
+      LogKeyEvents(key_keeper.Maintain(), key_dir);
+      schedule_key_check();
+    });
+  };
+  schedule_key_check();
+
   // SIGHUP: reload. The listeners, and the connections on them, are not touched.
   config::Config running = config;
   std::function<void()> await_reload = [&] {
@@ -338,6 +417,11 @@ int Serve(const ConfigSource& source, const config::Config& config) {
       if (ec) return;
       spdlog::info("received SIGHUP, reloading the configuration");
       Reload(source, running, store, directory, web);
+      // Token lifetimes may have changed: the key directory learns the longest one before any
+      // token gets it, and the keys are read again.
+      key_ring.SetMaxTokenLifetime(config::MaxTokenLifetime(running));
+      LogKeyEvents(key_keeper.Maintain(/*reload=*/true), key_dir);
+      public_api.SetTokenLifetimes(TokenLifetimesOf(running));
       await_reload();
     });
   };

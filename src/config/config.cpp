@@ -1,5 +1,7 @@
 #include "config/config.hpp"
 
+#include <algorithm>
+
 namespace vwr::config {
 
 std::string ConfigError::ToString() const {
@@ -34,6 +36,19 @@ Config DefaultConfig() {
   room.match = {RoomMatch{}};
   config.rooms.push_back(std::move(room));
   return config;
+}
+
+std::chrono::seconds MaxTokenLifetime(const Config& config) {
+  std::chrono::seconds longest{0};
+  for (const RoomConfig& room : config.rooms) longest = std::max(longest, room.TokenLifetime());
+  return longest;
+}
+
+std::string KeyDir(const Config& config) {
+  if (!config.tokens.key_dir.empty()) return config.tokens.key_dir;
+  std::string dir = config.store.data_dir;
+  if (!dir.empty() && dir.back() != '/') dir += '/';
+  return dir + "keys";
 }
 
 const RoomConfig* FindRoom(const Config& config, std::string_view id) {

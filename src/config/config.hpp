@@ -69,6 +69,15 @@ struct RoomConfig {
   core::Policy policy;           // passed core::ValidatePolicy
   FailurePolicy failure_policy = FailurePolicy::kFailClosed;
   PageConfig page;
+  // Lifetime of the admission tokens the room issues (exp - iat); whole seconds, 1s..7d.
+  // nullopt: the room's policy.session_timeout (see TokenLifetime()).
+  std::optional<std::chrono::milliseconds> token_lifetime;
+
+  // The lifetime tokens of this room get: token_lifetime, else the session timeout.
+  std::chrono::seconds TokenLifetime() const {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+        token_lifetime.value_or(policy.session_timeout));
+  }
 
   bool operator==(const RoomConfig&) const = default;
 };
@@ -154,6 +163,17 @@ struct SecretsConfig {
   bool operator==(const SecretsConfig&) const = default;
 };
 
+// Admission tokens (ES256 JWTs) and their signing keys; see docs/configuration.md#tokens.
+struct TokensConfig {
+  std::string issuer = "vwr";  // the tokens' iss claim
+  // How old the active signing key may get before it is replaced; 0 = only on demand (`vwr keys
+  // rotate`, the admin API).
+  std::chrono::milliseconds rotate_after{7LL * 86'400'000};
+  std::string key_dir;  // empty: <data_dir>/keys
+
+  bool operator==(const TokensConfig&) const = default;
+};
+
 struct LogConfig {
   std::string level = "info";   // trace|debug|info|warn|error|off
   std::string format = "text";  // text|json
@@ -168,6 +188,7 @@ struct Config {
   StoreConfig store;
   AdminConfig admin;
   SecretsConfig secrets;
+  TokensConfig tokens;
   LogConfig log;
   std::vector<RoomConfig> rooms;
   // The demo pages (/, /demo/...). Not written: on with the built-in configuration, off with a
@@ -209,6 +230,12 @@ ParseResult LoadConfigFile(const std::string& path);
 // the embedded store in ./data, and one room "default" for every host and path with the
 // core::Policy defaults.
 Config DefaultConfig();
+
+// The longest token lifetime of any room (the key ring keeps retired keys at least this long).
+std::chrono::seconds MaxTokenLifetime(const Config& config);
+
+// tokens.key_dir, or <data_dir>/keys when it is not set.
+std::string KeyDir(const Config& config);
 
 // The room with this id, or nullptr. The pointer is valid while the Config lives unchanged.
 const RoomConfig* FindRoom(const Config& config, std::string_view id);

@@ -62,14 +62,20 @@ constexpr milliseconds kMaxFsyncInterval{10'000};
 constexpr milliseconds kMinSnapshotInterval{1'000};
 constexpr milliseconds kMaxSnapshotInterval{60 * 60'000};
 constexpr std::size_t kMinAdminTokenLength = 16;
+// tokens: issuer length, how often keys may rotate, how long a token may live.
+constexpr std::size_t kMaxIssuerLength = 256;
+constexpr milliseconds kMinRotateAfter{60'000};
+constexpr milliseconds kMaxRotateAfter{366LL * 86'400'000};
+constexpr milliseconds kMinTokenLifetime{1'000};
+constexpr milliseconds kMaxTokenLifetime{7LL * 86'400'000};
 constexpr std::size_t kMaxRoomIdLength = 64;
 // A config file is a few kilobytes; this only stops a wrong path (a log, a device) early.
 constexpr std::size_t kMaxFileBytes = 16 * 1024 * 1024;
 // Longest part of an offending value quoted back in a message.
 constexpr std::size_t kMaxQuotedLength = 60;
 
-constexpr std::array<std::string_view, 7> kTopKeys = {"server", "store", "admin", "secrets",
-                                                      "log",    "rooms", "demo"};
+constexpr std::array<std::string_view, 8> kTopKeys = {"server", "store", "admin", "secrets",
+                                                      "tokens", "log",   "rooms", "demo"};
 constexpr std::array<std::string_view, 5> kServerKeys = {"listen", "admin_listen", "workers",
                                                          "limits", "tls"};
 constexpr std::array<std::string_view, 2> kTlsKeys = {"cert_file", "key_file"};
@@ -87,8 +93,9 @@ constexpr std::array<std::string_view, 2> kFailurePolicies = {"fail_closed", "fa
 constexpr std::array<std::string_view, 3> kFsyncModes = {"always", "interval", "never"};
 constexpr std::array<std::string_view, 1> kAdminKeys = {"token"};
 constexpr std::array<std::string_view, 1> kSecretsKeys = {"ticket_key_file"};
+constexpr std::array<std::string_view, 3> kTokensKeys = {"issuer", "rotate_after", "key_dir"};
 constexpr std::array<std::string_view, 2> kLogKeys = {"level", "format"};
-constexpr std::array<std::string_view, 13> kRoomKeys = {"id",
+constexpr std::array<std::string_view, 14> kRoomKeys = {"id",
                                                         "name",
                                                         "match",
                                                         "max_active",
@@ -100,7 +107,8 @@ constexpr std::array<std::string_view, 13> kRoomKeys = {"id",
                                                         "queue_limit",
                                                         "poll",
                                                         "failure_policy",
-                                                        "page"};
+                                                        "page",
+                                                        "token_lifetime"};
 constexpr std::array<std::string_view, 2> kPageKeys = {"template_file", "message"};
 // A waiting page is a few kilobytes; the cap catches a wrong path (a log, an image).
 constexpr std::size_t kMaxTemplateBytes = 256 * 1024;
@@ -684,6 +692,47 @@ void ReadSecrets(Reader& reader, const Field& field, SecretsConfig& out) {
   }
 }
 
+void ReadTokens(Reader& reader, const Field& field, TokensConfig& out) {
+  const std::optional<Fields> fields = reader.ReadMap(field, kTokensKeys);
+  if (!fields) return;
+  if (const Field* issuer = fields->Find("issuer")) {
+    if (std::optional<std::string> value = reader.ReadString(*issuer)) {
+      const bool printable = std::all_of(value->begin(), value->end(), [](char c) {
+        return static_cast<unsigned char>(c) >= 0x20 && c != 0x7f;
+      });
+      if (value->empty() || value->size() > kMaxIssuerLength || !printable) {
+        reader.Error(issuer->mark, issuer->path,
+                     "must be 1 to " + std::to_string(kMaxIssuerLength) +
+                         " characters without control characters; got " + Quote(*value));
+      } else {
+        out.issuer = *value;
+      }
+    }
+  }
+  if (const Field* rotate = fields->Find("rotate_after")) {
+    if (std::optional<milliseconds> value = reader.ReadDuration(*rotate)) {
+      if (value->count() == 0 || (*value >= kMinRotateAfter && *value <= kMaxRotateAfter)) {
+        out.rotate_after = *value;
+      } else {
+        reader.Error(rotate->mark, rotate->path,
+                     "must be 0 (rotate only on demand) or between " +
+                         FormatDuration(kMinRotateAfter) + " and " +
+                         FormatDuration(kMaxRotateAfter));
+      }
+    }
+  }
+  if (const Field* dir = fields->Find("key_dir")) {
+    if (std::optional<std::string> value = reader.ReadString(*dir)) {
+      if (value->empty()) {
+        reader.Error(dir->mark, dir->path,
+                     "must not be empty (leave it out to use <data_dir>/keys)");
+      } else {
+        out.key_dir = *value;
+      }
+    }
+  }
+}
+
 void ReadLog(Reader& reader, const Field& field, LogConfig& out) {
   const std::optional<Fields> fields = reader.ReadMap(field, kLogKeys);
   if (!fields) return;
@@ -1040,6 +1089,17 @@ std::optional<RoomSource> ReadRoom(Reader& reader, const Field& field) {
           *value == "fail_open" ? FailurePolicy::kFailOpen : FailurePolicy::kFailClosed;
     }
   }
+  if (const Field* lifetime = fields->Find("token_lifetime")) {
+    if (auto value = ReadDurationInRange(reader, *lifetime, kMinTokenLifetime, kMaxTokenLifetime)) {
+      if (value->count() % 1000 != 0) {
+        // Token times (iat, exp) are whole unix seconds.
+        reader.Error(lifetime->mark, lifetime->path,
+                     "must be a whole number of seconds; got " + FormatDuration(*value));
+      } else {
+        source.room.token_lifetime = *value;
+      }
+    }
+  }
   return source;
 }
 
@@ -1151,6 +1211,7 @@ std::optional<Config> ReadDocument(Reader& reader, std::string_view text) {
   if (const Field* field = sections->Find("store")) ReadStore(reader, *field, config.store);
   if (const Field* field = sections->Find("admin")) ReadAdmin(reader, *field, config.admin);
   if (const Field* field = sections->Find("secrets")) ReadSecrets(reader, *field, config.secrets);
+  if (const Field* field = sections->Find("tokens")) ReadTokens(reader, *field, config.tokens);
   if (const Field* field = sections->Find("log")) ReadLog(reader, *field, config.log);
   if (const Field* field = sections->Find("rooms")) ReadRooms(reader, *field, config.rooms);
   if (const Field* field = sections->Find("demo")) {

@@ -1,7 +1,5 @@
 #include "token/admission_token.hpp"
 
-#include <openssl/crypto.h>
-
 #include <array>
 #include <boost/json.hpp>
 #include <stdexcept>
@@ -14,9 +12,9 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr std::string_view kKeyLabel = "vwr.admission.hs256.v1";
-constexpr std::string_view kAlgorithm = "HS256";
+constexpr std::string_view kAlgorithm = "ES256";
 constexpr std::string_view kType = "JWT";
+constexpr std::size_t kSignatureTextLength = util::Base64UrlEncodedLength(64);  // 86
 
 // Parses JSON without throwing. Small documents live in `resource` (a stack buffer).
 std::optional<json::object> ParseObject(std::string_view encoded,
@@ -53,6 +51,33 @@ bool GetInt64(const json::object& object, std::string_view key, std::int64_t& ou
   return true;
 }
 
+// The key that verifies a token with this header, or the reason to refuse it.
+boost::system::result<const EcPublicKey*, TokenError> KeyForHeader(
+    const KeyRing::Snapshot& ring, std::string_view encoded_header) {
+  // Our own current tokens carry exactly the active key's header: no parsing needed.
+  if (ring.signer && encoded_header == ring.signer->encoded_header) {
+    if (const EcPublicKey* key = ring.Find(ring.signer->kid)) return key;
+  }
+  std::array<unsigned char, 1024> storage;
+  json::monotonic_resource resource(storage.data(), storage.size());
+  const std::optional<json::object> header = ParseObject(encoded_header, resource);
+  if (!header) return TokenError::kMalformed;
+  const json::string* alg = FindString(*header, "alg");
+  if (alg == nullptr) return TokenError::kMalformed;
+  // Exactly ES256: "none", HS256 (a token MACed with the public key as the secret), RS256,
+  // "es256"... are all refused before any key is looked at.
+  if (*alg != kAlgorithm) return TokenError::kUnsupportedAlgorithm;
+  // RFC 7515 4.1.11: extensions listed in "crit" must be understood; we understand none.
+  if (header->contains("crit")) return TokenError::kMalformed;
+  const json::string* typ = FindString(*header, "typ");
+  if (typ == nullptr || *typ != kType) return TokenError::kMalformed;
+  const json::string* kid = FindString(*header, "kid");
+  if (kid == nullptr) return TokenError::kUnknownKey;
+  const EcPublicKey* key = ring.Find(std::string_view(kid->data(), kid->size()));
+  if (key == nullptr) return TokenError::kUnknownKey;
+  return key;
+}
+
 }  // namespace
 
 std::string_view TokenErrorName(TokenError error) {
@@ -69,6 +94,8 @@ std::string_view TokenErrorName(TokenError error) {
       return "not_yet_valid";
     case TokenError::kWrongAudience:
       return "wrong_audience";
+    case TokenError::kUnknownKey:
+      return "unknown_key";
   }
   return "unknown";
 }
@@ -77,16 +104,18 @@ void throw_exception_from_error(TokenError error, const boost::source_location& 
   throw std::runtime_error("admission token rejected: " + std::string(TokenErrorName(error)));
 }
 
-AdmissionTokenSigner::AdmissionTokenSigner(const SecretKey& key, std::string key_id)
-    : key_id_(std::move(key_id)), mac_(DeriveKey(key, kKeyLabel).bytes) {
-  json::object header;
-  header.emplace("alg", kAlgorithm);
-  header.emplace("typ", kType);
-  header.emplace("kid", key_id_);
-  encoded_header_ = util::Base64UrlEncode(json::serialize(header));
+AdmissionTokenSigner::AdmissionTokenSigner(const KeyRing& ring, const util::Clock& clock,
+                                           VerifiedTokenCache::Options cache)
+    : ring_(ring), clock_(clock), cache_(cache) {}
+
+std::string AdmissionTokenSigner::key_id() const {
+  const KeyRing::Snapshot& ring = ring_.Current();
+  return ring.signer ? ring.signer->kid : std::string();
 }
 
 std::string AdmissionTokenSigner::Issue(const AdmissionClaims& claims) const {
+  const KeyRing::Snapshot& ring = ring_.Current();
+  if (!ring.signer) throw std::logic_error("admission tokens: the key ring has no signing key");
   json::object payload;
   payload.reserve(7);
   payload.emplace("iss", claims.iss);
@@ -97,60 +126,31 @@ std::string AdmissionTokenSigner::Issue(const AdmissionClaims& claims) const {
   payload.emplace("exp", claims.exp);
   payload.emplace("jti", claims.jti);
 
-  std::string token = encoded_header_;
+  std::string token = ring.signer->encoded_header;
   token += '.';
   util::Base64UrlEncodeAppend(json::serialize(payload), token);
-  const HmacSha256::Digest signature = mac_.Compute(token);
+  const Es256Signature signature = ring.signer->key.Sign(token);
   token += '.';
   util::Base64UrlEncodeAppend(signature, token);
   return token;
 }
 
-std::optional<TokenError> AdmissionTokenSigner::CheckHeader(std::string_view encoded_header) const {
-  std::array<unsigned char, 1024> storage;
-  json::monotonic_resource resource(storage.data(), storage.size());
-  const std::optional<json::object> header = ParseObject(encoded_header, resource);
-  if (!header) return TokenError::kMalformed;
-  const json::string* alg = FindString(*header, "alg");
-  if (alg == nullptr) return TokenError::kMalformed;
-  if (*alg != kAlgorithm) return TokenError::kUnsupportedAlgorithm;
-  // RFC 7515 4.1.11: extensions listed in "crit" must be understood; we understand none.
-  if (header->contains("crit")) return TokenError::kMalformed;
-  const json::string* typ = FindString(*header, "typ");
-  if (typ == nullptr || *typ != kType) return TokenError::kMalformed;
-  // A token under another (or no) key id is one whose signature we cannot check.
-  const json::string* kid = FindString(*header, "kid");
-  if (kid == nullptr || *kid != key_id_) return TokenError::kBadSignature;
-  return std::nullopt;
-}
-
-AdmissionTokenSigner::VerifyResult AdmissionTokenSigner::Verify(
-    std::string_view token, std::optional<std::int64_t> now_unix,
-    std::optional<std::string_view> audience) const {
-  if (token.size() > kMaxTokenLength) return TokenError::kMalformed;
-  const std::size_t first_dot = token.find('.');
-  if (first_dot == std::string_view::npos) return TokenError::kMalformed;
-  const std::size_t second_dot = token.find('.', first_dot + 1);
-  if (second_dot == std::string_view::npos) return TokenError::kMalformed;
-  if (token.find('.', second_dot + 1) != std::string_view::npos) return TokenError::kMalformed;
+AdmissionTokenSigner::VerifyResult AdmissionTokenSigner::VerifyUncached(
+    const KeyRing::Snapshot& ring, std::string_view token, std::size_t first_dot,
+    std::size_t second_dot) const {
   const std::string_view encoded_header = token.substr(0, first_dot);
   const std::string_view encoded_payload = token.substr(first_dot + 1, second_dot - first_dot - 1);
   const std::string_view encoded_signature = token.substr(second_dot + 1);
 
-  // Our own tokens carry exactly our header: skip parsing it in the common case.
-  if (encoded_header != encoded_header_) {
-    if (const std::optional<TokenError> error = CheckHeader(encoded_header)) return *error;
-  }
+  auto key = KeyForHeader(ring, encoded_header);
+  if (!key) return key.error();
 
-  HmacSha256::Digest signature;
-  if (encoded_signature.size() != util::Base64UrlEncodedLength(signature.size()) ||
+  Es256Signature signature;
+  if (encoded_signature.size() != kSignatureTextLength ||
       !util::Base64UrlDecodeInto(encoded_signature, signature)) {
     return TokenError::kBadSignature;
   }
-  const HmacSha256::Digest expected = mac_.Compute(token.substr(0, second_dot));
-  if (CRYPTO_memcmp(expected.data(), signature.data(), signature.size()) != 0) {
-    return TokenError::kBadSignature;
-  }
+  if (!(*key)->Verify(token.substr(0, second_dot), signature)) return TokenError::kBadSignature;
 
   std::array<unsigned char, 4096> storage;
   json::monotonic_resource resource(storage.data(), storage.size());
@@ -163,13 +163,44 @@ AdmissionTokenSigner::VerifyResult AdmissionTokenSigner::Verify(
       !GetString(*payload, "jti", claims.jti)) {
     return TokenError::kMalformed;
   }
-
-  if (audience && claims.aud != *audience) return TokenError::kWrongAudience;
-  if (now_unix) {
-    if (*now_unix >= claims.exp) return TokenError::kExpired;
-    if (*now_unix < claims.nbf) return TokenError::kNotYetValid;
-  }
   return claims;
+}
+
+AdmissionTokenSigner::VerifyResult AdmissionTokenSigner::Verify(
+    std::string_view token, std::optional<std::int64_t> now_unix,
+    std::optional<std::string_view> audience) const {
+  if (token.size() > kMaxTokenLength) return TokenError::kMalformed;
+  const std::size_t first_dot = token.find('.');
+  if (first_dot == std::string_view::npos) return TokenError::kMalformed;
+  const std::size_t second_dot = token.find('.', first_dot + 1);
+  if (second_dot == std::string_view::npos) return TokenError::kMalformed;
+  if (token.find('.', second_dot + 1) != std::string_view::npos) return TokenError::kMalformed;
+
+  const KeyRing::Snapshot& ring = ring_.Current();
+  std::optional<AdmissionClaims> claims;
+  const std::int64_t wall_now =
+      cache_.enabled()
+          ? std::chrono::duration_cast<std::chrono::seconds>(clock_.WallNow().time_since_epoch())
+                .count()
+          : 0;
+  VerifiedTokenCache::Digest digest{};
+  if (cache_.enabled()) {
+    digest = VerifiedTokenCache::DigestOf(token);
+    claims = cache_.Find(digest, wall_now, ring.epoch);
+  }
+  if (!claims) {
+    VerifyResult verified = VerifyUncached(ring, token, first_dot, second_dot);
+    if (!verified) return verified;
+    claims = std::move(*verified);
+    if (cache_.enabled()) cache_.Insert(digest, *claims, wall_now, ring.epoch);
+  }
+
+  if (audience && claims->aud != *audience) return TokenError::kWrongAudience;
+  if (now_unix) {
+    if (*now_unix >= claims->exp) return TokenError::kExpired;
+    if (*now_unix < claims->nbf) return TokenError::kNotYetValid;
+  }
+  return std::move(*claims);
 }
 
 }  // namespace vwr::token

@@ -1,68 +1,51 @@
 #pragma once
 
-#include <boost/assert/source_location.hpp>
 #include <boost/system/result.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
-#include "token/hmac_sha256.hpp"
-#include "token/key.hpp"
+#include "token/admission_claims.hpp"
+#include "token/key_ring.hpp"
+#include "token/verified_token_cache.hpp"
+#include "util/clock.hpp"
 
 namespace vwr::token {
 
-// What an admission token asserts: `sub` was admitted to room `aud` for [nbf, exp).
-struct AdmissionClaims {
-  std::string iss = "vwr";
-  std::string aud;       // room id
-  std::string sub;       // subject: HashIdentity(...) or "anon"
-  std::int64_t iat = 0;  // unix seconds
-  std::int64_t nbf = 0;  // unix seconds
-  std::int64_t exp = 0;  // unix seconds
-  std::string jti;       // session id
-  bool operator==(const AdmissionClaims&) const = default;
-};
-
-enum class TokenError {
-  kMalformed,             // not three base64url parts, bad JSON, missing or mistyped claim, > 4 KiB
-  kUnsupportedAlgorithm,  // header alg is not the one this signer uses ("none", "HS512", ...)
-  kBadSignature,          // signature mismatch, or kid missing / not ours
-  kExpired,               // now >= exp
-  kNotYetValid,           // now < nbf
-  kWrongAudience,         // aud differs from the expected room
-};
-
-// Stable snake_case name for logs and metrics labels, e.g. "bad_signature".
-std::string_view TokenErrorName(TokenError error);
-
-// Makes boost::system::result<T, TokenError>::value() usable (it throws std::runtime_error on an
-// error). Request-path code should test the result and read error() instead.
-[[noreturn]] void throw_exception_from_error(TokenError error,
-                                             const boost::source_location& location);
-
-// Issues and verifies admission tokens.
+// Issues and verifies admission tokens: compact JWS (JWT) signed with ES256 (ECDSA P-256,
+// SHA-256, the signature as the 64 bytes R || S) by the key ring's active key.
 //
-// Today these are compact JWS (JWT) with HS256, header {"alg":"HS256","typ":"JWT","kid":<key_id>},
-// payload {"iss","aud","sub","iat","nbf","exp","jti"} in that order, keyed with
-// DeriveKey(master, "vwr.admission.hs256.v1"); pass the master key. The interface names no
-// algorithm, so moving to ES256 + JWKS changes only this class's implementation.
+//   header   {"alg":"ES256","typ":"JWT","kid":"<the active key's RFC 7638 thumbprint>"}
+//   payload  {"iss","aud","sub","iat","nbf","exp","jti"} in that order
 //
-// Verify checks, in order: size (<= 4 KiB), shape, header (alg exactly "HS256", typ "JWT", kid
-// equal to ours; "crit" is not supported), signature (constant-time), claim presence and JSON types
-// (strings and integers, unknown claims ignored), then audience, exp and nbf when asked. It never
-// throws (except std::bad_alloc).
+// Anyone can verify a token offline with the public keys the service publishes as a JWKS
+// (GET /.well-known/jwks.json, KeyRing::Snapshot::jwks).
 //
-// Thread-safe after construction.
+// Verify checks, in order: size (<= 4 KiB), shape (three base64url parts), then the verified-token
+// cache (a token verified before, under the same key ring epoch and before its exp, skips the
+// next two steps); the header (alg exactly "ES256", else kUnsupportedAlgorithm: "none", "HS256",
+// any other; typ "JWT"; "crit" is not supported; a kid the ring holds, else kUnknownKey); the
+// signature (exactly 64 bytes, ECDSA verification by OpenSSL); claim presence and JSON types
+// (strings and integers, unknown claims ignored); then audience, exp and nbf when asked. Only the
+// key named by kid is tried, and only as an ES256 key: a token "signed" with HMAC using the public
+// key as the secret is refused for its algorithm. Verify never throws (except std::bad_alloc) and
+// accepts any input.
+//
+// Thread-safe. Reads of the key ring take no lock; the cache is sharded.
 class AdmissionTokenSigner {
  public:
   using VerifyResult = boost::system::result<AdmissionClaims, TokenError>;
 
   static constexpr std::size_t kMaxTokenLength = 4096;
 
-  AdmissionTokenSigner(const SecretKey& key, std::string key_id);
+  // `clock` dates cache entries (an entry is never used at or after its token's exp).
+  AdmissionTokenSigner(const KeyRing& ring, const util::Clock& clock,
+                       VerifiedTokenCache::Options cache = {});
 
-  // Deterministic: the same claims always give the same string.
+  // Signed by the ring's active key. ECDSA signatures are randomised, so issuing the same claims
+  // twice gives two different tokens (both valid). Throws std::logic_error when the ring has no
+  // signing key yet (a start-up bug) and std::runtime_error when OpenSSL fails (out of memory).
   std::string Issue(const AdmissionClaims& claims) const;
 
   // now_unix: when set, also enforce exp (now >= exp -> kExpired) and nbf (now < nbf ->
@@ -71,15 +54,20 @@ class AdmissionTokenSigner {
   VerifyResult Verify(std::string_view token, std::optional<std::int64_t> now_unix = std::nullopt,
                       std::optional<std::string_view> audience = std::nullopt) const;
 
-  const std::string& key_id() const { return key_id_; }
+  // The kid Issue signs with now ("" when the ring has no signing key).
+  std::string key_id() const;
+
+  const KeyRing& ring() const { return ring_; }
+  const VerifiedTokenCache& cache() const { return cache_; }
 
  private:
-  // nullopt when the header is acceptable.
-  std::optional<TokenError> CheckHeader(std::string_view encoded_header) const;
+  // The claims of a token whose shape was checked; verifies header and signature.
+  VerifyResult VerifyUncached(const KeyRing::Snapshot& ring, std::string_view token,
+                              std::size_t first_dot, std::size_t second_dot) const;
 
-  std::string key_id_;
-  std::string encoded_header_;  // base64url of our header JSON, the first part of every token
-  HmacSha256 mac_;
+  const KeyRing& ring_;
+  const util::Clock& clock_;
+  mutable VerifiedTokenCache cache_;
 };
 
 }  // namespace vwr::token

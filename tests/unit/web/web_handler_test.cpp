@@ -20,6 +20,7 @@ using ::testing::Not;
 class WebTest : public ::testing::Test {
  protected:
   WebTest() {
+    ring_.SetOwnKeys(token::SingleKeySet(token::EcPrivateKey::Generate(), 0));
     core::Policy p;
     p.max_active = 1;
     store_ = std::make_unique<store::EmbeddedStore>(
@@ -77,7 +78,8 @@ class WebTest : public ::testing::Test {
 
   util::FakeClock clock_;
   token::SecretKey key_{{7, 7, 7}};
-  token::AdmissionTokenSigner tokens_{key_, "k1"};
+  token::KeyRing ring_{clock_, std::chrono::seconds(600)};
+  token::AdmissionTokenSigner tokens_{ring_, clock_};
   std::unique_ptr<store::EmbeddedStore> store_;
   std::unique_ptr<api::RoomDirectory> rooms_;
   api::RoomMessages messages_;

@@ -3,10 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include "api/admin_api.hpp"
 #include "store/embedded_store.hpp"
+#include "token/es256.hpp"
+#include "util/base64.hpp"
 
 namespace vwr::api {
 namespace {
@@ -216,6 +219,122 @@ TEST_F(ApiTest, PolicyChangesAreValidatedAsAWhole) {
   EXPECT_DOUBLE_EQ(p.admit_rate, 2.5);
   EXPECT_EQ(p.burst, 3);
   EXPECT_EQ(p.queue_limit, 9);
+}
+
+// The payload of a token, decoded.
+boost::json::object Payload(std::string_view token) {
+  const std::size_t first = token.find('.');
+  const std::size_t second = token.rfind('.');
+  return boost::json::parse(
+             util::Base64UrlDecode(token.substr(first + 1, second - first - 1)).value())
+      .as_object();
+}
+
+TEST_F(ApiTest, TokensLiveTheSessionTimeoutUnlessTheRoomSaysOtherwise) {
+  auto first = Join("a");
+  boost::json::object claims = Payload(first["token"].as_string());
+  EXPECT_EQ(claims["exp"].as_int64() - claims["iat"].as_int64(), 30);
+  EXPECT_EQ(claims["iss"], "vwr");
+  EXPECT_EQ(claims["aud"], "a");
+
+  api_->SetTokenLifetimes({{"b", seconds(5)}});
+  auto other = Join("b");
+  claims = Payload(other["token"].as_string());
+  EXPECT_EQ(claims["exp"].as_int64() - claims["iat"].as_int64(), 5);
+  EXPECT_EQ(claims["iat"].as_int64(),
+            std::chrono::duration_cast<seconds>(clock_.WallNow().time_since_epoch()).count());
+}
+
+TEST_F(ApiTest, ServesTheJwksWithCachingHeaders) {
+  Response res = Call(http::verb::get, "/.well-known/jwks.json");
+  ASSERT_EQ(res.result(), http::status::ok);
+  EXPECT_EQ(res[http::field::cache_control], "public, max-age=60");
+  EXPECT_EQ(res[http::field::content_type], "application/json");
+  EXPECT_EQ(res.body(), ring_.Current().jwks);
+  const std::string etag(res[http::field::etag]);
+  EXPECT_EQ(etag, ring_.Current().jwks_etag);
+  // Its one key verifies the tokens the API issues.
+  auto jwk = token::ParseJwk(
+      boost::json::serialize(Json(res)["keys"].as_array().at(0)));
+  ASSERT_TRUE(jwk.has_value()) << jwk.error();
+  const std::string token(Join()["token"].as_string());
+  const std::string_view signing_input = std::string_view(token).substr(0, token.rfind('.'));
+  const std::string signature = util::Base64UrlDecode(token.substr(token.rfind('.') + 1)).value();
+  EXPECT_TRUE(jwk->key.Verify(
+      signing_input,
+      std::span(reinterpret_cast<const std::uint8_t*>(signature.data()), signature.size())));
+
+  Response again = Call(http::verb::get, "/.well-known/jwks.json", "", {{"If-None-Match", etag}});
+  EXPECT_EQ(again.result(), http::status::not_modified);
+  EXPECT_TRUE(again.body().empty());
+  Response post = Call(http::verb::post, "/.well-known/jwks.json");
+  EXPECT_EQ(post.result(), http::status::method_not_allowed);
+  EXPECT_EQ(post[http::field::allow], "GET");
+}
+
+TEST_F(ApiTest, ForgedTokensAreRefused) {
+  const std::string token(Join()["token"].as_string());
+  const std::string header = token.substr(0, token.find('.'));
+  const std::string payload = token.substr(token.find('.') + 1, token.rfind('.') - token.find('.') - 1);
+  const std::string none = util::Base64UrlEncode(std::string_view(R"({"alg":"none","typ":"JWT"})")) +
+                           "." + payload + ".";
+  std::string tampered = token;
+  tampered[header.size() + 5] = tampered[header.size() + 5] == 'A' ? 'B' : 'A';
+  for (const std::string& bad : {none, tampered, token.substr(0, token.rfind('.') + 1)}) {
+    Response res = Call(http::verb::post, "/api/v1/rooms/a/heartbeat", "",
+                        {{"Authorization", "Bearer " + bad}});
+    EXPECT_EQ(res.result(), http::status::unauthorized) << bad;
+    EXPECT_EQ(Json(res)["error"].as_object()["code"], "invalid_token");
+  }
+  EXPECT_EQ(Call(http::verb::post, "/api/v1/rooms/a/heartbeat", "",
+                 {{"Authorization", "Bearer " + token}})
+                .result(),
+            http::status::no_content);
+}
+
+TEST_F(ApiTest, AdminListsAndRotatesKeys) {
+  int rotations = 0;
+  const std::string old_kid = tokens_.key_id();
+  const token::EcPublicKey old_key = *ring_.Current().Find(old_kid);
+  // What the app does on the control thread, in short: a new active key, the old one retired.
+  AdminKeys keys{.ring = &ring_, .rotate = [&](AdminKeys::RotateDone done) {
+                   ++rotations;
+                   token::KeySet set = token::SingleKeySet(token::EcPrivateKey::Generate(), 0);
+                   set.keys.push_back(token::KeyRecord{old_kid, old_key, 0, 1'800'000'000});
+                   ring_.SetOwnKeys(set);
+                   token::KeyEvents events;
+                   events.created = set.keys[0].kid;
+                   events.retired = old_kid;
+                   done(events);
+                 }};
+  AdminApi admin(*rooms_, *store_, "admin-token-0123456789", clock_, metrics_, nullptr, keys);
+  const std::vector<std::pair<std::string, std::string>> auth = {
+      {"Authorization", "Bearer admin-token-0123456789"}};
+
+  Response list = Call(http::verb::get, "/admin/api/v1/keys", "", auth, &admin);
+  ASSERT_EQ(list.result(), http::status::ok) << list.body();
+  boost::json::object listed = Json(list);
+  ASSERT_EQ(listed["keys"].as_array().size(), 1u);
+  EXPECT_EQ(listed["keys"].as_array()[0].as_object()["kid"], boost::json::value(old_kid));
+  EXPECT_EQ(listed["keys"].as_array()[0].as_object()["state"], "active");
+  EXPECT_TRUE(listed["jwks"].as_object()["keys"].is_array());
+
+  EXPECT_EQ(Call(http::verb::post, "/admin/api/v1/keys/rotate", "", {}, &admin).result(),
+            http::status::unauthorized);
+  EXPECT_EQ(Call(http::verb::get, "/admin/api/v1/keys/rotate", "", auth, &admin).result(),
+            http::status::method_not_allowed);
+  EXPECT_EQ(rotations, 0);
+  Response rotated = Call(http::verb::post, "/admin/api/v1/keys/rotate", "", auth, &admin);
+  ASSERT_EQ(rotated.result(), http::status::ok) << rotated.body();
+  EXPECT_EQ(rotations, 1);
+  boost::json::object body = Json(rotated);
+  EXPECT_EQ(body["kid"], boost::json::value(tokens_.key_id()));
+  EXPECT_EQ(body["retired"], boost::json::value(old_kid));
+  EXPECT_EQ(body["jwks"].as_object()["keys"].as_array().size(), 2u);
+
+  // Without keys configured, the routes do not exist.
+  EXPECT_EQ(Call(http::verb::get, "/admin/api/v1/keys", "", auth, admin_.get()).result(),
+            http::status::not_found);
 }
 
 }  // namespace

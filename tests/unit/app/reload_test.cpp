@@ -82,5 +82,15 @@ TEST(PlanReload, TheDemoSwitchTakesARestartButPagesDoNot) {
   EXPECT_EQ(plan.rooms.size(), 2u);
 }
 
+TEST(PlanReload, TokenSettingsNeedARestartButTokenLifetimesDoNot) {
+  const config::Config running = ParseOk(kBase);
+  config::Config next = running;
+  next.tokens.issuer = "other";
+  next.rooms[0].token_lifetime = std::chrono::seconds(60);
+  const ReloadPlan plan = PlanReload(running, next);
+  EXPECT_EQ(plan.need_restart, (std::vector<std::string>{"tokens"}));
+  EXPECT_EQ(plan.rooms.size(), 2u);
+}
+
 }  // namespace
 }  // namespace vwr::app

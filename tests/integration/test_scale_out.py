@@ -1,8 +1,8 @@
 """Scale-out: several vwr nodes sharing rooms through a real Redis (store.kind: redis).
 
 Each test starts its own redis-server on loopback and three nodes on it. The nodes share the
-ticket key through one key file, as nodes on several machines would share it through a
-mounted secret.
+ticket key through one key file and the admission token keys through one key directory, as
+nodes on several machines would share them through a mounted volume.
 """
 
 import os
@@ -21,14 +21,15 @@ ROOM = "sale"
 KEY = "vwr:{%s}:" % ROOM
 
 
-def cluster_config(redis_url, key_file, **policy):
+def cluster_config(redis_url, key_file, key_dir, **policy):
     room = dict(max_active=50, admit_rate=200, burst=50, claim_grace="5s", session_timeout="60s",
                 poll_min="100ms", poll_max="1s")
     room.update(policy)
     return config_yaml(
         room_yaml(ROOM, **room),
         extra=("store:\n  kind: redis\n  redis:\n    url: %s\n    lease: %dms\n"
-               "secrets:\n  ticket_key_file: %s\n" % (redis_url, LEASE_MS, key_file)))
+               "secrets:\n  ticket_key_file: %s\ntokens:\n  key_dir: %s\n"
+               % (redis_url, LEASE_MS, key_file, key_dir)))
 
 
 @unittest.skipUnless(redis_available(), "redis-server is not installed (scripts/install-deps)")
@@ -41,9 +42,10 @@ class ScaleOutTest(unittest.TestCase):
         self.db = self.redis.client()
         self.addCleanup(self.db.close)
         self.key_file = os.path.join(self.tmp, "ticket.key")
+        self.key_dir = os.path.join(self.tmp, "keys")
 
     def start_nodes(self, n=3, **policy):
-        text = cluster_config(self.redis.url, self.key_file, **policy)
+        text = cluster_config(self.redis.url, self.key_file, self.key_dir, **policy)
         nodes = []
         for _ in range(n):
             node = VwrProcess(text, env={"VWR_ADMIN_TOKEN": "scale-out-admin-token-0123"})

@@ -49,6 +49,8 @@ class ScaleOutClusterTest(unittest.TestCase):
         self.tmp = tempfile.mkdtemp(prefix="vwr-scale-cluster-")
         self.addCleanup(shutil.rmtree, self.tmp, True)
         self.key_file = os.path.join(self.tmp, "ticket.key")
+        # The nodes share the admission token keys as they share the ticket key.
+        self.key_dir = os.path.join(self.tmp, "keys")
         # A fresh key space per test: the rooms' slots stay the same, their state does not.
         self.prefix = "vwrc%d" % next(_prefixes)
         self.cluster.refresh_slots()
@@ -69,8 +71,9 @@ class ScaleOutClusterTest(unittest.TestCase):
         seeds = "".join("\n      - %s" % s for s in self.cluster.other_seeds)
         store = ("store:\n  kind: redis\n  redis:\n    url: %s\n    cluster: true\n"
                  "    nodes:%s\n    lease: %dms\n    key_prefix: %s\n"
-                 "secrets:\n  ticket_key_file: %s\n"
-                 % (self.cluster.seed_url, seeds, LEASE_MS, self.prefix, self.key_file))
+                 "secrets:\n  ticket_key_file: %s\ntokens:\n  key_dir: %s\n"
+                 % (self.cluster.seed_url, seeds, LEASE_MS, self.prefix, self.key_file,
+                    self.key_dir))
         return config_yaml(*rooms, extra=store)
 
     def start_node(self, text):

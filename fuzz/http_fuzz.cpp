@@ -97,8 +97,28 @@ struct World {
     options.web = web.get();
     public_api =
         std::make_unique<api::PublicApi>(*rooms, tickets, tokens, key, clock, metrics, options);
-    admin_api =
-        std::make_unique<api::AdminApi>(*rooms, *store, std::string(kAdminToken), clock, metrics);
+    public_api->SetTokenLifetimes({{"a", std::chrono::seconds(4)}});
+    ring.SetOwnKeys(token::SingleKeySet(SigningKey(), 0));
+    // A rotation (POST /admin/api/v1/keys/rotate) as the app makes it, in memory.
+    api::AdminKeys keys{.ring = &ring, .rotate = [this](api::AdminKeys::RotateDone done) {
+                          token::KeySet next = token::SingleKeySet(token::EcPrivateKey::Generate(), 0);
+                          const std::string old_kid = ring.Current().signer->kid;
+                          next.keys.push_back(
+                              token::KeyRecord{old_kid, *ring.Current().Find(old_kid), 0, 1});
+                          ring.SetOwnKeys(next);
+                          token::KeyEvents events;
+                          events.created = next.keys[0].kid;
+                          events.retired = old_kid;
+                          done(events);
+                        }};
+    admin_api = std::make_unique<api::AdminApi>(*rooms, *store, std::string(kAdminToken), clock,
+                                                metrics, nullptr, std::move(keys));
+  }
+
+  // One key for every input: generating one per input would cost more than most inputs.
+  static const token::EcPrivateKey& SigningKey() {
+    static const token::EcPrivateKey key = token::EcPrivateKey::Generate();
+    return key;
   }
 
   void Advance(int seconds) {
@@ -111,7 +131,8 @@ struct World {
   util::FakeClock clock;
   token::SecretKey key{{7, 7, 7}};
   token::TicketCodec tickets{key};
-  token::AdmissionTokenSigner tokens{key, "k1"};
+  token::KeyRing ring{clock, std::chrono::seconds(600)};
+  token::AdmissionTokenSigner tokens{ring, clock};
   api::ApiMetrics metrics;
   std::unique_ptr<store::EmbeddedStore> store;
   std::unique_ptr<api::RoomDirectory> rooms;

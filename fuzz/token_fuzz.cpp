@@ -1,10 +1,16 @@
-// token::AdmissionTokenSigner::Verify: arbitrary text must never crash or throw, and must only
-// verify when it is exactly what Issue makes for its claims (Issue is deterministic and the
-// signature covers the header and payload text).
+// token::AdmissionTokenSigner::Verify (ES256): arbitrary text must never crash or throw, must
+// never verify unless it carries a real ES256 signature by the ring's key, and must give the
+// same answer with and without the verified-token cache.
 //
-// A fuzzer cannot forge the HMAC, so the claim checks behind it are reached two more ways, picked
-// by the first byte: the rest of the input as a payload that this target signs itself with the
-// signer's key, and claims built from the input that must survive Issue -> Verify.
+// A fuzzer cannot forge ECDSA, so the checks behind the signature are reached by signing here,
+// with the ring's own key (a fixed one, so that a crash reproduces), picked by the first byte:
+//   0  the rest as a whole token
+//   1  the rest as a payload under our header, signed
+//   2  the rest as a header over a fixed payload, signed
+//   3  claims built from the rest, which must survive Issue -> Verify
+//   4  the rest as a payload under an HS256 header, "signed" with HMAC keyed by our public key
+//      in every form a confused verifier might use: must never verify
+//   5  the rest as a JWK (ParseJwk): never crashes; what parses round-trips through ToJwk
 
 #include <fuzzer/FuzzedDataProvider.h>
 
@@ -16,9 +22,11 @@
 #include <string_view>
 
 #include "token/admission_token.hpp"
+#include "token/es256.hpp"
 #include "token/hmac_sha256.hpp"
-#include "token/key.hpp"
+#include "token/key_ring.hpp"
 #include "util/base64.hpp"
+#include "util/clock.hpp"
 
 namespace {
 
@@ -31,39 +39,111 @@ using vwr::token::AdmissionTokenSigner;
   std::abort();
 }
 
-const vwr::token::SecretKey kMaster{{9, 8, 7}};
-// Must match the label in admission_token.cpp; if it drifts, the self-signed tokens below
-// merely stop verifying (lower coverage, no false crash).
-constexpr std::string_view kKeyLabel = "vwr.admission.hs256.v1";
+// A fixed P-256 key: its kid is ftB0xbr5wl7fSV_UoUVJ6M8GM1Zvamu8_OghyTjVbTo (the corpus uses it).
+constexpr std::string_view kKeyPem =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgCq7XvnUF1t1apHmD\n"
+    "1odRjjJBRUOp1U56UiJwykw5hRKhRANCAASpye5y8qsPO1+DDZ3toaiqbkJkQ5wr\n"
+    "xebsCL0+Qqp1xGFVyNQMqZ9mS+4voLQNKmdOF0GRPBXGYyjla4oRSwan\n"
+    "-----END PRIVATE KEY-----\n";
 
-const AdmissionTokenSigner& Signer() {
-  static const AdmissionTokenSigner signer(kMaster, "k1");
-  return signer;
+struct Fixture {
+  vwr::util::FakeClock clock{vwr::util::WallTime(std::chrono::seconds(1'800'000'000))};
+  vwr::token::EcPrivateKey key = [] {
+    auto parsed = vwr::token::EcPrivateKey::FromPem(kKeyPem);
+    if (!parsed) Fail("the fixed key does not load", parsed.error());
+    return *parsed;
+  }();
+  vwr::token::KeyRing ring{clock, std::chrono::seconds(600)};
+  AdmissionTokenSigner cached{ring, clock};
+  AdmissionTokenSigner uncached{ring, clock, vwr::token::VerifiedTokenCache::Options{.capacity = 0}};
+  std::string header;
+
+  Fixture() {
+    ring.SetOwnKeys(vwr::token::SingleKeySet(key, 0));
+    header = R"({"alg":"ES256","typ":"JWT","kid":")" + cached.key_id() + R"("})";
+  }
+};
+
+Fixture& F() {
+  static Fixture fixture;
+  return fixture;
 }
 
-// Verifies with and without each check. Claims that verify must survive Issue -> Verify: a
-// token that verifies need not be Issue's own text (another key order, unknown claims), but what
-// it asserts must be issuable.
-void VerifyAll(std::string_view token, std::int64_t now) {
-  const AdmissionTokenSigner::VerifyResult plain = Signer().Verify(token);
-  (void)Signer().Verify(token, now);
-  (void)Signer().Verify(token, now, std::string_view("a"));
-  if (!plain) return;
-  const std::string again = Signer().Issue(*plain);
-  if (again.size() > AdmissionTokenSigner::kMaxTokenLength) return;
-  const AdmissionTokenSigner::VerifyResult back = Signer().Verify(again);
+bool SameResult(const AdmissionTokenSigner::VerifyResult& a,
+                const AdmissionTokenSigner::VerifyResult& b) {
+  if (a.has_value() != b.has_value()) return false;
+  return a ? *a == *b : a.error() == b.error();
+}
+
+// Verifies with and without each check, with and without the cache (twice with it, so that the
+// second answer may come from the cache). Claims that verify must survive Issue -> Verify.
+// Returns whether the token verified.
+bool VerifyAll(std::string_view token, std::int64_t now) {
+  Fixture& f = F();
+  const AdmissionTokenSigner::VerifyResult plain = f.uncached.Verify(token);
+  for (int pass = 0; pass < 2; ++pass) {
+    if (!SameResult(plain, f.cached.Verify(token))) Fail("the cache changed the answer", token);
+    if (!SameResult(f.uncached.Verify(token, now, std::string_view("a")),
+                    f.cached.Verify(token, now, std::string_view("a")))) {
+      Fail("the cache changed the answer to a checked verify", token);
+    }
+  }
+  if (!plain) return false;
+  const std::string again = f.uncached.Issue(*plain);
+  if (again.size() > AdmissionTokenSigner::kMaxTokenLength) return true;
+  const AdmissionTokenSigner::VerifyResult back = f.uncached.Verify(again);
   if (!back || !(*back == *plain)) Fail("verified claims do not round-trip", token);
+  return true;
 }
 
 std::string SignSelf(std::string_view header_json, std::string_view payload_json) {
-  static const vwr::token::HmacSha256 mac(vwr::token::DeriveKey(kMaster, kKeyLabel).bytes);
   std::string token = vwr::util::Base64UrlEncode(header_json);
   token += '.';
   vwr::util::Base64UrlEncodeAppend(payload_json, token);
-  const vwr::token::HmacSha256::Digest signature = mac.Compute(token);
+  const vwr::token::Es256Signature signature = F().key.Sign(token);
   token += '.';
   vwr::util::Base64UrlEncodeAppend(signature, token);
   return token;
+}
+
+std::string SignHmac(std::string_view secret, std::string_view header_json,
+                     std::string_view payload_json) {
+  std::string token = vwr::util::Base64UrlEncode(header_json);
+  token += '.';
+  vwr::util::Base64UrlEncodeAppend(payload_json, token);
+  const vwr::token::HmacSha256 mac(
+      std::span(reinterpret_cast<const std::uint8_t*>(secret.data()), secret.size()));
+  token += '.';
+  vwr::util::Base64UrlEncodeAppend(mac.Compute(token), token);
+  return token;
+}
+
+void KeyConfusion(std::string_view payload) {
+  Fixture& f = F();
+  const vwr::token::EcPublicKey& pub = f.key.public_key();
+  std::string xy(reinterpret_cast<const char*>(pub.x().data()), 32);
+  xy.append(reinterpret_cast<const char*>(pub.y().data()), 32);
+  const std::string secrets[] = {xy, "\x04" + xy, vwr::token::ToJwk(pub, f.cached.key_id()),
+                                 f.ring.Current().jwks};
+  const std::string hs256 = R"({"alg":"HS256","typ":"JWT","kid":")" + f.cached.key_id() + R"("})";
+  for (const std::string& secret : secrets) {
+    if (VerifyAll(SignHmac(secret, hs256, payload), 1'800'000'000)) {
+      Fail("an HS256 token keyed with the public key verified", payload);
+    }
+    if (VerifyAll(SignHmac(secret, f.header, payload), 1'800'000'000)) {
+      Fail("an HMAC under an ES256 header verified", payload);
+    }
+  }
+}
+
+void Jwk(std::string_view text) {
+  auto parsed = vwr::token::ParseJwk(text);
+  if (!parsed) return;
+  auto again = vwr::token::ParseJwk(vwr::token::ToJwk(parsed->key, parsed->kid));
+  if (!again || again->kid != parsed->kid || !(again->key == parsed->key)) {
+    Fail("a parsed JWK does not round-trip", text);
+  }
 }
 
 // Claim strings are ASCII here: the API only puts ASCII in them (room ids, hashes, session ids),
@@ -83,8 +163,8 @@ void RoundTrip(FuzzedDataProvider& in) {
   claims.nbf = in.ConsumeIntegral<std::int64_t>();
   claims.exp = in.ConsumeIntegral<std::int64_t>();
   claims.jti = AsciiString(in, 80);
-  const std::string token = Signer().Issue(claims);
-  const AdmissionTokenSigner::VerifyResult back = Signer().Verify(token);
+  const std::string token = F().cached.Issue(claims);
+  const AdmissionTokenSigner::VerifyResult back = F().cached.Verify(token);
   if (token.size() > AdmissionTokenSigner::kMaxTokenLength) {
     if (back) Fail("token over the size limit verified", token);
     return;
@@ -98,12 +178,12 @@ void RoundTrip(FuzzedDataProvider& in) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   const std::string_view rest(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (data[0] % 4) {
+  switch (data[0] % 6) {
     case 0:  // arbitrary text
       VerifyAll(rest, 1'800'000'000);
       break;
     case 1:  // an arbitrary payload under our header, signed with our key
-      VerifyAll(SignSelf(R"({"alg":"HS256","typ":"JWT","kid":"k1"})", rest), 1'800'000'000);
+      VerifyAll(SignSelf(F().header, rest), 1'800'000'000);
       break;
     case 2: {  // an arbitrary header and a fixed payload, signed with our key
       const std::string payload =
@@ -111,10 +191,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       VerifyAll(SignSelf(rest, payload), 1'800'000'000);
       break;
     }
-    default: {
+    case 3: {
       FuzzedDataProvider in(data + 1, size - 1);
       RoundTrip(in);
+      break;
     }
+    case 4:
+      KeyConfusion(rest);
+      break;
+    default:
+      Jwk(rest);
   }
   return 0;
 }

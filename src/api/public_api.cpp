@@ -261,7 +261,7 @@ void PublicApi::Status(RoomEntry& room, Call& call) {
 }
 
 std::variant<std::uint64_t, Response> PublicApi::SessionOf(store::RoomState& room,
-                                                           const Request& req) {
+                                                           const Request& req, bool check_time) {
   const unsigned v = req.version();
   const bool ka = req.keep_alive();
   const std::string_view token = BearerToken(req[http::field::authorization]);
@@ -269,9 +269,18 @@ std::variant<std::uint64_t, Response> PublicApi::SessionOf(store::RoomState& roo
     return MakeError(ApiError::kInvalidToken,
                      "an admission token is required (Authorization: Bearer)", v, ka);
   }
-  // The session's life, not the token's expiry, decides here: a heartbeating user keeps a
-  // session beyond the lifetime of the token it was first given.
-  auto verified = tokens_.Verify(token, std::nullopt, room.id());
+  const std::optional<std::int64_t> now =
+      check_time ? std::optional<std::int64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                                   clock_.WallNow().time_since_epoch())
+                                                   .count())
+                 : std::nullopt;
+  auto verified = tokens_.Verify(token, now, room.id());
+  if (!verified && verified.error() == token::TokenError::kExpired) {
+    return MakeError(ApiError::kInvalidToken,
+                     "the admission token has expired; the ticket's status gives a fresh one "
+                     "while the session lasts",
+                     v, ka);
+  }
   std::uint64_t incarnation = 0;
   std::uint64_t ticket = 0;
   if (!verified || !ParseSessionId(verified->jti, incarnation, ticket)) {
@@ -286,7 +295,9 @@ std::variant<std::uint64_t, Response> PublicApi::SessionOf(store::RoomState& roo
 }
 
 void PublicApi::Heartbeat(RoomEntry& room, Call& call) {
-  auto session = SessionOf(*room.state, *call.request);
+  // Only a token still valid keeps a session: an expired one is what the protected service
+  // refuses too.
+  auto session = SessionOf(*room.state, *call.request, /*check_time=*/true);
   if (auto* error = std::get_if<Response>(&session)) return Finish(call, std::move(*error));
   room.state->Heartbeat(std::get<std::uint64_t>(session),
                         [this, call = std::move(call)](boost::system::result<bool> found) mutable {
@@ -302,7 +313,9 @@ void PublicApi::Heartbeat(RoomEntry& room, Call& call) {
 }
 
 void PublicApi::Leave(RoomEntry& room, Call& call) {
-  auto session = SessionOf(*room.state, *call.request);
+  // A genuine token of this room ends its session even when it has expired: freeing a slot
+  // early only helps the people waiting.
+  auto session = SessionOf(*room.state, *call.request, /*check_time=*/false);
   if (auto* error = std::get_if<Response>(&session)) {
     // Leaving a session that has already ended is done, not an error.
     if (error->result() != http::status::not_found) return Finish(call, std::move(*error));
@@ -409,15 +422,20 @@ std::string PublicApi::IssueToken(store::RoomState& room, const store::TicketAns
   claims.iss = options_.issuer;
   claims.aud = room.id();
   claims.sub = a.identity.empty() ? "anon" : token::HashIdentity(identity_key_, a.identity);
-  claims.iat = a.admitted_unix;
-  claims.nbf = a.admitted_unix;
+  // Issued now, not at admission: a client that polls its admitted ticket's status gets a fresh
+  // token for its session, and so can stay beyond one token's lifetime while the session lasts.
+  const std::int64_t now =
+      std::chrono::duration_cast<std::chrono::seconds>(clock_.WallNow().time_since_epoch())
+          .count();
+  claims.iat = now;
+  claims.nbf = now;
   const TokenLifetimes& lifetimes = token_lifetimes_.Get();
   const auto configured = lifetimes.find(room.id());
   const std::chrono::seconds lifetime =
       configured != lifetimes.end()
           ? configured->second
           : std::chrono::duration_cast<std::chrono::seconds>(room.policy().session_timeout);
-  claims.exp = a.admitted_unix + lifetime.count();
+  claims.exp = now + lifetime.count();
   claims.jti = SessionId(room.incarnation(), a.ticket);
   return tokens_.Issue(claims);
 }

@@ -92,7 +92,9 @@ class PublicApi final : public Handler {
   static Response NoContent(const Request& request);
 
   // The session ticket named by the request's admission token, or an error response.
-  std::variant<std::uint64_t, Response> SessionOf(store::RoomState& room, const Request& request);
+  // check_time: the token must also be within [nbf, exp).
+  std::variant<std::uint64_t, Response> SessionOf(store::RoomState& room, const Request& request,
+                                                  bool check_time);
   std::string RenderAnswer(store::RoomState& room, const store::TicketAnswer& answer,
                            std::string_view ticket);
   std::string IssueToken(store::RoomState& room, const store::TicketAnswer& answer);

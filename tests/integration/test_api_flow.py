@@ -5,6 +5,8 @@ queue_limit/full, pause, passthrough, no-shows).
 One server for the class; every test uses its own room so that tests do not see each other.
 """
 
+import base64
+import json
 import threading
 import time
 import unittest
@@ -12,10 +14,12 @@ import unittest
 from vwr_harness import VwrProcess, config_yaml, room_yaml, wait_until
 
 
-def signed_part(token):
-    """A token without its signature: the same session gives the same header and claims, but
-    ES256 signatures differ each time they are made."""
-    return token.rsplit(".", 1)[0]
+def session_of(token):
+    """What a token says about its session: (aud, sub, jti). Tokens of one session differ in
+    their times (each is issued when answered) and signature (ES256 signatures are randomised)."""
+    payload = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return claims["aud"], claims["sub"], claims["jti"]
 
 POLL = dict(poll_min="100ms", poll_max="1s")
 
@@ -29,7 +33,8 @@ CONFIG = config_yaml(
               claim_grace="5s", mode="pause", **POLL),
     room_yaml("rejoin", max_active=5, admit_rate=50, burst=5, **POLL),
     room_yaml("headers", max_active=5, admit_rate=50, burst=5, **POLL),
-    room_yaml("idle", max_active=5, admit_rate=50, burst=5, session_timeout="2s", **POLL),
+    room_yaml("idle", max_active=5, admit_rate=50, burst=5, session_timeout="2s",
+              token_lifetime="60s", **POLL),
     room_yaml("pass", max_active=1, admit_rate=50, burst=1, **POLL),
     room_yaml("closing", max_active=1, admit_rate=50, burst=1, **POLL),
     room_yaml("crowd", max_active=5, admit_rate=1000, burst=100, **POLL),
@@ -165,7 +170,7 @@ class ApiFlowTest(unittest.TestCase):
         # The admitted holder joining again gets its session back, not a new place.
         holder_again = self.join_ok(room, "holder")
         self.assertEqual(holder_again["status"], "admitted")
-        self.assertEqual(signed_part(holder_again["token"]), signed_part(holder["token"]),
+        self.assertEqual(session_of(holder_again["token"]), session_of(holder["token"]),
                          "the same session")
         code, info = self.vwr.room_info(room)
         self.assertEqual((info["active"], info["queueSize"]), (1, 2))
@@ -196,7 +201,7 @@ class ApiFlowTest(unittest.TestCase):
         self.assertEqual(first["initialPosition"], 0)
         second = self.join_ok(room, "again")
         self.assertEqual(second["status"], "admitted")
-        self.assertEqual(signed_part(second["token"]), signed_part(first["token"]),
+        self.assertEqual(session_of(second["token"]), session_of(first["token"]),
                          "the same session")
         self.assertEqual(second["initialPosition"], 0,
                          "an immediately admitted user had nobody ahead of them")

@@ -132,6 +132,7 @@ TEST_F(ApiTest, NoShowExpiresAfterClaimGrace) {
 }
 
 TEST_F(ApiTest, IdleSessionEndsAndHeartbeatSays404) {
+  api_->SetTokenLifetimes({{"a", seconds(60)}});  // the session ends before its token
   auto first = Join();
   const std::string token(first["token"].as_string());
   Tick(seconds(31));
@@ -243,6 +244,41 @@ TEST_F(ApiTest, TokensLiveTheSessionTimeoutUnlessTheRoomSaysOtherwise) {
   EXPECT_EQ(claims["exp"].as_int64() - claims["iat"].as_int64(), 5);
   EXPECT_EQ(claims["iat"].as_int64(),
             std::chrono::duration_cast<seconds>(clock_.WallNow().time_since_epoch()).count());
+}
+
+TEST_F(ApiTest, AnExpiredTokenKeepsNoSessionButStillLeaves) {
+  api_->SetTokenLifetimes({{"a", seconds(2)}});
+  auto first = Join();
+  const std::string token(first["token"].as_string());
+  const std::string ticket(first["ticket"].as_string());
+  auto heartbeat = [&](const std::string& t) {
+    return Call(http::verb::post, "/api/v1/rooms/a/heartbeat", "",
+                {{"Authorization", "Bearer " + t}});
+  };
+  Tick(seconds(1));
+  EXPECT_EQ(heartbeat(token).result(), http::status::no_content);
+  Tick(seconds(1));  // iat + 2 s: expired
+  Response expired = heartbeat(token);
+  EXPECT_EQ(expired.result(), http::status::unauthorized);
+  EXPECT_EQ(Json(expired)["error"].as_object()["code"], "invalid_token");
+  EXPECT_NE(std::string(Json(expired)["error"].as_object()["message"].as_string()).find("expired"),
+            std::string::npos);
+
+  // The session lives on (status polls are activity too), and its ticket gives a fresh token.
+  auto again = Status(ticket);
+  ASSERT_EQ(again["status"], "admitted");
+  const std::string fresh(again["token"].as_string());
+  const boost::json::object claims = Payload(fresh);
+  EXPECT_EQ(claims.at("iat").as_int64(),
+            std::chrono::duration_cast<seconds>(clock_.WallNow().time_since_epoch()).count());
+  EXPECT_EQ(claims.at("jti"), Payload(token).at("jti")) << "the same session";
+  EXPECT_EQ(heartbeat(fresh).result(), http::status::no_content);
+
+  // Leaving with the expired one still ends the session.
+  EXPECT_EQ(Call(http::verb::post, "/api/v1/rooms/a/leave", "", {{"Authorization", "Bearer " + token}})
+                .result(),
+            http::status::no_content);
+  EXPECT_EQ(heartbeat(fresh).result(), http::status::not_found);
 }
 
 TEST_F(ApiTest, ServesTheJwksWithCachingHeaders) {

@@ -100,17 +100,17 @@ struct World {
     public_api->SetTokenLifetimes({{"a", std::chrono::seconds(4)}});
     ring.SetOwnKeys(token::SingleKeySet(SigningKey(), 0));
     // A rotation (POST /admin/api/v1/keys/rotate) as the app makes it, in memory.
-    api::AdminKeys keys{.ring = &ring, .rotate = [this](api::AdminKeys::RotateDone done) {
-                          token::KeySet next = token::SingleKeySet(token::EcPrivateKey::Generate(), 0);
-                          const std::string old_kid = ring.Current().signer->kid;
-                          next.keys.push_back(
-                              token::KeyRecord{old_kid, *ring.Current().Find(old_kid), 0, 1});
-                          ring.SetOwnKeys(next);
-                          token::KeyEvents events;
-                          events.created = next.keys[0].kid;
-                          events.retired = old_kid;
-                          done(events);
-                        }};
+    api::AdminKeys keys{
+        .ring = &ring, .rotate = [this](api::AdminKeys::RotateDone done) {
+          token::KeySet next = token::SingleKeySet(token::EcPrivateKey::Generate(), 0);
+          const std::string old_kid = ring.Current().signer->kid;
+          next.keys.push_back(token::KeyRecord{old_kid, *ring.Current().Find(old_kid), 0, 1});
+          ring.SetOwnKeys(next);
+          token::KeyEvents events;
+          events.created = next.keys[0].kid;
+          events.retired = old_kid;
+          done(events);
+        }};
     admin_api = std::make_unique<api::AdminApi>(*rooms, *store, std::string(kAdminToken), clock,
                                                 metrics, nullptr, std::move(keys));
   }

@@ -56,7 +56,8 @@ struct Fixture {
   }();
   vwr::token::KeyRing ring{clock, std::chrono::seconds(600)};
   AdmissionTokenSigner cached{ring, clock};
-  AdmissionTokenSigner uncached{ring, clock, vwr::token::VerifiedTokenCache::Options{.capacity = 0}};
+  AdmissionTokenSigner uncached{ring, clock,
+                                vwr::token::VerifiedTokenCache::Options{.capacity = 0}};
   std::string header;
 
   Fixture() {

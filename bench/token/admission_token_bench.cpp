@@ -76,9 +76,9 @@ void BM_AdmissionToken_VerifyCached(benchmark::State& state) {
     benchmark::DoNotOptimize(claims);
   }
   if (state.thread_index() == 0) {
-    state.counters["hit_ratio"] = static_cast<double>(signer->cache().hits()) /
-                                  static_cast<double>(signer->cache().hits() +
-                                                      signer->cache().misses());
+    state.counters["hit_ratio"] =
+        static_cast<double>(signer->cache().hits()) /
+        static_cast<double>(signer->cache().hits() + signer->cache().misses());
     delete signer;
     delete b;
   }

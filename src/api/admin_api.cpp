@@ -229,7 +229,7 @@ Response AdminApi::Message(RoomEntry& room, const Request& req, const Connection
 }
 
 std::optional<Response> AdminApi::RouteKeys(const Request& req, const PathSegments& parts,
-                                           Deferred& deferred) {
+                                            Deferred& deferred) {
   const unsigned v = req.version();
   const bool ka = req.keep_alive();
   const bool read = req.method() == http::verb::get || req.method() == http::verb::head;

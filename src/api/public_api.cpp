@@ -425,8 +425,7 @@ std::string PublicApi::IssueToken(store::RoomState& room, const store::TicketAns
   // Issued now, not at admission: a client that polls its admitted ticket's status gets a fresh
   // token for its session, and so can stay beyond one token's lifetime while the session lasts.
   const std::int64_t now =
-      std::chrono::duration_cast<std::chrono::seconds>(clock_.WallNow().time_since_epoch())
-          .count();
+      std::chrono::duration_cast<std::chrono::seconds>(clock_.WallNow().time_since_epoch()).count();
   claims.iat = now;
   claims.nbf = now;
   const TokenLifetimes& lifetimes = token_lifetimes_.Get();

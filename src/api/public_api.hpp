@@ -54,7 +54,9 @@ class PublicApi final : public Handler {
 
   // Replaces the per-room token lifetimes (at start, and on a configuration reload). Rare: each
   // call keeps a copy for the process's life (util::Published).
-  void SetTokenLifetimes(TokenLifetimes lifetimes) { token_lifetimes_.Publish(std::move(lifetimes)); }
+  void SetTokenLifetimes(TokenLifetimes lifetimes) {
+    token_lifetimes_.Publish(std::move(lifetimes));
+  }
 
   // Limits on what a client may send in a join body.
   static constexpr std::size_t kMaxUserIdBytes = 256;

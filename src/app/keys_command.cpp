@@ -86,9 +86,10 @@ int RunKeysCommand(const ConfigSource& source, KeysCommand command) {
   for (const std::string& kid : rotated->pruned) {
     std::printf("pruned %s: every token it signed has expired\n", kid.c_str());
   }
-  std::printf("running servers using %s switch to it within a few seconds (or at once on "
-              "SIGHUP)\n",
-              path.c_str());
+  std::printf(
+      "running servers using %s switch to it within a few seconds (or at once on "
+      "SIGHUP)\n",
+      path.c_str());
   return 0;
 }
 

@@ -71,8 +71,10 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
 
-  if (keys_list->parsed()) return vwr::app::RunKeysCommand(keys_source, vwr::app::KeysCommand::kList);
-  if (keys_rotate->parsed()) return vwr::app::RunKeysCommand(keys_source, vwr::app::KeysCommand::kRotate);
+  if (keys_list->parsed())
+    return vwr::app::RunKeysCommand(keys_source, vwr::app::KeysCommand::kList);
+  if (keys_rotate->parsed())
+    return vwr::app::RunKeysCommand(keys_source, vwr::app::KeysCommand::kRotate);
 
   if (check->parsed()) {
     const auto result = vwr::config::LoadConfigFile(check_file);

@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdlib>
@@ -111,15 +111,17 @@ store::FsyncMode FsyncModeOf(config::FsyncMode mode) {
 // The per-room admission token lifetimes the configuration sets.
 api::TokenLifetimes TokenLifetimesOf(const config::Config& config) {
   api::TokenLifetimes lifetimes;
-  for (const config::RoomConfig& room : config.rooms) lifetimes.emplace(room.id, room.TokenLifetime());
+  for (const config::RoomConfig& room : config.rooms)
+    lifetimes.emplace(room.id, room.TokenLifetime());
   return lifetimes;
 }
 
 void LogKeyEvents(const token::KeyEvents& events, const std::string& key_dir) {
   if (events.created && events.retired) {
-    spdlog::info("keys: rotated in {}: {} signs now, {} is retired (it verifies until its tokens "
-                 "have expired)",
-                 key_dir, *events.created, *events.retired);
+    spdlog::info(
+        "keys: rotated in {}: {} signs now, {} is retired (it verifies until its tokens "
+        "have expired)",
+        key_dir, *events.created, *events.retired);
   } else if (events.created) {
     spdlog::info("keys: created the first signing key {} in {}", *events.created, key_dir);
   }
@@ -141,14 +143,17 @@ void LogRoom(const config::RoomConfig& room) {
 
 // SIGHUP: reads the configuration again and applies what can change while serving. Runs on the
 // control thread, like the tick. A file that does not load changes nothing.
-void Reload(const ConfigSource& source, config::Config& running, store::Store& store,
-            api::RoomDirectory& directory, web::WebHandler& web) {
+// `apply_tokens` applies the new rooms' token lifetimes before the reload is reported done.
+// Returns whether the new configuration was applied.
+bool Reload(const ConfigSource& source, config::Config& running, store::Store& store,
+            api::RoomDirectory& directory, web::WebHandler& web,
+            const std::function<void(const config::Config&)>& apply_tokens) {
   const std::string from = source.file.empty() ? "the built-in default" : source.file;
   LoadedConfig loaded = LoadConfig(source);
   if (!loaded.config) {
     for (const std::string& error : loaded.errors) spdlog::error("reload: {}", error);
     spdlog::error("reload rejected: {} has errors; the configuration in force is kept", from);
-    return;
+    return false;
   }
   const ReloadPlan plan = PlanReload(running, *loaded.config);
   if (plan.log_level) {
@@ -173,9 +178,11 @@ void Reload(const ConfigSource& source, config::Config& running, store::Store& s
   for (const std::string& key : plan.need_restart) {
     spdlog::warn("reload: {} changed in {}; it takes effect at the next restart", key, from);
   }
+  apply_tokens(running);
   spdlog::info("configuration reloaded from {}: {} rooms ({} added, {} removed, {} new policies)",
                from, running.rooms.size(), report.added.size(), report.removed.size(),
                report.policy_changed.size());
+  return true;
 }
 
 // A name for this node in the shared store's leases: unique while it runs.
@@ -285,10 +292,11 @@ int Serve(const ConfigSource& source, const config::Config& config) {
   token::KeyKeeper& key_keeper = **opened_keys;
   if (auto warning = key_keeper.directory().PermissionWarning()) spdlog::warn("keys: {}", *warning);
   LogKeyEvents(key_events, key_dir);
-  spdlog::info("admission tokens: ES256, issuer \"{}\", signing key {} ({} key(s) in the JWKS), "
-               "keys in {}",
-               config.tokens.issuer, key_ring.Current().signer->kid, key_ring.Current().keys.size(),
-               key_dir);
+  spdlog::info(
+      "admission tokens: ES256, issuer \"{}\", signing key {} ({} key(s) in the JWKS), "
+      "keys in {}",
+      config.tokens.issuer, key_ring.Current().signer->kid, key_ring.Current().keys.size(),
+      key_dir);
   const token::AdmissionTokenSigner tokens(key_ring, clock);
 
   const std::vector<store::RoomSpec> specs = RoomSpecs(config);
@@ -416,12 +424,16 @@ int Serve(const ConfigSource& source, const config::Config& config) {
     reload_signal.async_wait([&](boost::system::error_code ec, int) {
       if (ec) return;
       spdlog::info("received SIGHUP, reloading the configuration");
-      Reload(source, running, store, directory, web);
-      // Token lifetimes may have changed: the key directory learns the longest one before any
-      // token gets it, and the keys are read again.
-      key_ring.SetMaxTokenLifetime(config::MaxTokenLifetime(running));
-      LogKeyEvents(key_keeper.Maintain(/*reload=*/true), key_dir);
-      public_api.SetTokenLifetimes(TokenLifetimesOf(running));
+      const bool applied =
+          Reload(source, running, store, directory, web, [&](const config::Config& next) {
+            // Token lifetimes may have changed: the key directory learns the longest one before
+            // any token gets it, and the keys are read again.
+            key_ring.SetMaxTokenLifetime(config::MaxTokenLifetime(next));
+            LogKeyEvents(key_keeper.Maintain(/*reload=*/true), key_dir);
+            public_api.SetTokenLifetimes(TokenLifetimesOf(next));
+          });
+      // The key directory is read again on every SIGHUP, whatever became of the file.
+      if (!applied) LogKeyEvents(key_keeper.Maintain(/*reload=*/true), key_dir);
       await_reload();
     });
   };

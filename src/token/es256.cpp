@@ -52,7 +52,9 @@ struct SigFree {
   void operator()(ECDSA_SIG* sig) const { ECDSA_SIG_free(sig); }
 };
 
-std::shared_ptr<EVP_PKEY> Share(EVP_PKEY* key) { return std::shared_ptr<EVP_PKEY>(key, PkeyFree{}); }
+std::shared_ptr<EVP_PKEY> Share(EVP_PKEY* key) {
+  return std::shared_ptr<EVP_PKEY>(key, PkeyFree{});
+}
 
 // OpenSSL's most recent error as text, and an empty error queue afterwards: a failure left in
 // the thread's queue would be blamed on the next TLS call on the same worker thread.
@@ -142,7 +144,8 @@ std::optional<EcPublicKey> EcPublicKey::FromCoordinates(const EcCoordinate& x,
     return std::nullopt;
   }
   std::unique_ptr<OSSL_PARAM, ParamFree> params(OSSL_PARAM_BLD_to_param(bld.get()));
-  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(
+      EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
   EVP_PKEY* raw = nullptr;
   if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
       EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) {
@@ -235,8 +238,8 @@ boost::system::result<EcPrivateKey, std::string> EcPrivateKey::FromPem(std::stri
 
 std::string EcPrivateKey::ToPem() const {
   std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_PrivateKey(bio.get(), key_.get(), nullptr, nullptr, 0, nullptr,
-                                       nullptr) != 1) {
+  if (!bio ||
+      PEM_write_bio_PrivateKey(bio.get(), key_.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     throw std::runtime_error("cannot write the private key as PEM: " + TakeOpenSslError());
   }
   char* data = nullptr;
@@ -273,8 +276,7 @@ std::string JwkThumbprint(const EcPublicKey& key) {
   const std::string canonical = R"({"crv":"P-256","kty":"EC","x":")" + CoordinateText(key.x()) +
                                 R"(","y":")" + CoordinateText(key.y()) + R"("})";
   std::array<std::uint8_t, SHA256_DIGEST_LENGTH> digest;
-  SHA256(reinterpret_cast<const unsigned char*>(canonical.data()), canonical.size(),
-         digest.data());
+  SHA256(reinterpret_cast<const unsigned char*>(canonical.data()), canonical.size(), digest.data());
   return util::Base64UrlEncode(digest);
 }
 

@@ -169,8 +169,7 @@ PathOrError WriteTemp(const std::string& dir, std::string_view contents) {
 }
 
 // Places a new file at `path` (which must not exist) with `contents`, durably.
-boost::system::result<void, std::string> CreateFile(const std::string& dir,
-                                                    const std::string& path,
+boost::system::result<void, std::string> CreateFile(const std::string& dir, const std::string& path,
                                                     std::string_view contents) {
   auto temp = WriteTemp(dir, contents);
   if (!temp) return temp.error();
@@ -336,10 +335,10 @@ Manifest ToManifest(const KeySet& set) {
 std::optional<FileStamp> StampOf(const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return std::nullopt;
-  return FileStamp{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),
-                   static_cast<std::int64_t>(st.st_size),
-                   static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 +
-                       st.st_mtim.tv_nsec};
+  return FileStamp{
+      static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),
+      static_cast<std::int64_t>(st.st_size),
+      static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
 }
 
 struct LoadFailure {
@@ -379,8 +378,8 @@ boost::system::result<KeySet, LoadFailure> LoadKeys(const std::string& dir) {
     OPENSSL_cleanse(pem->data(), pem->size());
     if (!key) return LoadFailure{false, pem_path + ": " + key.error()};
     if (!(key->public_key() == active.key)) {
-      return LoadFailure{false, pem_path + ": holds another key than manifest.json's active key " +
-                                    active.kid};
+      return LoadFailure{
+          false, pem_path + ": holds another key than manifest.json's active key " + active.kid};
     }
     return ToKeySet(*manifest, std::move(*key));
   }
@@ -408,7 +407,8 @@ boost::system::result<void, WriteError> CommitManifest(const std::string& dir, c
   const std::string path = Join(dir, kManifestName);
   auto temp = WriteTemp(dir, Serialize(m));
   if (!temp) return WriteError{false, temp.error()};
-  const int rc = first ? ::link(temp->c_str(), path.c_str()) : ::rename(temp->c_str(), path.c_str());
+  const int rc =
+      first ? ::link(temp->c_str(), path.c_str()) : ::rename(temp->c_str(), path.c_str());
   const int error = errno;
   if (first || rc != 0) ::unlink(temp->c_str());
   if (rc != 0) {

@@ -33,7 +33,7 @@ struct FileStamp {
 //
 //   {"format":1,"token_lifetime_max":600,"keys":[
 //     {"kid":"<thumbprint>","created_at":1800000000,"x":"<43>","y":"<43>"},                 active
-//     {"kid":"...","created_at":1799000000,"retired_at":1800000000,"x":"...","y":"..."}]}    retired
+//     {"kid":"...","created_at":1799000000,"retired_at":1800000000,"x":"...","y":"..."}]} retired
 //
 // Exactly one key has no retired_at: the active key, which signs. A key's kid is the RFC 7638
 // thumbprint of its public key (and is checked on reading). A retired key keeps only its public
@@ -68,9 +68,9 @@ class KeyDirectory {
 
   struct ChangeOutcome {
     KeySet keys;
-    std::optional<std::string> created;   // kid of a key this call made active
-    std::optional<std::string> retired;   // kid of the key it retired
-    std::vector<std::string> pruned;      // kids it dropped (expired retired keys)
+    std::optional<std::string> created;  // kid of a key this call made active
+    std::optional<std::string> retired;  // kid of the key it retired
+    std::vector<std::string> pruned;     // kids it dropped (expired retired keys)
   };
 
   // Opens `path`, creating it (mode 0700, parents too) when missing.
@@ -109,8 +109,8 @@ class KeyDirectory {
  private:
   explicit KeyDirectory(std::string path) : path_(std::move(path)) {}
   // With the lock held and no manifest: makes the first key.
-  boost::system::result<ChangeOutcome, std::string> CreateFirstLocked(std::int64_t now_unix,
-                                                                      std::int64_t token_lifetime_s);
+  boost::system::result<ChangeOutcome, std::string> CreateFirstLocked(
+      std::int64_t now_unix, std::int64_t token_lifetime_s);
 
   std::string path_;
 };

@@ -6,11 +6,11 @@ namespace vwr::token {
 namespace {
 
 bool SameKeys(const KeySet& a, const KeySet& b) {
-  return a.keys.size() == b.keys.size() &&
-         std::equal(a.keys.begin(), a.keys.end(), b.keys.begin(),
-                    [](const KeyRecord& x, const KeyRecord& y) {
-                      return x.kid == y.kid && x.retired_unix == y.retired_unix;
-                    });
+  return a.keys.size() == b.keys.size() && std::equal(a.keys.begin(), a.keys.end(), b.keys.begin(),
+                                                      [](const KeyRecord& x, const KeyRecord& y) {
+                                                        return x.kid == y.kid &&
+                                                               x.retired_unix == y.retired_unix;
+                                                      });
 }
 
 void AddUnique(std::vector<std::string>& to, const std::vector<std::string>& from) {
@@ -27,8 +27,7 @@ boost::system::result<std::unique_ptr<KeyKeeper>, std::string> KeyKeeper::Open(
   if (!dir) return dir.error();
   std::unique_ptr<KeyKeeper> keeper(new KeyKeeper(ring, clock, std::move(options), *dir));
   const std::optional<FileStamp> stamp = keeper->dir_.Stamp();
-  auto loaded =
-      keeper->dir_.LoadOrCreate(keeper->NowUnix(), ring.max_token_lifetime().count());
+  auto loaded = keeper->dir_.LoadOrCreate(keeper->NowUnix(), ring.max_token_lifetime().count());
   if (!loaded) return loaded.error();
   KeyEvents opened;
   if (loaded->created) opened.created = loaded->keys.active().kid;
@@ -84,9 +83,8 @@ KeyEvents KeyKeeper::Maintain(bool reload) {
           return k.retired_unix && RetiredKeyNotAfter(*k.retired_unix, kept_for) <= now;
         });
     if (rotate_due || tidy_due) {
-      auto changed = rotate_due
-                         ? dir_.Rotate(now, lifetime, options_.rotate_after.count())
-                         : dir_.Tidy(now, lifetime);
+      auto changed = rotate_due ? dir_.Rotate(now, lifetime, options_.rotate_after.count())
+                                : dir_.Tidy(now, lifetime);
       if (changed) {
         events.created = changed->created;
         events.retired = changed->retired;

@@ -15,8 +15,8 @@
 namespace vwr::token {
 
 struct KeyKeeperOptions {
-  std::string dir;                                           // tokens.key_dir
-  std::chrono::seconds rotate_after{7 * 24 * 60 * 60};       // tokens.rotate_after; 0 = never
+  std::string dir;                                      // tokens.key_dir
+  std::chrono::seconds rotate_after{7 * 24 * 60 * 60};  // tokens.rotate_after; 0 = never
   // After a failed change of the directory (read-only, lock held too long), wait this long
   // before the next automatic attempt.
   std::chrono::seconds retry_after_failure{60};
@@ -80,9 +80,9 @@ class KeyKeeper {
   const util::Clock& clock_;
   KeyKeeperOptions options_;
   KeyDirectory dir_;
-  std::optional<KeySet> keys_;          // as last read or written
-  std::optional<FileStamp> stamp_;      // of the manifest keys_ came from
-  std::optional<FileStamp> bad_stamp_;  // a manifest that failed to load (reported once)
+  std::optional<KeySet> keys_;            // as last read or written
+  std::optional<FileStamp> stamp_;        // of the manifest keys_ came from
+  std::optional<FileStamp> bad_stamp_;    // a manifest that failed to load (reported once)
   std::int64_t next_change_attempt_ = 0;  // unix seconds: automatic changes wait after a failure
 };
 

@@ -22,10 +22,10 @@ std::string EncodedHeader(std::string_view kid) {
 }  // namespace
 
 KeySet SingleKeySet(const EcPrivateKey& key, std::int64_t created_unix) {
-  return KeySet{{KeyRecord{JwkThumbprint(key.public_key()), key.public_key(), created_unix,
-                           std::nullopt}},
-                key,
-                0};
+  return KeySet{
+      {KeyRecord{JwkThumbprint(key.public_key()), key.public_key(), created_unix, std::nullopt}},
+      key,
+      0};
 }
 
 std::string_view KeyStateName(KeyDescription::State state) {
@@ -125,9 +125,8 @@ std::vector<ExportedKey> KeyRing::ExportOwnKeys() const {
   const std::int64_t now = NowUnix();
   const std::int64_t lifetime = LifetimeFor(*own_);
   for (const KeyRecord& k : own_->keys) {
-    const std::int64_t not_after = k.retired_unix
-                                       ? RetiredKeyNotAfter(*k.retired_unix, lifetime)
-                                       : RetiredKeyNotAfter(now, lifetime);
+    const std::int64_t not_after = k.retired_unix ? RetiredKeyNotAfter(*k.retired_unix, lifetime)
+                                                  : RetiredKeyNotAfter(now, lifetime);
     out.push_back(ExportedKey{k.kid, ToJwk(k.key, k.kid), not_after});
   }
   return out;
@@ -200,14 +199,12 @@ void KeyRing::PublishLocked() {
   jwks += "]}";
 
   const Snapshot& previous = current_.Get();
-  const bool same_signer =
-      previous.signer.has_value() == next.signer.has_value() &&
-      (!next.signer || previous.signer->kid == next.signer->kid);
+  const bool same_signer = previous.signer.has_value() == next.signer.has_value() &&
+                           (!next.signer || previous.signer->kid == next.signer->kid);
   if (previous.jwks == jwks && same_signer && !previous.jwks.empty()) return;  // nothing changed
-  const bool lost_a_key = std::any_of(previous.keys.begin(), previous.keys.end(),
-                                      [&](const auto& entry) {
-                                        return next.keys.find(entry.first) == next.keys.end();
-                                      });
+  const bool lost_a_key = std::any_of(
+      previous.keys.begin(), previous.keys.end(),
+      [&](const auto& entry) { return next.keys.find(entry.first) == next.keys.end(); });
   next.epoch = previous.epoch + (lost_a_key ? 1 : 0);
 
   std::array<std::uint8_t, SHA256_DIGEST_LENGTH> digest;

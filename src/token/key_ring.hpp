@@ -73,9 +73,9 @@ struct KeyDescription {
   enum class State { kActive, kRetired, kForeign };
   std::string kid;
   State state = State::kActive;
-  std::optional<std::int64_t> created_unix;     // own keys
-  std::optional<std::int64_t> retired_unix;     // retired keys
-  std::optional<std::int64_t> not_after_unix;   // retired and foreign keys
+  std::optional<std::int64_t> created_unix;    // own keys
+  std::optional<std::int64_t> retired_unix;    // retired keys
+  std::optional<std::int64_t> not_after_unix;  // retired and foreign keys
 };
 
 std::string_view KeyStateName(KeyDescription::State state);  // "active", "retired", "foreign"
@@ -183,9 +183,9 @@ class KeyRing {
 
   const util::Clock& clock_;
   mutable std::mutex mu_;
-  std::chrono::seconds max_token_lifetime_;          // guarded by mu_
-  std::optional<KeySet> own_;                         // guarded by mu_
-  std::map<std::string, PublicKeyInfo> foreign_;      // guarded by mu_
+  std::chrono::seconds max_token_lifetime_;       // guarded by mu_
+  std::optional<KeySet> own_;                     // guarded by mu_
+  std::map<std::string, PublicKeyInfo> foreign_;  // guarded by mu_
   util::Published<Snapshot> current_;
 };
 

@@ -275,9 +275,10 @@ TEST_F(ApiTest, AnExpiredTokenKeepsNoSessionButStillLeaves) {
   EXPECT_EQ(heartbeat(fresh).result(), http::status::no_content);
 
   // Leaving with the expired one still ends the session.
-  EXPECT_EQ(Call(http::verb::post, "/api/v1/rooms/a/leave", "", {{"Authorization", "Bearer " + token}})
-                .result(),
-            http::status::no_content);
+  EXPECT_EQ(
+      Call(http::verb::post, "/api/v1/rooms/a/leave", "", {{"Authorization", "Bearer " + token}})
+          .result(),
+      http::status::no_content);
   EXPECT_EQ(heartbeat(fresh).result(), http::status::not_found);
 }
 
@@ -290,8 +291,7 @@ TEST_F(ApiTest, ServesTheJwksWithCachingHeaders) {
   const std::string etag(res[http::field::etag]);
   EXPECT_EQ(etag, ring_.Current().jwks_etag);
   // Its one key verifies the tokens the API issues.
-  auto jwk = token::ParseJwk(
-      boost::json::serialize(Json(res)["keys"].as_array().at(0)));
+  auto jwk = token::ParseJwk(boost::json::serialize(Json(res)["keys"].as_array().at(0)));
   ASSERT_TRUE(jwk.has_value()) << jwk.error();
   const std::string token(Join()["token"].as_string());
   const std::string_view signing_input = std::string_view(token).substr(0, token.rfind('.'));
@@ -311,9 +311,11 @@ TEST_F(ApiTest, ServesTheJwksWithCachingHeaders) {
 TEST_F(ApiTest, ForgedTokensAreRefused) {
   const std::string token(Join()["token"].as_string());
   const std::string header = token.substr(0, token.find('.'));
-  const std::string payload = token.substr(token.find('.') + 1, token.rfind('.') - token.find('.') - 1);
-  const std::string none = util::Base64UrlEncode(std::string_view(R"({"alg":"none","typ":"JWT"})")) +
-                           "." + payload + ".";
+  const std::string payload =
+      token.substr(token.find('.') + 1, token.rfind('.') - token.find('.') - 1);
+  const std::string none =
+      util::Base64UrlEncode(std::string_view(R"({"alg":"none","typ":"JWT"})")) + "." + payload +
+      ".";
   std::string tampered = token;
   tampered[header.size() + 5] = tampered[header.size() + 5] == 'A' ? 'B' : 'A';
   for (const std::string& bad : {none, tampered, token.substr(0, token.rfind('.') + 1)}) {

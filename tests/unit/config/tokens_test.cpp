@@ -68,8 +68,7 @@ rooms:
   EXPECT_EQ(issuer.line, 2);
   const ConfigError rotate = ErrorFor(r, "tokens.rotate_after");
   EXPECT_EQ(rotate.line, 3);
-  EXPECT_NE(rotate.message.find("0 (rotate only on demand) or between 1m and"),
-            std::string::npos)
+  EXPECT_NE(rotate.message.find("0 (rotate only on demand) or between 1m and"), std::string::npos)
       << rotate.message;
   EXPECT_EQ(ErrorFor(r, "tokens.key_dir").line, 4);
   const ConfigError fraction = ErrorFor(r, "rooms[0].token_lifetime");
@@ -85,8 +84,7 @@ rooms:
 TEST(Tokens, UnknownKeysAndWrongTypesAreErrors) {
   const ParseResult r = ParseConfig("tokens:\n  isuer: x\n  rotate_after: [1]\n");
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(ErrorFor(r, "tokens.isuer").message.find("did you mean \"issuer\""),
-            std::string::npos);
+  EXPECT_NE(ErrorFor(r, "tokens.isuer").message.find("did you mean \"issuer\""), std::string::npos);
   EXPECT_EQ(ErrorFor(r, "tokens.rotate_after").line, 3);
   EXPECT_FALSE(ParseConfig("tokens: 5\n").ok());
   const ParseResult control = ParseConfig("tokens:\n  issuer: \"a\\tb\"\n");

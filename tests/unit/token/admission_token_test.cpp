@@ -26,8 +26,8 @@ std::string Forge(const EcPrivateKey& key, std::string_view header, std::string_
 // The same, "signed" with HMAC-SHA256 under `secret`.
 std::string ForgeHmac(std::string_view secret, std::string_view header, std::string_view payload) {
   std::string token = util::Base64UrlEncode(header) + "." + util::Base64UrlEncode(payload);
-  const HmacSha256 mac(std::span(reinterpret_cast<const std::uint8_t*>(secret.data()),
-                                 secret.size()));
+  const HmacSha256 mac(
+      std::span(reinterpret_cast<const std::uint8_t*>(secret.data()), secret.size()));
   token += "." + util::Base64UrlEncode(mac.Compute(token));
   return token;
 }
@@ -105,8 +105,7 @@ TEST_F(AdmissionTokenTest, RoundTripsStringsThatNeedEscaping) {
 }
 
 TEST_F(AdmissionTokenTest, AcceptsOurHeaderInAnotherSerialization) {
-  const std::string header =
-      R"({ "kid":")" + kid_ + R"(", "typ":"JWT", "alg":"ES256", "x":1 })";
+  const std::string header = R"({ "kid":")" + kid_ + R"(", "typ":"JWT", "alg":"ES256", "x":1 })";
   const auto result = signer_.Verify(Forge(key_, header, kPayload));
   ASSERT_TRUE(result.has_value()) << TokenErrorName(result.error());
   EXPECT_EQ(*result, claims_);
@@ -142,16 +141,16 @@ TEST_F(AdmissionTokenTest, RejectsTamperedSignature) {
   EXPECT_EQ(signer_.Verify(token.substr(0, token.size() - 1)).error(), TokenError::kBadSignature);
   // A DER signature (what OpenSSL produces natively) is not a JWS ES256 signature.
   const std::string signing_input = token.substr(0, second);
-  EXPECT_EQ(signer_.Verify(signing_input + "." + util::Base64UrlEncode(std::string(72, '\x30')))
-                .error(),
-            TokenError::kBadSignature);
+  EXPECT_EQ(
+      signer_.Verify(signing_input + "." + util::Base64UrlEncode(std::string(72, '\x30'))).error(),
+      TokenError::kBadSignature);
   // R = 0 and S = 0, R = S = all ones (above the group order).
-  EXPECT_EQ(signer_.Verify(signing_input + "." + util::Base64UrlEncode(std::string(64, '\0')))
-                .error(),
-            TokenError::kBadSignature);
-  EXPECT_EQ(signer_.Verify(signing_input + "." + util::Base64UrlEncode(std::string(64, '\xff')))
-                .error(),
-            TokenError::kBadSignature);
+  EXPECT_EQ(
+      signer_.Verify(signing_input + "." + util::Base64UrlEncode(std::string(64, '\0'))).error(),
+      TokenError::kBadSignature);
+  EXPECT_EQ(
+      signer_.Verify(signing_input + "." + util::Base64UrlEncode(std::string(64, '\xff'))).error(),
+      TokenError::kBadSignature);
 }
 
 TEST_F(AdmissionTokenTest, RejectsOtherAlgorithms) {
@@ -162,8 +161,8 @@ TEST_F(AdmissionTokenTest, RejectsOtherAlgorithms) {
         << alg;
   }
   // Classic "alg":"none" with an empty signature.
-  const std::string unsigned_token = util::Base64UrlEncode(Header(kid_, "none")) + "." +
-                                     util::Base64UrlEncode(kPayload) + ".";
+  const std::string unsigned_token =
+      util::Base64UrlEncode(Header(kid_, "none")) + "." + util::Base64UrlEncode(kPayload) + ".";
   EXPECT_EQ(signer_.Verify(unsigned_token).error(), TokenError::kUnsupportedAlgorithm);
   const std::string numeric_alg = R"({"alg":256,"typ":"JWT","kid":")" + kid_ + R"("})";
   EXPECT_EQ(signer_.Verify(Forge(key_, numeric_alg, kPayload)).error(), TokenError::kMalformed);
@@ -193,8 +192,7 @@ TEST_F(AdmissionTokenTest, RejectsUnknownKeyIds) {
   EXPECT_EQ(signer_.Verify(Forge(key_, R"({"alg":"ES256","typ":"JWT"})", kPayload)).error(),
             TokenError::kUnknownKey);
   EXPECT_EQ(signer_.Verify(Forge(key_, Header("k2"), kPayload)).error(), TokenError::kUnknownKey);
-  EXPECT_EQ(signer_.Verify(Forge(key_, R"({"alg":"ES256","typ":"JWT","kid":1})", kPayload))
-                .error(),
+  EXPECT_EQ(signer_.Verify(Forge(key_, R"({"alg":"ES256","typ":"JWT","kid":1})", kPayload)).error(),
             TokenError::kUnknownKey);
   // A token of another ring, whose key this one has never seen.
   KeyRing other_ring(clock_, seconds(600));
@@ -379,8 +377,7 @@ TEST(AdmissionTokenSignerWithoutKeys, IssueThrowsAndVerifyRejects) {
   EXPECT_THROW(signer.Issue(AdmissionClaims{}), std::logic_error);
   EXPECT_EQ(signer.key_id(), "");
   const EcPrivateKey key = EcPrivateKey::Generate();
-  EXPECT_EQ(signer.Verify(Forge(key, R"({"alg":"ES256","typ":"JWT","kid":"x"})", kPayload))
-                .error(),
+  EXPECT_EQ(signer.Verify(Forge(key, R"({"alg":"ES256","typ":"JWT","kid":"x"})", kPayload)).error(),
             TokenError::kUnknownKey);
 }
 

@@ -92,9 +92,9 @@ TEST(Es256, VerifiesSignaturesMadeByOpenSsl) {
 
 // RFC 7515 appendix A.3: the ES256 example, with its key and signature.
 TEST(Es256, VerifiesTheRfc7515Example) {
-  const auto key = EcPublicKey::FromCoordinates(
-      Coordinate("f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU"),
-      Coordinate("x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"));
+  const auto key =
+      EcPublicKey::FromCoordinates(Coordinate("f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU"),
+                                   Coordinate("x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"));
   ASSERT_TRUE(key.has_value());
   const std::string input =
       "eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFt"
@@ -185,7 +185,8 @@ TEST(Es256, FromPemExplainsWhatIsWrong) {
   PEM_write_bio_PKCS8PrivateKey(encrypted, p384, EVP_aes_256_cbc(), nullptr, 0, nullptr,
                                 const_cast<char*>("secret"));
   const long encrypted_length = BIO_get_mem_data(encrypted, &data);
-  auto locked = EcPrivateKey::FromPem(std::string(data, static_cast<std::size_t>(encrypted_length)));
+  auto locked =
+      EcPrivateKey::FromPem(std::string(data, static_cast<std::size_t>(encrypted_length)));
   ASSERT_FALSE(locked.has_value());
   EXPECT_NE(locked.error().find("encrypted"), std::string::npos) << locked.error();
   BIO_free(encrypted);
@@ -195,9 +196,9 @@ TEST(Es256, FromPemExplainsWhatIsWrong) {
 
 // RFC 7517 appendix A.1's EC key; its RFC 7638 thumbprint, computed independently.
 TEST(Jwk, ThumbprintMatchesAnIndependentComputation) {
-  const auto key = EcPublicKey::FromCoordinates(
-      Coordinate("MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4"),
-      Coordinate("4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"));
+  const auto key =
+      EcPublicKey::FromCoordinates(Coordinate("MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4"),
+                                   Coordinate("4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"));
   ASSERT_TRUE(key.has_value());
   EXPECT_EQ(JwkThumbprint(*key), "cn-I_WNMClehiVp51i_0VpOENW1upEerA8sEam5hn-s");
 }
@@ -229,12 +230,11 @@ TEST(Jwk, RefusesWhatIsNotOurKindOfPublicKey) {
   const std::string x = util::Base64UrlEncode(key.public_key().x());
   const std::string y = util::Base64UrlEncode(key.public_key().y());
   auto jwk = [&](std::string_view extra, std::string_view kty = "EC",
-                 std::string_view crv = "P-256", std::string_view xs = {},
-                 std::string_view ys = {}, std::string_view k = {}) {
-    return R"({"kty":")" + std::string(kty) + R"(","crv":")" + std::string(crv) +
-           R"(","x":")" + std::string(xs.empty() ? x : xs) + R"(","y":")" +
-           std::string(ys.empty() ? y : ys) + R"(","kid":")" + std::string(k.empty() ? kid : k) +
-           "\"" + std::string(extra) + "}";
+                 std::string_view crv = "P-256", std::string_view xs = {}, std::string_view ys = {},
+                 std::string_view k = {}) {
+    return R"({"kty":")" + std::string(kty) + R"(","crv":")" + std::string(crv) + R"(","x":")" +
+           std::string(xs.empty() ? x : xs) + R"(","y":")" + std::string(ys.empty() ? y : ys) +
+           R"(","kid":")" + std::string(k.empty() ? kid : k) + "\"" + std::string(extra) + "}";
   };
   ASSERT_TRUE(ParseJwk(jwk("")).has_value());
   EcCoordinate off_curve = key.public_key().y();

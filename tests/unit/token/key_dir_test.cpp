@@ -83,8 +83,7 @@ TEST_F(KeyDirTest, CreatesTheFirstKeyPrivately) {
   EXPECT_EQ(keys.active_private.public_key(), active.key);
   EXPECT_EQ(keys.token_lifetime_max_s, kLifetime);
 
-  EXPECT_EQ(Files(dir_),
-            (std::set<std::string>{".lock", "manifest.json", PemName(active.kid)}));
+  EXPECT_EQ(Files(dir_), (std::set<std::string>{".lock", "manifest.json", PemName(active.kid)}));
   EXPECT_EQ(Mode(dir_ / PemName(active.kid)), 0600u);
   EXPECT_EQ(Mode(dir_ / "manifest.json"), 0600u);
   EXPECT_TRUE(ReadText(dir_ / PemName(active.kid)).starts_with("-----BEGIN PRIVATE KEY-----"));
@@ -196,8 +195,7 @@ TEST_F(KeyDirTest, TidyRemovesLeftoversOfInterruptedWrites) {
   WriteText(dir_ / PemName("stray"), "an old key");
   WriteText(dir_ / "README", "the operator's");
   ASSERT_TRUE(dir.Tidy(kT0, kLifetime).has_value());
-  EXPECT_EQ(Files(dir_),
-            (std::set<std::string>{".lock", "manifest.json", "README", PemName(kid)}));
+  EXPECT_EQ(Files(dir_), (std::set<std::string>{".lock", "manifest.json", "README", PemName(kid)}));
 }
 
 TEST_F(KeyDirTest, BrokenFilesGiveClearErrorsAndAreNeverOverwritten) {

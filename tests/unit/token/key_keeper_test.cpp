@@ -28,11 +28,11 @@ class KeyKeeperTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   std::unique_ptr<KeyKeeper> Open(KeyRing& ring, KeyEvents* events = nullptr) {
-    auto keeper = KeyKeeper::Open(ring, clock_,
-                                  KeyKeeperOptions{.dir = dir_.string(),
-                                                   .rotate_after = kRotateAfter,
-                                                   .retry_after_failure = seconds(60)},
-                                  events);
+    auto keeper = KeyKeeper::Open(
+        ring, clock_,
+        KeyKeeperOptions{
+            .dir = dir_.string(), .rotate_after = kRotateAfter, .retry_after_failure = seconds(60)},
+        events);
     EXPECT_TRUE(keeper.has_value()) << keeper.error();
     return keeper ? std::move(*keeper) : nullptr;
   }
@@ -71,8 +71,12 @@ TEST_F(KeyKeeperTest, RotatesWhenTheKeyIsOldAndPrunesWhenItsTokensHaveExpired) {
   ASSERT_TRUE(keeper);
   const AdmissionTokenSigner signer(ring_, clock_);
   const std::string first = ActiveKid(ring_);
-  const AdmissionClaims claims{.aud = "a", .sub = "anon", .iat = Now(), .nbf = Now(),
-                               .exp = Now() + kLifetime.count(), .jti = "s"};
+  const AdmissionClaims claims{.aud = "a",
+                               .sub = "anon",
+                               .iat = Now(),
+                               .nbf = Now(),
+                               .exp = Now() + kLifetime.count(),
+                               .jti = "s"};
   const std::string old_token = signer.Issue(claims);
 
   clock_.Advance(kRotateAfter - seconds(1));

@@ -171,6 +171,46 @@ TEST_F(KeyKeeperTest, ABrokenManifestIsReportedOnceAndTheKeysInUseAreKept) {
   EXPECT_EQ(ActiveKid(ring_), kid);
 }
 
+// The emergency path for a leaked retired key: the operator deletes its entry from the manifest;
+// a running node drops it and refuses its tokens, even those it had verified (and cached).
+TEST_F(KeyKeeperTest, AKeyDeletedFromTheManifestStopsVerifyingAtOnce) {
+  auto keeper = Open(ring_);
+  ASSERT_TRUE(keeper);
+  const AdmissionTokenSigner signer(ring_, clock_);
+  const std::string leaked = ActiveKid(ring_);
+  const AdmissionClaims claims{.aud = "a", .sub = "anon", .iat = Now(), .nbf = Now(),
+                               .exp = Now() + kLifetime.count(), .jti = "s"};
+  const std::string token = signer.Issue(claims);
+  ASSERT_TRUE(signer.Verify(token).has_value());
+  ASSERT_TRUE(keeper->Rotate().has_value());
+  ASSERT_TRUE(signer.Verify(token).has_value());
+
+  const fs::path manifest = dir_ / "manifest.json";
+  std::string text;
+  {
+    std::ifstream in(manifest);
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    text = buffer.str();
+  }
+  // The manifest lists one key per line: drop the leaked key's line (and the comma before it).
+  const std::size_t line = text.find("{\"kid\":\"" + leaked);
+  ASSERT_NE(line, std::string::npos);
+  const std::size_t end = text.find('\n', line);
+  text.erase(line - 4, end - (line - 4));  // ",\n  " before it
+  {
+    std::ofstream out(manifest.string() + ".new");
+    out << text;
+  }
+  fs::rename(manifest.string() + ".new", manifest);
+
+  const KeyEvents events = keeper->Maintain();
+  EXPECT_TRUE(events.reloaded);
+  EXPECT_TRUE(events.errors.empty()) << events.errors[0];
+  EXPECT_EQ(ring_.Current().Find(leaked), nullptr);
+  EXPECT_EQ(signer.Verify(token).error(), TokenError::kUnknownKey);
+}
+
 TEST_F(KeyKeeperTest, ALongerLifetimeIsWrittenToTheDirectory) {
   auto keeper = Open(ring_);
   ASSERT_TRUE(keeper);

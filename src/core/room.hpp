@@ -58,6 +58,10 @@ struct TicketOutcome {
   const Session* session = nullptr;    // set when admitted; valid until the room next changes
 };
 
+// Tickets from here up name sessions admitted without a place in line (Room::Admit: an entry
+// pass, an allow-listed caller). The line's own numbers never get this high.
+inline constexpr std::uint64_t kBypassTicketBase = std::uint64_t{1} << 62;
+
 // What one tick did.
 struct TickReport {
   std::uint64_t called = 0;            // tickets the frontier passed

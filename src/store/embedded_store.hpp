@@ -57,6 +57,9 @@ class EmbeddedRoom final : public RoomState, private core::RoomEventSink {
   void Leave(std::uint64_t session_ticket, Done<bool> done) override;
   void SetPolicy(const core::Policy& policy, Done<void> done) override;
   RoomFigures Figures() override;
+  // Placeholders until the store implements them (work in progress, not served yet).
+  void Admit(std::string, Done<TicketAnswer> done) override { done(StoreError::kUnavailable); }
+  bool SessionEnded(std::uint64_t) override { return false; }
 
   // The same, answered at once, with the journal record that makes the change durable
   // (EmbeddedStore::AwaitDurable): for tests, benchmarks and the asynchronous calls above.

@@ -106,6 +106,19 @@ class RoomState {
   virtual void Leave(std::uint64_t session_ticket, Done<bool> done) = 0;
   virtual void SetPolicy(const core::Policy& policy, Done<void> done) = 0;
   virtual RoomFigures Figures() = 0;
+
+  // Admits `identity` at once, without a place in line and whatever the room's limits: a holder
+  // of a valid entry pass, or a caller on the room's allow list. The session is a real one (it
+  // counts in `active`, takes heartbeats, ends by leave or idleness) and is counted in
+  // RoomCounters::bypass; its ticket comes from the bypass range (core::kBypassTicketBase and up),
+  // never from the line. The answer is kAdmitted with that ticket.
+  virtual void Admit(std::string identity, Done<TicketAnswer> done) = 0;
+
+  // Whether session `session_ticket` has ended (by leave, idleness or an operator), so that the
+  // admission tokens naming it must no longer be honoured. The hot path of /api/v1/verify: no
+  // I/O, no lock shared with other rooms. A shared store answers from what it has learned at its
+  // ticks, so that a session ended on any node reads as ended on every node within a second.
+  virtual bool SessionEnded(std::uint64_t session_ticket) = 0;
 };
 
 // A room as the configuration describes it.

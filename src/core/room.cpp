@@ -93,6 +93,19 @@ TicketOutcome Room::Join(std::string_view identity, const Instant& now) {
       .status = TicketStatus::kWaiting, .ticket = number, .frontier_at_join = frontier_};
 }
 
+TicketOutcome Room::Admit(std::string_view identity, const Instant& now) {
+  const std::uint64_t number = kBypassTicketBase + ++bypass_issued_;
+  const Session& session = RestoreSession(number, now.unix_ms, now.mono, std::string(identity));
+  ++counters_.bypass;
+  Emit(BypassAdmitted{number, now.unix_ms, session.identity});
+  // Nobody is ahead of it: initialPosition (ticket - frontier_at_join) is 0, as for a join
+  // admitted at once.
+  return TicketOutcome{.status = TicketStatus::kAdmitted,
+                       .ticket = number,
+                       .frontier_at_join = number,
+                       .session = &session};
+}
+
 TicketOutcome Room::Poll(std::uint64_t number, const Instant& now) {
   return Resolve(number, 0, now);
 }
@@ -100,6 +113,17 @@ TicketOutcome Room::Poll(std::uint64_t number, const Instant& now) {
 TicketOutcome Room::Resolve(std::uint64_t number, std::uint64_t frontier_at_join,
                             const Instant& now) {
   TicketOutcome out{.ticket = number, .frontier_at_join = frontier_at_join};
+  if (number >= kBypassTicketBase) {
+    // A bypass session was never in line: it is admitted while it lives, and that is all.
+    if (auto it = sessions_.find(number); it != sessions_.end()) {
+      MarkSeen(it->second, now);
+      out.session = &it->second;
+      out.status = TicketStatus::kAdmitted;
+    } else {
+      out.status = TicketStatus::kExpired;
+    }
+    return out;
+  }
   if (number == 0 || number > last_issued_) {
     out.status = TicketStatus::kExpired;  // not from this room's life; cannot be honoured
     return out;
@@ -399,6 +423,15 @@ void Room::Apply(const RoomEvent& event, const Instant& now) {
           // An operator's change survives a restart only while the file still says what it
           // changed; a file edited since then wins.
           if (e.base == configured_policy_) ApplyPolicy(e.policy);
+        } else if constexpr (std::is_same_v<E, BypassAdmitted>) {
+          // Numbers come in order; one already counted (a snapshot holds it) is not redone.
+          if (e.number <= kBypassTicketBase + bypass_issued_) return;
+          bypass_issued_ = e.number - kBypassTicketBase;
+          ++counters_.bypass;
+          RestoreSession(e.number, e.at_unix_ms, now.MonoOf(e.at_unix_ms), e.identity);
+        } else if constexpr (std::is_same_v<E, BypassCheckpoint>) {
+          bypass_issued_ = e.issued;
+          counters_.bypass = e.bypass;
         } else if constexpr (std::is_same_v<E, RoomCheckpoint>) {
           last_issued_ = e.last_issued;
           frontier_ = std::min(e.frontier, e.last_issued);
@@ -409,6 +442,7 @@ void Room::Apply(const RoomEvent& event, const Instant& now) {
           idle_order_.clear();
           identities_.clear();
           identity_of_ticket_.clear();
+          bypass_issued_ = 0;  // a BypassCheckpoint follows when there is anything to say
           counters_ = RoomCounters{.joins = e.joins,
                                    .rejected = e.rejected,
                                    .full = e.full,
@@ -438,6 +472,7 @@ void Room::Snapshot(RoomEventSink& sink, const Instant& now) const {
   const RoomCounters& c = counters_;
   sink.OnEvent(RoomCheckpoint{last_issued_, frontier_, pending_base_, c.joins, c.rejected, c.full,
                               c.admissions, c.immediate, c.no_shows, c.expired_sessions, c.leaves});
+  if (bypass_issued_ > 0 || c.bypass > 0) sink.OnEvent(BypassCheckpoint{bypass_issued_, c.bypass});
   std::uint64_t number = pending_base_;
   for (const Call& call : calls_) {
     sink.OnEvent(

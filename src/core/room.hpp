@@ -76,11 +76,15 @@ struct RoomCounters {
                                        // durable: it restarts from 0 with the process)
   std::uint64_t rejected = 0;          // joins refused: mode reject
   std::uint64_t full = 0;              // joins refused: queue_limit
-  std::uint64_t admissions = 0;        // sessions created
+  std::uint64_t admissions = 0;        // sessions created from the line (claims, and joins
+                                       // admitted at once); bypass admissions are not in it
   std::uint64_t immediate = 0;         // of which without waiting
+  std::uint64_t bypass = 0;            // sessions created without a place in line (Room::Admit:
+                                       // an entry pass, an allow list); not in `admissions`, so
+                                       // admissions + bypass is every session ever created
   std::uint64_t no_shows = 0;          // called tickets never claimed
-  std::uint64_t expired_sessions = 0;  // sessions ended by idleness
-  std::uint64_t leaves = 0;            // sessions ended by leave
+  std::uint64_t expired_sessions = 0;  // sessions ended by idleness (from the line or bypass)
+  std::uint64_t leaves = 0;            // sessions ended by leave (from the line or bypass)
 };
 
 // One waiting room: the ticket line, the frontier, the admitted sessions. Pure logic, no I/O, no
@@ -97,6 +101,8 @@ struct RoomCounters {
 //          frontier += min(rate budget, max_active - active - called_unclaimed, waiting)
 //   poll:  ticket > frontier -> waiting; called and unclaimed -> claim (create the session);
 //          claimed and session alive -> the same session; otherwise -> expired
+//   admit: session = kBypassTicketBase + ++bypass_issued, at once, whatever the limits; the
+//          line is untouched (it takes a place in max_active like any session)
 //
 // Called tickets form the contiguous range (pending_base_ - 1, frontier]; each remembers when it
 // was called and whether it was claimed, so a claim is O(1) and no-shows leave from the front in
@@ -107,7 +113,15 @@ class Room {
 
   // A join. A non-empty `identity` that already holds a live ticket gets that ticket back.
   TicketOutcome Join(std::string_view identity, const Instant& now);
-  // A status poll of ticket `number`; claims it when it has been called.
+  // Admits `identity` at once, without a place in line and whatever the policy says (mode,
+  // max_active, queue_limit, rate): an entry pass holder, an allow-listed caller. The session
+  // is a real one (it counts in active(), takes heartbeats, ends by Leave or idleness) named by
+  // the next number of the bypass range (kBypassTicketBase + 1, + 2, ...: never reused). Its
+  // identity is kept with the session only: a ticket the identity holds in line stays as it is,
+  // and a later Join by that identity is not answered with this session. Always kAdmitted.
+  TicketOutcome Admit(std::string_view identity, const Instant& now);
+  // A status poll of ticket `number`; claims it when it has been called. A bypass number is
+  // admitted while its session lives and expired after.
   TicketOutcome Poll(std::uint64_t number, const Instant& now);
   // Keeps a session alive. False when there is no such session (ended or never existed).
   bool Heartbeat(std::uint64_t session_ticket, const Instant& now);
@@ -138,6 +152,8 @@ class Room {
   std::uint64_t frontier() const { return frontier_; }
   std::uint64_t last_issued() const { return last_issued_; }
   std::uint64_t waiting() const { return last_issued_ - frontier_; }
+  // Bypass numbers issued so far: the last is kBypassTicketBase + bypass_issued().
+  std::uint64_t bypass_issued() const { return bypass_issued_; }
   std::int64_t active() const { return static_cast<std::int64_t>(sessions_.size()); }
   std::int64_t called_unclaimed() const { return called_unclaimed_; }
   double advance_rate() const { return estimator_.rate(); }
@@ -162,6 +178,7 @@ class Room {
   std::uint64_t IssueTicket(std::string_view identity, std::uint64_t frontier_at_join);
   void CallNext(std::uint64_t count, const Instant& now);
   const Session* CreateSession(std::uint64_t number, const Instant& now, bool immediate = false);
+  // Makes (or refreshes) session `number` as given: replay, snapshots, and Admit.
   Session& RestoreSession(std::uint64_t number, std::int64_t admitted_unix_ms,
                           util::TimePoint last_seen, std::string identity);
   void EndSession(std::unordered_map<std::uint64_t, Session>::iterator it);
@@ -183,6 +200,7 @@ class Room {
   std::uint64_t incarnation_;
   std::uint64_t last_issued_ = 0;
   std::uint64_t frontier_ = 0;
+  std::uint64_t bypass_issued_ = 0;  // bypass numbers issued (Admit)
 
   std::uint64_t pending_base_ = 1;  // ticket number of calls_.front()
   std::deque<Call> calls_;          // tickets pending_base_ .. frontier_

@@ -49,6 +49,13 @@ struct SessionEnded {
 struct CallExpired {
   std::uint64_t number = 0;
 };
+// Session `number` (the next of the bypass range, kBypassTicketBase + n) was admitted without
+// a place in line (Room::Admit) at `at_unix_ms`, for `identity` (the userId, or empty).
+struct BypassAdmitted {
+  std::uint64_t number = 0;
+  std::int64_t at_unix_ms = 0;
+  std::string identity;
+};
 // An operator changed the policy. `base` is the configured policy it replaced; on restart the
 // change is kept only while the configuration still says `base` (an edited file wins).
 struct PolicyChanged {
@@ -82,10 +89,19 @@ struct IdentityRestored {
   std::uint64_t frontier_at_join = 0;
   std::string identity;
 };
+// The bypass range as of the snapshot, right after its RoomCheckpoint (which zeroes both): the
+// bypass numbers issued and RoomCounters::bypass. Written only once the room has admitted
+// anyone that way, so a snapshot of a room that never did reads as it did before bypass
+// admissions existed. (Its sessions are SessionRestored like any other.)
+struct BypassCheckpoint {
+  std::uint64_t issued = 0;
+  std::uint64_t bypass = 0;
+};
 
 using RoomEvent =
     std::variant<TicketIssued, FrontierMoved, TicketClaimed, SessionSeen, SessionEnded, CallExpired,
-                 PolicyChanged, RoomCheckpoint, CallRestored, SessionRestored, IdentityRestored>;
+                 PolicyChanged, RoomCheckpoint, CallRestored, SessionRestored, IdentityRestored,
+                 BypassAdmitted, BypassCheckpoint>;
 
 // Receives a room's events as they happen (under whatever serialises access to the room).
 class RoomEventSink {

@@ -25,20 +25,21 @@ enum class Tag : std::uint8_t {
   kCallRestored = 9,
   kSessionRestored = 10,
   kIdentityRestored = 11,
+  kBypassAdmitted = 12,
+  kBypassCheckpoint = 13,
 };
 
 // Tripwires: a new event alternative, or a field added to or removed from an event or the policy,
 // stops the build here instead of being silently left out of the journal. Give the changed event
 // a new tag (the old tag keeps decoding the old layout), then update these.
-static_assert(std::variant_size_v<core::RoomEvent> == 11,
+static_assert(std::variant_size_v<core::RoomEvent> == 13,
               "a new RoomEvent alternative needs a tag in event_codec");
-[[maybe_unused]] void FieldCountTripwire(const core::TicketIssued& a, const core::FrontierMoved& b,
-                                         const core::TicketClaimed& c, const core::SessionSeen& d,
-                                         const core::SessionEnded& e, const core::CallExpired& f,
-                                         const core::PolicyChanged& g,
-                                         const core::RoomCheckpoint& h, const core::CallRestored& i,
-                                         const core::SessionRestored& j,
-                                         const core::IdentityRestored& k, const core::Policy& l) {
+[[maybe_unused]] void FieldCountTripwire(
+    const core::TicketIssued& a, const core::FrontierMoved& b, const core::TicketClaimed& c,
+    const core::SessionSeen& d, const core::SessionEnded& e, const core::CallExpired& f,
+    const core::PolicyChanged& g, const core::RoomCheckpoint& h, const core::CallRestored& i,
+    const core::SessionRestored& j, const core::IdentityRestored& k, const core::Policy& l,
+    const core::BypassAdmitted& m, const core::BypassCheckpoint& n) {
   [[maybe_unused]] const auto& [a1, a2, a3] = a;
   [[maybe_unused]] const auto& [b1, b2] = b;
   [[maybe_unused]] const auto& [c1, c2, c3] = c;
@@ -51,6 +52,8 @@ static_assert(std::variant_size_v<core::RoomEvent> == 11,
   [[maybe_unused]] const auto& [j1, j2, j3, j4] = j;
   [[maybe_unused]] const auto& [k1, k2, k3] = k;
   [[maybe_unused]] const auto& [l1, l2, l3, l4, l5, l6, l7, l8, l9] = l;
+  [[maybe_unused]] const auto& [m1, m2, m3] = m;
+  [[maybe_unused]] const auto& [n1, n2] = n;
 }
 
 // Enum bytes that no valid payload holds; written only for an enum variable holding a value
@@ -196,13 +199,23 @@ struct Encoder {
     PutVarint(e.frontier_at_join, out);
     PutString(e.identity, out);
   }
+  void operator()(const core::BypassAdmitted& e) const {
+    PutVarint(e.number, out);
+    PutSigned(e.at_unix_ms, out);
+    PutString(e.identity, out);
+  }
+  void operator()(const core::BypassCheckpoint& e) const {
+    PutVarint(e.issued, out);
+    PutVarint(e.bypass, out);
+  }
 };
 
 template <typename T>
 constexpr Tag TagOf() {
-  using core::CallExpired, core::CallRestored, core::FrontierMoved, core::IdentityRestored,
-      core::PolicyChanged, core::RoomCheckpoint, core::SessionEnded, core::SessionRestored,
-      core::SessionSeen, core::TicketClaimed, core::TicketIssued;
+  using core::BypassAdmitted, core::BypassCheckpoint, core::CallExpired, core::CallRestored,
+      core::FrontierMoved, core::IdentityRestored, core::PolicyChanged, core::RoomCheckpoint,
+      core::SessionEnded, core::SessionRestored, core::SessionSeen, core::TicketClaimed,
+      core::TicketIssued;
   if constexpr (std::is_same_v<T, TicketIssued>) {
     return Tag::kTicketIssued;
   } else if constexpr (std::is_same_v<T, FrontierMoved>) {
@@ -223,9 +236,13 @@ constexpr Tag TagOf() {
     return Tag::kCallRestored;
   } else if constexpr (std::is_same_v<T, SessionRestored>) {
     return Tag::kSessionRestored;
-  } else {
-    static_assert(std::is_same_v<T, IdentityRestored>, "every RoomEvent alternative needs a tag");
+  } else if constexpr (std::is_same_v<T, IdentityRestored>) {
     return Tag::kIdentityRestored;
+  } else if constexpr (std::is_same_v<T, BypassAdmitted>) {
+    return Tag::kBypassAdmitted;
+  } else {
+    static_assert(std::is_same_v<T, BypassCheckpoint>, "every RoomEvent alternative needs a tag");
+    return Tag::kBypassCheckpoint;
   }
 }
 
@@ -394,6 +411,13 @@ bool GetFields(Reader& r, core::IdentityRestored& e) {
   return r.GetVarint(e.number) && r.GetVarint(e.frontier_at_join) &&
          r.GetString(kMaxIdentityBytes, e.identity);
 }
+bool GetFields(Reader& r, core::BypassAdmitted& e) {
+  return r.GetVarint(e.number) && r.GetSigned(e.at_unix_ms) &&
+         r.GetString(kMaxIdentityBytes, e.identity);
+}
+bool GetFields(Reader& r, core::BypassCheckpoint& e) {
+  return r.GetVarint(e.issued) && r.GetVarint(e.bypass);
+}
 
 // Decodes the rest of the payload as a T into `decoded.event`; false unless it is exactly one T.
 template <typename T>
@@ -453,6 +477,12 @@ std::optional<DecodedEvent> DecodeEvent(std::span<const std::uint8_t> payload) {
       break;
     case Tag::kIdentityRestored:
       ok = DecodeAs<core::IdentityRestored>(r, decoded);
+      break;
+    case Tag::kBypassAdmitted:
+      ok = DecodeAs<core::BypassAdmitted>(r, decoded);
+      break;
+    case Tag::kBypassCheckpoint:
+      ok = DecodeAs<core::BypassCheckpoint>(r, decoded);
       break;
   }
   if (!ok) return std::nullopt;

@@ -46,6 +46,8 @@ namespace vwr::store {
 //     9  CallRestored      number uN, called_unix_ms sN, status enum CallStatus
 //    10  SessionRestored   number uN, admitted_unix_ms sN, last_seen_unix_ms sN, identity str
 //    11  IdentityRestored  number uN, frontier_at_join uN, identity str
+//    12  BypassAdmitted    number uN, at_unix_ms sN, identity str
+//    13  BypassCheckpoint  issued uN, bypass uN
 //
 //   policy = max_active sN, admit_rate f64, burst sN, session_timeout ms, claim_grace ms,
 //            mode enum Mode, queue_limit sN, poll_min ms, poll_max ms

@@ -33,7 +33,8 @@ Policy TestPolicy() {
 struct Digest {
   std::uint64_t frontier, last_issued, waiting;
   std::int64_t active, called_unclaimed;
-  std::uint64_t joins, admissions, immediate, no_shows, expired_sessions, leaves;
+  std::uint64_t joins, admissions, immediate, bypass, bypass_issued, no_shows, expired_sessions,
+      leaves;
   std::set<std::tuple<std::uint64_t, std::string, std::int64_t>> sessions;
   Policy policy;
   bool operator==(const Digest&) const = default;
@@ -48,6 +49,8 @@ Digest DigestOf(const Room& room) {
            room.counters().joins,
            room.counters().admissions,
            room.counters().immediate,
+           room.counters().bypass,
+           room.bypass_issued(),
            room.counters().no_shows,
            room.counters().expired_sessions,
            room.counters().leaves,
@@ -58,13 +61,19 @@ Digest DigestOf(const Room& room) {
       d.sessions.emplace(t, s->identity, s->admitted_unix_ms);
     }
   }
+  for (std::uint64_t n = 1; n <= room.bypass_issued(); ++n) {
+    if (const Session* s = room.FindSession(kBypassTicketBase + n)) {
+      d.sessions.emplace(kBypassTicketBase + n, s->identity, s->admitted_unix_ms);
+    }
+  }
   return d;
 }
 
 // A busy, random life: joins with and without userIds, claims, heartbeats, leaves, no-shows,
-// idle expiry and an operator's policy change.
+// idle expiry, admissions without a place in line and an operator's policy change.
 void Live(Room& room, util::FakeClock& clock, unsigned seed) {
   std::mt19937 rng(seed);
+  std::mt19937 bypass_rng(seed + 1000);  // apart, so that the line's life is drawn as before
   std::vector<std::uint64_t> tickets;
   for (int step = 0; step < 400; ++step) {
     clock.Advance(milliseconds(100));
@@ -74,6 +83,10 @@ void Live(Room& room, util::FakeClock& clock, unsigned seed) {
       const std::string id = rng() % 2 ? "user-" + std::to_string(rng() % 50) : "";
       TicketOutcome out = room.Join(id, Instant::From(clock));
       if (out.ticket) tickets.push_back(out.ticket);
+    }
+    if (bypass_rng() % 25 == 0) {
+      const std::string id = bypass_rng() % 2 ? "vip-" + std::to_string(bypass_rng() % 50) : "";
+      tickets.push_back(room.Admit(id, Instant::From(clock)).ticket);
     }
     for (int k = 0; k < 6 && !tickets.empty(); ++k) {
       const std::uint64_t t = tickets[rng() % tickets.size()];
@@ -106,6 +119,7 @@ TEST(RoomEvents, ReplayingTheEventsRebuildsTheState) {
     Live(live, clock, seed);
     ASSERT_GT(live.counters().no_shows, 0u) << "the scenario exercises no-shows";
     ASSERT_GT(live.counters().expired_sessions, 0u) << "and idle expiry";
+    ASSERT_GT(live.counters().bypass, 0u) << "and admissions without a place in line";
 
     Room restored("r", TestPolicy(), 9, clock.Now());
     for (const RoomEvent& e : recorder.events) restored.Apply(e, Instant::From(clock));
@@ -133,6 +147,10 @@ TEST(RoomEvents, SnapshotRebuildsTheState) {
   }
   EXPECT_EQ(live.Join("", Instant::From(clock)).ticket,
             restored.Join("", Instant::From(clock)).ticket);
+  ASSERT_GT(live.bypass_issued(), 0u);
+  EXPECT_EQ(live.Admit("", Instant::From(clock)).ticket,
+            restored.Admit("", Instant::From(clock)).ticket)
+      << "no bypass number is issued twice";
   for (int u = 0; u < 50; ++u) {
     const std::string id = "user-" + std::to_string(u);
     EXPECT_EQ(live.Join(id, Instant::From(clock)).ticket,
@@ -245,6 +263,48 @@ TEST(RoomEvents, OperatorChangeAfterAReloadSurvivesARestartWithThatFile) {
   for (const RoomEvent& e : recorder.events) restarted.Apply(e, Instant::From(clock));
   EXPECT_EQ(restarted.policy(), after_reload);
   EXPECT_EQ(restarted.policy(), live.policy());
+}
+
+TEST(RoomEvents, ABypassSessionAndTheRangeSurviveReplayAndSnapshot) {
+  util::FakeClock clock;
+  Recorder recorder;
+  Room live("r", TestPolicy(), 9, clock.Now());
+  live.SetEventSink(&recorder);
+  const std::uint64_t kept = live.Admit("vip", Instant::From(clock)).ticket;
+  const std::uint64_t left = live.Admit("", Instant::From(clock)).ticket;
+  ASSERT_TRUE(live.Leave(left));
+
+  Room replayed("r", TestPolicy(), 9, clock.Now());
+  for (const RoomEvent& e : recorder.events) replayed.Apply(e, Instant::From(clock));
+  Recorder snapshot;
+  live.Snapshot(snapshot, Instant::From(clock));
+  Room from_snapshot("r", TestPolicy(), 9, clock.Now());
+  for (const RoomEvent& e : snapshot.events) from_snapshot.Apply(e, Instant::From(clock));
+
+  for (Room* room : {&replayed, &from_snapshot}) {
+    EXPECT_EQ(DigestOf(*room), DigestOf(live));
+    const Session* s = room->FindSession(kept);
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(s->identity, "vip");
+    EXPECT_EQ(room->FindSession(left), nullptr);
+    EXPECT_EQ(room->counters().bypass, 2u);
+    EXPECT_EQ(room->Admit("", Instant::From(clock)).ticket, kBypassTicketBase + 3);
+  }
+  // Replaying an admission the snapshot already holds changes nothing.
+  from_snapshot.Apply(recorder.events.front(), Instant::From(clock));
+  EXPECT_EQ(from_snapshot.counters().bypass, 3u);
+}
+
+TEST(RoomEvents, ASnapshotWithoutBypassHasNoBypassRecord) {
+  util::FakeClock clock;
+  Room live("r", TestPolicy(), 9, clock.Now());
+  live.Join("", Instant::From(clock));
+  Recorder snapshot;
+  live.Snapshot(snapshot, Instant::From(clock));
+  for (const RoomEvent& e : snapshot.events) {
+    EXPECT_FALSE(std::holds_alternative<BypassCheckpoint>(e))
+        << "a room that never admitted that way writes its snapshot as before";
+  }
 }
 
 TEST(RoomEvents, ApplyReportsNothing) {

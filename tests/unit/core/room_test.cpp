@@ -426,6 +426,115 @@ TEST_F(RoomTest, EstimateFollowsObservedThroughput) {
   EXPECT_LT(room_->advance_rate(), 2.0);
 }
 
+TEST_F(RoomTest, AdmitAdmitsAtOnceWhateverTheLimits) {
+  Policy p = MakePolicy();
+  p.max_active = 1;
+  p.queue_limit = 1;
+  Start(p);
+  ASSERT_EQ(Join().status, TicketStatus::kAdmitted);
+  const TicketOutcome waiting = Join("alice");
+  ASSERT_EQ(waiting.status, TicketStatus::kWaiting);
+  ASSERT_EQ(Join().status, TicketStatus::kFull);
+
+  // Full, a line, the queue limit reached: admitted all the same, from the bypass range.
+  const TicketOutcome first = room_->Admit("vip", Now());
+  EXPECT_EQ(first.status, TicketStatus::kAdmitted);
+  EXPECT_EQ(first.ticket, kBypassTicketBase + 1);
+  EXPECT_EQ(first.frontier_at_join, first.ticket) << "nobody ahead: initialPosition 0";
+  ASSERT_NE(first.session, nullptr);
+  EXPECT_EQ(first.session->identity, "vip");
+  EXPECT_EQ(first.session->admitted_unix_ms, Now().unix_ms);
+
+  for (const Mode mode : {Mode::kReject, Mode::kPause, Mode::kFifo}) {
+    Policy closed = p;
+    closed.mode = mode;
+    closed.admit_rate = 0;
+    closed.burst = 0;
+    room_->SetPolicy(closed);
+    EXPECT_EQ(room_->Admit("", Now()).status, TicketStatus::kAdmitted) << ModeName(mode);
+  }
+  EXPECT_EQ(room_->active(), 5) << "each is a session like any other";
+  EXPECT_EQ(room_->bypass_issued(), 4u);
+  // The line is as it was.
+  EXPECT_EQ(room_->last_issued(), 2u);
+  EXPECT_EQ(room_->frontier(), 1u);
+  EXPECT_EQ(room_->waiting(), 1u);
+  const RoomCounters& c = room_->counters();
+  EXPECT_EQ(c.bypass, 4u);
+  EXPECT_EQ(c.admissions, 1u) << "bypass admissions are counted apart";
+  EXPECT_EQ(c.joins, 2u);
+}
+
+TEST_F(RoomTest, ABypassSessionTakesAPlaceInMaxActive) {
+  Policy p = MakePolicy();
+  p.max_active = 2;
+  Start(p);
+  ASSERT_EQ(Join().status, TicketStatus::kAdmitted);
+  const TicketOutcome bypass = room_->Admit("", Now());
+  const TicketOutcome next = Join();
+  EXPECT_EQ(next.status, TicketStatus::kWaiting) << "the bypass session holds the second place";
+  Run(seconds(1));
+  EXPECT_EQ(Poll(next.ticket).status, TicketStatus::kWaiting);
+  ASSERT_TRUE(room_->Leave(bypass.ticket));
+  Run(milliseconds(100));
+  EXPECT_EQ(Poll(next.ticket).status, TicketStatus::kAdmitted) << "its leave frees the place";
+}
+
+TEST_F(RoomTest, ABypassSessionHeartbeatsPollsAndLeaves) {
+  Start(MakePolicy());
+  const TicketOutcome a = room_->Admit("", Now());
+  clock_.Advance(seconds(30));
+  EXPECT_TRUE(room_->Heartbeat(a.ticket, Now()));
+  const TicketOutcome polled = Poll(a.ticket);
+  EXPECT_EQ(polled.status, TicketStatus::kAdmitted);
+  ASSERT_NE(polled.session, nullptr);
+  EXPECT_EQ(polled.session->admitted_unix_ms, a.session->admitted_unix_ms);
+  EXPECT_TRUE(room_->Leave(a.ticket));
+  EXPECT_FALSE(room_->Leave(a.ticket));
+  EXPECT_FALSE(room_->Heartbeat(a.ticket, Now()));
+  EXPECT_EQ(Poll(a.ticket).status, TicketStatus::kExpired);
+  EXPECT_EQ(room_->active(), 0);
+  EXPECT_EQ(room_->counters().leaves, 1u);
+  EXPECT_EQ(room_->Admit("", Now()).ticket, a.ticket + 1) << "never reused";
+  EXPECT_EQ(Poll(kBypassTicketBase + 9).status, TicketStatus::kExpired) << "never issued";
+}
+
+TEST_F(RoomTest, AnIdleBypassSessionExpiresAndHeartbeatsKeepOneAlive) {
+  Policy p = MakePolicy();
+  p.session_timeout = seconds(60);
+  Start(p);
+  const TicketOutcome idle = room_->Admit("", Now());
+  const TicketOutcome busy = room_->Admit("", Now());
+  Run(seconds(50));
+  ASSERT_TRUE(room_->Heartbeat(busy.ticket, Now()));
+  ASSERT_EQ(Poll(idle.ticket).status, TicketStatus::kAdmitted) << "a poll is activity too";
+  Run(seconds(59));
+  ASSERT_TRUE(room_->Heartbeat(busy.ticket, Now()));
+  EXPECT_NE(room_->FindSession(idle.ticket), nullptr) << "59 s since its poll";
+  Run(seconds(2));
+  EXPECT_EQ(room_->FindSession(idle.ticket), nullptr);
+  EXPECT_NE(room_->FindSession(busy.ticket), nullptr);
+  EXPECT_EQ(Poll(idle.ticket).status, TicketStatus::kExpired);
+  EXPECT_EQ(room_->counters().expired_sessions, 1u);
+  EXPECT_EQ(room_->active(), 1);
+}
+
+TEST_F(RoomTest, AdmitLeavesTheIdentitysPlaceInLine) {
+  Policy p = MakePolicy();
+  p.max_active = 1;
+  Start(p);
+  Join();
+  const TicketOutcome waiting = Join("alice");
+  ASSERT_EQ(waiting.status, TicketStatus::kWaiting);
+  const TicketOutcome pass = room_->Admit("alice", Now());
+  EXPECT_EQ(pass.session->identity, "alice");
+  const TicketOutcome again = Join("alice");
+  EXPECT_EQ(again.status, TicketStatus::kWaiting) << "a join is answered with her place in line";
+  EXPECT_EQ(again.ticket, waiting.ticket);
+  ASSERT_TRUE(room_->Leave(pass.ticket));
+  EXPECT_EQ(Join("alice").ticket, waiting.ticket) << "the bypass session's end leaves it too";
+}
+
 TEST_F(RoomTest, TicketsFromAnotherLifeAreExpired) {
   Start(MakePolicy());
   EXPECT_EQ(Poll(42).status, TicketStatus::kExpired);

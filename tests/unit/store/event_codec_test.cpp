@@ -15,6 +15,8 @@
 #include <variant>
 #include <vector>
 
+#include "core/room.hpp"
+
 namespace vwr::store {
 namespace {
 
@@ -50,6 +52,8 @@ auto Fields(const core::SessionRestored& e) {
 auto Fields(const core::IdentityRestored& e) {
   return std::tie(e.number, e.frontier_at_join, e.identity);
 }
+auto Fields(const core::BypassAdmitted& e) { return std::tie(e.number, e.at_unix_ms, e.identity); }
+auto Fields(const core::BypassCheckpoint& e) { return std::tie(e.issued, e.bypass); }
 
 bool SameEvent(const core::RoomEvent& a, const core::RoomEvent& b) {
   if (a.index() != b.index()) return false;
@@ -147,6 +151,12 @@ std::vector<Sample> Samples() {
   s.push_back({"r", core::IdentityRestored{0, 0, ""}});
   s.push_back({"r", core::IdentityRestored{kU64Max, kU64Max, id256}});
   s.push_back({"r", core::IdentityRestored{8, 3, id_binary}});
+  s.push_back({"r", core::BypassAdmitted{core::kBypassTicketBase + 1, 1'717'000'000'000, ""}});
+  s.push_back({room64, core::BypassAdmitted{kU64Max, kI64Min, id256}});
+  s.push_back({"r", core::BypassAdmitted{0, kI64Max, id_binary}});
+  s.push_back({"r", core::BypassCheckpoint{}});
+  s.push_back({"r", core::BypassCheckpoint{12, 11}});
+  s.push_back({"r", core::BypassCheckpoint{kU64Max, kU64Max}});
   return s;
 }
 
@@ -201,6 +211,10 @@ TEST(EventCodec, BytesMatchTheDocumentedFormat) {
   EXPECT_EQ(Hex(Encode("r", core::SessionRestored{1, 1, 2, ""})),
             Hex("\x0a\x01r\x01\x02\x04\x00"s));
   EXPECT_EQ(Hex(Encode("r", core::IdentityRestored{3, 1, "id"})), Hex("\x0b\x01r\x03\x01\x02id"s));
+  // A bypass number (2^62 + 1) takes nine varint bytes.
+  EXPECT_EQ(Hex(Encode("r", core::BypassAdmitted{core::kBypassTicketBase + 1, -1, "u"})),
+            Hex("\x0c\x01r\x81\x80\x80\x80\x80\x80\x80\x80\x40\x01\x01u"s));
+  EXPECT_EQ(Hex(Encode("r", core::BypassCheckpoint{3, 2})), Hex("\x0d\x01r\x03\x02"s));
 
   core::Policy base;  // the defaults
   core::Policy policy;
@@ -259,7 +273,7 @@ TEST(EventCodec, TrailingByteIsRejected) {
 TEST(EventCodec, UnknownTagIsRejected) {
   const std::string valid = Encode("r", core::CallExpired{1});
   ASSERT_TRUE(Decode(valid).has_value());
-  for (int tag : {0, 12, 13, 0x7f, 0x80, 0xff}) {
+  for (int tag : {0, 14, 15, 0x7f, 0x80, 0xff}) {
     std::string bytes = valid;
     bytes[0] = static_cast<char>(tag);
     EXPECT_FALSE(Decode(bytes).has_value()) << "tag " << tag;
@@ -327,7 +341,8 @@ TEST(EventCodec, IdentityOverTheLimitIsRejected) {
   for (const core::RoomEvent& event :
        {core::RoomEvent(core::TicketIssued{1, 0, std::string(257, 'x')}),
         core::RoomEvent(core::SessionRestored{1, 0, 0, std::string(257, 'x')}),
-        core::RoomEvent(core::IdentityRestored{1, 0, std::string(257, 'x')})}) {
+        core::RoomEvent(core::IdentityRestored{1, 0, std::string(257, 'x')}),
+        core::RoomEvent(core::BypassAdmitted{1, 0, std::string(257, 'x')})}) {
     EXPECT_FALSE(Decode(Encode("r", event)).has_value());
   }
 }

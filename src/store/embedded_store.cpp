@@ -81,7 +81,10 @@ EmbeddedRoom::EmbeddedRoom(const RoomSpec& spec, std::uint64_t incarnation,
       clock_(clock),
       fail_open_(spec.fail_open),
       room_(spec.id, spec.policy, incarnation, clock.Now()),
-      published_(spec.policy) {}
+      published_(spec.policy) {
+  // Every change is seen here (to track the live sessions), journalled or not.
+  room_.SetEventSink(this);
+}
 
 const core::Policy& EmbeddedRoom::policy() const { return published_.policy(); }
 
@@ -94,6 +97,19 @@ TicketAnswer EmbeddedRoom::Join(std::string_view identity) {
   TicketAnswer answer = Answer(outcome);
   answer.durable_lsn = TakeLsn();
   return answer;
+}
+
+TicketAnswer EmbeddedRoom::Admit(std::string_view identity) {
+  std::lock_guard lock(mu_);
+  const core::TicketOutcome outcome = room_.Admit(identity, Now());
+  Publish();
+  TicketAnswer answer = Answer(outcome);
+  answer.durable_lsn = TakeLsn();
+  return answer;
+}
+
+bool EmbeddedRoom::SessionEnded(std::uint64_t session_ticket) {
+  return !live_.Contains(session_ticket);
 }
 
 bool EmbeddedRoom::StatusCached(std::uint64_t ticket, std::uint64_t frontier_at_join,
@@ -135,19 +151,44 @@ std::uint64_t EmbeddedRoom::SetPolicy(const core::Policy& policy) {
 void EmbeddedRoom::Apply(const core::RoomEvent& event, const core::Instant& now) {
   std::lock_guard lock(mu_);
   room_.Apply(event, now);
+  TrackSessions(event);
   Publish();
 }
 
 void EmbeddedRoom::RecordTo(Journal* journal) {
   std::lock_guard lock(mu_);
   journal_ = journal;
-  room_.SetEventSink(journal == nullptr ? nullptr : this);
 }
 
 void EmbeddedRoom::OnEvent(const core::RoomEvent& event) {
+  TrackSessions(event);
+  if (journal_ == nullptr) return;
   scratch_.clear();
   EncodeEvent(id_, event, scratch_);
   last_lsn_ = journal_->Append(scratch_);
+}
+
+void EmbeddedRoom::TrackSessions(const core::RoomEvent& event) {
+  // A session begins live only if the room holds it: a replayed event the room ignored
+  // (already known, or not its to place) must not make one live.
+  auto follow = [&](std::uint64_t number) {
+    if (room_.FindSession(number) != nullptr) {
+      live_.Insert(number);
+    } else {
+      live_.Erase(number);
+    }
+  };
+  if (const auto* claimed = std::get_if<core::TicketClaimed>(&event)) {
+    follow(claimed->number);
+  } else if (const auto* admitted = std::get_if<core::BypassAdmitted>(&event)) {
+    follow(admitted->number);
+  } else if (const auto* restored = std::get_if<core::SessionRestored>(&event)) {
+    follow(restored->number);
+  } else if (const auto* ended = std::get_if<core::SessionEnded>(&event)) {
+    live_.Erase(ended->number);  // reported just before the room lets the session go
+  } else if (std::holds_alternative<core::RoomCheckpoint>(event)) {
+    live_.Clear();  // a snapshot's events replace all state; its sessions follow
+  }
 }
 
 void EmbeddedRoom::WriteSnapshot(const std::function<void(std::string_view)>& emit) {
@@ -193,6 +234,12 @@ void EmbeddedRoom::Join(std::string identity, Done<TicketAnswer> done) {
 void EmbeddedRoom::Status(std::uint64_t ticket, std::uint64_t frontier_at_join,
                           Done<TicketAnswer> done) {
   TicketAnswer answer = Status(ticket, frontier_at_join);
+  const std::uint64_t lsn = answer.durable_lsn;
+  Settle(lsn, std::move(answer), std::move(done));
+}
+
+void EmbeddedRoom::Admit(std::string identity, Done<TicketAnswer> done) {
+  TicketAnswer answer = Admit(std::string_view(identity));
   const std::uint64_t lsn = answer.durable_lsn;
   Settle(lsn, std::move(answer), std::move(done));
 }

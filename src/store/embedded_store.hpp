@@ -15,6 +15,7 @@
 #include "store/journal.hpp"
 #include "store/published_figures.hpp"
 #include "store/store.hpp"
+#include "store/ticket_set.hpp"
 #include "util/clock.hpp"
 #include "util/published.hpp"
 #include "util/string_hash.hpp"
@@ -37,7 +38,8 @@ struct EmbeddedOptions {
 // thread), and then publish the figures a waiting poll needs (frontier, last issued ticket,
 // advance rate, policy) as atomics. A poll of a waiting ticket reads only those atomics: no lock,
 // no allocation, no disk. Only a poll at or below the frontier (a claim, or an admitted user
-// checking in) takes the mutex.
+// checking in) takes the mutex. The room's live sessions are kept, as their changes happen, in a
+// TicketSet that SessionEnded() reads without the lock.
 class EmbeddedRoom final : public RoomState, private core::RoomEventSink {
  public:
   EmbeddedRoom(const RoomSpec& spec, std::uint64_t incarnation, const util::Clock& clock);
@@ -57,13 +59,15 @@ class EmbeddedRoom final : public RoomState, private core::RoomEventSink {
   void Leave(std::uint64_t session_ticket, Done<bool> done) override;
   void SetPolicy(const core::Policy& policy, Done<void> done) override;
   RoomFigures Figures() override;
-  // Placeholders until the store implements them (work in progress, not served yet).
-  void Admit(std::string, Done<TicketAnswer> done) override { done(StoreError::kUnavailable); }
-  bool SessionEnded(std::uint64_t) override { return false; }
+  void Admit(std::string identity, Done<TicketAnswer> done) override;
+  // True unless `session_ticket` names a live session: ended (leave, idleness), never admitted,
+  // or never issued (a number no token of this room can hold). Lock-free.
+  bool SessionEnded(std::uint64_t session_ticket) override;
 
   // The same, answered at once, with the journal record that makes the change durable
   // (EmbeddedStore::AwaitDurable): for tests, benchmarks and the asynchronous calls above.
   TicketAnswer Join(std::string_view identity);
+  TicketAnswer Admit(std::string_view identity);
   TicketAnswer Status(std::uint64_t ticket, std::uint64_t frontier_at_join);
   SessionChange Heartbeat(std::uint64_t session_ticket);
   SessionChange Leave(std::uint64_t session_ticket);
@@ -83,6 +87,8 @@ class EmbeddedRoom final : public RoomState, private core::RoomEventSink {
 
  private:
   void OnEvent(const core::RoomEvent& event) override;  // requires mu_
+  // Brings live_ in step with a session change `event` made (or replayed). Requires mu_.
+  void TrackSessions(const core::RoomEvent& event);
   // Hands `value` to `done` once journal record `lsn` is durable.
   template <typename T>
   void Settle(std::uint64_t lsn, T value, Done<T> done);
@@ -101,6 +107,7 @@ class EmbeddedRoom final : public RoomState, private core::RoomEventSink {
   Journal* journal_ = nullptr;  // guarded by mu_
   std::string scratch_;         // guarded by mu_: an event being encoded
   std::uint64_t last_lsn_ = 0;  // guarded by mu_: the last record of the current operation
+  TicketSet live_;              // written under mu_, read by SessionEnded() without it
 
   // Published after every change (under mu_), read without the lock.
   PublishedFigures published_;

@@ -181,6 +181,75 @@ TEST(EmbeddedRoom, ConcurrentUseKeepsInvariants) {
   EXPECT_LE(max_seen_active.load(), 10u);
 }
 
+TEST(EmbeddedRoom, SessionEndedFollowsTheLiveSessions) {
+  util::FakeClock clock;
+  EmbeddedStore store({{"r", TightPolicy()}}, clock);  // in memory: no journal to watch
+  EmbeddedRoom* room = store.Find("r");
+  const TicketAnswer line = room->Join("");
+  const TicketAnswer bypass = room->Admit("vip");
+  ASSERT_EQ(line.status, core::TicketStatus::kAdmitted);
+  ASSERT_EQ(bypass.ticket, core::kBypassTicketBase + 1);
+  EXPECT_FALSE(room->SessionEnded(line.ticket));
+  EXPECT_FALSE(room->SessionEnded(bypass.ticket));
+  // Numbers that name no session: never issued, in line or beyond, or a waiting ticket.
+  EXPECT_TRUE(room->SessionEnded(0));
+  EXPECT_TRUE(room->SessionEnded(line.ticket + 1));
+  EXPECT_TRUE(room->SessionEnded(bypass.ticket + 1));
+  EXPECT_TRUE(room->SessionEnded(~std::uint64_t{0}));
+
+  EXPECT_TRUE(room->Leave(bypass.ticket).found);
+  EXPECT_TRUE(room->SessionEnded(bypass.ticket));
+  EXPECT_FALSE(room->SessionEnded(line.ticket));
+  clock.Advance(std::chrono::seconds(2));  // past session_timeout
+  store.Tick();
+  EXPECT_TRUE(room->SessionEnded(line.ticket)) << "ended by idleness";
+  const TicketAnswer claimed = room->Join("");
+  ASSERT_EQ(claimed.status, core::TicketStatus::kAdmitted);
+  EXPECT_FALSE(room->SessionEnded(claimed.ticket));
+}
+
+// /api/v1/verify asks SessionEnded on every request while sessions come and go: it must never
+// read a live session as ended, nor an ended one as live. (Run under ThreadSanitizer by make
+// test-tsan.)
+TEST(EmbeddedRoom, SessionEndedWhileSessionsComeAndGo) {
+  util::FakeClock clock;
+  core::Policy p = TightPolicy();
+  p.max_active = 100'000;
+  p.burst = 100'000;
+  EmbeddedStore store({{"r", p}}, clock);
+  EmbeddedRoom* room = store.Find("r");
+  const TicketAnswer kept = room->Admit("kept");
+  const TicketAnswer gone = room->Admit("gone");
+  ASSERT_TRUE(room->Leave(gone.ticket).found);
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> wrong{0};
+  std::atomic<std::uint64_t> checks{0};
+  std::vector<std::thread> verifiers;
+  for (int v = 0; v < 3; ++v) {
+    verifiers.emplace_back([&] {
+      while (!stop.load()) {
+        if (room->SessionEnded(kept.ticket) || !room->SessionEnded(gone.ticket)) wrong++;
+        checks++;
+      }
+    });
+  }
+  // Thousands of sessions begin and end (the set grows and shrinks, replacing its tables).
+  for (int round = 0; round < 20; ++round) {
+    std::vector<std::uint64_t> tickets;
+    for (int i = 0; i < 500; ++i) {
+      tickets.push_back(i % 2 ? room->Admit("").ticket : room->Join("").ticket);
+    }
+    for (const std::uint64_t t : tickets) ASSERT_FALSE(room->SessionEnded(t));
+    for (const std::uint64_t t : tickets) room->Leave(t);
+    for (const std::uint64_t t : tickets) ASSERT_TRUE(room->SessionEnded(t));
+  }
+  const std::uint64_t seen = checks.load();
+  while (checks.load() < seen + 100) std::this_thread::yield();
+  stop = true;
+  for (std::thread& t : verifiers) t.join();
+  EXPECT_EQ(wrong.load(), 0u);
+}
+
 }  // namespace
 }  // namespace vwr::store
 
@@ -251,6 +320,65 @@ TEST_F(DurableStoreTest, StateSurvivesARestart) {
   EXPECT_EQ(room->Status(admitted, 0).status, core::TicketStatus::kAdmitted);
   EXPECT_EQ(room->Join("alice").ticket, admitted) << "identities survive";
   EXPECT_EQ(room->Join("").ticket, 33u) << "no ticket number is issued twice";
+}
+
+TEST_F(DurableStoreTest, BypassSessionsAndTheirRangeSurviveARestart) {
+  TicketAnswer kept, left, line;
+  {
+    auto store = Open();
+    EmbeddedRoom* room = store->Find("r");
+    line = room->Join("");
+    kept = room->Admit("vip");
+    left = room->Admit("");
+    room->Leave(left.ticket);
+    // A crash: the journal alone must carry everything; wait for it as the server does.
+    const TicketAnswer last = room->Join("");  // the last record: all before it are durable too
+    std::promise<bool> durable;
+    store->AwaitDurable(last.durable_lsn, [&](bool ok) { durable.set_value(ok); });
+    ASSERT_TRUE(durable.get_future().get());
+  }
+  auto check = [&](EmbeddedStore& store, const char* how) {
+    EmbeddedRoom* room = store.Find("r");
+    EXPECT_FALSE(room->SessionEnded(kept.ticket)) << how;
+    EXPECT_FALSE(room->SessionEnded(line.ticket)) << how;
+    EXPECT_TRUE(room->SessionEnded(left.ticket)) << how;
+    const TicketAnswer polled = room->Status(kept.ticket, kept.frontier_at_join);
+    EXPECT_EQ(polled.status, core::TicketStatus::kAdmitted) << how;
+    EXPECT_EQ(polled.identity, "vip") << how;
+    EXPECT_EQ(polled.admitted_unix, kept.admitted_unix) << how;
+    EXPECT_EQ(room->Status(left.ticket, 0).status, core::TicketStatus::kExpired) << how;
+    const RoomFigures f = room->Figures();
+    EXPECT_EQ(f.active, 3) << how;
+    EXPECT_EQ(f.counters.bypass, 2u) << how;
+    EXPECT_EQ(f.counters.admissions, 2u) << how;
+    EXPECT_EQ(f.counters.leaves, 1u) << how;
+  };
+  {
+    auto store = Open();  // from the journal
+    check(*store, "replayed from the journal");
+    ASSERT_TRUE(store->Snapshot().has_value());
+    store->Close();
+  }
+  {
+    auto store = Open();  // from the snapshot
+    EXPECT_GE(store->recovery().snapshot_records, 1u);
+    check(*store, "restored from a snapshot");
+    EmbeddedRoom* room = store->Find("r");
+    const TicketAnswer next = room->Admit("");
+    EXPECT_EQ(next.ticket, left.ticket + 1) << "no bypass number is issued twice";
+    EXPECT_TRUE(room->Leave(kept.ticket).found);
+    store->Close();
+  }
+  auto store = Open();
+  EmbeddedRoom* room = store->Find("r");
+  EXPECT_TRUE(room->SessionEnded(kept.ticket)) << "its leave survives a restart too";
+  EXPECT_FALSE(room->SessionEnded(left.ticket + 1));
+  EXPECT_EQ(room->Figures().counters.bypass, 3u);
+  // Idle through the downtime and after: it ends at the first tick past its timeout.
+  clock_.Advance(std::chrono::seconds(2));
+  store->Tick();
+  EXPECT_TRUE(room->SessionEnded(left.ticket + 1));
+  EXPECT_EQ(room->Figures().active, 0);
 }
 
 TEST_F(DurableStoreTest, SnapshotAndLaterJournalBothCount) {

@@ -6,8 +6,8 @@ std::vector<store::RoomSpec> RoomSpecs(const config::Config& config) {
   std::vector<store::RoomSpec> specs;
   specs.reserve(config.rooms.size());
   for (const config::RoomConfig& room : config.rooms) {
-    specs.push_back(
-        {room.id, room.policy, room.failure_policy == config::FailurePolicy::kFailOpen});
+    specs.push_back({room.id, room.policy, room.failure_policy == config::FailurePolicy::kFailOpen,
+                     room.TokenLifetime()});
   }
   return specs;
 }

@@ -28,6 +28,7 @@ struct RoomScripts {
   redis::Script tick = Of(scripts::kTick);
   redis::Script adopt = Of(scripts::kAdopt);
   redis::Script set_policy = Of(scripts::kSetPolicy);
+  redis::Script admit = Of(scripts::kAdmit);
 };
 
 const RoomScripts& Scripts() {
@@ -56,6 +57,42 @@ double ToDouble(const Reply& r) {
   } catch (...) {
     return 0.0;
   }
+}
+
+// How the scripts name a session: its ticket number, or 'b' and its place in the bypass range
+// (Lua's doubles cannot hold core::kBypassTicketBase + n exactly; see prelude.lua).
+std::string SessionMember(std::uint64_t ticket) {
+  if (ticket >= core::kBypassTicketBase) {
+    return "b" + std::to_string(ticket - core::kBypassTicketBase);
+  }
+  return std::to_string(ticket);
+}
+
+// The ticket a script's session name stands for; nullopt when it is not one.
+std::optional<std::uint64_t> TicketOfMember(std::string_view member) {
+  const bool bypass = !member.empty() && member.front() == 'b';
+  if (bypass) member.remove_prefix(1);
+  std::uint64_t n = 0;
+  auto [end, ec] = std::from_chars(member.data(), member.data() + member.size(), n);
+  if (ec != std::errc{} || end != member.data() + member.size() || member.empty()) {
+    return std::nullopt;
+  }
+  if (!bypass) return n < core::kBypassTicketBase ? std::optional(n) : std::nullopt;
+  if (n == 0 || n >= core::kBypassTicketBase) return std::nullopt;
+  return core::kBypassTicketBase + n;
+}
+
+// A ticket as a script returns it: an integer (the line), or a session name ('b7').
+std::uint64_t TicketOf(const Reply& r) {
+  if (r.type == Reply::Type::kInteger) return ToU64(r);
+  return TicketOfMember(r.str).value_or(0);
+}
+
+std::int64_t ToI64(const Reply& r) {
+  if (r.type == Reply::Type::kInteger) return r.integer;
+  std::int64_t v = 0;
+  std::from_chars(r.str.data(), r.str.data() + r.str.size(), v);
+  return v;
 }
 
 std::optional<core::TicketStatus> StatusOf(const std::string& name) {
@@ -142,8 +179,8 @@ RedisRoom::RedisRoom(RedisStore& store, const RoomSpec& spec)
 
 std::vector<std::string> RedisRoom::Keys(bool with_lease) const {
   std::vector<std::string> keys;
-  keys.reserve(8);
-  for (const char* part : {"room", "ident", "tident", "calls", "sess", "sinfo"}) {
+  keys.reserve(9);
+  for (const char* part : {"room", "ident", "tident", "calls", "sess", "sinfo", "revoked"}) {
     keys.push_back(key_base_ + part);
   }
   if (with_lease) {
@@ -194,6 +231,7 @@ void RedisRoom::Adopt(const RoomSpec& spec) {
   {
     std::lock_guard lock(figures_mu_);
     file_policy_ = file_policy;
+    token_lifetime_ = spec.token_lifetime;
   }
   std::uint64_t fresh = 0;
   while (fresh == 0) fresh = util::SecureRandom64();
@@ -235,7 +273,7 @@ std::optional<TicketAnswer> RedisRoom::AnswerOf(const boost::system::result<Repl
   if (!status) return std::nullopt;
   TicketAnswer t;
   t.status = *status;
-  t.ticket = ToU64((*a)[1]);
+  t.ticket = TicketOf((*a)[1]);
   t.frontier_at_join = ToU64((*a)[2]);
   t.admitted_unix = static_cast<std::int64_t>(ToU64((*a)[3]) / 1000);
   t.identity = (*a)[4].str;
@@ -269,7 +307,7 @@ void RedisRoom::Status(std::uint64_t ticket, std::uint64_t frontier_at_join,
                        Done<TicketAnswer> done) {
   if (!adopted()) return done(Unavailable<TicketAnswer>());
   store_.client().Eval(
-      Scripts().status, Keys(), Args({std::to_string(ticket)}),
+      Scripts().status, Keys(), Args({SessionMember(ticket)}),
       [this, frontier_at_join, done = std::move(done)](boost::system::result<Reply> r) {
         std::optional<TicketAnswer> t = AnswerOf(r, "status");
         if (!t) return done(Unavailable<TicketAnswer>());
@@ -280,7 +318,7 @@ void RedisRoom::Status(std::uint64_t ticket, std::uint64_t frontier_at_join,
 
 void RedisRoom::Heartbeat(std::uint64_t session_ticket, Done<bool> done) {
   if (!adopted()) return done(Unavailable<bool>());
-  store_.client().Eval(Scripts().heartbeat, Keys(), Args({std::to_string(session_ticket)}),
+  store_.client().Eval(Scripts().heartbeat, Keys(), Args({SessionMember(session_ticket)}),
                        [done = std::move(done)](boost::system::result<Reply> r) {
                          if (!r || r->type != Reply::Type::kInteger)
                            return done(Unavailable<bool>());
@@ -290,14 +328,63 @@ void RedisRoom::Heartbeat(std::uint64_t session_ticket, Done<bool> done) {
 
 void RedisRoom::Leave(std::uint64_t session_ticket, Done<bool> done) {
   if (!adopted()) return done(Unavailable<bool>());
-  store_.client().Eval(Scripts().leave, Keys(), Args({std::to_string(session_ticket)}),
-                       [this, done = std::move(done)](boost::system::result<Reply> r) {
-                         // {found, last, front, waiting, active, called}: leave.lua
-                         const std::vector<Reply>* a = ArrayOf(r, 6, "leave");
+  std::string member = SessionMember(session_ticket);
+  store_.client().Eval(Scripts().leave, Keys(), Args({member}),
+                       [this, member, done = std::move(done)](boost::system::result<Reply> r) {
+                         // {found, last, front, waiting, active, called, now_ms}: leave.lua
+                         const std::vector<Reply>* a = ArrayOf(r, 7, "leave");
                          if (a == nullptr) return done(Unavailable<bool>());
                          NoteShape(*a, 1);
-                         done(ToU64((*a)[0]) == 1);
+                         const bool found = ToU64((*a)[0]) == 1;
+                         // Refused here at once; the other nodes learn it at their next tick.
+                         if (found) NoteRevoked(member, ToI64((*a)[6]));
+                         done(found);
                        });
+}
+
+void RedisRoom::Admit(std::string identity, Done<TicketAnswer> done) {
+  if (!adopted()) return done(Unavailable<TicketAnswer>());
+  store_.client().Eval(Scripts().admit, Keys(), Args({std::move(identity)}),
+                       [this, done = std::move(done)](boost::system::result<Reply> r) {
+                         std::optional<TicketAnswer> t = AnswerOf(r, "admit");
+                         if (!t || t->status != core::TicketStatus::kAdmitted ||
+                             t->ticket < core::kBypassTicketBase) {
+                           return done(Unavailable<TicketAnswer>());
+                         }
+                         t->frontier_at_join = t->ticket;  // nobody ahead: initialPosition 0
+                         done(std::move(*t));
+                       });
+}
+
+bool RedisRoom::SessionEnded(std::uint64_t session_ticket) {
+  return session_ticket == 0 || revoked_.Contains(session_ticket);
+}
+
+void RedisRoom::NoteRevoked(const std::string& member, std::int64_t ended_ms) {
+  const std::optional<std::uint64_t> ticket = TicketOfMember(member);
+  if (!ticket) {
+    spdlog::error("redis store: room {}: a revoked session is not a ticket: {}", id_, member);
+    return;
+  }
+  if (revoked_.Insert(*ticket)) revoked_order_.emplace_back(ended_ms, *ticket);
+}
+
+void RedisRoom::ForgetRevoked(std::int64_t before_ms) {
+  while (!revoked_order_.empty() && revoked_order_.front().first < before_ms) {
+    revoked_.Erase(revoked_order_.front().second);
+    revoked_order_.pop_front();
+  }
+}
+
+std::chrono::milliseconds RedisRoom::RevokedKeep() {
+  std::chrono::milliseconds lifetime;
+  {
+    std::lock_guard lock(figures_mu_);
+    lifetime = token_lifetime_.count() > 0
+                   ? std::chrono::duration_cast<std::chrono::milliseconds>(token_lifetime_)
+                   : file_policy_.session_timeout;
+  }
+  return std::max(lifetime, policy().session_timeout) + std::chrono::minutes(1);
 }
 
 void RedisRoom::SetPolicy(const core::Policy& policy, Done<void> done) {
@@ -342,18 +429,29 @@ void RedisRoom::Tick() {
     {
       std::lock_guard lock(figures_mu_);
       spec.policy = file_policy_;
+      spec.token_lifetime = token_lifetime_;
     }
     Adopt(spec);
     return;
   }
   const RedisStoreOptions& o = store_.options();
+  const std::int64_t keep_ms = RevokedKeep().count();
   store_.client().Eval(
       Scripts().tick, Keys(/*with_lease=*/true),
-      Args({o.node_id, std::to_string(o.lease.count()), std::to_string(o.max_call_per_tick)}),
-      [this](boost::system::result<Reply> r) {
-        const std::vector<Reply>* a = ArrayOf(r, 19, "tick");
+      Args({o.node_id, std::to_string(o.lease.count()), std::to_string(o.max_call_per_tick),
+            revoked_cursor_, std::to_string(keep_ms)}),
+      [this, keep_ms](boost::system::result<Reply> r) {
+        const std::vector<Reply>* a = ArrayOf(r, 22, "tick");
         if (a == nullptr) return;
         const auto& e = *a;
+        // The sessions ended since the last reading; the reading goes on from where it stands.
+        const Reply& revoked = e[21];
+        for (std::size_t i = 0; i + 1 < revoked.elements.size(); i += 2) {
+          NoteRevoked(revoked.elements[i].str, ToI64(revoked.elements[i + 1]));
+        }
+        const std::int64_t read_to = ToI64(e[20]);
+        revoked_cursor_ = std::to_string(read_to);
+        ForgetRevoked(read_to - keep_ms);
         UsePolicy(e[17].str);
         const std::uint64_t last = ToU64(e[1]);
         const std::uint64_t front = ToU64(e[2]);
@@ -374,6 +472,7 @@ void RedisRoom::Tick() {
         c.expired_sessions = ToU64(e[13]);
         c.leaves = ToU64(e[14]);
         c.rejoins = ToU64(e[15]);
+        c.bypass = ToU64(e[19]);
         figures_.tick_holder = e[16].str;
         figures_.nodes = static_cast<std::uint32_t>(ToU64(e[18]));
       });

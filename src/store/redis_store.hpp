@@ -4,6 +4,8 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/system/result.hpp>
+#include <chrono>
+#include <deque>
 #include <initializer_list>
 #include <memory>
 #include <mutex>
@@ -16,6 +18,7 @@
 #include "redis/client.hpp"
 #include "store/published_figures.hpp"
 #include "store/store.hpp"
+#include "store/ticket_set.hpp"
 #include "util/clock.hpp"
 #include "util/published.hpp"
 #include "util/string_hash.hpp"
@@ -44,6 +47,13 @@ class RedisStore;
 // refreshes with the room's figures (and every join with the ticket it issued): no round trip.
 // Times are Redis's own (TIME in the scripts), so the nodes' clocks never decide an expiry.
 //
+// Revocation. Whichever node ends a session (leave, idle expiry at the lease holder's tick)
+// records it in the room's `revoked` sorted set (score: when it ended). Every node's tick reads
+// what was recorded since its last reading into a local TicketSet, which SessionEnded() answers
+// from without I/O or lock: a session ended anywhere reads as ended everywhere within a tick or
+// two. Entries are kept for RevokedKeep() (longer than any token naming the session lives), in
+// Redis and locally; a node starting (or one that could not reach Redis) reads back that far.
+//
 // Thread-safety: every method from any thread; completions run on the store's Redis thread.
 class RedisRoom final : public RoomState {
  public:
@@ -65,12 +75,16 @@ class RedisRoom final : public RoomState {
   void Leave(std::uint64_t session_ticket, Done<bool> done) override;
   void SetPolicy(const core::Policy& policy, Done<void> done) override;
   RoomFigures Figures() override;
-  // Placeholders until the store implements them (work in progress, not served yet).
-  void Admit(std::string, Done<TicketAnswer> done) override { done(StoreError::kUnavailable); }
-  bool SessionEnded(std::uint64_t) override { return false; }
+  void Admit(std::string identity, Done<TicketAnswer> done) override;
+  // True when this node has learned that the session ended (see Revocation above), and for
+  // ticket 0 (no session); a number it has heard nothing about (live, or never a session) reads
+  // as not ended. Lock-free.
+  bool SessionEnded(std::uint64_t session_ticket) override;
 
   // The configuration file's settings (start, reload): adopts the room's shared state.
   void Adopt(const RoomSpec& spec);
+  // How long an ended session stays revoked: max(token lifetime, session timeout) + a minute.
+  std::chrono::milliseconds RevokedKeep();
   // One tick: runs the tick script (which ticks only on the lease holder) and refreshes the
   // published figures from its answer. On the Redis thread.
   void Tick();
@@ -92,6 +106,11 @@ class RedisRoom final : public RoomState {
   // active, called}. Published at once, so that this node's own changes show in its figures
   // before the next tick. On the Redis thread.
   void NoteShape(const std::vector<redis::Reply>& answer, std::size_t at);
+  // Holds session `member` (as the scripts name it) as revoked since `ended_ms`. On the Redis
+  // thread.
+  void NoteRevoked(const std::string& member, std::int64_t ended_ms);
+  // Forgets what was revoked before `before_ms` (Redis time). On the Redis thread.
+  void ForgetRevoked(std::int64_t before_ms);
 
   RedisStore& store_;
   const std::string id_;
@@ -99,11 +118,17 @@ class RedisRoom final : public RoomState {
   std::atomic<std::uint64_t> incarnation_{0};
   std::atomic<bool> fail_open_;
   PublishedFigures published_;
-  std::string policy_text_;   // as last seen in Redis; on the Redis thread only
-  core::Policy file_policy_;  // guarded by figures_mu_
-  std::mutex figures_mu_;     // guards figures_
-  RoomFigures figures_;       // cluster-wide: the counters from the last tick, the shape from
-                              // the last tick or answer
+  std::string policy_text_;                 // as last seen in Redis; on the Redis thread only
+  core::Policy file_policy_;                // guarded by figures_mu_
+  std::chrono::seconds token_lifetime_{0};  // guarded by figures_mu_
+  std::mutex figures_mu_;                   // guards figures_
+  RoomFigures figures_;  // cluster-wide: the counters from the last tick, the shape from
+                         // the last tick or answer
+
+  // Revocation: written on the Redis thread only; revoked_ is read by any thread.
+  TicketSet revoked_;
+  std::deque<std::pair<std::int64_t, std::uint64_t>> revoked_order_;  // (ended_ms, ticket)
+  std::string revoked_cursor_;  // where this node's reading stands ('' before the first)
 };
 
 // All rooms, their state in one Redis or a Redis Cluster shared by every node (see

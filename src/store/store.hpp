@@ -1,6 +1,7 @@
 #pragma once
 
 #include <boost/system/result.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -118,6 +119,11 @@ class RoomState {
   // admission tokens naming it must no longer be honoured. The hot path of /api/v1/verify: no
   // I/O, no lock shared with other rooms. A shared store answers from what it has learned at its
   // ticks, so that a session ended on any node reads as ended on every node within a second.
+  // Ticket 0 names no session (a fail_open token holds it): true on every store, so the caller
+  // decides what such a token is worth before asking. Any other number that never named a
+  // session: true on the embedded store, which knows every live session; false on a shared
+  // store, which knows only the ends it has learned of (a token naming such a number cannot
+  // exist: tokens are signed).
   virtual bool SessionEnded(std::uint64_t session_ticket) = 0;
 };
 
@@ -127,6 +133,9 @@ struct RoomSpec {
   core::Policy policy;
   // When the store cannot be reached: let people through (true) or keep them out (false).
   bool fail_open = false;
+  // How long the room's admission tokens live (0: the policy's session_timeout). A shared store
+  // remembers an ended session for at least this long, so that no token naming it verifies.
+  std::chrono::seconds token_lifetime{0};
 };
 
 // What a Reconfigure changed, room ids in configuration order.

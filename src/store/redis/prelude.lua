@@ -4,14 +4,21 @@
 --   KEYS[2] ident  HASH  identity -> "ticket:frontier_at_join"
 --   KEYS[3] tident HASH  ticket -> identity
 --   KEYS[4] calls  ZSET  called, not yet claimed: ticket -> called_at_ms
---   KEYS[5] sess   ZSET  admitted sessions: ticket -> last_seen_ms
---   KEYS[6] sinfo  HASH  ticket -> admitted_ms
---   KEYS[7] lease  STRING the node that ticks this room (tick script only)
---   KEYS[8] nodes  HASH  node -> last tick_ms of each node serving the room (tick script only)
+--   KEYS[5] sess   ZSET  admitted sessions: session -> last_seen_ms
+--   KEYS[6] sinfo  HASH  session -> admitted_ms
+--   KEYS[7] revoked ZSET ended sessions: session -> ended_at_ms, kept for as long as a token
+--                        naming one may still be valid (the tick's holder prunes; every node's
+--                        tick reads what is new, so that /api/v1/verify refuses it everywhere)
+--   KEYS[8] lease  STRING the node that ticks this room (tick script only)
+--   KEYS[9] nodes  HASH  node -> last tick_ms of each node serving the room (tick script only)
+-- A session is named by its ticket number in decimal, or, when admitted without a place in
+-- line (admit.lua), by 'b' and its number in the room's bypass range ('b7' is the node's
+-- core::kBypassTicketBase + 7: Lua's numbers are doubles and cannot hold 2^62 + n exactly).
+-- The room hash counts bypass numbers issued in 'bypass_last' and bypass admissions in 'bypass'.
 -- Every time comes from the Redis server's clock (TIME), so the nodes' clocks never decide an
 -- expiry. The rules are core::Room's (src/core/room.cpp); keep the two in step.
-local K_ROOM, K_IDENT, K_TIDENT, K_CALLS, K_SESS, K_SINFO = KEYS[1], KEYS[2], KEYS[3], KEYS[4],
-    KEYS[5], KEYS[6]
+local K_ROOM, K_IDENT, K_TIDENT, K_CALLS, K_SESS, K_SINFO, K_REVOKED = KEYS[1], KEYS[2], KEYS[3],
+    KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 
 local function now_ms()
   local t = redis.call('TIME')
@@ -65,6 +72,18 @@ end
 
 local function set_tokens(tokens)
   redis.call('HSET', K_ROOM, 'tokens', string.format('%.6f', tokens))
+end
+
+-- Ends session n (a leave, idleness, an operator) and counts it in `counter`: its slot is free,
+-- its identity's hold on a ticket ends, and it is recorded as revoked for every node. Returns 1,
+-- or 0 when there was no such session.
+local function end_session(n, counter, now)
+  if redis.call('ZREM', K_SESS, n) == 0 then return 0 end
+  redis.call('HDEL', K_SINFO, n)
+  forget_identity(n)
+  redis.call('HINCRBY', K_ROOM, counter, 1)
+  redis.call('ZADD', K_REVOKED, now, n)
+  return 1
 end
 
 local function create_session(n, now, immediate)

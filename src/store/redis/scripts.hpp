@@ -12,5 +12,6 @@ extern const char* const kLeave;
 extern const char* const kTick;
 extern const char* const kAdopt;
 extern const char* const kSetPolicy;
+extern const char* const kAdmit;
 
 }  // namespace vwr::store::redis_scripts

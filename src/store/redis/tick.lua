@@ -1,11 +1,17 @@
 -- The tick of one room, run by the node holding the room's lease; any other node only reads the
--- figures. ARGV[8] = this node's id, ARGV[9] = lease period in ms, ARGV[10] = most tickets to
--- call in one tick.
+-- figures and the sessions ended since its last tick. ARGV[8] = this node's id, ARGV[9] = lease
+-- period in ms, ARGV[10] = most tickets to call in one tick, ARGV[11] = where this node's reading
+-- of the revoked sessions stands (ended_at_ms; '' for a node that has read none yet: it starts
+-- ARGV[12] ago), ARGV[12] = how long a revoked session is kept, in ms.
 -- Returns {ticked (0|1), last, front, waiting, active, called, advance_rate, joins, rejected,
 --          full, admissions, immediate, no_shows, expired, leaves, rejoins, lease holder,
---          policy in force (as encoded by the nodes), nodes serving the room}.
-local K_LEASE, K_NODES = KEYS[7], KEYS[8]
+--          policy in force (as encoded by the nodes), nodes serving the room, bypass,
+--          where the node's reading stands now, {session, ended_at_ms, ...} revoked from where it
+--          stood}.
+local K_LEASE, K_NODES = KEYS[8], KEYS[9]
 local node, lease_ms, max_call = ARGV[8], tonumber(ARGV[9]), tonumber(ARGV[10])
+local revoked_from, revoked_keep_ms = ARGV[11], tonumber(ARGV[12])
+local kRevokedPerTick = 5000
 local ticked = 0
 local holder = redis.call('GET', K_LEASE)
 if holder == node then
@@ -21,11 +27,10 @@ if holder == node then
   -- Idle sessions end.
   for _, n in ipairs(redis.call('ZRANGEBYSCORE', K_SESS, '-inf', now - P.session_timeout_ms,
                                 'LIMIT', 0, 10000)) do
-    redis.call('ZREM', K_SESS, n)
-    redis.call('HDEL', K_SINFO, n)
-    forget_identity(n)
-    redis.call('HINCRBY', K_ROOM, 'expired', 1)
+    end_session(n, 'expired', now)
   end
+  -- Revoked sessions no token can name any more are forgotten.
+  redis.call('ZREMRANGEBYSCORE', K_REVOKED, '-inf', now - revoked_keep_ms)
   -- Calls not claimed within the grace are no-shows.
   for _, n in ipairs(redis.call('ZRANGEBYSCORE', K_CALLS, '-inf', now - P.claim_grace_ms,
                                 'LIMIT', 0, 10000)) do
@@ -73,9 +78,19 @@ for i = 1, #marks, 2 do
   end
 end
 
+-- The sessions ended since this node last read, from any node. The reading starts again at the
+-- last score read, inclusive: an end recorded later within that same millisecond is still read
+-- (the node already holds the others). A node that could not reach Redis for a while reads all
+-- it missed; what was pruned meanwhile no token can name any more.
+if revoked_from == '' then revoked_from = seen_ms - revoked_keep_ms end
+local revoked = redis.call('ZRANGEBYSCORE', K_REVOKED, revoked_from, '+inf', 'WITHSCORES', 'LIMIT',
+                           0, kRevokedPerTick)
+local revoked_to = seen_ms
+if #revoked == 2 * kRevokedPerTick then revoked_to = revoked[#revoked] end
+
 local f = figures()
 return {ticked, f[1], f[2], f[3], redis.call('ZCARD', K_SESS), redis.call('ZCARD', K_CALLS),
         redis.call('HGET', K_ROOM, 'rate') or tostring(P.admit_rate), num('joins'),
         num('rejected'), num('full'), num('admissions'), num('immediate'), num('no_shows'),
         num('expired'), num('leaves'), num('rejoins'), holder,
-        redis.call('HGET', K_ROOM, 'policy') or '', nodes}
+        redis.call('HGET', K_ROOM, 'policy') or '', nodes, num('bypass'), revoked_to, revoked}

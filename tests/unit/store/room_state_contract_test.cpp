@@ -76,6 +76,7 @@ class RoomStateContract : public testing::TestWithParam<Kind> {
 
   // Opens the store under test with `rooms` and waits until it serves them.
   void Open(const std::vector<RoomSpec>& rooms) {
+    rooms_ = rooms;
     if (GetParam() == Kind::kEmbedded) {
       char dir_template[] = "/tmp/vwr-contract-XXXXXX";
       dir_ = ::mkdtemp(dir_template);
@@ -98,6 +99,31 @@ class RoomStateContract : public testing::TestWithParam<Kind> {
   }
 
   void Open(const core::Policy& policy) { Open({{"r", policy}}); }
+
+  // Redis only: another node serving the same rooms on the same Redis, as a second `vwr`
+  // process would, once it is ready (it ticks only when told to).
+  std::unique_ptr<RedisStore> OpenNode(const std::string& node_id,
+                                       redis::ClientOptions client = {}) {
+    RedisStoreOptions options;
+    options.client = client.seeds.empty() ? redis::testing::OptionsFor(*redis_) : client;
+    options.node_id = node_id;
+    options.lease = milliseconds(1000);
+    auto node = std::make_unique<RedisStore>(rooms_, util::SystemClock::Instance(), options);
+    const bool ready = redis::testing::Eventually([&] {
+      node->Tick();
+      std::this_thread::sleep_for(milliseconds(10));
+      return node->Ready();
+    });
+    EXPECT_TRUE(ready) << node_id << " never became ready";
+    return node;
+  }
+
+  // Ticks `node` once and waits for that tick's answer: its figures name the lease holder only
+  // once a tick has answered, and `condition` must hold after it.
+  static bool AfterOneTick(Store& node, const std::function<bool()>& condition) {
+    node.Tick();
+    return redis::testing::Eventually(condition, seconds(2));
+  }
 
   RoomState& Room(std::string_view id = "r") {
     RoomState* room = store_->Find(id);
@@ -146,6 +172,13 @@ class RoomStateContract : public testing::TestWithParam<Kind> {
     return Await(future);
   }
 
+  TicketAnswer Admit(std::string identity = "") {
+    std::promise<boost::system::result<TicketAnswer>> done;
+    auto future = done.get_future();
+    Room().Admit(std::move(identity), [&done](auto r) { done.set_value(std::move(r)); });
+    return Await(future);
+  }
+
   bool Heartbeat(std::uint64_t ticket) {
     std::promise<boost::system::result<bool>> done;
     auto future = done.get_future();
@@ -181,6 +214,7 @@ class RoomStateContract : public testing::TestWithParam<Kind> {
   }
 
   std::unique_ptr<redis::testing::RedisServer> redis_;
+  std::vector<RoomSpec> rooms_;
   std::string dir_;
   std::unique_ptr<Store> store_;
 };
@@ -440,6 +474,187 @@ TEST_P(RoomStateContract, ReconfigureKeepsStateAndOperatorPoliciesUntilTheFileCh
   Join("", "a");
   EXPECT_EQ(Room("a").policy().max_active, 5) << "an edited file wins";
   EXPECT_DOUBLE_EQ(Room("a").Figures().advance_rate, 7) << "its rate restarts the estimate";
+}
+
+TEST_P(RoomStateContract, AdmitLetsInAtOnceWhenTheRoomIsFullClosedOrHasALine) {
+  core::Policy p = BasePolicy();
+  p.max_active = 1;
+  p.queue_limit = 1;
+  Open(p);
+  ASSERT_EQ(Join().status, TicketStatus::kAdmitted);
+  const TicketAnswer waiting = Join("alice");
+  ASSERT_EQ(waiting.status, TicketStatus::kWaiting);
+  ASSERT_EQ(Join().status, TicketStatus::kFull);
+
+  const TicketAnswer vip = Admit("vip");
+  EXPECT_EQ(vip.status, TicketStatus::kAdmitted);
+  EXPECT_EQ(vip.ticket, core::kBypassTicketBase + 1) << "the first of the bypass range";
+  EXPECT_EQ(vip.frontier_at_join, vip.ticket) << "nobody ahead: initialPosition 0";
+  EXPECT_EQ(vip.position, 0u);
+  EXPECT_EQ(vip.identity, "vip");
+  EXPECT_GT(vip.admitted_unix, 1'600'000'000);
+
+  core::Policy closed = p;
+  closed.mode = core::Mode::kReject;
+  SetPolicy(closed);
+  ASSERT_EQ(Join().status, TicketStatus::kRejected);
+  const TicketAnswer in_closed = Admit();
+  EXPECT_EQ(in_closed.status, TicketStatus::kAdmitted) << "a closed room too";
+  EXPECT_EQ(in_closed.ticket, vip.ticket + 1);
+
+  core::Policy paused = p;
+  paused.mode = core::Mode::kPause;
+  SetPolicy(paused);
+  EXPECT_EQ(Admit("alice").status, TicketStatus::kAdmitted) << "a paused one too";
+
+  // The line is as it was, and alice keeps her place in it.
+  const TicketAnswer again = Join("alice");
+  EXPECT_EQ(again.status, TicketStatus::kWaiting);
+  EXPECT_EQ(again.ticket, waiting.ticket);
+  const RoomFigures f = Room().Figures();
+  EXPECT_EQ(f.last_issued, 2u);
+  EXPECT_EQ(f.frontier, 1u);
+  EXPECT_EQ(f.queue_size, 1u);
+  EXPECT_EQ(f.active, 4) << "bypass sessions count in active";
+
+  const RoomFigures counted =
+      FiguresWhen([](const RoomFigures& g) { return g.counters.bypass == 3; });
+  EXPECT_EQ(counted.counters.admissions, 1u) << "bypass admissions are counted apart";
+  EXPECT_EQ(counted.counters.immediate, 1u);
+  EXPECT_EQ(counted.counters.joins, 2u);
+}
+
+TEST_P(RoomStateContract, ABypassSessionHeartbeatsPollsAndLeavesLikeAnyOther) {
+  Open(BasePolicy());
+  const TicketAnswer a = Admit("vip");
+  ASSERT_EQ(a.status, TicketStatus::kAdmitted);
+  EXPECT_TRUE(Heartbeat(a.ticket));
+  EXPECT_FALSE(Heartbeat(a.ticket + 1)) << "not issued yet";
+  const TicketAnswer polled = Status(a);
+  EXPECT_EQ(polled.status, TicketStatus::kAdmitted);
+  EXPECT_EQ(polled.ticket, a.ticket);
+  EXPECT_EQ(polled.admitted_unix, a.admitted_unix) << "the same session";
+  EXPECT_EQ(polled.identity, "vip");
+  EXPECT_EQ(Room().Figures().active, 1);
+
+  EXPECT_TRUE(Leave(a.ticket));
+  EXPECT_FALSE(Leave(a.ticket)) << "the session has ended already";
+  EXPECT_FALSE(Heartbeat(a.ticket));
+  EXPECT_EQ(Status(a).status, TicketStatus::kExpired);
+  EXPECT_EQ(Room().Figures().active, 0);
+  EXPECT_EQ(Admit().ticket, a.ticket + 1) << "a bypass number is never reused";
+  const RoomFigures f = FiguresWhen([](const RoomFigures& g) { return g.counters.bypass == 2; });
+  EXPECT_EQ(f.counters.leaves, 1u);
+  EXPECT_EQ(f.counters.admissions, 0u);
+}
+
+TEST_P(RoomStateContract, AnIdleBypassSessionEndsAfterSessionTimeout) {
+  core::Policy p = BasePolicy();
+  p.session_timeout = seconds(1);
+  Open(p);
+  const auto start = std::chrono::steady_clock::now();
+  const TicketAnswer a = Admit();
+  ASSERT_EQ(a.status, TicketStatus::kAdmitted);
+  EXPECT_FALSE(Room().SessionEnded(a.ticket));
+  ASSERT_TRUE(TickUntil([&] { return Room().Figures().active == 0; }));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, milliseconds(900));
+  EXPECT_TRUE(Room().SessionEnded(a.ticket)) << "this node ended it";
+  EXPECT_FALSE(Heartbeat(a.ticket));
+  EXPECT_EQ(Status(a).status, TicketStatus::kExpired);
+  const RoomFigures f =
+      FiguresWhen([](const RoomFigures& g) { return g.counters.expired_sessions == 1; });
+  EXPECT_EQ(f.counters.bypass, 1u);
+}
+
+TEST_P(RoomStateContract, SessionEndedIsFalseWhileASessionLivesAndTrueOnceItLeaves) {
+  Open(BasePolicy());
+  const TicketAnswer line = Join();
+  const TicketAnswer bypass = Admit();
+  ASSERT_EQ(line.status, TicketStatus::kAdmitted);
+  // Ticks (which read what other nodes ended, on Redis) change nothing about live sessions.
+  ASSERT_TRUE(TickUntil([&] { return Room().Figures().counters.bypass == 1; }));
+  EXPECT_FALSE(Room().SessionEnded(line.ticket));
+  EXPECT_FALSE(Room().SessionEnded(bypass.ticket));
+  ASSERT_TRUE(Leave(line.ticket));
+  ASSERT_TRUE(Leave(bypass.ticket));
+  EXPECT_TRUE(Room().SessionEnded(line.ticket)) << "at once, on the node that ended it";
+  EXPECT_TRUE(Room().SessionEnded(bypass.ticket));
+  const TicketAnswer other = Join();
+  EXPECT_FALSE(Room().SessionEnded(other.ticket)) << "other sessions live on";
+  EXPECT_TRUE(Room().SessionEnded(0)) << "ticket 0 (a fail_open token's) names no session";
+  ASSERT_TRUE(TickUntil([&] { return Room().Figures().counters.leaves == 2; }));
+  EXPECT_TRUE(Room().SessionEnded(line.ticket)) << "and stays ended";
+}
+
+// Every node refuses a session ended on another within its next tick, a node started later
+// learns of the recent ends, and so does one that could not reach Redis when they happened.
+TEST_P(RoomStateContract, ASessionEndedOnOneNodeReadsAsEndedOnEveryNode) {
+  if (GetParam() == Kind::kEmbedded) GTEST_SKIP() << "one node holds the embedded store";
+  core::Policy p = BasePolicy();
+  p.max_active = 10;
+  p.session_timeout = seconds(2);
+  Open(p);
+  // A node whose connections the test can refuse: its own Redis user.
+  ASSERT_EQ(redis_->Run({"ACL", "SETUSER", "other", "on", ">secret", "~*", "&*", "+@all"}), "OK");
+  redis::ClientOptions refusable = redis::testing::OptionsFor(*redis_);
+  refusable.username = "other";
+  refusable.password = "secret";
+  std::unique_ptr<RedisStore> other = OpenNode("contract-node-2", refusable);
+  RoomState& there = *other->Find("r");
+  ASSERT_TRUE(AfterOneTick(*other, [&] { return !there.Figures().tick_holder.empty(); }));
+
+  const TicketAnswer left = Join();
+  const TicketAnswer bypass = Admit();
+  const TicketAnswer idle = Admit();
+  ASSERT_TRUE(AfterOneTick(*other, [&] { return there.Figures().active == 3; }));
+  EXPECT_FALSE(there.SessionEnded(left.ticket));
+  EXPECT_FALSE(there.SessionEnded(bypass.ticket));
+
+  // A leave here reads as ended there after its next tick.
+  ASSERT_TRUE(Leave(left.ticket));
+  EXPECT_TRUE(AfterOneTick(*other, [&] { return there.SessionEnded(left.ticket); }))
+      << "another node learns of a leave at its next tick";
+  EXPECT_FALSE(there.SessionEnded(bypass.ticket));
+
+  // Idleness, found by this node's tick (it holds the lease), the same; heartbeats keep the
+  // bypass session alive meanwhile.
+  ASSERT_TRUE(TickUntil([&] {
+    Heartbeat(bypass.ticket);
+    return Room().SessionEnded(idle.ticket);
+  }));
+  EXPECT_TRUE(AfterOneTick(*other, [&] { return there.SessionEnded(idle.ticket); }))
+      << "another node learns of an idle expiry at its next tick";
+  EXPECT_FALSE(there.SessionEnded(bypass.ticket));
+
+  // A node started now learns of what ended before it started.
+  std::unique_ptr<RedisStore> later = OpenNode("contract-node-3");
+  RoomState& late = *later->Find("r");
+  EXPECT_TRUE(AfterOneTick(*later, [&] {
+    return late.SessionEnded(left.ticket) && late.SessionEnded(idle.ticket);
+  })) << "a node that starts reads back the recent ends";
+  EXPECT_FALSE(late.SessionEnded(bypass.ticket));
+  later->Close();
+
+  // The other node loses Redis; the bypass session ends meanwhile.
+  ASSERT_EQ(redis_->Run({"ACL", "SETUSER", "other", "off"}), "OK");
+  redis_->Run({"CLIENT", "KILL", "USER", "other"});
+  ASSERT_TRUE(redis::testing::Eventually([&] { return !other->Ready(); }));
+  ASSERT_TRUE(Leave(bypass.ticket));
+  EXPECT_FALSE(redis::testing::Eventually(
+      [&] {
+        other->Tick();
+        std::this_thread::sleep_for(milliseconds(10));
+        return there.SessionEnded(bypass.ticket);
+      },
+      milliseconds(300)))
+      << "cut off, it cannot know";
+  ASSERT_EQ(redis_->Run({"ACL", "SETUSER", "other", "on"}), "OK");
+  EXPECT_TRUE(redis::testing::Eventually([&] {
+    other->Tick();
+    std::this_thread::sleep_for(milliseconds(10));
+    return there.SessionEnded(bypass.ticket);
+  })) << "a node that was cut off learns of what ended meanwhile once it reconnects";
+  other->Close();
 }
 
 INSTANTIATE_TEST_SUITE_P(BothStores, RoomStateContract,

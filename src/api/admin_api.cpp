@@ -437,6 +437,10 @@ Response AdminApi::Metrics(const Request& req) {
          [](std::size_t, F f) { return f.counters.admissions; });
   family("vwr_room_immediate_admissions_total", "counter", "Admissions without waiting.",
          [](std::size_t, F f) { return f.counters.immediate; });
+  family("vwr_room_bypass_admissions_total", "counter",
+         "Sessions admitted without a place in line (entry pass, allow list); not in "
+         "vwr_room_admissions_total.",
+         [](std::size_t, F f) { return f.counters.bypass; });
   family("vwr_room_polls_total", "counter", "Status polls.",
          [&](std::size_t i, F) { return entries[i]->traffic.polls.Value(); });
   family("vwr_room_leaves_total", "counter", "Sessions ended by leave.",

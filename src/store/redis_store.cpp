@@ -245,7 +245,15 @@ void RedisRoom::Adopt(const RoomSpec& spec) {
             spdlog::warn("redis store: room {}: cannot adopt yet: {}", id_, r.error().message());
           return;
         }
-        incarnation_.store(ToU64((*a)[0]), std::memory_order_release);
+        const std::uint64_t incarnation = ToU64((*a)[0]);
+        const std::uint64_t before = incarnation_.exchange(incarnation, std::memory_order_acq_rel);
+        if (before != 0 && before != incarnation) {
+          // The room's state began anew (Redis lost it): its numbers start again, so what ended
+          // in its former life says nothing about the sessions of this one.
+          revoked_.Clear();
+          revoked_order_.clear();
+          revoked_cursor_.clear();
+        }
         UsePolicy((*a)[1].str);
       });
 }

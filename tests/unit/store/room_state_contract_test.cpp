@@ -657,6 +657,22 @@ TEST_P(RoomStateContract, ASessionEndedOnOneNodeReadsAsEndedOnEveryNode) {
   other->Close();
 }
 
+TEST_P(RoomStateContract, ARoomThatBeginsAnewForgetsTheEndsOfItsFormerLife) {
+  if (GetParam() == Kind::kEmbedded) GTEST_SKIP() << "the embedded room's life is its directory's";
+  Open(BasePolicy());
+  const TicketAnswer a = Admit();
+  ASSERT_TRUE(Leave(a.ticket));
+  ASSERT_TRUE(Room().SessionEnded(a.ticket));
+  const std::uint64_t incarnation = Room().incarnation();
+  // Redis loses the room; the next adoption (a reload here) finds it new.
+  ASSERT_EQ(redis_->Run({"FLUSHALL"}), "OK");
+  store_->Reconfigure(rooms_);
+  ASSERT_TRUE(TickUntil([&] { return Room().incarnation() != incarnation; }));
+  const TicketAnswer again = Admit();
+  EXPECT_EQ(again.ticket, a.ticket) << "the new life numbers from the start";
+  EXPECT_FALSE(Room().SessionEnded(again.ticket)) << "not the session that ended before";
+}
+
 INSTANTIATE_TEST_SUITE_P(BothStores, RoomStateContract,
                          testing::Values(Kind::kEmbedded, Kind::kRedis), KindName);
 

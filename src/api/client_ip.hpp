@@ -1,0 +1,25 @@
+#pragma once
+
+#include <boost/asio/ip/address.hpp>
+#include <span>
+#include <string_view>
+
+#include "api/http.hpp"
+
+namespace vwr::api {
+
+// A CIDR block: "10.0.0.0/8", "2001:db8::/32", or one address (a /32 or /128).
+struct Cidr {
+  boost::asio::ip::address network;
+  unsigned prefix_length = 0;
+  bool Contains(const boost::asio::ip::address& address) const;
+};
+
+// The client's address for identity, limits and lists: the connection's peer; or, when the peer
+// is one of `trusted_proxies` (server.trusted_proxies), the right-most address in
+// X-Forwarded-For that is not a trusted proxy. A malformed X-Forwarded-For gives the peer.
+// A client-reported address (the TRACER `ip` field) is never used here.
+boost::asio::ip::address ClientIp(const Request& request, const ConnectionInfo& connection,
+                                  std::span<const Cidr> trusted_proxies);
+
+}  // namespace vwr::api

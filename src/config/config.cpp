@@ -40,7 +40,14 @@ Config DefaultConfig() {
 
 std::chrono::seconds MaxTokenLifetime(const Config& config) {
   std::chrono::seconds longest{0};
-  for (const RoomConfig& room : config.rooms) longest = std::max(longest, room.TokenLifetime());
+  for (const RoomConfig& room : config.rooms) {
+    longest = std::max(longest, room.TokenLifetime());
+    // A pass is signed by the same keys and must verify for as long as it is valid.
+    if (room.entry_pass) {
+      longest =
+          std::max(longest, std::chrono::duration_cast<std::chrono::seconds>(*room.entry_pass));
+    }
+  }
   return longest;
 }
 

@@ -72,6 +72,9 @@ struct RoomConfig {
   // Lifetime of the admission tokens the room issues (exp - iat); whole seconds, 1s..7d.
   // nullopt: the room's policy.session_timeout (see TokenLifetime()).
   std::optional<std::chrono::milliseconds> token_lifetime;
+  // How long after a visitor's first admission they may come back without queueing (an entry
+  // pass, cookie vwr_pass_<id>); whole seconds, 1m..24h. nullopt: no entry pass.
+  std::optional<std::chrono::milliseconds> entry_pass;
 
   // The lifetime tokens of this room get: token_lifetime, else the session timeout.
   std::chrono::seconds TokenLifetime() const {
@@ -174,6 +177,19 @@ struct TokensConfig {
   bool operator==(const TokensConfig&) const = default;
 };
 
+// How visitors' browsers reach the waiting room (see docs/configuration.md#web).
+struct WebConfig {
+  // The origin the waiting pages are served at for visitors ("https://queue.example.com": a
+  // scheme, a host and an optional port, no path), when it is not the protected site's own
+  // host. /api/v1/verify then sends visitors to absolute waiting page URLs on it. Empty: the
+  // waiting page is reached on the site's own host (relative URLs).
+  std::string public_url;
+  bool cookie_secure = false;  // the admission and entry pass cookies get "Secure"
+  std::string cookie_domain;   // ... and "Domain=<cookie_domain>"; empty: host-only cookies
+
+  bool operator==(const WebConfig&) const = default;
+};
+
 struct LogConfig {
   std::string level = "info";   // trace|debug|info|warn|error|off
   std::string format = "text";  // text|json
@@ -189,6 +205,7 @@ struct Config {
   AdminConfig admin;
   SecretsConfig secrets;
   TokensConfig tokens;
+  WebConfig web;
   LogConfig log;
   std::vector<RoomConfig> rooms;
   // The demo pages (/, /demo/...). Not written: on with the built-in configuration, off with a
@@ -231,7 +248,8 @@ ParseResult LoadConfigFile(const std::string& path);
 // core::Policy defaults.
 Config DefaultConfig();
 
-// The longest token lifetime of any room (the key ring keeps retired keys at least this long).
+// The longest lifetime of anything signed with the token keys: any room's admission tokens or
+// entry passes (the key ring keeps retired keys at least this long).
 std::chrono::seconds MaxTokenLifetime(const Config& config);
 
 // tokens.key_dir, or <data_dir>/keys when it is not set.

@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -68,14 +69,18 @@ constexpr milliseconds kMinRotateAfter{60'000};
 constexpr milliseconds kMaxRotateAfter{366LL * 86'400'000};
 constexpr milliseconds kMinTokenLifetime{1'000};
 constexpr milliseconds kMaxTokenLifetime{7LL * 86'400'000};
+// rooms[].entry_pass: from a minute (a quick way back) to a day (an event's whole day).
+constexpr milliseconds kMinEntryPass{60'000};
+constexpr milliseconds kMaxEntryPass{86'400'000};
+constexpr std::size_t kMaxPublicUrlLength = 512;
 constexpr std::size_t kMaxRoomIdLength = 64;
 // A config file is a few kilobytes; this only stops a wrong path (a log, a device) early.
 constexpr std::size_t kMaxFileBytes = 16 * 1024 * 1024;
 // Longest part of an offending value quoted back in a message.
 constexpr std::size_t kMaxQuotedLength = 60;
 
-constexpr std::array<std::string_view, 8> kTopKeys = {"server", "store", "admin", "secrets",
-                                                      "tokens", "log",   "rooms", "demo"};
+constexpr std::array<std::string_view, 9> kTopKeys = {
+    "server", "store", "admin", "secrets", "tokens", "web", "log", "rooms", "demo"};
 constexpr std::array<std::string_view, 5> kServerKeys = {"listen", "admin_listen", "workers",
                                                          "limits", "tls"};
 constexpr std::array<std::string_view, 2> kTlsKeys = {"cert_file", "key_file"};
@@ -94,8 +99,10 @@ constexpr std::array<std::string_view, 3> kFsyncModes = {"always", "interval", "
 constexpr std::array<std::string_view, 1> kAdminKeys = {"token"};
 constexpr std::array<std::string_view, 1> kSecretsKeys = {"ticket_key_file"};
 constexpr std::array<std::string_view, 3> kTokensKeys = {"issuer", "rotate_after", "key_dir"};
+constexpr std::array<std::string_view, 3> kWebKeys = {"public_url", "cookie_secure",
+                                                      "cookie_domain"};
 constexpr std::array<std::string_view, 2> kLogKeys = {"level", "format"};
-constexpr std::array<std::string_view, 14> kRoomKeys = {"id",
+constexpr std::array<std::string_view, 15> kRoomKeys = {"id",
                                                         "name",
                                                         "match",
                                                         "max_active",
@@ -108,7 +115,8 @@ constexpr std::array<std::string_view, 14> kRoomKeys = {"id",
                                                         "poll",
                                                         "failure_policy",
                                                         "page",
-                                                        "token_lifetime"};
+                                                        "token_lifetime",
+                                                        "entry_pass"};
 constexpr std::array<std::string_view, 2> kPageKeys = {"template_file", "message"};
 // A waiting page is a few kilobytes; the cap catches a wrong path (a log, an image).
 constexpr std::size_t kMaxTemplateBytes = 256 * 1024;
@@ -692,6 +700,91 @@ void ReadSecrets(Reader& reader, const Field& field, SecretsConfig& out) {
   }
 }
 
+// Why `url` is not an origin (scheme://host[:port]), or nullopt. A trailing "/" is allowed
+// and dropped by the caller.
+std::optional<std::string> CheckOrigin(std::string_view url) {
+  std::string_view rest;
+  if (url.starts_with("https://")) {
+    rest = url.substr(8);
+  } else if (url.starts_with("http://")) {
+    rest = url.substr(7);
+  } else {
+    return std::string("must start with https:// or http:// (in lower case)");
+  }
+  if (rest.ends_with('/')) rest.remove_suffix(1);
+  if (rest.empty()) return std::string("has no host");
+  if (rest.find_first_of("/?#") != std::string_view::npos) {
+    return std::string(
+        "must be an origin only (scheme, host and port), without a path, query or fragment: "
+        "the waiting pages are at /wait/<room> on it");
+  }
+  if (rest.find('@') != std::string_view::npos) return std::string("must not hold user info");
+  auto bad_port = [](std::string_view port) {
+    return port.empty() || port.size() > 5 ||
+           port.find_first_not_of("0123456789") != std::string_view::npos ||
+           std::stoi(std::string(port)) > 65535;
+  };
+  std::string_view host = rest;
+  if (host.front() == '[') {
+    const std::size_t close = host.find(']');
+    if (close == std::string_view::npos || !IsIpv6Address(host.substr(1, close - 1))) {
+      return std::string("has no valid IPv6 address in brackets");
+    }
+    const std::string_view after = host.substr(close + 1);
+    if (!after.empty() && (after.front() != ':' || bad_port(after.substr(1)))) {
+      return std::string("has a port that is not 0..65535");
+    }
+    return std::nullopt;
+  }
+  if (const std::size_t colon = host.find(':'); colon != std::string_view::npos) {
+    if (bad_port(host.substr(colon + 1))) return std::string("has a port that is not 0..65535");
+    host = host.substr(0, colon);
+  }
+  std::string lower(host);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (!IsHostName(lower)) return std::string("has no valid host name or IPv4 address");
+  return std::nullopt;
+}
+
+void ReadWeb(Reader& reader, const Field& field, WebConfig& out) {
+  const std::optional<Fields> fields = reader.ReadMap(field, kWebKeys);
+  if (!fields) return;
+  if (const Field* url = fields->Find("public_url")) {
+    if (std::optional<std::string> value = reader.ReadString(*url); value && !value->empty()) {
+      if (value->size() > kMaxPublicUrlLength) {
+        reader.Error(url->mark, url->path,
+                     "must be at most " + std::to_string(kMaxPublicUrlLength) + " characters");
+      } else if (std::optional<std::string> problem = CheckOrigin(*value)) {
+        reader.Error(url->mark, url->path,
+                     *problem + "; such as \"https://queue.example.com\"; got " + Quote(*value));
+      } else {
+        if (value->ends_with('/')) value->pop_back();
+        out.public_url = std::move(*value);
+      }
+    }
+  }
+  if (const Field* secure = fields->Find("cookie_secure")) {
+    if (std::optional<std::string> value = reader.ReadChoice(*secure, kBooleans)) {
+      out.cookie_secure = *value == "true";
+    }
+  }
+  if (const Field* domain = fields->Find("cookie_domain")) {
+    if (std::optional<std::string> value = reader.ReadString(*domain); value && !value->empty()) {
+      // RFC 6265: a leading dot is ignored by browsers; the domain is stored without it.
+      std::string name = value->front() == '.' ? value->substr(1) : *value;
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (IsHostName(name)) {
+        out.cookie_domain = std::move(name);
+      } else {
+        reader.Error(domain->mark, domain->path,
+                     "must be a domain name such as \"example.com\" (the cookies then go to it "
+                     "and every host under it), without a port; got " +
+                         Quote(*value));
+      }
+    }
+  }
+}
+
 void ReadTokens(Reader& reader, const Field& field, TokensConfig& out) {
   const std::optional<Fields> fields = reader.ReadMap(field, kTokensKeys);
   if (!fields) return;
@@ -1100,6 +1193,17 @@ std::optional<RoomSource> ReadRoom(Reader& reader, const Field& field) {
       }
     }
   }
+  if (const Field* pass = fields->Find("entry_pass")) {
+    if (auto value = ReadDurationInRange(reader, *pass, kMinEntryPass, kMaxEntryPass)) {
+      if (value->count() % 1000 != 0) {
+        // A pass's times (iat, exp) are whole unix seconds, as a token's.
+        reader.Error(pass->mark, pass->path,
+                     "must be a whole number of seconds; got " + FormatDuration(*value));
+      } else {
+        source.room.entry_pass = *value;
+      }
+    }
+  }
   return source;
 }
 
@@ -1112,6 +1216,20 @@ void CheckRoomIds(Reader& reader, const std::vector<RoomSource>& rooms) {
       reader.Error(source.id_mark, Child(source.path, "id"),
                    "duplicate room id " + Quote(source.room.id) + " (also " + first->second->path +
                        ", line " + std::to_string(LineOf(first->second->id_mark)) + ")");
+    }
+  }
+  // Room X's entry pass cookie is vwr_pass_X, which is also the admission cookie of a room with
+  // id "pass_X": the two rooms would overwrite each other's cookies.
+  constexpr std::string_view kPassPrefix = "pass_";
+  for (const RoomSource& source : rooms) {
+    if (!source.id_ok || !source.room.id.starts_with(kPassPrefix)) continue;
+    const auto other = by_id.find(std::string_view(source.room.id).substr(kPassPrefix.size()));
+    if (other != by_id.end()) {
+      reader.Error(source.id_mark, Child(source.path, "id"),
+                   "room id " + Quote(source.room.id) + " clashes with room " +
+                       Quote(other->second->room.id) + " (" + other->second->path +
+                       "): its admission cookie vwr_" + source.room.id +
+                       " is that room's entry pass cookie; choose another id");
     }
   }
 }
@@ -1212,6 +1330,7 @@ std::optional<Config> ReadDocument(Reader& reader, std::string_view text) {
   if (const Field* field = sections->Find("admin")) ReadAdmin(reader, *field, config.admin);
   if (const Field* field = sections->Find("secrets")) ReadSecrets(reader, *field, config.secrets);
   if (const Field* field = sections->Find("tokens")) ReadTokens(reader, *field, config.tokens);
+  if (const Field* field = sections->Find("web")) ReadWeb(reader, *field, config.web);
   if (const Field* field = sections->Find("log")) ReadLog(reader, *field, config.log);
   if (const Field* field = sections->Find("rooms")) ReadRooms(reader, *field, config.rooms);
   if (const Field* field = sections->Find("demo")) {

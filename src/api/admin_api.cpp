@@ -6,11 +6,13 @@
 #include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
+#include <charconv>
 #include <cmath>
 
 #include "analytics/metrics.hpp"
 #include "api/errors.hpp"
 #include "api/request_parts.hpp"
+#include "api/session_id.hpp"
 #include "util/random.hpp"
 
 namespace vwr::api {
@@ -77,6 +79,10 @@ void AdminApi::Serve(const Request& request, const ConnectionInfo& connection, R
   };
   if (now) return finish(std::move(*now));
   if (deferred.rotate_keys) return RotateKeys(request, connection, std::move(finish));
+  if (deferred.end_session != nullptr) {
+    return EndSession(*deferred.end_session, deferred.session_ticket, request, connection,
+                      std::move(finish));
+  }
   PutPolicy(*deferred.policy_change, request, connection, std::move(finish));
 }
 
@@ -133,6 +139,17 @@ std::optional<Response> AdminApi::Route(const Request& req, const ConnectionInfo
   if (parts.size() == 4) {
     if (!read) return only_get();
     return ListRooms(req);
+  }
+  if (parts.size() == 7 && parts[5] == "sessions") {
+    endpoint = Endpoint::kSessions;
+    RoomEntry* room = rooms_.Find(parts[4]);
+    if (room == nullptr) return MakeError(ApiError::kRoomNotFound, "no such room", v, ka);
+    if (req.method() != http::verb::delete_) {
+      Response res = MakeError(ApiError::kMethodNotAllowed, "use DELETE", v, ka);
+      res.set(http::field::allow, "DELETE");
+      return res;
+    }
+    return SessionToEnd(*room, req, parts[6], deferred);
   }
   if (parts.size() == 6 && parts[5] == "message" && messages_ != nullptr) {
     RoomEntry* room = rooms_.Find(parts[4]);
@@ -306,6 +323,58 @@ void AdminApi::RotateKeys(const Request& req, const ConnectionInfo& connection, 
   });
 }
 
+std::optional<Response> AdminApi::SessionToEnd(RoomEntry& room, const Request& req,
+                                               std::string_view session, Deferred& deferred) {
+  const unsigned v = req.version();
+  const bool ka = req.keep_alive();
+  std::uint64_t incarnation = 0;
+  std::uint64_t ticket = 0;
+  const bool digits = !session.empty() && session.size() <= 20 &&
+                      session.find_first_not_of("0123456789") == std::string_view::npos;
+  if (digits) {
+    auto [end, ec] = std::from_chars(session.data(), session.data() + session.size(), ticket);
+    if (ec != std::errc{} || end != session.data() + session.size()) {
+      return MakeError(ApiError::kBadRequest, "the ticket number is too large", v, ka);
+    }
+    incarnation = room.state->incarnation();
+  } else if (!ParseSessionId(session, incarnation, ticket)) {
+    return MakeError(ApiError::kBadRequest,
+                     "a session is named by its token's jti (<16 hex digits>.<ticket>) or by its "
+                     "ticket number",
+                     v, ka);
+  }
+  // A jti of an earlier lifetime of the room's state, or ticket 0 (a fail_open admission),
+  // names no session that exists now.
+  if (ticket == 0 || incarnation != room.state->incarnation()) {
+    return MakeError(ApiError::kSessionNotFound, "no such session", v, ka);
+  }
+  deferred.end_session = &room;
+  deferred.session_ticket = ticket;
+  return std::nullopt;
+}
+
+void AdminApi::EndSession(RoomEntry& room, std::uint64_t ticket, const Request& req,
+                          const ConnectionInfo& connection, Respond respond) {
+  const unsigned v = req.version();
+  const bool ka = req.keep_alive();
+  room.state->Leave(
+      ticket, [respond = std::move(respond), id = room.state->id(), ticket,
+               peer = connection.peer.to_string(), v, ka](boost::system::result<bool> ended) {
+        if (!ended) {
+          spdlog::error("admin: session {} of room {} not ended: {}", ticket, id,
+                        ended.error().message());
+          return respond(MakeError(ApiError::kUnavailable,
+                                   "the session could not be ended; try again", v, false));
+        }
+        if (!*ended)
+          return respond(MakeError(ApiError::kSessionNotFound, "no such session", v, ka));
+        spdlog::info("admin: session {} of room {} ended by {}", ticket, id, peer);
+        Response res{http::status::no_content, v};
+        res.keep_alive(ka);
+        respond(std::move(res));
+      });
+}
+
 Response AdminApi::GetPolicy(RoomEntry& room, const Request& req) {
   return MakeJson(http::status::ok, RenderPolicy(room.state->id(), room.state->policy()),
                   req.version(), req.keep_alive());
@@ -443,6 +512,9 @@ Response AdminApi::Metrics(const Request& req) {
          [](std::size_t, F f) { return f.counters.bypass; });
   family("vwr_room_polls_total", "counter", "Status polls.",
          [&](std::size_t i, F) { return entries[i]->traffic.polls.Value(); });
+  family("vwr_room_entry_pass_joins_total", "counter",
+         "Joins admitted at once by an entry pass (this node's).",
+         [&](std::size_t i, F) { return entries[i]->traffic.entry_pass_joins.Value(); });
   family("vwr_room_leaves_total", "counter", "Sessions ended by leave.",
          [](std::size_t, F f) { return f.counters.leaves; });
   family("vwr_room_no_shows_total", "counter", "Called tickets not claimed within claim_grace.",

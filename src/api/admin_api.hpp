@@ -38,6 +38,9 @@ struct AdminKeys {
 //   GET /admin/api/v1/rooms                    -> every room with its figures
 //   GET|PUT|DELETE /admin/api/v1/rooms/{room}/message -> the waiting page's operator message
 //                                                 (in memory only; needs `messages`)
+//   DELETE /admin/api/v1/rooms/{room}/sessions/{session}
+//                                              -> ends a session (its token's jti, or its
+//                                                 ticket number): its tokens stop verifying
 //   GET /admin/api/v1/keys                     -> the admission token keys and the JWKS
 //   POST /admin/api/v1/keys/rotate             -> a new signing key now; the new kid and JWKS
 // /admin/ paths require "Authorization: Bearer <admin token>". Thread-safe.
@@ -57,6 +60,8 @@ class AdminApi final : public Handler {
   struct Deferred {
     RoomEntry* policy_change = nullptr;  // PutPolicy answers
     bool rotate_keys = false;            // RotateKeys answers
+    RoomEntry* end_session = nullptr;    // EndSession answers, for session_ticket
+    std::uint64_t session_ticket = 0;
   };
 
   // The answer, or nullopt for what `deferred` names.
@@ -75,6 +80,11 @@ class AdminApi final : public Handler {
   Response Message(RoomEntry& room, const Request& request, const ConnectionInfo& connection);
   Response ListKeys(const Request& request);
   void RotateKeys(const Request& request, const ConnectionInfo& connection, Respond respond);
+  // DELETE .../sessions/{session}: the ticket it names, or the error answer.
+  std::optional<Response> SessionToEnd(RoomEntry& room, const Request& request,
+                                       std::string_view session, Deferred& deferred);
+  void EndSession(RoomEntry& room, std::uint64_t ticket, const Request& request,
+                  const ConnectionInfo& connection, Respond respond);
 
   RoomDirectory& rooms_;
   store::Store& store_;

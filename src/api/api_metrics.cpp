@@ -28,10 +28,38 @@ std::string_view EndpointName(Endpoint endpoint) {
       return "jwks";
     case Endpoint::kKeys:
       return "keys";
+    case Endpoint::kVerify:
+      return "verify";
+    case Endpoint::kSessions:
+      return "sessions";
     case Endpoint::kOther:
       return "other";
   }
   return "other";
+}
+
+std::string_view VerifyOutcomeName(VerifyOutcome outcome) {
+  switch (outcome) {
+    case VerifyOutcome::kOk:
+      return "ok";
+    case VerifyOutcome::kNoToken:
+      return "no_token";
+    case VerifyOutcome::kInvalidToken:
+      return "invalid_token";
+    case VerifyOutcome::kTokenExpired:
+      return "token_expired";
+    case VerifyOutcome::kSessionEnded:
+      return "session_ended";
+    case VerifyOutcome::kRoomNotFound:
+      return "room_not_found";
+    case VerifyOutcome::kBadRequest:
+      return "bad_request";
+  }
+  return "bad_request";
+}
+
+void ApiMetrics::RecordVerify(VerifyOutcome outcome) {
+  verify_[static_cast<std::size_t>(outcome)].Add();
 }
 
 std::size_t ApiMetrics::CodeIndex(unsigned code) {
@@ -60,6 +88,14 @@ void ApiMetrics::Render(std::string& out) const {
           fmt::format("endpoint=\"{}\",code=\"{}\"", EndpointName(static_cast<Endpoint>(e)), code),
           n);
     }
+  }
+  analytics::AppendHelp(out, "vwr_verify_results_total", "counter",
+                        "Answers of /api/v1/verify, by what was decided.");
+  for (std::size_t i = 0; i < kVerifyOutcomeCount; ++i) {
+    analytics::AppendSample(
+        out, "vwr_verify_results_total",
+        fmt::format("result=\"{}\"", VerifyOutcomeName(static_cast<VerifyOutcome>(i))),
+        verify_[i].Value());
   }
   analytics::AppendHelp(out, "vwr_http_request_duration_seconds", "histogram",
                         "Time to handle a request, by endpoint (excluding network I/O).");

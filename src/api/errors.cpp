@@ -12,6 +12,10 @@ std::string_view ErrorCode(ApiError error) {
       return "invalid_ticket";
     case ApiError::kInvalidToken:
       return "invalid_token";
+    case ApiError::kTokenExpired:
+      return "token_expired";
+    case ApiError::kSessionEnded:
+      return "session_ended";
     case ApiError::kUnauthorized:
       return "unauthorized";
     case ApiError::kNotFound:
@@ -40,6 +44,8 @@ http::status HttpStatusOf(ApiError error) {
       return http::status::bad_request;
     case ApiError::kInvalidTicket:
     case ApiError::kInvalidToken:
+    case ApiError::kTokenExpired:
+    case ApiError::kSessionEnded:
     case ApiError::kUnauthorized:
       return http::status::unauthorized;
     case ApiError::kNotFound:

@@ -11,6 +11,8 @@ enum class ApiError {
   kBadRequest,        // 400 bad_request: malformed JSON, fields too long, missing parameter
   kInvalidTicket,     // 401 invalid_ticket: ticket forged, altered, or for another room
   kInvalidToken,      // 401 invalid_token: admission token missing, forged or for another room
+  kTokenExpired,      // 401 token_expired: a genuine admission token past its exp (verify)
+  kSessionEnded,      // 401 session_ended: the token's session has ended (verify)
   kUnauthorized,      // 401 unauthorized: admin token missing or wrong
   kNotFound,          // 404 not_found: no such endpoint
   kRoomNotFound,      // 404 room_not_found

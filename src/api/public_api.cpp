@@ -3,13 +3,15 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
-#include <charconv>
 #include <variant>
 
 #include "api/errors.hpp"
 #include "api/request_parts.hpp"
+#include "api/return_url.hpp"
+#include "api/session_id.hpp"
 #include "core/pacing.hpp"
 #include "token/identity.hpp"
 #include "util/random.hpp"
@@ -17,20 +19,40 @@
 namespace vwr::api {
 namespace {
 
-std::string SessionId(std::uint64_t incarnation, std::uint64_t ticket) {
-  return fmt::format("{:016x}.{}", incarnation, ticket);
+bool IsRead(const Request& req) {
+  return req.method() == http::verb::get || req.method() == http::verb::head;
 }
 
-// Parses a session id made by SessionId().
-bool ParseSessionId(std::string_view jti, std::uint64_t& incarnation, std::uint64_t& ticket) {
-  const auto dot = jti.find('.');
-  if (dot != 16 || jti.size() > 40) return false;
-  const char* begin = jti.data();
-  auto [p1, e1] = std::from_chars(begin, begin + dot, incarnation, 16);
-  if (e1 != std::errc{} || p1 != begin + dot) return false;
-  const char* end = jti.data() + jti.size();
-  auto [p2, e2] = std::from_chars(begin + dot + 1, end, ticket, 10);
-  return e2 == std::errc{} && p2 == end;  // ticket 0: admitted by fail_open, no session
+// A header value fit to be sent back (X-VWR-Subject): visible ASCII only.
+bool IsHeaderSafe(std::string_view text) {
+  return std::all_of(text.begin(), text.end(), [](char c) { return c > ' ' && c < 0x7f; });
+}
+
+// A Host header value fit to be put into a URL: a name, an IPv4 or a bracketed IPv6 address,
+// with an optional port. Nothing that could end the authority early ('/', '@', '?', '#', '\').
+bool IsUrlHost(std::string_view host) {
+  if (host.empty() || host.size() > 255) return false;
+  return std::all_of(host.begin(), host.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '-' || c == ':' || c == '[' || c == ']';
+  });
+}
+
+// A request target as nginx's $request_uri gives it: a path from the root, no spaces or
+// control characters.
+bool IsUrlPath(std::string_view uri) {
+  if (uri.empty() || uri.front() != '/' || uri.size() > kMaxReturnUrlBytes) return false;
+  return std::none_of(uri.begin(), uri.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u <= 0x20 || u == 0x7f;
+  });
+}
+
+char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool EqualsNoCase(std::string_view a, std::string_view lower) {
+  return a.size() == lower.size() && std::equal(a.begin(), a.end(), lower.begin(),
+                                                [](char x, char y) { return Lower(x) == y; });
 }
 
 }  // namespace
@@ -51,8 +73,15 @@ PublicApi::PublicApi(RoomDirectory& rooms, const token::TicketCodec& tickets,
       clock_(clock),
       metrics_(metrics),
       error_log_(clock),
+      verify_log_(clock, 5),
       fail_open_log_(clock, 1),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      passes_(tokens.ring()) {}
+
+std::int64_t PublicApi::WallSeconds() const {
+  return std::chrono::duration_cast<std::chrono::seconds>(clock_.WallNow().time_since_epoch())
+      .count();
+}
 
 void PublicApi::Serve(const Request& request, const ConnectionInfo& connection, Respond respond) {
   Call call{&request, &connection, std::move(respond), clock_.Now(), Endpoint::kOther};
@@ -61,7 +90,8 @@ void PublicApi::Serve(const Request& request, const ConnectionInfo& connection, 
 
 void PublicApi::Finish(Call& call, Response response) {
   metrics_.Record(call.endpoint, response.result_int(), util::ToSeconds(clock_.Now() - call.start));
-  error_log_.Record(*call.request, *call.connection, response);
+  (call.endpoint == Endpoint::kVerify ? verify_log_ : error_log_)
+      .Record(*call.request, *call.connection, response);
   call.respond(std::move(response));
 }
 
@@ -89,12 +119,10 @@ void PublicApi::FailOpenOrClosed(RoomEntry& room, Call& call,
   }
   store::TicketAnswer answer;
   answer.status = core::TicketStatus::kAdmitted;
-  answer.admitted_unix =
-      std::chrono::duration_cast<std::chrono::seconds>(clock_.WallNow().time_since_epoch()).count();
+  answer.admitted_unix = WallSeconds();
   answer.identity = identity;
   const Request& req = *call.request;
-  Finish(call, MakeJson(http::status::ok, RenderAnswer(*room.state, answer, ""), req.version(),
-                        req.keep_alive()));
+  Finish(call, Answer(*room.state, answer, "", req.version(), req.keep_alive()));
 }
 
 void PublicApi::Route(Call& call) {
@@ -117,6 +145,10 @@ void PublicApi::Route(Call& call) {
       return Finish(call, std::move(res));
     }
     return Finish(call, Jwks(req));
+  }
+  if (path == "/api/v1/verify") {
+    endpoint = Endpoint::kVerify;
+    return Finish(call, Verify(req));
   }
   const PathSegments parts = SplitPath(path);
   // api / v1 / rooms / {room} [/ action]
@@ -170,9 +202,32 @@ void PublicApi::Join(RoomEntry& room, Call& call) {
   const Request& req = *call.request;
   const unsigned v = req.version();
   const bool ka = req.keep_alive();
-  std::string user_id;
-  std::optional<Response> invalid = JoinBody(req.body(), user_id, v, ka);
+  JoinRequest body;
+  std::optional<Response> invalid = JoinBody(req.body(), body, v, ka);
   if (invalid) return Finish(call, std::move(*invalid));
+  std::string user_id = std::move(body.user_id);
+
+  // An entry pass of this room lets its holder back in without queueing. A pass that does not
+  // hold (expired, another room's, forged, someone else's) is ignored: the join is a plain one.
+  const EntryPasses& entry_passes = entry_passes_.Get();
+  if (entry_passes.contains(room.state->id())) {
+    const std::string_view presented =
+        body.entry_pass.empty() ? FindCookie(req, kEntryPassCookiePrefix, room.state->id())
+                                : std::string_view(body.entry_pass);
+    if (!presented.empty()) {
+      auto pass = passes_.Verify(presented, WallSeconds(), room.state->id(), options_.issuer);
+      if (!pass) {
+        spdlog::debug("room {}: join with an entry pass that does not hold ({}); queued as usual",
+                      room.state->id(), PassErrorName(pass.error()));
+      } else if (!user_id.empty() && token::HashIdentity(identity_key_, user_id) != pass->sub) {
+        spdlog::debug("room {}: join with another user's entry pass; queued as usual",
+                      room.state->id());
+      } else {
+        return JoinWithPass(room, call, std::move(user_id), std::string(presented), pass->exp);
+      }
+    }
+  }
+
   room.state->Join(user_id, [this, &room, call = std::move(call), v, ka,
                              user_id](boost::system::result<store::TicketAnswer> answer) mutable {
     if (!answer) return FailOpenOrClosed(room, call, answer.error(), user_id);
@@ -183,12 +238,32 @@ void PublicApi::Join(RoomEntry& room, Call& call) {
                                                    .number = answer->ticket,
                                                    .frontier_at_join = answer->frontier_at_join});
     }
-    Finish(call, MakeJson(http::status::ok, RenderAnswer(*room.state, *answer, ticket), v, ka));
+    Finish(call, Answer(*room.state, *answer, ticket, v, ka));
   });
 }
 
-std::optional<Response> PublicApi::JoinBody(const std::string& body, std::string& user_id,
-                                            unsigned v, bool ka) {
+void PublicApi::JoinWithPass(RoomEntry& room, Call& call, std::string user_id, std::string pass,
+                             std::int64_t pass_exp) {
+  const unsigned v = call.request->version();
+  const bool ka = call.request->keep_alive();
+  room.state->Admit(user_id, [this, &room, call = std::move(call), v, ka, user_id,
+                              grant = PassGrant{std::move(pass), pass_exp}](
+                                 boost::system::result<store::TicketAnswer> answer) mutable {
+    if (!answer) return FailOpenOrClosed(room, call, answer.error(), user_id);
+    room.traffic.entry_pass_joins.Add();
+    std::string ticket;
+    if (answer->ticket != 0) {
+      ticket = tickets_.Encode(room.state->id(),
+                               token::TicketClaims{.incarnation = room.state->incarnation(),
+                                                   .number = answer->ticket,
+                                                   .frontier_at_join = answer->frontier_at_join});
+    }
+    Finish(call, Answer(*room.state, *answer, ticket, v, ka, &grant));
+  });
+}
+
+std::optional<Response> PublicApi::JoinBody(const std::string& body, JoinRequest& out, unsigned v,
+                                            bool ka) {
   if (body.find_first_not_of(" \t\r\n") != std::string::npos) {
     boost::system::error_code ec;
     boost::json::value doc = boost::json::parse(body, ec);
@@ -202,7 +277,7 @@ std::optional<Response> PublicApi::JoinBody(const std::string& body, std::string
       if (s->size() > kMaxUserIdBytes) {
         return MakeError(ApiError::kBadRequest, "userId is longer than 256 bytes", v, ka);
       }
-      user_id.assign(s->data(), s->size());
+      out.user_id.assign(s->data(), s->size());
     }
     if (const boost::json::value* url = obj->if_contains("pageUrl"); url && !url->is_null()) {
       const boost::json::string* s = url->if_string();
@@ -210,6 +285,16 @@ std::optional<Response> PublicApi::JoinBody(const std::string& body, std::string
       if (s->size() > kMaxPageUrlBytes) {
         return MakeError(ApiError::kBadRequest, "pageUrl is longer than 2048 bytes", v, ka);
       }
+    }
+    if (const boost::json::value* pass = obj->if_contains("entryPass"); pass && !pass->is_null()) {
+      const boost::json::string* s = pass->if_string();
+      if (s == nullptr) {
+        return MakeError(ApiError::kBadRequest, "entryPass must be a string", v, ka);
+      }
+      if (s->size() > kMaxEntryPassBytes) {
+        return MakeError(ApiError::kBadRequest, "entryPass is longer than 4096 bytes", v, ka);
+      }
+      out.entry_pass.assign(s->data(), s->size());
     }
   }
   return std::nullopt;
@@ -252,12 +337,11 @@ void PublicApi::Status(RoomEntry& room, Call& call) {
                        [this, &room, call = std::move(call), ticket = std::string(ticket), v,
                         ka](boost::system::result<store::TicketAnswer> decided) mutable {
                          if (!decided) return FailOpenOrClosed(room, call, decided.error(), "");
-                         Finish(call, MakeJson(http::status::ok,
-                                               RenderAnswer(*room.state, *decided, ticket), v, ka));
+                         Finish(call, Answer(*room.state, *decided, ticket, v, ka));
                        });
     return;
   }
-  Finish(call, MakeJson(http::status::ok, RenderAnswer(*room.state, answer, ticket), v, ka));
+  Finish(call, Answer(*room.state, answer, ticket, v, ka));
 }
 
 std::variant<std::uint64_t, Response> PublicApi::SessionOf(store::RoomState& room,
@@ -315,17 +399,26 @@ void PublicApi::Heartbeat(RoomEntry& room, Call& call) {
 void PublicApi::Leave(RoomEntry& room, Call& call) {
   // A genuine token of this room ends its session even when it has expired: freeing a slot
   // early only helps the people waiting.
+  // The answer clears the admission cookie: its token names a session that is over. (The entry
+  // pass stays: it is what lets its holder come back.)
+  auto left_answer = [this, &room](const Request& req) {
+    Response res = NoContent(req);
+    res.set(http::field::set_cookie,
+            SetCookieValue(kAdmissionCookiePrefix, room.state->id(), "", 0, options_.cookies));
+    return res;
+  };
   auto session = SessionOf(*room.state, *call.request, /*check_time=*/false);
   if (auto* error = std::get_if<Response>(&session)) {
     // Leaving a session that has already ended is done, not an error.
     if (error->result() != http::status::not_found) return Finish(call, std::move(*error));
-    return Finish(call, NoContent(*call.request));
+    return Finish(call, left_answer(*call.request));
   }
-  room.state->Leave(std::get<std::uint64_t>(session),
-                    [this, call = std::move(call)](boost::system::result<bool> left) mutable {
-                      if (!left) return Fail(call, left.error());
-                      Finish(call, NoContent(*call.request));
-                    });
+  room.state->Leave(
+      std::get<std::uint64_t>(session),
+      [this, call = std::move(call), left_answer](boost::system::result<bool> left) mutable {
+        if (!left) return Fail(call, left.error());
+        Finish(call, left_answer(*call.request));
+      });
 }
 
 Response PublicApi::NoContent(const Request& req) {
@@ -369,11 +462,37 @@ Response PublicApi::Jwks(const Request& req) {
   return res;
 }
 
+Response PublicApi::Answer(store::RoomState& room, const store::TicketAnswer& a,
+                           std::string_view ticket, unsigned version, bool keep_alive,
+                           const PassGrant* presented) {
+  if (a.status != core::TicketStatus::kAdmitted) {
+    return MakeJson(http::status::ok, RenderAnswer(room, a, ticket, {}, nullptr), version,
+                    keep_alive);
+  }
+  const std::int64_t now = WallSeconds();
+  std::int64_t lifetime_s = 0;
+  const std::string token = IssueToken(room, a, now, lifetime_s);
+  std::optional<PassGrant> issued;
+  if (presented == nullptr) issued = IssuePass(room, a, now);
+  const PassGrant* pass = presented != nullptr ? presented : issued ? &*issued : nullptr;
+  Response res =
+      MakeJson(http::status::ok, RenderAnswer(room, a, ticket, token, pass), version, keep_alive);
+  res.insert(http::field::set_cookie, SetCookieValue(kAdmissionCookiePrefix, room.id(), token,
+                                                     lifetime_s, options_.cookies));
+  if (pass != nullptr) {
+    res.insert(http::field::set_cookie,
+               SetCookieValue(kEntryPassCookiePrefix, room.id(), pass->pass, pass->exp - now,
+                              options_.cookies));
+  }
+  return res;
+}
+
 std::string PublicApi::RenderAnswer(store::RoomState& room, const store::TicketAnswer& a,
-                                    std::string_view ticket) {
+                                    std::string_view ticket, std::string_view token,
+                                    const PassGrant* pass) {
   const core::Policy& p = room.policy();
   std::string body;
-  body.reserve(512);
+  body.reserve(512 + token.size() + (pass != nullptr ? pass->pass.size() : 0));
   body += R"({"room":)";
   AppendJsonString(body, room.id());
   body += R"(,"status":")";
@@ -409,23 +528,27 @@ std::string PublicApi::RenderAnswer(store::RoomState& room, const store::TicketA
   fmt::format_to(std::back_inserter(body), R"("pollAfterMs":{})", poll_after_ms);
   if (a.status == core::TicketStatus::kAdmitted) {
     body += R"(,"token":)";
-    AppendJsonString(body, IssueToken(room, a));
+    AppendJsonString(body, token);
     fmt::format_to(std::back_inserter(body), R"(,"sessionTimeoutSeconds":{})",
                    std::chrono::duration_cast<std::chrono::seconds>(p.session_timeout).count());
+    if (pass != nullptr) {
+      body += R"(,"entryPass":)";
+      AppendJsonString(body, pass->pass);
+      fmt::format_to(std::back_inserter(body), R"(,"entryPassExpires":{})", pass->exp);
+    }
   }
   body.push_back('}');
   return body;
 }
 
-std::string PublicApi::IssueToken(store::RoomState& room, const store::TicketAnswer& a) {
+std::string PublicApi::IssueToken(store::RoomState& room, const store::TicketAnswer& a,
+                                  std::int64_t now, std::int64_t& lifetime_s) {
   token::AdmissionClaims claims;
   claims.iss = options_.issuer;
   claims.aud = room.id();
   claims.sub = a.identity.empty() ? "anon" : token::HashIdentity(identity_key_, a.identity);
   // Issued now, not at admission: a client that polls its admitted ticket's status gets a fresh
   // token for its session, and so can stay beyond one token's lifetime while the session lasts.
-  const std::int64_t now =
-      std::chrono::duration_cast<std::chrono::seconds>(clock_.WallNow().time_since_epoch()).count();
   claims.iat = now;
   claims.nbf = now;
   const TokenLifetimes& lifetimes = token_lifetimes_.Get();
@@ -434,9 +557,176 @@ std::string PublicApi::IssueToken(store::RoomState& room, const store::TicketAns
       configured != lifetimes.end()
           ? configured->second
           : std::chrono::duration_cast<std::chrono::seconds>(room.policy().session_timeout);
-  claims.exp = now + lifetime.count();
+  lifetime_s = lifetime.count();
+  claims.exp = now + lifetime_s;
   claims.jti = SessionId(room.incarnation(), a.ticket);
   return tokens_.Issue(claims);
+}
+
+std::optional<PublicApi::PassGrant> PublicApi::IssuePass(store::RoomState& room,
+                                                         const store::TicketAnswer& a,
+                                                         std::int64_t now) {
+  // Only a place in line earns a pass: not a fail_open admission (ticket 0, nobody knows who
+  // was next), and not a session admitted by a pass (bypass tickets), whose pass would otherwise
+  // be renewed by every re-entry.
+  if (a.ticket == 0 || a.ticket >= core::kBypassTicketBase) return std::nullopt;
+  const EntryPasses& passes = entry_passes_.Get();
+  const auto configured = passes.find(room.id());
+  if (configured == passes.end()) return std::nullopt;
+  // From the first admission, whenever the answer is given: later polls never extend it.
+  const std::int64_t admitted = a.admitted_unix > 0 ? a.admitted_unix : now;
+  const std::int64_t exp = admitted + configured->second.count();
+  if (exp <= now) return std::nullopt;
+  EntryPassClaims claims;
+  claims.iss = options_.issuer;
+  claims.aud = room.id();
+  claims.sub = a.identity.empty() ? "anon" : token::HashIdentity(identity_key_, a.identity);
+  claims.iat = admitted;
+  claims.exp = exp;
+  return PassGrant{passes_.Issue(claims), exp};
+}
+
+// ---- /api/v1/verify ----
+
+Response PublicApi::Verify(const Request& req) {
+  const unsigned v = req.version();
+  const bool ka = req.keep_alive();
+  if (!IsRead(req)) {
+    Response res = MakeError(ApiError::kMethodNotAllowed, "use GET or HEAD", v, ka);
+    res.set(http::field::allow, "GET, HEAD");
+    return res;
+  }
+  // The room: named, or found from where the original request went.
+  RoomEntry* room = nullptr;
+  if (const std::optional<std::string_view> named = RawQueryParam(QueryOf(req.target()), "room")) {
+    std::string decoded;
+    std::string_view id = *named;
+    if (id.find_first_of("%+") != std::string_view::npos) {
+      std::optional<std::string> d = PercentDecode(id, /*plus_is_space=*/true);
+      if (!d) {
+        metrics_.RecordVerify(VerifyOutcome::kBadRequest);
+        return MakeError(ApiError::kBadRequest, "room= is not validly percent-encoded", v, ka);
+      }
+      decoded = std::move(*d);
+      id = decoded;
+    }
+    if (id.empty()) {
+      metrics_.RecordVerify(VerifyOutcome::kBadRequest);
+      return MakeError(ApiError::kBadRequest, "room= is empty", v, ka);
+    }
+    room = rooms_.Find(id);
+    if (room == nullptr) {
+      metrics_.RecordVerify(VerifyOutcome::kRoomNotFound);
+      return MakeError(ApiError::kRoomNotFound, "no such room", v, ka);
+    }
+  } else {
+    const std::string_view uri = req[kOriginalUriHeader];
+    if (uri.empty()) {
+      metrics_.RecordVerify(VerifyOutcome::kBadRequest);
+      return MakeError(ApiError::kBadRequest,
+                       "no room: name it with ?room=<id>, or send X-Original-URI (and "
+                       "X-Original-Host) for the room whose match rules cover it",
+                       v, ka);
+    }
+    std::string_view host = req[kOriginalHostHeader];
+    if (host.empty()) host = req[http::field::host];
+    const std::string* id = routes_.Get().Find(host, uri);
+    room = id != nullptr ? rooms_.Find(*id) : nullptr;
+    if (room == nullptr) {
+      metrics_.RecordVerify(VerifyOutcome::kRoomNotFound);
+      return MakeError(ApiError::kRoomNotFound,
+                       "no room's match rules cover the original host and URI", v, ka);
+    }
+  }
+  store::RoomState& state = *room->state;
+  const std::string& id = state.id();
+
+  // The token: a bearer token (an API client, the SDK), else the room's cookie (a browser).
+  std::string_view token = BearerToken(req[http::field::authorization]);
+  if (token.empty()) token = FindCookie(req, kAdmissionCookiePrefix, id);
+  if (token.empty()) {
+    return NotAdmitted(*room, req, VerifyOutcome::kNoToken, ApiError::kInvalidToken,
+                       "no admission token (Authorization: Bearer, or the room's cookie)");
+  }
+  const std::int64_t now = WallSeconds();
+  auto verified = tokens_.Verify(token, now, id);
+  if (!verified) {
+    switch (verified.error()) {
+      case token::TokenError::kExpired:
+        return NotAdmitted(*room, req, VerifyOutcome::kTokenExpired, ApiError::kTokenExpired,
+                           "the admission token has expired");
+      case token::TokenError::kNotYetValid:
+        return NotAdmitted(*room, req, VerifyOutcome::kTokenExpired, ApiError::kTokenExpired,
+                           "the admission token is not valid yet");
+      default:
+        return NotAdmitted(*room, req, VerifyOutcome::kInvalidToken, ApiError::kInvalidToken,
+                           "the admission token is not valid for this room");
+    }
+  }
+  std::uint64_t incarnation = 0;
+  std::uint64_t ticket = 0;
+  if (verified->iss != options_.issuer || !ParseSessionId(verified->jti, incarnation, ticket)) {
+    return NotAdmitted(*room, req, VerifyOutcome::kInvalidToken, ApiError::kInvalidToken,
+                       "the admission token is not valid for this room");
+  }
+  // The session: of this room's state (a token from before its state was reset names a session
+  // that no longer exists), and not ended. A token of ticket 0 (let through by fail_open) names
+  // no session and holds until it expires. While a shared store has not been reached since the
+  // start (incarnation 0), nothing is known of the sessions: the token alone decides.
+  if (state.incarnation() != 0) {
+    if (incarnation != state.incarnation() || (ticket != 0 && state.SessionEnded(ticket))) {
+      return NotAdmitted(*room, req, VerifyOutcome::kSessionEnded, ApiError::kSessionEnded,
+                         "the session has ended");
+    }
+  }
+  metrics_.RecordVerify(VerifyOutcome::kOk);
+  Response res{http::status::no_content, v};
+  res.keep_alive(ka);
+  res.set(http::field::cache_control, "no-store");
+  res.set(kRoomHeader, id);
+  if (IsHeaderSafe(verified->sub)) res.set(kSubjectHeader, verified->sub);
+  return res;
+}
+
+Response PublicApi::NotAdmitted(RoomEntry& room, const Request& req, VerifyOutcome outcome,
+                                ApiError error, std::string_view message) {
+  metrics_.RecordVerify(outcome);
+  Response res = MakeError(error, message, req.version(), req.keep_alive());
+  res.set(kRoomHeader, room.state->id());
+  res.set(kWaitUrlHeader, WaitUrl(room.state->id(), req));
+  return res;
+}
+
+std::string PublicApi::WaitUrl(std::string_view room, const Request& req) {
+  std::string url = options_.public_url;
+  url += "/wait/";
+  url += room;  // room ids need no encoding
+  // Back to where the visitor was going: the original URL, when nginx said what it was.
+  const std::string_view uri = req[kOriginalUriHeader];
+  std::string_view host = req[kOriginalHostHeader];
+  if (host.empty()) host = req[http::field::host];
+  if (!IsUrlPath(uri)) return url;
+  std::string_view proto = req[kOriginalProtoHeader];
+  if (proto.empty()) proto = req[kForwardedProtoHeader];
+  std::string original;
+  if (IsUrlHost(host)) {
+    original = EqualsNoCase(proto, "https") ? "https://" : "http://";
+    original += host;
+    original += uri;
+  }
+  // The waiting page takes an absolute return URL only on one of the room's match hosts. When
+  // the page is served on the visitor's own host (no public_url), the path alone leads to the
+  // same place and is always accepted: use it when the absolute one would be refused (a room for
+  // every host, or a site reached by its IP address).
+  if (options_.public_url.empty() &&
+      (original.empty() || !IsSafeReturnUrl(original, routes_.Get().MatchHosts(room)))) {
+    original = uri;
+  }
+  if (!original.empty()) {
+    url += "?return=";
+    url += PercentEncode(original);
+  }
+  return url;
 }
 
 }  // namespace vwr::api

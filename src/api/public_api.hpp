@@ -8,9 +8,13 @@
 #include <variant>
 
 #include "api/api_metrics.hpp"
+#include "api/cookies.hpp"
+#include "api/entry_pass.hpp"
 #include "api/error_log.hpp"
+#include "api/errors.hpp"
 #include "api/http.hpp"
 #include "api/room_directory.hpp"
+#include "api/room_routes.hpp"
 #include "store/store.hpp"
 #include "token/admission_token.hpp"
 #include "token/key.hpp"
@@ -26,6 +30,11 @@ struct PublicApiOptions {
   // Serves the pages people see (the waiting page, the SDK, the demo, their assets): every path
   // that IsWebPath names. Null: those paths are not found.
   Handler* web = nullptr;
+  // Where visitors reach the waiting pages, as an origin ("https://queue.example.com", no path;
+  // web.public_url): /api/v1/verify's X-VWR-Wait-URL is absolute on it. Empty: relative.
+  std::string public_url;
+  // The attributes of the admission and entry pass cookies (web.cookie_secure, cookie_domain).
+  CookieOptions cookies;
 };
 
 // The paths of the pages people see, outside the API: "/", and /wait/, /sdk/, /demo/, /assets/.
@@ -35,6 +44,9 @@ bool IsWebPath(std::string_view path);
 // session_timeout.
 using TokenLifetimes =
     std::unordered_map<std::string, std::chrono::seconds, util::StringHash, std::equal_to<>>;
+// Entry pass durations by room id (rooms[].entry_pass); a room not listed gives no passes and
+// takes none.
+using EntryPasses = TokenLifetimes;
 
 // The native JSON API on the public listener:
 //   POST /api/v1/rooms/{room}/join        -> a place in line (or admission at once)
@@ -42,8 +54,22 @@ using TokenLifetimes =
 //   POST /api/v1/rooms/{room}/heartbeat   -> keeps an admitted session alive
 //   POST /api/v1/rooms/{room}/leave       -> ends the session, frees the slot
 //   GET  /api/v1/rooms/{room}             -> what a newcomer would face
+//   GET  /api/v1/verify                   -> 204 when the request carries a valid admission
+//                                            token (nginx auth_request), else 401 + wait URL
 //   GET  /.well-known/jwks.json           -> the public keys that verify admission tokens
 // Thin: decode, call the store, encode. Thread-safe.
+//
+// Admitted answers (join, status) also set the cookie vwr_<room> to the admission token, and in
+// a room with an entry pass, vwr_pass_<room> to a pass (see EntryPassCodec) valid for the
+// entry pass time from the first admission; leave clears vwr_<room>. A join that brings a valid
+// pass of the room (that cookie, or "entryPass" in the body) is admitted at once
+// (RoomState::Admit), whoever waits.
+//
+// /api/v1/verify is the hot path of the protected site (every request it serves): it reads the
+// room from ?room= or from X-Original-Host + X-Original-URI (RoomRoutes), the token from
+// "Authorization: Bearer" or the room's cookie, checks it with the verified-token cache, the
+// room's incarnation and RoomState::SessionEnded; no store round trip, no lock but the cache's
+// shard.
 class PublicApi final : public Handler {
  public:
   PublicApi(RoomDirectory& rooms, const token::TicketCodec& tickets,
@@ -57,11 +83,24 @@ class PublicApi final : public Handler {
   void SetTokenLifetimes(TokenLifetimes lifetimes) {
     token_lifetimes_.Publish(std::move(lifetimes));
   }
+  // Replaces the per-room entry pass durations (at start and on reload), like SetTokenLifetimes.
+  void SetEntryPasses(EntryPasses passes) { entry_passes_.Publish(std::move(passes)); }
+  // Replaces the rooms' match rules that /api/v1/verify routes by (at start and on reload).
+  void SetRoutes(const std::vector<RoomRoute>& routes) { routes_.Publish(RoomRoutes(routes)); }
 
   // Limits on what a client may send in a join body.
   static constexpr std::size_t kMaxUserIdBytes = 256;
   static constexpr std::size_t kMaxPageUrlBytes = 2048;
+  static constexpr std::size_t kMaxEntryPassBytes = EntryPassCodec::kMaxLength;
   static constexpr std::string_view kTicketHeader = "X-VWR-Ticket";
+  // /api/v1/verify: what nginx tells of the original request, and what the answer tells nginx.
+  static constexpr std::string_view kOriginalHostHeader = "X-Original-Host";
+  static constexpr std::string_view kOriginalUriHeader = "X-Original-URI";
+  static constexpr std::string_view kOriginalProtoHeader = "X-Original-Proto";
+  static constexpr std::string_view kForwardedProtoHeader = "X-Forwarded-Proto";
+  static constexpr std::string_view kRoomHeader = "X-VWR-Room";
+  static constexpr std::string_view kSubjectHeader = "X-VWR-Subject";
+  static constexpr std::string_view kWaitUrlHeader = "X-VWR-Wait-URL";
 
  private:
   // One request on its way: what the answer needs once the store has done its part. The request
@@ -74,8 +113,23 @@ class PublicApi final : public Handler {
     Endpoint endpoint;
   };
 
+  // What a join body holds.
+  struct JoinRequest {
+    std::string user_id;
+    std::string entry_pass;  // "entryPass"; empty when none
+  };
+
   void Route(Call& call);
   void Join(RoomEntry& room, Call& call);
+  // A join that brought a valid entry pass: admitted at once.
+  void JoinWithPass(RoomEntry& room, Call& call, std::string user_id, std::string pass,
+                    std::int64_t pass_exp);
+  Response Verify(const Request& request);
+  // The 401 of /api/v1/verify: the error, the waiting page's URL, no-store.
+  Response NotAdmitted(RoomEntry& room, const Request& request, VerifyOutcome outcome,
+                       ApiError error, std::string_view message);
+  // /wait/<room>?return=<the original URL>, on web.public_url when configured.
+  std::string WaitUrl(std::string_view room, const Request& request);
   void Status(RoomEntry& room, Call& call);
   void Heartbeat(RoomEntry& room, Call& call);
   void Leave(RoomEntry& room, Call& call);
@@ -88,18 +142,35 @@ class PublicApi final : public Handler {
   // The same for a join or a claim, by the room's failure policy: 503, or admitted.
   void FailOpenOrClosed(RoomEntry& room, Call& call, const boost::system::error_code& error,
                         const std::string& identity);
-  // Reads a join body into `user_id`; the error response when it is not acceptable.
-  std::optional<Response> JoinBody(const std::string& body, std::string& user_id, unsigned v,
-                                   bool ka);
+  // Reads a join body into `out`; the error response when it is not acceptable.
+  std::optional<Response> JoinBody(const std::string& body, JoinRequest& out, unsigned v, bool ka);
   static Response NoContent(const Request& request);
 
   // The session ticket named by the request's admission token, or an error response.
   // check_time: the token must also be within [nbf, exp).
   std::variant<std::uint64_t, Response> SessionOf(store::RoomState& room, const Request& request,
                                                   bool check_time);
+  // An entry pass handed out with an admitted answer.
+  struct PassGrant {
+    std::string pass;
+    std::int64_t exp = 0;  // unix seconds
+  };
+  // The 200 answer for a ticket's standing: the JSON body, and when admitted the cookies.
+  // `presented`: the pass the join was admitted by (handed back as it is, never renewed);
+  // otherwise a room with entry passes hands out a new one with an admission of the line.
+  Response Answer(store::RoomState& room, const store::TicketAnswer& answer,
+                  std::string_view ticket, unsigned version, bool keep_alive,
+                  const PassGrant* presented = nullptr);
   std::string RenderAnswer(store::RoomState& room, const store::TicketAnswer& answer,
-                           std::string_view ticket);
-  std::string IssueToken(store::RoomState& room, const store::TicketAnswer& answer);
+                           std::string_view ticket, std::string_view token, const PassGrant* pass);
+  // The admission token for an admitted answer, and its lifetime.
+  std::string IssueToken(store::RoomState& room, const store::TicketAnswer& answer,
+                         std::int64_t now, std::int64_t& lifetime_s);
+  // The entry pass an admitted answer of the line comes with, or nullopt (no entry pass in the
+  // room, a session without a ticket of the line, or a pass time already over).
+  std::optional<PassGrant> IssuePass(store::RoomState& room, const store::TicketAnswer& answer,
+                                     std::int64_t now);
+  std::int64_t WallSeconds() const;
 
   RoomDirectory& rooms_;
   const token::TicketCodec& tickets_;
@@ -108,9 +179,15 @@ class PublicApi final : public Handler {
   const util::Clock& clock_;
   ApiMetrics& metrics_;
   ErrorLog error_log_;
+  // /api/v1/verify answers 401 to every visitor not (yet) admitted: its lines are held to their
+  // own, lower rate, so that they never crowd out the other errors.
+  ErrorLog verify_log_;
   util::LogLimiter fail_open_log_;
   PublicApiOptions options_;
+  EntryPassCodec passes_;
   util::Published<TokenLifetimes> token_lifetimes_;
+  util::Published<EntryPasses> entry_passes_;
+  util::Published<RoomRoutes> routes_;
 };
 
 }  // namespace vwr::api

@@ -18,6 +18,12 @@ std::string_view QueryOf(std::string_view target);
 std::optional<std::string> QueryParam(std::string_view query, std::string_view name);
 // Percent-decodes; nullopt on a broken escape.
 std::optional<std::string> PercentDecode(std::string_view text, bool plus_is_space);
+// Percent-encodes everything but RFC 3986's unreserved characters (A-Z a-z 0-9 - . _ ~), so that
+// the result can stand as a query value or a path segment.
+std::string PercentEncode(std::string_view text);
+// The first value of `name` in a query as it was sent (not decoded), without allocating;
+// nullopt when absent.
+std::optional<std::string_view> RawQueryParam(std::string_view query, std::string_view name);
 // The segments of a path, without allocating: "/a/b/c" gives {"a","b","c"}. Empty segments are
 // kept so that "//" never matches a route. A path with more than kMax segments has size()
 // kMax + 1 (no route is that long) and only its first kMax segments are kept.

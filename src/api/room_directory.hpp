@@ -19,6 +19,7 @@ namespace vwr::api {
 // Per-room figures counted by the API itself (the store counts its own state changes).
 struct RoomTraffic {
   analytics::Counter polls;
+  analytics::Counter entry_pass_joins;  // joins admitted at once by an entry pass
 };
 
 struct RoomEntry {

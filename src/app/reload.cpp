@@ -38,6 +38,7 @@ ReloadPlan PlanReload(const config::Config& running, const config::Config& next)
   check("admin", running.admin, next.admin);
   check("secrets", running.secrets, next.secrets);
   check("tokens", running.tokens, next.tokens);
+  check("web", running.web, next.web);
   check("log.format", running.log.format, next.log.format);
   check("demo", running.demo, next.demo);
   return plan;

@@ -10,10 +10,10 @@
 namespace vwr::app {
 
 // What a configuration reload (SIGHUP) applies, worked out from the configuration in force and
-// the one just read. Rooms, their policies and token lifetimes, and the log level, change at
-// once; everything else (listeners, limits, TLS, store, secrets, tokens, admin token, log
-// format) is bound at start and
-// only a restart applies it: those keys are named so the operator is told.
+// the one just read. Rooms, their policies, match rules, token lifetimes and entry passes, and
+// the log level, change at once; everything else (listeners, limits, TLS, store, secrets,
+// tokens, web, admin token, log format) is bound at start and only a restart applies it: those
+// keys are named so the operator is told.
 struct ReloadPlan {
   std::vector<store::RoomSpec> rooms;     // the rooms to serve, in file order
   std::optional<std::string> log_level;   // when it changed

@@ -116,6 +116,35 @@ api::TokenLifetimes TokenLifetimesOf(const config::Config& config) {
   return lifetimes;
 }
 
+// The rooms that give entry passes, and for how long.
+api::EntryPasses EntryPassesOf(const config::Config& config) {
+  api::EntryPasses passes;
+  for (const config::RoomConfig& room : config.rooms) {
+    if (room.entry_pass) {
+      passes.emplace(room.id, std::chrono::duration_cast<std::chrono::seconds>(*room.entry_pass));
+    }
+  }
+  return passes;
+}
+
+// The rooms' match rules, for /api/v1/verify.
+std::vector<api::RoomRoute> RoutesOf(const config::Config& config) {
+  std::vector<api::RoomRoute> routes;
+  for (const config::RoomConfig& room : config.rooms) {
+    api::RoomRoute route{room.id, {}};
+    for (const config::RoomMatch& m : room.match) route.match.push_back({m.host, m.path_prefix});
+    routes.push_back(std::move(route));
+  }
+  return routes;
+}
+
+// What the public API takes from the rooms' configuration; at start and on every reload.
+void ConfigureRooms(api::PublicApi& api, const config::Config& config) {
+  api.SetTokenLifetimes(TokenLifetimesOf(config));
+  api.SetEntryPasses(EntryPassesOf(config));
+  api.SetRoutes(RoutesOf(config));
+}
+
 void LogKeyEvents(const token::KeyEvents& events, const std::string& key_dir) {
   if (events.created && events.retired) {
     spdlog::info(
@@ -314,9 +343,12 @@ int Serve(const ConfigSource& source, const config::Config& config) {
   api::PublicApiOptions public_options;
   public_options.issuer = config.tokens.issuer;
   public_options.web = &web;
+  public_options.public_url = config.web.public_url;
+  public_options.cookies =
+      api::CookieOptions{.secure = config.web.cookie_secure, .domain = config.web.cookie_domain};
   api::PublicApi public_api(directory, tickets, tokens, identity_key, clock, metrics,
                             public_options);
-  public_api.SetTokenLifetimes(TokenLifetimesOf(config));
+  ConfigureRooms(public_api, config);
   // A rotation asked through the admin API blocks on the disk: it runs on the control thread.
   api::AdminKeys admin_keys{
       .ring = &key_ring,
@@ -426,11 +458,11 @@ int Serve(const ConfigSource& source, const config::Config& config) {
       spdlog::info("received SIGHUP, reloading the configuration");
       const bool applied =
           Reload(source, running, store, directory, web, [&](const config::Config& next) {
-            // Token lifetimes may have changed: the key directory learns the longest one before
-            // any token gets it, and the keys are read again.
+            // Token lifetimes and entry passes may have changed: the key directory learns the
+            // longest one before any token or pass gets it, and the keys are read again.
             key_ring.SetMaxTokenLifetime(config::MaxTokenLifetime(next));
             LogKeyEvents(key_keeper.Maintain(/*reload=*/true), key_dir);
-            public_api.SetTokenLifetimes(TokenLifetimesOf(next));
+            ConfigureRooms(public_api, next);
           });
       // The key directory is read again on every SIGHUP, whatever became of the file.
       if (!applied) LogKeyEvents(key_keeper.Maintain(/*reload=*/true), key_dir);

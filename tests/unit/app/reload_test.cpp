@@ -92,5 +92,16 @@ TEST(PlanReload, TokenSettingsNeedARestartButTokenLifetimesDoNot) {
   EXPECT_EQ(plan.rooms.size(), 2u);
 }
 
+TEST(PlanReload, WebSettingsNeedARestartButEntryPassesAndMatchRulesDoNot) {
+  const config::Config running = ParseOk(kBase);
+  config::Config next = running;
+  next.web.cookie_secure = true;
+  next.rooms[0].entry_pass = std::chrono::minutes(5);
+  next.rooms[1].match = {config::RoomMatch{"shop.example.com", "/sale"}};
+  const ReloadPlan plan = PlanReload(running, next);
+  EXPECT_EQ(plan.need_restart, (std::vector<std::string>{"web"}));
+  EXPECT_EQ(plan.rooms.size(), 2u);
+}
+
 }  // namespace
 }  // namespace vwr::app

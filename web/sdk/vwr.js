@@ -96,6 +96,24 @@ function storeOf(kind) {
 
 const ticketKey = (room) => `vwr:${room}:ticket`;
 const tokenKey = (room) => `vwr:${room}:token`;
+const passKey = (room) => `vwr:${room}:pass`;
+
+// The entry pass kept for `room` from an earlier admission (in localStorage, like the cookie
+// vwr_pass_<room> the server sets, which scripts cannot read), while it holds; else null.
+function keptPass(room) {
+  const kept = storeOf('local').get(passKey(room));
+  if (!kept) return null;
+  try {
+    const { pass, expires } = JSON.parse(kept);
+    if (typeof pass === 'string' && typeof expires === 'number' && expires * 1000 > Date.now()) {
+      return pass;
+    }
+  } catch {
+    /* not ours: forget it */
+  }
+  storeOf('local').remove(passKey(room));
+  return null;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Texts and formatting (the same texts as the server's pages: web/i18n.json)
@@ -190,6 +208,7 @@ export class Waiter {
   #onUpdate;
   #onExpired;
   #stopped = false;
+  #rejoinedWithPass = false;
   #abort = new AbortController();
   #timer = null;
   #wake = null;
@@ -287,7 +306,7 @@ export class Waiter {
           : await request(apiUrl(this.#room, 'join'), {
               method: 'POST',
               headers: { 'Content-Type': 'application/json' },
-              body: JSON.stringify(this.#userId ? { userId: String(this.#userId) } : {}),
+              body: JSON.stringify(this.#joinBody()),
               signal: this.#abort.signal,
             });
         if (this.#stopped) return;
@@ -328,6 +347,16 @@ export class Waiter {
     this.#reject(error);
   }
 
+  // The join's body: the userId, and an entry pass kept from an earlier admission (a room with
+  // entry passes lets its holder back in at once).
+  #joinBody() {
+    const body = {};
+    if (this.#userId) body.userId = String(this.#userId);
+    const pass = keptPass(this.#room);
+    if (pass) body.entryPass = pass;
+    return body;
+  }
+
   // Handles a ticket answer; the delay before the next request, or null when done.
   async #answer(a) {
     if (a.ticket) this.#store.set(ticketKey(this.#room), a.ticket);
@@ -350,6 +379,12 @@ export class Waiter {
         return pollAfter;
       case 'admitted':
         if (a.token) storeOf('session').set(tokenKey(this.#room), a.token);
+        if (typeof a.entryPass === 'string' && typeof a.entryPassExpires === 'number') {
+          storeOf('local').set(
+            passKey(this.#room),
+            JSON.stringify({ pass: a.entryPass, expires: a.entryPassExpires }),
+          );
+        }
         this.#stopped = true;
         this.#emit('admitted', { ...fields, progress: 100, etaSeconds: 0 });
         this.#resolve(a);
@@ -362,6 +397,12 @@ export class Waiter {
         return pollAfter;
       case 'expired': {
         this.#store.remove(ticketKey(this.#room));
+        if (!this.#rejoinedWithPass && keptPass(this.#room)) {
+          // Back within the entry pass time: join again at once, and the pass lets them in.
+          this.#rejoinedWithPass = true;
+          this.#emit('joining', fields);
+          return 0;
+        }
         this.#emit('expired', fields);
         if (this.#onExpired === 'fail') {
           this.#fail(new VwrError('expired', 'the turn passed unclaimed; join again'));

@@ -3,10 +3,12 @@
 //
 // Input: requests separated by "~~~". A digit right after a separator first moves the fake clock
 // on by that many seconds, ticking the store every 100 ms as the control loop does. Before a
-// request is parsed, "$TICKET" and "$TOKEN" in it become the ticket and admission token of the
-// last answer that carried one, and "$ADMIN" becomes the admin token, so that inputs can follow
-// a user through join, status, claim, heartbeat and leave, and an operator through a policy
-// change: a MAC or a constant-time comparison cannot be guessed by a fuzzer.
+// request is parsed, "$TICKET", "$TOKEN" and "$PASS" in it become the ticket, admission token and
+// entry pass of the last answer that carried one, and "$ADMIN" becomes the admin token, so that
+// inputs can follow
+// a user through join, status, claim, heartbeat, verify, leave and re-entry by pass, and an
+// operator through a policy change: a MAC or a constant-time comparison cannot be guessed by a
+// fuzzer.
 //
 // Each request goes to both APIs, like a client that reaches both listeners; the public one hands
 // the page paths (/wait/, /sdk/, /assets/, /demo/, /) to the web pages, demo on. Everything (store,
@@ -98,6 +100,9 @@ struct World {
     public_api =
         std::make_unique<api::PublicApi>(*rooms, tickets, tokens, key, clock, metrics, options);
     public_api->SetTokenLifetimes({{"a", std::chrono::seconds(4)}});
+    public_api->SetEntryPasses({{"a", std::chrono::seconds(60)}});
+    public_api->SetRoutes({{"a", {{"shop.example.com", "/"}, {"*.example.org", "/sale"}}},
+                           {"default", {{"*", "/"}}}});
     ring.SetOwnKeys(token::SingleKeySet(SigningKey(), 0));
     // A rotation (POST /admin/api/v1/keys/rotate) as the app makes it, in memory.
     api::AdminKeys keys{
@@ -142,6 +147,7 @@ struct World {
   std::unique_ptr<api::AdminApi> admin_api;
   std::string ticket;  // of the last answer that had one
   std::string token;   // likewise
+  std::string pass;    // likewise
 };
 
 void ReplaceAll(std::string& text, std::string_view from, std::string_view to) {
@@ -169,6 +175,9 @@ void Check(World& world, api::Response& response) {
       }
       if (const boost::json::value* t = obj->if_contains("token"); t && t->is_string()) {
         world.token = t->as_string();
+      }
+      if (const boost::json::value* p = obj->if_contains("entryPass"); p && p->is_string()) {
+        world.pass = p->as_string();
       }
     }
   } else if (type.starts_with("text/html")) {
@@ -217,6 +226,7 @@ void Serve(World& world, api::Handler& handler, const api::Request& request) {
 void ServeChunk(World& world, std::string bytes, std::size_t& budget) {
   ReplaceAll(bytes, "$TICKET", world.ticket);
   ReplaceAll(bytes, "$TOKEN", world.token);
+  ReplaceAll(bytes, "$PASS", world.pass);
   ReplaceAll(bytes, "$ADMIN", kAdminToken);
   std::string_view rest = bytes;
   while (!rest.empty() && budget > 0) {

@@ -207,21 +207,20 @@ void PublicApi::Join(RoomEntry& room, Call& call) {
   if (invalid) return Finish(call, std::move(*invalid));
   std::string user_id = std::move(body.user_id);
 
-  // An entry pass of this room lets its holder back in without queueing. A pass that does not
-  // hold (expired, another room's, forged, someone else's) is ignored: the join is a plain one.
-  const EntryPasses& entry_passes = entry_passes_.Get();
-  if (entry_passes.contains(room.state->id())) {
-    const std::string_view presented =
-        body.entry_pass.empty() ? FindCookie(req, kEntryPassCookiePrefix, room.state->id())
-                                : std::string_view(body.entry_pass);
-    if (!presented.empty()) {
+  // An entry pass of this room lets its holder back in without queueing: the one in the body
+  // (the SDK's copy), else the cookie. A pass that does not hold (expired, another room's,
+  // forged, someone else's) is ignored: the join is a plain one.
+  if (entry_passes_.Get().contains(room.state->id())) {
+    const std::string_view candidates[] = {
+        body.entry_pass, FindCookie(req, kEntryPassCookiePrefix, room.state->id())};
+    for (const std::string_view presented : candidates) {
+      if (presented.empty()) continue;
       auto pass = passes_.Verify(presented, WallSeconds(), room.state->id(), options_.issuer);
       if (!pass) {
-        spdlog::debug("room {}: join with an entry pass that does not hold ({}); queued as usual",
-                      room.state->id(), PassErrorName(pass.error()));
+        spdlog::debug("room {}: join with an entry pass that does not hold ({})", room.state->id(),
+                      PassErrorName(pass.error()));
       } else if (!user_id.empty() && token::HashIdentity(identity_key_, user_id) != pass->sub) {
-        spdlog::debug("room {}: join with another user's entry pass; queued as usual",
-                      room.state->id());
+        spdlog::debug("room {}: join with another user's entry pass", room.state->id());
       } else {
         return JoinWithPass(room, call, std::move(user_id), std::string(presented), pass->exp);
       }

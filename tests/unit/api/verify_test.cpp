@@ -565,6 +565,10 @@ TEST_F(VerifyTest, AJoinWithAValidPassIsAdmittedAtOnceWhileOthersWait) {
   // In the body works too (the SDK's way); no userId given is fine.
   Response body = JoinResponse("a", R"({"entryPass":")" + pass + R"("})");
   EXPECT_EQ(Json(body).at("status"), "admitted") << body.body();
+  // A stale copy in the body does not hide a good cookie.
+  Response stale =
+      JoinResponse("a", R"({"entryPass":"stale"})", {{"Cookie", "vwr_pass_a=" + pass}});
+  EXPECT_EQ(Json(stale).at("status"), "admitted") << stale.body();
 }
 
 TEST_F(VerifyTest, APassThatDoesNotHoldMakesAPlainJoin) {

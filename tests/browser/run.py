@@ -20,7 +20,7 @@ from vwr_harness import VwrProcess, vwr_binary  # noqa: E402
 
 # "line": one slot and a slow rate, so that the tests control who waits; it is the demo's room
 # (the first). "open": plenty of space, admitted at once. "grace": one slot and a 1 s claim_grace,
-# for a turn that passes unclaimed.
+# for a turn that passes unclaimed. "pass": one slot and an entry pass of a minute.
 CONFIG = """\
 demo: true
 rooms:
@@ -44,6 +44,14 @@ rooms:
     admit_rate: 50
     burst: 1
     claim_grace: 1s
+    poll:
+      min: 100ms
+      max: 500ms
+  - id: pass
+    max_active: 1
+    admit_rate: 50
+    burst: 1
+    entry_pass: 1m
     poll:
       min: 100ms
       max: 500ms

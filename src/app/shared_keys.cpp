@@ -1,0 +1,318 @@
+#include "app/shared_keys.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <mutex>
+#include <optional>
+#include <set>
+
+namespace vwr::app {
+namespace {
+
+// A stored value is one JWK and a number; anything much longer is not one of ours.
+constexpr std::size_t kMaxValueBytes = 4096;
+// While Redis stays unreachable, the failure is logged again at most this often.
+constexpr std::chrono::seconds kFailureLogInterval{60};
+// Rounds that fail this soon after the start are not reported: the store's client is usually
+// still connecting. (A node that cannot reach Redis at all says so anyway: its store does.)
+constexpr std::chrono::seconds kStartGrace{5};
+
+std::int64_t UnixNow(const util::Clock& clock) {
+  return std::chrono::duration_cast<std::chrono::seconds>(clock.WallNow().time_since_epoch())
+      .count();
+}
+
+std::string Describe(const boost::system::result<redis::Reply>& reply, const char* command) {
+  if (!reply) return fmt::format("{}: {}", command, reply.error().message());
+  return fmt::format("{}: {}", command, redis::ToString(*reply));
+}
+
+bool Failed(const boost::system::result<redis::Reply>& reply) {
+  return !reply || reply->is_error();
+}
+
+bool Stopped(const boost::system::result<redis::Reply>& reply) {
+  return !reply && reply.error() == redis::ClientError::kStopped;
+}
+
+}  // namespace
+
+std::string EncodeSharedKey(const token::ExportedKey& key) {
+  return fmt::format(R"({{"jwk":{},"notAfter":{}}})", key.jwk, key.not_after_unix);
+}
+
+boost::system::result<token::PublicKeyInfo, std::string> DecodeSharedKey(std::string_view field,
+                                                                         std::string_view value) {
+  if (value.size() > kMaxValueBytes) {
+    return fmt::format("the value is {} bytes long (at most {})", value.size(), kMaxValueBytes);
+  }
+  boost::system::error_code ec;
+  const boost::json::value parsed = boost::json::parse(value, ec);
+  if (ec) return fmt::format("the value is not JSON ({})", ec.message());
+  const boost::json::object* object = parsed.if_object();
+  if (object == nullptr) return std::string("the value is not a JSON object");
+  const boost::json::value* jwk = object->if_contains("jwk");
+  if (jwk == nullptr || !jwk->is_object())
+    return std::string("\"jwk\" is missing or not an object");
+  const boost::json::value* not_after = object->if_contains("notAfter");
+  if (not_after == nullptr || !(not_after->is_int64() || not_after->is_uint64())) {
+    return std::string("\"notAfter\" is missing or not an integer");
+  }
+  if (not_after->is_uint64() || not_after->as_int64() <= 0) {
+    return std::string("\"notAfter\" is out of range");
+  }
+  auto key = token::KeyRing::ImportKey(boost::json::serialize(*jwk), not_after->as_int64());
+  if (!key) return "the JWK is refused: " + key.error();
+  if (key->kid != field) {
+    return fmt::format("the field is named {} but the JWK's thumbprint is {}", field, key->kid);
+  }
+  return std::move(*key);
+}
+
+SharedKeysPlan PlanSharedKeys(const std::vector<std::pair<std::string, std::string>>& entries,
+                              std::int64_t now_unix) {
+  SharedKeysPlan plan;
+  for (const auto& [field, value] : entries) {
+    auto key = DecodeSharedKey(field, value);
+    if (!key) {
+      plan.invalid.emplace_back(field, std::move(key.error()));
+    } else if (key->not_after_unix <= now_unix) {
+      plan.expired.push_back(field);
+    } else {
+      plan.import.push_back(std::move(*key));
+    }
+  }
+  return plan;
+}
+
+// ---- KeySharing ----
+
+struct KeySharing::State : std::enable_shared_from_this<KeySharing::State> {
+  State(redis::Client& c, token::KeyRing& r, const util::Clock& k, std::string h)
+      : client(c), ring(r), clock(k), key(std::move(h)), started(k.Now()) {}
+
+  redis::Client& client;
+  token::KeyRing& ring;
+  const util::Clock& clock;
+  const std::string key;
+  const util::TimePoint started;
+
+  std::atomic<bool> in_flight{false};
+  std::atomic<bool> healthy{false};
+  std::atomic<bool> ever{false};
+
+  std::mutex mu;
+  std::set<std::string> published;         // guarded by mu: own kids in the hash, as last written
+  std::set<std::string> reported_invalid;  // guarded by mu: field + '\n' + value, logged once
+  bool down_logged = false;                // guarded by mu
+  std::uint64_t failures_since_log = 0;    // guarded by mu
+  util::TimePoint last_failure_log{};      // guarded by mu
+
+  // One round in progress.
+  struct Run {
+    std::function<void(const SharedKeysRound&)> done;
+    SharedKeysRound result;
+    std::vector<std::string> exported, gone;
+    int outstanding = 0;
+    bool write_failed = false, gone_failed = false;
+    bool stopped = false;  // the client was stopped (shutting down): nothing to report
+    std::optional<boost::system::result<redis::Reply>> read;
+  };
+
+  void Start(std::function<void(const SharedKeysRound&)> done) {
+    if (in_flight.exchange(true, std::memory_order_acq_rel)) {
+      if (done) {
+        SharedKeysRound skipped;
+        skipped.error = "a round is already running";
+        done(skipped);
+      }
+      return;
+    }
+    auto run = std::make_shared<Run>();
+    run->done = std::move(done);
+    std::vector<std::string> hset{"HSET", key};
+    for (const token::ExportedKey& k : ring.ExportOwnKeys()) {
+      run->exported.push_back(k.kid);
+      hset.push_back(k.kid);
+      hset.push_back(EncodeSharedKey(k));
+    }
+    {
+      std::lock_guard lock(mu);
+      for (const std::string& kid : published) {
+        if (std::find(run->exported.begin(), run->exported.end(), kid) == run->exported.end()) {
+          run->gone.push_back(kid);
+        }
+      }
+    }
+    // Sent together: on one connection the replies come back in this order, and the read sees
+    // this node's keys as just written.
+    run->outstanding = 1 + (run->exported.empty() ? 0 : 1) + (run->gone.empty() ? 0 : 1);
+    auto self = shared_from_this();
+    if (!run->exported.empty()) {
+      client.Command(std::move(hset), key, [self, run](boost::system::result<redis::Reply> r) {
+        run->stopped |= Stopped(r);
+        if (Failed(r)) {
+          run->write_failed = true;
+          run->result.error = Describe(r, "HSET");
+        }
+        self->Step(run);
+      });
+    }
+    if (!run->gone.empty()) {
+      std::vector<std::string> hdel{"HDEL", key};
+      hdel.insert(hdel.end(), run->gone.begin(), run->gone.end());
+      client.Command(std::move(hdel), key, [self, run](boost::system::result<redis::Reply> r) {
+        run->stopped |= Stopped(r);
+        if (Failed(r)) {
+          run->gone_failed = true;
+          if (run->result.error.empty()) run->result.error = Describe(r, "HDEL");
+        }
+        self->Step(run);
+      });
+    }
+    client.Command({"HGETALL", key}, key, [self, run](boost::system::result<redis::Reply> r) {
+      run->stopped |= Stopped(r);
+      run->read = std::move(r);
+      self->Step(run);
+    });
+  }
+
+  // A reply has come (on the Redis thread); once all have, the read is used.
+  void Step(const std::shared_ptr<Run>& run) {
+    if (--run->outstanding > 0) return;
+    {
+      std::lock_guard lock(mu);
+      if (!run->write_failed) {
+        published = std::set<std::string>(run->exported.begin(), run->exported.end());
+        if (run->gone_failed) published.insert(run->gone.begin(), run->gone.end());
+      }
+    }
+    const boost::system::result<redis::Reply>& read = *run->read;
+    if (run->stopped || Failed(read) || read->type != redis::Reply::Type::kArray ||
+        read->elements.size() % 2 != 0) {
+      if (run->result.error.empty()) {
+        run->result.error = Failed(read) ? Describe(read, "HGETALL")
+                                         : "HGETALL: unexpected reply " + redis::ToString(*read);
+      }
+      Finish(run);
+      return;
+    }
+    std::vector<std::pair<std::string, std::string>> entries;
+    entries.reserve(read->elements.size() / 2);
+    for (std::size_t i = 0; i + 1 < read->elements.size(); i += 2) {
+      entries.emplace_back(read->elements[i].str, read->elements[i + 1].str);
+    }
+    SharedKeysPlan plan = PlanSharedKeys(entries, UnixNow(clock));
+    Import(plan, run->result);
+    if (plan.expired.empty()) {
+      Finish(run);
+      return;
+    }
+    std::vector<std::string> hdel{"HDEL", key};
+    hdel.insert(hdel.end(), plan.expired.begin(), plan.expired.end());
+    auto self = shared_from_this();
+    client.Command(std::move(hdel), key,
+                   [self, run, expired = std::move(plan.expired)](
+                       boost::system::result<redis::Reply> r) mutable {
+                     run->stopped |= Stopped(r);
+                     if (Failed(r)) {
+                       if (run->result.error.empty()) run->result.error = Describe(r, "HDEL");
+                     } else {
+                       for (const std::string& kid : expired) {
+                         spdlog::info("keys: deleted {} from {}: every token it signed has expired",
+                                      kid, self->key);
+                       }
+                       run->result.deleted = std::move(expired);
+                     }
+                     self->Finish(run);
+                   });
+  }
+
+  void Import(const SharedKeysPlan& plan, SharedKeysRound& result) {
+    {
+      std::lock_guard lock(mu);
+      for (const auto& [field, why] : plan.invalid) {
+        // Reported once per stored value (a broken entry stays until someone fixes it).
+        if (reported_invalid.insert(field + '\n' + why).second) {
+          spdlog::warn("keys: ignoring the entry {} in {}: {}", field, key, why);
+        }
+      }
+    }
+    if (plan.import.empty()) return;
+    const token::KeyRing::Snapshot& before = ring.Current();
+    std::vector<std::string> candidates;
+    for (const token::PublicKeyInfo& k : plan.import) {
+      if (before.Find(k.kid) == nullptr) candidates.push_back(k.kid);
+    }
+    ring.AddForeignKeys(plan.import);
+    const token::KeyRing::Snapshot& after = ring.Current();
+    for (std::string& kid : candidates) {
+      if (after.Find(kid) == nullptr) continue;
+      spdlog::info("keys: {} (another node's key, shared through Redis) verifies tokens now", kid);
+      result.added.push_back(std::move(kid));
+    }
+  }
+
+  void Finish(const std::shared_ptr<Run>& run) {
+    SharedKeysRound& result = run->result;
+    result.ok = result.error.empty();
+    const util::TimePoint now = clock.Now();
+    {
+      std::lock_guard lock(mu);
+      if (run->stopped) {
+        // Shutting down: the client failed what was still out. Nothing went wrong.
+      } else if (!result.ok && !ever.load(std::memory_order_acquire) &&
+                 now - started < kStartGrace) {
+        // Still starting (see kStartGrace).
+      } else if (result.ok) {
+        if (down_logged) {
+          spdlog::info("keys: sharing signing keys through Redis ({}) again", key);
+        }
+        down_logged = false;
+        failures_since_log = 0;
+      } else if (!down_logged || now - last_failure_log >= kFailureLogInterval) {
+        const std::size_t known = ring.Current().keys.size();
+        if (!down_logged) {
+          spdlog::warn(
+              "keys: cannot share signing keys through Redis ({}): {}; the {} keys known are "
+              "kept, retrying",
+              key, result.error, known);
+        } else {
+          spdlog::warn(
+              "keys: still cannot share signing keys through Redis ({}): {} ({} failed rounds "
+              "since the last report); the {} keys known are kept",
+              key, result.error, failures_since_log + 1, known);
+        }
+        down_logged = true;
+        last_failure_log = now;
+        failures_since_log = 0;
+      } else {
+        ++failures_since_log;
+      }
+    }
+    healthy.store(result.ok, std::memory_order_release);
+    if (result.ok) ever.store(true, std::memory_order_release);
+    auto done = std::move(run->done);
+    in_flight.store(false, std::memory_order_release);
+    if (done) done(result);
+  }
+};
+
+KeySharing::KeySharing(redis::Client& client, token::KeyRing& ring, const util::Clock& clock,
+                       std::string hash_key)
+    : state_(std::make_shared<State>(client, ring, clock, std::move(hash_key))) {}
+
+void KeySharing::Round(std::function<void(const SharedKeysRound&)> done) {
+  state_->Start(std::move(done));
+}
+
+bool KeySharing::healthy() const { return state_->healthy.load(std::memory_order_acquire); }
+
+bool KeySharing::ever_shared() const { return state_->ever.load(std::memory_order_acquire); }
+
+const std::string& KeySharing::hash_key() const { return state_->key; }
+
+}  // namespace vwr::app

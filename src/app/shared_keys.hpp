@@ -1,0 +1,107 @@
+#pragma once
+
+#include <atomic>
+#include <boost/system/result.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "redis/client.hpp"
+#include "token/key_ring.hpp"
+#include "util/clock.hpp"
+
+namespace vwr::app {
+
+// ---- the stored form (pure; unit-tested) ----
+//
+// Nodes with store.kind redis share the public halves of their token signing keys through one
+// Redis hash, "<key_prefix>:jwks": field = kid, value = one line of JSON
+//
+//   {"jwk":{"kty":"EC","crv":"P-256","x":"...","y":"...","kid":"...","use":"sig","alg":"ES256"},
+//    "notAfter":1767225600}
+//
+// notAfter (unix seconds) is when no token signed with the key can be valid any more (see
+// token::KeyRing::ExportOwnKeys). A single key lives on one slot of a Redis Cluster, so the hash
+// needs no hash tag.
+
+// The value stored for one of this node's keys.
+std::string EncodeSharedKey(const token::ExportedKey& key);
+
+// Reads one field of the hash. The JWK is checked fully (token::ParseJwk: a point of P-256, no
+// private part) and its thumbprint must be the field's name; the error says what is wrong.
+boost::system::result<token::PublicKeyInfo, std::string> DecodeSharedKey(std::string_view field,
+                                                                         std::string_view value);
+
+// What one read of the hash (HGETALL, as field/value pairs) asks for.
+struct SharedKeysPlan {
+  std::vector<token::PublicKeyInfo> import;  // valid and not expired (own keys included; the
+                                             // ring leaves those out)
+  std::vector<std::string> expired;          // fields past their notAfter: to be deleted
+  std::vector<std::pair<std::string, std::string>> invalid;  // field, why it was refused
+};
+
+SharedKeysPlan PlanSharedKeys(const std::vector<std::pair<std::string, std::string>>& entries,
+                              std::int64_t now_unix);
+
+// ---- sharing them ----
+
+// What one round did, for tests and logs.
+struct SharedKeysRound {
+  bool ok = false;                   // published this node's keys and read everyone's
+  std::string error;                 // why not, when !ok
+  std::vector<std::string> added;    // kids new to the ring
+  std::vector<std::string> deleted;  // expired fields deleted from the hash
+};
+
+// Shares this node's token signing keys with the other nodes through Redis, and takes theirs,
+// so that a token issued by any node verifies on every node (heartbeat, leave, /api/v1/verify)
+// and every node's /.well-known/jwks.json lists every node's keys, even when each node has a key
+// directory of its own.
+//
+//   every period (control thread):  Round()
+//     HSET  <prefix>:jwks  kid -> EncodeSharedKey   for each of this node's keys (ExportOwnKeys)
+//     HDEL  <prefix>:jwks  kids this node published before and no longer has
+//     HGETALL <prefix>:jwks -> PlanSharedKeys -> KeyRing::AddForeignKeys
+//     HDEL  <prefix>:jwks  the fields past their notAfter (whoever sees them first)
+//
+// Foreign keys the ring holds are dropped by KeyRing::Prune once past their notAfter; a node that
+// stops publishing thus has its keys dropped once the tokens it signed have expired. When Redis
+// is unreachable the ring keeps what it knows, the failure is logged once (and again at most
+// once a minute while it lasts; not in the first seconds after the start, while the client
+// connects), and the next round tries again.
+//
+// Round() never blocks: the commands go through the store's redis::Client and the rest runs in
+// its callbacks on the Redis thread (KeyRing is thread-safe). One round at a time: a Round()
+// while the previous one is still out is skipped.
+//
+// Thread-safe. Callbacks hold the shared state, so destroying a KeySharing while a round is out
+// is safe; the KeyRing and the Client must outlive the Client's last callback (in serve.cpp the
+// ring outlives the store, whose Close() runs every pending callback).
+class KeySharing {
+ public:
+  KeySharing(redis::Client& client, token::KeyRing& ring, const util::Clock& clock,
+             std::string hash_key);
+
+  // Starts one round; `done` (optional) runs when it has finished, on the Redis thread, or at
+  // once when a round is already out (with ok false and error "a round is already running").
+  void Round(std::function<void(const SharedKeysRound&)> done = {});
+
+  // True once a round has succeeded since the last failed one (or since the start).
+  bool healthy() const;
+  // True once any round has succeeded.
+  bool ever_shared() const;
+
+  const std::string& hash_key() const;
+
+  struct State;  // shared with the callbacks
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace vwr::app

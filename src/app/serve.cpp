@@ -21,6 +21,7 @@
 #include "api/room_messages.hpp"
 #include "app/logging.hpp"
 #include "app/reload.hpp"
+#include "app/shared_keys.hpp"
 #include "server/http_server.hpp"
 #include "server/tls_context.hpp"
 #include "store/embedded_store.hpp"
@@ -45,6 +46,11 @@ constexpr std::chrono::milliseconds kTickPeriod{100};
 // `vwr keys rotate` or another node is picked up within this time.
 constexpr std::chrono::milliseconds kKeyCheckPeriod{2000};
 constexpr std::chrono::milliseconds kShutdownDeadline{4500};
+// Redis mode: how often this node publishes its token keys and reads the other nodes' (see
+// app/shared_keys.hpp). Well within token::kRetiredKeyMargin, which an export's notAfter
+// leaves for the next publication; until the first round has succeeded, it is tried sooner.
+constexpr std::chrono::milliseconds kKeySharePeriod{2000};
+constexpr std::chrono::milliseconds kKeyShareFirstRetry{200};
 
 std::optional<tcp::endpoint> Resolve(const config::HostPort& hp) {
   boost::system::error_code ec;
@@ -332,6 +338,14 @@ int Serve(const ConfigSource& source, const config::Config& config) {
   std::unique_ptr<store::Store> opened = OpenStore(config, specs, clock);
   if (!opened) return 1;
   store::Store& store = *opened;
+  // On Redis, nodes share their token keys through it: each may have a key directory of its
+  // own. (Nodes sharing one key directory share the keys through it as well.)
+  std::unique_ptr<KeySharing> key_sharing;
+  if (auto* redis_store = dynamic_cast<store::RedisStore*>(&store)) {
+    key_sharing = std::make_unique<KeySharing>(redis_store->client(), key_ring, clock,
+                                               redis_store->options().key_prefix + ":jwks");
+    spdlog::info("keys: shared with the other nodes through Redis ({})", key_sharing->hash_key());
+  }
   api::RoomDirectory directory(store);
   api::ApiMetrics metrics;
   // The waiting page, the SDK and the demo share the public listener with the API.
@@ -352,10 +366,12 @@ int Serve(const ConfigSource& source, const config::Config& config) {
   // A rotation asked through the admin API blocks on the disk: it runs on the control thread.
   api::AdminKeys admin_keys{
       .ring = &key_ring,
-      .rotate = [&control, &key_keeper, &key_dir](api::AdminKeys::RotateDone done) {
-        asio::post(control, [&key_keeper, &key_dir, done = std::move(done)] {
+      .rotate = [&control, &key_keeper, &key_dir, &key_sharing](api::AdminKeys::RotateDone done) {
+        asio::post(control, [&key_keeper, &key_dir, &key_sharing, done = std::move(done)] {
           auto rotated = key_keeper.Rotate();
           if (rotated) LogKeyEvents(*rotated, key_dir);
+          // The other nodes learn the new key now rather than at the next period.
+          if (rotated && key_sharing) key_sharing->Round();
           done(std::move(rotated));
         });
       }};
@@ -449,6 +465,18 @@ int Serve(const ConfigSource& source, const config::Config& config) {
     });
   };
   schedule_key_check();
+
+  // Redis: publish this node's keys, take the other nodes' (never blocks: see KeySharing).
+  asio::steady_timer share_timer(control);
+  std::function<void()> schedule_key_share = [&] {
+    if (!key_sharing) return;
+    key_sharing->Round();
+    share_timer.expires_after(key_sharing->ever_shared() ? kKeySharePeriod : kKeyShareFirstRetry);
+    share_timer.async_wait([&](boost::system::error_code ec) {
+      if (!ec) schedule_key_share();
+    });
+  };
+  schedule_key_share();
 
   // SIGHUP: reload. The listeners, and the connections on them, are not touched.
   config::Config running = config;

@@ -72,9 +72,11 @@ export async function openBrowser(options = {}) {
   };
 }
 
+// Transitions (the progress bar's width) are run to their end first, so that the picture shows
+// what the page settles on.
 export async function shot(page, name, { fullPage = true } = {}) {
   const file = path.join(ARTIFACTS, `${name}.png`);
-  await page.screenshot({ path: file, fullPage });
+  await page.screenshot({ path: file, fullPage, animations: 'disabled' });
   console.log(`screenshot: ${file}`);
   return file;
 }

@@ -31,11 +31,16 @@ export function admissionVerifier({ jwksUrl, issuer = 'vwr', clockToleranceSecon
     if (typeof token !== 'string' || token === '') throw new errors.JWTInvalid('no token');
     const { payload } = await jwtVerify(token, keys, {
       algorithms: ['ES256'], // never anything else: no "none", no HMAC with a public key
+      typ: 'JWT', // an entry pass (vwr_pass_<room>) says vwr-pass+jwt: no admission
       issuer,
       audience: room, // a token for another room is no admission to this one
       requiredClaims: ['sub', 'iat', 'nbf', 'exp', 'jti'],
       clockTolerance: clockToleranceSeconds,
     });
+    // Entry passes carry "vwr": "pass"; admission tokens have no such claim.
+    if (payload.vwr !== undefined) {
+      throw new errors.JWTClaimValidationFailed('not an admission token', payload, 'vwr');
+    }
     return payload;
   };
 }

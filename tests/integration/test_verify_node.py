@@ -1,6 +1,7 @@
 """The Node.js example of docs/integration.md (examples/verify-node/verify.mjs, with the `jose`
 npm package) verifies real tokens from a running vwr against the JWKS it serves, and refuses
-tampered, foreign-room, foreign-issuer and unsigned ones.
+tampered, foreign-room, foreign-issuer and unsigned ones, and entry passes (signed by the same
+keys for the same room, but no admission).
 
 Needs Node.js and the example's node modules (scripts/install-browser-deps runs `npm ci` in
 examples/verify-node); skipped, saying so, without them.
@@ -25,7 +26,7 @@ SKIP_REASON = ("the Node.js example needs node and examples/verify-node/node_mod
 ISSUER = "vwr-node-test"
 CONFIG = config_yaml(
     room_yaml("alpha", max_active=100, admit_rate=100, burst=100),
-    room_yaml("beta", max_active=100, admit_rate=100, burst=100),
+    room_yaml("beta", max_active=100, admit_rate=100, burst=100, entry_pass="10m"),
     extra="tokens:\n  issuer: %s\n" % ISSUER)
 
 
@@ -100,6 +101,22 @@ class VerifyNodeExampleTest(unittest.TestCase):
         self.assert_refused(
             ".".join([b64encode(json.dumps(hs_head).encode()), payload, signature]),
             "HS256 with the public key", reason="ERR_JOSE_ALG_NOT_ALLOWED")
+
+    def test_an_entry_pass_is_no_admission(self):
+        code, value = self.vwr.join("beta")
+        self.assertEqual(code, 200, value)
+        self.assertEqual(value["status"], "admitted", value)
+        code, out, err = self.verify(value["token"], room="beta")
+        self.assertEqual(code, 0, err)
+        self.assertIn("entryPass", value)
+        self.assert_refused(value["entryPass"], "an entry pass", room="beta",
+                            reason="ERR_JWT_CLAIM_VALIDATION_FAILED")
+        # Without the typ check, the claim check alone refuses it too (and the other way round):
+        # the pass says typ vwr-pass+jwt and carries "vwr": "pass".
+        header = json.loads(b64decode(value["entryPass"].split(".")[0]))
+        claims = json.loads(b64decode(value["entryPass"].split(".")[1]))
+        self.assertEqual(header["typ"], "vwr-pass+jwt")
+        self.assertEqual(claims["vwr"], "pass")
 
     def test_the_token_is_found_in_the_header_or_the_rooms_cookie(self):
         script = (

@@ -463,6 +463,7 @@ progress {
 progress::-webkit-progress-bar { background: #d9dee8; border-radius: 999px; }
 progress::-webkit-progress-value { background: #1f4fd1; border-radius: 999px; transition: width .6s ease; }
 progress::-moz-progress-bar { background: #1f4fd1; border-radius: 999px; }
+@media (prefers-reduced-motion: reduce) { progress::-webkit-progress-value { transition: none; } }
 .status { font-weight: 600; padding: .6rem .85rem; border-radius: 8px; background: #e8eefc; }
 .status:empty { display: none; }
 .actions { display: flex; flex-wrap: wrap; gap: .5rem; justify-content: flex-end; }

@@ -108,6 +108,22 @@ TicketAnswer EmbeddedRoom::Admit(std::string_view identity) {
   return answer;
 }
 
+bool EmbeddedRoom::ConsumeOnce(std::string key, std::chrono::milliseconds keep) {
+  const util::TimePoint now = clock_.Now();
+  std::lock_guard lock(once_mu_);
+  while (!once_order_.empty() && once_order_.top().first <= now) {
+    once_.erase(once_order_.top().second);
+    once_order_.pop();
+  }
+  if (!once_.insert(key).second) return false;
+  once_order_.emplace(now + keep, std::move(key));
+  return true;
+}
+
+void EmbeddedRoom::ConsumeOnce(std::string key, std::chrono::milliseconds keep, Done<bool> done) {
+  done(ConsumeOnce(std::move(key), keep));
+}
+
 bool EmbeddedRoom::SessionEnded(std::uint64_t session_ticket) {
   return !live_.Contains(session_ticket);
 }

@@ -6,9 +6,11 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <queue>
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/room.hpp"
@@ -63,6 +65,9 @@ class EmbeddedRoom final : public RoomState, private core::RoomEventSink {
   // True unless `session_ticket` names a live session: ended (leave, idleness), never admitted,
   // or never issued (a number no token of this room can hold). Lock-free.
   bool SessionEnded(std::uint64_t session_ticket) override;
+  // In memory, by the monotonic clock; answers at once (nothing is journalled).
+  void ConsumeOnce(std::string key, std::chrono::milliseconds keep, Done<bool> done) override;
+  bool ConsumeOnce(std::string key, std::chrono::milliseconds keep);
 
   // The same, answered at once, with the journal record that makes the change durable
   // (EmbeddedStore::AwaitDurable): for tests, benchmarks and the asynchronous calls above.
@@ -108,6 +113,13 @@ class EmbeddedRoom final : public RoomState, private core::RoomEventSink {
   std::string scratch_;         // guarded by mu_: an event being encoded
   std::uint64_t last_lsn_ = 0;  // guarded by mu_: the last record of the current operation
   TicketSet live_;              // written under mu_, read by SessionEnded() without it
+
+  // ConsumeOnce's keys and when each may be forgotten (earliest first in once_order_).
+  std::mutex once_mu_;
+  std::unordered_set<std::string, util::StringHash, std::equal_to<>> once_;  // by once_mu_
+  std::priority_queue<std::pair<util::TimePoint, std::string>,
+                      std::vector<std::pair<util::TimePoint, std::string>>, std::greater<>>
+      once_order_;  // guarded by once_mu_
 
   // Published after every change (under mu_), read without the lock.
   PublishedFigures published_;

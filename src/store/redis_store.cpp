@@ -364,6 +364,23 @@ void RedisRoom::Admit(std::string identity, Done<TicketAnswer> done) {
                        });
 }
 
+void RedisRoom::ConsumeOnce(std::string key, std::chrono::milliseconds keep, Done<bool> done) {
+  std::string name = key_base_ + "once:" + key;
+  std::string routing = name;
+  const long long px = std::max<long long>(keep.count(), 1);
+  store_.client().Command(
+      {"SET", std::move(name), "1", "NX", "PX", std::to_string(px)}, std::move(routing),
+      [this, done = std::move(done)](boost::system::result<Reply> r) {
+        if (!r || r->is_error()) {
+          spdlog::warn("redis store: room {}: SET NX of a one-time key failed: {}", id_,
+                       r ? ToString(*r) : r.error().message());
+          return done(Unavailable<bool>());
+        }
+        // +OK when set, nil when the key was there already.
+        done(r->type == Reply::Type::kStatus);
+      });
+}
+
 bool RedisRoom::SessionEnded(std::uint64_t session_ticket) {
   return session_ticket == 0 || revoked_.Contains(session_ticket);
 }

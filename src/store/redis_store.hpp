@@ -80,6 +80,8 @@ class RedisRoom final : public RoomState {
   // ticket 0 (no session); a number it has heard nothing about (live, or never a session) reads
   // as not ended. Lock-free.
   bool SessionEnded(std::uint64_t session_ticket) override;
+  // SET "<prefix>:{<room>}:once:<key>" NX PX keep: refused on every node while it lives.
+  void ConsumeOnce(std::string key, std::chrono::milliseconds keep, Done<bool> done) override;
 
   // The configuration file's settings (start, reload): adopts the room's shared state.
   void Adopt(const RoomSpec& spec);

@@ -125,6 +125,14 @@ class RoomState {
   // store, which knows only the ends it has learned of (a token naming such a number cannot
   // exist: tokens are signed).
   virtual bool SessionEnded(std::uint64_t session_ticket) = 0;
+
+  // Takes `key` once (a proof-of-work challenge; see api/challenge.hpp): true the first time,
+  // false while an earlier taking is remembered. `keep`: how long to remember it, at least until
+  // the key is refused anyway for its age (the rest of the challenge's lifetime). The embedded
+  // store remembers in memory (a restart forgets: a challenge used before it may be used once
+  // more within its lifetime); a shared store sets the key with SET NX PX in the room's hash
+  // slot, so that a key taken on one node is refused on every node.
+  virtual void ConsumeOnce(std::string key, std::chrono::milliseconds keep, Done<bool> done) = 0;
 };
 
 // A room as the configuration describes it.

@@ -515,6 +515,10 @@ Response AdminApi::Metrics(const Request& req) {
   family("vwr_room_entry_pass_joins_total", "counter",
          "Joins admitted at once by an entry pass (this node's).",
          [&](std::size_t i, F) { return entries[i]->traffic.entry_pass_joins.Value(); });
+  family("vwr_room_pow_refused_total", "counter",
+         "Joins refused for their proof of work: missing, invalid, expired or replayed (this "
+         "node's).",
+         [&](std::size_t i, F) { return entries[i]->traffic.pow_refused.Value(); });
   family("vwr_room_leaves_total", "counter", "Sessions ended by leave.",
          [](std::size_t, F f) { return f.counters.leaves; });
   family("vwr_room_no_shows_total", "counter", "Called tickets not claimed within claim_grace.",

@@ -32,6 +32,8 @@ std::string_view EndpointName(Endpoint endpoint) {
       return "verify";
     case Endpoint::kSessions:
       return "sessions";
+    case Endpoint::kChallenge:
+      return "challenge";
     case Endpoint::kOther:
       return "other";
   }

@@ -21,10 +21,11 @@ enum class Endpoint : std::uint8_t {
   kJwks,      // GET /.well-known/jwks.json
   kKeys,      // /admin/api/v1/keys[/rotate]
   kVerify,    // GET /api/v1/verify
-  kSessions,  // DELETE /admin/api/v1/rooms/{room}/sessions/{session}
+  kSessions,   // DELETE /admin/api/v1/rooms/{room}/sessions/{session}
+  kChallenge,  // GET /api/v1/rooms/{room}/challenge
   kOther,
 };
-inline constexpr std::size_t kEndpointCount = 14;
+inline constexpr std::size_t kEndpointCount = 15;
 std::string_view EndpointName(Endpoint endpoint);
 
 // What GET /api/v1/verify decided (vwr_verify_results_total{result}).

@@ -18,6 +18,14 @@ std::string_view ErrorCode(ApiError error) {
       return "session_ended";
     case ApiError::kUnauthorized:
       return "unauthorized";
+    case ApiError::kPowRequired:
+      return "pow_required";
+    case ApiError::kPowInvalid:
+      return "pow_invalid";
+    case ApiError::kPowExpired:
+      return "pow_expired";
+    case ApiError::kPowReplayed:
+      return "pow_replayed";
     case ApiError::kNotFound:
       return "not_found";
     case ApiError::kRoomNotFound:
@@ -48,6 +56,11 @@ http::status HttpStatusOf(ApiError error) {
     case ApiError::kSessionEnded:
     case ApiError::kUnauthorized:
       return http::status::unauthorized;
+    case ApiError::kPowRequired:
+    case ApiError::kPowInvalid:
+    case ApiError::kPowExpired:
+    case ApiError::kPowReplayed:
+      return http::status::forbidden;
     case ApiError::kNotFound:
     case ApiError::kRoomNotFound:
     case ApiError::kSessionNotFound:

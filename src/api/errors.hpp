@@ -14,6 +14,10 @@ enum class ApiError {
   kTokenExpired,      // 401 token_expired: a genuine admission token past its exp (verify)
   kSessionEnded,      // 401 session_ended: the token's session has ended (verify)
   kUnauthorized,      // 401 unauthorized: admin token missing or wrong
+  kPowRequired,       // 403 pow_required: the room asks a proof of work on join, none came
+  kPowInvalid,        // 403 pow_invalid: challenge forged, malformed, another room's, or wrong nonce
+  kPowExpired,        // 403 pow_expired: the challenge's lifetime is over; fetch a new one
+  kPowReplayed,       // 403 pow_replayed: the challenge was used already
   kNotFound,          // 404 not_found: no such endpoint
   kRoomNotFound,      // 404 room_not_found
   kSessionNotFound,   // 404 session_not_found: the session has ended

@@ -76,7 +76,8 @@ PublicApi::PublicApi(RoomDirectory& rooms, const token::TicketCodec& tickets,
       verify_log_(clock, 5),
       fail_open_log_(clock, 1),
       options_(std::move(options)),
-      passes_(tokens.ring()) {}
+      passes_(tokens.ring()),
+      challenges_(identity_key) {}
 
 std::int64_t PublicApi::WallSeconds() const {
   return std::chrono::duration_cast<std::chrono::seconds>(clock_.WallNow().time_since_epoch())
@@ -166,6 +167,9 @@ void PublicApi::Route(Call& call) {
   } else if (action == "status") {
     endpoint = Endpoint::kStatus;
     expected = http::verb::get;
+  } else if (action == "challenge") {
+    endpoint = Endpoint::kChallenge;
+    expected = http::verb::get;
   } else if (action == "heartbeat") {
     endpoint = Endpoint::kHeartbeat;
   } else if (action == "leave") {
@@ -193,6 +197,8 @@ void PublicApi::Route(Call& call) {
       return Heartbeat(*room, call);
     case Endpoint::kLeave:
       return Leave(*room, call);
+    case Endpoint::kChallenge:
+      return Finish(call, Challenge(*room, req));
     default:
       return Finish(call, RoomInfo(*room, req));
   }
@@ -205,6 +211,58 @@ void PublicApi::Join(RoomEntry& room, Call& call) {
   JoinRequest body;
   std::optional<Response> invalid = JoinBody(req.body(), body, v, ka);
   if (invalid) return Finish(call, std::move(*invalid));
+
+  const PowSettings& pow = pow_.Get();
+  const auto setting = pow.find(room.state->id());
+  if (setting == pow.end() || setting->second.difficulty == 0) {
+    return JoinChecked(room, call, std::move(body));
+  }
+  const std::int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock_.WallNow().time_since_epoch())
+          .count();
+  const ChallengeCodec::Result checked = challenges_.Verify(
+      room.state->id(), body.challenge, body.nonce, now_ms, setting->second.difficulty);
+  if (!checked.ok) {
+    room.traffic.pow_refused.Add();
+    switch (checked.error) {
+      case PowError::kRequired:
+        return Finish(call, MakeError(ApiError::kPowRequired,
+                                      "this room asks a proof of work: GET the room's challenge, "
+                                      "solve it and join with challenge and nonce",
+                                      v, ka));
+      case PowError::kExpired:
+        return Finish(call, MakeError(ApiError::kPowExpired,
+                                      "the challenge has expired; fetch a new one", v, ka));
+      case PowError::kInvalid:
+        break;
+    }
+    return Finish(call, MakeError(ApiError::kPowInvalid,
+                                  "the proof of work does not hold for this room's challenge", v,
+                                  ka));
+  }
+  // Remembered until it would be refused anyway as expired (a second of slack for the nodes'
+  // clocks).
+  const std::chrono::milliseconds keep(checked.claims.expires_ms - now_ms + 1000);
+  std::string key = body.challenge;
+  room.state->ConsumeOnce(
+      std::move(key), keep,
+      [this, &room, call = std::move(call), body = std::move(body), v,
+       ka](boost::system::result<bool> fresh) mutable {
+        if (!fresh) return Fail(call, fresh.error());
+        if (!*fresh) {
+          room.traffic.pow_refused.Add();
+          return Finish(call, MakeError(ApiError::kPowReplayed,
+                                        "this challenge was used already; fetch a new one", v,
+                                        ka));
+        }
+        JoinChecked(room, call, std::move(body));
+      });
+}
+
+void PublicApi::JoinChecked(RoomEntry& room, Call& call, JoinRequest body) {
+  const Request& req = *call.request;
+  const unsigned v = req.version();
+  const bool ka = req.keep_alive();
   std::string user_id = std::move(body.user_id);
 
   // An entry pass of this room lets its holder back in without queueing: the one in the body
@@ -294,6 +352,20 @@ std::optional<Response> PublicApi::JoinBody(const std::string& body, JoinRequest
         return MakeError(ApiError::kBadRequest, "entryPass is longer than 4096 bytes", v, ka);
       }
       out.entry_pass.assign(s->data(), s->size());
+    }
+    // Proof of work: only the shape here; ChallengeCodec::Verify judges the content.
+    for (auto [name, field] : {std::pair{"challenge", &out.challenge}, {"nonce", &out.nonce}}) {
+      const boost::json::value* value = obj->if_contains(name);
+      if (value == nullptr || value->is_null()) continue;
+      const boost::json::string* s = value->if_string();
+      if (s == nullptr) {
+        return MakeError(ApiError::kBadRequest, fmt::format("{} must be a string", name), v, ka);
+      }
+      if (s->size() > kMaxPowFieldBytes) {
+        return MakeError(ApiError::kBadRequest,
+                         fmt::format("{} is longer than {} bytes", name, kMaxPowFieldBytes), v, ka);
+      }
+      field->assign(s->data(), s->size());
     }
   }
   return std::nullopt;
@@ -439,6 +511,23 @@ Response PublicApi::RoomInfo(RoomEntry& room, const Request& req) {
   } else {
     body += R"("etaSeconds":null})";
   }
+  return MakeJson(http::status::ok, std::move(body), req.version(), req.keep_alive());
+}
+
+Response PublicApi::Challenge(RoomEntry& room, const Request& req) {
+  PowSetting setting;
+  const PowSettings& pow = pow_.Get();
+  if (const auto it = pow.find(room.state->id()); it != pow.end()) setting = it->second;
+  const std::int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock_.WallNow().time_since_epoch())
+          .count();
+  const std::int64_t expires_ms = now_ms + setting.lifetime.count();
+  // A room without proof of work still answers (difficulty 0): a client may ask before every
+  // join, and the join accepts the challenge or no challenge alike.
+  std::string body = R"({"challenge":)";
+  AppendJsonString(body, challenges_.Issue(room.state->id(), setting.difficulty, expires_ms));
+  fmt::format_to(std::back_inserter(body), R"(,"difficulty":{},"expiresAtMs":{},"ttlMs":{}}})",
+                 setting.difficulty, expires_ms, expires_ms - now_ms);
   return MakeJson(http::status::ok, std::move(body), req.version(), req.keep_alive());
 }
 

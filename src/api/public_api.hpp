@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "api/api_metrics.hpp"
+#include "api/challenge.hpp"
 #include "api/cookies.hpp"
 #include "api/entry_pass.hpp"
 #include "api/error_log.hpp"
@@ -54,6 +55,7 @@ using EntryPasses = TokenLifetimes;
 //   POST /api/v1/rooms/{room}/heartbeat   -> keeps an admitted session alive
 //   POST /api/v1/rooms/{room}/leave       -> ends the session, frees the slot
 //   GET  /api/v1/rooms/{room}             -> what a newcomer would face
+//   GET  /api/v1/rooms/{room}/challenge   -> a proof-of-work challenge for a join
 //   GET  /api/v1/verify                   -> 204 when the request carries a valid admission
 //                                            token (nginx auth_request), else 401 + wait URL
 //   GET  /.well-known/jwks.json           -> the public keys that verify admission tokens
@@ -70,6 +72,11 @@ using EntryPasses = TokenLifetimes;
 // "Authorization: Bearer" or the room's cookie, checks it with the verified-token cache, the
 // room's incarnation and RoomState::SessionEnded; no store round trip, no lock but the cache's
 // shard.
+//
+// In a room with a proof of work (rooms[].pow_difficulty > 0) a join must bring "challenge" (from
+// /challenge) and "nonce" (see ChallengeCodec); it is checked before anything else, and the
+// challenge is then taken once in the room's store (RoomState::ConsumeOnce): a second join with
+// it is refused (pow_replayed) on every node.
 class PublicApi final : public Handler {
  public:
   PublicApi(RoomDirectory& rooms, const token::TicketCodec& tickets,
@@ -85,6 +92,9 @@ class PublicApi final : public Handler {
   }
   // Replaces the per-room entry pass durations (at start and on reload), like SetTokenLifetimes.
   void SetEntryPasses(EntryPasses passes) { entry_passes_.Publish(std::move(passes)); }
+  // Replaces the per-room proof-of-work settings (at start and on reload); a room not listed
+  // asks none.
+  void SetPow(PowSettings pow) { pow_.Publish(std::move(pow)); }
   // Replaces the rooms' match rules that /api/v1/verify routes by (at start and on reload).
   void SetRoutes(const std::vector<RoomRoute>& routes) { routes_.Publish(RoomRoutes(routes)); }
 
@@ -92,6 +102,7 @@ class PublicApi final : public Handler {
   static constexpr std::size_t kMaxUserIdBytes = 256;
   static constexpr std::size_t kMaxPageUrlBytes = 2048;
   static constexpr std::size_t kMaxEntryPassBytes = EntryPassCodec::kMaxLength;
+  static constexpr std::size_t kMaxPowFieldBytes = 128;  // "challenge", "nonce"
   static constexpr std::string_view kTicketHeader = "X-VWR-Ticket";
   // /api/v1/verify: what nginx tells of the original request, and what the answer tells nginx.
   static constexpr std::string_view kOriginalHostHeader = "X-Original-Host";
@@ -117,10 +128,15 @@ class PublicApi final : public Handler {
   struct JoinRequest {
     std::string user_id;
     std::string entry_pass;  // "entryPass"; empty when none
+    std::string challenge;   // "challenge" (proof of work); empty when none
+    std::string nonce;       // "nonce"; empty when none
   };
 
   void Route(Call& call);
   void Join(RoomEntry& room, Call& call);
+  // The join once its proof of work (if the room asks one) has been accepted.
+  void JoinChecked(RoomEntry& room, Call& call, JoinRequest body);
+  Response Challenge(RoomEntry& room, const Request& request);
   // A join that brought a valid entry pass: admitted at once.
   void JoinWithPass(RoomEntry& room, Call& call, std::string user_id, std::string pass,
                     std::int64_t pass_exp);
@@ -187,6 +203,8 @@ class PublicApi final : public Handler {
   EntryPassCodec passes_;
   util::Published<TokenLifetimes> token_lifetimes_;
   util::Published<EntryPasses> entry_passes_;
+  util::Published<PowSettings> pow_;
+  ChallengeCodec challenges_;
   util::Published<RoomRoutes> routes_;
 };
 

@@ -20,6 +20,7 @@ namespace vwr::api {
 struct RoomTraffic {
   analytics::Counter polls;
   analytics::Counter entry_pass_joins;  // joins admitted at once by an entry pass
+  analytics::Counter pow_refused;       // joins refused for their proof of work (any pow_* error)
 };
 
 struct RoomEntry {

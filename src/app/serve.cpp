@@ -133,6 +133,17 @@ api::EntryPasses EntryPassesOf(const config::Config& config) {
   return passes;
 }
 
+// The rooms that ask a proof of work on join.
+api::PowSettings PowOf(const config::Config& config) {
+  api::PowSettings pow;
+  for (const config::RoomConfig& room : config.rooms) {
+    if (room.pow_difficulty > 0) {
+      pow.emplace(room.id, api::PowSetting{room.pow_difficulty, room.pow_challenge_lifetime});
+    }
+  }
+  return pow;
+}
+
 // The rooms' match rules, for /api/v1/verify.
 std::vector<api::RoomRoute> RoutesOf(const config::Config& config) {
   std::vector<api::RoomRoute> routes;
@@ -148,6 +159,7 @@ std::vector<api::RoomRoute> RoutesOf(const config::Config& config) {
 void ConfigureRooms(api::PublicApi& api, const config::Config& config) {
   api.SetTokenLifetimes(TokenLifetimesOf(config));
   api.SetEntryPasses(EntryPassesOf(config));
+  api.SetPow(PowOf(config));
   api.SetRoutes(RoutesOf(config));
 }
 

@@ -75,6 +75,11 @@ struct RoomConfig {
   // How long after a visitor's first admission they may come back without queueing (an entry
   // pass, cookie vwr_pass_<id>); whole seconds, 1m..24h. nullopt: no entry pass.
   std::optional<std::chrono::milliseconds> entry_pass;
+  // Proof of work on join (see api/challenge.hpp): leading zero bits of SHA-256 a join's
+  // solution must have, 0..32; 0: none asked. pow_challenge_lifetime: how long a challenge from
+  // GET /api/v1/rooms/{id}/challenge may be used, 1s..1h.
+  int pow_difficulty = 0;
+  std::chrono::milliseconds pow_challenge_lifetime{120'000};
 
   // The lifetime tokens of this room get: token_lifetime, else the session timeout.
   std::chrono::seconds TokenLifetime() const {

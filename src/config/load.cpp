@@ -72,6 +72,10 @@ constexpr milliseconds kMaxTokenLifetime{7LL * 86'400'000};
 // rooms[].entry_pass: from a minute (a quick way back) to a day (an event's whole day).
 constexpr milliseconds kMinEntryPass{60'000};
 constexpr milliseconds kMaxEntryPass{86'400'000};
+// rooms[].pow_difficulty: 32 bits is ~4e9 hashes, minutes in a browser; more is no queue.
+constexpr std::int64_t kMaxPowDifficulty = 32;
+constexpr milliseconds kMinPowChallengeLifetime{1'000};
+constexpr milliseconds kMaxPowChallengeLifetime{3'600'000};
 constexpr std::size_t kMaxPublicUrlLength = 512;
 constexpr std::size_t kMaxRoomIdLength = 64;
 // A config file is a few kilobytes; this only stops a wrong path (a log, a device) early.
@@ -102,7 +106,7 @@ constexpr std::array<std::string_view, 3> kTokensKeys = {"issuer", "rotate_after
 constexpr std::array<std::string_view, 3> kWebKeys = {"public_url", "cookie_secure",
                                                       "cookie_domain"};
 constexpr std::array<std::string_view, 2> kLogKeys = {"level", "format"};
-constexpr std::array<std::string_view, 15> kRoomKeys = {"id",
+constexpr std::array<std::string_view, 17> kRoomKeys = {"id",
                                                         "name",
                                                         "match",
                                                         "max_active",
@@ -116,7 +120,9 @@ constexpr std::array<std::string_view, 15> kRoomKeys = {"id",
                                                         "failure_policy",
                                                         "page",
                                                         "token_lifetime",
-                                                        "entry_pass"};
+                                                        "entry_pass",
+                                                        "pow_difficulty",
+                                                        "pow_challenge_lifetime"};
 constexpr std::array<std::string_view, 2> kPageKeys = {"template_file", "message"};
 // A waiting page is a few kilobytes; the cap catches a wrong path (a log, an image).
 constexpr std::size_t kMaxTemplateBytes = 256 * 1024;
@@ -1202,6 +1208,17 @@ std::optional<RoomSource> ReadRoom(Reader& reader, const Field& field) {
       } else {
         source.room.entry_pass = *value;
       }
+    }
+  }
+  if (const Field* pow = fields->Find("pow_difficulty")) {
+    if (auto value = ReadIntInRange(reader, *pow, 0, kMaxPowDifficulty)) {
+      source.room.pow_difficulty = static_cast<int>(*value);
+    }
+  }
+  if (const Field* lifetime = fields->Find("pow_challenge_lifetime")) {
+    if (auto value = ReadDurationInRange(reader, *lifetime, kMinPowChallengeLifetime,
+                                         kMaxPowChallengeLifetime)) {
+      source.room.pow_challenge_lifetime = *value;
     }
   }
   return source;

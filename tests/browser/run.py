@@ -20,7 +20,8 @@ from vwr_harness import VwrProcess, vwr_binary  # noqa: E402
 
 # "line": one slot and a slow rate, so that the tests control who waits; it is the demo's room
 # (the first). "open": plenty of space, admitted at once. "grace": one slot and a 1 s claim_grace,
-# for a turn that passes unclaimed. "pass": one slot and an entry pass of a minute.
+# for a turn that passes unclaimed. "pass": one slot and an entry pass of a minute. "pow": plenty
+# of space, but every join needs a proof of work.
 CONFIG = """\
 demo: true
 rooms:
@@ -55,6 +56,11 @@ rooms:
     poll:
       min: 100ms
       max: 500ms
+  - id: pow
+    max_active: 1000
+    admit_rate: 1000
+    burst: 1000
+    pow_difficulty: 14
 """
 
 NODE_TIMEOUT = 90  # seconds; each test keeps its own, shorter deadline

@@ -188,6 +188,57 @@ function backoffMs(failures, retryAfterHeader) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Proof of work (rooms with pow_difficulty): solved in a Web Worker (sdk/pow.js), or on this
+// thread in slices when the browser will not start one (the SDK loaded from another origin).
+
+const POW_CODES = new Set(['pow_required', 'pow_expired', 'pow_replayed', 'pow_invalid']);
+const MAX_POW_TRIES = 3;
+const POW_WORKER_URL = new URL('./pow.js', import.meta.url);
+
+function solveInWorker(challenge, difficulty, { onProgress, signal }) {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(POW_WORKER_URL, { type: 'module' });
+    const stop = () => {
+      worker.terminate();
+      reject(new Error('aborted'));
+    };
+    signal?.addEventListener('abort', stop, { once: true });
+    const finish = () => {
+      signal?.removeEventListener('abort', stop);
+      worker.terminate();
+    };
+    worker.onmessage = (event) => {
+      if (typeof event.data?.nonce === 'string') {
+        finish();
+        resolve(event.data.nonce);
+      } else if (typeof event.data?.tried === 'number') {
+        onProgress?.(event.data.tried);
+      }
+    };
+    worker.onerror = (event) => {
+      finish();
+      event.preventDefault?.();
+      reject(new Error('worker failed'));
+    };
+    worker.postMessage({ challenge, difficulty });
+  });
+}
+
+// The nonce that solves `challenge` (see sdk/pow.js).
+export async function solvePow(challenge, difficulty, { onProgress, signal } = {}) {
+  if (typeof Worker === 'function' && POW_WORKER_URL.origin === globalThis.location?.origin) {
+    try {
+      return await solveInWorker(challenge, difficulty, { onProgress, signal });
+    } catch (e) {
+      if (signal?.aborted) throw e;
+      console.warn('vwr: proof of work in a worker failed; solving on the page', e);
+    }
+  }
+  const { solve } = await import('./pow.js');
+  return solve(challenge, difficulty, { onProgress, signal });
+}
+
+// ---------------------------------------------------------------------------------------------
 // Waiter: one visitor's way through a room, as a loop of join and status polls.
 //
 // Each step reports an update { state, position, peopleAhead, initialPosition, queueSize,
@@ -213,6 +264,7 @@ export class Waiter {
   #timer = null;
   #wake = null;
   #rejoin = null;
+  #pow = null; // { challenge, nonce } for the next join
   #resolve;
   #reject;
   #promise;
@@ -294,9 +346,11 @@ export class Waiter {
   async #run() {
     let failures = 0;
     let rejoinedForBadTicket = false;
+    let powTries = 0;
     while (!this.#stopped) {
       let delay = 0;
       const ticket = this.ticket;
+      if (ticket) powTries = 0;
       try {
         const res = ticket
           ? await request(apiUrl(this.#room, 'status'), {
@@ -309,12 +363,20 @@ export class Waiter {
               body: JSON.stringify(this.#joinBody()),
               signal: this.#abort.signal,
             });
+        if (!ticket) this.#pow = null; // a solution works once
         if (this.#stopped) return;
         const code = res.data?.error?.code;
         if (res.ok && res.data && typeof res.data.status === 'string') {
           failures = 0;
           delay = await this.#answer(res.data);
           if (delay === null) return;
+        } else if (res.status === 403 && POW_CODES.has(code) && !ticket && powTries < MAX_POW_TRIES) {
+          // The room asks a proof of work on join (or the last one expired or was spent): fetch
+          // a challenge, solve it, and join again with it.
+          powTries += 1;
+          this.#pow = await this.#solveChallenge();
+          if (this.#stopped) return;
+          continue;
         } else if (res.status === 401 && code === 'invalid_ticket' && ticket && !rejoinedForBadTicket) {
           // A ticket this server no longer accepts (its key changed): take a new place once.
           this.#store.remove(ticketKey(this.#room));
@@ -354,7 +416,26 @@ export class Waiter {
     if (this.#userId) body.userId = String(this.#userId);
     const pass = keptPass(this.#room);
     if (pass) body.entryPass = pass;
+    if (this.#pow) {
+      body.challenge = this.#pow.challenge;
+      body.nonce = this.#pow.nonce;
+    }
     return body;
+  }
+
+  // Fetches the room's challenge and solves it (in a Web Worker when one can be started);
+  // reports 'joining' with pow { difficulty, tried } as it goes. Network errors propagate.
+  async #solveChallenge() {
+    const res = await request(apiUrl(this.#room, 'challenge'), { signal: this.#abort.signal });
+    const c = res.data;
+    if (!res.ok || !c || typeof c.challenge !== 'string') {
+      throw new Error(`the challenge could not be fetched (${res.status})`);
+    }
+    const difficulty = Number(c.difficulty) || 0;
+    this.#emit('joining', { pow: { difficulty, tried: 0 } });
+    const onProgress = (tried) => this.#emit('joining', { pow: { difficulty, tried } });
+    const nonce = await solvePow(c.challenge, difficulty, { onProgress, signal: this.#abort.signal });
+    return { challenge: c.challenge, nonce };
   }
 
   // Handles a ticket answer; the delay before the next request, or null when done.

@@ -21,8 +21,9 @@ enum class Endpoint : std::uint8_t {
   kJwks,      // GET /.well-known/jwks.json
   kKeys,      // /admin/api/v1/keys[/rotate]
   kVerify,    // GET /api/v1/verify
-  kSessions,   // DELETE /admin/api/v1/rooms/{room}/sessions/{session}
-  kChallenge,  // GET /api/v1/rooms/{room}/challenge
+  kSessions,  // DELETE /admin/api/v1/rooms/{room}/sessions/{session}
+  // GET /api/v1/rooms/{room}/challenge
+  kChallenge,
   kOther,
 };
 inline constexpr std::size_t kEndpointCount = 15;

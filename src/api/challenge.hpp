@@ -21,7 +21,7 @@ namespace vwr::api {
 //
 // A challenge is stateless and signed: base64url without padding of
 //
-//   0x01 | expires_ms (8 bytes, big-endian, unix ms) | difficulty (1 byte) | random (16 bytes) | mac
+//   0x01 | expires_ms (8 bytes BE, unix ms) | difficulty (1 byte) | random (16 bytes) | mac
 //
 // where mac is the first 16 bytes of HMAC-SHA256(challenge_key, room || 0x00 || everything
 // before the mac), challenge_key = DeriveKey(master, "vwr.challenge.v1"). Every node that shares
@@ -35,8 +35,7 @@ struct PowSetting {
   int difficulty = 0;  // leading zero bits; 0: no proof of work
   std::chrono::milliseconds lifetime{120'000};
 };
-using PowSettings =
-    std::unordered_map<std::string, PowSetting, util::StringHash, std::equal_to<>>;
+using PowSettings = std::unordered_map<std::string, PowSetting, util::StringHash, std::equal_to<>>;
 
 // Why a join's proof of work is not accepted (API codes pow_required, pow_invalid, pow_expired;
 // pow_replayed comes from the store, see ConsumeOnce).

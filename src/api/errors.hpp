@@ -15,7 +15,7 @@ enum class ApiError {
   kSessionEnded,      // 401 session_ended: the token's session has ended (verify)
   kUnauthorized,      // 401 unauthorized: admin token missing or wrong
   kPowRequired,       // 403 pow_required: the room asks a proof of work on join, none came
-  kPowInvalid,        // 403 pow_invalid: challenge forged, malformed, another room's, or wrong nonce
+  kPowInvalid,        // 403 pow_invalid: challenge forged or malformed, or a wrong nonce
   kPowExpired,        // 403 pow_expired: the challenge's lifetime is over; fetch a new one
   kPowReplayed,       // 403 pow_replayed: the challenge was used already
   kNotFound,          // 404 not_found: no such endpoint

@@ -236,9 +236,9 @@ void PublicApi::Join(RoomEntry& room, Call& call) {
       case PowError::kInvalid:
         break;
     }
-    return Finish(call, MakeError(ApiError::kPowInvalid,
-                                  "the proof of work does not hold for this room's challenge", v,
-                                  ka));
+    return Finish(call,
+                  MakeError(ApiError::kPowInvalid,
+                            "the proof of work does not hold for this room's challenge", v, ka));
   }
   // Remembered until it would be refused anyway as expired (a second of slack for the nodes'
   // clocks).
@@ -252,8 +252,7 @@ void PublicApi::Join(RoomEntry& room, Call& call) {
         if (!*fresh) {
           room.traffic.pow_refused.Add();
           return Finish(call, MakeError(ApiError::kPowReplayed,
-                                        "this challenge was used already; fetch a new one", v,
-                                        ka));
+                                        "this challenge was used already; fetch a new one", v, ka));
         }
         JoinChecked(room, call, std::move(body));
       });

@@ -186,9 +186,8 @@ TEST_F(PowApiTest, TheChallengeSaysWhatToSolve) {
   const boost::json::object c = Challenge();
   EXPECT_EQ(c.at("difficulty").as_int64(), kDifficulty);
   EXPECT_EQ(c.at("ttlMs").as_int64(), 10'000);
-  const std::int64_t now_ms = std::chrono::duration_cast<milliseconds>(
-                                  clock_.WallNow().time_since_epoch())
-                                  .count();
+  const std::int64_t now_ms =
+      std::chrono::duration_cast<milliseconds>(clock_.WallNow().time_since_epoch()).count();
   EXPECT_EQ(c.at("expiresAtMs").as_int64(), now_ms + 10'000);
   EXPECT_EQ(c.at("challenge").as_string().size(), ChallengeCodec::kChallengeLength);
 }

@@ -22,19 +22,27 @@ const K = new Uint32Array([
 const H0 = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
 const W = new Uint32Array(64);
 
-// SHA-256 of `bytes` (ASCII codes, length < 2^29), as eight 32-bit words.
+const H = new Int32Array(8);
+let block = new Uint8Array(128);
+
+// SHA-256 of `bytes` (ASCII codes, length < 2^29), as eight 32-bit words. The answer is a view
+// that the next call overwrites; nothing is allocated for messages under 120 bytes.
 export function sha256Words(bytes) {
   const n = bytes.length;
   const blocks = Math.ceil((n + 9) / 64);
-  const m = new Uint8Array(blocks * 64);
+  if (block.length < blocks * 64) block = new Uint8Array(blocks * 64);
+  const m = block;
   m.set(bytes);
+  m.fill(0, n, blocks * 64);
   m[n] = 0x80;
   const bits = n * 8;
-  m[m.length - 4] = bits >>> 24;
-  m[m.length - 3] = (bits >>> 16) & 0xff;
-  m[m.length - 2] = (bits >>> 8) & 0xff;
-  m[m.length - 1] = bits & 0xff;
-  const h = H0.slice();
+  const end = blocks * 64;
+  m[end - 4] = bits >>> 24;
+  m[end - 3] = (bits >>> 16) & 0xff;
+  m[end - 2] = (bits >>> 8) & 0xff;
+  m[end - 1] = bits & 0xff;
+  const h = H;
+  for (let i = 0; i < 8; i++) h[i] = H0[i];
   for (let b = 0; b < blocks; b++) {
     const o = b * 64;
     for (let i = 0; i < 16; i++) {
@@ -47,7 +55,14 @@ export function sha256Words(bytes) {
       const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
       W[i] = (W[i - 16] + s0 + W[i - 7] + s1) | 0;
     }
-    let [a, bb, c, d, e, f, g, hh] = h;
+    let a = h[0];
+    let bb = h[1];
+    let c = h[2];
+    let d = h[3];
+    let e = h[4];
+    let f = h[5];
+    let g = h[6];
+    let hh = h[7];
     for (let i = 0; i < 64; i++) {
       const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
       const ch = (e & f) ^ (~e & g);
@@ -80,7 +95,7 @@ export function sha256Words(bytes) {
 export function leadingZeroBits(words, bits) {
   let i = 0;
   for (; bits >= 32; bits -= 32, i++) if (words[i] !== 0) return false;
-  return bits === 0 || words[i] >>> (32 - bits) === 0;
+  return bits === 0 || (words[i] >>> (32 - bits)) === 0;
 }
 
 function asciiBytes(text) {

@@ -101,6 +101,8 @@ struct World {
         std::make_unique<api::PublicApi>(*rooms, tickets, tokens, key, clock, metrics, options);
     public_api->SetTokenLifetimes({{"a", std::chrono::seconds(4)}});
     public_api->SetEntryPasses({{"a", std::chrono::seconds(60)}});
+    // The default room asks a proof of work: joins there meet the challenge checks.
+    public_api->SetPow({{"default", api::PowSetting{4, std::chrono::seconds(30)}}});
     public_api->SetRoutes({{"a", {{"shop.example.com", "/"}, {"*.example.org", "/sale"}}},
                            {"default", {{"*", "/"}}}});
     ring.SetOwnKeys(token::SingleKeySet(SigningKey(), 0));

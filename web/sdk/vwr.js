@@ -350,7 +350,6 @@ export class Waiter {
     while (!this.#stopped) {
       let delay = 0;
       const ticket = this.ticket;
-      if (ticket) powTries = 0;
       try {
         const res = ticket
           ? await request(apiUrl(this.#room, 'status'), {
@@ -366,6 +365,8 @@ export class Waiter {
         if (!ticket) this.#pow = null; // a solution works once
         if (this.#stopped) return;
         const code = res.data?.error?.code;
+        // Counts proofs refused in a row: a server that keeps refusing good ones is not waited out.
+        if (!(res.status === 403 && POW_CODES.has(code))) powTries = 0;
         if (res.ok && res.data && typeof res.data.status === 'string') {
           failures = 0;
           delay = await this.#answer(res.data);

@@ -371,9 +371,10 @@ void RedisRoom::ConsumeOnce(std::string key, std::chrono::milliseconds keep, Don
   store_.client().Command(
       {"SET", std::move(name), "1", "NX", "PX", std::to_string(px)}, std::move(routing),
       [this, done = std::move(done)](boost::system::result<Reply> r) {
-        if (!r || r->is_error()) {
-          spdlog::warn("redis store: room {}: SET NX of a one-time key failed: {}", id_,
-                       r ? ToString(*r) : r.error().message());
+        // No reply: counted by the client, answered 503 by the API. An error reply is a bug.
+        if (!r) return done(Unavailable<bool>());
+        if (r->is_error()) {
+          spdlog::error("redis store: room {}: SET NX of a one-time key: {}", id_, ToString(*r));
           return done(Unavailable<bool>());
         }
         // +OK when set, nil when the key was there already.

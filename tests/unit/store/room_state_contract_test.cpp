@@ -179,6 +179,13 @@ class RoomStateContract : public testing::TestWithParam<Kind> {
     return Await(future);
   }
 
+  bool ConsumeOnce(const std::string& key, milliseconds keep, std::string_view room = "r") {
+    std::promise<boost::system::result<bool>> done;
+    auto future = done.get_future();
+    Room(room).ConsumeOnce(key, keep, [&done](auto r) { done.set_value(std::move(r)); });
+    return Await(future);
+  }
+
   bool Heartbeat(std::uint64_t ticket) {
     std::promise<boost::system::result<bool>> done;
     auto future = done.get_future();
@@ -671,6 +678,36 @@ TEST_P(RoomStateContract, ARoomThatBeginsAnewForgetsTheEndsOfItsFormerLife) {
   const TicketAnswer again = Admit();
   EXPECT_EQ(again.ticket, a.ticket) << "the new life numbers from the start";
   EXPECT_FALSE(Room().SessionEnded(again.ticket)) << "not the session that ended before";
+}
+
+// A one-time key (a proof-of-work challenge) is taken once per room while it is remembered,
+// and forgotten after its time. Real time: the keep is short and the forgetting awaited.
+TEST_P(RoomStateContract, AOneTimeKeyIsTakenOncePerRoomUntilForgotten) {
+  Open({{"r", BasePolicy()}, {"s", BasePolicy()}});
+  EXPECT_TRUE(ConsumeOnce("challenge-1", seconds(30)));
+  EXPECT_FALSE(ConsumeOnce("challenge-1", seconds(30))) << "taken already";
+  EXPECT_TRUE(ConsumeOnce("challenge-2", seconds(30))) << "another key";
+  EXPECT_TRUE(ConsumeOnce("challenge-1", seconds(30), "s")) << "another room's keys are its own";
+  EXPECT_TRUE(ConsumeOnce("brief", milliseconds(200)));
+  EXPECT_FALSE(ConsumeOnce("brief", milliseconds(200)));
+  // Forgotten once its time is over (Redis: the key's PX; embedded: the next taking prunes).
+  EXPECT_TRUE(redis::testing::Eventually([&] { return ConsumeOnce("brief", milliseconds(200)); },
+                                         seconds(5)));
+  EXPECT_FALSE(ConsumeOnce("challenge-1", seconds(30))) << "the long-lived key is still held";
+}
+
+// Redis: a key taken through one node is refused through every other.
+TEST_P(RoomStateContract, AOneTimeKeyTakenOnOneNodeIsRefusedOnAnother) {
+  if (GetParam() == Kind::kEmbedded) GTEST_SKIP() << "one node holds the embedded store";
+  Open(BasePolicy());
+  std::unique_ptr<RedisStore> other = OpenNode("other-node");
+  EXPECT_TRUE(ConsumeOnce("shared", seconds(30)));
+  std::promise<boost::system::result<bool>> done;
+  auto future = done.get_future();
+  other->Find("r")->ConsumeOnce("shared", seconds(30),
+                                [&done](auto r) { done.set_value(std::move(r)); });
+  EXPECT_FALSE(Await(future));
+  other->Close();
 }
 
 INSTANTIATE_TEST_SUITE_P(BothStores, RoomStateContract,

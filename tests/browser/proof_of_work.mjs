@@ -2,7 +2,7 @@
 // first join (pow_required), fetches a challenge, solves it in a Web Worker (/sdk/pow.js) and
 // joins with the solution, which the server accepts; the visitor lands on the return URL. Then
 // the SDK's enter() on another page does the same and gets an admission token, and the solution
-// it used is refused when replayed.
+// it used is refused when replayed; and the on-page solver (no worker) is accepted too.
 
 import { api, assert, openBrowser, PUBLIC, run } from './lib.mjs';
 
@@ -73,6 +73,22 @@ await run('proof of work', async () => {
     assert.equal(solving[0].pow.difficulty, 14);
     assert.deepEqual(await settled(sdkJoins), [[403, 'pow_required'], [200, null]]);
     assert.notEqual(sdkJoins[1].body.challenge, solved.challenge, 'a fresh challenge');
+
+    // Without a worker (the SDK loaded from another origin), the page solves it itself, in
+    // slices; the server accepts that solution too.
+    const onPage = await sdkPage.evaluate(async (room) => {
+      const { solve } = await import('/sdk/pow.js');
+      const c = await (await fetch(`/api/v1/rooms/${room}/challenge`)).json();
+      let progress = 0;
+      const nonce = await solve(c.challenge, c.difficulty, { onProgress: (n) => { progress = n; } });
+      const res = await fetch(`/api/v1/rooms/${room}/join`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ challenge: c.challenge, nonce }),
+      });
+      return { status: res.status, progress, nonce };
+    }, ROOM);
+    assert.equal(onPage.status, 200, JSON.stringify(onPage));
     assert.deepEqual(browser.problems, []);
   } finally {
     await browser.close();

@@ -11,6 +11,7 @@ SHA-256 of the challenge text followed by the nonce text.
 import hashlib
 import os
 import shutil
+import signal
 import tempfile
 import time
 import unittest
@@ -161,6 +162,31 @@ class PowTest(PowCase):
         before = self.vwr.metrics().get("vwr_room_pow_refused_total" + label, 0)
         self.assert_refused(self.join("pow", {}), "pow_required")
         self.assertEqual(self.vwr.metrics()["vwr_room_pow_refused_total" + label], before + 1)
+
+
+class PowReloadTest(PowCase):
+    """pow_difficulty changes on SIGHUP: raised, the easier challenges are refused; set to 0,
+    joins need nothing."""
+
+    def reload(self, text):
+        outcome = "configuration reloaded from"
+        before = sum(outcome in line for line in self.vwr.log_lines)
+        self.vwr.write_config(text)
+        self.vwr.send_signal(signal.SIGHUP)
+        wait_until(lambda: sum(outcome in line for line in self.vwr.log_lines) > before, 10.0,
+                   message="a log line %r after SIGHUP" % outcome)
+
+    def test_the_difficulty_follows_the_file(self):
+        self.vwr = VwrProcess(ROOMS)
+        self.addCleanup(self.vwr.close)
+        easy = self.challenge("pow")["challenge"]
+        self.reload(ROOMS.replace("pow_difficulty: %d" % DIFFICULTY, "pow_difficulty: 16"))
+        self.assertEqual(self.challenge("pow")["difficulty"], 16)
+        self.assert_refused(self.join("pow", {"challenge": easy,
+                                              "nonce": solve(easy, DIFFICULTY)}), "pow_invalid")
+        self.reload(ROOMS.replace("pow_difficulty: %d" % DIFFICULTY, "pow_difficulty: 0"))
+        code, answer = self.join("pow", {})
+        self.assertEqual(code, 200, answer)
 
 
 NODE_CONFIG = ROOMS + """store:

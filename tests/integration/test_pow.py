@@ -157,6 +157,12 @@ class PowTest(PowCase):
         code, answer = self.join("free", {"challenge": c["challenge"], "nonce": "0"})
         self.assertEqual(code, 200, answer)
 
+    def test_the_worker_script_is_served(self):
+        code, headers, body = self.vwr.request("GET", "/sdk/pow.js")
+        self.assertEqual(code, 200)
+        self.assertTrue(headers.get("Content-Type", "").startswith("text/javascript"), headers)
+        self.assertIn(b"export async function solve", body)
+
     def test_refusals_are_counted(self):
         label = '{room="pow"}'
         before = self.vwr.metrics().get("vwr_room_pow_refused_total" + label, 0)

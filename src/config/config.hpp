@@ -123,6 +123,9 @@ struct ServerConfig {
   int workers = 0;                           // 0 = one per core
   ServerLimits limits;
   TlsConfig tls;  // the public listener only: the admin listener stays plain HTTP
+  // The proxies whose X-Forwarded-For is believed (api::ClientIp): addresses or CIDR blocks,
+  // normalised to "<network>/<prefix>" when loaded. Empty: the socket peer is the client.
+  std::vector<std::string> trusted_proxies;
 
   bool operator==(const ServerConfig&) const = default;
 };
@@ -195,6 +198,14 @@ struct WebConfig {
   bool operator==(const WebConfig&) const = default;
 };
 
+// The TRACER-compatible API (docs/tracer-compat.md).
+struct TracerConfig {
+  std::string domain;            // this node's public domain: the answers' tracer_domain
+  bool trust_client_ip = false;  // the form's `ip` may name the identity (trusted clients only)
+
+  bool operator==(const TracerConfig&) const = default;
+};
+
 struct LogConfig {
   std::string level = "info";   // trace|debug|info|warn|error|off
   std::string format = "text";  // text|json
@@ -211,6 +222,7 @@ struct Config {
   SecretsConfig secrets;
   TokensConfig tokens;
   WebConfig web;
+  TracerConfig tracer;
   LogConfig log;
   std::vector<RoomConfig> rooms;
   // The demo pages (/, /demo/...). Not written: on with the built-in configuration, off with a

@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <array>
+#include <boost/asio/ip/address.hpp>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
@@ -83,10 +84,13 @@ constexpr std::size_t kMaxFileBytes = 16 * 1024 * 1024;
 // Longest part of an offending value quoted back in a message.
 constexpr std::size_t kMaxQuotedLength = 60;
 
-constexpr std::array<std::string_view, 9> kTopKeys = {
-    "server", "store", "admin", "secrets", "tokens", "web", "log", "rooms", "demo"};
-constexpr std::array<std::string_view, 5> kServerKeys = {"listen", "admin_listen", "workers",
-                                                         "limits", "tls"};
+constexpr std::array<std::string_view, 10> kTopKeys = {
+    "server", "store", "admin", "secrets", "tokens", "web", "tracer", "log", "rooms", "demo"};
+constexpr std::array<std::string_view, 6> kServerKeys = {
+    "listen", "admin_listen", "workers", "limits", "tls", "trusted_proxies"};
+constexpr std::array<std::string_view, 2> kTracerKeys = {"domain", "trust_client_ip"};
+constexpr std::size_t kMaxTrustedProxies = 256;
+constexpr std::size_t kMaxTracerDomainLength = 253;
 constexpr std::array<std::string_view, 2> kTlsKeys = {"cert_file", "key_file"};
 constexpr std::array<std::string_view, 9> kLimitsKeys = {
     "max_header_bytes", "max_body_bytes",         "admin_max_body_bytes",
@@ -505,6 +509,96 @@ void ReadTls(Reader& reader, const Field& field, TlsConfig& out) {
   out = std::move(tls);
 }
 
+// "10.0.0.0/8", "2001:db8::/32", "192.0.2.1": normalised to "<network>/<prefix>"; nullopt when
+// it is not an address or a block (api::ParseCidr reads the normalised text).
+std::optional<std::string> NormaliseCidr(std::string_view text) {
+  std::string_view address_text = text;
+  std::optional<unsigned> prefix;
+  if (const auto slash = text.find('/'); slash != std::string_view::npos) {
+    address_text = text.substr(0, slash);
+    const std::string_view digits = text.substr(slash + 1);
+    if (digits.empty() || digits.size() > 3 ||
+        digits.find_first_not_of("0123456789") != std::string_view::npos) {
+      return std::nullopt;
+    }
+    prefix = static_cast<unsigned>(std::stoul(std::string(digits)));
+  }
+  boost::system::error_code ec;
+  boost::asio::ip::address address = boost::asio::ip::make_address(std::string(address_text), ec);
+  if (ec) return std::nullopt;
+  const unsigned max = address.is_v4() ? 32 : 128;
+  const unsigned length = prefix.value_or(max);
+  if (length > max) return std::nullopt;
+  if (address.is_v4()) {
+    const std::uint32_t mask =
+        length == 0 ? 0 : (length >= 32 ? 0xffffffffU : ~((std::uint32_t{1} << (32 - length)) - 1));
+    address = boost::asio::ip::address_v4(address.to_v4().to_uint() & mask);
+  } else {
+    boost::asio::ip::address_v6::bytes_type bytes = address.to_v6().to_bytes();
+    unsigned bits = length;
+    for (auto& byte : bytes) {
+      const unsigned keep = bits >= 8 ? 8 : bits;
+      byte = static_cast<unsigned char>(byte & (keep == 0 ? 0 : 0xff << (8 - keep)));
+      bits -= keep;
+    }
+    address = boost::asio::ip::address_v6(bytes);
+  }
+  return address.to_string() + "/" + std::to_string(length);
+}
+
+void ReadTrustedProxies(Reader& reader, const Field& field, std::vector<std::string>& out) {
+  if (field.node.IsNull()) return;
+  if (!field.node.IsSequence()) {
+    reader.Error(field.mark, field.path,
+                 "expected a list of addresses or CIDR blocks, such as [\"10.0.0.0/8\", \"::1\"]");
+    return;
+  }
+  if (field.node.size() > kMaxTrustedProxies) {
+    reader.Error(field.mark, field.path,
+                 "lists more than " + std::to_string(kMaxTrustedProxies) + " entries");
+    return;
+  }
+  for (std::size_t i = 0; i < field.node.size(); ++i) {
+    const YAML::Node item = field.node[i];
+    const Field entry{field.path + "[" + std::to_string(i) + "]", item.Mark(), item};
+    if (std::optional<std::string> text = reader.ReadString(entry)) {
+      if (std::optional<std::string> cidr = NormaliseCidr(*text)) {
+        out.push_back(std::move(*cidr));
+      } else {
+        reader.Error(entry.mark, entry.path,
+                     "expected an IP address or a CIDR block (\"10.0.0.0/8\", \"2001:db8::/32\"), "
+                     "got " +
+                         Quote(*text));
+      }
+    }
+  }
+}
+
+void ReadTracer(Reader& reader, const Field& field, TracerConfig& out) {
+  const std::optional<Fields> fields = reader.ReadMap(field, kTracerKeys);
+  if (!fields) return;
+  if (const Field* domain = fields->Find("domain")) {
+    if (std::optional<std::string> value = reader.ReadString(*domain)) {
+      const bool printable = std::all_of(value->begin(), value->end(), [](char c) {
+        return static_cast<unsigned char>(c) > 0x20 && static_cast<unsigned char>(c) < 0x7f;
+      });
+      if (value->size() > kMaxTracerDomainLength || !printable) {
+        reader.Error(domain->mark, domain->path,
+                     "must be a host name (with an optional port) of at most " +
+                         std::to_string(kMaxTracerDomainLength) +
+                         " printable characters, such as \"queue.example.com\"");
+      } else {
+        out.domain = std::move(*value);
+      }
+    }
+  }
+  if (const Field* trust = fields->Find("trust_client_ip")) {
+    if (std::optional<std::string> value = reader.ReadChoice(*trust, kBooleans)) {
+      out.trust_client_ip = *value == "true";
+    }
+  }
+}
+
 void ReadServer(Reader& reader, const Field& field, ServerConfig& out) {
   const std::optional<Fields> fields = reader.ReadMap(field, kServerKeys);
   if (!fields) return;
@@ -545,6 +639,9 @@ void ReadServer(Reader& reader, const Field& field, ServerConfig& out) {
   }
   if (const Field* limits = fields->Find("limits")) ReadLimits(reader, *limits, out.limits);
   if (const Field* tls = fields->Find("tls")) ReadTls(reader, *tls, out.tls);
+  if (const Field* proxies = fields->Find("trusted_proxies")) {
+    ReadTrustedProxies(reader, *proxies, out.trusted_proxies);
+  }
 }
 
 // Why `url` is not a Redis URL, or nullopt. Never repeats the URL (it may hold a password).
@@ -1348,6 +1445,7 @@ std::optional<Config> ReadDocument(Reader& reader, std::string_view text) {
   if (const Field* field = sections->Find("secrets")) ReadSecrets(reader, *field, config.secrets);
   if (const Field* field = sections->Find("tokens")) ReadTokens(reader, *field, config.tokens);
   if (const Field* field = sections->Find("web")) ReadWeb(reader, *field, config.web);
+  if (const Field* field = sections->Find("tracer")) ReadTracer(reader, *field, config.tracer);
   if (const Field* field = sections->Find("log")) ReadLog(reader, *field, config.log);
   if (const Field* field = sections->Find("rooms")) ReadRooms(reader, *field, config.rooms);
   if (const Field* field = sections->Find("demo")) {

@@ -30,6 +30,12 @@ std::string_view EndpointName(Endpoint endpoint) {
       return "keys";
     case Endpoint::kVerify:
       return "verify";
+    case Endpoint::kTracerInput:
+      return "tracer_input";
+    case Endpoint::kTracerOutput:
+      return "tracer_output";
+    case Endpoint::kTracerCheckBot:
+      return "tracer_check_bot";
     case Endpoint::kSessions:
       return "sessions";
     case Endpoint::kChallenge:

@@ -18,15 +18,17 @@ enum class Endpoint : std::uint8_t {
   kReady,
   kMetrics,
   kPolicy,
-  kJwks,      // GET /.well-known/jwks.json
-  kKeys,      // /admin/api/v1/keys[/rotate]
-  kVerify,    // GET /api/v1/verify
-  kSessions,  // DELETE /admin/api/v1/rooms/{room}/sessions/{session}
-  // GET /api/v1/rooms/{room}/challenge
-  kChallenge,
+  kJwks,            // GET /.well-known/jwks.json
+  kKeys,            // /admin/api/v1/keys[/rotate]
+  kVerify,          // GET /api/v1/verify
+  kSessions,        // DELETE /admin/api/v1/rooms/{room}/sessions/{session}
+  kChallenge,       // GET /api/v1/rooms/{room}/challenge
+  kTracerInput,     // /TRACERAPI/inputQueue.do
+  kTracerOutput,    // /TRACERAPI/outputQueue.do
+  kTracerCheckBot,  // /TRACERAPI/checkBotIp.do
   kOther,
 };
-inline constexpr std::size_t kEndpointCount = 15;
+inline constexpr std::size_t kEndpointCount = 18;
 std::string_view EndpointName(Endpoint endpoint);
 
 // What GET /api/v1/verify decided (vwr_verify_results_total{result}).

@@ -12,6 +12,7 @@
 #include "api/request_parts.hpp"
 #include "api/return_url.hpp"
 #include "api/session_id.hpp"
+#include "api/tracer_api.hpp"
 #include "core/pacing.hpp"
 #include "token/identity.hpp"
 #include "util/random.hpp"
@@ -137,6 +138,10 @@ void PublicApi::Route(Call& call) {
     return web.Serve(req, *call.connection, [this, call](Response response) mutable {
       Finish(call, std::move(response));
     });
+  }
+  if (options_.tracer != nullptr && IsTracerPath(path)) {
+    // Counted and logged by the TRACER API itself.
+    return options_.tracer->Serve(req, *call.connection, std::move(call.respond));
   }
   if (path == "/.well-known/jwks.json") {
     endpoint = Endpoint::kJwks;

@@ -31,6 +31,8 @@ struct PublicApiOptions {
   // Serves the pages people see (the waiting page, the SDK, the demo, their assets): every path
   // that IsWebPath names. Null: those paths are not found.
   Handler* web = nullptr;
+  // Serves the TRACER-compatible API (/TRACERAPI/..., TracerApi). Null: not found.
+  Handler* tracer = nullptr;
   // Where visitors reach the waiting pages, as an origin ("https://queue.example.com", no path;
   // web.public_url): /api/v1/verify's X-VWR-Wait-URL is absolute on it. Empty: relative.
   std::string public_url;

@@ -19,6 +19,7 @@
 #include "api/public_api.hpp"
 #include "api/room_directory.hpp"
 #include "api/room_messages.hpp"
+#include "api/tracer_api.hpp"
 #include "app/logging.hpp"
 #include "app/reload.hpp"
 #include "app/shared_keys.hpp"
@@ -366,9 +367,22 @@ int Serve(const ConfigSource& source, const config::Config& config) {
       directory, messages, tokens, clock,
       web::WebOptions{.demo = config.demo.value_or(false), .demo_room = config.rooms.front().id});
   web.SetRooms(config.rooms);
+  // The TRACER-compatible API for legacy clients, on the public listener too.
+  api::TracerOptions tracer_options;
+  tracer_options.domain = config.tracer.domain;
+  tracer_options.trust_client_ip = config.tracer.trust_client_ip;
+  for (const std::string& proxy : config.server.trusted_proxies) {
+    // Checked and normalised when the file was loaded.
+    if (std::optional<api::Cidr> cidr = api::ParseCidr(proxy)) {
+      tracer_options.trusted_proxies.push_back(*cidr);
+    }
+  }
+  api::TracerApi tracer(directory, clock, metrics, std::move(tracer_options));
+  tracer.SetRoutes(RoutesOf(config));
   api::PublicApiOptions public_options;
   public_options.issuer = config.tokens.issuer;
   public_options.web = &web;
+  public_options.tracer = &tracer;
   public_options.public_url = config.web.public_url;
   public_options.cookies =
       api::CookieOptions{.secure = config.web.cookie_secure, .domain = config.web.cookie_domain};
@@ -503,6 +517,7 @@ int Serve(const ConfigSource& source, const config::Config& config) {
             key_ring.SetMaxTokenLifetime(config::MaxTokenLifetime(next));
             LogKeyEvents(key_keeper.Maintain(/*reload=*/true), key_dir);
             ConfigureRooms(public_api, next);
+            tracer.SetRoutes(RoutesOf(next));
           });
       // The key directory is read again on every SIGHUP, whatever became of the file.
       if (!applied) LogKeyEvents(key_keeper.Maintain(/*reload=*/true), key_dir);

@@ -1,0 +1,459 @@
+#include "api/tracer_api.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+
+#include "api/cookies.hpp"
+#include "api/errors.hpp"
+#include "api/request_parts.hpp"
+
+namespace vwr::api {
+namespace {
+
+enum Field : std::size_t {
+  kHost,
+  kIp,
+  kLoginId,
+  kPort,
+  kPageUrl,
+  kIsWait,
+  kWaitCnt,
+  kLimitCnt,
+  kSessionTimeOut,
+  kWaitQueueSize,
+  kWaitMyCnt,
+  kUserAgent,
+  kTracerDomain,
+};
+
+constexpr char kKeySeparator = '\x1f';
+
+std::string Number(std::uint64_t n) {
+  std::array<char, 24> buffer{};
+  const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), n);
+  return std::string(buffer.data(), result.ptr);
+}
+
+// The host and the path of a pageUrl: "https://shop.example.com:8443/sale/1?x" gives
+// "shop.example.com:8443" and "/sale/1?x"; "/sale" gives "" and "/sale".
+void SplitPageUrl(std::string_view url, std::string_view& host, std::string_view& target) {
+  host = {};
+  if (const auto scheme = url.find("://"); scheme != std::string_view::npos) {
+    url.remove_prefix(scheme + 3);
+    const auto end = url.find_first_of("/?#");
+    host = url.substr(0, end);
+    if (const auto at = host.rfind('@'); at != std::string_view::npos) host.remove_prefix(at + 1);
+    url = end == std::string_view::npos ? std::string_view{} : url.substr(end);
+  }
+  target = !url.empty() && url.front() == '/' ? url : std::string_view("/");
+}
+
+bool WantsJson(const Request& req, const FormFields& fields) {
+  if (const auto format = fields.Find("format"); format && *format == "json") return true;
+  const std::string_view accept = req[http::field::accept];
+  return accept.find("application/json") != std::string_view::npos;
+}
+
+}  // namespace
+
+void AppendXmlEscaped(std::string& out, std::string_view text) {
+  for (const char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        // XML 1.0 allows no control characters but tab, newline and carriage return, not even
+        // escaped: anything else is dropped (form values are UTF-8 without NUL already).
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') break;
+        out += c;
+    }
+  }
+}
+
+std::string RenderTracerXml(const TracerValues& values) {
+  std::string out;
+  out.reserve(512);
+  out += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Root><Parameters>";
+  for (std::size_t i = 0; i < kTracerFields.size(); ++i) {
+    out += "<Parameter id=\"";
+    out += kTracerFields[i];
+    out += "\">";
+    AppendXmlEscaped(out, values[i]);
+    out += "</Parameter>";
+  }
+  out += "</Parameters></Root>\n";
+  return out;
+}
+
+std::string RenderTracerJson(const TracerValues& values) {
+  std::string out;
+  out.reserve(512);
+  out += '{';
+  for (std::size_t i = 0; i < kTracerFields.size(); ++i) {
+    if (i > 0) out += ',';
+    AppendJsonString(out, kTracerFields[i]);
+    out += ':';
+    AppendJsonString(out, values[i]);
+  }
+  out += '}';
+  return out;
+}
+
+bool IsTracerPath(std::string_view path) { return path.starts_with("/TRACERAPI/"); }
+
+struct TracerApi::Call {
+  const Request* request;
+  const ConnectionInfo* connection;
+  Respond respond;
+  util::TimePoint start;
+  Endpoint endpoint = Endpoint::kOther;
+  FormFields fields;
+  RoomEntry* room = nullptr;
+  std::string key;  // "<room>\x1f<identity>"
+  std::string_view identity() const {
+    return std::string_view(key).substr(key.find(kKeySeparator) + 1);
+  }
+  bool json = false;
+  boost::asio::ip::address client_ip;
+  Place place;            // what the cache held, or learned
+  bool rejoined = false;  // a spent place was replaced once already
+};
+
+TracerApi::TracerApi(RoomDirectory& rooms, const util::Clock& clock, ApiMetrics& metrics,
+                     TracerOptions options)
+    : rooms_(rooms),
+      clock_(clock),
+      metrics_(metrics),
+      error_log_(clock),
+      options_(std::move(options)),
+      max_per_stripe_(std::max<std::size_t>(1, options_.max_cached_identities / kStripes)) {}
+
+TracerApi::Stripe& TracerApi::StripeOf(std::string_view key) {
+  return stripes_[std::hash<std::string_view>{}(key) % kStripes];
+}
+
+bool TracerApi::Lookup(std::string_view key, Place& out) {
+  Stripe& stripe = StripeOf(key);
+  const std::lock_guard lock(stripe.mu);
+  auto it = stripe.places.find(key);
+  if (it == stripe.places.end()) return false;
+  out = it->second;
+  return true;
+}
+
+void TracerApi::Remember(const std::string& key, const Place& place) {
+  Stripe& stripe = StripeOf(key);
+  const std::lock_guard lock(stripe.mu);
+  if (stripe.places.size() >= max_per_stripe_ && !stripe.places.contains(key)) {
+    // Full: one falls out. Its next call asks the store again, which still knows its place.
+    stripe.places.erase(stripe.places.begin());
+  }
+  stripe.places[key] = place;
+}
+
+void TracerApi::Forget(std::string_view key) {
+  Stripe& stripe = StripeOf(key);
+  const std::lock_guard lock(stripe.mu);
+  if (auto it = stripe.places.find(key); it != stripe.places.end()) stripe.places.erase(it);
+}
+
+RoomEntry* TracerApi::RoomFor(std::string_view host, std::string_view page_url) {
+  std::string_view url_host;
+  std::string_view target;
+  SplitPageUrl(page_url, url_host, target);
+  if (host.empty()) host = url_host;
+  if (const std::string* id = routes_.Get().Find(host, target)) {
+    if (RoomEntry* room = rooms_.Find(*id)) return room;
+  }
+  if (RoomEntry* room = rooms_.Find("default")) return room;
+  const std::vector<RoomEntry*>& all = rooms_.entries();
+  return all.empty() ? nullptr : all.front();
+}
+
+void TracerApi::Finish(Call& call, Response response) {
+  response.set(http::field::cache_control, "no-store");
+  const Request& req = *call.request;
+  if (const std::string_view origin = req[http::field::origin]; !origin.empty()) {
+    // The legacy client script runs on the protected site's pages and calls this host.
+    response.set(http::field::access_control_allow_origin, origin);
+    response.set(http::field::access_control_allow_credentials, "true");
+    response.set(http::field::vary, "Origin");
+  }
+  metrics_.Record(call.endpoint, response.result_int(), util::ToSeconds(clock_.Now() - call.start));
+  error_log_.Record(req, *call.connection, response);
+  call.respond(std::move(response));
+}
+
+void TracerApi::Serve(const Request& req, const ConnectionInfo& connection, Respond respond) {
+  auto call = std::make_shared<Call>();
+  call->request = &req;
+  call->connection = &connection;
+  call->respond = std::move(respond);
+  call->start = clock_.Now();
+  const unsigned v = req.version();
+  const bool ka = req.keep_alive();
+  const std::string_view path = PathOf(req.target());
+  if (path == "/TRACERAPI/inputQueue.do") {
+    call->endpoint = Endpoint::kTracerInput;
+  } else if (path == "/TRACERAPI/outputQueue.do") {
+    call->endpoint = Endpoint::kTracerOutput;
+  } else if (path == "/TRACERAPI/checkBotIp.do") {
+    call->endpoint = Endpoint::kTracerCheckBot;
+  } else {
+    return Finish(*call, MakeError(ApiError::kNotFound, "no such endpoint", v, ka));
+  }
+  if (req.method() == http::verb::options) {
+    // A CORS preflight of the legacy client script.
+    Response res{http::status::no_content, v};
+    res.keep_alive(ka);
+    res.set(http::field::access_control_allow_methods, "GET, POST, OPTIONS");
+    res.set(http::field::access_control_allow_headers, "Content-Type, Accept");
+    res.set(http::field::access_control_max_age, "600");
+    return Finish(*call, std::move(res));
+  }
+  if (req.method() != http::verb::get && req.method() != http::verb::post &&
+      req.method() != http::verb::head) {
+    Response res = MakeError(ApiError::kMethodNotAllowed, "use POST or GET", v, ka);
+    res.set(http::field::allow, "GET, POST, OPTIONS");
+    return Finish(*call, std::move(res));
+  }
+  // The fields: the form body of a POST, else (or when the body is empty) the query string.
+  const std::string& body = req.body();
+  const std::string_view form = req.method() == http::verb::post && !body.empty()
+                                    ? std::string_view(body)
+                                    : QueryOf(req.target());
+  auto parsed = ParseForm(form);
+  if (!parsed) {
+    if (call->endpoint == Endpoint::kTracerCheckBot) {
+      Response res{http::status::bad_request, v};
+      res.keep_alive(ka);
+      res.set(http::field::content_type, "text/plain; charset=UTF-8");
+      res.body() = "E";
+      res.prepare_payload();
+      return Finish(*call, std::move(res));
+    }
+    return Finish(*call, MakeError(ApiError::kBadRequest, parsed.error().Message(), v, ka));
+  }
+  call->fields = std::move(*parsed);
+  call->json = WantsJson(req, call->fields);
+  call->client_ip = ClientIp(req, connection, options_.trusted_proxies);
+  // The form's ip: recorded (echoed), used only when the operator trusts the clients.
+  if (options_.trust_client_ip) {
+    if (const auto ip = call->fields.Find("ip"); ip && !ip->empty()) {
+      boost::system::error_code ec;
+      const auto address = boost::asio::ip::make_address(std::string(*ip), ec);
+      if (!ec) call->client_ip = address;
+    }
+  }
+  call->room =
+      RoomFor(call->fields.Find("host").value_or(""), call->fields.Find("pageUrl").value_or(""));
+  if (call->room == nullptr) {
+    return Finish(*call, MakeError(ApiError::kRoomNotFound, "no room is configured", v, ka));
+  }
+  if (call->endpoint == Endpoint::kTracerCheckBot) return CheckBotIp(std::move(call));
+
+  // The identity: loginId, else the wcCookie cookie, else the client address.
+  std::string identity;
+  if (const auto login = call->fields.Find("loginId"); login && !login->empty()) {
+    identity = *login;
+  } else if (const std::string_view cookie = FindCookie(req, kIdentityCookie, "");
+             !cookie.empty()) {
+    identity = fmt::format("wc:{}", cookie);
+  } else {
+    identity = fmt::format("ip:{}", call->client_ip.to_string());
+  }
+  if (identity.size() > kMaxIdentityBytes) {
+    return Finish(*call, MakeError(ApiError::kBadRequest,
+                                   "loginId (or wcCookie) is longer than 256 bytes", v, ka));
+  }
+  const std::string& room_id = call->room->state->id();
+  call->key.reserve(room_id.size() + 1 + identity.size());
+  call->key.append(room_id).push_back(kKeySeparator);
+  call->key.append(identity);
+
+  if (call->endpoint == Endpoint::kTracerOutput) return Output(std::move(call));
+  Input(std::move(call));
+}
+
+void TracerApi::Reply(Call& call, std::string_view is_wait, std::uint64_t wait_cnt,
+                      std::uint64_t wait_my_cnt, std::uint64_t queue_size) {
+  const Request& req = *call.request;
+  const core::Policy& policy = call.room->state->policy();
+  const FormFields& f = call.fields;
+  TracerValues values;
+  values[kHost] = f.Find("host").value_or("");
+  const std::string_view ip = f.Find("ip").value_or("");
+  values[kIp] = ip.empty() ? call.client_ip.to_string() : std::string(ip);
+  values[kLoginId] = f.Find("loginId").value_or("");
+  values[kPort] = f.Find("port").value_or("");
+  values[kPageUrl] = f.Find("pageUrl").value_or("");
+  values[kIsWait] = is_wait;
+  values[kWaitCnt] = Number(wait_cnt);
+  values[kLimitCnt] =
+      Number(static_cast<std::uint64_t>(std::max<std::int64_t>(0, policy.max_active)));
+  values[kSessionTimeOut] = Number(static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(policy.session_timeout).count()));
+  values[kWaitQueueSize] = Number(queue_size);
+  values[kWaitMyCnt] = Number(wait_my_cnt);
+  const std::string_view agent = f.Find("userAgent").value_or("");
+  values[kUserAgent] =
+      agent.empty() ? std::string(req[http::field::user_agent]) : std::string(agent);
+  values[kTracerDomain] = options_.domain;
+  Response res{http::status::ok, req.version()};
+  res.keep_alive(req.keep_alive());
+  if (call.json) {
+    res.set(http::field::content_type, "application/json");
+    res.body() = RenderTracerJson(values);
+  } else {
+    res.set(http::field::content_type, "text/xml; charset=UTF-8");
+    res.body() = RenderTracerXml(values);
+  }
+  res.prepare_payload();
+  if (req.method() == http::verb::head) res.body().clear();
+  Finish(call, std::move(res));
+}
+
+void TracerApi::Input(std::shared_ptr<Call> call) {
+  store::RoomState& room = *call->room->state;
+  if (options_.guard != nullptr) {
+    const GuardVerdict verdict =
+        options_.guard->Check(GuardRequest{room.id(), call->client_ip, call->identity()});
+    if (verdict.action == GuardAction::kBlock) {
+      return Reply(*call, "NE", 0, 0, room.Figures().queue_size);
+    }
+    if (verdict.action == GuardAction::kBypass) {
+      // On the allow list: admitted at once, never queued.
+      return room.Admit(std::string(call->identity()),
+                        [this, call](boost::system::result<store::TicketAnswer> answer) mutable {
+                          if (!answer) return Failed(std::move(call), answer.error());
+                          Decided(std::move(call), *answer);
+                        });
+    }
+  }
+  if (!Lookup(call->key, call->place) || call->place.incarnation != room.incarnation()) {
+    return JoinFor(std::move(call));
+  }
+  call->room->traffic.polls.Add();
+  store::TicketAnswer cached;
+  if (!call->place.admitted &&
+      room.StatusCached(call->place.ticket, call->place.frontier_at_join, cached)) {
+    // The hot path: waiting, answered from what this node holds.
+    return Reply(*call, "T", cached.position, call->place.ticket - call->place.frontier_at_join,
+                 cached.queue_size);
+  }
+  // Called, admitted or ended: the store decides, and claims a called ticket.
+  const std::uint64_t ticket = call->place.ticket;
+  const std::uint64_t frontier_at_join = call->place.frontier_at_join;
+  room.Status(ticket, frontier_at_join,
+              [this, call](boost::system::result<store::TicketAnswer> answer) mutable {
+                if (!answer) return Failed(std::move(call), answer.error());
+                Decided(std::move(call), *answer);
+              });
+}
+
+void TracerApi::JoinFor(std::shared_ptr<Call> call) {
+  store::RoomState& room = *call->room->state;
+  // The store's Join answers an identity that holds a place with that place: a node that has
+  // not seen the identity (or forgot it) gets the same ticket, never a new one.
+  room.Join(std::string(call->identity()),
+            [this, call](boost::system::result<store::TicketAnswer> answer) mutable {
+              if (!answer) return Failed(std::move(call), answer.error());
+              call->place = Place{call->room->state->incarnation(), answer->ticket,
+                                  answer->frontier_at_join, false};
+              Decided(std::move(call), *answer);
+            });
+}
+
+void TracerApi::Decided(std::shared_ptr<Call> call, const store::TicketAnswer& answer) {
+  store::RoomState& room = *call->room->state;
+  switch (answer.status) {
+    case core::TicketStatus::kWaiting: {
+      Place place{room.incarnation(), answer.ticket, answer.frontier_at_join, false};
+      Remember(call->key, place);
+      return Reply(*call, "T", answer.position, answer.ticket - answer.frontier_at_join,
+                   answer.queue_size);
+    }
+    case core::TicketStatus::kAdmitted: {
+      // The session is created; its ticket is what check-out ends. waitMyCnt keeps the place
+      // the identity had in line (0 when it never waited).
+      const std::uint64_t initial =
+          answer.ticket >= answer.frontier_at_join && answer.ticket < core::kBypassTicketBase
+              ? answer.ticket - answer.frontier_at_join
+              : 0;
+      Remember(call->key, Place{room.incarnation(), answer.ticket, answer.frontier_at_join, true});
+      return Reply(*call, "F", 0, initial, answer.queue_size);
+    }
+    case core::TicketStatus::kExpired:
+      // The place is spent (called and not claimed, or its session ended): a new place in line,
+      // as a native client that joins again would get.
+      Forget(call->key);
+      if (call->rejoined) return Reply(*call, "E", 0, 0, answer.queue_size);
+      call->rejoined = true;
+      return JoinFor(std::move(call));
+    case core::TicketStatus::kRejected:
+    case core::TicketStatus::kFull:
+      return Reply(*call, "NE", 0, 0, room.Figures().queue_size);
+  }
+  Reply(*call, "E", 0, 0, answer.queue_size);
+}
+
+void TracerApi::Failed(std::shared_ptr<Call> call, const boost::system::error_code& error) {
+  store::RoomState& room = *call->room->state;
+  spdlog::warn("room {}: TRACER {} failed: the store failed ({}); answering {}", room.id(),
+               EndpointName(call->endpoint), error.message(), room.fail_open() ? "E" : "T");
+  // fail_open: E, which legacy clients take as "let the user in". fail_closed: keep the user
+  // waiting (T) at the place last known, so that the client polls on and finds its place again
+  // once the store is back, and nobody walks in meanwhile.
+  if (room.fail_open()) return Reply(*call, "E", 0, 0, 0);
+  const std::uint64_t initial = call->place.ticket >= call->place.frontier_at_join
+                                    ? call->place.ticket - call->place.frontier_at_join
+                                    : 0;
+  Reply(*call, "T", initial, initial, 0);
+}
+
+void TracerApi::Output(std::shared_ptr<Call> call) {
+  store::RoomState& room = *call->room->state;
+  if (!Lookup(call->key, call->place) || call->place.incarnation != room.incarnation() ||
+      !call->place.admitted) {
+    // Not admitted here: nothing to free. A waiting place cannot be given back through the
+    // store; it lapses when it is called and not claimed (claim_grace). Forgetting it here does
+    // not give it up either: the store would answer the next Join with it.
+    return Reply(*call, "F", 0, 0, room.Figures().queue_size);
+  }
+  const std::uint64_t session = call->place.ticket;
+  room.Leave(session, [this, call](boost::system::result<bool> left) mutable {
+    if (!left) return Failed(std::move(call), left.error());
+    Forget(call->key);
+    Reply(*call, "F", 0, 0, call->room->state->Figures().queue_size);
+  });
+}
+
+void TracerApi::CheckBotIp(std::shared_ptr<Call> call) {
+  const Request& req = *call->request;
+  const bool blocked = options_.guard != nullptr &&
+                       options_.guard->IsBlocked(call->room->state->id(), call->client_ip);
+  Response res{http::status::ok, req.version()};
+  res.keep_alive(req.keep_alive());
+  res.set(http::field::content_type, "text/plain; charset=UTF-8");
+  res.body() = blocked ? "T" : "F";
+  res.prepare_payload();
+  if (req.method() == http::verb::head) res.body().clear();
+  Finish(*call, std::move(res));
+}
+
+}  // namespace vwr::api

@@ -1,0 +1,126 @@
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "api/api_metrics.hpp"
+#include "api/client_ip.hpp"
+#include "api/error_log.hpp"
+#include "api/form.hpp"
+#include "api/guard.hpp"
+#include "api/http.hpp"
+#include "api/room_directory.hpp"
+#include "api/room_routes.hpp"
+#include "store/store.hpp"
+#include "util/clock.hpp"
+#include "util/published.hpp"
+#include "util/string_hash.hpp"
+
+// The TRACER-compatible API ("mass access control API"), so that a site whose pages load the
+// legacy client script switches to VWR by changing one host name (docs/tracer-compat.md):
+//   POST|GET /TRACERAPI/inputQueue.do   -> wait (T), enter (F), not available (NE), error (E)
+//   POST|GET /TRACERAPI/outputQueue.do  -> check-out: the identity's session ends at once
+//   POST|GET /TRACERAPI/checkBotIp.do   -> "F" (not blocked), "T" (blocked), "E" (error)
+namespace vwr::api {
+
+struct TracerOptions {
+  std::string domain;                 // tracer.domain: the tracer_domain field of every answer
+  bool trust_client_ip = false;       // tracer.trust_client_ip: the form's `ip` may be the identity
+  std::vector<Cidr> trusted_proxies;  // server.trusted_proxies (for ClientIp)
+  Guard* guard = nullptr;             // null: nobody is blocked
+  // How many identities the poll cache holds, all rooms together. One that falls out is
+  // asked of the store once more (its Join answers with the place it holds).
+  std::size_t max_cached_identities = 1'000'000;
+};
+
+// The 13 fields of an inputQueue.do / outputQueue.do answer, in the order clients expect.
+inline constexpr std::array<std::string_view, 13> kTracerFields = {
+    "host",         "ip",       "loginId",          "port",          "pageUrl",   "isWait",
+    "waitCnt",      "limitCnt", "session_time_out", "waitQueueSize", "waitMyCnt", "userAgent",
+    "tracer_domain"};
+
+// One answer's values, in kTracerFields order.
+using TracerValues = std::array<std::string, kTracerFields.size()>;
+
+// <?xml ...?><Root><Parameters><Parameter id="NAME">VALUE</Parameter>...</Parameters></Root>,
+// values XML-escaped.
+std::string RenderTracerXml(const TracerValues& values);
+// {"host":"...",...}: the same 13 keys, every value a string.
+std::string RenderTracerJson(const TracerValues& values);
+// Appends `text` with &, <, >, " and ' escaped.
+void AppendXmlEscaped(std::string& out, std::string_view text);
+
+// Whether `path` is one of this API's (under /TRACERAPI/).
+bool IsTracerPath(std::string_view path);
+
+// Thread-safe. Identity: loginId; when empty, the wcCookie cookie; when absent, the client IP
+// (ClientIp; the form's `ip` only with trust_client_ip). Room: the room whose match rules take
+// `host` and pageUrl's path (RoomRoutes); else the room "default"; else the first room.
+//
+// A poll does not go to the store: the identity's ticket, learned from its first Join, is kept
+// in a striped cache (one small lock per stripe, none shared by a room), and a waiting ticket is
+// answered from RoomState::StatusCached. Only a ticket that is no longer simply waiting (called,
+// admitted, ended) goes to RoomState::Status, which claims it.
+class TracerApi final : public Handler {
+ public:
+  TracerApi(RoomDirectory& rooms, const util::Clock& clock, ApiMetrics& metrics,
+            TracerOptions options);
+
+  void Serve(const Request& request, const ConnectionInfo& connection, Respond respond) override;
+
+  // The rooms' match rules (at start and on a configuration reload).
+  void SetRoutes(const std::vector<RoomRoute>& routes) { routes_.Publish(RoomRoutes(routes)); }
+
+  static constexpr std::size_t kMaxIdentityBytes = 256;
+  static constexpr std::string_view kIdentityCookie = "wcCookie";
+
+ private:
+  struct Place {
+    std::uint64_t incarnation = 0;
+    std::uint64_t ticket = 0;            // the line's ticket, or the session's when admitted
+    std::uint64_t frontier_at_join = 0;  // waitMyCnt = ticket - frontier_at_join
+    bool admitted = false;
+  };
+  // identity -> place, for one room; key "<room>\x1f<identity>".
+  struct Stripe {
+    std::mutex mu;
+    std::unordered_map<std::string, Place, util::StringHash, std::equal_to<>> places;
+  };
+  static constexpr std::size_t kStripes = 64;
+
+  struct Call;  // one request on its way (tracer_api.cpp)
+
+  void Input(std::shared_ptr<Call> call);
+  void Output(std::shared_ptr<Call> call);
+  void CheckBotIp(std::shared_ptr<Call> call);
+  void JoinFor(std::shared_ptr<Call> call);
+  void Decided(std::shared_ptr<Call> call, const store::TicketAnswer& answer);
+  void Failed(std::shared_ptr<Call> call, const boost::system::error_code& error);
+  void Reply(Call& call, std::string_view is_wait, std::uint64_t wait_cnt,
+             std::uint64_t wait_my_cnt, std::uint64_t queue_size);
+  void Finish(Call& call, Response response);
+
+  Stripe& StripeOf(std::string_view key);
+  bool Lookup(std::string_view key, Place& out);
+  void Remember(const std::string& key, const Place& place);
+  void Forget(std::string_view key);
+  RoomEntry* RoomFor(std::string_view host, std::string_view page_url);
+
+  RoomDirectory& rooms_;
+  const util::Clock& clock_;
+  ApiMetrics& metrics_;
+  ErrorLog error_log_;
+  TracerOptions options_;
+  std::size_t max_per_stripe_;
+  std::array<Stripe, kStripes> stripes_;
+  util::Published<RoomRoutes> routes_;
+};
+
+}  // namespace vwr::api

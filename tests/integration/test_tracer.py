@@ -1,0 +1,326 @@
+"""The TRACER-compatible API against the real binary, driven as the legacy client script drives
+it: form POSTs (and GETs), the XML answer read with the clients' own regular expression, the 13
+fields in order, a whole wait -> enter -> check-out cycle, places kept per identity (loginId,
+wcCookie, the client address), XML escaping of hostile values, JSON mode and checkBotIp.do.
+Runs on both stores (integration.test_tracer and integration.redis.test_tracer).
+"""
+
+import html
+import json
+import re
+import unittest
+import urllib.parse
+
+from vwr_harness import VwrProcess, config_yaml, request, room_yaml, wait_until
+
+# What legacy clients parse the answer with (the issue's contract).
+PARAMETER = re.compile(r'<Parameter\s+id="([^"]+)"[^>]*>(.*?)</Parameter>')
+FIELDS = ["host", "ip", "loginId", "port", "pageUrl", "isWait", "waitCnt", "limitCnt",
+          "session_time_out", "waitQueueSize", "waitMyCnt", "userAgent", "tracer_domain"]
+POLL = dict(poll_min="100ms", poll_max="1s")
+DOMAIN = "queue.example.com"
+
+
+def form(**fields):
+    return urllib.parse.urlencode(fields)
+
+
+class TracerTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.vwr = VwrProcess(config_yaml(
+            # The room for requests that match no rule: its id is "default".
+            room_yaml("default", max_active=1000, admit_rate=1000, burst=100, **POLL),
+            room_yaml("cycle", max_active=1, admit_rate=100, burst=1, session_timeout="45s",
+                      claim_grace="30s",
+                      match='[{host: "cycle.example.com", path_prefix: "/"}]', **POLL),
+            room_yaml("same", max_active=1, admit_rate=100, burst=1,
+                      match='[{host: "same.example.com", path_prefix: "/"}]', **POLL),
+            room_yaml("sale", max_active=1, admit_rate=100, burst=1,
+                      match='[{host: "shop.example.com", path_prefix: "/sale"}]', **POLL),
+            room_yaml("closed", mode="reject",
+                      match='[{host: "closed.example.com", path_prefix: "/"}]', **POLL),
+            extra="tracer:\n  domain: %s\n" % DOMAIN))
+        cls.addClassCleanup(cls.vwr.close)
+
+    # ----- helpers -----
+
+    def call(self, endpoint, fields, method="POST", headers=None, vwr=None):
+        vwr = vwr or self.vwr
+        hdrs = dict(headers or {})
+        if method == "POST":
+            hdrs.setdefault("Content-Type", "application/x-www-form-urlencoded")
+            status, got, body = request("POST", vwr.url("/TRACERAPI/" + endpoint),
+                                        body=form(**fields), headers=hdrs)
+        else:
+            status, got, body = request(
+                method, vwr.url("/TRACERAPI/" + endpoint + "?" + form(**fields)), headers=hdrs)
+        return status, got, body.decode("utf-8")
+
+    def parsed(self, text):
+        """The answer as a legacy client reads it: (names in order, values unescaped)."""
+        pairs = PARAMETER.findall(text)
+        return [name for name, _ in pairs], {name: html.unescape(v) for name, v in pairs}
+
+    def input(self, host, login_id="", method="POST", headers=None, vwr=None, **extra):
+        fields = dict(host=host, ip="10.1.2.3", loginId=login_id, port="443",
+                      pageUrl="https://%s/item/1" % host, userAgent="LegacyClient/1.0")
+        fields.update(extra)
+        status, hdrs, text = self.call("inputQueue.do", fields, method, headers, vwr)
+        self.assertEqual(status, 200, text)
+        names, values = self.parsed(text)
+        self.assertEqual(names, FIELDS, text)
+        return values
+
+    def output(self, host, login_id="", headers=None):
+        fields = dict(host=host, ip="10.1.2.3", loginId=login_id, port="443",
+                      pageUrl="https://%s/item/1" % host, userAgent="LegacyClient/1.0")
+        status, _, text = self.call("outputQueue.do", fields, headers=headers)
+        self.assertEqual(status, 200, text)
+        return self.parsed(text)[1]
+
+    def poll_until(self, host, login_id, is_wait, headers=None, timeout=10.0):
+        last = {}
+
+        def reached():
+            last.update(self.input(host, login_id, headers=headers))
+            return last["isWait"] == is_wait
+
+        wait_until(reached, timeout=timeout,
+                   message="%s never answered isWait %s: %r" % (login_id, is_wait, last))
+        return dict(last)
+
+    # ----- tests -----
+
+    def test_xml_answer_has_the_13_fields_in_order_and_echoes_the_form(self):
+        status, hdrs, text = self.call("inputQueue.do", dict(
+            host="nomatch.example.org", ip="10.1.2.3", loginId="echo-user", port="8443",
+            pageUrl="https://nomatch.example.org/x?y=1", userAgent="LegacyClient/1.0"))
+        self.assertEqual(status, 200, text)
+        self.assertTrue(text.startswith('<?xml version="1.0" encoding="UTF-8"?>'), text)
+        self.assertIn("<Root><Parameters>", text)
+        self.assertIn("xml", hdrs.get("Content-Type"))
+        self.assertEqual(hdrs.get("Cache-Control"), "no-store")
+        names, v = self.parsed(text)
+        self.assertEqual(names, FIELDS)
+        self.assertEqual(v["host"], "nomatch.example.org")
+        self.assertEqual(v["ip"], "10.1.2.3")  # recorded as sent
+        self.assertEqual(v["loginId"], "echo-user")
+        self.assertEqual(v["port"], "8443")
+        self.assertEqual(v["pageUrl"], "https://nomatch.example.org/x?y=1")
+        self.assertEqual(v["userAgent"], "LegacyClient/1.0")
+        self.assertEqual(v["tracer_domain"], DOMAIN)
+        # The default room: 1000 places, nobody waiting: in at once.
+        self.assertEqual(v["isWait"], "F")
+        self.assertEqual(v["waitCnt"], "0")
+        self.assertEqual(v["limitCnt"], "1000")
+        self.assertEqual(v["session_time_out"], "600")
+
+    def test_get_with_a_query_string_works_like_post(self):
+        v = self.input("nomatch.example.org", "get-user", method="GET")
+        self.assertEqual(v["isWait"], "F")
+        self.assertEqual(v["loginId"], "get-user")
+
+    def test_full_cycle_wait_enter_check_out_with_a_stable_wait_my_cnt(self):
+        host = "cycle.example.com"
+        first = self.input(host, "cycle-a")
+        self.assertEqual(first["isWait"], "F", first)
+        self.assertEqual(first["limitCnt"], "1")
+        self.assertEqual(first["session_time_out"], "45")
+        waiting = {}
+        for n, user in enumerate(["cycle-b", "cycle-c", "cycle-d"], start=1):
+            waiting[user] = self.input(host, user)
+            self.assertEqual(waiting[user]["isWait"], "T", waiting[user])
+            self.assertEqual(waiting[user]["waitCnt"], str(n))
+            self.assertEqual(waiting[user]["waitMyCnt"], str(n))
+        self.assertEqual(waiting["cycle-d"]["waitQueueSize"], "3")
+        # Polls keep the place.
+        again = self.input(host, "cycle-d")
+        self.assertEqual((again["isWait"], again["waitCnt"], again["waitMyCnt"]), ("T", "3", "3"))
+        # Check-out frees the slot at once: the next in line gets in.
+        out = self.output(host, "cycle-a")
+        self.assertEqual(FIELDS, list(out))
+        b = self.poll_until(host, "cycle-b", "F")
+        self.assertEqual((b["waitCnt"], b["waitMyCnt"]), ("0", "1"))
+        # waitCnt falls; waitMyCnt stays the place at the first call.
+        d = self.input(host, "cycle-d")
+        self.assertEqual((d["isWait"], d["waitCnt"], d["waitMyCnt"]), ("T", "2", "3"))
+        self.output(host, "cycle-b")
+        self.poll_until(host, "cycle-c", "F")
+        d = self.input(host, "cycle-d")
+        self.assertEqual((d["isWait"], d["waitCnt"], d["waitMyCnt"]), ("T", "1", "3"))
+        self.output(host, "cycle-c")
+        d = self.poll_until(host, "cycle-d", "F")
+        self.assertEqual((d["waitCnt"], d["waitMyCnt"]), ("0", "3"))
+        # Admitted and polling again: still in, not a new place.
+        d = self.input(host, "cycle-d")
+        self.assertEqual(d["isWait"], "F", d)
+        self.output(host, "cycle-d")
+
+    def test_the_same_login_id_keeps_one_place(self):
+        host = "same.example.com"
+        self.assertEqual(self.input(host, "same-holder")["isWait"], "F")
+        one = self.input(host, "same-user")
+        two = self.input(host, "same-user", ip="10.9.9.9", userAgent="Other/2")
+        self.assertEqual(one["isWait"], "T")
+        self.assertEqual((two["isWait"], two["waitCnt"], two["waitMyCnt"]),
+                         (one["isWait"], one["waitCnt"], one["waitMyCnt"]))
+        self.assertEqual(two["waitQueueSize"], one["waitQueueSize"])
+        # Someone else gets a place behind.
+        other = self.input(host, "same-other")
+        self.assertEqual(int(other["waitMyCnt"]), int(one["waitMyCnt"]) + 1)
+
+    def test_identity_from_the_wccookie_then_from_the_client_address(self):
+        host = "shop.example.com"
+        page = "https://shop.example.com/sale/shoes"
+        self.assertEqual(self.input(host, "sale-holder", pageUrl=page)["isWait"], "F")
+        c1 = self.input(host, "", pageUrl=page, headers={"Cookie": "wcCookie=abc123"})
+        c2 = self.input(host, "", pageUrl=page, headers={"Cookie": "x=1; wcCookie=abc123"})
+        self.assertEqual(c1["isWait"], "T")
+        self.assertEqual(c1["waitMyCnt"], c2["waitMyCnt"])
+        c3 = self.input(host, "", pageUrl=page, headers={"Cookie": "wcCookie=other"})
+        self.assertEqual(int(c3["waitMyCnt"]), int(c1["waitMyCnt"]) + 1)
+        # No loginId, no cookie: the client address (127.0.0.1 here); the form's ip is only
+        # recorded, so a different one does not make a new place.
+        a1 = self.input(host, "", pageUrl=page, ip="10.0.0.1")
+        a2 = self.input(host, "", pageUrl=page, ip="10.0.0.2")
+        self.assertEqual(int(a1["waitMyCnt"]), int(c3["waitMyCnt"]) + 1)
+        self.assertEqual(a1["waitMyCnt"], a2["waitMyCnt"])
+        self.assertEqual(a2["ip"], "10.0.0.2")
+        # Without an ip field the answer tells the address seen.
+        no_ip = self.call("inputQueue.do", dict(host=host, pageUrl=page))[2]
+        self.assertEqual(self.parsed(no_ip)[1]["ip"], "127.0.0.1")
+        self.assertEqual(self.parsed(no_ip)[1]["waitMyCnt"], a1["waitMyCnt"])
+
+    def test_room_from_host_and_page_path_else_the_default_room(self):
+        # shop.example.com/sale... is the "sale" room (limit 1); elsewhere on the host, "default".
+        self.assertEqual(self.input("shop.example.com", "route-x",
+                                    pageUrl="https://shop.example.com/about")["limitCnt"], "1000")
+        self.assertEqual(self.input("shop.example.com", "route-x",
+                                    pageUrl="https://shop.example.com/sale/1")["limitCnt"], "1")
+        # A relative pageUrl, with the host in its own field.
+        self.assertEqual(self.input("shop.example.com", "route-y",
+                                    pageUrl="/sale/2")["limitCnt"], "1")
+
+    def test_hostile_values_are_escaped(self):
+        hostile = "</Parameter><Parameter id=\"isWait\">F</Parameter>&amp;<script>'x'</script>"
+        status, _, text = self.call("inputQueue.do", dict(
+            host="nomatch.example.org", loginId=hostile, pageUrl=hostile, userAgent=hostile,
+            port="\"><"))
+        self.assertEqual(status, 200, text)
+        self.assertNotIn("<script>", text)
+        names, v = self.parsed(text)
+        self.assertEqual(names, FIELDS, text)
+        self.assertEqual(v["loginId"], hostile)
+        self.assertEqual(v["pageUrl"], hostile)
+        self.assertEqual(v["userAgent"], hostile)
+        self.assertEqual(v["port"], "\"><")
+
+    def test_json_mode_by_accept_or_format(self):
+        for extra, headers in (({}, {"Accept": "application/json"}), ({"format": "json"}, {})):
+            fields = dict(host="nomatch.example.org", ip="10.1.2.3", loginId="json-user",
+                          port="443", pageUrl="https://nomatch.example.org/", userAgent="J/1")
+            fields.update(extra)
+            status, hdrs, text = self.call("inputQueue.do", fields, headers=headers)
+            self.assertEqual(status, 200, text)
+            self.assertIn("application/json", hdrs.get("Content-Type"))
+            body = json.loads(text)
+            self.assertEqual(list(body), FIELDS)
+            self.assertTrue(all(isinstance(value, str) for value in body.values()), body)
+            self.assertEqual(body["isWait"], "F")
+            self.assertEqual(body["loginId"], "json-user")
+            self.assertEqual(body["tracer_domain"], DOMAIN)
+
+    def test_closed_room_answers_not_available(self):
+        v = self.input("closed.example.com", "closed-user")
+        self.assertEqual(v["isWait"], "NE", v)
+        self.assertEqual(v["waitCnt"], "0")
+
+    def test_check_bot_ip(self):
+        status, hdrs, text = self.call("checkBotIp.do", dict(
+            host="shop.example.com", ip="10.1.2.3", port="443",
+            pageUrl="https://shop.example.com/sale/1"))
+        self.assertEqual((status, text), (200, "F"))
+        self.assertIn("text/plain", hdrs.get("Content-Type"))
+        status, _, text = self.call("checkBotIp.do", dict(host="x", pageUrl="/"), method="GET")
+        self.assertEqual((status, text), (200, "F"))
+        # A malformed form: E.
+        status, _, text = request("POST", self.vwr.url("/TRACERAPI/checkBotIp.do"),
+                                  body="host=%ZZ", headers={
+                                      "Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual((status, text.decode()), (400, "E"))
+
+    def test_bad_input_is_a_clear_error(self):
+        status, _, text = request("POST", self.vwr.url("/TRACERAPI/inputQueue.do"),
+                                  body="loginId=%G1", headers={
+                                      "Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(status, 400)
+        self.assertEqual(json.loads(text)["error"]["code"], "bad_request")
+        status, _, text = self.call("inputQueue.do", dict(loginId="x" * 300))
+        self.assertEqual(status, 400, text)
+        status, _, _ = self.call("nothing.do", dict(loginId="x"))
+        self.assertEqual(status, 404)
+        status, hdrs, _ = request("DELETE", self.vwr.url("/TRACERAPI/inputQueue.do"))
+        self.assertEqual(status, 405)
+        self.assertIn("POST", hdrs.get("Allow"))
+        self.assertTrue(self.vwr.running())
+
+    def test_cors_for_the_legacy_script_on_the_site(self):
+        status, hdrs, _ = request("OPTIONS", self.vwr.url("/TRACERAPI/inputQueue.do"),
+                                  headers={"Origin": "https://shop.example.com",
+                                           "Access-Control-Request-Method": "POST"})
+        self.assertEqual(status, 204)
+        self.assertEqual(hdrs.get("Access-Control-Allow-Origin"), "https://shop.example.com")
+        self.assertIn("POST", hdrs.get("Access-Control-Allow-Methods"))
+        v = self.input("nomatch.example.org", "cors-user",
+                       headers={"Origin": "https://shop.example.com"})
+        self.assertEqual(v["isWait"], "F")
+
+
+class TracerClientIpTest(unittest.TestCase):
+    """The client address behind trusted proxies, a spoofed X-Forwarded-For from an untrusted
+    peer, and tracer.trust_client_ip."""
+
+    def answer(self, vwr, headers=None, **fields):
+        status, _, body = request("POST", vwr.url("/TRACERAPI/inputQueue.do"),
+                                  body=form(**fields), headers=dict(
+                                      headers or {},
+                                      **{"Content-Type": "application/x-www-form-urlencoded"}))
+        self.assertEqual(status, 200, body)
+        return {k: html.unescape(v) for k, v in PARAMETER.findall(body.decode())}
+
+    def test_trusted_proxy_untrusted_peer_and_trusted_client_ip(self):
+        room = room_yaml("default", max_active=1, admit_rate=100, burst=1, **POLL)
+        behind = VwrProcess(config_yaml(room, extra=(
+            "server:\n  trusted_proxies: [\"127.0.0.0/8\", \"::1\"]\n")))
+        self.addCleanup(behind.close)
+        xff = {"X-Forwarded-For": "203.0.113.66, 198.51.100.7"}
+        self.assertEqual(self.answer(behind, xff, loginId="holder")["isWait"], "F")
+        # The right-most address the trusted proxy (the loopback peer) saw is the client.
+        a = self.answer(behind, xff, host="h")
+        self.assertEqual(a["ip"], "198.51.100.7")
+        b = self.answer(behind, {"X-Forwarded-For": "198.51.100.8"}, host="h")
+        self.assertEqual(b["ip"], "198.51.100.8")
+        self.assertEqual(int(b["waitMyCnt"]), int(a["waitMyCnt"]) + 1)
+
+        direct = VwrProcess(config_yaml(room))
+        self.addCleanup(direct.close)
+        self.assertEqual(self.answer(direct, loginId="holder")["isWait"], "F")
+        # The peer is not a trusted proxy: its X-Forwarded-For is a lie and changes nothing.
+        a = self.answer(direct, {"X-Forwarded-For": "198.51.100.7"}, host="h")
+        b = self.answer(direct, {"X-Forwarded-For": "198.51.100.8"}, host="h")
+        self.assertEqual(a["ip"], "127.0.0.1")
+        self.assertEqual(a["waitMyCnt"], b["waitMyCnt"])
+
+        trusting = VwrProcess(config_yaml(room, extra="tracer:\n  trust_client_ip: true\n"))
+        self.addCleanup(trusting.close)
+        self.assertEqual(self.answer(trusting, loginId="holder")["isWait"], "F")
+        a = self.answer(trusting, ip="10.0.0.1")
+        b = self.answer(trusting, ip="10.0.0.2")
+        again = self.answer(trusting, ip="10.0.0.1")
+        self.assertEqual(int(b["waitMyCnt"]), int(a["waitMyCnt"]) + 1)
+        self.assertEqual(again["waitMyCnt"], a["waitMyCnt"])
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -29,8 +29,8 @@ server:
   EXPECT_EQ(c.tracer.domain, "queue.example.com");
   EXPECT_TRUE(c.tracer.trust_client_ip);
   EXPECT_EQ(c.server.trusted_proxies,
-            (std::vector<std::string>{"10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32",
-                                      "10.1.0.0/16", "::1/128"}))
+            (std::vector<std::string>{"10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32", "10.1.0.0/16",
+                                      "::1/128"}))
       << "normalised to <network>/<prefix>";
 }
 

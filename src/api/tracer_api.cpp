@@ -140,6 +140,7 @@ TracerApi::TracerApi(RoomDirectory& rooms, const util::Clock& clock, ApiMetrics&
       clock_(clock),
       metrics_(metrics),
       error_log_(clock),
+      fail_log_(clock, 1),
       options_(std::move(options)),
       max_per_stripe_(std::max<std::size_t>(1, options_.max_cached_identities / kStripes)) {}
 
@@ -336,8 +337,11 @@ void TracerApi::Input(std::shared_ptr<Call> call) {
     if (verdict.action == GuardAction::kBlock) {
       return Reply(*call, "NE", 0, 0, room.Figures().queue_size);
     }
-    if (verdict.action == GuardAction::kBypass) {
-      // On the allow list: admitted at once, never queued.
+    const bool known = Lookup(call->key, call->place) &&
+                       call->place.incarnation == room.incarnation() && call->place.admitted;
+    if (verdict.action == GuardAction::kBypass && !known) {
+      // On the allow list: admitted at once, never queued. (Once admitted, its polls are of
+      // that session, not new admissions.)
       return room.Admit(std::string(call->identity()),
                         [this, call](boost::system::result<store::TicketAnswer> answer) mutable {
                           if (!answer) return Failed(std::move(call), answer.error());
@@ -414,12 +418,19 @@ void TracerApi::Decided(std::shared_ptr<Call> call, const store::TicketAnswer& a
 
 void TracerApi::Failed(std::shared_ptr<Call> call, const boost::system::error_code& error) {
   store::RoomState& room = *call->room->state;
-  spdlog::warn("room {}: TRACER {} failed: the store failed ({}); answering {}", room.id(),
-               EndpointName(call->endpoint), error.message(), room.fail_open() ? "E" : "T");
+  const bool wait = !room.fail_open() && call->endpoint != Endpoint::kTracerOutput;
+  std::uint64_t suppressed = 0;
+  if (fail_log_.Allow(suppressed)) {
+    spdlog::warn("room {}: TRACER {}: the store failed ({}); answering {}{}", room.id(),
+                 EndpointName(call->endpoint), error.message(), wait ? "T" : "E",
+                 suppressed > 0 ? fmt::format(" ({} similar lines suppressed)", suppressed) : "");
+  }
   // fail_open: E, which legacy clients take as "let the user in". fail_closed: keep the user
   // waiting (T) at the place last known, so that the client polls on and finds its place again
   // once the store is back, and nobody walks in meanwhile.
-  if (room.fail_open()) return Reply(*call, "E", 0, 0, 0);
+  if (room.fail_open() || call->endpoint == Endpoint::kTracerOutput) {
+    return Reply(*call, "E", 0, 0, 0);
+  }
   const std::uint64_t initial = call->place.ticket >= call->place.frontier_at_join
                                     ? call->place.ticket - call->place.frontier_at_join
                                     : 0;

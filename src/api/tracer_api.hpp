@@ -117,6 +117,7 @@ class TracerApi final : public Handler {
   const util::Clock& clock_;
   ApiMetrics& metrics_;
   ErrorLog error_log_;
+  util::LogLimiter fail_log_;  // store failures: one line a second at most
   TracerOptions options_;
   std::size_t max_per_stripe_;
   std::array<Stripe, kStripes> stripes_;

@@ -50,7 +50,10 @@ class TracerApiTest : public ::testing::Test {
     store_ = std::make_unique<store::EmbeddedStore>(
         std::vector<store::RoomSpec>{{"first", p}, {"sale", p}}, clock_);
     rooms_ = std::make_unique<RoomDirectory>(*store_);
-    Make(TracerOptions{.domain = "queue.example.com", .guard = &guard_});
+    TracerOptions options;
+    options.domain = "queue.example.com";
+    options.guard = &guard_;
+    Make(std::move(options));
   }
 
   void Make(TracerOptions options) {
@@ -154,7 +157,9 @@ TEST_F(TracerApiTest, PollsAreAnsweredWithoutJoiningAgain) {
 }
 
 TEST_F(TracerApiTest, AnIdentityTheCacheDroppedKeepsItsPlace) {
-  Make(TracerOptions{.max_cached_identities = 1});  // one per stripe
+  TracerOptions options;
+  options.max_cached_identities = 1;  // one per stripe
+  Make(std::move(options));
   EXPECT_EQ(Input("loginId=in")["isWait"], "F");
   std::map<std::string, std::string> first[40];
   for (int i = 0; i < 40; ++i) first[i] = Input("loginId=u" + std::to_string(i));
@@ -195,6 +200,11 @@ TEST_F(TracerApiTest, BlockedIsNotAvailableAndAllowedEntersAtOnce) {
   EXPECT_EQ(vip["isWait"], "F") << "past the full room: on the allow list";
   EXPECT_EQ(vip["waitMyCnt"], "0");
   EXPECT_EQ(store_->Find("first")->Figures().counters.bypass, 1U);
+  EXPECT_EQ(Input("loginId=vip")["isWait"], "F");
+  EXPECT_EQ(store_->Find("first")->Figures().counters.bypass, 1U)
+      << "its polls are of the same session, not new admissions";
+  EXPECT_EQ(Call("outputQueue.do", "loginId=vip").result(), http::status::ok);
+  EXPECT_EQ(store_->Find("first")->Figures().active, 1) << "vip's session ended, a's is left";
   // The identity the guard is told of: loginId, else the cookie, else the address.
   Input("", "203.0.113.9");
   EXPECT_EQ(guard_.last_identity, "ip:203.0.113.9");
@@ -208,7 +218,10 @@ TEST_F(TracerApiTest, CheckBotIpAsksTheGuardForTheClientAddress) {
   EXPECT_EQ(blocked.body(), "T");
   Response fine = Call("checkBotIp.do", "host=x&ip=203.0.113.9", "198.51.100.1");
   EXPECT_EQ(fine.body(), "F") << "the form's ip is not believed";
-  Make(TracerOptions{.trust_client_ip = true, .guard = &guard_});
+  TracerOptions trusting;
+  trusting.trust_client_ip = true;
+  trusting.guard = &guard_;
+  Make(std::move(trusting));
   EXPECT_EQ(Call("checkBotIp.do", "host=x&ip=203.0.113.9", "198.51.100.1").body(), "T")
       << "unless tracer.trust_client_ip";
 }

@@ -6,8 +6,9 @@
 # Targets, each loaded by wrk for DURATION after a short warm-up:
 #   nginx   GET  /                            a fixed JSON body as large as a real status answer
 #   status  GET  /api/v1/rooms/poll/status    X-VWR-Ticket: <a real waiting ticket>
+#   tracer  POST /TRACERAPI/inputQueue.do     the legacy client's form: a poll of a waiting identity
 #   join    POST /api/v1/rooms/crowd/join     no body; every join is left waiting (flash crowd)
-#   status-redis, join-redis: the same on a vwr whose store is a Redis (VWR_STORES)
+#   status-redis, tracer-redis, join-redis: the same on a vwr whose store is a Redis (VWR_STORES)
 #
 # Usage: bench/load/compare-nginx.sh [--json FILE] [--check]
 #   --json FILE  also write the results as JSON to FILE
@@ -17,6 +18,7 @@
 #   VWR_BINARY [<repo>/build/vwr]  NGINX_BINARY [/usr/sbin/nginx]  WRK_BINARY [wrk]
 #   WRK_THREADS [2]  WRK_CONNECTIONS [64]  DURATION [10s]  WARMUP [2s, 0 = none]
 #   VWR_WORKERS [0 = one per core]  STATUS_TARGET [0.8]  JOIN_TARGET [0.5]
+#   TRACER_TARGET [0.6]: TRACER polls as a share of nginx
 #   REDIS_STATUS_TARGET [0.9]: status polls on Redis as a share of those on the embedded store
 #   REDIS_JOIN_TARGET [0.2]: joins on Redis (one Lua script each) as a share of nginx
 #   VWR_STORES ["embedded redis", or "embedded" when redis-server is not installed]: one vwr
@@ -40,6 +42,7 @@ VWR_WORKERS=${VWR_WORKERS:-0}
 STATUS_TARGET=${STATUS_TARGET:-0.8}
 JOIN_TARGET=${JOIN_TARGET:-0.5}
 REDIS_STATUS_TARGET=${REDIS_STATUS_TARGET:-0.9}
+TRACER_TARGET=${TRACER_TARGET:-0.6}
 REDIS_JOIN_TARGET=${REDIS_JOIN_TARGET:-0.2}
 readonly start_timeout_s=15
 
@@ -184,6 +187,9 @@ for store in "${stores[@]}"; do
 done
 
 declare -A vwr_urls tickets status_bodies
+# What the legacy client script posts on every poll of a waiting identity.
+tracer_form="host=shop.example.com&ip=10.1.2.3&loginId=bench-waiter&port=443"
+tracer_form+="&pageUrl=https%3A%2F%2Fshop.example.com%2F&userAgent=Mozilla%2F5.0"
 redis_pid=""
 
 start_redis() {  # -> redis_port; AOF and snapshots off: the Redis side is not what is measured
@@ -244,6 +250,11 @@ start_vwr() {  # store
   [[ $(json_field "$dir/status.json" status) == waiting ]] ||
     die "the status answer is not 'waiting' ($store)"
   status_bodies[$store]=$(<"$dir/status.json")
+  # A TRACER client's identity waiting in room "poll" (the first room: no rule matches "/").
+  curl -sf -d "$tracer_form" "$url/TRACERAPI/inputQueue.do" -o "$dir/tracer.xml" ||
+    die "TRACER inputQueue.do failed ($store)"
+  grep -q '<Parameter id="isWait">T</Parameter>' "$dir/tracer.xml" ||
+    die "the TRACER identity is not waiting ($store): $(<"$dir/tracer.xml")"
 }
 
 for store in "${stores[@]}"; do
@@ -338,8 +349,11 @@ cpu_ticks() {  # pid... (a space-separated list)
 }
 
 declare -A rps p50 p90 p99 maxl requests errors cpu_us
-run_wrk() {  # name url method header server_pid
+run_wrk() {  # name url method header server_pid [form body]
   local name=$1 url=$2 method=$3 header=$4 server_pid=$5 out before after
+  local WRK_BODY=${6:-} WRK_CONTENT_TYPE=""
+  [[ -n $WRK_BODY ]] && WRK_CONTENT_TYPE=application/x-www-form-urlencoded
+  export WRK_BODY WRK_CONTENT_TYPE
   local -a cmd=("$WRK_BINARY" -t "$WRK_THREADS" -c "$WRK_CONNECTIONS" --timeout 5s
     -s "$here/wrk.lua")
   if ((warmup_s > 0)); then
@@ -399,8 +413,10 @@ for store in "${stores[@]}"; do
   [[ $store == redis ]] && pids="$pids $redis_pid"
   run_wrk "status$sfx" "${vwr_urls[$store]}/api/v1/rooms/poll/status" GET \
     "X-VWR-Ticket: ${tickets[$store]}" "$pids"
+  run_wrk "tracer$sfx" "${vwr_urls[$store]}/TRACERAPI/inputQueue.do" POST "" "$pids" \
+    "$tracer_form"
   run_wrk "join$sfx" "${vwr_urls[$store]}/api/v1/rooms/crowd/join" POST "" "$pids"
-  names+=("status$sfx" "join$sfx")
+  names+=("status$sfx" "tracer$sfx" "join$sfx")
 done
 
 # The joins must have produced waiting tickets, and the polled ticket must still be waiting.
@@ -414,6 +430,10 @@ for store in "${stores[@]}"; do
     -o "$tmp/status2.json" || die "status poll failed after the load ($store)"
   [[ $(json_field "$tmp/status2.json" status) == waiting ]] ||
     die "the polled ticket stopped waiting ($store)"
+  curl -sf -d "$tracer_form" "$url/TRACERAPI/inputQueue.do" -o "$tmp/tracer2.xml" ||
+    die "TRACER poll failed after the load ($store)"
+  grep -q '<Parameter id="isWait">T</Parameter>' "$tmp/tracer2.xml" ||
+    die "the TRACER identity stopped waiting ($store)"
   queued[$store]=$(json_field "$tmp/last-join.json" queueSize)
 done
 
@@ -436,6 +456,8 @@ add_ratio "join/nginx" join nginx "$JOIN_TARGET"
 add_ratio "status-redis/nginx" status-redis nginx "$STATUS_TARGET"
 add_ratio "join-redis/nginx" join-redis nginx "$REDIS_JOIN_TARGET"
 add_ratio "status-redis/status" status-redis status "$REDIS_STATUS_TARGET"
+add_ratio "tracer/nginx" tracer nginx "$TRACER_TARGET"
+add_ratio "tracer-redis/nginx" tracer-redis nginx "$TRACER_TARGET"
 
 printf '%-13s %12s %8s %8s %8s %7s %12s  %s\n' target "requests/s" "p50 ms" "p90 ms" "p99 ms" \
   errors "cpu us/req" "ratio to nginx (requests/s)"

@@ -4,6 +4,7 @@
 --   WRK_METHOD   HTTP method (default GET); POST for joins
 --   WRK_HEADER   one extra request header, "Name: value" (e.g. the X-VWR-Ticket of a status poll)
 --   WRK_BODY     request body (default none); a join needs none
+--   WRK_CONTENT_TYPE  the body's Content-Type (default application/json)
 --
 -- At the end it prints one machine-readable line, read by compare-nginx.sh:
 --   WRK_RESULT requests=N duration_us=N rps=X p50_us=N p90_us=N p99_us=N max_us=N
@@ -23,7 +24,9 @@ end
 local body = os.getenv("WRK_BODY")
 if body and body ~= "" then
   wrk.body = body
-  wrk.headers["Content-Type"] = "application/json"
+  local content_type = os.getenv("WRK_CONTENT_TYPE")
+  if not content_type or content_type == "" then content_type = "application/json" end
+  wrk.headers["Content-Type"] = content_type
 end
 
 function done(summary, latency, requests)

@@ -11,7 +11,8 @@
 // fuzzer.
 //
 // Each request goes to both APIs, like a client that reaches both listeners; the public one hands
-// the page paths (/wait/, /sdk/, /assets/, /demo/, /) to the web pages, demo on. Everything (store,
+// the page paths (/wait/, /sdk/, /assets/, /demo/, /) to the web pages, demo on, and /TRACERAPI/
+// to the TRACER-compatible API. Everything (store,
 // clock, APIs) is built afresh per input, so a crash reproduces from its input alone.
 //
 // Invariants, each a crash when broken: no handler throws; every status is a known HTTP code;
@@ -42,6 +43,7 @@
 #include "api/public_api.hpp"
 #include "api/room_directory.hpp"
 #include "api/room_messages.hpp"
+#include "api/tracer_api.hpp"
 #include "config/config.hpp"
 #include "server/http_server.hpp"
 #include "store/embedded_store.hpp"
@@ -95,8 +97,15 @@ struct World {
     fallback.id = fallback.name = "default";
     fallback.match = {config::RoomMatch{}};
     web->SetRooms({a, fallback});
+    api::TracerOptions tracer_options;
+    tracer_options.domain = "queue.example.com";
+    tracer_options.trusted_proxies = {*api::ParseCidr("127.0.0.0/8")};
+    tracer = std::make_unique<api::TracerApi>(*rooms, clock, metrics, std::move(tracer_options));
+    tracer->SetRoutes({{"a", {{"shop.example.com", "/"}, {"*.example.org", "/sale"}}},
+                       {"default", {{"*", "/"}}}});
     api::PublicApiOptions options;
     options.web = web.get();
+    options.tracer = tracer.get();
     public_api =
         std::make_unique<api::PublicApi>(*rooms, tickets, tokens, key, clock, metrics, options);
     public_api->SetTokenLifetimes({{"a", std::chrono::seconds(4)}});
@@ -145,6 +154,7 @@ struct World {
   std::unique_ptr<api::RoomDirectory> rooms;
   api::RoomMessages messages;
   std::unique_ptr<web::WebHandler> web;
+  std::unique_ptr<api::TracerApi> tracer;
   std::unique_ptr<api::PublicApi> public_api;
   std::unique_ptr<api::AdminApi> admin_api;
   std::string ticket;  // of the last answer that had one

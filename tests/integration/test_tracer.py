@@ -11,7 +11,8 @@ import re
 import unittest
 import urllib.parse
 
-from vwr_harness import VwrProcess, config_yaml, request, room_yaml, wait_until
+from redis_harness import RedisServer, redis_available
+from vwr_harness import VwrProcess, config_yaml, json_request, request, room_yaml, wait_until
 
 # What legacy clients parse the answer with (the issue's contract).
 PARAMETER = re.compile(r'<Parameter\s+id="([^"]+)"[^>]*>(.*?)</Parameter>')
@@ -320,6 +321,50 @@ class TracerClientIpTest(unittest.TestCase):
         again = self.answer(trusting, ip="10.0.0.1")
         self.assertEqual(int(b["waitMyCnt"]), int(a["waitMyCnt"]) + 1)
         self.assertEqual(again["waitMyCnt"], a["waitMyCnt"])
+
+
+@unittest.skipUnless(redis_available(), "redis-server is not installed (scripts/install-deps)")
+class TracerStoreFailureTest(unittest.TestCase):
+    """With its store gone, a fail_open room answers E (legacy clients let the user through) and a
+    fail_closed room T (keep waiting, nobody enters). Its own redis-server, killed mid-test."""
+
+    def answer(self, vwr, host, login_id):
+        status, _, body = request("POST", vwr.url("/TRACERAPI/inputQueue.do"),
+                                  body=form(host=host, loginId=login_id, pageUrl="/"),
+                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(status, 200, body)
+        return {k: html.unescape(v) for k, v in PARAMETER.findall(body.decode())}
+
+    def test_fail_open_answers_e_and_fail_closed_keeps_waiting(self):
+        redis = RedisServer()
+        self.addCleanup(redis.close)
+        vwr = VwrProcess(config_yaml(
+            room_yaml("open", max_active=1, admit_rate=100, burst=1, failure_policy="fail_open",
+                      match='[{host: "open.example.com", path_prefix: "/"}]', **POLL),
+            room_yaml("closed", max_active=1, admit_rate=100, burst=1,
+                      failure_policy="fail_closed",
+                      match='[{host: "closed.example.com", path_prefix: "/"}]', **POLL),
+            extra="store:\n  kind: redis\n  redis:\n    url: %s\n" % redis.url))
+        self.addCleanup(vwr.close)
+        wait_until(lambda: json_request("GET", vwr.url("/readyz", admin=True))[0] == 200, 10,
+                   message="vwr ready on Redis")
+        for host in ("open.example.com", "closed.example.com"):
+            self.assertEqual(self.answer(vwr, host, "holder")["isWait"], "F")
+            waiter = self.answer(vwr, host, "waiter")
+            self.assertEqual((waiter["isWait"], waiter["waitMyCnt"]), ("T", "1"))
+
+        redis.kill()
+        wait_until(lambda: json_request("GET", vwr.url("/readyz", admin=True))[0] == 503, 5,
+                   message="readyz says the store is down")
+        # A newcomer needs the store (a join): E where the room fails open, T where it fails
+        # closed.
+        self.assertEqual(self.answer(vwr, "open.example.com", "newcomer")["isWait"], "E")
+        closed = self.answer(vwr, "closed.example.com", "newcomer")
+        self.assertEqual(closed["isWait"], "T", closed)
+        # Someone already waiting keeps waiting in the closed room.
+        self.assertEqual(self.answer(vwr, "closed.example.com", "waiter")["isWait"], "T")
+        self.assertTrue(vwr.running())
+        vwr.wait_for_log(r"TRACER tracer_input: the store failed")
 
 
 if __name__ == "__main__":

@@ -266,6 +266,15 @@ class TracerTest(unittest.TestCase):
         self.assertIn("POST", hdrs.get("Allow"))
         self.assertTrue(self.vwr.running())
 
+    def test_calls_are_counted_in_metrics(self):
+        self.input("nomatch.example.org", "metrics-user")
+        self.output("nomatch.example.org", "metrics-user")
+        self.call("checkBotIp.do", dict(host="x", pageUrl="/"))
+        metrics = self.vwr.metrics()
+        for endpoint in ("tracer_input", "tracer_output", "tracer_check_bot"):
+            key = 'vwr_http_requests_total{endpoint="%s",code="200"}' % endpoint
+            self.assertGreaterEqual(metrics.get(key, 0), 1, key)
+
     def test_cors_for_the_legacy_script_on_the_site(self):
         status, hdrs, _ = request("OPTIONS", self.vwr.url("/TRACERAPI/inputQueue.do"),
                                   headers={"Origin": "https://shop.example.com",

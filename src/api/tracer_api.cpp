@@ -227,8 +227,8 @@ void TracerApi::Serve(const Request& req, const ConnectionInfo& connection, Resp
     res.set(http::field::access_control_max_age, "600");
     return Finish(*call, std::move(res));
   }
-  if (req.method() != http::verb::get && req.method() != http::verb::post &&
-      req.method() != http::verb::head) {
+  // Not HEAD: a call may take a place in line, which a probe must not do.
+  if (req.method() != http::verb::get && req.method() != http::verb::post) {
     Response res = MakeError(ApiError::kMethodNotAllowed, "use POST or GET", v, ka);
     res.set(http::field::allow, "GET, POST, OPTIONS");
     return Finish(*call, std::move(res));
@@ -325,7 +325,6 @@ void TracerApi::Reply(Call& call, std::string_view is_wait, std::uint64_t wait_c
     res.body() = RenderTracerXml(values);
   }
   res.prepare_payload();
-  if (req.method() == http::verb::head) res.body().clear();
   Finish(call, std::move(res));
 }
 
@@ -463,7 +462,6 @@ void TracerApi::CheckBotIp(std::shared_ptr<Call> call) {
   res.set(http::field::content_type, "text/plain; charset=UTF-8");
   res.body() = blocked ? "T" : "F";
   res.prepare_payload();
-  if (req.method() == http::verb::head) res.body().clear();
   Finish(*call, std::move(res));
 }
 

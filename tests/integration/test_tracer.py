@@ -261,9 +261,10 @@ class TracerTest(unittest.TestCase):
         self.assertEqual(status, 400, text)
         status, _, _ = self.call("nothing.do", dict(loginId="x"))
         self.assertEqual(status, 404)
-        status, hdrs, _ = request("DELETE", self.vwr.url("/TRACERAPI/inputQueue.do"))
-        self.assertEqual(status, 405)
-        self.assertIn("POST", hdrs.get("Allow"))
+        for method in ("DELETE", "HEAD"):
+            status, hdrs, _ = request(method, self.vwr.url("/TRACERAPI/inputQueue.do"))
+            self.assertEqual(status, 405, method)
+            self.assertIn("POST", hdrs.get("Allow"))
         self.assertTrue(self.vwr.running())
 
     def test_calls_are_counted_in_metrics(self):

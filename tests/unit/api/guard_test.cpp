@@ -1,0 +1,290 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "api/guard_impl.hpp"
+
+namespace vwr::api {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+boost::asio::ip::address Ip(const char* text) { return boost::asio::ip::make_address(text); }
+
+GuardSettings Enforce(std::uint32_t per_ip, std::uint32_t per_identity) {
+  GuardSettings s;
+  s.mode = GuardMode::kEnforce;
+  s.window = milliseconds(10'000);
+  s.limit_per_ip = per_ip;
+  s.limit_per_identity = per_identity;
+  s.block_time = milliseconds(30'000);
+  return s;
+}
+
+GuardEntry IpEntry(const char* value) { return GuardEntry{true, value, 0, "config"}; }
+GuardEntry IdEntry(const char* value) { return GuardEntry{false, value, 0, "config"}; }
+
+class GuardTest : public ::testing::Test {
+ protected:
+  void Configure(GuardSettings settings) { guard.Configure({{"r", std::move(settings)}}); }
+  GuardVerdict Hit(const char* ip, std::string_view identity = {}) {
+    return guard.Check(GuardRequest{"r", Ip(ip), identity});
+  }
+  util::FakeClock clock;
+  GuardImpl guard{clock};
+};
+
+TEST(GuardIpRange, ParsesAddressesAndBlocksOfBothFamilies) {
+  auto one = ParseIpRange("10.1.2.3");
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->first, one->last);
+  EXPECT_EQ(one->first, ToIp128(Ip("10.1.2.3")));
+  auto v4 = ParseIpRange("10.1.2.3/8");
+  ASSERT_TRUE(v4);
+  EXPECT_EQ(v4->first, ToIp128(Ip("10.0.0.0")));
+  EXPECT_EQ(v4->last, ToIp128(Ip("10.255.255.255")));
+  auto v6 = ParseIpRange("2001:db8::/32");
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->first, ToIp128(Ip("2001:db8::")));
+  EXPECT_EQ(v6->last, ToIp128(Ip("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff")));
+  auto all = ParseIpRange("::/0");
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->first, (Ip128{0, 0}));
+  EXPECT_EQ(all->last, (Ip128{~0ULL, ~0ULL}));
+  auto v6_70 = ParseIpRange("2001:db8::/70");
+  ASSERT_TRUE(v6_70);
+  EXPECT_EQ(v6_70->last, ToIp128(Ip("2001:db8::3ff:ffff:ffff:ffff")));
+  // An IPv4-mapped IPv6 peer is the same address as the IPv4 one.
+  EXPECT_EQ(ToIp128(Ip("::ffff:10.1.2.3")), ToIp128(Ip("10.1.2.3")));
+  for (const char* bad : {"", "10.0.0.0/33", "10.0.0.0/", "10.0.0.0/x", "2001:db8::/129",
+                          "example.com", "10.0.0.0/8/8", "10.0.0.256", "1.2.3.4/-1"}) {
+    EXPECT_FALSE(ParseIpRange(bad)) << bad;
+  }
+}
+
+TEST_F(GuardTest, BlocksAnAddressOverItsLimitUntilTheBlockTimeEnds) {
+  Configure(Enforce(5, 0));
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(Hit("192.0.2.1").action, GuardAction::kPass) << i;
+  GuardVerdict v = Hit("192.0.2.1");
+  EXPECT_EQ(v.action, GuardAction::kBlock);
+  EXPECT_EQ(v.reason, "rate_limit");
+  EXPECT_EQ(v.retry_after, seconds(30));
+  EXPECT_TRUE(guard.IsBlocked("r", Ip("192.0.2.1")));
+  // Another address is not affected.
+  EXPECT_EQ(Hit("192.0.2.2").action, GuardAction::kPass);
+  // Still blocked in later windows, with a shrinking Retry-After.
+  clock.Advance(seconds(20));
+  v = Hit("192.0.2.1");
+  EXPECT_EQ(v.action, GuardAction::kBlock);
+  EXPECT_EQ(v.reason, "temporary_block");
+  EXPECT_EQ(v.retry_after, seconds(10));
+  clock.Advance(seconds(10));
+  EXPECT_FALSE(guard.IsBlocked("r", Ip("192.0.2.1")));
+  EXPECT_EQ(Hit("192.0.2.1").action, GuardAction::kPass);
+  EXPECT_EQ(guard.Blocked("r", GuardReason::kRateLimitIp), 1u);
+  EXPECT_EQ(guard.Blocked("r", GuardReason::kTemporaryBlock), 1u);
+  // The automatic block was listed while it held, and no longer is.
+  EXPECT_TRUE(guard.List("r", GuardList::kBlock).empty());
+}
+
+TEST_F(GuardTest, CountsInWindowsThatStartAfresh) {
+  Configure(Enforce(3, 0));
+  for (int round = 0; round < 5; ++round) {
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(Hit("192.0.2.1").action, GuardAction::kPass);
+    clock.Advance(seconds(10));
+  }
+}
+
+TEST_F(GuardTest, BlocksAnIdentityFromAnyAddress) {
+  Configure(Enforce(0, 4));
+  const char* ips[] = {"192.0.2.1", "192.0.2.2", "2001:db8::1", "198.51.100.7"};
+  for (const char* ip : ips) EXPECT_EQ(Hit(ip, "bot-7").action, GuardAction::kPass);
+  GuardVerdict v = Hit("203.0.113.9", "bot-7");
+  EXPECT_EQ(v.action, GuardAction::kBlock);
+  EXPECT_EQ(guard.Blocked("r", GuardReason::kRateLimitIdentity), 1u);
+  // The address is not blocked, the identity is, from anywhere.
+  EXPECT_EQ(Hit("203.0.113.9", "someone-else").action, GuardAction::kPass);
+  EXPECT_EQ(Hit("192.0.2.50", "bot-7").action, GuardAction::kBlock);
+  const auto listed = guard.List("r", GuardList::kBlock);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_FALSE(listed[0].is_ip);
+  EXPECT_EQ(listed[0].value, "bot-7");
+  EXPECT_EQ(listed[0].source, "auto");
+}
+
+TEST_F(GuardTest, ShadowModeCountsWhatItWouldBlockButServes) {
+  GuardSettings s = Enforce(2, 0);
+  s.mode = GuardMode::kShadow;
+  Configure(s);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(Hit("192.0.2.1").action, GuardAction::kPass);
+  EXPECT_EQ(guard.ShadowBlocked("r", GuardReason::kRateLimitIp), 8u);
+  EXPECT_EQ(guard.Blocked("r", GuardReason::kRateLimitIp), 0u);
+  EXPECT_FALSE(guard.IsBlocked("r", Ip("192.0.2.1")));
+  EXPECT_TRUE(guard.List("r", GuardList::kBlock).empty());
+}
+
+TEST_F(GuardTest, OffModeCountsNothingButTheListsHold) {
+  GuardSettings s = Enforce(1, 1);
+  s.mode = GuardMode::kOff;
+  s.lists[static_cast<std::size_t>(GuardList::kDeny)].push_back(IpEntry("192.0.2.66"));
+  Configure(s);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(Hit("192.0.2.1", "u").action, GuardAction::kPass);
+  EXPECT_EQ(guard.ShadowBlocked("r", GuardReason::kRateLimitIp), 0u);
+  EXPECT_EQ(Hit("192.0.2.66").action, GuardAction::kBlock);
+}
+
+TEST_F(GuardTest, CidrListsOfBothFamilies) {
+  GuardSettings s = Enforce(0, 0);
+  s.lists[static_cast<std::size_t>(GuardList::kDeny)] = {IpEntry("10.0.0.0/8"),
+                                                         IpEntry("2001:db8:bad::/48")};
+  Configure(s);
+  EXPECT_EQ(Hit("10.200.3.4").action, GuardAction::kBlock);
+  EXPECT_EQ(Hit("::ffff:10.0.0.1").action, GuardAction::kBlock);
+  EXPECT_EQ(Hit("11.0.0.1").action, GuardAction::kPass);
+  EXPECT_EQ(Hit("9.255.255.255").action, GuardAction::kPass);
+  EXPECT_EQ(Hit("2001:db8:bad:ffff::1").action, GuardAction::kBlock);
+  EXPECT_EQ(Hit("2001:db8:bae::1").action, GuardAction::kPass);
+  GuardVerdict v = Hit("10.0.0.1");
+  EXPECT_EQ(v.reason, "permanent_block");
+  EXPECT_EQ(v.retry_after, seconds(0));
+}
+
+TEST_F(GuardTest, OverlappingRangesAreAllFound) {
+  GuardSettings s = Enforce(0, 0);
+  // A wide block first, then narrow ones inside and after it: a lookup past the narrow ones
+  // must still find the wide one.
+  s.lists[static_cast<std::size_t>(GuardList::kDeny)] = {
+      IpEntry("10.0.0.0/8"), IpEntry("10.1.0.0/16"), IpEntry("10.2.3.4"), IpEntry("172.16.0.0/12")};
+  Configure(s);
+  EXPECT_EQ(Hit("10.9.9.9").action, GuardAction::kBlock);
+  EXPECT_EQ(Hit("10.255.0.1").action, GuardAction::kBlock);
+  EXPECT_EQ(Hit("172.31.255.255").action, GuardAction::kBlock);
+  EXPECT_EQ(Hit("172.32.0.0").action, GuardAction::kPass);
+}
+
+TEST_F(GuardTest, ListPrecedenceDenyThenAllowThenUnblockThenBlockThenLimits) {
+  GuardSettings s = Enforce(1, 0);
+  auto& lists = s.lists;
+  lists[static_cast<std::size_t>(GuardList::kDeny)] = {IpEntry("192.0.2.1"), IdEntry("evil")};
+  lists[static_cast<std::size_t>(GuardList::kAllow)] = {IpEntry("192.0.2.0/24"), IdEntry("vip")};
+  lists[static_cast<std::size_t>(GuardList::kUnblock)] = {IpEntry("198.51.100.0/24")};
+  Configure(s);
+  // deny beats allow.
+  EXPECT_EQ(Hit("192.0.2.1").action, GuardAction::kBlock);
+  EXPECT_EQ(Hit("192.0.2.2", "evil").action, GuardAction::kBlock);
+  // allow: bypass, never limited.
+  for (int i = 0; i < 5; ++i) {
+    GuardVerdict v = Hit("192.0.2.2");
+    EXPECT_EQ(v.action, GuardAction::kBypass);
+    EXPECT_EQ(v.reason, "allow");
+  }
+  EXPECT_EQ(Hit("203.0.113.1", "vip").action, GuardAction::kBypass);
+  EXPECT_EQ(guard.Bypassed("r"), 6u);
+  // unblock: exempt from the limits, and from a temporary block.
+  ASSERT_TRUE(guard.Add("r", GuardList::kBlock, IpEntry("198.51.100.9"), seconds(60)));
+  for (int i = 0; i < 5; ++i) {
+    GuardVerdict v = Hit("198.51.100.9");
+    EXPECT_EQ(v.action, GuardAction::kPass);
+    EXPECT_EQ(v.reason, "unblock");
+  }
+  // Without a list: the limit of 1.
+  EXPECT_EQ(Hit("203.0.113.1").action, GuardAction::kPass);
+  EXPECT_EQ(Hit("203.0.113.1").action, GuardAction::kBlock);
+}
+
+TEST_F(GuardTest, RuntimeListsAddRemoveAndExpire) {
+  Configure(Enforce(0, 0));
+  std::vector<GuardChange> changes;
+  guard.SetListener([&](const GuardChange& c) { changes.push_back(c); });
+  EXPECT_FALSE(guard.Add("r", GuardList::kDeny, IpEntry("not-an-ip")));
+  EXPECT_FALSE(guard.Add("nope", GuardList::kDeny, IpEntry("192.0.2.1")));
+  ASSERT_TRUE(guard.Add("r", GuardList::kBlock, IdEntry("bot"), seconds(5)));
+  GuardVerdict v = Hit("192.0.2.1", "bot");
+  EXPECT_EQ(v.action, GuardAction::kBlock);
+  EXPECT_EQ(v.reason, "temporary_block");
+  EXPECT_EQ(v.retry_after, seconds(5));
+  clock.Advance(seconds(5));
+  EXPECT_EQ(Hit("192.0.2.1", "bot").action, GuardAction::kPass);
+  guard.Expire();
+  EXPECT_TRUE(guard.List("r", GuardList::kBlock).empty());
+
+  ASSERT_TRUE(guard.Add("r", GuardList::kDeny, IpEntry("2001:db8::/64")));
+  EXPECT_EQ(Hit("2001:db8::42").action, GuardAction::kBlock);
+  ASSERT_EQ(guard.List("r", GuardList::kDeny).size(), 1u);
+  EXPECT_EQ(guard.List("r", GuardList::kDeny)[0].source, "admin");
+  EXPECT_TRUE(guard.Remove("r", GuardList::kDeny, true, "2001:db8::/64"));
+  EXPECT_FALSE(guard.Remove("r", GuardList::kDeny, true, "2001:db8::/64"));
+  EXPECT_EQ(Hit("2001:db8::42").action, GuardAction::kPass);
+  ASSERT_EQ(changes.size(), 3u);
+  EXPECT_TRUE(changes[2].removed);
+  EXPECT_EQ(changes[1].list, GuardList::kDeny);
+}
+
+TEST_F(GuardTest, RemovingAnAutomaticBlockLiftsIt) {
+  Configure(Enforce(1, 0));
+  Hit("192.0.2.1");
+  EXPECT_EQ(Hit("192.0.2.1").action, GuardAction::kBlock);
+  EXPECT_TRUE(guard.Remove("r", GuardList::kBlock, true, "192.0.2.1"));
+  clock.Advance(seconds(10));  // a new window: the count starts again
+  EXPECT_EQ(Hit("192.0.2.1").action, GuardAction::kPass);
+}
+
+TEST_F(GuardTest, RuntimeEntriesSurviveAReconfigureAndCanBeApplied) {
+  Configure(Enforce(1, 0));
+  ASSERT_TRUE(guard.Add("r", GuardList::kAllow, IdEntry("friend")));
+  Hit("192.0.2.1");
+  Hit("192.0.2.1");  // an automatic block
+  const std::vector<GuardChange> saved = guard.RuntimeEntries();
+  ASSERT_EQ(saved.size(), 2u);
+  Configure(Enforce(1, 0));  // a reload keeps the runtime entries
+  EXPECT_EQ(Hit("203.0.113.1", "friend").action, GuardAction::kBypass);
+
+  // A new guard (a restart, or another node) given the saved entries behaves the same.
+  GuardImpl other(clock);
+  GuardSettings s = Enforce(1, 0);
+  other.Configure({{"r", s}});
+  for (const GuardChange& c : saved) other.Apply(c);
+  EXPECT_EQ(other.Check(GuardRequest{"r", Ip("203.0.113.1"), "friend"}).action,
+            GuardAction::kBypass);
+  EXPECT_EQ(other.Check(GuardRequest{"r", Ip("192.0.2.1"), ""}).action, GuardAction::kBlock);
+  EXPECT_TRUE(other.IsBlocked("r", Ip("192.0.2.1")));
+}
+
+TEST_F(GuardTest, UnknownRoomsPass) {
+  Configure(Enforce(1, 1));
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(guard.Check(GuardRequest{"other", Ip("192.0.2.1"), "x"}).action, GuardAction::kPass);
+  }
+}
+
+// Many threads counting the same and different keys at once: the counts add up exactly (every
+// request past the limit is refused, none before it). Run under ThreadSanitizer too.
+TEST_F(GuardTest, ConcurrentCountingIsExact) {
+  GuardSettings s = Enforce(1000, 0);
+  s.block_time = milliseconds(1'000);
+  Configure(s);
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 500;
+  std::atomic<int> blocked{0};
+  std::atomic<int> passed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      const std::string own = "198.51.100." + std::to_string(t + 1);
+      for (int i = 0; i < kPerThread; ++i) {
+        const auto v = guard.Check(GuardRequest{"r", Ip("192.0.2.1"), ""});
+        (v.action == GuardAction::kBlock ? blocked : passed).fetch_add(1);
+        EXPECT_EQ(guard.Check(GuardRequest{"r", Ip(own.c_str()), ""}).action, GuardAction::kPass);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(passed.load(), 1000);
+  EXPECT_EQ(blocked.load(), kThreads * kPerThread - 1000);
+}
+
+}  // namespace
+}  // namespace vwr::api

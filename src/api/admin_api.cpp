@@ -151,6 +151,11 @@ std::optional<Response> AdminApi::Route(const Request& req, const ConnectionInfo
     }
     return SessionToEnd(*room, req, parts[6], deferred);
   }
+  if (parts.size() == 7 && parts[5] == "lists" && guard_ != nullptr) {
+    RoomEntry* room = rooms_.Find(parts[4]);
+    if (room == nullptr) return MakeError(ApiError::kRoomNotFound, "no such room", v, ka);
+    return Lists(*room, parts[6], req, connection);
+  }
   if (parts.size() == 6 && parts[5] == "message" && messages_ != nullptr) {
     RoomEntry* room = rooms_.Find(parts[4]);
     if (room == nullptr) return MakeError(ApiError::kRoomNotFound, "no such room", v, ka);
@@ -241,6 +246,122 @@ Response AdminApi::Message(RoomEntry& room, const Request& req, const Connection
   }
   spdlog::info("admin: message of room {} {} by {}", id,
                message->is_null() ? "reset to the configured one" : "replaced",
+               connection.peer.to_string());
+  return render();
+}
+
+Response AdminApi::Lists(RoomEntry& room, std::string_view list_name, const Request& req,
+                         const ConnectionInfo& connection) {
+  const unsigned v = req.version();
+  const bool ka = req.keep_alive();
+  const std::string& id = room.state->id();
+  const std::optional<GuardList> list = ParseGuardList(list_name);
+  if (!list) {
+    return MakeError(ApiError::kNotFound, "no such list (lists: deny, allow, unblock, block)", v,
+                     ka);
+  }
+  auto render = [&] {
+    std::string body = R"({"room":)";
+    AppendJsonString(body, id);
+    body += R"(,"list":)";
+    AppendJsonString(body, GuardListName(*list));
+    body += R"(,"entries":[)";
+    bool first = true;
+    for (const GuardEntry& entry : guard_->List(id, *list)) {
+      body += first ? "{" : ",{";
+      first = false;
+      body += entry.is_ip ? R"("ip":)" : R"("identity":)";
+      AppendJsonString(body, entry.value);
+      body += R"(,"source":)";
+      AppendJsonString(body, entry.source);
+      if (entry.expires_unix != 0) body += fmt::format(R"(,"expires":{})", entry.expires_unix);
+      body += "}";
+    }
+    body += "]}";
+    return MakeJson(http::status::ok, std::move(body), v, ka);
+  };
+  const http::verb method = req.method();
+  if (method == http::verb::get || method == http::verb::head) return render();
+  if (method != http::verb::post && method != http::verb::delete_) {
+    Response res = MakeError(ApiError::kMethodNotAllowed, "use GET, POST or DELETE", v, ka);
+    res.set(http::field::allow, "GET, POST, DELETE");
+    return res;
+  }
+  // One entry: {"ip": "10.0.0.0/8"} or {"identity": "..."}, and for block "ttl" (seconds).
+  // DELETE may name it in the query instead (?ip=... or ?identity=...).
+  std::string ip;
+  std::string identity;
+  std::optional<std::int64_t> ttl;
+  const bool has_body = req.body().find_first_not_of(" \t\r\n") != std::string::npos;
+  if (method == http::verb::delete_ && !has_body) {
+    ip = QueryParam(QueryOf(req.target()), "ip").value_or("");
+    identity = QueryParam(QueryOf(req.target()), "identity").value_or("");
+  } else {
+    boost::system::error_code ec;
+    const boost::json::value doc = boost::json::parse(req.body(), ec);
+    const boost::json::object* obj = ec ? nullptr : doc.if_object();
+    if (obj == nullptr) {
+      return MakeError(ApiError::kBadRequest,
+                       R"(expected a JSON object {"ip": "..."} or {"identity": "..."})", v, ka);
+    }
+    for (const auto& [key, value] : *obj) {
+      if (key == "ip" || key == "identity") {
+        const boost::json::string* text = value.if_string();
+        if (text == nullptr) {
+          return MakeError(ApiError::kBadRequest,
+                           fmt::format("{} must be a string", std::string_view(key)), v, ka);
+        }
+        (key == "ip" ? ip : identity).assign(text->data(), text->size());
+      } else if (key == "ttl" && method == http::verb::post && *list == GuardList::kBlock) {
+        const std::int64_t* seconds = value.if_int64();
+        if (seconds == nullptr || *seconds < 1 || *seconds > 7 * 86'400) {
+          return MakeError(ApiError::kBadRequest,
+                           "ttl must be a whole number of seconds between 1 and 604800", v, ka);
+        }
+        ttl = *seconds;
+      } else {
+        return MakeError(ApiError::kBadRequest,
+                         fmt::format("unknown key \"{}\" (allowed: ip, identity{})",
+                                     std::string_view(key).substr(0, 60),
+                                     *list == GuardList::kBlock && method == http::verb::post
+                                         ? ", ttl"
+                                         : ""),
+                         v, ka);
+      }
+    }
+  }
+  if (ip.empty() == identity.empty()) {
+    return MakeError(ApiError::kBadRequest, "give exactly one of ip and identity", v, ka);
+  }
+  if (!ip.empty() && !ParseIpRange(ip)) {
+    return MakeError(ApiError::kBadRequest,
+                     "ip must be an IP address or a CIDR block such as 10.0.0.0/8", v, ka);
+  }
+  if (identity.size() > 256) {
+    return MakeError(ApiError::kBadRequest, "identity is longer than 256 bytes", v, ka);
+  }
+  const bool is_ip = !ip.empty();
+  const std::string& value = is_ip ? ip : identity;
+  if (method == http::verb::post) {
+    std::optional<std::chrono::seconds> time;
+    if (ttl) time = std::chrono::seconds(*ttl);
+    if (!guard_->Add(id, *list, GuardEntry{is_ip, value, 0, "admin"}, time)) {
+      return MakeError(ApiError::kBadRequest, "the entry cannot be added", v, ka);
+    }
+    spdlog::info("admin: room {}: {} {} added to the {} list by {}", id,
+                 is_ip ? "address" : "identity", value, GuardListName(*list),
+                 connection.peer.to_string());
+    return render();
+  }
+  if (!guard_->Remove(id, *list, is_ip, value)) {
+    return MakeError(ApiError::kNotFound,
+                     fmt::format("no such entry in the {} list (entries from the configuration "
+                                 "change with it)",
+                                 GuardListName(*list)),
+                     v, ka);
+  }
+  spdlog::info("admin: room {}: {} {} removed from the {} list by {}", id,
+               is_ip ? "address" : "identity", value, GuardListName(*list),
                connection.peer.to_string());
   return render();
 }
@@ -548,6 +669,7 @@ Response AdminApi::Metrics(const Request& req) {
          "within three lease periods.",
          [](std::size_t, F f) { return static_cast<std::uint64_t>(f.nodes); });
   metrics_.Render(out);
+  if (guard_ != nullptr) guard_->RenderMetrics(out);
   Response res{http::status::ok, req.version()};
   res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
   res.keep_alive(req.keep_alive());

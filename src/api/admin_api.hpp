@@ -7,6 +7,7 @@
 
 #include "api/api_metrics.hpp"
 #include "api/error_log.hpp"
+#include "api/guard_impl.hpp"
 #include "api/http.hpp"
 #include "api/request_parts.hpp"
 #include "api/room_directory.hpp"
@@ -43,6 +44,9 @@ struct AdminKeys {
 //                                                 ticket number): its tokens stop verifying
 //   GET /admin/api/v1/keys                     -> the admission token keys and the JWKS
 //   POST /admin/api/v1/keys/rotate             -> a new signing key now; the new kid and JWKS
+//   GET|POST|DELETE /admin/api/v1/rooms/{room}/lists/{list}
+//                                              -> a room's abuse protection list (deny, allow,
+//                                                 unblock, block); needs SetGuard
 // /admin/ paths require "Authorization: Bearer <admin token>". Thread-safe.
 class AdminApi final : public Handler {
  public:
@@ -51,6 +55,10 @@ class AdminApi final : public Handler {
            AdminKeys keys = {});
 
   void Serve(const Request& request, const ConnectionInfo& connection, Respond respond) override;
+
+  // The abuse protection whose lists the admin API manages (and whose figures /metrics shows).
+  // Set before serving; null (the default): the list routes answer 404.
+  void SetGuard(GuardImpl* guard) { guard_ = guard; }
 
   // Set false when the node starts draining; /readyz then answers 503.
   void SetReady(bool ready) { ready_.store(ready, std::memory_order_relaxed); }
@@ -79,6 +87,9 @@ class AdminApi final : public Handler {
   Response ListRooms(const Request& request);
   Response Message(RoomEntry& room, const Request& request, const ConnectionInfo& connection);
   Response ListKeys(const Request& request);
+  // /admin/api/v1/rooms/{room}/lists/{list}.
+  Response Lists(RoomEntry& room, std::string_view list, const Request& request,
+                 const ConnectionInfo& connection);
   void RotateKeys(const Request& request, const ConnectionInfo& connection, Respond respond);
   // DELETE .../sessions/{session}: the ticket it names, or the error answer.
   std::optional<Response> SessionToEnd(RoomEntry& room, const Request& request,
@@ -94,6 +105,7 @@ class AdminApi final : public Handler {
   ErrorLog error_log_;
   RoomMessages* messages_;
   AdminKeys keys_;
+  GuardImpl* guard_ = nullptr;
   std::atomic<bool> ready_{true};
 };
 

@@ -36,6 +36,8 @@ std::string_view ErrorCode(ApiError error) {
       return "method_not_allowed";
     case ApiError::kPayloadTooLarge:
       return "payload_too_large";
+    case ApiError::kBlocked:
+      return "blocked";
     case ApiError::kHeadersTooLarge:
       return "headers_too_large";
     case ApiError::kInternal:
@@ -69,6 +71,8 @@ http::status HttpStatusOf(ApiError error) {
       return http::status::method_not_allowed;
     case ApiError::kPayloadTooLarge:
       return http::status::payload_too_large;
+    case ApiError::kBlocked:
+      return http::status::too_many_requests;
     case ApiError::kHeadersTooLarge:
       return http::status::request_header_fields_too_large;
     case ApiError::kInternal:

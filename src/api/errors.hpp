@@ -23,6 +23,7 @@ enum class ApiError {
   kSessionNotFound,   // 404 session_not_found: the session has ended
   kMethodNotAllowed,  // 405 method_not_allowed
   kPayloadTooLarge,   // 413 payload_too_large
+  kBlocked,           // 429 blocked: abuse protection refused the caller (Retry-After)
   kHeadersTooLarge,   // 431 headers_too_large
   kInternal,          // 500 internal
   kUnavailable,       // 503 unavailable: shutting down, or the store cannot serve

@@ -127,6 +127,28 @@ void PublicApi::FailOpenOrClosed(RoomEntry& room, Call& call,
   Finish(call, Answer(*room.state, answer, "", req.version(), req.keep_alive()));
 }
 
+bool PublicApi::Refused(RoomEntry& room, Call& call, std::string_view identity, bool* bypass) {
+  if (options_.guard == nullptr) return false;
+  // The socket's peer until the trusted-proxy rules (ClientIp, server.trusted_proxies) apply.
+  const GuardVerdict verdict =
+      options_.guard->Check(GuardRequest{room.state->id(), call.connection->peer, identity});
+  if (verdict.action == GuardAction::kBypass) {
+    if (bypass != nullptr) *bypass = true;
+    return false;
+  }
+  if (verdict.action != GuardAction::kBlock) return false;
+  const Request& req = *call.request;
+  const bool permanent = verdict.retry_after.count() == 0;
+  Response res = MakeError(ApiError::kBlocked,
+                           permanent ? "this client is blocked in this room"
+                                     : "too many requests from this client; try again later",
+                           req.version(), req.keep_alive());
+  const auto retry = permanent ? std::chrono::seconds(3600) : verdict.retry_after;
+  res.set(http::field::retry_after, std::to_string(retry.count()));
+  Finish(call, std::move(res));
+  return true;
+}
+
 void PublicApi::Route(Call& call) {
   const Request& req = *call.request;
   Endpoint& endpoint = call.endpoint;
@@ -199,12 +221,15 @@ void PublicApi::Route(Call& call) {
     case Endpoint::kStatus:
       return Status(*room, call);
     case Endpoint::kHeartbeat:
+      if (Refused(*room, call, {})) return;
       return Heartbeat(*room, call);
     case Endpoint::kLeave:
+      if (Refused(*room, call, {})) return;
       return Leave(*room, call);
     case Endpoint::kChallenge:
       return Finish(call, Challenge(*room, req));
     default:
+      if (Refused(*room, call, {})) return;
       return Finish(call, RoomInfo(*room, req));
   }
 }
@@ -268,6 +293,9 @@ void PublicApi::JoinChecked(RoomEntry& room, Call& call, JoinRequest body) {
   const unsigned v = req.version();
   const bool ka = req.keep_alive();
   std::string user_id = std::move(body.user_id);
+  bool bypass = false;
+  if (Refused(room, call, user_id, &bypass)) return;
+  if (bypass) return JoinBypass(room, call, std::move(user_id));
 
   // An entry pass of this room lets its holder back in without queueing: the one in the body
   // (the SDK's copy), else the cookie. A pass that does not hold (expired, another room's,
@@ -320,6 +348,23 @@ void PublicApi::JoinWithPass(RoomEntry& room, Call& call, std::string user_id, s
                                                    .frontier_at_join = answer->frontier_at_join});
     }
     Finish(call, Answer(*room.state, *answer, ticket, v, ka, &grant));
+  });
+}
+
+void PublicApi::JoinBypass(RoomEntry& room, Call& call, std::string user_id) {
+  const unsigned v = call.request->version();
+  const bool ka = call.request->keep_alive();
+  room.state->Admit(user_id, [this, &room, call = std::move(call), v, ka, user_id](
+                                 boost::system::result<store::TicketAnswer> answer) mutable {
+    if (!answer) return FailOpenOrClosed(room, call, answer.error(), user_id);
+    std::string ticket;
+    if (answer->ticket != 0) {
+      ticket = tickets_.Encode(room.state->id(),
+                               token::TicketClaims{.incarnation = room.state->incarnation(),
+                                                   .number = answer->ticket,
+                                                   .frontier_at_join = answer->frontier_at_join});
+    }
+    Finish(call, Answer(*room.state, *answer, ticket, v, ka));
   });
 }
 
@@ -384,6 +429,7 @@ void PublicApi::Status(RoomEntry& room, Call& call) {
   if (ticket.empty()) {
     std::optional<std::string> q = QueryParam(QueryOf(req.target()), "ticket");
     if (!q || q->empty()) {
+      if (Refused(room, call, {})) return;
       return Finish(
           call, MakeError(ApiError::kBadRequest,
                           "a ticket is required (header X-VWR-Ticket or query ticket=)", v, ka));
@@ -391,6 +437,8 @@ void PublicApi::Status(RoomEntry& room, Call& call) {
     from_query = std::move(*q);
     ticket = from_query;
   }
+  // A ticket is one place in line: its polls are counted as one identity's.
+  if (Refused(room, call, ticket)) return;
   const std::optional<token::TicketClaims> claims = tickets_.Decode(room.state->id(), ticket);
   if (!claims) {
     return Finish(

@@ -13,6 +13,7 @@
 #include "api/entry_pass.hpp"
 #include "api/error_log.hpp"
 #include "api/errors.hpp"
+#include "api/guard.hpp"
 #include "api/http.hpp"
 #include "api/room_directory.hpp"
 #include "api/room_routes.hpp"
@@ -38,6 +39,10 @@ struct PublicApiOptions {
   std::string public_url;
   // The attributes of the admission and entry pass cookies (web.cookie_secure, cookie_domain).
   CookieOptions cookies;
+  // Abuse protection: every request to a room (join, status, heartbeat, leave, room info) is
+  // counted by it first; a refused one gets 429 "blocked" with Retry-After, and a join on the
+  // allow list is admitted at once. Null: no protection.
+  Guard* guard = nullptr;
 };
 
 // The paths of the pages people see, outside the API: "/", and /wait/, /sdk/, /demo/, /assets/.
@@ -135,6 +140,12 @@ class PublicApi final : public Handler {
   };
 
   void Route(Call& call);
+  // Counts the request with the guard (identity: the user id of a join, the ticket of a
+  // status poll, none otherwise). Sends the 429 and returns true when it is refused; `bypass`
+  // tells whether the caller is on the allow list.
+  bool Refused(RoomEntry& room, Call& call, std::string_view identity, bool* bypass = nullptr);
+  // A join on the allow list: admitted at once, like one with an entry pass.
+  void JoinBypass(RoomEntry& room, Call& call, std::string user_id);
   void Join(RoomEntry& room, Call& call);
   // The join once its proof of work (if the room asks one) has been accepted.
   void JoinChecked(RoomEntry& room, Call& call, JoinRequest body);

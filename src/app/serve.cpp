@@ -20,6 +20,8 @@
 #include "api/room_directory.hpp"
 #include "api/room_messages.hpp"
 #include "api/tracer_api.hpp"
+#include "api/guard_impl.hpp"
+#include "app/guard_lists.hpp"
 #include "app/logging.hpp"
 #include "app/reload.hpp"
 #include "app/shared_keys.hpp"
@@ -156,12 +158,38 @@ std::vector<api::RoomRoute> RoutesOf(const config::Config& config) {
   return routes;
 }
 
+// The rooms' abuse protection settings and configured lists (rooms[].protection).
+std::unordered_map<std::string, api::GuardSettings> GuardSettingsOf(const config::Config& config) {
+  std::unordered_map<std::string, api::GuardSettings> out;
+  for (const config::RoomConfig& room : config.rooms) {
+    const config::ProtectionConfig& p = room.protection;
+    api::GuardSettings s;
+    s.mode = api::ParseGuardMode(p.mode).value_or(api::GuardMode::kShadow);  // validated
+    s.window = p.window;
+    s.limit_per_ip = p.limit_per_ip;
+    s.limit_per_identity = p.limit_per_identity;
+    s.block_time = p.block_time;
+    auto fill = [](api::GuardList list, const config::ProtectionList& from,
+                   api::GuardSettings& into) {
+      auto& entries = into.lists[static_cast<std::size_t>(list)];
+      for (const std::string& ip : from.ips) entries.push_back({true, ip, 0, "config"});
+      for (const std::string& id : from.identities) entries.push_back({false, id, 0, "config"});
+    };
+    fill(api::GuardList::kDeny, p.deny, s);
+    fill(api::GuardList::kAllow, p.allow, s);
+    fill(api::GuardList::kUnblock, p.unblock, s);
+    out.emplace(room.id, std::move(s));
+  }
+  return out;
+}
+
 // What the public API takes from the rooms' configuration; at start and on every reload.
-void ConfigureRooms(api::PublicApi& api, const config::Config& config) {
+void ConfigureRooms(api::PublicApi& api, api::GuardImpl& guard, const config::Config& config) {
   api.SetTokenLifetimes(TokenLifetimesOf(config));
   api.SetEntryPasses(EntryPassesOf(config));
   api.SetPow(PowOf(config));
   api.SetRoutes(RoutesOf(config));
+  guard.Configure(GuardSettingsOf(config));
 }
 
 void LogKeyEvents(const token::KeyEvents& events, const std::string& key_dir) {
@@ -379,7 +407,21 @@ int Serve(const ConfigSource& source, const config::Config& config) {
   }
   api::TracerApi tracer(directory, clock, metrics, std::move(tracer_options));
   tracer.SetRoutes(RoutesOf(config));
+  // Abuse protection: its runtime lists are kept in data_dir, or shared through Redis.
+  api::GuardImpl guard(clock);
+  guard.Configure(GuardSettingsOf(config));
+  std::shared_ptr<GuardLists> guard_lists;
+  if (auto* redis_store = dynamic_cast<store::RedisStore*>(&store)) {
+    guard_lists = GuardLists::Shared(guard, clock, redis_store->client(),
+                                     redis_store->options().key_prefix + ":guard");
+  } else {
+    guard_lists = GuardLists::Embedded(
+        guard, clock, (std::filesystem::path(config.store.data_dir) / "guard-lists.json").string());
+    guard_lists->Load();
+  }
+  guard.SetListener([lists = guard_lists.get()](const api::GuardChange& c) { lists->OnChange(c); });
   api::PublicApiOptions public_options;
+  public_options.guard = &guard;
   public_options.issuer = config.tokens.issuer;
   public_options.web = &web;
   public_options.tracer = &tracer;
@@ -388,7 +430,7 @@ int Serve(const ConfigSource& source, const config::Config& config) {
       api::CookieOptions{.secure = config.web.cookie_secure, .domain = config.web.cookie_domain};
   api::PublicApi public_api(directory, tickets, tokens, identity_key, clock, metrics,
                             public_options);
-  ConfigureRooms(public_api, config);
+  ConfigureRooms(public_api, guard, config);
   // A rotation asked through the admin API blocks on the disk: it runs on the control thread.
   api::AdminKeys admin_keys{
       .ring = &key_ring,
@@ -403,6 +445,7 @@ int Serve(const ConfigSource& source, const config::Config& config) {
       }};
   api::AdminApi admin_api(directory, store, *admin_token, clock, metrics, &messages,
                           std::move(admin_keys));
+  admin_api.SetGuard(&guard);
 
   const unsigned workers = config.server.workers > 0
                                ? static_cast<unsigned>(config.server.workers)
@@ -474,6 +517,8 @@ int Serve(const ConfigSource& source, const config::Config& config) {
     tick_timer.async_wait([&](boost::system::error_code ec) {
       if (ec) return;
       store.Tick();
+      guard.Expire();
+      guard_lists->Round();
       schedule_tick();
     });
   };
@@ -516,7 +561,7 @@ int Serve(const ConfigSource& source, const config::Config& config) {
             // longest one before any token or pass gets it, and the keys are read again.
             key_ring.SetMaxTokenLifetime(config::MaxTokenLifetime(next));
             LogKeyEvents(key_keeper.Maintain(/*reload=*/true), key_dir);
-            ConfigureRooms(public_api, next);
+            ConfigureRooms(public_api, guard, next);
             tracer.SetRoutes(RoutesOf(next));
           });
       // The key directory is read again on every SIGHUP, whatever became of the file.

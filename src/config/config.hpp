@@ -62,6 +62,32 @@ struct PageConfig {
   bool operator==(const PageConfig&) const = default;
 };
 
+// One of a room's abuse protection lists: client addresses ("192.0.2.7", CIDR blocks such as
+// "10.0.0.0/8" or "2001:db8::/32") and identities (user ids, TRACER loginId / wcCookie).
+struct ProtectionList {
+  std::vector<std::string> ips;
+  std::vector<std::string> identities;
+
+  bool operator==(const ProtectionList&) const = default;
+};
+
+// A room's abuse protection (rooms[].protection; docs/configuration.md#roomsprotection):
+// repeated-request limits per client IP and per identity in fixed windows, the block that
+// follows, and the operators' lists. Runtime additions (admin API, automatic blocks) are kept
+// apart from these and survive reloads.
+struct ProtectionConfig {
+  std::string mode = "shadow";              // off | shadow (count, do not refuse) | enforce
+  std::chrono::milliseconds window{10'000};  // 1s..1h
+  std::uint32_t limit_per_ip = 600;          // requests per window and address; 0 = no limit
+  std::uint32_t limit_per_identity = 60;     // requests per window and identity; 0 = no limit
+  std::chrono::milliseconds block_time{60'000};  // 1s..7d, whole seconds
+  ProtectionList deny;     // refused always (beats allow)
+  ProtectionList allow;    // admitted at once at join, never limited
+  ProtectionList unblock;  // exempt from the limits and temporary blocks
+
+  bool operator==(const ProtectionConfig&) const = default;
+};
+
 struct RoomConfig {
   std::string id;                // [A-Za-z0-9_-]{1,64}, unique
   std::string name;              // display name; the id when not configured
@@ -80,6 +106,7 @@ struct RoomConfig {
   // GET /api/v1/rooms/{id}/challenge may be used, 1s..1h.
   int pow_difficulty = 0;
   std::chrono::milliseconds pow_challenge_lifetime{120'000};
+  ProtectionConfig protection;
 
   // The lifetime tokens of this room get: token_lifetime, else the session timeout.
   std::chrono::seconds TokenLifetime() const {

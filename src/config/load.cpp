@@ -11,6 +11,7 @@
 // A Config comes back only when no error was found. yaml-cpp throws on syntax errors; those
 // exceptions (and any other) stop at ParseConfig and become ConfigErrors.
 
+#include <arpa/inet.h>
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/parser.h>
@@ -110,7 +111,7 @@ constexpr std::array<std::string_view, 3> kTokensKeys = {"issuer", "rotate_after
 constexpr std::array<std::string_view, 3> kWebKeys = {"public_url", "cookie_secure",
                                                       "cookie_domain"};
 constexpr std::array<std::string_view, 2> kLogKeys = {"level", "format"};
-constexpr std::array<std::string_view, 17> kRoomKeys = {"id",
+constexpr std::array<std::string_view, 18> kRoomKeys = {"id",
                                                         "name",
                                                         "match",
                                                         "max_active",
@@ -126,7 +127,8 @@ constexpr std::array<std::string_view, 17> kRoomKeys = {"id",
                                                         "token_lifetime",
                                                         "entry_pass",
                                                         "pow_difficulty",
-                                                        "pow_challenge_lifetime"};
+                                                        "pow_challenge_lifetime",
+                                                        "protection"};
 constexpr std::array<std::string_view, 2> kPageKeys = {"template_file", "message"};
 // A waiting page is a few kilobytes; the cap catches a wrong path (a log, an image).
 constexpr std::size_t kMaxTemplateBytes = 256 * 1024;
@@ -1237,6 +1239,109 @@ void ReadPage(Reader& reader, const Field& field, PageConfig& out) {
   }
 }
 
+// ---- rooms[].protection ----
+
+constexpr std::array<std::string_view, 8> kProtectionKeys = {
+    "mode", "window", "limit_per_ip", "limit_per_identity", "block_time", "deny", "allow",
+    "unblock"};
+constexpr std::array<std::string_view, 3> kProtectionModes = {"off", "shadow", "enforce"};
+constexpr std::array<std::string_view, 2> kProtectionListKeys = {"ips", "identities"};
+constexpr milliseconds kMinProtectionWindow{1'000};
+constexpr milliseconds kMaxProtectionWindow{3'600'000};
+constexpr milliseconds kMinBlockTime{1'000};
+constexpr milliseconds kMaxBlockTime{7LL * 86'400'000};
+constexpr std::int64_t kMaxProtectionLimit = 1'000'000'000;
+constexpr std::size_t kMaxIdentityBytes = 256;  // as a userId
+
+// "192.0.2.7", "2001:db8::1", or either with "/prefix" (0..32, 0..128).
+bool IsIpOrCidr(std::string_view text) {
+  const std::size_t slash = text.find('/');
+  const std::string address(text.substr(0, slash));
+  unsigned char buffer[16];
+  int max_prefix = 0;
+  if (inet_pton(AF_INET, address.c_str(), buffer) == 1) {
+    max_prefix = 32;
+  } else if (inet_pton(AF_INET6, address.c_str(), buffer) == 1) {
+    max_prefix = 128;
+  } else {
+    return false;
+  }
+  if (slash == std::string_view::npos) return true;
+  const std::string_view digits = text.substr(slash + 1);
+  int prefix = -1;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), prefix);
+  return !digits.empty() && ec == std::errc() && end == digits.data() + digits.size() &&
+         prefix >= 0 && prefix <= max_prefix;
+}
+
+void ReadProtectionList(Reader& reader, const Field& field, ProtectionList& out) {
+  const std::optional<Fields> fields = reader.ReadMap(field, kProtectionListKeys);
+  if (!fields) return;
+  auto read_items = [&](const Field* items, bool ips, std::vector<std::string>& into) {
+    if (items == nullptr || items->node.IsNull()) return;
+    if (!items->node.IsSequence()) {
+      reader.Error(items->mark, items->path, "expected a list, got " + Describe(items->node));
+      return;
+    }
+    for (std::size_t i = 0; i < items->node.size(); ++i) {
+      const Field item{Item(items->path, i), items->node[i].Mark(), items->node[i]};
+      std::optional<std::string> value = reader.ReadString(item);
+      if (!value) continue;
+      if (ips && !IsIpOrCidr(*value)) {
+        reader.Error(item.mark, item.path,
+                     "expected an IP address or a CIDR block such as \"10.0.0.0/8\"; got " +
+                         Quote(*value));
+      } else if (!ips && (value->empty() || value->size() > kMaxIdentityBytes)) {
+        reader.Error(item.mark, item.path, "must be 1 to 256 bytes");
+      } else {
+        into.push_back(std::move(*value));
+      }
+    }
+  };
+  read_items(fields->Find("ips"), true, out.ips);
+  read_items(fields->Find("identities"), false, out.identities);
+}
+
+void ReadProtection(Reader& reader, const Field& field, ProtectionConfig& out) {
+  const std::optional<Fields> fields = reader.ReadMap(field, kProtectionKeys);
+  if (!fields) return;
+  if (const Field* mode = fields->Find("mode")) {
+    if (std::optional<std::string> value = reader.ReadChoice(*mode, kProtectionModes)) {
+      out.mode = *value;
+    }
+  }
+  if (const Field* window = fields->Find("window")) {
+    if (auto value =
+            ReadDurationInRange(reader, *window, kMinProtectionWindow, kMaxProtectionWindow)) {
+      out.window = *value;
+    }
+  }
+  if (const Field* limit = fields->Find("limit_per_ip")) {
+    if (auto value = ReadIntInRange(reader, *limit, 1, kMaxProtectionLimit, "no limit")) {
+      out.limit_per_ip = static_cast<std::uint32_t>(*value);
+    }
+  }
+  if (const Field* limit = fields->Find("limit_per_identity")) {
+    if (auto value = ReadIntInRange(reader, *limit, 1, kMaxProtectionLimit, "no limit")) {
+      out.limit_per_identity = static_cast<std::uint32_t>(*value);
+    }
+  }
+  if (const Field* block = fields->Find("block_time")) {
+    if (auto value = ReadDurationInRange(reader, *block, kMinBlockTime, kMaxBlockTime)) {
+      if (value->count() % 1000 != 0) {
+        // Retry-After and the lists' expiry are whole seconds.
+        reader.Error(block->mark, block->path,
+                     "must be a whole number of seconds; got " + FormatDuration(*value));
+      } else {
+        out.block_time = *value;
+      }
+    }
+  }
+  if (const Field* list = fields->Find("deny")) ReadProtectionList(reader, *list, out.deny);
+  if (const Field* list = fields->Find("allow")) ReadProtectionList(reader, *list, out.allow);
+  if (const Field* list = fields->Find("unblock")) ReadProtectionList(reader, *list, out.unblock);
+}
+
 std::optional<RoomSource> ReadRoom(Reader& reader, const Field& field) {
   if (!field.node.IsMap()) {
     reader.Error(field.mark, field.path,
@@ -1295,6 +1400,9 @@ std::optional<RoomSource> ReadRoom(Reader& reader, const Field& field) {
         source.room.token_lifetime = *value;
       }
     }
+  }
+  if (const Field* protection = fields->Find("protection")) {
+    ReadProtection(reader, *protection, source.room.protection);
   }
   if (const Field* pass = fields->Find("entry_pass")) {
     if (auto value = ReadDurationInRange(reader, *pass, kMinEntryPass, kMaxEntryPass)) {

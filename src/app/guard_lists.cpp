@@ -1,0 +1,230 @@
+#include "app/guard_lists.hpp"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <filesystem>
+#include <fstream>
+#include <cstring>
+
+namespace vwr::app {
+namespace {
+
+constexpr std::chrono::seconds kReadPeriod{1};
+
+std::int64_t UnixNow(const util::Clock& clock) {
+  return std::chrono::duration_cast<std::chrono::seconds>(clock.WallNow().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+std::pair<std::string, std::string> EncodeGuardEntry(const api::GuardChange& change) {
+  std::string field = change.room;
+  field += '\n';
+  field += api::GuardListName(change.list);
+  field += change.entry.is_ip ? "\nip\n" : "\nidentity\n";
+  field += change.entry.value;
+  boost::json::object value;
+  value["expires"] = change.entry.expires_unix;
+  value["source"] = change.entry.source;
+  return {std::move(field), boost::json::serialize(value)};
+}
+
+std::optional<api::GuardChange> DecodeGuardEntry(std::string_view field, std::string_view value) {
+  api::GuardChange change;
+  std::string_view parts[4];
+  for (int i = 0; i < 3; ++i) {
+    const std::size_t nl = field.find('\n');
+    if (nl == std::string_view::npos) return std::nullopt;
+    parts[i] = field.substr(0, nl);
+    field.remove_prefix(nl + 1);
+  }
+  parts[3] = field;
+  const std::optional<api::GuardList> list = api::ParseGuardList(parts[1]);
+  if (parts[0].empty() || !list || (parts[2] != "ip" && parts[2] != "identity") ||
+      parts[3].empty()) {
+    return std::nullopt;
+  }
+  change.room = std::string(parts[0]);
+  change.list = *list;
+  change.entry.is_ip = parts[2] == "ip";
+  change.entry.value = std::string(parts[3]);
+  if (change.entry.is_ip && !api::ParseIpRange(change.entry.value)) return std::nullopt;
+  boost::system::error_code ec;
+  const boost::json::value doc = boost::json::parse(value, ec);
+  const boost::json::object* obj = ec ? nullptr : doc.if_object();
+  if (obj == nullptr) return std::nullopt;
+  const boost::json::value* expires = obj->if_contains("expires");
+  const boost::json::value* source = obj->if_contains("source");
+  if (expires == nullptr || !expires->is_int64() || source == nullptr || !source->is_string()) {
+    return std::nullopt;
+  }
+  change.entry.expires_unix = expires->as_int64();
+  change.entry.source = std::string(source->as_string());
+  return change;
+}
+
+GuardLists::GuardLists(api::GuardImpl& guard, const util::Clock& clock, std::string where,
+                       redis::Client* client)
+    : guard_(guard), clock_(clock), where_(std::move(where)), client_(client) {}
+
+std::shared_ptr<GuardLists> GuardLists::Embedded(api::GuardImpl& guard, const util::Clock& clock,
+                                                 std::string file) {
+  return std::shared_ptr<GuardLists>(new GuardLists(guard, clock, std::move(file), nullptr));
+}
+
+std::shared_ptr<GuardLists> GuardLists::Shared(api::GuardImpl& guard, const util::Clock& clock,
+                                               redis::Client& client, std::string redis_key) {
+  return std::shared_ptr<GuardLists>(new GuardLists(guard, clock, std::move(redis_key), &client));
+}
+
+void GuardLists::Load() {
+  if (client_ != nullptr) return;
+  std::ifstream in(where_);
+  if (!in) return;  // none yet
+  std::string line;
+  int number = 0;
+  int applied = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (line.empty()) continue;
+    // One JSON array per line: [field, value].
+    boost::system::error_code ec;
+    const boost::json::value doc = boost::json::parse(line, ec);
+    const boost::json::array* pair = ec ? nullptr : doc.if_array();
+    std::optional<api::GuardChange> change;
+    if (pair != nullptr && pair->size() == 2 && (*pair)[0].is_string() && (*pair)[1].is_string()) {
+      change = DecodeGuardEntry((*pair)[0].as_string(), (*pair)[1].as_string());
+    }
+    if (!change) {
+      spdlog::warn("guard: {} line {}: not a list entry; skipped", where_, number);
+      continue;
+    }
+    guard_.Apply(*change);
+    ++applied;
+  }
+  spdlog::info("guard: {} runtime list entries read from {}", applied, where_);
+}
+
+void GuardLists::OnChange(const api::GuardChange& change) {
+  if (client_ == nullptr) {
+    dirty_.store(true, std::memory_order_release);
+    return;
+  }
+  auto [field, value] = EncodeGuardEntry(change);
+  std::vector<std::string> args =
+      change.removed ? std::vector<std::string>{"HDEL", where_, field}
+                     : std::vector<std::string>{"HSET", where_, field, value};
+  auto self = shared_from_this();
+  client_->Command(std::move(args), where_, [self](boost::system::result<redis::Reply> r) {
+    if (!r || r->is_error()) {
+      spdlog::warn("guard: cannot write a list entry to {}: {}", self->where_,
+                   r ? redis::ToString(*r) : r.error().message());
+    }
+  });
+}
+
+void GuardLists::Round() {
+  if (client_ == nullptr) {
+    if (dirty_.exchange(false, std::memory_order_acq_rel)) WriteFile();
+    return;
+  }
+  const util::TimePoint now = clock_.Now();
+  if (now - last_read_ < kReadPeriod) return;
+  if (reading_.exchange(true)) return;
+  last_read_ = now;
+  Read();
+}
+
+void GuardLists::WriteFile() {
+  std::string text;
+  for (const api::GuardChange& change : guard_.RuntimeEntries()) {
+    auto [field, value] = EncodeGuardEntry(change);
+    boost::json::array pair{boost::json::string(field), boost::json::string(value)};
+    text += boost::json::serialize(pair);
+    text += '\n';
+  }
+  const std::string tmp = where_ + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  bool ok = fd >= 0;
+  std::size_t done = 0;
+  while (ok && done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n <= 0) ok = false;
+    else done += static_cast<std::size_t>(n);
+  }
+  if (ok) ok = ::fsync(fd) == 0;
+  if (fd >= 0) ::close(fd);
+  std::error_code ec;
+  if (ok) std::filesystem::rename(tmp, where_, ec);
+  if (!ok || ec) {
+    spdlog::error("guard: cannot write {}: {}", where_, ok ? ec.message() : std::strerror(errno));
+    dirty_.store(true, std::memory_order_release);  // tried again on the next tick
+  }
+}
+
+void GuardLists::Read() {
+  auto self = shared_from_this();
+  client_->Command({"HGETALL", where_}, where_, [self](boost::system::result<redis::Reply> r) {
+    if (!r || r->type != redis::Reply::Type::kArray || r->elements.size() % 2 != 0) {
+      std::lock_guard lock(self->mu_);
+      if (!self->logged_failure_) {
+        spdlog::warn("guard: cannot read the shared lists from {}: {}", self->where_,
+                     r ? redis::ToString(*r) : r.error().message());
+        self->logged_failure_ = true;
+      }
+    } else {
+      std::vector<std::pair<std::string, std::string>> entries;
+      for (std::size_t i = 0; i + 1 < r->elements.size(); i += 2) {
+        entries.emplace_back(r->elements[i].str, r->elements[i + 1].str);
+      }
+      self->Reconcile(entries);
+    }
+    self->reading_.store(false);
+  });
+}
+
+void GuardLists::Reconcile(const std::vector<std::pair<std::string, std::string>>& entries) {
+  const std::int64_t now = UnixNow(clock_);
+  std::map<std::string, std::string> next;
+  std::vector<std::string> expired;
+  std::vector<api::GuardChange> apply;
+  for (const auto& [field, value] : entries) {
+    std::optional<api::GuardChange> change = DecodeGuardEntry(field, value);
+    if (!change) continue;
+    if (change->list == api::GuardList::kBlock && change->entry.expires_unix <= now) {
+      expired.push_back(field);
+      continue;
+    }
+    next.emplace(field, value);
+  }
+  {
+    std::lock_guard lock(mu_);
+    logged_failure_ = false;
+    for (const auto& [field, value] : next) {
+      auto it = seen_.find(field);
+      if (it == seen_.end() || it->second != value) apply.push_back(*DecodeGuardEntry(field, value));
+    }
+    for (const auto& [field, value] : seen_) {
+      if (next.contains(field)) continue;
+      std::optional<api::GuardChange> gone = DecodeGuardEntry(field, value);
+      if (!gone) continue;
+      gone->removed = true;
+      apply.push_back(std::move(*gone));
+    }
+    seen_ = std::move(next);
+  }
+  for (const api::GuardChange& change : apply) guard_.Apply(change);
+  if (!expired.empty()) {
+    std::vector<std::string> hdel{"HDEL", where_};
+    hdel.insert(hdel.end(), expired.begin(), expired.end());
+    client_->Command(std::move(hdel), where_, [](boost::system::result<redis::Reply>) {});
+  }
+}
+
+}  // namespace vwr::app

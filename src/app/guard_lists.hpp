@@ -1,0 +1,75 @@
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/guard_impl.hpp"
+#include "redis/client.hpp"
+#include "util/clock.hpp"
+
+namespace vwr::app {
+
+// ---- the stored form (pure; unit-tested) ----
+//
+// One runtime entry of the guard's lists (admin additions, automatic blocks) as a field and a
+// value: field "<room>\n<list>\n<ip|identity>\n<value>", value {"expires":N,"source":"..."}
+// (expires: unix seconds, 0 = never). The same pair is a line of <data_dir>/guard-lists.json
+// (embedded store) and a field of the Redis hash "<key_prefix>:guard" (shared by all nodes).
+std::pair<std::string, std::string> EncodeGuardEntry(const api::GuardChange& change);
+std::optional<api::GuardChange> DecodeGuardEntry(std::string_view field, std::string_view value);
+
+// Keeps the guard's runtime lists beyond the process, by the store:
+//
+// embedded: every change (OnChange, from the guard's listener) marks the lists dirty; Round()
+//   (the control thread's tick) rewrites <data_dir>/guard-lists.json (a temporary file, fsync,
+//   rename) when dirty. Load() applies the file at start: entries added through the admin API
+//   and blocks still running survive a restart.
+//
+// redis: each change is written at once (HSET / HDEL on "<key_prefix>:guard"; an automatic block
+//   is one write when it starts). Round(), at most once a second, reads the hash (HGETALL) and
+//   applies what other nodes added and removed; expired entries are deleted by whoever sees
+//   them. A node thus sees another node's block or admin change within about a second.
+class GuardLists : public std::enable_shared_from_this<GuardLists> {
+ public:
+  // `file` for the embedded store; `client` (and `redis_key`) for Redis.
+  static std::shared_ptr<GuardLists> Embedded(api::GuardImpl& guard, const util::Clock& clock,
+                                              std::string file);
+  static std::shared_ptr<GuardLists> Shared(api::GuardImpl& guard, const util::Clock& clock,
+                                            redis::Client& client, std::string redis_key);
+
+  // Embedded: applies the file (a missing file is an empty list; a bad line is logged and
+  // skipped). Call before serving.
+  void Load();
+  // The guard's listener. Any thread.
+  void OnChange(const api::GuardChange& change);
+  // The control thread, every tick.
+  void Round();
+
+  const std::string& where() const { return where_; }
+
+ private:
+  GuardLists(api::GuardImpl& guard, const util::Clock& clock, std::string where,
+             redis::Client* client);
+  void WriteFile();
+  void Read();
+  void Reconcile(const std::vector<std::pair<std::string, std::string>>& entries);
+
+  api::GuardImpl& guard_;
+  const util::Clock& clock_;
+  std::string where_;  // the file, or the Redis key
+  redis::Client* client_;
+  std::atomic<bool> dirty_{false};
+  std::atomic<bool> reading_{false};
+  util::TimePoint last_read_{};
+  std::mutex mu_;
+  std::map<std::string, std::string> seen_;  // the hash as last read (under mu_)
+  bool logged_failure_ = false;              // under mu_
+};
+
+}  // namespace vwr::app

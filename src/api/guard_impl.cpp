@@ -207,6 +207,21 @@ struct GuardImpl::Table {
     return estimate;
   }
 
+  // Takes `amount` requests of the key off its window's count (saturating), so that a block
+  // ends with a fresh count rather than one that re-blocks at the next request.
+  void Forget(std::uint64_t hash, std::uint32_t epoch, std::uint32_t amount) {
+    for (std::size_t row = 0; row < kRows; ++row) {
+      std::atomic<std::uint64_t>& cell = counts[row][Slot(hash, row)];
+      std::uint64_t cur = cell.load(std::memory_order_relaxed);
+      std::uint64_t next = 0;
+      do {
+        if (static_cast<std::uint32_t>(cur >> 32) != epoch) break;
+        const auto count = static_cast<std::uint32_t>(cur);
+        next = (cur & ~0xffffffffULL) | (count > amount ? count - amount : 0);
+      } while (!cell.compare_exchange_weak(cur, next, std::memory_order_relaxed));
+    }
+  }
+
   std::int64_t BlockedUntil(std::uint64_t hash) const {
     std::int64_t until = std::numeric_limits<std::int64_t>::max();
     for (std::size_t row = 0; row < kRows; ++row) {
@@ -366,12 +381,17 @@ GuardVerdict GuardImpl::Check(const GuardRequest& request) {
       std::chrono::duration_cast<std::chrono::nanoseconds>(settings.window).count(), 1);
   const auto epoch = static_cast<std::uint32_t>(now / window_ns);
   std::optional<GuardReason> over;
-  if (settings.limit_per_ip > 0 && room->ip_table.Count(ip_hash, epoch) > settings.limit_per_ip) {
-    over = GuardReason::kRateLimitIp;
+  std::uint32_t ip_count = 0;
+  std::uint32_t identity_count = 0;
+  if (settings.limit_per_ip > 0) {
+    ip_count = room->ip_table.Count(ip_hash, epoch);
+    if (ip_count > settings.limit_per_ip) over = GuardReason::kRateLimitIp;
   }
-  if (has_identity && settings.limit_per_identity > 0 &&
-      room->identity_table.Count(identity_hash, epoch) > settings.limit_per_identity && !over) {
-    over = GuardReason::kRateLimitIdentity;
+  if (has_identity && settings.limit_per_identity > 0) {
+    identity_count = room->identity_table.Count(identity_hash, epoch);
+    if (identity_count > settings.limit_per_identity && !over) {
+      over = GuardReason::kRateLimitIdentity;
+    }
   }
   if (!over) return {};
   if (!enforce) {
@@ -385,9 +405,11 @@ GuardVerdict GuardImpl::Check(const GuardRequest& request) {
       std::chrono::duration_cast<std::chrono::seconds>(settings.block_time).count(), 1);
   const std::int64_t until_unix = WallSeconds() + block_s;
   if (*over == GuardReason::kRateLimitIp) {
+    room->ip_table.Forget(ip_hash, epoch, ip_count);
     room->ip_table.Block(ip_hash, now + block_ns);
     AutoBlock(*room, true, request.client_ip.to_string(), until_unix);
   } else {
+    room->identity_table.Forget(identity_hash, epoch, identity_count);
     room->identity_table.Block(identity_hash, now + block_ns);
     AutoBlock(*room, false, request.identity, until_unix);
   }

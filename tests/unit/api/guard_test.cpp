@@ -90,6 +90,20 @@ TEST_F(GuardTest, BlocksAnAddressOverItsLimitUntilTheBlockTimeEnds) {
   EXPECT_TRUE(guard.List("r", GuardList::kBlock).empty());
 }
 
+TEST_F(GuardTest, ABlockEndsWithAFreshCountInTheSameWindow) {
+  GuardSettings s = Enforce(3, 0);
+  s.window = milliseconds(600'000);
+  s.block_time = milliseconds(5'000);
+  Configure(s);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Hit("192.0.2.1").action, GuardAction::kPass);
+  EXPECT_EQ(Hit("192.0.2.1").action, GuardAction::kBlock);
+  clock.Advance(seconds(5));
+  // Still the same window: the limit counts again from zero, not from the requests that
+  // caused the block.
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Hit("192.0.2.1").action, GuardAction::kPass) << i;
+  EXPECT_EQ(Hit("192.0.2.1").action, GuardAction::kBlock);
+}
+
 TEST_F(GuardTest, CountsInWindowsThatStartAfresh) {
   Configure(Enforce(3, 0));
   for (int round = 0; round < 5; ++round) {

@@ -128,7 +128,8 @@ std::optional<IpRange> ParseIpRange(std::string_view text) {
       host_bits >= 64 ? ~0ULL : (host_bits == 0 ? 0 : (~0ULL >> (64 - host_bits)));
   const std::uint64_t hi_mask =
       host_bits <= 64 ? 0 : (host_bits == 128 ? ~0ULL : (~0ULL >> (128 - host_bits)));
-  return IpRange{Ip128{ip.hi & ~hi_mask, ip.lo & ~lo_mask}, Ip128{ip.hi | hi_mask, ip.lo | lo_mask}};
+  return IpRange{Ip128{ip.hi & ~hi_mask, ip.lo & ~lo_mask},
+                 Ip128{ip.hi | hi_mask, ip.lo | lo_mask}};
 }
 
 // One list as Check() reads it: ranges sorted by their first address, with the running maximum
@@ -294,8 +295,8 @@ void GuardImpl::Republish(Room& room) {
   for (std::size_t l = 0; l < kGuardListCount; ++l) {
     Lists::One& one = next.lists[l];
     auto add = [&](const GuardEntry& entry) {
-      const std::int64_t until = static_cast<GuardList>(l) == GuardList::kBlock ? entry.expires_unix
-                                                                                : 0;
+      const std::int64_t until =
+          static_cast<GuardList>(l) == GuardList::kBlock ? entry.expires_unix : 0;
       if (until != 0 && until <= now) return;
       if (entry.is_ip) {
         const std::optional<IpRange> range = ParseIpRange(entry.value);
@@ -354,7 +355,8 @@ GuardVerdict GuardImpl::Check(const GuardRequest& request) {
       room->bypassed.Add();
       return {GuardAction::kBypass, std::chrono::seconds(0), "allow"};
     }
-    if (find(GuardList::kUnblock) >= 0) return {GuardAction::kPass, std::chrono::seconds(0), "unblock"};
+    if (find(GuardList::kUnblock) >= 0)
+      return {GuardAction::kPass, std::chrono::seconds(0), "unblock"};
     if (const std::int64_t until = find(GuardList::kBlock); until >= 0) {
       room->blocked[static_cast<std::size_t>(GuardReason::kTemporaryBlock)].Add();
       return {GuardAction::kBlock,
@@ -509,7 +511,8 @@ void GuardImpl::Apply(const GuardChange& change) {
     const bool a = room.runtime[l].erase(key) > 0;
     const bool b = change.list == GuardList::kBlock && room.auto_blocks.erase(key) > 0;
     if (change.list == GuardList::kBlock) {
-      if (!change.entry.is_ip) room.identity_table.Unblock(HashText(change.entry.value));
+      if (!change.entry.is_ip)
+        room.identity_table.Unblock(HashText(change.entry.value));
       else if (auto r = ParseIpRange(change.entry.value); r && r->first == r->last)
         room.ip_table.Unblock(HashIp(r->first));
     }
@@ -568,9 +571,8 @@ std::vector<GuardChange> GuardImpl::RuntimeEntries() const {
     }
     for (const auto& [key, until] : room->auto_blocks) {
       if (until <= now) continue;
-      out.push_back(
-          GuardChange{room->id, GuardList::kBlock, GuardEntry{key.first, key.second, until, "auto"},
-                      false});
+      out.push_back(GuardChange{room->id, GuardList::kBlock,
+                                GuardEntry{key.first, key.second, until, "auto"}, false});
     }
   }
   return out;
@@ -603,11 +605,11 @@ void GuardImpl::RenderMetrics(std::string& out) const {
                         "Requests refused by abuse protection, by room and reason.");
   for (const Room* room : rooms) {
     for (std::size_t r = 0; r < kGuardReasonCount; ++r) {
-      analytics::AppendSample(out, "vwr_guard_blocked_total",
-                              fmt::format("room=\"{}\",reason=\"{}\"",
-                                          analytics::EscapeLabel(room->id),
-                                          GuardReasonName(static_cast<GuardReason>(r))),
-                              room->blocked[r].Value());
+      analytics::AppendSample(
+          out, "vwr_guard_blocked_total",
+          fmt::format("room=\"{}\",reason=\"{}\"", analytics::EscapeLabel(room->id),
+                      GuardReasonName(static_cast<GuardReason>(r))),
+          room->blocked[r].Value());
     }
   }
   analytics::AppendHelp(out, "vwr_guard_shadow_blocked_total", "counter",
@@ -615,11 +617,11 @@ void GuardImpl::RenderMetrics(std::string& out) const {
                         "have refused them), by room and reason.");
   for (const Room* room : rooms) {
     for (std::size_t r = 0; r < 2; ++r) {
-      analytics::AppendSample(out, "vwr_guard_shadow_blocked_total",
-                              fmt::format("room=\"{}\",reason=\"{}\"",
-                                          analytics::EscapeLabel(room->id),
-                                          GuardReasonName(static_cast<GuardReason>(r))),
-                              room->shadow[r].Value());
+      analytics::AppendSample(
+          out, "vwr_guard_shadow_blocked_total",
+          fmt::format("room=\"{}\",reason=\"{}\"", analytics::EscapeLabel(room->id),
+                      GuardReasonName(static_cast<GuardReason>(r))),
+          room->shadow[r].Value());
     }
   }
   analytics::AppendHelp(out, "vwr_guard_bypass_total", "counter",

@@ -77,7 +77,7 @@ struct GuardEntry {
 struct GuardSettings {
   GuardMode mode = GuardMode::kShadow;
   std::chrono::milliseconds window{10'000};
-  std::uint32_t limit_per_ip = 600;        // requests per window; 0 = no limit
+  std::uint32_t limit_per_ip = 600;       // requests per window; 0 = no limit
   std::uint32_t limit_per_identity = 60;  // requests per window; 0 = no limit
   std::chrono::milliseconds block_time{60'000};
   // The configured lists (source "config"); kBlock entries from config never expire.

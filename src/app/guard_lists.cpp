@@ -7,9 +7,9 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <cstring>
 
 namespace vwr::app {
 namespace {
@@ -117,9 +117,9 @@ void GuardLists::OnChange(const api::GuardChange& change) {
     return;
   }
   auto [field, value] = EncodeGuardEntry(change);
-  std::vector<std::string> args =
-      change.removed ? std::vector<std::string>{"HDEL", where_, field}
-                     : std::vector<std::string>{"HSET", where_, field, value};
+  std::vector<std::string> args = change.removed
+                                      ? std::vector<std::string>{"HDEL", where_, field}
+                                      : std::vector<std::string>{"HSET", where_, field, value};
   auto self = shared_from_this();
   client_->Command(std::move(args), where_, [self](boost::system::result<redis::Reply> r) {
     if (!r || r->is_error()) {
@@ -155,8 +155,10 @@ void GuardLists::WriteFile() {
   std::size_t done = 0;
   while (ok && done < text.size()) {
     const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n <= 0) ok = false;
-    else done += static_cast<std::size_t>(n);
+    if (n <= 0)
+      ok = false;
+    else
+      done += static_cast<std::size_t>(n);
   }
   if (ok) ok = ::fsync(fd) == 0;
   if (fd >= 0) ::close(fd);
@@ -208,7 +210,8 @@ void GuardLists::Reconcile(const std::vector<std::pair<std::string, std::string>
     logged_failure_ = false;
     for (const auto& [field, value] : next) {
       auto it = seen_.find(field);
-      if (it == seen_.end() || it->second != value) apply.push_back(*DecodeGuardEntry(field, value));
+      if (it == seen_.end() || it->second != value)
+        apply.push_back(*DecodeGuardEntry(field, value));
     }
     for (const auto& [field, value] : seen_) {
       if (next.contains(field)) continue;

@@ -320,13 +320,12 @@ Response AdminApi::Lists(RoomEntry& room, std::string_view list_name, const Requ
         }
         ttl = *seconds;
       } else {
-        return MakeError(ApiError::kBadRequest,
-                         fmt::format("unknown key \"{}\" (allowed: ip, identity{})",
-                                     std::string_view(key).substr(0, 60),
-                                     *list == GuardList::kBlock && method == http::verb::post
-                                         ? ", ttl"
-                                         : ""),
-                         v, ka);
+        return MakeError(
+            ApiError::kBadRequest,
+            fmt::format("unknown key \"{}\" (allowed: ip, identity{})",
+                        std::string_view(key).substr(0, 60),
+                        *list == GuardList::kBlock && method == http::verb::post ? ", ttl" : ""),
+            v, ka);
       }
     }
   }

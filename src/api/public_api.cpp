@@ -354,8 +354,8 @@ void PublicApi::JoinWithPass(RoomEntry& room, Call& call, std::string user_id, s
 void PublicApi::JoinBypass(RoomEntry& room, Call& call, std::string user_id) {
   const unsigned v = call.request->version();
   const bool ka = call.request->keep_alive();
-  room.state->Admit(user_id, [this, &room, call = std::move(call), v, ka, user_id](
-                                 boost::system::result<store::TicketAnswer> answer) mutable {
+  room.state->Admit(user_id, [this, &room, call = std::move(call), v, ka,
+                              user_id](boost::system::result<store::TicketAnswer> answer) mutable {
     if (!answer) return FailOpenOrClosed(room, call, answer.error(), user_id);
     std::string ticket;
     if (answer->ticket != 0) {

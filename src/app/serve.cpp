@@ -16,11 +16,11 @@
 
 #include "api/admin_api.hpp"
 #include "api/api_metrics.hpp"
+#include "api/guard_impl.hpp"
 #include "api/public_api.hpp"
 #include "api/room_directory.hpp"
 #include "api/room_messages.hpp"
 #include "api/tracer_api.hpp"
-#include "api/guard_impl.hpp"
 #include "app/guard_lists.hpp"
 #include "app/logging.hpp"
 #include "app/reload.hpp"

@@ -76,14 +76,14 @@ struct ProtectionList {
 // follows, and the operators' lists. Runtime additions (admin API, automatic blocks) are kept
 // apart from these and survive reloads.
 struct ProtectionConfig {
-  std::string mode = "shadow";              // off | shadow (count, do not refuse) | enforce
-  std::chrono::milliseconds window{10'000};  // 1s..1h
-  std::uint32_t limit_per_ip = 600;          // requests per window and address; 0 = no limit
-  std::uint32_t limit_per_identity = 60;     // requests per window and identity; 0 = no limit
+  std::string mode = "shadow";                   // off | shadow (count, do not refuse) | enforce
+  std::chrono::milliseconds window{10'000};      // 1s..1h
+  std::uint32_t limit_per_ip = 600;              // requests per window and address; 0 = no limit
+  std::uint32_t limit_per_identity = 60;         // requests per window and identity; 0 = no limit
   std::chrono::milliseconds block_time{60'000};  // 1s..7d, whole seconds
-  ProtectionList deny;     // refused always (beats allow)
-  ProtectionList allow;    // admitted at once at join, never limited
-  ProtectionList unblock;  // exempt from the limits and temporary blocks
+  ProtectionList deny;                           // refused always (beats allow)
+  ProtectionList allow;                          // admitted at once at join, never limited
+  ProtectionList unblock;                        // exempt from the limits and temporary blocks
 
   bool operator==(const ProtectionConfig&) const = default;
 };

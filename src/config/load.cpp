@@ -1242,8 +1242,8 @@ void ReadPage(Reader& reader, const Field& field, PageConfig& out) {
 // ---- rooms[].protection ----
 
 constexpr std::array<std::string_view, 8> kProtectionKeys = {
-    "mode", "window", "limit_per_ip", "limit_per_identity", "block_time", "deny", "allow",
-    "unblock"};
+    "mode",       "window", "limit_per_ip", "limit_per_identity",
+    "block_time", "deny",   "allow",        "unblock"};
 constexpr std::array<std::string_view, 3> kProtectionModes = {"off", "shadow", "enforce"};
 constexpr std::array<std::string_view, 2> kProtectionListKeys = {"ips", "identities"};
 constexpr milliseconds kMinProtectionWindow{1'000};
@@ -1288,9 +1288,9 @@ void ReadProtectionList(Reader& reader, const Field& field, ProtectionList& out)
       std::optional<std::string> value = reader.ReadString(item);
       if (!value) continue;
       if (ips && !IsIpOrCidr(*value)) {
-        reader.Error(item.mark, item.path,
-                     "expected an IP address or a CIDR block such as \"10.0.0.0/8\"; got " +
-                         Quote(*value));
+        reader.Error(
+            item.mark, item.path,
+            "expected an IP address or a CIDR block such as \"10.0.0.0/8\"; got " + Quote(*value));
       } else if (!ips && (value->empty() || value->size() > kMaxIdentityBytes)) {
         reader.Error(item.mark, item.path, "must be 1 to 256 bytes");
       } else {

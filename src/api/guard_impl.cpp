@@ -425,8 +425,12 @@ void GuardImpl::AutoBlock(Room& room, bool is_ip, std::string_view value, std::i
     std::lock_guard lock(mu_);
     room.auto_blocks[{is_ip, change.entry.value}] = until_unix;
   }
-  spdlog::info("room {}: {} {} blocked until {} (limit exceeded)", room.id,
-               is_ip ? "address" : "identity", change.entry.value, until_unix);
+  std::uint64_t suppressed = 0;
+  if (block_log_.Allow(suppressed)) {
+    spdlog::info("room {}: {} {} blocked until {} (limit exceeded){}", room.id,
+                 is_ip ? "address" : "identity", change.entry.value, until_unix,
+                 suppressed > 0 ? fmt::format(" ({} similar lines suppressed)", suppressed) : "");
+  }
   if (listener_) listener_(change);
 }
 

@@ -18,6 +18,7 @@
 #include "analytics/metrics.hpp"
 #include "api/guard.hpp"
 #include "util/clock.hpp"
+#include "util/log_limiter.hpp"
 #include "util/published.hpp"
 #include "util/string_hash.hpp"
 
@@ -164,6 +165,8 @@ class GuardImpl final : public Guard {
   void AutoBlock(Room& room, bool is_ip, std::string_view value, std::int64_t until_unix);
 
   const util::Clock& clock_;
+  // An attack from many addresses starts many blocks: their lines are held to a rate.
+  util::LogLimiter block_log_{clock_, 10};
   mutable std::mutex mu_;                    // guards the rooms' runtime entries and rooms_map_
   std::deque<std::unique_ptr<Room>> rooms_;  // every room ever configured, never freed
   using RoomMap = std::unordered_map<std::string, Room*, util::StringHash, std::equal_to<>>;

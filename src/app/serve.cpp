@@ -573,6 +573,7 @@ int Serve(const ConfigSource& source, const config::Config& config) {
   control.run();
 
   const bool clean = http.Stop(kShutdownDeadline);
+  guard_lists->Round();  // the embedded store's list changes of the last tick, if any
   // Every answer sent has waited for its change to be durable; this makes the rest durable too
   // and leaves a snapshot for a quick start.
   store.Close();

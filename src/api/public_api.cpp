@@ -227,6 +227,7 @@ void PublicApi::Route(Call& call) {
       if (Refused(*room, call, {})) return;
       return Leave(*room, call);
     case Endpoint::kChallenge:
+      if (Refused(*room, call, {})) return;
       return Finish(call, Challenge(*room, req));
     default:
       if (Refused(*room, call, {})) return;
@@ -241,6 +242,10 @@ void PublicApi::Join(RoomEntry& room, Call& call) {
   JoinRequest body;
   std::optional<Response> invalid = JoinBody(req.body(), body, v, ka);
   if (invalid) return Finish(call, std::move(*invalid));
+  // Abuse protection first: a blocked caller costs no proof check; the allow list needs none.
+  bool bypass = false;
+  if (Refused(room, call, body.user_id, &bypass)) return;
+  if (bypass) return JoinBypass(room, call, std::move(body.user_id));
 
   const PowSettings& pow = pow_.Get();
   const auto setting = pow.find(room.state->id());
@@ -293,9 +298,6 @@ void PublicApi::JoinChecked(RoomEntry& room, Call& call, JoinRequest body) {
   const unsigned v = req.version();
   const bool ka = req.keep_alive();
   std::string user_id = std::move(body.user_id);
-  bool bypass = false;
-  if (Refused(room, call, user_id, &bypass)) return;
-  if (bypass) return JoinBypass(room, call, std::move(user_id));
 
   // An entry pass of this room lets its holder back in without queueing: the one in the body
   // (the SDK's copy), else the cookie. A pass that does not hold (expired, another room's,

@@ -129,9 +129,10 @@ void PublicApi::FailOpenOrClosed(RoomEntry& room, Call& call,
 
 bool PublicApi::Refused(RoomEntry& room, Call& call, std::string_view identity, bool* bypass) {
   if (options_.guard == nullptr) return false;
-  // The socket's peer until the trusted-proxy rules (ClientIp, server.trusted_proxies) apply.
-  const GuardVerdict verdict =
-      options_.guard->Check(GuardRequest{room.state->id(), call.connection->peer, identity});
+  // The peer, or behind a trusted proxy the address it forwarded for.
+  const GuardVerdict verdict = options_.guard->Check(GuardRequest{
+      room.state->id(), ClientIp(*call.request, *call.connection, options_.trusted_proxies),
+      identity});
   if (verdict.action == GuardAction::kBypass) {
     if (bypass != nullptr) *bypass = true;
     return false;

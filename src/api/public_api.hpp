@@ -6,8 +6,10 @@
 #include <string_view>
 #include <unordered_map>
 #include <variant>
+#include <vector>
 
 #include "api/api_metrics.hpp"
+#include "api/client_ip.hpp"
 #include "api/challenge.hpp"
 #include "api/cookies.hpp"
 #include "api/entry_pass.hpp"
@@ -39,6 +41,9 @@ struct PublicApiOptions {
   std::string public_url;
   // The attributes of the admission and entry pass cookies (web.cookie_secure, cookie_domain).
   CookieOptions cookies;
+  // server.trusted_proxies: behind them, abuse protection counts the client address from
+  // X-Forwarded-For (ClientIp), not the proxy's.
+  std::vector<Cidr> trusted_proxies;
   // Abuse protection: every request to a room (join, status, heartbeat, leave, room info) is
   // counted by it first; a refused one gets 429 "blocked" with Retry-After, and a join on the
   // allow list is admitted at once. Null: no protection.

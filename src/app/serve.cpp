@@ -405,11 +405,14 @@ int Serve(const ConfigSource& source, const config::Config& config) {
       tracer_options.trusted_proxies.push_back(*cidr);
     }
   }
-  api::TracerApi tracer(directory, clock, metrics, std::move(tracer_options));
-  tracer.SetRoutes(RoutesOf(config));
-  // Abuse protection: its runtime lists are kept in data_dir, or shared through Redis.
+  // Abuse protection: its runtime lists are kept in data_dir, or shared through Redis. The
+  // native API and the TRACER API answer to the same guard.
   api::GuardImpl guard(clock);
   guard.Configure(GuardSettingsOf(config));
+  const std::vector<api::Cidr> trusted_proxies = tracer_options.trusted_proxies;
+  tracer_options.guard = &guard;
+  api::TracerApi tracer(directory, clock, metrics, std::move(tracer_options));
+  tracer.SetRoutes(RoutesOf(config));
   std::shared_ptr<GuardLists> guard_lists;
   if (auto* redis_store = dynamic_cast<store::RedisStore*>(&store)) {
     guard_lists = GuardLists::Shared(guard, clock, redis_store->client(),
@@ -422,6 +425,7 @@ int Serve(const ConfigSource& source, const config::Config& config) {
   guard.SetListener([lists = guard_lists.get()](const api::GuardChange& c) { lists->OnChange(c); });
   api::PublicApiOptions public_options;
   public_options.guard = &guard;
+  public_options.trusted_proxies = trusted_proxies;
   public_options.issuer = config.tokens.issuer;
   public_options.web = &web;
   public_options.tracer = &tracer;

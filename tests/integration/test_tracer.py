@@ -333,6 +333,39 @@ class TracerClientIpTest(unittest.TestCase):
         self.assertEqual(again["waitMyCnt"], a["waitMyCnt"])
 
 
+class TracerGuardTest(unittest.TestCase):
+    """The TRACER endpoints answer to the room's abuse protection: a caller on the deny list gets
+    NE from inputQueue.do and T from checkBotIp.do; others are served as usual."""
+
+    def test_a_denied_client_is_not_available_and_a_bot(self):
+        room = room_yaml("default", max_active=1, admit_rate=100, burst=1, **POLL) + (
+            "    protection:\n      mode: enforce\n      deny:\n"
+            "        ips: [\"198.51.100.0/24\"]\n")
+        vwr = VwrProcess(config_yaml(room, extra=(
+            "server:\n  trusted_proxies: [\"127.0.0.0/8\", \"::1\"]\n")))
+        self.addCleanup(vwr.close)
+
+        def call(endpoint, client):
+            status, _, body = request(
+                "POST", vwr.url("/TRACERAPI/" + endpoint),
+                body=form(host="h", port="443", pageUrl="https://h/", loginId=""),
+                headers={"Content-Type": "application/x-www-form-urlencoded",
+                         "X-Forwarded-For": client})
+            return status, body.decode()
+
+        status, text = call("checkBotIp.do", "198.51.100.9")
+        self.assertEqual((status, text), (200, "T"))
+        status, text = call("checkBotIp.do", "203.0.113.5")
+        self.assertEqual((status, text), (200, "F"))
+        status, text = call("inputQueue.do", "198.51.100.9")
+        self.assertEqual(status, 200, text)
+        values = {k: html.unescape(v) for k, v in PARAMETER.findall(text)}
+        self.assertEqual(values["isWait"], "NE", values)
+        status, text = call("inputQueue.do", "203.0.113.5")
+        values = {k: html.unescape(v) for k, v in PARAMETER.findall(text)}
+        self.assertIn(values["isWait"], ("T", "F"), values)
+
+
 @unittest.skipUnless(redis_available(), "redis-server is not installed (scripts/install-deps)")
 class TracerStoreFailureTest(unittest.TestCase):
     """With its store gone, a fail_open room answers E (legacy clients let the user through) and a

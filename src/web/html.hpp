@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "api/request_parts.hpp"
 #include "util/text_template.hpp"
 #include "web/texts.hpp"
 
@@ -13,9 +14,8 @@ namespace vwr::web {
 // character references. Everything a page template receives goes through this.
 std::string HtmlEscape(std::string_view text);
 
-// Percent-encodes everything but the unreserved characters (A-Z a-z 0-9 - . _ ~), for a value
-// inside a URL's query.
-std::string PercentEncode(std::string_view text);
+// Percent-encoding for the pages' links is api::PercentEncode (api/request_parts.hpp).
+using api::PercentEncode;
 
 // What a page template's placeholders stand for: `values` by name, and "t.<key>" for the text
 // `key` in `lang`. Every value is HTML-escaped on the way in; an unknown name gives nothing.

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "token/es256.hpp"
+#include "token/jwt_json.hpp"
 #include "util/base64.hpp"
 
 namespace vwr::api {
@@ -17,36 +18,10 @@ constexpr std::string_view kAlgorithm = "ES256";
 constexpr std::string_view kPassClaim = "pass";
 constexpr std::size_t kSignatureTextLength = util::Base64UrlEncodedLength(64);
 
-std::optional<json::object> ParseObject(std::string_view encoded,
-                                        json::monotonic_resource& resource) {
-  const std::optional<std::string> text = util::Base64UrlDecode(encoded);
-  if (!text) return std::nullopt;
-  boost::system::error_code ec;
-  json::value value = json::parse(*text, ec, &resource);
-  if (ec) return std::nullopt;
-  json::object* object = value.if_object();
-  if (object == nullptr) return std::nullopt;
-  return std::move(*object);
-}
-
-const json::string* FindString(const json::object& object, std::string_view key) {
-  const json::value* value = object.if_contains(key);
-  return value == nullptr ? nullptr : value->if_string();
-}
-
-bool GetString(const json::object& object, std::string_view key, std::string& out) {
-  const json::string* value = FindString(object, key);
-  if (value == nullptr) return false;
-  out.assign(value->data(), value->size());
-  return true;
-}
-
-bool GetInt64(const json::object& object, std::string_view key, std::int64_t& out) {
-  const json::value* value = object.if_contains(key);
-  if (value == nullptr || value->if_int64() == nullptr) return false;
-  out = *value->if_int64();
-  return true;
-}
+using token::jwt::FindString;
+using token::jwt::GetInt64;
+using token::jwt::GetString;
+using token::jwt::ParseObject;
 
 }  // namespace
 

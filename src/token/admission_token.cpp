@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "token/jwt_json.hpp"
 #include "util/base64.hpp"
 
 namespace vwr::token {
@@ -16,40 +17,10 @@ constexpr std::string_view kAlgorithm = "ES256";
 constexpr std::string_view kType = "JWT";
 constexpr std::size_t kSignatureTextLength = util::Base64UrlEncodedLength(64);  // 86
 
-// Parses JSON without throwing. Small documents live in `resource` (a stack buffer).
-std::optional<json::object> ParseObject(std::string_view encoded,
-                                        json::monotonic_resource& resource) {
-  const std::optional<std::string> text = util::Base64UrlDecode(encoded);
-  if (!text) return std::nullopt;
-  boost::system::error_code ec;
-  json::value value = json::parse(*text, ec, &resource);
-  if (ec) return std::nullopt;
-  json::object* object = value.if_object();
-  if (object == nullptr) return std::nullopt;
-  return std::move(*object);
-}
-
-const json::string* FindString(const json::object& object, std::string_view key) {
-  const json::value* value = object.if_contains(key);
-  return value == nullptr ? nullptr : value->if_string();
-}
-
-bool GetString(const json::object& object, std::string_view key, std::string& out) {
-  const json::string* value = FindString(object, key);
-  if (value == nullptr) return false;
-  out.assign(value->data(), value->size());
-  return true;
-}
-
-bool GetInt64(const json::object& object, std::string_view key, std::int64_t& out) {
-  const json::value* value = object.if_contains(key);
-  if (value == nullptr) return false;
-  // The parser stores every integer that fits as int64; doubles (1e9) and booleans are rejected.
-  const std::int64_t* number = value->if_int64();
-  if (number == nullptr) return false;
-  out = *number;
-  return true;
-}
+using jwt::FindString;
+using jwt::GetInt64;
+using jwt::GetString;
+using jwt::ParseObject;
 
 // The key that verifies a token with this header, or the reason to refuse it.
 boost::system::result<const EcPublicKey*, TokenError> KeyForHeader(

@@ -16,7 +16,8 @@
 // clock, APIs) is built afresh per input, so a crash reproduces from its input alone.
 //
 // Invariants, each a crash when broken: no handler throws; every status is a known HTTP code;
-// every JSON answer parses (2xx or not); every HTML answer carries the Content-Security-Policy;
+// every JSON answer parses (2xx or not); every TRACER XML answer is well formed, its values
+// escaped; every HTML answer carries the Content-Security-Policy;
 // the serialized answer parses back as HTTP with the same
 // status and body; a change the answer reports becomes durable.
 
@@ -169,6 +170,42 @@ void ReplaceAll(std::string& text, std::string_view from, std::string_view to) {
   }
 }
 
+// A TRACER XML answer: the fixed frame around <Parameter> elements whose values carry no markup
+// (every '<' and '&' of a client's field escaped), so a TRACER client's XML parser reads it.
+void CheckTracerXml(std::string_view body) {
+  constexpr std::string_view kHead =
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Root><Parameters>";
+  constexpr std::string_view kTail = "</Parameters></Root>\n";
+  if (!body.starts_with(kHead) || !body.ends_with(kTail)) Fail("XML answer out of frame", body);
+  std::string_view rest = body.substr(kHead.size(), body.size() - kHead.size() - kTail.size());
+  constexpr std::string_view kOpen = "<Parameter id=\"";
+  constexpr std::string_view kClose = "</Parameter>";
+  while (!rest.empty()) {
+    if (!rest.starts_with(kOpen)) Fail("XML answer: not a <Parameter>", rest);
+    rest.remove_prefix(kOpen.size());
+    const std::size_t name_end = rest.find("\">");
+    if (name_end == std::string_view::npos) Fail("XML answer: unterminated id", rest);
+    rest.remove_prefix(name_end + 2);
+    const std::size_t value_end = rest.find(kClose);
+    if (value_end == std::string_view::npos) Fail("XML answer: unclosed <Parameter>", rest);
+    const std::string_view value = rest.substr(0, value_end);
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      if (value[i] == '<' || value[i] == '>') Fail("XML answer: markup in a value", value);
+      if (value[i] == '&') {
+        const std::size_t semi = value.find(';', i);
+        if (semi == std::string_view::npos || semi - i > 6) {
+          Fail("XML answer: bare '&' in a value", value);
+        }
+      }
+      const auto byte = static_cast<unsigned char>(value[i]);
+      if (byte < 0x20 && byte != '\t' && byte != '\n' && byte != '\r') {
+        Fail("XML answer: a control character XML 1.0 forbids", value);
+      }
+    }
+    rest.remove_prefix(value_end + kClose.size());
+  }
+}
+
 // Checks an answer and remembers the ticket and token it carries.
 void Check(World& world, api::Response& response) {
   const unsigned code = response.result_int();
@@ -192,6 +229,8 @@ void Check(World& world, api::Response& response) {
         world.pass = p->as_string();
       }
     }
+  } else if (type.starts_with("text/xml")) {
+    CheckTracerXml(response.body());
   } else if (type.starts_with("text/html")) {
     if (response["Content-Security-Policy"].empty()) Fail("page without a CSP", response.body());
   } else if (code >= 200 && code < 300 && response.body().empty() == false &&

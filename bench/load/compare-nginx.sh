@@ -17,6 +17,9 @@
 # Environment (defaults in brackets):
 #   VWR_BINARY [<repo>/build/vwr]  NGINX_BINARY [/usr/sbin/nginx]  WRK_BINARY [wrk]
 #   WRK_THREADS [2]  WRK_CONNECTIONS [64]  DURATION [10s]  WARMUP [2s, 0 = none]
+#   ROUNDS [1]: run every target this many times, interleaved (nginx, status polls on each
+#     store, TRACER polls on each store, joins on each store; then again) and report the median
+#     of the rounds: on a shared machine use 3 or more, so that one slow minute does not decide
 #   VWR_WORKERS [0 = one per core]  STATUS_TARGET [0.8]  JOIN_TARGET [0.5]
 #   TRACER_TARGET [0.6]: TRACER polls as a share of nginx
 #   REDIS_STATUS_TARGET [0.9]: status polls on Redis as a share of those on the embedded store
@@ -43,6 +46,7 @@ STATUS_TARGET=${STATUS_TARGET:-0.8}
 JOIN_TARGET=${JOIN_TARGET:-0.5}
 REDIS_STATUS_TARGET=${REDIS_STATUS_TARGET:-0.9}
 TRACER_TARGET=${TRACER_TARGET:-0.6}
+ROUNDS=${ROUNDS:-1}
 REDIS_JOIN_TARGET=${REDIS_JOIN_TARGET:-0.2}
 readonly start_timeout_s=15
 
@@ -348,7 +352,9 @@ cpu_ticks() {  # pid... (a space-separated list)
   echo "$total"
 }
 
+# Each run appends to the *_runs lists; the reported figure is the median over the rounds.
 declare -A rps p50 p90 p99 maxl requests errors cpu_us
+declare -A rps_runs p50_runs p90_runs p99_runs maxl_runs cpu_runs
 run_wrk() {  # name url method header server_pid [form body]
   local name=$1 url=$2 method=$3 header=$4 server_pid=$5 out before after
   local WRK_BODY=${6:-} WRK_CONTENT_TYPE=""
@@ -366,23 +372,24 @@ run_wrk() {  # name url method header server_pid [form body]
   after=$(cpu_ticks "$server_pid")
   local line
   line=$(grep '^WRK_RESULT ' <<<"$out") || die "no WRK_RESULT line from wrk for $name"
-  local kv k v
+  local kv k v run_requests=0
   for kv in ${line#WRK_RESULT }; do
     k=${kv%%=*}
     v=${kv#*=}
     case "$k" in
-      rps) rps[$name]=$v ;;
-      requests) requests[$name]=$v ;;
-      p50_us) p50[$name]=$v ;;
-      p90_us) p90[$name]=$v ;;
-      p99_us) p99[$name]=$v ;;
-      max_us) maxl[$name]=$v ;;
+      rps) rps_runs[$name]+=" $v" ;;
+      requests) run_requests=$v ;;
+      p50_us) p50_runs[$name]+=" $v" ;;
+      p90_us) p90_runs[$name]+=" $v" ;;
+      p99_us) p99_runs[$name]+=" $v" ;;
+      max_us) maxl_runs[$name]+=" $v" ;;
       errors_*) errors[$name]=$((${errors[$name]:-0} + v)) ;;
     esac
   done
+  requests[$name]=$((${requests[$name]:-0} + run_requests))
   # Server CPU per answered request: less sensitive than requests/s to whatever else runs.
-  cpu_us[$name]=$(awk -v t=$((after - before)) -v hz="$clk_tck" -v n="${requests[$name]}" \
-    'BEGIN { printf "%.1f", (n > 0 ? t * 1e6 / hz / n : 0) }')
+  cpu_runs[$name]+=" $(awk -v t=$((after - before)) -v hz="$clk_tck" -v n="$run_requests" \
+    'BEGIN { printf "%.1f", (n > 0 ? t * 1e6 / hz / n : 0) }')"
   local store
   for store in "${!vwr_pids[@]}"; do
     kill -0 "${vwr_pids[$store]}" 2>/dev/null || die "vwr ($store) died while loading $name"
@@ -398,25 +405,56 @@ for store in "${stores[@]}"; do
   echo "vwr ${vwr_urls[$store]} (${vwr_version}, store: $store, workers: ${VWR_WORKERS} = $([[ $VWR_WORKERS == 0 ]] && echo "one per core" || echo "$VWR_WORKERS"))"
 done
 echo "nginx $nginx_url (${nginx_version}, worker_processes auto)"
-echo "wrk ${wrk_version}: -t$WRK_THREADS -c$WRK_CONNECTIONS -d$DURATION, warm-up $WARMUP; $(nproc) cores shared by all"
+echo "wrk ${wrk_version}: -t$WRK_THREADS -c$WRK_CONNECTIONS -d$DURATION, warm-up $WARMUP, $ROUNDS round(s), median reported; $(nproc) cores shared by all"
 echo "status answer: $body_bytes bytes of body ($status_response_bytes with headers); nginx: $nginx_bytes ($nginx_response_bytes)"
 echo
 
-# Target names: status and join on the embedded store; status-redis and join-redis on Redis.
+# Target names: status, tracer and join on the embedded store; status-redis, tracer-redis and
+# join-redis on Redis.
 suffix() { [[ $1 == embedded ]] && echo "" || echo "-$1"; }
+server_pids() {  # store: on Redis, redis-server's CPU counts too (it does the work of a join)
+  local pids=${vwr_pids[$1]}
+  [[ $1 == redis ]] && pids="$pids $redis_pid"
+  echo "$pids"
+}
+# One kind of load on every store back to back, so that the ratios between stores compare runs
+# a minute apart at most; joins last, since they grow the crowd room for good.
 names=(nginx)
-run_wrk nginx "$nginx_url" GET "" "$nginx_pid"
-for store in "${stores[@]}"; do
-  sfx=$(suffix "$store")
-  # On Redis, redis-server's CPU counts too: it does the work of a join.
-  pids=${vwr_pids[$store]}
-  [[ $store == redis ]] && pids="$pids $redis_pid"
-  run_wrk "status$sfx" "${vwr_urls[$store]}/api/v1/rooms/poll/status" GET \
-    "X-VWR-Ticket: ${tickets[$store]}" "$pids"
-  run_wrk "tracer$sfx" "${vwr_urls[$store]}/TRACERAPI/inputQueue.do" POST "" "$pids" \
-    "$tracer_form"
-  run_wrk "join$sfx" "${vwr_urls[$store]}/api/v1/rooms/crowd/join" POST "" "$pids"
-  names+=("status$sfx" "tracer$sfx" "join$sfx")
+for store in "${stores[@]}"; do names+=("status$(suffix "$store")"); done
+for store in "${stores[@]}"; do names+=("tracer$(suffix "$store")"); done
+for store in "${stores[@]}"; do names+=("join$(suffix "$store")"); done
+for ((round = 1; round <= ROUNDS; round++)); do
+  ((ROUNDS == 1)) || echo "round $round of $ROUNDS"
+  run_wrk nginx "$nginx_url" GET "" "$nginx_pid"
+  for store in "${stores[@]}"; do
+    run_wrk "status$(suffix "$store")" "${vwr_urls[$store]}/api/v1/rooms/poll/status" GET \
+      "X-VWR-Ticket: ${tickets[$store]}" "$(server_pids "$store")"
+  done
+  for store in "${stores[@]}"; do
+    run_wrk "tracer$(suffix "$store")" "${vwr_urls[$store]}/TRACERAPI/inputQueue.do" POST "" \
+      "$(server_pids "$store")" "$tracer_form"
+  done
+  for store in "${stores[@]}"; do
+    run_wrk "join$(suffix "$store")" "${vwr_urls[$store]}/api/v1/rooms/crowd/join" POST "" \
+      "$(server_pids "$store")"
+  done
+done
+
+median() {  # values... -> their median (the mean of the middle two for an even count)
+  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+    if (NR == 0) { print 0; exit }
+    print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+for name in "${names[@]}"; do
+  # shellcheck disable=SC2086 # space-separated numbers
+  {
+    rps[$name]=$(median ${rps_runs[$name]})
+    p50[$name]=$(median ${p50_runs[$name]})
+    p90[$name]=$(median ${p90_runs[$name]})
+    p99[$name]=$(median ${p99_runs[$name]})
+    maxl[$name]=$(median ${maxl_runs[$name]})
+    cpu_us[$name]=$(median ${cpu_runs[$name]})
+  }
 done
 
 # The joins must have produced waiting tickets, and the polled ticket must still be waiting.
@@ -481,8 +519,9 @@ if [[ -n $json_out ]]; then
     printf '{\n'
     printf '  "vwr": "%s", "nginx": "%s", "wrk": "%s", "cores": %d, "stores": "%s",\n' \
       "$vwr_version" "$nginx_version" "$wrk_version" "$(nproc)" "${stores[*]}"
-    printf '  "threads": %d, "connections": %d, "duration_s": %d, "body_bytes": %d,\n' \
-      "$WRK_THREADS" "$WRK_CONNECTIONS" "$duration_s" "$body_bytes"
+    printf '  "threads": %d, "connections": %d, "duration_s": %d, "rounds": %d,\n' \
+      "$WRK_THREADS" "$WRK_CONNECTIONS" "$duration_s" "$ROUNDS"
+    printf '  "body_bytes": %d,\n' "$body_bytes"
     printf '  "results": {\n'
     sep=""
     for name in "${names[@]}"; do

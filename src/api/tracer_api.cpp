@@ -30,11 +30,21 @@ enum Field : std::size_t {
 
 constexpr char kKeySeparator = '\x1f';
 
-std::string Number(std::uint64_t n) {
-  std::array<char, 24> buffer{};
-  const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), n);
-  return std::string(buffer.data(), result.ptr);
-}
+// A number's decimal digits, held for as long as the view it hands out is used.
+class Digits {
+ public:
+  explicit Digits(std::uint64_t n)
+      : size_(static_cast<std::size_t>(
+            std::to_chars(buffer_.data(), buffer_.data() + buffer_.size(), n).ptr -
+            buffer_.data())) {}
+  Digits(const Digits&) = delete;
+  Digits& operator=(const Digits&) = delete;
+  std::string_view view() const { return {buffer_.data(), size_}; }
+
+ private:
+  std::array<char, 24> buffer_{};
+  std::size_t size_;
+};
 
 // The host and the path of a pageUrl: "https://shop.example.com:8443/sale/1?x" gives
 // "shop.example.com:8443" and "/sale/1?x"; "/sale" gives "" and "/sale".
@@ -59,30 +69,39 @@ bool WantsJson(const Request& req, const FormFields& fields) {
 }  // namespace
 
 void AppendXmlEscaped(std::string& out, std::string_view text) {
-  for (const char c : text) {
+  // Runs of plain characters are appended whole: most values have nothing to escape.
+  std::size_t plain = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    std::string_view replacement;
     switch (c) {
       case '&':
-        out += "&amp;";
+        replacement = "&amp;";
         break;
       case '<':
-        out += "&lt;";
+        replacement = "&lt;";
         break;
       case '>':
-        out += "&gt;";
+        replacement = "&gt;";
         break;
       case '"':
-        out += "&quot;";
+        replacement = "&quot;";
         break;
       case '\'':
-        out += "&apos;";
+        replacement = "&apos;";
         break;
       default:
         // XML 1.0 allows no control characters but tab, newline and carriage return, not even
         // escaped: anything else is dropped (form values are UTF-8 without NUL already).
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') break;
-        out += c;
+        if (static_cast<unsigned char>(c) >= 0x20 || c == '\t' || c == '\n' || c == '\r') {
+          continue;
+        }
     }
+    out.append(text.substr(plain, i - plain));
+    out.append(replacement);
+    plain = i + 1;
   }
+  out.append(text.substr(plain));
 }
 
 std::string RenderTracerXml(const TracerValues& values) {
@@ -298,22 +317,27 @@ void TracerApi::Reply(Call& call, std::string_view is_wait, std::uint64_t wait_c
   const FormFields& f = call.fields;
   TracerValues values;
   values[kHost] = f.Find("host").value_or("");
+  std::string client_ip;  // only when the form has no ip
   const std::string_view ip = f.Find("ip").value_or("");
-  values[kIp] = ip.empty() ? call.client_ip.to_string() : std::string(ip);
+  if (ip.empty()) client_ip = call.client_ip.to_string();
+  values[kIp] = ip.empty() ? std::string_view(client_ip) : ip;
   values[kLoginId] = f.Find("loginId").value_or("");
   values[kPort] = f.Find("port").value_or("");
   values[kPageUrl] = f.Find("pageUrl").value_or("");
   values[kIsWait] = is_wait;
-  values[kWaitCnt] = Number(wait_cnt);
-  values[kLimitCnt] =
-      Number(static_cast<std::uint64_t>(std::max<std::int64_t>(0, policy.max_active)));
-  values[kSessionTimeOut] = Number(static_cast<std::uint64_t>(
+  const Digits waiting(wait_cnt);
+  values[kWaitCnt] = waiting.view();
+  const Digits limit(static_cast<std::uint64_t>(std::max<std::int64_t>(0, policy.max_active)));
+  values[kLimitCnt] = limit.view();
+  const Digits timeout(static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::seconds>(policy.session_timeout).count()));
-  values[kWaitQueueSize] = Number(queue_size);
-  values[kWaitMyCnt] = Number(wait_my_cnt);
+  values[kSessionTimeOut] = timeout.view();
+  const Digits queue(queue_size);
+  values[kWaitQueueSize] = queue.view();
+  const Digits initial(wait_my_cnt);
+  values[kWaitMyCnt] = initial.view();
   const std::string_view agent = f.Find("userAgent").value_or("");
-  values[kUserAgent] =
-      agent.empty() ? std::string(req[http::field::user_agent]) : std::string(agent);
+  values[kUserAgent] = agent.empty() ? std::string_view(req[http::field::user_agent]) : agent;
   values[kTracerDomain] = options_.domain;
   Response res{http::status::ok, req.version()};
   res.keep_alive(req.keep_alive());

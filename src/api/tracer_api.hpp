@@ -46,8 +46,9 @@ inline constexpr std::array<std::string_view, 13> kTracerFields = {
     "waitCnt",      "limitCnt", "session_time_out", "waitQueueSize", "waitMyCnt", "userAgent",
     "tracer_domain"};
 
-// One answer's values, in kTracerFields order.
-using TracerValues = std::array<std::string, kTracerFields.size()>;
+// One answer's values, in kTracerFields order: views of what the request and the answer hold,
+// so that rendering copies each byte once.
+using TracerValues = std::array<std::string_view, kTracerFields.size()>;
 
 // <?xml ...?><Root><Parameters><Parameter id="NAME">VALUE</Parameter>...</Parameters></Root>,
 // values XML-escaped.

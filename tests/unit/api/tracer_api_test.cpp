@@ -102,8 +102,9 @@ class TracerApiTest : public ::testing::Test {
 };
 
 TEST(TracerRender, XmlHasTheDeclarationTheFieldsInOrderAndEscapes) {
+  std::array<std::string, kTracerFields.size()> texts;
   TracerValues values;
-  for (std::size_t i = 0; i < values.size(); ++i) values[i] = std::to_string(i);
+  for (std::size_t i = 0; i < values.size(); ++i) values[i] = texts[i] = std::to_string(i);
   values[2] = "<a href=\"x\">'&'</a>\x01";
   const std::string xml = RenderTracerXml(values);
   EXPECT_TRUE(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Root><Parameters>"))
@@ -119,6 +120,18 @@ TEST(TracerRender, XmlHasTheDeclarationTheFieldsInOrderAndEscapes) {
     at = found;
   }
   EXPECT_TRUE(xml.ends_with("</Parameters></Root>\n"));
+}
+
+TEST(TracerRender, XmlEscapingKeepsThePlainTextAroundEachEscape) {
+  std::string out;
+  AppendXmlEscaped(out, "ab<cd\x02" "ef&");
+  EXPECT_EQ(out, "ab&lt;cdef&amp;");
+  out.clear();
+  AppendXmlEscaped(out, "\"plain\"");
+  EXPECT_EQ(out, "&quot;plain&quot;");
+  out.clear();
+  AppendXmlEscaped(out, "tab\tand\r\nlines");
+  EXPECT_EQ(out, "tab\tand\r\nlines");
 }
 
 TEST(TracerRender, JsonHasTheSameKeysAsStrings) {

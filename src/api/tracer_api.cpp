@@ -462,19 +462,23 @@ void TracerApi::Failed(std::shared_ptr<Call> call, const boost::system::error_co
 
 void TracerApi::Output(std::shared_ptr<Call> call) {
   store::RoomState& room = *call->room->state;
-  if (!Lookup(call->key, call->place) || call->place.incarnation != room.incarnation() ||
-      !call->place.admitted) {
-    // Not admitted here: nothing to free. A waiting place cannot be given back through the
-    // store; it lapses when it is called and not claimed (claim_grace). Forgetting it here does
-    // not give it up either: the store would answer the next Join with it.
-    return Reply(*call, "F", 0, 0, room.Figures().queue_size);
-  }
-  const std::uint64_t session = call->place.ticket;
-  room.Leave(session, [this, call](boost::system::result<bool> left) mutable {
+  auto answer = [this, call](boost::system::result<bool> left) mutable {
     if (!left) return Failed(std::move(call), left.error());
     Forget(call->key);
     Reply(*call, "F", 0, 0, call->room->state->Figures().queue_size);
-  });
+  };
+  const bool known =
+      Lookup(call->key, call->place) && call->place.incarnation == room.incarnation();
+  if (known && call->place.admitted) return room.Leave(call->place.ticket, std::move(answer));
+  if (known) {
+    // Waiting here: nothing to free. A waiting place cannot be given back through the store;
+    // it lapses when it is called and not claimed (claim_grace). Forgetting it here does not
+    // give it up either: the store would answer the next Join with it.
+    return Reply(*call, "F", 0, 0, room.Figures().queue_size);
+  }
+  // Not seen here (another node admitted it, or this one forgot it): the store finds the
+  // session the identity's place became, if it is one.
+  room.LeaveIdentity(std::string(call->identity()), std::move(answer));
 }
 
 void TracerApi::CheckBotIp(std::shared_ptr<Call> call) {

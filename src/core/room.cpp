@@ -188,6 +188,11 @@ bool Room::Leave(std::uint64_t session_ticket) {
   return true;
 }
 
+bool Room::LeaveIdentity(std::string_view identity) {
+  auto it = identities_.find(identity);
+  return it != identities_.end() && Leave(it->second.ticket);
+}
+
 TickReport Room::Tick(const Instant& now) {
   TickReport report;
   while (!idle_order_.empty()) {

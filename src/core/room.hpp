@@ -127,6 +127,9 @@ class Room {
   bool Heartbeat(std::uint64_t session_ticket, const Instant& now);
   // Ends a session and frees its slot at once. False when there was no such session.
   bool Leave(std::uint64_t session_ticket);
+  // Ends the session that `identity`'s place in line became (Leave of its ticket). False when
+  // the identity holds no place, or its place is still waiting or called.
+  bool LeaveIdentity(std::string_view identity);
   TickReport Tick(const Instant& now);
   // Takes effect from the next tick (and the next join).
   void SetPolicy(const Policy& policy);

@@ -157,6 +157,13 @@ SessionChange EmbeddedRoom::Leave(std::uint64_t session_ticket) {
   return SessionChange{left, TakeLsn()};
 }
 
+SessionChange EmbeddedRoom::LeaveIdentity(std::string_view identity) {
+  std::lock_guard lock(mu_);
+  const bool left = room_.LeaveIdentity(identity);
+  Publish();
+  return SessionChange{left, TakeLsn()};
+}
+
 std::uint64_t EmbeddedRoom::SetPolicy(const core::Policy& policy) {
   std::lock_guard lock(mu_);
   room_.SetPolicy(policy);
@@ -267,6 +274,11 @@ void EmbeddedRoom::Heartbeat(std::uint64_t session_ticket, Done<bool> done) {
 
 void EmbeddedRoom::Leave(std::uint64_t session_ticket, Done<bool> done) {
   const SessionChange change = Leave(session_ticket);
+  Settle(change.durable_lsn, change.found, std::move(done));
+}
+
+void EmbeddedRoom::LeaveIdentity(std::string identity, Done<bool> done) {
+  const SessionChange change = LeaveIdentity(std::string_view(identity));
   Settle(change.durable_lsn, change.found, std::move(done));
 }
 

@@ -25,6 +25,7 @@ struct RoomScripts {
   redis::Script status = Of(scripts::kStatus);
   redis::Script heartbeat = Of(scripts::kHeartbeat);
   redis::Script leave = Of(scripts::kLeave);
+  redis::Script leave_identity = Of(scripts::kLeaveIdentity);
   redis::Script tick = Of(scripts::kTick);
   redis::Script adopt = Of(scripts::kAdopt);
   redis::Script set_policy = Of(scripts::kSetPolicy);
@@ -348,6 +349,21 @@ void RedisRoom::Leave(std::uint64_t session_ticket, Done<bool> done) {
                          if (found) NoteRevoked(member, ToI64((*a)[6]));
                          done(found);
                        });
+}
+
+void RedisRoom::LeaveIdentity(std::string identity, Done<bool> done) {
+  if (!adopted()) return done(Unavailable<bool>());
+  store_.client().Eval(
+      Scripts().leave_identity, Keys(), Args({std::move(identity)}),
+      [this, done = std::move(done)](boost::system::result<Reply> r) {
+        // {found, last, front, waiting, active, called, now_ms, session}: leave_identity.lua
+        const std::vector<Reply>* a = ArrayOf(r, 8, "leave_identity");
+        if (a == nullptr) return done(Unavailable<bool>());
+        NoteShape(*a, 1);
+        const bool found = ToU64((*a)[0]) == 1;
+        if (found) NoteRevoked((*a)[7].str, ToI64((*a)[6]));
+        done(found);
+      });
 }
 
 void RedisRoom::Admit(std::string identity, Done<TicketAnswer> done) {

@@ -105,6 +105,11 @@ class RoomState {
   // The bool: whether there was such a session.
   virtual void Heartbeat(std::uint64_t session_ticket, Done<bool> done) = 0;
   virtual void Leave(std::uint64_t session_ticket, Done<bool> done) = 0;
+  // Ends the session that `identity`'s place in line became, if its place is one (a TRACER
+  // check-out on a node that has not seen the identity). The bool: whether a session ended. A
+  // waiting or called place stays as it is; a bypass session (Admit) is not the identity's place
+  // and is not found this way.
+  virtual void LeaveIdentity(std::string identity, Done<bool> done) = 0;
   virtual void SetPolicy(const core::Policy& policy, Done<void> done) = 0;
   virtual RoomFigures Figures() = 0;
 

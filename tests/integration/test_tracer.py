@@ -367,6 +367,48 @@ class TracerGuardTest(unittest.TestCase):
 
 
 @unittest.skipUnless(redis_available(), "redis-server is not installed (scripts/install-deps)")
+@unittest.skipUnless(redis_available(), "redis-server is not installed (scripts/install-deps)")
+class TracerTwoNodesTest(unittest.TestCase):
+    """Two nodes on one Redis behind a load balancer: a legacy client's check-out may reach a node
+    that never saw its identity, and must still free the slot at once."""
+
+    def answer(self, vwr, endpoint, login_id):
+        status, _, body = request("POST", vwr.url("/TRACERAPI/" + endpoint),
+                                  body=form(host="two.example.com", loginId=login_id,
+                                            pageUrl="https://two.example.com/"),
+                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(status, 200, body)
+        return {k: html.unescape(v) for k, v in PARAMETER.findall(body.decode())}
+
+    def test_check_out_on_another_node_frees_the_slot_at_once(self):
+        redis = RedisServer()
+        self.addCleanup(redis.close)
+        # A session timeout far beyond the test: only the check-out can free the slot.
+        text = config_yaml(
+            room_yaml("two", max_active=1, admit_rate=100, burst=1, session_timeout="1h",
+                      match='[{host: "two.example.com", path_prefix: "/"}]', **POLL),
+            extra="store:\n  kind: redis\n  redis:\n    url: %s\n" % redis.url)
+        nodes = [VwrProcess(text), VwrProcess(text)]
+        for node in nodes:
+            self.addCleanup(node.close)
+            wait_until(lambda node=node: json_request("GET", node.url("/readyz", admin=True))[0]
+                       == 200, 10, message="node ready on Redis")
+        first, second = nodes
+        self.assertEqual(self.answer(first, "inputQueue.do", "holder")["isWait"], "F")
+        self.assertEqual(self.answer(first, "inputQueue.do", "waiter")["isWait"], "T")
+
+        # A node that has seen neither: check-out of a waiting identity gives nothing back...
+        self.assertEqual(self.answer(second, "outputQueue.do", "waiter")["isWait"], "F")
+        self.assertEqual(self.answer(first, "inputQueue.do", "waiter")["isWait"], "T")
+        # ...and check-out of the admitted one ends its session there and then.
+        self.assertEqual(self.answer(second, "outputQueue.do", "holder")["isWait"], "F")
+        wait_until(lambda: self.answer(first, "inputQueue.do", "waiter")["isWait"] == "F", 5,
+                   message="the waiter enters the slot the check-out freed")
+        status, _, info = json_request("GET", first.url("/api/v1/rooms/two"))
+        self.assertEqual(status, 200, info)
+        self.assertEqual((info["active"], info["queueSize"]), (1, 0), info)
+
+
 class TracerStoreFailureTest(unittest.TestCase):
     """With its store gone, a fail_open room answers E (legacy clients let the user through) and a
     fail_closed room T (keep waiting, nobody enters). Its own redis-server, killed mid-test."""

@@ -275,7 +275,9 @@ TEST_F(VerifyTest, VisitorsWithoutAValidTokenAreSentToTheWaitingPage) {
 }
 
 TEST_F(VerifyTest, WithAPublicUrlTheWaitUrlIsAbsoluteOnIt) {
-  auto api = MakeApi(PublicApiOptions{.public_url = "https://queue.example.com", .cookies = {}});
+  PublicApiOptions options;
+  options.public_url = "https://queue.example.com";
+  auto api = MakeApi(options);
   Response res = Verify("/api/v1/verify",
                         {{"X-Original-Host", "shop.example.com"},
                          {"X-Original-URI", "/sale/x"},
@@ -488,8 +490,9 @@ TEST_F(VerifyTest, AdmittedAnswersSetTheAdmissionCookieAndLeaveClearsIt) {
 }
 
 TEST_F(VerifyTest, CookiesAreSecureAndOnTheDomainWhenConfigured) {
-  api_ = MakeApi(
-      PublicApiOptions{.public_url = "", .cookies = {.secure = true, .domain = "example.com"}});
+  PublicApiOptions options;
+  options.cookies = {.secure = true, .domain = "example.com"};
+  api_ = MakeApi(options);
   Response joined = JoinResponse("a");
   const std::vector<std::string> cookies = SetCookies(joined);
   ASSERT_EQ(cookies.size(), 2u);

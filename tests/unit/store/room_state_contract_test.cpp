@@ -200,6 +200,14 @@ class RoomStateContract : public testing::TestWithParam<Kind> {
     return Await(future);
   }
 
+  static bool LeaveIdentity(RoomState& room, std::string identity) {
+    std::promise<boost::system::result<bool>> done;
+    auto future = done.get_future();
+    room.LeaveIdentity(std::move(identity), [&done](auto r) { done.set_value(std::move(r)); });
+    return Await(future);
+  }
+  bool LeaveIdentity(std::string identity) { return LeaveIdentity(Room(), std::move(identity)); }
+
   void SetPolicy(const core::Policy& policy, std::string_view room = "r") {
     std::promise<boost::system::result<void>> done;
     auto future = done.get_future();
@@ -325,6 +333,45 @@ TEST_P(RoomStateContract, AFreedPlaceIsClaimedExactlyOnceByConcurrentPolls) {
   EXPECT_EQ(f.counters.admissions, 2u);
   EXPECT_EQ(f.counters.leaves, 1u);
   EXPECT_EQ(f.active, 1);
+}
+
+TEST_P(RoomStateContract, LeaveIdentityEndsTheSessionAnIdentitysPlaceBecameAndNothingElse) {
+  core::Policy p = BasePolicy();
+  p.max_active = 1;
+  Open(p);
+  const TicketAnswer alice = Join("alice");
+  const TicketAnswer bob = Join("bob");
+  ASSERT_EQ(alice.status, TicketStatus::kAdmitted);
+  ASSERT_EQ(bob.status, TicketStatus::kWaiting);
+
+  EXPECT_FALSE(LeaveIdentity("bob")) << "a waiting place is not a session";
+  EXPECT_EQ(Status(bob).status, TicketStatus::kWaiting) << "and stays in line";
+  EXPECT_FALSE(LeaveIdentity("nobody"));
+  EXPECT_FALSE(LeaveIdentity(""));
+
+  EXPECT_TRUE(LeaveIdentity("alice"));
+  EXPECT_TRUE(Room().SessionEnded(alice.ticket)) << "its tokens are refused at once";
+  EXPECT_EQ(Room().Figures().active, 0) << "its slot is free at once";
+  EXPECT_FALSE(LeaveIdentity("alice")) << "ended already";
+  EXPECT_EQ(AwaitDecided(bob).status, TicketStatus::kAdmitted) << "the freed slot goes to the line";
+
+  const TicketAnswer carol = Admit("carol");
+  ASSERT_EQ(carol.status, TicketStatus::kAdmitted);
+  EXPECT_FALSE(LeaveIdentity("carol")) << "a bypass session is not a place in line";
+  EXPECT_FALSE(Room().SessionEnded(carol.ticket));
+
+  if (GetParam() == Kind::kRedis) {
+    // On a node that has never seen bob: his session ends there, and here at the next tick.
+    std::unique_ptr<RedisStore> other = OpenNode("contract-node-2");
+    EXPECT_TRUE(LeaveIdentity(*other->Find("r"), "bob"));
+    EXPECT_TRUE(other->Find("r")->SessionEnded(bob.ticket));
+    EXPECT_TRUE(TickUntil([&] { return Room().SessionEnded(bob.ticket); }));
+    other->Close();
+  } else {
+    EXPECT_TRUE(LeaveIdentity("bob"));
+  }
+  const RoomFigures f = FiguresWhen([](const RoomFigures& g) { return g.counters.leaves == 2; });
+  EXPECT_EQ(f.active, 1) << "carol's bypass session lives on";
 }
 
 TEST_P(RoomStateContract, HeartbeatKeepsASessionAndKnowsAnEndedOne) {

@@ -83,6 +83,16 @@ void AdminApi::Serve(const Request& request, const ConnectionInfo& connection, R
     return EndSession(*deferred.end_session, deferred.session_ticket, request, connection,
                       std::move(finish));
   }
+  if (deferred.list_change) {
+    return lists_recorded_([finish = std::move(finish), answer = std::move(*deferred.list_change),
+                            v = request.version()](bool recorded) mutable {
+      if (recorded) return finish(std::move(answer));
+      finish(MakeError(ApiError::kUnavailable,
+                       "the change is in force on this node but could not be recorded (see the "
+                       "log); repeat it",
+                       v, false));
+    });
+  }
   PutPolicy(*deferred.policy_change, request, connection, std::move(finish));
 }
 
@@ -154,7 +164,9 @@ std::optional<Response> AdminApi::Route(const Request& req, const ConnectionInfo
   if (parts.size() == 7 && parts[5] == "lists" && guard_ != nullptr) {
     RoomEntry* room = rooms_.Find(parts[4]);
     if (room == nullptr) return MakeError(ApiError::kRoomNotFound, "no such room", v, ka);
-    return Lists(*room, parts[6], req, connection);
+    Response res = Lists(*room, parts[6], req, connection, deferred);
+    if (deferred.list_change) return std::nullopt;
+    return res;
   }
   if (parts.size() == 6 && parts[5] == "message" && messages_ != nullptr) {
     RoomEntry* room = rooms_.Find(parts[4]);
@@ -251,7 +263,7 @@ Response AdminApi::Message(RoomEntry& room, const Request& req, const Connection
 }
 
 Response AdminApi::Lists(RoomEntry& room, std::string_view list_name, const Request& req,
-                         const ConnectionInfo& connection) {
+                         const ConnectionInfo& connection, Deferred& deferred) {
   const unsigned v = req.version();
   const bool ka = req.keep_alive();
   const std::string& id = room.state->id();
@@ -279,6 +291,12 @@ Response AdminApi::Lists(RoomEntry& room, std::string_view list_name, const Requ
     }
     body += "]}";
     return MakeJson(http::status::ok, std::move(body), v, ka);
+  };
+  // A change is answered once it is recorded (when a recorder is set).
+  auto changed = [&](Response answer) -> Response {
+    if (!lists_recorded_) return answer;
+    deferred.list_change = std::move(answer);
+    return Response{};  // not sent: Route answers through `deferred`
   };
   const http::verb method = req.method();
   if (method == http::verb::get || method == http::verb::head) return render();
@@ -350,7 +368,7 @@ Response AdminApi::Lists(RoomEntry& room, std::string_view list_name, const Requ
     spdlog::info("admin: room {}: {} {} added to the {} list by {}", id,
                  is_ip ? "address" : "identity", value, GuardListName(*list),
                  connection.peer.to_string());
-    return render();
+    return changed(render());
   }
   if (!guard_->Remove(id, *list, is_ip, value)) {
     return MakeError(ApiError::kNotFound,
@@ -362,7 +380,7 @@ Response AdminApi::Lists(RoomEntry& room, std::string_view list_name, const Requ
   spdlog::info("admin: room {}: {} {} removed from the {} list by {}", id,
                is_ip ? "address" : "identity", value, GuardListName(*list),
                connection.peer.to_string());
-  return render();
+  return changed(render());
 }
 
 std::optional<Response> AdminApi::RouteKeys(const Request& req, const PathSegments& parts,

@@ -59,6 +59,10 @@ class AdminApi final : public Handler {
   // The abuse protection whose lists the admin API manages (and whose figures /metrics shows).
   // Set before serving; null (the default): the list routes answer 404.
   void SetGuard(GuardImpl* guard) { guard_ = guard; }
+  // What a list change waits for before it is answered: the hook calls its argument once the
+  // change is recorded (true) or could not be (false; answered 503). Unset: answered at once.
+  using ListsRecorded = std::function<void(std::function<void(bool)>)>;
+  void SetListsRecorded(ListsRecorded recorded) { lists_recorded_ = std::move(recorded); }
 
   // Set false when the node starts draining; /readyz then answers 503.
   void SetReady(bool ready) { ready_.store(ready, std::memory_order_relaxed); }
@@ -70,6 +74,7 @@ class AdminApi final : public Handler {
     bool rotate_keys = false;            // RotateKeys answers
     RoomEntry* end_session = nullptr;    // EndSession answers, for session_ticket
     std::uint64_t session_ticket = 0;
+    std::optional<Response> list_change;  // answered once ListsRecorded says it is recorded
   };
 
   // The answer, or nullopt for what `deferred` names.
@@ -88,8 +93,9 @@ class AdminApi final : public Handler {
   Response Message(RoomEntry& room, const Request& request, const ConnectionInfo& connection);
   Response ListKeys(const Request& request);
   // /admin/api/v1/rooms/{room}/lists/{list}.
+  // A change is answered through `deferred` (list_change).
   Response Lists(RoomEntry& room, std::string_view list, const Request& request,
-                 const ConnectionInfo& connection);
+                 const ConnectionInfo& connection, Deferred& deferred);
   void RotateKeys(const Request& request, const ConnectionInfo& connection, Respond respond);
   // DELETE .../sessions/{session}: the ticket it names, or the error answer.
   std::optional<Response> SessionToEnd(RoomEntry& room, const Request& request,
@@ -106,6 +112,7 @@ class AdminApi final : public Handler {
   RoomMessages* messages_;
   AdminKeys keys_;
   GuardImpl* guard_ = nullptr;
+  ListsRecorded lists_recorded_;
   std::atomic<bool> ready_{true};
 };
 

@@ -10,11 +10,15 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <thread>
 
 namespace vwr::app {
 namespace {
 
 constexpr std::chrono::seconds kReadPeriod{1};
+// How long a node that starts waits for the shared lists.
+constexpr std::chrono::seconds kLoadWait{3};
 
 std::int64_t UnixNow(const util::Clock& clock) {
   return std::chrono::duration_cast<std::chrono::seconds>(clock.WallNow().time_since_epoch())
@@ -84,7 +88,27 @@ std::shared_ptr<GuardLists> GuardLists::Shared(api::GuardImpl& guard, const util
 }
 
 void GuardLists::Load() {
-  if (client_ != nullptr) return;
+  if (client_ != nullptr) {
+    // The shared lists before serving, so that a node that starts does not let in, for its
+    // first second, whoever the other nodes keep out. Redis out of reach: served without them
+    // until a later round reads them.
+    const auto deadline = std::chrono::steady_clock::now() + kLoadWait;
+    while (!client_->connected() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // start-up only
+    }
+    auto read = std::make_shared<std::promise<bool>>();
+    auto answered = read->get_future();
+    reading_.store(true);
+    last_read_ = clock_.Now();
+    Read([read](bool ok) { read->set_value(ok); });
+    if (answered.wait_until(deadline + std::chrono::seconds(1)) != std::future_status::ready ||
+        !answered.get()) {
+      spdlog::warn("guard: the shared lists in {} could not be read at start; serving without "
+                   "them until they can",
+                   where_);
+    }
+    return;
+  }
   std::ifstream in(where_);
   if (!in) return;  // none yet
   std::string line;
@@ -121,16 +145,63 @@ void GuardLists::OnChange(const api::GuardChange& change) {
                                       ? std::vector<std::string>{"HDEL", where_, field}
                                       : std::vector<std::string>{"HSET", where_, field, value};
   auto self = shared_from_this();
-  client_->Command(std::move(args), where_, [self](boost::system::result<redis::Reply> r) {
-    if (!r || r->is_error()) {
+  std::uint64_t seq = 0;
+  {
+    std::lock_guard lock(mu_);
+    seq = ++sent_;
+    outstanding_.insert(seq);
+  }
+  client_->Command(std::move(args), where_, [self, seq](boost::system::result<redis::Reply> r) {
+    const bool ok = r && !r->is_error();
+    if (!ok) {
       spdlog::warn("guard: cannot write a list entry to {}: {}", self->where_,
                    r ? redis::ToString(*r) : r.error().message());
     }
+    self->Written(seq, ok);
   });
+}
+
+void GuardLists::Written(std::uint64_t seq, bool ok) {
+  std::vector<Waiter> ready;
+  {
+    std::lock_guard lock(mu_);
+    outstanding_.erase(seq);
+    const std::uint64_t oldest = outstanding_.empty() ? sent_ + 1 : *outstanding_.begin();
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+      if (!ok && it->seq >= seq) it->failed = true;
+      if (it->seq < oldest) {
+        ready.push_back(std::move(*it));
+        it = waiters_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (Waiter& waiter : ready) waiter.done(!waiter.failed);
+}
+
+void GuardLists::Flush(std::function<void(bool)> done) {
+  if (client_ == nullptr) {
+    bool ok = true;
+    {
+      std::lock_guard lock(file_mu_);
+      if (dirty_.exchange(false, std::memory_order_acq_rel)) ok = WriteFile();
+    }
+    return done(ok);
+  }
+  {
+    std::lock_guard lock(mu_);
+    if (!outstanding_.empty()) {
+      waiters_.push_back(Waiter{sent_, false, std::move(done)});
+      return;
+    }
+  }
+  done(true);
 }
 
 void GuardLists::Round() {
   if (client_ == nullptr) {
+    std::lock_guard lock(file_mu_);
     if (dirty_.exchange(false, std::memory_order_acq_rel)) WriteFile();
     return;
   }
@@ -141,7 +212,7 @@ void GuardLists::Round() {
   Read();
 }
 
-void GuardLists::WriteFile() {
+bool GuardLists::WriteFile() {
   std::string text;
   for (const api::GuardChange& change : guard_.RuntimeEntries()) {
     auto [field, value] = EncodeGuardEntry(change);
@@ -164,16 +235,27 @@ void GuardLists::WriteFile() {
   if (fd >= 0) ::close(fd);
   std::error_code ec;
   if (ok) std::filesystem::rename(tmp, where_, ec);
+  if (ok && !ec) {
+    // The rename is durable once the directory is.
+    const std::string dir = std::filesystem::path(where_).parent_path().string();
+    const int dir_fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ok = dir_fd >= 0 && ::fsync(dir_fd) == 0;
+    if (dir_fd >= 0) ::close(dir_fd);
+  }
   if (!ok || ec) {
     spdlog::error("guard: cannot write {}: {}", where_, ok ? ec.message() : std::strerror(errno));
     dirty_.store(true, std::memory_order_release);  // tried again on the next tick
+    return false;
   }
+  return true;
 }
 
-void GuardLists::Read() {
+void GuardLists::Read(std::function<void(bool)> then) {
   auto self = shared_from_this();
-  client_->Command({"HGETALL", where_}, where_, [self](boost::system::result<redis::Reply> r) {
-    if (!r || r->type != redis::Reply::Type::kArray || r->elements.size() % 2 != 0) {
+  client_->Command({"HGETALL", where_}, where_, [self, then = std::move(then)](
+                                                    boost::system::result<redis::Reply> r) {
+    const bool ok = r && r->type == redis::Reply::Type::kArray && r->elements.size() % 2 == 0;
+    if (!ok) {
       std::lock_guard lock(self->mu_);
       if (!self->logged_failure_) {
         spdlog::warn("guard: cannot read the shared lists from {}: {}", self->where_,
@@ -188,6 +270,7 @@ void GuardLists::Read() {
       self->Reconcile(entries);
     }
     self->reading_.store(false);
+    if (then) then(ok);
   });
 }
 

@@ -1,10 +1,13 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,7 +31,8 @@ std::optional<api::GuardChange> DecodeGuardEntry(std::string_view field, std::st
 //
 // embedded: every change (OnChange, from the guard's listener) marks the lists dirty; Round()
 //   (the control thread's tick) rewrites <data_dir>/guard-lists.json (a temporary file, fsync,
-//   rename) when dirty. Load() applies the file at start: entries added through the admin API
+//   rename, fsync of the directory) when dirty, and so does Flush() at once (an admin change,
+//   before its answer). Load() applies the file at start: entries added through the admin API
 //   and blocks still running survive a restart.
 //
 // redis: each change is written at once (HSET / HDEL on "<key_prefix>:guard"; an automatic block
@@ -44,20 +48,27 @@ class GuardLists : public std::enable_shared_from_this<GuardLists> {
                                             redis::Client& client, std::string redis_key);
 
   // Embedded: applies the file (a missing file is an empty list; a bad line is logged and
-  // skipped). Call before serving.
+  // skipped). Redis: reads the shared lists, waiting up to 3 s for them (Redis out of reach:
+  // logged, and left to the rounds). Call before serving.
   void Load();
   // The guard's listener. Any thread.
   void OnChange(const api::GuardChange& change);
   // The control thread, every tick.
   void Round();
+  // Calls `done` once every change made so far is recorded: true when it is, false when a write
+  // failed. Embedded: writes the file now (on the calling thread) if anything changed. Redis:
+  // once every write sent so far has answered. What an admin change waits for before its
+  // answer, so that an acknowledged change survives a crash.
+  void Flush(std::function<void(bool)> done);
 
   const std::string& where() const { return where_; }
 
  private:
   GuardLists(api::GuardImpl& guard, const util::Clock& clock, std::string where,
              redis::Client* client);
-  void WriteFile();
-  void Read();
+  bool WriteFile();  // under file_mu_
+  void Written(std::uint64_t seq, bool ok);
+  void Read(std::function<void(bool)> then = {});
   void Reconcile(const std::vector<std::pair<std::string, std::string>>& entries);
 
   api::GuardImpl& guard_;
@@ -70,6 +81,17 @@ class GuardLists : public std::enable_shared_from_this<GuardLists> {
   std::mutex mu_;
   std::map<std::string, std::string> seen_;  // the hash as last read (under mu_)
   bool logged_failure_ = false;              // under mu_
+  std::mutex file_mu_;                       // embedded: one writer of the file at a time
+
+  // Redis: the writes sent and not yet answered, and who waits for them (under mu_).
+  struct Waiter {
+    std::uint64_t seq;  // waits for every write up to this one
+    bool failed;
+    std::function<void(bool)> done;
+  };
+  std::uint64_t sent_ = 0;
+  std::set<std::uint64_t> outstanding_;
+  std::vector<Waiter> waiters_;
 };
 
 }  // namespace vwr::app

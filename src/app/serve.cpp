@@ -420,8 +420,8 @@ int Serve(const ConfigSource& source, const config::Config& config) {
   } else {
     guard_lists = GuardLists::Embedded(
         guard, clock, (std::filesystem::path(config.store.data_dir) / "guard-lists.json").string());
-    guard_lists->Load();
   }
+  guard_lists->Load();
   guard.SetListener([lists = guard_lists.get()](const api::GuardChange& c) { lists->OnChange(c); });
   api::PublicApiOptions public_options;
   public_options.guard = &guard;
@@ -450,6 +450,8 @@ int Serve(const ConfigSource& source, const config::Config& config) {
   api::AdminApi admin_api(directory, store, *admin_token, clock, metrics, &messages,
                           std::move(admin_keys));
   admin_api.SetGuard(&guard);
+  admin_api.SetListsRecorded(
+      [lists = guard_lists](std::function<void(bool)> done) { lists->Flush(std::move(done)); });
 
   const unsigned workers = config.server.workers > 0
                                ? static_cast<unsigned>(config.server.workers)

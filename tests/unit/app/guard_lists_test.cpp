@@ -2,6 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <sstream>
+
+#include "support/redis_server.hpp"
+#include "util/clock.hpp"
+
 namespace vwr::app {
 namespace {
 
@@ -34,6 +42,125 @@ TEST(GuardListsCodec, RefusesWhatIsNotAnEntry) {
   EXPECT_FALSE(DecodeGuardEntry("sale\ndeny\nip\n1.2.3.4", R"({"expires":"soon","source":"x"})"));
   EXPECT_FALSE(DecodeGuardEntry("sale\ndeny\nip\n1.2.3.4", R"({"expires":0})"));
   EXPECT_TRUE(DecodeGuardEntry("sale\ndeny\nip\n1.2.3.4", good_value));
+}
+
+// ---- Flush: what an admin change waits for before its answer ----
+
+using redis::testing::ClientHarness;
+using redis::testing::OptionsFor;
+using redis::testing::RedisServer;
+using redis::testing::RunCommand;
+
+// Flush's answer, or nothing when it did not come within 10 s.
+std::optional<bool> Flushed(GuardLists& lists) {
+  auto promise = std::make_shared<std::promise<bool>>();
+  auto future = promise->get_future();
+  lists.Flush([promise](bool ok) { promise->set_value(ok); });
+  if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready) return std::nullopt;
+  return future.get();
+}
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+class GuardListsFlushTest : public ::testing::Test {
+ protected:
+  GuardListsFlushTest() {
+    guard_.Configure({{"sale", api::GuardSettings{}}});
+    dir_ = std::filesystem::temp_directory_path() /
+           ("vwr-guard-lists-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  ~GuardListsFlushTest() override { std::filesystem::remove_all(dir_); }
+
+  void Listen(const std::shared_ptr<GuardLists>& lists) {
+    guard_.SetListener([lists](const api::GuardChange& change) { lists->OnChange(change); });
+  }
+  bool Deny(std::string identity) {
+    return guard_.Add("sale", api::GuardList::kDeny,
+                      api::GuardEntry{false, std::move(identity), 0, "admin"});
+  }
+
+  util::FakeClock clock_;
+  api::GuardImpl guard_{clock_};
+  std::filesystem::path dir_;
+};
+
+TEST_F(GuardListsFlushTest, EmbeddedWritesTheFileBeforeAnsweringWithoutATick) {
+  const std::string file = (dir_ / "guard-lists.json").string();
+  auto lists = GuardLists::Embedded(guard_, clock_, file);
+  Listen(lists);
+  EXPECT_EQ(Flushed(*lists), true) << "nothing changed: nothing to write";
+  EXPECT_FALSE(std::filesystem::exists(file));
+
+  ASSERT_TRUE(Deny("mallory"));
+  EXPECT_FALSE(std::filesystem::exists(file)) << "a change alone waits for the tick";
+  EXPECT_EQ(Flushed(*lists), true);
+  EXPECT_NE(Slurp(file).find("mallory"), std::string::npos);
+
+  // Read back by a fresh node.
+  api::GuardImpl restarted(clock_);
+  restarted.Configure({{"sale", api::GuardSettings{}}});
+  GuardLists::Embedded(restarted, clock_, file)->Load();
+  const std::vector<api::GuardEntry> denied = restarted.List("sale", api::GuardList::kDeny);
+  ASSERT_EQ(denied.size(), 1u);
+  EXPECT_EQ(denied[0].value, "mallory");
+}
+
+TEST_F(GuardListsFlushTest, EmbeddedAnswersFalseWhenTheFileCannotBeWritten) {
+  auto lists = GuardLists::Embedded(guard_, clock_, (dir_ / "gone" / "guard-lists.json").string());
+  Listen(lists);
+  ASSERT_TRUE(Deny("mallory"));
+  EXPECT_EQ(Flushed(*lists), false);
+  // Still pending: once the directory exists, the next tick (or flush) writes it.
+  std::filesystem::create_directories(dir_ / "gone");
+  lists->Round();
+  EXPECT_NE(Slurp((dir_ / "gone" / "guard-lists.json").string()).find("mallory"),
+            std::string::npos);
+}
+
+TEST_F(GuardListsFlushTest, RedisAnswersOnceTheWritesSentBeforeItAreStored) {
+  RedisServer server;
+  ClientHarness redis(OptionsFor(server));
+  ASSERT_TRUE(redis::testing::Eventually([&] {
+    auto pong = redis.Run({"PING"});
+    return pong && !pong->is_error();
+  })) << "the client never connected";
+  auto lists = GuardLists::Shared(guard_, clock_, redis.client(), "vwr:guard");
+  Listen(lists);
+  EXPECT_EQ(Flushed(*lists), true) << "nothing sent: nothing to wait for";
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(Deny("user-" + std::to_string(i)));
+  EXPECT_EQ(Flushed(*lists), true);
+  // Every write sent before the flush is in Redis when it answers: no waiting here.
+  EXPECT_EQ(RunCommand(server.port(), {"HLEN", "vwr:guard"}), "20");
+
+  ASSERT_TRUE(guard_.Remove("sale", api::GuardList::kDeny, false, "user-0"));
+  EXPECT_EQ(Flushed(*lists), true);
+  EXPECT_EQ(RunCommand(server.port(), {"HLEN", "vwr:guard"}), "19");
+}
+
+TEST_F(GuardListsFlushTest, RedisAnswersFalseWhenAWriteFails) {
+  RedisServer server;
+  ClientHarness redis(OptionsFor(server));
+  ASSERT_TRUE(redis::testing::Eventually([&] {
+    auto pong = redis.Run({"PING"});
+    return pong && !pong->is_error();
+  })) << "the client never connected";
+  auto lists = GuardLists::Shared(guard_, clock_, redis.client(), "vwr:guard");
+  Listen(lists);
+  // A key of another type: HSET on it fails, as a write to a lost Redis would.
+  RunCommand(server.port(), {"SET", "vwr:guard", "not a hash"});
+  ASSERT_TRUE(Deny("mallory"));
+  EXPECT_EQ(Flushed(*lists), false);
+  RunCommand(server.port(), {"DEL", "vwr:guard"});
+  ASSERT_TRUE(Deny("eve"));
+  EXPECT_EQ(Flushed(*lists), true) << "a failure is reported to the flushes that cover it only";
 }
 
 }  // namespace

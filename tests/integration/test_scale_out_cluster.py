@@ -67,7 +67,12 @@ class ScaleOutClusterTest(unittest.TestCase):
             settings = dict(max_active=3, admit_rate=200, burst=3, claim_grace="5s",
                             session_timeout="60s", poll_min="100ms", poll_max="1s")
             settings.update(policy)
-            rooms.append(room_yaml(room, **settings))
+            # "protection": the lines of the room's protection section.
+            protection = settings.pop("protection", None)
+            text = room_yaml(room, **settings)
+            if protection:
+                text += "    protection:\n" + "".join("      %s\n" % p for p in protection)
+            rooms.append(text)
         seeds = "".join("\n      - %s" % s for s in self.cluster.other_seeds)
         store = ("store:\n  kind: redis\n  redis:\n    url: %s\n    cluster: true\n"
                  "    nodes:%s\n    lease: %dms\n    key_prefix: %s\n"
@@ -287,6 +292,38 @@ class ScaleOutClusterTest(unittest.TestCase):
         self.assertEqual(after, before)
         self.assertEqual(self.room_field(busy, "last"), 3 + 4 + 5)
         self.assertEqual(self.room_field(busy, "front"), 3 + 3)
+
+    def test_guard_lists_and_tracer_check_out_reach_every_node(self):
+        # The guard's hash and a room's keys live on whichever masters their slots name.
+        room = ROOMS[1]
+        nodes = self.start_nodes({room: dict(max_active=2, burst=2, protection=[
+            "mode: enforce", "limit_per_ip: 0", "limit_per_identity: 0"])}, n=2)
+        code, _, body = nodes[0].admin_request(
+            "POST", "/admin/api/v1/rooms/%s/lists/deny" % room, body={"identity": "mallory"})
+        self.assertEqual(code, 200, body)
+        wait_until(lambda: nodes[1].join(room, user_id="mallory")[0] == 429, 5,
+                   message="the other node refuses an identity denied on the first")
+        self.assertEqual(nodes[1].join(room, user_id="alice")[0], 200)
+
+        # A legacy client admitted on one node checks out on the other: the slot is free.
+        def tracer(node, endpoint, login_id):
+            status, _, body = json_request(
+                "POST", node.url("/TRACERAPI/%s" % endpoint),
+                body="loginId=%s&pageUrl=%%2F&format=json" % login_id,
+                headers={"Content-Type": "application/x-www-form-urlencoded"})
+            self.assertEqual(status, 200, body)
+            return body["isWait"]
+
+        # (alice holds a slot, and mallory may, from a join before node 1 learned the entry.)
+        code, _, body = nodes[0].admin_request("PUT", "/admin/api/v1/rooms/%s/policy" % room,
+                                               body={"max_active": 10})
+        self.assertEqual(code, 200, body)
+        before = self.in_use(room)
+        wait_until(lambda: tracer(nodes[0], "inputQueue.do", "legacy-1") == "F", 3,
+                   message="the legacy client enters")
+        self.assertEqual(self.in_use(room), before + 1)
+        self.assertEqual(tracer(nodes[1], "outputQueue.do", "legacy-1"), "F")
+        self.assertEqual(self.in_use(room), before)
 
     def test_when_the_tick_holder_dies_another_node_takes_over_every_room(self):
         text = self.config({room: dict(max_active=2, burst=2) for room in ROOMS})

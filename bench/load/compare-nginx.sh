@@ -525,9 +525,12 @@ if [[ -n $json_out ]]; then
     printf '  "results": {\n'
     sep=""
     for name in "${names[@]}"; do
-      printf '%s    "%s": {"rps": %s, "requests": %s, "p50_us": %s, "p90_us": %s, "p99_us": %s, "max_us": %s, "errors": %s, "server_cpu_us_per_request": %s}' \
+      # shellcheck disable=SC2086 # space-separated numbers
+      printf '%s    "%s": {"rps": %s, "requests": %s, "p50_us": %s, "p90_us": %s, "p99_us": %s, "max_us": %s, "errors": %s, "server_cpu_us_per_request": %s, "rps_rounds": [%s], "cpu_us_rounds": [%s]}' \
         "$sep" "$name" "${rps[$name]}" "${requests[$name]}" "${p50[$name]}" "${p90[$name]}" \
-        "${p99[$name]}" "${maxl[$name]}" "${errors[$name]:-0}" "${cpu_us[$name]}"
+        "${p99[$name]}" "${maxl[$name]}" "${errors[$name]:-0}" "${cpu_us[$name]}" \
+        "$(printf '%s\n' ${rps_runs[$name]} | paste -sd, -)" \
+        "$(printf '%s\n' ${cpu_runs[$name]} | paste -sd, -)"
       sep=$',\n'
     done
     printf '\n  },\n  "ratios": {'

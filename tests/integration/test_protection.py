@@ -187,6 +187,42 @@ class ProtectionTest(unittest.TestCase):
         self.assertEqual(code, 405)
 
 
+class ProtectionClientAddressTest(unittest.TestCase):
+    """The native API counts the client behind a trusted proxy, and a spoofed X-Forwarded-For
+    from a peer that is not one changes nothing."""
+
+    ROOM = protected("perip", ["mode: enforce", "window: 10m", "limit_per_ip: 2",
+                               "limit_per_identity: 0", "block_time: 60s"])
+
+    def info(self, vwr, client):
+        return vwr.json_request("GET", "/api/v1/rooms/perip",
+                                headers={"X-Forwarded-For": "203.0.113.9, " + client})
+
+    def test_behind_a_trusted_proxy_each_client_has_its_own_limit(self):
+        vwr = VwrProcess(config_yaml(self.ROOM, extra="server:\n  trusted_proxies: "
+                                                      "[\"127.0.0.0/8\", \"::1\"]\n"))
+        self.addCleanup(vwr.close)
+        for _ in range(2):
+            self.assertEqual(self.info(vwr, "198.51.100.1")[0], 200)
+        code, _, body = self.info(vwr, "198.51.100.1")
+        self.assertEqual((code, body["error"]["code"]), (429, "blocked"), body)
+        # The right-most untrusted address is the client: another one is served.
+        self.assertEqual(self.info(vwr, "198.51.100.2")[0], 200)
+        code, _, listed = vwr.admin_request("GET", lists_path("perip", "block"))
+        self.assertEqual([e["ip"] for e in listed["entries"]], ["198.51.100.1"], listed)
+
+    def test_a_spoofed_forwarded_for_from_an_untrusted_peer_is_ignored(self):
+        vwr = VwrProcess(config_yaml(self.ROOM))
+        self.addCleanup(vwr.close)
+        for n in range(2):
+            self.assertEqual(self.info(vwr, "198.51.100.%d" % (10 + n))[0], 200)
+        # A new made-up client address per request does not escape the peer's limit.
+        code, _, body = self.info(vwr, "198.51.100.99")
+        self.assertEqual((code, body["error"]["code"]), (429, "blocked"), body)
+        code, _, listed = vwr.admin_request("GET", lists_path("perip", "block"))
+        self.assertEqual([e["ip"] for e in listed["entries"]], ["127.0.0.1"], listed)
+
+
 class ProtectionRestartTest(unittest.TestCase):
     def test_answered_list_changes_survive_a_crash(self):
         tmp = tempfile.mkdtemp(prefix="vwr-guard-")

@@ -710,6 +710,20 @@ void ReadRedis(Reader& reader, const Field& field, RedisConfig& out) {
     reader.Error(nodes->mark, nodes->path,
                  "lists seeds of a Redis Cluster: set store.redis.cluster: true, or remove it");
   }
+  // A Redis Cluster has database 0 only: a URL naming another would be silently ignored.
+  if (const Field* url = fields->Find("url"); url != nullptr && out.cluster) {
+    const std::string_view text = out.url;
+    const std::size_t scheme = text.find("://");
+    const std::string_view rest = scheme == std::string_view::npos ? text : text.substr(scheme + 3);
+    if (const std::size_t slash = rest.find('/'); slash != std::string_view::npos) {
+      const std::string_view db = rest.substr(slash + 1);
+      if (!db.empty() && db.find_first_not_of('0') != std::string_view::npos) {
+        reader.Error(url->mark, url->path,
+                     "names a database other than 0, which a Redis Cluster does not have: "
+                     "remove it (or end the URL with /0)");
+      }
+    }
+  }
   auto duration = [&](const char* key, std::chrono::milliseconds& target, milliseconds min,
                       milliseconds max) {
     if (const Field* f = fields->Find(key)) {

@@ -34,5 +34,23 @@ TEST(StoreRedisCluster, SeedsWithClusterTrueOrNoSeedsAreFine) {
   ParseOk("store:\n  kind: redis\n  redis:\n    nodes: []\n");
 }
 
+// A Redis Cluster has database 0 only: another in the URL would be silently ignored.
+TEST(StoreRedisCluster, ADatabaseOtherThanZeroIsAnError) {
+  const ParseResult r = ParseConfig(
+      "store:\n  kind: redis\n  redis:\n    url: redis://:secret@10.0.0.5:7000/3\n"
+      "    cluster: true\n");
+  EXPECT_FALSE(r.ok());
+  const ConfigError e = ErrorFor(r, "store.redis.url");
+  EXPECT_EQ(e.line, 4);
+  EXPECT_NE(e.message.find("database other than 0"), std::string::npos) << e.message;
+  EXPECT_EQ(e.message.find("secret"), std::string::npos) << "never quotes the URL back";
+
+  ParseOk("store:\n  kind: redis\n  redis:\n    url: redis://10.0.0.5:7000/0\n"
+          "    cluster: true\n");
+  ParseOk("store:\n  kind: redis\n  redis:\n    url: redis://10.0.0.5:7000/\n"
+          "    cluster: true\n");
+  ParseOk("store:\n  kind: redis\n  redis:\n    url: redis://10.0.0.5:7000/3\n");
+}
+
 }  // namespace
 }  // namespace vwr::config

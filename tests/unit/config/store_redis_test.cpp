@@ -23,7 +23,7 @@ TEST(StoreRedis, EveryKeyIsRead) {
 store:
   kind: redis
   redis:
-    url: redis://app:secret@10.0.0.5:7000/2
+    url: redis://app:secret@10.0.0.5:7000/0
     cluster: true
     nodes: [10.0.0.6:7000, "[::1]:7001"]
     connect_timeout: 300ms
@@ -32,7 +32,7 @@ store:
     key_prefix: shop.prod
 )");
   const RedisConfig& r = c.store.redis;
-  EXPECT_EQ(r.url, "redis://app:secret@10.0.0.5:7000/2");
+  EXPECT_EQ(r.url, "redis://app:secret@10.0.0.5:7000/0");
   EXPECT_TRUE(r.cluster);
   ASSERT_EQ(r.nodes.size(), 2u);
   EXPECT_EQ(r.nodes[1].ToString(), "[::1]:7001");

@@ -122,6 +122,12 @@ std::optional<Response> AdminApi::Route(const Request& req, const ConnectionInfo
       return MakeJson(http::status::service_unavailable, R"({"status":"store_unavailable"})", v,
                       ka);
     }
+    if (ready_check_ && !ready_check_()) {
+      std::string body = R"({"status":)";
+      AppendJsonString(body, ready_check_status_);
+      body += '}';
+      return MakeJson(http::status::service_unavailable, std::move(body), v, ka);
+    }
     return MakeJson(http::status::ok, R"({"status":"ready"})", v, ka);
   }
   if (path == "/metrics") {

@@ -66,6 +66,12 @@ class AdminApi final : public Handler {
 
   // Set false when the node starts draining; /readyz then answers 503.
   void SetReady(bool ready) { ready_.store(ready, std::memory_order_relaxed); }
+  // Another condition of readiness, besides the store's: while `check` says false, /readyz
+  // answers 503 {"status": `status`}. Set before serving; called on any thread.
+  void SetReadyCheck(std::function<bool()> check, std::string status) {
+    ready_check_ = std::move(check);
+    ready_check_status_ = std::move(status);
+  }
 
  private:
   // What is answered later, once done elsewhere.
@@ -113,6 +119,8 @@ class AdminApi final : public Handler {
   AdminKeys keys_;
   GuardImpl* guard_ = nullptr;
   ListsRecorded lists_recorded_;
+  std::function<bool()> ready_check_;
+  std::string ready_check_status_;
   std::atomic<bool> ready_{true};
 };
 

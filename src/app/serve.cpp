@@ -450,6 +450,11 @@ int Serve(const ConfigSource& source, const config::Config& config) {
   api::AdminApi admin_api(directory, store, *admin_token, clock, metrics, &messages,
                           std::move(admin_keys));
   admin_api.SetGuard(&guard);
+  if (key_sharing) {
+    // Not before this node has read the other nodes' token keys: their tokens would be refused.
+    admin_api.SetReadyCheck([&key_sharing] { return key_sharing->ever_shared(); },
+                            "keys_not_shared");
+  }
   admin_api.SetListsRecorded(
       [lists = guard_lists](std::function<void(bool)> done) { lists->Flush(std::move(done)); });
 

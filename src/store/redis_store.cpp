@@ -494,6 +494,7 @@ void RedisRoom::Tick() {
         const std::int64_t read_to = ToI64(e[20]);
         revoked_cursor_ = std::to_string(read_to);
         ForgetRevoked(read_to - keep_ms);
+        ticked_.store(true, std::memory_order_release);
         UsePolicy(e[17].str);
         const std::uint64_t last = ToU64(e[1]);
         const std::uint64_t front = ToU64(e[2]);
@@ -586,10 +587,11 @@ void RedisStore::Tick() {
 }
 
 bool RedisStore::Ready() const {
-  // Connected, and every room served knows its shared incarnation (it can take joins).
+  // Connected, and every room served knows its shared incarnation (it can take joins) and has
+  // ticked once (it knows which sessions other nodes ended: their tokens are refused here too).
   if (!client_->connected()) return false;
   for (const RedisRoom* room : served_.Get().rooms) {
-    if (!room->adopted()) return false;
+    if (!room->adopted() || !room->ticked()) return false;
   }
   return true;
 }

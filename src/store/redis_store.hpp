@@ -95,6 +95,9 @@ class RedisRoom final : public RoomState {
   core::Policy file_policy();
   // True once the room's incarnation is known (the first Adopt answered).
   bool adopted() const { return incarnation() != 0; }
+  // A tick has answered since the room was adopted: the node has read the sessions ended on
+  // other nodes (revocation) and the cluster's figures.
+  bool ticked() const { return ticked_.load(std::memory_order_acquire); }
 
  private:
   std::vector<std::string> Keys(bool with_lease = false) const;
@@ -132,6 +135,7 @@ class RedisRoom final : public RoomState {
   TicketSet revoked_;
   std::deque<std::pair<std::int64_t, std::uint64_t>> revoked_order_;  // (ended_ms, ticket)
   std::string revoked_cursor_;  // where this node's reading stands ('' before the first)
+  std::atomic<bool> ticked_{false};
 };
 
 // All rooms, their state in one Redis or a Redis Cluster shared by every node (see

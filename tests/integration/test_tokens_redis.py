@@ -143,6 +143,19 @@ class SharedKeysTest(unittest.TestCase):
         code, _, body = c.leave(ROOM, token)
         self.assertEqual(code, 204, body)
 
+    def test_a_node_once_ready_honours_the_tokens_of_the_nodes_before_it(self):
+        token = self.admitted_token(self.nodes[0])
+        late = VwrProcess(node_config(self.redis.url, self.key_file),
+                          env={"VWR_ADMIN_TOKEN": ADMIN_TOKEN})
+        self.addCleanup(late.close)
+        wait_ready(late)
+        # No waiting beyond /readyz: ready means it has read the other nodes' keys.
+        code, _, body = late.heartbeat(ROOM, token)
+        self.assertEqual(code, 204, body)
+        self.assertIn(kid_of(token), jwks_kids(late))
+        code, _, body = late.leave(ROOM, token)
+        self.assertEqual(code, 204, body)
+
     def test_a_tampered_token_and_a_key_no_node_published_are_refused(self):
         a, b, _ = self.nodes
         self.wait_everyone_knows({self.own_kid(n) for n in self.nodes})

@@ -711,6 +711,31 @@ TEST_P(RoomStateContract, ASessionEndedOnOneNodeReadsAsEndedOnEveryNode) {
   other->Close();
 }
 
+// A node is ready (/readyz) only once it knows what other nodes ended: a token of a session that
+// left through another node must not verify here in the node's first instants.
+TEST_P(RoomStateContract, ANodeIsReadyOnlyAfterItsFirstTickHasAnswered) {
+  if (GetParam() == Kind::kEmbedded) GTEST_SKIP() << "one node holds the embedded store";
+  Open(BasePolicy());
+  const TicketAnswer left = Join();
+  ASSERT_TRUE(Leave(left.ticket));
+
+  RedisStoreOptions options;
+  options.client = redis::testing::OptionsFor(*redis_);
+  options.node_id = "contract-node-late";
+  options.lease = milliseconds(1000);
+  RedisStore late(rooms_, util::SystemClock::Instance(), options);
+  RoomState& room = *late.Find("r");
+  ASSERT_TRUE(redis::testing::Eventually([&] { return late.client().connected(); }));
+  late.Tick();  // the first tick adopts the room, and only that
+  ASSERT_TRUE(redis::testing::Eventually([&] { return room.incarnation() != 0; }));
+  EXPECT_FALSE(late.Ready()) << "adopted, but it has not read the ends yet";
+  EXPECT_FALSE(room.SessionEnded(left.ticket));
+  late.Tick();
+  EXPECT_TRUE(redis::testing::Eventually([&] { return late.Ready(); }));
+  EXPECT_TRUE(room.SessionEnded(left.ticket)) << "ready means it knows";
+  late.Close();
+}
+
 TEST_P(RoomStateContract, ARoomThatBeginsAnewForgetsTheEndsOfItsFormerLife) {
   if (GetParam() == Kind::kEmbedded) GTEST_SKIP() << "the embedded room's life is its directory's";
   Open(BasePolicy());

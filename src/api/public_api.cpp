@@ -276,6 +276,14 @@ void PublicApi::Join(RoomEntry& room, Call& call) {
                   MakeError(ApiError::kPowInvalid,
                             "the proof of work does not hold for this room's challenge", v, ka));
   }
+  const std::int64_t issued_ms = checked.claims.expires_ms - setting->second.lifetime.count();
+  if (issued_ms < pow_not_before_ms_.load(std::memory_order_relaxed)) {
+    room.traffic.pow_refused.Add();
+    return Finish(call, MakeError(ApiError::kPowExpired,
+                                  "the challenge was issued before this node started; fetch a "
+                                  "new one",
+                                  v, ka));
+  }
   // Remembered until it would be refused anyway as expired (a second of slack for the nodes'
   // clocks).
   const std::chrono::milliseconds keep(checked.claims.expires_ms - now_ms + 1000);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -107,6 +108,12 @@ class PublicApi final : public Handler {
   // Replaces the per-room proof-of-work settings (at start and on reload); a room not listed
   // asks none.
   void SetPow(PowSettings pow) { pow_.Publish(std::move(pow)); }
+  // Challenges issued before `unix_ms` (by the room's challenge lifetime) are refused as
+  // expired. Set to the start time on the embedded store, which forgets spent challenges on a
+  // restart: without it a challenge spent just before a restart could buy one more join after.
+  void SetPowNotBefore(std::int64_t unix_ms) {
+    pow_not_before_ms_.store(unix_ms, std::memory_order_relaxed);
+  }
   // Replaces the rooms' match rules that /api/v1/verify routes by (at start and on reload).
   void SetRoutes(const std::vector<RoomRoute>& routes) { routes_.Publish(RoomRoutes(routes)); }
 
@@ -222,6 +229,7 @@ class PublicApi final : public Handler {
   util::Published<TokenLifetimes> token_lifetimes_;
   util::Published<EntryPasses> entry_passes_;
   util::Published<PowSettings> pow_;
+  std::atomic<std::int64_t> pow_not_before_ms_{0};
   ChallengeCodec challenges_;
   util::Published<RoomRoutes> routes_;
 };

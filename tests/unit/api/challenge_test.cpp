@@ -235,6 +235,19 @@ TEST_F(PowApiTest, AnotherRoomsChallengeIsInvalid) {
   EXPECT_EQ(Code(JoinWith(c, Solve(c, kDifficulty), "a")), "pow_invalid");
 }
 
+TEST_F(PowApiTest, AChallengeIssuedBeforeTheNodeStartedIsRefusedAsExpired) {
+  const std::string before(Challenge().at("challenge").as_string());
+  clock_.Advance(seconds(1));
+  // A restart of a node on the embedded store, which has forgotten which challenges were spent.
+  api_->SetPowNotBefore(
+      std::chrono::duration_cast<milliseconds>(clock_.WallNow().time_since_epoch()).count());
+  Response old = JoinWith(before, Solve(before, kDifficulty));
+  EXPECT_EQ(old.result(), http::status::forbidden);
+  EXPECT_EQ(Code(old), "pow_expired") << "a new challenge is what the client needs";
+  const std::string after(Challenge().at("challenge").as_string());
+  EXPECT_EQ(JoinWith(after, Solve(after, kDifficulty)).result(), http::status::ok);
+}
+
 TEST_F(PowApiTest, AnExpiredChallengeIsRefused) {
   const std::string c(Challenge().at("challenge").as_string());
   const std::string nonce = Solve(c, kDifficulty);

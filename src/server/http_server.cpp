@@ -367,8 +367,11 @@ class BasicHttpSession final : public HttpSession,
     if (worker_.draining || requests_ == options_.max_requests_per_connection) {
       response_.keep_alive(false);
     }
-    if (request.method() == http::verb::head) {
+    const unsigned status = response_.result_int();
+    if (request.method() == http::verb::head && status != 204 && status != 304 &&
+        status >= 200) {
       // The headers of the GET answer, Content-Length included, and no body (RFC 9110 9.3.2).
+      // (204 and 304 answers carry no Content-Length: RFC 9110 8.6.)
       const std::size_t length = response_.body().size();
       response_.body().clear();
       response_.content_length(length);

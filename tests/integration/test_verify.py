@@ -190,6 +190,7 @@ class VerifyTest(VerifyCase):
             self.assertEqual(code, 204, body)
             self.assertEqual(h.get("X-VWR-Room"), "shop")
             self.assertEqual(h.get("X-VWR-Subject"), sub)
+            self.assertNotIn("Content-Length", h, "a 204 carries none (RFC 9110 8.6), HEAD too")
         # The cookie the join set is the one verify reads.
         cookie_value, _ = set_cookies(hdrs)["vwr_shop"]
         self.assertEqual(cookie_value, token)

@@ -26,6 +26,15 @@ def form(**fields):
     return urllib.parse.urlencode(fields)
 
 
+def tracer_values(test, vwr, endpoint, headers=None, **fields):
+    """A form POST to /TRACERAPI/<endpoint>; its XML answer's values, checked to be a 200."""
+    status, _, body = request("POST", vwr.url("/TRACERAPI/" + endpoint), body=form(**fields),
+                              headers=dict(headers or {}, **{
+                                  "Content-Type": "application/x-www-form-urlencoded"}))
+    test.assertEqual(status, 200, body)
+    return {k: html.unescape(v) for k, v in PARAMETER.findall(body.decode())}
+
+
 class TracerTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -293,12 +302,7 @@ class TracerClientIpTest(unittest.TestCase):
     peer, and tracer.trust_client_ip."""
 
     def answer(self, vwr, headers=None, **fields):
-        status, _, body = request("POST", vwr.url("/TRACERAPI/inputQueue.do"),
-                                  body=form(**fields), headers=dict(
-                                      headers or {},
-                                      **{"Content-Type": "application/x-www-form-urlencoded"}))
-        self.assertEqual(status, 200, body)
-        return {k: html.unescape(v) for k, v in PARAMETER.findall(body.decode())}
+        return tracer_values(self, vwr, "inputQueue.do", headers, **fields)
 
     def test_trusted_proxy_untrusted_peer_and_trusted_client_ip(self):
         room = room_yaml("default", max_active=1, admit_rate=100, burst=1, **POLL)
@@ -373,12 +377,8 @@ class TracerTwoNodesTest(unittest.TestCase):
     that never saw its identity, and must still free the slot at once."""
 
     def answer(self, vwr, endpoint, login_id):
-        status, _, body = request("POST", vwr.url("/TRACERAPI/" + endpoint),
-                                  body=form(host="two.example.com", loginId=login_id,
-                                            pageUrl="https://two.example.com/"),
-                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
-        self.assertEqual(status, 200, body)
-        return {k: html.unescape(v) for k, v in PARAMETER.findall(body.decode())}
+        return tracer_values(self, vwr, endpoint, host="two.example.com", loginId=login_id,
+                             pageUrl="https://two.example.com/")
 
     def test_check_out_on_another_node_frees_the_slot_at_once(self):
         redis = RedisServer()
@@ -414,11 +414,8 @@ class TracerStoreFailureTest(unittest.TestCase):
     fail_closed room T (keep waiting, nobody enters). Its own redis-server, killed mid-test."""
 
     def answer(self, vwr, host, login_id):
-        status, _, body = request("POST", vwr.url("/TRACERAPI/inputQueue.do"),
-                                  body=form(host=host, loginId=login_id, pageUrl="/"),
-                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
-        self.assertEqual(status, 200, body)
-        return {k: html.unescape(v) for k, v in PARAMETER.findall(body.decode())}
+        return tracer_values(self, vwr, "inputQueue.do", host=host, loginId=login_id,
+                             pageUrl="/")
 
     def test_fail_open_answers_e_and_fail_closed_keeps_waiting(self):
         redis = RedisServer()

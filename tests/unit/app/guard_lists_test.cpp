@@ -87,6 +87,19 @@ class GuardListsFlushTest : public ::testing::Test {
                       api::GuardEntry{false, std::move(identity), 0, "admin"});
   }
 
+  // Lists kept in "vwr:guard" through `redis` once it is connected (a write before that fails,
+  // as it should); null when it never connects.
+  std::shared_ptr<GuardLists> SharedLists(ClientHarness& redis) {
+    const bool connected = redis::testing::Eventually([&] {
+      auto pong = redis.Run({"PING"});
+      return pong && !pong->is_error();
+    });
+    if (!connected) return nullptr;
+    auto lists = GuardLists::Shared(guard_, clock_, redis.client(), "vwr:guard");
+    Listen(lists);
+    return lists;
+  }
+
   util::FakeClock clock_;
   api::GuardImpl guard_{clock_};
   std::filesystem::path dir_;
@@ -128,12 +141,8 @@ TEST_F(GuardListsFlushTest, EmbeddedAnswersFalseWhenTheFileCannotBeWritten) {
 TEST_F(GuardListsFlushTest, RedisAnswersOnceTheWritesSentBeforeItAreStored) {
   RedisServer server;
   ClientHarness redis(OptionsFor(server));
-  ASSERT_TRUE(redis::testing::Eventually([&] {
-    auto pong = redis.Run({"PING"});
-    return pong && !pong->is_error();
-  })) << "the client never connected";
-  auto lists = GuardLists::Shared(guard_, clock_, redis.client(), "vwr:guard");
-  Listen(lists);
+  auto lists = SharedLists(redis);
+  ASSERT_TRUE(lists) << "the client never connected";
   EXPECT_EQ(Flushed(*lists), true) << "nothing sent: nothing to wait for";
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(Deny("user-" + std::to_string(i)));
   EXPECT_EQ(Flushed(*lists), true);
@@ -148,12 +157,8 @@ TEST_F(GuardListsFlushTest, RedisAnswersOnceTheWritesSentBeforeItAreStored) {
 TEST_F(GuardListsFlushTest, RedisAnswersFalseWhenAWriteFails) {
   RedisServer server;
   ClientHarness redis(OptionsFor(server));
-  ASSERT_TRUE(redis::testing::Eventually([&] {
-    auto pong = redis.Run({"PING"});
-    return pong && !pong->is_error();
-  })) << "the client never connected";
-  auto lists = GuardLists::Shared(guard_, clock_, redis.client(), "vwr:guard");
-  Listen(lists);
+  auto lists = SharedLists(redis);
+  ASSERT_TRUE(lists) << "the client never connected";
   // A key of another type: HSET on it fails, as a write to a lost Redis would.
   RunCommand(server.port(), {"SET", "vwr:guard", "not a hash"});
   ASSERT_TRUE(Deny("mallory"));

@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 #include <mutex>
 #include <optional>
+#include <map>
 #include <set>
 
 namespace vwr::app {
@@ -44,6 +45,32 @@ std::string EncodeSharedKey(const token::ExportedKey& key) {
   return fmt::format(R"({{"jwk":{},"notAfter":{}}})", key.jwk, key.not_after_unix);
 }
 
+std::string EncodeWithdrawnKey(std::int64_t not_after_unix) {
+  return fmt::format(R"({{"withdrawn":true,"notAfter":{}}})", not_after_unix);
+}
+
+namespace {
+
+// The notAfter of a withdrawal, or nullopt when `value` is not one.
+std::optional<std::int64_t> WithdrawnUntil(std::string_view value) {
+  if (value.size() > kMaxValueBytes || value.find("\"withdrawn\"") == std::string_view::npos) {
+    return std::nullopt;
+  }
+  boost::system::error_code ec;
+  const boost::json::value parsed = boost::json::parse(value, ec);
+  const boost::json::object* object = ec ? nullptr : parsed.if_object();
+  if (object == nullptr || object->size() != 2) return std::nullopt;
+  const boost::json::value* withdrawn = object->if_contains("withdrawn");
+  const boost::json::value* not_after = object->if_contains("notAfter");
+  if (withdrawn == nullptr || !withdrawn->is_bool() || !withdrawn->as_bool() ||
+      not_after == nullptr || !not_after->is_int64() || not_after->as_int64() <= 0) {
+    return std::nullopt;
+  }
+  return not_after->as_int64();
+}
+
+}  // namespace
+
 boost::system::result<token::PublicKeyInfo, std::string> DecodeSharedKey(std::string_view field,
                                                                          std::string_view value) {
   if (value.size() > kMaxValueBytes) {
@@ -76,6 +103,10 @@ SharedKeysPlan PlanSharedKeys(const std::vector<std::pair<std::string, std::stri
                               std::int64_t now_unix) {
   SharedKeysPlan plan;
   for (const auto& [field, value] : entries) {
+    if (const std::optional<std::int64_t> until = WithdrawnUntil(value)) {
+      (*until <= now_unix ? plan.expired : plan.withdrawn).push_back(field);
+      continue;
+    }
     auto key = DecodeSharedKey(field, value);
     if (!key) {
       plan.invalid.emplace_back(field, std::move(key.error()));
@@ -105,7 +136,8 @@ struct KeySharing::State : std::enable_shared_from_this<KeySharing::State> {
   std::atomic<bool> ever{false};
 
   std::mutex mu;
-  std::set<std::string> published;         // guarded by mu: own kids in the hash, as last written
+  // Guarded by mu: own kids in the hash, as last written, with their notAfter.
+  std::map<std::string, std::int64_t> published;
   std::set<std::string> reported_invalid;  // guarded by mu: field + '\n' + value, logged once
   bool down_logged = false;                // guarded by mu
   std::uint64_t failures_since_log = 0;    // guarded by mu
@@ -116,6 +148,7 @@ struct KeySharing::State : std::enable_shared_from_this<KeySharing::State> {
     std::function<void(const SharedKeysRound&)> done;
     SharedKeysRound result;
     std::vector<std::string> exported, gone;
+    std::map<std::string, std::int64_t> not_after;  // of each exported kid
     int outstanding = 0;
     bool write_failed = false, gone_failed = false;
     bool stopped = false;  // the client was stopped (shutting down): nothing to report
@@ -136,15 +169,19 @@ struct KeySharing::State : std::enable_shared_from_this<KeySharing::State> {
     std::vector<std::string> hset{"HSET", key};
     for (const token::ExportedKey& k : ring.ExportOwnKeys()) {
       run->exported.push_back(k.kid);
+      run->not_after[k.kid] = k.not_after_unix;
       hset.push_back(k.kid);
       hset.push_back(EncodeSharedKey(k));
     }
+    std::vector<std::string> withdraw{"HSET", key};
     {
       std::lock_guard lock(mu);
-      for (const std::string& kid : published) {
-        if (std::find(run->exported.begin(), run->exported.end(), kid) == run->exported.end()) {
-          run->gone.push_back(kid);
-        }
+      for (const auto& [kid, not_after] : published) {
+        if (run->not_after.contains(kid)) continue;
+        run->gone.push_back(kid);
+        run->not_after[kid] = not_after;
+        withdraw.push_back(kid);
+        withdraw.push_back(EncodeWithdrawnKey(not_after));
       }
     }
     // Sent together: on one connection the replies come back in this order, and the read sees
@@ -162,13 +199,17 @@ struct KeySharing::State : std::enable_shared_from_this<KeySharing::State> {
       });
     }
     if (!run->gone.empty()) {
-      std::vector<std::string> hdel{"HDEL", key};
-      hdel.insert(hdel.end(), run->gone.begin(), run->gone.end());
-      client.Command(std::move(hdel), key, [self, run](boost::system::result<redis::Reply> r) {
+      client.Command(std::move(withdraw), key, [self, run](boost::system::result<redis::Reply> r) {
         run->stopped |= Stopped(r);
         if (Failed(r)) {
           run->gone_failed = true;
-          if (run->result.error.empty()) run->result.error = Describe(r, "HDEL");
+          if (run->result.error.empty()) run->result.error = Describe(r, "HSET (withdrawal)");
+        } else {
+          for (const std::string& kid : run->gone) {
+            spdlog::warn("keys: {} withdrawn in {}: this node no longer has it; every node "
+                         "refuses its tokens from its next round",
+                         kid, self->key);
+          }
         }
         self->Step(run);
       });
@@ -186,8 +227,11 @@ struct KeySharing::State : std::enable_shared_from_this<KeySharing::State> {
     {
       std::lock_guard lock(mu);
       if (!run->write_failed) {
-        published = std::set<std::string>(run->exported.begin(), run->exported.end());
-        if (run->gone_failed) published.insert(run->gone.begin(), run->gone.end());
+        published.clear();
+        for (const std::string& kid : run->exported) published[kid] = run->not_after[kid];
+        if (run->gone_failed) {
+          for (const std::string& kid : run->gone) published[kid] = run->not_after[kid];
+        }
       }
     }
     const boost::system::result<redis::Reply>& read = *run->read;
@@ -240,6 +284,11 @@ struct KeySharing::State : std::enable_shared_from_this<KeySharing::State> {
           spdlog::warn("keys: ignoring the entry {} in {}: {}", field, key, why);
         }
       }
+    }
+    for (std::string& kid : ring.RemoveForeignKeys(plan.withdrawn)) {
+      spdlog::warn("keys: {} was withdrawn by the node that owned it: its tokens are refused now",
+                   kid);
+      result.dropped.push_back(std::move(kid));
     }
     if (plan.import.empty()) return;
     const token::KeyRing::Snapshot& before = ring.Current();

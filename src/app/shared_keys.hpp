@@ -28,9 +28,15 @@ namespace vwr::app {
 // notAfter (unix seconds) is when no token signed with the key can be valid any more (see
 // token::KeyRing::ExportOwnKeys). A single key lives on one slot of a Redis Cluster, so the hash
 // needs no hash tag.
+//
+// A key its node no longer has (deleted from its key directory, e.g. after a compromise) is
+// withdrawn: its field becomes {"withdrawn":true,"notAfter":N} until N, and every node that
+// imported it drops it at its next round, so its tokens are refused everywhere within seconds.
 
 // The value stored for one of this node's keys.
 std::string EncodeSharedKey(const token::ExportedKey& key);
+// The value that withdraws key `kid`, kept until `not_after_unix`.
+std::string EncodeWithdrawnKey(std::int64_t not_after_unix);
 
 // Reads one field of the hash. The JWK is checked fully (token::ParseJwk: a point of P-256, no
 // private part) and its thumbprint must be the field's name; the error says what is wrong.
@@ -42,6 +48,7 @@ struct SharedKeysPlan {
   std::vector<token::PublicKeyInfo> import;  // valid and not expired (own keys included; the
                                              // ring leaves those out)
   std::vector<std::string> expired;          // fields past their notAfter: to be deleted
+  std::vector<std::string> withdrawn;        // keys their node withdrew: to be dropped
   std::vector<std::pair<std::string, std::string>> invalid;  // field, why it was refused
 };
 
@@ -56,6 +63,7 @@ struct SharedKeysRound {
   std::string error;                 // why not, when !ok
   std::vector<std::string> added;    // kids new to the ring
   std::vector<std::string> deleted;  // expired fields deleted from the hash
+  std::vector<std::string> dropped;  // foreign kids dropped from the ring (withdrawn)
 };
 
 // Shares this node's token signing keys with the other nodes through Redis, and takes theirs,
@@ -65,8 +73,9 @@ struct SharedKeysRound {
 //
 //   every period (control thread):  Round()
 //     HSET  <prefix>:jwks  kid -> EncodeSharedKey   for each of this node's keys (ExportOwnKeys)
-//     HDEL  <prefix>:jwks  kids this node published before and no longer has
-//     HGETALL <prefix>:jwks -> PlanSharedKeys -> KeyRing::AddForeignKeys
+//     HSET  <prefix>:jwks  kid -> EncodeWithdrawnKey  for kids this node published before and
+//                                                  no longer has
+//     HGETALL <prefix>:jwks -> PlanSharedKeys -> KeyRing::AddForeignKeys, RemoveForeignKeys
 //     HDEL  <prefix>:jwks  the fields past their notAfter (whoever sees them first)
 //
 // Foreign keys the ring holds are dropped by KeyRing::Prune once past their notAfter; a node that

@@ -110,6 +110,16 @@ std::size_t KeyRing::AddForeignKeys(std::vector<PublicKeyInfo> keys) {
   return added;
 }
 
+std::vector<std::string> KeyRing::RemoveForeignKeys(const std::vector<std::string>& kids) {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> removed;
+  for (const std::string& kid : kids) {
+    if (foreign_.erase(kid) > 0) removed.push_back(kid);
+  }
+  if (!removed.empty()) PublishLocked();
+  return removed;
+}
+
 std::vector<PublicKeyInfo> KeyRing::ForeignKeys() const {
   std::lock_guard lock(mu_);
   std::vector<PublicKeyInfo> out;

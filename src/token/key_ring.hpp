@@ -158,6 +158,10 @@ class KeyRing {
   // own keys. Returns how many keys are new to the ring.
   std::size_t AddForeignKeys(std::vector<PublicKeyInfo> keys);
 
+  // Drops foreign keys by kid (their node withdrew them); own keys are not touched. Returns the
+  // kids dropped.
+  std::vector<std::string> RemoveForeignKeys(const std::vector<std::string>& kids);
+
   // The foreign keys held now, by kid.
   std::vector<PublicKeyInfo> ForeignKeys() const;
 

@@ -108,6 +108,18 @@ TEST(SharedKeyCodec, BrokenOrForgedEntriesAreRefusedWithAReason) {
   EXPECT_NE(refused(exported.kid, std::string(5000, ' ')).find("bytes long"), std::string::npos);
 }
 
+TEST(SharedKeyCodec, AWithdrawalIsPlannedAsADropUntilItsNotAfterThenDeleted) {
+  const std::vector<std::pair<std::string, std::string>> entries = {
+      {"kid-live", EncodeWithdrawnKey(2'000)}, {"kid-old", EncodeWithdrawnKey(1'000)},
+      {"kid-odd", R"({"withdrawn":false,"notAfter":2000})"}};
+  const SharedKeysPlan plan = PlanSharedKeys(entries, 1'500);
+  EXPECT_EQ(plan.withdrawn, std::vector<std::string>{"kid-live"});
+  EXPECT_EQ(plan.expired, std::vector<std::string>{"kid-old"});
+  ASSERT_EQ(plan.invalid.size(), 1u) << "withdrawn:false is no withdrawal, and no key";
+  EXPECT_EQ(plan.invalid[0].first, "kid-odd");
+  EXPECT_TRUE(plan.import.empty());
+}
+
 TEST(SharedKeyCodec, APlanImportsValidKeysAndDeletesOnlyExpiredOnes) {
   const auto live = token::EcPrivateKey::Generate();
   const auto old = token::EcPrivateKey::Generate();
@@ -224,6 +236,38 @@ TEST_F(KeySharingTest, ARotationReachesTheOtherNodesAndTheRetiredKeyStaysUntilIt
   ASSERT_TRUE(b.Round().ok);
   EXPECT_EQ(b.ring.Current().Find(old_kid), nullptr);
   EXPECT_NE(b.ring.Current().Find(a.kid()), nullptr) << "the active key is published anew";
+}
+
+// An operator deletes a key from one node's key directory (it leaked): the other nodes stop
+// honouring it at their next round, long before its notAfter.
+TEST_F(KeySharingTest, AKeyItsNodeNoLongerHasIsWithdrawnFromEveryNode) {
+  Node a(server_, clock_), b(server_, clock_);
+  ASSERT_TRUE(a.Round().ok);
+  ASSERT_TRUE(b.Round().ok);
+  const std::string leaked = a.kid();
+  ASSERT_NE(b.ring.Current().Find(leaked), nullptr);
+
+  const auto fresh = token::EcPrivateKey::Generate();
+  a.ring.SetOwnKeys(token::SingleKeySet(fresh, UnixNow(clock_)));  // the leaked key is gone
+  ASSERT_TRUE(a.Round().ok);
+  const std::string stored = RunCommand(server_.port(), {"HGET", "vwr:jwks", leaked});
+  EXPECT_NE(stored.find("\"withdrawn\":true"), std::string::npos) << stored;
+
+  const SharedKeysRound round = b.Round();
+  ASSERT_TRUE(round.ok) << round.error;
+  EXPECT_EQ(round.dropped, std::vector<std::string>{leaked});
+  EXPECT_EQ(b.ring.Current().Find(leaked), nullptr) << "its tokens are refused now";
+  EXPECT_NE(b.ring.Current().Find(a.kid()), nullptr) << "a's new key verifies";
+  EXPECT_EQ(b.ring.Current().jwks.find(leaked), std::string::npos);
+  // A node that starts later never imports it.
+  Node c(server_, clock_);
+  ASSERT_TRUE(c.Round().ok);
+  EXPECT_EQ(c.ring.Current().Find(leaked), nullptr);
+
+  // The withdrawal stays until the key's notAfter, then whoever reads first deletes it.
+  clock_.Advance(kLifetime + token::kRetiredKeyMargin + std::chrono::seconds(1));
+  ASSERT_TRUE(c.Round().ok);
+  EXPECT_EQ(RunCommand(server_.port(), {"HEXISTS", "vwr:jwks", leaked}), "0");
 }
 
 TEST_F(KeySharingTest, ANodeThatStopsPublishingIsForgottenOnceItsTokensHaveExpired) {

@@ -130,9 +130,9 @@ void PublicApi::FailOpenOrClosed(RoomEntry& room, Call& call,
 bool PublicApi::Refused(RoomEntry& room, Call& call, std::string_view identity, bool* bypass) {
   if (options_.guard == nullptr) return false;
   // The peer, or behind a trusted proxy the address it forwarded for.
-  const GuardVerdict verdict = options_.guard->Check(GuardRequest{
-      room.state->id(), ClientIp(*call.request, *call.connection, options_.trusted_proxies),
-      identity});
+  const GuardVerdict verdict = options_.guard->Check(
+      GuardRequest{room.state->id(),
+                   ClientIp(*call.request, *call.connection, options_.trusted_proxies), identity});
   if (verdict.action == GuardAction::kBypass) {
     if (bypass != nullptr) *bypass = true;
     return false;

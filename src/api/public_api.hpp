@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "api/api_metrics.hpp"
-#include "api/client_ip.hpp"
 #include "api/challenge.hpp"
+#include "api/client_ip.hpp"
 #include "api/cookies.hpp"
 #include "api/entry_pass.hpp"
 #include "api/error_log.hpp"

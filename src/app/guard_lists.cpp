@@ -103,9 +103,10 @@ void GuardLists::Load() {
     Read([read](bool ok) { read->set_value(ok); });
     if (answered.wait_until(deadline + std::chrono::seconds(1)) != std::future_status::ready ||
         !answered.get()) {
-      spdlog::warn("guard: the shared lists in {} could not be read at start; serving without "
-                   "them until they can",
-                   where_);
+      spdlog::warn(
+          "guard: the shared lists in {} could not be read at start; serving without "
+          "them until they can",
+          where_);
     }
     return;
   }
@@ -252,26 +253,27 @@ bool GuardLists::WriteFile() {
 
 void GuardLists::Read(std::function<void(bool)> then) {
   auto self = shared_from_this();
-  client_->Command({"HGETALL", where_}, where_, [self, then = std::move(then)](
-                                                    boost::system::result<redis::Reply> r) {
-    const bool ok = r && r->type == redis::Reply::Type::kArray && r->elements.size() % 2 == 0;
-    if (!ok) {
-      std::lock_guard lock(self->mu_);
-      if (!self->logged_failure_) {
-        spdlog::warn("guard: cannot read the shared lists from {}: {}", self->where_,
-                     r ? redis::ToString(*r) : r.error().message());
-        self->logged_failure_ = true;
-      }
-    } else {
-      std::vector<std::pair<std::string, std::string>> entries;
-      for (std::size_t i = 0; i + 1 < r->elements.size(); i += 2) {
-        entries.emplace_back(r->elements[i].str, r->elements[i + 1].str);
-      }
-      self->Reconcile(entries);
-    }
-    self->reading_.store(false);
-    if (then) then(ok);
-  });
+  client_->Command({"HGETALL", where_}, where_,
+                   [self, then = std::move(then)](boost::system::result<redis::Reply> r) {
+                     const bool ok =
+                         r && r->type == redis::Reply::Type::kArray && r->elements.size() % 2 == 0;
+                     if (!ok) {
+                       std::lock_guard lock(self->mu_);
+                       if (!self->logged_failure_) {
+                         spdlog::warn("guard: cannot read the shared lists from {}: {}",
+                                      self->where_, r ? redis::ToString(*r) : r.error().message());
+                         self->logged_failure_ = true;
+                       }
+                     } else {
+                       std::vector<std::pair<std::string, std::string>> entries;
+                       for (std::size_t i = 0; i + 1 < r->elements.size(); i += 2) {
+                         entries.emplace_back(r->elements[i].str, r->elements[i + 1].str);
+                       }
+                       self->Reconcile(entries);
+                     }
+                     self->reading_.store(false);
+                     if (then) then(ok);
+                   });
 }
 
 void GuardLists::Reconcile(const std::vector<std::pair<std::string, std::string>>& entries) {

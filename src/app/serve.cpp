@@ -438,9 +438,9 @@ int Serve(const ConfigSource& source, const config::Config& config) {
   if (dynamic_cast<store::RedisStore*>(&store) == nullptr) {
     // The embedded store forgets spent challenges on a restart: the ones issued before it are
     // not taken at all (a client fetches a new one and solves it again).
-    public_api.SetPowNotBefore(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   clock.WallNow().time_since_epoch())
-                                   .count());
+    public_api.SetPowNotBefore(
+        std::chrono::duration_cast<std::chrono::milliseconds>(clock.WallNow().time_since_epoch())
+            .count());
   }
   // A rotation asked through the admin API blocks on the disk: it runs on the control thread.
   api::AdminKeys admin_keys{

@@ -5,9 +5,9 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <map>
 #include <mutex>
 #include <optional>
-#include <map>
 #include <set>
 
 namespace vwr::app {
@@ -206,9 +206,10 @@ struct KeySharing::State : std::enable_shared_from_this<KeySharing::State> {
           if (run->result.error.empty()) run->result.error = Describe(r, "HSET (withdrawal)");
         } else {
           for (const std::string& kid : run->gone) {
-            spdlog::warn("keys: {} withdrawn in {}: this node no longer has it; every node "
-                         "refuses its tokens from its next round",
-                         kid, self->key);
+            spdlog::warn(
+                "keys: {} withdrawn in {}: this node no longer has it; every node "
+                "refuses its tokens from its next round",
+                kid, self->key);
           }
         }
         self->Step(run);

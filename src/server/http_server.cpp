@@ -368,8 +368,7 @@ class BasicHttpSession final : public HttpSession,
       response_.keep_alive(false);
     }
     const unsigned status = response_.result_int();
-    if (request.method() == http::verb::head && status != 204 && status != 304 &&
-        status >= 200) {
+    if (request.method() == http::verb::head && status != 204 && status != 304 && status >= 200) {
       // The headers of the GET answer, Content-Length included, and no body (RFC 9110 9.3.2).
       // (204 and 304 answers carry no Content-Length: RFC 9110 8.6.)
       const std::size_t length = response_.body().size();

@@ -353,17 +353,17 @@ void RedisRoom::Leave(std::uint64_t session_ticket, Done<bool> done) {
 
 void RedisRoom::LeaveIdentity(std::string identity, Done<bool> done) {
   if (!adopted()) return done(Unavailable<bool>());
-  store_.client().Eval(
-      Scripts().leave_identity, Keys(), Args({std::move(identity)}),
-      [this, done = std::move(done)](boost::system::result<Reply> r) {
-        // {found, last, front, waiting, active, called, now_ms, session}: leave_identity.lua
-        const std::vector<Reply>* a = ArrayOf(r, 8, "leave_identity");
-        if (a == nullptr) return done(Unavailable<bool>());
-        NoteShape(*a, 1);
-        const bool found = ToU64((*a)[0]) == 1;
-        if (found) NoteRevoked((*a)[7].str, ToI64((*a)[6]));
-        done(found);
-      });
+  store_.client().Eval(Scripts().leave_identity, Keys(), Args({std::move(identity)}),
+                       [this, done = std::move(done)](boost::system::result<Reply> r) {
+                         // {found, last, front, waiting, active, called, now_ms, session}:
+                         // leave_identity.lua
+                         const std::vector<Reply>* a = ArrayOf(r, 8, "leave_identity");
+                         if (a == nullptr) return done(Unavailable<bool>());
+                         NoteShape(*a, 1);
+                         const bool found = ToU64((*a)[0]) == 1;
+                         if (found) NoteRevoked((*a)[7].str, ToI64((*a)[6]));
+                         done(found);
+                       });
 }
 
 void RedisRoom::Admit(std::string identity, Done<TicketAnswer> done) {

@@ -124,7 +124,9 @@ TEST(TracerRender, XmlHasTheDeclarationTheFieldsInOrderAndEscapes) {
 
 TEST(TracerRender, XmlEscapingKeepsThePlainTextAroundEachEscape) {
   std::string out;
-  AppendXmlEscaped(out, "ab<cd\x02" "ef&");
+  AppendXmlEscaped(out,
+                   "ab<cd\x02"
+                   "ef&");
   EXPECT_EQ(out, "ab&lt;cdef&amp;");
   out.clear();
   AppendXmlEscaped(out, "\"plain\"");

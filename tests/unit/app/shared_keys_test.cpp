@@ -110,7 +110,8 @@ TEST(SharedKeyCodec, BrokenOrForgedEntriesAreRefusedWithAReason) {
 
 TEST(SharedKeyCodec, AWithdrawalIsPlannedAsADropUntilItsNotAfterThenDeleted) {
   const std::vector<std::pair<std::string, std::string>> entries = {
-      {"kid-live", EncodeWithdrawnKey(2'000)}, {"kid-old", EncodeWithdrawnKey(1'000)},
+      {"kid-live", EncodeWithdrawnKey(2'000)},
+      {"kid-old", EncodeWithdrawnKey(1'000)},
       {"kid-odd", R"({"withdrawn":false,"notAfter":2000})"}};
   const SharedKeysPlan plan = PlanSharedKeys(entries, 1'500);
   EXPECT_EQ(plan.withdrawn, std::vector<std::string>{"kid-live"});

@@ -45,10 +45,12 @@ TEST(StoreRedisCluster, ADatabaseOtherThanZeroIsAnError) {
   EXPECT_NE(e.message.find("database other than 0"), std::string::npos) << e.message;
   EXPECT_EQ(e.message.find("secret"), std::string::npos) << "never quotes the URL back";
 
-  ParseOk("store:\n  kind: redis\n  redis:\n    url: redis://10.0.0.5:7000/0\n"
-          "    cluster: true\n");
-  ParseOk("store:\n  kind: redis\n  redis:\n    url: redis://10.0.0.5:7000/\n"
-          "    cluster: true\n");
+  ParseOk(
+      "store:\n  kind: redis\n  redis:\n    url: redis://10.0.0.5:7000/0\n"
+      "    cluster: true\n");
+  ParseOk(
+      "store:\n  kind: redis\n  redis:\n    url: redis://10.0.0.5:7000/\n"
+      "    cluster: true\n");
   ParseOk("store:\n  kind: redis\n  redis:\n    url: redis://10.0.0.5:7000/3\n");
 }
 

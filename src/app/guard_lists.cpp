@@ -1,6 +1,7 @@
 #include "app/guard_lists.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -75,7 +76,11 @@ std::optional<api::GuardChange> DecodeGuardEntry(std::string_view field, std::st
 
 GuardLists::GuardLists(api::GuardImpl& guard, const util::Clock& clock, std::string where,
                        redis::Client* client)
-    : guard_(guard), clock_(clock), where_(std::move(where)), client_(client) {}
+    : guard_(guard),
+      clock_(clock),
+      where_(std::move(where)),
+      client_(client),
+      write_log_(clock, 1) {}
 
 std::shared_ptr<GuardLists> GuardLists::Embedded(api::GuardImpl& guard, const util::Clock& clock,
                                                  std::string file) {
@@ -244,7 +249,13 @@ bool GuardLists::WriteFile() {
     if (dir_fd >= 0) ::close(dir_fd);
   }
   if (!ok || ec) {
-    spdlog::error("guard: cannot write {}: {}", where_, ok ? ec.message() : std::strerror(errno));
+    const std::string why = ok ? ec.message() : std::strerror(errno);
+    // Tried again at every tick while it fails: said at most once a second.
+    if (std::uint64_t suppressed = 0; write_log_.Allow(suppressed)) {
+      spdlog::error("guard: cannot write {}: {}{}", where_, why,
+                    suppressed > 0 ? fmt::format(" ({} similar lines suppressed)", suppressed)
+                                   : std::string());
+    }
     dirty_.store(true, std::memory_order_release);  // tried again on the next tick
     return false;
   }

@@ -15,6 +15,7 @@
 #include "api/guard_impl.hpp"
 #include "redis/client.hpp"
 #include "util/clock.hpp"
+#include "util/log_limiter.hpp"
 
 namespace vwr::app {
 
@@ -82,6 +83,7 @@ class GuardLists : public std::enable_shared_from_this<GuardLists> {
   std::map<std::string, std::string> seen_;  // the hash as last read (under mu_)
   bool logged_failure_ = false;              // under mu_
   std::mutex file_mu_;                       // embedded: one writer of the file at a time
+  util::LogLimiter write_log_;               // embedded: failed writes, retried every tick
 
   // Redis: the writes sent and not yet answered, and who waits for them (under mu_).
   struct Waiter {

@@ -8,7 +8,8 @@ import shutil
 import tempfile
 import unittest
 
-from vwr_harness import (VwrProcess, config_yaml, on_redis, room_yaml, shared_redis, wait_until)
+from vwr_harness import (VwrProcess, config_yaml, embedded_only, on_redis, room_yaml, shared_redis,
+                         wait_until)
 
 POLL = dict(poll_min="100ms", poll_max="1s")
 
@@ -250,6 +251,27 @@ class ProtectionRestartTest(unittest.TestCase):
             self.assertEqual(second.join("managed", user_id="kept-out")[0], 429)
         finally:
             second.close()
+
+
+class ProtectionUnrecordedChangeTest(unittest.TestCase):
+    @embedded_only("the lists' file is the embedded store's")
+    def test_a_change_that_cannot_be_recorded_is_answered_503(self):
+        tmp = tempfile.mkdtemp(prefix="vwr-guard-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        data_dir = os.path.join(tmp, "data")
+        # A directory where the file must go: the rename onto it fails, as a full disk would.
+        os.makedirs(os.path.join(data_dir, "guard-lists.json", "blocker"))
+        vwr = VwrProcess(CONFIG, data_dir=data_dir)
+        self.addCleanup(vwr.close)
+        code, _, body = vwr.admin_request("POST", lists_path("managed", "deny"),
+                                          body={"identity": "not-recorded"})
+        self.assertEqual(code, 503, body)
+        self.assertEqual(body["error"]["code"], "unavailable")
+        self.assertIn("could not be recorded", body["error"]["message"])
+        vwr.wait_for_log(r"guard: cannot write .*guard-lists\.json")
+        # In force on this node nonetheless, as the answer says.
+        self.assertEqual(vwr.join("managed", user_id="not-recorded")[0], 429)
+        self.assertTrue(vwr.running())
 
 
 def _file_has(data_dir, text):

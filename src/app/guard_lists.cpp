@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -172,9 +173,10 @@ void GuardLists::Written(std::uint64_t seq, bool ok) {
   {
     std::lock_guard lock(mu_);
     outstanding_.erase(seq);
+    if (!ok) last_failed_ = std::max(last_failed_, seq);
     const std::uint64_t oldest = outstanding_.empty() ? sent_ + 1 : *outstanding_.begin();
     for (auto it = waiters_.begin(); it != waiters_.end();) {
-      if (!ok && it->seq >= seq) it->failed = true;
+      if (!ok && it->since < seq && seq <= it->seq) it->failed = true;
       if (it->seq < oldest) {
         ready.push_back(std::move(*it));
         it = waiters_.erase(it);
@@ -195,14 +197,19 @@ void GuardLists::Flush(std::function<void(bool)> done) {
     }
     return done(ok);
   }
+  bool ok = true;
   {
     std::lock_guard lock(mu_);
+    const std::uint64_t since = flushed_upto_;
+    flushed_upto_ = sent_;
+    const bool failed = last_failed_ > since;
     if (!outstanding_.empty()) {
-      waiters_.push_back(Waiter{sent_, false, std::move(done)});
+      waiters_.push_back(Waiter{since, sent_, failed, std::move(done)});
       return;
     }
+    ok = !failed;
   }
-  done(true);
+  done(ok);
 }
 
 void GuardLists::Round() {

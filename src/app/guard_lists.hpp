@@ -63,6 +63,11 @@ class GuardLists : public std::enable_shared_from_this<GuardLists> {
   void Flush(std::function<void(bool)> done);
 
   const std::string& where() const { return where_; }
+  // Redis: writes sent and not yet answered.
+  std::size_t writes_pending() {
+    std::lock_guard lock(mu_);
+    return outstanding_.size();
+  }
 
  private:
   GuardLists(api::GuardImpl& guard, const util::Clock& clock, std::string where,
@@ -86,12 +91,17 @@ class GuardLists : public std::enable_shared_from_this<GuardLists> {
   util::LogLimiter write_log_;               // embedded: failed writes, retried every tick
 
   // Redis: the writes sent and not yet answered, and who waits for them (under mu_).
+  // A flush covers the writes sent since the flush before it, so a write that failed before
+  // any flush asked about it is still reported (to the next flush).
   struct Waiter {
-    std::uint64_t seq;  // waits for every write up to this one
+    std::uint64_t since;  // covers writes after this one ...
+    std::uint64_t seq;    // ... up to this one, and waits for every write up to it
     bool failed;
     std::function<void(bool)> done;
   };
   std::uint64_t sent_ = 0;
+  std::uint64_t flushed_upto_ = 0;  // sent_ when the last flush was asked
+  std::uint64_t last_failed_ = 0;   // the newest write that failed
   std::set<std::uint64_t> outstanding_;
   std::vector<Waiter> waiters_;
 };

@@ -168,5 +168,17 @@ TEST_F(GuardListsFlushTest, RedisAnswersFalseWhenAWriteFails) {
   EXPECT_EQ(Flushed(*lists), true) << "a failure is reported to the flushes that cover it only";
 }
 
+TEST_F(GuardListsFlushTest, RedisReportsAFailureThatCameBeforeTheFlushWasAsked) {
+  RedisServer server;
+  ClientHarness redis(OptionsFor(server));
+  auto lists = SharedLists(redis);
+  ASSERT_TRUE(lists) << "the client never connected";
+  RunCommand(server.port(), {"SET", "vwr:guard", "not a hash"});
+  ASSERT_TRUE(Deny("mallory"));
+  ASSERT_TRUE(redis::testing::Eventually([&] { return lists->writes_pending() == 0; }));
+  EXPECT_EQ(Flushed(*lists), false) << "the write failed before the flush: still not recorded";
+  EXPECT_EQ(Flushed(*lists), true) << "reported once, to the flush that covered it";
+}
+
 }  // namespace
 }  // namespace vwr::app

@@ -5,7 +5,6 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -148,35 +147,51 @@ void GuardLists::OnChange(const api::GuardChange& change) {
     return;
   }
   auto [field, value] = EncodeGuardEntry(change);
-  std::vector<std::string> args = change.removed
-                                      ? std::vector<std::string>{"HDEL", where_, field}
-                                      : std::vector<std::string>{"HSET", where_, field, value};
-  auto self = shared_from_this();
+  Send(field, change.removed ? std::vector<std::string>{"HDEL", where_, field}
+                             : std::vector<std::string>{"HSET", where_, field, value});
+}
+
+void GuardLists::Send(const std::string& field, std::vector<std::string> command) {
   std::uint64_t seq = 0;
   {
     std::lock_guard lock(mu_);
     seq = ++sent_;
     outstanding_.insert(seq);
+    latest_[field] = seq;
+    unrecorded_.erase(field);  // this write carries the entry's newest state
   }
-  client_->Command(std::move(args), where_, [self, seq](boost::system::result<redis::Reply> r) {
-    const bool ok = r && !r->is_error();
-    if (!ok) {
-      spdlog::warn("guard: cannot write a list entry to {}: {}", self->where_,
-                   r ? redis::ToString(*r) : r.error().message());
-    }
-    self->Written(seq, ok);
-  });
+  auto self = shared_from_this();
+  std::vector<std::string> copy = command;  // kept to be sent again should it fail
+  client_->Command(std::move(copy), where_,
+                   [self, seq, field,
+                    command = std::move(command)](boost::system::result<redis::Reply> r) mutable {
+                     const bool ok = r && !r->is_error();
+                     if (std::uint64_t suppressed = 0; !ok && self->write_log_.Allow(suppressed)) {
+                       spdlog::warn("guard: cannot write a list entry to {}: {}{}", self->where_,
+                                    r ? redis::ToString(*r) : r.error().message(),
+                                    suppressed > 0
+                                        ? fmt::format(" ({} similar lines suppressed)", suppressed)
+                                        : std::string());
+                     }
+                     self->Written(seq, field, std::move(command), ok);
+                   });
 }
 
-void GuardLists::Written(std::uint64_t seq, bool ok) {
+void GuardLists::Written(std::uint64_t seq, const std::string& field,
+                         std::vector<std::string> command, bool ok) {
   std::vector<Waiter> ready;
+  bool clean = false;
   {
     std::lock_guard lock(mu_);
     outstanding_.erase(seq);
-    if (!ok) last_failed_ = std::max(last_failed_, seq);
+    // Only the entry's newest write decides whether it is recorded.
+    if (auto it = latest_.find(field); it != latest_.end() && it->second == seq) {
+      latest_.erase(it);
+      if (!ok) unrecorded_[field] = std::move(command);
+    }
+    clean = unrecorded_.empty();
     const std::uint64_t oldest = outstanding_.empty() ? sent_ + 1 : *outstanding_.begin();
     for (auto it = waiters_.begin(); it != waiters_.end();) {
-      if (!ok && it->since < seq && seq <= it->seq) it->failed = true;
       if (it->seq < oldest) {
         ready.push_back(std::move(*it));
         it = waiters_.erase(it);
@@ -185,7 +200,16 @@ void GuardLists::Written(std::uint64_t seq, bool ok) {
       }
     }
   }
-  for (Waiter& waiter : ready) waiter.done(!waiter.failed);
+  for (Waiter& waiter : ready) waiter.done(clean);
+}
+
+void GuardLists::Retry() {
+  std::map<std::string, std::vector<std::string>> again;
+  {
+    std::lock_guard lock(mu_);
+    again.swap(unrecorded_);
+  }
+  for (auto& [field, command] : again) Send(field, std::move(command));
 }
 
 void GuardLists::Flush(std::function<void(bool)> done) {
@@ -197,19 +221,17 @@ void GuardLists::Flush(std::function<void(bool)> done) {
     }
     return done(ok);
   }
-  bool ok = true;
+  Retry();
+  bool clean = false;
   {
     std::lock_guard lock(mu_);
-    const std::uint64_t since = flushed_upto_;
-    flushed_upto_ = sent_;
-    const bool failed = last_failed_ > since;
     if (!outstanding_.empty()) {
-      waiters_.push_back(Waiter{since, sent_, failed, std::move(done)});
+      waiters_.push_back(Waiter{sent_, std::move(done)});
       return;
     }
-    ok = !failed;
+    clean = unrecorded_.empty();
   }
-  done(ok);
+  done(clean);
 }
 
 void GuardLists::Round() {
@@ -222,6 +244,7 @@ void GuardLists::Round() {
   if (now - last_read_ < kReadPeriod) return;
   if (reading_.exchange(true)) return;
   last_read_ = now;
+  Retry();
   Read();
 }
 

@@ -39,7 +39,9 @@ std::optional<api::GuardChange> DecodeGuardEntry(std::string_view field, std::st
 // redis: each change is written at once (HSET / HDEL on "<key_prefix>:guard"; an automatic block
 //   is one write when it starts). Round(), at most once a second, reads the hash (HGETALL) and
 //   applies what other nodes added and removed; expired entries are deleted by whoever sees
-//   them. A node thus sees another node's block or admin change within about a second.
+//   them. A node thus sees another node's block or admin change within about a second. A write
+//   that fails is sent again by every flush and every round until it succeeds or a newer change
+//   of the same entry replaces it.
 class GuardLists : public std::enable_shared_from_this<GuardLists> {
  public:
   // `file` for the embedded store; `client` (and `redis_key`) for Redis.
@@ -58,7 +60,8 @@ class GuardLists : public std::enable_shared_from_this<GuardLists> {
   void Round();
   // Calls `done` once every change made so far is recorded: true when it is, false when a write
   // failed. Embedded: writes the file now (on the calling thread) if anything changed. Redis:
-  // once every write sent so far has answered. What an admin change waits for before its
+  // sends again the writes that failed, then answers once every write sent so far has answered
+  // (true when no change is left unrecorded). What an admin change waits for before its
   // answer, so that an acknowledged change survives a crash.
   void Flush(std::function<void(bool)> done);
 
@@ -73,7 +76,12 @@ class GuardLists : public std::enable_shared_from_this<GuardLists> {
   GuardLists(api::GuardImpl& guard, const util::Clock& clock, std::string where,
              redis::Client* client);
   bool WriteFile();  // under file_mu_
-  void Written(std::uint64_t seq, bool ok);
+  // Sends one entry's write (HSET or HDEL), superseding any earlier one of that entry.
+  void Send(const std::string& field, std::vector<std::string> command);
+  void Written(std::uint64_t seq, const std::string& field, std::vector<std::string> command,
+               bool ok);
+  // Sends again the writes that failed (and were not superseded).
+  void Retry();
   void Read(std::function<void(bool)> then = {});
   void Reconcile(const std::vector<std::pair<std::string, std::string>>& entries);
 
@@ -88,22 +96,21 @@ class GuardLists : public std::enable_shared_from_this<GuardLists> {
   std::map<std::string, std::string> seen_;  // the hash as last read (under mu_)
   bool logged_failure_ = false;              // under mu_
   std::mutex file_mu_;                       // embedded: one writer of the file at a time
-  util::LogLimiter write_log_;               // embedded: failed writes, retried every tick
+  util::LogLimiter write_log_;               // failed writes (retried): once a second
 
-  // Redis: the writes sent and not yet answered, and who waits for them (under mu_).
-  // A flush covers the writes sent since the flush before it, so a write that failed before
-  // any flush asked about it is still reported (to the next flush).
+  // Redis (under mu_): the writes sent and not yet answered, and the flushes waiting for them.
+  // A change whose write failed stays unrecorded until a newer write of the same entry is sent
+  // or a retry (every flush, and every read round) succeeds: a flush answers true only when
+  // nothing is left unrecorded, so no change is reported recorded that is not.
   struct Waiter {
-    std::uint64_t since;  // covers writes after this one ...
-    std::uint64_t seq;    // ... up to this one, and waits for every write up to it
-    bool failed;
+    std::uint64_t seq;  // answered once every write up to this one has answered
     std::function<void(bool)> done;
   };
   std::uint64_t sent_ = 0;
-  std::uint64_t flushed_upto_ = 0;  // sent_ when the last flush was asked
-  std::uint64_t last_failed_ = 0;   // the newest write that failed
   std::set<std::uint64_t> outstanding_;
   std::vector<Waiter> waiters_;
+  std::map<std::string, std::uint64_t> latest_;  // field -> its newest write in flight
+  std::map<std::string, std::vector<std::string>> unrecorded_;  // field -> the write that failed
 };
 
 }  // namespace vwr::app

@@ -165,7 +165,8 @@ TEST_F(GuardListsFlushTest, RedisAnswersFalseWhenAWriteFails) {
   EXPECT_EQ(Flushed(*lists), false);
   RunCommand(server.port(), {"DEL", "vwr:guard"});
   ASSERT_TRUE(Deny("eve"));
-  EXPECT_EQ(Flushed(*lists), true) << "a failure is reported to the flushes that cover it only";
+  EXPECT_EQ(Flushed(*lists), true) << "the failed write was sent again and is recorded now";
+  EXPECT_EQ(RunCommand(server.port(), {"HLEN", "vwr:guard"}), "2") << "mallory and eve";
 }
 
 TEST_F(GuardListsFlushTest, RedisReportsAFailureThatCameBeforeTheFlushWasAsked) {
@@ -177,7 +178,38 @@ TEST_F(GuardListsFlushTest, RedisReportsAFailureThatCameBeforeTheFlushWasAsked) 
   ASSERT_TRUE(Deny("mallory"));
   ASSERT_TRUE(redis::testing::Eventually([&] { return lists->writes_pending() == 0; }));
   EXPECT_EQ(Flushed(*lists), false) << "the write failed before the flush: still not recorded";
-  EXPECT_EQ(Flushed(*lists), true) << "reported once, to the flush that covered it";
+  EXPECT_EQ(Flushed(*lists), false) << "every flush says so while it is not recorded";
+
+  // Once Redis takes writes again, the next round sends it again without any flush.
+  RunCommand(server.port(), {"DEL", "vwr:guard"});
+  clock_.Advance(std::chrono::seconds(2));
+  lists->Round();
+  EXPECT_TRUE(redis::testing::Eventually([&] {
+    return RunCommand(server.port(), {"HLEN", "vwr:guard"}) == "1";
+  }));
+  EXPECT_EQ(Flushed(*lists), true);
+}
+
+TEST_F(GuardListsFlushTest, RedisAnswersFalseToEveryFlushAskedBeforeAFailedWriteIsRecorded) {
+  RedisServer server;
+  ClientHarness redis(OptionsFor(server));
+  auto lists = SharedLists(redis);
+  ASSERT_TRUE(lists) << "the client never connected";
+  RunCommand(server.port(), {"SET", "vwr:guard", "not a hash"});
+  // Two admin changes at once: each answer waits for its own flush, and neither may say
+  // "recorded", whichever flush the failures reach first.
+  ASSERT_TRUE(Deny("mallory"));
+  ASSERT_TRUE(Deny("eve"));
+  auto first = std::make_shared<std::promise<bool>>();
+  auto second = std::make_shared<std::promise<bool>>();
+  lists->Flush([first](bool ok) { first->set_value(ok); });
+  lists->Flush([second](bool ok) { second->set_value(ok); });
+  auto first_answer = first->get_future();
+  auto second_answer = second->get_future();
+  ASSERT_EQ(first_answer.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  ASSERT_EQ(second_answer.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_FALSE(first_answer.get());
+  EXPECT_FALSE(second_answer.get());
 }
 
 }  // namespace

@@ -814,21 +814,15 @@ Response PublicApi::Verify(const Request& req) {
                            "the admission token is not valid for this room");
     }
   }
-  std::uint64_t incarnation = 0;
-  std::uint64_t ticket = 0;
-  if (verified->iss != options_.issuer || !ParseSessionId(verified->jti, incarnation, ticket)) {
+  // The session: of this room's state, and not ended (StandingOf).
+  const SessionStanding standing = StandingOf(state, verified->jti);
+  if (verified->iss != options_.issuer || standing == SessionStanding::kNotASession) {
     return NotAdmitted(*room, req, VerifyOutcome::kInvalidToken, ApiError::kInvalidToken,
                        "the admission token is not valid for this room");
   }
-  // The session: of this room's state (a token from before its state was reset names a session
-  // that no longer exists), and not ended. A token of ticket 0 (let through by fail_open) names
-  // no session and holds until it expires. While a shared store has not been reached since the
-  // start (incarnation 0), nothing is known of the sessions: the token alone decides.
-  if (state.incarnation() != 0) {
-    if (incarnation != state.incarnation() || (ticket != 0 && state.SessionEnded(ticket))) {
-      return NotAdmitted(*room, req, VerifyOutcome::kSessionEnded, ApiError::kSessionEnded,
-                         "the session has ended");
-    }
+  if (standing == SessionStanding::kEnded) {
+    return NotAdmitted(*room, req, VerifyOutcome::kSessionEnded, ApiError::kSessionEnded,
+                       "the session has ended");
   }
   metrics_.RecordVerify(VerifyOutcome::kOk);
   Response res{http::status::no_content, v};

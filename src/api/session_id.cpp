@@ -22,4 +22,15 @@ bool ParseSessionId(std::string_view jti, std::uint64_t& incarnation, std::uint6
   return e2 == std::errc{} && p2 == end;
 }
 
+SessionStanding StandingOf(store::RoomState& state, std::string_view jti) {
+  std::uint64_t incarnation = 0;
+  std::uint64_t ticket = 0;
+  if (!ParseSessionId(jti, incarnation, ticket)) return SessionStanding::kNotASession;
+  if (state.incarnation() == 0) return SessionStanding::kLive;
+  if (incarnation != state.incarnation() || (ticket != 0 && state.SessionEnded(ticket))) {
+    return SessionStanding::kEnded;
+  }
+  return SessionStanding::kLive;
+}
+
 }  // namespace vwr::api

@@ -242,13 +242,19 @@ api::Response WebHandler::WaitMessage(std::string_view room, const api::Request&
   return res;
 }
 
-bool WebHandler::HasAdmissionCookie(const api::Request& req, std::string_view room) const {
+api::SessionStanding WebHandler::StandingOfSession(std::string_view room, std::string_view jti) {
+  api::RoomEntry* entry = rooms_.Find(room);
+  return entry == nullptr ? api::SessionStanding::kEnded : api::StandingOf(*entry->state, jti);
+}
+
+bool WebHandler::HasAdmissionCookie(const api::Request& req, std::string_view room) {
   const std::string name = "vwr_" + std::string(room);
   const std::string_view token = CookieValue(req[http::field::cookie], name);
   if (token.empty()) return false;
   const std::int64_t now =
       std::chrono::duration_cast<std::chrono::seconds>(clock_.WallNow().time_since_epoch()).count();
-  return tokens_.Verify(token, now, room).has_value();
+  const auto claims = tokens_.Verify(token, now, room);
+  return claims && StandingOfSession(room, claims->jti) == api::SessionStanding::kLive;
 }
 
 api::Response WebHandler::DemoPage(const util::TextTemplate& page, const api::Request& req,
@@ -287,7 +293,8 @@ api::Response WebHandler::Book(const api::Request& req) {
     return api::MakeError(api::ApiError::kInvalidToken,
                           "an admission token is required (Authorization: Bearer)", v, ka);
   }
-  // What a protected service does: check the token offline, for this room, now.
+  // What a protected service does: check the token offline, for this room, now; then that its
+  // session has not ended (a service next to VWR asks /api/v1/verify for that).
   const std::int64_t now =
       std::chrono::duration_cast<std::chrono::seconds>(clock_.WallNow().time_since_epoch()).count();
   auto claims = tokens_.Verify(token, now, room);
@@ -296,6 +303,16 @@ api::Response WebHandler::Book(const api::Request& req) {
                           fmt::format("the admission token is not valid for room {} ({})", room,
                                       token::TokenErrorName(claims.error())),
                           v, ka);
+  }
+  switch (StandingOfSession(room, claims->jti)) {
+    case api::SessionStanding::kLive:
+      break;
+    case api::SessionStanding::kEnded:
+      return api::MakeError(api::ApiError::kSessionEnded, "the session has ended", v, ka);
+    case api::SessionStanding::kNotASession:
+      return api::MakeError(api::ApiError::kInvalidToken,
+                            fmt::format("the admission token is not valid for room {}", room), v,
+                            ka);
   }
   const std::string booking =
       fmt::format("VWR-{:06X}", static_cast<std::uint32_t>(util::SecureRandom64() & 0xffffff));

@@ -9,6 +9,7 @@
 #include "api/http.hpp"
 #include "api/room_directory.hpp"
 #include "api/room_messages.hpp"
+#include "api/session_id.hpp"
 #include "config/config.hpp"
 #include "token/admission_token.hpp"
 #include "util/clock.hpp"
@@ -68,7 +69,10 @@ class WebHandler final : public api::Handler {
   static api::Response Html(api::http::status status, std::string body,
                             const api::Request& request);
   // True when the request carries a valid admission token for `room` in its vwr_<room> cookie.
-  bool HasAdmissionCookie(const api::Request& request, std::string_view room) const;
+  // The standing of the session a verified admission token names (api::StandingOf): what a
+  // protected service next to VWR checks after the signature, room and expiry.
+  api::SessionStanding StandingOfSession(std::string_view room, std::string_view jti);
+  bool HasAdmissionCookie(const api::Request& request, std::string_view room);
 
   api::RoomDirectory& rooms_;
   api::RoomMessages& messages_;

@@ -141,6 +141,10 @@ class WebPagesTest(unittest.TestCase):
         self.assertEqual(code, 401)
         self.vwr.leave("sale", joined["token"])
         self.vwr.leave("custom", other["token"])
+        # The same genuine token, once its session has ended, books nothing.
+        code, _, value = self.vwr.json_request(
+            "POST", "/demo/book", headers={"Authorization": "Bearer " + joined["token"]})
+        self.assertEqual((code, value["error"]["code"]), (401, "session_ended"))
 
     def test_demo_pages(self):
         code, hdrs, body = self.get("/", {"Accept-Language": "en"})

@@ -22,7 +22,7 @@ class WebTest : public ::testing::Test {
   WebTest() {
     ring_.SetOwnKeys(token::SingleKeySet(token::EcPrivateKey::Generate(), 0));
     core::Policy p;
-    p.max_active = 1;
+    p.max_active = 100;
     store_ = std::make_unique<store::EmbeddedStore>(
         std::vector<store::RoomSpec>{{"sale", p}, {"other", p}}, clock_);
     rooms_ = std::make_unique<api::RoomDirectory>(*store_);
@@ -55,17 +55,29 @@ class WebTest : public ::testing::Test {
     return (handler ? handler : web_.get())->Handle(req, api::ConnectionInfo{});
   }
 
+  // A token for a new session of `room` (admitted at once: the rooms have room).
   std::string Token(std::string room, std::int64_t exp_offset = 600) {
     const std::int64_t now =
         std::chrono::duration_cast<std::chrono::seconds>(clock_.WallNow().time_since_epoch())
             .count();
+    store::RoomState& state = *store_->Find(room);
+    std::optional<store::TicketAnswer> joined;
+    state.Join("", [&](boost::system::result<store::TicketAnswer> r) {
+      if (r) joined = *r;
+    });
+    EXPECT_TRUE(joined && joined->status == core::TicketStatus::kAdmitted) << room;
+    session_ = joined ? joined->ticket : 0;
     token::AdmissionClaims claims;
     claims.aud = std::move(room);
     claims.sub = "anon";
     claims.iat = claims.nbf = now;
     claims.exp = now + exp_offset;
-    claims.jti = "0000000000000001.1";
+    claims.jti = api::SessionId(state.incarnation(), session_);
     return tokens_.Issue(claims);
+  }
+  // Ends the session of the last Token() of `room`.
+  void EndSession(const std::string& room) {
+    store_->Find(room)->Leave(session_, [](boost::system::result<bool>) {});
   }
 
   static void ExpectPageHeaders(const api::Response& res) {
@@ -84,6 +96,7 @@ class WebTest : public ::testing::Test {
   std::unique_ptr<api::RoomDirectory> rooms_;
   api::RoomMessages messages_;
   std::vector<config::RoomConfig> rooms_config_;
+  std::uint64_t session_ = 0;
   std::unique_ptr<WebHandler> web_;
 };
 
@@ -220,6 +233,13 @@ TEST_F(WebTest, TheDemoPagesUseTheDemoRoom) {
   const api::Response with_cookie =
       Call(http::verb::get, "/demo/inside", {{"Cookie", "a=b; vwr_sale=" + Token("sale")}});
   EXPECT_THAT(with_cookie.body(), HasSubstr("admission cookie was checked"));
+  // The same cookie once its session has ended: no longer honoured.
+  const std::string cookie = "vwr_sale=" + Token("sale");
+  EXPECT_THAT(Call(http::verb::get, "/demo/inside", {{"Cookie", cookie}}).body(),
+              HasSubstr("admission cookie was checked"));
+  EndSession("sale");
+  EXPECT_THAT(Call(http::verb::get, "/demo/inside", {{"Cookie", cookie}}).body(),
+              HasSubstr("No admission cookie"));
 }
 
 TEST_F(WebTest, BookingNeedsAValidTokenForTheDemoRoom) {
@@ -245,6 +265,13 @@ TEST_F(WebTest, BookingNeedsAValidTokenForTheDemoRoom) {
   EXPECT_EQ(answer.at("room"), "sale");
   EXPECT_TRUE(answer.at("booking").as_string().starts_with("VWR-"));
   EXPECT_EQ(res[http::field::cache_control], "no-store");
+
+  // A genuine token whose session has ended (left, timed out, ended by an operator).
+  const std::string token = Token("sale");
+  EndSession("sale");
+  res = book(token);
+  EXPECT_EQ(res.result(), http::status::unauthorized);
+  EXPECT_EQ(boost::json::parse(res.body()).at("error").at("code"), "session_ended");
 }
 
 TEST_F(WebTest, ThePublicApiHandsTheWebPathsOver) {

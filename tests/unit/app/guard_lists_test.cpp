@@ -87,19 +87,6 @@ class GuardListsFlushTest : public ::testing::Test {
                       api::GuardEntry{false, std::move(identity), 0, "admin"});
   }
 
-  // Lists kept in "vwr:guard" through `redis` once it is connected (a write before that fails,
-  // as it should); null when it never connects.
-  std::shared_ptr<GuardLists> SharedLists(ClientHarness& redis) {
-    const bool connected = redis::testing::Eventually([&] {
-      auto pong = redis.Run({"PING"});
-      return pong && !pong->is_error();
-    });
-    if (!connected) return nullptr;
-    auto lists = GuardLists::Shared(guard_, clock_, redis.client(), "vwr:guard");
-    Listen(lists);
-    return lists;
-  }
-
   util::FakeClock clock_;
   api::GuardImpl guard_{clock_};
   std::filesystem::path dir_;
@@ -138,72 +125,78 @@ TEST_F(GuardListsFlushTest, EmbeddedAnswersFalseWhenTheFileCannotBeWritten) {
             std::string::npos);
 }
 
-TEST_F(GuardListsFlushTest, RedisAnswersOnceTheWritesSentBeforeItAreStored) {
-  RedisServer server;
-  ClientHarness redis(OptionsFor(server));
-  auto lists = SharedLists(redis);
-  ASSERT_TRUE(lists) << "the client never connected";
-  EXPECT_EQ(Flushed(*lists), true) << "nothing sent: nothing to wait for";
+// The lists kept in the hash "vwr:guard" of a real Redis.
+class GuardListsOnRedisTest : public GuardListsFlushTest {
+ protected:
+  void SetUp() override {
+    // Connected before the lists are made: a write before that fails, as it should.
+    ASSERT_TRUE(redis::testing::Eventually([&] {
+      auto pong = redis_.Run({"PING"});
+      return pong && !pong->is_error();
+    })) << "the client never connected";
+    lists_ = GuardLists::Shared(guard_, clock_, redis_.client(), "vwr:guard");
+    Listen(lists_);
+  }
+
+  std::string Redis(std::vector<std::string> command) {
+    return RunCommand(server_.port(), std::move(command));
+  }
+  // A key of another type: HSET on it fails, as a write to a lost Redis would.
+  void BreakTheHash() { Redis({"SET", "vwr:guard", "not a hash"}); }
+  void MendTheHash() { Redis({"DEL", "vwr:guard"}); }
+
+  RedisServer server_;
+  ClientHarness redis_{OptionsFor(server_)};
+  std::shared_ptr<GuardLists> lists_;
+};
+
+TEST_F(GuardListsOnRedisTest, AnswersOnceTheWritesSentBeforeItAreStored) {
+  EXPECT_EQ(Flushed(*lists_), true) << "nothing sent: nothing to wait for";
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(Deny("user-" + std::to_string(i)));
-  EXPECT_EQ(Flushed(*lists), true);
+  EXPECT_EQ(Flushed(*lists_), true);
   // Every write sent before the flush is in Redis when it answers: no waiting here.
-  EXPECT_EQ(RunCommand(server.port(), {"HLEN", "vwr:guard"}), "20");
+  EXPECT_EQ(Redis({"HLEN", "vwr:guard"}), "20");
 
   ASSERT_TRUE(guard_.Remove("sale", api::GuardList::kDeny, false, "user-0"));
-  EXPECT_EQ(Flushed(*lists), true);
-  EXPECT_EQ(RunCommand(server.port(), {"HLEN", "vwr:guard"}), "19");
+  EXPECT_EQ(Flushed(*lists_), true);
+  EXPECT_EQ(Redis({"HLEN", "vwr:guard"}), "19");
 }
 
-TEST_F(GuardListsFlushTest, RedisAnswersFalseWhenAWriteFails) {
-  RedisServer server;
-  ClientHarness redis(OptionsFor(server));
-  auto lists = SharedLists(redis);
-  ASSERT_TRUE(lists) << "the client never connected";
-  // A key of another type: HSET on it fails, as a write to a lost Redis would.
-  RunCommand(server.port(), {"SET", "vwr:guard", "not a hash"});
+TEST_F(GuardListsOnRedisTest, AnswersFalseWhenAWriteFails) {
+  BreakTheHash();
   ASSERT_TRUE(Deny("mallory"));
-  EXPECT_EQ(Flushed(*lists), false);
-  RunCommand(server.port(), {"DEL", "vwr:guard"});
+  EXPECT_EQ(Flushed(*lists_), false);
+  MendTheHash();
   ASSERT_TRUE(Deny("eve"));
-  EXPECT_EQ(Flushed(*lists), true) << "the failed write was sent again and is recorded now";
-  EXPECT_EQ(RunCommand(server.port(), {"HLEN", "vwr:guard"}), "2") << "mallory and eve";
+  EXPECT_EQ(Flushed(*lists_), true) << "the failed write was sent again and is recorded now";
+  EXPECT_EQ(Redis({"HLEN", "vwr:guard"}), "2") << "mallory and eve";
 }
 
-TEST_F(GuardListsFlushTest, RedisReportsAFailureThatCameBeforeTheFlushWasAsked) {
-  RedisServer server;
-  ClientHarness redis(OptionsFor(server));
-  auto lists = SharedLists(redis);
-  ASSERT_TRUE(lists) << "the client never connected";
-  RunCommand(server.port(), {"SET", "vwr:guard", "not a hash"});
+TEST_F(GuardListsOnRedisTest, ReportsAFailureThatCameBeforeTheFlushWasAsked) {
+  BreakTheHash();
   ASSERT_TRUE(Deny("mallory"));
-  ASSERT_TRUE(redis::testing::Eventually([&] { return lists->writes_pending() == 0; }));
-  EXPECT_EQ(Flushed(*lists), false) << "the write failed before the flush: still not recorded";
-  EXPECT_EQ(Flushed(*lists), false) << "every flush says so while it is not recorded";
+  ASSERT_TRUE(redis::testing::Eventually([&] { return lists_->writes_pending() == 0; }));
+  EXPECT_EQ(Flushed(*lists_), false) << "the write failed before the flush: still not recorded";
+  EXPECT_EQ(Flushed(*lists_), false) << "every flush says so while it is not recorded";
 
   // Once Redis takes writes again, the next round sends it again without any flush.
-  RunCommand(server.port(), {"DEL", "vwr:guard"});
+  MendTheHash();
   clock_.Advance(std::chrono::seconds(2));
-  lists->Round();
-  EXPECT_TRUE(redis::testing::Eventually([&] {
-    return RunCommand(server.port(), {"HLEN", "vwr:guard"}) == "1";
-  }));
-  EXPECT_EQ(Flushed(*lists), true);
+  lists_->Round();
+  EXPECT_TRUE(redis::testing::Eventually([&] { return Redis({"HLEN", "vwr:guard"}) == "1"; }));
+  EXPECT_EQ(Flushed(*lists_), true);
 }
 
-TEST_F(GuardListsFlushTest, RedisAnswersFalseToEveryFlushAskedBeforeAFailedWriteIsRecorded) {
-  RedisServer server;
-  ClientHarness redis(OptionsFor(server));
-  auto lists = SharedLists(redis);
-  ASSERT_TRUE(lists) << "the client never connected";
-  RunCommand(server.port(), {"SET", "vwr:guard", "not a hash"});
+TEST_F(GuardListsOnRedisTest, AnswersFalseToEveryFlushAskedBeforeAFailedWriteIsRecorded) {
+  BreakTheHash();
   // Two admin changes at once: each answer waits for its own flush, and neither may say
   // "recorded", whichever flush the failures reach first.
   ASSERT_TRUE(Deny("mallory"));
   ASSERT_TRUE(Deny("eve"));
   auto first = std::make_shared<std::promise<bool>>();
   auto second = std::make_shared<std::promise<bool>>();
-  lists->Flush([first](bool ok) { first->set_value(ok); });
-  lists->Flush([second](bool ok) { second->set_value(ok); });
+  lists_->Flush([first](bool ok) { first->set_value(ok); });
+  lists_->Flush([second](bool ok) { second->set_value(ok); });
   auto first_answer = first->get_future();
   auto second_answer = second->get_future();
   ASSERT_EQ(first_answer.wait_for(std::chrono::seconds(10)), std::future_status::ready);

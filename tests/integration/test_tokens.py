@@ -17,34 +17,15 @@ import re
 import shutil
 import signal
 import stat
-import sys
 import tempfile
 import time
 import unittest
 
+from jwt_support import import_jwt
 from vwr_harness import VwrProcess, config_yaml, request, room_yaml, run_vwr, wait_until
 
 
-def _import_jwt():
-    try:
-        import jwt  # noqa: F401
-        from cryptography.hazmat.primitives.asymmetric import ec  # noqa: F401
-    except ImportError:
-        # The interpreter running the tests may not be Debian's (a pyenv or venv Python); the
-        # Debian packages live in its dist-packages. Appended, so nothing else is shadowed.
-        if "/usr/lib/python3/dist-packages" in sys.path:
-            return None
-        sys.path.append("/usr/lib/python3/dist-packages")
-        try:
-            import jwt  # noqa: F401
-            from cryptography.hazmat.primitives.asymmetric import ec  # noqa: F401
-        except ImportError:
-            return None
-    import jwt
-    return jwt
-
-
-jwt = _import_jwt()
+jwt = import_jwt()
 if jwt is not None:
     from cryptography.hazmat.primitives.asymmetric import ec
     from jwt.algorithms import ECAlgorithm

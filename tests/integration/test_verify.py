@@ -16,36 +16,17 @@ import glob
 import json
 import os
 import shutil
-import sys
 import tempfile
 import time
 import unittest
 import urllib.parse
 
+from jwt_support import import_jwt
 from redis_harness import RedisServer, redis_available
 from vwr_harness import (VwrProcess, json_request, on_redis, request, wait_until)
 
 
-def _import_jwt():
-    try:
-        import jwt  # noqa: F401
-        from cryptography.hazmat.primitives.asymmetric import ec  # noqa: F401
-    except ImportError:
-        # The interpreter running the tests may not be Debian's (pyenv, venv); the Debian
-        # packages live in its dist-packages. Appended, so that nothing else is shadowed.
-        if "/usr/lib/python3/dist-packages" in sys.path:
-            return None
-        sys.path.append("/usr/lib/python3/dist-packages")
-        try:
-            import jwt  # noqa: F401
-            from cryptography.hazmat.primitives.asymmetric import ec  # noqa: F401
-        except ImportError:
-            return None
-    import jwt
-    return jwt
-
-
-jwt = _import_jwt()
+jwt = import_jwt()
 NEEDS_JWT = unittest.skipIf(jwt is None, "signing test tokens needs python3-jwt and "
                                          "python3-cryptography (scripts/install-deps)")
 

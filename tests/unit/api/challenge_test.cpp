@@ -11,6 +11,7 @@
 #include "api/public_api.hpp"
 #include "store/embedded_store.hpp"
 #include "token/es256.hpp"
+#include "unit/api/api_fixture.hpp"
 #include "util/base64.hpp"
 
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
@@ -131,27 +132,18 @@ TEST_F(ChallengeCodecTest, AnEasierChallengeThanTheRoomAsksIsRefused) {
 }
 
 // The public API over an embedded store on a fake clock.
-class PowApiTest : public ::testing::Test {
+class PowApiTest : public testing::EmbeddedApiFixture {
  protected:
   PowApiTest() {
-    ring_.SetOwnKeys(token::SingleKeySet(token::EcPrivateKey::Generate(), 0));
-    core::Policy p;
+    core::Policy p = OneAtATime();
     p.max_active = 100;
-    p.admit_rate = 10;
-    p.burst = 1;
-    p.session_timeout = seconds(30);
-    store_ = std::make_unique<store::EmbeddedStore>(
-        std::vector<store::RoomSpec>{{"a", p}, {"free", p}}, clock_);
-    rooms_ = std::make_unique<RoomDirectory>(*store_);
+    MakeRooms({"a", "free"}, p);
     api_ = std::make_unique<PublicApi>(*rooms_, tickets_, tokens_, key_, clock_, metrics_);
     api_->SetPow({{"a", PowSetting{kDifficulty, seconds(10)}}});
   }
 
   Response Call(http::verb method, const std::string& target, std::string body = "") {
-    Request req{method, target, 11};
-    req.body() = std::move(body);
-    req.prepare_payload();
-    return api_->Handle(req, ConnectionInfo{});
+    return Send(*api_, method, target, std::move(body));
   }
 
   boost::json::object Challenge(const std::string& room = "a") {
@@ -171,14 +163,6 @@ class PowApiTest : public ::testing::Test {
   }
 
   static constexpr int kDifficulty = 8;
-  util::FakeClock clock_;
-  token::SecretKey key_{{1, 2, 3}};
-  token::TicketCodec tickets_{key_};
-  token::KeyRing ring_{clock_, seconds(30)};
-  token::AdmissionTokenSigner tokens_{ring_, clock_};
-  ApiMetrics metrics_;
-  std::unique_ptr<store::EmbeddedStore> store_;
-  std::unique_ptr<RoomDirectory> rooms_;
   std::unique_ptr<PublicApi> api_;
 };
 

@@ -9,6 +9,7 @@
 #include "api/admin_api.hpp"
 #include "store/embedded_store.hpp"
 #include "token/es256.hpp"
+#include "unit/api/api_fixture.hpp"
 #include "util/base64.hpp"
 
 namespace vwr::api {
@@ -17,38 +18,19 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-// The public and admin APIs over an embedded store on a fake clock, driven without a network,
-// so that time-dependent API behaviour is deterministic.
-class ApiTest : public ::testing::Test {
+// The public and admin APIs over an embedded store on a fake clock.
+class ApiTest : public testing::EmbeddedApiFixture {
  protected:
   ApiTest() {
-    ring_.SetOwnKeys(token::SingleKeySet(token::EcPrivateKey::Generate(), 0));
-    core::Policy p;
-    p.max_active = 1;
-    p.admit_rate = 10;
-    p.burst = 1;
-    p.claim_grace = seconds(5);
-    p.session_timeout = seconds(30);
-    store_ = std::make_unique<store::EmbeddedStore>(
-        std::vector<store::RoomSpec>{{"a", p}, {"b", p}}, clock_);
-    rooms_ = std::make_unique<RoomDirectory>(*store_);
+    MakeRooms({"a", "b"}, OneAtATime());
     api_ = std::make_unique<PublicApi>(*rooms_, tickets_, tokens_, key_, clock_, metrics_);
     admin_ =
         std::make_unique<AdminApi>(*rooms_, *store_, "admin-token-0123456789", clock_, metrics_);
   }
 
   Response Call(http::verb method, std::string target, std::string body = "",
-                std::vector<std::pair<std::string, std::string>> headers = {},
-                Handler* h = nullptr) {
-    Request req{method, target, 11};
-    for (auto& [k, v] : headers) req.set(k, v);
-    req.body() = std::move(body);
-    req.prepare_payload();
-    return (h ? h : api_.get())->Handle(req, ConnectionInfo{});
-  }
-
-  boost::json::object Json(const Response& res) {
-    return boost::json::parse(res.body()).as_object();
+                const testing::Headers& headers = {}, Handler* h = nullptr) {
+    return Send(h ? *h : *api_, method, std::move(target), std::move(body), headers);
   }
 
   boost::json::object Join(std::string room = "a", std::string body = "") {
@@ -64,21 +46,6 @@ class ApiTest : public ::testing::Test {
     return Json(res);
   }
 
-  void Tick(util::Duration d) {
-    for (util::Duration t{0}; t < d; t += milliseconds(100)) {
-      clock_.Advance(milliseconds(100));
-      store_->Tick();
-    }
-  }
-
-  util::FakeClock clock_;
-  token::SecretKey key_{{1, 2, 3}};
-  token::TicketCodec tickets_{key_};
-  token::KeyRing ring_{clock_, seconds(30)};
-  token::AdmissionTokenSigner tokens_{ring_, clock_};
-  ApiMetrics metrics_;
-  std::unique_ptr<store::EmbeddedStore> store_;
-  std::unique_ptr<RoomDirectory> rooms_;
   std::unique_ptr<PublicApi> api_;
   std::unique_ptr<AdminApi> admin_;
 };

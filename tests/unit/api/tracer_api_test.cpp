@@ -8,6 +8,7 @@
 #include <set>
 
 #include "store/embedded_store.hpp"
+#include "unit/api/api_fixture.hpp"
 
 namespace vwr::api {
 namespace {
@@ -38,18 +39,10 @@ class ListGuard final : public Guard {
   std::string last_identity, last_ip;
 };
 
-class TracerApiTest : public ::testing::Test {
+class TracerApiTest : public testing::EmbeddedApiFixture {
  protected:
   TracerApiTest() {
-    core::Policy p;
-    p.max_active = 1;
-    p.admit_rate = 10;
-    p.burst = 1;
-    p.claim_grace = seconds(5);
-    p.session_timeout = seconds(30);
-    store_ = std::make_unique<store::EmbeddedStore>(
-        std::vector<store::RoomSpec>{{"first", p}, {"sale", p}}, clock_);
-    rooms_ = std::make_unique<RoomDirectory>(*store_);
+    MakeRooms({"first", "sale"}, OneAtATime());
     TracerOptions options;
     options.domain = "queue.example.com";
     options.guard = &guard_;
@@ -62,13 +55,10 @@ class TracerApiTest : public ::testing::Test {
   }
 
   Response Call(std::string endpoint, std::string body, std::string peer = "198.51.100.1",
-                std::vector<std::pair<std::string, std::string>> headers = {}) {
-    Request req{http::verb::post, "/TRACERAPI/" + endpoint, 11};
-    req.set(http::field::content_type, "application/x-www-form-urlencoded");
-    for (auto& [k, v] : headers) req.insert(k, v);
-    req.body() = std::move(body);
-    req.prepare_payload();
-    return api_->Handle(req, ConnectionInfo{boost::asio::ip::make_address(peer)});
+                testing::Headers headers = {}) {
+    headers.emplace(headers.begin(), "Content-Type", "application/x-www-form-urlencoded");
+    return Send(*api_, http::verb::post, "/TRACERAPI/" + endpoint, std::move(body), headers,
+                ConnectionInfo{boost::asio::ip::make_address(peer)});
   }
 
   // The answer's fields as legacy clients read them.
@@ -86,18 +76,7 @@ class TracerApiTest : public ::testing::Test {
     return out;
   }
 
-  void Tick(util::Duration d) {
-    for (util::Duration t{0}; t < d; t += milliseconds(100)) {
-      clock_.Advance(milliseconds(100));
-      store_->Tick();
-    }
-  }
-
-  util::FakeClock clock_;
-  ApiMetrics metrics_;
   ListGuard guard_;
-  std::unique_ptr<store::EmbeddedStore> store_;
-  std::unique_ptr<RoomDirectory> rooms_;
   std::unique_ptr<TracerApi> api_;
 };
 

@@ -13,6 +13,7 @@
 #include "store/embedded_store.hpp"
 #include "token/es256.hpp"
 #include "token/identity.hpp"
+#include "unit/api/api_fixture.hpp"
 #include "util/base64.hpp"
 
 namespace vwr::api {
@@ -20,7 +21,7 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-using Headers = std::vector<std::pair<std::string, std::string>>;
+using testing::Headers;
 
 constexpr const char* kAdminToken = "admin-token-0123456789";
 
@@ -41,19 +42,10 @@ std::vector<std::string> SetCookies(const Response& res) {
   return out;
 }
 
-class VerifyTest : public ::testing::Test {
+class VerifyTest : public testing::EmbeddedApiFixture {
  protected:
-  VerifyTest() {
-    ring_.SetOwnKeys(token::SingleKeySet(token::EcPrivateKey::Generate(), 0));
-    core::Policy p;
-    p.max_active = 1;
-    p.admit_rate = 10;
-    p.burst = 1;
-    p.claim_grace = seconds(5);
-    p.session_timeout = seconds(30);
-    store_ = std::make_unique<store::EmbeddedStore>(
-        std::vector<store::RoomSpec>{{"a", p}, {"b", p}, {"c", p}}, clock_);
-    rooms_ = std::make_unique<RoomDirectory>(*store_);
+  VerifyTest() : EmbeddedApiFixture(seconds(300)) {
+    MakeRooms({"a", "b", "c"}, OneAtATime());
     api_ = MakeApi({});
     admin_ = std::make_unique<AdminApi>(*rooms_, *store_, kAdminToken, clock_, metrics_);
   }
@@ -68,22 +60,15 @@ class VerifyTest : public ::testing::Test {
     return api;
   }
 
-  Response Call(http::verb method, std::string target, std::string body = "", Headers headers = {},
-                Handler* h = nullptr) {
-    Request req{method, target, 11};
-    for (auto& [k, v] : headers) req.insert(k, v);
-    req.body() = std::move(body);
-    req.prepare_payload();
-    return (h ? h : api_.get())->Handle(req, ConnectionInfo{});
+  Response Call(http::verb method, std::string target, std::string body = "",
+                const Headers& headers = {}, Handler* h = nullptr) {
+    return Send(h ? *h : *api_, method, std::move(target), std::move(body), headers);
   }
 
   Response Verify(std::string target, Headers headers = {}, Handler* h = nullptr) {
     return Call(http::verb::get, std::move(target), "", std::move(headers), h);
   }
 
-  static boost::json::object Json(const Response& res) {
-    return boost::json::parse(res.body()).as_object();
-  }
   // The error code of an error answer; for anything else, its status.
   static std::string Code(const Response& res) {
     boost::system::error_code ec;
@@ -115,13 +100,6 @@ class VerifyTest : public ::testing::Test {
                 {{"Authorization", "Bearer " + token}});
   }
 
-  void Tick(util::Duration d) {
-    for (util::Duration t{0}; t < d; t += milliseconds(100)) {
-      clock_.Advance(milliseconds(100));
-      store_->Tick();
-    }
-  }
-
   std::int64_t Now() const {
     return std::chrono::duration_cast<seconds>(clock_.WallNow().time_since_epoch()).count();
   }
@@ -148,14 +126,6 @@ class VerifyTest : public ::testing::Test {
     return std::stod(text.substr(at + sample.size() + 2));
   }
 
-  util::FakeClock clock_;
-  token::SecretKey key_{{1, 2, 3}};
-  token::TicketCodec tickets_{key_};
-  token::KeyRing ring_{clock_, seconds(300)};
-  token::AdmissionTokenSigner tokens_{ring_, clock_};
-  ApiMetrics metrics_;
-  std::unique_ptr<store::EmbeddedStore> store_;
-  std::unique_ptr<RoomDirectory> rooms_;
   std::unique_ptr<PublicApi> api_;
   std::unique_ptr<AdminApi> admin_;
 };

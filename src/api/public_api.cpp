@@ -331,15 +331,18 @@ void PublicApi::JoinChecked(RoomEntry& room, Call& call, JoinRequest body) {
   room.state->Join(user_id, [this, &room, call = std::move(call), v, ka,
                              user_id](boost::system::result<store::TicketAnswer> answer) mutable {
     if (!answer) return FailOpenOrClosed(room, call, answer.error(), user_id);
-    std::string ticket;
-    if (answer->ticket != 0) {
-      ticket = tickets_.Encode(room.state->id(),
-                               token::TicketClaims{.incarnation = room.state->incarnation(),
-                                                   .number = answer->ticket,
-                                                   .frontier_at_join = answer->frontier_at_join});
-    }
+    const std::string ticket = TicketOf(*room.state, *answer);
     Finish(call, Answer(*room.state, *answer, ticket, v, ka));
   });
+}
+
+std::string PublicApi::TicketOf(const store::RoomState& room,
+                                const store::TicketAnswer& answer) const {
+  if (answer.ticket == 0) return {};
+  return tickets_.Encode(room.id(),
+                         token::TicketClaims{.incarnation = room.incarnation(),
+                                             .number = answer.ticket,
+                                             .frontier_at_join = answer.frontier_at_join});
 }
 
 void PublicApi::JoinWithPass(RoomEntry& room, Call& call, std::string user_id, std::string pass,
@@ -351,13 +354,7 @@ void PublicApi::JoinWithPass(RoomEntry& room, Call& call, std::string user_id, s
                                  boost::system::result<store::TicketAnswer> answer) mutable {
     if (!answer) return FailOpenOrClosed(room, call, answer.error(), user_id);
     room.traffic.entry_pass_joins.Add();
-    std::string ticket;
-    if (answer->ticket != 0) {
-      ticket = tickets_.Encode(room.state->id(),
-                               token::TicketClaims{.incarnation = room.state->incarnation(),
-                                                   .number = answer->ticket,
-                                                   .frontier_at_join = answer->frontier_at_join});
-    }
+    const std::string ticket = TicketOf(*room.state, *answer);
     Finish(call, Answer(*room.state, *answer, ticket, v, ka, &grant));
   });
 }
@@ -368,13 +365,7 @@ void PublicApi::JoinBypass(RoomEntry& room, Call& call, std::string user_id) {
   room.state->Admit(user_id, [this, &room, call = std::move(call), v, ka,
                               user_id](boost::system::result<store::TicketAnswer> answer) mutable {
     if (!answer) return FailOpenOrClosed(room, call, answer.error(), user_id);
-    std::string ticket;
-    if (answer->ticket != 0) {
-      ticket = tickets_.Encode(room.state->id(),
-                               token::TicketClaims{.incarnation = room.state->incarnation(),
-                                                   .number = answer->ticket,
-                                                   .frontier_at_join = answer->frontier_at_join});
-    }
+    const std::string ticket = TicketOf(*room.state, *answer);
     Finish(call, Answer(*room.state, *answer, ticket, v, ka));
   });
 }

@@ -199,6 +199,8 @@ class PublicApi final : public Handler {
   // The 200 answer for a ticket's standing: the JSON body, and when admitted the cookies.
   // `presented`: the pass the join was admitted by (handed back as it is, never renewed);
   // otherwise a room with entry passes hands out a new one with an admission of the line.
+  // The signed ticket of a join's answer; empty when none was issued.
+  std::string TicketOf(const store::RoomState& room, const store::TicketAnswer& answer) const;
   Response Answer(store::RoomState& room, const store::TicketAnswer& answer,
                   std::string_view ticket, unsigned version, bool keep_alive,
                   const PassGrant* presented = nullptr);

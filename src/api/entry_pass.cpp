@@ -66,13 +66,8 @@ std::string EntryPassCodec::Issue(const EntryPassClaims& claims) const {
   payload.emplace("exp", claims.exp);
   payload.emplace("vwr", kPassClaim);
 
-  std::string pass = util::Base64UrlEncode(json::serialize(header));
-  pass += '.';
-  util::Base64UrlEncodeAppend(json::serialize(payload), pass);
-  const token::Es256Signature signature = ring.signer->key.Sign(pass);
-  pass += '.';
-  util::Base64UrlEncodeAppend(signature, pass);
-  return pass;
+  return token::jwt::SignCompact(util::Base64UrlEncode(json::serialize(header)), payload,
+                                 ring.signer->key);
 }
 
 boost::system::result<EntryPassClaims, PassError> EntryPassCodec::Verify(

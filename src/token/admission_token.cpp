@@ -97,13 +97,7 @@ std::string AdmissionTokenSigner::Issue(const AdmissionClaims& claims) const {
   payload.emplace("exp", claims.exp);
   payload.emplace("jti", claims.jti);
 
-  std::string token = ring.signer->encoded_header;
-  token += '.';
-  util::Base64UrlEncodeAppend(json::serialize(payload), token);
-  const Es256Signature signature = ring.signer->key.Sign(token);
-  token += '.';
-  util::Base64UrlEncodeAppend(signature, token);
-  return token;
+  return jwt::SignCompact(ring.signer->encoded_header, payload, ring.signer->key);
 }
 
 AdmissionTokenSigner::VerifyResult AdmissionTokenSigner::VerifyUncached(

@@ -39,4 +39,15 @@ bool GetInt64(const json::object& object, std::string_view key, std::int64_t& ou
   return true;
 }
 
+std::string SignCompact(std::string encoded_header, const json::object& payload,
+                        const EcPrivateKey& key) {
+  std::string jws = std::move(encoded_header);
+  jws += '.';
+  util::Base64UrlEncodeAppend(json::serialize(payload), jws);
+  const Es256Signature signature = key.Sign(jws);
+  jws += '.';
+  util::Base64UrlEncodeAppend(signature, jws);
+  return jws;
+}
+
 }  // namespace vwr::token::jwt

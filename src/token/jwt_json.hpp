@@ -6,8 +6,10 @@
 #include <string>
 #include <string_view>
 
-// Reading the JSON parts of a JWT (header, claims) without throwing: shared by the admission
-// tokens and the entry passes, which are both ES256 JWTs from the same key ring.
+#include "token/es256.hpp"
+
+// Reading the JSON parts of a JWT (header, claims) without throwing, and signing one: shared by
+// the admission tokens and the entry passes, which are both ES256 JWTs from the same key ring.
 namespace vwr::token::jwt {
 
 // The base64url part `encoded` as a JSON object; nullopt when it is not one. Small documents
@@ -24,5 +26,9 @@ bool GetString(const boost::json::object& object, std::string_view key, std::str
 // The integer member `key` into `out`; false when absent or not an integer (the parser stores
 // every integer that fits as int64; doubles such as 1e9 and booleans are refused).
 bool GetInt64(const boost::json::object& object, std::string_view key, std::int64_t& out);
+
+// The compact JWS `encoded_header`.base64url(payload).base64url(ES256 signature by `key`).
+std::string SignCompact(std::string encoded_header, const boost::json::object& payload,
+                        const EcPrivateKey& key);
 
 }  // namespace vwr::token::jwt

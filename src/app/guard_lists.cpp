@@ -14,6 +14,8 @@
 #include <future>
 #include <thread>
 
+#include "util/files.hpp"
+
 namespace vwr::app {
 namespace {
 
@@ -259,25 +261,12 @@ bool GuardLists::WriteFile() {
   const std::string tmp = where_ + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   bool ok = fd >= 0;
-  std::size_t done = 0;
-  while (ok && done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n <= 0)
-      ok = false;
-    else
-      done += static_cast<std::size_t>(n);
-  }
-  if (ok) ok = ::fsync(fd) == 0;
+  if (ok) ok = util::WriteAll(fd, text) && ::fsync(fd) == 0;
   if (fd >= 0) ::close(fd);
   std::error_code ec;
   if (ok) std::filesystem::rename(tmp, where_, ec);
-  if (ok && !ec) {
-    // The rename is durable once the directory is.
-    const std::string dir = std::filesystem::path(where_).parent_path().string();
-    const int dir_fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    ok = dir_fd >= 0 && ::fsync(dir_fd) == 0;
-    if (dir_fd >= 0) ::close(dir_fd);
-  }
+  // The rename is durable once the directory is.
+  if (ok && !ec) ok = util::SyncDirectory(std::filesystem::path(where_).parent_path());
   if (!ok || ec) {
     const std::string why = ok ? ec.message() : std::strerror(errno);
     // Tried again at every tick while it fails: said at most once a second.

@@ -13,6 +13,8 @@
 #include <fstream>
 #include <optional>
 
+#include "util/files.hpp"
+
 namespace vwr::store {
 namespace fs = std::filesystem;
 
@@ -59,26 +61,6 @@ std::optional<std::uint64_t> SeqOf(std::string_view name, std::string_view prefi
   auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), seq);
   if (ec != std::errc{} || p != digits.data() + digits.size()) return std::nullopt;
   return seq;
-}
-
-bool WriteAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
-
-void SyncDir(const std::string& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
 }
 
 struct ReadResult {
@@ -211,7 +193,7 @@ boost::system::result<void> Journal::OpenSegment(std::uint64_t seq) {
   const std::string path = (fs::path(options_.dir) / SegmentName(seq)).string();
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) return LastError();
-  SyncDir(options_.dir);
+  (void)util::SyncDirectory(options_.dir);  // best effort: the records are synced
   std::lock_guard lock(sync_mu_);
   if (fd_ >= 0) ::close(fd_);
   fd_ = fd;
@@ -298,7 +280,7 @@ void Journal::WriterLoop() {
     lock.unlock();
 
     if (!writing.empty() && !failed) {
-      if (WriteAll(fd_, writing)) {
+      if (util::WriteAll(fd_, writing)) {
         segment_size_ += writing.size();
         dirty = true;
         unsynced_.store(true, std::memory_order_release);
@@ -389,7 +371,7 @@ boost::system::result<void> Journal::WriteSnapshot(
   const std::string tmp = final_path.string() + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return LastError();
-  const bool written = WriteAll(fd, data) && ::fsync(fd) == 0;
+  const bool written = util::WriteAll(fd, data) && ::fsync(fd) == 0;
   const auto write_error = LastError();
   ::close(fd);
   if (!written) {
@@ -397,7 +379,7 @@ boost::system::result<void> Journal::WriteSnapshot(
     return write_error;
   }
   if (::rename(tmp.c_str(), final_path.c_str()) != 0) return LastError();
-  SyncDir(options_.dir);
+  (void)util::SyncDirectory(options_.dir);  // best effort: the records are synced
 
   // The snapshot now stands for everything before segment `seq`.
   std::error_code ec;

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "token/hmac_sha256.hpp"
+#include "util/files.hpp"
 #include "util/random.hpp"
 
 namespace vwr::token {
@@ -103,47 +104,14 @@ boost::system::result<SecretKey> ReadKeyFile(const std::string& path) {
   return *key;
 }
 
-// mkdir -p with mode 0700 for the directories it creates.
-error_code CreateDirectories(const std::filesystem::path& dir) {
-  if (dir.empty()) return {};
-  struct stat st;
-  if (::stat(dir.c_str(), &st) == 0) {
-    return S_ISDIR(st.st_mode) ? error_code()
-                               : error_code(ENOTDIR, boost::system::system_category());
-  }
-  if (errno != ENOENT) return ErrnoError();
-  if (dir.has_parent_path() && dir.parent_path() != dir) {
-    if (error_code ec = CreateDirectories(dir.parent_path())) return ec;
-  }
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return ErrnoError();
-  return {};
-}
-
-error_code WriteAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoError();
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return {};
-}
-
-error_code SyncDirectory(const std::filesystem::path& dir) {
-  Fd fd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid()) return ErrnoError();
-  if (::fsync(fd.get()) != 0) return ErrnoError();
-  return {};
-}
-
 // Writes a fresh key to a temporary file and links it to `path`. Returns the key on success,
 // errc::file_exists when another process created `path` first, or another error.
 boost::system::result<SecretKey> CreateKeyFile(const std::string& path) {
   const std::filesystem::path final_path(path);
   const std::filesystem::path dir = final_path.parent_path();
-  if (error_code ec = CreateDirectories(dir)) return ec;
+  if (const int error = util::CreatePrivateDirectories(dir); error != 0) {
+    return error_code(error, boost::system::system_category());
+  }
 
   SecretKey key;
   util::SecureRandom(key.bytes);
@@ -163,7 +131,7 @@ boost::system::result<SecretKey> CreateKeyFile(const std::string& path) {
     }
     // The umask can only clear bits, but make the mode exact regardless.
     if (::fchmod(fd.get(), 0600) != 0) ec = ErrnoError();
-    if (!ec) ec = WriteAll(fd.get(), contents);
+    if (!ec && !util::WriteAll(fd.get(), contents)) ec = ErrnoError();
     if (!ec && ::fsync(fd.get()) != 0) ec = ErrnoError();
   }
   OPENSSL_cleanse(contents.data(), contents.size());
@@ -171,7 +139,7 @@ boost::system::result<SecretKey> CreateKeyFile(const std::string& path) {
   ::unlink(temp_path.c_str());
   if (ec) return ec;
   // Make the new directory entry durable: a key handed out before a crash must survive it.
-  if (error_code sync_ec = SyncDirectory(dir)) return sync_ec;
+  if (!util::SyncDirectory(dir)) return ErrnoError();
   return key;
 }
 

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "util/base64.hpp"
+#include "util/files.hpp"
 #include "util/random.hpp"
 
 namespace vwr::token {
@@ -99,41 +100,18 @@ boost::system::result<std::string, ReadError> ReadFile(const std::string& path,
   return out;
 }
 
-bool WriteAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
-
 // mkdir -p; the directories it creates get mode 0700.
 boost::system::result<void, std::string> CreateDirectories(const std::filesystem::path& dir) {
-  if (dir.empty()) return {};
-  struct stat st;
-  if (::stat(dir.c_str(), &st) == 0) {
-    if (S_ISDIR(st.st_mode)) return {};
-    return dir.string() + ": exists and is not a directory";
-  }
-  if (errno != ENOENT) return dir.string() + ": " + ErrnoText(errno);
-  if (dir.has_parent_path() && dir.parent_path() != dir) {
-    if (auto made = CreateDirectories(dir.parent_path()); !made) return made;
-  }
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return "cannot create " + dir.string() + ": " + ErrnoText(errno);
-  }
-  return {};
+  std::filesystem::path failed;
+  const int error = util::CreatePrivateDirectories(dir, &failed);
+  if (error == 0) return {};
+  if (error == ENOTDIR) return failed.string() + ": exists and is not a directory";
+  return failed.string() + ": " + ErrnoText(error);
 }
 
 boost::system::result<void, std::string> SyncDirectory(const std::string& dir) {
-  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid() || ::fsync(fd.get()) != 0) {
+  if (!util::SyncDirectory(dir))
     return "cannot sync the directory " + dir + ": " + ErrnoText(errno);
-  }
   return {};
 }
 
@@ -160,7 +138,8 @@ PathOrError WriteTemp(const std::string& dir, std::string_view contents) {
   Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (!fd.valid()) return Failed("cannot create " + temp + ": " + ErrnoText(errno));
   // The umask can only clear bits, but make the mode exact regardless.
-  if (::fchmod(fd.get(), 0600) != 0 || !WriteAll(fd.get(), contents) || ::fsync(fd.get()) != 0) {
+  if (::fchmod(fd.get(), 0600) != 0 || !util::WriteAll(fd.get(), contents) ||
+      ::fsync(fd.get()) != 0) {
     const std::string why = ErrnoText(errno);
     ::unlink(temp.c_str());
     return Failed("cannot write " + temp + ": " + why);

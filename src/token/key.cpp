@@ -38,21 +38,7 @@ class KeyErrorCategoryImpl final : public boost::system::error_category {
 
 error_code ErrnoError() { return error_code(errno, boost::system::system_category()); }
 
-// Closes a file descriptor on scope exit.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-
- private:
-  int fd_;
-};
+using util::Fd;
 
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';

@@ -39,21 +39,7 @@ constexpr int kLoadAttempts = 5;
 
 std::string ErrnoText(int error) { return std::strerror(error); }
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-
- private:
-  int fd_;
-};
+using util::Fd;
 
 std::string Join(const std::string& dir, std::string_view name) {
   std::string out = dir;

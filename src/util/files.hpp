@@ -1,11 +1,32 @@
 #pragma once
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <string_view>
+#include <utility>
 
 // The few POSIX file steps that durable writes are made of (the journal, key files, the guard
 // lists), each retried and checked the same way everywhere.
 namespace vwr::util {
+
+// Owns a file descriptor: closes it on scope exit.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  Fd& operator=(Fd&& other) = delete;
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+
+ private:
+  int fd_;
+};
 
 // Writes all of `data` to `fd`, through short writes and EINTR. False on an error (errno set).
 bool WriteAll(int fd, std::string_view data);

@@ -202,7 +202,9 @@ struct GuardImpl::Table {
         } else {
           next = cur + 1;
         }
-      } while (!cell.compare_exchange_weak(cur, next, std::memory_order_relaxed));
+        // acquire: a count that Forget made fresh comes with the block set before it.
+      } while (!cell.compare_exchange_weak(cur, next, std::memory_order_acquire,
+                                           std::memory_order_relaxed));
       estimate = std::min(estimate, static_cast<std::uint32_t>(next));
     }
     return estimate;
@@ -219,7 +221,9 @@ struct GuardImpl::Table {
         if (static_cast<std::uint32_t>(cur >> 32) != epoch) break;
         const auto count = static_cast<std::uint32_t>(cur);
         next = (cur & ~0xffffffffULL) | (count > amount ? count - amount : 0);
-      } while (!cell.compare_exchange_weak(cur, next, std::memory_order_relaxed));
+        // release: whoever counts on from this value also sees the block set before it.
+      } while (!cell.compare_exchange_weak(cur, next, std::memory_order_release,
+                                           std::memory_order_relaxed));
     }
   }
 
@@ -371,13 +375,15 @@ GuardVerdict GuardImpl::Check(const GuardRequest& request) {
   const bool has_identity = !request.identity.empty();
   const std::uint64_t identity_hash = has_identity ? HashText(request.identity) : 0;
   const bool enforce = settings.mode == GuardMode::kEnforce;
-  if (enforce) {
+  auto running_block = [&]() -> std::optional<GuardVerdict> {
     std::int64_t until = room->ip_table.BlockedUntil(ip_hash);
     if (has_identity) until = std::max(until, room->identity_table.BlockedUntil(identity_hash));
-    if (until > now) {
-      room->blocked[static_cast<std::size_t>(GuardReason::kTemporaryBlock)].Add();
-      return {GuardAction::kBlock, CeilSeconds(until - now), "temporary_block"};
-    }
+    if (until <= now) return std::nullopt;
+    room->blocked[static_cast<std::size_t>(GuardReason::kTemporaryBlock)].Add();
+    return GuardVerdict{GuardAction::kBlock, CeilSeconds(until - now), "temporary_block"};
+  };
+  if (enforce) {
+    if (auto blocked = running_block()) return *blocked;
   }
   const std::int64_t window_ns = std::max<std::int64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(settings.window).count(), 1);
@@ -395,7 +401,16 @@ GuardVerdict GuardImpl::Check(const GuardRequest& request) {
       over = GuardReason::kRateLimitIdentity;
     }
   }
-  if (!over) return {};
+  if (!over) {
+    // A block that another request started while this one was being counted made the count
+    // fresh (Forget, after Block): the count this request saw may be one of that fresh count,
+    // and the block holds for it too. (Reading the forgotten count synchronizes with Forget,
+    // so the block is visible here.)
+    if (enforce) {
+      if (auto blocked = running_block()) return *blocked;
+    }
+    return {};
+  }
   if (!enforce) {
     room->shadow[static_cast<std::size_t>(*over)].Add();
     return {};
@@ -406,13 +421,14 @@ GuardVerdict GuardImpl::Check(const GuardRequest& request) {
   const std::int64_t block_s = std::max<std::int64_t>(
       std::chrono::duration_cast<std::chrono::seconds>(settings.block_time).count(), 1);
   const std::int64_t until_unix = WallSeconds() + block_s;
+  // Block, then Forget: a request that counts after the Forget sees the block (see above).
   if (*over == GuardReason::kRateLimitIp) {
-    room->ip_table.Forget(ip_hash, epoch, ip_count);
     room->ip_table.Block(ip_hash, now + block_ns);
+    room->ip_table.Forget(ip_hash, epoch, ip_count);
     AutoBlock(*room, true, request.client_ip.to_string(), until_unix);
   } else {
-    room->identity_table.Forget(identity_hash, epoch, identity_count);
     room->identity_table.Block(identity_hash, now + block_ns);
+    room->identity_table.Forget(identity_hash, epoch, identity_count);
     AutoBlock(*room, false, request.identity, until_unix);
   }
   return {GuardAction::kBlock, CeilSeconds(block_ns), "rate_limit"};

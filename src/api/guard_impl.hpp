@@ -154,7 +154,9 @@ class GuardImpl final : public Guard {
   struct Lists;
   struct Room;
   // A count-min sketch of requests per key in the current fixed window, and of the keys'
-  // automatic block ends; lock-free.
+  // automatic block ends; lock-free. The rows are counted one after the other, so requests of
+  // one key that arrive at the same instant may see their places in a different order in each
+  // row: at the limit, up to one more request per thread counting at that instant can pass.
   struct Table;
 
   Room* FindRoom(std::string_view id) const;

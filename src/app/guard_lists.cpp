@@ -259,16 +259,23 @@ bool GuardLists::WriteFile() {
     text += '\n';
   }
   const std::string tmp = where_ + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  bool ok = fd >= 0;
-  if (ok) ok = util::WriteAll(fd, text) && ::fsync(fd) == 0;
-  if (fd >= 0) ::close(fd);
-  std::error_code ec;
-  if (ok) std::filesystem::rename(tmp, where_, ec);
+  // The errno of the first step that failed (0: none), taken before anything can change it.
+  int error = 0;
+  {
+    const util::Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (!fd.valid() || !util::WriteAll(fd.get(), text) || ::fsync(fd.get()) != 0) error = errno;
+  }
+  if (error == 0) {
+    std::error_code ec;
+    std::filesystem::rename(tmp, where_, ec);
+    error = ec.value();
+  }
   // The rename is durable once the directory is.
-  if (ok && !ec) ok = util::SyncDirectory(std::filesystem::path(where_).parent_path());
-  if (!ok || ec) {
-    const std::string why = ok ? ec.message() : std::strerror(errno);
+  if (error == 0 && !util::SyncDirectory(std::filesystem::path(where_).parent_path())) {
+    error = errno;
+  }
+  if (error != 0) {
+    const std::string why = std::strerror(error);
     // Tried again at every tick while it fails: said at most once a second.
     if (std::uint64_t suppressed = 0; write_log_.Allow(suppressed)) {
       spdlog::error("guard: cannot write {}: {}{}", where_, why,

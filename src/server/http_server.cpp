@@ -187,7 +187,7 @@ class BasicHttpSession final : public HttpSession,
 
   void Start() {
     worker_.sessions.insert(this);
-    if (worker_.draining) return Close();
+    if (worker_.draining.load(std::memory_order_acquire)) return Close();
     // The first request's head is due header_timeout after the accept, TLS handshake included.
     Tcp().expires_after(options_.header_timeout);
     if constexpr (kTls) {
@@ -258,7 +258,7 @@ class BasicHttpSession final : public HttpSession,
     // Idle now. The server may have begun draining while the last answer (or the handshake) was
     // on its way, when Drain() passed this connection by as busy: waiting for another request
     // would then hold the stop up until keepalive_timeout or the shutdown deadline.
-    if (worker_.draining) return Close();
+    if (worker_.draining.load(std::memory_order_acquire)) return Close();
     // A new connection's deadline has been running since the accept (see Start).
     if (requests_ > 0) Tcp().expires_after(options_.keepalive_timeout);
     stream_.async_read_some(
@@ -364,7 +364,8 @@ class BasicHttpSession final : public HttpSession,
     // Dropped here, on the worker, which holds other references until the answer is written.
     answer_holder_.reset();
     const api::Request& request = parser_->get();
-    if (worker_.draining || requests_ == options_.max_requests_per_connection) {
+    if (worker_.draining.load(std::memory_order_acquire) ||
+        requests_ == options_.max_requests_per_connection) {
       response_.keep_alive(false);
     }
     const unsigned status = response_.result_int();
@@ -629,10 +630,11 @@ bool HttpServer::Stop(std::chrono::milliseconds deadline) {
       listener->retry_timer->cancel();
     }
   });
+  // Every worker is draining before any of them closes a connection (see Worker::draining).
+  for (auto& worker : workers_) worker->draining.store(true, std::memory_order_release);
   for (auto& worker : workers_) {
     Worker* w = worker.get();
     asio::post(w->ioc, [w] {
-      w->draining = true;
       w->keep_running.reset();
       // Drain() may close and so destroy sessions; iterate over a copy.
       const std::vector<HttpSession*> sessions(w->sessions.begin(), w->sessions.end());

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -76,7 +77,9 @@ class HttpSession;
 // only, so per-connection state needs no locks.
 struct Worker {
   std::unordered_set<HttpSession*> sessions;  // touched only on this worker's thread
-  bool draining = false;                      // likewise
+  // Set by Stop() on every worker before any connection is closed for the drain, so that once
+  // a client sees one connection closed, every answer from every worker says Connection: close.
+  std::atomic<bool> draining{false};
   std::thread thread;
   // Last, so it is destroyed first: handlers it still holds end sessions that unregister above.
   asio::io_context ioc{1};

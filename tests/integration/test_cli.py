@@ -13,8 +13,9 @@ import tempfile
 import time
 import unittest
 
-from vwr_harness import (VwrProcess, clean_env, embedded_only, json_request, read_raw_response,
-                         run_vwr, serve_args, wait_closed, wait_server_read, wipe_state)
+from vwr_harness import (VwrProcess, clean_env, embedded_only, first_closed, json_request,
+                         read_raw_response, run_vwr, serve_args, wait_closed, wait_server_read,
+                         wipe_state)
 
 GOOD_YAML = """\
 server:
@@ -147,40 +148,50 @@ class CliTest(unittest.TestCase):
         self.assertTrue(any("vwr started" in json.loads(l)["msg"] for l in lines))
 
     def test_sigterm_finishes_in_flight_request_then_exits_0(self):
+        # Two idle and two busy connections, connected in turn: the workers take connections in
+        # turn, so that the first connection the drain closes and some request still in flight
+        # are on different workers in most runs, and on the same one in the others.
         with VwrProcess() as vwr:
-            idle = vwr.connect()
-            busy = vwr.connect()
+            idle, busy = [], []
             try:
-                # An idle keep-alive connection: one whole exchange done.
-                idle.sendall(b"GET /api/v1/rooms/default HTTP/1.1\r\nHost: t\r\n\r\n")
-                first = read_raw_response(idle.makefile("rb"))
-                self.assertEqual(first.status, 200)
-                # A request in flight: half of it sent when the signal arrives.
-                busy.sendall(b"POST /api/v1/rooms/default/join HTTP/1.1\r\nHost: t\r\n")
-                wait_server_read(busy)
+                for kind in (idle, busy, busy, idle):
+                    kind.append(vwr.connect())
+                for sock in idle:
+                    # An idle keep-alive connection: one whole exchange done.
+                    sock.sendall(b"GET /api/v1/rooms/default HTTP/1.1\r\nHost: t\r\n\r\n")
+                    self.assertEqual(read_raw_response(sock.makefile("rb")).status, 200)
+                for sock in busy:
+                    # A request in flight: half of it sent when the signal arrives.
+                    sock.sendall(b"POST /api/v1/rooms/default/join HTTP/1.1\r\nHost: t\r\n")
+                    wait_server_read(sock)
 
                 vwr.wait_handles_signal(signal.SIGTERM)
                 started = time.monotonic()
                 vwr.send_signal(signal.SIGTERM)
                 vwr.wait_for_log(r"received SIGTERM, draining")
-                # The idle connection is closed by the drain ...
-                self.assertTrue(wait_closed(idle, 3), "idle keep-alive connection left open")
-                # ... and the half-sent request still gets its answer.
-                busy.sendall(b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
-                resp = read_raw_response(busy.makefile("rb"))
-                self.assertIsNotNone(resp, "the in-flight request was dropped")
-                self.assertEqual(resp.status, 200, resp)
-                self.assertEqual(resp.json()["status"], "admitted")
-                self.assertEqual(resp.headers.get("connection", "").lower(), "close")
-                self.assertTrue(wait_closed(busy, 3))
+                # The idle connections are closed by the drain; once a client has seen the
+                # first of them closed, the node is draining on every worker ...
+                closed = first_closed(idle, 3)
+                self.assertIsNotNone(closed, "idle keep-alive connections left open")
+                # ... so the half-sent requests still get their answers, each the last on its
+                # connection.
+                for sock in busy:
+                    sock.sendall(b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+                    resp = read_raw_response(sock.makefile("rb"))
+                    self.assertIsNotNone(resp, "the in-flight request was dropped")
+                    self.assertEqual(resp.status, 200, resp)
+                    self.assertEqual(resp.json()["status"], "admitted")
+                    self.assertEqual(resp.headers.get("connection", "").lower(), "close")
+                for sock in busy + [s for s in idle if s is not closed]:
+                    self.assertTrue(wait_closed(sock, 3))
                 code = vwr.stop(timeout=5)
                 self.assertEqual(code, 0, vwr.log)
                 self.assertLess(time.monotonic() - started, 5)
                 self.assertIn("vwr stopped", vwr.log)
                 self.assertNotIn("cut at the deadline", vwr.log)
             finally:
-                idle.close()
-                busy.close()
+                for sock in idle + busy:
+                    sock.close()
 
     def test_sigterm_on_idle_server_exits_quickly(self):
         with VwrProcess() as vwr:

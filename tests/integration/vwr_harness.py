@@ -28,6 +28,7 @@ import http.client
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import socket
@@ -370,6 +371,25 @@ def wait_closed(sock, timeout=3.0):
             return True
         if not data:
             return True
+
+
+def first_closed(socks, timeout=3.0):
+    """The first of `socks` that the peer closes (EOF or reset) within `timeout`, discarding any
+    data; None when none is closed in time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        readable, _, _ = select.select(socks, [], [], remaining)
+        for sock in readable:
+            try:
+                if not sock.recv(65536, socket.MSG_DONTWAIT):
+                    return sock
+            except BlockingIOError:
+                pass
+            except (ConnectionResetError, BrokenPipeError):
+                return sock
 
 
 def serve_args(directory, data_dir, config_text=None):

@@ -374,8 +374,8 @@ def wait_closed(sock, timeout=3.0):
 
 
 def first_closed(socks, timeout=3.0):
-    """The first of `socks` that the peer closes (EOF or reset) within `timeout`, discarding any
-    data; None when none is closed in time."""
+    """The first of `socks` (plain TCP sockets; wait_closed also takes TLS ones) that the peer
+    closes (EOF or reset) within `timeout`, discarding any data; None when none is in time."""
     deadline = time.monotonic() + timeout
     while True:
         remaining = deadline - time.monotonic()

@@ -94,8 +94,20 @@ TicketOutcome Room::Join(std::string_view identity, const Instant& now) {
 }
 
 TicketOutcome Room::Admit(std::string_view identity, const Instant& now) {
+  if (!identity.empty()) {
+    if (auto held = bypass_sessions_.find(identity); held != bypass_sessions_.end()) {
+      // Its session lives (an ended one is forgotten at its end): that one, not another.
+      Session& session = sessions_.at(held->second);
+      MarkSeen(session, now);
+      return TicketOutcome{.status = TicketStatus::kAdmitted,
+                           .ticket = session.ticket,
+                           .frontier_at_join = session.ticket,
+                           .session = &session};
+    }
+  }
   const std::uint64_t number = kBypassTicketBase + ++bypass_issued_;
   const Session& session = RestoreSession(number, now.unix_ms, now.mono, std::string(identity));
+  RememberBypass(session);
   ++counters_.bypass;
   Emit(BypassAdmitted{number, now.unix_ms, session.identity});
   // Nobody is ahead of it: initialPosition (ticket - frontier_at_join) is 0, as for a join
@@ -317,7 +329,17 @@ const Session* Room::CreateSession(std::uint64_t number, const Instant& now, boo
 void Room::EndSession(std::unordered_map<std::uint64_t, Session>::iterator it) {
   idle_order_.erase(it->second.idle_position);
   ForgetIdentityOf(it->first);
+  if (it->first >= kBypassTicketBase && !it->second.identity.empty()) {
+    auto held = bypass_sessions_.find(it->second.identity);
+    if (held != bypass_sessions_.end() && held->second == it->first) bypass_sessions_.erase(held);
+  }
   sessions_.erase(it);
+}
+
+void Room::RememberBypass(const Session& session) {
+  if (session.ticket >= kBypassTicketBase && !session.identity.empty()) {
+    bypass_sessions_[session.identity] = session.ticket;
+  }
 }
 
 void Room::ForgetIdentityOf(std::uint64_t ticket) {
@@ -433,7 +455,8 @@ void Room::Apply(const RoomEvent& event, const Instant& now) {
           if (e.number <= kBypassTicketBase + bypass_issued_) return;
           bypass_issued_ = e.number - kBypassTicketBase;
           ++counters_.bypass;
-          RestoreSession(e.number, e.at_unix_ms, now.MonoOf(e.at_unix_ms), e.identity);
+          RememberBypass(
+              RestoreSession(e.number, e.at_unix_ms, now.MonoOf(e.at_unix_ms), e.identity));
         } else if constexpr (std::is_same_v<E, BypassCheckpoint>) {
           bypass_issued_ = e.issued;
           counters_.bypass = e.bypass;
@@ -447,6 +470,7 @@ void Room::Apply(const RoomEvent& event, const Instant& now) {
           idle_order_.clear();
           identities_.clear();
           identity_of_ticket_.clear();
+          bypass_sessions_.clear();
           bypass_issued_ = 0;  // a BypassCheckpoint follows when there is anything to say
           counters_ = RoomCounters{.joins = e.joins,
                                    .rejected = e.rejected,
@@ -463,7 +487,8 @@ void Room::Apply(const RoomEvent& event, const Instant& now) {
           calls_.push_back(Call{now.MonoOf(e.called_unix_ms), state});
           if (state == CallState::kUnclaimed) ++called_unclaimed_;
         } else if constexpr (std::is_same_v<E, SessionRestored>) {
-          RestoreSession(e.number, e.admitted_unix_ms, now.MonoOf(e.last_seen_unix_ms), e.identity);
+          RememberBypass(RestoreSession(e.number, e.admitted_unix_ms,
+                                        now.MonoOf(e.last_seen_unix_ms), e.identity));
         } else if constexpr (std::is_same_v<E, IdentityRestored>) {
           identities_[e.identity] = IdentityEntry{e.number, e.frontier_at_join};
           identity_of_ticket_[e.number] = e.identity;

@@ -116,9 +116,14 @@ class Room {
   // Admits `identity` at once, without a place in line and whatever the policy says (mode,
   // max_active, queue_limit, rate): an entry pass holder, an allow-listed caller. The session
   // is a real one (it counts in active(), takes heartbeats, ends by Leave or idleness) named by
-  // the next number of the bypass range (kBypassTicketBase + 1, + 2, ...: never reused). Its
-  // identity is kept with the session only: a ticket the identity holds in line stays as it is,
-  // and a later Join by that identity is not answered with this session. Always kAdmitted.
+  // the next number of the bypass range (kBypassTicketBase + 1, + 2, ...: never reused). A
+  // ticket the identity holds in line stays as it is, and a later Join by that identity is not
+  // answered with this session. Always kAdmitted.
+  //
+  // One bypass session per identity at a time: while the session a non-empty `identity` was
+  // admitted with lives, Admit(identity) answers with that session again (marked seen), not a
+  // new one, so that replaying one entry pass (or one allow-listed identity) never adds a
+  // second session to max_active. An empty identity always gets a new session.
   TicketOutcome Admit(std::string_view identity, const Instant& now);
   // A status poll of ticket `number`; claims it when it has been called. A bypass number is
   // admitted while its session lives and expired after.
@@ -184,6 +189,8 @@ class Room {
   // Makes (or refreshes) session `number` as given: replay, snapshots, and Admit.
   Session& RestoreSession(std::uint64_t number, std::int64_t admitted_unix_ms,
                           util::TimePoint last_seen, std::string identity);
+  // A bypass session restored with an identity becomes that identity's one bypass session.
+  void RememberBypass(const Session& session);
   void EndSession(std::unordered_map<std::uint64_t, Session>::iterator it);
   void ForgetIdentityOf(std::uint64_t ticket);
   bool PastGrace(const Call& call, util::TimePoint now) const;
@@ -214,6 +221,9 @@ class Room {
 
   std::unordered_map<std::string, IdentityEntry, util::StringHash, std::equal_to<>> identities_;
   std::unordered_map<std::uint64_t, std::string> identity_of_ticket_;
+  // identity -> its live bypass session (Admit); the session holds the identity too.
+  std::unordered_map<std::string, std::uint64_t, util::StringHash, std::equal_to<>>
+      bypass_sessions_;
 
   RateBudget budget_;
   AdvanceRateEstimator estimator_;

@@ -1,7 +1,8 @@
 -- Shared by every room script (prepended to each). One room's state lives in keys that share
 -- the hash tag {<room>}, so a script touches one Redis Cluster slot:
 --   KEYS[1] room   HASH  last, front, counters, budget, estimator, inc, policy
---   KEYS[2] ident  HASH  identity -> "ticket:frontier_at_join"
+--   KEYS[2] ident  HASH  identity -> "ticket:frontier_at_join" (its place in line), and
+--                        'b:' .. identity -> its live bypass session ('b7'; admit.lua)
 --   KEYS[3] tident HASH  ticket -> identity
 --   KEYS[4] calls  ZSET  called, not yet claimed: ticket -> called_at_ms
 --   KEYS[5] sess   ZSET  admitted sessions: session -> last_seen_ms
@@ -45,6 +46,9 @@ local function forget_identity(n)
   if not id then return end
   local held = redis.call('HGET', K_IDENT, id)
   if held and string.match(held, '^(%d+):') == tostring(n) then redis.call('HDEL', K_IDENT, id) end
+  if redis.call('HGET', K_IDENT, 'b:' .. id) == tostring(n) then
+    redis.call('HDEL', K_IDENT, 'b:' .. id)
+  end
   redis.call('HDEL', K_TIDENT, n)
 end
 

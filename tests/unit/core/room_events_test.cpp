@@ -157,6 +157,14 @@ TEST(RoomEvents, SnapshotRebuildsTheState) {
               restored.Join(id, Instant::From(clock)).ticket)
         << id;
   }
+  // The live bypass session of each identity is known again: a second Admit is answered with
+  // it on both, and a new one only where none lives.
+  for (int u = 0; u < 50; ++u) {
+    const std::string id = "vip-" + std::to_string(u);
+    EXPECT_EQ(live.Admit(id, Instant::From(clock)).ticket,
+              restored.Admit(id, Instant::From(clock)).ticket)
+        << id;
+  }
 }
 
 TEST(RoomEvents, SnapshotThenLaterEventsRebuildTheState) {

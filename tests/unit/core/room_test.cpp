@@ -535,6 +535,45 @@ TEST_F(RoomTest, AdmitLeavesTheIdentitysPlaceInLine) {
   EXPECT_EQ(Join("alice").ticket, waiting.ticket) << "the bypass session's end leaves it too";
 }
 
+TEST_F(RoomTest, AdmitHoldsOneSessionPerIdentityAtATime) {
+  Policy p = MakePolicy();
+  p.max_active = 3;
+  Start(p);
+  // One entry pass replayed many times (its key is the identity): one session, not many.
+  const TicketOutcome first = room_->Admit("pass:1", Now());
+  for (int i = 0; i < 50; ++i) {
+    const TicketOutcome again = room_->Admit("pass:1", Now());
+    ASSERT_EQ(again.status, TicketStatus::kAdmitted);
+    EXPECT_EQ(again.ticket, first.ticket) << i;
+  }
+  EXPECT_EQ(room_->active(), 1);
+  EXPECT_EQ(room_->counters().bypass, 1u);
+  EXPECT_NE(room_->Admit("pass:2", Now()).ticket, first.ticket) << "another identity";
+  EXPECT_NE(room_->Admit("", Now()).ticket, room_->Admit("", Now()).ticket)
+      << "no identity: nothing to hold one to";
+  EXPECT_EQ(room_->active(), 4);
+
+  // Once its session has ended, the identity may have a new one (still one at a time).
+  ASSERT_TRUE(room_->Leave(first.ticket));
+  const TicketOutcome next = room_->Admit("pass:1", Now());
+  EXPECT_NE(next.ticket, first.ticket);
+  EXPECT_EQ(room_->Admit("pass:1", Now()).ticket, next.ticket);
+  Run(seconds(61));
+  EXPECT_EQ(room_->FindSession(next.ticket), nullptr) << "idle past session_timeout";
+  EXPECT_NE(room_->Admit("pass:1", Now()).ticket, next.ticket);
+}
+
+TEST_F(RoomTest, AdmitAgainKeepsTheHeldSessionAlive) {
+  Policy p = MakePolicy();
+  p.session_timeout = seconds(60);
+  Start(p);
+  const TicketOutcome held = room_->Admit("pass:1", Now());
+  Run(seconds(50));
+  EXPECT_EQ(room_->Admit("pass:1", Now()).ticket, held.ticket);
+  Run(seconds(50));
+  EXPECT_NE(room_->FindSession(held.ticket), nullptr) << "the second admit was activity";
+}
+
 TEST_F(RoomTest, TicketsFromAnotherLifeAreExpired) {
   Start(MakePolicy());
   EXPECT_EQ(Poll(42).status, TicketStatus::kExpired);

@@ -374,6 +374,34 @@ TEST_P(RoomStateContract, LeaveIdentityEndsTheSessionAnIdentitysPlaceBecameAndNo
   EXPECT_EQ(f.active, 1) << "carol's bypass session lives on";
 }
 
+TEST_P(RoomStateContract, AdmitHoldsOneBypassSessionPerIdentityAtATime) {
+  core::Policy p = BasePolicy();
+  p.max_active = 3;
+  Open(p);
+  // One entry pass replayed (its key is the identity): one session, however many joins.
+  const TicketAnswer first = Admit("pass:a");
+  ASSERT_EQ(first.status, TicketStatus::kAdmitted);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(Admit("pass:a").ticket, first.ticket) << i;
+  EXPECT_NE(Admit("pass:b").ticket, first.ticket);
+  if (GetParam() == Kind::kRedis) {
+    // Another node knows the identity's session too: the rule holds cluster-wide.
+    std::unique_ptr<RedisStore> other = OpenNode("contract-node-2");
+    std::promise<boost::system::result<TicketAnswer>> done;
+    auto future = done.get_future();
+    other->Find("r")->Admit("pass:a", [&done](auto r) { done.set_value(std::move(r)); });
+    EXPECT_EQ(Await(future).ticket, first.ticket);
+    other->Close();
+  }
+  const RoomFigures f = FiguresWhen([](const RoomFigures& g) { return g.counters.bypass >= 2; });
+  EXPECT_EQ(f.counters.bypass, 2u);
+  EXPECT_EQ(f.active, 2);
+  // Ended, the identity may be admitted again: a new session, again one at a time.
+  EXPECT_TRUE(Leave(first.ticket));
+  const TicketAnswer next = Admit("pass:a");
+  EXPECT_NE(next.ticket, first.ticket);
+  EXPECT_EQ(Admit("pass:a").ticket, next.ticket);
+}
+
 TEST_P(RoomStateContract, HeartbeatKeepsASessionAndKnowsAnEndedOne) {
   Open(BasePolicy());
   const TicketAnswer a = Join();

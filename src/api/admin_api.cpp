@@ -122,9 +122,10 @@ std::optional<Response> AdminApi::Route(const Request& req, const ConnectionInfo
       return MakeJson(http::status::service_unavailable, R"({"status":"store_unavailable"})", v,
                       ka);
     }
-    if (ready_check_ && !ready_check_()) {
+    for (const ReadyCheck& c : ready_checks_) {
+      if (c.check()) continue;
       std::string body = R"({"status":)";
-      AppendJsonString(body, ready_check_status_);
+      AppendJsonString(body, c.status);
       body += '}';
       return MakeJson(http::status::service_unavailable, std::move(body), v, ka);
     }

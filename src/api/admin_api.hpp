@@ -67,10 +67,10 @@ class AdminApi final : public Handler {
   // Set false when the node starts draining; /readyz then answers 503.
   void SetReady(bool ready) { ready_.store(ready, std::memory_order_relaxed); }
   // Another condition of readiness, besides the store's: while `check` says false, /readyz
-  // answers 503 {"status": `status`}. Set before serving; called on any thread.
-  void SetReadyCheck(std::function<bool()> check, std::string status) {
-    ready_check_ = std::move(check);
-    ready_check_status_ = std::move(status);
+  // answers 503 {"status": `status`} (the first failing one's, in the order added). Add before
+  // serving; called on any thread.
+  void AddReadyCheck(std::function<bool()> check, std::string status) {
+    ready_checks_.push_back({std::move(check), std::move(status)});
   }
 
  private:
@@ -119,8 +119,11 @@ class AdminApi final : public Handler {
   AdminKeys keys_;
   GuardImpl* guard_ = nullptr;
   ListsRecorded lists_recorded_;
-  std::function<bool()> ready_check_;
-  std::string ready_check_status_;
+  struct ReadyCheck {
+    std::function<bool()> check;
+    std::string status;
+  };
+  std::vector<ReadyCheck> ready_checks_;
   std::atomic<bool> ready_{true};
 };
 

@@ -57,10 +57,11 @@ std::string EntryPassCodec::Issue(const EntryPassClaims& claims) const {
   header.emplace("typ", kType);
   header.emplace("kid", ring.signer->kid);
   json::object payload;
-  payload.reserve(7);
+  payload.reserve(8);
   payload.emplace("iss", claims.iss);
   payload.emplace("aud", claims.aud);
   payload.emplace("sub", claims.sub);
+  payload.emplace("sid", claims.sid);
   payload.emplace("iat", claims.iat);
   payload.emplace("nbf", claims.iat);
   payload.emplace("exp", claims.exp);
@@ -118,8 +119,9 @@ boost::system::result<EntryPassClaims, PassError> EntryPassCodec::Verify(
   EntryPassClaims claims;
   std::int64_t nbf = 0;
   if (!GetString(*payload, "iss", claims.iss) || !GetString(*payload, "aud", claims.aud) ||
-      !GetString(*payload, "sub", claims.sub) || !GetInt64(*payload, "iat", claims.iat) ||
-      !GetInt64(*payload, "nbf", nbf) || !GetInt64(*payload, "exp", claims.exp)) {
+      !GetString(*payload, "sub", claims.sub) || !GetString(*payload, "sid", claims.sid) ||
+      !GetInt64(*payload, "iat", claims.iat) || !GetInt64(*payload, "nbf", nbf) ||
+      !GetInt64(*payload, "exp", claims.exp)) {
     return PassError::kMalformed;
   }
   if (claims.iss != issuer) return PassError::kWrongIssuer;

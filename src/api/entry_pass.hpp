@@ -14,7 +14,8 @@ namespace vwr::api {
 struct EntryPassClaims {
   std::string iss;       // tokens.issuer
   std::string aud;       // the room id
-  std::string sub;       // the same subject as the admission tokens: HashIdentity(...) or "anon"
+  std::string sub;       // the same subject as the admission tokens: a pseudonym or "anon"
+  std::string sid;       // the session the pass was earned with (SessionId: the tokens' jti)
   std::int64_t iat = 0;  // unix seconds: the first admission
   std::int64_t exp = 0;  // unix seconds: iat + entry_pass
 
@@ -39,7 +40,10 @@ std::string_view PassErrorName(PassError error);  // "not_a_pass", ...
 // other:
 //
 //   header   {"alg":"ES256","typ":"vwr-pass+jwt","kid":"<kid>"}     (admission tokens: "JWT")
-//   payload  {"iss","aud","sub","iat","nbf","exp","vwr":"pass"}      (no jti: it names no session)
+//   payload  {"iss","aud","sub","sid","iat","nbf","exp","vwr":"pass"}
+//
+// (no jti: a pass is not a session's token; "sid" names the session it was earned with, which
+// it re-enters while that lives, and which bounds it to one session at a time after.)
 //
 // AdmissionTokenSigner::Verify accepts typ "JWT" only, so a pass is never an admission token;
 // Verify here wants typ "vwr-pass+jwt" and "vwr":"pass", so a token is never a pass.

@@ -18,6 +18,10 @@ std::string_view ErrorCode(ApiError error) {
       return "session_ended";
     case ApiError::kUnauthorized:
       return "unauthorized";
+    case ApiError::kUserTokenRequired:
+      return "user_token_required";
+    case ApiError::kInvalidUserToken:
+      return "invalid_user_token";
     case ApiError::kPowRequired:
       return "pow_required";
     case ApiError::kPowInvalid:
@@ -57,6 +61,8 @@ http::status HttpStatusOf(ApiError error) {
     case ApiError::kTokenExpired:
     case ApiError::kSessionEnded:
     case ApiError::kUnauthorized:
+    case ApiError::kUserTokenRequired:
+    case ApiError::kInvalidUserToken:
       return http::status::unauthorized;
     case ApiError::kPowRequired:
     case ApiError::kPowInvalid:

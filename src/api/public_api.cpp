@@ -70,7 +70,7 @@ PublicApi::PublicApi(RoomDirectory& rooms, const token::TicketCodec& tickets,
     : rooms_(rooms),
       tickets_(tickets),
       tokens_(tokens),
-      identity_key_(identity_key),
+      pseudonyms_(identity_key),
       clock_(clock),
       metrics_(metrics),
       error_log_(clock),
@@ -243,11 +243,88 @@ void PublicApi::Join(RoomEntry& room, Call& call) {
   JoinRequest body;
   std::optional<Response> invalid = JoinBody(req.body(), body, v, ka);
   if (invalid) return Finish(call, std::move(*invalid));
+  if (options_.user_identity != nullptr) {
+    if (std::optional<Response> refused = ResolveUser(req, body)) {
+      return Finish(call, std::move(*refused));
+    }
+  }
   // Abuse protection first: a blocked caller costs no proof check; the allow list needs none.
+  // The guard is told the verified user, else the hint (whose lists an operator may fill).
   bool bypass = false;
-  if (Refused(room, call, body.user_id, &bypass)) return;
-  if (bypass) return JoinBypass(room, call, std::move(body.user_id));
+  if (Refused(room, call, !body.verified_user.empty() ? body.verified_user : body.user_id,
+              &bypass)) {
+    return;
+  }
+  if (bypass) return JoinBypass(room, call, std::move(body.identity));
 
+  // A ticket of this room's state: the caller's own place, given back (a reload).
+  std::string ticket_text(req[kTicketHeader]);
+  if (!ticket_text.empty() && room.state->incarnation() != 0) {
+    const std::optional<token::TicketClaims> claims =
+        tickets_.Decode(room.state->id(), ticket_text);
+    if (claims && claims->incarnation == room.state->incarnation()) {
+      return Rejoin(room, call, std::move(body), claims->number, claims->frontier_at_join,
+                    std::move(ticket_text));
+    }
+  }
+  JoinFresh(room, call, std::move(body));
+}
+
+std::optional<Response> PublicApi::ResolveUser(const Request& req, JoinRequest& body) {
+  const unsigned v = req.version();
+  const bool ka = req.keep_alive();
+  std::string_view token = req[kUserTokenHeader];
+  if (token.empty()) token = body.user_token;
+  if (token.empty()) token = BearerToken(req[http::field::authorization]);
+  if (token.empty() && !options_.user_token_cookie.empty()) {
+    token = FindCookie(req, options_.user_token_cookie, "");
+  }
+  if (token.empty()) {
+    if (!options_.user_token_required) return std::nullopt;  // an anonymous join
+    return MakeError(ApiError::kUserTokenRequired,
+                     "this room admits signed-in users: send the platform's user token (header "
+                     "X-VWR-User-Token, or \"userToken\" in the body)",
+                     v, ka);
+  }
+  auto user = options_.user_identity->Verify(token, WallSeconds());
+  if (!user) {
+    if (user.error() == token::UserTokenError::kNoKeys) {
+      return MakeError(ApiError::kUnavailable, token::UserTokenErrorMessage(user.error()), v, ka);
+    }
+    return MakeError(ApiError::kInvalidUserToken, token::UserTokenErrorMessage(user.error()), v,
+                     ka);
+  }
+  body.verified_user = std::move(*user);
+  body.identity = pseudonyms_.Of(body.verified_user);
+  return std::nullopt;
+}
+
+void PublicApi::Rejoin(RoomEntry& room, Call& call, JoinRequest body, std::uint64_t ticket,
+                       std::uint64_t frontier_at_join, std::string ticket_text) {
+  const unsigned v = call.request->version();
+  const bool ka = call.request->keep_alive();
+  store::TicketAnswer cached;
+  if (room.state->StatusCached(ticket, frontier_at_join, cached)) {
+    return Finish(call, Answer(*room.state, cached, ticket_text, v, ka));
+  }
+  room.state->Status(ticket, frontier_at_join,
+                     [this, &room, call = std::move(call), body = std::move(body),
+                      ticket_text = std::move(ticket_text), v,
+                      ka](boost::system::result<store::TicketAnswer> decided) mutable {
+                       if (!decided)
+                         return FailOpenOrClosed(room, call, decided.error(), body.identity);
+                       // Spent (its call lapsed, its session ended): a new place, as if it had
+                       // brought none.
+                       if (decided->status == core::TicketStatus::kExpired) {
+                         return JoinFresh(room, call, std::move(body));
+                       }
+                       Finish(call, Answer(*room.state, *decided, ticket_text, v, ka));
+                     });
+}
+
+void PublicApi::JoinFresh(RoomEntry& room, Call& call, JoinRequest body) {
+  const unsigned v = call.request->version();
+  const bool ka = call.request->keep_alive();
   const PowSettings& pow = pow_.Get();
   const auto setting = pow.find(room.state->id());
   if (setting == pow.end() || setting->second.difficulty == 0) {
@@ -306,11 +383,11 @@ void PublicApi::JoinChecked(RoomEntry& room, Call& call, JoinRequest body) {
   const Request& req = *call.request;
   const unsigned v = req.version();
   const bool ka = req.keep_alive();
-  std::string user_id = std::move(body.user_id);
+  std::string identity = std::move(body.identity);
 
   // An entry pass of this room lets its holder back in without queueing: the one in the body
   // (the SDK's copy), else the cookie. A pass that does not hold (expired, another room's,
-  // forged, someone else's) is ignored: the join is a plain one.
+  // forged, a signed user's pass presented by another user) is ignored: the join is a plain one.
   if (entry_passes_.Get().contains(room.state->id())) {
     const std::string_view candidates[] = {
         body.entry_pass, FindCookie(req, kEntryPassCookiePrefix, room.state->id())};
@@ -320,17 +397,17 @@ void PublicApi::JoinChecked(RoomEntry& room, Call& call, JoinRequest body) {
       if (!pass) {
         spdlog::debug("room {}: join with an entry pass that does not hold ({})", room.state->id(),
                       PassErrorName(pass.error()));
-      } else if (!user_id.empty() && token::HashIdentity(identity_key_, user_id) != pass->sub) {
+      } else if (!identity.empty() && SubjectOf(identity) != pass->sub) {
         spdlog::debug("room {}: join with another user's entry pass", room.state->id());
       } else {
-        return JoinWithPass(room, call, std::move(user_id), std::string(presented), pass->exp);
+        return JoinWithPass(room, call, std::move(identity), std::string(presented), *pass);
       }
     }
   }
 
-  room.state->Join(user_id, [this, &room, call = std::move(call), v, ka,
-                             user_id](boost::system::result<store::TicketAnswer> answer) mutable {
-    if (!answer) return FailOpenOrClosed(room, call, answer.error(), user_id);
+  room.state->Join(identity, [this, &room, call = std::move(call), v, ka,
+                              identity](boost::system::result<store::TicketAnswer> answer) mutable {
+    if (!answer) return FailOpenOrClosed(room, call, answer.error(), identity);
     const std::string ticket = TicketOf(*room.state, *answer);
     Finish(call, Answer(*room.state, *answer, ticket, v, ka));
   });
@@ -345,29 +422,62 @@ std::string PublicApi::TicketOf(const store::RoomState& room,
                                              .frontier_at_join = answer.frontier_at_join});
 }
 
-void PublicApi::JoinWithPass(RoomEntry& room, Call& call, std::string user_id, std::string pass,
-                             std::int64_t pass_exp) {
+void PublicApi::JoinWithPass(RoomEntry& room, Call& call, std::string identity, std::string pass,
+                             const EntryPassClaims& claims) {
+  std::uint64_t incarnation = 0;
+  std::uint64_t ticket = 0;
+  if (!ParseSessionId(claims.sid, incarnation, ticket) ||
+      incarnation != room.state->incarnation() || ticket == 0 || room.state->SessionEnded(ticket)) {
+    return AdmitWithPass(room, call, std::move(identity), std::move(pass), claims);
+  }
+  // The session the pass was earned with lives: it is the one to re-enter (a reload, a lost
+  // cookie), not a second one.
   const unsigned v = call.request->version();
   const bool ka = call.request->keep_alive();
-  room.state->Admit(user_id, [this, &room, call = std::move(call), v, ka, user_id,
-                              grant = PassGrant{std::move(pass), pass_exp}](
-                                 boost::system::result<store::TicketAnswer> answer) mutable {
-    if (!answer) return FailOpenOrClosed(room, call, answer.error(), user_id);
+  room.state->Status(
+      ticket, ticket,
+      [this, &room, call = std::move(call), identity = std::move(identity), pass = std::move(pass),
+       claims, v, ka](boost::system::result<store::TicketAnswer> answer) mutable {
+        if (!answer) return FailOpenOrClosed(room, call, answer.error(), identity);
+        if (answer->status != core::TicketStatus::kAdmitted) {
+          return AdmitWithPass(room, call, std::move(identity), std::move(pass), claims);
+        }
+        room.traffic.entry_pass_joins.Add();
+        const PassGrant grant{std::move(pass), claims.exp};
+        Finish(call, Answer(*room.state, *answer, TicketOf(*room.state, *answer), v, ka, &grant));
+      });
+}
+
+void PublicApi::AdmitWithPass(RoomEntry& room, Call& call, std::string identity, std::string pass,
+                              const EntryPassClaims& claims) {
+  const unsigned v = call.request->version();
+  const bool ka = call.request->keep_alive();
+  // One session at a time per pass: held to its signed user, or to the pass itself (the session
+  // it was earned with, which has ended), however often and wherever the pass is replayed.
+  std::string holder = !identity.empty() ? std::move(identity) : "pass:" + claims.sid;
+  room.state->Admit(holder, [this, &room, call = std::move(call), v, ka, holder,
+                             grant = PassGrant{std::move(pass), claims.exp}](
+                                boost::system::result<store::TicketAnswer> answer) mutable {
+    if (!answer) return FailOpenOrClosed(room, call, answer.error(), holder);
     room.traffic.entry_pass_joins.Add();
     const std::string ticket = TicketOf(*room.state, *answer);
     Finish(call, Answer(*room.state, *answer, ticket, v, ka, &grant));
   });
 }
 
-void PublicApi::JoinBypass(RoomEntry& room, Call& call, std::string user_id) {
+void PublicApi::JoinBypass(RoomEntry& room, Call& call, std::string identity) {
   const unsigned v = call.request->version();
   const bool ka = call.request->keep_alive();
-  room.state->Admit(user_id, [this, &room, call = std::move(call), v, ka,
-                              user_id](boost::system::result<store::TicketAnswer> answer) mutable {
-    if (!answer) return FailOpenOrClosed(room, call, answer.error(), user_id);
+  room.state->Admit(identity, [this, &room, call = std::move(call), v, ka, identity](
+                                  boost::system::result<store::TicketAnswer> answer) mutable {
+    if (!answer) return FailOpenOrClosed(room, call, answer.error(), identity);
     const std::string ticket = TicketOf(*room.state, *answer);
     Finish(call, Answer(*room.state, *answer, ticket, v, ka));
   });
+}
+
+std::string_view PublicApi::SubjectOf(std::string_view identity) {
+  return token::IdentityPseudonyms::IsPseudonym(identity) ? identity : std::string_view("anon");
 }
 
 std::optional<Response> PublicApi::JoinBody(const std::string& body, JoinRequest& out, unsigned v,
@@ -393,6 +503,17 @@ std::optional<Response> PublicApi::JoinBody(const std::string& body, JoinRequest
       if (s->size() > kMaxPageUrlBytes) {
         return MakeError(ApiError::kBadRequest, "pageUrl is longer than 2048 bytes", v, ka);
       }
+    }
+    if (const boost::json::value* token = obj->if_contains("userToken");
+        token && !token->is_null()) {
+      const boost::json::string* s = token->if_string();
+      if (s == nullptr) {
+        return MakeError(ApiError::kBadRequest, "userToken must be a string", v, ka);
+      }
+      if (s->size() > token::UserIdentityVerifier::kMaxTokenLength) {
+        return MakeError(ApiError::kBadRequest, "userToken is longer than 8192 bytes", v, ka);
+      }
+      out.user_token.assign(s->data(), s->size());
     }
     if (const boost::json::value* pass = obj->if_contains("entryPass"); pass && !pass->is_null()) {
       const boost::json::string* s = pass->if_string();
@@ -688,7 +809,7 @@ std::string PublicApi::IssueToken(store::RoomState& room, const store::TicketAns
   token::AdmissionClaims claims;
   claims.iss = options_.issuer;
   claims.aud = room.id();
-  claims.sub = a.identity.empty() ? "anon" : token::HashIdentity(identity_key_, a.identity);
+  claims.sub = SubjectOf(a.identity);
   // Issued now, not at admission: a client that polls its admitted ticket's status gets a fresh
   // token for its session, and so can stay beyond one token's lifetime while the session lasts.
   claims.iat = now;
@@ -722,7 +843,8 @@ std::optional<PublicApi::PassGrant> PublicApi::IssuePass(store::RoomState& room,
   EntryPassClaims claims;
   claims.iss = options_.issuer;
   claims.aud = room.id();
-  claims.sub = a.identity.empty() ? "anon" : token::HashIdentity(identity_key_, a.identity);
+  claims.sub = SubjectOf(a.identity);
+  claims.sid = SessionId(room.incarnation(), a.ticket);
   claims.iat = admitted;
   claims.exp = exp;
   return PassGrant{passes_.Issue(claims), exp};

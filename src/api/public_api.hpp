@@ -22,8 +22,10 @@
 #include "api/room_routes.hpp"
 #include "store/store.hpp"
 #include "token/admission_token.hpp"
+#include "token/identity.hpp"
 #include "token/key.hpp"
 #include "token/ticket_codec.hpp"
+#include "token/user_identity.hpp"
 #include "util/clock.hpp"
 #include "util/published.hpp"
 #include "util/string_hash.hpp"
@@ -49,6 +51,12 @@ struct PublicApiOptions {
   // counted by it first; a refused one gets 429 "blocked" with Retry-After, and a join on the
   // allow list is admitted at once. Null: no protection.
   Guard* guard = nullptr;
+  // identity.mode signed: joins name their user by the platform's user token, verified here
+  // (header X-VWR-User-Token, "userToken" in the body, Authorization: Bearer, or the cookie
+  // `user_token_cookie`). Null (identity.mode anonymous): a join's userId is a hint only.
+  const token::UserIdentityVerifier* user_identity = nullptr;
+  bool user_token_required = true;  // signed: a join without a user token is refused
+  std::string user_token_cookie;    // identity.cookie; empty: none
 };
 
 // The paths of the pages people see, outside the API: "/", and /wait/, /sdk/, /demo/, /assets/.
@@ -74,11 +82,23 @@ using EntryPasses = TokenLifetimes;
 //   GET  /.well-known/jwks.json           -> the public keys that verify admission tokens
 // Thin: decode, call the store, encode. Thread-safe.
 //
+// Who joins (docs/security.md). Identities that clients send are claims, not proof:
+//   - A join that carries X-VWR-Ticket with a valid ticket of the room (this room's state) gets
+//     that ticket's standing back, its place or its session (how the SDK and the waiting page
+//     re-join after a reload). A spent or foreign ticket is ignored: a fresh join.
+//   - identity.mode anonymous (default): the userId is a hint, never a key. A join without the
+//     ticket gets a new place of its own, whatever userId it names; rooms store nothing for it,
+//     and its tokens' subject is "anon".
+//   - identity.mode signed: the user is the one the platform's user token names; the room holds
+//     its place by that user (as a pseudonym, token::IdentityPseudonyms), so the verified user
+//     alone gets the same place or session back, and the tokens' subject is the pseudonym.
+//
 // Admitted answers (join, status) also set the cookie vwr_<room> to the admission token, and in
 // a room with an entry pass, vwr_pass_<room> to a pass (see EntryPassCodec) valid for the
 // entry pass time from the first admission; leave clears vwr_<room>. A join that brings a valid
-// pass of the room (that cookie, or "entryPass" in the body) is admitted at once
-// (RoomState::Admit), whoever waits.
+// pass of the room (that cookie, or "entryPass" in the body) re-enters the session the pass was
+// earned with while it lives; once it has ended, the pass admits at once (RoomState::Admit)
+// into one session held to the pass (or to its signed user), never more than one at a time.
 //
 // /api/v1/verify is the hot path of the protected site (every request it serves): it reads the
 // room from ?room= or from X-Original-Host + X-Original-URI (RoomRoutes), the token from
@@ -123,6 +143,7 @@ class PublicApi final : public Handler {
   static constexpr std::size_t kMaxEntryPassBytes = EntryPassCodec::kMaxLength;
   static constexpr std::size_t kMaxPowFieldBytes = 128;  // "challenge", "nonce"
   static constexpr std::string_view kTicketHeader = "X-VWR-Ticket";
+  static constexpr std::string_view kUserTokenHeader = "X-VWR-User-Token";
   // /api/v1/verify: what nginx tells of the original request, and what the answer tells nginx.
   static constexpr std::string_view kOriginalHostHeader = "X-Original-Host";
   static constexpr std::string_view kOriginalUriHeader = "X-Original-URI";
@@ -143,12 +164,17 @@ class PublicApi final : public Handler {
     Endpoint endpoint;
   };
 
-  // What a join body holds.
+  // What a join body holds, and who it is for.
   struct JoinRequest {
-    std::string user_id;
+    std::string user_id;     // "userId": a hint in anonymous mode, ignored in signed mode
+    std::string user_token;  // "userToken": the platform's user token (signed mode)
     std::string entry_pass;  // "entryPass"; empty when none
     std::string challenge;   // "challenge" (proof of work); empty when none
     std::string nonce;       // "nonce"; empty when none
+    // Resolved: the verified user (signed mode; empty otherwise), and the identity the room
+    // holds the place by (its pseudonym; empty in anonymous mode).
+    std::string verified_user;
+    std::string identity;
   };
 
   void Route(Call& call);
@@ -157,14 +183,25 @@ class PublicApi final : public Handler {
   // tells whether the caller is on the allow list.
   bool Refused(RoomEntry& room, Call& call, std::string_view identity, bool* bypass = nullptr);
   // A join on the allow list: admitted at once, like one with an entry pass.
-  void JoinBypass(RoomEntry& room, Call& call, std::string user_id);
+  void JoinBypass(RoomEntry& room, Call& call, std::string identity);
   void Join(RoomEntry& room, Call& call);
+  // Signed mode: the user the request's user token names, into body.verified_user and
+  // body.identity; the error response when it has none that holds.
+  std::optional<Response> ResolveUser(const Request& req, JoinRequest& body);
+  // A join that brought a ticket of this room: its standing, or (spent) a fresh join.
+  void Rejoin(RoomEntry& room, Call& call, JoinRequest body, std::uint64_t ticket,
+              std::uint64_t frontier_at_join, std::string ticket_text);
+  // A fresh join: the proof of work, when the room asks one, then JoinChecked.
+  void JoinFresh(RoomEntry& room, Call& call, JoinRequest body);
   // The join once its proof of work (if the room asks one) has been accepted.
   void JoinChecked(RoomEntry& room, Call& call, JoinRequest body);
   Response Challenge(RoomEntry& room, const Request& request);
-  // A join that brought a valid entry pass: admitted at once.
-  void JoinWithPass(RoomEntry& room, Call& call, std::string user_id, std::string pass,
-                    std::int64_t pass_exp);
+  // A join that brought a valid entry pass: the session it was earned with while it lives,
+  // else admitted at once into the one session the pass (or its signed user) may hold.
+  void JoinWithPass(RoomEntry& room, Call& call, std::string identity, std::string pass,
+                    const EntryPassClaims& claims);
+  void AdmitWithPass(RoomEntry& room, Call& call, std::string identity, std::string pass,
+                     const EntryPassClaims& claims);
   Response Verify(const Request& request);
   // The 401 of /api/v1/verify: the error, the waiting page's URL, no-store.
   Response NotAdmitted(RoomEntry& room, const Request& request, VerifyOutcome outcome,
@@ -178,6 +215,8 @@ class PublicApi final : public Handler {
   Response Jwks(const Request& request);
   // Counts and logs the answer, then sends it.
   void Finish(Call& call, Response response);
+  // The token subject of an identity a room holds: its pseudonym, or "anon".
+  static std::string_view SubjectOf(std::string_view identity);
   // The answer when the store failed.
   void Fail(Call& call, const boost::system::error_code& error);
   // The same for a join or a claim, by the room's failure policy: 503, or admitted.
@@ -218,7 +257,7 @@ class PublicApi final : public Handler {
   RoomDirectory& rooms_;
   const token::TicketCodec& tickets_;
   const token::AdmissionTokenSigner& tokens_;
-  const token::SecretKey& identity_key_;
+  const token::IdentityPseudonyms pseudonyms_;
   const util::Clock& clock_;
   ApiMetrics& metrics_;
   ErrorLog error_log_;

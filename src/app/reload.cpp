@@ -39,6 +39,9 @@ ReloadPlan PlanReload(const config::Config& running, const config::Config& next)
   check("secrets", running.secrets, next.secrets);
   check("tokens", running.tokens, next.tokens);
   check("web", running.web, next.web);
+  check("tracer", running.tracer, next.tracer);
+  // The platform's keys are read again on SIGHUP; how they are used is fixed at start.
+  check("identity", running.identity, next.identity);
   check("log.format", running.log.format, next.log.format);
   check("demo", running.demo, next.demo);
   return plan;

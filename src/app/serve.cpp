@@ -25,6 +25,7 @@
 #include "app/logging.hpp"
 #include "app/reload.hpp"
 #include "app/shared_keys.hpp"
+#include "app/user_keys.hpp"
 #include "server/http_server.hpp"
 #include "server/tls_context.hpp"
 #include "store/embedded_store.hpp"
@@ -423,7 +424,33 @@ int Serve(const ConfigSource& source, const config::Config& config) {
   }
   guard_lists->Load();
   guard.SetListener([lists = guard_lists.get()](const api::GuardChange& c) { lists->OnChange(c); });
+  // Signed identities: the platform's user tokens, verified with its JWKS (kept by UserKeys).
+  std::unique_ptr<token::UserIdentityVerifier> user_identity;
+  std::unique_ptr<UserKeys> user_keys;
+  if (config.identity.is_signed()) {
+    token::UserIdentityOptions identity_options{
+        .issuer = config.identity.issuer,
+        .audience = config.identity.audience,
+        .claim = config.identity.claim,
+        .leeway = std::chrono::duration_cast<std::chrono::seconds>(config.identity.leeway)};
+    for (const std::string& name : config.identity.algorithms) {
+      if (auto alg = token::ParseJwsAlgorithm(name)) identity_options.algorithms.push_back(*alg);
+    }
+    user_identity = std::make_unique<token::UserIdentityVerifier>(std::move(identity_options));
+    user_keys = std::make_unique<UserKeys>(*user_identity, clock, config.identity);
+    if (auto started = user_keys->Start(); !started) {
+      spdlog::error("identity: {}", started.error());
+      return 1;
+    }
+    spdlog::info("identity: signed (claim \"{}\"{}{}), user tokens {}", config.identity.claim,
+                 config.identity.issuer.empty() ? "" : ", issuer " + config.identity.issuer,
+                 config.identity.audience.empty() ? "" : ", audience " + config.identity.audience,
+                 config.identity.required ? "required on join" : "optional on join");
+  }
   api::PublicApiOptions public_options;
+  public_options.user_identity = user_identity.get();
+  public_options.user_token_required = config.identity.required;
+  public_options.user_token_cookie = config.identity.cookie;
   public_options.guard = &guard;
   public_options.trusted_proxies = trusted_proxies;
   public_options.issuer = config.tokens.issuer;
@@ -459,8 +486,13 @@ int Serve(const ConfigSource& source, const config::Config& config) {
   admin_api.SetGuard(&guard);
   if (key_sharing) {
     // Not before this node has read the other nodes' token keys: their tokens would be refused.
-    admin_api.SetReadyCheck([&key_sharing] { return key_sharing->ever_shared(); },
+    admin_api.AddReadyCheck([&key_sharing] { return key_sharing->ever_shared(); },
                             "keys_not_shared");
+  }
+  if (user_identity) {
+    // Not before the platform's keys are in: every join with a user token would be refused.
+    admin_api.AddReadyCheck([verifier = user_identity.get()] { return verifier->has_keys(); },
+                            "identity_keys_not_loaded");
   }
   admin_api.SetListsRecorded(
       [lists = guard_lists](std::function<void(bool)> done) { lists->Flush(std::move(done)); });
@@ -537,6 +569,7 @@ int Serve(const ConfigSource& source, const config::Config& config) {
       store.Tick();
       guard.Expire();
       guard_lists->Round();
+      if (user_keys) user_keys->Round();
       schedule_tick();
     });
   };
@@ -582,8 +615,10 @@ int Serve(const ConfigSource& source, const config::Config& config) {
             ConfigureRooms(public_api, guard, next);
             tracer.SetRoutes(RoutesOf(next));
           });
-      // The key directory is read again on every SIGHUP, whatever became of the file.
+      // The key directory is read again on every SIGHUP, whatever became of the file, and so
+      // are the platform's keys.
       if (!applied) LogKeyEvents(key_keeper.Maintain(/*reload=*/true), key_dir);
+      if (user_keys) user_keys->Reload();
       await_reload();
     });
   };

@@ -233,6 +233,27 @@ struct TracerConfig {
   bool operator==(const TracerConfig&) const = default;
 };
 
+// Who a visitor is (docs/security.md): with mode "anonymous" (the default) identities that clients
+// send (a join's userId, a TRACER loginId) are hints only; with "signed" the user is taken from a
+// JWT that the platform's own login or API gateway issued, verified offline against its JWKS.
+struct IdentityConfig {
+  std::string mode = "anonymous";  // anonymous | signed
+  std::string jwks_file;           // signed: the platform's JWKS as a file (exactly one of these)
+  std::string jwks_url;            // ... or fetched from http(s) and refreshed
+  std::string issuer;              // the user tokens' iss must be this; empty: any
+  std::string audience;            // their aud must contain this; empty: any
+  std::string claim = "sub";       // the claim that names the user
+  bool required = true;            // signed: a join without a user token is refused (401)
+  std::chrono::milliseconds leeway{30'000};    // clock tolerance for exp and nbf, 0..5m
+  std::chrono::milliseconds refresh{300'000};  // jwks_url: fetched again this often, 10s..24h
+  std::vector<std::string> algorithms;         // accepted algorithms; empty: every asymmetric one
+  std::string cookie;            // a cookie the platform keeps its user token in, besides headers
+  bool tracer_login_id = false;  // TRACER calls carry a user token as their loginId
+
+  bool is_signed() const { return mode == "signed"; }
+  bool operator==(const IdentityConfig&) const = default;
+};
+
 struct LogConfig {
   std::string level = "info";   // trace|debug|info|warn|error|off
   std::string format = "text";  // text|json
@@ -250,6 +271,7 @@ struct Config {
   TokensConfig tokens;
   WebConfig web;
   TracerConfig tracer;
+  IdentityConfig identity;
   LogConfig log;
   std::vector<RoomConfig> rooms;
   // The demo pages (/, /demo/...). Not written: on with the built-in configuration, off with a

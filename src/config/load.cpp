@@ -85,8 +85,15 @@ constexpr std::size_t kMaxFileBytes = 16 * 1024 * 1024;
 // Longest part of an offending value quoted back in a message.
 constexpr std::size_t kMaxQuotedLength = 60;
 
-constexpr std::array<std::string_view, 10> kTopKeys = {
-    "server", "store", "admin", "secrets", "tokens", "web", "tracer", "log", "rooms", "demo"};
+constexpr std::array<std::string_view, 11> kTopKeys = {"server",   "store", "admin",  "secrets",
+                                                       "tokens",   "web",   "tracer", "log",
+                                                       "identity", "rooms", "demo"};
+constexpr std::array<std::string_view, 12> kIdentityKeys = {
+    "mode",     "jwks_file", "jwks_url", "issuer",     "audience", "claim",
+    "required", "leeway",    "refresh",  "algorithms", "cookie",   "tracer_login_id"};
+constexpr std::array<std::string_view, 2> kIdentityModes = {"anonymous", "signed"};
+constexpr std::array<std::string_view, 10> kJwsAlgorithms = {
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"};
 constexpr std::array<std::string_view, 6> kServerKeys = {
     "listen", "admin_listen", "workers", "limits", "tls", "trusted_proxies"};
 constexpr std::array<std::string_view, 2> kTracerKeys = {"domain", "trust_client_ip"};
@@ -945,6 +952,107 @@ void ReadTokens(Reader& reader, const Field& field, TokensConfig& out) {
   }
 }
 
+// identity: (docs/configuration.md#identity).
+void ReadIdentity(Reader& reader, const Field& field, IdentityConfig& out) {
+  const std::optional<Fields> fields = reader.ReadMap(field, kIdentityKeys);
+  if (!fields) return;
+  const Field* mode = fields->Find("mode");
+  bool mode_ok = true;
+  if (mode != nullptr) {
+    if (std::optional<std::string> value = reader.ReadChoice(*mode, kIdentityModes)) {
+      out.mode = *value;
+    } else {
+      mode_ok = false;
+    }
+  }
+  // Plain strings without control characters, at most `max` bytes.
+  auto read_text = [&](std::string_view name, std::size_t max, std::string& into) {
+    const Field* f = fields->Find(name);
+    if (f == nullptr) return;
+    std::optional<std::string> value = reader.ReadString(*f);
+    if (!value) return;
+    const bool printable = std::all_of(value->begin(), value->end(), [](char c) {
+      return static_cast<unsigned char>(c) >= 0x20 && c != 0x7f;
+    });
+    if (value->size() > max || !printable) {
+      reader.Error(f->mark, f->path,
+                   "must be at most " + std::to_string(max) +
+                       " characters without control characters; got " + Quote(*value));
+      return;
+    }
+    into = std::move(*value);
+  };
+  read_text("jwks_file", 4096, out.jwks_file);
+  read_text("jwks_url", 2048, out.jwks_url);
+  read_text("issuer", 512, out.issuer);
+  read_text("audience", 512, out.audience);
+  read_text("claim", 128, out.claim);
+  read_text("cookie", 128, out.cookie);
+  if (const Field* f = fields->Find("required")) {
+    if (std::optional<std::string> value = reader.ReadChoice(*f, kBooleans)) {
+      out.required = *value == "true";
+    }
+  }
+  if (const Field* f = fields->Find("tracer_login_id")) {
+    if (std::optional<std::string> value = reader.ReadChoice(*f, kBooleans)) {
+      out.tracer_login_id = *value == "true";
+    }
+  }
+  if (const Field* f = fields->Find("leeway")) {
+    if (auto value = ReadDurationInRange(reader, *f, milliseconds(0), milliseconds(300'000))) {
+      out.leeway = *value;
+    }
+  }
+  if (const Field* f = fields->Find("refresh")) {
+    if (auto value =
+            ReadDurationInRange(reader, *f, milliseconds(10'000), milliseconds(86'400'000))) {
+      out.refresh = *value;
+    }
+  }
+  if (const Field* f = fields->Find("algorithms")) {
+    if (!f->node.IsSequence()) {
+      reader.Error(
+          f->mark, f->path,
+          "expected a list of JWS algorithms such as [RS256, ES256], got " + Describe(f->node));
+    } else {
+      for (std::size_t i = 0; i < f->node.size(); ++i) {
+        const Field item{Item(f->path, i), f->node[i].Mark(), f->node[i]};
+        if (std::optional<std::string> alg = reader.ReadChoice(item, kJwsAlgorithms)) {
+          out.algorithms.push_back(*alg);
+        }
+      }
+    }
+  }
+  if (out.claim.empty()) {
+    const Field* f = fields->Find("claim");
+    reader.Error(f->mark, f->path, "must not be empty: it names the claim that holds the user");
+  }
+  if (!out.cookie.empty() &&
+      out.cookie.find_first_of(" \t\"(),/:;<=>?@[\\]{}") != std::string::npos) {
+    const Field* f = fields->Find("cookie");
+    reader.Error(f->mark, f->path, "must be a cookie name (a token: no spaces or separators)");
+  }
+  const bool has_file = !out.jwks_file.empty();
+  const bool has_url = !out.jwks_url.empty();
+  // Problems of the keys together point at the mode, or at the section when it has none.
+  const YAML::Mark& at = mode != nullptr ? mode->mark : field.mark;
+  if (!mode_ok) return;
+  if (out.is_signed()) {
+    if (has_file == has_url) {
+      reader.Error(at, Child(field.path, "mode"),
+                   "signed identities need the platform's keys: set exactly one of jwks_file "
+                   "and jwks_url");
+    }
+    if (has_url && !out.jwks_url.starts_with("https://") && !out.jwks_url.starts_with("http://")) {
+      const Field* f = fields->Find("jwks_url");
+      reader.Error(f->mark, f->path, "must start with https:// (or http:// on a private network)");
+    }
+  } else if (has_file || has_url || out.tracer_login_id) {
+    reader.Error(at, Child(field.path, "mode"),
+                 "jwks_file, jwks_url and tracer_login_id take effect only with mode: signed");
+  }
+}
+
 void ReadLog(Reader& reader, const Field& field, LogConfig& out) {
   const std::optional<Fields> fields = reader.ReadMap(field, kLogKeys);
   if (!fields) return;
@@ -1568,6 +1676,9 @@ std::optional<Config> ReadDocument(Reader& reader, std::string_view text) {
   if (const Field* field = sections->Find("tokens")) ReadTokens(reader, *field, config.tokens);
   if (const Field* field = sections->Find("web")) ReadWeb(reader, *field, config.web);
   if (const Field* field = sections->Find("tracer")) ReadTracer(reader, *field, config.tracer);
+  if (const Field* field = sections->Find("identity")) {
+    ReadIdentity(reader, *field, config.identity);
+  }
   if (const Field* field = sections->Find("log")) ReadLog(reader, *field, config.log);
   if (const Field* field = sections->Find("rooms")) ReadRooms(reader, *field, config.rooms);
   if (const Field* field = sections->Find("demo")) {

@@ -64,6 +64,13 @@ class ApiFlowTest(unittest.TestCase):
         self.assertEqual(body["room"], room)
         return body
 
+    def rejoin_ok(self, room, ticket):
+        """A join that brings the ticket it was given (as the waiting page after a reload)."""
+        code, _, body = self.vwr.json_request("POST", "/api/v1/rooms/%s/join" % room, body={},
+                                              headers={"X-VWR-Ticket": ticket})
+        self.assertEqual(code, 200, body)
+        return body
+
     def status_ok(self, room, ticket, via="query"):
         code, body = self.vwr.status(room, ticket, via=via)
         self.assertEqual(code, 200, body)
@@ -148,7 +155,7 @@ class ApiFlowTest(unittest.TestCase):
         # A polled ticket whose session has ended is expired.
         self.assertEqual(self.status_ok(room, third["ticket"])["status"], "expired")
 
-    def test_same_user_id_gets_same_ticket_and_both_status_forms(self):
+    def test_a_rejoin_with_the_ticket_gets_the_same_place_and_both_status_forms(self):
         room = "ident"
         holder = self.join_ok(room, "holder")
         self.assertEqual(holder["status"], "admitted")
@@ -156,7 +163,7 @@ class ApiFlowTest(unittest.TestCase):
         u1 = self.join_ok(room, "user-1")
         self.assert_waiting(u1)
         self.assertEqual(u1["position"], 1)
-        u1_again = self.join_ok(room, "user-1")
+        u1_again = self.rejoin_ok(room, u1["ticket"])
         self.assertEqual(u1_again["status"], "waiting")
         self.assertEqual(u1_again["ticket"], u1["ticket"])
         self.assertEqual(u1_again["position"], 1)
@@ -167,8 +174,9 @@ class ApiFlowTest(unittest.TestCase):
         self.assertNotEqual(u2["ticket"], u1["ticket"])
         self.assertEqual(u2["position"], 2)
 
-        # The admitted holder joining again gets its session back, not a new place.
-        holder_again = self.join_ok(room, "holder")
+        # The admitted holder joining again with its ticket gets its session back, not a new
+        # place.
+        holder_again = self.rejoin_ok(room, holder["ticket"])
         self.assertEqual(holder_again["status"], "admitted")
         self.assertEqual(session_of(holder_again["token"]), session_of(holder["token"]),
                          "the same session")
@@ -193,13 +201,13 @@ class ApiFlowTest(unittest.TestCase):
         self.vwr.wait_admitted(room, u2["ticket"], timeout=3)
 
     def test_rejoin_of_immediately_admitted_user_returns_the_same_ticket(self):
-        # A user admitted at once (no waiting) who joins again with the same userId must get the
+        # A user admitted at once (no waiting) who joins again with their ticket must get the
         # same ticket back, as a waiting user does, with the same initialPosition (0).
         room = "rejoin"
         first = self.join_ok(room, "again")
         self.assertEqual(first["status"], "admitted")
         self.assertEqual(first["initialPosition"], 0)
-        second = self.join_ok(room, "again")
+        second = self.rejoin_ok(room, first["ticket"])
         self.assertEqual(second["status"], "admitted")
         self.assertEqual(session_of(second["token"]), session_of(first["token"]),
                          "the same session")

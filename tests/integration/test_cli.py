@@ -331,8 +331,10 @@ class CliTest(unittest.TestCase):
         self.assertEqual(header, first_header)
         self.assertEqual(payload["jti"], first_payload["jti"])
         self.assertEqual(vwr.heartbeat("default", first["token"])[0], 204)
-        # The userId is remembered, and numbering goes on after the tickets issued before.
-        again = vwr.join("default", user_id="returning")[1]
+        # A re-join with its ticket is that place again, and numbering goes on after the
+        # tickets issued before.
+        again = vwr.json_request("POST", "/api/v1/rooms/default/join", body={},
+                                 headers={"X-VWR-Ticket": second["ticket"]})[2]
         self.assertEqual((again["status"], again["ticket"]), ("admitted", second["ticket"]))
         self.assertEqual(vwr.rooms_admin()["default"]["lastTicket"], 2)
         self.assertEqual(vwr.join("default")[1]["status"], "admitted")

@@ -398,9 +398,13 @@ class VerifyTest(VerifyCase):
             # Anonymous: no userId to compare the pass's subject with, so only its defect counts.
             code, _, answer = self.join("pass2", cookie="vwr_pass_pass2=" + bad)
             self.assertEqual((code, answer["status"]), (200, "waiting"), why)
-        # Someone else's pass.
+        # Someone else's pass, under another userId: anonymous passes are bearer rights, so it
+        # re-enters the holder's own session (its one session), never a second one. (With
+        # signed identities a pass serves its own user only: test_identity.)
         code, _, answer = self.join("pass2", "thief", cookie="vwr_pass_pass2=" + entry_pass)
-        self.assertEqual(answer["status"], "waiting")
+        self.assertEqual(answer["status"], "admitted")
+        self.assertEqual(claims_of(answer["token"])["jti"], claims_of(holder["token"])["jti"])
+        self.assertEqual(self.vwr.room_info("pass2")[1]["active"], 1)
         code, _, body = self.join("pass2", "x", entry_pass=5)
         self.assertEqual((code, body["error"]["code"]), (400, "bad_request"))
         self.vwr.leave("pass2", holder["token"])

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <chrono>
 #include <memory>
@@ -19,10 +20,12 @@
 #include "api/room_directory.hpp"
 #include "core/policy.hpp"
 #include "store/embedded_store.hpp"
+#include "support/jws_test_keys.hpp"
 #include "token/admission_token.hpp"
 #include "token/es256.hpp"
 #include "token/key_ring.hpp"
 #include "token/ticket_codec.hpp"
+#include "token/user_identity.hpp"
 #include "util/clock.hpp"
 
 namespace vwr::api::testing {
@@ -79,6 +82,26 @@ class EmbeddedApiFixture : public ::testing::Test {
     }
   }
 
+  // The platform's user tokens (identity.mode signed): a key of the platform, published to
+  // `users_`, which a PublicApi takes as PublicApiOptions::user_identity.
+  void TrustPlatformKey(token::UserIdentityOptions options = {.audience = "vwr"}) {
+    users_ = std::make_unique<token::UserIdentityVerifier>(std::move(options));
+    auto keys = token::ParseJwks(boost::json::serialize(
+        boost::json::object{{"keys", boost::json::array{platform_key_.Jwk("platform-1")}}}));
+    ASSERT_TRUE(keys) << keys.error();
+    users_->SetKeys(std::move(*keys));
+  }
+  // A user token of the platform for `user`, valid for `ttl` from the fake clock's now.
+  std::string UserToken(const std::string& user, std::chrono::seconds ttl = std::chrono::hours(1),
+                        const std::string& audience = "vwr") const {
+    const std::int64_t now =
+        std::chrono::duration_cast<std::chrono::seconds>(clock_.WallNow().time_since_epoch())
+            .count();
+    return platform_key_.Sign(
+        boost::json::object{{"alg", "RS256"}, {"kid", "platform-1"}},
+        boost::json::object{{"sub", user}, {"aud", audience}, {"exp", now + ttl.count()}}, "RS256");
+  }
+
   util::FakeClock clock_;
   token::SecretKey key_{{1, 2, 3}};
   token::TicketCodec tickets_{key_};
@@ -87,6 +110,8 @@ class EmbeddedApiFixture : public ::testing::Test {
   ApiMetrics metrics_;
   std::unique_ptr<store::EmbeddedStore> store_;
   std::unique_ptr<RoomDirectory> rooms_;
+  ::vwr::testing::JwsTestKey platform_key_{::vwr::testing::JwsTestKey::Kind::kRsa};
+  std::unique_ptr<token::UserIdentityVerifier> users_;
 };
 
 }  // namespace vwr::api::testing

@@ -22,7 +22,8 @@ class EntryPassTest : public ::testing::Test {
   EntryPassTest() { ring_.SetOwnKeys(token::SingleKeySet(key_, 0)); }
 
   EntryPassClaims Claims(std::int64_t iat = kNow, std::int64_t exp = kNow + 600) {
-    return EntryPassClaims{.iss = "vwr", .aud = "sale", .sub = "abc", .iat = iat, .exp = exp};
+    return EntryPassClaims{
+        .iss = "vwr", .aud = "sale", .sub = "abc", .sid = "s.1", .iat = iat, .exp = exp};
   }
 
   // A compact JWS of `header` and `payload` signed with the ring's key, as a forger holding
@@ -99,7 +100,7 @@ TEST_F(EntryPassTest, AnAdmissionTokenIsNeverAPass) {
 
 TEST_F(EntryPassTest, BothMarksAreNeeded) {
   const std::string kid = tokens_.key_id();
-  boost::json::object payload{{"iss", "vwr"}, {"aud", "sale"}, {"sub", "abc"},
+  boost::json::object payload{{"iss", "vwr"}, {"aud", "sale"}, {"sub", "abc"},     {"sid", "s.1"},
                               {"iat", kNow},  {"nbf", kNow},   {"exp", kNow + 600}};
   // The pass's header without the pass claim (a token's payload under a pass header).
   EXPECT_EQ(passes_

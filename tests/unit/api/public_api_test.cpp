@@ -126,12 +126,128 @@ TEST_F(ApiTest, TokenOfAnotherRoomIsInvalid) {
   EXPECT_EQ(Json(res)["error"].as_object()["code"], "invalid_token");
 }
 
-TEST_F(ApiTest, SameUserIdGetsSameTicket) {
+TEST_F(ApiTest, AUserIdAloneRecoversNoPlace) {
+  // Someone else's userId is a claim anyone can make: it gets a place of its own, never the
+  // victim's place (which a borrowed id used to hand over).
   Join();
-  auto one = Join("a", R"({"userId":"u-1","pageUrl":"/buy"})");
-  auto two = Join("a", R"({"userId":"u-1"})");
-  EXPECT_EQ(one["ticket"], two["ticket"]);
-  EXPECT_EQ(two["queueSize"], 1);
+  auto victim = Join("a", R"({"userId":"u-1","pageUrl":"/buy"})");
+  ASSERT_EQ(victim["status"], "waiting");
+  auto borrowed = Join("a", R"({"userId":"u-1"})");
+  EXPECT_EQ(borrowed["status"], "waiting");
+  EXPECT_NE(borrowed["ticket"], victim["ticket"]);
+  EXPECT_EQ(borrowed["position"], 2) << "behind the victim";
+  EXPECT_EQ(borrowed["queueSize"], 2);
+}
+
+TEST_F(ApiTest, AnAdmittedSessionIsNeverHandedToAnotherJoinWithItsUserId) {
+  auto victim = Join("a", R"({"userId":"u-1"})");
+  ASSERT_EQ(victim["status"], "admitted");
+  auto borrowed = Join("a", R"({"userId":"u-1"})");
+  EXPECT_EQ(borrowed["status"], "waiting") << "the only slot is the victim's";
+  EXPECT_FALSE(borrowed.contains("token"));
+  const auto claims = tokens_.Verify(victim["token"].as_string()).value();
+  EXPECT_EQ(claims.sub, "anon") << "a hint names nobody in a token";
+}
+
+TEST_F(ApiTest, AJoinWithItsTicketGetsItsPlaceBack) {
+  Join();
+  auto first = Join();
+  Join();
+  const std::string ticket(first["ticket"].as_string());
+  // A reload: the waiting page joins again with the ticket it kept.
+  Response again = Call(http::verb::post, "/api/v1/rooms/a/join", "", {{"X-VWR-Ticket", ticket}});
+  ASSERT_EQ(again.result(), http::status::ok) << again.body();
+  EXPECT_EQ(Json(again)["ticket"], first["ticket"]);
+  EXPECT_EQ(Json(again)["position"], 1);
+  EXPECT_EQ(Json(again)["queueSize"], 2) << "nobody was added";
+  // A ticket of another room, or a forged one, buys nothing: a fresh place.
+  Join("b");
+  auto other_room = Join("b");
+  Response foreign = Call(http::verb::post, "/api/v1/rooms/a/join", "",
+                          {{"X-VWR-Ticket", std::string(other_room["ticket"].as_string())}});
+  EXPECT_EQ(Json(foreign)["position"], 3);
+  Response forged = Call(http::verb::post, "/api/v1/rooms/a/join", "",
+                         {{"X-VWR-Ticket", ticket.substr(0, ticket.size() - 2) + "AA"}});
+  EXPECT_EQ(Json(forged)["position"], 4);
+}
+
+TEST_F(ApiTest, ASpentTicketJoinsAfresh) {
+  auto holder = Join();
+  auto late = Join();
+  const std::string ticket(late["ticket"].as_string());
+  Call(http::verb::post, "/api/v1/rooms/a/leave", "",
+       {{"Authorization", "Bearer " + std::string(holder["token"].as_string())}});
+  Tick(seconds(6));  // called, and claim_grace (5 s) passed unclaimed
+  Response again = Call(http::verb::post, "/api/v1/rooms/a/join", "", {{"X-VWR-Ticket", ticket}});
+  ASSERT_EQ(again.result(), http::status::ok);
+  EXPECT_NE(Json(again)["ticket"], late["ticket"]);
+  EXPECT_EQ(Json(again)["status"], "admitted") << "the room is empty now";
+}
+
+// identity.mode signed: the platform's user token names the user.
+class SignedApiTest : public ApiTest {
+ protected:
+  SignedApiTest() {
+    TrustPlatformKey();
+    PublicApiOptions options;
+    options.user_identity = users_.get();
+    api_ = std::make_unique<PublicApi>(*rooms_, tickets_, tokens_, key_, clock_, metrics_, options);
+  }
+
+  Response JoinAs(const std::string& user_token, std::string room = "a") {
+    return Call(http::verb::post, "/api/v1/rooms/" + room + "/join", "",
+                {{"X-VWR-User-Token", user_token}});
+  }
+};
+
+TEST_F(SignedApiTest, AVerifiedUserGetsItsOwnPlaceBackAndNoOneElseDoes) {
+  Join("a", R"({"userToken":")" + UserToken("holder") + R"("})");
+  Response alice = JoinAs(UserToken("alice"));
+  ASSERT_EQ(alice.result(), http::status::ok) << alice.body();
+  ASSERT_EQ(Json(alice)["status"], "waiting");
+  Response again = JoinAs(UserToken("alice", seconds(600)));  // a fresh token of hers
+  EXPECT_EQ(Json(again)["ticket"], Json(alice)["ticket"]) << "the verified user alone is enough";
+  Response bob = JoinAs(UserToken("bob"));
+  EXPECT_NE(Json(bob)["ticket"], Json(alice)["ticket"]);
+  EXPECT_EQ(Json(bob)["queueSize"], 2);
+  // Her userId as a hint, without her token, is nobody.
+  Response hint = Call(http::verb::post, "/api/v1/rooms/a/join", R"({"userId":"alice"})");
+  EXPECT_EQ(hint.result(), http::status::unauthorized);
+  EXPECT_EQ(Json(hint)["error"].as_object()["code"], "user_token_required");
+}
+
+TEST_F(SignedApiTest, TheTokensSubjectIsTheUsersPseudonym) {
+  Response in = JoinAs(UserToken("alice"));
+  ASSERT_EQ(Json(in)["status"], "admitted");
+  const auto claims = tokens_.Verify(Json(in)["token"].as_string()).value();
+  EXPECT_EQ(claims.sub, token::HashIdentity(key_, "alice"));
+  // The same session again, by her identity.
+  Response again = JoinAs(UserToken("alice"));
+  EXPECT_EQ(Json(again)["ticket"], Json(in)["ticket"]);
+  EXPECT_EQ(tokens_.Verify(Json(again)["token"].as_string()).value().jti, claims.jti);
+}
+
+TEST_F(SignedApiTest, ForgedExpiredOrForeignUserTokensAreRefused) {
+  const auto code = [](const Response& r) {
+    return std::string(
+        boost::json::parse(r.body()).as_object()["error"].as_object()["code"].as_string());
+  };
+  const ::vwr::testing::JwsTestKey stranger(::vwr::testing::JwsTestKey::Kind::kRsa);
+  const std::string forged = stranger.Sign(
+      boost::json::object{{"alg", "RS256"}, {"kid", "platform-1"}},
+      boost::json::object{{"sub", "alice"}, {"aud", "vwr"}, {"exp", 4000000000}}, "RS256");
+  for (const std::string& bad :
+       {forged, UserToken("alice", seconds(-60)),
+        UserToken("alice", seconds(600), "another-service"), std::string("not.a.token")}) {
+    Response r = JoinAs(bad);
+    EXPECT_EQ(r.result(), http::status::unauthorized) << r.body();
+    EXPECT_EQ(code(r), "invalid_user_token") << r.body();
+  }
+  Response expired = JoinAs(UserToken("alice", seconds(-60)));
+  EXPECT_NE(expired.body().find("expired"), std::string::npos) << expired.body();
+  Response none = Call(http::verb::post, "/api/v1/rooms/a/join", "");
+  EXPECT_EQ(code(none), "user_token_required");
+  EXPECT_EQ(store_->Find("a")->Figures().last_issued, 0u) << "nothing was issued";
 }
 
 TEST_F(ApiTest, BadJoinBodiesAreRejected) {

@@ -133,7 +133,12 @@ class VerifyTest : public testing::EmbeddedApiFixture {
 // ---- valid tokens ----
 
 TEST_F(VerifyTest, AValidTokenIsAcceptedFromTheBearerHeaderOrTheRoomsCookie) {
-  const std::string token = Admitted("a", R"({"userId":"u-1"})");
+  // A signed user: the subject is her pseudonym (a userId hint would give "anon").
+  TrustPlatformKey();
+  PublicApiOptions options;
+  options.user_identity = users_.get();
+  api_ = MakeApi(options);
+  const std::string token = Admitted("a", R"({"userToken":")" + UserToken("u-1") + R"("})");
   const std::string subject = token::HashIdentity(key_, "u-1");
 
   Response bearer = Verify("/api/v1/verify?room=a", {{"Authorization", "Bearer " + token}});
@@ -290,7 +295,7 @@ TEST_F(VerifyTest, ForgedTamperedAndMisusedTokensAreInvalid) {
       util::Base64UrlEncode(std::string_view(R"({"alg":"none","typ":"JWT"})")) + "." + payload +
       ".";
   const std::string pass = EntryPassCodec(ring_).Issue(
-      {.iss = "vwr", .aud = "a", .sub = "anon", .iat = Now(), .exp = Now() + 300});
+      {.iss = "vwr", .aud = "a", .sub = "anon", .sid = "x.1", .iat = Now(), .exp = Now() + 300});
   const std::string other_issuer = Forge([](token::AdmissionClaims& c) { c.iss = "someone"; });
   const std::string bad_jti = Forge([](token::AdmissionClaims& c) { c.jti = "not-a-session"; });
   for (const std::string& bad : {other_room, tampered, none, pass, other_issuer, bad_jti,
@@ -487,7 +492,9 @@ TEST_F(VerifyTest, AnAdmissionInARoomWithAnEntryPassHandsOutAPassThatIsNeverRene
   EXPECT_EQ(cookies[1], "vwr_pass_a=" + pass + "; Path=/; Max-Age=300; HttpOnly; SameSite=Lax");
   const boost::json::object claims = Payload(pass);
   EXPECT_EQ(claims.at("aud"), "a");
-  EXPECT_EQ(claims.at("sub"), boost::json::value(token::HashIdentity(key_, "u-1")));
+  EXPECT_EQ(claims.at("sub"), "anon") << "a userId hint names nobody";
+  EXPECT_EQ(claims.at("sid"), Payload(answer.at("token").as_string()).at("jti"))
+      << "the session the pass was earned with";
   EXPECT_EQ(claims.at("sub"), Payload(answer.at("token").as_string()).at("sub"))
       << "the same subject as the token";
   EXPECT_EQ(claims.at("exp").as_int64(), admitted_at + 300);
@@ -544,6 +551,59 @@ TEST_F(VerifyTest, AJoinWithAValidPassIsAdmittedAtOnceWhileOthersWait) {
   EXPECT_EQ(Json(stale).at("status"), "admitted") << stale.body();
 }
 
+TEST_F(VerifyTest, AReplayedPassNeverAddsASession) {
+  // The attack: one pass sent with any number of joins admitted a new session each time.
+  const boost::json::object first = Join("a");
+  const std::string pass(first.at("entryPass").as_string());
+  const std::string jti(Payload(first.at("token").as_string()).at("jti").as_string());
+  auto replay = [&] {
+    Response res = JoinResponse("a", R"({"entryPass":")" + pass + R"("})");
+    EXPECT_EQ(res.result(), http::status::ok) << res.body();
+    return Json(res);
+  };
+  // While its session lives, the pass re-enters that very session.
+  for (int i = 0; i < 50; ++i) {
+    const boost::json::object in = replay();
+    ASSERT_EQ(in.at("status"), "admitted");
+    EXPECT_EQ(Payload(in.at("token").as_string()).at("jti"), boost::json::value(jti)) << i;
+  }
+  EXPECT_EQ(store_->Find("a")->Figures().active, 1);
+  EXPECT_EQ(Join("a").at("status"), "waiting") << "max_active 1 holds";
+
+  // Once that session has ended, the pass admits one session at a time, however replayed.
+  ASSERT_EQ(Leave("a", std::string(first.at("token").as_string())).result(),
+            http::status::no_content);
+  std::string second_jti;
+  for (int i = 0; i < 50; ++i) {
+    const boost::json::object in = replay();
+    ASSERT_EQ(in.at("status"), "admitted");
+    const std::string now_jti(Payload(in.at("token").as_string()).at("jti").as_string());
+    if (i == 0) second_jti = now_jti;
+    EXPECT_EQ(now_jti, second_jti) << i;
+  }
+  EXPECT_NE(second_jti, jti);
+  EXPECT_EQ(store_->Find("a")->Figures().active, 1);
+  EXPECT_EQ(store_->Find("a")->Figures().counters.bypass, 1u);
+}
+
+TEST_F(VerifyTest, ASignedUsersPassServesNoOtherUser) {
+  TrustPlatformKey();
+  PublicApiOptions options;
+  options.user_identity = users_.get();
+  api_ = MakeApi(options);
+  auto join_as = [&](const std::string& user, const std::string& pass) {
+    Response res = JoinResponse("a", R"({"entryPass":")" + pass + R"("})",
+                                {{"X-VWR-User-Token", UserToken(user)}});
+    EXPECT_EQ(res.result(), http::status::ok) << res.body();
+    return Json(res);
+  };
+  const boost::json::object alice = join_as("alice", "");
+  const std::string pass(alice.at("entryPass").as_string());
+  EXPECT_EQ(Payload(pass).at("sub"), boost::json::value(token::HashIdentity(key_, "alice")));
+  EXPECT_EQ(join_as("mallory", pass).at("status"), "waiting") << "her pass is not his";
+  EXPECT_EQ(join_as("alice", pass).at("status"), "admitted");
+}
+
 TEST_F(VerifyTest, APassThatDoesNotHoldMakesAPlainJoin) {
   const boost::json::object first = Join("a", R"({"userId":"u-1"})");
   const std::string pass(first.at("entryPass").as_string());
@@ -554,26 +614,21 @@ TEST_F(VerifyTest, APassThatDoesNotHoldMakesAPlainJoin) {
     EXPECT_EQ(res.result(), http::status::ok) << res.body();
     return std::string(Json(res).at("status").as_string());
   };
-  // Someone else's.
-  EXPECT_EQ(join_with(R"({"userId":"u-2"})", {{"Cookie", "vwr_pass_a=" + pass}}), "waiting");
   // Another room's pass, an admission token, garbage.
   const std::string b_pass = EntryPassCodec(ring_).Issue(
-      {.iss = "vwr", .aud = "b", .sub = "anon", .iat = Now(), .exp = Now() + 300});
+      {.iss = "vwr", .aud = "b", .sub = "anon", .sid = "x.1", .iat = Now(), .exp = Now() + 300});
   EXPECT_EQ(join_with(R"({"entryPass":")" + b_pass + R"("})"), "waiting");
   EXPECT_EQ(join_with("", {{"Cookie", "vwr_pass_a=" + std::string(first.at("token").as_string())}}),
             "waiting");
   EXPECT_EQ(join_with(R"({"entryPass":"garbage"})"), "waiting");
   // Expired (its exp is checked against the clock: see EntryPassTest for the boundaries).
-  const std::string expired = EntryPassCodec(ring_).Issue({.iss = "vwr",
-                                                           .aud = "a",
-                                                           .sub = token::HashIdentity(key_, "u-3"),
-                                                           .iat = Now() - 300,
-                                                           .exp = Now()});
+  const std::string expired = EntryPassCodec(ring_).Issue(
+      {.iss = "vwr", .aud = "a", .sub = "anon", .sid = "x.1", .iat = Now() - 300, .exp = Now()});
   EXPECT_EQ(join_with(R"({"userId":"u-3"})", {{"Cookie", "vwr_pass_a=" + expired}}), "waiting");
   EXPECT_EQ(Metric(R"(vwr_room_entry_pass_joins_total{room="a"})"), 0);
   // A room without entry passes takes none, even its own kind.
   const std::string own_b = EntryPassCodec(ring_).Issue(
-      {.iss = "vwr", .aud = "b", .sub = "anon", .iat = Now(), .exp = Now() + 300});
+      {.iss = "vwr", .aud = "b", .sub = "anon", .sid = "x.1", .iat = Now(), .exp = Now() + 300});
   Join("b");
   EXPECT_EQ(Json(JoinResponse("b", R"({"entryPass":")" + own_b + R"("})")).at("status"), "waiting");
 }

@@ -49,8 +49,15 @@ await run('waiting page', async () => {
     assert.equal(await page.locator('a[data-lang="en"]').getAttribute('aria-current'), 'true');
     await shot(page, 'waiting-page-en');
 
-    // A reload keeps the place.
+    // A reload keeps the place: the page joins again bringing the ticket it kept (a userId
+    // alone would not get the place back).
+    const kept = await page.evaluate(() => {
+      const key = Object.keys(localStorage).find((k) => k.endsWith(':ticket'));
+      return localStorage.getItem(key);
+    });
+    const rejoin = page.waitForRequest((r) => r.url().endsWith('/join') && r.method() === 'POST');
     await page.reload();
+    assert.equal((await rejoin).headers()['x-vwr-ticket'], kept, 'the re-join brings the ticket');
     await page.waitForFunction(() => document.querySelector('#vwr-wait').dataset.state === 'waiting');
     assert.equal(await position(page), start, 'a reload keeps the place');
 

@@ -250,11 +250,16 @@ export async function solvePow(challenge, difficulty, { onProgress, signal } = {
 //   network    the server could not be reached or was unavailable; retrying after retryInMs
 //   expired    the turn passed unclaimed (or the session ended); see onExpired
 //   admitted   in: answer.token is the admission token
-// The ticket is kept in storage by room, so a reload carries on with the same place.
+// The ticket is kept in storage by room, so a reload carries on with the same place: the first
+// request after a reload is a join that brings the kept ticket (X-VWR-Ticket), which the server
+// answers with that place (or a new one when the ticket is spent). A userId is only a hint to
+// the server; with signed identities, userToken (a string, or a function giving a fresh one) is
+// the platform's own token for the user, sent with every join (X-VWR-User-Token).
 
 export class Waiter {
   #room;
   #userId;
+  #userToken;
   #store;
   #onUpdate;
   #onExpired;
@@ -271,10 +276,11 @@ export class Waiter {
 
   // storage: 'session' (default) or 'local'. onExpired: 'wait' (until rejoin() is called),
   // 'fail' (reject with VwrError 'expired') or 'rejoin' (take a new place at once).
-  constructor(room, { userId, storage = 'session', onUpdate, onExpired = 'wait' } = {}) {
+  constructor(room, { userId, userToken, storage = 'session', onUpdate, onExpired = 'wait' } = {}) {
     if (typeof room !== 'string' || !room) throw new TypeError('room must be a non-empty string');
     this.#room = room;
     this.#userId = userId;
+    this.#userToken = userToken;
     this.#store = storeOf(storage);
     this.#onUpdate = onUpdate;
     this.#onExpired = onExpired;
@@ -343,26 +349,39 @@ export class Waiter {
     });
   }
 
+  // The headers of a join: the kept ticket (a re-join) and the user's token, when there are.
+  #joinHeaders(ticket) {
+    const headers = { 'Content-Type': 'application/json' };
+    if (ticket) headers['X-VWR-Ticket'] = ticket;
+    const token = typeof this.#userToken === 'function' ? this.#userToken() : this.#userToken;
+    if (token) headers['X-VWR-User-Token'] = String(token);
+    return headers;
+  }
+
   async #run() {
     let failures = 0;
     let rejoinedForBadTicket = false;
     let powTries = 0;
+    // The first request joins, bringing a ticket kept from before a reload; then status polls.
+    let joined = false;
     while (!this.#stopped) {
       let delay = 0;
       const ticket = this.ticket;
+      const joining = !ticket || !joined;
       try {
-        const res = ticket
-          ? await request(apiUrl(this.#room, 'status'), {
-              headers: { 'X-VWR-Ticket': ticket },
-              signal: this.#abort.signal,
-            })
-          : await request(apiUrl(this.#room, 'join'), {
+        const res = joining
+          ? await request(apiUrl(this.#room, 'join'), {
               method: 'POST',
-              headers: { 'Content-Type': 'application/json' },
+              headers: this.#joinHeaders(ticket),
               body: JSON.stringify(this.#joinBody()),
               signal: this.#abort.signal,
+            })
+          : await request(apiUrl(this.#room, 'status'), {
+              headers: { 'X-VWR-Ticket': ticket },
+              signal: this.#abort.signal,
             });
-        if (!ticket) this.#pow = null; // a solution works once
+        if (joining) this.#pow = null; // a solution works once
+        if (res.ok) joined = true;
         if (this.#stopped) return;
         const code = res.data?.error?.code;
         // Counts proofs refused in a row: a server that keeps refusing good ones is not waited out.
@@ -371,7 +390,7 @@ export class Waiter {
           failures = 0;
           delay = await this.#answer(res.data);
           if (delay === null) return;
-        } else if (res.status === 403 && POW_CODES.has(code) && !ticket && powTries < MAX_POW_TRIES) {
+        } else if (res.status === 403 && POW_CODES.has(code) && joining && powTries < MAX_POW_TRIES) {
           // The room asks a proof of work on join (or the last one expired or was spent): fetch
           // a challenge, solve it, and join again with it.
           powTries += 1;
@@ -778,7 +797,9 @@ function tokenExpired(token) {
 
 // Takes a place in `room` and resolves with the admission token once admitted (at once when the
 // room has space, or when this tab already holds a live session). Options:
-//   userId     the visitor's id in your system: joining again with it keeps the same place
+//   userId     the visitor's id in your system: a hint (statistics), never proof of a place
+//   userToken  with signed identities: the platform's token for the user (a string, or a
+//              function that gives a fresh one); the same user then gets the same place back
 //   onUpdate   called with every update (see Waiter) — to draw your own waiting UI
 //   overlay    true: show the waiting dialog (Korean or English, with Cancel) while waiting
 //   lang       'ko' or 'en' for the overlay (default: the page's language)
@@ -793,7 +814,7 @@ export function enter(room, options = {}) {
   return promise;
 }
 
-async function enterOnce(room, { userId, onUpdate, overlay = false, lang, signal } = {}) {
+async function enterOnce(room, { userId, userToken, onUpdate, overlay = false, lang, signal } = {}) {
   if (signal?.aborted) throw new VwrError('cancelled', 'waiting was cancelled');
   const saved = getToken(room);
   if (saved && !tokenExpired(saved)) {
@@ -808,6 +829,7 @@ async function enterOnce(room, { userId, onUpdate, overlay = false, lang, signal
   let ui = null;
   const waiter = new Waiter(room, {
     userId,
+    userToken,
     storage: 'session',
     onExpired: overlay ? 'wait' : 'fail',
     onUpdate: (u) => {

@@ -199,6 +199,36 @@ class HttpTest(unittest.TestCase):
         resp = read_raw_response(s.makefile("rb"))
         self.assertEqual(resp.status, 400)
 
+    # ----- chunked bodies -----
+
+    def test_pipelined_chunked_request_with_a_trailer(self):
+        # The chunked body, its trailer and the next two requests arrive in one read.
+        s = self.connect()
+        s.sendall(b"POST /api/v1/rooms/web/join HTTP/1.1\r\nHost: t\r\n"
+                  b"Transfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n"
+                  b"9;ext=1\r\n{\"userId\"\r\n8\r\n:\"pipe\"}\r\n0\r\nX-Checksum: 42\r\n\r\n"
+                  + INFO + b"GET /api/v1/rooms/nope HTTP/1.1\r\nHost: t\r\n\r\n")
+        reader = s.makefile("rb")
+        answers = [read_raw_response(reader) for _ in range(3)]
+        self.assertEqual([a.status for a in answers], [200, 200, 404], answers)
+        self.assertIn(answers[0].json()["status"], ("admitted", "waiting"))
+
+    def test_trailer_fields_are_not_taken_as_header_fields(self):
+        # A proxy in front checks and sets header fields; trailer fields may pass it unseen. The
+        # admin token in a trailer does not authenticate.
+        token = self.vwr.admin_token.encode()
+        s = self.connect(admin=True)
+        s.sendall(b"GET /admin/api/v1/rooms HTTP/1.1\r\nHost: t\r\n"
+                  b"Transfer-Encoding: chunked\r\n\r\n"
+                  b"0\r\nAuthorization: Bearer " + token + b"\r\n\r\n")
+        reader = s.makefile("rb")
+        resp = read_raw_response(reader)
+        self.assertEqual(resp.status, 401, resp)
+        # In the header, the same token does.
+        s.sendall(b"GET /admin/api/v1/rooms HTTP/1.1\r\nHost: t\r\n"
+                  b"Authorization: Bearer " + token + b"\r\n\r\n")
+        self.assertEqual(read_raw_response(reader).status, 200)
+
     # ----- slow and silent clients -----
 
     def test_silent_client_does_not_block_others(self):

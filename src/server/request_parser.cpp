@@ -1,13 +1,29 @@
 #include "server/request_parser.hpp"
 
 #include <algorithm>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <functional>
+#include <iterator>
+#include <string_view>
 
 namespace vwr::server {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
+
+namespace {
+
+// A Transfer-Encoding field value that is the chunked coding and nothing else.
+bool IsChunkedAlone(std::string_view value) {
+  constexpr std::string_view kSpace = " \t";
+  const std::size_t first = value.find_first_not_of(kSpace);
+  if (first == std::string_view::npos) return false;
+  value = value.substr(first, value.find_last_not_of(kSpace) - first + 1);
+  return beast::iequals(value, "chunked");
+}
+
+}  // namespace
 
 RequestParser::RequestParser(std::size_t header_limit_bytes, std::size_t body_limit_bytes)
     : header_limit_bytes_(header_limit_bytes), body_limit_bytes_(body_limit_bytes) {
@@ -26,6 +42,7 @@ std::size_t RequestParser::Put(boost::asio::const_buffer unparsed, beast::error_
     // put() stops right after the head (the parser is not eager): all it used so far is the
     // head. The body, if any, comes with the next call.
     non_body_bytes_ = used_bytes_;
+    if (!ec) CheckFraming(ec);
     if (!ec && parser_.chunked()) {
       for (const auto& field : parser_.get()) header_fields_.push_back(&field);
       std::sort(header_fields_.begin(), header_fields_.end(), std::less<>());
@@ -58,7 +75,29 @@ ReadRefusal RequestParser::Refusal(beast::error_code ec) const {
             "the request's header fields, chunk extensions and trailer fields are larger than " +
                 limit};
   }
+  if (framing_error_ != nullptr) {
+    return {api::ApiError::kBadRequest, std::string("malformed HTTP request: ") + framing_error_};
+  }
   return {api::ApiError::kBadRequest, "malformed HTTP request: " + ec.message()};
+}
+
+void RequestParser::CheckFraming(beast::error_code& ec) {
+  const api::Request& request = parser_.get();
+  const auto [coding, end] = request.equal_range(http::field::transfer_encoding);
+  // Without Transfer-Encoding the body is Content-Length long, or empty: Beast refuses a
+  // Content-Length that is malformed, or given twice with different values.
+  if (coding == end) return;
+  if (std::next(coding) != end) {
+    // Beast would join "gzip" and "chunked" on two lines into a list; a proxy may take either.
+    framing_error_ = "more than one Transfer-Encoding field";
+  } else if (request.version() < 11) {
+    framing_error_ = "Transfer-Encoding in an HTTP/1.0 request";
+  } else if (!IsChunkedAlone(coding->value()) || !parser_.chunked()) {
+    // Not ending in chunked: the body's length cannot be known (RFC 9112 6.3). A coding before
+    // chunked (gzip, chunked): a body this server does not decode.
+    framing_error_ = "a Transfer-Encoding other than chunked alone";
+  }
+  if (framing_error_ != nullptr) ec = http::error::bad_transfer_encoding;
 }
 
 void RequestParser::OnChunkHeader(std::uint64_t /*size*/, beast::string_view extensions,

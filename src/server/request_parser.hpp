@@ -31,6 +31,11 @@ struct ReadRefusal {
 //   its end comes, however long that is; Put() does not wait for more once such a part alone
 //   is over header_limit_bytes. So a request never makes a connection keep more than
 //   header_limit_bytes of it, plus what one read brings.
+// - Framing that a proxy in front and this server could read two ways is refused (400): a
+//   Transfer-Encoding other than just "chunked" (RFC 9112 6.3; Beast would read such a request
+//   as having no body, and its body as the next request), more than one Transfer-Encoding
+//   field, Transfer-Encoding in HTTP/1.0 (RFC 9112 6.1), and Transfer-Encoding together with
+//   Content-Length (which Beast refuses itself).
 // - Trailer fields are counted and dropped, never merged into the header fields (RFC 9110
 //   6.5.1): what a handler sees is what came before the body, where a proxy in front checked it.
 //
@@ -59,6 +64,8 @@ class RequestParser {
   const api::Request& get() const { return parser_.get(); }
 
  private:
+  // The request's head is in: refuses framing it could be read two ways by.
+  void CheckFraming(boost::beast::error_code& ec);
   // Counts a chunk's extensions; Beast calls it once per chunk-size line, the last one too.
   void OnChunkHeader(std::uint64_t size, boost::beast::string_view extensions,
                      boost::beast::error_code& ec);
@@ -72,6 +79,7 @@ class RequestParser {
   // The header fields' elements, in address order, to tell trailer fields from them: Beast
   // inserts a trailer field next to a header field of the same name. Chunked requests only.
   std::vector<const void*> header_fields_;
+  const char* framing_error_ = nullptr;  // why CheckFraming refused the request
   // Beast keeps a reference to this (it must outlive parser_, so it comes first).
   struct ChunkHeaderCallback {
     RequestParser* parser;

@@ -153,6 +153,64 @@ TEST(RequestParser, HeadAndBodyLimitsAreUnchanged) {
       exact.Run("POST / HTTP/1.1\r\nContent-Length: 4096\r\n\r\n" + std::string(4096, 'b')));
 }
 
+// The framing a proxy in front and this server could read two ways: refused once the head is
+// in, before any of the body is taken as a request.
+void ExpectFramingRefused(std::string_view framing, std::string_view version = "HTTP/1.1") {
+  Feed feed;
+  EXPECT_FALSE(feed.Run("POST /x " + std::string(version) + "\r\nHost: t\r\n" +
+                        std::string(framing) + "\r\nGET /hidden HTTP/1.1\r\n\r\n"))
+      << framing;
+  EXPECT_TRUE(feed.ec == http::error::bad_transfer_encoding ||
+              feed.ec == http::error::bad_content_length)
+      << framing << ": " << feed.ec.message();
+  const ReadRefusal refusal = feed.parser.Refusal(feed.ec);
+  EXPECT_EQ(refusal.error, api::ApiError::kBadRequest) << framing;
+  EXPECT_TRUE(refusal.message.starts_with("malformed HTTP request: ")) << refusal.message;
+}
+
+TEST(RequestParser, TransferEncodingNotEndingInChunkedIsRefused) {
+  for (const char* coding : {"xchunked", "chunked, identity", "gzip", "identity", "chunked;q=1", "",
+                             "chunked chunked", "gzip, chunked", "chunked, chunked"}) {
+    ExpectFramingRefused(std::string("Transfer-Encoding: ") + coding + "\r\n");
+  }
+  Feed feed;
+  EXPECT_FALSE(feed.Run("POST /x HTTP/1.1\r\nTransfer-Encoding: xchunked\r\n\r\n"));
+  EXPECT_EQ(feed.parser.Refusal(feed.ec).message,
+            "malformed HTTP request: a Transfer-Encoding other than chunked alone");
+}
+
+TEST(RequestParser, TransferEncodingWithContentLengthIsRefused) {
+  ExpectFramingRefused("Transfer-Encoding: gzip\r\nContent-Length: 0\r\n");
+  ExpectFramingRefused("Content-Length: 0\r\nTransfer-Encoding: gzip\r\n");
+  ExpectFramingRefused("Transfer-Encoding: chunked\r\nContent-Length: 5\r\n");
+  ExpectFramingRefused("Content-Length: 5\r\nTransfer-Encoding: chunked\r\n");
+}
+
+TEST(RequestParser, TwoTransferEncodingFieldsAreRefused) {
+  ExpectFramingRefused("Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n");
+  ExpectFramingRefused("Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n");
+  ExpectFramingRefused("Transfer-Encoding: chunked\r\nX-A: b\r\nTransfer-Encoding: identity\r\n");
+  Feed feed;
+  EXPECT_FALSE(feed.Run(
+      "POST /x HTTP/1.1\r\nTransfer-Encoding: identity\r\nTransfer-Encoding: chunked\r\n\r\n"));
+  EXPECT_EQ(feed.parser.Refusal(feed.ec).message,
+            "malformed HTTP request: more than one Transfer-Encoding field");
+}
+
+TEST(RequestParser, TransferEncodingInHttp10IsRefused) {
+  ExpectFramingRefused("Transfer-Encoding: chunked\r\n", "HTTP/1.0");
+}
+
+TEST(RequestParser, ChunkedInAnyCaseAndSpacingIsRead) {
+  for (const char* coding : {"chunked", "Chunked", "CHUNKED", "  chunked\t", "\tchunked "}) {
+    Feed feed;
+    EXPECT_TRUE(feed.Run(std::string("POST /x HTTP/1.1\r\nTransfer-Encoding:") + coding +
+                         "\r\n\r\n2\r\n{}\r\n0\r\n\r\n"))
+        << coding << ": " << feed.ec.message();
+    EXPECT_EQ(feed.parser.get().body(), "{}") << coding;
+  }
+}
+
 TEST(RequestParser, RequestsWithoutTransferEncodingAreReadAsBefore) {
   Feed get;
   EXPECT_TRUE(get.Run("GET /api/v1/rooms/web HTTP/1.1\r\nHost: t\r\n\r\n"));

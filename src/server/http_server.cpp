@@ -15,9 +15,6 @@
 #include <boost/beast/core/read_size.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <charconv>
 #include <condition_variable>
@@ -27,6 +24,7 @@
 
 #include "api/errors.hpp"
 #include "server/connection_limits.hpp"
+#include "server/request_parser.hpp"
 
 namespace vwr::server {
 
@@ -155,9 +153,14 @@ constexpr std::chrono::milliseconds kTlsShutdownTimeout{1000};
 //            runs from the accept), a kept-alive one under keepalive_timeout
 //   Parse(): feed the parser what the buffer holds, without I/O
 //            whole request in (the usual case: one read brings a poll) -> OnRequest
-//            head incomplete -> async_read_header under header_timeout (started now unless
-//                               already running), then the body if any
-//            body incomplete -> async_read under body_timeout
+//            head incomplete -> read more under header_timeout (started now unless already
+//                               running) -> Parse
+//            body incomplete -> read more under body_timeout (started when the head came in)
+//                               -> Parse
+//
+// The parser (RequestParser) keeps what it leaves unparsed in buffer_ under the header limit,
+// so buffer_ never holds more than header_limit_bytes plus one read; its maximum size says so
+// too, should that ever fail.
 //
 // On the hot path (a keep-alive poll) that is one read, one write and two timer re-arms, as
 // before: no allocation and no lock of its own. Reads and writes strictly alternate, so there is
@@ -177,7 +180,8 @@ class BasicHttpSession final : public HttpSession,
         worker_(worker),
         options_(options),
         log_(log),
-        tls_handshake_failures_(tls_handshake_failures) {
+        tls_handshake_failures_(tls_handshake_failures),
+        buffer_(options.header_limit_bytes + kReadSizeHint) {
     connection_.peer = peer.address();
     boost::system::error_code ec;
     Tcp().socket().set_option(tcp::no_delay(true), ec);
@@ -246,9 +250,7 @@ class BasicHttpSession final : public HttpSession,
   }
 
   void Read() {
-    parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(options_.header_limit_bytes));
-    parser_->body_limit(options_.body_limit_bytes);
+    parser_.emplace(options_.header_limit_bytes, options_.body_limit_bytes);
     reading_ = true;
     if (buffer_.size() > 0) {
       step_ = Step::kHead;
@@ -261,16 +263,24 @@ class BasicHttpSession final : public HttpSession,
     if (worker_.draining.load(std::memory_order_acquire)) return Close();
     // A new connection's deadline has been running since the accept (see Start).
     if (requests_ > 0) Tcp().expires_after(options_.keepalive_timeout);
-    stream_.async_read_some(
-        buffer_.prepare(beast::read_size(buffer_, kReadSizeHint)),
-        [self = this->shared_from_this()](beast::error_code ec, std::size_t bytes) {
-          self->OnBytes(ec, bytes);
-        });
+    ReadMore();
+  }
+
+  // Waits for more bytes of the request, under the deadline already set, then Parse.
+  void ReadMore() {
+    const std::size_t room = beast::read_size(buffer_, kReadSizeHint);
+    // Full: the parser would have had to keep more than header_limit_bytes unparsed.
+    if (room == 0) return OnReadError(http::error::buffer_overflow);
+    stream_.async_read_some(buffer_.prepare(room), [self = this->shared_from_this()](
+                                                       beast::error_code ec, std::size_t bytes) {
+      self->OnBytes(ec, bytes);
+    });
   }
 
   void OnBytes(beast::error_code ec, std::size_t bytes) {
     if (ec) return OnReadError(ec);
     buffer_.commit(bytes);
+    if (step_ != Step::kWaiting) return Parse(/*head_deadline_set=*/true);
     step_ = Step::kHead;
     // On a new connection the head's deadline has been running since the accept.
     Parse(/*head_deadline_set=*/requests_ == 0);
@@ -279,36 +289,20 @@ class BasicHttpSession final : public HttpSession,
   void Parse(bool head_deadline_set) {
     beast::error_code ec;
     while (buffer_.size() > 0 && !parser_->is_done()) {
-      const std::size_t used = parser_->put(buffer_.data(), ec);
+      const std::size_t used = parser_->Put(buffer_.data(), ec);
       buffer_.consume(used);
       if (ec || used == 0) break;
     }
-    if (parser_->is_done()) return OnRequest();
     if (ec && ec != http::error::need_more) return OnReadError(ec);
+    if (parser_->is_done()) return OnRequest();
     if (!parser_->is_header_done()) {
       if (!head_deadline_set) Tcp().expires_after(options_.header_timeout);
-      http::async_read_header(
-          stream_, buffer_, *parser_,
-          [self = this->shared_from_this()](beast::error_code e, std::size_t) { self->OnHead(e); });
-      return;
+    } else if (step_ != Step::kBody) {
+      // The head is in: its body is due body_timeout from now.
+      step_ = Step::kBody;
+      Tcp().expires_after(options_.body_timeout);
     }
-    ReadBody();
-  }
-
-  void OnHead(beast::error_code ec) {
-    if (ec) return OnReadError(ec);
-    if (parser_->is_done()) return OnRequest();
-    ReadBody();
-  }
-
-  void ReadBody() {
-    step_ = Step::kBody;
-    Tcp().expires_after(options_.body_timeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-                       if (ec) return self->OnReadError(ec);
-                       self->OnRequest();
-                     });
+    ReadMore();
   }
 
   void OnRequest() {
@@ -404,24 +398,14 @@ class BasicHttpSession final : public HttpSession,
     }
     // Anything but an HTTP parse error is a socket (or TLS) error: nobody to answer.
     if (ec.category() != http::make_error_code(http::error::bad_target).category()) return Close();
-    api::ApiError error = api::ApiError::kBadRequest;
-    std::string message = "malformed HTTP request: " + ec.message();
-    if (ec == http::error::body_limit) {
-      error = api::ApiError::kPayloadTooLarge;
-      message =
-          "the request body is larger than " + std::to_string(options_.body_limit_bytes) + " bytes";
-    } else if (ec == http::error::header_limit) {
-      error = api::ApiError::kHeadersTooLarge;
-      message = "the request headers are larger than " +
-                std::to_string(options_.header_limit_bytes) + " bytes";
-    }
+    const ReadRefusal refusal = parser_->Refusal(ec);
     std::uint64_t suppressed = 0;
     if (log_.Allow(suppressed)) {
-      spdlog::info("{}: {} from {}; closing{}", options_.name, message,
+      spdlog::info("{}: {} from {}; closing{}", options_.name, refusal.message,
                    connection_.peer.to_string(), Suppressed(suppressed));
     }
     const unsigned version = parser_->is_header_done() ? parser_->get().version() : 11;
-    response_ = api::MakeError(error, message, version, false);
+    response_ = api::MakeError(refusal.error, refusal.message, version, false);
     step_ = Step::kAnswer;
     Write();
   }
@@ -475,7 +459,7 @@ class BasicHttpSession final : public HttpSession,
   std::atomic<std::uint64_t>& tls_handshake_failures_;  // the listener's count
   api::ConnectionInfo connection_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<RequestParser> parser_;
   api::Response response_;
   // Where the answer to the current request is (OnRequest / OnAnswer).
   static constexpr int kServing = 0;   // the handler is running, no answer yet

@@ -15,6 +15,8 @@ CONFIG = config_yaml(
 )
 
 INFO = b"GET /api/v1/rooms/web HTTP/1.1\r\nHost: t\r\n\r\n"
+# A request hidden in another's body: answered only if the server misreads where that body ends.
+HIDDEN = b"GET /api/v1/rooms/web HTTP/1.1\r\nHost: t\r\n\r\n"
 
 
 class HttpTest(unittest.TestCase):
@@ -198,6 +200,104 @@ class HttpTest(unittest.TestCase):
         s.sendall(b"BROKEN\r\n\r\n")
         resp = read_raw_response(s.makefile("rb"))
         self.assertEqual(resp.status, 400)
+
+    # ----- request framing: one reading only (RFC 9112 6.1, 6.3) -----
+
+    def assert_not_smuggled(self, framing, body, version=b"HTTP/1.1", admin=False):
+        """A join whose framing two parsers could read two ways, with a second request hidden
+        where the first one's body might end: answered 400 and closed, the hidden one never."""
+        s = self.connect(admin=admin)
+        s.sendall(b"POST /api/v1/rooms/web/join " + version + b"\r\nHost: t\r\n"
+                  b"Content-Type: application/json\r\n" + framing + b"\r\n" + body)
+        reader = s.makefile("rb")
+        resp = read_raw_response(reader)
+        self.assertIsNotNone(resp, framing)
+        self.assertEqual(resp.status, 400, (framing, resp))
+        self.assertEqual(resp.json()["error"]["code"], "bad_request")
+        self.assertRegex(resp.json()["error"]["message"],
+                         r"^malformed HTTP request: .*(Transfer-Encoding|Content-Length)")
+        # HTTP/1.1 says it closes; HTTP/1.0 closes unless it says keep-alive.
+        self.assertEqual(resp.headers.get("connection", "").lower(),
+                         "close" if version == b"HTTP/1.1" else "", framing)
+        try:
+            hidden = read_raw_response(reader)
+        except ConnectionResetError:
+            hidden = None
+        self.assertIsNone(hidden, "the hidden request was answered after %r" % framing)
+        self.assertTrue(wait_closed(s, 3), "connection left open after %r" % framing)
+
+    def test_transfer_encoding_not_ending_in_chunked_is_refused(self):
+        # Read as a request without a body, these would have their body taken for the next
+        # request: the hidden GET would be answered.
+        for coding in (b"xchunked", b"chunked, identity", b"gzip", b"identity", b"chunked;q=1",
+                       b""):
+            self.assert_not_smuggled(b"Transfer-Encoding: " + coding + b"\r\n", HIDDEN)
+
+    def test_transfer_coding_before_chunked_is_refused(self):
+        # Framed well, but the server decodes no gzip: the body is not what it would read.
+        self.assert_not_smuggled(b"Transfer-Encoding: gzip, chunked\r\n", b"0\r\n\r\n" + HIDDEN)
+
+    def test_transfer_encoding_with_content_length_is_refused(self):
+        # Transfer-Encoding overrides Content-Length (RFC 9112 6.3); a proxy in front may go by
+        # either, so neither is trusted.
+        for framing in (b"Transfer-Encoding: gzip\r\nContent-Length: 0\r\n",
+                        b"Content-Length: 0\r\nTransfer-Encoding: gzip\r\n",
+                        b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n",
+                        b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n"):
+            self.assert_not_smuggled(framing, b"0\r\n\r\n" + HIDDEN)
+
+    def test_two_transfer_encoding_fields_are_refused(self):
+        for framing in (b"Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n",
+                        b"Transfer-Encoding: identity\r\nTransfer-Encoding: chunked\r\n",
+                        b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
+                        b"Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n"):
+            self.assert_not_smuggled(framing, b"0\r\n\r\n" + HIDDEN)
+
+    def test_transfer_encoding_in_http_1_0_is_refused(self):
+        self.assert_not_smuggled(b"Connection: keep-alive\r\nTransfer-Encoding: chunked\r\n",
+                                 b"0\r\n\r\n" + HIDDEN, version=b"HTTP/1.0")
+
+    def test_admin_listener_refuses_ambiguous_framing_too(self):
+        self.assert_not_smuggled(b"Transfer-Encoding: xchunked\r\n", HIDDEN, admin=True)
+
+    def test_chunked_in_any_case_and_spacing_is_read(self):
+        for coding in (b"chunked", b"Chunked", b"CHUNKED", b"  chunked\t"):
+            s = self.connect()
+            s.sendall(b"POST /api/v1/rooms/web/join HTTP/1.1\r\nHost: t\r\n"
+                      b"Transfer-Encoding:" + coding + b"\r\nContent-Type: application/json\r\n"
+                      b"\r\n2\r\n{}\r\n0\r\n\r\n" + INFO)
+            reader = s.makefile("rb")
+            resp = read_raw_response(reader)
+            self.assertEqual(resp.status, 200, (coding, resp))
+            self.assertEqual(read_raw_response(reader).status, 200, coding)
+
+    def test_pipelined_chunked_request_with_a_trailer(self):
+        # The chunked body, its trailer and the next two requests arrive in one read.
+        s = self.connect()
+        s.sendall(b"POST /api/v1/rooms/web/join HTTP/1.1\r\nHost: t\r\n"
+                  b"Transfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n"
+                  b"9;ext=1\r\n{\"userId\"\r\n8\r\n:\"pipe\"}\r\n0\r\nX-Checksum: 42\r\n\r\n"
+                  + INFO + b"GET /api/v1/rooms/nope HTTP/1.1\r\nHost: t\r\n\r\n")
+        reader = s.makefile("rb")
+        answers = [read_raw_response(reader) for _ in range(3)]
+        self.assertEqual([a.status for a in answers], [200, 200, 404], answers)
+        self.assertIn(answers[0].json()["status"], ("admitted", "waiting"))
+
+    def test_trailer_fields_are_not_taken_as_header_fields(self):
+        # A proxy in front checks and sets header fields; trailer fields may pass it unseen. The
+        # admin token in a trailer does not authenticate.
+        token = self.vwr.admin_token.encode()
+        s = self.connect(admin=True)
+        s.sendall(b"GET /admin/api/v1/rooms HTTP/1.1\r\nHost: t\r\n"
+                  b"Transfer-Encoding: chunked\r\n\r\n"
+                  b"0\r\nAuthorization: Bearer " + token + b"\r\n\r\n")
+        reader = s.makefile("rb")
+        resp = read_raw_response(reader)
+        self.assertEqual(resp.status, 401, resp)
+        # In the header, the same token does.
+        s.sendall(b"GET /admin/api/v1/rooms HTTP/1.1\r\nHost: t\r\n"
+                  b"Authorization: Bearer " + token + b"\r\n\r\n")
+        self.assertEqual(read_raw_response(reader).status, 200)
 
     # ----- slow and silent clients -----
 

@@ -45,6 +45,15 @@ CONFIG = config_yaml(room_yaml("web", max_active=1000, admit_rate=1000, burst=10
                      extra=LIMITS)
 
 INFO = b"GET /api/v1/rooms/web HTTP/1.1\r\nHost: t\r\n\r\n"
+CHUNKED_JOIN = (b"POST /api/v1/rooms/web/join HTTP/1.1\r\nHost: t\r\n"
+                b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+CHUNKED_ADMIN = (b"PUT /admin/api/v1/rooms/web/policy HTTP/1.1\r\nHost: t\r\n"
+                 b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+# An attacker's chunk-size line or trailer section that never ends: tens of MiB, sent as fast as
+# the server takes them. The server must answer and close long before they are all sent, and
+# hold no more than a few MiB meanwhile.
+ENDLESS_BYTES = 48 * 2**20
+MAX_RSS_GROWTH = 4 * 2**20
 
 
 class Client:
@@ -89,6 +98,21 @@ def served(vwr, source="127.0.0.1"):
 
 def connection_close(resp):
     return resp.headers.get("connection", "").lower() == "close"
+
+
+def memory_status(pid, field):
+    """A memory figure of process `pid` from /proc/<pid>/status (VmRSS, VmHWM), in KiB."""
+    with open("/proc/%d/status" % pid, encoding="ascii") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise KeyError(field)
+
+
+def reset_peak_rss(pid):
+    """Starts VmHWM (peak resident memory) afresh from the current VmRSS (Linux 4.0+)."""
+    with open("/proc/%d/clear_refs" % pid, "w", encoding="ascii") as f:
+        f.write("5")
 
 
 class LimitsTest(unittest.TestCase):
@@ -290,6 +314,105 @@ class LimitsTest(unittest.TestCase):
         resp = c.get(b"GET /api/v1/rooms/web HTTP/1.1\r\nHost: t\r\nX-Big: " +
                      b"a" * (MAX_HEADER_BYTES - 200) + b"\r\n\r\n")
         self.assertEqual(resp.status, 200, resp)
+
+    # ----- chunked bodies: chunk extensions and trailers count against max_header_bytes -----
+
+    def endless(self, head, filler, admin=False):
+        """Sends `head`, then `filler` over and over (ENDLESS_BYTES in all, never the end of a
+        chunk-size line or trailer section) until the server answers or closes. Returns the
+        answer (None when closed without one), the bytes the kernel took, how much the server's
+        peak resident memory grew meanwhile (bytes), and whether the connection was closed."""
+        pid = self.vwr.proc.pid
+        reset_peak_rss(pid)
+        rss_before = memory_status(pid, "VmRSS")
+        c = self.client(admin=admin)
+        # A small send buffer, so that what the kernel takes is close to what the server took.
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 1024)
+        c.send(head)
+        piece = filler * (64 * 1024 // len(filler))
+        sent = 0
+        deadline = time.monotonic() + 30
+        c.sock.setblocking(False)
+        try:
+            while sent < ENDLESS_BYTES and time.monotonic() < deadline:
+                readable, writable, _ = select.select([c.sock], [c.sock], [], 1.0)
+                if readable:
+                    break  # an answer, or the connection closed
+                if writable:
+                    try:
+                        sent += c.sock.send(piece)
+                    except BlockingIOError:
+                        pass
+                    except (BrokenPipeError, ConnectionResetError):
+                        break
+        finally:
+            c.sock.settimeout(HTTP_TIMEOUT)
+        try:
+            resp = c.response()
+        except ConnectionResetError:
+            resp = None
+        closed = wait_closed(c.sock, 3)
+        growth = (memory_status(pid, "VmHWM") - rss_before) * 1024
+        return resp, sent, growth, closed
+
+    def assert_cut_off(self, head, filler, admin=False):
+        resp, sent, growth, closed = self.endless(head, filler, admin)
+        self.assertIsNotNone(resp, "closed without an answer after %d bytes" % sent)
+        self.assertEqual(resp.status, 431, resp)
+        self.assertEqual(resp.json()["error"]["code"], "headers_too_large")
+        self.assertIn("chunk extensions and trailer fields", resp.json()["error"]["message"])
+        self.assertIn("%d bytes" % MAX_HEADER_BYTES, resp.json()["error"]["message"])
+        self.assertTrue(connection_close(resp), resp)
+        self.assertTrue(closed, "the connection stayed open")
+        self.assertLess(sent, ENDLESS_BYTES // 4, "the server kept reading")
+        self.assertLess(growth, MAX_RSS_GROWTH,
+                        "the server's memory grew by %.1f MiB" % (growth / 2**20))
+        # The server still serves.
+        self.assertEqual(self.client().get().status, 200)
+
+    def test_endless_chunk_extension_is_cut_off(self):
+        self.assert_cut_off(CHUNKED_JOIN + b"5;", b"x")
+        self.vwr.wait_for_log(r"public: the request's header fields, chunk extensions and "
+                              r"trailer fields are larger than %d bytes from 127\.0\.0\.1; "
+                              r"closing" % MAX_HEADER_BYTES)
+
+    def test_endless_trailer_is_cut_off(self):
+        self.assert_cut_off(CHUNKED_JOIN + b"2\r\n{}\r\n0\r\n", b"X-Pad: yyyyyyyyyyyyyyyy\r\n")
+
+    def test_endless_chunk_extension_on_the_admin_listener_is_cut_off_before_the_token_check(self):
+        self.assert_cut_off(CHUNKED_ADMIN + b"5;", b"x", admin=True)
+
+    def test_endless_trailer_on_the_admin_listener_is_cut_off_before_the_token_check(self):
+        self.assert_cut_off(CHUNKED_ADMIN + b"0\r\nX-Pad: ", b"y", admin=True)
+
+    def test_trailer_counts_against_max_header_bytes(self):
+        # Head and trailer each under the limit, together over it; sent at once, so that the
+        # whole trailer is in one read.
+        trailer = b"X-Pad: " + b"t" * (MAX_HEADER_BYTES - len(CHUNKED_JOIN) + 50) + b"\r\n"
+        c = self.client()
+        resp = c.get(CHUNKED_JOIN + b"2\r\n{}\r\n0\r\n" + trailer + b"\r\n")
+        self.assertEqual(resp.status, 431, resp)
+        self.assertIn("chunk extensions and trailer fields", resp.json()["error"]["message"])
+        self.assertTrue(wait_closed(c.sock, 3))
+        # A small trailer is fine, and the connection stays open.
+        c = self.client()
+        resp = c.get(CHUNKED_JOIN + b"2\r\n{}\r\n0\r\nX-Checksum: 1234\r\n\r\n")
+        self.assertEqual(resp.status, 200, resp)
+        self.assertEqual(c.get().status, 200)
+
+    def test_chunk_extensions_of_all_chunks_count_against_max_header_bytes(self):
+        # Each chunk line is short; together their extensions are over the limit.
+        chunk = b"1;name=" + b"e" * 200 + b"\r\n \r\n"
+        body = b"2\r\n{}\r\n" + chunk * (MAX_HEADER_BYTES // 200 + 1) + b"0\r\n\r\n"
+        c = self.client()
+        resp = c.get(CHUNKED_JOIN + body)
+        self.assertEqual(resp.status, 431, resp)
+        self.assertTrue(wait_closed(c.sock, 3))
+        # A few extensions are fine.
+        c = self.client()
+        resp = c.get(CHUNKED_JOIN + b"2;a=b\r\n{}\r\n" + chunk * 2 + b"0;last\r\n\r\n")
+        self.assertEqual(resp.status, 200, resp)
+
 
 
 # A vwr allowed only this many file descriptors (soft and hard), so that accept() runs out.

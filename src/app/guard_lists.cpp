@@ -259,10 +259,11 @@ bool GuardLists::WriteFile() {
     text += '\n';
   }
   const std::string tmp = where_ + ".tmp";
+  ::unlink(tmp.c_str());  // left by a write that failed
   // The errno of the first step that failed (0: none), taken before anything can change it.
   int error = 0;
   {
-    const util::Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    const util::Fd fd = util::CreateFile(tmp, 0600);
     if (!fd.valid() || !util::WriteAll(fd.get(), text) || ::fsync(fd.get()) != 0) error = errno;
   }
   if (error == 0) {

@@ -9,7 +9,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -35,6 +37,7 @@
 #include "token/key_ring.hpp"
 #include "token/ticket_codec.hpp"
 #include "util/clock.hpp"
+#include "util/files.hpp"
 #include "util/random.hpp"
 #include "web/web_handler.hpp"
 
@@ -66,6 +69,27 @@ std::optional<tcp::endpoint> Resolve(const config::HostPort& hp) {
   return results.begin()->endpoint();
 }
 
+// Stores `token` as the admin token file `path` (mode 0600): a temporary file is written,
+// fsync'ed and linked into place, so that a reader never sees a part of it and, of two nodes
+// starting at once on one data_dir, the second keeps the first's. 0, or the errno of the step
+// that failed (EEXIST: there is one already).
+int StoreAdminToken(const std::filesystem::path& path, const std::string& token) {
+  std::uint8_t suffix[8];
+  util::SecureRandom(suffix);
+  const std::filesystem::path tmp = path.string() + ".tmp-" + util::HexEncode(suffix);
+  int error = 0;
+  {
+    const util::Fd fd = util::CreateFile(tmp, 0600);
+    if (!fd.valid() || !util::WriteAll(fd.get(), token + "\n") || ::fsync(fd.get()) != 0) {
+      error = errno;
+    }
+  }
+  if (error == 0 && ::link(tmp.c_str(), path.c_str()) != 0) error = errno;
+  ::unlink(tmp.c_str());
+  if (error == 0 && !util::SyncDirectory(path.parent_path())) error = errno;
+  return error;
+}
+
 // The admin token: from the config, else VWR_ADMIN_TOKEN, else the one stored in data_dir
 // (generated and printed once, the first time).
 std::optional<std::string> AdminToken(const config::Config& config) {
@@ -74,35 +98,29 @@ std::optional<std::string> AdminToken(const config::Config& config) {
     return std::string(env);
   }
   const std::filesystem::path path = std::filesystem::path(config.store.data_dir) / "admin.token";
-  if (std::ifstream in(path); in) {
-    std::string token;
-    std::getline(in, token);
-    if (token.size() >= 16) return token;
-    spdlog::error("admin token file {} is shorter than 16 characters", path.string());
-    return std::nullopt;
-  }
-  std::uint8_t bytes[24];
-  util::SecureRandom(bytes);
-  const std::string token = util::HexEncode(bytes);
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << token << "\n";
-    if (!out.flush()) {
-      spdlog::error("cannot write the admin token to {}", tmp.string());
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (std::ifstream in(path); in) {
+      std::string token;
+      std::getline(in, token);
+      if (token.size() >= 16) return token;
+      spdlog::error("admin token file {} is shorter than 16 characters", path.string());
       return std::nullopt;
     }
+    std::uint8_t bytes[24];
+    util::SecureRandom(bytes);
+    const std::string token = util::HexEncode(bytes);
+    const int error = StoreAdminToken(path, token);
+    if (error == EEXIST) continue;  // another node made it meanwhile: read it
+    if (error != 0) {
+      spdlog::error("cannot store the admin token at {}: {}", path.string(), std::strerror(error));
+      return std::nullopt;
+    }
+    spdlog::warn("generated an admin token (stored in {}; shown only this once): {}", path.string(),
+                 token);
+    return token;
   }
-  ::chmod(tmp.c_str(), 0600);
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    spdlog::error("cannot store the admin token at {}: {}", path.string(), ec.message());
-    return std::nullopt;
-  }
-  spdlog::warn("generated an admin token (stored in {}; shown only this once): {}", path.string(),
-               token);
-  return token;
+  spdlog::error("cannot read or store the admin token at {}", path.string());
+  return std::nullopt;
 }
 
 store::FsyncMode FsyncModeOf(config::FsyncMode mode) {
@@ -327,10 +345,11 @@ int Serve(const ConfigSource& source, const config::Config& config) {
     control.stop();
   });
 
-  std::error_code fs_ec;
-  std::filesystem::create_directories(config.store.data_dir, fs_ec);
-  if (fs_ec) {
-    spdlog::error("cannot create data_dir {}: {}", config.store.data_dir, fs_ec.message());
+  std::filesystem::path not_made;
+  if (const int error = util::CreatePrivateDirectories(config.store.data_dir, &not_made);
+      error != 0) {
+    spdlog::error("cannot create data_dir {}: {}: {}", config.store.data_dir, not_made.string(),
+                  std::strerror(error));
     return 1;
   }
   const std::string key_file =

@@ -2,13 +2,18 @@
 
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <charconv>
+#include <cinttypes>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
 #include "core/pacing.hpp"
 #include "store/event_codec.hpp"
+#include "util/files.hpp"
 #include "util/random.hpp"
 
 namespace vwr::store {
@@ -43,15 +48,20 @@ boost::system::result<std::uint64_t> StateId(const std::filesystem::path& dir) {
   std::uint64_t id = 0;
   while (id == 0) id = util::SecureRandom64();
   const std::filesystem::path tmp = path.string() + ".tmp";
+  ::unlink(tmp.c_str());  // left by a start that was cut short
   {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << std::hex << id << "\n";
-    out.flush();
-    if (!out) return boost::system::errc::make_error_code(boost::system::errc::io_error);
+    char text[24];
+    const int length = std::snprintf(text, sizeof(text), "%" PRIx64 "\n", id);
+    const util::Fd fd = util::CreateFile(tmp, 0600);
+    if (!fd.valid() || !util::WriteAll(fd.get(), std::string_view(text, length)) ||
+        ::fsync(fd.get()) != 0) {
+      return boost::system::error_code(errno, boost::system::system_category());
+    }
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
   if (ec) return boost::system::error_code(ec.value(), boost::system::system_category());
+  (void)util::SyncDirectory(dir);  // best effort, as the journal's own files
   return id;
 }
 
@@ -394,10 +404,8 @@ EmbeddedRoom* EmbeddedStore::Find(std::string_view room_id) {
 boost::system::result<std::unique_ptr<EmbeddedStore>> EmbeddedStore::Open(
     const std::vector<RoomSpec>& rooms, const util::Clock& clock, const EmbeddedOptions& options) {
   if (options.dir.empty()) return std::make_unique<EmbeddedStore>(rooms, clock);
-  std::error_code fs_error;
-  std::filesystem::create_directories(options.dir, fs_error);
-  if (fs_error) {
-    return boost::system::error_code(fs_error.value(), boost::system::system_category());
+  if (const int error = util::CreatePrivateDirectories(options.dir); error != 0) {
+    return boost::system::error_code(error, boost::system::system_category());
   }
   const auto state_id = StateId(options.dir);
   if (!state_id) return state_id.error();

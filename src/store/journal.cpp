@@ -125,9 +125,10 @@ boost::system::result<std::unique_ptr<Journal>> Journal::Open(const JournalOptio
                                                               RecoveryReport* report) {
   RecoveryReport local;
   RecoveryReport& rep = report ? *report : local;
+  if (const int error = util::CreatePrivateDirectories(options.dir); error != 0) {
+    return boost::system::error_code(error, boost::system::system_category());
+  }
   std::error_code ec;
-  fs::create_directories(options.dir, ec);
-  if (ec) return boost::system::error_code(ec.value(), boost::system::system_category());
 
   std::vector<std::uint64_t> segments;
   std::vector<std::uint64_t> snapshots;
@@ -191,7 +192,7 @@ boost::system::result<std::unique_ptr<Journal>> Journal::Open(const JournalOptio
 
 boost::system::result<void> Journal::OpenSegment(std::uint64_t seq) {
   const std::string path = (fs::path(options_.dir) / SegmentName(seq)).string();
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  const int fd = util::OpenOrCreateFile(path, 0600, O_WRONLY | O_APPEND).release();
   if (fd < 0) return LastError();
   (void)util::SyncDirectory(options_.dir);  // best effort: the records are synced
   std::lock_guard lock(sync_mu_);
@@ -369,11 +370,15 @@ boost::system::result<void> Journal::WriteSnapshot(
   });
   const fs::path final_path = fs::path(options_.dir) / SnapshotName(seq);
   const std::string tmp = final_path.string() + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return LastError();
-  const bool written = util::WriteAll(fd, data) && ::fsync(fd) == 0;
-  const auto write_error = LastError();
-  ::close(fd);
+  ::unlink(tmp.c_str());  // left by a snapshot that was cut short
+  bool written = false;
+  boost::system::error_code write_error;
+  {
+    const util::Fd fd = util::CreateFile(tmp, 0600);
+    if (!fd.valid()) return LastError();
+    written = util::WriteAll(fd.get(), data) && ::fsync(fd.get()) == 0;
+    write_error = LastError();
+  }
   if (!written) {
     ::unlink(tmp.c_str());
     return write_error;

@@ -109,15 +109,13 @@ boost::system::result<SecretKey> CreateKeyFile(const std::string& path) {
 
   error_code ec;
   {
-    Fd fd(::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+    const Fd fd = util::CreateFile(temp_path, 0600);
     if (!fd.valid()) {
       ec = ErrnoError();
       OPENSSL_cleanse(contents.data(), contents.size());
       return ec;
     }
-    // The umask can only clear bits, but make the mode exact regardless.
-    if (::fchmod(fd.get(), 0600) != 0) ec = ErrnoError();
-    if (!ec && !util::WriteAll(fd.get(), contents)) ec = ErrnoError();
+    if (!util::WriteAll(fd.get(), contents)) ec = ErrnoError();
     if (!ec && ::fsync(fd.get()) != 0) ec = ErrnoError();
   }
   OPENSSL_cleanse(contents.data(), contents.size());

@@ -121,11 +121,9 @@ PathOrError Succeeded(std::string value) {
 
 PathOrError WriteTemp(const std::string& dir, std::string_view contents) {
   const std::string temp = TempPath(dir);
-  Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  const Fd fd = util::CreateFile(temp, 0600);
   if (!fd.valid()) return Failed("cannot create " + temp + ": " + ErrnoText(errno));
-  // The umask can only clear bits, but make the mode exact regardless.
-  if (::fchmod(fd.get(), 0600) != 0 || !util::WriteAll(fd.get(), contents) ||
-      ::fsync(fd.get()) != 0) {
+  if (!util::WriteAll(fd.get(), contents) || ::fsync(fd.get()) != 0) {
     const std::string why = ErrnoText(errno);
     ::unlink(temp.c_str());
     return Failed("cannot write " + temp + ": " + why);
@@ -150,7 +148,7 @@ class DirLock {
  public:
   static boost::system::result<DirLock, std::string> Acquire(const std::string& dir) {
     const std::string path = Join(dir, kLockName);
-    Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    Fd fd = util::OpenOrCreateFile(path, 0600, O_RDWR);
     if (!fd.valid()) return "cannot open the lock file " + path + ": " + ErrnoText(errno);
     for (int attempt = 0; attempt < kLockAttempts; ++attempt) {
       if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) return DirLock(std::move(fd));

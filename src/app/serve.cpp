@@ -1,5 +1,6 @@
 #include "app/serve.hpp"
 
+#include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,7 +14,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <thread>
 
 #include "api/admin_api.hpp"
@@ -90,8 +90,33 @@ int StoreAdminToken(const std::filesystem::path& path, const std::string& token)
   return error;
 }
 
+// The admin token stored in `fd` (its first line; at least 16 characters); nullopt (logged)
+// when it is not one.
+std::optional<std::string> ReadAdminToken(const util::Fd& fd, const std::filesystem::path& path) {
+  constexpr std::size_t kMaxBytes = 4096;  // a token is 48 characters; a longer file is not one
+  std::string text(kMaxBytes, '\0');
+  std::size_t size = 0;
+  while (size < text.size()) {
+    const ssize_t n = ::read(fd.get(), text.data() + size, text.size() - size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      spdlog::error("cannot read the admin token file {}: {}", path.string(), std::strerror(errno));
+      return std::nullopt;
+    }
+    if (n == 0) break;
+    size += static_cast<std::size_t>(n);
+  }
+  text.resize(size);
+  std::string token = text.substr(0, text.find('\n'));
+  OPENSSL_cleanse(text.data(), text.size());
+  if (token.size() >= 16) return token;
+  spdlog::error("admin token file {} is shorter than 16 characters", path.string());
+  return std::nullopt;
+}
+
 // The admin token: from the config, else VWR_ADMIN_TOKEN, else the one stored in data_dir
-// (generated and printed once, the first time).
+// (generated and printed once, the first time). A stored one is used only when nobody else
+// could have written or read it (util::OpenPrivateFile); else vwr does not start, and says why.
 std::optional<std::string> AdminToken(const config::Config& config) {
   if (!config.admin.token.empty()) return config.admin.token;
   if (const char* env = std::getenv("VWR_ADMIN_TOKEN"); env != nullptr && *env != '\0') {
@@ -99,11 +124,15 @@ std::optional<std::string> AdminToken(const config::Config& config) {
   }
   const std::filesystem::path path = std::filesystem::path(config.store.data_dir) / "admin.token";
   for (int attempt = 0; attempt < 2; ++attempt) {
-    if (std::ifstream in(path); in) {
-      std::string token;
-      std::getline(in, token);
-      if (token.size() >= 16) return token;
-      spdlog::error("admin token file {} is shorter than 16 characters", path.string());
+    util::PrivateFile stored = util::OpenPrivateFile(path, util::FileSecrecy::kSecret);
+    if (!stored.refused.empty()) {
+      spdlog::error("admin token file {}", stored.refused);
+      return std::nullopt;
+    }
+    if (stored.fd.valid()) return ReadAdminToken(stored.fd, path);
+    if (stored.error != ENOENT) {
+      spdlog::error("cannot read the admin token file {}: {}", path.string(),
+                    std::strerror(stored.error));
       return std::nullopt;
     }
     std::uint8_t bytes[24];
@@ -440,7 +469,7 @@ int Serve(const ConfigSource& source, const config::Config& config) {
     guard_lists = GuardLists::Embedded(
         guard, clock, (std::filesystem::path(config.store.data_dir) / "guard-lists.json").string());
   }
-  guard_lists->Load();
+  if (!guard_lists->Load()) return 1;
   guard.SetListener([lists = guard_lists.get()](const api::GuardChange& c) { lists->OnChange(c); });
   api::PublicApiOptions public_options;
   public_options.guard = &guard;

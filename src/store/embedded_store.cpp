@@ -9,7 +9,6 @@
 #include <cinttypes>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 
 #include "core/pacing.hpp"
 #include "store/event_codec.hpp"
@@ -33,17 +32,32 @@ std::uint64_t IncarnationOf(std::uint64_t state_id, std::string_view room_id) {
   return z ^ (z >> 31);
 }
 
-// The random identity of a state directory, created with it.
+// The random identity of a state directory, created with it. One that someone else could have
+// written (or put there) is refused, as the journal's files are.
 boost::system::result<std::uint64_t> StateId(const std::filesystem::path& dir) {
   const std::filesystem::path path = dir / "state.id";
-  if (std::ifstream in(path); in) {
-    std::string hex;
-    in >> hex;
+  util::PrivateFile file = util::OpenPrivateFile(path, util::FileSecrecy::kData);
+  if (!file.refused.empty()) {
+    spdlog::error("store: {}", file.refused);
+    return boost::system::errc::make_error_code(boost::system::errc::operation_not_permitted);
+  }
+  if (file.fd.valid()) {
+    char text[64];
+    ssize_t n = -1;
+    do {
+      n = ::read(file.fd.get(), text, sizeof(text));
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return boost::system::error_code(errno, boost::system::system_category());
+    std::string_view hex(text, static_cast<std::size_t>(n));
+    while (!hex.empty() && (hex.back() == '\n' || hex.back() == ' ')) hex.remove_suffix(1);
     std::uint64_t id = 0;
     auto [p, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), id, 16);
     if (ec == std::errc{} && p == hex.data() + hex.size() && id != 0) return id;
     spdlog::error("store: {} is not a state id", path.string());
     return boost::system::errc::make_error_code(boost::system::errc::invalid_argument);
+  }
+  if (file.error != ENOENT) {
+    return boost::system::error_code(file.error, boost::system::system_category());
   }
   std::uint64_t id = 0;
   while (id == 0) id = util::SecureRandom64();

@@ -24,7 +24,7 @@ bool TrustedOwner(uid_t owner) { return owner == ::geteuid() || owner == 0; }
 std::string OwnerProblem(const std::filesystem::path& path, uid_t owner, std::string_view what,
                          std::string_view can) {
   const std::string me = std::to_string(::geteuid());
-  return path.string() + ": " + std::string(what) + " owned by uid " + std::to_string(owner) +
+  return std::string(what) + " owned by uid " + std::to_string(owner) +
          ", neither the user vwr runs as (uid " + me + ") nor root, so that user can " +
          std::string(can) + "; check it, then: chown " + me + " " + path.string();
 }
@@ -106,7 +106,9 @@ std::optional<std::string> CheckPrivateFile(int fd, const std::filesystem::path&
   struct stat st;
   if (::fstat(fd, &st) != 0) return path.string() + ": " + std::strerror(errno);
   if (!S_ISREG(st.st_mode)) return path.string() + ": not a regular file";
-  if (!TrustedOwner(st.st_uid)) return OwnerProblem(path, st.st_uid, "a file", "change it");
+  if (!TrustedOwner(st.st_uid)) {
+    return path.string() + ": " + OwnerProblem(path, st.st_uid, "a file", "change it");
+  }
   const bool secret = secrecy == FileSecrecy::kSecret;
   const std::string fix = secret ? "chmod 600 " : "chmod go-w ";
   if ((st.st_mode & 022) != 0) {
@@ -123,26 +125,53 @@ std::optional<std::string> CheckPrivateFile(int fd, const std::filesystem::path&
   return std::nullopt;
 }
 
-std::optional<std::string> CheckPrivateDirectory(const std::filesystem::path& dir, bool* missing) {
-  if (missing != nullptr) *missing = false;
+namespace {
+
+// What is wrong with the directory `dir` ("a directory its group or others can write ..."), for
+// the two messages below; nullopt when nothing is, or when it does not exist (`missing`).
+std::optional<std::string> DirectoryProblem(const std::filesystem::path& dir, bool& missing) {
+  missing = false;
   struct stat st;
   if (::stat(dir.c_str(), &st) != 0) {
-    if (errno == ENOENT && missing != nullptr) *missing = true;
-    if (errno == ENOENT) return std::nullopt;
-    return dir.string() + ": " + std::strerror(errno);
+    missing = errno == ENOENT;
+    if (missing) return std::nullopt;
+    return std::strerror(errno);
   }
-  if (!S_ISDIR(st.st_mode)) return dir.string() + ": not a directory";
+  if (!S_ISDIR(st.st_mode)) return "not a directory";
   if (!TrustedOwner(st.st_uid))
     return OwnerProblem(dir, st.st_uid, "a directory", "put files in it");
   if ((st.st_mode & 022) != 0) {
-    return dir.string() + ": a directory its group or others can write (mode " +
-           ModeText(st.st_mode) +
+    return "a directory its group or others can write (mode " + ModeText(st.st_mode) +
            "), so a file in it may have been put there or swapped; check what is in it, then: "
            "chmod 700 " +
            dir.string();
   }
   return std::nullopt;
 }
+
+}  // namespace
+
+std::optional<std::string> CheckPrivateDirectory(const std::filesystem::path& dir, bool* missing) {
+  bool none = false;
+  std::optional<std::string> problem = DirectoryProblem(dir, none);
+  if (missing != nullptr) *missing = none;
+  if (!problem) return std::nullopt;
+  return dir.string() + ": " + *problem;
+}
+
+namespace {
+
+// What is wrong with the directory holding `path`, said of `path`: "<path>: in <dir>, a
+// directory its group or others can write ...".
+std::optional<std::string> InDirectory(const std::filesystem::path& path) {
+  const std::filesystem::path dir = DirectoryOf(path);
+  bool missing = false;
+  std::optional<std::string> problem = DirectoryProblem(dir, missing);
+  if (!problem) return std::nullopt;
+  return path.string() + ": in " + dir.string() + ", " + *problem;
+}
+
+}  // namespace
 
 PrivateFile OpenPrivateFile(const std::filesystem::path& path, FileSecrecy secrecy) {
   PrivateFile out;
@@ -151,7 +180,7 @@ PrivateFile OpenPrivateFile(const std::filesystem::path& path, FileSecrecy secre
     out.error = errno;
     // No file yet: the caller may make one, but not in a directory others could write.
     if (out.error == ENOENT) {
-      if (auto problem = CheckPrivateDirectory(DirectoryOf(path))) {
+      if (auto problem = InDirectory(path)) {
         out.error = 0;
         out.refused = std::move(*problem);
       }
@@ -164,7 +193,7 @@ PrivateFile OpenPrivateFile(const std::filesystem::path& path, FileSecrecy secre
     out.refused = std::move(*problem);
     return out;
   }
-  if (auto problem = CheckPrivateDirectory(DirectoryOf(path))) {
+  if (auto problem = InDirectory(path)) {
     out.refused = std::move(*problem);
     return out;
   }

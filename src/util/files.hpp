@@ -96,8 +96,10 @@ enum class FileSecrecy {
 std::optional<std::string> CheckPrivateFile(int fd, const std::filesystem::path& path,
                                             FileSecrecy secrecy);
 
-// Why the directory `dir` may not hold such files; nullopt when it may. A directory that does
-// not exist is not refused (there is nothing in it to trust); `missing`, when given, says so.
+// Why the directory `dir` may not hold such files ("<dir>: a directory its group or others can
+// write (mode 0777) ...; check what is in it, then: chmod 700 <dir>"); nullopt when it may. A
+// directory that does not exist is not refused (there is nothing in it to trust); `missing`,
+// when given, says so.
 std::optional<std::string> CheckPrivateDirectory(const std::filesystem::path& dir,
                                                  bool* missing = nullptr);
 
@@ -113,7 +115,8 @@ struct PrivateFile {
 
 // Opens `path` for reading (O_NONBLOCK: a FIFO put there cannot hang the caller) and checks
 // it and its directory as above. The check is made on the open descriptor, so what is read is
-// what was checked.
+// what was checked. Every message begins with `path`: "<path>: its group or others can write
+// it ...", "<path>: in <dir>, a directory its group or others can write ...".
 PrivateFile OpenPrivateFile(const std::filesystem::path& path, FileSecrecy secrecy);
 
 }  // namespace vwr::util

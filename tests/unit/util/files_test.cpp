@@ -304,6 +304,9 @@ TEST_F(FilesTest, OpenPrivateFileOpensOnlyWhatMayBeTrusted) {
     PrivateFile refused = OpenPrivateFile(path, FileSecrecy::kData);
     EXPECT_FALSE(refused.fd.valid()) << path;
     EXPECT_EQ(refused.error, 0) << path;
+    EXPECT_THAT(refused.refused, HasSubstr(path.string() + ": in " + sub.string() +
+                                           ", a directory its group or others can write"))
+        << path;
     EXPECT_THAT(refused.refused, HasSubstr("chmod 700 " + sub.string())) << path;
   }
   ASSERT_EQ(::chmod(sub.c_str(), 0700), 0);

@@ -8,10 +8,11 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <future>
+#include <sstream>
 #include <thread>
 
 #include "util/files.hpp"
@@ -94,7 +95,7 @@ std::shared_ptr<GuardLists> GuardLists::Shared(api::GuardImpl& guard, const util
   return std::shared_ptr<GuardLists>(new GuardLists(guard, clock, std::move(redis_key), &client));
 }
 
-void GuardLists::Load() {
+bool GuardLists::Load() {
   if (client_ != nullptr) {
     // The shared lists before serving, so that a node that starts does not let in, for its
     // first second, whoever the other nodes keep out. Redis out of reach: served without them
@@ -115,10 +116,37 @@ void GuardLists::Load() {
           "them until they can",
           where_);
     }
-    return;
+    return true;
   }
-  std::ifstream in(where_);
-  if (!in) return;  // none yet
+  util::PrivateFile file = util::OpenPrivateFile(where_, util::FileSecrecy::kData);
+  if (file.not_regular) {
+    // No one's entries can be in it: served without runtime lists (the first change says
+    // that it cannot be written).
+    spdlog::warn("guard: {}; no runtime list entries read", file.refused);
+    return true;
+  }
+  if (!file.refused.empty()) {
+    spdlog::error("guard: {}", file.refused);
+    return false;
+  }
+  if (!file.fd.valid()) {
+    if (file.error == ENOENT) return true;  // none yet
+    spdlog::error("guard: cannot read {}: {}", where_, std::strerror(file.error));
+    return false;
+  }
+  std::string text;
+  char buffer[64 * 1024];
+  for (;;) {
+    const ssize_t n = ::read(file.fd.get(), buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      spdlog::error("guard: cannot read {}: {}", where_, std::strerror(errno));
+      return false;
+    }
+    if (n == 0) break;
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  std::istringstream in(text);
   std::string line;
   int number = 0;
   int applied = 0;
@@ -141,6 +169,7 @@ void GuardLists::Load() {
     ++applied;
   }
   spdlog::info("guard: {} runtime list entries read from {}", applied, where_);
+  return true;
 }
 
 void GuardLists::OnChange(const api::GuardChange& change) {
@@ -259,10 +288,11 @@ bool GuardLists::WriteFile() {
     text += '\n';
   }
   const std::string tmp = where_ + ".tmp";
+  ::unlink(tmp.c_str());  // left by a write that failed
   // The errno of the first step that failed (0: none), taken before anything can change it.
   int error = 0;
   {
-    const util::Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    const util::Fd fd = util::CreateFile(tmp, 0600);
     if (!fd.valid() || !util::WriteAll(fd.get(), text) || ::fsync(fd.get()) != 0) error = errno;
   }
   if (error == 0) {

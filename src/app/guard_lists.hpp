@@ -52,8 +52,11 @@ class GuardLists : public std::enable_shared_from_this<GuardLists> {
 
   // Embedded: applies the file (a missing file is an empty list; a bad line is logged and
   // skipped). Redis: reads the shared lists, waiting up to 3 s for them (Redis out of reach:
-  // logged, and left to the rounds). Call before serving.
-  void Load();
+  // logged, and left to the rounds). Call before serving. False (logged, with the command that
+  // mends it) when the file may not be trusted: another user's, or one that others could write
+  // or that is in a directory others could write (util::OpenPrivateFile), since an entry
+  // planted there would let its author past the queue or keep others out.
+  bool Load();
   // The guard's listener. Any thread.
   void OnChange(const api::GuardChange& change);
   // The control thread, every tick.

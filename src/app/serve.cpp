@@ -1,5 +1,6 @@
 #include "app/serve.hpp"
 
+#include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,9 +10,10 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <thread>
 
 #include "api/admin_api.hpp"
@@ -36,6 +38,7 @@
 #include "token/key_ring.hpp"
 #include "token/ticket_codec.hpp"
 #include "util/clock.hpp"
+#include "util/files.hpp"
 #include "util/random.hpp"
 #include "web/web_handler.hpp"
 
@@ -67,43 +70,87 @@ std::optional<tcp::endpoint> Resolve(const config::HostPort& hp) {
   return results.begin()->endpoint();
 }
 
+// Stores `token` as the admin token file `path` (mode 0600): a temporary file is written,
+// fsync'ed and linked into place, so that a reader never sees a part of it and, of two nodes
+// starting at once on one data_dir, the second keeps the first's. 0, or the errno of the step
+// that failed (EEXIST: there is one already).
+int StoreAdminToken(const std::filesystem::path& path, const std::string& token) {
+  std::uint8_t suffix[8];
+  util::SecureRandom(suffix);
+  const std::filesystem::path tmp = path.string() + ".tmp-" + util::HexEncode(suffix);
+  int error = 0;
+  {
+    const util::Fd fd = util::CreateFile(tmp, 0600);
+    if (!fd.valid() || !util::WriteAll(fd.get(), token + "\n") || ::fsync(fd.get()) != 0) {
+      error = errno;
+    }
+  }
+  if (error == 0 && ::link(tmp.c_str(), path.c_str()) != 0) error = errno;
+  ::unlink(tmp.c_str());
+  if (error == 0 && !util::SyncDirectory(path.parent_path())) error = errno;
+  return error;
+}
+
+// The admin token stored in `fd` (its first line; at least 16 characters); nullopt (logged)
+// when it is not one.
+std::optional<std::string> ReadAdminToken(const util::Fd& fd, const std::filesystem::path& path) {
+  constexpr std::size_t kMaxBytes = 4096;  // a token is 48 characters; a longer file is not one
+  std::string text(kMaxBytes, '\0');
+  std::size_t size = 0;
+  while (size < text.size()) {
+    const ssize_t n = ::read(fd.get(), text.data() + size, text.size() - size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      spdlog::error("cannot read the admin token file {}: {}", path.string(), std::strerror(errno));
+      return std::nullopt;
+    }
+    if (n == 0) break;
+    size += static_cast<std::size_t>(n);
+  }
+  text.resize(size);
+  std::string token = text.substr(0, text.find('\n'));
+  OPENSSL_cleanse(text.data(), text.size());
+  if (token.size() >= 16) return token;
+  spdlog::error("admin token file {} is shorter than 16 characters", path.string());
+  return std::nullopt;
+}
+
 // The admin token: from the config, else VWR_ADMIN_TOKEN, else the one stored in data_dir
-// (generated and printed once, the first time).
+// (generated and printed once, the first time). A stored one is used only when nobody else
+// could have written or read it (util::OpenPrivateFile); else vwr does not start, and says why.
 std::optional<std::string> AdminToken(const config::Config& config) {
   if (!config.admin.token.empty()) return config.admin.token;
   if (const char* env = std::getenv("VWR_ADMIN_TOKEN"); env != nullptr && *env != '\0') {
     return std::string(env);
   }
   const std::filesystem::path path = std::filesystem::path(config.store.data_dir) / "admin.token";
-  if (std::ifstream in(path); in) {
-    std::string token;
-    std::getline(in, token);
-    if (token.size() >= 16) return token;
-    spdlog::error("admin token file {} is shorter than 16 characters", path.string());
-    return std::nullopt;
-  }
-  std::uint8_t bytes[24];
-  util::SecureRandom(bytes);
-  const std::string token = util::HexEncode(bytes);
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << token << "\n";
-    if (!out.flush()) {
-      spdlog::error("cannot write the admin token to {}", tmp.string());
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    util::PrivateFile stored = util::OpenPrivateFile(path, util::FileSecrecy::kSecret);
+    if (!stored.refused.empty()) {
+      spdlog::error("admin token file {}", stored.refused);
       return std::nullopt;
     }
+    if (stored.fd.valid()) return ReadAdminToken(stored.fd, path);
+    if (stored.error != ENOENT) {
+      spdlog::error("cannot read the admin token file {}: {}", path.string(),
+                    std::strerror(stored.error));
+      return std::nullopt;
+    }
+    std::uint8_t bytes[24];
+    util::SecureRandom(bytes);
+    const std::string token = util::HexEncode(bytes);
+    const int error = StoreAdminToken(path, token);
+    if (error == EEXIST) continue;  // another node made it meanwhile: read it
+    if (error != 0) {
+      spdlog::error("cannot store the admin token at {}: {}", path.string(), std::strerror(error));
+      return std::nullopt;
+    }
+    spdlog::warn("generated an admin token (stored in {}; shown only this once): {}", path.string(),
+                 token);
+    return token;
   }
-  ::chmod(tmp.c_str(), 0600);
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    spdlog::error("cannot store the admin token at {}: {}", path.string(), ec.message());
-    return std::nullopt;
-  }
-  spdlog::warn("generated an admin token (stored in {}; shown only this once): {}", path.string(),
-               token);
-  return token;
+  spdlog::error("cannot read or store the admin token at {}", path.string());
+  return std::nullopt;
 }
 
 store::FsyncMode FsyncModeOf(config::FsyncMode mode) {
@@ -328,10 +375,11 @@ int Serve(const ConfigSource& source, const config::Config& config) {
     control.stop();
   });
 
-  std::error_code fs_ec;
-  std::filesystem::create_directories(config.store.data_dir, fs_ec);
-  if (fs_ec) {
-    spdlog::error("cannot create data_dir {}: {}", config.store.data_dir, fs_ec.message());
+  std::filesystem::path not_made;
+  if (const int error = util::CreatePrivateDirectories(config.store.data_dir, &not_made);
+      error != 0) {
+    spdlog::error("cannot create data_dir {}: {}: {}", config.store.data_dir, not_made.string(),
+                  std::strerror(error));
     return 1;
   }
   const std::string key_file =
@@ -422,7 +470,7 @@ int Serve(const ConfigSource& source, const config::Config& config) {
     guard_lists = GuardLists::Embedded(
         guard, clock, (std::filesystem::path(config.store.data_dir) / "guard-lists.json").string());
   }
-  guard_lists->Load();
+  if (!guard_lists->Load()) return 1;
   guard.SetListener([lists = guard_lists.get()](const api::GuardChange& c) { lists->OnChange(c); });
   // Signed identities: the platform's user tokens, verified with its JWKS (kept by UserKeys).
   std::unique_ptr<token::UserIdentityVerifier> user_identity;

@@ -2,13 +2,17 @@
 
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <charconv>
+#include <cinttypes>
+#include <cstdio>
 #include <filesystem>
-#include <fstream>
 
 #include "core/pacing.hpp"
 #include "store/event_codec.hpp"
+#include "util/files.hpp"
 #include "util/random.hpp"
 
 namespace vwr::store {
@@ -28,30 +32,50 @@ std::uint64_t IncarnationOf(std::uint64_t state_id, std::string_view room_id) {
   return z ^ (z >> 31);
 }
 
-// The random identity of a state directory, created with it.
+// The random identity of a state directory, created with it. One that someone else could have
+// written (or put there) is refused, as the journal's files are.
 boost::system::result<std::uint64_t> StateId(const std::filesystem::path& dir) {
   const std::filesystem::path path = dir / "state.id";
-  if (std::ifstream in(path); in) {
-    std::string hex;
-    in >> hex;
+  util::PrivateFile file = util::OpenPrivateFile(path, util::FileSecrecy::kData);
+  if (!file.refused.empty()) {
+    spdlog::error("store: {}", file.refused);
+    return boost::system::errc::make_error_code(boost::system::errc::operation_not_permitted);
+  }
+  if (file.fd.valid()) {
+    char text[64];
+    ssize_t n = -1;
+    do {
+      n = ::read(file.fd.get(), text, sizeof(text));
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return boost::system::error_code(errno, boost::system::system_category());
+    std::string_view hex(text, static_cast<std::size_t>(n));
+    while (!hex.empty() && (hex.back() == '\n' || hex.back() == ' ')) hex.remove_suffix(1);
     std::uint64_t id = 0;
     auto [p, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), id, 16);
     if (ec == std::errc{} && p == hex.data() + hex.size() && id != 0) return id;
     spdlog::error("store: {} is not a state id", path.string());
     return boost::system::errc::make_error_code(boost::system::errc::invalid_argument);
   }
+  if (file.error != ENOENT) {
+    return boost::system::error_code(file.error, boost::system::system_category());
+  }
   std::uint64_t id = 0;
   while (id == 0) id = util::SecureRandom64();
   const std::filesystem::path tmp = path.string() + ".tmp";
+  ::unlink(tmp.c_str());  // left by a start that was cut short
   {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << std::hex << id << "\n";
-    out.flush();
-    if (!out) return boost::system::errc::make_error_code(boost::system::errc::io_error);
+    char text[24];
+    const int length = std::snprintf(text, sizeof(text), "%" PRIx64 "\n", id);
+    const util::Fd fd = util::CreateFile(tmp, 0600);
+    if (!fd.valid() || !util::WriteAll(fd.get(), std::string_view(text, length)) ||
+        ::fsync(fd.get()) != 0) {
+      return boost::system::error_code(errno, boost::system::system_category());
+    }
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
   if (ec) return boost::system::error_code(ec.value(), boost::system::system_category());
+  (void)util::SyncDirectory(dir);  // best effort, as the journal's own files
   return id;
 }
 
@@ -394,10 +418,8 @@ EmbeddedRoom* EmbeddedStore::Find(std::string_view room_id) {
 boost::system::result<std::unique_ptr<EmbeddedStore>> EmbeddedStore::Open(
     const std::vector<RoomSpec>& rooms, const util::Clock& clock, const EmbeddedOptions& options) {
   if (options.dir.empty()) return std::make_unique<EmbeddedStore>(rooms, clock);
-  std::error_code fs_error;
-  std::filesystem::create_directories(options.dir, fs_error);
-  if (fs_error) {
-    return boost::system::error_code(fs_error.value(), boost::system::system_category());
+  if (const int error = util::CreatePrivateDirectories(options.dir); error != 0) {
+    return boost::system::error_code(error, boost::system::system_category());
   }
   const auto state_id = StateId(options.dir);
   if (!state_id) return state_id.error();

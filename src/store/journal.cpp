@@ -9,8 +9,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 
 #include "util/files.hpp"
@@ -68,13 +68,36 @@ struct ReadResult {
   std::size_t valid_bytes = 0;  // the file up to the first damage
   bool damaged = false;
   std::string damage;
+  std::string refused;  // the file was not read: why (util::OpenPrivateFile, or a read error)
 };
+
+// The whole file, when util::OpenPrivateFile trusts it: a segment or snapshot someone else
+// could have written would put their state (sessions, tickets) in place of ours.
+bool ReadWhole(const fs::path& path, std::string& data, std::string& refused) {
+  util::PrivateFile file = util::OpenPrivateFile(path, util::FileSecrecy::kData);
+  if (!file.fd.valid()) {
+    refused = !file.refused.empty() ? std::move(file.refused)
+                                    : path.string() + ": " + std::strerror(file.error);
+    return false;
+  }
+  char buffer[64 * 1024];
+  for (;;) {
+    const ssize_t n = ::read(file.fd.get(), buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      refused = path.string() + ": " + std::strerror(errno);
+      return false;
+    }
+    if (n == 0) return true;
+    data.append(buffer, static_cast<std::size_t>(n));
+  }
+}
 
 // Calls `on_record` for each valid record of the file, stopping at the first damaged one.
 ReadResult ReadRecords(const fs::path& path, const Journal::RecordFn& on_record) {
   ReadResult r;
-  std::ifstream in(path, std::ios::binary);
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string data;
+  if (!ReadWhole(path, data, r.refused)) return r;
   const auto* bytes = reinterpret_cast<const std::uint8_t*>(data.data());
   std::size_t at = 0;
   while (at < data.size()) {
@@ -125,9 +148,17 @@ boost::system::result<std::unique_ptr<Journal>> Journal::Open(const JournalOptio
                                                               RecoveryReport* report) {
   RecoveryReport local;
   RecoveryReport& rep = report ? *report : local;
+  if (const int error = util::CreatePrivateDirectories(options.dir); error != 0) {
+    return boost::system::error_code(error, boost::system::system_category());
+  }
+  // Said once, here, with the file and the command that mends it; the caller says the state
+  // could not be opened.
+  auto refuse = [](const std::string& why) {
+    spdlog::error("store: {}", why);
+    return boost::system::errc::make_error_code(boost::system::errc::operation_not_permitted);
+  };
+  if (auto problem = util::CheckPrivateDirectory(options.dir)) return refuse(*problem);
   std::error_code ec;
-  fs::create_directories(options.dir, ec);
-  if (ec) return boost::system::error_code(ec.value(), boost::system::system_category());
 
   std::vector<std::uint64_t> segments;
   std::vector<std::uint64_t> snapshots;
@@ -145,6 +176,7 @@ boost::system::result<std::unique_ptr<Journal>> Journal::Open(const JournalOptio
     first_segment = snapshots.back();
     const ReadResult r =
         ReadRecords(fs::path(options.dir) / SnapshotName(first_segment), on_record);
+    if (!r.refused.empty()) return refuse(r.refused);
     rep.snapshot_records = r.records;
     if (r.damaged) {
       rep.damaged = true;
@@ -171,6 +203,7 @@ boost::system::result<std::unique_ptr<Journal>> Journal::Open(const JournalOptio
     }
     ++rep.segments;
     const ReadResult r = ReadRecords(path, on_record);
+    if (!r.refused.empty()) return refuse(r.refused);
     rep.journal_records += r.records;
     if (r.damaged) {
       cut = true;
@@ -191,7 +224,7 @@ boost::system::result<std::unique_ptr<Journal>> Journal::Open(const JournalOptio
 
 boost::system::result<void> Journal::OpenSegment(std::uint64_t seq) {
   const std::string path = (fs::path(options_.dir) / SegmentName(seq)).string();
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  const int fd = util::OpenOrCreateFile(path, 0600, O_WRONLY | O_APPEND).release();
   if (fd < 0) return LastError();
   (void)util::SyncDirectory(options_.dir);  // best effort: the records are synced
   std::lock_guard lock(sync_mu_);
@@ -369,11 +402,15 @@ boost::system::result<void> Journal::WriteSnapshot(
   });
   const fs::path final_path = fs::path(options_.dir) / SnapshotName(seq);
   const std::string tmp = final_path.string() + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return LastError();
-  const bool written = util::WriteAll(fd, data) && ::fsync(fd) == 0;
-  const auto write_error = LastError();
-  ::close(fd);
+  ::unlink(tmp.c_str());  // left by a snapshot that was cut short
+  bool written = false;
+  boost::system::error_code write_error;
+  {
+    const util::Fd fd = util::CreateFile(tmp, 0600);
+    if (!fd.valid()) return LastError();
+    written = util::WriteAll(fd.get(), data) && ::fsync(fd.get()) == 0;
+    write_error = LastError();
+  }
   if (!written) {
     ::unlink(tmp.c_str());
     return write_error;

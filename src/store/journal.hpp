@@ -57,7 +57,9 @@ class Journal {
   using RecordFn = std::function<void(std::span<const std::uint8_t> payload)>;
 
   // Reads the snapshot and then every segment, calling `on_record` for each valid record in
-  // order, cuts any damage, and starts the writer. Fails only when the directory cannot be used.
+  // order, cuts any damage, and starts the writer. Fails only when the directory cannot be used,
+  // or when it or a file in it may not be trusted (another user's, or writable by others: see
+  // util::OpenPrivateFile), which is logged with the file and the command that mends it.
   static boost::system::result<std::unique_ptr<Journal>> Open(const JournalOptions& options,
                                                               const RecordFn& on_record,
                                                               RecoveryReport* report);

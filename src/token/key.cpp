@@ -31,6 +31,8 @@ class KeyErrorCategoryImpl final : public boost::system::error_category {
         return "key file content is not 64 hex digits";
       case KeyError::kNotRegularFile:
         return "key path is not a regular file";
+      case KeyError::kUntrusted:
+        return "key file may be changed or read by others";
     }
     return "unknown key error";
   }
@@ -63,14 +65,17 @@ std::optional<SecretKey> ParseKey(std::string_view text) {
   return key;
 }
 
+using KeyResult = boost::system::result<SecretKey, KeyFileError>;
+
+KeyFileError Failure(error_code code) { return KeyFileError{code, {}}; }
+
 // Reads and parses an existing key file. ENOENT is returned as is so the caller can create it.
-boost::system::result<SecretKey> ReadKeyFile(const std::string& path) {
-  // O_NONBLOCK: opening a FIFO must not hang start-up; it is rejected below.
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
-  if (!fd.valid()) return ErrnoError();
-  struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return ErrnoError();
-  if (!S_ISREG(st.st_mode)) return error_code(KeyError::kNotRegularFile);
+KeyResult ReadKeyFile(const std::string& path) {
+  util::PrivateFile file = util::OpenPrivateFile(path, util::FileSecrecy::kSecret);
+  if (file.not_regular) return Failure(KeyError::kNotRegularFile);
+  if (!file.refused.empty()) return KeyFileError{KeyError::kUntrusted, std::move(file.refused)};
+  if (!file.fd.valid()) return Failure(error_code(file.error, boost::system::system_category()));
+  const Fd& fd = file.fd;
 
   char buffer[kMaxFileSize + 1];
   std::size_t size = 0;
@@ -78,7 +83,9 @@ boost::system::result<SecretKey> ReadKeyFile(const std::string& path) {
     const ssize_t n = ::read(fd.get(), buffer + size, sizeof(buffer) - size);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return ErrnoError();
+      const error_code error = ErrnoError();
+      OPENSSL_cleanse(buffer, size);
+      return Failure(error);
     }
     if (n == 0) break;
     size += static_cast<std::size_t>(n);
@@ -86,7 +93,7 @@ boost::system::result<SecretKey> ReadKeyFile(const std::string& path) {
   std::optional<SecretKey> key;
   if (size <= kMaxFileSize) key = ParseKey(std::string_view(buffer, size));
   OPENSSL_cleanse(buffer, size);
-  if (!key) return error_code(KeyError::kMalformed);
+  if (!key) return Failure(KeyError::kMalformed);
   return *key;
 }
 
@@ -109,15 +116,13 @@ boost::system::result<SecretKey> CreateKeyFile(const std::string& path) {
 
   error_code ec;
   {
-    Fd fd(::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+    const Fd fd = util::CreateFile(temp_path, 0600);
     if (!fd.valid()) {
       ec = ErrnoError();
       OPENSSL_cleanse(contents.data(), contents.size());
       return ec;
     }
-    // The umask can only clear bits, but make the mode exact regardless.
-    if (::fchmod(fd.get(), 0600) != 0) ec = ErrnoError();
-    if (!ec && !util::WriteAll(fd.get(), contents)) ec = ErrnoError();
+    if (!util::WriteAll(fd.get(), contents)) ec = ErrnoError();
     if (!ec && ::fsync(fd.get()) != 0) ec = ErrnoError();
   }
   OPENSSL_cleanse(contents.data(), contents.size());
@@ -140,27 +145,30 @@ boost::system::error_code make_error_code(KeyError e) {
   return error_code(static_cast<int>(e), KeyErrorCategory());
 }
 
-boost::system::result<SecretKey> LoadOrCreateKeyFile(const std::string& path, bool* created) {
+boost::system::result<SecretKey, KeyFileError> LoadOrCreateKeyFile(const std::string& path,
+                                                                   bool* created) {
   if (created != nullptr) *created = false;
-  boost::system::result<SecretKey> existing = ReadKeyFile(path);
-  if (existing || existing.error() != boost::system::errc::no_such_file_or_directory) {
+  KeyResult existing = ReadKeyFile(path);
+  if (existing || existing.error().code != boost::system::errc::no_such_file_or_directory) {
     return existing;
   }
   boost::system::result<SecretKey> fresh = CreateKeyFile(path);
   if (fresh) {
     if (created != nullptr) *created = true;
-    return fresh;
+    return *fresh;
   }
   // Lost a creation race: the winner's file is complete (it was fsync'ed before being linked).
   if (fresh.error() == boost::system::errc::file_exists) return ReadKeyFile(path);
-  return fresh;
+  return Failure(fresh.error());
 }
 
-std::string DescribeKeyError(std::string_view path, const boost::system::error_code& error) {
+std::string DescribeKeyError(std::string_view path, const KeyFileError& error) {
+  // An untrusted file's message names it, and the command that mends it, already.
+  if (error.code == KeyError::kUntrusted) return "key file " + error.untrusted;
   std::string out = "key file \"";
   out.append(path);
   out += "\": ";
-  out += error.message();
+  out += error.code.message();
   return out;
 }
 

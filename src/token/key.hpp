@@ -20,11 +20,18 @@ struct SecretKey {
 enum class KeyError {
   kMalformed = 1,       // content is not exactly 64 hex digits (surrounding whitespace allowed)
   kNotRegularFile = 2,  // the path names a directory, FIFO, device, ...
+  kUntrusted = 3,       // others could write (or read) it or its directory: see KeyFileError
 };
 
 const boost::system::error_category& KeyErrorCategory();
 // For boost::system::error_code construction from KeyError (found by ADL, hence the name).
 boost::system::error_code make_error_code(KeyError e);
+
+// Why a key file could not be loaded or made.
+struct KeyFileError {
+  boost::system::error_code code;  // errno (system_category), or a KeyError
+  std::string untrusted;           // KeyError::kUntrusted: what is wrong and how to mend it
+};
 
 // Loads the secret key stored at `path`, creating it first if the file does not exist.
 //
@@ -39,13 +46,17 @@ boost::system::error_code make_error_code(KeyError e);
 //
 // `created`, when given, is set to whether this call created the file.
 //
-// Blocking (disk I/O): call at start-up, never on a worker thread. The file's permissions are not
-// checked (Kubernetes secret volumes are 0644 by default); the caller may warn about them.
-boost::system::result<SecretKey> LoadOrCreateKeyFile(const std::string& path,
-                                                     bool* created = nullptr);
+// A file that is there is used only when util::OpenPrivateFile trusts it as a secret: owned by
+// this user (or root), nobody else may write or read it (root's own: its group may read it) and
+// nobody else may write its directory; else KeyError::kUntrusted says what is wrong. Nor is one
+// made in a directory others may write.
+//
+// Blocking (disk I/O): call at start-up, never on a worker thread.
+boost::system::result<SecretKey, KeyFileError> LoadOrCreateKeyFile(const std::string& path,
+                                                                   bool* created = nullptr);
 
 // A one-line message for logs, e.g. `key file "/var/lib/vwr/key": Permission denied`.
-std::string DescribeKeyError(std::string_view path, const boost::system::error_code& error);
+std::string DescribeKeyError(std::string_view path, const KeyFileError& error);
 
 // Domain separation: HMAC-SHA256(master, label). Each use of the master key (ticket MACs, token
 // signatures, identity hashing) derives its own key with a distinct label, so that a value

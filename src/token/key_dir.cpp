@@ -53,18 +53,20 @@ std::string KeyFileName(std::string_view kid) {
 }
 
 struct ReadError {
-  int error = 0;        // errno, or 0 when `message` says what is wrong
-  std::string message;  // "Permission denied", "larger than 1 MiB", ...
+  int error = 0;           // errno, or 0 when `message` says what is wrong
+  std::string message;     // "Permission denied", "larger than 1 MiB", ...
+  bool untrusted = false;  // `message` is util::OpenPrivateFile's: it names the file itself
 };
 
-// The whole file, at most `max_bytes`. O_NONBLOCK: a FIFO put there must not hang the caller.
+// The whole file, at most `max_bytes`, when util::OpenPrivateFile trusts it with `secrecy`.
 boost::system::result<std::string, ReadError> ReadFile(const std::string& path,
-                                                       std::size_t max_bytes) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
-  if (!fd.valid()) return ReadError{errno, ErrnoText(errno)};
-  struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return ReadError{errno, ErrnoText(errno)};
-  if (!S_ISREG(st.st_mode)) return ReadError{0, "not a regular file"};
+                                                       std::size_t max_bytes,
+                                                       util::FileSecrecy secrecy) {
+  util::PrivateFile file = util::OpenPrivateFile(path, secrecy);
+  if (file.not_regular) return ReadError{0, "not a regular file"};
+  if (!file.refused.empty()) return ReadError{0, std::move(file.refused), true};
+  if (!file.fd.valid()) return ReadError{file.error, ErrnoText(file.error)};
+  const Fd& fd = file.fd;
   std::string out;
   char buffer[16 * 1024];
   while (true) {
@@ -121,11 +123,9 @@ PathOrError Succeeded(std::string value) {
 
 PathOrError WriteTemp(const std::string& dir, std::string_view contents) {
   const std::string temp = TempPath(dir);
-  Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  const Fd fd = util::CreateFile(temp, 0600);
   if (!fd.valid()) return Failed("cannot create " + temp + ": " + ErrnoText(errno));
-  // The umask can only clear bits, but make the mode exact regardless.
-  if (::fchmod(fd.get(), 0600) != 0 || !util::WriteAll(fd.get(), contents) ||
-      ::fsync(fd.get()) != 0) {
+  if (!util::WriteAll(fd.get(), contents) || ::fsync(fd.get()) != 0) {
     const std::string why = ErrnoText(errno);
     ::unlink(temp.c_str());
     return Failed("cannot write " + temp + ": " + why);
@@ -150,7 +150,7 @@ class DirLock {
  public:
   static boost::system::result<DirLock, std::string> Acquire(const std::string& dir) {
     const std::string path = Join(dir, kLockName);
-    Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    Fd fd = util::OpenOrCreateFile(path, 0600, O_RDWR);
     if (!fd.valid()) return "cannot open the lock file " + path + ": " + ErrnoText(errno);
     for (int attempt = 0; attempt < kLockAttempts; ++attempt) {
       if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) return DirLock(std::move(fd));
@@ -306,6 +306,11 @@ std::optional<FileStamp> StampOf(const std::string& path) {
       static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
 }
 
+// "<path>: <what is wrong>" (an untrusted file's message names it already).
+std::string Where(const std::string& path, const ReadError& error) {
+  return error.untrusted ? error.message : path + ": " + error.message;
+}
+
 struct LoadFailure {
   bool missing = false;  // no manifest: the directory holds no keys yet
   std::string message;
@@ -316,25 +321,26 @@ boost::system::result<KeySet, LoadFailure> LoadKeys(const std::string& dir) {
   std::string last_error;
   for (int attempt = 0; attempt < kLoadAttempts; ++attempt) {
     const std::optional<FileStamp> before = StampOf(manifest_path);
-    auto text = ReadFile(manifest_path, kMaxManifestBytes);
+    // The manifest holds public keys only: others may read it, not write it.
+    auto text = ReadFile(manifest_path, kMaxManifestBytes, util::FileSecrecy::kData);
     if (!text) {
       if (text.error().error == ENOENT) {
         return LoadFailure{true, manifest_path + ": no keys yet (the file does not exist)"};
       }
-      return LoadFailure{false, manifest_path + ": " + text.error().message};
+      return LoadFailure{false, Where(manifest_path, text.error())};
     }
     auto manifest = ParseManifest(*text);
     if (!manifest) return LoadFailure{false, manifest_path + ": " + manifest.error()};
     const ManifestKey& active = manifest->keys.front();
     const std::string pem_path = Join(dir, KeyFileName(active.kid));
-    auto pem = ReadFile(pem_path, kMaxPemBytes);
+    auto pem = ReadFile(pem_path, kMaxPemBytes, util::FileSecrecy::kSecret);
     if (!pem) {
       // Retired by another process between the two reads: read the new manifest.
       if (pem.error().error == ENOENT && StampOf(manifest_path) != before) {
-        last_error = pem_path + ": " + pem.error().message;
+        last_error = Where(pem_path, pem.error());
         continue;
       }
-      return LoadFailure{false, pem_path + ": " + pem.error().message +
+      return LoadFailure{false, Where(pem_path, pem.error()) +
                                     (pem.error().error == ENOENT
                                          ? " (the private key of the active key in manifest.json)"
                                          : "")};
@@ -438,6 +444,8 @@ boost::system::result<KeySet, WriteError> AddActiveKey(const std::string& dir, M
 boost::system::result<KeyDirectory, std::string> KeyDirectory::Open(std::string path) {
   if (path.empty()) return std::string("the key directory path is empty");
   if (auto made = CreateDirectories(std::filesystem::path(path)); !made) return made.error();
+  // Whoever could write it could put their own key or manifest in it.
+  if (auto problem = util::CheckPrivateDirectory(path)) return std::move(*problem);
   return KeyDirectory(std::move(path));
 }
 

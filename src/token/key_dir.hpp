@@ -23,7 +23,7 @@ struct FileStamp {
 // The signing keys on disk (tokens.key_dir), shared by every process that uses the directory:
 // `vwr serve`, `vwr keys`, and other nodes when it is a shared volume.
 //
-//   <key_dir>/                 mode 0700 when vwr creates it
+//   <key_dir>/                 mode 0700 when vwr creates it; nobody else may write it
 //     manifest.json            the keys: which one signs, when each was made and retired, and
 //                              each public key (x, y); mode 0600; always replaced whole
 //     key-<kid>.pem            the active key's private key, PKCS#8 PEM, mode 0600
@@ -73,7 +73,10 @@ class KeyDirectory {
     std::vector<std::string> pruned;     // kids it dropped (expired retired keys)
   };
 
-  // Opens `path`, creating it (mode 0700, parents too) when missing.
+  // Opens `path`, creating it (mode 0700, parents too) when missing. Refuses a directory that
+  // another user owns or that its group or others can write (util::CheckPrivateDirectory); its
+  // private keys are read only when nobody else may read or write them, and the manifest only
+  // when nobody else may write it (util::OpenPrivateFile).
   static boost::system::result<KeyDirectory, std::string> Open(std::string path);
 
   const std::string& path() const { return path_; }

@@ -1,7 +1,10 @@
 #include "app/guard_lists.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <boost/json/array.hpp>
+#include <boost/json/serialize.hpp>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -107,10 +110,42 @@ TEST_F(GuardListsFlushTest, EmbeddedWritesTheFileBeforeAnsweringWithoutATick) {
   // Read back by a fresh node.
   api::GuardImpl restarted(clock_);
   restarted.Configure({{"sale", api::GuardSettings{}}});
-  GuardLists::Embedded(restarted, clock_, file)->Load();
+  EXPECT_TRUE(GuardLists::Embedded(restarted, clock_, file)->Load());
   const std::vector<api::GuardEntry> denied = restarted.List("sale", api::GuardList::kDeny);
   ASSERT_EQ(denied.size(), 1u);
   EXPECT_EQ(denied[0].value, "mallory");
+}
+
+TEST_F(GuardListsFlushTest, EmbeddedRefusesAFileOthersCouldHaveWritten) {
+  const std::filesystem::path file = dir_ / "guard-lists.json";
+  // An allow-list entry anyone could have planted: it would let its author past the queue.
+  const auto [field, value] =
+      EncodeGuardEntry({"sale", api::GuardList::kAllow, {false, "mallory", 0, "admin"}, false});
+  std::ofstream(file) << boost::json::serialize(boost::json::array{boost::json::string(field),
+                                                                   boost::json::string(value)})
+                      << "\n";
+  auto load = [&] {
+    api::GuardImpl restarted(clock_);
+    restarted.Configure({{"sale", api::GuardSettings{}}});
+    const bool loaded = GuardLists::Embedded(restarted, clock_, file.string())->Load();
+    return std::make_pair(loaded, restarted.List("sale", api::GuardList::kAllow).size());
+  };
+  std::filesystem::permissions(
+      file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
+                std::filesystem::perms::group_read | std::filesystem::perms::others_read);
+  EXPECT_EQ(load(), std::make_pair(true, std::size_t{1})) << "readable by others is fine";
+  std::filesystem::permissions(file, std::filesystem::perms::others_write,
+                               std::filesystem::perm_options::add);
+  EXPECT_EQ(load(), std::make_pair(false, std::size_t{0}));
+  std::filesystem::permissions(file, std::filesystem::perms::others_write,
+                               std::filesystem::perm_options::remove);
+  std::filesystem::permissions(dir_, std::filesystem::perms::all);
+  EXPECT_EQ(load(), std::make_pair(false, std::size_t{0})) << "in a directory anyone can write";
+  std::filesystem::permissions(dir_, std::filesystem::perms::owner_all);
+  if (::geteuid() == 0) {
+    ASSERT_EQ(::chown(file.c_str(), 65534, 65534), 0);
+    EXPECT_EQ(load(), std::make_pair(false, std::size_t{0})) << "another user's";
+  }
 }
 
 TEST_F(GuardListsFlushTest, EmbeddedAnswersFalseWhenTheFileCannotBeWritten) {

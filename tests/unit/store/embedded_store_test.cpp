@@ -1,6 +1,7 @@
 #include "store/embedded_store.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -320,6 +321,28 @@ TEST_F(DurableStoreTest, StateSurvivesARestart) {
   EXPECT_EQ(room->Status(admitted, 0).status, core::TicketStatus::kAdmitted);
   EXPECT_EQ(room->Join("alice").ticket, admitted) << "identities survive";
   EXPECT_EQ(room->Join("").ticket, 33u) << "no ticket number is issued twice";
+}
+
+TEST_F(DurableStoreTest, AStateIdOthersCouldHaveWrittenIsRefused) {
+  const mode_t old_umask = ::umask(0);
+  std::uint64_t incarnation = 0;
+  {
+    auto store = Open();
+    incarnation = store->Find("r")->incarnation();
+  }
+  ::umask(old_umask);
+  const fs::path id = dir_ / "state.id";
+  EXPECT_EQ(fs::status(dir_).permissions(), fs::perms::owner_all) << "made 0700 under umask 0";
+  EXPECT_EQ(fs::status(id).permissions(), fs::perms::owner_read | fs::perms::owner_write);
+  // Someone else could have chosen it (and so which tickets stay valid): refused.
+  fs::permissions(id, fs::perms::others_write, fs::perm_options::add);
+  EmbeddedOptions o;
+  o.dir = dir_.string();
+  auto refused = EmbeddedStore::Open({{"r", TightPolicy()}}, clock_, o);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error(), boost::system::errc::operation_not_permitted);
+  fs::permissions(id, fs::perms::others_write, fs::perm_options::remove);
+  EXPECT_EQ(Open()->Find("r")->incarnation(), incarnation);
 }
 
 TEST_F(DurableStoreTest, BypassSessionsAndTheirRangeSurviveARestart) {

@@ -1,6 +1,7 @@
 #include "store/journal.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -146,6 +147,66 @@ TEST_F(JournalTest, SnapshotReplacesOlderSegments) {
   Open(FsyncMode::kInterval, &seen, &report);
   EXPECT_EQ(seen, (std::vector<std::string>{"state-a", "state-b", "new-0"}));
   EXPECT_EQ(report.snapshot_records, 2u);
+}
+
+mode_t ModeOf(const fs::path& path) {
+  struct stat st;
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 07777;
+}
+
+TEST_F(JournalTest, ItsFilesArePrivateWhateverTheUmask) {
+  const mode_t old_umask = ::umask(0);
+  {
+    auto j = Open();
+    AppendDurably(*j, "a");
+    ASSERT_TRUE(j->WriteSnapshot([](const auto& emit) { emit("state"); }).has_value());
+    AppendDurably(*j, "b");
+  }
+  ::umask(old_umask);
+  EXPECT_EQ(ModeOf(dir_), 0700u);
+  ASSERT_FALSE(Files(".log").empty());
+  for (const fs::path& file : Files(".log")) EXPECT_EQ(ModeOf(file), 0600u) << file;
+  ASSERT_EQ(Files(".snap").size(), 1u);
+  EXPECT_EQ(ModeOf(Files(".snap")[0]), 0600u);
+}
+
+TEST_F(JournalTest, FilesOthersCouldHaveWrittenAreNotReplayed) {
+  {
+    auto j = Open();
+    AppendDurably(*j, "a");
+    ASSERT_TRUE(j->WriteSnapshot([](const auto& emit) { emit("state"); }).has_value());
+    AppendDurably(*j, "b");
+  }
+  auto refused = [&](const fs::path& what) {
+    JournalOptions o;
+    o.dir = dir_.string();
+    std::vector<std::string> seen;
+    auto j = Journal::Open(
+        o, [&](std::span<const std::uint8_t> p) { seen.emplace_back(p.begin(), p.end()); },
+        nullptr);
+    EXPECT_FALSE(j.has_value()) << what;
+    if (!j) {
+      EXPECT_EQ(j.error(), boost::system::errc::operation_not_permitted) << what;
+    }
+    return seen;
+  };
+  const fs::path snapshot = Files(".snap").at(0);
+  const fs::path segment = Files(".log").back();
+  fs::permissions(snapshot, fs::perms::others_write, fs::perm_options::add);
+  EXPECT_EQ(refused(snapshot), std::vector<std::string>{}) << "nothing replayed";
+  fs::permissions(snapshot, fs::perms::others_write, fs::perm_options::remove);
+  fs::permissions(segment, fs::perms::group_write, fs::perm_options::add);
+  refused(segment);
+  fs::permissions(segment, fs::perms::group_write, fs::perm_options::remove);
+  fs::permissions(dir_, fs::perms::all);
+  EXPECT_EQ(refused(dir_), std::vector<std::string>{});
+  fs::permissions(dir_, fs::perms::owner_all);
+  // Readable by others is fine (backups, inspection).
+  fs::permissions(segment, fs::perms::group_read | fs::perms::others_read, fs::perm_options::add);
+  std::vector<std::string> seen;
+  Open(FsyncMode::kInterval, &seen);
+  EXPECT_EQ(seen, (std::vector<std::string>{"state", "b"}));
 }
 
 TEST_F(JournalTest, AwaitingAnAcknowledgedRecordAnswersAtOnce) {

@@ -26,9 +26,10 @@ std::string ReadText(const fs::path& path) {
   return buffer.str();
 }
 
+// Writes a file as vwr would: readable and writable by its owner only.
 void WriteText(const fs::path& path, std::string_view contents) {
-  std::ofstream out(path, std::ios::trunc);
-  out << contents;
+  std::ofstream(path, std::ios::trunc) << contents;
+  fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write);
 }
 
 mode_t Mode(const fs::path& path) {
@@ -102,6 +103,55 @@ TEST_F(KeyDirTest, WarnsAboutADirectoryOthersCanRead) {
   auto warning = dir.PermissionWarning();
   ASSERT_TRUE(warning.has_value());
   EXPECT_NE(warning->find("0750"), std::string::npos) << *warning;
+}
+
+TEST_F(KeyDirTest, ADirectoryOthersCanWriteIsRefused) {
+  fs::create_directories(dir_);
+  for (const fs::perms others : {fs::perms::group_write, fs::perms::others_write}) {
+    fs::permissions(dir_, fs::perms::owner_all | others);
+    auto dir = KeyDirectory::Open(dir_.string());
+    ASSERT_FALSE(dir.has_value());
+    EXPECT_NE(dir.error().find(dir_.string() + ": a directory its group or others can write"),
+              std::string::npos)
+        << dir.error();
+    EXPECT_NE(dir.error().find("chmod 700 " + dir_.string()), std::string::npos) << dir.error();
+  }
+  EXPECT_TRUE(fs::is_empty(dir_)) << "no key is made in it";
+}
+
+TEST_F(KeyDirTest, KeysOthersCouldChangeOrReadAreRefused) {
+  KeyDirectory dir = Open();
+  const std::string kid = dir.LoadOrCreate(kT0, kLifetime)->keys.active().kid;
+  const fs::path manifest = dir_ / "manifest.json";
+  const fs::path pem = dir_ / PemName(kid);
+  auto refused = [&](const fs::path& file, std::string_view fix) {
+    auto loaded = dir.Load();
+    ASSERT_FALSE(loaded.has_value()) << file;
+    EXPECT_EQ(loaded.error().find(file.string() + ": "), 0u) << loaded.error();
+    EXPECT_NE(loaded.error().find(std::string(fix) + " " + file.string()), std::string::npos)
+        << loaded.error();
+    // Nor may a rotation go on from it.
+    EXPECT_FALSE(dir.Rotate(kT0 + 1, kLifetime).has_value());
+  };
+  // The manifest holds public keys: others may read it, but not write it.
+  fs::permissions(manifest, fs::perms::others_write, fs::perm_options::add);
+  refused(manifest, "chmod go-w");
+  fs::permissions(manifest, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                                fs::perms::others_read);
+  ASSERT_TRUE(dir.Load().has_value());
+  // The private key: neither.
+  fs::permissions(pem, fs::perms::group_read, fs::perm_options::add);
+  refused(pem, "chmod 600");
+  fs::permissions(pem, fs::perms::owner_read | fs::perms::owner_write);
+  ASSERT_TRUE(dir.Load().has_value());
+  if (::geteuid() == 0) {
+    ASSERT_EQ(::chown(pem.c_str(), 65534, 65534), 0);
+    refused(pem, "chown 0");
+    ASSERT_EQ(::chown(pem.c_str(), 0, 0), 0);
+  }
+  auto back = dir.Load();
+  ASSERT_TRUE(back.has_value()) << back.error();
+  EXPECT_EQ(back->active().kid, kid);
 }
 
 TEST_F(KeyDirTest, RotationRetiresTheOldKeyAndDeletesItsPrivateKey) {

@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -34,9 +35,10 @@ class KeyFileTest : public ::testing::Test {
     buffer << in.rdbuf();
     return buffer.str();
   }
-  static void WriteFile(const fs::path& path, std::string_view contents) {
-    std::ofstream out(path, std::ios::trunc);
-    out << contents;
+  // A file as an operator makes a key file: readable and writable by its owner only.
+  static void WriteFile(const fs::path& path, std::string_view contents, mode_t mode = 0600) {
+    std::ofstream(path, std::ios::trunc) << contents;
+    ::chmod(path.c_str(), mode);
   }
   static mode_t Mode(const fs::path& path) {
     struct stat st;
@@ -51,7 +53,7 @@ TEST_F(KeyFileTest, CreatesMissingFileWithMode0600AndHexContent) {
   const fs::path path = dir_ / "key";
   bool created = false;
   const auto key = LoadOrCreateKeyFile(path.string(), &created);
-  ASSERT_TRUE(key.has_value()) << key.error().message();
+  ASSERT_TRUE(key.has_value()) << key.error().code.message();
   EXPECT_TRUE(created);
   EXPECT_EQ(Mode(path), 0600u);
   EXPECT_EQ(ReadFile(path), util::HexEncode(key->bytes) + "\n");
@@ -63,7 +65,7 @@ TEST_F(KeyFileTest, CreatesMissingFileWithMode0600AndHexContent) {
 TEST_F(KeyFileTest, CreatesMissingParentDirectoriesWithMode0700) {
   const fs::path path = dir_ / "a" / "b" / "key";
   const auto key = LoadOrCreateKeyFile(path.string());
-  ASSERT_TRUE(key.has_value()) << key.error().message();
+  ASSERT_TRUE(key.has_value()) << key.error().code.message();
   EXPECT_EQ(Mode(dir_ / "a"), 0700u);
   EXPECT_EQ(Mode(dir_ / "a" / "b"), 0700u);
   EXPECT_EQ(Mode(path), 0600u);
@@ -84,7 +86,7 @@ TEST_F(KeyFileTest, AcceptsSurroundingWhitespaceAndUpperCase) {
   const fs::path path = dir_ / "key";
   WriteFile(path, "  \t000102030405060708090A0B0C0D0E0F101112131415161718191a1b1c1d1e1f\r\n\n");
   const auto key = LoadOrCreateKeyFile(path.string());
-  ASSERT_TRUE(key.has_value()) << key.error().message();
+  ASSERT_TRUE(key.has_value()) << key.error().code.message();
   for (std::size_t i = 0; i < key->bytes.size(); ++i) EXPECT_EQ(key->bytes[i], i);
 }
 
@@ -98,7 +100,7 @@ TEST_F(KeyFileTest, CorruptFileIsAnErrorAndIsLeftAlone) {
     bool created = true;
     const auto key = LoadOrCreateKeyFile(path.string(), &created);
     ASSERT_FALSE(key.has_value()) << contents;
-    EXPECT_EQ(key.error(), KeyError::kMalformed);
+    EXPECT_EQ(key.error().code, KeyError::kMalformed);
     EXPECT_FALSE(created);
     EXPECT_EQ(ReadFile(path), contents);
     EXPECT_EQ(DescribeKeyError(path.string(), key.error()),
@@ -109,7 +111,7 @@ TEST_F(KeyFileTest, CorruptFileIsAnErrorAndIsLeftAlone) {
 TEST_F(KeyFileTest, DirectoryIsNotAKeyFile) {
   const auto key = LoadOrCreateKeyFile(dir_.string());
   ASSERT_FALSE(key.has_value());
-  EXPECT_EQ(key.error(), KeyError::kNotRegularFile);
+  EXPECT_EQ(key.error().code, KeyError::kNotRegularFile);
 }
 
 TEST_F(KeyFileTest, UnwritableDirectoryIsAnIoError) {
@@ -118,7 +120,7 @@ TEST_F(KeyFileTest, UnwritableDirectoryIsAnIoError) {
   ASSERT_EQ(::mkdir(locked.c_str(), 0500), 0);
   const auto key = LoadOrCreateKeyFile((locked / "key").string());
   ASSERT_FALSE(key.has_value());
-  EXPECT_EQ(key.error(), boost::system::errc::permission_denied);
+  EXPECT_EQ(key.error().code, boost::system::errc::permission_denied);
   ::chmod(locked.c_str(), 0700);
 }
 
@@ -126,10 +128,58 @@ TEST_F(KeyFileTest, ParentThatIsAFileIsAnIoError) {
   WriteFile(dir_ / "file", "x");
   const auto key = LoadOrCreateKeyFile((dir_ / "file" / "key").string());
   ASSERT_FALSE(key.has_value());
-  EXPECT_EQ(key.error(), boost::system::errc::not_a_directory);
+  EXPECT_EQ(key.error().code, boost::system::errc::not_a_directory);
   const auto nested = LoadOrCreateKeyFile((dir_ / "file" / "sub" / "key").string());
   ASSERT_FALSE(nested.has_value());
-  EXPECT_EQ(nested.error(), boost::system::errc::not_a_directory);
+  EXPECT_EQ(nested.error().code, boost::system::errc::not_a_directory);
+}
+
+TEST_F(KeyFileTest, AKeyOthersCouldWriteOrReadIsRefusedAndLeftAlone) {
+  const fs::path path = dir_ / "key";
+  const std::string contents(64, 'a');
+  for (const mode_t mode : {mode_t{0666}, mode_t{0620}, mode_t{0644}, mode_t{0640}}) {
+    WriteFile(path, contents, mode);
+    bool created = true;
+    const auto key = LoadOrCreateKeyFile(path.string(), &created);
+    ASSERT_FALSE(key.has_value()) << std::oct << mode;
+    EXPECT_EQ(key.error().code, KeyError::kUntrusted);
+    EXPECT_FALSE(created);
+    const std::string message = DescribeKeyError(path.string(), key.error());
+    EXPECT_EQ(message.find("key file " + path.string() + ": "), 0u) << message;
+    EXPECT_NE(message.find("chmod 600 " + path.string()), std::string::npos) << message;
+    EXPECT_EQ(Mode(path), mode) << "left for the operator to look at";
+    EXPECT_EQ(ReadFile(path), contents);
+  }
+}
+
+TEST_F(KeyFileTest, NoKeyIsReadFromOrMadeInADirectoryOthersCanWrite) {
+  const fs::path open = dir_ / "open";
+  ASSERT_EQ(::mkdir(open.c_str(), 0700), 0);
+  ASSERT_EQ(::chmod(open.c_str(), 0777), 0);
+  // None there yet: none is made where another user could have put one first.
+  const auto fresh = LoadOrCreateKeyFile((open / "key").string());
+  ASSERT_FALSE(fresh.has_value());
+  EXPECT_EQ(fresh.error().code, KeyError::kUntrusted);
+  EXPECT_NE(fresh.error().untrusted.find("chmod 700 " + open.string()), std::string::npos)
+      << fresh.error().untrusted;
+  EXPECT_FALSE(fs::exists(open / "key"));
+  // One there: it could have been swapped.
+  WriteFile(open / "key", std::string(64, 'a'));
+  const auto there = LoadOrCreateKeyFile((open / "key").string());
+  ASSERT_FALSE(there.has_value());
+  EXPECT_EQ(there.error().code, KeyError::kUntrusted);
+}
+
+TEST_F(KeyFileTest, AKeyAnotherUserOwnsIsRefused) {
+  if (::geteuid() != 0) GTEST_SKIP() << "only root can give a file to another user";
+  const fs::path path = dir_ / "key";
+  WriteFile(path, std::string(64, 'a'));
+  ASSERT_EQ(::chown(path.c_str(), 65534, 65534), 0);
+  const auto key = LoadOrCreateKeyFile(path.string());
+  ASSERT_FALSE(key.has_value());
+  EXPECT_EQ(key.error().code, KeyError::kUntrusted);
+  EXPECT_NE(key.error().untrusted.find("owned by uid 65534"), std::string::npos)
+      << key.error().untrusted;
 }
 
 TEST_F(KeyFileTest, ConcurrentCreatorsAgreeOnOneKey) {
@@ -137,7 +187,7 @@ TEST_F(KeyFileTest, ConcurrentCreatorsAgreeOnOneKey) {
     const fs::path path = dir_ / ("key" + std::to_string(round));
     constexpr int kThreads = 4;
     std::latch start(kThreads);
-    boost::system::result<SecretKey> results[kThreads];
+    boost::system::result<SecretKey, KeyFileError> results[kThreads];
     bool created[kThreads] = {};
     std::vector<std::thread> threads;
     for (int i = 0; i < kThreads; ++i) {
@@ -149,7 +199,7 @@ TEST_F(KeyFileTest, ConcurrentCreatorsAgreeOnOneKey) {
     for (std::thread& t : threads) t.join();
     int creators = 0;
     for (int i = 0; i < kThreads; ++i) {
-      ASSERT_TRUE(results[i].has_value()) << results[i].error().message();
+      ASSERT_TRUE(results[i].has_value()) << results[i].error().code.message();
       EXPECT_EQ(results[i]->bytes, results[0]->bytes);
       creators += created[i] ? 1 : 0;
     }

@@ -47,6 +47,7 @@
 #include "api/tracer_api.hpp"
 #include "config/config.hpp"
 #include "server/http_server.hpp"
+#include "server/request_parser.hpp"
 #include "store/embedded_store.hpp"
 #include "token/admission_token.hpp"
 #include "token/key.hpp"
@@ -282,27 +283,24 @@ void ServeChunk(World& world, std::string bytes, std::size_t& budget) {
   std::string_view rest = bytes;
   while (!rest.empty() && budget > 0) {
     --budget;
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(kLimits.max_header_bytes));
-    parser.body_limit(kLimits.max_body_bytes);
+    server::RequestParser parser(kLimits.max_header_bytes, kLimits.max_body_bytes);
     boost::system::error_code ec;
     std::size_t used = 0;
-    // put() takes what it can; the server calls it again with the rest.
+    // Put() takes what it can; the server calls it again with the rest.
     while (!ec && !parser.is_done() && used < rest.size()) {
       const std::size_t n =
-          parser.put(boost::asio::buffer(rest.data() + used, rest.size() - used), ec);
+          parser.Put(boost::asio::buffer(rest.data() + used, rest.size() - used), ec);
       if (n == 0 && !ec) break;
       used += n;
     }
-    if (ec == http::error::need_more) ec = {};
-    if (!ec && !parser.is_done()) parser.put_eof(ec);  // the client closed the connection
-    if (ec || !parser.is_done()) {
+    if (ec && ec != http::error::need_more) {
       // The server answers an HTTP error with 400, 413 or 431 and closes the connection.
-      api::Response error = api::MakeError(api::ApiError::kBadRequest,
-                                           "malformed HTTP request: " + ec.message(), 11, false);
+      const server::ReadRefusal refusal = parser.Refusal(ec);
+      api::Response error = api::MakeError(refusal.error, refusal.message, 11, false);
       Check(world, error);
       return;
     }
+    if (!parser.is_done()) return;  // the client closed the connection mid-request
     rest.remove_prefix(used);
     Serve(world, *world.public_api, parser.get());
     Serve(world, *world.admin_api, parser.get());

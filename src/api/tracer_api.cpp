@@ -66,9 +66,8 @@ bool WantsJson(const Request& req, const FormFields& fields) {
   return accept.find("application/json") != std::string_view::npos;
 }
 
-}  // namespace
-
-void AppendXmlEscaped(std::string& out, std::string_view text) {
+// XML-escapes `text` onto `out`. With `flatten_whitespace`, TAB, CR and LF become spaces.
+void AppendEscaped(std::string& out, std::string_view text, bool flatten_whitespace) {
   // Runs of plain characters are appended whole: most values have nothing to escape.
   std::size_t plain = 0;
   for (std::size_t i = 0; i < text.size(); ++i) {
@@ -90,12 +89,16 @@ void AppendXmlEscaped(std::string& out, std::string_view text) {
       case '\'':
         replacement = "&apos;";
         break;
+      case '\t':
+      case '\n':
+      case '\r':
+        if (!flatten_whitespace) continue;
+        replacement = " ";
+        break;
       default:
         // XML 1.0 allows no control characters but tab, newline and carriage return, not even
         // escaped: anything else is dropped (form values are UTF-8 without NUL already).
-        if (static_cast<unsigned char>(c) >= 0x20 || c == '\t' || c == '\n' || c == '\r') {
-          continue;
-        }
+        if (static_cast<unsigned char>(c) >= 0x20) continue;
     }
     out.append(text.substr(plain, i - plain));
     out.append(replacement);
@@ -104,18 +107,33 @@ void AppendXmlEscaped(std::string& out, std::string_view text) {
   out.append(text.substr(plain));
 }
 
+}  // namespace
+
+void AppendXmlEscaped(std::string& out, std::string_view text) {
+  AppendEscaped(out, text, /*flatten_whitespace=*/false);
+}
+
 std::string RenderTracerXml(const TracerValues& values) {
+  // The legacy client script reads the answer as the root's textContent split on TABs, by
+  // index: the layout's whitespace is part of the contract. The text before the first value
+  // holds two TABs ("\n\t" after <Root>, "\n\t" after <Parameters>), so the host is piece 2;
+  // each value is followed by "\n\t", so value i is piece 2 + i (isWait 7 ... tracer_domain
+  // 14); the text after the last is "\n\t" then "\n". A value's own TAB, CR or LF would shift
+  // every piece after it, so they are sent as spaces (the client trims each piece anyway).
   std::string out;
-  out.reserve(512);
-  out += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Root><Parameters>";
+  out.reserve(768);
+  out +=
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<Root xmlns=\"http://www.nexacroplatform.com/platform/dataset\">\n"
+      "\t<Parameters>\n";
   for (std::size_t i = 0; i < kTracerFields.size(); ++i) {
-    out += "<Parameter id=\"";
+    out += "\t<Parameter id=\"";
     out += kTracerFields[i];
-    out += "\">";
-    AppendXmlEscaped(out, values[i]);
-    out += "</Parameter>";
+    out += "\" type=\"String\">";
+    AppendEscaped(out, values[i], /*flatten_whitespace=*/true);
+    out += "</Parameter>\n";
   }
-  out += "</Parameters></Root>\n";
+  out += "\t</Parameters>\n</Root>\n";
   return out;
 }
 
@@ -230,7 +248,8 @@ void TracerApi::Serve(const Request& req, const ConnectionInfo& connection, Resp
   const std::string_view path = PathOf(req.target());
   if (path == "/TRACERAPI/inputQueue.do") {
     call->endpoint = Endpoint::kTracerInput;
-  } else if (path == "/TRACERAPI/outputQueue.do") {
+  } else if (path == "/TRACERAPI/outQueue.do" || path == "/TRACERAPI/outputQueue.do") {
+    // outQueue.do is what every legacy client calls; outputQueue.do is kept as an alias.
     call->endpoint = Endpoint::kTracerOutput;
   } else if (path == "/TRACERAPI/checkBotIp.do") {
     call->endpoint = Endpoint::kTracerCheckBot;
@@ -252,12 +271,18 @@ void TracerApi::Serve(const Request& req, const ConnectionInfo& connection, Resp
     res.set(http::field::allow, "GET, POST, OPTIONS");
     return Finish(*call, std::move(res));
   }
-  // The fields: the form body of a POST, else (or when the body is empty) the query string.
-  const std::string& body = req.body();
-  const std::string_view form = req.method() == http::verb::post && !body.empty()
-                                    ? std::string_view(body)
-                                    : QueryOf(req.target());
-  auto parsed = ParseForm(form);
+  // The fields: the form body of a POST and the query string, both (Nexacro clients send them
+  // in the query string of a POST). When both carry a field, the body's wins.
+  auto parsed = ParseForm(req.method() == http::verb::post ? std::string_view(req.body())
+                                                           : std::string_view());
+  if (parsed) {
+    auto query = ParseForm(QueryOf(req.target()));
+    if (query) {
+      parsed->Append(std::move(*query));
+    } else {
+      parsed = query.error();
+    }
+  }
   if (!parsed) {
     if (call->endpoint == Endpoint::kTracerCheckBot) {
       Response res{http::status::bad_request, v};

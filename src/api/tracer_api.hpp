@@ -26,8 +26,10 @@
 // The TRACER-compatible API ("mass access control API"), so that a site whose pages load the
 // legacy client script switches to VWR by changing one host name (docs/tracer-compat.md):
 //   POST|GET /TRACERAPI/inputQueue.do   -> wait (T), enter (F), not available (NE), error (E)
-//   POST|GET /TRACERAPI/outputQueue.do  -> check-out: the identity's session ends at once
+//   POST|GET /TRACERAPI/outQueue.do     -> check-out: the identity's session ends at once
+//                                          (outputQueue.do: the same, an alias)
 //   POST|GET /TRACERAPI/checkBotIp.do   -> "F" (not blocked), "T" (blocked), "E" (error)
+// The fields come from the form body of a POST and from the query string; the body's win.
 namespace vwr::api {
 
 struct TracerOptions {
@@ -40,7 +42,7 @@ struct TracerOptions {
   std::size_t max_cached_identities = 1'000'000;
 };
 
-// The 13 fields of an inputQueue.do / outputQueue.do answer, in the order clients expect.
+// The 13 fields of an inputQueue.do / outQueue.do answer, in the order clients expect.
 inline constexpr std::array<std::string_view, 13> kTracerFields = {
     "host",         "ip",       "loginId",          "port",          "pageUrl",   "isWait",
     "waitCnt",      "limitCnt", "session_time_out", "waitQueueSize", "waitMyCnt", "userAgent",
@@ -50,8 +52,15 @@ inline constexpr std::array<std::string_view, 13> kTracerFields = {
 // so that rendering copies each byte once.
 using TracerValues = std::array<std::string_view, kTracerFields.size()>;
 
-// <?xml ...?><Root><Parameters><Parameter id="NAME">VALUE</Parameter>...</Parameters></Root>,
-// values XML-escaped.
+// The answer as a Nexacro dataset document, laid out with TABs so that the legacy client's
+// reading (the root's textContent split on TABs, piece 2 + i is field i) finds every field:
+//   <?xml version="1.0" encoding="UTF-8"?>\n
+//   <Root xmlns="http://www.nexacroplatform.com/platform/dataset">\n
+//   \t<Parameters>\n
+//   \t<Parameter id="NAME" type="String">VALUE</Parameter>\n     (13 lines, kTracerFields order)
+//   \t</Parameters>\n
+//   </Root>\n
+// Values are XML-escaped, and their TABs, CRs and LFs sent as spaces.
 std::string RenderTracerXml(const TracerValues& values);
 // {"host":"...",...}: the same 13 keys, every value a string.
 std::string RenderTracerJson(const TracerValues& values);

@@ -1,8 +1,11 @@
-"""The TRACER-compatible API against the real binary, driven as the legacy client script drives
-it: form POSTs (and GETs), the XML answer read with the clients' own regular expression, the 13
-fields in order, a whole wait -> enter -> check-out cycle, places kept per identity (loginId,
-wcCookie, the client address), XML escaping of hostile values, JSON mode and checkBotIp.do.
-Runs on both stores (integration.test_tracer and integration.redis.test_tracer).
+"""The TRACER-compatible API against the real binary, driven as the legacy clients drive it: form
+POSTs, GETs and POSTs with the fields in the query string; the answer read the four ways deployed
+clients read it (a regular expression over the Parameter elements; the root's text split on TABs
+and read by index; a substring search for `"<name>" type="String">`; a namespaced Nexacro dataset
+document); the 13 fields in order, a whole wait -> enter -> check-out (outQueue.do) cycle, places
+kept per identity (loginId, wcCookie, the client address), escaping of hostile values (markup,
+TABs, line breaks), JSON mode and checkBotIp.do. Runs on both stores (integration.test_tracer and
+integration.redis.test_tracer).
 """
 
 import html
@@ -10,6 +13,7 @@ import json
 import re
 import unittest
 import urllib.parse
+import xml.etree.ElementTree as ElementTree
 
 from redis_harness import RedisServer, redis_available
 from vwr_harness import VwrProcess, config_yaml, json_request, request, room_yaml, wait_until
@@ -20,6 +24,38 @@ FIELDS = ["host", "ip", "loginId", "port", "pageUrl", "isWait", "waitCnt", "limi
           "session_time_out", "waitQueueSize", "waitMyCnt", "userAgent", "tracer_domain"]
 POLL = dict(poll_min="100ms", poll_max="1s")
 DOMAIN = "queue.example.com"
+DATASET = "http://www.nexacroplatform.com/platform/dataset"
+
+
+def tab_pieces(text):
+    """The answer as the legacy jQuery client reads it: the root element's text content split on
+    TAB characters, each piece trimmed; field i of FIELDS is piece 2 + i."""
+    root = ElementTree.fromstring(text.encode("utf-8"))
+    return [piece.strip() for piece in "".join(root.itertext()).split("\t")]
+
+
+def by_tab_index(text):
+    pieces = tab_pieces(text)
+    return {name: pieces[2 + i] for i, name in enumerate(FIELDS) if 2 + i < len(pieces)}
+
+
+def by_substring(text, name):
+    """How another integration reads a field: the text after `"<name>" type="String">` up to the
+    next '<'."""
+    marker = '"%s" type="String">' % name
+    at = text.index(marker) + len(marker)
+    return html.unescape(text[at:text.index("<", at)])
+
+
+def dataset_parameters(text):
+    """The answer as a Nexacro dataset document: {id: (type, value)} of Root/Parameters/Parameter
+    in the dataset namespace, in order."""
+    root = ElementTree.fromstring(text.encode("utf-8"))
+    ns = {"ds": DATASET}
+    if root.tag != "{%s}Root" % DATASET:
+        raise AssertionError("the root is %s, not the dataset namespace's Root" % root.tag)
+    return {p.get("id"): (p.get("type"), p.text or "")
+            for p in root.findall("ds:Parameters/ds:Parameter", ns)}
 
 
 def form(**fields):
@@ -48,6 +84,8 @@ class TracerTest(unittest.TestCase):
                       match='[{host: "same.example.com", path_prefix: "/"}]', **POLL),
             room_yaml("sale", max_active=1, admit_rate=100, burst=1,
                       match='[{host: "shop.example.com", path_prefix: "/sale"}]', **POLL),
+            room_yaml("shift", max_active=1, admit_rate=100, burst=1,
+                      match='[{host: "shift.example.com", path_prefix: "/"}]', **POLL),
             room_yaml("closed", mode="reject",
                       match='[{host: "closed.example.com", path_prefix: "/"}]', **POLL),
             extra="tracer:\n  domain: %s\n" % DOMAIN))
@@ -82,10 +120,10 @@ class TracerTest(unittest.TestCase):
         self.assertEqual(names, FIELDS, text)
         return values
 
-    def output(self, host, login_id="", headers=None):
+    def output(self, host, login_id="", headers=None, endpoint="outQueue.do"):
         fields = dict(host=host, ip="10.1.2.3", loginId=login_id, port="443",
                       pageUrl="https://%s/item/1" % host, userAgent="LegacyClient/1.0")
-        status, _, text = self.call("outputQueue.do", fields, headers=headers)
+        status, _, text = self.call(endpoint, fields, headers=headers)
         self.assertEqual(status, 200, text)
         return self.parsed(text)[1]
 
@@ -108,7 +146,6 @@ class TracerTest(unittest.TestCase):
             pageUrl="https://nomatch.example.org/x?y=1", userAgent="LegacyClient/1.0"))
         self.assertEqual(status, 200, text)
         self.assertTrue(text.startswith('<?xml version="1.0" encoding="UTF-8"?>'), text)
-        self.assertIn("<Root><Parameters>", text)
         self.assertIn("xml", hdrs.get("Content-Type"))
         self.assertEqual(hdrs.get("Cache-Control"), "no-store")
         names, v = self.parsed(text)
@@ -125,6 +162,78 @@ class TracerTest(unittest.TestCase):
         self.assertEqual(v["waitCnt"], "0")
         self.assertEqual(v["limitCnt"], "1000")
         self.assertEqual(v["session_time_out"], "600")
+
+    def test_the_answer_byte_for_byte(self):
+        """The layout is part of the contract: legacy clients split the root's text on TABs."""
+        status, _, text = self.call("inputQueue.do", dict(
+            host="nomatch.example.org", ip="10.1.2.3", loginId="bytes-user", port="443",
+            pageUrl="https://nomatch.example.org/", userAgent="LegacyClient/1.0"))
+        self.assertEqual(status, 200, text)
+        values = ["nomatch.example.org", "10.1.2.3", "bytes-user", "443",
+                  "https://nomatch.example.org/", "F", "0", "1000", "600", "0", "0",
+                  "LegacyClient/1.0", DOMAIN]
+        expected = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+                    '<Root xmlns="http://www.nexacroplatform.com/platform/dataset">\n'
+                    '\t<Parameters>\n'
+                    + "".join('\t<Parameter id="%s" type="String">%s</Parameter>\n' % pair
+                              for pair in zip(FIELDS, values))
+                    + '\t</Parameters>\n'
+                    '</Root>\n')
+        self.assertEqual(text, expected)
+
+    def test_the_four_ways_deployed_clients_read_the_answer_agree(self):
+        status, _, text = self.call("inputQueue.do", dict(
+            host="cycle.example.com", loginId="read-holder", port="443",
+            pageUrl="https://cycle.example.com/"))
+        self.assertEqual(status, 200, text)
+        status, _, text = self.call("inputQueue.do", dict(
+            host="cycle.example.com", ip="10.1.2.3", loginId="read-<&>-user", port="443",
+            pageUrl="https://cycle.example.com/a?b=1&c=2", userAgent="Legacy \"quoted\" 'x'"))
+        self.assertEqual(status, 200, text)
+        by_regex = self.parsed(text)[1]
+        self.assertEqual(by_regex["isWait"], "T", text)
+        # The jQuery client: TAB-separated pieces of the root's text, read by index.
+        pieces = tab_pieces(text)
+        self.assertEqual(len(pieces), 16, pieces)
+        self.assertEqual((pieces[0], pieces[1], pieces[15]), ("", "", ""))
+        self.assertEqual(pieces[2], "cycle.example.com")
+        self.assertEqual(by_tab_index(text), by_regex)
+        # Another integration: a substring search per field.
+        for name in FIELDS:
+            self.assertEqual(by_substring(text, name), by_regex[name], name)
+        self.assertEqual(by_substring(text, "loginId"), "read-<&>-user")
+        # Nexacro: a dataset document in its namespace, every Parameter a String.
+        parameters = dataset_parameters(text)
+        self.assertEqual(list(parameters), FIELDS)
+        self.assertEqual({t for t, _ in parameters.values()}, {"String"})
+        self.assertEqual({k: v for k, (_, v) in parameters.items()}, by_regex)
+        self.assertEqual(parameters["isWait"][1], "T")
+        self.assertGreaterEqual(int(parameters["waitCnt"][1]), 1)
+
+    def test_tabs_and_line_breaks_in_values_cannot_shift_the_pieces(self):
+        # pageUrl comes before isWait, userAgent before tracer_domain: a TAB let through would
+        # make a waiting user's client read "F" as isWait, or "evil.example" as its next host.
+        self.assertEqual(self.input("shift.example.com", "shift-holder")["isWait"], "F")
+        hostile_url = "https://shift.example.com/x?q=\tF\tF\t0\r\n\tE"
+        hostile_agent = "Evil/1.0\tF\t\n0\r\n\tevil.example"
+        hostile_login = "shift\tuser\r\nF"
+        for method in ("POST", "GET"):
+            status, _, text = self.call("inputQueue.do", dict(
+                host="shift.example.com", ip="10.1.2.3\t", loginId=hostile_login, port="443",
+                pageUrl=hostile_url, userAgent=hostile_agent), method=method)
+            self.assertEqual(status, 200, text)
+            pieces = tab_pieces(text)
+            self.assertEqual(len(pieces), 16, pieces)
+            read = by_tab_index(text)
+            self.assertEqual(read["isWait"], "T", read)
+            self.assertEqual(read["tracer_domain"], DOMAIN)
+            self.assertEqual(read["pageUrl"], "https://shift.example.com/x?q= F F 0   E")
+            self.assertEqual(read["userAgent"], "Evil/1.0 F  0   evil.example")
+            self.assertEqual(read["loginId"], "shift user  F")
+            self.assertEqual(read["ip"], "10.1.2.3")  # trimmed by the reader
+            for line in text.split("\n")[3:16]:
+                self.assertEqual(line.count("\t"), 1, repr(line))
+            self.assertEqual(dataset_parameters(text)["isWait"], ("String", "T"))
 
     def test_get_with_a_query_string_works_like_post(self):
         v = self.input("nomatch.example.org", "get-user", method="GET")
@@ -275,6 +384,70 @@ class TracerTest(unittest.TestCase):
             self.assertEqual(status, 405, method)
             self.assertIn("POST", hdrs.get("Allow"))
         self.assertTrue(self.vwr.running())
+
+    def test_every_endpoint_takes_its_fields_from_the_query_string(self):
+        """Nexacro clients send the fields in the query string, with a GET or an empty POST."""
+        host = "query.example.com"
+        room = room_yaml("query", max_active=1, admit_rate=100, burst=1,
+                         match='[{host: "%s", path_prefix: "/"}]' % host, **POLL)
+        vwr = VwrProcess(config_yaml(room, extra="tracer:\n  domain: %s\n" % DOMAIN))
+        self.addCleanup(vwr.close)
+
+        def call(method, endpoint, login_id, **extra):
+            query = form(host=host, ip="10.1.2.3", loginId=login_id, port="8180",
+                         pageUrl="/query/page", **extra)
+            status, _, text = request(method, vwr.url("/TRACERAPI/%s?%s" % (endpoint, query)),
+                                      body=b"" if method == "POST" else None)
+            self.assertEqual(status, 200, text)
+            return text.decode("utf-8")
+
+        for method in ("GET", "POST"):
+            self.assertEqual(call(method, "checkBotIp.do", "q-" + method), "F")
+        holder = dataset_parameters(call("POST", "inputQueue.do", "q-holder"))
+        self.assertEqual(holder["isWait"], ("String", "F"))
+        self.assertEqual(holder["loginId"][1], "q-holder")
+        self.assertEqual(holder["port"][1], "8180")
+        self.assertEqual(holder["pageUrl"][1], "/query/page")
+        for method in ("GET", "POST"):
+            waiter = dataset_parameters(call(method, "inputQueue.do", "q-waiter"))
+            self.assertEqual((waiter["isWait"][1], waiter["waitCnt"][1]), ("T", "1"), method)
+        # Check-out by the query string, on both paths: the holder's slot goes to the waiter.
+        self.assertEqual(dataset_parameters(call("GET", "outQueue.do", "q-holder"))["loginId"],
+                         ("String", "q-holder"))
+        wait_until(lambda: dataset_parameters(call("GET", "inputQueue.do", "q-waiter"))
+                   ["isWait"][1] == "F", 5, message="the waiter enters the freed slot")
+        self.assertEqual(dataset_parameters(call("POST", "outputQueue.do", "q-waiter"))
+                         ["isWait"][1], "F")
+        status, _, info = json_request("GET", vwr.url("/api/v1/rooms/query"))
+        self.assertEqual(info["active"], 0, info)
+
+    def test_the_form_body_wins_over_the_query_string(self):
+        query = form(host="closed.example.com", loginId="from-query", port="1")
+        status, _, text = request(
+            "POST", self.vwr.url("/TRACERAPI/inputQueue.do?" + query),
+            body=form(host="nomatch.example.org", loginId="from-body"),
+            headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(status, 200, text)
+        v = self.parsed(text.decode())[1]
+        self.assertEqual((v["host"], v["loginId"], v["port"]),
+                         ("nomatch.example.org", "from-body", "1"))
+        self.assertEqual(v["isWait"], "F", "the body's host chose the room, not the closed one")
+        # A malformed query string is refused like a malformed body.
+        status, _, text = request(
+            "POST", self.vwr.url("/TRACERAPI/inputQueue.do?loginId=%ZZ"),
+            body=form(loginId="x"), headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(status, 400, text)
+
+    def test_out_queue_and_its_alias_check_out(self):
+        host = "nomatch.example.org"
+        for endpoint in ("outQueue.do", "outputQueue.do"):
+            login = "alias-" + endpoint
+            self.input(host, login)
+            out = self.output(host, login, endpoint=endpoint)
+            self.assertEqual(list(out), FIELDS)
+            self.assertEqual((out["isWait"], out["loginId"]), ("F", login))
+        status, _, _ = self.call("outqueue.do", dict(loginId="x"))
+        self.assertEqual(status, 404, "paths are case-sensitive, as the legacy server's")
 
     def test_calls_are_counted_in_metrics(self):
         self.input("nomatch.example.org", "metrics-user")

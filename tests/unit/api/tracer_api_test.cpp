@@ -4,8 +4,11 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
+#include <initializer_list>
 #include <regex>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "store/embedded_store.hpp"
 #include "unit/api/api_fixture.hpp"
@@ -80,25 +83,93 @@ class TracerApiTest : public testing::EmbeddedApiFixture {
   std::unique_ptr<TracerApi> api_;
 };
 
-TEST(TracerRender, XmlHasTheDeclarationTheFieldsInOrderAndEscapes) {
+// The root element's text content, as a browser's DOM gives it: what lies between <Root ...>
+// and </Root> with every tag taken out and the five entities decoded.
+std::string RootText(std::string_view xml) {
+  const std::size_t open = xml.find('>', xml.find("<Root"));
+  xml = xml.substr(open + 1, xml.rfind("</Root>") - open - 1);
+  std::string text;
+  bool in_tag = false;
+  for (char c : xml) {
+    if (c == '<') in_tag = true;
+    if (!in_tag) text += c;
+    if (c == '>') in_tag = false;
+  }
+  for (auto [entity, c] : std::initializer_list<std::pair<std::string_view, std::string_view>>{
+           {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&apos;", "'"}, {"&amp;", "&"}}) {
+    for (auto at = text.find(entity); at != std::string::npos; at = text.find(entity, at + 1)) {
+      text.replace(at, entity.size(), c);
+    }
+  }
+  return text;
+}
+
+// The legacy client's reading: the root's text split on TABs, each piece trimmed.
+std::vector<std::string> TabPieces(std::string_view xml) {
+  std::vector<std::string> pieces;
+  std::string text = RootText(xml);
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t tab = text.find('\t', start);
+    std::string piece = text.substr(start, tab == std::string::npos ? tab : tab - start);
+    const auto first = piece.find_first_not_of(" \n\r");
+    const auto last = piece.find_last_not_of(" \n\r");
+    pieces.push_back(first == std::string::npos ? "" : piece.substr(first, last - first + 1));
+    if (tab == std::string::npos) break;
+    start = tab + 1;
+  }
+  return pieces;
+}
+
+TEST(TracerRender, XmlIsTheDatasetDocumentLaidOutWithTabs) {
   std::array<std::string, kTracerFields.size()> texts;
   TracerValues values;
-  for (std::size_t i = 0; i < values.size(); ++i) values[i] = texts[i] = std::to_string(i);
+  for (std::size_t i = 0; i < values.size(); ++i) values[i] = texts[i] = "v" + std::to_string(i);
   values[2] = "<a href=\"x\">'&'</a>\x01";
   const std::string xml = RenderTracerXml(values);
-  EXPECT_TRUE(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Root><Parameters>"))
-      << xml;
-  EXPECT_NE(xml.find("<Parameter id=\"loginId\">&lt;a href=&quot;x&quot;&gt;&apos;&amp;&apos;"
-                     "&lt;/a&gt;</Parameter>"),
-            std::string::npos)
-      << xml;
-  std::size_t at = 0;
-  for (std::string_view name : kTracerFields) {
-    const std::size_t found = xml.find("<Parameter id=\"" + std::string(name) + "\">", at);
-    ASSERT_NE(found, std::string::npos) << name;
-    at = found;
+  std::string expected =
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<Root xmlns=\"http://www.nexacroplatform.com/platform/dataset\">\n"
+      "\t<Parameters>\n";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    expected += "\t<Parameter id=\"" + std::string(kTracerFields[i]) + "\" type=\"String\">" +
+                (i == 2 ? "&lt;a href=&quot;x&quot;&gt;&apos;&amp;&apos;&lt;/a&gt;" : texts[i]) +
+                "</Parameter>\n";
   }
-  EXPECT_TRUE(xml.ends_with("</Parameters></Root>\n"));
+  expected += "\t</Parameters>\n</Root>\n";
+  EXPECT_EQ(xml, expected);
+}
+
+TEST(TracerRender, TabPiecesPutFieldIAtIndexTwoPlusI) {
+  std::array<std::string, kTracerFields.size()> texts;
+  TracerValues values;
+  for (std::size_t i = 0; i < values.size(); ++i) values[i] = texts[i] = "v" + std::to_string(i);
+  const std::vector<std::string> pieces = TabPieces(RenderTracerXml(values));
+  ASSERT_EQ(pieces.size(), 16u);
+  EXPECT_EQ(pieces[0], "");
+  EXPECT_EQ(pieces[1], "");
+  for (std::size_t i = 0; i < values.size(); ++i) EXPECT_EQ(pieces[2 + i], texts[i]) << i;
+  EXPECT_EQ(pieces[15], "");
+  // The legacy client's indexes.
+  EXPECT_EQ(pieces[2], "v0");    // host
+  EXPECT_EQ(pieces[7], "v5");    // isWait
+  EXPECT_EQ(pieces[12], "v10");  // waitMyCnt
+  EXPECT_EQ(pieces[14], "v12");  // tracer_domain
+}
+
+TEST(TracerRender, TabsAndLineBreaksInValuesAreSpacesSoNoPieceShifts) {
+  TracerValues values;
+  values[4] = "/sale?q=\tF\tF\r\n\tE";  // pageUrl, before isWait
+  values[5] = "T";
+  values[11] = "agent\t\nx\r";  // userAgent, before tracer_domain
+  values[12] = "queue.example.com";
+  const std::string xml = RenderTracerXml(values);
+  const std::vector<std::string> pieces = TabPieces(xml);
+  ASSERT_EQ(pieces.size(), 16u) << xml;
+  EXPECT_EQ(pieces[6], "/sale?q= F F   E");
+  EXPECT_EQ(pieces[7], "T");
+  EXPECT_EQ(pieces[13], "agent  x");
+  EXPECT_EQ(pieces[14], "queue.example.com");
 }
 
 TEST(TracerRender, XmlEscapingKeepsThePlainTextAroundEachEscape) {

@@ -1,13 +1,17 @@
 #include "api/tracer_api.hpp"
 
 #include <fmt/format.h>
+#include <openssl/sha.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
+#include <span>
 
 #include "api/cookies.hpp"
 #include "api/errors.hpp"
 #include "api/request_parts.hpp"
+#include "util/base64.hpp"
 
 namespace vwr::api {
 namespace {
@@ -153,6 +157,57 @@ std::string RenderTracerJson(const TracerValues& values) {
 
 bool IsTracerPath(std::string_view path) { return path.starts_with("/TRACERAPI/"); }
 
+std::optional<IdentityBinding> ParseIdentityBinding(std::string_view text) {
+  if (text == "cookie") return IdentityBinding::kCookie;
+  if (text == "address") return IdentityBinding::kAddress;
+  if (text == "none") return IdentityBinding::kNone;
+  return std::nullopt;
+}
+
+namespace {
+
+// What an address binds a loginId to: an IPv4 address; an IPv6 address by its /64, which a
+// device keeps while its temporary (privacy) addresses change.
+std::string BindingAddress(const boost::asio::ip::address& client) {
+  if (client.is_v6()) {
+    const boost::asio::ip::address_v6 v6 = client.to_v6();
+    if (v6.is_v4_mapped()) {
+      return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6).to_string();
+    }
+    boost::asio::ip::address_v6::bytes_type bytes = v6.to_bytes();
+    std::fill(bytes.begin() + 8, bytes.end(), 0);
+    return boost::asio::ip::address_v6(bytes).to_string() + "/64";
+  }
+  return client.to_string();
+}
+
+}  // namespace
+
+std::string TracerIdentity(IdentityBinding binding, std::string_view login_id,
+                           std::string_view cookie, const boost::asio::ip::address& client) {
+  if (login_id.empty()) {
+    return cookie.empty() ? fmt::format("ip:{}", client.to_string()) : fmt::format("wc:{}", cookie);
+  }
+  // The digest's input: a label, what the loginId is bound to, the loginId's length and the
+  // loginId, then the binder (last, so only the loginId needs its length to be unambiguous).
+  std::string_view kind = "none";
+  std::string binder;
+  if (binding == IdentityBinding::kCookie && !cookie.empty()) {
+    kind = "wc";
+    binder = cookie;
+  } else if (binding != IdentityBinding::kNone) {
+    kind = "ip";
+    binder = BindingAddress(client);
+  }
+  const std::string input =
+      fmt::format("vwr.tracer.identity.v1\n{}\n{}:{}{}", kind, login_id.size(), login_id, binder);
+  std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
+  SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest.data());
+  std::string identity = "id:";
+  util::Base64UrlEncodeAppend(std::span<const std::uint8_t>(digest.data(), 16), identity);
+  return identity;
+}
+
 struct TracerApi::Call {
   const Request* request;
   const ConnectionInfo* connection;
@@ -166,6 +221,7 @@ struct TracerApi::Call {
     return std::string_view(key).substr(key.find(kKeySeparator) + 1);
   }
   bool json = false;
+  bool cors = false;  // the request's Origin may read the answer
   boost::asio::ip::address client_ip;
   Place place;            // what the cache held, or learned
   bool rejoined = false;  // a spent place was replaced once already
@@ -179,7 +235,44 @@ TracerApi::TracerApi(RoomDirectory& rooms, const util::Clock& clock, ApiMetrics&
       error_log_(clock),
       fail_log_(clock, 1),
       options_(std::move(options)),
-      max_per_stripe_(std::max<std::size_t>(1, options_.max_cached_identities / kStripes)) {}
+      max_per_stripe_(std::max<std::size_t>(1, options_.max_cached_identities / kStripes)) {
+  if (options_.allowed_origins) {
+    std::vector<std::string> rejected;
+    const AllowedOrigins& origins =
+        origins_.Publish(AllowedOrigins::FromList(*options_.allowed_origins, &rejected));
+    for (const std::string& entry : rejected) {
+      spdlog::warn("TRACER: tracer.allowed_origins: left out {:?}, which is not an origin", entry);
+    }
+    if (origins.empty()) {
+      spdlog::warn(
+          "TRACER: no site's pages may call it from a browser (tracer.allowed_origins "
+          "is empty); legacy clients on other sites will fail and let their users in");
+    } else {
+      spdlog::info("TRACER: browser pages of {} may call it", origins.Describe());
+    }
+  }
+}
+
+void TracerApi::SetRoutes(const std::vector<RoomRoute>& routes) {
+  routes_.Publish(RoomRoutes(routes));
+  if (options_.allowed_origins) return;
+  AllowedOrigins next = AllowedOrigins::FromRoomHosts(routes);
+  if (next.patterns() == origins_.Get().patterns() && !next.empty()) return;
+  const AllowedOrigins& origins = origins_.Publish(std::move(next));
+  if (origins.empty()) {
+    spdlog::warn(
+        "TRACER: no site's pages may call it from a browser: the rooms match every host "
+        "and tracer.allowed_origins is not set; legacy clients on other sites will fail "
+        "and let their users in (set tracer.allowed_origins)");
+  } else {
+    spdlog::info("TRACER: browser pages of {} may call it (the rooms' match hosts)",
+                 origins.Describe());
+  }
+}
+
+bool TracerApi::OriginAllowed(std::string_view origin, std::string_view host) const {
+  return origins_.Get().Allows(origin) || IsSameOrigin(origin, host);
+}
 
 TracerApi::Stripe& TracerApi::StripeOf(std::string_view key) {
   return stripes_[std::hash<std::string_view>{}(key) % kStripes];
@@ -226,11 +319,13 @@ RoomEntry* TracerApi::RoomFor(std::string_view host, std::string_view page_url) 
 void TracerApi::Finish(Call& call, Response response) {
   response.set(http::field::cache_control, "no-store");
   const Request& req = *call.request;
-  if (const std::string_view origin = req[http::field::origin]; !origin.empty()) {
-    // The legacy client script runs on the protected site's pages and calls this host.
-    response.set(http::field::access_control_allow_origin, origin);
+  // The answer depends on the Origin: shared caches must keep one per origin.
+  response.set(http::field::vary, "Origin");
+  if (call.cors) {
+    // The legacy client script runs on the protected site's pages and calls this host; with
+    // credentials, so that a wcCookie the script set for this host comes along.
+    response.set(http::field::access_control_allow_origin, req[http::field::origin]);
     response.set(http::field::access_control_allow_credentials, "true");
-    response.set(http::field::vary, "Origin");
   }
   metrics_.Record(call.endpoint, response.result_int(), util::ToSeconds(clock_.Now() - call.start));
   error_log_.Record(req, *call.connection, response);
@@ -255,6 +350,21 @@ void TracerApi::Serve(const Request& req, const ConnectionInfo& connection, Resp
     call->endpoint = Endpoint::kTracerCheckBot;
   } else {
     return Finish(*call, MakeError(ApiError::kNotFound, "no such endpoint", v, ka));
+  }
+  // A browser names the page's origin (a cross-origin call, a same-origin POST). A page of a site
+  // that may not call is refused before anything else, so that it cannot drive its visitors'
+  // places (take one, or check out an identity bound to their address); without CORS headers
+  // the browser does not let it read the answer either. Calls without an Origin are not from a
+  // browser page (or are same-origin GETs): nothing to refuse.
+  if (const auto origin = req.find(http::field::origin); origin != req.end()) {
+    if (!OriginAllowed(origin->value(), req[http::field::host])) {
+      return Finish(*call,
+                    MakeError(ApiError::kOriginNotAllowed,
+                              "the Origin is not allowed to call this API (tracer.allowed_origins, "
+                              "by default the rooms' match hosts)",
+                              v, ka));
+    }
+    call->cors = true;
   }
   if (req.method() == http::verb::options) {
     // A CORS preflight of the legacy client script.
@@ -312,20 +422,17 @@ void TracerApi::Serve(const Request& req, const ConnectionInfo& connection, Resp
   }
   if (call->endpoint == Endpoint::kTracerCheckBot) return CheckBotIp(std::move(call));
 
-  // The identity: loginId, else the wcCookie cookie, else the client address.
-  std::string identity;
-  if (const auto login = call->fields.Find("loginId"); login && !login->empty()) {
-    identity = *login;
-  } else if (const std::string_view cookie = FindCookie(req, kIdentityCookie, "");
-             !cookie.empty()) {
-    identity = fmt::format("wc:{}", cookie);
-  } else {
-    identity = fmt::format("ip:{}", call->client_ip.to_string());
-  }
-  if (identity.size() > kMaxIdentityBytes) {
+  // The identity: the loginId bound to the caller, else the wcCookie cookie, else the client
+  // address (TracerIdentity).
+  const std::string_view login = call->fields.Find("loginId").value_or("");
+  const std::string_view cookie = FindCookie(req, kIdentityCookie, "");
+  if (login.size() > kMaxIdentityBytes ||
+      (login.empty() && cookie.size() + 3 > kMaxIdentityBytes)) {
     return Finish(*call, MakeError(ApiError::kBadRequest,
                                    "loginId (or wcCookie) is longer than 256 bytes", v, ka));
   }
+  const std::string identity =
+      TracerIdentity(options_.identity_binding, login, cookie, call->client_ip);
   const std::string& room_id = call->room->state->id();
   call->key.reserve(room_id.size() + 1 + identity.size());
   call->key.append(room_id).push_back(kKeySeparator);

@@ -4,11 +4,12 @@
 // whole cycle: the first visitor enters, two wait with the right counts (one sending pageUrl and
 // userAgent with TABs and line breaks in them), check-out with outQueue.do lets the next one in.
 // The calls after the first go to the host VWR names in tracer_domain (tracer.localhost), and
-// every entry is an isWait "F", never the client's fail-open on a timeout or an error.
+// every entry is an isWait "F", never the client's fail-open on a timeout or an error. A page on
+// a site that is not one of the rooms' hosts cannot read an answer nor take a place.
 
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import { assert, openBrowser, PUBLIC, run, shot } from './lib.mjs';
+import { api, assert, openBrowser, PUBLIC, run, shot } from './lib.mjs';
 
 const PAGE = readFileSync(new URL('./tracer_legacy_page.html', import.meta.url), 'utf8');
 const TRACER_PORT = new URL(PUBLIC).port;
@@ -129,6 +130,20 @@ await run('tracer legacy client', async () => {
       assert.ok(calls.some(([who, url]) => who === name && url.endsWith('/TRACERAPI/outQueue.do')), name);
     }
     assert.deepEqual(browser.problems, []);
+
+    // The same client on a site that is not one of the rooms' hosts: VWR refuses its calls
+    // without CORS headers, so Chromium does not let the page read them, and no place is taken.
+    // (The legacy client then lets its user in: the operator must list every site's origin.)
+    const before = (await api('GET', '/api/v1/rooms/sale')).body;
+    const evil = await browser.context.newPage();
+    await evil.goto(`http://evil.localhost:${site.address().port}/sale/item?${new URLSearchParams({ loginId: 'visitor-e', tracer: PUBLIC })}`);
+    const ve = await until(evil, 'the refused page gives up', (v) => v.how.startsWith('fail-open'));
+    assert.equal(ve.how, 'fail-open: network error', 'the browser blocked the read');
+    assert.equal(ve.log.length, 0, 'no answer was read');
+    const after = (await api('GET', '/api/v1/rooms/sale')).body;
+    assert.deepEqual([after.active, after.queueSize], [before.active, before.queueSize]);
+    assert.ok(browser.problems.length > 0);
+    for (const p of browser.problems) assert.match(p, /CORS policy/, p);
   } finally {
     await browser.close();
     site.close();

@@ -543,6 +543,247 @@ class TracerGuardTest(unittest.TestCase):
         self.assertIn(values["isWait"], ("T", "F"), values)
 
 
+PROXIED = "server:\n  trusted_proxies: [\"127.0.0.0/8\", \"::1\"]\n"
+
+
+class TracerIdentityAttackTest(unittest.TestCase):
+    """A loginId is not a secret: whoever knows one could send it. Each test performs an attack
+    on someone else's identity, from another client address (X-Forwarded-For behind a trusted
+    proxy) or with another wcCookie, and checks that it takes and ends nothing of theirs:
+    a sent loginId is bound to the caller's wcCookie, or else its address
+    (tracer.identity_binding: cookie, the default), and lives in a namespace of its own, apart
+    from the identities of callers without one (ip:<address>, wc:<cookie>)."""
+
+    ROOMS = ("take", "cookie", "out", "ns")
+
+    @classmethod
+    def setUpClass(cls):
+        cls.vwr = VwrProcess(config_yaml(*cls.rooms(), extra=PROXIED))
+        cls.addClassCleanup(cls.vwr.close)
+
+    @classmethod
+    def rooms(cls):
+        # One slot each and a session that outlasts the test: only a check-out frees a slot.
+        return [room_yaml(room, max_active=1, admit_rate=100, burst=1, session_timeout="1h",
+                          claim_grace="30s",
+                          match='[{host: "%s.example.com", path_prefix: "/"}]' % room, **POLL)
+                for room in cls.ROOMS]
+
+    def call(self, endpoint, room, client, login_id="", cookie=None, vwr=None):
+        vwr = vwr or self.vwr
+        headers = {"Content-Type": "application/x-www-form-urlencoded",
+                   "X-Forwarded-For": client}
+        if cookie is not None:
+            headers["Cookie"] = "wcCookie=" + cookie
+        status, _, body = request("POST", vwr.url("/TRACERAPI/" + endpoint), headers=headers,
+                                  body=form(host=room + ".example.com", loginId=login_id,
+                                            port="443", pageUrl="/"))
+        self.assertEqual(status, 200, body)
+        return {k: html.unescape(v) for k, v in PARAMETER.findall(body.decode())}
+
+    def enter(self, room, client, login_id="", cookie=None, vwr=None):
+        return self.call("inputQueue.do", room, client, login_id, cookie, vwr)
+
+    def active(self, room, vwr=None):
+        status, _, info = json_request("GET", (vwr or self.vwr).url("/api/v1/rooms/" + room))
+        self.assertEqual(status, 200, info)
+        return info["active"]
+
+    def test_polling_as_another_login_id_from_another_address_takes_nothing(self):
+        self.assertEqual(self.enter("take", "198.51.100.10", "alice")["isWait"], "F")
+        stolen = self.enter("take", "203.0.113.66", "alice")
+        self.assertEqual((stolen["isWait"], stolen["waitMyCnt"]), ("T", "1"),
+                         "the attacker gets a place of its own, behind alice")
+        self.assertEqual(self.enter("take", "198.51.100.10", "alice")["isWait"], "F")
+        self.assertEqual(self.active("take"), 1)
+
+    def test_polling_as_another_login_id_with_another_cookie_takes_nothing(self):
+        self.assertEqual(self.enter("cookie", "198.51.100.20", "bob", "bob-secret")["isWait"],
+                         "F")
+        # From bob's own address (a shared NAT), with a guessed cookie or with none.
+        guessed = self.enter("cookie", "198.51.100.20", "bob", "guess")
+        self.assertEqual(guessed["isWait"], "T", guessed)
+        bare = self.enter("cookie", "198.51.100.20", "bob")
+        self.assertEqual(bare["isWait"], "T", bare)
+        self.assertNotEqual(bare["waitMyCnt"], guessed["waitMyCnt"], "two places, neither bob's")
+        # Bob's browser from another address (a phone that changed networks) keeps his place.
+        self.assertEqual(self.enter("cookie", "203.0.113.99", "bob", "bob-secret")["isWait"],
+                         "F")
+        self.assertEqual(self.active("cookie"), 1)
+
+    def test_checking_out_another_login_id_ends_nothing(self):
+        self.assertEqual(self.enter("out", "198.51.100.30", "carol")["isWait"], "F")
+        self.assertEqual(self.enter("out", "198.51.100.31", "dave")["isWait"], "T")
+        self.call("outQueue.do", "out", "203.0.113.30", "carol")
+        self.assertEqual(self.active("out"), 1, "carol's session was not ended")
+        self.assertEqual(self.enter("out", "198.51.100.30", "carol")["isWait"], "F")
+        self.assertEqual(self.enter("out", "198.51.100.31", "dave")["isWait"], "T")
+        # Carol herself checks out: dave gets her slot.
+        self.call("outQueue.do", "out", "198.51.100.30", "carol")
+        self.assertEqual(self.active("out"), 0)
+        wait_until(lambda: self.enter("out", "198.51.100.31", "dave")["isWait"] == "F", 5,
+                   message="dave enters the slot carol gave back")
+
+    def check_namespaces(self, vwr, attacker):
+        """loginIds shaped like the identities of callers without one ("ip:<address>",
+        "wc:<cookie>") reach neither their places nor their sessions."""
+        self.assertEqual(self.enter("ns", "198.51.100.7", vwr=vwr)["isWait"], "F")
+        posing = self.enter("ns", attacker, "ip:198.51.100.7", vwr=vwr)
+        self.assertEqual((posing["isWait"], posing["waitMyCnt"]), ("T", "1"), posing)
+        self.call("outQueue.do", "ns", attacker, "ip:198.51.100.7", vwr=vwr)
+        self.assertEqual(self.active("ns", vwr), 1, "the anonymous caller's session is not ended")
+        anonymous = self.enter("ns", "198.51.100.8", cookie="c0ffee", vwr=vwr)
+        self.assertEqual(anonymous["isWait"], "T")
+        posing = self.enter("ns", attacker, "wc:c0ffee", vwr=vwr)
+        self.assertEqual(int(posing["waitMyCnt"]), int(anonymous["waitMyCnt"]) + 1,
+                         "a place of its own, not the cookie holder's")
+        self.assertEqual(self.enter("ns", "198.51.100.7", vwr=vwr)["isWait"], "F")
+
+    def test_ip_and_wc_login_ids_do_not_reach_callers_without_one(self):
+        self.check_namespaces(self.vwr, "203.0.113.5")
+
+    def test_the_namespace_holds_without_binding_too(self):
+        # identity_binding: none (unsafe, today's behaviour for loginIds): still, a loginId
+        # "ip:<address>" sent from that very address is not that address's anonymous caller.
+        unbound = VwrProcess(config_yaml(*self.rooms(), extra=PROXIED + (
+            "tracer:\n  identity_binding: none\n")))
+        self.addCleanup(unbound.close)
+        self.check_namespaces(unbound, "198.51.100.7")
+
+
+class TracerIdentityBindingTest(unittest.TestCase):
+    """tracer.identity_binding: what `address` and `none` do (the default, `cookie`, is in
+    TracerIdentityAttackTest)."""
+
+    call = TracerIdentityAttackTest.call
+    enter = TracerIdentityAttackTest.enter
+
+    def start(self, binding):
+        vwr = VwrProcess(config_yaml(*TracerIdentityAttackTest.rooms(), extra=PROXIED + (
+            "tracer:\n  identity_binding: %s\n" % binding)))
+        self.addCleanup(vwr.close)
+        return vwr
+
+    def test_address_binding_ignores_the_cookie(self):
+        vwr = self.start("address")
+        self.assertEqual(self.enter("take", "198.51.100.40", "eve", "e1", vwr)["isWait"], "F")
+        self.assertEqual(self.enter("take", "198.51.100.40", "eve", "other", vwr)["isWait"], "F",
+                         "the same address: the same place, whatever the cookie")
+        self.assertEqual(self.enter("take", "203.0.113.40", "eve", "e1", vwr)["isWait"], "T",
+                         "another address: another place, even with eve's cookie")
+
+    def test_none_leaves_a_login_id_to_whoever_sends_it(self):
+        # Documented as unsafe: the legacy service's behaviour.
+        vwr = self.start("none")
+        self.assertEqual(self.enter("take", "198.51.100.50", "frank", "f1", vwr)["isWait"], "F")
+        self.assertEqual(self.enter("take", "203.0.113.50", "frank", "x", vwr)["isWait"], "F")
+        self.call("outQueue.do", "take", "203.0.113.51", "frank", vwr=vwr)
+        status, _, info = json_request("GET", vwr.url("/api/v1/rooms/take"))
+        self.assertEqual(info["active"], 0, info)
+
+
+class TracerCorsTest(unittest.TestCase):
+    """Which sites' pages may call the TRACER API from a browser. By default the rooms' match
+    hosts (http and https, any port); tracer.allowed_origins replaces that list. An origin not
+    on it (or "null") gets no CORS header, and its call is refused before it can take or end a
+    place: a page elsewhere cannot drive its visitors' places."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.vwr = VwrProcess(config_yaml(
+            room_yaml("shop", max_active=10, admit_rate=100, burst=10,
+                      match='[{host: "shop.example.com", path_prefix: "/"},'
+                            ' {host: "*.example.org", path_prefix: "/"}]', **POLL),
+            room_yaml("anywhere", max_active=10, admit_rate=100, burst=10, **POLL)))
+        cls.addClassCleanup(cls.vwr.close)
+
+    def call(self, origin, method="POST", endpoint="inputQueue.do", login_id="cors", vwr=None,
+             headers=None):
+        hdrs = dict(headers or {})
+        if origin is not None:
+            hdrs["Origin"] = origin
+        body = None
+        if method == "POST":
+            hdrs["Content-Type"] = "application/x-www-form-urlencoded"
+            body = form(host="shop.example.com", loginId=login_id, pageUrl="/")
+        status, got, text = request(method, (vwr or self.vwr).url("/TRACERAPI/" + endpoint),
+                                    body=body, headers=hdrs)
+        return status, got, text.decode()
+
+    def assert_allowed(self, origin, vwr=None):
+        status, hdrs, text = self.call(origin, vwr=vwr, login_id="ok-" + origin)
+        self.assertEqual(status, 200, "%s: %s" % (origin, text))
+        self.assertEqual(hdrs.get("Access-Control-Allow-Origin"), origin)
+        self.assertEqual(hdrs.get("Access-Control-Allow-Credentials"), "true")
+        self.assertIn("Origin", hdrs.get("Vary", ""))
+        status, hdrs, _ = self.call(origin, method="OPTIONS", vwr=vwr, headers={
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type"})
+        self.assertEqual(status, 204, origin)
+        self.assertEqual(hdrs.get("Access-Control-Allow-Origin"), origin)
+        self.assertIn("POST", hdrs.get("Access-Control-Allow-Methods"))
+        self.assertIn("Content-Type", hdrs.get("Access-Control-Allow-Headers"))
+
+    def assert_refused(self, origin, vwr=None):
+        vwr = vwr or self.vwr
+        before = json_request("GET", vwr.url("/api/v1/rooms/shop"))[2]
+        for endpoint in ("inputQueue.do", "outQueue.do", "checkBotIp.do"):
+            status, hdrs, text = self.call(origin, endpoint=endpoint, vwr=vwr,
+                                           login_id="refused-" + origin)
+            self.assertEqual(status, 403, "%s %s: %s" % (origin, endpoint, text))
+            self.assertIsNone(hdrs.get("Access-Control-Allow-Origin"), origin)
+            self.assertIsNone(hdrs.get("Access-Control-Allow-Credentials"), origin)
+        after = json_request("GET", vwr.url("/api/v1/rooms/shop"))[2]
+        self.assertEqual((after["active"], after["queueSize"]),
+                         (before["active"], before["queueSize"]), "%s took a place" % origin)
+        status, hdrs, _ = self.call(origin, method="OPTIONS", vwr=vwr,
+                                    headers={"Access-Control-Request-Method": "POST"})
+        self.assertEqual(status, 403, origin)
+        self.assertIsNone(hdrs.get("Access-Control-Allow-Origin"), origin)
+
+    def test_the_rooms_hosts_are_allowed_by_default(self):
+        for origin in ("https://shop.example.com", "http://shop.example.com",
+                       "https://shop.example.com:8443", "https://SHOP.Example.com",
+                       "https://a.example.org", "http://b.c.example.org:8080"):
+            self.assert_allowed(origin)
+
+    def test_other_origins_and_null_are_refused(self):
+        for origin in ("https://evil.example", "null", "https://example.org",
+                       "https://shop.example.com.evil.example", "https://evilshop.example.com",
+                       "ftp://shop.example.com", "https://shop.example.com/path",
+                       "https://user@shop.example.com", "shop.example.com", ""):
+            self.assert_refused(origin)
+
+    def test_calls_without_an_origin_are_served_without_cors_headers(self):
+        status, hdrs, text = self.call(None, login_id="server-side")
+        self.assertEqual(status, 200, text)
+        self.assertIsNone(hdrs.get("Access-Control-Allow-Origin"))
+
+    def test_the_configured_list_replaces_the_rooms_hosts(self):
+        vwr = VwrProcess(config_yaml(
+            room_yaml("shop", max_active=10, admit_rate=100, burst=10,
+                      match='[{host: "shop.example.com", path_prefix: "/"}]', **POLL),
+            extra='tracer:\n  allowed_origins: ["https://shop.example.com",'
+                  ' "http://localhost:8080", "https://*.example.net"]\n'))
+        self.addCleanup(vwr.close)
+        for origin in ("https://shop.example.com", "http://localhost:8080",
+                       "https://a.example.net"):
+            self.assert_allowed(origin, vwr)
+        for origin in ("http://shop.example.com", "https://shop.example.com:8443",
+                       "http://localhost:8081", "https://example.net", "null"):
+            self.assert_refused(origin, vwr)
+
+    def test_an_empty_list_allows_no_site(self):
+        vwr = VwrProcess(config_yaml(
+            room_yaml("shop", max_active=10, admit_rate=100, burst=10,
+                      match='[{host: "shop.example.com", path_prefix: "/"}]', **POLL),
+            extra="tracer:\n  allowed_origins: []\n"))
+        self.addCleanup(vwr.close)
+        self.assert_refused("https://shop.example.com", vwr)
+        status, _, text = self.call(None, vwr=vwr)
+        self.assertEqual(status, 200, text)
+
+
 @unittest.skipUnless(redis_available(), "redis-server is not installed (scripts/install-deps)")
 @unittest.skipUnless(redis_available(), "redis-server is not installed (scripts/install-deps)")
 class TracerTwoNodesTest(unittest.TestCase):

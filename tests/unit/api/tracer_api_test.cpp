@@ -79,6 +79,12 @@ class TracerApiTest : public testing::EmbeddedApiFixture {
     return out;
   }
 
+  // The identity of a loginId sent from `peer` without a cookie (the default binding).
+  static std::string Bound(std::string_view login_id, std::string peer = "198.51.100.1") {
+    return TracerIdentity(IdentityBinding::kCookie, login_id, "",
+                          boost::asio::ip::make_address(peer));
+  }
+
   ListGuard guard_;
   std::unique_ptr<TracerApi> api_;
 };
@@ -199,6 +205,72 @@ TEST(TracerRender, JsonHasTheSameKeysAsStrings) {
   EXPECT_EQ(o.at("host").as_string(), "h\"\\");
 }
 
+TEST(TracerIdentity, CallersWithoutALoginIdAreTheirCookieOrTheirAddress) {
+  const auto ip = boost::asio::ip::make_address("203.0.113.7");
+  EXPECT_EQ(TracerIdentity(IdentityBinding::kCookie, "", "", ip), "ip:203.0.113.7");
+  EXPECT_EQ(TracerIdentity(IdentityBinding::kCookie, "", "c0ffee", ip), "wc:c0ffee");
+  EXPECT_EQ(TracerIdentity(IdentityBinding::kNone, "", "c0ffee", ip), "wc:c0ffee");
+  EXPECT_EQ(TracerIdentity(IdentityBinding::kAddress, "", "", ip), "ip:203.0.113.7");
+}
+
+TEST(TracerIdentity, ALoginIdIsADigestInANamespaceOfItsOwn) {
+  const auto ip = boost::asio::ip::make_address("203.0.113.7");
+  for (const IdentityBinding binding :
+       {IdentityBinding::kCookie, IdentityBinding::kAddress, IdentityBinding::kNone}) {
+    for (const std::string_view login : {"ip:203.0.113.7", "wc:c0ffee", "user42"}) {
+      const std::string identity = TracerIdentity(binding, login, "c0ffee", ip);
+      EXPECT_TRUE(identity.starts_with("id:")) << identity;
+      EXPECT_EQ(identity.size(), 3u + 22u) << identity;
+      EXPECT_NE(identity, "ip:203.0.113.7");
+      EXPECT_NE(identity, "wc:c0ffee");
+      EXPECT_EQ(identity, TracerIdentity(binding, login, "c0ffee", ip)) << "deterministic";
+    }
+  }
+  const std::string long_login(256, 'x');
+  EXPECT_EQ(TracerIdentity(IdentityBinding::kCookie, long_login, std::string(4000, 'c'), ip).size(),
+            25u)
+      << "bounded whatever the loginId and cookie (the store takes 256 bytes)";
+}
+
+TEST(TracerIdentity, TheBindingDecidesWhatElseMakesTheSamePlace) {
+  const auto a = boost::asio::ip::make_address("198.51.100.10");
+  const auto b = boost::asio::ip::make_address("203.0.113.66");
+  using enum IdentityBinding;
+  // cookie: the cookie when there is one, else the address.
+  EXPECT_EQ(TracerIdentity(kCookie, "alice", "s1", a), TracerIdentity(kCookie, "alice", "s1", b));
+  EXPECT_NE(TracerIdentity(kCookie, "alice", "s1", a), TracerIdentity(kCookie, "alice", "s2", a));
+  EXPECT_NE(TracerIdentity(kCookie, "alice", "", a), TracerIdentity(kCookie, "alice", "", b));
+  EXPECT_NE(TracerIdentity(kCookie, "alice", "s1", a), TracerIdentity(kCookie, "alice", "", a));
+  EXPECT_NE(TracerIdentity(kCookie, "alice", "", a), TracerIdentity(kCookie, "bob", "", a));
+  // address: the cookie does not count.
+  EXPECT_EQ(TracerIdentity(kAddress, "alice", "s1", a), TracerIdentity(kAddress, "alice", "s2", a));
+  EXPECT_NE(TracerIdentity(kAddress, "alice", "s1", a), TracerIdentity(kAddress, "alice", "s1", b));
+  // none: only the loginId.
+  EXPECT_EQ(TracerIdentity(kNone, "alice", "s1", a), TracerIdentity(kNone, "alice", "", b));
+  // The modes never share an identity, and the parts cannot be shifted into each other.
+  EXPECT_NE(TracerIdentity(kNone, "alice", "", a), TracerIdentity(kAddress, "alice", "", a));
+  EXPECT_NE(TracerIdentity(kCookie, "ab", "c", a), TracerIdentity(kCookie, "a", "bc", a));
+}
+
+TEST(TracerIdentity, AnIpv6AddressBindsByItsSlash64) {
+  using enum IdentityBinding;
+  const auto one = boost::asio::ip::make_address("2001:db8:1:2:aaaa::1");
+  const auto other = boost::asio::ip::make_address("2001:db8:1:2:bbbb::2");
+  const auto elsewhere = boost::asio::ip::make_address("2001:db8:1:3::1");
+  EXPECT_EQ(TracerIdentity(kAddress, "u", "", one), TracerIdentity(kAddress, "u", "", other))
+      << "privacy addresses of one device";
+  EXPECT_NE(TracerIdentity(kAddress, "u", "", one), TracerIdentity(kAddress, "u", "", elsewhere));
+  EXPECT_EQ(TracerIdentity(kAddress, "u", "", boost::asio::ip::make_address("::ffff:192.0.2.1")),
+            TracerIdentity(kAddress, "u", "", boost::asio::ip::make_address("192.0.2.1")));
+}
+
+TEST(TracerIdentity, BindingNames) {
+  EXPECT_EQ(ParseIdentityBinding("cookie"), IdentityBinding::kCookie);
+  EXPECT_EQ(ParseIdentityBinding("address"), IdentityBinding::kAddress);
+  EXPECT_EQ(ParseIdentityBinding("none"), IdentityBinding::kNone);
+  EXPECT_EQ(ParseIdentityBinding("Cookie"), std::nullopt);
+}
+
 TEST(TracerRender, PathsOfThisApi) {
   EXPECT_TRUE(IsTracerPath("/TRACERAPI/inputQueue.do"));
   EXPECT_FALSE(IsTracerPath("/tracerapi/inputQueue.do"));
@@ -217,7 +289,7 @@ TEST_F(TracerApiTest, PollsAreAnsweredWithoutJoiningAgain) {
   }
   EXPECT_EQ(store_->Find("first")->Figures().counters.rejoins, 0U)
       << "polls of a known identity never reach the store's Join";
-  EXPECT_EQ(guard_.last_identity, "waiter");
+  EXPECT_EQ(guard_.last_identity, Bound("waiter"));
   EXPECT_EQ(guard_.last_ip, "198.51.100.1");
 }
 
@@ -256,11 +328,11 @@ TEST_F(TracerApiTest, CheckOutFreesTheSlotForTheNextInLine) {
 
 TEST_F(TracerApiTest, BlockedIsNotAvailableAndAllowedEntersAtOnce) {
   EXPECT_EQ(Input("loginId=a")["isWait"], "F");
-  guard_.blocked_identities.insert("bot");
+  guard_.blocked_identities.insert(Bound("bot"));
   auto bot = Input("loginId=bot");
   EXPECT_EQ(bot["isWait"], "NE");
   EXPECT_EQ(bot["waitCnt"], "0");
-  guard_.allowed_identities.insert("vip");
+  guard_.allowed_identities.insert(Bound("vip"));
   auto vip = Input("loginId=vip");
   EXPECT_EQ(vip["isWait"], "F") << "past the full room: on the allow list";
   EXPECT_EQ(vip["waitMyCnt"], "0");
@@ -270,7 +342,7 @@ TEST_F(TracerApiTest, BlockedIsNotAvailableAndAllowedEntersAtOnce) {
       << "its polls are of the same session, not new admissions";
   EXPECT_EQ(Call("outputQueue.do", "loginId=vip").result(), http::status::ok);
   EXPECT_EQ(store_->Find("first")->Figures().active, 1) << "vip's session ended, a's is left";
-  // The identity the guard is told of: loginId, else the cookie, else the address.
+  // The identity the guard is told of: the bound loginId, else the cookie, else the address.
   Input("", "203.0.113.9");
   EXPECT_EQ(guard_.last_identity, "ip:203.0.113.9");
   Call("inputQueue.do", "", "203.0.113.9", {{"Cookie", "wcCookie=c1"}});
@@ -300,6 +372,40 @@ TEST_F(TracerApiTest, RoomByHostAndPageUrlElseTheFirstRoom) {
       << "the host from pageUrl when the field is empty";
   EXPECT_EQ(Input("loginId=s3&host=other.example.com&pageUrl=%2Fsale")["isWait"], "F");
   EXPECT_EQ(store_->Find("first")->Figures().active, 1);
+}
+
+TEST_F(TracerApiTest, AnOriginNotAllowedIsRefusedBeforeItTakesAPlace) {
+  api_->SetRoutes({{"first", {{"shop.example.com", "/"}, {"*.example.org", "/"}}}});
+  Response ok = Call("inputQueue.do", "loginId=a", "198.51.100.1",
+                     {{"Origin", "https://shop.example.com:8443"}});
+  EXPECT_EQ(ok.result(), http::status::ok);
+  EXPECT_EQ(ok[http::field::access_control_allow_origin], "https://shop.example.com:8443");
+  EXPECT_EQ(ok[http::field::access_control_allow_credentials], "true");
+  EXPECT_EQ(ok[http::field::vary], "Origin");
+  for (const std::string origin : {"https://evil.example", "null", "", "https://example.org"}) {
+    Response refused = Call("inputQueue.do", "loginId=b", "198.51.100.1", {{"Origin", origin}});
+    EXPECT_EQ(refused.result(), http::status::forbidden) << origin;
+    EXPECT_TRUE(refused[http::field::access_control_allow_origin].empty()) << origin;
+    EXPECT_NE(refused.body().find("origin_not_allowed"), std::string::npos) << refused.body();
+    Response out = Call("outQueue.do", "loginId=a", "198.51.100.1", {{"Origin", origin}});
+    EXPECT_EQ(out.result(), http::status::forbidden) << origin;
+  }
+  EXPECT_EQ(store_->Find("first")->Figures().queue_size, 0u) << "b never joined";
+  EXPECT_EQ(store_->Find("first")->Figures().active, 1) << "a was not checked out";
+  // A same-origin POST (a page on this API's own host) carries an Origin too.
+  Response same = Call("inputQueue.do", "loginId=c", "198.51.100.1",
+                       {{"Host", "queue.example.com"}, {"Origin", "https://queue.example.com"}});
+  EXPECT_EQ(same.result(), http::status::ok);
+  // The configured list replaces the rooms' hosts.
+  TracerOptions listed;
+  listed.allowed_origins = std::vector<std::string>{"https://*.example.net"};
+  Make(std::move(listed));
+  EXPECT_EQ(
+      Call("checkBotIp.do", "", "198.51.100.1", {{"Origin", "https://a.example.net"}}).result(),
+      http::status::ok);
+  EXPECT_EQ(
+      Call("checkBotIp.do", "", "198.51.100.1", {{"Origin", "https://shop.example.com"}}).result(),
+      http::status::forbidden);
 }
 
 }  // namespace

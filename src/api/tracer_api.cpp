@@ -164,25 +164,6 @@ std::optional<IdentityBinding> ParseIdentityBinding(std::string_view text) {
   return std::nullopt;
 }
 
-namespace {
-
-// What an address binds a loginId to: an IPv4 address; an IPv6 address by its /64, which a
-// device keeps while its temporary (privacy) addresses change.
-std::string BindingAddress(const boost::asio::ip::address& client) {
-  if (client.is_v6()) {
-    const boost::asio::ip::address_v6 v6 = client.to_v6();
-    if (v6.is_v4_mapped()) {
-      return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6).to_string();
-    }
-    boost::asio::ip::address_v6::bytes_type bytes = v6.to_bytes();
-    std::fill(bytes.begin() + 8, bytes.end(), 0);
-    return boost::asio::ip::address_v6(bytes).to_string() + "/64";
-  }
-  return client.to_string();
-}
-
-}  // namespace
-
 std::string TracerIdentity(IdentityBinding binding, std::string_view login_id,
                            std::string_view cookie, const boost::asio::ip::address& client) {
   if (login_id.empty()) {
@@ -190,20 +171,57 @@ std::string TracerIdentity(IdentityBinding binding, std::string_view login_id,
   }
   // The digest's input: a label, what the loginId is bound to, the loginId's length and the
   // loginId, then the binder (last, so only the loginId needs its length to be unambiguous).
+  // An address binds by its bytes: an IPv4 address whole (also when IPv4-mapped), an IPv6
+  // address by its /64, which a device keeps while its temporary (privacy) addresses change.
   std::string_view kind = "none";
-  std::string binder;
+  std::string_view binder;
+  std::array<unsigned char, 16> address_bytes{};
   if (binding == IdentityBinding::kCookie && !cookie.empty()) {
     kind = "wc";
     binder = cookie;
   } else if (binding != IdentityBinding::kNone) {
-    kind = "ip";
-    binder = BindingAddress(client);
+    const boost::asio::ip::address_v6 v6 =
+        client.is_v6() ? client.to_v6() : boost::asio::ip::address_v6();
+    if (client.is_v4() || v6.is_v4_mapped()) {
+      kind = "ip4";
+      const auto v4 =
+          client.is_v4()
+              ? client.to_v4().to_bytes()
+              : boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6).to_bytes();
+      std::copy(v4.begin(), v4.end(), address_bytes.begin());
+      binder = std::string_view(reinterpret_cast<const char*>(address_bytes.data()), v4.size());
+    } else {
+      kind = "ip6/64";
+      const auto v6_bytes = v6.to_bytes();
+      std::copy(v6_bytes.begin(), v6_bytes.begin() + 8, address_bytes.begin());
+      binder = std::string_view(reinterpret_cast<const char*>(address_bytes.data()), 8);
+    }
   }
-  const std::string input =
-      fmt::format("vwr.tracer.identity.v1\n{}\n{}:{}{}", kind, login_id.size(), login_id, binder);
+  std::array<char, 24> length{};
+  const char* length_end =
+      std::to_chars(length.data(), length.data() + length.size(), login_id.size()).ptr;
+  // SHA256_* are deprecated in OpenSSL 3 for EVP_Digest*, which allocates and looks up the
+  // provider on every use: several times the cost of hashing these few bytes, on every poll.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  SHA256_CTX sha;
+  SHA256_Init(&sha);
+  const auto update = [&sha](std::string_view part) {
+    SHA256_Update(&sha, part.data(), part.size());
+  };
+  update("vwr.tracer.identity.v1\n");
+  update(kind);
+  update("\n");
+  update(std::string_view(length.data(), static_cast<std::size_t>(length_end - length.data())));
+  update(":");
+  update(login_id);
+  update(binder);
   std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
-  SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest.data());
-  std::string identity = "id:";
+  SHA256_Final(digest.data(), &sha);
+#pragma GCC diagnostic pop
+  std::string identity;
+  identity.reserve(3 + util::Base64UrlEncodedLength(16));
+  identity += "id:";
   util::Base64UrlEncodeAppend(std::span<const std::uint8_t>(digest.data(), 16), identity);
   return identity;
 }

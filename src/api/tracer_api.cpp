@@ -124,20 +124,32 @@ std::string RenderTracerXml(const TracerValues& values) {
   // each value is followed by "\n\t", so value i is piece 2 + i (isWait 7 ... tracer_domain
   // 14); the text after the last is "\n\t" then "\n". A value's own TAB, CR or LF would shift
   // every piece after it, so they are sent as spaces (the client trims each piece anyway).
-  std::string out;
-  out.reserve(768);
-  out +=
+  constexpr std::string_view kHead =
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
       "<Root xmlns=\"http://www.nexacroplatform.com/platform/dataset\">\n"
       "\t<Parameters>\n";
+  constexpr std::string_view kOpen = "\t<Parameter id=\"";
+  constexpr std::string_view kType = "\" type=\"String\">";
+  constexpr std::string_view kClose = "</Parameter>\n";
+  constexpr std::string_view kTail = "\t</Parameters>\n</Root>\n";
+  // One allocation for the usual answer (about 900 bytes): the frame and the values as they
+  // are, with a little room for escapes.
+  std::size_t size = kHead.size() + kTail.size() + 32;
   for (std::size_t i = 0; i < kTracerFields.size(); ++i) {
-    out += "\t<Parameter id=\"";
-    out += kTracerFields[i];
-    out += "\" type=\"String\">";
-    AppendEscaped(out, values[i], /*flatten_whitespace=*/true);
-    out += "</Parameter>\n";
+    size +=
+        kOpen.size() + kTracerFields[i].size() + kType.size() + values[i].size() + kClose.size();
   }
-  out += "\t</Parameters>\n</Root>\n";
+  std::string out;
+  out.reserve(size);
+  out += kHead;
+  for (std::size_t i = 0; i < kTracerFields.size(); ++i) {
+    out += kOpen;
+    out += kTracerFields[i];
+    out += kType;
+    AppendEscaped(out, values[i], /*flatten_whitespace=*/true);
+    out += kClose;
+  }
+  out += kTail;
   return out;
 }
 
@@ -337,13 +349,15 @@ RoomEntry* TracerApi::RoomFor(std::string_view host, std::string_view page_url) 
 void TracerApi::Finish(Call& call, Response response) {
   response.set(http::field::cache_control, "no-store");
   const Request& req = *call.request;
-  // The answer depends on the Origin: shared caches must keep one per origin.
-  response.set(http::field::vary, "Origin");
   if (call.cors) {
     // The legacy client script runs on the protected site's pages and calls this host; with
-    // credentials, so that a wcCookie the script set for this host comes along.
+    // credentials, so that a wcCookie the script set for this host comes along. The answer
+    // depends on the Origin: a cache must keep one per origin.
     response.set(http::field::access_control_allow_origin, req[http::field::origin]);
     response.set(http::field::access_control_allow_credentials, "true");
+    response.set(http::field::vary, "Origin");
+  } else if (req.find(http::field::origin) != req.end()) {
+    response.set(http::field::vary, "Origin");
   }
   metrics_.Record(call.endpoint, response.result_int(), util::ToSeconds(clock_.Now() - call.start));
   error_log_.Record(req, *call.connection, response);

@@ -188,7 +188,10 @@ std::string TracerIdentity(IdentityBinding binding, std::string_view login_id,
   std::string_view kind = "none";
   std::string_view binder;
   std::array<unsigned char, 16> address_bytes{};
-  if (binding == IdentityBinding::kCookie && !cookie.empty()) {
+  // A cookie that is the loginId itself (deployed clients send their wcCookie's value as the
+  // loginId) tells nothing more than the loginId: whoever knows one knows the other, so such a
+  // call binds to its address.
+  if (binding == IdentityBinding::kCookie && !cookie.empty() && cookie != login_id) {
     kind = "wc";
     binder = cookie;
   } else if (binding != IdentityBinding::kNone) {

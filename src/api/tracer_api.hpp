@@ -37,7 +37,8 @@ namespace vwr::api {
 // What a sent loginId is bound to (tracer.identity_binding): a loginId is not a secret, so on
 // its own it would let anyone who sends it take its place, or check it out.
 enum class IdentityBinding : std::uint8_t {
-  kCookie,   // the caller's wcCookie when it sends one, else its client address (the default)
+  kCookie,   // the caller's wcCookie when it sends one (and it is not the loginId itself),
+             // else its client address (the default)
   kAddress,  // the caller's client address (an IPv6 one by its /64)
   kNone,     // nothing: whoever sends the loginId holds its place (the legacy service; unsafe)
 };

@@ -554,7 +554,7 @@ class TracerIdentityAttackTest(unittest.TestCase):
     (tracer.identity_binding: cookie, the default), and lives in a namespace of its own, apart
     from the identities of callers without one (ip:<address>, wc:<cookie>)."""
 
-    ROOMS = ("take", "cookie", "out", "ns")
+    ROOMS = ("take", "cookie", "copy", "out", "ns")
 
     @classmethod
     def setUpClass(cls):
@@ -610,6 +610,16 @@ class TracerIdentityAttackTest(unittest.TestCase):
         self.assertEqual(self.enter("cookie", "203.0.113.99", "bob", "bob-secret")["isWait"],
                          "F")
         self.assertEqual(self.active("cookie"), 1)
+
+    def test_a_cookie_that_is_the_login_id_binds_nothing_more(self):
+        # Deployed clients send their wcCookie's value as the loginId: knowing one is knowing
+        # both, so such calls are bound to their address.
+        self.assertEqual(self.enter("copy", "198.51.100.60", "Zm9v_T_12345_WC",
+                                    "Zm9v_T_12345_WC")["isWait"], "F")
+        copied = self.enter("copy", "203.0.113.60", "Zm9v_T_12345_WC", "Zm9v_T_12345_WC")
+        self.assertEqual(copied["isWait"], "T", copied)
+        self.assertEqual(self.enter("copy", "198.51.100.60", "Zm9v_T_12345_WC",
+                                    "Zm9v_T_12345_WC")["isWait"], "F")
 
     def test_checking_out_another_login_id_ends_nothing(self):
         self.assertEqual(self.enter("out", "198.51.100.30", "carol")["isWait"], "F")

@@ -242,6 +242,9 @@ TEST(TracerIdentity, TheBindingDecidesWhatElseMakesTheSamePlace) {
   EXPECT_NE(TracerIdentity(kCookie, "alice", "", a), TracerIdentity(kCookie, "alice", "", b));
   EXPECT_NE(TracerIdentity(kCookie, "alice", "s1", a), TracerIdentity(kCookie, "alice", "", a));
   EXPECT_NE(TracerIdentity(kCookie, "alice", "", a), TracerIdentity(kCookie, "bob", "", a));
+  // A cookie that is the loginId itself tells nothing more: the address binds.
+  EXPECT_NE(TracerIdentity(kCookie, "x1", "x1", a), TracerIdentity(kCookie, "x1", "x1", b));
+  EXPECT_EQ(TracerIdentity(kCookie, "x1", "x1", a), TracerIdentity(kCookie, "x1", "", a));
   // address: the cookie does not count.
   EXPECT_EQ(TracerIdentity(kAddress, "alice", "s1", a), TracerIdentity(kAddress, "alice", "s2", a));
   EXPECT_NE(TracerIdentity(kAddress, "alice", "s1", a), TracerIdentity(kAddress, "alice", "s1", b));

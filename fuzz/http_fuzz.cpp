@@ -171,22 +171,28 @@ void ReplaceAll(std::string& text, std::string_view from, std::string_view to) {
   }
 }
 
-// A TRACER XML answer: the fixed frame around <Parameter> elements whose values carry no markup
-// (every '<' and '&' of a client's field escaped), so a TRACER client's XML parser reads it.
+// A TRACER XML answer: the fixed frame of the dataset document around one line per field, in
+// kTracerFields order, each "\t<Parameter id=\"NAME\" type=\"String\">VALUE</Parameter>\n",
+// whose values carry no markup (every '<' and '&' of a client's field escaped), so a TRACER
+// client's XML parser reads it, and no TAB, CR or LF, so that the legacy client's reading (the
+// root's text split on TABs) finds field i at piece 2 + i.
 void CheckTracerXml(std::string_view body) {
   constexpr std::string_view kHead =
-      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Root><Parameters>";
-  constexpr std::string_view kTail = "</Parameters></Root>\n";
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<Root xmlns=\"http://www.nexacroplatform.com/platform/dataset\">\n\t<Parameters>\n";
+  constexpr std::string_view kTail = "\t</Parameters>\n</Root>\n";
   if (!body.starts_with(kHead) || !body.ends_with(kTail)) Fail("XML answer out of frame", body);
   std::string_view rest = body.substr(kHead.size(), body.size() - kHead.size() - kTail.size());
-  constexpr std::string_view kOpen = "<Parameter id=\"";
-  constexpr std::string_view kClose = "</Parameter>";
-  while (!rest.empty()) {
-    if (!rest.starts_with(kOpen)) Fail("XML answer: not a <Parameter>", rest);
+  constexpr std::string_view kOpen = "\t<Parameter id=\"";
+  constexpr std::string_view kType = "\" type=\"String\">";
+  constexpr std::string_view kClose = "</Parameter>\n";
+  for (const std::string_view name : api::kTracerFields) {
+    if (!rest.starts_with(kOpen)) Fail("XML answer: not a <Parameter> line", rest);
     rest.remove_prefix(kOpen.size());
-    const std::size_t name_end = rest.find("\">");
-    if (name_end == std::string_view::npos) Fail("XML answer: unterminated id", rest);
-    rest.remove_prefix(name_end + 2);
+    if (!rest.starts_with(name) || !rest.substr(name.size()).starts_with(kType)) {
+      Fail("XML answer: not the next field, or not type=\"String\"", rest);
+    }
+    rest.remove_prefix(name.size() + kType.size());
     const std::size_t value_end = rest.find(kClose);
     if (value_end == std::string_view::npos) Fail("XML answer: unclosed <Parameter>", rest);
     const std::string_view value = rest.substr(0, value_end);
@@ -199,12 +205,11 @@ void CheckTracerXml(std::string_view body) {
         }
       }
       const auto byte = static_cast<unsigned char>(value[i]);
-      if (byte < 0x20 && byte != '\t' && byte != '\n' && byte != '\r') {
-        Fail("XML answer: a control character XML 1.0 forbids", value);
-      }
+      if (byte < 0x20) Fail("XML answer: a TAB, line break or control character in a value", value);
     }
     rest.remove_prefix(value_end + kClose.size());
   }
+  if (!rest.empty()) Fail("XML answer: more than the fields", rest);
 }
 
 // Checks an answer and remembers the ticket and token it carries.

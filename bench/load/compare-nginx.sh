@@ -7,6 +7,8 @@
 #   nginx   GET  /                            a fixed JSON body as large as a real status answer
 #   status  GET  /api/v1/rooms/poll/status    X-VWR-Ticket: <a real waiting ticket>
 #   tracer  POST /TRACERAPI/inputQueue.do     the legacy client's form: a poll of a waiting identity
+#   tracer-bot POST /TRACERAPI/checkBotIp.do  the same form: the legacy client's first call (the
+#                                             embedded-store vwr only: it never reaches the store)
 #   join    POST /api/v1/rooms/crowd/join     no body; every join is left waiting (flash crowd)
 #   status-redis, tracer-redis, join-redis: the same on a vwr whose store is a Redis (VWR_STORES)
 #
@@ -257,7 +259,7 @@ start_vwr() {  # store
   # A TRACER client's identity waiting in room "poll" (the first room: no rule matches "/").
   curl -sf -d "$tracer_form" "$url/TRACERAPI/inputQueue.do" -o "$dir/tracer.xml" ||
     die "TRACER inputQueue.do failed ($store)"
-  grep -q '<Parameter id="isWait">T</Parameter>' "$dir/tracer.xml" ||
+  grep -q '<Parameter id="isWait" type="String">T</Parameter>' "$dir/tracer.xml" ||
     die "the TRACER identity is not waiting ($store): $(<"$dir/tracer.xml")"
 }
 
@@ -422,6 +424,7 @@ server_pids() {  # store: on Redis, redis-server's CPU counts too (it does the w
 names=(nginx)
 for store in "${stores[@]}"; do names+=("status$(suffix "$store")"); done
 for store in "${stores[@]}"; do names+=("tracer$(suffix "$store")"); done
+names+=(tracer-bot)
 for store in "${stores[@]}"; do names+=("join$(suffix "$store")"); done
 for ((round = 1; round <= ROUNDS; round++)); do
   ((ROUNDS == 1)) || echo "round $round of $ROUNDS"
@@ -434,6 +437,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
     run_wrk "tracer$(suffix "$store")" "${vwr_urls[$store]}/TRACERAPI/inputQueue.do" POST "" \
       "$(server_pids "$store")" "$tracer_form"
   done
+  run_wrk tracer-bot "$vwr_url/TRACERAPI/checkBotIp.do" POST "" "${vwr_pids[$first]}" "$tracer_form"
   for store in "${stores[@]}"; do
     run_wrk "join$(suffix "$store")" "${vwr_urls[$store]}/api/v1/rooms/crowd/join" POST "" \
       "$(server_pids "$store")"
@@ -470,7 +474,7 @@ for store in "${stores[@]}"; do
     die "the polled ticket stopped waiting ($store)"
   curl -sf -d "$tracer_form" "$url/TRACERAPI/inputQueue.do" -o "$tmp/tracer2.xml" ||
     die "TRACER poll failed after the load ($store)"
-  grep -q '<Parameter id="isWait">T</Parameter>' "$tmp/tracer2.xml" ||
+  grep -q '<Parameter id="isWait" type="String">T</Parameter>' "$tmp/tracer2.xml" ||
     die "the TRACER identity stopped waiting ($store)"
   queued[$store]=$(json_field "$tmp/last-join.json" queueSize)
 done

@@ -24,7 +24,7 @@ enum class Endpoint : std::uint8_t {
   kSessions,        // DELETE /admin/api/v1/rooms/{room}/sessions/{session}
   kChallenge,       // GET /api/v1/rooms/{room}/challenge
   kTracerInput,     // /TRACERAPI/inputQueue.do
-  kTracerOutput,    // /TRACERAPI/outputQueue.do
+  kTracerOutput,    // /TRACERAPI/outQueue.do (and its alias outputQueue.do)
   kTracerCheckBot,  // /TRACERAPI/checkBotIp.do
   kOther,
 };

@@ -30,6 +30,8 @@ std::string_view ErrorCode(ApiError error) {
       return "pow_expired";
     case ApiError::kPowReplayed:
       return "pow_replayed";
+    case ApiError::kOriginNotAllowed:
+      return "origin_not_allowed";
     case ApiError::kNotFound:
       return "not_found";
     case ApiError::kRoomNotFound:
@@ -68,6 +70,7 @@ http::status HttpStatusOf(ApiError error) {
     case ApiError::kPowInvalid:
     case ApiError::kPowExpired:
     case ApiError::kPowReplayed:
+    case ApiError::kOriginNotAllowed:
       return http::status::forbidden;
     case ApiError::kNotFound:
     case ApiError::kRoomNotFound:

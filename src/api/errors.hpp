@@ -20,6 +20,7 @@ enum class ApiError {
   kPowInvalid,         // 403 pow_invalid: challenge forged or malformed, or a wrong nonce
   kPowExpired,         // 403 pow_expired: the challenge's lifetime is over; fetch a new one
   kPowReplayed,        // 403 pow_replayed: the challenge was used already
+  kOriginNotAllowed,   // 403 origin_not_allowed: a page of a site not allowed to call (CORS)
   kNotFound,           // 404 not_found: no such endpoint
   kRoomNotFound,       // 404 room_not_found
   kSessionNotFound,    // 404 session_not_found: the session has ended

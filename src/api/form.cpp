@@ -1,6 +1,7 @@
 #include "api/form.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <stdexcept>
 
 #include "api/request_parts.hpp"
@@ -81,6 +82,11 @@ std::optional<std::string_view> FormFields::Find(std::string_view key) const {
     if (field.key == key) return std::string_view(field.value);
   }
   return std::nullopt;
+}
+
+void FormFields::Append(FormFields later) {
+  fields_.insert(fields_.end(), std::make_move_iterator(later.fields_.begin()),
+                 std::make_move_iterator(later.fields_.end()));
 }
 
 boost::system::result<FormFields, FormError> ParseForm(std::string_view body,

@@ -64,6 +64,10 @@ class FormFields {
   std::optional<std::string_view> Find(std::string_view key) const;
   bool Contains(std::string_view key) const { return Find(key).has_value(); }
 
+  // Adds `later`'s fields after these, so that Find answers with a field of this form when both
+  // have it (a TRACER call's form body before its query string: the body wins).
+  void Append(FormFields later);
+
   const std::vector<Field>& fields() const { return fields_; }
   std::size_t size() const { return fields_.size(); }
   bool empty() const { return fields_.empty(); }

@@ -1,13 +1,17 @@
 #include "api/tracer_api.hpp"
 
 #include <fmt/format.h>
+#include <openssl/sha.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
+#include <span>
 
 #include "api/cookies.hpp"
 #include "api/errors.hpp"
 #include "api/request_parts.hpp"
+#include "util/base64.hpp"
 
 namespace vwr::api {
 namespace {
@@ -66,9 +70,8 @@ bool WantsJson(const Request& req, const FormFields& fields) {
   return accept.find("application/json") != std::string_view::npos;
 }
 
-}  // namespace
-
-void AppendXmlEscaped(std::string& out, std::string_view text) {
+// XML-escapes `text` onto `out`. With `flatten_whitespace`, TAB, CR and LF become spaces.
+void AppendEscaped(std::string& out, std::string_view text, bool flatten_whitespace) {
   // Runs of plain characters are appended whole: most values have nothing to escape.
   std::size_t plain = 0;
   for (std::size_t i = 0; i < text.size(); ++i) {
@@ -90,12 +93,16 @@ void AppendXmlEscaped(std::string& out, std::string_view text) {
       case '\'':
         replacement = "&apos;";
         break;
+      case '\t':
+      case '\n':
+      case '\r':
+        if (!flatten_whitespace) continue;
+        replacement = " ";
+        break;
       default:
         // XML 1.0 allows no control characters but tab, newline and carriage return, not even
         // escaped: anything else is dropped (form values are UTF-8 without NUL already).
-        if (static_cast<unsigned char>(c) >= 0x20 || c == '\t' || c == '\n' || c == '\r') {
-          continue;
-        }
+        if (static_cast<unsigned char>(c) >= 0x20) continue;
     }
     out.append(text.substr(plain, i - plain));
     out.append(replacement);
@@ -104,18 +111,45 @@ void AppendXmlEscaped(std::string& out, std::string_view text) {
   out.append(text.substr(plain));
 }
 
+}  // namespace
+
+void AppendXmlEscaped(std::string& out, std::string_view text) {
+  AppendEscaped(out, text, /*flatten_whitespace=*/false);
+}
+
 std::string RenderTracerXml(const TracerValues& values) {
-  std::string out;
-  out.reserve(512);
-  out += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Root><Parameters>";
+  // The legacy client script reads the answer as the root's textContent split on TABs, by
+  // index: the layout's whitespace is part of the contract. The text before the first value
+  // holds two TABs ("\n\t" after <Root>, "\n\t" after <Parameters>), so the host is piece 2;
+  // each value is followed by "\n\t", so value i is piece 2 + i (isWait 7 ... tracer_domain
+  // 14); the text after the last is "\n\t" then "\n". A value's own TAB, CR or LF would shift
+  // every piece after it, so they are sent as spaces (the client trims each piece anyway).
+  constexpr std::string_view kHead =
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<Root xmlns=\"http://www.nexacroplatform.com/platform/dataset\">\n"
+      "\t<Parameters>\n";
+  constexpr std::string_view kOpen = "\t<Parameter id=\"";
+  constexpr std::string_view kType = "\" type=\"String\">";
+  constexpr std::string_view kClose = "</Parameter>\n";
+  constexpr std::string_view kTail = "\t</Parameters>\n</Root>\n";
+  // One allocation for the usual answer (about 900 bytes): the frame and the values as they
+  // are, with a little room for escapes.
+  std::size_t size = kHead.size() + kTail.size() + 32;
   for (std::size_t i = 0; i < kTracerFields.size(); ++i) {
-    out += "<Parameter id=\"";
-    out += kTracerFields[i];
-    out += "\">";
-    AppendXmlEscaped(out, values[i]);
-    out += "</Parameter>";
+    size +=
+        kOpen.size() + kTracerFields[i].size() + kType.size() + values[i].size() + kClose.size();
   }
-  out += "</Parameters></Root>\n";
+  std::string out;
+  out.reserve(size);
+  out += kHead;
+  for (std::size_t i = 0; i < kTracerFields.size(); ++i) {
+    out += kOpen;
+    out += kTracerFields[i];
+    out += kType;
+    AppendEscaped(out, values[i], /*flatten_whitespace=*/true);
+    out += kClose;
+  }
+  out += kTail;
   return out;
 }
 
@@ -135,6 +169,78 @@ std::string RenderTracerJson(const TracerValues& values) {
 
 bool IsTracerPath(std::string_view path) { return path.starts_with("/TRACERAPI/"); }
 
+std::optional<IdentityBinding> ParseIdentityBinding(std::string_view text) {
+  if (text == "cookie") return IdentityBinding::kCookie;
+  if (text == "address") return IdentityBinding::kAddress;
+  if (text == "none") return IdentityBinding::kNone;
+  return std::nullopt;
+}
+
+std::string TracerIdentity(IdentityBinding binding, std::string_view login_id,
+                           std::string_view cookie, const boost::asio::ip::address& client) {
+  if (login_id.empty()) {
+    return cookie.empty() ? fmt::format("ip:{}", client.to_string()) : fmt::format("wc:{}", cookie);
+  }
+  // The digest's input: a label, what the loginId is bound to, the loginId's length and the
+  // loginId, then the binder (last, so only the loginId needs its length to be unambiguous).
+  // An address binds by its bytes: an IPv4 address whole (also when IPv4-mapped), an IPv6
+  // address by its /64, which a device keeps while its temporary (privacy) addresses change.
+  std::string_view kind = "none";
+  std::string_view binder;
+  std::array<unsigned char, 16> address_bytes{};
+  // A cookie that is the loginId itself (deployed clients send their wcCookie's value as the
+  // loginId) tells nothing more than the loginId: whoever knows one knows the other, so such a
+  // call binds to its address.
+  if (binding == IdentityBinding::kCookie && !cookie.empty() && cookie != login_id) {
+    kind = "wc";
+    binder = cookie;
+  } else if (binding != IdentityBinding::kNone) {
+    const boost::asio::ip::address_v6 v6 =
+        client.is_v6() ? client.to_v6() : boost::asio::ip::address_v6();
+    if (client.is_v4() || v6.is_v4_mapped()) {
+      kind = "ip4";
+      const auto v4 =
+          client.is_v4()
+              ? client.to_v4().to_bytes()
+              : boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6).to_bytes();
+      std::copy(v4.begin(), v4.end(), address_bytes.begin());
+      binder = std::string_view(reinterpret_cast<const char*>(address_bytes.data()), v4.size());
+    } else {
+      kind = "ip6/64";
+      const auto v6_bytes = v6.to_bytes();
+      std::copy(v6_bytes.begin(), v6_bytes.begin() + 8, address_bytes.begin());
+      binder = std::string_view(reinterpret_cast<const char*>(address_bytes.data()), 8);
+    }
+  }
+  std::array<char, 24> length{};
+  const char* length_end =
+      std::to_chars(length.data(), length.data() + length.size(), login_id.size()).ptr;
+  // SHA256_* are deprecated in OpenSSL 3 for EVP_Digest*, which allocates and looks up the
+  // provider on every use: several times the cost of hashing these few bytes, on every poll.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  SHA256_CTX sha;
+  SHA256_Init(&sha);
+  const auto update = [&sha](std::string_view part) {
+    SHA256_Update(&sha, part.data(), part.size());
+  };
+  update("vwr.tracer.identity.v1\n");
+  update(kind);
+  update("\n");
+  update(std::string_view(length.data(), static_cast<std::size_t>(length_end - length.data())));
+  update(":");
+  update(login_id);
+  update(binder);
+  std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
+  SHA256_Final(digest.data(), &sha);
+#pragma GCC diagnostic pop
+  std::string identity;
+  identity.reserve(3 + util::Base64UrlEncodedLength(16));
+  identity += "id:";
+  util::Base64UrlEncodeAppend(std::span<const std::uint8_t>(digest.data(), 16), identity);
+  return identity;
+}
+
 struct TracerApi::Call {
   const Request* request;
   const ConnectionInfo* connection;
@@ -148,6 +254,7 @@ struct TracerApi::Call {
     return std::string_view(key).substr(key.find(kKeySeparator) + 1);
   }
   bool json = false;
+  bool cors = false;  // the request's Origin may read the answer
   boost::asio::ip::address client_ip;
   Place place;            // what the cache held, or learned
   bool rejoined = false;  // a spent place was replaced once already
@@ -161,7 +268,44 @@ TracerApi::TracerApi(RoomDirectory& rooms, const util::Clock& clock, ApiMetrics&
       error_log_(clock),
       fail_log_(clock, 1),
       options_(std::move(options)),
-      max_per_stripe_(std::max<std::size_t>(1, options_.max_cached_identities / kStripes)) {}
+      max_per_stripe_(std::max<std::size_t>(1, options_.max_cached_identities / kStripes)) {
+  if (options_.allowed_origins) {
+    std::vector<std::string> rejected;
+    const AllowedOrigins& origins =
+        origins_.Publish(AllowedOrigins::FromList(*options_.allowed_origins, &rejected));
+    for (const std::string& entry : rejected) {
+      spdlog::warn("TRACER: tracer.allowed_origins: left out {:?}, which is not an origin", entry);
+    }
+    if (origins.empty()) {
+      spdlog::warn(
+          "TRACER: no site's pages may call it from a browser (tracer.allowed_origins "
+          "is empty); legacy clients on other sites will fail and let their users in");
+    } else {
+      spdlog::info("TRACER: browser pages of {} may call it", origins.Describe());
+    }
+  }
+}
+
+void TracerApi::SetRoutes(const std::vector<RoomRoute>& routes) {
+  routes_.Publish(RoomRoutes(routes));
+  if (options_.allowed_origins) return;
+  AllowedOrigins next = AllowedOrigins::FromRoomHosts(routes);
+  if (next.patterns() == origins_.Get().patterns() && !next.empty()) return;
+  const AllowedOrigins& origins = origins_.Publish(std::move(next));
+  if (origins.empty()) {
+    spdlog::warn(
+        "TRACER: no site's pages may call it from a browser: the rooms match every host "
+        "and tracer.allowed_origins is not set; legacy clients on other sites will fail "
+        "and let their users in (set tracer.allowed_origins)");
+  } else {
+    spdlog::info("TRACER: browser pages of {} may call it (the rooms' match hosts)",
+                 origins.Describe());
+  }
+}
+
+bool TracerApi::OriginAllowed(std::string_view origin, std::string_view host) const {
+  return origins_.Get().Allows(origin) || IsSameOrigin(origin, host);
+}
 
 TracerApi::Stripe& TracerApi::StripeOf(std::string_view key) {
   return stripes_[std::hash<std::string_view>{}(key) % kStripes];
@@ -208,10 +352,14 @@ RoomEntry* TracerApi::RoomFor(std::string_view host, std::string_view page_url) 
 void TracerApi::Finish(Call& call, Response response) {
   response.set(http::field::cache_control, "no-store");
   const Request& req = *call.request;
-  if (const std::string_view origin = req[http::field::origin]; !origin.empty()) {
-    // The legacy client script runs on the protected site's pages and calls this host.
-    response.set(http::field::access_control_allow_origin, origin);
+  if (call.cors) {
+    // The legacy client script runs on the protected site's pages and calls this host; with
+    // credentials, so that a wcCookie the script set for this host comes along. The answer
+    // depends on the Origin: a cache must keep one per origin.
+    response.set(http::field::access_control_allow_origin, req[http::field::origin]);
     response.set(http::field::access_control_allow_credentials, "true");
+    response.set(http::field::vary, "Origin");
+  } else if (req.find(http::field::origin) != req.end()) {
     response.set(http::field::vary, "Origin");
   }
   metrics_.Record(call.endpoint, response.result_int(), util::ToSeconds(clock_.Now() - call.start));
@@ -230,12 +378,28 @@ void TracerApi::Serve(const Request& req, const ConnectionInfo& connection, Resp
   const std::string_view path = PathOf(req.target());
   if (path == "/TRACERAPI/inputQueue.do") {
     call->endpoint = Endpoint::kTracerInput;
-  } else if (path == "/TRACERAPI/outputQueue.do") {
+  } else if (path == "/TRACERAPI/outQueue.do" || path == "/TRACERAPI/outputQueue.do") {
+    // outQueue.do is what every legacy client calls; outputQueue.do is kept as an alias.
     call->endpoint = Endpoint::kTracerOutput;
   } else if (path == "/TRACERAPI/checkBotIp.do") {
     call->endpoint = Endpoint::kTracerCheckBot;
   } else {
     return Finish(*call, MakeError(ApiError::kNotFound, "no such endpoint", v, ka));
+  }
+  // A browser names the page's origin (a cross-origin call, a same-origin POST). A page of a site
+  // that may not call is refused before anything else, so that it cannot drive its visitors'
+  // places (take one, or check out an identity bound to their address); without CORS headers
+  // the browser does not let it read the answer either. Calls without an Origin are not from a
+  // browser page (or are same-origin GETs): nothing to refuse.
+  if (const auto origin = req.find(http::field::origin); origin != req.end()) {
+    if (!OriginAllowed(origin->value(), req[http::field::host])) {
+      return Finish(*call,
+                    MakeError(ApiError::kOriginNotAllowed,
+                              "the Origin is not allowed to call this API (tracer.allowed_origins, "
+                              "by default the rooms' match hosts)",
+                              v, ka));
+    }
+    call->cors = true;
   }
   if (req.method() == http::verb::options) {
     // A CORS preflight of the legacy client script.
@@ -252,12 +416,18 @@ void TracerApi::Serve(const Request& req, const ConnectionInfo& connection, Resp
     res.set(http::field::allow, "GET, POST, OPTIONS");
     return Finish(*call, std::move(res));
   }
-  // The fields: the form body of a POST, else (or when the body is empty) the query string.
-  const std::string& body = req.body();
-  const std::string_view form = req.method() == http::verb::post && !body.empty()
-                                    ? std::string_view(body)
-                                    : QueryOf(req.target());
-  auto parsed = ParseForm(form);
+  // The fields: the form body of a POST and the query string, both (Nexacro clients send them
+  // in the query string of a POST). When both carry a field, the body's wins.
+  auto parsed = ParseForm(req.method() == http::verb::post ? std::string_view(req.body())
+                                                           : std::string_view());
+  if (parsed) {
+    auto query = ParseForm(QueryOf(req.target()));
+    if (query) {
+      parsed->Append(std::move(*query));
+    } else {
+      parsed = query.error();
+    }
+  }
   if (!parsed) {
     if (call->endpoint == Endpoint::kTracerCheckBot) {
       Response res{http::status::bad_request, v};
@@ -287,20 +457,17 @@ void TracerApi::Serve(const Request& req, const ConnectionInfo& connection, Resp
   }
   if (call->endpoint == Endpoint::kTracerCheckBot) return CheckBotIp(std::move(call));
 
-  // The identity: loginId, else the wcCookie cookie, else the client address.
-  std::string identity;
-  if (const auto login = call->fields.Find("loginId"); login && !login->empty()) {
-    identity = *login;
-  } else if (const std::string_view cookie = FindCookie(req, kIdentityCookie, "");
-             !cookie.empty()) {
-    identity = fmt::format("wc:{}", cookie);
-  } else {
-    identity = fmt::format("ip:{}", call->client_ip.to_string());
-  }
-  if (identity.size() > kMaxIdentityBytes) {
+  // The identity: the loginId bound to the caller, else the wcCookie cookie, else the client
+  // address (TracerIdentity).
+  const std::string_view login = call->fields.Find("loginId").value_or("");
+  const std::string_view cookie = FindCookie(req, kIdentityCookie, "");
+  if (login.size() > kMaxIdentityBytes ||
+      (login.empty() && cookie.size() + 3 > kMaxIdentityBytes)) {
     return Finish(*call, MakeError(ApiError::kBadRequest,
                                    "loginId (or wcCookie) is longer than 256 bytes", v, ka));
   }
+  const std::string identity =
+      TracerIdentity(options_.identity_binding, login, cookie, call->client_ip);
   const std::string& room_id = call->room->state->id();
   call->key.reserve(room_id.size() + 1 + identity.size());
   call->key.append(room_id).push_back(kKeySeparator);

@@ -5,11 +5,13 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "api/allowed_origins.hpp"
 #include "api/api_metrics.hpp"
 #include "api/client_ip.hpp"
 #include "api/error_log.hpp"
@@ -26,13 +28,45 @@
 // The TRACER-compatible API ("mass access control API"), so that a site whose pages load the
 // legacy client script switches to VWR by changing one host name (docs/tracer-compat.md):
 //   POST|GET /TRACERAPI/inputQueue.do   -> wait (T), enter (F), not available (NE), error (E)
-//   POST|GET /TRACERAPI/outputQueue.do  -> check-out: the identity's session ends at once
+//   POST|GET /TRACERAPI/outQueue.do     -> check-out: the identity's session ends at once
+//                                          (outputQueue.do: the same, an alias)
 //   POST|GET /TRACERAPI/checkBotIp.do   -> "F" (not blocked), "T" (blocked), "E" (error)
+// The fields come from the form body of a POST and from the query string; the body's win.
 namespace vwr::api {
 
+// What a sent loginId is bound to (tracer.identity_binding): a loginId is not a secret, so on
+// its own it would let anyone who sends it take its place, or check it out.
+enum class IdentityBinding : std::uint8_t {
+  kCookie,   // the caller's wcCookie when it sends one (and it is not the loginId itself),
+             // else its client address (the default)
+  kAddress,  // the caller's client address (an IPv6 one by its /64)
+  kNone,     // nothing: whoever sends the loginId holds its place (the legacy service; unsafe)
+};
+std::optional<IdentityBinding> ParseIdentityBinding(std::string_view text);
+
+// Who a TRACER call is, as the store, the poll cache and abuse protection know it. The one place
+// this is decided:
+//   no loginId, a wcCookie:  "wc:<cookie>"
+//   neither:                 "ip:<client address>"
+//   a loginId:               "id:<22 characters>", base64url of the first 16 bytes of SHA-256
+//                            over the loginId and what `binding` ties it to (the wcCookie or
+//                            the client address; nothing with kNone)
+// A loginId's identity is in a namespace of its own, so no loginId ("ip:203.0.113.7" neither)
+// reaches the place of a caller without one; and the same loginId from another browser or
+// address is another place, which can neither take nor check out the first. Bound by
+// derivation, not by "the first caller owns it": whoever comes first cannot lock the owner out.
+// The digest keeps the identity short (the store takes at most 256 bytes) whatever the loginId
+// and cookie. Deterministic, so every node derives the same identity.
+std::string TracerIdentity(IdentityBinding binding, std::string_view login_id,
+                           std::string_view cookie, const boost::asio::ip::address& client);
+
 struct TracerOptions {
-  std::string domain;                 // tracer.domain: the tracer_domain field of every answer
-  bool trust_client_ip = false;       // tracer.trust_client_ip: the form's `ip` may be the identity
+  std::string domain;            // tracer.domain: the tracer_domain field of every answer
+  bool trust_client_ip = false;  // tracer.trust_client_ip: the form's `ip` may be the identity
+  IdentityBinding identity_binding = IdentityBinding::kCookie;  // tracer.identity_binding
+  // tracer.allowed_origins: the sites whose pages may call from a browser; nullopt: the rooms'
+  // match hosts (recomputed on every SetRoutes).
+  std::optional<std::vector<std::string>> allowed_origins;
   std::vector<Cidr> trusted_proxies;  // server.trusted_proxies (for ClientIp)
   Guard* guard = nullptr;             // null: nobody is blocked
   // How many identities the poll cache holds, all rooms together. One that falls out is
@@ -40,7 +74,7 @@ struct TracerOptions {
   std::size_t max_cached_identities = 1'000'000;
 };
 
-// The 13 fields of an inputQueue.do / outputQueue.do answer, in the order clients expect.
+// The 13 fields of an inputQueue.do / outQueue.do answer, in the order clients expect.
 inline constexpr std::array<std::string_view, 13> kTracerFields = {
     "host",         "ip",       "loginId",          "port",          "pageUrl",   "isWait",
     "waitCnt",      "limitCnt", "session_time_out", "waitQueueSize", "waitMyCnt", "userAgent",
@@ -50,8 +84,15 @@ inline constexpr std::array<std::string_view, 13> kTracerFields = {
 // so that rendering copies each byte once.
 using TracerValues = std::array<std::string_view, kTracerFields.size()>;
 
-// <?xml ...?><Root><Parameters><Parameter id="NAME">VALUE</Parameter>...</Parameters></Root>,
-// values XML-escaped.
+// The answer as a Nexacro dataset document, laid out with TABs so that the legacy client's
+// reading (the root's textContent split on TABs, piece 2 + i is field i) finds every field:
+//   <?xml version="1.0" encoding="UTF-8"?>\n
+//   <Root xmlns="http://www.nexacroplatform.com/platform/dataset">\n
+//   \t<Parameters>\n
+//   \t<Parameter id="NAME" type="String">VALUE</Parameter>\n     (13 lines, kTracerFields order)
+//   \t</Parameters>\n
+//   </Root>\n
+// Values are XML-escaped, and their TABs, CRs and LFs sent as spaces.
 std::string RenderTracerXml(const TracerValues& values);
 // {"host":"...",...}: the same 13 keys, every value a string.
 std::string RenderTracerJson(const TracerValues& values);
@@ -61,9 +102,14 @@ void AppendXmlEscaped(std::string& out, std::string_view text);
 // Whether `path` is one of this API's (under /TRACERAPI/).
 bool IsTracerPath(std::string_view path);
 
-// Thread-safe. Identity: loginId; when empty, the wcCookie cookie; when absent, the client IP
+// Thread-safe. Identity: TracerIdentity of the loginId, the wcCookie cookie and the client IP
 // (ClientIp; the form's `ip` only with trust_client_ip). Room: the room whose match rules take
 // `host` and pageUrl's path (RoomRoutes); else the room "default"; else the first room.
+//
+// Browsers: a call with an Origin header that is neither the API's own host nor allowed
+// (TracerOptions::allowed_origins, by default the rooms' match hosts) is refused (403, no CORS
+// headers) before it can take or end a place, so that a page of another site cannot drive its
+// visitors' places; an allowed one gets Access-Control-Allow-Origin with credentials.
 //
 // A poll does not go to the store: the identity's ticket, learned from its first Join, is kept
 // in a striped cache (one small lock per stripe, none shared by a room), and a waiting ticket is
@@ -76,8 +122,9 @@ class TracerApi final : public Handler {
 
   void Serve(const Request& request, const ConnectionInfo& connection, Respond respond) override;
 
-  // The rooms' match rules (at start and on a configuration reload).
-  void SetRoutes(const std::vector<RoomRoute>& routes) { routes_.Publish(RoomRoutes(routes)); }
+  // The rooms' match rules (at start and on a configuration reload); with no configured
+  // allowed_origins, also the origins allowed to call from a browser.
+  void SetRoutes(const std::vector<RoomRoute>& routes);
 
   static constexpr std::size_t kMaxIdentityBytes = 256;
   static constexpr std::string_view kIdentityCookie = "wcCookie";
@@ -108,6 +155,9 @@ class TracerApi final : public Handler {
              std::uint64_t wait_my_cnt, std::uint64_t queue_size);
   void Finish(Call& call, Response response);
 
+  // Whether a browser page of `origin` may call (or it is this host's own origin).
+  bool OriginAllowed(std::string_view origin, std::string_view host) const;
+
   Stripe& StripeOf(std::string_view key);
   bool Lookup(std::string_view key, Place& out);
   void Remember(const std::string& key, const Place& place);
@@ -123,6 +173,7 @@ class TracerApi final : public Handler {
   std::size_t max_per_stripe_;
   std::array<Stripe, kStripes> stripes_;
   util::Published<RoomRoutes> routes_;
+  util::Published<AllowedOrigins> origins_;
 };
 
 }  // namespace vwr::api

@@ -448,6 +448,9 @@ int Serve(const ConfigSource& source, const config::Config& config) {
   api::TracerOptions tracer_options;
   tracer_options.domain = config.tracer.domain;
   tracer_options.trust_client_ip = config.tracer.trust_client_ip;
+  tracer_options.identity_binding = api::ParseIdentityBinding(config.tracer.identity_binding)
+                                        .value_or(api::IdentityBinding::kCookie);  // validated
+  tracer_options.allowed_origins = config.tracer.allowed_origins;
   for (const std::string& proxy : config.server.trusted_proxies) {
     // Checked and normalised when the file was loaded.
     if (std::optional<api::Cidr> cidr = api::ParseCidr(proxy)) {

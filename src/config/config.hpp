@@ -229,6 +229,12 @@ struct WebConfig {
 struct TracerConfig {
   std::string domain;            // this node's public domain: the answers' tracer_domain
   bool trust_client_ip = false;  // the form's `ip` may name the identity (trusted clients only)
+  // What a sent loginId is bound to: "cookie" (the caller's wcCookie, else its address),
+  // "address", or "none" (whoever sends a loginId holds its place: unsafe).
+  std::string identity_binding = "cookie";
+  // The origins whose pages may call from a browser (CORS), normalised ("https://host[:port]",
+  // host in lower case, "*." for any host under a domain); nullopt: the rooms' match hosts.
+  std::optional<std::vector<std::string>> allowed_origins;
 
   bool operator==(const TracerConfig&) const = default;
 };

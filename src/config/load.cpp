@@ -96,8 +96,11 @@ constexpr std::array<std::string_view, 10> kJwsAlgorithms = {
     "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"};
 constexpr std::array<std::string_view, 6> kServerKeys = {
     "listen", "admin_listen", "workers", "limits", "tls", "trusted_proxies"};
-constexpr std::array<std::string_view, 2> kTracerKeys = {"domain", "trust_client_ip"};
+constexpr std::array<std::string_view, 4> kTracerKeys = {"domain", "trust_client_ip",
+                                                         "identity_binding", "allowed_origins"};
+constexpr std::array<std::string_view, 3> kIdentityBindings = {"cookie", "address", "none"};
 constexpr std::size_t kMaxTrustedProxies = 256;
+constexpr std::size_t kMaxAllowedOrigins = 256;
 constexpr std::size_t kMaxTracerDomainLength = 253;
 constexpr std::array<std::string_view, 2> kTlsKeys = {"cert_file", "key_file"};
 constexpr std::array<std::string_view, 9> kLimitsKeys = {
@@ -583,6 +586,59 @@ void ReadTrustedProxies(Reader& reader, const Field& field, std::vector<std::str
   }
 }
 
+std::optional<std::string> CheckOrigin(std::string_view url);
+
+// tracer.allowed_origins: origins ("https://shop.example.com", "http://localhost:8080"), a host
+// "*.example.com" for any host under a domain; normalised: host in lower case, no trailing "/".
+void ReadAllowedOrigins(Reader& reader, const Field& field, TracerConfig& out) {
+  std::vector<std::string> origins;
+  if (!field.node.IsNull()) {
+    if (!field.node.IsSequence()) {
+      reader.Error(field.mark, field.path,
+                   "expected a list of origins, such as [\"https://shop.example.com\"]");
+      return;
+    }
+    if (field.node.size() > kMaxAllowedOrigins) {
+      reader.Error(field.mark, field.path,
+                   "lists more than " + std::to_string(kMaxAllowedOrigins) + " entries");
+      return;
+    }
+  }
+  for (std::size_t i = 0; field.node.IsSequence() && i < field.node.size(); ++i) {
+    const YAML::Node item = field.node[i];
+    const Field entry{field.path + "[" + std::to_string(i) + "]", item.Mark(), item};
+    std::optional<std::string> text = reader.ReadString(entry);
+    if (!text) continue;
+    if (*text == "null" || *text == "*") {
+      reader.Error(entry.mark, entry.path,
+                   Quote(*text) +
+                       " is not allowed: list the origins of the sites whose pages call the "
+                       "TRACER API (\"null\" is what sandboxed frames and local files send, "
+                       "which any page can produce; \"*\" would be every site)");
+      continue;
+    }
+    std::string origin = *text;
+    if (origin.ends_with('/')) origin.pop_back();
+    // "https://*.example.com[:port]": the rest must be an origin once "*." is taken out.
+    const std::size_t scheme_end = origin.find("://");
+    std::string checked = origin;
+    if (scheme_end != std::string::npos && origin.compare(scheme_end + 3, 2, "*.") == 0) {
+      checked.erase(scheme_end + 3, 2);
+    }
+    if (std::optional<std::string> problem = CheckOrigin(checked)) {
+      reader.Error(entry.mark, entry.path,
+                   *problem +
+                       "; expected an origin such as \"https://shop.example.com\" or "
+                       "\"https://*.example.com\"; got " +
+                       Quote(*text));
+      continue;
+    }
+    for (char& c : origin) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    origins.push_back(std::move(origin));
+  }
+  out.allowed_origins = std::move(origins);
+}
+
 void ReadTracer(Reader& reader, const Field& field, TracerConfig& out) {
   const std::optional<Fields> fields = reader.ReadMap(field, kTracerKeys);
   if (!fields) return;
@@ -605,6 +661,14 @@ void ReadTracer(Reader& reader, const Field& field, TracerConfig& out) {
     if (std::optional<std::string> value = reader.ReadChoice(*trust, kBooleans)) {
       out.trust_client_ip = *value == "true";
     }
+  }
+  if (const Field* binding = fields->Find("identity_binding")) {
+    if (std::optional<std::string> value = reader.ReadChoice(*binding, kIdentityBindings)) {
+      out.identity_binding = *value;
+    }
+  }
+  if (const Field* origins = fields->Find("allowed_origins")) {
+    ReadAllowedOrigins(reader, *origins, out);
   }
 }
 

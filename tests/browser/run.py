@@ -4,7 +4,8 @@ drives Debian's Chromium with playwright-core. Fails when the node script fails.
 
     python3 tests/browser/run.py waiting_page
 
-Screenshots go to $VWR_ARTIFACTS_DIR, else to artifacts/browser next to the vwr binary
+A test that needs rooms of its own keeps them in <test>.yaml next to it, used instead of the
+rooms below. Screenshots go to $VWR_ARTIFACTS_DIR, else to artifacts/browser next to the vwr binary
 (build/artifacts/browser). The node modules come from scripts/install-browser-deps.
 """
 
@@ -78,7 +79,12 @@ def main(test):
     artifacts = os.environ.get("VWR_ARTIFACTS_DIR") or os.path.join(
         os.path.dirname(vwr_binary()), "artifacts", "browser")
     os.makedirs(artifacts, exist_ok=True)
-    with VwrProcess(CONFIG) as vwr:
+    own_config = os.path.join(HERE, test + ".yaml")
+    config = CONFIG
+    if os.path.exists(own_config):
+        with open(own_config, encoding="utf-8") as f:
+            config = f.read()
+    with VwrProcess(config) as vwr:
         env = dict(os.environ, VWR_ARTIFACTS_DIR=artifacts)
         done = subprocess.run([node, script, vwr.public, vwr.admin, vwr.admin_token or ""],
                               cwd=HERE, env=env, timeout=NODE_TIMEOUT)

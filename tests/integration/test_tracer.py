@@ -1,8 +1,11 @@
-"""The TRACER-compatible API against the real binary, driven as the legacy client script drives
-it: form POSTs (and GETs), the XML answer read with the clients' own regular expression, the 13
-fields in order, a whole wait -> enter -> check-out cycle, places kept per identity (loginId,
-wcCookie, the client address), XML escaping of hostile values, JSON mode and checkBotIp.do.
-Runs on both stores (integration.test_tracer and integration.redis.test_tracer).
+"""The TRACER-compatible API against the real binary, driven as the legacy clients drive it: form
+POSTs, GETs and POSTs with the fields in the query string; the answer read the four ways deployed
+clients read it (a regular expression over the Parameter elements; the root's text split on TABs
+and read by index; a substring search for `"<name>" type="String">`; a namespaced Nexacro dataset
+document); the 13 fields in order, a whole wait -> enter -> check-out (outQueue.do) cycle, places
+kept per identity (loginId, wcCookie, the client address), escaping of hostile values (markup,
+TABs, line breaks), JSON mode and checkBotIp.do. Runs on both stores (integration.test_tracer and
+integration.redis.test_tracer).
 """
 
 import html
@@ -10,6 +13,7 @@ import json
 import re
 import unittest
 import urllib.parse
+import xml.etree.ElementTree as ElementTree
 
 from redis_harness import RedisServer, redis_available
 from vwr_harness import VwrProcess, config_yaml, json_request, request, room_yaml, wait_until
@@ -20,6 +24,38 @@ FIELDS = ["host", "ip", "loginId", "port", "pageUrl", "isWait", "waitCnt", "limi
           "session_time_out", "waitQueueSize", "waitMyCnt", "userAgent", "tracer_domain"]
 POLL = dict(poll_min="100ms", poll_max="1s")
 DOMAIN = "queue.example.com"
+DATASET = "http://www.nexacroplatform.com/platform/dataset"
+
+
+def tab_pieces(text):
+    """The answer as the legacy jQuery client reads it: the root element's text content split on
+    TAB characters, each piece trimmed; field i of FIELDS is piece 2 + i."""
+    root = ElementTree.fromstring(text.encode("utf-8"))
+    return [piece.strip() for piece in "".join(root.itertext()).split("\t")]
+
+
+def by_tab_index(text):
+    pieces = tab_pieces(text)
+    return {name: pieces[2 + i] for i, name in enumerate(FIELDS) if 2 + i < len(pieces)}
+
+
+def by_substring(text, name):
+    """How another integration reads a field: the text after `"<name>" type="String">` up to the
+    next '<'."""
+    marker = '"%s" type="String">' % name
+    at = text.index(marker) + len(marker)
+    return html.unescape(text[at:text.index("<", at)])
+
+
+def dataset_parameters(text):
+    """The answer as a Nexacro dataset document: {id: (type, value)} of Root/Parameters/Parameter
+    in the dataset namespace, in order."""
+    root = ElementTree.fromstring(text.encode("utf-8"))
+    ns = {"ds": DATASET}
+    if root.tag != "{%s}Root" % DATASET:
+        raise AssertionError("the root is %s, not the dataset namespace's Root" % root.tag)
+    return {p.get("id"): (p.get("type"), p.text or "")
+            for p in root.findall("ds:Parameters/ds:Parameter", ns)}
 
 
 def form(**fields):
@@ -48,6 +84,8 @@ class TracerTest(unittest.TestCase):
                       match='[{host: "same.example.com", path_prefix: "/"}]', **POLL),
             room_yaml("sale", max_active=1, admit_rate=100, burst=1,
                       match='[{host: "shop.example.com", path_prefix: "/sale"}]', **POLL),
+            room_yaml("shift", max_active=1, admit_rate=100, burst=1,
+                      match='[{host: "shift.example.com", path_prefix: "/"}]', **POLL),
             room_yaml("closed", mode="reject",
                       match='[{host: "closed.example.com", path_prefix: "/"}]', **POLL),
             extra="tracer:\n  domain: %s\n" % DOMAIN))
@@ -82,10 +120,10 @@ class TracerTest(unittest.TestCase):
         self.assertEqual(names, FIELDS, text)
         return values
 
-    def output(self, host, login_id="", headers=None):
+    def output(self, host, login_id="", headers=None, endpoint="outQueue.do"):
         fields = dict(host=host, ip="10.1.2.3", loginId=login_id, port="443",
                       pageUrl="https://%s/item/1" % host, userAgent="LegacyClient/1.0")
-        status, _, text = self.call("outputQueue.do", fields, headers=headers)
+        status, _, text = self.call(endpoint, fields, headers=headers)
         self.assertEqual(status, 200, text)
         return self.parsed(text)[1]
 
@@ -108,7 +146,6 @@ class TracerTest(unittest.TestCase):
             pageUrl="https://nomatch.example.org/x?y=1", userAgent="LegacyClient/1.0"))
         self.assertEqual(status, 200, text)
         self.assertTrue(text.startswith('<?xml version="1.0" encoding="UTF-8"?>'), text)
-        self.assertIn("<Root><Parameters>", text)
         self.assertIn("xml", hdrs.get("Content-Type"))
         self.assertEqual(hdrs.get("Cache-Control"), "no-store")
         names, v = self.parsed(text)
@@ -125,6 +162,78 @@ class TracerTest(unittest.TestCase):
         self.assertEqual(v["waitCnt"], "0")
         self.assertEqual(v["limitCnt"], "1000")
         self.assertEqual(v["session_time_out"], "600")
+
+    def test_the_answer_byte_for_byte(self):
+        """The layout is part of the contract: legacy clients split the root's text on TABs."""
+        status, _, text = self.call("inputQueue.do", dict(
+            host="nomatch.example.org", ip="10.1.2.3", loginId="bytes-user", port="443",
+            pageUrl="https://nomatch.example.org/", userAgent="LegacyClient/1.0"))
+        self.assertEqual(status, 200, text)
+        values = ["nomatch.example.org", "10.1.2.3", "bytes-user", "443",
+                  "https://nomatch.example.org/", "F", "0", "1000", "600", "0", "0",
+                  "LegacyClient/1.0", DOMAIN]
+        expected = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+                    '<Root xmlns="http://www.nexacroplatform.com/platform/dataset">\n'
+                    '\t<Parameters>\n'
+                    + "".join('\t<Parameter id="%s" type="String">%s</Parameter>\n' % pair
+                              for pair in zip(FIELDS, values))
+                    + '\t</Parameters>\n'
+                    '</Root>\n')
+        self.assertEqual(text, expected)
+
+    def test_the_four_ways_deployed_clients_read_the_answer_agree(self):
+        status, _, text = self.call("inputQueue.do", dict(
+            host="cycle.example.com", loginId="read-holder", port="443",
+            pageUrl="https://cycle.example.com/"))
+        self.assertEqual(status, 200, text)
+        status, _, text = self.call("inputQueue.do", dict(
+            host="cycle.example.com", ip="10.1.2.3", loginId="read-<&>-user", port="443",
+            pageUrl="https://cycle.example.com/a?b=1&c=2", userAgent="Legacy \"quoted\" 'x'"))
+        self.assertEqual(status, 200, text)
+        by_regex = self.parsed(text)[1]
+        self.assertEqual(by_regex["isWait"], "T", text)
+        # The jQuery client: TAB-separated pieces of the root's text, read by index.
+        pieces = tab_pieces(text)
+        self.assertEqual(len(pieces), 16, pieces)
+        self.assertEqual((pieces[0], pieces[1], pieces[15]), ("", "", ""))
+        self.assertEqual(pieces[2], "cycle.example.com")
+        self.assertEqual(by_tab_index(text), by_regex)
+        # Another integration: a substring search per field.
+        for name in FIELDS:
+            self.assertEqual(by_substring(text, name), by_regex[name], name)
+        self.assertEqual(by_substring(text, "loginId"), "read-<&>-user")
+        # Nexacro: a dataset document in its namespace, every Parameter a String.
+        parameters = dataset_parameters(text)
+        self.assertEqual(list(parameters), FIELDS)
+        self.assertEqual({t for t, _ in parameters.values()}, {"String"})
+        self.assertEqual({k: v for k, (_, v) in parameters.items()}, by_regex)
+        self.assertEqual(parameters["isWait"][1], "T")
+        self.assertGreaterEqual(int(parameters["waitCnt"][1]), 1)
+
+    def test_tabs_and_line_breaks_in_values_cannot_shift_the_pieces(self):
+        # pageUrl comes before isWait, userAgent before tracer_domain: a TAB let through would
+        # make a waiting user's client read "F" as isWait, or "evil.example" as its next host.
+        self.assertEqual(self.input("shift.example.com", "shift-holder")["isWait"], "F")
+        hostile_url = "https://shift.example.com/x?q=\tF\tF\t0\r\n\tE"
+        hostile_agent = "Evil/1.0\tF\t\n0\r\n\tevil.example"
+        hostile_login = "shift\tuser\r\nF"
+        for method in ("POST", "GET"):
+            status, _, text = self.call("inputQueue.do", dict(
+                host="shift.example.com", ip="10.1.2.3\t", loginId=hostile_login, port="443",
+                pageUrl=hostile_url, userAgent=hostile_agent), method=method)
+            self.assertEqual(status, 200, text)
+            pieces = tab_pieces(text)
+            self.assertEqual(len(pieces), 16, pieces)
+            read = by_tab_index(text)
+            self.assertEqual(read["isWait"], "T", read)
+            self.assertEqual(read["tracer_domain"], DOMAIN)
+            self.assertEqual(read["pageUrl"], "https://shift.example.com/x?q= F F 0   E")
+            self.assertEqual(read["userAgent"], "Evil/1.0 F  0   evil.example")
+            self.assertEqual(read["loginId"], "shift user  F")
+            self.assertEqual(read["ip"], "10.1.2.3")  # trimmed by the reader
+            for line in text.split("\n")[3:16]:
+                self.assertEqual(line.count("\t"), 1, repr(line))
+            self.assertEqual(dataset_parameters(text)["isWait"], ("String", "T"))
 
     def test_get_with_a_query_string_works_like_post(self):
         v = self.input("nomatch.example.org", "get-user", method="GET")
@@ -276,6 +385,70 @@ class TracerTest(unittest.TestCase):
             self.assertIn("POST", hdrs.get("Allow"))
         self.assertTrue(self.vwr.running())
 
+    def test_every_endpoint_takes_its_fields_from_the_query_string(self):
+        """Nexacro clients send the fields in the query string, with a GET or an empty POST."""
+        host = "query.example.com"
+        room = room_yaml("query", max_active=1, admit_rate=100, burst=1,
+                         match='[{host: "%s", path_prefix: "/"}]' % host, **POLL)
+        vwr = VwrProcess(config_yaml(room, extra="tracer:\n  domain: %s\n" % DOMAIN))
+        self.addCleanup(vwr.close)
+
+        def call(method, endpoint, login_id, **extra):
+            query = form(host=host, ip="10.1.2.3", loginId=login_id, port="8180",
+                         pageUrl="/query/page", **extra)
+            status, _, text = request(method, vwr.url("/TRACERAPI/%s?%s" % (endpoint, query)),
+                                      body=b"" if method == "POST" else None)
+            self.assertEqual(status, 200, text)
+            return text.decode("utf-8")
+
+        for method in ("GET", "POST"):
+            self.assertEqual(call(method, "checkBotIp.do", "q-" + method), "F")
+        holder = dataset_parameters(call("POST", "inputQueue.do", "q-holder"))
+        self.assertEqual(holder["isWait"], ("String", "F"))
+        self.assertEqual(holder["loginId"][1], "q-holder")
+        self.assertEqual(holder["port"][1], "8180")
+        self.assertEqual(holder["pageUrl"][1], "/query/page")
+        for method in ("GET", "POST"):
+            waiter = dataset_parameters(call(method, "inputQueue.do", "q-waiter"))
+            self.assertEqual((waiter["isWait"][1], waiter["waitCnt"][1]), ("T", "1"), method)
+        # Check-out by the query string, on both paths: the holder's slot goes to the waiter.
+        self.assertEqual(dataset_parameters(call("GET", "outQueue.do", "q-holder"))["loginId"],
+                         ("String", "q-holder"))
+        wait_until(lambda: dataset_parameters(call("GET", "inputQueue.do", "q-waiter"))
+                   ["isWait"][1] == "F", 5, message="the waiter enters the freed slot")
+        self.assertEqual(dataset_parameters(call("POST", "outputQueue.do", "q-waiter"))
+                         ["isWait"][1], "F")
+        status, _, info = json_request("GET", vwr.url("/api/v1/rooms/query"))
+        self.assertEqual(info["active"], 0, info)
+
+    def test_the_form_body_wins_over_the_query_string(self):
+        query = form(host="closed.example.com", loginId="from-query", port="1")
+        status, _, text = request(
+            "POST", self.vwr.url("/TRACERAPI/inputQueue.do?" + query),
+            body=form(host="nomatch.example.org", loginId="from-body"),
+            headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(status, 200, text)
+        v = self.parsed(text.decode())[1]
+        self.assertEqual((v["host"], v["loginId"], v["port"]),
+                         ("nomatch.example.org", "from-body", "1"))
+        self.assertEqual(v["isWait"], "F", "the body's host chose the room, not the closed one")
+        # A malformed query string is refused like a malformed body.
+        status, _, text = request(
+            "POST", self.vwr.url("/TRACERAPI/inputQueue.do?loginId=%ZZ"),
+            body=form(loginId="x"), headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(status, 400, text)
+
+    def test_out_queue_and_its_alias_check_out(self):
+        host = "nomatch.example.org"
+        for endpoint in ("outQueue.do", "outputQueue.do"):
+            login = "alias-" + endpoint
+            self.input(host, login)
+            out = self.output(host, login, endpoint=endpoint)
+            self.assertEqual(list(out), FIELDS)
+            self.assertEqual((out["isWait"], out["loginId"]), ("F", login))
+        status, _, _ = self.call("outqueue.do", dict(loginId="x"))
+        self.assertEqual(status, 404, "paths are case-sensitive, as the legacy server's")
+
     def test_calls_are_counted_in_metrics(self):
         self.input("nomatch.example.org", "metrics-user")
         self.output("nomatch.example.org", "metrics-user")
@@ -368,6 +541,257 @@ class TracerGuardTest(unittest.TestCase):
         status, text = call("inputQueue.do", "203.0.113.5")
         values = {k: html.unescape(v) for k, v in PARAMETER.findall(text)}
         self.assertIn(values["isWait"], ("T", "F"), values)
+
+
+PROXIED = "server:\n  trusted_proxies: [\"127.0.0.0/8\", \"::1\"]\n"
+
+
+class TracerIdentityAttackTest(unittest.TestCase):
+    """A loginId is not a secret: whoever knows one could send it. Each test performs an attack
+    on someone else's identity, from another client address (X-Forwarded-For behind a trusted
+    proxy) or with another wcCookie, and checks that it takes and ends nothing of theirs:
+    a sent loginId is bound to the caller's wcCookie, or else its address
+    (tracer.identity_binding: cookie, the default), and lives in a namespace of its own, apart
+    from the identities of callers without one (ip:<address>, wc:<cookie>)."""
+
+    ROOMS = ("take", "cookie", "copy", "out", "ns")
+
+    @classmethod
+    def setUpClass(cls):
+        cls.vwr = VwrProcess(config_yaml(*cls.rooms(), extra=PROXIED))
+        cls.addClassCleanup(cls.vwr.close)
+
+    @classmethod
+    def rooms(cls):
+        # One slot each and a session that outlasts the test: only a check-out frees a slot.
+        return [room_yaml(room, max_active=1, admit_rate=100, burst=1, session_timeout="1h",
+                          claim_grace="30s",
+                          match='[{host: "%s.example.com", path_prefix: "/"}]' % room, **POLL)
+                for room in cls.ROOMS]
+
+    def call(self, endpoint, room, client, login_id="", cookie=None, vwr=None):
+        vwr = vwr or self.vwr
+        headers = {"Content-Type": "application/x-www-form-urlencoded",
+                   "X-Forwarded-For": client}
+        if cookie is not None:
+            headers["Cookie"] = "wcCookie=" + cookie
+        status, _, body = request("POST", vwr.url("/TRACERAPI/" + endpoint), headers=headers,
+                                  body=form(host=room + ".example.com", loginId=login_id,
+                                            port="443", pageUrl="/"))
+        self.assertEqual(status, 200, body)
+        return {k: html.unescape(v) for k, v in PARAMETER.findall(body.decode())}
+
+    def enter(self, room, client, login_id="", cookie=None, vwr=None):
+        return self.call("inputQueue.do", room, client, login_id, cookie, vwr)
+
+    def active(self, room, vwr=None):
+        status, _, info = json_request("GET", (vwr or self.vwr).url("/api/v1/rooms/" + room))
+        self.assertEqual(status, 200, info)
+        return info["active"]
+
+    def test_polling_as_another_login_id_from_another_address_takes_nothing(self):
+        self.assertEqual(self.enter("take", "198.51.100.10", "alice")["isWait"], "F")
+        stolen = self.enter("take", "203.0.113.66", "alice")
+        self.assertEqual((stolen["isWait"], stolen["waitMyCnt"]), ("T", "1"),
+                         "the attacker gets a place of its own, behind alice")
+        self.assertEqual(self.enter("take", "198.51.100.10", "alice")["isWait"], "F")
+        self.assertEqual(self.active("take"), 1)
+
+    def test_polling_as_another_login_id_with_another_cookie_takes_nothing(self):
+        self.assertEqual(self.enter("cookie", "198.51.100.20", "bob", "bob-secret")["isWait"],
+                         "F")
+        # From bob's own address (a shared NAT), with a guessed cookie or with none.
+        guessed = self.enter("cookie", "198.51.100.20", "bob", "guess")
+        self.assertEqual(guessed["isWait"], "T", guessed)
+        bare = self.enter("cookie", "198.51.100.20", "bob")
+        self.assertEqual(bare["isWait"], "T", bare)
+        self.assertNotEqual(bare["waitMyCnt"], guessed["waitMyCnt"], "two places, neither bob's")
+        # Bob's browser from another address (a phone that changed networks) keeps his place.
+        self.assertEqual(self.enter("cookie", "203.0.113.99", "bob", "bob-secret")["isWait"],
+                         "F")
+        self.assertEqual(self.active("cookie"), 1)
+
+    def test_a_cookie_that_is_the_login_id_binds_nothing_more(self):
+        # Deployed clients send their wcCookie's value as the loginId: knowing one is knowing
+        # both, so such calls are bound to their address.
+        self.assertEqual(self.enter("copy", "198.51.100.60", "Zm9v_T_12345_WC",
+                                    "Zm9v_T_12345_WC")["isWait"], "F")
+        copied = self.enter("copy", "203.0.113.60", "Zm9v_T_12345_WC", "Zm9v_T_12345_WC")
+        self.assertEqual(copied["isWait"], "T", copied)
+        self.assertEqual(self.enter("copy", "198.51.100.60", "Zm9v_T_12345_WC",
+                                    "Zm9v_T_12345_WC")["isWait"], "F")
+
+    def test_checking_out_another_login_id_ends_nothing(self):
+        self.assertEqual(self.enter("out", "198.51.100.30", "carol")["isWait"], "F")
+        self.assertEqual(self.enter("out", "198.51.100.31", "dave")["isWait"], "T")
+        self.call("outQueue.do", "out", "203.0.113.30", "carol")
+        self.assertEqual(self.active("out"), 1, "carol's session was not ended")
+        self.assertEqual(self.enter("out", "198.51.100.30", "carol")["isWait"], "F")
+        self.assertEqual(self.enter("out", "198.51.100.31", "dave")["isWait"], "T")
+        # Carol herself checks out: dave gets her slot.
+        self.call("outQueue.do", "out", "198.51.100.30", "carol")
+        self.assertEqual(self.active("out"), 0)
+        wait_until(lambda: self.enter("out", "198.51.100.31", "dave")["isWait"] == "F", 5,
+                   message="dave enters the slot carol gave back")
+
+    def check_namespaces(self, vwr, attacker):
+        """loginIds shaped like the identities of callers without one ("ip:<address>",
+        "wc:<cookie>") reach neither their places nor their sessions."""
+        self.assertEqual(self.enter("ns", "198.51.100.7", vwr=vwr)["isWait"], "F")
+        posing = self.enter("ns", attacker, "ip:198.51.100.7", vwr=vwr)
+        self.assertEqual((posing["isWait"], posing["waitMyCnt"]), ("T", "1"), posing)
+        self.call("outQueue.do", "ns", attacker, "ip:198.51.100.7", vwr=vwr)
+        self.assertEqual(self.active("ns", vwr), 1, "the anonymous caller's session is not ended")
+        anonymous = self.enter("ns", "198.51.100.8", cookie="c0ffee", vwr=vwr)
+        self.assertEqual(anonymous["isWait"], "T")
+        posing = self.enter("ns", attacker, "wc:c0ffee", vwr=vwr)
+        self.assertEqual(int(posing["waitMyCnt"]), int(anonymous["waitMyCnt"]) + 1,
+                         "a place of its own, not the cookie holder's")
+        self.assertEqual(self.enter("ns", "198.51.100.7", vwr=vwr)["isWait"], "F")
+
+    def test_ip_and_wc_login_ids_do_not_reach_callers_without_one(self):
+        self.check_namespaces(self.vwr, "203.0.113.5")
+
+    def test_the_namespace_holds_without_binding_too(self):
+        # identity_binding: none (unsafe, today's behaviour for loginIds): still, a loginId
+        # "ip:<address>" sent from that very address is not that address's anonymous caller.
+        unbound = VwrProcess(config_yaml(*self.rooms(), extra=PROXIED + (
+            "tracer:\n  identity_binding: none\n")))
+        self.addCleanup(unbound.close)
+        self.check_namespaces(unbound, "198.51.100.7")
+
+
+class TracerIdentityBindingTest(unittest.TestCase):
+    """tracer.identity_binding: what `address` and `none` do (the default, `cookie`, is in
+    TracerIdentityAttackTest)."""
+
+    call = TracerIdentityAttackTest.call
+    enter = TracerIdentityAttackTest.enter
+
+    def start(self, binding):
+        vwr = VwrProcess(config_yaml(*TracerIdentityAttackTest.rooms(), extra=PROXIED + (
+            "tracer:\n  identity_binding: %s\n" % binding)))
+        self.addCleanup(vwr.close)
+        return vwr
+
+    def test_address_binding_ignores_the_cookie(self):
+        vwr = self.start("address")
+        self.assertEqual(self.enter("take", "198.51.100.40", "eve", "e1", vwr)["isWait"], "F")
+        self.assertEqual(self.enter("take", "198.51.100.40", "eve", "other", vwr)["isWait"], "F",
+                         "the same address: the same place, whatever the cookie")
+        self.assertEqual(self.enter("take", "203.0.113.40", "eve", "e1", vwr)["isWait"], "T",
+                         "another address: another place, even with eve's cookie")
+
+    def test_none_leaves_a_login_id_to_whoever_sends_it(self):
+        # Documented as unsafe: the legacy service's behaviour.
+        vwr = self.start("none")
+        self.assertEqual(self.enter("take", "198.51.100.50", "frank", "f1", vwr)["isWait"], "F")
+        self.assertEqual(self.enter("take", "203.0.113.50", "frank", "x", vwr)["isWait"], "F")
+        self.call("outQueue.do", "take", "203.0.113.51", "frank", vwr=vwr)
+        status, _, info = json_request("GET", vwr.url("/api/v1/rooms/take"))
+        self.assertEqual(info["active"], 0, info)
+
+
+class TracerCorsTest(unittest.TestCase):
+    """Which sites' pages may call the TRACER API from a browser. By default the rooms' match
+    hosts (http and https, any port); tracer.allowed_origins replaces that list. An origin not
+    on it (or "null") gets no CORS header, and its call is refused before it can take or end a
+    place: a page elsewhere cannot drive its visitors' places."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.vwr = VwrProcess(config_yaml(
+            room_yaml("shop", max_active=10, admit_rate=100, burst=10,
+                      match='[{host: "shop.example.com", path_prefix: "/"},'
+                            ' {host: "*.example.org", path_prefix: "/"}]', **POLL),
+            room_yaml("anywhere", max_active=10, admit_rate=100, burst=10, **POLL)))
+        cls.addClassCleanup(cls.vwr.close)
+
+    def call(self, origin, method="POST", endpoint="inputQueue.do", login_id="cors", vwr=None,
+             headers=None):
+        hdrs = dict(headers or {})
+        if origin is not None:
+            hdrs["Origin"] = origin
+        body = None
+        if method == "POST":
+            hdrs["Content-Type"] = "application/x-www-form-urlencoded"
+            body = form(host="shop.example.com", loginId=login_id, pageUrl="/")
+        status, got, text = request(method, (vwr or self.vwr).url("/TRACERAPI/" + endpoint),
+                                    body=body, headers=hdrs)
+        return status, got, text.decode()
+
+    def assert_allowed(self, origin, vwr=None):
+        status, hdrs, text = self.call(origin, vwr=vwr, login_id="ok-" + origin)
+        self.assertEqual(status, 200, "%s: %s" % (origin, text))
+        self.assertEqual(hdrs.get("Access-Control-Allow-Origin"), origin)
+        self.assertEqual(hdrs.get("Access-Control-Allow-Credentials"), "true")
+        self.assertIn("Origin", hdrs.get("Vary", ""))
+        status, hdrs, _ = self.call(origin, method="OPTIONS", vwr=vwr, headers={
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type"})
+        self.assertEqual(status, 204, origin)
+        self.assertEqual(hdrs.get("Access-Control-Allow-Origin"), origin)
+        self.assertIn("POST", hdrs.get("Access-Control-Allow-Methods"))
+        self.assertIn("Content-Type", hdrs.get("Access-Control-Allow-Headers"))
+
+    def assert_refused(self, origin, vwr=None):
+        vwr = vwr or self.vwr
+        before = json_request("GET", vwr.url("/api/v1/rooms/shop"))[2]
+        for endpoint in ("inputQueue.do", "outQueue.do", "checkBotIp.do"):
+            status, hdrs, text = self.call(origin, endpoint=endpoint, vwr=vwr,
+                                           login_id="refused-" + origin)
+            self.assertEqual(status, 403, "%s %s: %s" % (origin, endpoint, text))
+            self.assertIsNone(hdrs.get("Access-Control-Allow-Origin"), origin)
+            self.assertIsNone(hdrs.get("Access-Control-Allow-Credentials"), origin)
+        after = json_request("GET", vwr.url("/api/v1/rooms/shop"))[2]
+        self.assertEqual((after["active"], after["queueSize"]),
+                         (before["active"], before["queueSize"]), "%s took a place" % origin)
+        status, hdrs, _ = self.call(origin, method="OPTIONS", vwr=vwr,
+                                    headers={"Access-Control-Request-Method": "POST"})
+        self.assertEqual(status, 403, origin)
+        self.assertIsNone(hdrs.get("Access-Control-Allow-Origin"), origin)
+
+    def test_the_rooms_hosts_are_allowed_by_default(self):
+        for origin in ("https://shop.example.com", "http://shop.example.com",
+                       "https://shop.example.com:8443", "https://SHOP.Example.com",
+                       "https://a.example.org", "http://b.c.example.org:8080"):
+            self.assert_allowed(origin)
+
+    def test_other_origins_and_null_are_refused(self):
+        for origin in ("https://evil.example", "null", "https://example.org",
+                       "https://shop.example.com.evil.example", "https://evilshop.example.com",
+                       "ftp://shop.example.com", "https://shop.example.com/path",
+                       "https://user@shop.example.com", "shop.example.com", ""):
+            self.assert_refused(origin)
+
+    def test_calls_without_an_origin_are_served_without_cors_headers(self):
+        status, hdrs, text = self.call(None, login_id="server-side")
+        self.assertEqual(status, 200, text)
+        self.assertIsNone(hdrs.get("Access-Control-Allow-Origin"))
+
+    def test_the_configured_list_replaces_the_rooms_hosts(self):
+        vwr = VwrProcess(config_yaml(
+            room_yaml("shop", max_active=10, admit_rate=100, burst=10,
+                      match='[{host: "shop.example.com", path_prefix: "/"}]', **POLL),
+            extra='tracer:\n  allowed_origins: ["https://shop.example.com",'
+                  ' "http://localhost:8080", "https://*.example.net"]\n'))
+        self.addCleanup(vwr.close)
+        for origin in ("https://shop.example.com", "http://localhost:8080",
+                       "https://a.example.net"):
+            self.assert_allowed(origin, vwr)
+        for origin in ("http://shop.example.com", "https://shop.example.com:8443",
+                       "http://localhost:8081", "https://example.net", "null"):
+            self.assert_refused(origin, vwr)
+
+    def test_an_empty_list_allows_no_site(self):
+        vwr = VwrProcess(config_yaml(
+            room_yaml("shop", max_active=10, admit_rate=100, burst=10,
+                      match='[{host: "shop.example.com", path_prefix: "/"}]', **POLL),
+            extra="tracer:\n  allowed_origins: []\n"))
+        self.addCleanup(vwr.close)
+        self.assert_refused("https://shop.example.com", vwr)
+        status, _, text = self.call(None, vwr=vwr)
+        self.assertEqual(status, 200, text)
 
 
 @unittest.skipUnless(redis_available(), "redis-server is not installed (scripts/install-deps)")

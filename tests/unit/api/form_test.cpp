@@ -95,6 +95,18 @@ TEST(Form, FirstOccurrenceWinsAndAllAreKept) {
   EXPECT_EQ(form->fields()[1].value, "2.2.2.2");
 }
 
+TEST(Form, AppendedFieldsComeAfterAndLoseToTheFirstForm) {
+  auto body = ParseForm("loginId=from-body&port=", {});
+  auto query = ParseForm("loginId=from-query&host=h&port=1", {});
+  ASSERT_TRUE(body.has_value() && query.has_value());
+  body->Append(std::move(*query));
+  EXPECT_EQ(body->size(), 5u);
+  EXPECT_EQ(body->Find("loginId"), "from-body");
+  EXPECT_EQ(body->Find("port"), "") << "an empty field of the first form still wins";
+  EXPECT_EQ(body->Find("host"), "h") << "what only the second form has is found";
+  EXPECT_EQ(body->fields()[2].value, "from-query");
+}
+
 TEST(Form, RejectsBadEscapes) {
   for (const char* body : {"a=%G1", "a=%1G", "a=%4", "a=%", "a=1%", "%zz=1", "a=%%41", "a=%+1"}) {
     EXPECT_EQ(Refused(body).code, FormErrorCode::kBadEscape) << body;

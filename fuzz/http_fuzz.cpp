@@ -50,6 +50,7 @@
 #include "server/request_parser.hpp"
 #include "store/embedded_store.hpp"
 #include "token/admission_token.hpp"
+#include "token/identity.hpp"
 #include "token/key.hpp"
 #include "token/ticket_codec.hpp"
 #include "util/clock.hpp"
@@ -102,7 +103,8 @@ struct World {
     api::TracerOptions tracer_options;
     tracer_options.domain = "queue.example.com";
     tracer_options.trusted_proxies = {*api::ParseCidr("127.0.0.0/8")};
-    tracer = std::make_unique<api::TracerApi>(*rooms, clock, metrics, std::move(tracer_options));
+    tracer = std::make_unique<api::TracerApi>(*rooms, clock, metrics, pseudonyms,
+                                              std::move(tracer_options));
     tracer->SetRoutes({{"a", {{"shop.example.com", "/"}, {"*.example.org", "/sale"}}},
                        {"default", {{"*", "/"}}}});
     api::PublicApiOptions options;
@@ -148,6 +150,7 @@ struct World {
 
   util::FakeClock clock;
   token::SecretKey key{{7, 7, 7}};
+  token::IdentityPseudonyms pseudonyms{key};
   token::TicketCodec tickets{key};
   token::KeyRing ring{clock, std::chrono::seconds(600)};
   token::AdmissionTokenSigner tokens{ring, clock};

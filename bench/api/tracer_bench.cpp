@@ -23,6 +23,7 @@ constexpr std::string_view kForm =
 struct Bench {
   util::FakeClock clock;
   ApiMetrics metrics;
+  token::IdentityPseudonyms pseudonyms{token::SecretKey{{1, 2, 3}}};
   std::unique_ptr<store::EmbeddedStore> store;
   std::unique_ptr<RoomDirectory> rooms;
   std::unique_ptr<TracerApi> api;
@@ -37,7 +38,7 @@ struct Bench {
     rooms = std::make_unique<RoomDirectory>(*store);
     TracerOptions options;
     options.domain = "queue.example.com";
-    api = std::make_unique<TracerApi>(*rooms, clock, metrics, std::move(options));
+    api = std::make_unique<TracerApi>(*rooms, clock, metrics, pseudonyms, std::move(options));
     api->SetRoutes({{"sale", {{"shop.example.com", "/sale"}}}, {"home", {{"*", "/"}}}});
     Serve(Post("inputQueue.do", "host=shop.example.com&loginId=holder&pageUrl=%2Fsale"));
     const std::string first = Serve(Post("inputQueue.do", kForm));

@@ -256,17 +256,26 @@ struct TracerApi::Call {
   bool json = false;
   bool cors = false;  // the request's Origin may read the answer
   boost::asio::ip::address client_ip;
-  Place place;            // what the cache held, or learned
-  bool rejoined = false;  // a spent place was replaced once already
+  Place place;                 // what the cache held, or learned
+  bool rejoined = false;       // a spent place was replaced once already
+  std::string store_identity;  // StoreIdentity(): empty until a store call needs it
+  bool verified = false;       // the identity is a signed user's
 };
 
+const std::string& TracerApi::StoreIdentity(Call& call) const {
+  if (call.store_identity.empty()) call.store_identity = pseudonyms_.Of(call.identity());
+  return call.store_identity;
+}
+
 TracerApi::TracerApi(RoomDirectory& rooms, const util::Clock& clock, ApiMetrics& metrics,
-                     TracerOptions options)
+                     const token::IdentityPseudonyms& pseudonyms, TracerOptions options)
     : rooms_(rooms),
       clock_(clock),
+      pseudonyms_(pseudonyms),
       metrics_(metrics),
       error_log_(clock),
       fail_log_(clock, 1),
+      user_log_(clock, 1),
       options_(std::move(options)),
       max_per_stripe_(std::max<std::size_t>(1, options_.max_cached_identities / kStripes)) {
   if (options_.allowed_origins) {
@@ -461,13 +470,41 @@ void TracerApi::Serve(const Request& req, const ConnectionInfo& connection, Resp
   // address (TracerIdentity).
   const std::string_view login = call->fields.Find("loginId").value_or("");
   const std::string_view cookie = FindCookie(req, kIdentityCookie, "");
-  if (login.size() > kMaxIdentityBytes ||
-      (login.empty() && cookie.size() + 3 > kMaxIdentityBytes)) {
+  // A signed loginId is a user token (up to 8 KiB); any other, a name.
+  const std::size_t max_login = options_.user_identity != nullptr
+                                    ? token::UserIdentityVerifier::kMaxTokenLength
+                                    : kMaxIdentityBytes;
+  if (login.size() > max_login || (login.empty() && cookie.size() + 3 > kMaxIdentityBytes)) {
     return Finish(*call, MakeError(ApiError::kBadRequest,
-                                   "loginId (or wcCookie) is longer than 256 bytes", v, ka));
+                                   fmt::format("loginId (or wcCookie) is longer than {} bytes",
+                                               login.empty() ? kMaxIdentityBytes : max_login),
+                                   v, ka));
   }
-  const std::string identity =
-      TracerIdentity(options_.identity_binding, login, cookie, call->client_ip);
+  std::string identity;
+  if (options_.user_identity != nullptr) {
+    // The loginId is the platform's user token: the caller is the user it names, wherever it
+    // calls from, and the place is that user's (the native API's too).
+    auto user = options_.user_identity->Verify(
+        login, std::chrono::duration_cast<std::chrono::seconds>(clock_.WallNow().time_since_epoch())
+                   .count());
+    if (!user) {
+      std::uint64_t suppressed = 0;
+      if (user_log_.Allow(suppressed)) {
+        spdlog::info(
+            "room {}: TRACER {} from {}: the loginId is no valid user token ({}); "
+            "answering NE{}",
+            call->room->state->id(), EndpointName(call->endpoint), call->client_ip.to_string(),
+            token::UserTokenErrorName(user.error()),
+            suppressed > 0 ? fmt::format(" ({} similar lines suppressed)", suppressed) : "");
+      }
+      return Reply(*call, "NE", 0, 0, call->room->state->Figures().queue_size);
+    }
+    call->store_identity = pseudonyms_.Of(*user);
+    call->verified = true;
+    identity = "su:" + call->store_identity;
+  } else {
+    identity = TracerIdentity(options_.identity_binding, login, cookie, call->client_ip);
+  }
   const std::string& room_id = call->room->state->id();
   call->key.reserve(room_id.size() + 1 + identity.size());
   call->key.append(room_id).push_back(kKeySeparator);
@@ -532,7 +569,7 @@ void TracerApi::Input(std::shared_ptr<Call> call) {
     if (verdict.action == GuardAction::kBypass && !known) {
       // On the allow list: admitted at once, never queued. (Once admitted, its polls are of
       // that session, not new admissions.)
-      return room.Admit(std::string(call->identity()),
+      return room.Admit(StoreIdentity(*call),
                         [this, call](boost::system::result<store::TicketAnswer> answer) mutable {
                           if (!answer) return Failed(std::move(call), answer.error());
                           Decided(std::move(call), *answer);
@@ -564,7 +601,7 @@ void TracerApi::JoinFor(std::shared_ptr<Call> call) {
   store::RoomState& room = *call->room->state;
   // The store's Join answers an identity that holds a place with that place: a node that has
   // not seen the identity (or forgot it) gets the same ticket, never a new one.
-  room.Join(std::string(call->identity()),
+  room.Join(StoreIdentity(*call),
             [this, call](boost::system::result<store::TicketAnswer> answer) mutable {
               if (!answer) return Failed(std::move(call), answer.error());
               call->place = Place{call->room->state->incarnation(), answer->ticket,
@@ -645,7 +682,7 @@ void TracerApi::Output(std::shared_ptr<Call> call) {
   }
   // Not seen here (another node admitted it, or this one forgot it): the store finds the
   // session the identity's place became, if it is one.
-  room.LeaveIdentity(std::string(call->identity()), std::move(answer));
+  room.LeaveIdentity(StoreIdentity(*call), std::move(answer));
 }
 
 void TracerApi::CheckBotIp(std::shared_ptr<Call> call) {

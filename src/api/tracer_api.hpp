@@ -21,6 +21,8 @@
 #include "api/room_directory.hpp"
 #include "api/room_routes.hpp"
 #include "store/store.hpp"
+#include "token/identity.hpp"
+#include "token/user_identity.hpp"
 #include "util/clock.hpp"
 #include "util/published.hpp"
 #include "util/string_hash.hpp"
@@ -69,6 +71,9 @@ struct TracerOptions {
   std::optional<std::vector<std::string>> allowed_origins;
   std::vector<Cidr> trusted_proxies;  // server.trusted_proxies (for ClientIp)
   Guard* guard = nullptr;             // null: nobody is blocked
+  // identity.tracer_login_id: the loginId is the platform's user token, verified here; the
+  // caller is the user it names, on whatever browser or address. Null: TracerIdentity.
+  const token::UserIdentityVerifier* user_identity = nullptr;
   // How many identities the poll cache holds, all rooms together. One that falls out is
   // asked of the store once more (its Join answers with the place it holds).
   std::size_t max_cached_identities = 1'000'000;
@@ -103,8 +108,11 @@ void AppendXmlEscaped(std::string& out, std::string_view text);
 bool IsTracerPath(std::string_view path);
 
 // Thread-safe. Identity: TracerIdentity of the loginId, the wcCookie cookie and the client IP
-// (ClientIp; the form's `ip` only with trust_client_ip). Room: the room whose match rules take
-// `host` and pageUrl's path (RoomRoutes); else the room "default"; else the first room.
+// (ClientIp; the form's `ip` only with trust_client_ip); with signed loginIds, the user the
+// loginId's token names ("su:<pseudonym>": the same place as a native join of that user). A
+// signed room answers NE to a call whose loginId is not a valid user token. Room: the room whose
+// match rules take `host` and pageUrl's path (RoomRoutes); else the room "default"; else the first
+// room.
 //
 // Browsers: a call with an Origin header that is neither the API's own host nor allowed
 // (TracerOptions::allowed_origins, by default the rooms' match hosts) is refused (403, no CORS
@@ -117,8 +125,10 @@ bool IsTracerPath(std::string_view path);
 // admitted, ended) goes to RoomState::Status, which claims it.
 class TracerApi final : public Handler {
  public:
+  // `pseudonyms`: what the rooms hold an identity by; a caller's identity reaches the store only
+  // as its pseudonym, the same that a native join of the same signed user has.
   TracerApi(RoomDirectory& rooms, const util::Clock& clock, ApiMetrics& metrics,
-            TracerOptions options);
+            const token::IdentityPseudonyms& pseudonyms, TracerOptions options);
 
   void Serve(const Request& request, const ConnectionInfo& connection, Respond respond) override;
 
@@ -154,6 +164,8 @@ class TracerApi final : public Handler {
   void Reply(Call& call, std::string_view is_wait, std::uint64_t wait_cnt,
              std::uint64_t wait_my_cnt, std::uint64_t queue_size);
   void Finish(Call& call, Response response);
+  // The identity as the room holds it: its pseudonym (computed at the first store call).
+  const std::string& StoreIdentity(Call& call) const;
 
   // Whether a browser page of `origin` may call (or it is this host's own origin).
   bool OriginAllowed(std::string_view origin, std::string_view host) const;
@@ -166,9 +178,11 @@ class TracerApi final : public Handler {
 
   RoomDirectory& rooms_;
   const util::Clock& clock_;
+  const token::IdentityPseudonyms& pseudonyms_;
   ApiMetrics& metrics_;
   ErrorLog error_log_;
   util::LogLimiter fail_log_;  // store failures: one line a second at most
+  util::LogLimiter user_log_;  // refused user tokens: one line a second at most
   TracerOptions options_;
   std::size_t max_per_stripe_;
   std::array<Stripe, kStripes> stripes_;

@@ -444,37 +444,6 @@ int Serve(const ConfigSource& source, const config::Config& config) {
       directory, messages, tokens, clock,
       web::WebOptions{.demo = config.demo.value_or(false), .demo_room = config.rooms.front().id});
   web.SetRooms(config.rooms);
-  // The TRACER-compatible API for legacy clients, on the public listener too.
-  api::TracerOptions tracer_options;
-  tracer_options.domain = config.tracer.domain;
-  tracer_options.trust_client_ip = config.tracer.trust_client_ip;
-  tracer_options.identity_binding = api::ParseIdentityBinding(config.tracer.identity_binding)
-                                        .value_or(api::IdentityBinding::kCookie);  // validated
-  tracer_options.allowed_origins = config.tracer.allowed_origins;
-  for (const std::string& proxy : config.server.trusted_proxies) {
-    // Checked and normalised when the file was loaded.
-    if (std::optional<api::Cidr> cidr = api::ParseCidr(proxy)) {
-      tracer_options.trusted_proxies.push_back(*cidr);
-    }
-  }
-  // Abuse protection: its runtime lists are kept in data_dir, or shared through Redis. The
-  // native API and the TRACER API answer to the same guard.
-  api::GuardImpl guard(clock);
-  guard.Configure(GuardSettingsOf(config));
-  const std::vector<api::Cidr> trusted_proxies = tracer_options.trusted_proxies;
-  tracer_options.guard = &guard;
-  api::TracerApi tracer(directory, clock, metrics, std::move(tracer_options));
-  tracer.SetRoutes(RoutesOf(config));
-  std::shared_ptr<GuardLists> guard_lists;
-  if (auto* redis_store = dynamic_cast<store::RedisStore*>(&store)) {
-    guard_lists = GuardLists::Shared(guard, clock, redis_store->client(),
-                                     redis_store->options().key_prefix + ":guard");
-  } else {
-    guard_lists = GuardLists::Embedded(
-        guard, clock, (std::filesystem::path(config.store.data_dir) / "guard-lists.json").string());
-  }
-  if (!guard_lists->Load()) return 1;
-  guard.SetListener([lists = guard_lists.get()](const api::GuardChange& c) { lists->OnChange(c); });
   // Signed identities: the platform's user tokens, verified with its JWKS (kept by UserKeys).
   std::unique_ptr<token::UserIdentityVerifier> user_identity;
   std::unique_ptr<UserKeys> user_keys;
@@ -498,6 +467,40 @@ int Serve(const ConfigSource& source, const config::Config& config) {
                  config.identity.audience.empty() ? "" : ", audience " + config.identity.audience,
                  config.identity.required ? "required on join" : "optional on join");
   }
+  // The TRACER-compatible API for legacy clients, on the public listener too.
+  api::TracerOptions tracer_options;
+  tracer_options.domain = config.tracer.domain;
+  tracer_options.trust_client_ip = config.tracer.trust_client_ip;
+  tracer_options.identity_binding = api::ParseIdentityBinding(config.tracer.identity_binding)
+                                        .value_or(api::IdentityBinding::kCookie);  // validated
+  tracer_options.allowed_origins = config.tracer.allowed_origins;
+  for (const std::string& proxy : config.server.trusted_proxies) {
+    // Checked and normalised when the file was loaded.
+    if (std::optional<api::Cidr> cidr = api::ParseCidr(proxy)) {
+      tracer_options.trusted_proxies.push_back(*cidr);
+    }
+  }
+  // Abuse protection: its runtime lists are kept in data_dir, or shared through Redis. The
+  // native API and the TRACER API answer to the same guard.
+  api::GuardImpl guard(clock);
+  guard.Configure(GuardSettingsOf(config));
+  const std::vector<api::Cidr> trusted_proxies = tracer_options.trusted_proxies;
+  tracer_options.guard = &guard;
+  // The rooms hold identities as pseudonyms; a TRACER caller's is the same as a native join's.
+  const token::IdentityPseudonyms pseudonyms(identity_key);
+  if (config.identity.tracer_login_id) tracer_options.user_identity = user_identity.get();
+  api::TracerApi tracer(directory, clock, metrics, pseudonyms, std::move(tracer_options));
+  tracer.SetRoutes(RoutesOf(config));
+  std::shared_ptr<GuardLists> guard_lists;
+  if (auto* redis_store = dynamic_cast<store::RedisStore*>(&store)) {
+    guard_lists = GuardLists::Shared(guard, clock, redis_store->client(),
+                                     redis_store->options().key_prefix + ":guard");
+  } else {
+    guard_lists = GuardLists::Embedded(
+        guard, clock, (std::filesystem::path(config.store.data_dir) / "guard-lists.json").string());
+  }
+  if (!guard_lists->Load()) return 1;
+  guard.SetListener([lists = guard_lists.get()](const api::GuardChange& c) { lists->OnChange(c); });
   api::PublicApiOptions public_options;
   public_options.user_identity = user_identity.get();
   public_options.user_token_required = config.identity.required;

@@ -88,17 +88,26 @@ std::string_view UserTokenErrorMessage(UserTokenError error) {
   return "the user token is not valid";
 }
 
-UserIdentityVerifier::UserIdentityVerifier(UserIdentityOptions options)
-    : options_(std::move(options)) {}
+UserIdentityVerifier::UserIdentityVerifier(UserIdentityOptions options,
+                                           VerifiedTokenCache::Options cache)
+    : options_(std::move(options)), cache_(cache) {}
 
 void UserIdentityVerifier::SetKeys(JwsKeySet keys) {
   keys_.Publish(std::move(keys));
+  // Tokens verified under the keys before may name one that has left: verify them again.
+  keys_epoch_.fetch_add(1, std::memory_order_acq_rel);
   has_keys_.store(true, std::memory_order_release);
 }
 
 boost::system::result<std::string, UserTokenError> UserIdentityVerifier::Verify(
     std::string_view token, std::int64_t now_unix) const {
   if (!has_keys()) return UserTokenError::kNoKeys;
+  if (token.size() > kMaxTokenLength) return UserTokenError::kMalformed;
+  const std::uint64_t epoch = keys_epoch_.load(std::memory_order_acquire);
+  const VerifiedTokenCache::Digest digest = VerifiedTokenCache::DigestOf(token);
+  if (std::optional<AdmissionClaims> known = cache_.Find(digest, now_unix, epoch)) {
+    return std::move(known->sub);
+  }
   auto verified = jwt::VerifyCompact(token, keys_.Get(), options_.algorithms, kMaxTokenLength);
   if (!verified) {
     switch (verified.error()) {
@@ -144,6 +153,8 @@ boost::system::result<std::string, UserTokenError> UserIdentityVerifier::Verify(
     identity = json::serialize(*who);
   }
   if (identity.empty() || identity.size() > kMaxIdentityBytes) return UserTokenError::kNoIdentity;
+  // Valid until exp + leeway, as checked above; the cache never keeps it longer.
+  cache_.Insert(digest, AdmissionClaims{.sub = identity, .exp = *exp + leeway}, now_unix, epoch);
   return identity;
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "token/jws.hpp"
+#include "token/verified_token_cache.hpp"
 #include "util/published.hpp"
 
 // Signed user identities (identity.mode: signed): the user a join (or a TRACER call) belongs to
@@ -46,6 +47,11 @@ std::string_view UserTokenErrorName(UserTokenError error);
 // A sentence for the client: what is wrong with the token it sent.
 std::string_view UserTokenErrorMessage(UserTokenError error);
 
+// A token verified once is remembered (token::VerifiedTokenCache, by SHA-256 of its text, until
+// its exp plus the leeway, and only under the keys it was verified with): a TRACER client that
+// sends its user token as the loginId of every poll costs a hash and a lookup per poll, not an
+// RSA or ECDSA verification.
+//
 // Thread-safe: Verify runs on the workers and reads the keys without a lock; SetKeys publishes a
 // new set from any thread (rarely: when the platform's JWKS changes).
 class UserIdentityVerifier {
@@ -53,7 +59,8 @@ class UserIdentityVerifier {
   static constexpr std::size_t kMaxTokenLength = 8192;
   static constexpr std::size_t kMaxIdentityBytes = 256;
 
-  explicit UserIdentityVerifier(UserIdentityOptions options);
+  explicit UserIdentityVerifier(UserIdentityOptions options,
+                                VerifiedTokenCache::Options cache = {});
 
   // The user the token names (the configured claim), when it is a valid token for now_unix.
   boost::system::result<std::string, UserTokenError> Verify(std::string_view token,
@@ -75,6 +82,8 @@ class UserIdentityVerifier {
   UserIdentityOptions options_;
   util::Published<JwsKeySet> keys_;
   std::atomic<bool> has_keys_{false};
+  std::atomic<std::uint64_t> keys_epoch_{0};  // raised by every SetKeys: the cache's epoch
+  mutable VerifiedTokenCache cache_;
   mutable std::atomic<bool> refresh_wanted_{false};
 };
 

@@ -10,7 +10,10 @@ integration.redis.test_tracer).
 
 import html
 import json
+import os
 import re
+import shutil
+import tempfile
 import unittest
 import urllib.parse
 import xml.etree.ElementTree as ElementTree
@@ -807,11 +810,15 @@ class TracerTwoNodesTest(unittest.TestCase):
     def test_check_out_on_another_node_frees_the_slot_at_once(self):
         redis = RedisServer()
         self.addCleanup(redis.close)
+        # The nodes of one deployment share the secret key (it keys tickets and identities).
+        shared = tempfile.mkdtemp(prefix="vwr-two-")
+        self.addCleanup(shutil.rmtree, shared, True)
         # A session timeout far beyond the test: only the check-out can free the slot.
         text = config_yaml(
             room_yaml("two", max_active=1, admit_rate=100, burst=1, session_timeout="1h",
                       match='[{host: "two.example.com", path_prefix: "/"}]', **POLL),
-            extra="store:\n  kind: redis\n  redis:\n    url: %s\n" % redis.url)
+            extra="store:\n  kind: redis\n  redis:\n    url: %s\nsecrets:\n  ticket_key_file: %s\n"
+            % (redis.url, os.path.join(shared, "ticket.key")))
         nodes = [VwrProcess(text), VwrProcess(text)]
         for node in nodes:
             self.addCleanup(node.close)

@@ -23,6 +23,7 @@
 #include "support/jws_test_keys.hpp"
 #include "token/admission_token.hpp"
 #include "token/es256.hpp"
+#include "token/identity.hpp"
 #include "token/key_ring.hpp"
 #include "token/ticket_codec.hpp"
 #include "token/user_identity.hpp"
@@ -104,6 +105,7 @@ class EmbeddedApiFixture : public ::testing::Test {
 
   util::FakeClock clock_;
   token::SecretKey key_{{1, 2, 3}};
+  token::IdentityPseudonyms pseudonyms_{key_};
   token::TicketCodec tickets_{key_};
   token::KeyRing ring_;
   token::AdmissionTokenSigner tokens_{ring_, clock_};

@@ -53,7 +53,7 @@ class TracerApiTest : public testing::EmbeddedApiFixture {
   }
 
   void Make(TracerOptions options) {
-    api_ = std::make_unique<TracerApi>(*rooms_, clock_, metrics_, std::move(options));
+    api_ = std::make_unique<TracerApi>(*rooms_, clock_, metrics_, pseudonyms_, std::move(options));
     api_->SetRoutes({{"first", {{"*", "/"}}}, {"sale", {{"shop.example.com", "/sale"}}}});
   }
 

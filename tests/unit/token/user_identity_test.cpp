@@ -113,6 +113,25 @@ TEST_F(UserIdentityTest, AnUnknownKidAsksForTheKeysAgain) {
   EXPECT_FALSE(v.TakeRefreshRequest());
 }
 
+TEST_F(UserIdentityTest, ARememberedTokenHoldsOnlyUnderTheKeysItWasVerifiedWith) {
+  const auto owner = Make();
+  UserIdentityVerifier& v = *owner;
+  const std::string token = Token({{"sub", "alice"}, {"exp", kNow + 60}});
+  ASSERT_TRUE(v.Verify(token, kNow));
+  ASSERT_TRUE(v.Verify(token, kNow)) << "the second time from memory";
+  auto r = v.Verify(token, kNow + 90);
+  ASSERT_FALSE(r) << "never past exp + leeway, remembered or not";
+  EXPECT_EQ(r.error(), UserTokenError::kExpired);
+  // The platform withdraws the key: a token verified before is not taken from memory.
+  const JwsTestKey other(JwsTestKey::Kind::kP256);
+  auto keys = ParseJwks(json::serialize(json::object{{"keys", json::array{other.Jwk("k2")}}}));
+  ASSERT_TRUE(keys);
+  v.SetKeys(std::move(*keys));
+  r = v.Verify(token, kNow);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), UserTokenError::kUnknownKey);
+}
+
 TEST_F(UserIdentityTest, NothingVerifiesBeforeTheKeysAreLoaded) {
   UserIdentityVerifier v({});
   auto r = v.Verify(Token({{"sub", "a"}, {"exp", kNow + 60}}), kNow);

@@ -20,11 +20,28 @@
 #include "util/clock.hpp"
 #include "util/log_limiter.hpp"
 #include "util/published.hpp"
+#include "util/siphash.hpp"
 #include "util/string_hash.hpp"
 
 // The Guard: repeated-request limits per client IP and per identity, counted lock-free in
 // fixed windows, and the operators' lists in immutable snapshots. See docs/operations.md
 // ("Abuse protection") for what an operator sees.
+//
+// Counting is approximate, refusing is exact:
+//
+//   count   a count-min sketch per room and key kind, its slots chosen by a keyed hash
+//           (SipHash-2-4, a random key per process): a count is never under the truth and over
+//           it only when a key shares a slot with busier keys in every row, which nobody
+//           without the key can arrange on purpose.
+//   block   the key that crosses a limit (by its own count, or by an over-count) is blocked
+//           under its exact value: an automatic entry of the `block` list.
+//   refuse  only a request whose exact address or identity is on a list, or has an exact
+//           automatic block. The sketch keeps, per slot, the latest end of a block there; it
+//           answers "surely not blocked" for almost every request without a lock, and
+//           whatever it cannot rule out is confirmed against the exact blocks.
+//
+// So every refusal names an entry that GuardImpl::List shows, and a key that merely shares
+// slots with blocked ones is never refused.
 namespace vwr::api {
 
 // rooms[].protection.mode: off (no counting, no automatic blocks; the lists still apply),
@@ -85,6 +102,10 @@ struct GuardSettings {
   std::array<std::vector<GuardEntry>, kGuardListCount> lists;
 };
 
+// The keyed hash of the sketch (see above) for an address or an identity.
+std::uint64_t SketchHash(const util::SipHashKey& key, const Ip128& ip);
+std::uint64_t SketchHash(const util::SipHashKey& key, std::string_view identity);
+
 // Why a request was (or would have been) refused, for metrics.
 enum class GuardReason : std::uint8_t {
   kRateLimitIp,
@@ -105,7 +126,11 @@ struct GuardChange {
 
 class GuardImpl final : public Guard {
  public:
-  explicit GuardImpl(const util::Clock& clock);
+  // `sketch_key`: the key of the sketch's hash; nullopt (always, but in tests that play an
+  // attacker who knows it) draws a random one. Per process is enough: only exact entries
+  // cross to other nodes or to disk (GuardChange), never a hash or a count.
+  explicit GuardImpl(const util::Clock& clock,
+                     std::optional<util::SipHashKey> sketch_key = std::nullopt);
   ~GuardImpl() override;
 
   GuardVerdict Check(const GuardRequest& request) override;
@@ -147,26 +172,44 @@ class GuardImpl final : public Guard {
 
   static constexpr std::size_t kSlots = 1 << 14;  // per row of each count table
   static constexpr std::size_t kRows = 2;
+  // The slot of each row that a key of this SketchHash lands in.
+  static std::array<std::size_t, kRows> SlotsOf(std::uint64_t hash);
   // Retry-After of a permanent block.
   static constexpr std::chrono::seconds kPermanentRetryAfter{3600};
 
  private:
   struct Lists;
   struct Room;
-  // A count-min sketch of requests per key in the current fixed window, and of the keys'
-  // automatic block ends; lock-free. The rows are counted one after the other, so requests of
-  // one key that arrive at the same instant may see their places in a different order in each
-  // row: at the limit, up to one more request per thread counting at that instant can pass.
+  // A count-min sketch of requests per key in the current fixed window, and per slot the
+  // latest end of an automatic block of a key there (a filter: a key whose slots show no block
+  // running is not blocked); lock-free. The rows are counted one after the other, so requests
+  // of one key that arrive at the same instant may see their places in a different order in
+  // each row: at the limit, up to one more request per thread counting at that instant can
+  // pass.
   struct Table;
+  // The automatic blocks in force by exact key, sharded, each shard under its own mutex.
+  template <typename Key>
+  class ExactBlocks;
 
   Room* FindRoom(std::string_view id) const;
   Room& RoomOf(const std::string& id);  // under mu_
   void Republish(Room& room);           // under mu_
   std::int64_t WallSeconds() const;
-  // The automatic block of a key that crossed a limit: records it (once) and tells the listener.
+  // Logs an automatic block that has started and tells the listener.
   void AutoBlock(Room& room, bool is_ip, std::string_view value, std::int64_t until_unix);
+  // Ends the automatic block of an address (a single one) or an identity; false when none ran.
+  bool EraseAutoBlock(Room& room, bool is_ip, std::string_view value);
+  // The room's running automatic blocks as list entries, identities first, each by value.
+  static std::vector<GuardEntry> AutoBlocks(const Room& room, std::int64_t now_unix);
+  // The end of the exact automatic block of `ip` (of `identity`) when one is running at `now`
+  // (monotonic nanoseconds), else nullopt. Cheap unless the sketch cannot rule one out.
+  std::optional<std::int64_t> IpBlockedUntil(Room& room, const Ip128& ip, std::uint64_t hash,
+                                             std::int64_t now) const;
+  std::optional<std::int64_t> IdentityBlockedUntil(Room& room, std::string_view identity,
+                                                   std::uint64_t hash, std::int64_t now) const;
 
   const util::Clock& clock_;
+  const util::SipHashKey sketch_key_;
   // An attack from many addresses starts many blocks: their lines are held to a rate.
   util::LogLimiter block_log_{clock_, 10};
   mutable std::mutex mu_;                    // guards the rooms' runtime entries and rooms_map_

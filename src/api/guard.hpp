@@ -32,7 +32,14 @@ struct GuardVerdict {
 struct GuardRequest {
   std::string_view room;
   boost::asio::ip::address client_ip;  // from ClientIp(): never a client-reported field
-  std::string_view identity;           // userId / loginId / wcCookie; empty when none
+  // Who the request is for: a ticket, a signed user identity, or a client-sent hint (userId,
+  // TRACER loginId / wcCookie); empty when none.
+  std::string_view identity;
+  // Whether `identity` is proven: a ticket (signed by this service) or a user identity signed
+  // by the platform. Only a verified identity is counted and blocked automatically; anyone
+  // can send someone else's hint, and must not thereby lock its owner out. The operators'
+  // list entries for an identity hold either way.
+  bool identity_verified = false;
 };
 
 // Thread-safe; Check() is on the hot path of every public request (polls included): no I/O, no

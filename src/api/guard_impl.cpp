@@ -476,7 +476,8 @@ GuardVerdict GuardImpl::Check(const GuardRequest& request) {
 
   const std::int64_t now = Nanos(clock_.Now());
   const std::uint64_t ip_hash = SketchHash(sketch_key_, ip);
-  const bool has_identity = !request.identity.empty();
+  // Only a verified identity is counted or blocked automatically (see GuardRequest).
+  const bool has_identity = !request.identity.empty() && request.identity_verified;
   const std::uint64_t identity_hash = has_identity ? SketchHash(sketch_key_, request.identity) : 0;
   const bool enforce = settings.mode == GuardMode::kEnforce;
   auto running_block = [&]() -> std::optional<GuardVerdict> {

@@ -127,12 +127,14 @@ void PublicApi::FailOpenOrClosed(RoomEntry& room, Call& call,
   Finish(call, Answer(*room.state, answer, "", req.version(), req.keep_alive()));
 }
 
-bool PublicApi::Refused(RoomEntry& room, Call& call, std::string_view identity, bool* bypass) {
+bool PublicApi::Refused(RoomEntry& room, Call& call, std::string_view identity, bool* bypass,
+                        bool identity_verified) {
   if (options_.guard == nullptr) return false;
   // The peer, or behind a trusted proxy the address it forwarded for.
   const GuardVerdict verdict = options_.guard->Check(
       GuardRequest{room.state->id(),
-                   ClientIp(*call.request, *call.connection, options_.trusted_proxies), identity});
+                   ClientIp(*call.request, *call.connection, options_.trusted_proxies), identity,
+                   identity_verified});
   if (verdict.action == GuardAction::kBypass) {
     if (bypass != nullptr) *bypass = true;
     return false;
@@ -245,7 +247,8 @@ void PublicApi::Join(RoomEntry& room, Call& call) {
   if (invalid) return Finish(call, std::move(*invalid));
   // Abuse protection first: a blocked caller costs no proof check; the allow list needs none.
   bool bypass = false;
-  if (Refused(room, call, body.user_id, &bypass)) return;
+  // A userId is the client's word: counted by address only (see GuardRequest).
+  if (Refused(room, call, body.user_id, &bypass, /*identity_verified=*/false)) return;
   if (bypass) return JoinBypass(room, call, std::move(body.user_id));
 
   const PowSettings& pow = pow_.Get();
@@ -439,8 +442,9 @@ void PublicApi::Status(RoomEntry& room, Call& call) {
     from_query = std::move(*q);
     ticket = from_query;
   }
-  // A ticket is one place in line: its polls are counted as one identity's.
-  if (Refused(room, call, ticket)) return;
+  // A ticket is one place in line: its polls are counted as one identity's. It is signed, so
+  // only its holder can send it (a forged one counts against itself, then fails to decode).
+  if (Refused(room, call, ticket, nullptr, /*identity_verified=*/true)) return;
   const std::optional<token::TicketClaims> claims = tickets_.Decode(room.state->id(), ticket);
   if (!claims) {
     return Finish(

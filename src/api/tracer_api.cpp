@@ -355,8 +355,9 @@ void TracerApi::Reply(Call& call, std::string_view is_wait, std::uint64_t wait_c
 void TracerApi::Input(std::shared_ptr<Call> call) {
   store::RoomState& room = *call->room->state;
   if (options_.guard != nullptr) {
-    const GuardVerdict verdict =
-        options_.guard->Check(GuardRequest{room.id(), call->client_ip, call->identity()});
+    // loginId and wcCookie are the client's word: not counted or blocked per identity.
+    const GuardVerdict verdict = options_.guard->Check(GuardRequest{
+        room.id(), call->client_ip, call->identity(), /*identity_verified=*/false});
     if (verdict.action == GuardAction::kBlock) {
       return Reply(*call, "NE", 0, 0, room.Figures().queue_size);
     }

@@ -4,9 +4,11 @@ blocks, lists kept across a restart, and on Redis shared by the nodes.
 """
 
 import os
+import re
 import shutil
 import tempfile
 import unittest
+import urllib.parse
 
 from vwr_harness import (VwrProcess, config_yaml, embedded_only, on_redis, room_yaml, shared_redis,
                          wait_until)
@@ -83,16 +85,23 @@ class ProtectionTest(unittest.TestCase):
             metrics['vwr_guard_blocked_total{room="byip",reason="rate_limit_ip"}'],
             1)
 
-    def test_an_identity_over_its_limit_is_blocked_from_any_address(self):
+    def test_a_ticket_over_its_identity_limit_is_blocked_and_a_user_id_is_not_counted(self):
+        # A ticket is signed: its polls are counted as one identity's.
+        code, own = self.vwr.join("byid")
+        self.assertEqual(code, 200, own)
         for _ in range(3):
+            code, value = self.vwr.status("byid", own["ticket"])
+            self.assertEqual(code, 200, value)
+        code, headers, body = self.vwr.json_request(
+            "GET", "/api/v1/rooms/byid/status", headers={"X-VWR-Ticket": own["ticket"]})
+        self.assert_blocked(code, headers, body)
+        # Someone else's ticket from the same address is served.
+        code, other = self.vwr.join("byid")
+        self.assertEqual(self.vwr.status("byid", other["ticket"])[0], 200)
+        # A userId is the client's word, which anyone can send: never counted per identity.
+        for _ in range(6):
             code, value = self.vwr.join("byid", user_id="bot-7")
             self.assertEqual(code, 200, value)
-        code, headers, body = self.vwr.json_request("POST", "/api/v1/rooms/byid/join",
-                                                    body={"userId": "bot-7"})
-        self.assert_blocked(code, headers, body)
-        # Someone else from the same address is served.
-        code, value = self.vwr.join("byid", user_id="human-1")
-        self.assertEqual(code, 200, value)
 
     def test_shadow_mode_counts_what_it_would_block_and_serves_everyone(self):
         for _ in range(10):
@@ -222,6 +231,81 @@ class ProtectionClientAddressTest(unittest.TestCase):
         self.assertEqual((code, body["error"]["code"]), (429, "blocked"), body)
         code, _, listed = vwr.admin_request("GET", lists_path("perip", "block"))
         self.assertEqual([e["ip"] for e in listed["entries"]], ["127.0.0.1"], listed)
+
+
+class ProtectionIdentityHintTest(unittest.TestCase):
+    """A userId or a TRACER loginId is a hint that anyone can send: requests carrying a
+    victim's hint from elsewhere are not counted against the victim, whose own joins and
+    polls go on. (Trusted-proxy headers play the other addresses.)"""
+
+    ROOM = protected("hinted", ["mode: enforce", "window: 10m", "limit_per_ip: 0",
+                                "limit_per_identity: 20", "block_time: 60s"],
+                     match='[{host: "hinted.example.com", path_prefix: "/"}]')
+    PROXIES = "server:\n  trusted_proxies: [\"127.0.0.0/8\", \"::1\"]\n"
+
+    def setUp(self):
+        self.vwr = VwrProcess(config_yaml(self.ROOM, extra=self.PROXIES))
+        self.addCleanup(self.vwr.close)
+
+    def join(self, client, user_id):
+        return self.vwr.json_request("POST", "/api/v1/rooms/hinted/join",
+                                     body={"userId": user_id},
+                                     headers={"X-Forwarded-For": client})
+
+    def tracer(self, client, login_id):
+        status, _, body = self.vwr.request(
+            "POST", "/TRACERAPI/inputQueue.do",
+            body=urllib.parse.urlencode(dict(host="hinted.example.com", port="443",
+                                             pageUrl="https://hinted.example.com/",
+                                             loginId=login_id)),
+            headers={"Content-Type": "application/x-www-form-urlencoded",
+                     "X-Forwarded-For": client})
+        self.assertEqual(status, 200, body)
+        return dict(re.findall(r'<Parameter id="([^"]+)">(.*?)</Parameter>', body.decode()))
+
+    def test_another_clients_requests_with_a_users_id_do_not_block_that_user(self):
+        code, _, own = self.join("203.0.113.5", "victim")
+        self.assertEqual(code, 200, own)
+        for n in range(25):
+            code, _, body = self.join("198.51.100.%d" % (n + 1), "victim")
+            self.assertEqual(code, 200, (n, body))
+        # The victim's own join (the same place) and poll are served.
+        code, _, again = self.join("203.0.113.5", "victim")
+        self.assertEqual(code, 200, again)
+        self.assertEqual(again["ticket"], own["ticket"])
+        code, _, polled = self.vwr.json_request(
+            "GET", "/api/v1/rooms/hinted/status",
+            headers={"X-VWR-Ticket": own["ticket"], "X-Forwarded-For": "203.0.113.5"})
+        self.assertEqual(code, 200, polled)
+        code, _, listed = self.vwr.admin_request("GET", lists_path("hinted", "block"))
+        self.assertEqual(listed["entries"], [])
+
+    def test_another_clients_tracer_polls_with_a_login_id_do_not_block_its_owner(self):
+        self.assertIn(self.tracer("203.0.113.5", "victim-t")["isWait"], ("T", "F"))
+        for n in range(25):
+            self.assertIn(self.tracer("198.51.100.%d" % (n + 1), "victim-t")["isWait"],
+                          ("T", "F"), n)
+        self.assertIn(self.tracer("203.0.113.5", "victim-t")["isWait"], ("T", "F"))
+        code, _, listed = self.vwr.admin_request("GET", lists_path("hinted", "block"))
+        self.assertEqual(listed["entries"], [])
+
+    def test_a_ticket_polled_over_the_identity_limit_is_blocked_from_any_address(self):
+        code, _, own = self.join("203.0.113.5", "")
+        self.assertEqual(code, 200, own)
+
+        def poll(client):
+            return self.vwr.json_request(
+                "GET", "/api/v1/rooms/hinted/status",
+                headers={"X-VWR-Ticket": own["ticket"], "X-Forwarded-For": client})
+
+        for n in range(20):
+            self.assertEqual(poll("198.51.100.%d" % (n + 1))[0], 200, n)
+        code, headers, body = poll("192.0.2.1")
+        self.assertEqual((code, body["error"]["code"]), (429, "blocked"), body)
+        self.assertGreaterEqual(int(headers["Retry-After"]), 1)
+        code, _, listed = self.vwr.admin_request("GET", lists_path("hinted", "block"))
+        self.assertEqual([(e.get("identity"), e["source"]) for e in listed["entries"]],
+                         [(own["ticket"], "auto")])
 
 
 class ProtectionRestartTest(unittest.TestCase):

@@ -30,8 +30,9 @@ GuardEntry IdEntry(const char* value) { return GuardEntry{false, value, 0, "conf
 class GuardTest : public ::testing::Test {
  protected:
   void Configure(GuardSettings settings) { guard.Configure({{"r", std::move(settings)}}); }
+  // A request whose identity (if any) is verified: a ticket, or a signed user identity.
   GuardVerdict Hit(const char* ip, std::string_view identity = {}) {
-    return guard.Check(GuardRequest{"r", Ip(ip), identity});
+    return guard.Check(GuardRequest{"r", Ip(ip), identity, true});
   }
   util::FakeClock clock;
   GuardImpl guard{clock};
@@ -127,6 +128,37 @@ TEST_F(GuardTest, BlocksAnIdentityFromAnyAddress) {
   EXPECT_FALSE(listed[0].is_ip);
   EXPECT_EQ(listed[0].value, "bot-7");
   EXPECT_EQ(listed[0].source, "auto");
+}
+
+// A client-sent identity hint (a join's userId, a TRACER loginId) proves nothing: anyone may
+// send someone else's. Counting it would let 21 requests from elsewhere lock its owner out.
+TEST_F(GuardTest, UnverifiedIdentitiesAreNeitherCountedNorBlocked) {
+  Configure(Enforce(0, 4));
+  for (int i = 0; i < 50; ++i) {
+    const std::string ip = "198.51.100." + std::to_string(i);
+    const GuardVerdict v = guard.Check(GuardRequest{"r", Ip(ip.c_str()), "victim"});
+    EXPECT_EQ(v.action, GuardAction::kPass) << i << " " << v.reason;
+  }
+  // The owner, with the same hint, and with the identity verified: served.
+  EXPECT_EQ(guard.Check(GuardRequest{"r", Ip("203.0.113.5"), "victim"}).action, GuardAction::kPass);
+  EXPECT_EQ(Hit("203.0.113.5", "victim").action, GuardAction::kPass);
+  EXPECT_TRUE(guard.List("r", GuardList::kBlock).empty());
+  EXPECT_EQ(guard.Blocked("r", GuardReason::kRateLimitIdentity), 0u);
+
+  // A verified identity over its limit is blocked; the same text as a mere hint is not.
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(Hit("192.0.2.1", "ticket-7").action, GuardAction::kPass);
+  EXPECT_EQ(Hit("192.0.2.2", "ticket-7").action, GuardAction::kBlock);
+  EXPECT_EQ(guard.Check(GuardRequest{"r", Ip("192.0.2.3"), "ticket-7"}).action, GuardAction::kPass);
+}
+
+TEST_F(GuardTest, AnOperatorsListEntryHoldsForAnUnverifiedIdentityToo) {
+  GuardSettings s = Enforce(0, 4);
+  s.lists[static_cast<std::size_t>(GuardList::kDeny)] = {IdEntry("mallory")};
+  Configure(s);
+  EXPECT_EQ(guard.Check(GuardRequest{"r", Ip("192.0.2.1"), "mallory"}).action, GuardAction::kBlock);
+  ASSERT_TRUE(guard.Add("r", GuardList::kBlock, IdEntry("eve"), seconds(60)));
+  EXPECT_EQ(guard.Check(GuardRequest{"r", Ip("192.0.2.1"), "eve"}).action, GuardAction::kBlock);
+  EXPECT_EQ(guard.Check(GuardRequest{"r", Ip("192.0.2.1"), "bob"}).action, GuardAction::kPass);
 }
 
 TEST_F(GuardTest, ShadowModeCountsWhatItWouldBlockButServes) {

@@ -275,8 +275,8 @@ Response AdminApi::Lists(RoomEntry& room, std::string_view list_name, const Requ
   const std::string& id = room.state->id();
   const std::optional<GuardList> list = ParseGuardList(list_name);
   if (!list) {
-    return MakeError(ApiError::kNotFound, "no such list (lists: deny, allow, unblock, block)", v,
-                     ka);
+    return MakeError(ApiError::kNotFound,
+                     "no such list (lists: deny, allow, unblock, block, join_block)", v, ka);
   }
   auto render = [&] {
     std::string body = R"({"room":)";
@@ -336,7 +336,7 @@ Response AdminApi::Lists(RoomEntry& room, std::string_view list_name, const Requ
                            fmt::format("{} must be a string", std::string_view(key)), v, ka);
         }
         (key == "ip" ? ip : identity).assign(text->data(), text->size());
-      } else if (key == "ttl" && method == http::verb::post && *list == GuardList::kBlock) {
+      } else if (key == "ttl" && method == http::verb::post && GuardListExpires(*list)) {
         const std::int64_t* seconds = value.if_int64();
         if (seconds == nullptr || *seconds < 1 || *seconds > 7 * 86'400) {
           return MakeError(ApiError::kBadRequest,
@@ -348,7 +348,7 @@ Response AdminApi::Lists(RoomEntry& room, std::string_view list_name, const Requ
             ApiError::kBadRequest,
             fmt::format("unknown key \"{}\" (allowed: ip, identity{})",
                         std::string_view(key).substr(0, 60),
-                        *list == GuardList::kBlock && method == http::verb::post ? ", ttl" : ""),
+                        GuardListExpires(*list) && method == http::verb::post ? ", ttl" : ""),
             v, ka);
       }
     }

@@ -19,7 +19,7 @@ std::size_t ShardOf(std::uint64_t hash) { return static_cast<std::size_t>(hash >
 // An address as the lists show it: IPv4 (also when it came as an IPv4-mapped IPv6 peer) in
 // dotted form, IPv6 in its canonical form.
 std::string IpText(const Ip128& ip) {
-  if (ip.hi == 0 && (ip.lo >> 32) == 0xffff) {
+  if (ip.hi == 0 && (ip.lo >> 32) == 0xffff) {  // IPv4-mapped
     return boost::asio::ip::address_v4(static_cast<std::uint32_t>(ip.lo)).to_string();
   }
   boost::asio::ip::address_v6::bytes_type bytes;
@@ -29,6 +29,12 @@ std::string IpText(const Ip128& ip) {
   }
   return boost::asio::ip::address_v6(bytes).to_string();
 }
+
+// Whose joins are counted together: an IPv4 address, or an IPv6 client's /64 (one household
+// or device gets a /64 or more, and picks addresses in it at will).
+bool IsV4(const Ip128& ip) { return ip.hi == 0 && (ip.lo >> 32) == 0xffff; }
+Ip128 JoinKey(const Ip128& ip) { return IsV4(ip) ? ip : Ip128{ip.hi, 0}; }
+std::string JoinKeyText(const Ip128& key) { return IsV4(key) ? IpText(key) : IpText(key) + "/64"; }
 
 std::int64_t Nanos(util::TimePoint t) { return t.time_since_epoch().count(); }
 
@@ -87,6 +93,8 @@ std::string_view GuardListName(GuardList list) {
       return "unblock";
     case GuardList::kBlock:
       return "block";
+    case GuardList::kJoinBlock:
+      return "join_block";
   }
   return "block";
 }
@@ -108,6 +116,10 @@ std::string_view GuardReasonName(GuardReason reason) {
       return "temporary_block";
     case GuardReason::kPermanentBlock:
       return "permanent_block";
+    case GuardReason::kJoinLimit:
+      return "join_limit";
+    case GuardReason::kJoinBlock:
+      return "join_block";
   }
   return "temporary_block";
 }
@@ -222,6 +234,18 @@ struct GuardImpl::Table {
       } while (!cell.compare_exchange_weak(cur, next, std::memory_order_acquire,
                                            std::memory_order_relaxed));
       estimate = std::min(estimate, static_cast<std::uint32_t>(next));
+    }
+    return estimate;
+  }
+
+  // The key's estimate in window `epoch`, without counting a request.
+  std::uint32_t Estimate(std::uint64_t hash, std::uint32_t epoch) const {
+    std::uint32_t estimate = std::numeric_limits<std::uint32_t>::max();
+    for (std::size_t row = 0; row < kRows; ++row) {
+      const std::uint64_t cur = counts[row][Slot(hash, row)].load(std::memory_order_relaxed);
+      estimate = std::min(estimate, static_cast<std::uint32_t>(cur >> 32) == epoch
+                                        ? static_cast<std::uint32_t>(cur)
+                                        : 0u);
     }
     return estimate;
   }
@@ -355,7 +379,7 @@ class GuardImpl::ExactBlocks {
 
 struct GuardImpl::Room {
   Room(std::string room_id, const util::SipHashKey& key)
-      : id(std::move(room_id)), auto_ips(key), auto_identities(key) {}
+      : id(std::move(room_id)), auto_ips(key), auto_identities(key), auto_joins(key) {}
   std::string id;
   util::Published<GuardSettings> settings;
   util::Published<Lists> lists;
@@ -365,9 +389,11 @@ struct GuardImpl::Room {
   std::array<std::map<Key, GuardEntry>, kGuardListCount> runtime;
   Table ip_table;
   Table identity_table;
-  // The automatic blocks (the block list's source "auto" entries).
+  Table join_table;  // joins per JoinKey
+  // The automatic blocks (the source "auto" entries of the lists block and join_block).
   ExactBlocks<Ip128> auto_ips;
   ExactBlocks<std::string> auto_identities;
+  ExactBlocks<Ip128> auto_joins;  // by JoinKey
   std::array<analytics::Counter, kGuardReasonCount> blocked;
   std::array<analytics::Counter, kGuardReasonCount> shadow;
   analytics::Counter bypassed;
@@ -404,7 +430,7 @@ void GuardImpl::Republish(Room& room) {
     Lists::One& one = next.lists[l];
     auto add = [&](const GuardEntry& entry) {
       const std::int64_t until =
-          static_cast<GuardList>(l) == GuardList::kBlock ? entry.expires_unix : 0;
+          GuardListExpires(static_cast<GuardList>(l)) ? entry.expires_unix : 0;
       if (until != 0 && until <= now) return;
       if (entry.is_ip) {
         const std::optional<IpRange> range = ParseIpRange(entry.value);
@@ -471,23 +497,42 @@ GuardVerdict GuardImpl::Check(const GuardRequest& request) {
               until == 0 ? std::chrono::seconds(0) : std::chrono::seconds(until - now_unix),
               until == 0 ? "permanent_block" : "temporary_block"};
     }
+    if (request.kind == GuardRequestKind::kJoin) {
+      if (const std::int64_t until = find(GuardList::kJoinBlock); until >= 0) {
+        room->blocked[static_cast<std::size_t>(GuardReason::kJoinBlock)].Add();
+        return {GuardAction::kBlock,
+                until == 0 ? std::chrono::seconds(0) : std::chrono::seconds(until - now_unix),
+                "join_block"};
+      }
+    }
   }
-  if (settings.mode == GuardMode::kOff) return {};
-
   const std::int64_t now = Nanos(clock_.Now());
+  if (settings.mode != GuardMode::kOff) {
+    if (auto refused = CheckLimits(*room, settings, request, ip, now)) return *refused;
+  }
+  if (request.kind == GuardRequestKind::kJoin && settings.joins_mode != GuardMode::kOff &&
+      settings.joins_per_ip > 0) {
+    if (auto refused = CheckJoins(*room, settings, ip, now)) return *refused;
+  }
+  return {};
+}
+
+std::optional<GuardVerdict> GuardImpl::CheckLimits(Room& room, const GuardSettings& settings,
+                                                   const GuardRequest& request, const Ip128& ip,
+                                                   std::int64_t now) {
   const std::uint64_t ip_hash = SketchHash(sketch_key_, ip);
   // Only a verified identity is counted or blocked automatically (see GuardRequest).
   const bool has_identity = !request.identity.empty() && request.identity_verified;
   const std::uint64_t identity_hash = has_identity ? SketchHash(sketch_key_, request.identity) : 0;
   const bool enforce = settings.mode == GuardMode::kEnforce;
   auto running_block = [&]() -> std::optional<GuardVerdict> {
-    std::int64_t until = IpBlockedUntil(*room, ip, ip_hash, now).value_or(0);
+    std::int64_t until = IpBlockedUntil(room, ip, ip_hash, now).value_or(0);
     if (has_identity) {
       until = std::max(
-          until, IdentityBlockedUntil(*room, request.identity, identity_hash, now).value_or(0));
+          until, IdentityBlockedUntil(room, request.identity, identity_hash, now).value_or(0));
     }
     if (until <= now) return std::nullopt;
-    room->blocked[static_cast<std::size_t>(GuardReason::kTemporaryBlock)].Add();
+    room.blocked[static_cast<std::size_t>(GuardReason::kTemporaryBlock)].Add();
     return GuardVerdict{GuardAction::kBlock, CeilSeconds(until - now), "temporary_block"};
   };
   if (enforce) {
@@ -500,11 +545,11 @@ GuardVerdict GuardImpl::Check(const GuardRequest& request) {
   std::uint32_t ip_count = 0;
   std::uint32_t identity_count = 0;
   if (settings.limit_per_ip > 0) {
-    ip_count = room->ip_table.Count(ip_hash, epoch);
+    ip_count = room.ip_table.Count(ip_hash, epoch);
     if (ip_count > settings.limit_per_ip) over = GuardReason::kRateLimitIp;
   }
   if (has_identity && settings.limit_per_identity > 0) {
-    identity_count = room->identity_table.Count(identity_hash, epoch);
+    identity_count = room.identity_table.Count(identity_hash, epoch);
     if (identity_count > settings.limit_per_identity && !over) {
       over = GuardReason::kRateLimitIdentity;
     }
@@ -514,16 +559,14 @@ GuardVerdict GuardImpl::Check(const GuardRequest& request) {
     // fresh (Forget, after Block): the count this request saw may be one of that fresh count,
     // and the block holds for it too. (Reading the forgotten count synchronizes with Forget,
     // so the block, exact and in the filter, is visible here.)
-    if (enforce) {
-      if (auto blocked = running_block()) return *blocked;
-    }
-    return {};
+    if (enforce) return running_block();
+    return std::nullopt;
   }
   if (!enforce) {
-    room->shadow[static_cast<std::size_t>(*over)].Add();
-    return {};
+    room.shadow[static_cast<std::size_t>(*over)].Add();
+    return std::nullopt;
   }
-  room->blocked[static_cast<std::size_t>(*over)].Add();
+  room.blocked[static_cast<std::size_t>(*over)].Add();
   const std::int64_t block_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(settings.block_time).count();
   const std::int64_t block_s = std::max<std::int64_t>(
@@ -533,18 +576,53 @@ GuardVerdict GuardImpl::Check(const GuardRequest& request) {
   // filter; then its count is made fresh. A request that counts after the Forget sees both.
   if (*over == GuardReason::kRateLimitIp) {
     std::string text = IpText(ip);
-    room->auto_ips.Set(ip_hash, ip, {now + block_ns, until_unix, text});
-    room->ip_table.Block(ip_hash, now + block_ns);
-    room->ip_table.Forget(ip_hash, epoch, ip_count);
-    AutoBlock(*room, true, text, until_unix);
+    room.auto_ips.Set(ip_hash, ip, {now + block_ns, until_unix, text});
+    room.ip_table.Block(ip_hash, now + block_ns);
+    room.ip_table.Forget(ip_hash, epoch, ip_count);
+    AutoBlock(room, GuardList::kBlock, true, text, until_unix);
   } else {
     std::string identity(request.identity);
-    room->auto_identities.Set(identity_hash, identity, {now + block_ns, until_unix, identity});
-    room->identity_table.Block(identity_hash, now + block_ns);
-    room->identity_table.Forget(identity_hash, epoch, identity_count);
-    AutoBlock(*room, false, identity, until_unix);
+    room.auto_identities.Set(identity_hash, identity, {now + block_ns, until_unix, identity});
+    room.identity_table.Block(identity_hash, now + block_ns);
+    room.identity_table.Forget(identity_hash, epoch, identity_count);
+    AutoBlock(room, GuardList::kBlock, false, identity, until_unix);
   }
-  return {GuardAction::kBlock, CeilSeconds(block_ns), "rate_limit"};
+  return GuardVerdict{GuardAction::kBlock, CeilSeconds(block_ns), "rate_limit"};
+}
+
+// Joins per address in fixed windows of joins_window. The join that crosses the limit starts
+// a join block of its exact address (IPv4) or /64 (IPv6) until its window ends: at most
+// joins_per_ip places per window and address, and the next window starts with a fresh count.
+std::optional<GuardVerdict> GuardImpl::CheckJoins(Room& room, const GuardSettings& settings,
+                                                  const Ip128& ip, std::int64_t now) {
+  const Ip128 key = JoinKey(ip);
+  const std::uint64_t hash = SketchHash(sketch_key_, key);
+  const bool enforce = settings.joins_mode == GuardMode::kEnforce;
+  if (enforce && room.join_table.MayBeBlockedUntil(hash) > now) {
+    if (const auto until = room.auto_joins.Until(hash, key, now)) {
+      room.blocked[static_cast<std::size_t>(GuardReason::kJoinBlock)].Add();
+      return GuardVerdict{GuardAction::kBlock, CeilSeconds(*until - now), "join_block"};
+    }
+  }
+  const std::int64_t window_ns = std::max<std::int64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(settings.joins_window).count(), 1);
+  const auto epoch = static_cast<std::uint32_t>(now / window_ns);
+  if (room.join_table.Count(hash, epoch) <= settings.joins_per_ip) return std::nullopt;
+  if (!enforce) {
+    room.shadow[static_cast<std::size_t>(GuardReason::kJoinLimit)].Add();
+    return std::nullopt;
+  }
+  // Requests counted past the limit in this window are refused here whether or not they saw
+  // the block: the count is not made fresh until the window ends.
+  room.blocked[static_cast<std::size_t>(GuardReason::kJoinLimit)].Add();
+  const std::int64_t until = (now / window_ns + 1) * window_ns;
+  const std::chrono::seconds retry_after = CeilSeconds(until - now);
+  const std::int64_t until_unix = WallSeconds() + retry_after.count();
+  std::string text = JoinKeyText(key);
+  room.auto_joins.Set(hash, key, {until, until_unix, text});
+  room.join_table.Block(hash, until);
+  AutoBlock(room, GuardList::kJoinBlock, true, text, until_unix);
+  return GuardVerdict{GuardAction::kBlock, retry_after, "join_limit"};
 }
 
 std::optional<std::int64_t> GuardImpl::IpBlockedUntil(Room& room, const Ip128& ip,
@@ -560,13 +638,16 @@ std::optional<std::int64_t> GuardImpl::IdentityBlockedUntil(Room& room, std::str
   return room.auto_identities.Until(hash, identity, now);
 }
 
-void GuardImpl::AutoBlock(Room& room, bool is_ip, std::string_view value, std::int64_t until_unix) {
-  GuardChange change{room.id, GuardList::kBlock,
-                     GuardEntry{is_ip, std::string(value), until_unix, "auto"}, false};
+void GuardImpl::AutoBlock(Room& room, GuardList list, bool is_ip, std::string_view value,
+                          std::int64_t until_unix) {
+  GuardChange change{room.id, list, GuardEntry{is_ip, std::string(value), until_unix, "auto"},
+                     false};
   std::uint64_t suppressed = 0;
   if (block_log_.Allow(suppressed)) {
-    spdlog::info("room {}: {} {} blocked until {} (limit exceeded){}", room.id,
-                 is_ip ? "address" : "identity", change.entry.value, until_unix,
+    spdlog::info("room {}: {} {} {} until {} ({}){}", room.id, is_ip ? "address" : "identity",
+                 change.entry.value, list == GuardList::kJoinBlock ? "may not join" : "blocked",
+                 until_unix,
+                 list == GuardList::kJoinBlock ? "join limit exceeded" : "limit exceeded",
                  suppressed > 0 ? fmt::format(" ({} similar lines suppressed)", suppressed) : "");
   }
   if (listener_) listener_(change);
@@ -601,7 +682,7 @@ bool GuardImpl::Add(std::string_view room_id, GuardList list, GuardEntry entry,
     if (it == rooms_map_.end() || !it->second->configured) return false;
     Room& room = *it->second;
     entry.expires_unix = 0;
-    if (list == GuardList::kBlock) {
+    if (GuardListExpires(list)) {
       const auto time = ttl.value_or(
           std::chrono::duration_cast<std::chrono::seconds>(room.settings.Get().block_time));
       entry.expires_unix = WallSeconds() + std::max<std::int64_t>(time.count(), 1);
@@ -625,7 +706,7 @@ bool GuardImpl::Remove(std::string_view room_id, GuardList list, bool is_ip,
     Room& room = *it->second;
     const Room::Key key{is_ip, std::string(value)};
     bool found = room.runtime[static_cast<std::size_t>(list)].erase(key) > 0;
-    if (list == GuardList::kBlock) found = EraseAutoBlock(room, is_ip, value) || found;
+    if (GuardListExpires(list)) found = EraseAutoBlock(room, list, is_ip, value) || found;
     if (!found) return false;
     Republish(room);
     change = GuardChange{room.id, list, GuardEntry{is_ip, std::string(value), 0, ""}, true};
@@ -642,19 +723,25 @@ void GuardImpl::Apply(const GuardChange& change) {
   const std::int64_t now_unix = WallSeconds();
   if (change.removed) {
     const bool listed = room.runtime[l].erase(key) > 0;
-    if (change.list == GuardList::kBlock) {
-      EraseAutoBlock(room, change.entry.is_ip, change.entry.value);
+    if (GuardListExpires(change.list)) {
+      EraseAutoBlock(room, change.list, change.entry.is_ip, change.entry.value);
     }
     if (listed && room.configured) Republish(room);
     return;
   }
-  if (change.list == GuardList::kBlock && change.entry.expires_unix <= now_unix) return;
+  if (GuardListExpires(change.list) && change.entry.expires_unix <= now_unix) return;
   if (change.entry.is_ip && !ParseIpRange(change.entry.value)) return;
-  if (change.list == GuardList::kBlock && change.entry.source == "auto") {
+  if (GuardListExpires(change.list) && change.entry.source == "auto") {
     const std::int64_t until =
         Nanos(clock_.Now()) + (change.entry.expires_unix - now_unix) * 1'000'000'000LL;
     const ExactBlock block{until, change.entry.expires_unix, change.entry.value};
-    if (change.entry.is_ip) {
+    if (change.list == GuardList::kJoinBlock) {
+      if (!change.entry.is_ip) return;  // joins are limited per address only
+      const Ip128 join_key = JoinKey(ParseIpRange(change.entry.value)->first);
+      const std::uint64_t hash = SketchHash(sketch_key_, join_key);
+      room.auto_joins.Set(hash, join_key, block);
+      room.join_table.Block(hash, until);
+    } else if (change.entry.is_ip) {
       const Ip128 ip = ParseIpRange(change.entry.value)->first;
       const std::uint64_t hash = SketchHash(sketch_key_, ip);
       room.auto_ips.Set(hash, ip, block);
@@ -670,20 +757,43 @@ void GuardImpl::Apply(const GuardChange& change) {
   if (room.configured) Republish(room);
 }
 
-bool GuardImpl::EraseAutoBlock(Room& room, bool is_ip, std::string_view value) {
+bool GuardImpl::EraseAutoBlock(Room& room, GuardList list, bool is_ip, std::string_view value) {
+  if (list == GuardList::kJoinBlock) {
+    const std::optional<IpRange> range = is_ip ? ParseIpRange(value) : std::nullopt;
+    if (!range) return false;
+    const Ip128 key = JoinKey(range->first);
+    const std::uint64_t hash = SketchHash(sketch_key_, key);
+    if (!room.auto_joins.Erase(hash, key)) return false;
+    // Let go by an operator: joins count afresh from here (in the window of now).
+    const std::int64_t now = Nanos(clock_.Now());
+    const std::int64_t window_ns = std::max<std::int64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(room.settings.Get().joins_window)
+            .count(),
+        1);
+    const auto epoch = static_cast<std::uint32_t>(now / window_ns);
+    room.join_table.Forget(hash, epoch, room.join_table.Estimate(hash, epoch));
+    return true;
+  }
   if (!is_ip) return room.auto_identities.Erase(SketchHash(sketch_key_, value), value);
   const std::optional<IpRange> range = ParseIpRange(value);
   if (!range) return false;
   return room.auto_ips.Erase(SketchHash(sketch_key_, range->first), range->first);
 }
 
-std::vector<GuardEntry> GuardImpl::AutoBlocks(const Room& room, std::int64_t now_unix) {
+std::vector<GuardEntry> GuardImpl::AutoBlocks(const Room& room, GuardList list,
+                                              std::int64_t now_unix) {
   std::vector<GuardEntry> out;
-  for (auto& block : room.auto_identities.Running(now_unix)) {
-    out.push_back(GuardEntry{false, std::move(block.text), block.until_unix, "auto"});
-  }
-  for (auto& block : room.auto_ips.Running(now_unix)) {
-    out.push_back(GuardEntry{true, std::move(block.text), block.until_unix, "auto"});
+  if (list == GuardList::kJoinBlock) {
+    for (auto& block : room.auto_joins.Running(now_unix)) {
+      out.push_back(GuardEntry{true, std::move(block.text), block.until_unix, "auto"});
+    }
+  } else if (list == GuardList::kBlock) {
+    for (auto& block : room.auto_identities.Running(now_unix)) {
+      out.push_back(GuardEntry{false, std::move(block.text), block.until_unix, "auto"});
+    }
+    for (auto& block : room.auto_ips.Running(now_unix)) {
+      out.push_back(GuardEntry{true, std::move(block.text), block.until_unix, "auto"});
+    }
   }
   // In a stable order: identities, then addresses, each by value.
   std::sort(out.begin(), out.end(), [](const GuardEntry& a, const GuardEntry& b) {
@@ -702,12 +812,10 @@ std::vector<GuardEntry> GuardImpl::List(std::string_view room_id, GuardList list
   const std::int64_t now = WallSeconds();
   for (const GuardEntry& entry : room.settings.Get().lists[l]) out.push_back(entry);
   for (const auto& [key, entry] : room.runtime[l]) {
-    if (list == GuardList::kBlock && entry.expires_unix <= now) continue;
+    if (GuardListExpires(list) && entry.expires_unix <= now) continue;
     out.push_back(entry);
   }
-  if (list == GuardList::kBlock) {
-    for (GuardEntry& entry : AutoBlocks(room, now)) out.push_back(std::move(entry));
-  }
+  for (GuardEntry& entry : AutoBlocks(room, list, now)) out.push_back(std::move(entry));
   return out;
 }
 
@@ -718,12 +826,14 @@ std::vector<GuardChange> GuardImpl::RuntimeEntries() const {
   for (const auto& room : rooms_) {
     for (std::size_t l = 0; l < kGuardListCount; ++l) {
       for (const auto& [key, entry] : room->runtime[l]) {
-        if (static_cast<GuardList>(l) == GuardList::kBlock && entry.expires_unix <= now) continue;
+        if (GuardListExpires(static_cast<GuardList>(l)) && entry.expires_unix <= now) continue;
         out.push_back(GuardChange{room->id, static_cast<GuardList>(l), entry, false});
       }
     }
-    for (GuardEntry& entry : AutoBlocks(*room, now)) {
-      out.push_back(GuardChange{room->id, GuardList::kBlock, std::move(entry), false});
+    for (GuardList list : {GuardList::kBlock, GuardList::kJoinBlock}) {
+      for (GuardEntry& entry : AutoBlocks(*room, list, now)) {
+        out.push_back(GuardChange{room->id, list, std::move(entry), false});
+      }
     }
   }
   return out;
@@ -739,13 +849,13 @@ void GuardImpl::Expire() {
   for (const auto& room : rooms_) {
     room->auto_ips.EraseEnded(now);
     room->auto_identities.EraseEnded(now);
-    const std::size_t before = room->runtime[static_cast<std::size_t>(GuardList::kBlock)].size();
-    std::erase_if(room->runtime[static_cast<std::size_t>(GuardList::kBlock)],
-                  [now](const auto& kv) { return kv.second.expires_unix <= now; });
-    if (before != room->runtime[static_cast<std::size_t>(GuardList::kBlock)].size() &&
-        room->configured) {
-      Republish(*room);
+    room->auto_joins.EraseEnded(now);
+    std::size_t ended = 0;
+    for (GuardList list : {GuardList::kBlock, GuardList::kJoinBlock}) {
+      ended += std::erase_if(room->runtime[static_cast<std::size_t>(list)],
+                             [now](const auto& kv) { return kv.second.expires_unix <= now; });
     }
+    if (ended > 0 && room->configured) Republish(*room);
   }
 }
 
@@ -768,12 +878,13 @@ void GuardImpl::RenderMetrics(std::string& out) const {
                         "Requests over a limit in a room in shadow mode (served; enforce would "
                         "have refused them), by room and reason.");
   for (const Room* room : rooms) {
-    for (std::size_t r = 0; r < 2; ++r) {
-      analytics::AppendSample(
-          out, "vwr_guard_shadow_blocked_total",
-          fmt::format("room=\"{}\",reason=\"{}\"", analytics::EscapeLabel(room->id),
-                      GuardReasonName(static_cast<GuardReason>(r))),
-          room->shadow[r].Value());
+    // The reasons a limit gives (the others are blocks, which shadow mode never starts).
+    for (GuardReason r :
+         {GuardReason::kRateLimitIp, GuardReason::kRateLimitIdentity, GuardReason::kJoinLimit}) {
+      analytics::AppendSample(out, "vwr_guard_shadow_blocked_total",
+                              fmt::format("room=\"{}\",reason=\"{}\"",
+                                          analytics::EscapeLabel(room->id), GuardReasonName(r)),
+                              room->shadow[static_cast<std::size_t>(r)].Value());
     }
   }
   analytics::AppendHelp(out, "vwr_guard_bypass_total", "counter",

@@ -128,13 +128,12 @@ void PublicApi::FailOpenOrClosed(RoomEntry& room, Call& call,
 }
 
 bool PublicApi::Refused(RoomEntry& room, Call& call, std::string_view identity, bool* bypass,
-                        bool identity_verified) {
+                        bool identity_verified, GuardRequestKind kind) {
   if (options_.guard == nullptr) return false;
   // The peer, or behind a trusted proxy the address it forwarded for.
-  const GuardVerdict verdict = options_.guard->Check(
-      GuardRequest{room.state->id(),
-                   ClientIp(*call.request, *call.connection, options_.trusted_proxies), identity,
-                   identity_verified});
+  const GuardVerdict verdict = options_.guard->Check(GuardRequest{
+      room.state->id(), ClientIp(*call.request, *call.connection, options_.trusted_proxies),
+      identity, identity_verified, kind});
   if (verdict.action == GuardAction::kBypass) {
     if (bypass != nullptr) *bypass = true;
     return false;
@@ -248,7 +247,10 @@ void PublicApi::Join(RoomEntry& room, Call& call) {
   // Abuse protection first: a blocked caller costs no proof check; the allow list needs none.
   bool bypass = false;
   // A userId is the client's word: counted by address only (see GuardRequest).
-  if (Refused(room, call, body.user_id, &bypass, /*identity_verified=*/false)) return;
+  if (Refused(room, call, body.user_id, &bypass, /*identity_verified=*/false,
+              GuardRequestKind::kJoin)) {
+    return;
+  }
   if (bypass) return JoinBypass(room, call, std::move(body.user_id));
 
   const PowSettings& pow = pow_.Get();

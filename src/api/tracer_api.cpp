@@ -355,9 +355,13 @@ void TracerApi::Reply(Call& call, std::string_view is_wait, std::uint64_t wait_c
 void TracerApi::Input(std::shared_ptr<Call> call) {
   store::RoomState& room = *call->room->state;
   if (options_.guard != nullptr) {
-    // loginId and wcCookie are the client's word: not counted or blocked per identity.
-    const GuardVerdict verdict = options_.guard->Check(GuardRequest{
-        room.id(), call->client_ip, call->identity(), /*identity_verified=*/false});
+    // loginId and wcCookie are the client's word: not counted or blocked per identity. An
+    // identity without a place here asks for one: a join.
+    const bool has_place =
+        Lookup(call->key, call->place) && call->place.incarnation == room.incarnation();
+    const GuardVerdict verdict = options_.guard->Check(
+        GuardRequest{room.id(), call->client_ip, call->identity(), /*identity_verified=*/false,
+                     has_place ? GuardRequestKind::kOther : GuardRequestKind::kJoin});
     if (verdict.action == GuardAction::kBlock) {
       return Reply(*call, "NE", 0, 0, room.Figures().queue_size);
     }

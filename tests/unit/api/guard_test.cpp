@@ -161,6 +161,136 @@ TEST_F(GuardTest, AnOperatorsListEntryHoldsForAnUnverifiedIdentityToo) {
   EXPECT_EQ(guard.Check(GuardRequest{"r", Ip("192.0.2.1"), "bob"}).action, GuardAction::kPass);
 }
 
+// ---- joins per address ----
+
+GuardVerdict Join(GuardImpl& guard, const char* ip, std::string_view user_id = {}) {
+  GuardRequest request{"r", Ip(ip), user_id};
+  request.kind = GuardRequestKind::kJoin;
+  return guard.Check(request);
+}
+
+GuardSettings JoinLimit(std::uint32_t joins) {
+  GuardSettings s;  // the request limits as they come: shadow
+  s.joins_per_ip = joins;
+  s.joins_window = milliseconds(60'000);
+  return s;
+}
+
+TEST_F(GuardTest, TheJoinLimitHoldsByDefaultWhileTheRequestLimitsAreInShadow) {
+  const GuardSettings defaults;
+  EXPECT_EQ(defaults.mode, GuardMode::kShadow);
+  EXPECT_EQ(defaults.joins_mode, GuardMode::kEnforce);
+  EXPECT_EQ(defaults.joins_per_ip, 300u);
+  EXPECT_EQ(defaults.joins_window, milliseconds(60'000));
+  Configure(defaults);
+  int places = 0;
+  for (int i = 0; i < 2'000; ++i) {
+    if (Join(guard, "192.0.2.1", "u" + std::to_string(i)).action == GuardAction::kPass) ++places;
+  }
+  EXPECT_EQ(places, 300);
+  const GuardVerdict v = Join(guard, "192.0.2.1");
+  EXPECT_EQ(v.action, GuardAction::kBlock);
+  EXPECT_EQ(v.reason, "join_block");
+  EXPECT_GE(v.retry_after, seconds(1));
+  EXPECT_LE(v.retry_after, seconds(60));
+  // Listed, with its end, on join_block: exactly that address.
+  const auto listed = guard.List("r", GuardList::kJoinBlock);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].value, "192.0.2.1");
+  EXPECT_EQ(listed[0].source, "auto");
+  EXPECT_GT(listed[0].expires_unix, 0);
+  EXPECT_TRUE(guard.List("r", GuardList::kBlock).empty());
+  EXPECT_EQ(guard.Blocked("r", GuardReason::kJoinLimit), 1u);
+  EXPECT_EQ(guard.Blocked("r", GuardReason::kJoinBlock), 1'700u);
+  // The people behind that address who hold places go on polling; others join.
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(Hit("192.0.2.1", "ticket").action, GuardAction::kPass);
+  EXPECT_FALSE(guard.IsBlocked("r", Ip("192.0.2.1")));
+  EXPECT_EQ(Join(guard, "192.0.2.2").action, GuardAction::kPass);
+}
+
+TEST_F(GuardTest, AJoinBlockEndsWithItsWindow) {
+  Configure(JoinLimit(3));
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Join(guard, "192.0.2.1").action, GuardAction::kPass);
+  const GuardVerdict v = Join(guard, "192.0.2.1");
+  EXPECT_EQ(v.action, GuardAction::kBlock);
+  EXPECT_EQ(v.reason, "join_limit");
+  clock.Advance(v.retry_after);
+  guard.Expire();
+  EXPECT_TRUE(guard.List("r", GuardList::kJoinBlock).empty());
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Join(guard, "192.0.2.1").action, GuardAction::kPass);
+  EXPECT_EQ(Join(guard, "192.0.2.1").action, GuardAction::kBlock);
+}
+
+TEST_F(GuardTest, AnIpv6ClientJoinsAsItsSlash64) {
+  Configure(JoinLimit(3));
+  EXPECT_EQ(Join(guard, "2001:db8:1:2::1").action, GuardAction::kPass);
+  EXPECT_EQ(Join(guard, "2001:db8:1:2::2").action, GuardAction::kPass);
+  EXPECT_EQ(Join(guard, "2001:db8:1:2:ffff::3").action, GuardAction::kPass);
+  EXPECT_EQ(Join(guard, "2001:db8:1:2:abcd::4").action, GuardAction::kBlock);
+  EXPECT_EQ(Join(guard, "2001:db8:1:3::1").action, GuardAction::kPass);
+  const auto listed = guard.List("r", GuardList::kJoinBlock);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].value, "2001:db8:1:2::/64");
+  // An operator lifts it: the /64 may join again, with a fresh count.
+  EXPECT_TRUE(guard.Remove("r", GuardList::kJoinBlock, true, "2001:db8:1:2::/64"));
+  EXPECT_TRUE(guard.List("r", GuardList::kJoinBlock).empty());
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Join(guard, "2001:db8:1:2::9").action, GuardAction::kPass);
+  EXPECT_EQ(Join(guard, "2001:db8:1:2::9").action, GuardAction::kBlock);
+}
+
+TEST_F(GuardTest, TheJoinLimitHasItsOwnModeAndSparesTheUnblockList) {
+  GuardSettings s = JoinLimit(2);
+  s.joins_mode = GuardMode::kShadow;
+  s.mode = GuardMode::kOff;
+  Configure(s);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(Join(guard, "192.0.2.1").action, GuardAction::kPass);
+  EXPECT_EQ(guard.ShadowBlocked("r", GuardReason::kJoinLimit), 8u);
+  s.joins_mode = GuardMode::kOff;
+  Configure(s);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(Join(guard, "192.0.2.3").action, GuardAction::kPass);
+  EXPECT_EQ(guard.ShadowBlocked("r", GuardReason::kJoinLimit), 8u);
+  s.joins_mode = GuardMode::kEnforce;
+  s.lists[static_cast<std::size_t>(GuardList::kUnblock)] = {IpEntry("192.0.2.5")};
+  Configure(s);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(Join(guard, "192.0.2.5").action, GuardAction::kPass);
+  // Only joins count: polls, however many, do not use up an address's joins.
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(Hit("192.0.2.6").action, GuardAction::kPass);
+  EXPECT_EQ(Join(guard, "192.0.2.6").action, GuardAction::kPass);
+}
+
+TEST_F(GuardTest, AnOperatorsJoinBlockStopsJoinsOnly) {
+  Configure(JoinLimit(0));
+  ASSERT_TRUE(guard.Add("r", GuardList::kJoinBlock, IpEntry("198.51.100.0/24"), seconds(30)));
+  const GuardVerdict v = Join(guard, "198.51.100.7");
+  EXPECT_EQ(v.action, GuardAction::kBlock);
+  EXPECT_EQ(v.reason, "join_block");
+  EXPECT_EQ(v.retry_after, seconds(30));
+  EXPECT_EQ(Hit("198.51.100.7", "ticket").action, GuardAction::kPass);
+  EXPECT_EQ(Join(guard, "198.51.101.7").action, GuardAction::kPass);
+}
+
+TEST_F(GuardTest, JoinBlocksReachOtherNodesAndSurviveARestart) {
+  Configure(JoinLimit(1));
+  std::vector<GuardChange> changes;
+  guard.SetListener([&](const GuardChange& c) { changes.push_back(c); });
+  Join(guard, "192.0.2.1");
+  Join(guard, "192.0.2.1");
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].list, GuardList::kJoinBlock);
+  EXPECT_EQ(changes[0].entry.source, "auto");
+  const auto saved = guard.RuntimeEntries();
+  ASSERT_EQ(saved.size(), 1u);
+  GuardImpl other(clock);
+  other.Configure({{"r", JoinLimit(1)}});
+  other.Apply(saved[0]);
+  EXPECT_EQ(Join(other, "192.0.2.1").action, GuardAction::kBlock);
+  EXPECT_EQ(other.List("r", GuardList::kJoinBlock).size(), 1u);
+  GuardChange removed = saved[0];
+  removed.removed = true;
+  other.Apply(removed);
+  EXPECT_TRUE(other.List("r", GuardList::kJoinBlock).empty());
+}
+
 TEST_F(GuardTest, ShadowModeCountsWhatItWouldBlockButServes) {
   GuardSettings s = Enforce(2, 0);
   s.mode = GuardMode::kShadow;

@@ -403,6 +403,11 @@ GuardImpl::GuardImpl(const util::Clock& clock, std::optional<util::SipHashKey> s
     : clock_(clock), sketch_key_(sketch_key.value_or(util::RandomSipHashKey())) {}
 GuardImpl::~GuardImpl() = default;
 
+std::int64_t GuardImpl::WallSecondsAfter(std::int64_t nanos) const {
+  const std::int64_t end = clock_.WallNow().time_since_epoch().count() + nanos;  // ns
+  return (end + 999'999'999) / 1'000'000'000;
+}
+
 std::int64_t GuardImpl::WallSeconds() const {
   return std::chrono::duration_cast<std::chrono::seconds>(clock_.WallNow().time_since_epoch())
       .count();
@@ -569,9 +574,7 @@ std::optional<GuardVerdict> GuardImpl::CheckLimits(Room& room, const GuardSettin
   room.blocked[static_cast<std::size_t>(*over)].Add();
   const std::int64_t block_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(settings.block_time).count();
-  const std::int64_t block_s = std::max<std::int64_t>(
-      std::chrono::duration_cast<std::chrono::seconds>(settings.block_time).count(), 1);
-  const std::int64_t until_unix = WallSeconds() + block_s;
+  const std::int64_t until_unix = WallSecondsAfter(std::max<std::int64_t>(block_ns, 1));
   // The key that crossed the limit is blocked, exactly; then its slots are marked in the
   // filter; then its count is made fresh. A request that counts after the Forget sees both.
   if (*over == GuardReason::kRateLimitIp) {
@@ -617,7 +620,7 @@ std::optional<GuardVerdict> GuardImpl::CheckJoins(Room& room, const GuardSetting
   room.blocked[static_cast<std::size_t>(GuardReason::kJoinLimit)].Add();
   const std::int64_t until = (now / window_ns + 1) * window_ns;
   const std::chrono::seconds retry_after = CeilSeconds(until - now);
-  const std::int64_t until_unix = WallSeconds() + retry_after.count();
+  const std::int64_t until_unix = WallSecondsAfter(until - now);
   std::string text = JoinKeyText(key);
   room.auto_joins.Set(hash, key, {until, until_unix, text});
   room.join_table.Block(hash, until);

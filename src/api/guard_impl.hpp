@@ -212,6 +212,9 @@ class GuardImpl final : public Guard {
   Room& RoomOf(const std::string& id);  // under mu_
   void Republish(Room& room);           // under mu_
   std::int64_t WallSeconds() const;
+  // The wall time `nanos` from now, in unix seconds rounded up: a listed end is never before
+  // the block's real end (a block listed a second early would reach other nodes shortened).
+  std::int64_t WallSecondsAfter(std::int64_t nanos) const;
   // The request limits (settings.mode) and the join limit: a refusal, or nullopt to serve.
   std::optional<GuardVerdict> CheckLimits(Room& room, const GuardSettings& settings,
                                           const GuardRequest& request, const Ip128& ip,

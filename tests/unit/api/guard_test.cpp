@@ -91,6 +91,36 @@ TEST_F(GuardTest, BlocksAnAddressOverItsLimitUntilTheBlockTimeEnds) {
   EXPECT_TRUE(guard.List("r", GuardList::kBlock).empty());
 }
 
+// The lists (and other nodes, which apply what they list) must not see a block end before it
+// does: its end in whole unix seconds is rounded up, not down.
+TEST_F(GuardTest, AListedBlockEndIsNeverBeforeTheBlocksEnd) {
+  Configure(Enforce(1, 0));
+  clock.Advance(milliseconds(700));  // 0.7 s into a wall second
+  Hit("192.0.2.1");
+  const GuardVerdict v = Hit("192.0.2.1");
+  ASSERT_EQ(v.action, GuardAction::kBlock);
+  const auto listed = guard.List("r", GuardList::kBlock);
+  ASSERT_EQ(listed.size(), 1u);
+  const std::int64_t blocked_at_ms =
+      std::chrono::duration_cast<milliseconds>(clock.WallNow().time_since_epoch()).count();
+  EXPECT_GE(listed[0].expires_unix * 1000, blocked_at_ms + 30'000);
+  // The same for a join block, which ends with its window.
+  GuardSettings s = Enforce(0, 0);
+  s.joins_per_ip = 1;
+  Configure(s);
+  GuardRequest join{"r", Ip("192.0.2.9"), {}};
+  join.kind = GuardRequestKind::kJoin;
+  guard.Check(join);
+  const GuardVerdict j = guard.Check(join);
+  ASSERT_EQ(j.action, GuardAction::kBlock);
+  const auto joins = guard.List("r", GuardList::kJoinBlock);
+  ASSERT_EQ(joins.size(), 1u);
+  const std::int64_t now_ms =
+      std::chrono::duration_cast<milliseconds>(clock.Now().time_since_epoch()).count();
+  const std::int64_t left_ms = 60'000 - now_ms % 60'000;  // of the join window
+  EXPECT_GE(joins[0].expires_unix * 1000, blocked_at_ms + left_ms);
+}
+
 TEST_F(GuardTest, ABlockEndsWithAFreshCountInTheSameWindow) {
   GuardSettings s = Enforce(3, 0);
   s.window = milliseconds(600'000);

@@ -13,6 +13,7 @@
 #include "api/errors.hpp"
 #include "api/request_parts.hpp"
 #include "api/session_id.hpp"
+#include "util/log_escape.hpp"
 #include "util/random.hpp"
 
 namespace vwr::api {
@@ -371,8 +372,8 @@ Response AdminApi::Lists(RoomEntry& room, std::string_view list_name, const Requ
     if (!guard_->Add(id, *list, GuardEntry{is_ip, value, 0, "admin"}, time)) {
       return MakeError(ApiError::kBadRequest, "the entry cannot be added", v, ka);
     }
-    spdlog::info("admin: room {}: {} {} added to the {} list by {}", id,
-                 is_ip ? "address" : "identity", value, GuardListName(*list),
+    spdlog::info("admin: room {}: {} \"{}\" added to the {} list by {}", id,
+                 is_ip ? "address" : "identity", util::LogEscaped(value), GuardListName(*list),
                  connection.peer.to_string());
     return changed(render());
   }
@@ -383,8 +384,8 @@ Response AdminApi::Lists(RoomEntry& room, std::string_view list_name, const Requ
                                  GuardListName(*list)),
                      v, ka);
   }
-  spdlog::info("admin: room {}: {} {} removed from the {} list by {}", id,
-               is_ip ? "address" : "identity", value, GuardListName(*list),
+  spdlog::info("admin: room {}: {} \"{}\" removed from the {} list by {}", id,
+               is_ip ? "address" : "identity", util::LogEscaped(value), GuardListName(*list),
                connection.peer.to_string());
   return changed(render());
 }

@@ -9,6 +9,8 @@
 #include <limits>
 #include <tuple>
 
+#include "util/log_escape.hpp"
+
 namespace vwr::api {
 namespace {
 
@@ -647,9 +649,11 @@ void GuardImpl::AutoBlock(Room& room, GuardList list, bool is_ip, std::string_vi
                      false};
   std::uint64_t suppressed = 0;
   if (block_log_.Allow(suppressed)) {
+    // An identity is whatever the client sent: escaped, and quoted so that it cannot pass for
+    // the rest of the line.
     spdlog::info("room {}: {} {} {} until {} ({}){}", room.id, is_ip ? "address" : "identity",
-                 change.entry.value, list == GuardList::kJoinBlock ? "may not join" : "blocked",
-                 until_unix,
+                 is_ip ? util::LogEscaped(value) : "\"" + util::LogEscaped(value) + "\"",
+                 list == GuardList::kJoinBlock ? "may not join" : "blocked", until_unix,
                  list == GuardList::kJoinBlock ? "join limit exceeded" : "limit exceeded",
                  suppressed > 0 ? fmt::format(" ({} similar lines suppressed)", suppressed) : "");
   }

@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -319,6 +322,31 @@ TEST_F(GuardTest, JoinBlocksReachOtherNodesAndSurviveARestart) {
   removed.removed = true;
   other.Apply(removed);
   EXPECT_TRUE(other.List("r", GuardList::kJoinBlock).empty());
+}
+
+// What a client sent reaches the log escaped: it can neither start a line of its own nor send
+// the terminal of whoever reads the log a control sequence.
+TEST_F(GuardTest, AnAutomaticBlockIsLoggedWithTheIdentityEscaped) {
+  std::ostringstream out;
+  const auto previous = spdlog::default_logger();
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
+  sink->set_pattern("%v");
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("test", sink));
+  Configure(Enforce(0, 1));
+  const std::string identity = "evil\n[info] room r: all clear\x1b[2J\"";
+  Hit("192.0.2.1", identity);
+  Hit("192.0.2.1", identity);
+  spdlog::set_default_logger(previous);
+  const std::string text = out.str();
+  ASSERT_FALSE(text.empty());
+  EXPECT_EQ(text.find('\n'), text.size() - 1) << text;  // one line
+  EXPECT_EQ(text.find('\x1b'), std::string::npos) << text;
+  EXPECT_NE(text.find(R"(identity "evil\n[info] room r: all clear\x1B[2J\"" blocked until)"),
+            std::string::npos)
+      << text;
+  // The list holds the identity exactly as it was sent.
+  ASSERT_EQ(guard.List("r", GuardList::kBlock).size(), 1u);
+  EXPECT_EQ(guard.List("r", GuardList::kBlock)[0].value, identity);
 }
 
 TEST_F(GuardTest, ShadowModeCountsWhatItWouldBlockButServes) {

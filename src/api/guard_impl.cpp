@@ -18,23 +18,27 @@ namespace {
 constexpr std::size_t kExactShards = 16;
 std::size_t ShardOf(std::uint64_t hash) { return static_cast<std::size_t>(hash >> 60); }
 
+bool IsV4(const Ip128& ip) { return ip.hi == 0 && (ip.lo >> 32) == 0xffff; }  // IPv4-mapped
+
+// The 16 bytes of an address, in network order.
+std::array<unsigned char, 16> BytesOf(const Ip128& ip) {
+  std::array<unsigned char, 16> bytes;
+  for (std::size_t i = 0; i < 8; ++i) {
+    bytes[i] = static_cast<unsigned char>(ip.hi >> (56 - 8 * i));
+    bytes[8 + i] = static_cast<unsigned char>(ip.lo >> (56 - 8 * i));
+  }
+  return bytes;
+}
+
 // An address as the lists show it: IPv4 (also when it came as an IPv4-mapped IPv6 peer) in
 // dotted form, IPv6 in its canonical form.
 std::string IpText(const Ip128& ip) {
-  if (ip.hi == 0 && (ip.lo >> 32) == 0xffff) {  // IPv4-mapped
-    return boost::asio::ip::address_v4(static_cast<std::uint32_t>(ip.lo)).to_string();
-  }
-  boost::asio::ip::address_v6::bytes_type bytes;
-  for (int i = 0; i < 8; ++i) {
-    bytes[static_cast<std::size_t>(i)] = static_cast<unsigned char>(ip.hi >> (56 - 8 * i));
-    bytes[static_cast<std::size_t>(8 + i)] = static_cast<unsigned char>(ip.lo >> (56 - 8 * i));
-  }
-  return boost::asio::ip::address_v6(bytes).to_string();
+  if (IsV4(ip)) return boost::asio::ip::address_v4(static_cast<std::uint32_t>(ip.lo)).to_string();
+  return boost::asio::ip::address_v6(BytesOf(ip)).to_string();
 }
 
 // Whose joins are counted together: an IPv4 address, or an IPv6 client's /64 (one household
 // or device gets a /64 or more, and picks addresses in it at will).
-bool IsV4(const Ip128& ip) { return ip.hi == 0 && (ip.lo >> 32) == 0xffff; }
 Ip128 JoinKey(const Ip128& ip) { return IsV4(ip) ? ip : Ip128{ip.hi, 0}; }
 std::string JoinKeyText(const Ip128& key) { return IsV4(key) ? IpText(key) : IpText(key) + "/64"; }
 
@@ -60,11 +64,7 @@ std::string_view GuardModeName(GuardMode mode) {
 }
 
 std::uint64_t SketchHash(const util::SipHashKey& key, const Ip128& ip) {
-  std::array<unsigned char, 16> bytes;
-  for (int i = 0; i < 8; ++i) {
-    bytes[static_cast<std::size_t>(i)] = static_cast<unsigned char>(ip.hi >> (56 - 8 * i));
-    bytes[static_cast<std::size_t>(8 + i)] = static_cast<unsigned char>(ip.lo >> (56 - 8 * i));
-  }
+  const std::array<unsigned char, 16> bytes = BytesOf(ip);
   return util::SipHash24(key, bytes.data(), bytes.size());
 }
 

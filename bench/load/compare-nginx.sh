@@ -157,7 +157,8 @@ free_port() {
 # "crowd" takes the joins, each of which is issued a waiting ticket (the flash-crowd case).
 
 # Like the nginx side: no cap on requests per keep-alive connection, and wrk's many connections
-# all come from one address, so no per-IP connection cap either.
+# all come from one address, so no per-IP connection cap either, and no join limit per address
+# in the room that takes the joins.
 cat >"$tmp/vwr.yaml" <<'EOF'
 server:
   limits: { max_requests_per_connection: 0, max_connections_per_ip: 0 }
@@ -176,6 +177,7 @@ rooms:
     queue_limit: 0
     session_timeout: 7d
     claim_grace: 1h
+    protection: { joins_per_ip: 0 }
 EOF
 
 # Which stores to measure, each on its own vwr process started now and loaded in turn.

@@ -13,6 +13,7 @@
 #include "api/errors.hpp"
 #include "api/request_parts.hpp"
 #include "api/session_id.hpp"
+#include "util/log_escape.hpp"
 #include "util/random.hpp"
 
 namespace vwr::api {
@@ -276,8 +277,8 @@ Response AdminApi::Lists(RoomEntry& room, std::string_view list_name, const Requ
   const std::string& id = room.state->id();
   const std::optional<GuardList> list = ParseGuardList(list_name);
   if (!list) {
-    return MakeError(ApiError::kNotFound, "no such list (lists: deny, allow, unblock, block)", v,
-                     ka);
+    return MakeError(ApiError::kNotFound,
+                     "no such list (lists: deny, allow, unblock, block, join_block)", v, ka);
   }
   auto render = [&] {
     std::string body = R"({"room":)";
@@ -337,7 +338,7 @@ Response AdminApi::Lists(RoomEntry& room, std::string_view list_name, const Requ
                            fmt::format("{} must be a string", std::string_view(key)), v, ka);
         }
         (key == "ip" ? ip : identity).assign(text->data(), text->size());
-      } else if (key == "ttl" && method == http::verb::post && *list == GuardList::kBlock) {
+      } else if (key == "ttl" && method == http::verb::post && GuardListExpires(*list)) {
         const std::int64_t* seconds = value.if_int64();
         if (seconds == nullptr || *seconds < 1 || *seconds > 7 * 86'400) {
           return MakeError(ApiError::kBadRequest,
@@ -349,7 +350,7 @@ Response AdminApi::Lists(RoomEntry& room, std::string_view list_name, const Requ
             ApiError::kBadRequest,
             fmt::format("unknown key \"{}\" (allowed: ip, identity{})",
                         std::string_view(key).substr(0, 60),
-                        *list == GuardList::kBlock && method == http::verb::post ? ", ttl" : ""),
+                        GuardListExpires(*list) && method == http::verb::post ? ", ttl" : ""),
             v, ka);
       }
     }
@@ -372,8 +373,8 @@ Response AdminApi::Lists(RoomEntry& room, std::string_view list_name, const Requ
     if (!guard_->Add(id, *list, GuardEntry{is_ip, value, 0, "admin"}, time)) {
       return MakeError(ApiError::kBadRequest, "the entry cannot be added", v, ka);
     }
-    spdlog::info("admin: room {}: {} {} added to the {} list by {}", id,
-                 is_ip ? "address" : "identity", value, GuardListName(*list),
+    spdlog::info("admin: room {}: {} \"{}\" added to the {} list by {}", id,
+                 is_ip ? "address" : "identity", util::LogEscaped(value), GuardListName(*list),
                  connection.peer.to_string());
     return changed(render());
   }
@@ -384,8 +385,8 @@ Response AdminApi::Lists(RoomEntry& room, std::string_view list_name, const Requ
                                  GuardListName(*list)),
                      v, ka);
   }
-  spdlog::info("admin: room {}: {} {} removed from the {} list by {}", id,
-               is_ip ? "address" : "identity", value, GuardListName(*list),
+  spdlog::info("admin: room {}: {} \"{}\" removed from the {} list by {}", id,
+               is_ip ? "address" : "identity", util::LogEscaped(value), GuardListName(*list),
                connection.peer.to_string());
   return changed(render());
 }

@@ -127,12 +127,13 @@ void PublicApi::FailOpenOrClosed(RoomEntry& room, Call& call,
   Finish(call, Answer(*room.state, answer, "", req.version(), req.keep_alive()));
 }
 
-bool PublicApi::Refused(RoomEntry& room, Call& call, std::string_view identity, bool* bypass) {
+bool PublicApi::Refused(RoomEntry& room, Call& call, std::string_view identity, bool* bypass,
+                        bool identity_verified, GuardRequestKind kind) {
   if (options_.guard == nullptr) return false;
   // The peer, or behind a trusted proxy the address it forwarded for.
-  const GuardVerdict verdict = options_.guard->Check(
-      GuardRequest{room.state->id(),
-                   ClientIp(*call.request, *call.connection, options_.trusted_proxies), identity});
+  const GuardVerdict verdict = options_.guard->Check(GuardRequest{
+      room.state->id(), ClientIp(*call.request, *call.connection, options_.trusted_proxies),
+      identity, identity_verified, kind});
   if (verdict.action == GuardAction::kBypass) {
     if (bypass != nullptr) *bypass = true;
     return false;
@@ -251,8 +252,11 @@ void PublicApi::Join(RoomEntry& room, Call& call) {
   // Abuse protection first: a blocked caller costs no proof check; the allow list needs none.
   // The guard is told the verified user, else the hint (whose lists an operator may fill).
   bool bypass = false;
-  if (Refused(room, call, !body.verified_user.empty() ? body.verified_user : body.user_id,
-              &bypass)) {
+  // Only a verified user is counted per identity: a userId is the client's word (counted by
+  // address only; see GuardRequest), though an operator's list entries hold for it.
+  const bool verified = !body.verified_user.empty();
+  if (Refused(room, call, verified ? body.verified_user : body.user_id, &bypass, verified,
+              GuardRequestKind::kJoin)) {
     return;
   }
   if (bypass) return JoinBypass(room, call, std::move(body.identity));
@@ -560,8 +564,9 @@ void PublicApi::Status(RoomEntry& room, Call& call) {
     from_query = std::move(*q);
     ticket = from_query;
   }
-  // A ticket is one place in line: its polls are counted as one identity's.
-  if (Refused(room, call, ticket)) return;
+  // A ticket is one place in line: its polls are counted as one identity's. It is signed, so
+  // only its holder can send it (a forged one counts against itself, then fails to decode).
+  if (Refused(room, call, ticket, nullptr, /*identity_verified=*/true)) return;
   const std::optional<token::TicketClaims> claims = tickets_.Decode(room.state->id(), ticket);
   if (!claims) {
     return Finish(

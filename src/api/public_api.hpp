@@ -181,7 +181,10 @@ class PublicApi final : public Handler {
   // Counts the request with the guard (identity: the user id of a join, the ticket of a
   // status poll, none otherwise). Sends the 429 and returns true when it is refused; `bypass`
   // tells whether the caller is on the allow list.
-  bool Refused(RoomEntry& room, Call& call, std::string_view identity, bool* bypass = nullptr);
+  // `identity_verified`: see GuardRequest (a ticket is; a join's userId is a hint). `kind`:
+  // whether it asks for a new place (a join, counted against the join limit too).
+  bool Refused(RoomEntry& room, Call& call, std::string_view identity, bool* bypass = nullptr,
+               bool identity_verified = false, GuardRequestKind kind = GuardRequestKind::kOther);
   // A join on the allow list: admitted at once, like one with an entry pass.
   void JoinBypass(RoomEntry& room, Call& call, std::string identity);
   void Join(RoomEntry& room, Call& call);

@@ -259,7 +259,7 @@ struct TracerApi::Call {
   Place place;                 // what the cache held, or learned
   bool rejoined = false;       // a spent place was replaced once already
   std::string store_identity;  // StoreIdentity(): empty until a store call needs it
-  bool verified = false;       // the identity is a signed user's
+  std::string user;            // a signed caller: the user its token names; else empty
 };
 
 const std::string& TracerApi::StoreIdentity(Call& call) const {
@@ -500,7 +500,7 @@ void TracerApi::Serve(const Request& req, const ConnectionInfo& connection, Resp
       return Reply(*call, "NE", 0, 0, call->room->state->Figures().queue_size);
     }
     call->store_identity = pseudonyms_.Of(*user);
-    call->verified = true;
+    call->user = std::move(*user);
     identity = "su:" + call->store_identity;
   } else {
     identity = TracerIdentity(options_.identity_binding, login, cookie, call->client_ip);
@@ -559,8 +559,15 @@ void TracerApi::Reply(Call& call, std::string_view is_wait, std::uint64_t wait_c
 void TracerApi::Input(std::shared_ptr<Call> call) {
   store::RoomState& room = *call->room->state;
   if (options_.guard != nullptr) {
-    const GuardVerdict verdict =
-        options_.guard->Check(GuardRequest{room.id(), call->client_ip, call->identity()});
+    // loginId and wcCookie are the client's word: not counted or blocked per identity; a
+    // signed caller is the user its token names. An identity without a place here asks for
+    // one: a join.
+    const bool has_place =
+        Lookup(call->key, call->place) && call->place.incarnation == room.incarnation();
+    const bool verified = !call->user.empty();
+    const GuardVerdict verdict = options_.guard->Check(GuardRequest{
+        room.id(), call->client_ip, verified ? std::string_view(call->user) : call->identity(),
+        verified, has_place ? GuardRequestKind::kOther : GuardRequestKind::kJoin});
     if (verdict.action == GuardAction::kBlock) {
       return Reply(*call, "NE", 0, 0, room.Figures().queue_size);
     }

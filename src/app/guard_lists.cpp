@@ -351,7 +351,7 @@ void GuardLists::Reconcile(const std::vector<std::pair<std::string, std::string>
   for (const auto& [field, value] : entries) {
     std::optional<api::GuardChange> change = DecodeGuardEntry(field, value);
     if (!change) continue;
-    if (change->list == api::GuardList::kBlock && change->entry.expires_unix <= now) {
+    if (api::GuardListExpires(change->list) && change->entry.expires_unix <= now) {
       expired.push_back(field);
       continue;
     }

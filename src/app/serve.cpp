@@ -217,6 +217,9 @@ std::unordered_map<std::string, api::GuardSettings> GuardSettingsOf(const config
     s.limit_per_ip = p.limit_per_ip;
     s.limit_per_identity = p.limit_per_identity;
     s.block_time = p.block_time;
+    s.joins_mode = api::ParseGuardMode(p.joins_mode).value_or(api::GuardMode::kEnforce);
+    s.joins_window = p.joins_window;
+    s.joins_per_ip = p.joins_per_ip;
     auto fill = [](api::GuardList list, const config::ProtectionList& from,
                    api::GuardSettings& into) {
       auto& entries = into.lists[static_cast<std::size_t>(list)];

@@ -73,8 +73,8 @@ struct ProtectionList {
 
 // A room's abuse protection (rooms[].protection; docs/configuration.md#roomsprotection):
 // repeated-request limits per client IP and per identity in fixed windows, the block that
-// follows, and the operators' lists. Runtime additions (admin API, automatic blocks) are kept
-// apart from these and survive reloads.
+// follows, a limit on joins per client address, and the operators' lists. Runtime additions
+// (admin API, automatic blocks) are kept apart from these and survive reloads.
 struct ProtectionConfig {
   std::string mode = "shadow";                   // off | shadow (count, do not refuse) | enforce
   std::chrono::milliseconds window{10'000};      // 1s..1h
@@ -84,6 +84,12 @@ struct ProtectionConfig {
   ProtectionList deny;                           // refused always (beats allow)
   ProtectionList allow;                          // admitted at once at join, never limited
   ProtectionList unblock;                        // exempt from the limits and temporary blocks
+  // Joins per joins_window from one client address (an IPv6 client: its /64); 0 = no limit.
+  // Its own mode, enforce by default: it stops one client taking thousands of places, and
+  // never refuses a poll of a place held.
+  std::string joins_mode = "enforce";              // off | shadow | enforce
+  std::chrono::milliseconds joins_window{60'000};  // 1s..1h
+  std::uint32_t joins_per_ip = 300;
 
   bool operator==(const ProtectionConfig&) const = default;
 };

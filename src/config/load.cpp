@@ -1427,9 +1427,10 @@ void ReadPage(Reader& reader, const Field& field, PageConfig& out) {
 
 // ---- rooms[].protection ----
 
-constexpr std::array<std::string_view, 8> kProtectionKeys = {
-    "mode",       "window", "limit_per_ip", "limit_per_identity",
-    "block_time", "deny",   "allow",        "unblock"};
+constexpr std::array<std::string_view, 11> kProtectionKeys = {
+    "mode",       "window",     "limit_per_ip", "limit_per_identity",
+    "block_time", "joins_mode", "joins_window", "joins_per_ip",
+    "deny",       "allow",      "unblock"};
 constexpr std::array<std::string_view, 3> kProtectionModes = {"off", "shadow", "enforce"};
 constexpr std::array<std::string_view, 2> kProtectionListKeys = {"ips", "identities"};
 constexpr milliseconds kMinProtectionWindow{1'000};
@@ -1521,6 +1522,22 @@ void ReadProtection(Reader& reader, const Field& field, ProtectionConfig& out) {
       } else {
         out.block_time = *value;
       }
+    }
+  }
+  if (const Field* mode = fields->Find("joins_mode")) {
+    if (std::optional<std::string> value = reader.ReadChoice(*mode, kProtectionModes)) {
+      out.joins_mode = *value;
+    }
+  }
+  if (const Field* window = fields->Find("joins_window")) {
+    if (auto value =
+            ReadDurationInRange(reader, *window, kMinProtectionWindow, kMaxProtectionWindow)) {
+      out.joins_window = *value;
+    }
+  }
+  if (const Field* limit = fields->Find("joins_per_ip")) {
+    if (auto value = ReadIntInRange(reader, *limit, 1, kMaxProtectionLimit, "no limit")) {
+      out.joins_per_ip = static_cast<std::uint32_t>(*value);
     }
   }
   if (const Field* list = fields->Find("deny")) ReadProtectionList(reader, *list, out.deny);

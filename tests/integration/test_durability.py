@@ -37,6 +37,7 @@ rooms:
     session_timeout: 600s
     claim_grace: 600s
     poll: { min: 100ms, max: 1s }
+    protection: { joins_per_ip: 0 }  # the whole crowd joins from this test's one address
 store:
   fsync: interval
 """

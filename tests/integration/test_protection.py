@@ -3,13 +3,18 @@ identity, block expiry, shadow mode, the lists from config and through the admin
 blocks, lists kept across a restart, and on Redis shared by the nodes.
 """
 
+import http.client
+import json
 import os
+import re
 import shutil
 import tempfile
+import threading
 import unittest
+import urllib.parse
 
-from vwr_harness import (VwrProcess, config_yaml, embedded_only, on_redis, room_yaml, shared_redis,
-                         wait_until)
+from vwr_harness import (VwrProcess, address_of, config_yaml, embedded_only, on_redis, room_yaml,
+                         shared_redis, wait_until)
 
 POLL = dict(poll_min="100ms", poll_max="1s")
 
@@ -83,16 +88,23 @@ class ProtectionTest(unittest.TestCase):
             metrics['vwr_guard_blocked_total{room="byip",reason="rate_limit_ip"}'],
             1)
 
-    def test_an_identity_over_its_limit_is_blocked_from_any_address(self):
+    def test_a_ticket_over_its_identity_limit_is_blocked_and_a_user_id_is_not_counted(self):
+        # A ticket is signed: its polls are counted as one identity's.
+        code, own = self.vwr.join("byid")
+        self.assertEqual(code, 200, own)
         for _ in range(3):
+            code, value = self.vwr.status("byid", own["ticket"])
+            self.assertEqual(code, 200, value)
+        code, headers, body = self.vwr.json_request(
+            "GET", "/api/v1/rooms/byid/status", headers={"X-VWR-Ticket": own["ticket"]})
+        self.assert_blocked(code, headers, body)
+        # Someone else's ticket from the same address is served.
+        code, other = self.vwr.join("byid")
+        self.assertEqual(self.vwr.status("byid", other["ticket"])[0], 200)
+        # A userId is the client's word, which anyone can send: never counted per identity.
+        for _ in range(6):
             code, value = self.vwr.join("byid", user_id="bot-7")
             self.assertEqual(code, 200, value)
-        code, headers, body = self.vwr.json_request("POST", "/api/v1/rooms/byid/join",
-                                                    body={"userId": "bot-7"})
-        self.assert_blocked(code, headers, body)
-        # Someone else from the same address is served.
-        code, value = self.vwr.join("byid", user_id="human-1")
-        self.assertEqual(code, 200, value)
 
     def test_shadow_mode_counts_what_it_would_block_and_serves_everyone(self):
         for _ in range(10):
@@ -222,6 +234,188 @@ class ProtectionClientAddressTest(unittest.TestCase):
         self.assertEqual((code, body["error"]["code"]), (429, "blocked"), body)
         code, _, listed = vwr.admin_request("GET", lists_path("perip", "block"))
         self.assertEqual([e["ip"] for e in listed["entries"]], ["127.0.0.1"], listed)
+
+
+class ProtectionIdentityHintTest(unittest.TestCase):
+    """A userId or a TRACER loginId is a hint that anyone can send: requests carrying a
+    victim's hint from elsewhere are not counted against the victim, whose own joins and
+    polls go on. (Trusted-proxy headers play the other addresses.)"""
+
+    ROOM = protected("hinted", ["mode: enforce", "window: 10m", "limit_per_ip: 0",
+                                "limit_per_identity: 20", "block_time: 60s"],
+                     match='[{host: "hinted.example.com", path_prefix: "/"}]')
+    PROXIES = "server:\n  trusted_proxies: [\"127.0.0.0/8\", \"::1\"]\n"
+
+    def setUp(self):
+        self.vwr = VwrProcess(config_yaml(self.ROOM, extra=self.PROXIES))
+        self.addCleanup(self.vwr.close)
+
+    def join(self, client, user_id):
+        return self.vwr.json_request("POST", "/api/v1/rooms/hinted/join",
+                                     body={"userId": user_id},
+                                     headers={"X-Forwarded-For": client})
+
+    def tracer(self, client, login_id):
+        status, _, body = self.vwr.request(
+            "POST", "/TRACERAPI/inputQueue.do",
+            body=urllib.parse.urlencode(dict(host="hinted.example.com", port="443",
+                                             pageUrl="https://hinted.example.com/",
+                                             loginId=login_id)),
+            headers={"Content-Type": "application/x-www-form-urlencoded",
+                     "X-Forwarded-For": client})
+        self.assertEqual(status, 200, body)
+        return dict(re.findall(r'<Parameter id="([^"]+)">(.*?)</Parameter>', body.decode()))
+
+    def test_another_clients_requests_with_a_users_id_do_not_block_that_user(self):
+        code, _, own = self.join("203.0.113.5", "victim")
+        self.assertEqual(code, 200, own)
+        for n in range(25):
+            code, _, body = self.join("198.51.100.%d" % (n + 1), "victim")
+            self.assertEqual(code, 200, (n, body))
+        # The victim's own join (the same place) and poll are served.
+        code, _, again = self.join("203.0.113.5", "victim")
+        self.assertEqual(code, 200, again)
+        self.assertEqual(again["ticket"], own["ticket"])
+        code, _, polled = self.vwr.json_request(
+            "GET", "/api/v1/rooms/hinted/status",
+            headers={"X-VWR-Ticket": own["ticket"], "X-Forwarded-For": "203.0.113.5"})
+        self.assertEqual(code, 200, polled)
+        code, _, listed = self.vwr.admin_request("GET", lists_path("hinted", "block"))
+        self.assertEqual(listed["entries"], [])
+
+    def test_another_clients_tracer_polls_with_a_login_id_do_not_block_its_owner(self):
+        self.assertIn(self.tracer("203.0.113.5", "victim-t")["isWait"], ("T", "F"))
+        for n in range(25):
+            self.assertIn(self.tracer("198.51.100.%d" % (n + 1), "victim-t")["isWait"],
+                          ("T", "F"), n)
+        self.assertIn(self.tracer("203.0.113.5", "victim-t")["isWait"], ("T", "F"))
+        code, _, listed = self.vwr.admin_request("GET", lists_path("hinted", "block"))
+        self.assertEqual(listed["entries"], [])
+
+    def test_a_ticket_polled_over_the_identity_limit_is_blocked_from_any_address(self):
+        code, _, own = self.join("203.0.113.5", "")
+        self.assertEqual(code, 200, own)
+
+        def poll(client):
+            return self.vwr.json_request(
+                "GET", "/api/v1/rooms/hinted/status",
+                headers={"X-VWR-Ticket": own["ticket"], "X-Forwarded-For": client})
+
+        for n in range(20):
+            self.assertEqual(poll("198.51.100.%d" % (n + 1))[0], 200, n)
+        code, headers, body = poll("192.0.2.1")
+        self.assertEqual((code, body["error"]["code"]), (429, "blocked"), body)
+        self.assertGreaterEqual(int(headers["Retry-After"]), 1)
+        code, _, listed = self.vwr.admin_request("GET", lists_path("hinted", "block"))
+        self.assertEqual([(e.get("identity"), e["source"]) for e in listed["entries"]],
+                         [(own["ticket"], "auto")])
+
+
+class DefaultJoinLimitTest(unittest.TestCase):
+    """With the built-in configuration (no file, so no protection section: the request limits
+    are in shadow mode) one client address cannot take thousands of places in a burst; its
+    places are capped at joins_per_ip (300) per joins_window, the rest answered 429 blocked
+    with Retry-After, while clients from other addresses (other loopback addresses here) are
+    served and the places it holds go on."""
+
+    JOINS_PER_IP = 300
+    BURST = 2000
+    THREADS = 4
+
+    def burst(self, vwr, source):
+        host, port = address_of(vwr.public)
+        answers = []
+        lock = threading.Lock()
+
+        def worker(count):
+            conn = http.client.HTTPConnection(host, port, timeout=10,
+                                              source_address=(source, 0))
+            try:
+                for _ in range(count):
+                    conn.request("POST", "/api/v1/rooms/default/join", body=b"{}",
+                                 headers={"Content-Type": "application/json"})
+                    resp = conn.getresponse()
+                    got = (resp.status, resp.getheader("Retry-After"), json.loads(resp.read()))
+                    with lock:
+                        answers.append(got)
+            finally:
+                conn.close()
+
+        threads = [threading.Thread(target=worker, args=(self.BURST // self.THREADS,))
+                   for _ in range(self.THREADS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        self.assertEqual(len(answers), self.BURST)
+        return answers
+
+    def test_one_address_gets_at_most_the_join_limit_and_others_are_served(self):
+        vwr = VwrProcess(None)
+        self.addCleanup(vwr.close)
+        answers = self.burst(vwr, "127.0.0.1")
+        places = [body for code, _, body in answers if code == 200]
+        refused = [(code, retry, body) for code, retry, body in answers if code != 200]
+        for code, retry, body in refused:
+            self.assertEqual((code, body["error"]["code"]), (429, "blocked"), body)
+            self.assertTrue(1 <= int(retry) <= 60, retry)
+        # A burst that straddles two windows may take one window's share in each: the number
+        # of windows it met is the number of times it crossed the limit.
+        crossings = vwr.metrics().get(
+            'vwr_guard_blocked_total{room="default",reason="join_limit"}', 0)
+        self.assertIn(crossings, (1, 2), len(places))
+        # At the limit, a request counted on each worker thread at the same instant may pass.
+        self.assertLessEqual(len(places), crossings * self.JOINS_PER_IP + 4)
+        self.assertGreaterEqual(len(places), self.JOINS_PER_IP)
+        code, _, listed = vwr.admin_request("GET", lists_path("default", "join_block"))
+        self.assertEqual([(e["ip"], e["source"]) for e in listed["entries"]],
+                         [("127.0.0.1", "auto")])
+        # Its places are still its own: polls go on.
+        code, value = vwr.status("default", places[0]["ticket"])
+        self.assertEqual(code, 200, value)
+        # Someone at another address joins.
+        host, port = address_of(vwr.public)
+        status, _, body = request_from("127.0.0.2", host, port, "POST",
+                                       "/api/v1/rooms/default/join", b"{}")
+        self.assertEqual(status, 200, body)
+
+    def test_a_tracer_client_inventing_login_ids_is_capped_too(self):
+        vwr = VwrProcess(None)
+        self.addCleanup(vwr.close)
+        host, port = address_of(vwr.public)
+        answers = []
+        conn = http.client.HTTPConnection(host, port, timeout=10, source_address=("127.0.0.3", 0))
+        self.addCleanup(conn.close)
+        for n in range(self.JOINS_PER_IP + 50):
+            conn.request("POST", "/TRACERAPI/inputQueue.do",
+                         body=urllib.parse.urlencode(dict(host="h", port="443",
+                                                          pageUrl="https://h/",
+                                                          loginId="made-up-%d" % n)),
+                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+            resp = conn.getresponse()
+            self.assertEqual(resp.status, 200)
+            answers.append(dict(re.findall(r'<Parameter id="([^"]+)">(.*?)</Parameter>',
+                                           resp.read().decode()))["isWait"])
+        self.assertEqual(answers.count("NE"), 50, {a: answers.count(a) for a in set(answers)})
+        # An identity that holds a place polls on: that is not a join.
+        conn.request("POST", "/TRACERAPI/inputQueue.do",
+                     body=urllib.parse.urlencode(dict(host="h", port="443", pageUrl="https://h/",
+                                                      loginId="made-up-0")),
+                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+        resp = conn.getresponse()
+        self.assertIn(dict(re.findall(r'<Parameter id="([^"]+)">(.*?)</Parameter>',
+                                      resp.read().decode()))["isWait"], ("T", "F"))
+
+
+def request_from(source, host, port, method, target, body):
+    """One HTTP exchange from the local address `source` (any of 127.0.0.0/8 on Linux)."""
+    conn = http.client.HTTPConnection(host, port, timeout=10, source_address=(source, 0))
+    try:
+        conn.request(method, target, body=body, headers={"Content-Type": "application/json"})
+        resp = conn.getresponse()
+        return resp.status, resp.msg, resp.read()
+    finally:
+        conn.close()
 
 
 class ProtectionRestartTest(unittest.TestCase):

@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -30,8 +33,9 @@ GuardEntry IdEntry(const char* value) { return GuardEntry{false, value, 0, "conf
 class GuardTest : public ::testing::Test {
  protected:
   void Configure(GuardSettings settings) { guard.Configure({{"r", std::move(settings)}}); }
+  // A request whose identity (if any) is verified: a ticket, or a signed user identity.
   GuardVerdict Hit(const char* ip, std::string_view identity = {}) {
-    return guard.Check(GuardRequest{"r", Ip(ip), identity});
+    return guard.Check(GuardRequest{"r", Ip(ip), identity, true});
   }
   util::FakeClock clock;
   GuardImpl guard{clock};
@@ -90,6 +94,36 @@ TEST_F(GuardTest, BlocksAnAddressOverItsLimitUntilTheBlockTimeEnds) {
   EXPECT_TRUE(guard.List("r", GuardList::kBlock).empty());
 }
 
+// The lists (and other nodes, which apply what they list) must not see a block end before it
+// does: its end in whole unix seconds is rounded up, not down.
+TEST_F(GuardTest, AListedBlockEndIsNeverBeforeTheBlocksEnd) {
+  Configure(Enforce(1, 0));
+  clock.Advance(milliseconds(700));  // 0.7 s into a wall second
+  Hit("192.0.2.1");
+  const GuardVerdict v = Hit("192.0.2.1");
+  ASSERT_EQ(v.action, GuardAction::kBlock);
+  const auto listed = guard.List("r", GuardList::kBlock);
+  ASSERT_EQ(listed.size(), 1u);
+  const std::int64_t blocked_at_ms =
+      std::chrono::duration_cast<milliseconds>(clock.WallNow().time_since_epoch()).count();
+  EXPECT_GE(listed[0].expires_unix * 1000, blocked_at_ms + 30'000);
+  // The same for a join block, which ends with its window.
+  GuardSettings s = Enforce(0, 0);
+  s.joins_per_ip = 1;
+  Configure(s);
+  GuardRequest join{"r", Ip("192.0.2.9"), {}};
+  join.kind = GuardRequestKind::kJoin;
+  guard.Check(join);
+  const GuardVerdict j = guard.Check(join);
+  ASSERT_EQ(j.action, GuardAction::kBlock);
+  const auto joins = guard.List("r", GuardList::kJoinBlock);
+  ASSERT_EQ(joins.size(), 1u);
+  const std::int64_t now_ms =
+      std::chrono::duration_cast<milliseconds>(clock.Now().time_since_epoch()).count();
+  const std::int64_t left_ms = 60'000 - now_ms % 60'000;  // of the join window
+  EXPECT_GE(joins[0].expires_unix * 1000, blocked_at_ms + left_ms);
+}
+
 TEST_F(GuardTest, ABlockEndsWithAFreshCountInTheSameWindow) {
   GuardSettings s = Enforce(3, 0);
   s.window = milliseconds(600'000);
@@ -127,6 +161,192 @@ TEST_F(GuardTest, BlocksAnIdentityFromAnyAddress) {
   EXPECT_FALSE(listed[0].is_ip);
   EXPECT_EQ(listed[0].value, "bot-7");
   EXPECT_EQ(listed[0].source, "auto");
+}
+
+// A client-sent identity hint (a join's userId, a TRACER loginId) proves nothing: anyone may
+// send someone else's. Counting it would let 21 requests from elsewhere lock its owner out.
+TEST_F(GuardTest, UnverifiedIdentitiesAreNeitherCountedNorBlocked) {
+  Configure(Enforce(0, 4));
+  for (int i = 0; i < 50; ++i) {
+    const std::string ip = "198.51.100." + std::to_string(i);
+    const GuardVerdict v = guard.Check(GuardRequest{"r", Ip(ip.c_str()), "victim"});
+    EXPECT_EQ(v.action, GuardAction::kPass) << i << " " << v.reason;
+  }
+  // The owner, with the same hint, and with the identity verified: served.
+  EXPECT_EQ(guard.Check(GuardRequest{"r", Ip("203.0.113.5"), "victim"}).action, GuardAction::kPass);
+  EXPECT_EQ(Hit("203.0.113.5", "victim").action, GuardAction::kPass);
+  EXPECT_TRUE(guard.List("r", GuardList::kBlock).empty());
+  EXPECT_EQ(guard.Blocked("r", GuardReason::kRateLimitIdentity), 0u);
+
+  // A verified identity over its limit is blocked; the same text as a mere hint is not.
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(Hit("192.0.2.1", "ticket-7").action, GuardAction::kPass);
+  EXPECT_EQ(Hit("192.0.2.2", "ticket-7").action, GuardAction::kBlock);
+  EXPECT_EQ(guard.Check(GuardRequest{"r", Ip("192.0.2.3"), "ticket-7"}).action, GuardAction::kPass);
+}
+
+TEST_F(GuardTest, AnOperatorsListEntryHoldsForAnUnverifiedIdentityToo) {
+  GuardSettings s = Enforce(0, 4);
+  s.lists[static_cast<std::size_t>(GuardList::kDeny)] = {IdEntry("mallory")};
+  Configure(s);
+  EXPECT_EQ(guard.Check(GuardRequest{"r", Ip("192.0.2.1"), "mallory"}).action, GuardAction::kBlock);
+  ASSERT_TRUE(guard.Add("r", GuardList::kBlock, IdEntry("eve"), seconds(60)));
+  EXPECT_EQ(guard.Check(GuardRequest{"r", Ip("192.0.2.1"), "eve"}).action, GuardAction::kBlock);
+  EXPECT_EQ(guard.Check(GuardRequest{"r", Ip("192.0.2.1"), "bob"}).action, GuardAction::kPass);
+}
+
+// ---- joins per address ----
+
+GuardVerdict Join(GuardImpl& guard, const char* ip, std::string_view user_id = {}) {
+  GuardRequest request{"r", Ip(ip), user_id};
+  request.kind = GuardRequestKind::kJoin;
+  return guard.Check(request);
+}
+
+GuardSettings JoinLimit(std::uint32_t joins) {
+  GuardSettings s;  // the request limits as they come: shadow
+  s.joins_per_ip = joins;
+  s.joins_window = milliseconds(60'000);
+  return s;
+}
+
+TEST_F(GuardTest, TheJoinLimitHoldsByDefaultWhileTheRequestLimitsAreInShadow) {
+  const GuardSettings defaults;
+  EXPECT_EQ(defaults.mode, GuardMode::kShadow);
+  EXPECT_EQ(defaults.joins_mode, GuardMode::kEnforce);
+  EXPECT_EQ(defaults.joins_per_ip, 300u);
+  EXPECT_EQ(defaults.joins_window, milliseconds(60'000));
+  Configure(defaults);
+  int places = 0;
+  for (int i = 0; i < 2'000; ++i) {
+    if (Join(guard, "192.0.2.1", "u" + std::to_string(i)).action == GuardAction::kPass) ++places;
+  }
+  EXPECT_EQ(places, 300);
+  const GuardVerdict v = Join(guard, "192.0.2.1");
+  EXPECT_EQ(v.action, GuardAction::kBlock);
+  EXPECT_EQ(v.reason, "join_block");
+  EXPECT_GE(v.retry_after, seconds(1));
+  EXPECT_LE(v.retry_after, seconds(60));
+  // Listed, with its end, on join_block: exactly that address.
+  const auto listed = guard.List("r", GuardList::kJoinBlock);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].value, "192.0.2.1");
+  EXPECT_EQ(listed[0].source, "auto");
+  EXPECT_GT(listed[0].expires_unix, 0);
+  EXPECT_TRUE(guard.List("r", GuardList::kBlock).empty());
+  EXPECT_EQ(guard.Blocked("r", GuardReason::kJoinLimit), 1u);
+  EXPECT_EQ(guard.Blocked("r", GuardReason::kJoinBlock), 1'700u);
+  // The people behind that address who hold places go on polling; others join.
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(Hit("192.0.2.1", "ticket").action, GuardAction::kPass);
+  EXPECT_FALSE(guard.IsBlocked("r", Ip("192.0.2.1")));
+  EXPECT_EQ(Join(guard, "192.0.2.2").action, GuardAction::kPass);
+}
+
+TEST_F(GuardTest, AJoinBlockEndsWithItsWindow) {
+  Configure(JoinLimit(3));
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Join(guard, "192.0.2.1").action, GuardAction::kPass);
+  const GuardVerdict v = Join(guard, "192.0.2.1");
+  EXPECT_EQ(v.action, GuardAction::kBlock);
+  EXPECT_EQ(v.reason, "join_limit");
+  clock.Advance(v.retry_after);
+  guard.Expire();
+  EXPECT_TRUE(guard.List("r", GuardList::kJoinBlock).empty());
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Join(guard, "192.0.2.1").action, GuardAction::kPass);
+  EXPECT_EQ(Join(guard, "192.0.2.1").action, GuardAction::kBlock);
+}
+
+TEST_F(GuardTest, AnIpv6ClientJoinsAsItsSlash64) {
+  Configure(JoinLimit(3));
+  EXPECT_EQ(Join(guard, "2001:db8:1:2::1").action, GuardAction::kPass);
+  EXPECT_EQ(Join(guard, "2001:db8:1:2::2").action, GuardAction::kPass);
+  EXPECT_EQ(Join(guard, "2001:db8:1:2:ffff::3").action, GuardAction::kPass);
+  EXPECT_EQ(Join(guard, "2001:db8:1:2:abcd::4").action, GuardAction::kBlock);
+  EXPECT_EQ(Join(guard, "2001:db8:1:3::1").action, GuardAction::kPass);
+  const auto listed = guard.List("r", GuardList::kJoinBlock);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].value, "2001:db8:1:2::/64");
+  // An operator lifts it: the /64 may join again, with a fresh count.
+  EXPECT_TRUE(guard.Remove("r", GuardList::kJoinBlock, true, "2001:db8:1:2::/64"));
+  EXPECT_TRUE(guard.List("r", GuardList::kJoinBlock).empty());
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Join(guard, "2001:db8:1:2::9").action, GuardAction::kPass);
+  EXPECT_EQ(Join(guard, "2001:db8:1:2::9").action, GuardAction::kBlock);
+}
+
+TEST_F(GuardTest, TheJoinLimitHasItsOwnModeAndSparesTheUnblockList) {
+  GuardSettings s = JoinLimit(2);
+  s.joins_mode = GuardMode::kShadow;
+  s.mode = GuardMode::kOff;
+  Configure(s);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(Join(guard, "192.0.2.1").action, GuardAction::kPass);
+  EXPECT_EQ(guard.ShadowBlocked("r", GuardReason::kJoinLimit), 8u);
+  s.joins_mode = GuardMode::kOff;
+  Configure(s);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(Join(guard, "192.0.2.3").action, GuardAction::kPass);
+  EXPECT_EQ(guard.ShadowBlocked("r", GuardReason::kJoinLimit), 8u);
+  s.joins_mode = GuardMode::kEnforce;
+  s.lists[static_cast<std::size_t>(GuardList::kUnblock)] = {IpEntry("192.0.2.5")};
+  Configure(s);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(Join(guard, "192.0.2.5").action, GuardAction::kPass);
+  // Only joins count: polls, however many, do not use up an address's joins.
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(Hit("192.0.2.6").action, GuardAction::kPass);
+  EXPECT_EQ(Join(guard, "192.0.2.6").action, GuardAction::kPass);
+}
+
+TEST_F(GuardTest, AnOperatorsJoinBlockStopsJoinsOnly) {
+  Configure(JoinLimit(0));
+  ASSERT_TRUE(guard.Add("r", GuardList::kJoinBlock, IpEntry("198.51.100.0/24"), seconds(30)));
+  const GuardVerdict v = Join(guard, "198.51.100.7");
+  EXPECT_EQ(v.action, GuardAction::kBlock);
+  EXPECT_EQ(v.reason, "join_block");
+  EXPECT_EQ(v.retry_after, seconds(30));
+  EXPECT_EQ(Hit("198.51.100.7", "ticket").action, GuardAction::kPass);
+  EXPECT_EQ(Join(guard, "198.51.101.7").action, GuardAction::kPass);
+}
+
+TEST_F(GuardTest, JoinBlocksReachOtherNodesAndSurviveARestart) {
+  Configure(JoinLimit(1));
+  std::vector<GuardChange> changes;
+  guard.SetListener([&](const GuardChange& c) { changes.push_back(c); });
+  Join(guard, "192.0.2.1");
+  Join(guard, "192.0.2.1");
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].list, GuardList::kJoinBlock);
+  EXPECT_EQ(changes[0].entry.source, "auto");
+  const auto saved = guard.RuntimeEntries();
+  ASSERT_EQ(saved.size(), 1u);
+  GuardImpl other(clock);
+  other.Configure({{"r", JoinLimit(1)}});
+  other.Apply(saved[0]);
+  EXPECT_EQ(Join(other, "192.0.2.1").action, GuardAction::kBlock);
+  EXPECT_EQ(other.List("r", GuardList::kJoinBlock).size(), 1u);
+  GuardChange removed = saved[0];
+  removed.removed = true;
+  other.Apply(removed);
+  EXPECT_TRUE(other.List("r", GuardList::kJoinBlock).empty());
+}
+
+// What a client sent reaches the log escaped: it can neither start a line of its own nor send
+// the terminal of whoever reads the log a control sequence.
+TEST_F(GuardTest, AnAutomaticBlockIsLoggedWithTheIdentityEscaped) {
+  std::ostringstream out;
+  const auto previous = spdlog::default_logger();
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
+  sink->set_pattern("%v");
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("test", sink));
+  Configure(Enforce(0, 1));
+  const std::string identity = "evil\n[info] room r: all clear\x1b[2J\"";
+  Hit("192.0.2.1", identity);
+  Hit("192.0.2.1", identity);
+  spdlog::set_default_logger(previous);
+  const std::string text = out.str();
+  ASSERT_FALSE(text.empty());
+  EXPECT_EQ(text.find('\n'), text.size() - 1) << text;  // one line
+  EXPECT_EQ(text.find('\x1b'), std::string::npos) << text;
+  EXPECT_NE(text.find(R"(identity "evil\n[info] room r: all clear\x1B[2J\"" blocked until)"),
+            std::string::npos)
+      << text;
+  // The list holds the identity exactly as it was sent.
+  ASSERT_EQ(guard.List("r", GuardList::kBlock).size(), 1u);
+  EXPECT_EQ(guard.List("r", GuardList::kBlock)[0].value, identity);
 }
 
 TEST_F(GuardTest, ShadowModeCountsWhatItWouldBlockButServes) {

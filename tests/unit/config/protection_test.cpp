@@ -17,6 +17,9 @@ TEST(Protection, DefaultsAreTheDocumentedValues) {
   EXPECT_EQ(p.limit_per_ip, 600u);
   EXPECT_EQ(p.limit_per_identity, 60u);
   EXPECT_EQ(p.block_time, milliseconds(60'000));
+  EXPECT_EQ(p.joins_mode, "enforce");
+  EXPECT_EQ(p.joins_window, milliseconds(60'000));
+  EXPECT_EQ(p.joins_per_ip, 300u);
   EXPECT_TRUE(p.deny.ips.empty() && p.allow.identities.empty() && p.unblock.ips.empty());
   EXPECT_EQ(ParseOk("rooms:\n  - id: r\n    protection:\n").rooms[0].protection,
             ProtectionConfig{});
@@ -32,6 +35,9 @@ rooms:
       limit_per_ip: 0
       limit_per_identity: 5
       block_time: 2m
+      joins_mode: shadow
+      joins_window: 5m
+      joins_per_ip: 0
       deny:
         ips: ["10.0.0.0/8", "2001:db8::/32", "192.0.2.1"]
         identities: [bot]
@@ -46,6 +52,9 @@ rooms:
   EXPECT_EQ(p.limit_per_ip, 0u);
   EXPECT_EQ(p.limit_per_identity, 5u);
   EXPECT_EQ(p.block_time, milliseconds(120'000));
+  EXPECT_EQ(p.joins_mode, "shadow");
+  EXPECT_EQ(p.joins_window, milliseconds(300'000));
+  EXPECT_EQ(p.joins_per_ip, 0u);
   EXPECT_EQ(p.deny.ips, (std::vector<std::string>{"10.0.0.0/8", "2001:db8::/32", "192.0.2.1"}));
   EXPECT_EQ(p.deny.identities, std::vector<std::string>{"bot"});
   EXPECT_EQ(p.allow.identities, std::vector<std::string>{"vip"});
@@ -61,6 +70,9 @@ rooms:
       window: 500ms
       limit_per_ip: -1
       block_time: 1500ms
+      joins_mode: always
+      joins_window: 2h
+      joins_per_ip: 1.5
       deny:
         ips: ["10.0.0.0/33", "example.com", "1.2.3.4"]
         identities: [""]
@@ -74,6 +86,9 @@ rooms:
   EXPECT_NE(ErrorFor(r, "rooms[0].protection.block_time").message.find("whole number"),
             std::string::npos);
   EXPECT_NE(ErrorFor(r, "rooms[0].protection.deny.ips[0]").message.find("CIDR"), std::string::npos);
+  ErrorFor(r, "rooms[0].protection.joins_mode");
+  ErrorFor(r, "rooms[0].protection.joins_window");
+  ErrorFor(r, "rooms[0].protection.joins_per_ip");
   ErrorFor(r, "rooms[0].protection.deny.ips[1]");
   ErrorFor(r, "rooms[0].protection.deny.identities[0]");
   ErrorFor(r, "rooms[0].protection.allow.addresses");

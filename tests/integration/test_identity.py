@@ -89,8 +89,10 @@ class EntryPassReplayTest(unittest.TestCase):
     limit is 3 reached 50,001 sessions. Now a pass re-enters its own session, one at a time."""
 
     def test_a_shared_pass_never_multiplies(self):
+        # The join limit per address is off: what holds here is the store's rule alone.
         config = config_yaml(room_yaml("pass", max_active=3, admit_rate=1000, burst=3,
-                                       entry_pass="5m"))
+                                       entry_pass="5m") +
+                             "    protection:\n      joins_mode: \"off\"\n")
         with VwrProcess(config_yaml=config) as vwr:
             code, first = join(vwr, "pass")
             self.assertEqual(first["status"], "admitted")
@@ -142,6 +144,9 @@ def user_token(key, kid, sub, ttl=600, aud="vwr", iss="https://login.example", *
 
 
 SIGNED_ROOM = room_yaml("acct", max_active=1, admit_rate=100, burst=1)
+# A full room whose allow list names the signed user "vip".
+VIP_ROOM = (room_yaml("vipacct", max_active=1, admit_rate=100, burst=1) +
+            "    protection:\n      allow:\n        identities: [\"vip\"]\n")
 
 
 @NEEDS_JWT
@@ -158,11 +163,21 @@ class SignedIdentityFileTest(unittest.TestCase):
             json.dump({"keys": [jwk_of(cls.key, "k1")]}, f)
         extra = ("identity:\n  mode: signed\n  jwks_file: %s\n  issuer: https://login.example\n"
                  "  audience: vwr\n" % cls.jwks_path)
-        cls.vwr = VwrProcess(config_yaml=config_yaml(SIGNED_ROOM, extra=extra))
+        cls.vwr = VwrProcess(config_yaml=config_yaml(SIGNED_ROOM, VIP_ROOM, extra=extra))
 
     @classmethod
     def tearDownClass(cls):
         cls.vwr.close()
+
+    def test_an_allow_listed_user_gets_in_only_when_signed(self):
+        def as_user(sub):
+            return {"X-VWR-User-Token": user_token(self.key, "k1", sub)}
+        code, first = join(self.vwr, "vipacct", headers=as_user("someone"))
+        self.assertEqual(first["status"], "admitted")
+        code, claimed = join(self.vwr, "vipacct", {"userId": "vip"}, headers=as_user("mallory"))
+        self.assertEqual(claimed["status"], "waiting", "a userId claims nothing")
+        code, vip = join(self.vwr, "vipacct", headers=as_user("vip"))
+        self.assertEqual((code, vip["status"]), (200, "admitted"), vip)
 
     def test_the_verified_user_alone_gets_the_same_place_and_session(self):
         token = user_token(self.key, "k1", "alice")

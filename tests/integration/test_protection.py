@@ -119,18 +119,20 @@ class ProtectionTest(unittest.TestCase):
         self.assertEqual(headers["Retry-After"], "3600")
         self.assertEqual(self.vwr.join("denied")[0], 429)
 
-    def test_the_allow_list_admits_at_once_whoever_waits(self):
+    def test_an_allow_listed_identity_is_not_claimed_by_sending_its_name(self):
+        # The allow list names "vip-1"; anyone can send that userId. A privilege holds only for
+        # a verified identity (a signed user: test_identity), so the claim waits like anyone.
         code, first = self.vwr.join("vip")
         self.assertEqual(code, 200)
         self.assertEqual(first["status"], "admitted")
         code, second = self.vwr.join("vip")
         self.assertEqual(second["status"], "waiting", second)
-        code, vip = self.vwr.join("vip", user_id="vip-1")
-        self.assertEqual(code, 200, vip)
-        self.assertEqual(vip["status"], "admitted", vip)
-        self.assertTrue(vip["token"])
+        code, claimed = self.vwr.join("vip", user_id="vip-1")
+        self.assertEqual(code, 200, claimed)
+        self.assertEqual(claimed["status"], "waiting", claimed)
+        self.assertNotIn("token", claimed)
         metrics = self.vwr.metrics()
-        self.assertEqual(metrics['vwr_guard_bypass_total{room="vip"}'], 1)
+        self.assertEqual(metrics.get('vwr_guard_bypass_total{room="vip"}', 0), 0)
 
     def test_the_unblock_list_is_exempt_from_the_limits(self):
         for _ in range(10):
@@ -264,7 +266,8 @@ class ProtectionIdentityHintTest(unittest.TestCase):
             headers={"Content-Type": "application/x-www-form-urlencoded",
                      "X-Forwarded-For": client})
         self.assertEqual(status, 200, body)
-        return dict(re.findall(r'<Parameter id="([^"]+)">(.*?)</Parameter>', body.decode()))
+        return dict(re.findall(r'<Parameter id="([^"]+)" type="String">(.*?)</Parameter>',
+                               body.decode()))
 
     def test_another_clients_requests_with_a_users_id_do_not_block_that_user(self):
         code, _, own = self.join("203.0.113.5", "victim")
@@ -272,8 +275,10 @@ class ProtectionIdentityHintTest(unittest.TestCase):
         for n in range(25):
             code, _, body = self.join("198.51.100.%d" % (n + 1), "victim")
             self.assertEqual(code, 200, (n, body))
-        # The victim's own join (the same place) and poll are served.
-        code, _, again = self.join("203.0.113.5", "victim")
+        # The victim's own re-join (with its ticket: the same place) and poll are served.
+        code, _, again = self.vwr.json_request(
+            "POST", "/api/v1/rooms/hinted/join", body={"userId": "victim"},
+            headers={"X-Forwarded-For": "203.0.113.5", "X-VWR-Ticket": own["ticket"]})
         self.assertEqual(code, 200, again)
         self.assertEqual(again["ticket"], own["ticket"])
         code, _, polled = self.vwr.json_request(
@@ -394,7 +399,7 @@ class DefaultJoinLimitTest(unittest.TestCase):
                          headers={"Content-Type": "application/x-www-form-urlencoded"})
             resp = conn.getresponse()
             self.assertEqual(resp.status, 200)
-            answers.append(dict(re.findall(r'<Parameter id="([^"]+)">(.*?)</Parameter>',
+            answers.append(dict(re.findall(r'<Parameter id="([^"]+)" type="String">(.*?)</Parameter>',
                                            resp.read().decode()))["isWait"])
         self.assertEqual(answers.count("NE"), 50, {a: answers.count(a) for a in set(answers)})
         # An identity that holds a place polls on: that is not a join.
@@ -403,7 +408,7 @@ class DefaultJoinLimitTest(unittest.TestCase):
                                                       loginId="made-up-0")),
                      headers={"Content-Type": "application/x-www-form-urlencoded"})
         resp = conn.getresponse()
-        self.assertIn(dict(re.findall(r'<Parameter id="([^"]+)">(.*?)</Parameter>',
+        self.assertIn(dict(re.findall(r'<Parameter id="([^"]+)" type="String">(.*?)</Parameter>',
                                       resp.read().decode()))["isWait"], ("T", "F"))
 
 

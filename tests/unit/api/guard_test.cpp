@@ -194,6 +194,25 @@ TEST_F(GuardTest, AnOperatorsListEntryHoldsForAnUnverifiedIdentityToo) {
   EXPECT_EQ(guard.Check(GuardRequest{"r", Ip("192.0.2.1"), "bob"}).action, GuardAction::kPass);
 }
 
+TEST_F(GuardTest, APrivilegeHoldsOnlyForAVerifiedIdentity) {
+  // Anyone can send "vip-1" as a userId: the allow and unblock lists name identities that
+  // must be proven (a signed user), while their addresses hold for anyone there.
+  GuardSettings s = Enforce(1, 0);
+  s.lists[static_cast<std::size_t>(GuardList::kAllow)] = {IdEntry("vip-1")};
+  s.lists[static_cast<std::size_t>(GuardList::kUnblock)] = {IdEntry("spared"),
+                                                            IpEntry("198.51.100.0/24")};
+  Configure(s);
+  EXPECT_EQ(guard.Check(GuardRequest{"r", Ip("192.0.2.1"), "vip-1"}).action, GuardAction::kPass)
+      << "a claim";
+  EXPECT_EQ(Hit("192.0.2.2", "vip-1").action, GuardAction::kBypass) << "a verified user";
+  // The claimed unblock does not lift the address limit (1 a window); the verified one does.
+  guard.Check(GuardRequest{"r", Ip("192.0.2.3"), "spared"});
+  EXPECT_EQ(guard.Check(GuardRequest{"r", Ip("192.0.2.3"), "spared"}).action, GuardAction::kBlock);
+  Hit("192.0.2.4", "spared");
+  EXPECT_EQ(Hit("192.0.2.4", "spared").action, GuardAction::kPass);
+  EXPECT_EQ(guard.Check(GuardRequest{"r", Ip("198.51.100.9"), "anyone"}).reason, "unblock");
+}
+
 // ---- joins per address ----
 
 GuardVerdict Join(GuardImpl& guard, const char* ip, std::string_view user_id = {}) {
@@ -481,7 +500,7 @@ TEST_F(GuardTest, RuntimeEntriesSurviveAReconfigureAndCanBeApplied) {
   GuardSettings s = Enforce(1, 0);
   other.Configure({{"r", s}});
   for (const GuardChange& c : saved) other.Apply(c);
-  EXPECT_EQ(other.Check(GuardRequest{"r", Ip("203.0.113.1"), "friend"}).action,
+  EXPECT_EQ(other.Check(GuardRequest{"r", Ip("203.0.113.1"), "friend", true}).action,
             GuardAction::kBypass);
   EXPECT_EQ(other.Check(GuardRequest{"r", Ip("192.0.2.1"), ""}).action, GuardAction::kBlock);
   EXPECT_TRUE(other.IsBlocked("r", Ip("192.0.2.1")));

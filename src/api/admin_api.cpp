@@ -148,7 +148,8 @@ std::optional<Response> AdminApi::Route(const Request& req, const ConnectionInfo
   const std::string_view presented = BearerToken(req[http::field::authorization]);
   if (presented.empty() || !util::ConstantTimeEquals(presented, admin_token_)) {
     spdlog::warn("admin: rejected request {} {} from {}: missing or wrong admin token",
-                 std::string_view(req.method_string()), path, connection.peer.to_string());
+                 std::string_view(req.method_string()), util::LogEscaped(path),
+                 connection.peer.to_string());
     Response res = MakeError(ApiError::kUnauthorized, "a valid admin token is required", v, ka);
     res.set(http::field::www_authenticate, "Bearer");
     return res;

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/request_parts.hpp"
+#include "util/log_escape.hpp"
 
 namespace vwr::api {
 
@@ -15,10 +16,10 @@ void ErrorLog::Record(const Request& request, const ConnectionInfo& connection,
   if (code < 400) return;
   std::uint64_t suppressed = 0;
   if (!limiter_.Allow(suppressed)) return;
-  std::string_view path = PathOf(request.target());
-  if (path.size() > 200) path = path.substr(0, 200);
-  std::string_view body = response.body();
-  if (body.size() > 300) body = body.substr(0, 300);
+  // The path is the client's, and an error's body may quote what it sent: both escaped, so
+  // that no request can write a line of its own (or drive the terminal) in the log.
+  const std::string path = util::LogEscaped(PathOf(request.target()), 200);
+  const std::string body = util::LogEscapedJson(response.body(), 300);
   const auto level = code >= 500 ? spdlog::level::err : spdlog::level::info;
   if (suppressed > 0) {
     spdlog::log(level, "{} {} {} from {}: {} ({} similar lines suppressed)",

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "app/http_get.hpp"
+#include "util/log_escape.hpp"
 
 namespace vwr::app {
 namespace {
@@ -63,7 +64,8 @@ std::optional<std::string> UserKeys::Load() {
   auto keys = token::ParseJwks(text);
   if (!keys) return "the platform's JWKS is not usable: " + keys.error();
   for (const std::string& skipped : keys->skipped) {
-    spdlog::info("identity: JWKS {} skipped ({})", skipped, "not a signing key VWR verifies with");
+    spdlog::info("identity: JWKS {} skipped (not a signing key VWR verifies with)",
+                 util::LogEscaped(skipped));
   }
   const std::size_t count = keys->by_kid.size();
   verifier_.SetKeys(std::move(*keys));

@@ -25,6 +25,7 @@
 #include "api/errors.hpp"
 #include "server/connection_limits.hpp"
 #include "server/request_parser.hpp"
+#include "util/log_escape.hpp"
 
 namespace vwr::server {
 
@@ -328,8 +329,8 @@ class BasicHttpSession final : public HttpSession,
     } catch (const std::exception& e) {
       // Handlers do not throw for client input; this is a bug, so say so and keep serving.
       spdlog::error("{}: handler failed on {} {}: {}", options_.name,
-                    std::string_view(request.method_string()), std::string_view(request.target()),
-                    e.what());
+                    std::string_view(request.method_string()),
+                    util::LogEscaped(std::string_view(request.target())), e.what());
       if (answer_state_.load(std::memory_order_acquire) == kServing) {
         OnAnswer(
             api::MakeError(api::ApiError::kInternal, "internal error", request.version(), false),

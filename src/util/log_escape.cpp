@@ -53,9 +53,7 @@ bool MovesLinesOrTerminal(char32_t code) {
          code == 0x200f || (code >= 0x202a && code <= 0x202e) || (code >= 0x2066 && code <= 0x2069);
 }
 
-}  // namespace
-
-std::string LogEscaped(std::string_view text, std::size_t max_bytes) {
+std::string Escape(std::string_view text, std::size_t max_bytes, bool json) {
   std::string out;
   out.reserve(std::min(text.size(), max_bytes) + 8);
   std::size_t i = 0;
@@ -65,10 +63,10 @@ std::string LogEscaped(std::string_view text, std::size_t max_bytes) {
       if (i + 1 > max_bytes) break;
       switch (c) {
         case '\\':
-          out += "\\\\";
+          out += json ? "\\" : "\\\\";
           break;
         case '"':
-          out += "\\\"";
+          out += json ? "\"" : "\\\"";
           break;
         case '\n':
           out += "\\n";
@@ -119,6 +117,16 @@ std::string LogEscaped(std::string_view text, std::size_t max_bytes) {
     out += " bytes)";
   }
   return out;
+}
+
+}  // namespace
+
+std::string LogEscaped(std::string_view text, std::size_t max_bytes) {
+  return Escape(text, max_bytes, /*json=*/false);
+}
+
+std::string LogEscapedJson(std::string_view json, std::size_t max_bytes) {
+  return Escape(json, max_bytes, /*json=*/true);
 }
 
 }  // namespace vwr::util

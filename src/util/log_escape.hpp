@@ -21,4 +21,11 @@ namespace vwr::util {
 // hundred bytes. Allocates the result; meant for log lines, which are rate-limited.
 std::string LogEscaped(std::string_view text, std::size_t max_bytes = 256);
 
+// The same for JSON text this service wrote (an error answer's body, which may quote what a
+// client sent): its quotes and backslashes are left as they are, for a readable line; JSON
+// itself already escapes every control character, and what could still move the line or the
+// terminal (C1 controls, line separators, bidirectional controls, bytes that are not UTF-8) is
+// escaped as above.
+std::string LogEscapedJson(std::string_view json, std::size_t max_bytes = 256);
+
 }  // namespace vwr::util

@@ -235,5 +235,27 @@ class ApiErrorsTest(unittest.TestCase):
         self.assert_error(code, body, 401, "invalid_token")
 
 
+
+class LogInjectionTest(unittest.TestCase):
+    def test_what_a_client_sends_cannot_forge_a_log_line(self):
+        # The request parser takes bytes over 0x7F in a path: a right-to-left override and a C1
+        # control (which some terminals take as an escape sequence) reach the error log, which
+        # must show them escaped. (Line breaks and C0 controls never get past the parser.)
+        # A server of its own: the shared one's error log may be at its rate limit.
+        vwr = VwrProcess(CONFIG)
+        self.addCleanup(vwr.close)
+        sock = vwr.connect()
+        self.addCleanup(sock.close)
+        sock.sendall(b"GET /api/v1/rooms/\xe2\x80\xaeevil\xc2\x9b31m/status HTTP/1.1\r\n"
+                     b"Host: x\r\n\r\n")
+        self.assertEqual(read_raw_response(sock.makefile("rb")).status, 404)
+        vwr.wait_for_log(r"evil")
+        lines = [l for l in vwr.log_lines if "evil" in l]
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn("/api/v1/rooms/\\u{202E}evil\\u{009B}31m/status 404", lines[0])
+        self.assertNotIn("\u202e", lines[0])
+        self.assertNotIn("\u009b", lines[0])
+
+
 if __name__ == "__main__":
     unittest.main()

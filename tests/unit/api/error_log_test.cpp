@@ -54,5 +54,23 @@ TEST(ErrorLog, LogsErrorsWithoutQueryAndLimitsTheRate) {
   EXPECT_NE(lines[3].find("2 similar lines suppressed"), std::string::npos) << lines[3];
 }
 
+TEST(ErrorLog, WhatTheClientSentCannotForgeALine) {
+  CapturedLog log;
+  util::FakeClock clock;
+  ErrorLog errors(clock, 10);
+  // A path with a line break, a terminal escape and a right-to-left override (a request the
+  // parser would refuse, but an error answer may quote such text too).
+  Request req{http::verb::get,
+              "/api/v1/rooms/a\n2026-01-01 info admin: forged\x1b[31m\xe2\x80\xae/status", 11};
+  errors.Record(req, ConnectionInfo{},
+                MakeError(ApiError::kBadRequest, "userId \"eve\n\x1b]0;pwned\x07\"", 11, true));
+  const std::vector<std::string> lines = log.Lines();
+  ASSERT_EQ(lines.size(), 1u) << "one request, one line";
+  EXPECT_EQ(lines[0].find('\x1b'), std::string::npos);
+  EXPECT_EQ(lines[0].find("\xe2\x80\xae"), std::string::npos);
+  EXPECT_NE(lines[0].find("a\\n2026-01-01"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("\\u{202E}"), std::string::npos) << lines[0];
+}
+
 }  // namespace
 }  // namespace vwr::api

@@ -55,5 +55,12 @@ TEST(LogEscaped, LongValuesAreCutBetweenCharacters) {
   EXPECT_EQ(escaped.find('\n'), std::string::npos);
 }
 
+TEST(LogEscapedJson, KeepsJsonReadableAndStillEscapesWhatMovesTheLine) {
+  EXPECT_EQ(LogEscapedJson(R"({"error":{"message":"a \"b\""}})"),
+            R"({"error":{"message":"a \"b\""}})");
+  EXPECT_EQ(LogEscapedJson("{\"m\":\"x\u202ey\"}"), "{\"m\":\"x\\u{202E}y\"}");
+  EXPECT_EQ(LogEscapedJson("a\nb\x1b"), "a\\nb\\x1B") << "raw controls, should any come";
+}
+
 }  // namespace
 }  // namespace vwr::util

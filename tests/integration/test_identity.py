@@ -200,6 +200,21 @@ class SignedIdentityFileTest(unittest.TestCase):
         self.assertEqual(code, 401)
         self.assertEqual(hint["error"]["code"], "user_token_required")
 
+    @embedded_only("reads the journal in data_dir")
+    def test_the_room_keeps_a_pseudonym_never_the_user_id(self):
+        user = "raw-user-id-%d-" % os.getpid() + "x" * 200  # long ids cost no more
+        code, answer = join(self.vwr, "acct", headers={
+            "X-VWR-User-Token": user_token(self.key, "k1", user)})
+        self.assertEqual(code, 200, answer)
+        # The answer came once its change was written to the journal.
+        found = []
+        for root, _, files in os.walk(self.vwr.data_dir):
+            for name in files:
+                with open(os.path.join(root, name), "rb") as f:
+                    if user.encode()[:20] in f.read():
+                        found.append(name)
+        self.assertEqual(found, [], "the user id was stored")
+
     def test_forged_expired_and_foreign_user_tokens_are_refused_with_a_clear_error(self):
         cases = {
             "signature": user_token(self.other, "k1", "alice"),

@@ -1,4 +1,4 @@
-// api::ParseForm on arbitrary bytes, with the default limits and with small ones so that every
+// tracer::ParseForm on arbitrary bytes, with the default limits and with small ones so that every
 // limit is met often. What it returns must keep its promises: no more fields than the limit,
 // keys and values within theirs, UTF-8 without NUL, and Find answering with the first field of a
 // key. Bytes without '%', '+', '&' or '=' and that are UTF-8 without NUL must come back as they
@@ -12,12 +12,12 @@
 #include <string>
 #include <string_view>
 
-#include "api/form.hpp"
+#include "tracer/form.hpp"
 
 namespace {
 
-using vwr::api::FormFields;
-using vwr::api::FormLimits;
+using vwr::tracer::FormFields;
+using vwr::tracer::FormLimits;
 
 [[noreturn]] void Fail(const char* what, std::string_view detail) {
   std::fprintf(stderr, "form_fuzz: %s: %.*s\n", what, static_cast<int>(detail.size()),
@@ -26,7 +26,7 @@ using vwr::api::FormLimits;
 }
 
 void Check(std::string_view body, const FormLimits& limits) {
-  const auto form = vwr::api::ParseForm(body, limits);
+  const auto form = vwr::tracer::ParseForm(body, limits);
   if (!form) {
     if (form.error().offset > body.size()) Fail("error offset past the input", body);
     (void)form.error().Message();
@@ -38,7 +38,7 @@ void Check(std::string_view body, const FormLimits& limits) {
     if (field.value.size() > limits.max_value_bytes) Fail("value over the limit", body);
     for (const std::string* s : {&field.key, &field.value}) {
       if (s->find('\0') != std::string::npos) Fail("NUL in a field", body);
-      if (!vwr::api::IsValidUtf8(*s)) Fail("field not UTF-8", body);
+      if (!vwr::tracer::IsValidUtf8(*s)) Fail("field not UTF-8", body);
     }
     const std::optional<std::string_view> found = form->Find(field.key);
     if (!found) Fail("a key it returned is not found", body);
@@ -51,7 +51,7 @@ void Check(std::string_view body, const FormLimits& limits) {
   }
   if (body.find_first_of("%+&=") == std::string_view::npos && !body.empty() &&
       body.size() <= limits.max_key_bytes && body.find('\0') == std::string_view::npos &&
-      vwr::api::IsValidUtf8(body)) {
+      vwr::tracer::IsValidUtf8(body)) {
     if (form->size() != 1 || form->fields()[0].key != body || !form->fields()[0].value.empty()) {
       Fail("plain text does not come back as one key", body);
     }

@@ -38,14 +38,15 @@
 #include <string_view>
 #include <vector>
 
-#include "api/admin_api.hpp"
-#include "api/api_metrics.hpp"
-#include "api/errors.hpp"
+#include "admin/admin_api.hpp"
+#include "admin/room_messages.hpp"
 #include "api/public_api.hpp"
-#include "api/room_directory.hpp"
-#include "api/room_messages.hpp"
-#include "api/tracer_api.hpp"
+#include "app/public_router.hpp"
 #include "config/config.hpp"
+#include "http/api_metrics.hpp"
+#include "http/errors.hpp"
+#include "http/room_directory.hpp"
+#include "pages/web_handler.hpp"
 #include "server/http_server.hpp"
 #include "server/request_parser.hpp"
 #include "store/embedded_store.hpp"
@@ -53,13 +54,12 @@
 #include "token/identity.hpp"
 #include "token/key.hpp"
 #include "token/ticket_codec.hpp"
+#include "tracer/tracer_api.hpp"
 #include "util/clock.hpp"
-#include "web/web_handler.hpp"
 
 namespace {
 
 using namespace vwr;  // NOLINT: a fuzz target's one file
-namespace http = boost::beast::http;
 
 constexpr std::string_view kSeparator = "~~~";
 constexpr std::string_view kAdminToken = "fuzz-admin-token-0123456789";
@@ -89,9 +89,9 @@ struct World {
     tight.session_timeout = std::chrono::seconds(5);
     store = std::make_unique<store::EmbeddedStore>(
         std::vector<store::RoomSpec>{{"a", tight}, {"default", core::Policy{}}}, clock);
-    rooms = std::make_unique<api::RoomDirectory>(*store);
-    web = std::make_unique<web::WebHandler>(*rooms, messages, tokens, clock,
-                                            web::WebOptions{.demo = true, .demo_room = "a"});
+    rooms = std::make_unique<http::RoomDirectory>(*store);
+    web = std::make_unique<pages::WebHandler>(*rooms, messages, tokens, clock,
+                                              pages::WebOptions{.demo = true, .demo_room = "a"});
     config::RoomConfig a;
     a.id = a.name = "a";
     a.match = {{"shop.example.com", "/"}, {"*.example.org", "/"}};
@@ -100,28 +100,29 @@ struct World {
     fallback.id = fallback.name = "default";
     fallback.match = {config::RoomMatch{}};
     web->SetRooms({a, fallback});
-    api::TracerOptions tracer_options;
+    tracer::TracerOptions tracer_options;
     tracer_options.domain = "queue.example.com";
-    tracer_options.trusted_proxies = {*api::ParseCidr("127.0.0.0/8")};
-    tracer = std::make_unique<api::TracerApi>(*rooms, clock, metrics, pseudonyms,
-                                              std::move(tracer_options));
+    tracer_options.trusted_proxies = {*http::ParseCidr("127.0.0.0/8")};
+    tracer = std::make_unique<tracer::TracerApi>(*rooms, clock, metrics, pseudonyms,
+                                                 std::move(tracer_options));
     tracer->SetRoutes({{"a", {{"shop.example.com", "/"}, {"*.example.org", "/sale"}}},
                        {"default", {{"*", "/"}}}});
-    api::PublicApiOptions options;
-    options.web = web.get();
-    options.tracer = tracer.get();
-    public_api =
-        std::make_unique<api::PublicApi>(*rooms, tickets, tokens, key, clock, metrics, options);
+    public_api = std::make_unique<api::PublicApi>(*rooms, tickets, tokens, key, clock, metrics);
     public_api->SetTokenLifetimes({{"a", std::chrono::seconds(4)}});
     public_api->SetEntryPasses({{"a", std::chrono::seconds(60)}});
     // The default room asks a proof of work: joins there meet the challenge checks.
-    public_api->SetPow({{"default", api::PowSetting{4, std::chrono::seconds(30)}}});
+    public_api->SetPow({{"default", token::PowSetting{4, std::chrono::seconds(30)}}});
     public_api->SetRoutes({{"a", {{"shop.example.com", "/"}, {"*.example.org", "/sale"}}},
                            {"default", {{"*", "/"}}}});
+    router = std::make_unique<app::PublicRouter>(
+        *public_api,
+        std::vector<app::PublicRouter::Route>{{&pages::WebHandler::Owns, web.get(), true},
+                                              {&tracer::TracerApi::Owns, tracer.get(), false}},
+        metrics, clock);
     ring.SetOwnKeys(token::SingleKeySet(SigningKey(), 0));
     // A rotation (POST /admin/api/v1/keys/rotate) as the app makes it, in memory.
-    api::AdminKeys keys{
-        .ring = &ring, .rotate = [this](api::AdminKeys::RotateDone done) {
+    admin::AdminKeys keys{
+        .ring = &ring, .rotate = [this](admin::AdminKeys::RotateDone done) {
           token::KeySet next = token::SingleKeySet(token::EcPrivateKey::Generate(), 0);
           const std::string old_kid = ring.Current().signer->kid;
           next.keys.push_back(token::KeyRecord{old_kid, *ring.Current().Find(old_kid), 0, 1});
@@ -131,8 +132,8 @@ struct World {
           events.retired = old_kid;
           done(events);
         }};
-    admin_api = std::make_unique<api::AdminApi>(*rooms, *store, std::string(kAdminToken), clock,
-                                                metrics, nullptr, std::move(keys));
+    admin_api = std::make_unique<admin::AdminApi>(*rooms, *store, std::string(kAdminToken), clock,
+                                                  metrics, nullptr, std::move(keys));
   }
 
   // One key for every input: generating one per input would cost more than most inputs.
@@ -154,14 +155,16 @@ struct World {
   token::TicketCodec tickets{key};
   token::KeyRing ring{clock, std::chrono::seconds(600)};
   token::AdmissionTokenSigner tokens{ring, clock};
-  api::ApiMetrics metrics;
+  http::ApiMetrics metrics;
   std::unique_ptr<store::EmbeddedStore> store;
-  std::unique_ptr<api::RoomDirectory> rooms;
-  api::RoomMessages messages;
-  std::unique_ptr<web::WebHandler> web;
-  std::unique_ptr<api::TracerApi> tracer;
+  std::unique_ptr<http::RoomDirectory> rooms;
+  admin::RoomMessages messages;
+  std::unique_ptr<pages::WebHandler> web;
+  std::unique_ptr<tracer::TracerApi> tracer;
   std::unique_ptr<api::PublicApi> public_api;
-  std::unique_ptr<api::AdminApi> admin_api;
+  // The public listener as the node assembles it: the pages and the TRACER API by their paths.
+  std::unique_ptr<app::PublicRouter> router;
+  std::unique_ptr<admin::AdminApi> admin_api;
   std::string ticket;  // of the last answer that had one
   std::string token;   // likewise
   std::string pass;    // likewise
@@ -189,7 +192,7 @@ void CheckTracerXml(std::string_view body) {
   constexpr std::string_view kOpen = "\t<Parameter id=\"";
   constexpr std::string_view kType = "\" type=\"String\">";
   constexpr std::string_view kClose = "</Parameter>\n";
-  for (const std::string_view name : api::kTracerFields) {
+  for (const std::string_view name : tracer::kTracerFields) {
     if (!rest.starts_with(kOpen)) Fail("XML answer: not a <Parameter> line", rest);
     rest.remove_prefix(kOpen.size());
     if (!rest.starts_with(name) || !rest.substr(name.size()).starts_with(kType)) {
@@ -216,7 +219,7 @@ void CheckTracerXml(std::string_view body) {
 }
 
 // Checks an answer and remembers the ticket and token it carries.
-void Check(World& world, api::Response& response) {
+void Check(World& world, http::Response& response) {
   const unsigned code = response.result_int();
   if (verbose) std::fprintf(stderr, "%u %s\n", code, response.body().substr(0, 160).c_str());
   if (code < 100 || code > 599 || http::int_to_status(code) == http::status::unknown) {
@@ -258,23 +261,23 @@ void Check(World& world, api::Response& response) {
   if (!ec && !parser.is_done()) parser.put_eof(ec);
   if (ec || !parser.is_done()) Fail("serialized answer does not parse back", wire);
   if (used != wire.size()) Fail("serialized answer has bytes after its end", wire);
-  const api::Response& back = parser.get();
+  const http::Response& back = parser.get();
   if (back.result_int() != code || back.body() != response.body()) {
     Fail("serialized answer parses back differently", wire);
   }
 }
 
 // One handler's answer to one request, as HttpSession::OnRequest makes it.
-void Serve(World& world, api::Handler& handler, const api::Request& request) {
+void Serve(World& world, http::Handler& handler, const http::Request& request) {
   if (verbose) {
-    std::fprintf(stderr, "%s %s %s -> ", &handler == world.public_api.get() ? "public" : "admin",
+    std::fprintf(stderr, "%s %s %s -> ", &handler == world.router.get() ? "public" : "admin",
                  std::string(request.method_string()).c_str(),
                  std::string(request.target()).c_str());
   }
-  api::Response response;
+  http::Response response;
   try {
     // The in-memory store answers every call at once, so this never waits.
-    response = handler.Handle(request, api::ConnectionInfo{});
+    response = handler.Handle(request, http::ConnectionInfo{});
   } catch (const std::exception& e) {
     Fail("handler threw", e.what());
   }
@@ -304,13 +307,13 @@ void ServeChunk(World& world, std::string bytes, std::size_t& budget) {
     if (ec && ec != http::error::need_more) {
       // The server answers an HTTP error with 400, 413 or 431 and closes the connection.
       const server::ReadRefusal refusal = parser.Refusal(ec);
-      api::Response error = api::MakeError(refusal.error, refusal.message, 11, false);
+      http::Response error = http::MakeError(refusal.error, refusal.message, 11, false);
       Check(world, error);
       return;
     }
     if (!parser.is_done()) return;  // the client closed the connection mid-request
     rest.remove_prefix(used);
-    Serve(world, *world.public_api, parser.get());
+    Serve(world, *world.router, parser.get());
     Serve(world, *world.admin_api, parser.get());
   }
 }

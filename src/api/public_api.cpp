@@ -8,19 +8,19 @@
 #include <boost/json/value.hpp>
 #include <variant>
 
-#include "api/errors.hpp"
-#include "api/request_parts.hpp"
-#include "api/return_url.hpp"
-#include "api/session_id.hpp"
-#include "api/tracer_api.hpp"
 #include "core/pacing.hpp"
+#include "http/errors.hpp"
+#include "http/request_parts.hpp"
+#include "http/return_url.hpp"
+#include "http/session_standing.hpp"
 #include "token/identity.hpp"
+#include "token/session_id.hpp"
 #include "util/random.hpp"
 
 namespace vwr::api {
 namespace {
 
-bool IsRead(const Request& req) {
+bool IsRead(const http::Request& req) {
   return req.method() == http::verb::get || req.method() == http::verb::head;
 }
 
@@ -42,7 +42,7 @@ bool IsUrlHost(std::string_view host) {
 // A request target as nginx's $request_uri gives it: a path from the root, no spaces or
 // control characters.
 bool IsUrlPath(std::string_view uri) {
-  if (uri.empty() || uri.front() != '/' || uri.size() > kMaxReturnUrlBytes) return false;
+  if (uri.empty() || uri.front() != '/' || uri.size() > http::kMaxReturnUrlBytes) return false;
   return std::none_of(uri.begin(), uri.end(), [](char c) {
     const auto u = static_cast<unsigned char>(c);
     return u <= 0x20 || u == 0x7f;
@@ -58,15 +58,10 @@ bool EqualsNoCase(std::string_view a, std::string_view lower) {
 
 }  // namespace
 
-bool IsWebPath(std::string_view path) {
-  return path == "/" || path.starts_with("/wait/") || path.starts_with("/sdk/") ||
-         path.starts_with("/demo/") || path.starts_with("/assets/");
-}
-
-PublicApi::PublicApi(RoomDirectory& rooms, const token::TicketCodec& tickets,
+PublicApi::PublicApi(http::RoomDirectory& rooms, const token::TicketCodec& tickets,
                      const token::AdmissionTokenSigner& tokens,
                      const token::SecretKey& identity_key, const util::Clock& clock,
-                     ApiMetrics& metrics, PublicApiOptions options)
+                     http::ApiMetrics& metrics, PublicApiOptions options)
     : rooms_(rooms),
       tickets_(tickets),
       tokens_(tokens),
@@ -85,28 +80,29 @@ std::int64_t PublicApi::WallSeconds() const {
       .count();
 }
 
-void PublicApi::Serve(const Request& request, const ConnectionInfo& connection, Respond respond) {
-  Call call{&request, &connection, std::move(respond), clock_.Now(), Endpoint::kOther};
+void PublicApi::Serve(const http::Request& request, const http::ConnectionInfo& connection,
+                      http::Respond respond) {
+  Call call{&request, &connection, std::move(respond), clock_.Now(), http::Endpoint::kOther};
   Route(call);
 }
 
-void PublicApi::Finish(Call& call, Response response) {
+void PublicApi::Finish(Call& call, http::Response response) {
   metrics_.Record(call.endpoint, response.result_int(), util::ToSeconds(clock_.Now() - call.start));
-  (call.endpoint == Endpoint::kVerify ? verify_log_ : error_log_)
+  (call.endpoint == http::Endpoint::kVerify ? verify_log_ : error_log_)
       .Record(*call.request, *call.connection, response);
   call.respond(std::move(response));
 }
 
 void PublicApi::Fail(Call& call, const boost::system::error_code& error) {
-  const Request& req = *call.request;
-  Finish(call, MakeError(ApiError::kUnavailable,
-                         error == store::StoreError::kNotDurable
-                             ? "the change could not be stored; try again"
-                             : "the waiting room cannot reach its store; try again",
-                         req.version(), false));
+  const http::Request& req = *call.request;
+  Finish(call, http::MakeError(http::ApiError::kUnavailable,
+                               error == store::StoreError::kNotDurable
+                                   ? "the change could not be stored; try again"
+                                   : "the waiting room cannot reach its store; try again",
+                               req.version(), false));
 }
 
-void PublicApi::FailOpenOrClosed(RoomEntry& room, Call& call,
+void PublicApi::FailOpenOrClosed(http::RoomEntry& room, Call& call,
                                  const boost::system::error_code& error,
                                  const std::string& identity) {
   if (!room.state->fail_open()) return Fail(call, error);
@@ -123,28 +119,29 @@ void PublicApi::FailOpenOrClosed(RoomEntry& room, Call& call,
   answer.status = core::TicketStatus::kAdmitted;
   answer.admitted_unix = WallSeconds();
   answer.identity = identity;
-  const Request& req = *call.request;
+  const http::Request& req = *call.request;
   Finish(call, Answer(*room.state, answer, "", req.version(), req.keep_alive()));
 }
 
-bool PublicApi::Refused(RoomEntry& room, Call& call, std::string_view identity, bool* bypass,
-                        bool identity_verified, GuardRequestKind kind) {
+bool PublicApi::Refused(http::RoomEntry& room, Call& call, std::string_view identity, bool* bypass,
+                        bool identity_verified, guard::GuardRequestKind kind) {
   if (options_.guard == nullptr) return false;
   // The peer, or behind a trusted proxy the address it forwarded for.
-  const GuardVerdict verdict = options_.guard->Check(GuardRequest{
-      room.state->id(), ClientIp(*call.request, *call.connection, options_.trusted_proxies),
+  const guard::GuardVerdict verdict = options_.guard->Check(guard::GuardRequest{
+      room.state->id(), http::ClientIp(*call.request, *call.connection, options_.trusted_proxies),
       identity, identity_verified, kind});
-  if (verdict.action == GuardAction::kBypass) {
+  if (verdict.action == guard::GuardAction::kBypass) {
     if (bypass != nullptr) *bypass = true;
     return false;
   }
-  if (verdict.action != GuardAction::kBlock) return false;
-  const Request& req = *call.request;
+  if (verdict.action != guard::GuardAction::kBlock) return false;
+  const http::Request& req = *call.request;
   const bool permanent = verdict.retry_after.count() == 0;
-  Response res = MakeError(ApiError::kBlocked,
-                           permanent ? "this client is blocked in this room"
-                                     : "too many requests from this client; try again later",
-                           req.version(), req.keep_alive());
+  http::Response res =
+      http::MakeError(http::ApiError::kBlocked,
+                      permanent ? "this client is blocked in this room"
+                                : "too many requests from this client; try again later",
+                      req.version(), req.keep_alive());
   const auto retry = permanent ? std::chrono::seconds(3600) : verdict.retry_after;
   res.set(http::field::retry_after, std::to_string(retry.count()));
   Finish(call, std::move(res));
@@ -152,83 +149,73 @@ bool PublicApi::Refused(RoomEntry& room, Call& call, std::string_view identity, 
 }
 
 void PublicApi::Route(Call& call) {
-  const Request& req = *call.request;
-  Endpoint& endpoint = call.endpoint;
+  const http::Request& req = *call.request;
+  http::Endpoint& endpoint = call.endpoint;
   const unsigned v = req.version();
   const bool ka = req.keep_alive();
-  const std::string_view path = PathOf(req.target());
-  if (options_.web != nullptr && IsWebPath(path)) {
-    Handler& web = *options_.web;
-    return web.Serve(req, *call.connection, [this, call](Response response) mutable {
-      Finish(call, std::move(response));
-    });
-  }
-  if (options_.tracer != nullptr && IsTracerPath(path)) {
-    // Counted and logged by the TRACER API itself.
-    return options_.tracer->Serve(req, *call.connection, std::move(call.respond));
-  }
+  const std::string_view path = http::PathOf(req.target());
   if (path == "/.well-known/jwks.json") {
-    endpoint = Endpoint::kJwks;
+    endpoint = http::Endpoint::kJwks;
     if (req.method() != http::verb::get && req.method() != http::verb::head) {
-      Response res = MakeError(ApiError::kMethodNotAllowed, "use GET", v, ka);
+      http::Response res = http::MakeError(http::ApiError::kMethodNotAllowed, "use GET", v, ka);
       res.set(http::field::allow, "GET");
       return Finish(call, std::move(res));
     }
     return Finish(call, Jwks(req));
   }
   if (path == "/api/v1/verify") {
-    endpoint = Endpoint::kVerify;
+    endpoint = http::Endpoint::kVerify;
     return Finish(call, Verify(req));
   }
-  const PathSegments parts = SplitPath(path);
+  const http::PathSegments parts = http::SplitPath(path);
   // api / v1 / rooms / {room} [/ action]
   if (parts.size() < 4 || parts.size() > 5 || parts[0] != "api" || parts[1] != "v1" ||
       parts[2] != "rooms" || parts[3].empty()) {
-    return Finish(call, MakeError(ApiError::kNotFound, "no such endpoint", v, ka));
+    return Finish(call, http::MakeError(http::ApiError::kNotFound, "no such endpoint", v, ka));
   }
   const std::string_view action = parts.size() == 5 ? parts[4] : std::string_view{};
   http::verb expected = http::verb::post;
   if (action.empty()) {
-    endpoint = Endpoint::kRoomInfo;
+    endpoint = http::Endpoint::kRoomInfo;
     expected = http::verb::get;
   } else if (action == "join") {
-    endpoint = Endpoint::kJoin;
+    endpoint = http::Endpoint::kJoin;
   } else if (action == "status") {
-    endpoint = Endpoint::kStatus;
+    endpoint = http::Endpoint::kStatus;
     expected = http::verb::get;
   } else if (action == "challenge") {
-    endpoint = Endpoint::kChallenge;
+    endpoint = http::Endpoint::kChallenge;
     expected = http::verb::get;
   } else if (action == "heartbeat") {
-    endpoint = Endpoint::kHeartbeat;
+    endpoint = http::Endpoint::kHeartbeat;
   } else if (action == "leave") {
-    endpoint = Endpoint::kLeave;
+    endpoint = http::Endpoint::kLeave;
   } else {
-    return Finish(call, MakeError(ApiError::kNotFound, "no such endpoint", v, ka));
+    return Finish(call, http::MakeError(http::ApiError::kNotFound, "no such endpoint", v, ka));
   }
   const bool head_ok = expected == http::verb::get && req.method() == http::verb::head;
   if (req.method() != expected && !head_ok) {
-    Response res = MakeError(ApiError::kMethodNotAllowed,
-                             fmt::format("use {}", http::to_string(expected)), v, ka);
+    http::Response res = http::MakeError(http::ApiError::kMethodNotAllowed,
+                                         fmt::format("use {}", http::to_string(expected)), v, ka);
     res.set(http::field::allow, http::to_string(expected));
     return Finish(call, std::move(res));
   }
-  RoomEntry* room = rooms_.Find(parts[3]);
+  http::RoomEntry* room = rooms_.Find(parts[3]);
   if (room == nullptr) {
-    return Finish(call, MakeError(ApiError::kRoomNotFound, "no such room", v, ka));
+    return Finish(call, http::MakeError(http::ApiError::kRoomNotFound, "no such room", v, ka));
   }
   switch (endpoint) {
-    case Endpoint::kJoin:
+    case http::Endpoint::kJoin:
       return Join(*room, call);
-    case Endpoint::kStatus:
+    case http::Endpoint::kStatus:
       return Status(*room, call);
-    case Endpoint::kHeartbeat:
+    case http::Endpoint::kHeartbeat:
       if (Refused(*room, call, {})) return;
       return Heartbeat(*room, call);
-    case Endpoint::kLeave:
+    case http::Endpoint::kLeave:
       if (Refused(*room, call, {})) return;
       return Leave(*room, call);
-    case Endpoint::kChallenge:
+    case http::Endpoint::kChallenge:
       if (Refused(*room, call, {})) return;
       return Finish(call, Challenge(*room, req));
     default:
@@ -237,15 +224,15 @@ void PublicApi::Route(Call& call) {
   }
 }
 
-void PublicApi::Join(RoomEntry& room, Call& call) {
-  const Request& req = *call.request;
+void PublicApi::Join(http::RoomEntry& room, Call& call) {
+  const http::Request& req = *call.request;
   const unsigned v = req.version();
   const bool ka = req.keep_alive();
   JoinRequest body;
-  std::optional<Response> invalid = JoinBody(req.body(), body, v, ka);
+  std::optional<http::Response> invalid = JoinBody(req.body(), body, v, ka);
   if (invalid) return Finish(call, std::move(*invalid));
   if (options_.user_identity != nullptr) {
-    if (std::optional<Response> refused = ResolveUser(req, body)) {
+    if (std::optional<http::Response> refused = ResolveUser(req, body)) {
       return Finish(call, std::move(*refused));
     }
   }
@@ -256,7 +243,7 @@ void PublicApi::Join(RoomEntry& room, Call& call) {
   // address only; see GuardRequest), though an operator's list entries hold for it.
   const bool verified = !body.verified_user.empty();
   if (Refused(room, call, verified ? body.verified_user : body.user_id, &bypass, verified,
-              GuardRequestKind::kJoin)) {
+              guard::GuardRequestKind::kJoin)) {
     return;
   }
   if (bypass) return JoinBypass(room, call, std::move(body.identity));
@@ -274,36 +261,38 @@ void PublicApi::Join(RoomEntry& room, Call& call) {
   JoinFresh(room, call, std::move(body));
 }
 
-std::optional<Response> PublicApi::ResolveUser(const Request& req, JoinRequest& body) {
+std::optional<http::Response> PublicApi::ResolveUser(const http::Request& req, JoinRequest& body) {
   const unsigned v = req.version();
   const bool ka = req.keep_alive();
   std::string_view token = req[kUserTokenHeader];
   if (token.empty()) token = body.user_token;
-  if (token.empty()) token = BearerToken(req[http::field::authorization]);
+  if (token.empty()) token = http::BearerToken(req[http::field::authorization]);
   if (token.empty() && !options_.user_token_cookie.empty()) {
-    token = FindCookie(req, options_.user_token_cookie, "");
+    token = http::FindCookie(req, options_.user_token_cookie, "");
   }
   if (token.empty()) {
     if (!options_.user_token_required) return std::nullopt;  // an anonymous join
-    return MakeError(ApiError::kUserTokenRequired,
-                     "this room admits signed-in users: send the platform's user token (header "
-                     "X-VWR-User-Token, or \"userToken\" in the body)",
-                     v, ka);
+    return http::MakeError(
+        http::ApiError::kUserTokenRequired,
+        "this room admits signed-in users: send the platform's user token (header "
+        "X-VWR-User-Token, or \"userToken\" in the body)",
+        v, ka);
   }
   auto user = options_.user_identity->Verify(token, WallSeconds());
   if (!user) {
     if (user.error() == token::UserTokenError::kNoKeys) {
-      return MakeError(ApiError::kUnavailable, token::UserTokenErrorMessage(user.error()), v, ka);
+      return http::MakeError(http::ApiError::kUnavailable,
+                             token::UserTokenErrorMessage(user.error()), v, ka);
     }
-    return MakeError(ApiError::kInvalidUserToken, token::UserTokenErrorMessage(user.error()), v,
-                     ka);
+    return http::MakeError(http::ApiError::kInvalidUserToken,
+                           token::UserTokenErrorMessage(user.error()), v, ka);
   }
   body.verified_user = std::move(*user);
   body.identity = pseudonyms_.Of(body.verified_user);
   return std::nullopt;
 }
 
-void PublicApi::Rejoin(RoomEntry& room, Call& call, JoinRequest body, std::uint64_t ticket,
+void PublicApi::Rejoin(http::RoomEntry& room, Call& call, JoinRequest body, std::uint64_t ticket,
                        std::uint64_t frontier_at_join, std::string ticket_text) {
   const unsigned v = call.request->version();
   const bool ka = call.request->keep_alive();
@@ -326,10 +315,10 @@ void PublicApi::Rejoin(RoomEntry& room, Call& call, JoinRequest body, std::uint6
                      });
 }
 
-void PublicApi::JoinFresh(RoomEntry& room, Call& call, JoinRequest body) {
+void PublicApi::JoinFresh(http::RoomEntry& room, Call& call, JoinRequest body) {
   const unsigned v = call.request->version();
   const bool ka = call.request->keep_alive();
-  const PowSettings& pow = pow_.Get();
+  const token::PowSettings& pow = pow_.Get();
   const auto setting = pow.find(room.state->id());
   if (setting == pow.end() || setting->second.difficulty == 0) {
     return JoinChecked(room, call, std::move(body));
@@ -337,30 +326,32 @@ void PublicApi::JoinFresh(RoomEntry& room, Call& call, JoinRequest body) {
   const std::int64_t now_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(clock_.WallNow().time_since_epoch())
           .count();
-  const ChallengeCodec::Result checked = challenges_.Verify(
+  const token::ChallengeCodec::Result checked = challenges_.Verify(
       room.state->id(), body.challenge, body.nonce, now_ms, setting->second.difficulty);
   if (!checked.ok) {
     room.traffic.pow_refused.Add();
     switch (checked.error) {
-      case PowError::kRequired:
-        return Finish(call, MakeError(ApiError::kPowRequired,
+      case token::PowError::kRequired:
+        return Finish(call,
+                      http::MakeError(http::ApiError::kPowRequired,
                                       "this room asks a proof of work: GET the room's challenge, "
                                       "solve it and join with challenge and nonce",
                                       v, ka));
-      case PowError::kExpired:
-        return Finish(call, MakeError(ApiError::kPowExpired,
-                                      "the challenge has expired; fetch a new one", v, ka));
-      case PowError::kInvalid:
+      case token::PowError::kExpired:
+        return Finish(call, http::MakeError(http::ApiError::kPowExpired,
+                                            "the challenge has expired; fetch a new one", v, ka));
+      case token::PowError::kInvalid:
         break;
     }
-    return Finish(call,
-                  MakeError(ApiError::kPowInvalid,
-                            "the proof of work does not hold for this room's challenge", v, ka));
+    return Finish(
+        call, http::MakeError(http::ApiError::kPowInvalid,
+                              "the proof of work does not hold for this room's challenge", v, ka));
   }
   const std::int64_t issued_ms = checked.claims.expires_ms - setting->second.lifetime.count();
   if (issued_ms < pow_not_before_ms_.load(std::memory_order_relaxed)) {
     room.traffic.pow_refused.Add();
-    return Finish(call, MakeError(ApiError::kPowExpired,
+    return Finish(call,
+                  http::MakeError(http::ApiError::kPowExpired,
                                   "the challenge was issued before this node started; fetch a "
                                   "new one",
                                   v, ka));
@@ -376,15 +367,16 @@ void PublicApi::JoinFresh(RoomEntry& room, Call& call, JoinRequest body) {
         if (!fresh) return Fail(call, fresh.error());
         if (!*fresh) {
           room.traffic.pow_refused.Add();
-          return Finish(call, MakeError(ApiError::kPowReplayed,
+          return Finish(call,
+                        http::MakeError(http::ApiError::kPowReplayed,
                                         "this challenge was used already; fetch a new one", v, ka));
         }
         JoinChecked(room, call, std::move(body));
       });
 }
 
-void PublicApi::JoinChecked(RoomEntry& room, Call& call, JoinRequest body) {
-  const Request& req = *call.request;
+void PublicApi::JoinChecked(http::RoomEntry& room, Call& call, JoinRequest body) {
+  const http::Request& req = *call.request;
   const unsigned v = req.version();
   const bool ka = req.keep_alive();
   std::string identity = std::move(body.identity);
@@ -394,13 +386,13 @@ void PublicApi::JoinChecked(RoomEntry& room, Call& call, JoinRequest body) {
   // forged, a signed user's pass presented by another user) is ignored: the join is a plain one.
   if (entry_passes_.Get().contains(room.state->id())) {
     const std::string_view candidates[] = {
-        body.entry_pass, FindCookie(req, kEntryPassCookiePrefix, room.state->id())};
+        body.entry_pass, http::FindCookie(req, http::kEntryPassCookiePrefix, room.state->id())};
     for (const std::string_view presented : candidates) {
       if (presented.empty()) continue;
       auto pass = passes_.Verify(presented, WallSeconds(), room.state->id(), options_.issuer);
       if (!pass) {
         spdlog::debug("room {}: join with an entry pass that does not hold ({})", room.state->id(),
-                      PassErrorName(pass.error()));
+                      token::PassErrorName(pass.error()));
       } else if (!identity.empty() && SubjectOf(identity) != pass->sub) {
         spdlog::debug("room {}: join with another user's entry pass", room.state->id());
       } else {
@@ -426,11 +418,11 @@ std::string PublicApi::TicketOf(const store::RoomState& room,
                                              .frontier_at_join = answer.frontier_at_join});
 }
 
-void PublicApi::JoinWithPass(RoomEntry& room, Call& call, std::string identity, std::string pass,
-                             const EntryPassClaims& claims) {
+void PublicApi::JoinWithPass(http::RoomEntry& room, Call& call, std::string identity,
+                             std::string pass, const token::EntryPassClaims& claims) {
   std::uint64_t incarnation = 0;
   std::uint64_t ticket = 0;
-  if (!ParseSessionId(claims.sid, incarnation, ticket) ||
+  if (!token::ParseSessionId(claims.sid, incarnation, ticket) ||
       incarnation != room.state->incarnation() || ticket == 0 || room.state->SessionEnded(ticket)) {
     return AdmitWithPass(room, call, std::move(identity), std::move(pass), claims);
   }
@@ -452,8 +444,8 @@ void PublicApi::JoinWithPass(RoomEntry& room, Call& call, std::string identity, 
       });
 }
 
-void PublicApi::AdmitWithPass(RoomEntry& room, Call& call, std::string identity, std::string pass,
-                              const EntryPassClaims& claims) {
+void PublicApi::AdmitWithPass(http::RoomEntry& room, Call& call, std::string identity,
+                              std::string pass, const token::EntryPassClaims& claims) {
   const unsigned v = call.request->version();
   const bool ka = call.request->keep_alive();
   // One session at a time per pass: held to its signed user, or to the pass itself (the session
@@ -469,7 +461,7 @@ void PublicApi::AdmitWithPass(RoomEntry& room, Call& call, std::string identity,
   });
 }
 
-void PublicApi::JoinBypass(RoomEntry& room, Call& call, std::string identity) {
+void PublicApi::JoinBypass(http::RoomEntry& room, Call& call, std::string identity) {
   const unsigned v = call.request->version();
   const bool ka = call.request->keep_alive();
   room.state->Admit(identity, [this, &room, call = std::move(call), v, ka, identity](
@@ -484,48 +476,54 @@ std::string_view PublicApi::SubjectOf(std::string_view identity) {
   return token::IdentityPseudonyms::IsPseudonym(identity) ? identity : std::string_view("anon");
 }
 
-std::optional<Response> PublicApi::JoinBody(const std::string& body, JoinRequest& out, unsigned v,
-                                            bool ka) {
+std::optional<http::Response> PublicApi::JoinBody(const std::string& body, JoinRequest& out,
+                                                  unsigned v, bool ka) {
   if (body.find_first_not_of(" \t\r\n") != std::string::npos) {
     boost::system::error_code ec;
     boost::json::value doc = boost::json::parse(body, ec);
-    if (ec) return MakeError(ApiError::kBadRequest, "body is not valid JSON", v, ka);
+    if (ec) return http::MakeError(http::ApiError::kBadRequest, "body is not valid JSON", v, ka);
     const boost::json::object* obj = doc.if_object();
     if (obj == nullptr)
-      return MakeError(ApiError::kBadRequest, "body must be a JSON object", v, ka);
+      return http::MakeError(http::ApiError::kBadRequest, "body must be a JSON object", v, ka);
     if (const boost::json::value* uid = obj->if_contains("userId"); uid && !uid->is_null()) {
       const boost::json::string* s = uid->if_string();
-      if (s == nullptr) return MakeError(ApiError::kBadRequest, "userId must be a string", v, ka);
+      if (s == nullptr)
+        return http::MakeError(http::ApiError::kBadRequest, "userId must be a string", v, ka);
       if (s->size() > kMaxUserIdBytes) {
-        return MakeError(ApiError::kBadRequest, "userId is longer than 256 bytes", v, ka);
+        return http::MakeError(http::ApiError::kBadRequest, "userId is longer than 256 bytes", v,
+                               ka);
       }
       out.user_id.assign(s->data(), s->size());
     }
     if (const boost::json::value* url = obj->if_contains("pageUrl"); url && !url->is_null()) {
       const boost::json::string* s = url->if_string();
-      if (s == nullptr) return MakeError(ApiError::kBadRequest, "pageUrl must be a string", v, ka);
+      if (s == nullptr)
+        return http::MakeError(http::ApiError::kBadRequest, "pageUrl must be a string", v, ka);
       if (s->size() > kMaxPageUrlBytes) {
-        return MakeError(ApiError::kBadRequest, "pageUrl is longer than 2048 bytes", v, ka);
+        return http::MakeError(http::ApiError::kBadRequest, "pageUrl is longer than 2048 bytes", v,
+                               ka);
       }
     }
     if (const boost::json::value* token = obj->if_contains("userToken");
         token && !token->is_null()) {
       const boost::json::string* s = token->if_string();
       if (s == nullptr) {
-        return MakeError(ApiError::kBadRequest, "userToken must be a string", v, ka);
+        return http::MakeError(http::ApiError::kBadRequest, "userToken must be a string", v, ka);
       }
       if (s->size() > token::UserIdentityVerifier::kMaxTokenLength) {
-        return MakeError(ApiError::kBadRequest, "userToken is longer than 8192 bytes", v, ka);
+        return http::MakeError(http::ApiError::kBadRequest, "userToken is longer than 8192 bytes",
+                               v, ka);
       }
       out.user_token.assign(s->data(), s->size());
     }
     if (const boost::json::value* pass = obj->if_contains("entryPass"); pass && !pass->is_null()) {
       const boost::json::string* s = pass->if_string();
       if (s == nullptr) {
-        return MakeError(ApiError::kBadRequest, "entryPass must be a string", v, ka);
+        return http::MakeError(http::ApiError::kBadRequest, "entryPass must be a string", v, ka);
       }
       if (s->size() > kMaxEntryPassBytes) {
-        return MakeError(ApiError::kBadRequest, "entryPass is longer than 4096 bytes", v, ka);
+        return http::MakeError(http::ApiError::kBadRequest, "entryPass is longer than 4096 bytes",
+                               v, ka);
       }
       out.entry_pass.assign(s->data(), s->size());
     }
@@ -535,11 +533,13 @@ std::optional<Response> PublicApi::JoinBody(const std::string& body, JoinRequest
       if (value == nullptr || value->is_null()) continue;
       const boost::json::string* s = value->if_string();
       if (s == nullptr) {
-        return MakeError(ApiError::kBadRequest, fmt::format("{} must be a string", name), v, ka);
+        return http::MakeError(http::ApiError::kBadRequest,
+                               fmt::format("{} must be a string", name), v, ka);
       }
       if (s->size() > kMaxPowFieldBytes) {
-        return MakeError(ApiError::kBadRequest,
-                         fmt::format("{} is longer than {} bytes", name, kMaxPowFieldBytes), v, ka);
+        return http::MakeError(http::ApiError::kBadRequest,
+                               fmt::format("{} is longer than {} bytes", name, kMaxPowFieldBytes),
+                               v, ka);
       }
       field->assign(s->data(), s->size());
     }
@@ -547,18 +547,19 @@ std::optional<Response> PublicApi::JoinBody(const std::string& body, JoinRequest
   return std::nullopt;
 }
 
-void PublicApi::Status(RoomEntry& room, Call& call) {
-  const Request& req = *call.request;
+void PublicApi::Status(http::RoomEntry& room, Call& call) {
+  const http::Request& req = *call.request;
   const unsigned v = req.version();
   const bool ka = req.keep_alive();
   std::string from_query;
   std::string_view ticket = req[kTicketHeader];
   if (ticket.empty()) {
-    std::optional<std::string> q = QueryParam(QueryOf(req.target()), "ticket");
+    std::optional<std::string> q = http::QueryParam(http::QueryOf(req.target()), "ticket");
     if (!q || q->empty()) {
       if (Refused(room, call, {})) return;
       return Finish(
-          call, MakeError(ApiError::kBadRequest,
+          call,
+          http::MakeError(http::ApiError::kBadRequest,
                           "a ticket is required (header X-VWR-Ticket or query ticket=)", v, ka));
     }
     from_query = std::move(*q);
@@ -569,8 +570,8 @@ void PublicApi::Status(RoomEntry& room, Call& call) {
   if (Refused(room, call, ticket, nullptr, /*identity_verified=*/true)) return;
   const std::optional<token::TicketClaims> claims = tickets_.Decode(room.state->id(), ticket);
   if (!claims) {
-    return Finish(
-        call, MakeError(ApiError::kInvalidTicket, "the ticket is not valid for this room", v, ka));
+    return Finish(call, http::MakeError(http::ApiError::kInvalidTicket,
+                                        "the ticket is not valid for this room", v, ka));
   }
   room.traffic.polls.Add();
   store::TicketAnswer answer;
@@ -595,14 +596,15 @@ void PublicApi::Status(RoomEntry& room, Call& call) {
   Finish(call, Answer(*room.state, answer, ticket, v, ka));
 }
 
-std::variant<std::uint64_t, Response> PublicApi::SessionOf(store::RoomState& room,
-                                                           const Request& req, bool check_time) {
+std::variant<std::uint64_t, http::Response> PublicApi::SessionOf(store::RoomState& room,
+                                                                 const http::Request& req,
+                                                                 bool check_time) {
   const unsigned v = req.version();
   const bool ka = req.keep_alive();
-  const std::string_view token = BearerToken(req[http::field::authorization]);
+  const std::string_view token = http::BearerToken(req[http::field::authorization]);
   if (token.empty()) {
-    return MakeError(ApiError::kInvalidToken,
-                     "an admission token is required (Authorization: Bearer)", v, ka);
+    return http::MakeError(http::ApiError::kInvalidToken,
+                           "an admission token is required (Authorization: Bearer)", v, ka);
   }
   const std::optional<std::int64_t> now =
       check_time ? std::optional<std::int64_t>(std::chrono::duration_cast<std::chrono::seconds>(
@@ -611,55 +613,56 @@ std::variant<std::uint64_t, Response> PublicApi::SessionOf(store::RoomState& roo
                  : std::nullopt;
   auto verified = tokens_.Verify(token, now, room.id());
   if (!verified && verified.error() == token::TokenError::kExpired) {
-    return MakeError(ApiError::kInvalidToken,
-                     "the admission token has expired; the ticket's status gives a fresh one "
-                     "while the session lasts",
-                     v, ka);
+    return http::MakeError(http::ApiError::kInvalidToken,
+                           "the admission token has expired; the ticket's status gives a fresh one "
+                           "while the session lasts",
+                           v, ka);
   }
   std::uint64_t incarnation = 0;
   std::uint64_t ticket = 0;
-  if (!verified || !ParseSessionId(verified->jti, incarnation, ticket)) {
-    return MakeError(ApiError::kInvalidToken, "the admission token is not valid for this room", v,
-                     ka);
+  if (!verified || !token::ParseSessionId(verified->jti, incarnation, ticket)) {
+    return http::MakeError(http::ApiError::kInvalidToken,
+                           "the admission token is not valid for this room", v, ka);
   }
   if (incarnation != room.incarnation() || ticket == 0) {
     // Ticket 0: let through by fail_open while the store was away, with no session to keep.
-    return MakeError(ApiError::kSessionNotFound, "the session has ended", v, ka);
+    return http::MakeError(http::ApiError::kSessionNotFound, "the session has ended", v, ka);
   }
   return ticket;
 }
 
-void PublicApi::Heartbeat(RoomEntry& room, Call& call) {
+void PublicApi::Heartbeat(http::RoomEntry& room, Call& call) {
   // Only a token still valid keeps a session: an expired one is what the protected service
   // refuses too.
   auto session = SessionOf(*room.state, *call.request, /*check_time=*/true);
-  if (auto* error = std::get_if<Response>(&session)) return Finish(call, std::move(*error));
+  if (auto* error = std::get_if<http::Response>(&session)) return Finish(call, std::move(*error));
   room.state->Heartbeat(std::get<std::uint64_t>(session),
                         [this, call = std::move(call)](boost::system::result<bool> found) mutable {
                           if (!found) return Fail(call, found.error());
-                          const Request& req = *call.request;
+                          const http::Request& req = *call.request;
                           if (!*found) {
-                            return Finish(
-                                call, MakeError(ApiError::kSessionNotFound, "the session has ended",
-                                                req.version(), req.keep_alive()));
+                            return Finish(call, http::MakeError(http::ApiError::kSessionNotFound,
+                                                                "the session has ended",
+                                                                req.version(), req.keep_alive()));
                           }
                           Finish(call, NoContent(req));
                         });
 }
 
-void PublicApi::Leave(RoomEntry& room, Call& call) {
+void PublicApi::Leave(http::RoomEntry& room, Call& call) {
   // A genuine token of this room ends its session even when it has expired: freeing a slot
   // early only helps the people waiting.
   // The answer clears the admission cookie: its token names a session that is over. (The entry
   // pass stays: it is what lets its holder come back.)
-  auto left_answer = [this, &room](const Request& req) {
-    Response res = NoContent(req);
+  auto left_answer = [this, &room](const http::Request& req) {
+    http::Response res = NoContent(req);
     res.set(http::field::set_cookie,
-            SetCookieValue(kAdmissionCookiePrefix, room.state->id(), "", 0, options_.cookies));
+            http::SetCookieValue(http::kAdmissionCookiePrefix, room.state->id(), "", 0,
+                                 options_.cookies));
     return res;
   };
   auto session = SessionOf(*room.state, *call.request, /*check_time=*/false);
-  if (auto* error = std::get_if<Response>(&session)) {
+  if (auto* error = std::get_if<http::Response>(&session)) {
     // Leaving a session that has already ended is done, not an error.
     if (error->result() != http::status::not_found) return Finish(call, std::move(*error));
     return Finish(call, left_answer(*call.request));
@@ -672,17 +675,17 @@ void PublicApi::Leave(RoomEntry& room, Call& call) {
       });
 }
 
-Response PublicApi::NoContent(const Request& req) {
-  Response res{http::status::no_content, req.version()};
+http::Response PublicApi::NoContent(const http::Request& req) {
+  http::Response res{http::status::no_content, req.version()};
   res.keep_alive(req.keep_alive());
   return res;
 }
 
-Response PublicApi::RoomInfo(RoomEntry& room, const Request& req) {
+http::Response PublicApi::RoomInfo(http::RoomEntry& room, const http::Request& req) {
   const store::RoomFigures f = room.state->Figures();
   const core::Policy& p = room.state->policy();
   std::string body = R"({"room":)";
-  AppendJsonString(body, room.state->id());
+  http::AppendJsonString(body, room.state->id());
   fmt::format_to(std::back_inserter(body),
                  R"(,"mode":"{}","queueSize":{},"active":{},"maxActive":{},"admitRate":{},)",
                  core::ModeName(p.mode), f.queue_size, f.active, p.max_active, p.admit_rate);
@@ -691,12 +694,12 @@ Response PublicApi::RoomInfo(RoomEntry& room, const Request& req) {
   } else {
     body += R"("etaSeconds":null})";
   }
-  return MakeJson(http::status::ok, std::move(body), req.version(), req.keep_alive());
+  return http::MakeJson(http::status::ok, std::move(body), req.version(), req.keep_alive());
 }
 
-Response PublicApi::Challenge(RoomEntry& room, const Request& req) {
-  PowSetting setting;
-  const PowSettings& pow = pow_.Get();
+http::Response PublicApi::Challenge(http::RoomEntry& room, const http::Request& req) {
+  token::PowSetting setting;
+  const token::PowSettings& pow = pow_.Get();
   if (const auto it = pow.find(room.state->id()); it != pow.end()) setting = it->second;
   const std::int64_t now_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(clock_.WallNow().time_since_epoch())
@@ -705,15 +708,15 @@ Response PublicApi::Challenge(RoomEntry& room, const Request& req) {
   // A room without proof of work still answers (difficulty 0): a client may ask before every
   // join, and the join accepts the challenge or no challenge alike.
   std::string body = R"({"challenge":)";
-  AppendJsonString(body, challenges_.Issue(room.state->id(), setting.difficulty, expires_ms));
+  http::AppendJsonString(body, challenges_.Issue(room.state->id(), setting.difficulty, expires_ms));
   fmt::format_to(std::back_inserter(body), R"(,"difficulty":{},"expiresAtMs":{},"ttlMs":{}}})",
                  setting.difficulty, expires_ms, expires_ms - now_ms);
-  return MakeJson(http::status::ok, std::move(body), req.version(), req.keep_alive());
+  return http::MakeJson(http::status::ok, std::move(body), req.version(), req.keep_alive());
 }
 
-Response PublicApi::Jwks(const Request& req) {
+http::Response PublicApi::Jwks(const http::Request& req) {
   const token::KeyRing::Snapshot& ring = tokens_.ring().Current();
-  Response res{http::status::ok, req.version()};
+  http::Response res{http::status::ok, req.version()};
   res.keep_alive(req.keep_alive());
   // Verifiers may keep it a minute; one that meets an unknown kid (a rotation within that
   // minute) fetches it again. Retired keys stay listed until their tokens have expired.
@@ -730,12 +733,12 @@ Response PublicApi::Jwks(const Request& req) {
   return res;
 }
 
-Response PublicApi::Answer(store::RoomState& room, const store::TicketAnswer& a,
-                           std::string_view ticket, unsigned version, bool keep_alive,
-                           const PassGrant* presented) {
+http::Response PublicApi::Answer(store::RoomState& room, const store::TicketAnswer& a,
+                                 std::string_view ticket, unsigned version, bool keep_alive,
+                                 const PassGrant* presented) {
   if (a.status != core::TicketStatus::kAdmitted) {
-    return MakeJson(http::status::ok, RenderAnswer(room, a, ticket, {}, nullptr), version,
-                    keep_alive);
+    return http::MakeJson(http::status::ok, RenderAnswer(room, a, ticket, {}, nullptr), version,
+                          keep_alive);
   }
   const std::int64_t now = WallSeconds();
   std::int64_t lifetime_s = 0;
@@ -743,14 +746,14 @@ Response PublicApi::Answer(store::RoomState& room, const store::TicketAnswer& a,
   std::optional<PassGrant> issued;
   if (presented == nullptr) issued = IssuePass(room, a, now);
   const PassGrant* pass = presented != nullptr ? presented : issued ? &*issued : nullptr;
-  Response res =
-      MakeJson(http::status::ok, RenderAnswer(room, a, ticket, token, pass), version, keep_alive);
-  res.insert(http::field::set_cookie, SetCookieValue(kAdmissionCookiePrefix, room.id(), token,
-                                                     lifetime_s, options_.cookies));
+  http::Response res = http::MakeJson(http::status::ok, RenderAnswer(room, a, ticket, token, pass),
+                                      version, keep_alive);
+  res.insert(http::field::set_cookie, http::SetCookieValue(http::kAdmissionCookiePrefix, room.id(),
+                                                           token, lifetime_s, options_.cookies));
   if (pass != nullptr) {
     res.insert(http::field::set_cookie,
-               SetCookieValue(kEntryPassCookiePrefix, room.id(), pass->pass, pass->exp - now,
-                              options_.cookies));
+               http::SetCookieValue(http::kEntryPassCookiePrefix, room.id(), pass->pass,
+                                    pass->exp - now, options_.cookies));
   }
   return res;
 }
@@ -762,14 +765,14 @@ std::string PublicApi::RenderAnswer(store::RoomState& room, const store::TicketA
   std::string body;
   body.reserve(512 + token.size() + (pass != nullptr ? pass->pass.size() : 0));
   body += R"({"room":)";
-  AppendJsonString(body, room.id());
+  http::AppendJsonString(body, room.id());
   body += R"(,"status":")";
   body += core::TicketStatusName(a.status);
   body += R"(","ticket":)";
   if (ticket.empty()) {
     body += "null";
   } else {
-    AppendJsonString(body, ticket);
+    http::AppendJsonString(body, ticket);
   }
   const std::uint64_t initial = a.ticket >= a.frontier_at_join ? a.ticket - a.frontier_at_join : 0;
   std::int64_t poll_after_ms = 0;
@@ -796,12 +799,12 @@ std::string PublicApi::RenderAnswer(store::RoomState& room, const store::TicketA
   fmt::format_to(std::back_inserter(body), R"("pollAfterMs":{})", poll_after_ms);
   if (a.status == core::TicketStatus::kAdmitted) {
     body += R"(,"token":)";
-    AppendJsonString(body, token);
+    http::AppendJsonString(body, token);
     fmt::format_to(std::back_inserter(body), R"(,"sessionTimeoutSeconds":{})",
                    std::chrono::duration_cast<std::chrono::seconds>(p.session_timeout).count());
     if (pass != nullptr) {
       body += R"(,"entryPass":)";
-      AppendJsonString(body, pass->pass);
+      http::AppendJsonString(body, pass->pass);
       fmt::format_to(std::back_inserter(body), R"(,"entryPassExpires":{})", pass->exp);
     }
   }
@@ -827,7 +830,7 @@ std::string PublicApi::IssueToken(store::RoomState& room, const store::TicketAns
           : std::chrono::duration_cast<std::chrono::seconds>(room.policy().session_timeout);
   lifetime_s = lifetime.count();
   claims.exp = now + lifetime_s;
-  claims.jti = SessionId(room.incarnation(), a.ticket);
+  claims.jti = token::SessionId(room.incarnation(), a.ticket);
   return tokens_.Issue(claims);
 }
 
@@ -845,11 +848,11 @@ std::optional<PublicApi::PassGrant> PublicApi::IssuePass(store::RoomState& room,
   const std::int64_t admitted = a.admitted_unix > 0 ? a.admitted_unix : now;
   const std::int64_t exp = admitted + configured->second.count();
   if (exp <= now) return std::nullopt;
-  EntryPassClaims claims;
+  token::EntryPassClaims claims;
   claims.iss = options_.issuer;
   claims.aud = room.id();
   claims.sub = SubjectOf(a.identity);
-  claims.sid = SessionId(room.incarnation(), a.ticket);
+  claims.sid = token::SessionId(room.incarnation(), a.ticket);
   claims.iat = admitted;
   claims.exp = exp;
   return PassGrant{passes_.Issue(claims), exp};
@@ -857,64 +860,67 @@ std::optional<PublicApi::PassGrant> PublicApi::IssuePass(store::RoomState& room,
 
 // ---- /api/v1/verify ----
 
-Response PublicApi::Verify(const Request& req) {
+http::Response PublicApi::Verify(const http::Request& req) {
   const unsigned v = req.version();
   const bool ka = req.keep_alive();
   if (!IsRead(req)) {
-    Response res = MakeError(ApiError::kMethodNotAllowed, "use GET or HEAD", v, ka);
+    http::Response res =
+        http::MakeError(http::ApiError::kMethodNotAllowed, "use GET or HEAD", v, ka);
     res.set(http::field::allow, "GET, HEAD");
     return res;
   }
   // The room: named, or found from where the original request went.
-  RoomEntry* room = nullptr;
-  if (const std::optional<std::string_view> named = RawQueryParam(QueryOf(req.target()), "room")) {
+  http::RoomEntry* room = nullptr;
+  if (const std::optional<std::string_view> named =
+          http::RawQueryParam(http::QueryOf(req.target()), "room")) {
     std::string decoded;
     std::string_view id = *named;
     if (id.find_first_of("%+") != std::string_view::npos) {
-      std::optional<std::string> d = PercentDecode(id, /*plus_is_space=*/true);
+      std::optional<std::string> d = http::PercentDecode(id, /*plus_is_space=*/true);
       if (!d) {
-        metrics_.RecordVerify(VerifyOutcome::kBadRequest);
-        return MakeError(ApiError::kBadRequest, "room= is not validly percent-encoded", v, ka);
+        metrics_.RecordVerify(http::VerifyOutcome::kBadRequest);
+        return http::MakeError(http::ApiError::kBadRequest, "room= is not validly percent-encoded",
+                               v, ka);
       }
       decoded = std::move(*d);
       id = decoded;
     }
     if (id.empty()) {
-      metrics_.RecordVerify(VerifyOutcome::kBadRequest);
-      return MakeError(ApiError::kBadRequest, "room= is empty", v, ka);
+      metrics_.RecordVerify(http::VerifyOutcome::kBadRequest);
+      return http::MakeError(http::ApiError::kBadRequest, "room= is empty", v, ka);
     }
     room = rooms_.Find(id);
     if (room == nullptr) {
-      metrics_.RecordVerify(VerifyOutcome::kRoomNotFound);
-      return MakeError(ApiError::kRoomNotFound, "no such room", v, ka);
+      metrics_.RecordVerify(http::VerifyOutcome::kRoomNotFound);
+      return http::MakeError(http::ApiError::kRoomNotFound, "no such room", v, ka);
     }
   } else {
     const std::string_view uri = req[kOriginalUriHeader];
     if (uri.empty()) {
-      metrics_.RecordVerify(VerifyOutcome::kBadRequest);
-      return MakeError(ApiError::kBadRequest,
-                       "no room: name it with ?room=<id>, or send X-Original-URI (and "
-                       "X-Original-Host) for the room whose match rules cover it",
-                       v, ka);
+      metrics_.RecordVerify(http::VerifyOutcome::kBadRequest);
+      return http::MakeError(http::ApiError::kBadRequest,
+                             "no room: name it with ?room=<id>, or send X-Original-URI (and "
+                             "X-Original-Host) for the room whose match rules cover it",
+                             v, ka);
     }
     std::string_view host = req[kOriginalHostHeader];
     if (host.empty()) host = req[http::field::host];
     const std::string* id = routes_.Get().Find(host, uri);
     room = id != nullptr ? rooms_.Find(*id) : nullptr;
     if (room == nullptr) {
-      metrics_.RecordVerify(VerifyOutcome::kRoomNotFound);
-      return MakeError(ApiError::kRoomNotFound,
-                       "no room's match rules cover the original host and URI", v, ka);
+      metrics_.RecordVerify(http::VerifyOutcome::kRoomNotFound);
+      return http::MakeError(http::ApiError::kRoomNotFound,
+                             "no room's match rules cover the original host and URI", v, ka);
     }
   }
   store::RoomState& state = *room->state;
   const std::string& id = state.id();
 
   // The token: a bearer token (an API client, the SDK), else the room's cookie (a browser).
-  std::string_view token = BearerToken(req[http::field::authorization]);
-  if (token.empty()) token = FindCookie(req, kAdmissionCookiePrefix, id);
+  std::string_view token = http::BearerToken(req[http::field::authorization]);
+  if (token.empty()) token = http::FindCookie(req, http::kAdmissionCookiePrefix, id);
   if (token.empty()) {
-    return NotAdmitted(*room, req, VerifyOutcome::kNoToken, ApiError::kInvalidToken,
+    return NotAdmitted(*room, req, http::VerifyOutcome::kNoToken, http::ApiError::kInvalidToken,
                        "no admission token (Authorization: Bearer, or the room's cookie)");
   }
   const std::int64_t now = WallSeconds();
@@ -922,28 +928,30 @@ Response PublicApi::Verify(const Request& req) {
   if (!verified) {
     switch (verified.error()) {
       case token::TokenError::kExpired:
-        return NotAdmitted(*room, req, VerifyOutcome::kTokenExpired, ApiError::kTokenExpired,
-                           "the admission token has expired");
+        return NotAdmitted(*room, req, http::VerifyOutcome::kTokenExpired,
+                           http::ApiError::kTokenExpired, "the admission token has expired");
       case token::TokenError::kNotYetValid:
-        return NotAdmitted(*room, req, VerifyOutcome::kTokenExpired, ApiError::kTokenExpired,
-                           "the admission token is not valid yet");
+        return NotAdmitted(*room, req, http::VerifyOutcome::kTokenExpired,
+                           http::ApiError::kTokenExpired, "the admission token is not valid yet");
       default:
-        return NotAdmitted(*room, req, VerifyOutcome::kInvalidToken, ApiError::kInvalidToken,
+        return NotAdmitted(*room, req, http::VerifyOutcome::kInvalidToken,
+                           http::ApiError::kInvalidToken,
                            "the admission token is not valid for this room");
     }
   }
   // The session: of this room's state, and not ended (StandingOf).
-  const SessionStanding standing = StandingOf(state, verified->jti);
-  if (verified->iss != options_.issuer || standing == SessionStanding::kNotASession) {
-    return NotAdmitted(*room, req, VerifyOutcome::kInvalidToken, ApiError::kInvalidToken,
+  const http::SessionStanding standing = http::StandingOf(state, verified->jti);
+  if (verified->iss != options_.issuer || standing == http::SessionStanding::kNotASession) {
+    return NotAdmitted(*room, req, http::VerifyOutcome::kInvalidToken,
+                       http::ApiError::kInvalidToken,
                        "the admission token is not valid for this room");
   }
-  if (standing == SessionStanding::kEnded) {
-    return NotAdmitted(*room, req, VerifyOutcome::kSessionEnded, ApiError::kSessionEnded,
-                       "the session has ended");
+  if (standing == http::SessionStanding::kEnded) {
+    return NotAdmitted(*room, req, http::VerifyOutcome::kSessionEnded,
+                       http::ApiError::kSessionEnded, "the session has ended");
   }
-  metrics_.RecordVerify(VerifyOutcome::kOk);
-  Response res{http::status::no_content, v};
+  metrics_.RecordVerify(http::VerifyOutcome::kOk);
+  http::Response res{http::status::no_content, v};
   res.keep_alive(ka);
   res.set(http::field::cache_control, "no-store");
   res.set(kRoomHeader, id);
@@ -951,16 +959,17 @@ Response PublicApi::Verify(const Request& req) {
   return res;
 }
 
-Response PublicApi::NotAdmitted(RoomEntry& room, const Request& req, VerifyOutcome outcome,
-                                ApiError error, std::string_view message) {
+http::Response PublicApi::NotAdmitted(http::RoomEntry& room, const http::Request& req,
+                                      http::VerifyOutcome outcome, http::ApiError error,
+                                      std::string_view message) {
   metrics_.RecordVerify(outcome);
-  Response res = MakeError(error, message, req.version(), req.keep_alive());
+  http::Response res = http::MakeError(error, message, req.version(), req.keep_alive());
   res.set(kRoomHeader, room.state->id());
   res.set(kWaitUrlHeader, WaitUrl(room.state->id(), req));
   return res;
 }
 
-std::string PublicApi::WaitUrl(std::string_view room, const Request& req) {
+std::string PublicApi::WaitUrl(std::string_view room, const http::Request& req) {
   std::string url = options_.public_url;
   url += "/wait/";
   url += room;  // room ids need no encoding
@@ -982,12 +991,12 @@ std::string PublicApi::WaitUrl(std::string_view room, const Request& req) {
   // same place and is always accepted: use it when the absolute one would be refused (a room for
   // every host, or a site reached by its IP address).
   if (options_.public_url.empty() &&
-      (original.empty() || !IsSafeReturnUrl(original, routes_.Get().MatchHosts(room)))) {
+      (original.empty() || !http::IsSafeReturnUrl(original, routes_.Get().MatchHosts(room)))) {
     original = uri;
   }
   if (!original.empty()) {
     url += "?return=";
-    url += PercentEncode(original);
+    url += http::PercentEncode(original);
   }
   return url;
 }

@@ -9,19 +9,19 @@
 #include <variant>
 #include <vector>
 
-#include "api/api_metrics.hpp"
-#include "api/challenge.hpp"
-#include "api/client_ip.hpp"
-#include "api/cookies.hpp"
-#include "api/entry_pass.hpp"
-#include "api/error_log.hpp"
-#include "api/errors.hpp"
-#include "api/guard.hpp"
-#include "api/http.hpp"
-#include "api/room_directory.hpp"
-#include "api/room_routes.hpp"
+#include "guard/guard.hpp"
+#include "http/api_metrics.hpp"
+#include "http/client_ip.hpp"
+#include "http/cookies.hpp"
+#include "http/error_log.hpp"
+#include "http/errors.hpp"
+#include "http/http.hpp"
+#include "http/room_directory.hpp"
+#include "http/room_routes.hpp"
 #include "store/store.hpp"
 #include "token/admission_token.hpp"
+#include "token/challenge.hpp"
+#include "token/entry_pass.hpp"
 #include "token/identity.hpp"
 #include "token/key.hpp"
 #include "token/ticket_codec.hpp"
@@ -34,23 +34,18 @@ namespace vwr::api {
 
 struct PublicApiOptions {
   std::string issuer = "vwr";  // the admission tokens' iss (tokens.issuer)
-  // Serves the pages people see (the waiting page, the SDK, the demo, their assets): every path
-  // that IsWebPath names. Null: those paths are not found.
-  Handler* web = nullptr;
-  // Serves the TRACER-compatible API (/TRACERAPI/..., TracerApi). Null: not found.
-  Handler* tracer = nullptr;
   // Where visitors reach the waiting pages, as an origin ("https://queue.example.com", no path;
   // web.public_url): /api/v1/verify's X-VWR-Wait-URL is absolute on it. Empty: relative.
   std::string public_url;
   // The attributes of the admission and entry pass cookies (web.cookie_secure, cookie_domain).
-  CookieOptions cookies;
+  http::CookieOptions cookies;
   // server.trusted_proxies: behind them, abuse protection counts the client address from
   // X-Forwarded-For (ClientIp), not the proxy's.
-  std::vector<Cidr> trusted_proxies;
+  std::vector<http::Cidr> trusted_proxies;
   // Abuse protection: every request to a room (join, status, heartbeat, leave, room info) is
   // counted by it first; a refused one gets 429 "blocked" with Retry-After, and a join on the
   // allow list is admitted at once. Null: no protection.
-  Guard* guard = nullptr;
+  guard::Guard* guard = nullptr;
   // identity.mode signed: joins name their user by the platform's user token, verified here
   // (header X-VWR-User-Token, "userToken" in the body, Authorization: Bearer, or the cookie
   // `user_token_cookie`). Null (identity.mode anonymous): a join's userId is a hint only.
@@ -58,9 +53,6 @@ struct PublicApiOptions {
   bool user_token_required = true;  // signed: a join without a user token is refused
   std::string user_token_cookie;    // identity.cookie; empty: none
 };
-
-// The paths of the pages people see, outside the API: "/", and /wait/, /sdk/, /demo/, /assets/.
-bool IsWebPath(std::string_view path);
 
 // Admission token lifetimes by room id (rooms[].token_lifetime); a room not listed uses its
 // session_timeout.
@@ -110,13 +102,14 @@ using EntryPasses = TokenLifetimes;
 // /challenge) and "nonce" (see ChallengeCodec); it is checked before anything else, and the
 // challenge is then taken once in the room's store (RoomState::ConsumeOnce): a second join with
 // it is refused (pow_replayed) on every node.
-class PublicApi final : public Handler {
+class PublicApi final : public http::Handler {
  public:
-  PublicApi(RoomDirectory& rooms, const token::TicketCodec& tickets,
+  PublicApi(http::RoomDirectory& rooms, const token::TicketCodec& tickets,
             const token::AdmissionTokenSigner& tokens, const token::SecretKey& identity_key,
-            const util::Clock& clock, ApiMetrics& metrics, PublicApiOptions options = {});
+            const util::Clock& clock, http::ApiMetrics& metrics, PublicApiOptions options = {});
 
-  void Serve(const Request& request, const ConnectionInfo& connection, Respond respond) override;
+  void Serve(const http::Request& request, const http::ConnectionInfo& connection,
+             http::Respond respond) override;
 
   // Replaces the per-room token lifetimes (at start, and on a configuration reload). Rare: each
   // call keeps a copy for the process's life (util::Published).
@@ -127,7 +120,7 @@ class PublicApi final : public Handler {
   void SetEntryPasses(EntryPasses passes) { entry_passes_.Publish(std::move(passes)); }
   // Replaces the per-room proof-of-work settings (at start and on reload); a room not listed
   // asks none.
-  void SetPow(PowSettings pow) { pow_.Publish(std::move(pow)); }
+  void SetPow(token::PowSettings pow) { pow_.Publish(std::move(pow)); }
   // Challenges issued before `unix_ms` (by the room's challenge lifetime) are refused as
   // expired. Set to the start time on the embedded store, which forgets spent challenges on a
   // restart: without it a challenge spent just before a restart could buy one more join after.
@@ -135,12 +128,14 @@ class PublicApi final : public Handler {
     pow_not_before_ms_.store(unix_ms, std::memory_order_relaxed);
   }
   // Replaces the rooms' match rules that /api/v1/verify routes by (at start and on reload).
-  void SetRoutes(const std::vector<RoomRoute>& routes) { routes_.Publish(RoomRoutes(routes)); }
+  void SetRoutes(const std::vector<http::RoomRoute>& routes) {
+    routes_.Publish(http::RoomRoutes(routes));
+  }
 
   // Limits on what a client may send in a join body.
   static constexpr std::size_t kMaxUserIdBytes = 256;
   static constexpr std::size_t kMaxPageUrlBytes = 2048;
-  static constexpr std::size_t kMaxEntryPassBytes = EntryPassCodec::kMaxLength;
+  static constexpr std::size_t kMaxEntryPassBytes = token::EntryPassCodec::kMaxLength;
   static constexpr std::size_t kMaxPowFieldBytes = 128;  // "challenge", "nonce"
   static constexpr std::string_view kTicketHeader = "X-VWR-Ticket";
   static constexpr std::string_view kUserTokenHeader = "X-VWR-User-Token";
@@ -157,11 +152,11 @@ class PublicApi final : public Handler {
   // One request on its way: what the answer needs once the store has done its part. The request
   // and the connection stay alive until `respond` is called (the server holds them).
   struct Call {
-    const Request* request;
-    const ConnectionInfo* connection;
-    Respond respond;
+    const http::Request* request;
+    const http::ConnectionInfo* connection;
+    http::Respond respond;
     util::TimePoint start;
-    Endpoint endpoint;
+    http::Endpoint endpoint;
   };
 
   // What a join body holds, and who it is for.
@@ -183,56 +178,60 @@ class PublicApi final : public Handler {
   // tells whether the caller is on the allow list.
   // `identity_verified`: see GuardRequest (a ticket is; a join's userId is a hint). `kind`:
   // whether it asks for a new place (a join, counted against the join limit too).
-  bool Refused(RoomEntry& room, Call& call, std::string_view identity, bool* bypass = nullptr,
-               bool identity_verified = false, GuardRequestKind kind = GuardRequestKind::kOther);
+  bool Refused(http::RoomEntry& room, Call& call, std::string_view identity, bool* bypass = nullptr,
+               bool identity_verified = false,
+               guard::GuardRequestKind kind = guard::GuardRequestKind::kOther);
   // A join on the allow list: admitted at once, like one with an entry pass.
-  void JoinBypass(RoomEntry& room, Call& call, std::string identity);
-  void Join(RoomEntry& room, Call& call);
+  void JoinBypass(http::RoomEntry& room, Call& call, std::string identity);
+  void Join(http::RoomEntry& room, Call& call);
   // Signed mode: the user the request's user token names, into body.verified_user and
   // body.identity; the error response when it has none that holds.
-  std::optional<Response> ResolveUser(const Request& req, JoinRequest& body);
+  std::optional<http::Response> ResolveUser(const http::Request& req, JoinRequest& body);
   // A join that brought a ticket of this room: its standing, or (spent) a fresh join.
-  void Rejoin(RoomEntry& room, Call& call, JoinRequest body, std::uint64_t ticket,
+  void Rejoin(http::RoomEntry& room, Call& call, JoinRequest body, std::uint64_t ticket,
               std::uint64_t frontier_at_join, std::string ticket_text);
   // A fresh join: the proof of work, when the room asks one, then JoinChecked.
-  void JoinFresh(RoomEntry& room, Call& call, JoinRequest body);
+  void JoinFresh(http::RoomEntry& room, Call& call, JoinRequest body);
   // The join once its proof of work (if the room asks one) has been accepted.
-  void JoinChecked(RoomEntry& room, Call& call, JoinRequest body);
-  Response Challenge(RoomEntry& room, const Request& request);
+  void JoinChecked(http::RoomEntry& room, Call& call, JoinRequest body);
+  http::Response Challenge(http::RoomEntry& room, const http::Request& request);
   // A join that brought a valid entry pass: the session it was earned with while it lives,
   // else admitted at once into the one session the pass (or its signed user) may hold.
-  void JoinWithPass(RoomEntry& room, Call& call, std::string identity, std::string pass,
-                    const EntryPassClaims& claims);
-  void AdmitWithPass(RoomEntry& room, Call& call, std::string identity, std::string pass,
-                     const EntryPassClaims& claims);
-  Response Verify(const Request& request);
+  void JoinWithPass(http::RoomEntry& room, Call& call, std::string identity, std::string pass,
+                    const token::EntryPassClaims& claims);
+  void AdmitWithPass(http::RoomEntry& room, Call& call, std::string identity, std::string pass,
+                     const token::EntryPassClaims& claims);
+  http::Response Verify(const http::Request& request);
   // The 401 of /api/v1/verify: the error, the waiting page's URL, no-store.
-  Response NotAdmitted(RoomEntry& room, const Request& request, VerifyOutcome outcome,
-                       ApiError error, std::string_view message);
+  http::Response NotAdmitted(http::RoomEntry& room, const http::Request& request,
+                             http::VerifyOutcome outcome, http::ApiError error,
+                             std::string_view message);
   // /wait/<room>?return=<the original URL>, on web.public_url when configured.
-  std::string WaitUrl(std::string_view room, const Request& request);
-  void Status(RoomEntry& room, Call& call);
-  void Heartbeat(RoomEntry& room, Call& call);
-  void Leave(RoomEntry& room, Call& call);
-  Response RoomInfo(RoomEntry& room, const Request& request);
-  Response Jwks(const Request& request);
+  std::string WaitUrl(std::string_view room, const http::Request& request);
+  void Status(http::RoomEntry& room, Call& call);
+  void Heartbeat(http::RoomEntry& room, Call& call);
+  void Leave(http::RoomEntry& room, Call& call);
+  http::Response RoomInfo(http::RoomEntry& room, const http::Request& request);
+  http::Response Jwks(const http::Request& request);
   // Counts and logs the answer, then sends it.
-  void Finish(Call& call, Response response);
+  void Finish(Call& call, http::Response response);
   // The token subject of an identity a room holds: its pseudonym, or "anon".
   static std::string_view SubjectOf(std::string_view identity);
   // The answer when the store failed.
   void Fail(Call& call, const boost::system::error_code& error);
   // The same for a join or a claim, by the room's failure policy: 503, or admitted.
-  void FailOpenOrClosed(RoomEntry& room, Call& call, const boost::system::error_code& error,
+  void FailOpenOrClosed(http::RoomEntry& room, Call& call, const boost::system::error_code& error,
                         const std::string& identity);
   // Reads a join body into `out`; the error response when it is not acceptable.
-  std::optional<Response> JoinBody(const std::string& body, JoinRequest& out, unsigned v, bool ka);
-  static Response NoContent(const Request& request);
+  std::optional<http::Response> JoinBody(const std::string& body, JoinRequest& out, unsigned v,
+                                         bool ka);
+  static http::Response NoContent(const http::Request& request);
 
   // The session ticket named by the request's admission token, or an error response.
   // check_time: the token must also be within [nbf, exp).
-  std::variant<std::uint64_t, Response> SessionOf(store::RoomState& room, const Request& request,
-                                                  bool check_time);
+  std::variant<std::uint64_t, http::Response> SessionOf(store::RoomState& room,
+                                                        const http::Request& request,
+                                                        bool check_time);
   // An entry pass handed out with an admitted answer.
   struct PassGrant {
     std::string pass;
@@ -243,9 +242,9 @@ class PublicApi final : public Handler {
   // otherwise a room with entry passes hands out a new one with an admission of the line.
   // The signed ticket of a join's answer; empty when none was issued.
   std::string TicketOf(const store::RoomState& room, const store::TicketAnswer& answer) const;
-  Response Answer(store::RoomState& room, const store::TicketAnswer& answer,
-                  std::string_view ticket, unsigned version, bool keep_alive,
-                  const PassGrant* presented = nullptr);
+  http::Response Answer(store::RoomState& room, const store::TicketAnswer& answer,
+                        std::string_view ticket, unsigned version, bool keep_alive,
+                        const PassGrant* presented = nullptr);
   std::string RenderAnswer(store::RoomState& room, const store::TicketAnswer& answer,
                            std::string_view ticket, std::string_view token, const PassGrant* pass);
   // The admission token for an admitted answer, and its lifetime.
@@ -257,25 +256,25 @@ class PublicApi final : public Handler {
                                      std::int64_t now);
   std::int64_t WallSeconds() const;
 
-  RoomDirectory& rooms_;
+  http::RoomDirectory& rooms_;
   const token::TicketCodec& tickets_;
   const token::AdmissionTokenSigner& tokens_;
   const token::IdentityPseudonyms pseudonyms_;
   const util::Clock& clock_;
-  ApiMetrics& metrics_;
-  ErrorLog error_log_;
+  http::ApiMetrics& metrics_;
+  http::ErrorLog error_log_;
   // /api/v1/verify answers 401 to every visitor not (yet) admitted: its lines are held to their
   // own, lower rate, so that they never crowd out the other errors.
-  ErrorLog verify_log_;
+  http::ErrorLog verify_log_;
   util::LogLimiter fail_open_log_;
   PublicApiOptions options_;
-  EntryPassCodec passes_;
+  token::EntryPassCodec passes_;
   util::Published<TokenLifetimes> token_lifetimes_;
   util::Published<EntryPasses> entry_passes_;
-  util::Published<PowSettings> pow_;
+  util::Published<token::PowSettings> pow_;
   std::atomic<std::int64_t> pow_not_before_ms_{0};
-  ChallengeCodec challenges_;
-  util::Published<RoomRoutes> routes_;
+  token::ChallengeCodec challenges_;
+  util::Published<http::RoomRoutes> routes_;
 };
 
 }  // namespace vwr::api

@@ -16,18 +16,19 @@
 #include <filesystem>
 #include <thread>
 
-#include "api/admin_api.hpp"
-#include "api/api_metrics.hpp"
-#include "api/guard_impl.hpp"
+#include "admin/admin_api.hpp"
+#include "admin/room_messages.hpp"
 #include "api/public_api.hpp"
-#include "api/room_directory.hpp"
-#include "api/room_messages.hpp"
-#include "api/tracer_api.hpp"
-#include "app/guard_lists.hpp"
 #include "app/logging.hpp"
+#include "app/public_router.hpp"
 #include "app/reload.hpp"
 #include "app/shared_keys.hpp"
 #include "app/user_keys.hpp"
+#include "guard/abuse_guard.hpp"
+#include "guard/guard_lists.hpp"
+#include "http/api_metrics.hpp"
+#include "http/room_directory.hpp"
+#include "pages/web_handler.hpp"
 #include "server/http_server.hpp"
 #include "server/tls_context.hpp"
 #include "store/embedded_store.hpp"
@@ -37,10 +38,10 @@
 #include "token/key_keeper.hpp"
 #include "token/key_ring.hpp"
 #include "token/ticket_codec.hpp"
+#include "tracer/tracer_api.hpp"
 #include "util/clock.hpp"
 #include "util/files.hpp"
 #include "util/random.hpp"
-#include "web/web_handler.hpp"
 
 namespace vwr::app {
 namespace {
@@ -185,21 +186,21 @@ api::EntryPasses EntryPassesOf(const config::Config& config) {
 }
 
 // The rooms that ask a proof of work on join.
-api::PowSettings PowOf(const config::Config& config) {
-  api::PowSettings pow;
+token::PowSettings PowOf(const config::Config& config) {
+  token::PowSettings pow;
   for (const config::RoomConfig& room : config.rooms) {
     if (room.pow_difficulty > 0) {
-      pow.emplace(room.id, api::PowSetting{room.pow_difficulty, room.pow_challenge_lifetime});
+      pow.emplace(room.id, token::PowSetting{room.pow_difficulty, room.pow_challenge_lifetime});
     }
   }
   return pow;
 }
 
 // The rooms' match rules, for /api/v1/verify.
-std::vector<api::RoomRoute> RoutesOf(const config::Config& config) {
-  std::vector<api::RoomRoute> routes;
+std::vector<http::RoomRoute> RoutesOf(const config::Config& config) {
+  std::vector<http::RoomRoute> routes;
   for (const config::RoomConfig& room : config.rooms) {
-    api::RoomRoute route{room.id, {}};
+    http::RoomRoute route{room.id, {}};
     for (const config::RoomMatch& m : room.match) route.match.push_back({m.host, m.path_prefix});
     routes.push_back(std::move(route));
   }
@@ -207,35 +208,36 @@ std::vector<api::RoomRoute> RoutesOf(const config::Config& config) {
 }
 
 // The rooms' abuse protection settings and configured lists (rooms[].protection).
-std::unordered_map<std::string, api::GuardSettings> GuardSettingsOf(const config::Config& config) {
-  std::unordered_map<std::string, api::GuardSettings> out;
+std::unordered_map<std::string, guard::GuardSettings> GuardSettingsOf(
+    const config::Config& config) {
+  std::unordered_map<std::string, guard::GuardSettings> out;
   for (const config::RoomConfig& room : config.rooms) {
     const config::ProtectionConfig& p = room.protection;
-    api::GuardSettings s;
-    s.mode = api::ParseGuardMode(p.mode).value_or(api::GuardMode::kShadow);  // validated
+    guard::GuardSettings s;
+    s.mode = guard::ParseGuardMode(p.mode).value_or(guard::GuardMode::kShadow);  // validated
     s.window = p.window;
     s.limit_per_ip = p.limit_per_ip;
     s.limit_per_identity = p.limit_per_identity;
     s.block_time = p.block_time;
-    s.joins_mode = api::ParseGuardMode(p.joins_mode).value_or(api::GuardMode::kEnforce);
+    s.joins_mode = guard::ParseGuardMode(p.joins_mode).value_or(guard::GuardMode::kEnforce);
     s.joins_window = p.joins_window;
     s.joins_per_ip = p.joins_per_ip;
-    auto fill = [](api::GuardList list, const config::ProtectionList& from,
-                   api::GuardSettings& into) {
+    auto fill = [](guard::GuardList list, const config::ProtectionList& from,
+                   guard::GuardSettings& into) {
       auto& entries = into.lists[static_cast<std::size_t>(list)];
       for (const std::string& ip : from.ips) entries.push_back({true, ip, 0, "config"});
       for (const std::string& id : from.identities) entries.push_back({false, id, 0, "config"});
     };
-    fill(api::GuardList::kDeny, p.deny, s);
-    fill(api::GuardList::kAllow, p.allow, s);
-    fill(api::GuardList::kUnblock, p.unblock, s);
+    fill(guard::GuardList::kDeny, p.deny, s);
+    fill(guard::GuardList::kAllow, p.allow, s);
+    fill(guard::GuardList::kUnblock, p.unblock, s);
     out.emplace(room.id, std::move(s));
   }
   return out;
 }
 
 // What the public API takes from the rooms' configuration; at start and on every reload.
-void ConfigureRooms(api::PublicApi& api, api::GuardImpl& guard, const config::Config& config) {
+void ConfigureRooms(api::PublicApi& api, guard::AbuseGuard& guard, const config::Config& config) {
   api.SetTokenLifetimes(TokenLifetimesOf(config));
   api.SetEntryPasses(EntryPassesOf(config));
   api.SetPow(PowOf(config));
@@ -273,7 +275,7 @@ void LogRoom(const config::RoomConfig& room) {
 // `apply_tokens` applies the new rooms' token lifetimes before the reload is reported done.
 // Returns whether the new configuration was applied.
 bool Reload(const ConfigSource& source, config::Config& running, store::Store& store,
-            api::RoomDirectory& directory, web::WebHandler& web,
+            http::RoomDirectory& directory, pages::WebHandler& web,
             const std::function<void(const config::Config&)>& apply_tokens) {
   const std::string from = source.file.empty() ? "the built-in default" : source.file;
   LoadedConfig loaded = LoadConfig(source);
@@ -439,13 +441,13 @@ int Serve(const ConfigSource& source, const config::Config& config) {
                                                redis_store->options().key_prefix + ":jwks");
     spdlog::info("keys: shared with the other nodes through Redis ({})", key_sharing->hash_key());
   }
-  api::RoomDirectory directory(store);
-  api::ApiMetrics metrics;
+  http::RoomDirectory directory(store);
+  http::ApiMetrics metrics;
   // The waiting page, the SDK and the demo share the public listener with the API.
-  api::RoomMessages messages;
-  web::WebHandler web(
+  admin::RoomMessages messages;
+  pages::WebHandler web(
       directory, messages, tokens, clock,
-      web::WebOptions{.demo = config.demo.value_or(false), .demo_room = config.rooms.front().id});
+      pages::WebOptions{.demo = config.demo.value_or(false), .demo_room = config.rooms.front().id});
   web.SetRooms(config.rooms);
   // Signed identities: the platform's user tokens, verified with its JWKS (kept by UserKeys).
   std::unique_ptr<token::UserIdentityVerifier> user_identity;
@@ -471,39 +473,40 @@ int Serve(const ConfigSource& source, const config::Config& config) {
                  config.identity.required ? "required on join" : "optional on join");
   }
   // The TRACER-compatible API for legacy clients, on the public listener too.
-  api::TracerOptions tracer_options;
+  tracer::TracerOptions tracer_options;
   tracer_options.domain = config.tracer.domain;
   tracer_options.trust_client_ip = config.tracer.trust_client_ip;
-  tracer_options.identity_binding = api::ParseIdentityBinding(config.tracer.identity_binding)
-                                        .value_or(api::IdentityBinding::kCookie);  // validated
+  tracer_options.identity_binding = tracer::ParseIdentityBinding(config.tracer.identity_binding)
+                                        .value_or(tracer::IdentityBinding::kCookie);  // validated
   tracer_options.allowed_origins = config.tracer.allowed_origins;
   for (const std::string& proxy : config.server.trusted_proxies) {
     // Checked and normalised when the file was loaded.
-    if (std::optional<api::Cidr> cidr = api::ParseCidr(proxy)) {
+    if (std::optional<http::Cidr> cidr = http::ParseCidr(proxy)) {
       tracer_options.trusted_proxies.push_back(*cidr);
     }
   }
   // Abuse protection: its runtime lists are kept in data_dir, or shared through Redis. The
   // native API and the TRACER API answer to the same guard.
-  api::GuardImpl guard(clock);
+  guard::AbuseGuard guard(clock);
   guard.Configure(GuardSettingsOf(config));
-  const std::vector<api::Cidr> trusted_proxies = tracer_options.trusted_proxies;
+  const std::vector<http::Cidr> trusted_proxies = tracer_options.trusted_proxies;
   tracer_options.guard = &guard;
   // The rooms hold identities as pseudonyms; a TRACER caller's is the same as a native join's.
   const token::IdentityPseudonyms pseudonyms(identity_key);
   if (config.identity.tracer_login_id) tracer_options.user_identity = user_identity.get();
-  api::TracerApi tracer(directory, clock, metrics, pseudonyms, std::move(tracer_options));
+  tracer::TracerApi tracer(directory, clock, metrics, pseudonyms, std::move(tracer_options));
   tracer.SetRoutes(RoutesOf(config));
-  std::shared_ptr<GuardLists> guard_lists;
+  std::shared_ptr<guard::GuardLists> guard_lists;
   if (auto* redis_store = dynamic_cast<store::RedisStore*>(&store)) {
-    guard_lists = GuardLists::Shared(guard, clock, redis_store->client(),
-                                     redis_store->options().key_prefix + ":guard");
+    guard_lists = guard::GuardLists::Shared(guard, clock, redis_store->client(),
+                                            redis_store->options().key_prefix + ":guard");
   } else {
-    guard_lists = GuardLists::Embedded(
+    guard_lists = guard::GuardLists::Embedded(
         guard, clock, (std::filesystem::path(config.store.data_dir) / "guard-lists.json").string());
   }
   if (!guard_lists->Load()) return 1;
-  guard.SetListener([lists = guard_lists.get()](const api::GuardChange& c) { lists->OnChange(c); });
+  guard.SetListener(
+      [lists = guard_lists.get()](const guard::GuardChange& c) { lists->OnChange(c); });
   api::PublicApiOptions public_options;
   public_options.user_identity = user_identity.get();
   public_options.user_token_required = config.identity.required;
@@ -511,13 +514,16 @@ int Serve(const ConfigSource& source, const config::Config& config) {
   public_options.guard = &guard;
   public_options.trusted_proxies = trusted_proxies;
   public_options.issuer = config.tokens.issuer;
-  public_options.web = &web;
-  public_options.tracer = &tracer;
   public_options.public_url = config.web.public_url;
   public_options.cookies =
-      api::CookieOptions{.secure = config.web.cookie_secure, .domain = config.web.cookie_domain};
+      http::CookieOptions{.secure = config.web.cookie_secure, .domain = config.web.cookie_domain};
   api::PublicApi public_api(directory, tickets, tokens, identity_key, clock, metrics,
                             public_options);
+  // The public listener: the pages and the TRACER API by their paths, the native API the rest.
+  PublicRouter public_router(public_api,
+                             {{&pages::WebHandler::Owns, &web, /*count_here=*/true},
+                              {&tracer::TracerApi::Owns, &tracer, /*count_here=*/false}},
+                             metrics, clock);
   ConfigureRooms(public_api, guard, config);
   if (dynamic_cast<store::RedisStore*>(&store) == nullptr) {
     // The embedded store forgets spent challenges on a restart: the ones issued before it are
@@ -527,9 +533,9 @@ int Serve(const ConfigSource& source, const config::Config& config) {
             .count());
   }
   // A rotation asked through the admin API blocks on the disk: it runs on the control thread.
-  api::AdminKeys admin_keys{
+  admin::AdminKeys admin_keys{
       .ring = &key_ring,
-      .rotate = [&control, &key_keeper, &key_dir, &key_sharing](api::AdminKeys::RotateDone done) {
+      .rotate = [&control, &key_keeper, &key_dir, &key_sharing](admin::AdminKeys::RotateDone done) {
         asio::post(control, [&key_keeper, &key_dir, &key_sharing, done = std::move(done)] {
           auto rotated = key_keeper.Rotate();
           if (rotated) LogKeyEvents(*rotated, key_dir);
@@ -538,8 +544,8 @@ int Serve(const ConfigSource& source, const config::Config& config) {
           done(std::move(rotated));
         });
       }};
-  api::AdminApi admin_api(directory, store, *admin_token, clock, metrics, &messages,
-                          std::move(admin_keys));
+  admin::AdminApi admin_api(directory, store, *admin_token, clock, metrics, &messages,
+                            std::move(admin_keys));
   admin_api.SetGuard(&guard);
   if (key_sharing) {
     // Not before this node has read the other nodes' token keys: their tokens would be refused.
@@ -562,12 +568,12 @@ int Serve(const ConfigSource& source, const config::Config& config) {
   struct Binding {
     const char* name;
     const config::HostPort& where;
-    api::Handler* handler;
+    http::Handler* handler;
     std::size_t body_limit;
     bool public_side;  // connection limits apply to the public listener only
   };
   for (const Binding& b :
-       {Binding{"public", config.server.listen, &public_api, limits.max_body_bytes, true},
+       {Binding{"public", config.server.listen, &public_router, limits.max_body_bytes, true},
         Binding{"admin", config.server.admin_listen, &admin_api, limits.admin_max_body_bytes,
                 false}}) {
     const std::optional<tcp::endpoint> endpoint = Resolve(b.where);

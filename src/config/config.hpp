@@ -156,7 +156,7 @@ struct ServerConfig {
   int workers = 0;                           // 0 = one per core
   ServerLimits limits;
   TlsConfig tls;  // the public listener only: the admin listener stays plain HTTP
-  // The proxies whose X-Forwarded-For is believed (api::ClientIp): addresses or CIDR blocks,
+  // The proxies whose X-Forwarded-For is believed (http::ClientIp): addresses or CIDR blocks,
   // normalised to "<network>/<prefix>" when loaded. Empty: the socket peer is the client.
   std::vector<std::string> trusted_proxies;
 

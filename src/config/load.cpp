@@ -522,7 +522,7 @@ void ReadTls(Reader& reader, const Field& field, TlsConfig& out) {
 }
 
 // "10.0.0.0/8", "2001:db8::/32", "192.0.2.1": normalised to "<network>/<prefix>"; nullopt when
-// it is not an address or a block (api::ParseCidr reads the normalised text).
+// it is not an address or a block (http::ParseCidr reads the normalised text).
 std::optional<std::string> NormaliseCidr(std::string_view text) {
   std::string_view address_text = text;
   std::optional<unsigned> prefix;

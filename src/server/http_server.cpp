@@ -22,7 +22,7 @@
 #include <optional>
 #include <type_traits>
 
-#include "api/errors.hpp"
+#include "http/errors.hpp"
 #include "server/connection_limits.hpp"
 #include "server/request_parser.hpp"
 #include "util/log_escape.hpp"
@@ -30,7 +30,6 @@
 namespace vwr::server {
 
 namespace beast = boost::beast;
-namespace http = beast::http;
 
 namespace {
 
@@ -76,7 +75,7 @@ void ProvideDescriptors(const std::string& listener, std::size_t connections) {
 
 }  // namespace
 
-void Serialize(api::Response& res, std::string& out) {
+void Serialize(http::Response& res, std::string& out) {
   if (res.find(http::field::content_length) == res.end() &&
       res.result() != http::status::no_content) {
     res.content_length(res.body().size());
@@ -115,8 +114,8 @@ struct HttpServer::Listener {
         limits(o.max_connections, o.max_connections_per_ip),
         acceptor(std::in_place, ioc),
         retry_timer(std::in_place, ioc) {
-    api::Response res =
-        api::MakeError(api::ApiError::kUnavailable, "too many connections", 11, false);
+    http::Response res =
+        http::MakeError(http::ApiError::kUnavailable, "too many connections", 11, false);
     Serialize(res, refusal);
   }
 };
@@ -310,7 +309,7 @@ class BasicHttpSession final : public HttpSession,
     reading_ = false;
     step_ = Step::kAnswer;
     ++requests_;
-    const api::Request& request = parser_->get();
+    const http::Request& request = parser_->get();
     // The handler answers now (a poll) or later, from another thread (a change that must be
     // made durable first, a round trip to a shared store). Whichever comes second of "the
     // handler returned" and "the answer came" goes on. The work guard keeps the worker's
@@ -322,7 +321,7 @@ class BasicHttpSession final : public HttpSession,
       // destroy this callback only later: the callback gives its reference to the session
       // away with the answer, so that the session is never destroyed off its worker.
       options_.handler->Serve(request, connection_,
-                              [self = this->shared_from_this()](api::Response response) mutable {
+                              [self = this->shared_from_this()](http::Response response) mutable {
                                 BasicHttpSession* session = self.get();
                                 session->OnAnswer(std::move(response), std::move(self));
                               });
@@ -333,7 +332,7 @@ class BasicHttpSession final : public HttpSession,
                     util::LogEscaped(std::string_view(request.target())), e.what());
       if (answer_state_.load(std::memory_order_acquire) == kServing) {
         OnAnswer(
-            api::MakeError(api::ApiError::kInternal, "internal error", request.version(), false),
+            http::MakeError(http::ApiError::kInternal, "internal error", request.version(), false),
             this->shared_from_this());
       }
     }
@@ -344,7 +343,7 @@ class BasicHttpSession final : public HttpSession,
   // the caller's reference to this session; it goes to the worker (in the posted handler, or
   // for SendAnswer to drop), so that a caller on another thread never holds the last one: the
   // session must end on its worker, which alone touches the worker's set of sessions.
-  void OnAnswer(api::Response response, std::shared_ptr<BasicHttpSession> self) {
+  void OnAnswer(http::Response response, std::shared_ptr<BasicHttpSession> self) {
     response_ = std::move(response);  // the worker does not touch these until told below
     answer_holder_ = std::move(self);
     if (answer_state_.exchange(kAnswered, std::memory_order_acq_rel) == kReturned) {
@@ -358,7 +357,7 @@ class BasicHttpSession final : public HttpSession,
     pending_work_.reset();
     // Dropped here, on the worker, which holds other references until the answer is written.
     answer_holder_.reset();
-    const api::Request& request = parser_->get();
+    const http::Request& request = parser_->get();
     if (worker_.draining.load(std::memory_order_acquire) ||
         requests_ == options_.max_requests_per_connection) {
       response_.keep_alive(false);
@@ -406,7 +405,7 @@ class BasicHttpSession final : public HttpSession,
                    connection_.peer.to_string(), Suppressed(suppressed));
     }
     const unsigned version = parser_->is_header_done() ? parser_->get().version() : 11;
-    response_ = api::MakeError(refusal.error, refusal.message, version, false);
+    response_ = http::MakeError(refusal.error, refusal.message, version, false);
     step_ = Step::kAnswer;
     Write();
   }
@@ -458,10 +457,10 @@ class BasicHttpSession final : public HttpSession,
   const ListenerOptions& options_;
   util::LogLimiter& log_;
   std::atomic<std::uint64_t>& tls_handshake_failures_;  // the listener's count
-  api::ConnectionInfo connection_;
+  http::ConnectionInfo connection_;
   beast::flat_buffer buffer_;
   std::optional<RequestParser> parser_;
-  api::Response response_;
+  http::Response response_;
   // Where the answer to the current request is (OnRequest / OnAnswer).
   static constexpr int kServing = 0;   // the handler is running, no answer yet
   static constexpr int kAnswered = 1;  // the answer came while the handler ran

@@ -16,7 +16,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "api/http.hpp"
+#include "http/http.hpp"
 #include "util/clock.hpp"
 #include "util/log_limiter.hpp"
 
@@ -28,12 +28,12 @@ using tcp = asio::ip::tcp;
 // Status line, header fields and body into `out` (reusing its capacity), as the server writes an
 // answer: in one contiguous buffer. Sets Content-Length when the handler did not. Every answer
 // has its length known up front, so there is never a chunked body to frame.
-void Serialize(api::Response& res, std::string& out);
+void Serialize(http::Response& res, std::string& out);
 
 struct ListenerOptions {
   std::string name;  // for logs: "public", "admin"
   tcp::endpoint endpoint;
-  api::Handler* handler = nullptr;
+  http::Handler* handler = nullptr;
   std::size_t header_limit_bytes = 8 * 1024;  // request line and header fields: else 431
   std::size_t body_limit_bytes = 64 * 1024;   // else 413
 

@@ -10,7 +10,6 @@
 namespace vwr::server {
 
 namespace beast = boost::beast;
-namespace http = beast::http;
 
 namespace {
 
@@ -61,7 +60,7 @@ std::size_t RequestParser::Put(boost::asio::const_buffer unparsed, beast::error_
 
 ReadRefusal RequestParser::Refusal(beast::error_code ec) const {
   if (ec == http::error::body_limit) {
-    return {api::ApiError::kPayloadTooLarge,
+    return {http::ApiError::kPayloadTooLarge,
             "the request body is larger than " + std::to_string(body_limit_bytes_) + " bytes"};
   }
   // buffer_overflow: the connection's read buffer is full, which the limits here keep from
@@ -69,20 +68,20 @@ ReadRefusal RequestParser::Refusal(beast::error_code ec) const {
   if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
     const std::string limit = std::to_string(header_limit_bytes_) + " bytes";
     if (!parser_.is_header_done()) {
-      return {api::ApiError::kHeadersTooLarge, "the request headers are larger than " + limit};
+      return {http::ApiError::kHeadersTooLarge, "the request headers are larger than " + limit};
     }
-    return {api::ApiError::kHeadersTooLarge,
+    return {http::ApiError::kHeadersTooLarge,
             "the request's header fields, chunk extensions and trailer fields are larger than " +
                 limit};
   }
   if (framing_error_ != nullptr) {
-    return {api::ApiError::kBadRequest, std::string("malformed HTTP request: ") + framing_error_};
+    return {http::ApiError::kBadRequest, std::string("malformed HTTP request: ") + framing_error_};
   }
-  return {api::ApiError::kBadRequest, "malformed HTTP request: " + ec.message()};
+  return {http::ApiError::kBadRequest, "malformed HTTP request: " + ec.message()};
 }
 
 void RequestParser::CheckFraming(beast::error_code& ec) {
-  const api::Request& request = parser_.get();
+  const http::Request& request = parser_.get();
   const auto [coding, end] = request.equal_range(http::field::transfer_encoding);
   // Without Transfer-Encoding the body is Content-Length long, or empty: Beast refuses a
   // Content-Length that is malformed, or given twice with different values.
@@ -107,7 +106,7 @@ void RequestParser::OnChunkHeader(std::uint64_t /*size*/, beast::string_view ext
 }
 
 void RequestParser::DropTrailer(beast::error_code& ec) {
-  api::Request& request = parser_.get();
+  http::Request& request = parser_.get();
   for (auto field = request.begin(); field != request.end();) {
     if (std::binary_search(header_fields_.begin(), header_fields_.end(),
                            static_cast<const void*>(&*field), std::less<>())) {

@@ -10,14 +10,14 @@
 #include <string>
 #include <vector>
 
-#include "api/errors.hpp"
-#include "api/http.hpp"
+#include "http/errors.hpp"
+#include "http/http.hpp"
 
 namespace vwr::server {
 
 // What the server answers a request it cannot read, before closing the connection.
 struct ReadRefusal {
-  api::ApiError error;
+  http::ApiError error;
   std::string message;  // no client-supplied text: safe to log as it is
 };
 
@@ -60,8 +60,8 @@ class RequestParser {
   bool got_some() const { return parser_.got_some(); }
   bool is_header_done() const { return parser_.is_header_done(); }
   bool is_done() const { return parser_.is_done(); }
-  api::Request& get() { return parser_.get(); }
-  const api::Request& get() const { return parser_.get(); }
+  http::Request& get() { return parser_.get(); }
+  const http::Request& get() const { return parser_.get(); }
 
  private:
   // The request's head is in: refuses framing it could be read two ways by.

@@ -6,10 +6,10 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
-#include "api/admin_api.hpp"
+#include "admin/admin_api.hpp"
 #include "store/embedded_store.hpp"
+#include "support/api_fixture.hpp"
 #include "token/es256.hpp"
-#include "unit/api/api_fixture.hpp"
 #include "util/base64.hpp"
 
 namespace vwr::api {
@@ -19,35 +19,35 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 // The public and admin APIs over an embedded store on a fake clock.
-class ApiTest : public testing::EmbeddedApiFixture {
+class ApiTest : public ::vwr::testing::EmbeddedApiFixture {
  protected:
   ApiTest() {
     MakeRooms({"a", "b"}, OneAtATime());
     api_ = std::make_unique<PublicApi>(*rooms_, tickets_, tokens_, key_, clock_, metrics_);
-    admin_ =
-        std::make_unique<AdminApi>(*rooms_, *store_, "admin-token-0123456789", clock_, metrics_);
+    admin_ = std::make_unique<admin::AdminApi>(*rooms_, *store_, "admin-token-0123456789", clock_,
+                                               metrics_);
   }
 
-  Response Call(http::verb method, std::string target, std::string body = "",
-                const testing::Headers& headers = {}, Handler* h = nullptr) {
+  http::Response Call(http::verb method, std::string target, std::string body = "",
+                      const testing::Headers& headers = {}, http::Handler* h = nullptr) {
     return Send(h ? *h : *api_, method, std::move(target), std::move(body), headers);
   }
 
   boost::json::object Join(std::string room = "a", std::string body = "") {
-    Response res = Call(http::verb::post, "/api/v1/rooms/" + room + "/join", body);
+    http::Response res = Call(http::verb::post, "/api/v1/rooms/" + room + "/join", body);
     EXPECT_EQ(res.result(), http::status::ok) << res.body();
     return Json(res);
   }
 
   boost::json::object Status(std::string_view ticket, std::string room = "a") {
-    Response res = Call(http::verb::get, "/api/v1/rooms/" + room + "/status", "",
-                        {{"X-VWR-Ticket", std::string(ticket)}});
+    http::Response res = Call(http::verb::get, "/api/v1/rooms/" + room + "/status", "",
+                              {{"X-VWR-Ticket", std::string(ticket)}});
     EXPECT_EQ(res.result(), http::status::ok) << res.body();
     return Json(res);
   }
 
   std::unique_ptr<PublicApi> api_;
-  std::unique_ptr<AdminApi> admin_;
+  std::unique_ptr<admin::AdminApi> admin_;
 };
 
 TEST_F(ApiTest, JoinWaitAdmitLeaveCycle) {
@@ -68,7 +68,7 @@ TEST_F(ApiTest, JoinWaitAdmitLeaveCycle) {
   EXPECT_EQ(Status(ticket)["status"], "waiting") << "the only slot is taken";
 
   const std::string token(first["token"].as_string());
-  Response left =
+  http::Response left =
       Call(http::verb::post, "/api/v1/rooms/a/leave", "", {{"Authorization", "Bearer " + token}});
   EXPECT_EQ(left.result(), http::status::no_content);
   Tick(milliseconds(100));
@@ -103,8 +103,8 @@ TEST_F(ApiTest, IdleSessionEndsAndHeartbeatSays404) {
   auto first = Join();
   const std::string token(first["token"].as_string());
   Tick(seconds(31));
-  Response res = Call(http::verb::post, "/api/v1/rooms/a/heartbeat", "",
-                      {{"Authorization", "Bearer " + token}});
+  http::Response res = Call(http::verb::post, "/api/v1/rooms/a/heartbeat", "",
+                            {{"Authorization", "Bearer " + token}});
   EXPECT_EQ(res.result(), http::status::not_found);
   EXPECT_EQ(Json(res)["error"].as_object()["code"], "session_not_found");
 }
@@ -112,16 +112,17 @@ TEST_F(ApiTest, IdleSessionEndsAndHeartbeatSays404) {
 TEST_F(ApiTest, TicketOfAnotherRoomIsInvalid) {
   Join("b");
   auto waiting = Join("b");
-  Response res = Call(http::verb::get, "/api/v1/rooms/a/status", "",
-                      {{"X-VWR-Ticket", std::string(waiting["ticket"].as_string())}});
+  http::Response res = Call(http::verb::get, "/api/v1/rooms/a/status", "",
+                            {{"X-VWR-Ticket", std::string(waiting["ticket"].as_string())}});
   EXPECT_EQ(res.result(), http::status::unauthorized);
   EXPECT_EQ(Json(res)["error"].as_object()["code"], "invalid_ticket");
 }
 
 TEST_F(ApiTest, TokenOfAnotherRoomIsInvalid) {
   auto admitted = Join("b");
-  Response res = Call(http::verb::post, "/api/v1/rooms/a/heartbeat", "",
-                      {{"Authorization", "Bearer " + std::string(admitted["token"].as_string())}});
+  http::Response res =
+      Call(http::verb::post, "/api/v1/rooms/a/heartbeat", "",
+           {{"Authorization", "Bearer " + std::string(admitted["token"].as_string())}});
   EXPECT_EQ(res.result(), http::status::unauthorized);
   EXPECT_EQ(Json(res)["error"].as_object()["code"], "invalid_token");
 }
@@ -155,7 +156,8 @@ TEST_F(ApiTest, AJoinWithItsTicketGetsItsPlaceBack) {
   Join();
   const std::string ticket(first["ticket"].as_string());
   // A reload: the waiting page joins again with the ticket it kept.
-  Response again = Call(http::verb::post, "/api/v1/rooms/a/join", "", {{"X-VWR-Ticket", ticket}});
+  http::Response again =
+      Call(http::verb::post, "/api/v1/rooms/a/join", "", {{"X-VWR-Ticket", ticket}});
   ASSERT_EQ(again.result(), http::status::ok) << again.body();
   EXPECT_EQ(Json(again)["ticket"], first["ticket"]);
   EXPECT_EQ(Json(again)["position"], 1);
@@ -163,11 +165,11 @@ TEST_F(ApiTest, AJoinWithItsTicketGetsItsPlaceBack) {
   // A ticket of another room, or a forged one, buys nothing: a fresh place.
   Join("b");
   auto other_room = Join("b");
-  Response foreign = Call(http::verb::post, "/api/v1/rooms/a/join", "",
-                          {{"X-VWR-Ticket", std::string(other_room["ticket"].as_string())}});
+  http::Response foreign = Call(http::verb::post, "/api/v1/rooms/a/join", "",
+                                {{"X-VWR-Ticket", std::string(other_room["ticket"].as_string())}});
   EXPECT_EQ(Json(foreign)["position"], 3);
-  Response forged = Call(http::verb::post, "/api/v1/rooms/a/join", "",
-                         {{"X-VWR-Ticket", ticket.substr(0, ticket.size() - 2) + "AA"}});
+  http::Response forged = Call(http::verb::post, "/api/v1/rooms/a/join", "",
+                               {{"X-VWR-Ticket", ticket.substr(0, ticket.size() - 2) + "AA"}});
   EXPECT_EQ(Json(forged)["position"], 4);
 }
 
@@ -178,7 +180,8 @@ TEST_F(ApiTest, ASpentTicketJoinsAfresh) {
   Call(http::verb::post, "/api/v1/rooms/a/leave", "",
        {{"Authorization", "Bearer " + std::string(holder["token"].as_string())}});
   Tick(seconds(6));  // called, and claim_grace (5 s) passed unclaimed
-  Response again = Call(http::verb::post, "/api/v1/rooms/a/join", "", {{"X-VWR-Ticket", ticket}});
+  http::Response again =
+      Call(http::verb::post, "/api/v1/rooms/a/join", "", {{"X-VWR-Ticket", ticket}});
   ASSERT_EQ(again.result(), http::status::ok);
   EXPECT_NE(Json(again)["ticket"], late["ticket"]);
   EXPECT_EQ(Json(again)["status"], "admitted") << "the room is empty now";
@@ -194,7 +197,7 @@ class SignedApiTest : public ApiTest {
     api_ = std::make_unique<PublicApi>(*rooms_, tickets_, tokens_, key_, clock_, metrics_, options);
   }
 
-  Response JoinAs(const std::string& user_token, std::string room = "a") {
+  http::Response JoinAs(const std::string& user_token, std::string room = "a") {
     return Call(http::verb::post, "/api/v1/rooms/" + room + "/join", "",
                 {{"X-VWR-User-Token", user_token}});
   }
@@ -202,33 +205,33 @@ class SignedApiTest : public ApiTest {
 
 TEST_F(SignedApiTest, AVerifiedUserGetsItsOwnPlaceBackAndNoOneElseDoes) {
   Join("a", R"({"userToken":")" + UserToken("holder") + R"("})");
-  Response alice = JoinAs(UserToken("alice"));
+  http::Response alice = JoinAs(UserToken("alice"));
   ASSERT_EQ(alice.result(), http::status::ok) << alice.body();
   ASSERT_EQ(Json(alice)["status"], "waiting");
-  Response again = JoinAs(UserToken("alice", seconds(600)));  // a fresh token of hers
+  http::Response again = JoinAs(UserToken("alice", seconds(600)));  // a fresh token of hers
   EXPECT_EQ(Json(again)["ticket"], Json(alice)["ticket"]) << "the verified user alone is enough";
-  Response bob = JoinAs(UserToken("bob"));
+  http::Response bob = JoinAs(UserToken("bob"));
   EXPECT_NE(Json(bob)["ticket"], Json(alice)["ticket"]);
   EXPECT_EQ(Json(bob)["queueSize"], 2);
   // Her userId as a hint, without her token, is nobody.
-  Response hint = Call(http::verb::post, "/api/v1/rooms/a/join", R"({"userId":"alice"})");
+  http::Response hint = Call(http::verb::post, "/api/v1/rooms/a/join", R"({"userId":"alice"})");
   EXPECT_EQ(hint.result(), http::status::unauthorized);
   EXPECT_EQ(Json(hint)["error"].as_object()["code"], "user_token_required");
 }
 
 TEST_F(SignedApiTest, TheTokensSubjectIsTheUsersPseudonym) {
-  Response in = JoinAs(UserToken("alice"));
+  http::Response in = JoinAs(UserToken("alice"));
   ASSERT_EQ(Json(in)["status"], "admitted");
   const auto claims = tokens_.Verify(Json(in)["token"].as_string()).value();
   EXPECT_EQ(claims.sub, token::HashIdentity(key_, "alice"));
   // The same session again, by her identity.
-  Response again = JoinAs(UserToken("alice"));
+  http::Response again = JoinAs(UserToken("alice"));
   EXPECT_EQ(Json(again)["ticket"], Json(in)["ticket"]);
   EXPECT_EQ(tokens_.Verify(Json(again)["token"].as_string()).value().jti, claims.jti);
 }
 
 TEST_F(SignedApiTest, ForgedExpiredOrForeignUserTokensAreRefused) {
-  const auto code = [](const Response& r) {
+  const auto code = [](const http::Response& r) {
     return std::string(
         boost::json::parse(r.body()).as_object()["error"].as_object()["code"].as_string());
   };
@@ -239,25 +242,25 @@ TEST_F(SignedApiTest, ForgedExpiredOrForeignUserTokensAreRefused) {
   for (const std::string& bad :
        {forged, UserToken("alice", seconds(-60)),
         UserToken("alice", seconds(600), "another-service"), std::string("not.a.token")}) {
-    Response r = JoinAs(bad);
+    http::Response r = JoinAs(bad);
     EXPECT_EQ(r.result(), http::status::unauthorized) << r.body();
     EXPECT_EQ(code(r), "invalid_user_token") << r.body();
   }
-  Response expired = JoinAs(UserToken("alice", seconds(-60)));
+  http::Response expired = JoinAs(UserToken("alice", seconds(-60)));
   EXPECT_NE(expired.body().find("expired"), std::string::npos) << expired.body();
-  Response none = Call(http::verb::post, "/api/v1/rooms/a/join", "");
+  http::Response none = Call(http::verb::post, "/api/v1/rooms/a/join", "");
   EXPECT_EQ(code(none), "user_token_required");
   EXPECT_EQ(store_->Find("a")->Figures().last_issued, 0u) << "nothing was issued";
 }
 
 TEST_F(ApiTest, BadJoinBodiesAreRejected) {
   for (const char* body : {"{", "[]", R"({"userId":5})", R"({"pageUrl":[]})"}) {
-    Response res = Call(http::verb::post, "/api/v1/rooms/a/join", body);
+    http::Response res = Call(http::verb::post, "/api/v1/rooms/a/join", body);
     EXPECT_EQ(res.result(), http::status::bad_request) << body;
     EXPECT_EQ(Json(res)["error"].as_object()["code"], "bad_request");
   }
-  Response long_id = Call(http::verb::post, "/api/v1/rooms/a/join",
-                          R"({"userId":")" + std::string(257, 'x') + R"("})");
+  http::Response long_id = Call(http::verb::post, "/api/v1/rooms/a/join",
+                                R"({"userId":")" + std::string(257, 'x') + R"("})");
   EXPECT_EQ(long_id.result(), http::status::bad_request);
   EXPECT_EQ(store_->Find("a")->Figures().last_issued, 0u) << "nothing was issued";
 }
@@ -265,7 +268,7 @@ TEST_F(ApiTest, BadJoinBodiesAreRejected) {
 TEST_F(ApiTest, RoutingErrors) {
   EXPECT_EQ(Call(http::verb::post, "/api/v1/rooms/zz/join").result(), http::status::not_found);
   EXPECT_EQ(Call(http::verb::get, "/nope").result(), http::status::not_found);
-  Response wrong = Call(http::verb::get, "/api/v1/rooms/a/join");
+  http::Response wrong = Call(http::verb::get, "/api/v1/rooms/a/join");
   EXPECT_EQ(wrong.result(), http::status::method_not_allowed);
   EXPECT_EQ(wrong[http::field::allow], "POST");
   EXPECT_EQ(Call(http::verb::get, "/api/v1/rooms/a/status").result(), http::status::bad_request);
@@ -273,8 +276,8 @@ TEST_F(ApiTest, RoutingErrors) {
 
 TEST_F(ApiTest, PausedRoomHasNoEta) {
   Join();
-  Response put = Call(http::verb::put, "/admin/api/v1/rooms/a/policy", R"({"mode":"pause"})",
-                      {{"Authorization", "Bearer admin-token-0123456789"}}, admin_.get());
+  http::Response put = Call(http::verb::put, "/admin/api/v1/rooms/a/policy", R"({"mode":"pause"})",
+                            {{"Authorization", "Bearer admin-token-0123456789"}}, admin_.get());
   ASSERT_EQ(put.result(), http::status::ok) << put.body();
   auto waiting = Join();
   EXPECT_EQ(waiting["status"], "waiting");
@@ -286,7 +289,8 @@ TEST_F(ApiTest, PolicyChangesAreValidatedAsAWhole) {
       {"Authorization", "Bearer admin-token-0123456789"}};
   for (const char* body : {R"({"max_active":0})", R"({"mode":"nope"})", R"({"colour":1})",
                            R"({"admit_rate":"x"})", R"({"max_active":1.5})", "nope"}) {
-    Response res = Call(http::verb::put, "/admin/api/v1/rooms/a/policy", body, auth, admin_.get());
+    http::Response res =
+        Call(http::verb::put, "/admin/api/v1/rooms/a/policy", body, auth, admin_.get());
     EXPECT_EQ(res.result(), http::status::bad_request) << body;
   }
   EXPECT_EQ(store_->Find("a")->policy().max_active, 1) << "unchanged";
@@ -294,7 +298,7 @@ TEST_F(ApiTest, PolicyChangesAreValidatedAsAWhole) {
       Call(http::verb::put, "/admin/api/v1/rooms/a/policy", R"({"max_active":2})", {}, admin_.get())
           .result(),
       http::status::unauthorized);
-  Response ok =
+  http::Response ok =
       Call(http::verb::put, "/admin/api/v1/rooms/a/policy",
            R"({"max_active":2,"admit_rate":2.5,"burst":3,"queue_limit":9})", auth, admin_.get());
   ASSERT_EQ(ok.result(), http::status::ok) << ok.body();
@@ -341,7 +345,7 @@ TEST_F(ApiTest, AnExpiredTokenKeepsNoSessionButStillLeaves) {
   Tick(seconds(1));
   EXPECT_EQ(heartbeat(token).result(), http::status::no_content);
   Tick(seconds(1));  // iat + 2 s: expired
-  Response expired = heartbeat(token);
+  http::Response expired = heartbeat(token);
   EXPECT_EQ(expired.result(), http::status::unauthorized);
   EXPECT_EQ(Json(expired)["error"].as_object()["code"], "invalid_token");
   EXPECT_NE(std::string(Json(expired)["error"].as_object()["message"].as_string()).find("expired"),
@@ -366,7 +370,7 @@ TEST_F(ApiTest, AnExpiredTokenKeepsNoSessionButStillLeaves) {
 }
 
 TEST_F(ApiTest, ServesTheJwksWithCachingHeaders) {
-  Response res = Call(http::verb::get, "/.well-known/jwks.json");
+  http::Response res = Call(http::verb::get, "/.well-known/jwks.json");
   ASSERT_EQ(res.result(), http::status::ok);
   EXPECT_EQ(res[http::field::cache_control], "public, max-age=60");
   EXPECT_EQ(res[http::field::content_type], "application/json");
@@ -383,10 +387,11 @@ TEST_F(ApiTest, ServesTheJwksWithCachingHeaders) {
       signing_input,
       std::span(reinterpret_cast<const std::uint8_t*>(signature.data()), signature.size())));
 
-  Response again = Call(http::verb::get, "/.well-known/jwks.json", "", {{"If-None-Match", etag}});
+  http::Response again =
+      Call(http::verb::get, "/.well-known/jwks.json", "", {{"If-None-Match", etag}});
   EXPECT_EQ(again.result(), http::status::not_modified);
   EXPECT_TRUE(again.body().empty());
-  Response post = Call(http::verb::post, "/.well-known/jwks.json");
+  http::Response post = Call(http::verb::post, "/.well-known/jwks.json");
   EXPECT_EQ(post.result(), http::status::method_not_allowed);
   EXPECT_EQ(post[http::field::allow], "GET");
 }
@@ -402,8 +407,8 @@ TEST_F(ApiTest, ForgedTokensAreRefused) {
   std::string tampered = token;
   tampered[header.size() + 5] = tampered[header.size() + 5] == 'A' ? 'B' : 'A';
   for (const std::string& bad : {none, tampered, token.substr(0, token.rfind('.') + 1)}) {
-    Response res = Call(http::verb::post, "/api/v1/rooms/a/heartbeat", "",
-                        {{"Authorization", "Bearer " + bad}});
+    http::Response res = Call(http::verb::post, "/api/v1/rooms/a/heartbeat", "",
+                              {{"Authorization", "Bearer " + bad}});
     EXPECT_EQ(res.result(), http::status::unauthorized) << bad;
     EXPECT_EQ(Json(res)["error"].as_object()["code"], "invalid_token");
   }
@@ -418,21 +423,23 @@ TEST_F(ApiTest, AdminListsAndRotatesKeys) {
   const std::string old_kid = tokens_.key_id();
   const token::EcPublicKey old_key = *ring_.Current().Find(old_kid);
   // What the app does on the control thread, in short: a new active key, the old one retired.
-  AdminKeys keys{.ring = &ring_, .rotate = [&](AdminKeys::RotateDone done) {
-                   ++rotations;
-                   token::KeySet set = token::SingleKeySet(token::EcPrivateKey::Generate(), 0);
-                   set.keys.push_back(token::KeyRecord{old_kid, old_key, 0, 1'800'000'000});
-                   ring_.SetOwnKeys(set);
-                   token::KeyEvents events;
-                   events.created = set.keys[0].kid;
-                   events.retired = old_kid;
-                   done(events);
-                 }};
-  AdminApi admin(*rooms_, *store_, "admin-token-0123456789", clock_, metrics_, nullptr, keys);
+  admin::AdminKeys keys{.ring = &ring_, .rotate = [&](admin::AdminKeys::RotateDone done) {
+                          ++rotations;
+                          token::KeySet set =
+                              token::SingleKeySet(token::EcPrivateKey::Generate(), 0);
+                          set.keys.push_back(token::KeyRecord{old_kid, old_key, 0, 1'800'000'000});
+                          ring_.SetOwnKeys(set);
+                          token::KeyEvents events;
+                          events.created = set.keys[0].kid;
+                          events.retired = old_kid;
+                          done(events);
+                        }};
+  admin::AdminApi admin(*rooms_, *store_, "admin-token-0123456789", clock_, metrics_, nullptr,
+                        keys);
   const std::vector<std::pair<std::string, std::string>> auth = {
       {"Authorization", "Bearer admin-token-0123456789"}};
 
-  Response list = Call(http::verb::get, "/admin/api/v1/keys", "", auth, &admin);
+  http::Response list = Call(http::verb::get, "/admin/api/v1/keys", "", auth, &admin);
   ASSERT_EQ(list.result(), http::status::ok) << list.body();
   boost::json::object listed = Json(list);
   ASSERT_EQ(listed["keys"].as_array().size(), 1u);
@@ -445,7 +452,7 @@ TEST_F(ApiTest, AdminListsAndRotatesKeys) {
   EXPECT_EQ(Call(http::verb::get, "/admin/api/v1/keys/rotate", "", auth, &admin).result(),
             http::status::method_not_allowed);
   EXPECT_EQ(rotations, 0);
-  Response rotated = Call(http::verb::post, "/admin/api/v1/keys/rotate", "", auth, &admin);
+  http::Response rotated = Call(http::verb::post, "/admin/api/v1/keys/rotate", "", auth, &admin);
   ASSERT_EQ(rotated.result(), http::status::ok) << rotated.body();
   EXPECT_EQ(rotations, 1);
   boost::json::object body = Json(rotated);

@@ -6,14 +6,14 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
-#include "api/admin_api.hpp"
-#include "api/entry_pass.hpp"
+#include "admin/admin_api.hpp"
 #include "api/public_api.hpp"
-#include "api/session_id.hpp"
 #include "store/embedded_store.hpp"
+#include "support/api_fixture.hpp"
+#include "token/entry_pass.hpp"
 #include "token/es256.hpp"
 #include "token/identity.hpp"
-#include "unit/api/api_fixture.hpp"
+#include "token/session_id.hpp"
 #include "util/base64.hpp"
 
 namespace vwr::api {
@@ -34,7 +34,7 @@ boost::json::object Payload(std::string_view jws) {
 }
 
 // Every Set-Cookie of a response, in order.
-std::vector<std::string> SetCookies(const Response& res) {
+std::vector<std::string> SetCookies(const http::Response& res) {
   std::vector<std::string> out;
   for (auto [it, end] = res.equal_range(http::field::set_cookie); it != end; ++it) {
     out.emplace_back(it->value());
@@ -42,12 +42,12 @@ std::vector<std::string> SetCookies(const Response& res) {
   return out;
 }
 
-class VerifyTest : public testing::EmbeddedApiFixture {
+class VerifyTest : public ::vwr::testing::EmbeddedApiFixture {
  protected:
   VerifyTest() : EmbeddedApiFixture(seconds(300)) {
     MakeRooms({"a", "b", "c"}, OneAtATime());
     api_ = MakeApi({});
-    admin_ = std::make_unique<AdminApi>(*rooms_, *store_, kAdminToken, clock_, metrics_);
+    admin_ = std::make_unique<admin::AdminApi>(*rooms_, *store_, kAdminToken, clock_, metrics_);
   }
 
   std::unique_ptr<PublicApi> MakeApi(PublicApiOptions options) {
@@ -60,17 +60,17 @@ class VerifyTest : public testing::EmbeddedApiFixture {
     return api;
   }
 
-  Response Call(http::verb method, std::string target, std::string body = "",
-                const Headers& headers = {}, Handler* h = nullptr) {
+  http::Response Call(http::verb method, std::string target, std::string body = "",
+                      const Headers& headers = {}, http::Handler* h = nullptr) {
     return Send(h ? *h : *api_, method, std::move(target), std::move(body), headers);
   }
 
-  Response Verify(std::string target, Headers headers = {}, Handler* h = nullptr) {
+  http::Response Verify(std::string target, Headers headers = {}, http::Handler* h = nullptr) {
     return Call(http::verb::get, std::move(target), "", std::move(headers), h);
   }
 
   // The error code of an error answer; for anything else, its status.
-  static std::string Code(const Response& res) {
+  static std::string Code(const http::Response& res) {
     boost::system::error_code ec;
     const boost::json::value body = boost::json::parse(res.body(), ec);
     const boost::json::value* code =
@@ -81,11 +81,11 @@ class VerifyTest : public testing::EmbeddedApiFixture {
     return std::string(code->as_object().at("code").as_string());
   }
 
-  Response JoinResponse(std::string room = "a", std::string body = "", Headers headers = {}) {
+  http::Response JoinResponse(std::string room = "a", std::string body = "", Headers headers = {}) {
     return Call(http::verb::post, "/api/v1/rooms/" + room + "/join", body, std::move(headers));
   }
   boost::json::object Join(std::string room = "a", std::string body = "") {
-    Response res = JoinResponse(std::move(room), std::move(body));
+    http::Response res = JoinResponse(std::move(room), std::move(body));
     EXPECT_EQ(res.result(), http::status::ok) << res.body();
     return Json(res);
   }
@@ -95,7 +95,7 @@ class VerifyTest : public testing::EmbeddedApiFixture {
     EXPECT_EQ(answer["status"], "admitted");
     return answer.contains("token") ? std::string(answer["token"].as_string()) : "";
   }
-  Response Leave(std::string room, const std::string& token) {
+  http::Response Leave(std::string room, const std::string& token) {
     return Call(http::verb::post, "/api/v1/rooms/" + room + "/leave", "",
                 {{"Authorization", "Bearer " + token}});
   }
@@ -113,13 +113,13 @@ class VerifyTest : public testing::EmbeddedApiFixture {
                              .iat = Now(),
                              .nbf = Now(),
                              .exp = Now() + 30,
-                             .jti = SessionId(store_->Find("a")->incarnation(), 1)};
+                             .jti = token::SessionId(store_->Find("a")->incarnation(), 1)};
     change(c);
     return tokens_.Issue(c);
   }
 
   double Metric(const std::string& sample) {
-    Response res = Call(http::verb::get, "/metrics", "", {}, admin_.get());
+    http::Response res = Call(http::verb::get, "/metrics", "", {}, admin_.get());
     const std::string& text = res.body();
     const std::size_t at = text.find("\n" + sample + " ");
     if (at == std::string::npos) return -1;
@@ -127,7 +127,7 @@ class VerifyTest : public testing::EmbeddedApiFixture {
   }
 
   std::unique_ptr<PublicApi> api_;
-  std::unique_ptr<AdminApi> admin_;
+  std::unique_ptr<admin::AdminApi> admin_;
 };
 
 // ---- valid tokens ----
@@ -141,14 +141,15 @@ TEST_F(VerifyTest, AValidTokenIsAcceptedFromTheBearerHeaderOrTheRoomsCookie) {
   const std::string token = Admitted("a", R"({"userToken":")" + UserToken("u-1") + R"("})");
   const std::string subject = token::HashIdentity(key_, "u-1");
 
-  Response bearer = Verify("/api/v1/verify?room=a", {{"Authorization", "Bearer " + token}});
+  http::Response bearer = Verify("/api/v1/verify?room=a", {{"Authorization", "Bearer " + token}});
   EXPECT_EQ(bearer.result(), http::status::no_content) << bearer.body();
   EXPECT_EQ(bearer["X-VWR-Room"], "a");
   EXPECT_EQ(bearer["X-VWR-Subject"], subject);
   EXPECT_EQ(bearer[http::field::cache_control], "no-store");
   EXPECT_TRUE(bearer.body().empty());
 
-  Response cookie = Verify("/api/v1/verify?room=a", {{"Cookie", "x=1; vwr_a=" + token + "; y=2"}});
+  http::Response cookie =
+      Verify("/api/v1/verify?room=a", {{"Cookie", "x=1; vwr_a=" + token + "; y=2"}});
   EXPECT_EQ(cookie.result(), http::status::no_content) << cookie.body();
   EXPECT_EQ(cookie["X-VWR-Room"], "a");
   EXPECT_EQ(cookie["X-VWR-Subject"], subject);
@@ -159,8 +160,8 @@ TEST_F(VerifyTest, AValidTokenIsAcceptedFromTheBearerHeaderOrTheRoomsCookie) {
           .result(),
       http::status::no_content);
   // The bearer token is the one that counts when both come.
-  Response both = Verify("/api/v1/verify?room=a",
-                         {{"Authorization", "Bearer garbage"}, {"Cookie", "vwr_a=" + token}});
+  http::Response both = Verify("/api/v1/verify?room=a",
+                               {{"Authorization", "Bearer garbage"}, {"Cookie", "vwr_a=" + token}});
   EXPECT_EQ(both.result(), http::status::unauthorized);
   // Another room's cookie is not this room's.
   EXPECT_EQ(Verify("/api/v1/verify?room=b", {{"Cookie", "vwr_a=" + token}}).result(),
@@ -172,7 +173,7 @@ TEST_F(VerifyTest, TheRoomComesFromTheOriginalHostAndUri) {
   const std::string b = Admitted("b");
   const std::string c = Admitted("c");
   auto routed = [&](std::string host, std::string uri, const std::string& token) {
-    Response res =
+    http::Response res =
         Verify("/api/v1/verify", {{"X-Original-Host", host},
                                   {"X-Original-URI", uri},
                                   {"Cookie", "vwr_a=" + a + "; vwr_b=" + b + "; vwr_c=" + c},
@@ -189,23 +190,24 @@ TEST_F(VerifyTest, TheRoomComesFromTheOriginalHostAndUri) {
   // The routed room's own token is required: a valid token of another room is not enough.
   EXPECT_EQ(routed("shop.example.com", "/sale", b).first, http::status::unauthorized);
   // Without X-Original-Host, the Host header is taken.
-  Response host_header = Verify("/api/v1/verify", {{"Host", "shop.example.com"},
-                                                   {"X-Original-URI", "/sale"},
-                                                   {"Authorization", "Bearer " + a}});
+  http::Response host_header = Verify("/api/v1/verify", {{"Host", "shop.example.com"},
+                                                         {"X-Original-URI", "/sale"},
+                                                         {"Authorization", "Bearer " + a}});
   EXPECT_EQ(host_header.result(), ok);
   EXPECT_EQ(host_header["X-VWR-Room"], "a");
 }
 
 TEST_F(VerifyTest, AFailOpenTokenNamesNoSessionAndHoldsUntilItExpires) {
   const std::string token = Forge([](token::AdmissionClaims& c) {
-    c.jti = SessionId(0, 0);  // replaced below: the room's incarnation, ticket 0
+    c.jti = token::SessionId(0, 0);  // replaced below: the room's incarnation, ticket 0
   });
-  const std::string open = Forge(
-      [&](token::AdmissionClaims& c) { c.jti = SessionId(store_->Find("a")->incarnation(), 0); });
+  const std::string open = Forge([&](token::AdmissionClaims& c) {
+    c.jti = token::SessionId(store_->Find("a")->incarnation(), 0);
+  });
   EXPECT_EQ(Verify("/api/v1/verify?room=a", {{"Authorization", "Bearer " + open}}).result(),
             http::status::no_content);
   Tick(seconds(30));
-  Response expired = Verify("/api/v1/verify?room=a", {{"Authorization", "Bearer " + open}});
+  http::Response expired = Verify("/api/v1/verify?room=a", {{"Authorization", "Bearer " + open}});
   EXPECT_EQ(expired.result(), http::status::unauthorized);
   EXPECT_EQ(Code(expired), "token_expired");
   (void)token;
@@ -214,9 +216,9 @@ TEST_F(VerifyTest, AFailOpenTokenNamesNoSessionAndHoldsUntilItExpires) {
 // ---- refusals ----
 
 TEST_F(VerifyTest, VisitorsWithoutAValidTokenAreSentToTheWaitingPage) {
-  Response none = Verify("/api/v1/verify", {{"X-Original-Host", "shop.example.com"},
-                                            {"X-Original-URI", "/sale/x?y=1&z=%2F"},
-                                            {"X-Forwarded-Proto", "https"}});
+  http::Response none = Verify("/api/v1/verify", {{"X-Original-Host", "shop.example.com"},
+                                                  {"X-Original-URI", "/sale/x?y=1&z=%2F"},
+                                                  {"X-Forwarded-Proto", "https"}});
   ASSERT_EQ(none.result(), http::status::unauthorized);
   EXPECT_EQ(Code(none), "invalid_token");
   EXPECT_EQ(none[http::field::cache_control], "no-store");
@@ -253,11 +255,11 @@ TEST_F(VerifyTest, WithAPublicUrlTheWaitUrlIsAbsoluteOnIt) {
   PublicApiOptions options;
   options.public_url = "https://queue.example.com";
   auto api = MakeApi(options);
-  Response res = Verify("/api/v1/verify",
-                        {{"X-Original-Host", "shop.example.com"},
-                         {"X-Original-URI", "/sale/x"},
-                         {"X-Original-Proto", "https"}},
-                        api.get());
+  http::Response res = Verify("/api/v1/verify",
+                              {{"X-Original-Host", "shop.example.com"},
+                               {"X-Original-URI", "/sale/x"},
+                               {"X-Original-Proto", "https"}},
+                              api.get());
   ASSERT_EQ(res.result(), http::status::unauthorized);
   EXPECT_EQ(res["X-VWR-Wait-URL"],
             "https://queue.example.com/wait/a?return=https%3A%2F%2Fshop.example.com%2Fsale%2Fx");
@@ -275,7 +277,7 @@ TEST_F(VerifyTest, ExpiredTokensAreRefusedAsExpired) {
   EXPECT_EQ(Verify("/api/v1/verify?room=a", {{"Authorization", "Bearer " + token}}).result(),
             http::status::no_content);
   Tick(seconds(1));
-  Response res = Verify("/api/v1/verify?room=a", {{"Authorization", "Bearer " + token}});
+  http::Response res = Verify("/api/v1/verify?room=a", {{"Authorization", "Bearer " + token}});
   EXPECT_EQ(res.result(), http::status::unauthorized);
   EXPECT_EQ(Code(res), "token_expired");
   EXPECT_EQ(res["X-VWR-Wait-URL"], "/wait/a");
@@ -294,17 +296,17 @@ TEST_F(VerifyTest, ForgedTamperedAndMisusedTokensAreInvalid) {
   const std::string none =
       util::Base64UrlEncode(std::string_view(R"({"alg":"none","typ":"JWT"})")) + "." + payload +
       ".";
-  const std::string pass = EntryPassCodec(ring_).Issue(
+  const std::string pass = token::EntryPassCodec(ring_).Issue(
       {.iss = "vwr", .aud = "a", .sub = "anon", .sid = "x.1", .iat = Now(), .exp = Now() + 300});
   const std::string other_issuer = Forge([](token::AdmissionClaims& c) { c.iss = "someone"; });
   const std::string bad_jti = Forge([](token::AdmissionClaims& c) { c.jti = "not-a-session"; });
   for (const std::string& bad : {other_room, tampered, none, pass, other_issuer, bad_jti,
                                  std::string("garbage"), std::string(5000, 'x')}) {
-    Response res = Verify("/api/v1/verify?room=a", {{"Authorization", "Bearer " + bad}});
+    http::Response res = Verify("/api/v1/verify?room=a", {{"Authorization", "Bearer " + bad}});
     EXPECT_EQ(res.result(), http::status::unauthorized) << bad.substr(0, 60);
     EXPECT_EQ(Code(res), "invalid_token") << bad.substr(0, 60);
     EXPECT_EQ(res["X-VWR-Wait-URL"], "/wait/a");
-    Response as_cookie = Verify("/api/v1/verify?room=a", {{"Cookie", "vwr_a=" + bad}});
+    http::Response as_cookie = Verify("/api/v1/verify?room=a", {{"Cookie", "vwr_a=" + bad}});
     EXPECT_EQ(as_cookie.result(), http::status::unauthorized) << bad.substr(0, 60);
   }
   // None of that harmed the genuine one.
@@ -314,31 +316,31 @@ TEST_F(VerifyTest, ForgedTamperedAndMisusedTokensAreInvalid) {
 
 TEST_F(VerifyTest, ATokenOfAnEarlierLifetimeOfTheRoomNamesAnEndedSession) {
   const std::string old = Forge([&](token::AdmissionClaims& c) {
-    c.jti = SessionId(store_->Find("a")->incarnation() + 1, 1);
+    c.jti = token::SessionId(store_->Find("a")->incarnation() + 1, 1);
   });
-  Response res = Verify("/api/v1/verify?room=a", {{"Authorization", "Bearer " + old}});
+  http::Response res = Verify("/api/v1/verify?room=a", {{"Authorization", "Bearer " + old}});
   EXPECT_EQ(res.result(), http::status::unauthorized);
   EXPECT_EQ(Code(res), "session_ended");
 }
 
 TEST_F(VerifyTest, BadRequestsGetClearErrors) {
-  Response no_room = Verify("/api/v1/verify");
+  http::Response no_room = Verify("/api/v1/verify");
   EXPECT_EQ(no_room.result(), http::status::bad_request);
   EXPECT_EQ(Code(no_room), "bad_request");
   EXPECT_EQ(Code(Verify("/api/v1/verify?room=")), "bad_request");
   EXPECT_EQ(Code(Verify("/api/v1/verify?room=%zz")), "bad_request");
-  Response unknown = Verify("/api/v1/verify?room=zz");
+  http::Response unknown = Verify("/api/v1/verify?room=zz");
   EXPECT_EQ(unknown.result(), http::status::not_found);
   EXPECT_EQ(Code(unknown), "room_not_found");
   EXPECT_EQ(Verify("/api/v1/verify?room=%61")["X-VWR-Room"], "a") << "percent-encoded id";
   // No room's rules cover it (only b's "*" covers "/", and c's "/sale/vip" needs that path).
   auto api = MakeApi({});
   api->SetRoutes({{"a", {{"shop.example.com", "/sale"}}}});
-  Response unmatched = Verify(
+  http::Response unmatched = Verify(
       "/api/v1/verify", {{"X-Original-Host", "other.org"}, {"X-Original-URI", "/sale"}}, api.get());
   EXPECT_EQ(unmatched.result(), http::status::not_found);
   EXPECT_EQ(Code(unmatched), "room_not_found");
-  Response post = Call(http::verb::post, "/api/v1/verify?room=a");
+  http::Response post = Call(http::verb::post, "/api/v1/verify?room=a");
   EXPECT_EQ(post.result(), http::status::method_not_allowed);
   EXPECT_EQ(post[http::field::allow], "GET, HEAD");
 }
@@ -368,7 +370,7 @@ TEST_F(VerifyTest, ALeftSessionsTokenNoLongerVerifies) {
   ASSERT_EQ(Verify("/api/v1/verify?room=a", {{"Authorization", "Bearer " + token}}).result(),
             http::status::no_content);
   ASSERT_EQ(Leave("a", token).result(), http::status::no_content);
-  Response res = Verify("/api/v1/verify?room=a", {{"Cookie", "vwr_a=" + token}});
+  http::Response res = Verify("/api/v1/verify?room=a", {{"Cookie", "vwr_a=" + token}});
   EXPECT_EQ(res.result(), http::status::unauthorized);
   EXPECT_EQ(Code(res), "session_ended");
   EXPECT_EQ(Metric(R"(vwr_verify_results_total{result="session_ended"})"), 1);
@@ -378,7 +380,7 @@ TEST_F(VerifyTest, AnIdleSessionsTokenNoLongerVerifies) {
   api_->SetTokenLifetimes({{"a", seconds(120)}});  // the session ends before its token
   const std::string token = Admitted("a");
   Tick(seconds(31));
-  Response res = Verify("/api/v1/verify?room=a", {{"Authorization", "Bearer " + token}});
+  http::Response res = Verify("/api/v1/verify?room=a", {{"Authorization", "Bearer " + token}});
   EXPECT_EQ(res.result(), http::status::unauthorized);
   EXPECT_EQ(Code(res), "session_ended");
 }
@@ -389,10 +391,10 @@ TEST_F(VerifyTest, AnOperatorEndsASessionByJtiOrTicket) {
   const std::string jti(Payload(token)["jti"].as_string());
   const std::string second = Admitted("b");
 
-  Response ended =
+  http::Response ended =
       Call(http::verb::delete_, "/admin/api/v1/rooms/a/sessions/" + jti, "", auth, admin_.get());
   EXPECT_EQ(ended.result(), http::status::no_content) << ended.body();
-  Response after = Verify("/api/v1/verify?room=a", {{"Authorization", "Bearer " + token}});
+  http::Response after = Verify("/api/v1/verify?room=a", {{"Authorization", "Bearer " + token}});
   EXPECT_EQ(Code(after), "session_ended");
   EXPECT_EQ(
       Call(http::verb::delete_, "/admin/api/v1/rooms/a/sessions/" + jti, "", auth, admin_.get())
@@ -403,7 +405,8 @@ TEST_F(VerifyTest, AnOperatorEndsASessionByJtiOrTicket) {
   // By ticket number.
   std::uint64_t incarnation = 0;
   std::uint64_t ticket = 0;
-  ASSERT_TRUE(ParseSessionId(std::string(Payload(second)["jti"].as_string()), incarnation, ticket));
+  ASSERT_TRUE(
+      token::ParseSessionId(std::string(Payload(second)["jti"].as_string()), incarnation, ticket));
   EXPECT_EQ(Call(http::verb::delete_, "/admin/api/v1/rooms/b/sessions/" + std::to_string(ticket),
                  "", auth, admin_.get())
                 .result(),
@@ -420,15 +423,16 @@ TEST_F(VerifyTest, EndingASessionThatDoesNotExistIsNotFound) {
   };
   const std::uint64_t incarnation = store_->Find("a")->incarnation();
   EXPECT_EQ(end("a", "99", auth).result(), http::status::not_found);
-  EXPECT_EQ(end("a", SessionId(incarnation, 99), auth).result(), http::status::not_found);
-  EXPECT_EQ(end("a", SessionId(incarnation + 1, 1), auth).result(), http::status::not_found)
+  EXPECT_EQ(end("a", token::SessionId(incarnation, 99), auth).result(), http::status::not_found);
+  EXPECT_EQ(end("a", token::SessionId(incarnation + 1, 1), auth).result(), http::status::not_found)
       << "another lifetime of the room's state";
   EXPECT_EQ(end("a", "0", auth).result(), http::status::not_found) << "fail_open: no session";
   EXPECT_EQ(end("zz", "1", auth).result(), http::status::not_found);
   EXPECT_EQ(end("a", "x.1", auth).result(), http::status::bad_request);
   EXPECT_EQ(end("a", "99999999999999999999999", auth).result(), http::status::bad_request);
   EXPECT_EQ(end("a", "1", {}).result(), http::status::unauthorized);
-  Response get = Call(http::verb::get, "/admin/api/v1/rooms/a/sessions/1", "", auth, admin_.get());
+  http::Response get =
+      Call(http::verb::get, "/admin/api/v1/rooms/a/sessions/1", "", auth, admin_.get());
   EXPECT_EQ(get.result(), http::status::method_not_allowed);
   EXPECT_EQ(get[http::field::allow], "DELETE");
 }
@@ -437,7 +441,7 @@ TEST_F(VerifyTest, EndingASessionThatDoesNotExistIsNotFound) {
 
 TEST_F(VerifyTest, AdmittedAnswersSetTheAdmissionCookieAndLeaveClearsIt) {
   api_->SetTokenLifetimes({{"b", seconds(90)}});
-  Response joined = JoinResponse("b");
+  http::Response joined = JoinResponse("b");
   const std::string token(Json(joined)["token"].as_string());
   EXPECT_EQ(
       SetCookies(joined),
@@ -445,12 +449,12 @@ TEST_F(VerifyTest, AdmittedAnswersSetTheAdmissionCookieAndLeaveClearsIt) {
       << "room b has no entry pass";
 
   // Waiting answers set nothing; the status answer that admits sets it.
-  Response waiting = JoinResponse("b");
+  http::Response waiting = JoinResponse("b");
   EXPECT_TRUE(SetCookies(waiting).empty());
   const std::string ticket(Json(waiting)["ticket"].as_string());
   ASSERT_EQ(Leave("b", token).result(), http::status::no_content);
   Tick(milliseconds(200));
-  Response admitted =
+  http::Response admitted =
       Call(http::verb::get, "/api/v1/rooms/b/status", "", {{"X-VWR-Ticket", ticket}});
   ASSERT_EQ(Json(admitted)["status"], "admitted");
   const std::string second(Json(admitted)["token"].as_string());
@@ -458,7 +462,7 @@ TEST_F(VerifyTest, AdmittedAnswersSetTheAdmissionCookieAndLeaveClearsIt) {
             (std::vector<std::string>{"vwr_b=" + second +
                                       "; Path=/; Max-Age=90; HttpOnly; SameSite=Lax"}));
 
-  Response left = Leave("b", second);
+  http::Response left = Leave("b", second);
   EXPECT_EQ(left.result(), http::status::no_content);
   EXPECT_EQ(SetCookies(left),
             (std::vector<std::string>{"vwr_b=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"}));
@@ -468,7 +472,7 @@ TEST_F(VerifyTest, CookiesAreSecureAndOnTheDomainWhenConfigured) {
   PublicApiOptions options;
   options.cookies = {.secure = true, .domain = "example.com"};
   api_ = MakeApi(options);
-  Response joined = JoinResponse("a");
+  http::Response joined = JoinResponse("a");
   const std::vector<std::string> cookies = SetCookies(joined);
   ASSERT_EQ(cookies.size(), 2u);
   for (const std::string& c : cookies) {
@@ -482,7 +486,7 @@ TEST_F(VerifyTest, CookiesAreSecureAndOnTheDomainWhenConfigured) {
 
 TEST_F(VerifyTest, AnAdmissionInARoomWithAnEntryPassHandsOutAPassThatIsNeverRenewed) {
   const std::int64_t admitted_at = Now();
-  Response joined = JoinResponse("a", R"({"userId":"u-1"})");
+  http::Response joined = JoinResponse("a", R"({"userId":"u-1"})");
   const boost::json::object answer = Json(joined);
   ASSERT_EQ(answer.at("status"), "admitted");
   const std::string pass(answer.at("entryPass").as_string());
@@ -502,8 +506,8 @@ TEST_F(VerifyTest, AnAdmissionInARoomWithAnEntryPassHandsOutAPassThatIsNeverRene
   // A status poll 20 s later (within the session timeout): the same pass time, from the first
   // admission.
   Tick(seconds(20));
-  Response polled = Call(http::verb::get, "/api/v1/rooms/a/status", "",
-                         {{"X-VWR-Ticket", std::string(answer.at("ticket").as_string())}});
+  http::Response polled = Call(http::verb::get, "/api/v1/rooms/a/status", "",
+                               {{"X-VWR-Ticket", std::string(answer.at("ticket").as_string())}});
   const boost::json::object again = Json(polled);
   ASSERT_EQ(again.at("status"), "admitted");
   EXPECT_EQ(again.at("entryPassExpires").as_int64(), admitted_at + 300);
@@ -528,7 +532,8 @@ TEST_F(VerifyTest, AJoinWithAValidPassIsAdmittedAtOnceWhileOthersWait) {
   ASSERT_EQ(waiting.at("status"), "waiting");
 
   // Back with the pass (as the cookie): in at once.
-  Response back = JoinResponse("a", R"({"userId":"u-1"})", {{"Cookie", "vwr_pass_a=" + pass}});
+  http::Response back =
+      JoinResponse("a", R"({"userId":"u-1"})", {{"Cookie", "vwr_pass_a=" + pass}});
   ASSERT_EQ(back.result(), http::status::ok) << back.body();
   const boost::json::object in = Json(back);
   EXPECT_EQ(in.at("status"), "admitted") << back.body();
@@ -543,10 +548,10 @@ TEST_F(VerifyTest, AJoinWithAValidPassIsAdmittedAtOnceWhileOthersWait) {
   EXPECT_EQ(Metric(R"(vwr_room_entry_pass_joins_total{room="a"})"), 1);
 
   // In the body works too (the SDK's way); no userId given is fine.
-  Response body = JoinResponse("a", R"({"entryPass":")" + pass + R"("})");
+  http::Response body = JoinResponse("a", R"({"entryPass":")" + pass + R"("})");
   EXPECT_EQ(Json(body).at("status"), "admitted") << body.body();
   // A stale copy in the body does not hide a good cookie.
-  Response stale =
+  http::Response stale =
       JoinResponse("a", R"({"entryPass":"stale"})", {{"Cookie", "vwr_pass_a=" + pass}});
   EXPECT_EQ(Json(stale).at("status"), "admitted") << stale.body();
 }
@@ -557,7 +562,7 @@ TEST_F(VerifyTest, AReplayedPassNeverAddsASession) {
   const std::string pass(first.at("entryPass").as_string());
   const std::string jti(Payload(first.at("token").as_string()).at("jti").as_string());
   auto replay = [&] {
-    Response res = JoinResponse("a", R"({"entryPass":")" + pass + R"("})");
+    http::Response res = JoinResponse("a", R"({"entryPass":")" + pass + R"("})");
     EXPECT_EQ(res.result(), http::status::ok) << res.body();
     return Json(res);
   };
@@ -592,8 +597,8 @@ TEST_F(VerifyTest, ASignedUsersPassServesNoOtherUser) {
   options.user_identity = users_.get();
   api_ = MakeApi(options);
   auto join_as = [&](const std::string& user, const std::string& pass) {
-    Response res = JoinResponse("a", R"({"entryPass":")" + pass + R"("})",
-                                {{"X-VWR-User-Token", UserToken(user)}});
+    http::Response res = JoinResponse("a", R"({"entryPass":")" + pass + R"("})",
+                                      {{"X-VWR-User-Token", UserToken(user)}});
     EXPECT_EQ(res.result(), http::status::ok) << res.body();
     return Json(res);
   };
@@ -610,24 +615,24 @@ TEST_F(VerifyTest, APassThatDoesNotHoldMakesAPlainJoin) {
   const boost::json::object waiting = Join("a");  // the room is full: joins wait
   ASSERT_EQ(waiting.at("status"), "waiting");
   auto join_with = [&](std::string body, Headers headers = {}) {
-    Response res = JoinResponse("a", std::move(body), std::move(headers));
+    http::Response res = JoinResponse("a", std::move(body), std::move(headers));
     EXPECT_EQ(res.result(), http::status::ok) << res.body();
     return std::string(Json(res).at("status").as_string());
   };
   // Another room's pass, an admission token, garbage.
-  const std::string b_pass = EntryPassCodec(ring_).Issue(
+  const std::string b_pass = token::EntryPassCodec(ring_).Issue(
       {.iss = "vwr", .aud = "b", .sub = "anon", .sid = "x.1", .iat = Now(), .exp = Now() + 300});
   EXPECT_EQ(join_with(R"({"entryPass":")" + b_pass + R"("})"), "waiting");
   EXPECT_EQ(join_with("", {{"Cookie", "vwr_pass_a=" + std::string(first.at("token").as_string())}}),
             "waiting");
   EXPECT_EQ(join_with(R"({"entryPass":"garbage"})"), "waiting");
   // Expired (its exp is checked against the clock: see EntryPassTest for the boundaries).
-  const std::string expired = EntryPassCodec(ring_).Issue(
+  const std::string expired = token::EntryPassCodec(ring_).Issue(
       {.iss = "vwr", .aud = "a", .sub = "anon", .sid = "x.1", .iat = Now() - 300, .exp = Now()});
   EXPECT_EQ(join_with(R"({"userId":"u-3"})", {{"Cookie", "vwr_pass_a=" + expired}}), "waiting");
   EXPECT_EQ(Metric(R"(vwr_room_entry_pass_joins_total{room="a"})"), 0);
   // A room without entry passes takes none, even its own kind.
-  const std::string own_b = EntryPassCodec(ring_).Issue(
+  const std::string own_b = token::EntryPassCodec(ring_).Issue(
       {.iss = "vwr", .aud = "b", .sub = "anon", .sid = "x.1", .iat = Now(), .exp = Now() + 300});
   Join("b");
   EXPECT_EQ(Json(JoinResponse("b", R"({"entryPass":")" + own_b + R"("})")).at("status"), "waiting");
@@ -636,7 +641,7 @@ TEST_F(VerifyTest, APassThatDoesNotHoldMakesAPlainJoin) {
 TEST_F(VerifyTest, BadEntryPassFieldsAreRefused) {
   for (const std::string& body : {std::string(R"({"entryPass":5})"),
                                   R"({"entryPass":")" + std::string(5000, 'x') + R"("})"}) {
-    Response res = JoinResponse("a", body);
+    http::Response res = JoinResponse("a", body);
     EXPECT_EQ(res.result(), http::status::bad_request) << body.substr(0, 40);
     EXPECT_EQ(Code(res), "bad_request");
   }

@@ -10,8 +10,6 @@
 namespace vwr::server {
 namespace {
 
-namespace http = boost::beast::http;
-
 constexpr std::size_t kHeaderLimit = 1024;
 constexpr std::size_t kBodyLimit = 4096;
 
@@ -68,7 +66,7 @@ TEST(RequestParser, EndlessChunkExtensionIsRefusedOnceOverTheHeaderLimit) {
   EXPECT_EQ(feed.ec, http::error::header_limit);
   EXPECT_LE(feed.largest_buffered, kHeaderLimit + 512);
   const ReadRefusal refusal = feed.parser.Refusal(feed.ec);
-  EXPECT_EQ(refusal.error, api::ApiError::kHeadersTooLarge);
+  EXPECT_EQ(refusal.error, http::ApiError::kHeadersTooLarge);
   EXPECT_EQ(refusal.message,
             "the request's header fields, chunk extensions and trailer fields are larger than "
             "1024 bytes");
@@ -92,7 +90,7 @@ TEST(RequestParser, EndlessTrailerIsRefusedOnceOverTheHeaderLimit) {
   EXPECT_FALSE(
       one_line.Run(Repeat(std::string(kChunkedJoin) + "0\r\nX-Pad: ", std::string(512, 'y'), 100)));
   EXPECT_EQ(one_line.ec, http::error::header_limit);
-  EXPECT_EQ(one_line.parser.Refusal(one_line.ec).error, api::ApiError::kHeadersTooLarge);
+  EXPECT_EQ(one_line.parser.Refusal(one_line.ec).error, http::ApiError::kHeadersTooLarge);
 }
 
 TEST(RequestParser, ChunkExtensionsOfAllChunksCountWithTheHead) {
@@ -116,7 +114,7 @@ TEST(RequestParser, TrailerCountsWithTheHeadAndIsNotMergedIntoTheHeaderFields) {
       "POST /x HTTP/1.1\r\nHost: t\r\nX-Forwarded-For: 192.0.2.1\r\nTransfer-Encoding: chunked\r\n"
       "\r\n2\r\n{}\r\n0\r\nX-Forwarded-For: 203.0.113.9\r\nAuthorization: Bearer x\r\n\r\n"))
       << small.ec.message();
-  const api::Request& request = small.parser.get();
+  const http::Request& request = small.parser.get();
   EXPECT_EQ(request.count("X-Forwarded-For"), 1u);
   EXPECT_EQ(request["X-Forwarded-For"], "192.0.2.1");
   EXPECT_EQ(request.count(http::field::authorization), 0u);
@@ -140,7 +138,7 @@ TEST(RequestParser, HeadAndBodyLimitsAreUnchanged) {
   Feed body;
   EXPECT_FALSE(body.Run("POST / HTTP/1.1\r\nContent-Length: 4097\r\n\r\n"));
   EXPECT_EQ(body.ec, http::error::body_limit);
-  EXPECT_EQ(body.parser.Refusal(body.ec).error, api::ApiError::kPayloadTooLarge);
+  EXPECT_EQ(body.parser.Refusal(body.ec).error, http::ApiError::kPayloadTooLarge);
   EXPECT_EQ(body.parser.Refusal(body.ec).message, "the request body is larger than 4096 bytes");
 
   Feed chunks;  // chunk sizes add up over the body limit
@@ -164,7 +162,7 @@ void ExpectFramingRefused(std::string_view framing, std::string_view version = "
               feed.ec == http::error::bad_content_length)
       << framing << ": " << feed.ec.message();
   const ReadRefusal refusal = feed.parser.Refusal(feed.ec);
-  EXPECT_EQ(refusal.error, api::ApiError::kBadRequest) << framing;
+  EXPECT_EQ(refusal.error, http::ApiError::kBadRequest) << framing;
   EXPECT_TRUE(refusal.message.starts_with("malformed HTTP request: ")) << refusal.message;
 }
 

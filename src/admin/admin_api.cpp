@@ -1,0 +1,731 @@
+#include "admin/admin_api.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+#include <charconv>
+#include <cmath>
+
+#include "analytics/metrics.hpp"
+#include "http/errors.hpp"
+#include "http/request_parts.hpp"
+#include "token/session_id.hpp"
+#include "util/log_escape.hpp"
+#include "util/random.hpp"
+
+namespace vwr::admin {
+namespace {
+
+std::string FormatMs(std::chrono::milliseconds ms) {
+  return ms.count() % 1000 == 0 ? fmt::format("{}s", ms.count() / 1000)
+                                : fmt::format("{}ms", ms.count());
+}
+
+// Reads a whole, non-negative integer from a JSON number (1e3 and 5.0 are whole numbers too).
+std::optional<std::int64_t> WholeNumber(const boost::json::value& v) {
+  if (v.is_int64()) return v.get_int64();
+  if (v.is_uint64()) {
+    if (v.get_uint64() > static_cast<std::uint64_t>(INT64_MAX)) return std::nullopt;
+    return static_cast<std::int64_t>(v.get_uint64());
+  }
+  if (v.is_double()) {
+    const double d = v.get_double();
+    if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) < 9e18) {
+      return static_cast<std::int64_t>(d);
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string RenderPolicy(std::string_view room, const core::Policy& p) {
+  std::string body = R"({"room":)";
+  http::AppendJsonString(body, room);
+  fmt::format_to(std::back_inserter(body),
+                 R"(,"max_active":{},"admit_rate":{},"burst":{},"mode":"{}","queue_limit":{},)"
+                 R"("session_timeout":"{}","claim_grace":"{}","poll":{{"min":"{}","max":"{}"}}}})",
+                 p.max_active, p.admit_rate, p.burst, core::ModeName(p.mode), p.queue_limit,
+                 FormatMs(p.session_timeout), FormatMs(p.claim_grace), FormatMs(p.poll_min),
+                 FormatMs(p.poll_max));
+  return body;
+}
+
+AdminApi::AdminApi(http::RoomDirectory& rooms, store::Store& store, std::string admin_token,
+                   const util::Clock& clock, http::ApiMetrics& metrics, RoomMessages* messages,
+                   AdminKeys keys)
+    : rooms_(rooms),
+      store_(store),
+      admin_token_(std::move(admin_token)),
+      clock_(clock),
+      metrics_(metrics),
+      error_log_(clock),
+      messages_(messages),
+      keys_(std::move(keys)) {}
+
+void AdminApi::Serve(const http::Request& request, const http::ConnectionInfo& connection,
+                     http::Respond respond) {
+  const util::TimePoint start = clock_.Now();
+  http::Endpoint endpoint = http::Endpoint::kOther;
+  Deferred deferred;
+  std::optional<http::Response> now = Route(request, connection, endpoint, deferred);
+  // Counts and logs the answer, then sends it.
+  auto finish = [this, start, endpoint, &request, &connection,
+                 respond = std::move(respond)](http::Response response) {
+    metrics_.Record(endpoint, response.result_int(), util::ToSeconds(clock_.Now() - start));
+    error_log_.Record(request, connection, response);
+    respond(std::move(response));
+  };
+  if (now) return finish(std::move(*now));
+  if (deferred.rotate_keys) return RotateKeys(request, connection, std::move(finish));
+  if (deferred.end_session != nullptr) {
+    return EndSession(*deferred.end_session, deferred.session_ticket, request, connection,
+                      std::move(finish));
+  }
+  if (deferred.list_change) {
+    return lists_recorded_([finish = std::move(finish), answer = std::move(*deferred.list_change),
+                            v = request.version()](bool recorded) mutable {
+      if (recorded) return finish(std::move(answer));
+      finish(
+          http::MakeError(http::ApiError::kUnavailable,
+                          "the change is in force on this node but could not be recorded (see the "
+                          "log); repeat it",
+                          v, false));
+    });
+  }
+  PutPolicy(*deferred.policy_change, request, connection, std::move(finish));
+}
+
+std::optional<http::Response> AdminApi::Route(const http::Request& req,
+                                              const http::ConnectionInfo& connection,
+                                              http::Endpoint& endpoint, Deferred& deferred) {
+  const unsigned v = req.version();
+  const bool ka = req.keep_alive();
+  const std::string_view path = http::PathOf(req.target());
+  const bool read = req.method() == http::verb::get || req.method() == http::verb::head;
+  auto only_get = [&]() {
+    http::Response res = http::MakeError(http::ApiError::kMethodNotAllowed, "use GET", v, ka);
+    res.set(http::field::allow, "GET");
+    return res;
+  };
+  if (path == "/healthz") {
+    endpoint = http::Endpoint::kHealth;
+    if (!read) return only_get();
+    return http::MakeJson(http::status::ok, R"({"status":"ok"})", v, ka);
+  }
+  if (path == "/readyz") {
+    endpoint = http::Endpoint::kReady;
+    if (!read) return only_get();
+    if (!ready_.load(std::memory_order_relaxed)) {
+      return http::MakeJson(http::status::service_unavailable, R"({"status":"draining"})", v, ka);
+    }
+    if (!store_.Ready()) {
+      return http::MakeJson(http::status::service_unavailable, R"({"status":"store_unavailable"})",
+                            v, ka);
+    }
+    for (const ReadyCheck& c : ready_checks_) {
+      if (c.check()) continue;
+      std::string body = R"({"status":)";
+      http::AppendJsonString(body, c.status);
+      body += '}';
+      return http::MakeJson(http::status::service_unavailable, std::move(body), v, ka);
+    }
+    return http::MakeJson(http::status::ok, R"({"status":"ready"})", v, ka);
+  }
+  if (path == "/metrics") {
+    endpoint = http::Endpoint::kMetrics;
+    if (!read) return only_get();
+    return Metrics(req);
+  }
+
+  const http::PathSegments parts = http::SplitPath(path);
+  const bool keys = parts.size() >= 4 && parts[3] == "keys" && keys_.ring != nullptr;
+  if (parts.size() < 4 || parts[0] != "admin" || parts[1] != "api" || parts[2] != "v1" ||
+      (parts[3] != "rooms" && !keys)) {
+    return http::MakeError(http::ApiError::kNotFound, "no such endpoint", v, ka);
+  }
+  endpoint = keys ? http::Endpoint::kKeys : http::Endpoint::kPolicy;
+  const std::string_view presented = http::BearerToken(req[http::field::authorization]);
+  if (presented.empty() || !util::ConstantTimeEquals(presented, admin_token_)) {
+    spdlog::warn("admin: rejected request {} {} from {}: missing or wrong admin token",
+                 std::string_view(req.method_string()), util::LogEscaped(path),
+                 connection.peer.to_string());
+    http::Response res =
+        http::MakeError(http::ApiError::kUnauthorized, "a valid admin token is required", v, ka);
+    res.set(http::field::www_authenticate, "Bearer");
+    return res;
+  }
+  if (keys) return RouteKeys(req, parts, deferred);
+  if (parts.size() == 4) {
+    if (!read) return only_get();
+    return ListRooms(req);
+  }
+  if (parts.size() == 7 && parts[5] == "sessions") {
+    endpoint = http::Endpoint::kSessions;
+    http::RoomEntry* room = rooms_.Find(parts[4]);
+    if (room == nullptr)
+      return http::MakeError(http::ApiError::kRoomNotFound, "no such room", v, ka);
+    if (req.method() != http::verb::delete_) {
+      http::Response res = http::MakeError(http::ApiError::kMethodNotAllowed, "use DELETE", v, ka);
+      res.set(http::field::allow, "DELETE");
+      return res;
+    }
+    return SessionToEnd(*room, req, parts[6], deferred);
+  }
+  if (parts.size() == 7 && parts[5] == "lists" && guard_ != nullptr) {
+    http::RoomEntry* room = rooms_.Find(parts[4]);
+    if (room == nullptr)
+      return http::MakeError(http::ApiError::kRoomNotFound, "no such room", v, ka);
+    http::Response res = Lists(*room, parts[6], req, connection, deferred);
+    if (deferred.list_change) return std::nullopt;
+    return res;
+  }
+  if (parts.size() == 6 && parts[5] == "message" && messages_ != nullptr) {
+    http::RoomEntry* room = rooms_.Find(parts[4]);
+    if (room == nullptr)
+      return http::MakeError(http::ApiError::kRoomNotFound, "no such room", v, ka);
+    return Message(*room, req, connection);
+  }
+  if (parts.size() != 6 || parts[5] != "policy") {
+    return http::MakeError(http::ApiError::kNotFound, "no such endpoint", v, ka);
+  }
+  http::RoomEntry* room = rooms_.Find(parts[4]);
+  if (room == nullptr) return http::MakeError(http::ApiError::kRoomNotFound, "no such room", v, ka);
+  if (read) return GetPolicy(*room, req);
+  if (req.method() == http::verb::put) {
+    deferred.policy_change = room;  // answered by PutPolicy, once the change is safe
+    return std::nullopt;
+  }
+  http::Response res = http::MakeError(http::ApiError::kMethodNotAllowed, "use GET or PUT", v, ka);
+  res.set(http::field::allow, "GET, PUT");
+  return res;
+}
+
+http::Response AdminApi::Message(http::RoomEntry& room, const http::Request& req,
+                                 const http::ConnectionInfo& connection) {
+  const unsigned v = req.version();
+  const bool ka = req.keep_alive();
+  const std::string& id = room.state->id();
+  auto render = [&] {
+    const RoomMessages::Message m = messages_->Get(id);
+    std::string body = R"({"room":)";
+    http::AppendJsonString(body, id);
+    body += R"(,"message":)";
+    http::AppendJsonString(body, m.text);
+    body += m.replaced ? R"(,"replaced":true})" : R"(,"replaced":false})";
+    return http::MakeJson(http::status::ok, std::move(body), v, ka);
+  };
+  switch (req.method()) {
+    case http::verb::get:
+    case http::verb::head:
+      return render();
+    case http::verb::delete_:
+      messages_->Replace(id, std::nullopt);
+      spdlog::info("admin: message of room {} reset to the configured one by {}", id,
+                   connection.peer.to_string());
+      return render();
+    case http::verb::put:
+      break;
+    default: {
+      http::Response res =
+          http::MakeError(http::ApiError::kMethodNotAllowed, "use GET, PUT or DELETE", v, ka);
+      res.set(http::field::allow, "GET, PUT, DELETE");
+      return res;
+    }
+  }
+  boost::system::error_code ec;
+  const boost::json::value doc = boost::json::parse(req.body(), ec);
+  const boost::json::object* obj = ec ? nullptr : doc.if_object();
+  if (obj == nullptr) {
+    return http::MakeError(http::ApiError::kBadRequest,
+                           R"(expected a JSON object {"message": "..."})", v, ka);
+  }
+  for (const auto& [key, value] : *obj) {
+    if (key != "message") {
+      return http::MakeError(
+          http::ApiError::kBadRequest,
+          fmt::format("unknown key \"{}\" (allowed: message)", std::string_view(key).substr(0, 60)),
+          v, ka);
+    }
+  }
+  const boost::json::value* message = obj->if_contains("message");
+  if (message == nullptr) {
+    return http::MakeError(http::ApiError::kBadRequest,
+                           R"(missing "message" (a string, or null to reset))", v, ka);
+  }
+  if (message->is_null()) {
+    messages_->Replace(id, std::nullopt);
+  } else if (const boost::json::string* text = message->if_string()) {
+    if (text->size() > RoomMessages::kMaxBytes) {
+      return http::MakeError(
+          http::ApiError::kBadRequest,
+          fmt::format("message is longer than {} bytes", RoomMessages::kMaxBytes), v, ka);
+    }
+    const bool control = std::any_of(text->begin(), text->end(), [](char c) {
+      return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+    });
+    if (control) {
+      return http::MakeError(http::ApiError::kBadRequest,
+                             "message must be one line (no line breaks or control characters)", v,
+                             ka);
+    }
+    messages_->Replace(id, std::string(text->data(), text->size()));
+  } else {
+    return http::MakeError(http::ApiError::kBadRequest, "message must be a string or null", v, ka);
+  }
+  spdlog::info("admin: message of room {} {} by {}", id,
+               message->is_null() ? "reset to the configured one" : "replaced",
+               connection.peer.to_string());
+  return render();
+}
+
+http::Response AdminApi::Lists(http::RoomEntry& room, std::string_view list_name,
+                               const http::Request& req, const http::ConnectionInfo& connection,
+                               Deferred& deferred) {
+  const unsigned v = req.version();
+  const bool ka = req.keep_alive();
+  const std::string& id = room.state->id();
+  const std::optional<guard::GuardList> list = guard::ParseGuardList(list_name);
+  if (!list) {
+    return http::MakeError(http::ApiError::kNotFound,
+                           "no such list (lists: deny, allow, unblock, block, join_block)", v, ka);
+  }
+  auto render = [&] {
+    std::string body = R"({"room":)";
+    http::AppendJsonString(body, id);
+    body += R"(,"list":)";
+    http::AppendJsonString(body, guard::GuardListName(*list));
+    body += R"(,"entries":[)";
+    bool first = true;
+    for (const guard::GuardEntry& entry : guard_->List(id, *list)) {
+      body += first ? "{" : ",{";
+      first = false;
+      body += entry.is_ip ? R"("ip":)" : R"("identity":)";
+      http::AppendJsonString(body, entry.value);
+      body += R"(,"source":)";
+      http::AppendJsonString(body, entry.source);
+      if (entry.expires_unix != 0) body += fmt::format(R"(,"expires":{})", entry.expires_unix);
+      body += "}";
+    }
+    body += "]}";
+    return http::MakeJson(http::status::ok, std::move(body), v, ka);
+  };
+  // A change is answered once it is recorded (when a recorder is set).
+  auto changed = [&](http::Response answer) -> http::Response {
+    if (!lists_recorded_) return answer;
+    deferred.list_change = std::move(answer);
+    return http::Response{};  // not sent: Route answers through `deferred`
+  };
+  const http::verb method = req.method();
+  if (method == http::verb::get || method == http::verb::head) return render();
+  if (method != http::verb::post && method != http::verb::delete_) {
+    http::Response res =
+        http::MakeError(http::ApiError::kMethodNotAllowed, "use GET, POST or DELETE", v, ka);
+    res.set(http::field::allow, "GET, POST, DELETE");
+    return res;
+  }
+  // One entry: {"ip": "10.0.0.0/8"} or {"identity": "..."}, and for block "ttl" (seconds).
+  // DELETE may name it in the query instead (?ip=... or ?identity=...).
+  std::string ip;
+  std::string identity;
+  std::optional<std::int64_t> ttl;
+  const bool has_body = req.body().find_first_not_of(" \t\r\n") != std::string::npos;
+  if (method == http::verb::delete_ && !has_body) {
+    ip = http::QueryParam(http::QueryOf(req.target()), "ip").value_or("");
+    identity = http::QueryParam(http::QueryOf(req.target()), "identity").value_or("");
+  } else {
+    boost::system::error_code ec;
+    const boost::json::value doc = boost::json::parse(req.body(), ec);
+    const boost::json::object* obj = ec ? nullptr : doc.if_object();
+    if (obj == nullptr) {
+      return http::MakeError(http::ApiError::kBadRequest,
+                             R"(expected a JSON object {"ip": "..."} or {"identity": "..."})", v,
+                             ka);
+    }
+    for (const auto& [key, value] : *obj) {
+      if (key == "ip" || key == "identity") {
+        const boost::json::string* text = value.if_string();
+        if (text == nullptr) {
+          return http::MakeError(http::ApiError::kBadRequest,
+                                 fmt::format("{} must be a string", std::string_view(key)), v, ka);
+        }
+        (key == "ip" ? ip : identity).assign(text->data(), text->size());
+      } else if (key == "ttl" && method == http::verb::post && guard::GuardListExpires(*list)) {
+        const std::int64_t* seconds = value.if_int64();
+        if (seconds == nullptr || *seconds < 1 || *seconds > 7 * 86'400) {
+          return http::MakeError(http::ApiError::kBadRequest,
+                                 "ttl must be a whole number of seconds between 1 and 604800", v,
+                                 ka);
+        }
+        ttl = *seconds;
+      } else {
+        return http::MakeError(
+            http::ApiError::kBadRequest,
+            fmt::format(
+                "unknown key \"{}\" (allowed: ip, identity{})", std::string_view(key).substr(0, 60),
+                guard::GuardListExpires(*list) && method == http::verb::post ? ", ttl" : ""),
+            v, ka);
+      }
+    }
+  }
+  if (ip.empty() == identity.empty()) {
+    return http::MakeError(http::ApiError::kBadRequest, "give exactly one of ip and identity", v,
+                           ka);
+  }
+  if (!ip.empty() && !guard::ParseIpRange(ip)) {
+    return http::MakeError(http::ApiError::kBadRequest,
+                           "ip must be an IP address or a CIDR block such as 10.0.0.0/8", v, ka);
+  }
+  if (identity.size() > 256) {
+    return http::MakeError(http::ApiError::kBadRequest, "identity is longer than 256 bytes", v, ka);
+  }
+  const bool is_ip = !ip.empty();
+  const std::string& value = is_ip ? ip : identity;
+  if (method == http::verb::post) {
+    std::optional<std::chrono::seconds> time;
+    if (ttl) time = std::chrono::seconds(*ttl);
+    if (!guard_->Add(id, *list, guard::GuardEntry{is_ip, value, 0, "admin"}, time)) {
+      return http::MakeError(http::ApiError::kBadRequest, "the entry cannot be added", v, ka);
+    }
+    spdlog::info("admin: room {}: {} \"{}\" added to the {} list by {}", id,
+                 is_ip ? "address" : "identity", util::LogEscaped(value),
+                 guard::GuardListName(*list), connection.peer.to_string());
+    return changed(render());
+  }
+  if (!guard_->Remove(id, *list, is_ip, value)) {
+    return http::MakeError(
+        http::ApiError::kNotFound,
+        fmt::format("no such entry in the {} list (entries from the configuration "
+                    "change with it)",
+                    guard::GuardListName(*list)),
+        v, ka);
+  }
+  spdlog::info("admin: room {}: {} \"{}\" removed from the {} list by {}", id,
+               is_ip ? "address" : "identity", util::LogEscaped(value), guard::GuardListName(*list),
+               connection.peer.to_string());
+  return changed(render());
+}
+
+std::optional<http::Response> AdminApi::RouteKeys(const http::Request& req,
+                                                  const http::PathSegments& parts,
+                                                  Deferred& deferred) {
+  const unsigned v = req.version();
+  const bool ka = req.keep_alive();
+  const bool read = req.method() == http::verb::get || req.method() == http::verb::head;
+  if (parts.size() == 4) {
+    if (read) return ListKeys(req);
+    http::Response res = http::MakeError(http::ApiError::kMethodNotAllowed, "use GET", v, ka);
+    res.set(http::field::allow, "GET");
+    return res;
+  }
+  if (parts.size() == 5 && parts[4] == "rotate" && keys_.rotate) {
+    if (req.method() == http::verb::post) {
+      deferred.rotate_keys = true;
+      return std::nullopt;
+    }
+    http::Response res = http::MakeError(http::ApiError::kMethodNotAllowed, "use POST", v, ka);
+    res.set(http::field::allow, "POST");
+    return res;
+  }
+  return http::MakeError(http::ApiError::kNotFound, "no such endpoint", v, ka);
+}
+
+http::Response AdminApi::ListKeys(const http::Request& req) {
+  std::string body = R"({"keys":[)";
+  bool first = true;
+  auto optional = [&](const char* name, const std::optional<std::int64_t>& value) {
+    if (value) {
+      fmt::format_to(std::back_inserter(body), R"(,"{}":{})", name, *value);
+    } else {
+      fmt::format_to(std::back_inserter(body), R"(,"{}":null)", name);
+    }
+  };
+  for (const token::KeyDescription& key : keys_.ring->Describe()) {
+    body += first ? "{" : ",{";
+    first = false;
+    body += R"("kid":)";
+    http::AppendJsonString(body, key.kid);
+    fmt::format_to(std::back_inserter(body), R"(,"state":"{}")", token::KeyStateName(key.state));
+    optional("created_at", key.created_unix);
+    optional("retired_at", key.retired_unix);
+    optional("not_after", key.not_after_unix);
+    body += "}";
+  }
+  body += R"(],"jwks":)";
+  body += keys_.ring->Current().jwks;
+  body += "}";
+  return http::MakeJson(http::status::ok, std::move(body), req.version(), req.keep_alive());
+}
+
+void AdminApi::RotateKeys(const http::Request& req, const http::ConnectionInfo& connection,
+                          http::Respond respond) {
+  const unsigned v = req.version();
+  const bool ka = req.keep_alive();
+  keys_.rotate([this, respond = std::move(respond), peer = connection.peer.to_string(), v,
+                ka](boost::system::result<token::KeyEvents, std::string> done) {
+    if (!done) {
+      spdlog::error("admin: key rotation asked by {} failed: {}", peer, done.error());
+      return respond(http::MakeError(http::ApiError::kUnavailable,
+                                     "the key could not be rotated: " + done.error(), v, false));
+    }
+    const std::string kid = done->created.value_or("");
+    spdlog::info("admin: signing key rotated by {}: new key {}, retired {}", peer, kid,
+                 done->retired.value_or("none"));
+    std::string body = R"({"kid":)";
+    http::AppendJsonString(body, kid);
+    body += R"(,"retired":)";
+    if (done->retired) {
+      http::AppendJsonString(body, *done->retired);
+    } else {
+      body += "null";
+    }
+    body += R"(,"jwks":)";
+    body += keys_.ring->Current().jwks;
+    body += "}";
+    respond(http::MakeJson(http::status::ok, std::move(body), v, ka));
+  });
+}
+
+std::optional<http::Response> AdminApi::SessionToEnd(http::RoomEntry& room,
+                                                     const http::Request& req,
+                                                     std::string_view session, Deferred& deferred) {
+  const unsigned v = req.version();
+  const bool ka = req.keep_alive();
+  std::uint64_t incarnation = 0;
+  std::uint64_t ticket = 0;
+  const bool digits = !session.empty() && session.size() <= 20 &&
+                      session.find_first_not_of("0123456789") == std::string_view::npos;
+  if (digits) {
+    auto [end, ec] = std::from_chars(session.data(), session.data() + session.size(), ticket);
+    if (ec != std::errc{} || end != session.data() + session.size()) {
+      return http::MakeError(http::ApiError::kBadRequest, "the ticket number is too large", v, ka);
+    }
+    incarnation = room.state->incarnation();
+  } else if (!token::ParseSessionId(session, incarnation, ticket)) {
+    return http::MakeError(
+        http::ApiError::kBadRequest,
+        "a session is named by its token's jti (<16 hex digits>.<ticket>) or by its "
+        "ticket number",
+        v, ka);
+  }
+  // A jti of an earlier lifetime of the room's state, or ticket 0 (a fail_open admission),
+  // names no session that exists now.
+  if (ticket == 0 || incarnation != room.state->incarnation()) {
+    return http::MakeError(http::ApiError::kSessionNotFound, "no such session", v, ka);
+  }
+  deferred.end_session = &room;
+  deferred.session_ticket = ticket;
+  return std::nullopt;
+}
+
+void AdminApi::EndSession(http::RoomEntry& room, std::uint64_t ticket, const http::Request& req,
+                          const http::ConnectionInfo& connection, http::Respond respond) {
+  const unsigned v = req.version();
+  const bool ka = req.keep_alive();
+  room.state->Leave(ticket, [respond = std::move(respond), id = room.state->id(), ticket,
+                             peer = connection.peer.to_string(), v,
+                             ka](boost::system::result<bool> ended) {
+    if (!ended) {
+      spdlog::error("admin: session {} of room {} not ended: {}", ticket, id,
+                    ended.error().message());
+      return respond(http::MakeError(http::ApiError::kUnavailable,
+                                     "the session could not be ended; try again", v, false));
+    }
+    if (!*ended)
+      return respond(http::MakeError(http::ApiError::kSessionNotFound, "no such session", v, ka));
+    spdlog::info("admin: session {} of room {} ended by {}", ticket, id, peer);
+    http::Response res{http::status::no_content, v};
+    res.keep_alive(ka);
+    respond(std::move(res));
+  });
+}
+
+http::Response AdminApi::GetPolicy(http::RoomEntry& room, const http::Request& req) {
+  return http::MakeJson(http::status::ok, RenderPolicy(room.state->id(), room.state->policy()),
+                        req.version(), req.keep_alive());
+}
+
+void AdminApi::PutPolicy(http::RoomEntry& room, const http::Request& req,
+                         const http::ConnectionInfo& connection, http::Respond respond) {
+  const unsigned v = req.version();
+  const bool ka = req.keep_alive();
+  std::optional<core::Policy> next = PolicyChange(room, req, respond);
+  if (!next) return;
+  const std::string rendered = RenderPolicy(room.state->id(), *next);
+  room.state->SetPolicy(
+      *next, [respond = std::move(respond), rendered, id = room.state->id(),
+              peer = connection.peer.to_string(), v, ka](boost::system::result<void> done) {
+        if (!done) {
+          spdlog::error("admin: policy of room {} not changed: {}", id, done.error().message());
+          return respond(http::MakeError(http::ApiError::kUnavailable,
+                                         "the change could not be stored; try again", v, false));
+        }
+        spdlog::info("admin: policy of room {} changed by {}: {}", id, peer, rendered);
+        respond(http::MakeJson(http::status::ok, rendered, v, ka));
+      });
+}
+
+std::optional<core::Policy> AdminApi::PolicyChange(http::RoomEntry& room, const http::Request& req,
+                                                   const http::Respond& respond) {
+  const unsigned v = req.version();
+  const bool ka = req.keep_alive();
+  // Answers the request with an error; the change is not made.
+  auto reject = [&](http::Response error) -> std::optional<core::Policy> {
+    respond(std::move(error));
+    return std::nullopt;
+  };
+  boost::system::error_code ec;
+  const boost::json::value doc = boost::json::parse(req.body(), ec);
+  if (ec)
+    return reject(http::MakeError(http::ApiError::kBadRequest, "body is not valid JSON", v, ka));
+  const boost::json::object* obj = doc.if_object();
+  if (obj == nullptr) {
+    return reject(
+        http::MakeError(http::ApiError::kBadRequest, "body must be a JSON object", v, ka));
+  }
+
+  core::Policy next = room.state->policy();
+  for (const auto& [key, value] : *obj) {
+    // A copy, not the binding: clang 14 (the fuzz build) cannot capture structured bindings.
+    const std::string_view name = key;
+    auto bad = [&](std::string_view why) {
+      return reject(
+          http::MakeError(http::ApiError::kBadRequest, fmt::format("{}: {}", name, why), v, ka));
+    };
+    if (key == "max_active" || key == "burst" || key == "queue_limit") {
+      const std::optional<std::int64_t> n = WholeNumber(value);
+      if (!n) return bad("must be a whole number");
+      (key == "max_active" ? next.max_active : key == "burst" ? next.burst : next.queue_limit) = *n;
+    } else if (key == "admit_rate") {
+      if (!value.is_number()) return bad("must be a number");
+      next.admit_rate = value.to_number<double>();
+    } else if (key == "mode") {
+      const boost::json::string* s = value.if_string();
+      const std::optional<core::Mode> mode =
+          s ? core::ParseMode(std::string_view(*s)) : std::nullopt;
+      if (!mode) return bad("must be one of fifo, passthrough, reject, pause");
+      next.mode = *mode;
+    } else {
+      return bad("unknown key (settable: max_active, admit_rate, burst, mode, queue_limit)");
+    }
+  }
+  if (const auto problems = core::ValidatePolicy(next); !problems.empty()) {
+    std::string message;
+    for (const core::PolicyProblem& problem : problems) {
+      if (!message.empty()) message += "; ";
+      message += problem.key + ": " + problem.message;
+    }
+    return reject(http::MakeError(http::ApiError::kBadRequest, message, v, ka));
+  }
+  return next;
+}
+
+http::Response AdminApi::ListRooms(const http::Request& req) {
+  std::string body = R"({"rooms":[)";
+  bool first = true;
+  for (const auto& entry : rooms_.entries()) {
+    const store::RoomFigures f = entry->state->Figures();
+    if (!first) body.push_back(',');
+    first = false;
+    body += R"({"policy":)";
+    body += RenderPolicy(entry->state->id(), entry->state->policy());
+    fmt::format_to(std::back_inserter(body),
+                   R"(,"queueSize":{},"active":{},"calledUnclaimed":{},"frontier":{},)"
+                   R"("lastTicket":{},"advanceRate":{:.3f},"scope":"{}","nodes":{})",
+                   f.queue_size, f.active, f.called_unclaimed, f.frontier, f.last_issued,
+                   f.advance_rate, f.cluster_wide ? "cluster" : "node", f.nodes);
+    if (!f.tick_holder.empty()) {
+      body += R"(,"tickHolder":)";
+      http::AppendJsonString(body, f.tick_holder);
+    }
+    body.push_back('}');
+  }
+  body += "]}";
+  return http::MakeJson(http::status::ok, std::move(body), req.version(), req.keep_alive());
+}
+
+http::Response AdminApi::Metrics(const http::Request& req) {
+  std::string out;
+  out.reserve(16 * 1024);
+  std::vector<std::pair<std::string, store::RoomFigures>> figures;
+  // One version of the room list for the whole page, whatever a reload does meanwhile.
+  const std::vector<http::RoomEntry*>& entries = rooms_.entries();
+  for (const http::RoomEntry* entry : entries) {
+    figures.emplace_back(analytics::EscapeLabel(entry->state->id()), entry->state->Figures());
+  }
+  auto family = [&](const char* name, const char* type, const char* help, auto value) {
+    analytics::AppendHelp(out, name, type, help);
+    for (std::size_t i = 0; i < figures.size(); ++i) {
+      analytics::AppendSample(out, name, fmt::format("room=\"{}\"", figures[i].first),
+                              value(i, figures[i].second));
+    }
+  };
+  using F = const store::RoomFigures&;
+  family("vwr_room_joins_total", "counter", "Joins that got a new ticket.",
+         [](std::size_t, F f) { return f.counters.joins; });
+  family("vwr_room_rejoins_total", "counter",
+         "Joins by a userId that held a live ticket, answered with that ticket.",
+         [](std::size_t, F f) { return f.counters.rejoins; });
+  family("vwr_room_rejected_total", "counter", "Joins refused because the room is closed.",
+         [](std::size_t, F f) { return f.counters.rejected; });
+  family("vwr_room_full_total", "counter", "Joins refused because the queue is full.",
+         [](std::size_t, F f) { return f.counters.full; });
+  family("vwr_room_admissions_total", "counter", "Sessions created (admissions).",
+         [](std::size_t, F f) { return f.counters.admissions; });
+  family("vwr_room_immediate_admissions_total", "counter", "Admissions without waiting.",
+         [](std::size_t, F f) { return f.counters.immediate; });
+  family("vwr_room_bypass_admissions_total", "counter",
+         "Sessions admitted without a place in line (entry pass, allow list); not in "
+         "vwr_room_admissions_total.",
+         [](std::size_t, F f) { return f.counters.bypass; });
+  family("vwr_room_polls_total", "counter", "Status polls.",
+         [&](std::size_t i, F) { return entries[i]->traffic.polls.Value(); });
+  family("vwr_room_entry_pass_joins_total", "counter",
+         "Joins admitted at once by an entry pass (this node's).",
+         [&](std::size_t i, F) { return entries[i]->traffic.entry_pass_joins.Value(); });
+  family("vwr_room_pow_refused_total", "counter",
+         "Joins refused for their proof of work: missing, invalid, expired or replayed (this "
+         "node's).",
+         [&](std::size_t i, F) { return entries[i]->traffic.pow_refused.Value(); });
+  family("vwr_room_leaves_total", "counter", "Sessions ended by leave.",
+         [](std::size_t, F f) { return f.counters.leaves; });
+  family("vwr_room_no_shows_total", "counter", "Called tickets not claimed within claim_grace.",
+         [](std::size_t, F f) { return f.counters.no_shows; });
+  family("vwr_room_expired_sessions_total", "counter", "Sessions ended by idleness.",
+         [](std::size_t, F f) { return f.counters.expired_sessions; });
+  family("vwr_room_queue_size", "gauge", "People waiting.",
+         [](std::size_t, F f) { return f.queue_size; });
+  family("vwr_room_active_sessions", "gauge", "Admitted sessions.",
+         [](std::size_t, F f) { return static_cast<std::uint64_t>(f.active); });
+  family("vwr_room_called_unclaimed", "gauge", "Called tickets not yet claimed.",
+         [](std::size_t, F f) { return static_cast<std::uint64_t>(f.called_unclaimed); });
+  family("vwr_room_frontier", "gauge", "Highest ticket called.",
+         [](std::size_t, F f) { return f.frontier; });
+  family("vwr_room_last_ticket", "gauge", "Highest ticket issued.",
+         [](std::size_t, F f) { return f.last_issued; });
+  family("vwr_room_advance_rate", "gauge", "Observed admissions per second (EWMA).",
+         [](std::size_t, F f) { return f.advance_rate; });
+  family("vwr_room_max_active", "gauge", "Policy: concurrent sessions allowed.",
+         [&](std::size_t i, F) {
+           return static_cast<std::uint64_t>(entries[i]->state->policy().max_active);
+         });
+  family("vwr_room_admit_rate", "gauge", "Policy: admissions per second.",
+         [&](std::size_t i, F) { return entries[i]->state->policy().admit_rate; });
+  family("vwr_room_nodes", "gauge",
+         "Nodes serving the room: 1 on the embedded store; on Redis, the nodes that ticked it "
+         "within three lease periods.",
+         [](std::size_t, F f) { return static_cast<std::uint64_t>(f.nodes); });
+  metrics_.Render(out);
+  if (guard_ != nullptr) guard_->RenderMetrics(out);
+  http::Response res{http::status::ok, req.version()};
+  res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+  res.keep_alive(req.keep_alive());
+  res.body() = std::move(out);
+  res.prepare_payload();
+  return res;
+}
+
+}  // namespace vwr::admin

@@ -1,0 +1,116 @@
+#include "http/api_metrics.hpp"
+
+#include <fmt/format.h>
+
+namespace vwr::http {
+
+std::string_view EndpointName(Endpoint endpoint) {
+  switch (endpoint) {
+    case Endpoint::kJoin:
+      return "join";
+    case Endpoint::kStatus:
+      return "status";
+    case Endpoint::kHeartbeat:
+      return "heartbeat";
+    case Endpoint::kLeave:
+      return "leave";
+    case Endpoint::kRoomInfo:
+      return "room";
+    case Endpoint::kHealth:
+      return "healthz";
+    case Endpoint::kReady:
+      return "readyz";
+    case Endpoint::kMetrics:
+      return "metrics";
+    case Endpoint::kPolicy:
+      return "policy";
+    case Endpoint::kJwks:
+      return "jwks";
+    case Endpoint::kKeys:
+      return "keys";
+    case Endpoint::kVerify:
+      return "verify";
+    case Endpoint::kTracerInput:
+      return "tracer_input";
+    case Endpoint::kTracerOutput:
+      return "tracer_output";
+    case Endpoint::kTracerCheckBot:
+      return "tracer_check_bot";
+    case Endpoint::kSessions:
+      return "sessions";
+    case Endpoint::kChallenge:
+      return "challenge";
+    case Endpoint::kOther:
+      return "other";
+  }
+  return "other";
+}
+
+std::string_view VerifyOutcomeName(VerifyOutcome outcome) {
+  switch (outcome) {
+    case VerifyOutcome::kOk:
+      return "ok";
+    case VerifyOutcome::kNoToken:
+      return "no_token";
+    case VerifyOutcome::kInvalidToken:
+      return "invalid_token";
+    case VerifyOutcome::kTokenExpired:
+      return "token_expired";
+    case VerifyOutcome::kSessionEnded:
+      return "session_ended";
+    case VerifyOutcome::kRoomNotFound:
+      return "room_not_found";
+    case VerifyOutcome::kBadRequest:
+      return "bad_request";
+  }
+  return "bad_request";
+}
+
+void ApiMetrics::RecordVerify(VerifyOutcome outcome) {
+  verify_[static_cast<std::size_t>(outcome)].Add();
+}
+
+std::size_t ApiMetrics::CodeIndex(unsigned code) {
+  for (std::size_t i = 0; i + 1 < kCodes.size(); ++i) {
+    if (kCodes[i] == code) return i;
+  }
+  return kCodes.size() - 1;
+}
+
+void ApiMetrics::Record(Endpoint endpoint, unsigned status_code, double seconds) {
+  const auto e = static_cast<std::size_t>(endpoint);
+  requests_[e][CodeIndex(status_code)].Add();
+  latency_[e].Observe(seconds);
+}
+
+void ApiMetrics::Render(std::string& out) const {
+  analytics::AppendHelp(out, "vwr_http_requests_total", "counter",
+                        "HTTP requests answered, by endpoint and status code.");
+  for (std::size_t e = 0; e < kEndpointCount; ++e) {
+    for (std::size_t c = 0; c < kCodes.size(); ++c) {
+      const std::uint64_t n = requests_[e][c].Value();
+      if (n == 0) continue;
+      const std::string code = kCodes[c] == 0 ? "other" : std::to_string(kCodes[c]);
+      analytics::AppendSample(
+          out, "vwr_http_requests_total",
+          fmt::format("endpoint=\"{}\",code=\"{}\"", EndpointName(static_cast<Endpoint>(e)), code),
+          n);
+    }
+  }
+  analytics::AppendHelp(out, "vwr_verify_results_total", "counter",
+                        "Answers of /api/v1/verify, by what was decided.");
+  for (std::size_t i = 0; i < kVerifyOutcomeCount; ++i) {
+    analytics::AppendSample(
+        out, "vwr_verify_results_total",
+        fmt::format("result=\"{}\"", VerifyOutcomeName(static_cast<VerifyOutcome>(i))),
+        verify_[i].Value());
+  }
+  analytics::AppendHelp(out, "vwr_http_request_duration_seconds", "histogram",
+                        "Time to handle a request, by endpoint (excluding network I/O).");
+  for (std::size_t e = 0; e < kEndpointCount; ++e) {
+    latency_[e].Render(out, "vwr_http_request_duration_seconds",
+                       fmt::format("endpoint=\"{}\"", EndpointName(static_cast<Endpoint>(e))));
+  }
+}
+
+}  // namespace vwr::http

@@ -1,0 +1,64 @@
+#pragma once
+
+#include <array>
+#include <string>
+#include <string_view>
+
+#include "analytics/metrics.hpp"
+
+namespace vwr::http {
+
+enum class Endpoint : std::uint8_t {
+  kJoin,
+  kStatus,
+  kHeartbeat,
+  kLeave,
+  kRoomInfo,
+  kHealth,
+  kReady,
+  kMetrics,
+  kPolicy,
+  kJwks,            // GET /.well-known/jwks.json
+  kKeys,            // /admin/api/v1/keys[/rotate]
+  kVerify,          // GET /api/v1/verify
+  kSessions,        // DELETE /admin/api/v1/rooms/{room}/sessions/{session}
+  kChallenge,       // GET /api/v1/rooms/{room}/challenge
+  kTracerInput,     // /TRACERAPI/inputQueue.do
+  kTracerOutput,    // /TRACERAPI/outQueue.do (and its alias outputQueue.do)
+  kTracerCheckBot,  // /TRACERAPI/checkBotIp.do
+  kOther,
+};
+inline constexpr std::size_t kEndpointCount = 18;
+std::string_view EndpointName(Endpoint endpoint);
+
+// What GET /api/v1/verify decided (vwr_verify_results_total{result}).
+enum class VerifyOutcome : std::uint8_t {
+  kOk,            // 204: a valid admission token of a live session
+  kNoToken,       // 401: neither a bearer token nor the room's cookie
+  kInvalidToken,  // 401: forged, malformed, another room's, another issuer's, a pass
+  kTokenExpired,  // 401: genuine, past its exp (or before its nbf)
+  kSessionEnded,  // 401: genuine, but its session has ended (leave, idleness, an operator)
+  kRoomNotFound,  // 404: no room by that id, or none matches the original host and URI
+  kBadRequest,    // 400: no room named and no original URI to route by
+};
+inline constexpr std::size_t kVerifyOutcomeCount = 7;
+std::string_view VerifyOutcomeName(VerifyOutcome outcome);
+
+// Request counts by endpoint and status code, and latency by endpoint. Thread-safe, lock-free.
+class ApiMetrics {
+ public:
+  void Record(Endpoint endpoint, unsigned status_code, double seconds);
+  void RecordVerify(VerifyOutcome outcome);
+  void Render(std::string& out) const;
+
+ private:
+  static constexpr std::array<unsigned, 13> kCodes = {200, 204, 304, 400, 401, 404, 405,
+                                                      413, 429, 431, 500, 503, 0};
+  static std::size_t CodeIndex(unsigned code);
+
+  std::array<std::array<analytics::Counter, kCodes.size()>, kEndpointCount> requests_;
+  std::array<analytics::LatencyHistogram, kEndpointCount> latency_;
+  std::array<analytics::Counter, kVerifyOutcomeCount> verify_;
+};
+
+}  // namespace vwr::http

@@ -1,0 +1,168 @@
+#include "tracer/form.hpp"
+
+#include <algorithm>
+#include <iterator>
+#include <stdexcept>
+
+#include "http/request_parts.hpp"
+
+namespace vwr::tracer {
+namespace {
+
+// Decodes one key or value and checks what it decodes to. `raw` is at most 3 * max bytes when
+// the decoded text can fit (every decoded byte takes 1 to 3 input bytes), so a long value is
+// refused before anything is allocated for it.
+std::optional<FormErrorCode> DecodePart(std::string_view raw, std::size_t max, bool is_key,
+                                        std::string& out) {
+  const FormErrorCode too_long = is_key ? FormErrorCode::kKeyTooLong : FormErrorCode::kValueTooLong;
+  if (raw.size() / 3 > max) return too_long;
+  std::optional<std::string> decoded = http::PercentDecode(raw, /*plus_is_space=*/true);
+  if (!decoded) return FormErrorCode::kBadEscape;
+  if (decoded->size() > max) return too_long;
+  if (decoded->find('\0') != std::string::npos) return FormErrorCode::kNulByte;
+  if (!IsValidUtf8(*decoded)) return FormErrorCode::kInvalidUtf8;
+  out = std::move(*decoded);
+  return std::nullopt;
+}
+
+bool InRange(unsigned char c, unsigned char lo, unsigned char hi) { return c >= lo && c <= hi; }
+
+}  // namespace
+
+std::string_view FormError::name() const {
+  switch (code) {
+    case FormErrorCode::kBadEscape:
+      return "bad_escape";
+    case FormErrorCode::kNulByte:
+      return "nul_byte";
+    case FormErrorCode::kInvalidUtf8:
+      return "invalid_utf8";
+    case FormErrorCode::kTooManyFields:
+      return "too_many_fields";
+    case FormErrorCode::kKeyTooLong:
+      return "key_too_long";
+    case FormErrorCode::kValueTooLong:
+      return "value_too_long";
+  }
+  return "unknown";
+}
+
+std::string FormError::Message() const {
+  std::string what;
+  switch (code) {
+    case FormErrorCode::kBadEscape:
+      what = "bad percent escape (% must be followed by two hex digits)";
+      break;
+    case FormErrorCode::kNulByte:
+      what = "NUL byte";
+      break;
+    case FormErrorCode::kInvalidUtf8:
+      what = "text that is not UTF-8";
+      break;
+    case FormErrorCode::kTooManyFields:
+      what = "one field too many";
+      break;
+    case FormErrorCode::kKeyTooLong:
+      what = "key too long";
+      break;
+    case FormErrorCode::kValueTooLong:
+      what = "value too long";
+      break;
+  }
+  return what + " in the field at byte " + std::to_string(offset);
+}
+
+void throw_exception_from_error(const FormError& error,
+                                const boost::source_location& /*location*/) {
+  throw std::invalid_argument("malformed form: " + error.Message());
+}
+
+std::optional<std::string_view> FormFields::Find(std::string_view key) const {
+  for (const Field& field : fields_) {
+    if (field.key == key) return std::string_view(field.value);
+  }
+  return std::nullopt;
+}
+
+void FormFields::Append(FormFields later) {
+  fields_.insert(fields_.end(), std::make_move_iterator(later.fields_.begin()),
+                 std::make_move_iterator(later.fields_.end()));
+}
+
+boost::system::result<FormFields, FormError> ParseForm(std::string_view body,
+                                                       const FormLimits& limits) {
+  FormFields form;
+  form.fields_.reserve(8);  // a TRACER call has six fields
+  std::size_t offset = 0;
+  while (offset <= body.size()) {
+    const std::size_t amp = std::min(body.find('&', offset), body.size());
+    const std::string_view pair = body.substr(offset, amp - offset);
+    const std::size_t pair_offset = offset;
+    offset = amp + 1;
+    if (pair.empty()) continue;
+    if (form.fields_.size() == limits.max_fields) {
+      return FormError{FormErrorCode::kTooManyFields, pair_offset};
+    }
+    const std::size_t eq = pair.find('=');
+    const std::string_view raw_key = pair.substr(0, eq);
+    const std::string_view raw_value =
+        eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+    FormFields::Field field;
+    if (auto error = DecodePart(raw_key, limits.max_key_bytes, /*is_key=*/true, field.key)) {
+      return FormError{*error, pair_offset};
+    }
+    if (auto error = DecodePart(raw_value, limits.max_value_bytes, /*is_key=*/false, field.value)) {
+      return FormError{*error, pair_offset};
+    }
+    form.fields_.push_back(std::move(field));
+  }
+  return form;
+}
+
+bool IsValidUtf8(std::string_view text) {
+  // RFC 3629 section 4: the lead byte fixes the length and narrows the first continuation
+  // byte's range, which is what excludes overlong forms, surrogates and code points above
+  // U+10FFFF.
+  std::size_t i = 0;
+  const std::size_t n = text.size();
+  while (i < n) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t length = 0;
+    unsigned char lo = 0x80;
+    unsigned char hi = 0xBF;
+    if (InRange(c, 0xC2, 0xDF)) {
+      length = 2;
+    } else if (c == 0xE0) {
+      length = 3;
+      lo = 0xA0;
+    } else if (InRange(c, 0xE1, 0xEC) || InRange(c, 0xEE, 0xEF)) {
+      length = 3;
+    } else if (c == 0xED) {
+      length = 3;
+      hi = 0x9F;
+    } else if (c == 0xF0) {
+      length = 4;
+      lo = 0x90;
+    } else if (InRange(c, 0xF1, 0xF3)) {
+      length = 4;
+    } else if (c == 0xF4) {
+      length = 4;
+      hi = 0x8F;
+    } else {
+      return false;  // a continuation byte first, C0, C1, or F5..FF
+    }
+    if (n - i < length) return false;
+    if (!InRange(static_cast<unsigned char>(text[i + 1]), lo, hi)) return false;
+    for (std::size_t k = 2; k < length; ++k) {
+      if (!InRange(static_cast<unsigned char>(text[i + k]), 0x80, 0xBF)) return false;
+    }
+    i += length;
+  }
+  return true;
+}
+
+}  // namespace vwr::tracer

@@ -141,7 +141,11 @@ TicketOutcome Room::Resolve(std::uint64_t number, std::uint64_t frontier_at_join
     return out;
   }
   if (number > frontier_) {
-    out.status = policy_.mode == Mode::kReject ? TicketStatus::kRejected : TicketStatus::kWaiting;
+    if (departed_.contains(number)) {
+      out.status = TicketStatus::kExpired;  // given back: it is nobody's place any more
+    } else {
+      out.status = policy_.mode == Mode::kReject ? TicketStatus::kRejected : TicketStatus::kWaiting;
+    }
     return out;
   }
   if (number >= pending_base_) {
@@ -200,9 +204,28 @@ bool Room::Leave(std::uint64_t session_ticket) {
   return true;
 }
 
+bool Room::Withdraw(std::uint64_t number) {
+  if (number > frontier_ && number <= last_issued_ && number < kBypassTicketBase) {
+    if (!departed_.insert(number).second) return false;
+  } else if (number >= pending_base_ && number <= frontier_) {
+    Call& call = calls_[number - pending_base_];
+    if (call.state != CallState::kUnclaimed) return false;
+    call.state = CallState::kExpired;  // its slot returns at once: not a no-show
+    --called_unclaimed_;
+  } else {
+    return false;
+  }
+  ForgetIdentityOf(number);
+  ++counters_.withdrawn;
+  Emit(TicketWithdrawn{number});
+  return true;
+}
+
 bool Room::LeaveIdentity(std::string_view identity) {
   auto it = identities_.find(identity);
-  return it != identities_.end() && Leave(it->second.ticket);
+  if (it == identities_.end()) return false;
+  const std::uint64_t ticket = it->second.ticket;
+  return sessions_.contains(ticket) ? Leave(ticket) : Withdraw(ticket);
 }
 
 TickReport Room::Tick(const Instant& now) {
@@ -297,14 +320,25 @@ std::uint64_t Room::IssueTicket(std::string_view identity, std::uint64_t frontie
   return number;
 }
 
-void Room::CallNext(std::uint64_t count, const Instant& now) {
-  if (count == 0) return;
-  for (std::uint64_t i = 0; i < count; ++i) {
-    calls_.push_back(Call{now.mono, CallState::kUnclaimed});
+bool Room::Step(util::TimePoint at) {
+  ++frontier_;
+  if (!departed_.empty() && *departed_.begin() == frontier_) {
+    departed_.erase(departed_.begin());
+    calls_.push_back(Call{at, CallState::kExpired});  // given back: passed over, no slot
+    return false;
   }
-  frontier_ += count;
-  called_unclaimed_ += static_cast<std::int64_t>(count);
-  Emit(FrontierMoved{frontier_, now.unix_ms});
+  calls_.push_back(Call{at, CallState::kUnclaimed});
+  ++called_unclaimed_;
+  return true;
+}
+
+void Room::CallNext(std::uint64_t count, const Instant& now) {
+  const std::uint64_t before = frontier_;
+  std::uint64_t called = 0;
+  while (called < count && frontier_ < last_issued_) called += Step(now.mono) ? 1 : 0;
+  // Places given back right behind the frontier are passed over now: nobody waits for them.
+  while (!departed_.empty() && *departed_.begin() == frontier_ + 1) Step(now.mono);
+  if (frontier_ != before) Emit(FrontierMoved{frontier_, now.unix_ms});
 }
 
 const Session* Room::CreateSession(std::uint64_t number, const Instant& now, bool immediate) {
@@ -412,11 +446,7 @@ void Room::Apply(const RoomEvent& event, const Instant& now) {
           const std::uint64_t target = std::min(e.frontier, last_issued_);
           if (target <= frontier_) return;
           const util::TimePoint at = now.MonoOf(e.at_unix_ms);
-          for (std::uint64_t n = frontier_; n < target; ++n) {
-            calls_.push_back(Call{at, CallState::kUnclaimed});
-          }
-          called_unclaimed_ += static_cast<std::int64_t>(target - frontier_);
-          frontier_ = target;
+          while (frontier_ < target) Step(at);
         } else if constexpr (std::is_same_v<E, TicketClaimed>) {
           if (e.number < pending_base_ || e.number > frontier_) return;
           Call& call = calls_[e.number - pending_base_];
@@ -457,6 +487,10 @@ void Room::Apply(const RoomEvent& event, const Instant& now) {
           ++counters_.bypass;
           RememberBypass(
               RestoreSession(e.number, e.at_unix_ms, now.MonoOf(e.at_unix_ms), e.identity));
+        } else if constexpr (std::is_same_v<E, TicketWithdrawn>) {
+          Withdraw(e.number);
+        } else if constexpr (std::is_same_v<E, WithdrawnCheckpoint>) {
+          counters_.withdrawn = e.withdrawn;
         } else if constexpr (std::is_same_v<E, BypassCheckpoint>) {
           bypass_issued_ = e.issued;
           counters_.bypass = e.bypass;
@@ -471,6 +505,7 @@ void Room::Apply(const RoomEvent& event, const Instant& now) {
           identities_.clear();
           identity_of_ticket_.clear();
           bypass_sessions_.clear();
+          departed_.clear();
           bypass_issued_ = 0;  // a BypassCheckpoint follows when there is anything to say
           counters_ = RoomCounters{.joins = e.joins,
                                    .rejected = e.rejected,
@@ -515,6 +550,8 @@ void Room::Snapshot(RoomEventSink& sink, const Instant& now) const {
   for (const auto& [identity, entry] : identities_) {
     sink.OnEvent(IdentityRestored{entry.ticket, entry.frontier_at_join, identity});
   }
+  for (const std::uint64_t number : departed_) sink.OnEvent(TicketWithdrawn{number});
+  if (c.withdrawn > 0) sink.OnEvent(WithdrawnCheckpoint{c.withdrawn});
   if (!(policy_ == configured_policy_)) sink.OnEvent(PolicyChanged{configured_policy_, policy_});
 }
 

@@ -4,6 +4,7 @@
 #include <deque>
 #include <list>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -85,6 +86,7 @@ struct RoomCounters {
   std::uint64_t no_shows = 0;          // called tickets never claimed
   std::uint64_t expired_sessions = 0;  // sessions ended by idleness (from the line or bypass)
   std::uint64_t leaves = 0;            // sessions ended by leave (from the line or bypass)
+  std::uint64_t withdrawn = 0;         // places given back before their session began (Withdraw)
 };
 
 // One waiting room: the ticket line, the frontier, the admitted sessions. Pure logic, no I/O, no
@@ -132,8 +134,14 @@ class Room {
   bool Heartbeat(std::uint64_t session_ticket, const Instant& now);
   // Ends a session and frees its slot at once. False when there was no such session.
   bool Leave(std::uint64_t session_ticket);
-  // Ends the session that `identity`'s place in line became (Leave of its ticket). False when
-  // the identity holds no place, or its place is still waiting or called.
+  // Gives back place `number` before its session begins: a waiting ticket leaves the line (it
+  // no longer counts in waiting(), and the frontier passes it without calling it, so it takes
+  // no slot), a called one gives its call up at once (its slot returns now, not after
+  // claim_grace). The ticket is expired from then on, and its identity holds no place. False
+  // when it is neither (admitted, spent, unknown, or given back already).
+  bool Withdraw(std::uint64_t number);
+  // What `identity`'s place is given up as: its session ends (Leave), or its waiting or called
+  // place is given back (Withdraw). False when the identity holds no place.
   bool LeaveIdentity(std::string_view identity);
   TickReport Tick(const Instant& now);
   // Takes effect from the next tick (and the next join).
@@ -159,7 +167,10 @@ class Room {
   std::uint64_t incarnation() const { return incarnation_; }
   std::uint64_t frontier() const { return frontier_; }
   std::uint64_t last_issued() const { return last_issued_; }
-  std::uint64_t waiting() const { return last_issued_ - frontier_; }
+  // People in line: tickets above the frontier, less the places given back among them.
+  std::uint64_t waiting() const { return last_issued_ - frontier_ - departed_.size(); }
+  // Places given back above the frontier (not reached yet).
+  std::uint64_t departed() const { return departed_.size(); }
   // Bypass numbers issued so far: the last is kBypassTicketBase + bypass_issued().
   std::uint64_t bypass_issued() const { return bypass_issued_; }
   std::int64_t active() const { return static_cast<std::int64_t>(sessions_.size()); }
@@ -184,7 +195,12 @@ class Room {
   bool HasFreeSlot() const;
   TicketOutcome AdmitImmediately(std::string_view identity, const Instant& now);
   std::uint64_t IssueTicket(std::string_view identity, std::uint64_t frontier_at_join);
+  // Calls the next `count` places in line; places given back on the way, and right after, are
+  // passed over (as expired calls) without counting.
   void CallNext(std::uint64_t count, const Instant& now);
+  // The frontier's one step: calls ticket frontier_ + 1, or passes it over when given back.
+  // Returns whether it was called.
+  bool Step(util::TimePoint at);
   const Session* CreateSession(std::uint64_t number, const Instant& now, bool immediate = false);
   // Makes (or refreshes) session `number` as given: replay, snapshots, and Admit.
   Session& RestoreSession(std::uint64_t number, std::int64_t admitted_unix_ms,
@@ -218,6 +234,9 @@ class Room {
 
   std::unordered_map<std::uint64_t, Session> sessions_;
   std::list<std::uint64_t> idle_order_;  // session tickets, least recently seen first
+
+  // Places given back above the frontier: the frontier passes them without calling them.
+  std::set<std::uint64_t> departed_;
 
   std::unordered_map<std::string, IdentityEntry, util::StringHash, std::equal_to<>> identities_;
   std::unordered_map<std::uint64_t, std::string> identity_of_ticket_;

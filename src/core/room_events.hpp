@@ -56,6 +56,17 @@ struct BypassAdmitted {
   std::int64_t at_unix_ms = 0;
   std::string identity;
 };
+// Ticket `number` was given back (Room::Withdraw): a waiting place whose holder left the line,
+// or a called one given up before it was claimed. Also a snapshot's record of a place given back
+// that the frontier has not reached yet.
+struct TicketWithdrawn {
+  std::uint64_t number = 0;
+};
+// RoomCounters::withdrawn as of the snapshot, written after its TicketWithdrawn records (which
+// restore the places, not the count) when it is not 0.
+struct WithdrawnCheckpoint {
+  std::uint64_t withdrawn = 0;
+};
 // An operator changed the policy. `base` is the configured policy it replaced; on restart the
 // change is kept only while the configuration still says `base` (an edited file wins).
 struct PolicyChanged {
@@ -101,7 +112,7 @@ struct BypassCheckpoint {
 using RoomEvent =
     std::variant<TicketIssued, FrontierMoved, TicketClaimed, SessionSeen, SessionEnded, CallExpired,
                  PolicyChanged, RoomCheckpoint, CallRestored, SessionRestored, IdentityRestored,
-                 BypassAdmitted, BypassCheckpoint>;
+                 BypassAdmitted, BypassCheckpoint, TicketWithdrawn, WithdrawnCheckpoint>;
 
 // Receives a room's events as they happen (under whatever serialises access to the room).
 class RoomEventSink {

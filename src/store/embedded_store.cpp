@@ -181,6 +181,13 @@ SessionChange EmbeddedRoom::Leave(std::uint64_t session_ticket) {
   return SessionChange{left, TakeLsn()};
 }
 
+SessionChange EmbeddedRoom::Withdraw(std::uint64_t ticket) {
+  std::lock_guard lock(mu_);
+  const bool withdrawn = room_.Withdraw(ticket);
+  Publish();
+  return SessionChange{withdrawn, TakeLsn()};
+}
+
 SessionChange EmbeddedRoom::LeaveIdentity(std::string_view identity) {
   std::lock_guard lock(mu_);
   const bool left = room_.LeaveIdentity(identity);
@@ -301,6 +308,11 @@ void EmbeddedRoom::Leave(std::uint64_t session_ticket, Done<bool> done) {
   Settle(change.durable_lsn, change.found, std::move(done));
 }
 
+void EmbeddedRoom::Withdraw(std::uint64_t ticket, Done<bool> done) {
+  const SessionChange change = Withdraw(ticket);
+  Settle(change.durable_lsn, change.found, std::move(done));
+}
+
 void EmbeddedRoom::LeaveIdentity(std::string identity, Done<bool> done) {
   const SessionChange change = LeaveIdentity(std::string_view(identity));
   Settle(change.durable_lsn, change.found, std::move(done));
@@ -354,7 +366,7 @@ TicketAnswer EmbeddedRoom::Answer(const core::TicketOutcome& outcome) const {
 
 void EmbeddedRoom::Publish() {
   if (!(published_.policy() == room_.policy())) published_.SetPolicy(room_.policy());
-  published_.Publish(room_.last_issued(), room_.frontier(), room_.advance_rate());
+  published_.Publish(room_.last_issued(), room_.frontier(), room_.departed(), room_.advance_rate());
 }
 
 EmbeddedStore::EmbeddedStore(const std::vector<RoomSpec>& rooms, const util::Clock& clock)

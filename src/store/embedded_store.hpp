@@ -59,6 +59,7 @@ class EmbeddedRoom final : public RoomState, private core::RoomEventSink {
               Done<TicketAnswer> done) override;
   void Heartbeat(std::uint64_t session_ticket, Done<bool> done) override;
   void Leave(std::uint64_t session_ticket, Done<bool> done) override;
+  void Withdraw(std::uint64_t ticket, Done<bool> done) override;
   void LeaveIdentity(std::string identity, Done<bool> done) override;
   void SetPolicy(const core::Policy& policy, Done<void> done) override;
   RoomFigures Figures() override;
@@ -77,6 +78,7 @@ class EmbeddedRoom final : public RoomState, private core::RoomEventSink {
   TicketAnswer Status(std::uint64_t ticket, std::uint64_t frontier_at_join);
   SessionChange Heartbeat(std::uint64_t session_ticket);
   SessionChange Leave(std::uint64_t session_ticket);
+  SessionChange Withdraw(std::uint64_t ticket);
   SessionChange LeaveIdentity(std::string_view identity);
   std::uint64_t SetPolicy(const core::Policy& policy);
 

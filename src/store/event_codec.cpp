@@ -27,19 +27,22 @@ enum class Tag : std::uint8_t {
   kIdentityRestored = 11,
   kBypassAdmitted = 12,
   kBypassCheckpoint = 13,
+  kTicketWithdrawn = 14,
+  kWithdrawnCheckpoint = 15,
 };
 
 // Tripwires: a new event alternative, or a field added to or removed from an event or the policy,
 // stops the build here instead of being silently left out of the journal. Give the changed event
 // a new tag (the old tag keeps decoding the old layout), then update these.
-static_assert(std::variant_size_v<core::RoomEvent> == 13,
+static_assert(std::variant_size_v<core::RoomEvent> == 15,
               "a new RoomEvent alternative needs a tag in event_codec");
 [[maybe_unused]] void FieldCountTripwire(
     const core::TicketIssued& a, const core::FrontierMoved& b, const core::TicketClaimed& c,
     const core::SessionSeen& d, const core::SessionEnded& e, const core::CallExpired& f,
     const core::PolicyChanged& g, const core::RoomCheckpoint& h, const core::CallRestored& i,
     const core::SessionRestored& j, const core::IdentityRestored& k, const core::Policy& l,
-    const core::BypassAdmitted& m, const core::BypassCheckpoint& n) {
+    const core::BypassAdmitted& m, const core::BypassCheckpoint& n, const core::TicketWithdrawn& o,
+    const core::WithdrawnCheckpoint& p) {
   [[maybe_unused]] const auto& [a1, a2, a3] = a;
   [[maybe_unused]] const auto& [b1, b2] = b;
   [[maybe_unused]] const auto& [c1, c2, c3] = c;
@@ -54,6 +57,8 @@ static_assert(std::variant_size_v<core::RoomEvent> == 13,
   [[maybe_unused]] const auto& [l1, l2, l3, l4, l5, l6, l7, l8, l9] = l;
   [[maybe_unused]] const auto& [m1, m2, m3] = m;
   [[maybe_unused]] const auto& [n1, n2] = n;
+  [[maybe_unused]] const auto& [o1] = o;
+  [[maybe_unused]] const auto& [p1] = p;
 }
 
 // Enum bytes that no valid payload holds; written only for an enum variable holding a value
@@ -208,6 +213,8 @@ struct Encoder {
     PutVarint(e.issued, out);
     PutVarint(e.bypass, out);
   }
+  void operator()(const core::TicketWithdrawn& e) const { PutVarint(e.number, out); }
+  void operator()(const core::WithdrawnCheckpoint& e) const { PutVarint(e.withdrawn, out); }
 };
 
 template <typename T>
@@ -215,7 +222,7 @@ constexpr Tag TagOf() {
   using core::BypassAdmitted, core::BypassCheckpoint, core::CallExpired, core::CallRestored,
       core::FrontierMoved, core::IdentityRestored, core::PolicyChanged, core::RoomCheckpoint,
       core::SessionEnded, core::SessionRestored, core::SessionSeen, core::TicketClaimed,
-      core::TicketIssued;
+      core::TicketIssued, core::TicketWithdrawn, core::WithdrawnCheckpoint;
   if constexpr (std::is_same_v<T, TicketIssued>) {
     return Tag::kTicketIssued;
   } else if constexpr (std::is_same_v<T, FrontierMoved>) {
@@ -240,9 +247,14 @@ constexpr Tag TagOf() {
     return Tag::kIdentityRestored;
   } else if constexpr (std::is_same_v<T, BypassAdmitted>) {
     return Tag::kBypassAdmitted;
-  } else {
-    static_assert(std::is_same_v<T, BypassCheckpoint>, "every RoomEvent alternative needs a tag");
+  } else if constexpr (std::is_same_v<T, BypassCheckpoint>) {
     return Tag::kBypassCheckpoint;
+  } else if constexpr (std::is_same_v<T, TicketWithdrawn>) {
+    return Tag::kTicketWithdrawn;
+  } else {
+    static_assert(std::is_same_v<T, WithdrawnCheckpoint>,
+                  "every RoomEvent alternative needs a tag");
+    return Tag::kWithdrawnCheckpoint;
   }
 }
 
@@ -418,6 +430,8 @@ bool GetFields(Reader& r, core::BypassAdmitted& e) {
 bool GetFields(Reader& r, core::BypassCheckpoint& e) {
   return r.GetVarint(e.issued) && r.GetVarint(e.bypass);
 }
+bool GetFields(Reader& r, core::TicketWithdrawn& e) { return r.GetVarint(e.number); }
+bool GetFields(Reader& r, core::WithdrawnCheckpoint& e) { return r.GetVarint(e.withdrawn); }
 
 // Decodes the rest of the payload as a T into `decoded.event`; false unless it is exactly one T.
 template <typename T>
@@ -483,6 +497,12 @@ std::optional<DecodedEvent> DecodeEvent(std::span<const std::uint8_t> payload) {
       break;
     case Tag::kBypassCheckpoint:
       ok = DecodeAs<core::BypassCheckpoint>(r, decoded);
+      break;
+    case Tag::kTicketWithdrawn:
+      ok = DecodeAs<core::TicketWithdrawn>(r, decoded);
+      break;
+    case Tag::kWithdrawnCheckpoint:
+      ok = DecodeAs<core::WithdrawnCheckpoint>(r, decoded);
       break;
   }
   if (!ok) return std::nullopt;

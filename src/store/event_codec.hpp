@@ -48,6 +48,8 @@ namespace vwr::store {
 //    11  IdentityRestored  number uN, frontier_at_join uN, identity str
 //    12  BypassAdmitted    number uN, at_unix_ms sN, identity str
 //    13  BypassCheckpoint  issued uN, bypass uN
+//    14  TicketWithdrawn   number uN
+//    15  WithdrawnCheckpoint withdrawn uN
 //
 //   policy = max_active sN, admit_rate f64, burst sN, session_timeout ms, claim_grace ms,
 //            mode enum Mode, queue_limit sN, poll_min ms, poll_max ms

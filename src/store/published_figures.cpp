@@ -13,7 +13,9 @@ bool PublishedFigures::AnswerWaiting(std::uint64_t ticket, std::uint64_t frontie
   a = TicketAnswer{};
   a.ticket = ticket;
   a.frontier_at_join = frontier_at_join;
-  a.queue_size = last - frontier;
+  // Places given back are out of the line (read apart from the two above: never below 0).
+  const std::uint64_t departed = this->departed();
+  a.queue_size = last - frontier > departed ? last - frontier - departed : 0;
   if (p.mode == core::Mode::kReject) {
     a.status = core::TicketStatus::kRejected;
     return true;

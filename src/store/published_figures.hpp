@@ -24,8 +24,11 @@ class PublishedFigures {
   const core::Policy& policy() const { return policy_.Get(); }
   void SetPolicy(const core::Policy& policy) { policy_.Publish(policy); }
 
-  void Publish(std::uint64_t last_issued, std::uint64_t frontier, double advance_rate) {
+  // `departed`: places given back above the frontier, which the line's size leaves out.
+  void Publish(std::uint64_t last_issued, std::uint64_t frontier, std::uint64_t departed,
+               double advance_rate) {
     advance_rate_.store(advance_rate, std::memory_order_relaxed);
+    departed_.store(departed, std::memory_order_relaxed);
     // last_issued before frontier: a reader that sees the new frontier also sees every ticket
     // issued before it moved.
     Raise(last_issued_, last_issued);
@@ -35,6 +38,7 @@ class PublishedFigures {
   std::uint64_t frontier() const { return frontier_.load(std::memory_order_acquire); }
   std::uint64_t last_issued() const { return last_issued_.load(std::memory_order_acquire); }
   double advance_rate() const { return advance_rate_.load(std::memory_order_relaxed); }
+  std::uint64_t departed() const { return departed_.load(std::memory_order_relaxed); }
 
   // The standing of a ticket above the frontier (waiting, or rejected in a closed room), from the
   // published figures alone. False for any other ticket: the store must decide.
@@ -50,6 +54,7 @@ class PublishedFigures {
 
   std::atomic<std::uint64_t> frontier_{0};
   std::atomic<std::uint64_t> last_issued_{0};
+  std::atomic<std::uint64_t> departed_{0};
   std::atomic<double> advance_rate_{0.0};
   util::Published<core::Policy> policy_;
 };

@@ -30,6 +30,7 @@ struct RoomScripts {
   redis::Script adopt = Of(scripts::kAdopt);
   redis::Script set_policy = Of(scripts::kSetPolicy);
   redis::Script admit = Of(scripts::kAdmit);
+  redis::Script withdraw = Of(scripts::kWithdraw);
 };
 
 const RoomScripts& Scripts() {
@@ -175,7 +176,7 @@ RedisRoom::RedisRoom(RedisStore& store, const RoomSpec& spec)
       file_policy_(spec.policy) {
   // Until the first tick reads the shared estimate, the configured rate stands in for it, as it
   // seeds core::AdvanceRateEstimator: a waiting answer has an ETA from the very first join.
-  published_.Publish(0, 0, spec.policy.admit_rate);
+  published_.Publish(0, 0, 0, spec.policy.admit_rate);
 }
 
 std::vector<std::string> RedisRoom::Keys(bool with_lease) const {
@@ -212,7 +213,7 @@ void RedisRoom::UsePolicy(const std::string& encoded) {
       // A new admit_rate restarts the estimate from it (the scripts' use_policy does the same
       // to the shared one, which the next tick brings back).
       if (p->admit_rate != published_.policy().admit_rate) {
-        published_.Publish(0, 0, p->admit_rate);
+        published_.Publish(0, 0, 0, p->admit_rate);
       }
       published_.SetPolicy(*p);
     }
@@ -263,11 +264,13 @@ void RedisRoom::NoteShape(const std::vector<Reply>& answer, std::size_t at) {
   const Reply* f = answer.data() + at;
   const std::uint64_t last = ToU64(f[0]);
   const std::uint64_t front = ToU64(f[1]);
-  published_.Publish(last, front, published_.advance_rate());
+  const std::uint64_t waiting = ToU64(f[2]);
+  const std::uint64_t line = last - std::min(last, front);
+  published_.Publish(last, front, line - std::min(line, waiting), published_.advance_rate());
   std::lock_guard lock(figures_mu_);
   figures_.last_issued = last;
   figures_.frontier = front;
-  figures_.queue_size = last - std::min(last, front);
+  figures_.queue_size = waiting;
   figures_.active = static_cast<std::int64_t>(ToU64(f[3]));
   figures_.called_unclaimed = static_cast<std::int64_t>(ToU64(f[4]));
 }
@@ -286,9 +289,8 @@ std::optional<TicketAnswer> RedisRoom::AnswerOf(const boost::system::result<Repl
   t.frontier_at_join = ToU64((*a)[2]);
   t.admitted_unix = static_cast<std::int64_t>(ToU64((*a)[3]) / 1000);
   t.identity = (*a)[4].str;
-  const std::uint64_t last = ToU64((*a)[5]);
   const std::uint64_t front = ToU64((*a)[6]);
-  t.queue_size = last - std::min(last, front);
+  t.queue_size = ToU64((*a)[7]);
   NoteShape(*a, 5);
   const core::Policy& p = policy();
   if (t.status == core::TicketStatus::kWaiting) {
@@ -348,6 +350,18 @@ void RedisRoom::Leave(std::uint64_t session_ticket, Done<bool> done) {
                          // Refused here at once; the other nodes learn it at their next tick.
                          if (found) NoteRevoked(member, ToI64((*a)[6]));
                          done(found);
+                       });
+}
+
+void RedisRoom::Withdraw(std::uint64_t ticket, Done<bool> done) {
+  if (!adopted()) return done(Unavailable<bool>());
+  store_.client().Eval(Scripts().withdraw, Keys(), Args({std::to_string(ticket)}),
+                       [this, done = std::move(done)](boost::system::result<Reply> r) {
+                         // {found, last, front, waiting, active, called}: withdraw.lua
+                         const std::vector<Reply>* a = ArrayOf(r, 6, "withdraw");
+                         if (a == nullptr) return done(Unavailable<bool>());
+                         NoteShape(*a, 1);
+                         done(ToU64((*a)[0]) == 1);
                        });
 }
 
@@ -453,7 +467,8 @@ RoomFigures RedisRoom::Figures() {
   f.cluster_wide = true;
   f.frontier = std::max(f.frontier, published_.frontier());
   f.last_issued = std::max(f.last_issued, published_.last_issued());
-  f.queue_size = f.last_issued - std::min(f.last_issued, f.frontier);
+  const std::uint64_t line = f.last_issued - std::min(f.last_issued, f.frontier);
+  f.queue_size = line - std::min(line, published_.departed());
   f.advance_rate = published_.advance_rate();
   const core::Policy& p = policy();
   if (p.mode == core::Mode::kFifo && f.queue_size == 0 &&
@@ -483,7 +498,7 @@ void RedisRoom::Tick() {
       Args({o.node_id, std::to_string(o.lease.count()), std::to_string(o.max_call_per_tick),
             revoked_cursor_, std::to_string(keep_ms)}),
       [this, keep_ms](boost::system::result<Reply> r) {
-        const std::vector<Reply>* a = ArrayOf(r, 22, "tick");
+        const std::vector<Reply>* a = ArrayOf(r, 23, "tick");
         if (a == nullptr) return;
         const auto& e = *a;
         // The sessions ended since the last reading; the reading goes on from where it stands.
@@ -498,7 +513,8 @@ void RedisRoom::Tick() {
         UsePolicy(e[17].str);
         const std::uint64_t last = ToU64(e[1]);
         const std::uint64_t front = ToU64(e[2]);
-        published_.Publish(last, front, ToDouble(e[6]));
+        const std::uint64_t line = last - std::min(last, front);
+        published_.Publish(last, front, line - std::min(line, ToU64(e[3])), ToDouble(e[6]));
         std::lock_guard lock(figures_mu_);
         figures_.last_issued = last;
         figures_.frontier = front;
@@ -516,6 +532,7 @@ void RedisRoom::Tick() {
         c.leaves = ToU64(e[14]);
         c.rejoins = ToU64(e[15]);
         c.bypass = ToU64(e[19]);
+        c.withdrawn = ToU64(e[22]);
         figures_.tick_holder = e[16].str;
         figures_.nodes = static_cast<std::uint32_t>(ToU64(e[18]));
       });

@@ -73,6 +73,7 @@ class RedisRoom final : public RoomState {
               Done<TicketAnswer> done) override;
   void Heartbeat(std::uint64_t session_ticket, Done<bool> done) override;
   void Leave(std::uint64_t session_ticket, Done<bool> done) override;
+  void Withdraw(std::uint64_t ticket, Done<bool> done) override;
   void LeaveIdentity(std::string identity, Done<bool> done) override;
   void SetPolicy(const core::Policy& policy, Done<void> done) override;
   RoomFigures Figures() override;

@@ -105,10 +105,13 @@ class RoomState {
   // The bool: whether there was such a session.
   virtual void Heartbeat(std::uint64_t session_ticket, Done<bool> done) = 0;
   virtual void Leave(std::uint64_t session_ticket, Done<bool> done) = 0;
-  // Ends the session that `identity`'s place in line became, if its place is one (a TRACER
-  // check-out on a node that has not seen the identity). The bool: whether a session ended. A
-  // waiting or called place stays as it is; a bypass session (Admit) is not the identity's place
-  // and is not found this way.
+  // Gives back ticket `ticket`'s place before its session begins (core::Room::Withdraw): a
+  // waiting place leaves the line and takes no slot when the frontier passes it; a called one
+  // gives its call up, and its slot returns at once. The bool: whether there was such a place.
+  virtual void Withdraw(std::uint64_t ticket, Done<bool> done) = 0;
+  // Gives up what `identity`'s place in line is (a TRACER check-out, on any node): its session
+  // ends, or its waiting or called place is given back (Withdraw). The bool: whether there was
+  // one. A bypass session (Admit) is not the identity's place and is not found this way.
   virtual void LeaveIdentity(std::string identity, Done<bool> done) = 0;
   virtual void SetPolicy(const core::Policy& policy, Done<void> done) = 0;
   virtual RoomFigures Figures() = 0;

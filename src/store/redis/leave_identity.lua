@@ -1,13 +1,18 @@
--- Ends the session that identity ARGV[8]'s place in line became, if it is one (a TRACER
--- check-out on a node that has not seen the identity). A waiting or called place is left as it
--- is. Returns {1, or 0 when the identity holds no session, last, front, waiting, active,
--- called, now_ms, the session's name ('' when none)}.
+-- Gives up what identity ARGV[8]'s place in line is (a TRACER check-out, on any node): its
+-- session ends, or its waiting or called place is given back (withdraw()). Returns {1, or 0 when
+-- the identity holds no place, last, front, waiting, active, called, now_ms, the ended session's
+-- name ('' when none ended)}.
 local now = now_ms()
 local held = redis.call('HGET', K_IDENT, ARGV[8])
 local found, n = 0, ''
 if held then
   n = string.match(held, '^(%d+):') or ''
-  if n ~= '' then found = end_session(n, 'leaves', now) end
+  if n ~= '' and redis.call('ZSCORE', K_SESS, n) then
+    found = end_session(n, 'leaves', now)
+  elseif n ~= '' then
+    found = withdraw(n)
+    n = ''  -- no session ended: nothing for the nodes to refuse
+  end
 end
 if found == 0 then n = '' end
 local f = figures()

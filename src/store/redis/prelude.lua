@@ -1,8 +1,10 @@
 -- Shared by every room script (prepended to each). One room's state lives in keys that share
 -- the hash tag {<room>}, so a script touches one Redis Cluster slot:
 --   KEYS[1] room   HASH  last, front, counters, budget, estimator, inc, policy
---   KEYS[2] ident  HASH  identity -> "ticket:frontier_at_join" (its place in line), and
---                        'b:' .. identity -> its live bypass session ('b7'; admit.lua)
+--   KEYS[2] ident  HASH  identity -> "ticket:frontier_at_join" (its place in line),
+--                        'b:' .. identity -> its live bypass session ('b7'; admit.lua), and
+--                        'w:' .. ticket -> 1 for a place given back above the frontier
+--                        (withdraw(); the room hash counts them in 'departed')
 --   KEYS[3] tident HASH  ticket -> identity
 --   KEYS[4] calls  ZSET  called, not yet claimed: ticket -> called_at_ms
 --   KEYS[5] sess   ZSET  admitted sessions: session -> last_seen_ms
@@ -52,8 +54,9 @@ local function forget_identity(n)
   redis.call('HDEL', K_TIDENT, n)
 end
 
+-- People in line: tickets above the frontier, less the places given back among them.
 local function waiting()
-  return num('last') - num('front')
+  return num('last') - num('front') - num('departed')
 end
 
 local function free_slot()
@@ -111,6 +114,7 @@ local function resolve(n, now)
   local last, front = num('last'), num('front')
   if n == 0 or n > last then return {'expired', n, 0, ''} end
   if n > front then
+    if redis.call('HEXISTS', K_IDENT, 'w:' .. n) == 1 then return {'expired', n, 0, ''} end
     return {P.mode == 'reject' and 'rejected' or 'waiting', n, 0, ''}
   end
   local called_at = redis.call('ZSCORE', K_CALLS, n)
@@ -133,13 +137,45 @@ local function resolve(n, now)
   return {'expired', n, 0, ''}
 end
 
--- Calls the next `count` tickets at `now`: the frontier passes them, each has claim_grace to
--- claim its place (core::Room::CallNext).
+-- Calls the next `count` places in line at `now`: the frontier passes them, each has
+-- claim_grace to claim its place; places given back on the way are passed over without a call
+-- (core::Room::CallNext).
 local function call_next(count, now)
-  if count <= 0 then return end
-  local front = num('front')
-  for n = front + 1, front + count do redis.call('ZADD', K_CALLS, now, n) end
-  redis.call('HSET', K_ROOM, 'front', front + count)
+  local front, last = num('front'), num('last')
+  local start = front
+  local called = 0
+  while called < count and front < last do
+    front = front + 1
+    if redis.call('HDEL', K_IDENT, 'w:' .. front) == 1 then
+      redis.call('HINCRBY', K_ROOM, 'departed', -1)
+    else
+      redis.call('ZADD', K_CALLS, now, front)
+      called = called + 1
+    end
+  end
+  -- Places given back right behind the frontier are passed over now: nobody waits for them.
+  while front < last and redis.call('HDEL', K_IDENT, 'w:' .. (front + 1)) == 1 do
+    redis.call('HINCRBY', K_ROOM, 'departed', -1)
+    front = front + 1
+  end
+  if front ~= start then redis.call('HSET', K_ROOM, 'front', front) end
+end
+
+-- Gives back place n before its session begins (core::Room::Withdraw): a waiting one leaves the
+-- line, a called one gives its call up (its slot returns at once). Returns 1, or 0 when n is no
+-- waiting or called place (or was given back already).
+local function withdraw(n)
+  n = tonumber(n)
+  if not n then return 0 end
+  if n > num('front') and n <= num('last') then
+    if redis.call('HSETNX', K_IDENT, 'w:' .. n, 1) == 0 then return 0 end
+    redis.call('HINCRBY', K_ROOM, 'departed', 1)
+  elseif redis.call('ZREM', K_CALLS, n) == 0 then
+    return 0
+  end
+  forget_identity(n)
+  redis.call('HINCRBY', K_ROOM, 'withdrawn', 1)
+  return 1
 end
 
 -- Whole admissions a budget of `tokens` allows (core::RateBudget::Available: the epsilon
@@ -152,7 +188,7 @@ end
 -- {last, front, waiting, active, called}.
 local function figures()
   local last, front = num('last'), num('front')
-  return {last, front, last - front, redis.call('ZCARD', K_SESS), redis.call('ZCARD', K_CALLS)}
+  return {last, front, waiting(), redis.call('ZCARD', K_SESS), redis.call('ZCARD', K_CALLS)}
 end
 
 -- The admit_rate of a policy as the nodes encode it (store::EncodePolicy: 1|mode|max|rate|...).

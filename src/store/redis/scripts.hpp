@@ -14,5 +14,6 @@ extern const char* const kTick;
 extern const char* const kAdopt;
 extern const char* const kSetPolicy;
 extern const char* const kAdmit;
+extern const char* const kWithdraw;
 
 }  // namespace vwr::store::redis_scripts

@@ -7,7 +7,7 @@
 --          full, admissions, immediate, no_shows, expired, leaves, rejoins, lease holder,
 --          policy in force (as encoded by the nodes), nodes serving the room, bypass,
 --          where the node's reading stands now, {session, ended_at_ms, ...} revoked from where it
---          stood}.
+--          stood, withdrawn}.
 local K_LEASE, K_NODES = KEYS[8], KEYS[9]
 local node, lease_ms, max_call = ARGV[8], tonumber(ARGV[9]), tonumber(ARGV[10])
 local revoked_from, revoked_keep_ms = ARGV[11], tonumber(ARGV[12])
@@ -51,18 +51,19 @@ if holder == node then
   end
   advance = math.min(advance, max_call)
   set_tokens(tokens)
-  local front = num('front')
   call_next(advance, now)
-  -- The advance rate (core::AdvanceRateEstimator), observed only while people waited.
+  -- The advance rate (core::AdvanceRateEstimator), observed only while people waited: the
+  -- frontier's own advance, places passed over included, as positions count them.
+  local front = num('front')
   local rate = tonumber(redis.call('HGET', K_ROOM, 'rate') or tostring(P.admit_rate))
   local last_tick = tonumber(redis.call('HGET', K_ROOM, 'tick_ms') or tostring(now))
   local dt = (now - last_tick) / 1000
   if P.mode == 'fifo' and num('wal') > 0 and dt > 0 then
-    local sample = (front + advance - num('fal')) / dt
+    local sample = (front - num('fal')) / dt
     rate = rate + (1 - math.exp(-dt / 20)) * (sample - rate)
   end
   redis.call('HSET', K_ROOM, 'rate', string.format('%.6f', rate), 'tick_ms', now,
-             'wal', waiting(), 'fal', front + advance)
+             'wal', waiting(), 'fal', front)
 end
 
 -- Every node ticks every room: a node that has not ticked for three lease periods is gone.
@@ -93,4 +94,5 @@ return {ticked, f[1], f[2], f[3], redis.call('ZCARD', K_SESS), redis.call('ZCARD
         redis.call('HGET', K_ROOM, 'rate') or tostring(P.admit_rate), num('joins'),
         num('rejected'), num('full'), num('admissions'), num('immediate'), num('no_shows'),
         num('expired'), num('leaves'), num('rejoins'), holder,
-        redis.call('HGET', K_ROOM, 'policy') or '', nodes, num('bypass'), revoked_to, revoked}
+        redis.call('HGET', K_ROOM, 'policy') or '', nodes, num('bypass'), revoked_to, revoked,
+        num('withdrawn')}

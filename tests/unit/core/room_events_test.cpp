@@ -34,7 +34,7 @@ struct Digest {
   std::uint64_t frontier, last_issued, waiting;
   std::int64_t active, called_unclaimed;
   std::uint64_t joins, admissions, immediate, bypass, bypass_issued, no_shows, expired_sessions,
-      leaves;
+      leaves, withdrawn, departed;
   std::set<std::tuple<std::uint64_t, std::string, std::int64_t>> sessions;
   Policy policy;
   bool operator==(const Digest&) const = default;
@@ -54,6 +54,8 @@ Digest DigestOf(const Room& room) {
            room.counters().no_shows,
            room.counters().expired_sessions,
            room.counters().leaves,
+           room.counters().withdrawn,
+           room.departed(),
            {},
            room.policy()};
   for (std::uint64_t t = 1; t <= room.last_issued(); ++t) {
@@ -74,6 +76,7 @@ Digest DigestOf(const Room& room) {
 void Live(Room& room, util::FakeClock& clock, unsigned seed) {
   std::mt19937 rng(seed);
   std::mt19937 bypass_rng(seed + 1000);  // apart, so that the line's life is drawn as before
+  std::mt19937 withdraw_rng(seed + 2000);
   std::vector<std::uint64_t> tickets;
   for (int step = 0; step < 400; ++step) {
     clock.Advance(milliseconds(100));
@@ -83,6 +86,9 @@ void Live(Room& room, util::FakeClock& clock, unsigned seed) {
       const std::string id = rng() % 2 ? "user-" + std::to_string(rng() % 50) : "";
       TicketOutcome out = room.Join(id, Instant::From(clock));
       if (out.ticket) tickets.push_back(out.ticket);
+    }
+    if (withdraw_rng() % 7 == 0 && !tickets.empty()) {
+      room.Withdraw(tickets[withdraw_rng() % tickets.size()]);
     }
     if (bypass_rng() % 25 == 0) {
       const std::string id = bypass_rng() % 2 ? "vip-" + std::to_string(bypass_rng() % 50) : "";
@@ -120,6 +126,7 @@ TEST(RoomEvents, ReplayingTheEventsRebuildsTheState) {
     ASSERT_GT(live.counters().no_shows, 0u) << "the scenario exercises no-shows";
     ASSERT_GT(live.counters().expired_sessions, 0u) << "and idle expiry";
     ASSERT_GT(live.counters().bypass, 0u) << "and admissions without a place in line";
+    ASSERT_GT(live.counters().withdrawn, 0u) << "and places given back";
 
     Room restored("r", TestPolicy(), 9, clock.Now());
     for (const RoomEvent& e : recorder.events) restored.Apply(e, Instant::From(clock));

@@ -574,6 +574,110 @@ TEST_F(RoomTest, AdmitAgainKeepsTheHeldSessionAlive) {
   EXPECT_NE(room_->FindSession(held.ticket), nullptr) << "the second admit was activity";
 }
 
+TEST_F(RoomTest, AWithdrawnPlaceLeavesTheLineAndTakesNoSlot) {
+  Policy p = MakePolicy();
+  p.max_active = 1;
+  Start(p);
+  const TicketOutcome holder = Join();
+  ASSERT_EQ(holder.status, TicketStatus::kAdmitted);
+  const TicketOutcome a = Join("a");
+  const TicketOutcome b = Join("b");
+  const TicketOutcome c = Join();
+  ASSERT_EQ(room_->waiting(), 3u);
+  EXPECT_TRUE(room_->Withdraw(a.ticket));
+  EXPECT_FALSE(room_->Withdraw(a.ticket)) << "given back once";
+  EXPECT_EQ(room_->waiting(), 2u) << "it no longer counts in the line";
+  EXPECT_EQ(room_->departed(), 1u);
+  EXPECT_EQ(Poll(a.ticket).status, TicketStatus::kExpired);
+  EXPECT_EQ(Join("a").ticket, c.ticket + 1) << "its identity holds no place any more";
+  // The slot that frees goes to b, the next in line: a is passed over, not called.
+  const std::uint64_t b_position_before = b.ticket - room_->frontier();
+  ASSERT_TRUE(room_->Leave(holder.ticket));
+  Run(milliseconds(100));
+  EXPECT_EQ(room_->called_unclaimed(), 1) << "one call, for b";
+  EXPECT_EQ(room_->frontier(), b.ticket);
+  EXPECT_LT(b.ticket - room_->frontier(), b_position_before) << "positions only fall";
+  EXPECT_EQ(Poll(b.ticket).status, TicketStatus::kAdmitted);
+  EXPECT_EQ(room_->departed(), 0u);
+  EXPECT_EQ(room_->counters().withdrawn, 1u);
+  EXPECT_EQ(room_->counters().no_shows, 0u) << "a place given back is no no-show";
+  EXPECT_FALSE(room_->Withdraw(b.ticket)) << "a session is left, not withdrawn";
+  EXPECT_FALSE(room_->Withdraw(c.ticket + 100)) << "never issued";
+}
+
+TEST_F(RoomTest, PlacesGivenBackAtTheHeadOfTheLineArePassedOverAtOnce) {
+  Policy p = MakePolicy();
+  p.max_active = 1;
+  Start(p);
+  Join();
+  const TicketOutcome a = Join();
+  const TicketOutcome b = Join();
+  ASSERT_TRUE(room_->Withdraw(b.ticket));
+  ASSERT_TRUE(room_->Withdraw(a.ticket));
+  EXPECT_EQ(room_->waiting(), 0u);
+  Run(milliseconds(100));
+  EXPECT_EQ(room_->frontier(), b.ticket) << "nobody waits for them: no slot was needed";
+  EXPECT_EQ(room_->called_unclaimed(), 0);
+  EXPECT_EQ(room_->departed(), 0u);
+  const TicketOutcome c = Join();
+  EXPECT_EQ(c.status, TicketStatus::kWaiting) << "the one slot is still the first's";
+  EXPECT_EQ(c.ticket - room_->frontier(), 1u) << "first in line";
+}
+
+TEST_F(RoomTest, AWithdrawnCallReturnsItsSlotAtOnce) {
+  Policy p = MakePolicy();
+  p.max_active = 1;
+  p.claim_grace = seconds(20);
+  Start(p);
+  const TicketOutcome holder = Join();
+  const TicketOutcome called = Join();
+  const TicketOutcome next = Join();
+  ASSERT_TRUE(room_->Leave(holder.ticket));
+  Run(milliseconds(100));
+  ASSERT_EQ(room_->called_unclaimed(), 1);
+  EXPECT_TRUE(room_->Withdraw(called.ticket));
+  EXPECT_EQ(room_->called_unclaimed(), 0);
+  Run(milliseconds(100));
+  EXPECT_EQ(Poll(next.ticket).status, TicketStatus::kAdmitted)
+      << "its slot went on at the next tick, not after claim_grace";
+  EXPECT_EQ(Poll(called.ticket).status, TicketStatus::kExpired);
+}
+
+TEST_F(RoomTest, LeaveIdentityGivesBackAWaitingPlaceOrEndsASession) {
+  Policy p = MakePolicy();
+  p.max_active = 1;
+  Start(p);
+  const TicketOutcome in = Join("in");
+  const TicketOutcome waiting = Join("waiting");
+  EXPECT_TRUE(room_->LeaveIdentity("waiting"));
+  EXPECT_EQ(room_->waiting(), 0u);
+  EXPECT_EQ(Poll(waiting.ticket).status, TicketStatus::kExpired);
+  EXPECT_TRUE(room_->LeaveIdentity("in"));
+  EXPECT_EQ(room_->active(), 0);
+  EXPECT_FALSE(room_->LeaveIdentity("in"));
+  EXPECT_FALSE(room_->LeaveIdentity("nobody"));
+  (void)in;
+}
+
+TEST_F(RoomTest, PassthroughAndJoinsCountOnlyThePeopleStillInLine) {
+  Policy p = MakePolicy();
+  p.max_active = 1;
+  p.queue_limit = 2;
+  Start(p);
+  Join();
+  const TicketOutcome a = Join();
+  Join();
+  EXPECT_EQ(Join().status, TicketStatus::kFull);
+  ASSERT_TRUE(room_->Withdraw(a.ticket));
+  EXPECT_EQ(Join().status, TicketStatus::kWaiting) << "a place given back is room in the line";
+  Policy open = p;
+  open.mode = Mode::kPassthrough;
+  room_->SetPolicy(open);
+  EXPECT_EQ(Join().status, TicketStatus::kAdmitted);
+  EXPECT_EQ(room_->waiting(), 0u);
+  EXPECT_EQ(room_->called_unclaimed(), 2) << "the two still in line were called, a passed over";
+}
+
 TEST_F(RoomTest, TicketsFromAnotherLifeAreExpired) {
   Start(MakePolicy());
   EXPECT_EQ(Poll(42).status, TicketStatus::kExpired);

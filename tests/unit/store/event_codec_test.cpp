@@ -54,6 +54,8 @@ auto Fields(const core::IdentityRestored& e) {
 }
 auto Fields(const core::BypassAdmitted& e) { return std::tie(e.number, e.at_unix_ms, e.identity); }
 auto Fields(const core::BypassCheckpoint& e) { return std::tie(e.issued, e.bypass); }
+auto Fields(const core::TicketWithdrawn& e) { return std::tie(e.number); }
+auto Fields(const core::WithdrawnCheckpoint& e) { return std::tie(e.withdrawn); }
 
 bool SameEvent(const core::RoomEvent& a, const core::RoomEvent& b) {
   if (a.index() != b.index()) return false;
@@ -157,6 +159,9 @@ std::vector<Sample> Samples() {
   s.push_back({"r", core::BypassCheckpoint{}});
   s.push_back({"r", core::BypassCheckpoint{12, 11}});
   s.push_back({"r", core::BypassCheckpoint{kU64Max, kU64Max}});
+  s.push_back({"r", core::TicketWithdrawn{}});
+  s.push_back({"r", core::TicketWithdrawn{kU64Max}});
+  s.push_back({"r", core::WithdrawnCheckpoint{7}});
   return s;
 }
 
@@ -215,6 +220,8 @@ TEST(EventCodec, BytesMatchTheDocumentedFormat) {
   EXPECT_EQ(Hex(Encode("r", core::BypassAdmitted{core::kBypassTicketBase + 1, -1, "u"})),
             Hex("\x0c\x01r\x81\x80\x80\x80\x80\x80\x80\x80\x40\x01\x01u"s));
   EXPECT_EQ(Hex(Encode("r", core::BypassCheckpoint{3, 2})), Hex("\x0d\x01r\x03\x02"s));
+  EXPECT_EQ(Hex(Encode("r", core::TicketWithdrawn{300})), Hex("\x0e\x01r\xac\x02"s));
+  EXPECT_EQ(Hex(Encode("r", core::WithdrawnCheckpoint{5})), Hex("\x0f\x01r\x05"s));
 
   core::Policy base;  // the defaults
   core::Policy policy;
@@ -273,7 +280,7 @@ TEST(EventCodec, TrailingByteIsRejected) {
 TEST(EventCodec, UnknownTagIsRejected) {
   const std::string valid = Encode("r", core::CallExpired{1});
   ASSERT_TRUE(Decode(valid).has_value());
-  for (int tag : {0, 14, 15, 0x7f, 0x80, 0xff}) {
+  for (int tag : {0, 16, 17, 0x7f, 0x80, 0xff}) {
     std::string bytes = valid;
     bytes[0] = static_cast<char>(tag);
     EXPECT_FALSE(Decode(bytes).has_value()) << "tag " << tag;

@@ -200,6 +200,13 @@ class RoomStateContract : public testing::TestWithParam<Kind> {
     return Await(future);
   }
 
+  bool Withdraw(std::uint64_t ticket) {
+    std::promise<boost::system::result<bool>> done;
+    auto future = done.get_future();
+    Room().Withdraw(ticket, [&done](auto r) { done.set_value(std::move(r)); });
+    return Await(future);
+  }
+
   static bool LeaveIdentity(RoomState& room, std::string identity) {
     std::promise<boost::system::result<bool>> done;
     auto future = done.get_future();
@@ -335,17 +342,21 @@ TEST_P(RoomStateContract, AFreedPlaceIsClaimedExactlyOnceByConcurrentPolls) {
   EXPECT_EQ(f.active, 1);
 }
 
-TEST_P(RoomStateContract, LeaveIdentityEndsTheSessionAnIdentitysPlaceBecameAndNothingElse) {
+TEST_P(RoomStateContract, LeaveIdentityEndsTheIdentitysSessionOrGivesBackItsPlace) {
   core::Policy p = BasePolicy();
   p.max_active = 1;
   Open(p);
   const TicketAnswer alice = Join("alice");
   const TicketAnswer bob = Join("bob");
+  const TicketAnswer carl = Join("carl");
   ASSERT_EQ(alice.status, TicketStatus::kAdmitted);
   ASSERT_EQ(bob.status, TicketStatus::kWaiting);
+  ASSERT_EQ(Room().Figures().queue_size, 2u);
 
-  EXPECT_FALSE(LeaveIdentity("bob")) << "a waiting place is not a session";
-  EXPECT_EQ(Status(bob).status, TicketStatus::kWaiting) << "and stays in line";
+  // A waiting place is given back: out of the line at once, and bob holds nothing any more.
+  EXPECT_TRUE(LeaveIdentity("bob"));
+  EXPECT_EQ(Room().Figures().queue_size, 1u) << "it no longer counts in the line";
+  EXPECT_FALSE(LeaveIdentity("bob")) << "given back already";
   EXPECT_FALSE(LeaveIdentity("nobody"));
   EXPECT_FALSE(LeaveIdentity(""));
 
@@ -353,25 +364,58 @@ TEST_P(RoomStateContract, LeaveIdentityEndsTheSessionAnIdentitysPlaceBecameAndNo
   EXPECT_TRUE(Room().SessionEnded(alice.ticket)) << "its tokens are refused at once";
   EXPECT_EQ(Room().Figures().active, 0) << "its slot is free at once";
   EXPECT_FALSE(LeaveIdentity("alice")) << "ended already";
-  EXPECT_EQ(AwaitDecided(bob).status, TicketStatus::kAdmitted) << "the freed slot goes to the line";
+  // The freed slot goes to carl: bob's place is passed over, never called.
+  EXPECT_EQ(AwaitDecided(carl).status, TicketStatus::kAdmitted);
+  EXPECT_EQ(Status(bob).status, TicketStatus::kExpired);
 
-  const TicketAnswer carol = Admit("carol");
-  ASSERT_EQ(carol.status, TicketStatus::kAdmitted);
-  EXPECT_FALSE(LeaveIdentity("carol")) << "a bypass session is not a place in line";
-  EXPECT_FALSE(Room().SessionEnded(carol.ticket));
+  const TicketAnswer dave = Admit("dave");
+  ASSERT_EQ(dave.status, TicketStatus::kAdmitted);
+  EXPECT_FALSE(LeaveIdentity("dave")) << "a bypass session is not a place in line";
+  EXPECT_FALSE(Room().SessionEnded(dave.ticket));
 
   if (GetParam() == Kind::kRedis) {
-    // On a node that has never seen bob: his session ends there, and here at the next tick.
+    // On a node that has never seen carl: his session ends there, and here at the next tick.
     std::unique_ptr<RedisStore> other = OpenNode("contract-node-2");
-    EXPECT_TRUE(LeaveIdentity(*other->Find("r"), "bob"));
-    EXPECT_TRUE(other->Find("r")->SessionEnded(bob.ticket));
-    EXPECT_TRUE(TickUntil([&] { return Room().SessionEnded(bob.ticket); }));
+    EXPECT_TRUE(LeaveIdentity(*other->Find("r"), "carl"));
+    EXPECT_TRUE(other->Find("r")->SessionEnded(carl.ticket));
+    EXPECT_TRUE(TickUntil([&] { return Room().SessionEnded(carl.ticket); }));
     other->Close();
   } else {
-    EXPECT_TRUE(LeaveIdentity("bob"));
+    EXPECT_TRUE(LeaveIdentity("carl"));
   }
   const RoomFigures f = FiguresWhen([](const RoomFigures& g) { return g.counters.leaves == 2; });
-  EXPECT_EQ(f.active, 1) << "carol's bypass session lives on";
+  EXPECT_EQ(f.active, 1) << "dave's bypass session lives on";
+  EXPECT_EQ(f.counters.withdrawn, 1u);
+  EXPECT_EQ(f.counters.no_shows, 0u);
+}
+
+TEST_P(RoomStateContract, AWithdrawnPlaceLeavesTheLineAndTakesNoSlot) {
+  core::Policy p = BasePolicy();
+  p.max_active = 1;
+  p.claim_grace = seconds(30);
+  Open(p);
+  const TicketAnswer holder = Join();
+  const TicketAnswer gone = Join();
+  const TicketAnswer called = Join();
+  const TicketAnswer next = Join();
+  ASSERT_EQ(next.status, TicketStatus::kWaiting);
+  EXPECT_TRUE(Withdraw(gone.ticket));
+  EXPECT_FALSE(Withdraw(gone.ticket)) << "once";
+  EXPECT_FALSE(Withdraw(holder.ticket)) << "a session is left, not given back";
+  EXPECT_EQ(Room().Figures().queue_size, 2u);
+  TicketAnswer cached;
+  ASSERT_TRUE(Room().StatusCached(next.ticket, next.frontier_at_join, cached));
+  EXPECT_EQ(cached.queue_size, 2u) << "the polls' answers leave it out too";
+  // The slot the holder frees passes `gone` over and calls `called`.
+  EXPECT_TRUE(Leave(holder.ticket));
+  ASSERT_TRUE(TickUntil([&] { return Room().Figures().called_unclaimed == 1; }));
+  EXPECT_EQ(Status(gone).status, TicketStatus::kExpired);
+  // A called place given back returns its slot at once, not after claim_grace (30 s).
+  EXPECT_TRUE(Withdraw(called.ticket));
+  EXPECT_EQ(AwaitDecided(next).status, TicketStatus::kAdmitted);
+  const RoomFigures f = FiguresWhen([](const RoomFigures& g) { return g.counters.withdrawn == 2; });
+  EXPECT_EQ(f.counters.no_shows, 0u);
+  EXPECT_EQ(f.queue_size, 0u);
 }
 
 TEST_P(RoomStateContract, AdmitHoldsOneBypassSessionPerIdentityAtATime) {

@@ -689,13 +689,12 @@ void TracerApi::Output(std::shared_ptr<Call> call) {
       Lookup(call->key, call->place) && call->place.incarnation == room.incarnation();
   if (known && call->place.admitted) return room.Leave(call->place.ticket, std::move(answer));
   if (known) {
-    // Waiting here: nothing to free. A waiting place cannot be given back through the store;
-    // it lapses when it is called and not claimed (claim_grace). Forgetting it here does not
-    // give it up either: the store would answer the next Join with it.
-    return Reply(*call, "F", 0, 0, room.Figures().queue_size);
+    // Waiting or called: the place is given back, so that it counts in nobody's line and takes
+    // no slot when its turn comes.
+    return room.Withdraw(call->place.ticket, std::move(answer));
   }
-  // Not seen here (another node admitted it, or this one forgot it): the store finds the
-  // session the identity's place became, if it is one.
+  // Not seen here (another node served it, or this one forgot it): the store finds what the
+  // identity's place is, and gives it up (its session ends, or its place is given back).
   room.LeaveIdentity(StoreIdentity(*call), std::move(answer));
 }
 

@@ -828,11 +828,13 @@ class TracerTwoNodesTest(unittest.TestCase):
         self.assertEqual(self.answer(first, "inputQueue.do", "holder")["isWait"], "F")
         self.assertEqual(self.answer(first, "inputQueue.do", "waiter")["isWait"], "T")
 
-        # A node that has seen neither: check-out of a waiting identity gives nothing back...
+        # A node that has seen neither: check-out of a waiting identity gives its place back
+        # (the line is empty at once), and one of the admitted identity ends its session there
+        # and then.
         self.assertEqual(self.answer(second, "outputQueue.do", "waiter")["isWait"], "F")
-        self.assertEqual(self.answer(first, "inputQueue.do", "waiter")["isWait"], "T")
-        # ...and check-out of the admitted one ends its session there and then.
+        self.assertEqual(self.answer(second, "outputQueue.do", "waiter")["waitQueueSize"], "0")
         self.assertEqual(self.answer(second, "outputQueue.do", "holder")["isWait"], "F")
+        # The waiter comes back: a new place, which the freed slot takes.
         wait_until(lambda: self.answer(first, "inputQueue.do", "waiter")["isWait"] == "F", 5,
                    message="the waiter enters the slot the check-out freed")
         status, _, info = json_request("GET", first.url("/api/v1/rooms/two"))

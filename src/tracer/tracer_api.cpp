@@ -340,6 +340,19 @@ void TracerApi::Remember(const std::string& key, const Place& place) {
   stripe.places[key] = place;
 }
 
+void TracerApi::RememberAnswered(std::string_view key, const Place& place, std::uint64_t position,
+                                 std::uint64_t queue_size) {
+  Stripe& stripe = StripeOf(key);
+  const std::lock_guard lock(stripe.mu);
+  // Only onto the same place: a concurrent call may have replaced the entry meanwhile.
+  if (auto it = stripe.places.find(key); it != stripe.places.end() &&
+                                         it->second.ticket == place.ticket &&
+                                         it->second.incarnation == place.incarnation) {
+    it->second.position = position;
+    it->second.queue_size = queue_size;
+  }
+}
+
 void TracerApi::Forget(std::string_view key) {
   Stripe& stripe = StripeOf(key);
   const std::lock_guard lock(stripe.mu);
@@ -597,7 +610,11 @@ void TracerApi::Input(std::shared_ptr<Call> call) {
   store::TicketAnswer cached;
   if (!call->place.admitted &&
       room.StatusCached(call->place.ticket, call->place.frontier_at_join, cached)) {
-    // The hot path: waiting, answered from what this node holds.
+    // The hot path: waiting, answered from what this node holds. What it is told is kept for
+    // a store failure (Failed); most polls tell the same as the last and skip that.
+    if (cached.position != call->place.position || cached.queue_size != call->place.queue_size) {
+      RememberAnswered(call->key, call->place, cached.position, cached.queue_size);
+    }
     return Reply(*call, "T", cached.position, call->place.ticket - call->place.frontier_at_join,
                  cached.queue_size);
   }
@@ -628,8 +645,8 @@ void TracerApi::Decided(std::shared_ptr<Call> call, const store::TicketAnswer& a
   store::RoomState& room = *call->room->state;
   switch (answer.status) {
     case core::TicketStatus::kWaiting: {
-      Place place{room.incarnation(), answer.ticket, answer.frontier_at_join, false};
-      Remember(call->key, place);
+      Remember(call->key, Place{room.incarnation(), answer.ticket, answer.frontier_at_join, false,
+                                answer.position, answer.queue_size});
       return Reply(*call, "T", answer.position, answer.ticket - answer.frontier_at_join,
                    answer.queue_size);
     }
@@ -640,7 +657,8 @@ void TracerApi::Decided(std::shared_ptr<Call> call, const store::TicketAnswer& a
           answer.ticket >= answer.frontier_at_join && answer.ticket < core::kBypassTicketBase
               ? answer.ticket - answer.frontier_at_join
               : 0;
-      Remember(call->key, Place{room.incarnation(), answer.ticket, answer.frontier_at_join, true});
+      Remember(call->key, Place{room.incarnation(), answer.ticket, answer.frontier_at_join, true, 0,
+                                answer.queue_size});
       return Reply(*call, "F", 0, initial, answer.queue_size);
     }
     case core::TicketStatus::kExpired:
@@ -649,6 +667,7 @@ void TracerApi::Decided(std::shared_ptr<Call> call, const store::TicketAnswer& a
       Forget(call->key);
       if (call->rejoined) return Reply(*call, "E", 0, 0, answer.queue_size);
       call->rejoined = true;
+      call->place = Place{};  // spent: nothing of it is the caller's place any more
       return JoinFor(std::move(call));
     case core::TicketStatus::kRejected:
     case core::TicketStatus::kFull:
@@ -666,16 +685,26 @@ void TracerApi::Failed(std::shared_ptr<Call> call, const boost::system::error_co
                  http::EndpointName(call->endpoint), error.message(), wait ? "T" : "E",
                  suppressed > 0 ? fmt::format(" ({} similar lines suppressed)", suppressed) : "");
   }
-  // fail_open: E, which legacy clients take as "let the user in". fail_closed: keep the user
-  // waiting (T) at the place last known, so that the client polls on and finds its place again
-  // once the store is back, and nobody walks in meanwhile.
+  // fail_open: E, which legacy clients take as "let the user in". A check-out that did not
+  // happen: E in every room; the caller is leaving, and the legacy client goes on after E as
+  // after F, but F would report an ended session that still holds its slot (until it is idle
+  // past session_timeout), and T would put a leaving user back on the waiting screen.
+  // fail_closed: keep the user waiting (T) at the place it was last told (its cache entry), so
+  // that its count holds, the client polls on and finds its place again once the store is back,
+  // and nobody walks in meanwhile. A caller this node has not answered yet has no place here:
+  // 0, with the room's queue as last known.
   if (room.fail_open() || call->endpoint == http::Endpoint::kTracerOutput) {
     return Reply(*call, "E", 0, 0, 0);
   }
-  const std::uint64_t initial = call->place.ticket >= call->place.frontier_at_join
-                                    ? call->place.ticket - call->place.frontier_at_join
-                                    : 0;
-  Reply(*call, "T", initial, initial, 0);
+  const Place& place = call->place;
+  if (place.incarnation != room.incarnation() || place.ticket == 0) {
+    return Reply(*call, "T", 0, 0, room.Figures().queue_size);
+  }
+  const std::uint64_t initial =
+      place.ticket >= place.frontier_at_join && place.ticket < core::kBypassTicketBase
+          ? place.ticket - place.frontier_at_join
+          : 0;
+  Reply(*call, "T", place.position, initial, place.queue_size);
 }
 
 void TracerApi::Output(std::shared_ptr<Call> call) {

@@ -149,6 +149,10 @@ class TracerApi final : public http::Handler {
     std::uint64_t ticket = 0;            // the line's ticket, or the session's when admitted
     std::uint64_t frontier_at_join = 0;  // waitMyCnt = ticket - frontier_at_join
     bool admitted = false;
+    // What the identity was last told (waitCnt, waitQueueSize): the place a fail_closed room
+    // keeps answering while the store cannot be reached, so that the client's count holds.
+    std::uint64_t position = 0;
+    std::uint64_t queue_size = 0;
   };
   // identity -> place, for one room; key "<room>\x1f<identity>".
   struct Stripe {
@@ -177,6 +181,9 @@ class TracerApi final : public http::Handler {
   Stripe& StripeOf(std::string_view key);
   bool Lookup(std::string_view key, Place& out);
   void Remember(const std::string& key, const Place& place);
+  // Records what a cached identity was told about `place` on a poll answered without the store.
+  void RememberAnswered(std::string_view key, const Place& place, std::uint64_t position,
+                        std::uint64_t queue_size);
   void Forget(std::string_view key);
   http::RoomEntry* RoomFor(std::string_view host, std::string_view page_url);
 

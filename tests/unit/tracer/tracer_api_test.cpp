@@ -446,6 +446,10 @@ class FailingRoom final : public store::RoomState {
     if (Unreachable(done)) return;
     inner_.Leave(session_ticket, std::move(done));
   }
+  void Withdraw(std::uint64_t ticket, store::Done<bool> done) override {
+    if (Unreachable(done)) return;
+    inner_.Withdraw(ticket, std::move(done));
+  }
   void LeaveIdentity(std::string identity, store::Done<bool> done) override {
     if (Unreachable(done)) return;
     inner_.LeaveIdentity(std::move(identity), std::move(done));
@@ -606,8 +610,9 @@ TEST_F(TracerStoreFailureTest, CheckOutOnAStoreFailureAnswersEInEveryRoom) {
   EXPECT_EQ(closed["waitCnt"], "0");
   EXPECT_EQ(Open("a", "outputQueue.do")["isWait"], "E");
   EXPECT_EQ(store_->Find("closed")->Figures().active, 1) << "the session still holds its slot";
-  // A waiting caller has nothing to free: no store call, the same F as always.
-  EXPECT_EQ(Closed("w", "outQueue.do")["isWait"], "F");
+  // A waiting caller's place is given back through the store: not done either, E says so.
+  EXPECT_EQ(Closed("w", "outQueue.do")["isWait"], "E");
+  EXPECT_EQ(store_->Find("closed")->Figures().queue_size, 1u) << "its place is still in line";
   // inputQueue.do: the open room lets its newcomer through (E), the closed one keeps it waiting.
   EXPECT_EQ(Open("n")["isWait"], "E");
   EXPECT_EQ(Closed("n")["isWait"], "T");
@@ -615,6 +620,8 @@ TEST_F(TracerStoreFailureTest, CheckOutOnAStoreFailureAnswersEInEveryRoom) {
   failing_->failing = false;
   EXPECT_EQ(Closed("a", "outQueue.do")["isWait"], "F");
   EXPECT_EQ(store_->Find("closed")->Figures().active, 0) << "checked out once the store is back";
+  EXPECT_EQ(Closed("w", "outQueue.do")["isWait"], "F");
+  EXPECT_EQ(store_->Find("closed")->Figures().queue_size, 0u) << "and the place given back";
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -502,7 +503,8 @@ int Serve(const ConfigSource& source, const config::Config& config) {
                                             redis_store->options().key_prefix + ":guard");
   } else {
     guard_lists = guard::GuardLists::Embedded(
-        guard, clock, (std::filesystem::path(config.store.data_dir) / "guard-lists.json").string());
+        guard, clock, (std::filesystem::path(config.store.data_dir) / "guard-lists.json").string(),
+        control.get_executor());
   }
   if (!guard_lists->Load()) return 1;
   guard.SetListener(
@@ -624,11 +626,12 @@ int Serve(const ConfigSource& source, const config::Config& config) {
                config.store.data_dir);
 
   // The control thread (this one): the rooms' tick and the signals.
+  bool draining = false;  // set once the loop has stopped: no timer runs or re-arms after it
   asio::steady_timer tick_timer(control);
   std::function<void()> schedule_tick = [&] {
     tick_timer.expires_after(kTickPeriod);
     tick_timer.async_wait([&](boost::system::error_code ec) {
-      if (ec) return;
+      if (ec || draining) return;
       store.Tick();
       guard.Expire();
       guard_lists->Round();
@@ -644,7 +647,7 @@ int Serve(const ConfigSource& source, const config::Config& config) {
   std::function<void()> schedule_key_check = [&] {
     key_timer.expires_after(kKeyCheckPeriod);
     key_timer.async_wait([&](boost::system::error_code ec) {
-      if (ec) return;
+      if (ec || draining) return;
       LogKeyEvents(key_keeper.Maintain(), key_dir);
       schedule_key_check();
     });
@@ -658,7 +661,7 @@ int Serve(const ConfigSource& source, const config::Config& config) {
     key_sharing->Round();
     share_timer.expires_after(key_sharing->ever_shared() ? kKeySharePeriod : kKeyShareFirstRetry);
     share_timer.async_wait([&](boost::system::error_code ec) {
-      if (!ec) schedule_key_share();
+      if (!ec && !draining) schedule_key_share();
     });
   };
   schedule_key_share();
@@ -667,7 +670,7 @@ int Serve(const ConfigSource& source, const config::Config& config) {
   config::Config running = config;
   std::function<void()> await_reload = [&] {
     reload_signal.async_wait([&](boost::system::error_code ec, int) {
-      if (ec) return;
+      if (ec || draining) return;
       spdlog::info("received SIGHUP, reloading the configuration");
       const bool applied =
           Reload(source, running, store, directory, web, [&](const config::Config& next) {
@@ -688,7 +691,23 @@ int Serve(const ConfigSource& source, const config::Config& config) {
   await_reload();
   control.run();
 
-  const bool clean = http.Stop(kShutdownDeadline);
+  // Draining: the control thread goes on running what the requests still in flight post to it
+  // (a list change's write, a key rotation), so that their answers do not wait for it in vain.
+  // Its timers and signals are done: nothing ticks any more.
+  draining = true;
+  tick_timer.cancel();
+  key_timer.cancel();
+  share_timer.cancel();
+  reload_signal.cancel();
+  control.restart();
+  auto keep_running = asio::make_work_guard(control);
+  bool clean = false;
+  std::thread drain([&] {
+    clean = http.Stop(kShutdownDeadline);
+    asio::post(control, [&] { control.stop(); });
+  });
+  control.run();
+  drain.join();
   guard_lists->Round();  // the embedded store's list changes of the last tick, if any
   // Every answer sent has waited for its change to be durable; this makes the rest durable too
   // and leaves a snapshot for a quick start.

@@ -24,6 +24,7 @@
 #include "app/public_router.hpp"
 #include "app/reload.hpp"
 #include "app/shared_keys.hpp"
+#include "app/store_factory.hpp"
 #include "app/user_keys.hpp"
 #include "guard/abuse_guard.hpp"
 #include "guard/guard_lists.hpp"
@@ -32,8 +33,6 @@
 #include "pages/web_handler.hpp"
 #include "server/http_server.hpp"
 #include "server/tls_context.hpp"
-#include "store/embedded_store.hpp"
-#include "store/redis_store.hpp"
 #include "token/admission_token.hpp"
 #include "token/key.hpp"
 #include "token/key_keeper.hpp"
@@ -153,18 +152,6 @@ std::optional<std::string> AdminToken(const config::Config& config) {
   }
   spdlog::error("cannot read or store the admin token at {}", path.string());
   return std::nullopt;
-}
-
-store::FsyncMode FsyncModeOf(config::FsyncMode mode) {
-  switch (mode) {
-    case config::FsyncMode::kAlways:
-      return store::FsyncMode::kAlways;
-    case config::FsyncMode::kNever:
-      return store::FsyncMode::kNever;
-    case config::FsyncMode::kInterval:
-      break;
-  }
-  return store::FsyncMode::kInterval;
 }
 
 // The per-room admission token lifetimes the configuration sets.
@@ -315,54 +302,6 @@ bool Reload(const ConfigSource& source, config::Config& running, store::Store& s
   return true;
 }
 
-// A name for this node in the shared store's leases: unique while it runs.
-std::string NodeId() {
-  char host[256] = {};
-  if (::gethostname(host, sizeof(host) - 1) != 0) std::snprintf(host, sizeof(host), "node");
-  return fmt::format("{}:{}:{:08x}", host, ::getpid(),
-                     static_cast<std::uint32_t>(util::SecureRandom64()));
-}
-
-std::unique_ptr<store::Store> OpenStore(const config::Config& config,
-                                        const std::vector<store::RoomSpec>& specs,
-                                        const util::Clock& clock) {
-  if (config.store.kind == "redis") {
-    const config::RedisConfig& r = config.store.redis;
-    auto client = redis::ParseRedisUrl(r.url);
-    if (!client) {
-      spdlog::error("store.redis.url: {}", client.error());
-      return nullptr;
-    }
-    store::RedisStoreOptions options;
-    options.client = *client;
-    options.client.cluster = r.cluster;
-    for (const config::HostPort& node : r.nodes) {
-      options.client.seeds.push_back(redis::Endpoint{node.host, node.port});
-    }
-    options.client.connect_timeout = r.connect_timeout;
-    options.client.command_timeout = r.command_timeout;
-    options.lease = r.lease;
-    options.key_prefix = r.key_prefix;
-    options.node_id = NodeId();
-    spdlog::info("store: redis{} with {} seed(s), this node is {}", r.cluster ? " cluster" : "",
-                 options.client.seeds.size(), options.node_id);
-    return std::make_unique<store::RedisStore>(specs, clock, std::move(options));
-  }
-  store::EmbeddedOptions options;
-  options.dir = (std::filesystem::path(config.store.data_dir) / "state").string();
-  options.fsync = FsyncModeOf(config.store.fsync);
-  options.fsync_interval = config.store.fsync_interval;
-  options.snapshot_interval = config.store.snapshot_interval;
-  const util::TimePoint recovery_start = clock.Now();
-  auto opened = store::EmbeddedStore::Open(specs, clock, options);
-  if (!opened) {
-    spdlog::error("cannot open the state in {}: {}", options.dir, opened.error().message());
-    return nullptr;
-  }
-  spdlog::info("state recovered in {} ms", util::ToMillis(clock.Now() - recovery_start));
-  return std::move(*opened);
-}
-
 }  // namespace
 
 int Serve(const ConfigSource& source, const config::Config& config) {
@@ -430,18 +369,13 @@ int Serve(const ConfigSource& source, const config::Config& config) {
       key_dir);
   const token::AdmissionTokenSigner tokens(key_ring, clock);
 
-  const std::vector<store::RoomSpec> specs = RoomSpecs(config);
-  std::unique_ptr<store::Store> opened = OpenStore(config, specs, clock);
+  std::optional<OpenedStore> opened = OpenStore(config.store, RoomSpecs(config), clock);
   if (!opened) return 1;
-  store::Store& store = *opened;
+  store::Store& store = *opened->store;
+  const SharedServices& shared = opened->shared;
   // On Redis, nodes share their token keys through it: each may have a key directory of its
   // own. (Nodes sharing one key directory share the keys through it as well.)
-  std::unique_ptr<KeySharing> key_sharing;
-  if (auto* redis_store = dynamic_cast<store::RedisStore*>(&store)) {
-    key_sharing = std::make_unique<KeySharing>(redis_store->client(), key_ring, clock,
-                                               redis_store->options().key_prefix + ":jwks");
-    spdlog::info("keys: shared with the other nodes through Redis ({})", key_sharing->hash_key());
-  }
+  std::unique_ptr<KeySharing> key_sharing = ShareKeys(shared, key_ring, clock);
   http::RoomDirectory directory(store);
   http::ApiMetrics metrics;
   // The waiting page, the SDK and the demo share the public listener with the API.
@@ -497,15 +431,8 @@ int Serve(const ConfigSource& source, const config::Config& config) {
   if (config.identity.tracer_login_id) tracer_options.user_identity = user_identity.get();
   tracer::TracerApi tracer(directory, clock, metrics, pseudonyms, std::move(tracer_options));
   tracer.SetRoutes(RoutesOf(config));
-  std::shared_ptr<guard::GuardLists> guard_lists;
-  if (auto* redis_store = dynamic_cast<store::RedisStore*>(&store)) {
-    guard_lists = guard::GuardLists::Shared(guard, clock, redis_store->client(),
-                                            redis_store->options().key_prefix + ":guard");
-  } else {
-    guard_lists = guard::GuardLists::Embedded(
-        guard, clock, (std::filesystem::path(config.store.data_dir) / "guard-lists.json").string(),
-        control.get_executor());
-  }
+  std::shared_ptr<guard::GuardLists> guard_lists =
+      KeepGuardLists(shared, guard, clock, config.store.data_dir, control.get_executor());
   if (!guard_lists->Load()) return 1;
   guard.SetListener(
       [lists = guard_lists.get()](const guard::GuardChange& c) { lists->OnChange(c); });
@@ -527,12 +454,10 @@ int Serve(const ConfigSource& source, const config::Config& config) {
                               {&tracer::TracerApi::Owns, &tracer, /*count_here=*/false}},
                              metrics, clock);
   ConfigureRooms(public_api, guard, config);
-  if (dynamic_cast<store::RedisStore*>(&store) == nullptr) {
-    // The embedded store forgets spent challenges on a restart: the ones issued before it are
-    // not taken at all (a client fetches a new one and solves it again).
-    public_api.SetPowNotBefore(
-        std::chrono::duration_cast<std::chrono::milliseconds>(clock.WallNow().time_since_epoch())
-            .count());
+  if (std::optional<std::int64_t> not_before = PowNotBefore(shared, clock)) {
+    // The store forgets spent challenges on a restart: the ones issued before it are not taken
+    // at all (a client fetches a new one and solves it again).
+    public_api.SetPowNotBefore(*not_before);
   }
   // A rotation asked through the admin API blocks on the disk: it runs on the control thread.
   admin::AdminKeys admin_keys{

@@ -40,8 +40,7 @@ class ClientCore;
 // command's deadline. Keys of one command must share a slot: hash-tag them (e.g. "{room}:x").
 class Client {
  public:
-  Client(boost::asio::io_context& ioc, ClientOptions options,
-         const util::Clock& clock = util::SystemClock::Instance());
+  Client(boost::asio::io_context& ioc, ClientOptions options, const util::Clock& clock);
   // Destroy on the redis thread, or once no thread runs `ioc` any more: commands still pending
   // fail with kStopped right here.
   ~Client();

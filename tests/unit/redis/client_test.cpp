@@ -383,7 +383,7 @@ TEST(Client, DestroyedWithCommandsPendingRunsTheirCallbacks) {
   boost::asio::io_context ioc;
   int stopped = 0;
   {
-    Client client(ioc, OptionsFor(server));
+    Client client(ioc, OptionsFor(server), util::SystemClock::Instance());
     client.Start();
     ASSERT_TRUE(Eventually([&] {
       ioc.run_for(5ms);

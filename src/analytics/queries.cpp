@@ -64,6 +64,7 @@ boost::system::result<std::pair<std::int64_t, std::int64_t>, Answer> ParseRange(
     if (!v) return BadRequest("from: unix seconds expected");
     from = *v;
   }
+  if (from >= 0 && from >= to) return BadRequest("from must be before to");
   to = (to + step - 1) / step * step;
   if (from < 0) from = std::max<std::int64_t>(0, to - 60 * step);
   from = from / step * step;

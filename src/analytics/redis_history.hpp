@@ -54,6 +54,8 @@ class RedisHistory final : public History {
   // Batches that could not be written (Redis unreachable): those seconds are lost.
   std::uint64_t failed() const { return failed_.load(std::memory_order_relaxed); }
 
+  bool connected() const { return client_->connected(); }
+
   std::string FrameKey(std::string_view room, Step step, std::int64_t t) const;
 
  private:

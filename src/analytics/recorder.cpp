@@ -130,10 +130,11 @@ void RoomRecorder::RecordVisitor(Shard& s, bool shared, const Visitor& who,
     e = now;
   }
   auto& sketches = s.sketches[e & 1];
-  const auto put = [&](Dimension d, std::string_view key) {
-    if (key.empty()) return;
-    sketches[static_cast<std::size_t>(d)].Add(key, weight);
+  static std::uint8_t no_tag = 0;
+  const auto put = [&](Dimension d, std::string_view key) -> std::uint8_t& {
+    if (key.empty()) return no_tag;
     Add(s, shared, SeenField(d), weight);
+    return sketches[static_cast<std::size_t>(d)].Add(key, weight);
   };
   put(Dimension::kPageUrl, who.page_url);
   put(Dimension::kIp, who.ip);
@@ -141,12 +142,19 @@ void RoomRecorder::RecordVisitor(Shard& s, bool shared, const Visitor& who,
     char prefix[48];
     put(Dimension::kIpPrefix, std::string_view(prefix, IpPrefixOf(who.ip, prefix)));
   }
-  put(Dimension::kUserAgent, who.user_agent);
+  // The agent's class is worked out when its User-Agent takes a place in the sketch and kept
+  // in the entry's tag (class + 1), so a browser polling again costs no second look.
+  AgentClass agent = AgentClass::kBot;
+  if (!who.user_agent.empty()) {
+    std::uint8_t& tag = put(Dimension::kUserAgent, who.user_agent);
+    if (tag == 0)
+      tag = static_cast<std::uint8_t>(static_cast<int>(ClassifyAgent(who.user_agent)) + 1);
+    agent = static_cast<AgentClass>(tag - 1);
+  }
   put(Dimension::kUser, who.user);
   put(Dimension::kHost, who.host);
   s.writing.store(kIdle, std::memory_order_release);
   if (shared) s.shared_lock.clear(std::memory_order_release);
-  const AgentClass agent = ClassifyAgent(who.user_agent);
   Add(s, shared, static_cast<FieldId>(field::kUaBrowser + static_cast<FieldId>(agent)), weight);
 }
 

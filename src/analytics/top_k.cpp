@@ -69,6 +69,26 @@ AgentClass ClassifyAgent(std::string_view ua) {
 }
 
 std::size_t IpPrefixOf(std::string_view address, char* out) {
+  // The common case, a dotted IPv4 address, without parsing it twice: the first three parts
+  // (checked to be 1-3 digits each) and ".0/24".
+  if (address.size() <= 15 && address.find(':') == std::string_view::npos) {
+    std::size_t dots = 0, digits = 0, third = 0;
+    bool ok = !address.empty();
+    for (std::size_t i = 0; ok && i < address.size(); ++i) {
+      const char c = address[i];
+      if (c == '.') {
+        ok = digits > 0;
+        digits = 0;
+        if (++dots == 3) third = i;
+      } else {
+        ok = c >= '0' && c <= '9' && ++digits <= 3;
+      }
+    }
+    if (!ok || dots != 3 || digits == 0) return 0;
+    std::memcpy(out, address.data(), third);
+    std::memcpy(out + third, ".0/24", 5);
+    return third + 5;
+  }
   char text[INET6_ADDRSTRLEN + 1];
   if (address.empty() || address.size() >= sizeof text) return 0;
   std::memcpy(text, address.data(), address.size());
@@ -92,14 +112,14 @@ TopSketch::TopSketch(std::size_t capacity)
       errors_(hashes_.size()),
       keys_(hashes_.size()) {}
 
-void TopSketch::Add(std::string_view key, std::uint64_t weight) {
+std::uint8_t& TopSketch::Add(std::string_view key, std::uint64_t weight) {
   if (key.size() > kMaxKeyBytes) key = key.substr(0, kMaxKeyBytes);
   total_ += weight;
   const std::uint64_t hash = std::hash<std::string_view>{}(key);
   for (std::size_t i = 0; i < size_; ++i) {
     if (hashes_[i] == hash && std::string_view(keys_[i].bytes, keys_[i].length) == key) {
       counts_[i] += weight;
-      return;
+      return keys_[i].tag;
     }
   }
   std::size_t slot = size_;
@@ -115,7 +135,9 @@ void TopSketch::Add(std::string_view key, std::uint64_t weight) {
   counts_[slot] = inherited + weight;
   errors_[slot] = inherited;
   keys_[slot].length = static_cast<std::uint8_t>(key.size());
+  keys_[slot].tag = 0;
   std::memcpy(keys_[slot].bytes, key.data(), key.size());
+  return keys_[slot].tag;
 }
 
 void TopSketch::Clear() {

@@ -52,7 +52,10 @@ class TopSketch {
 
   explicit TopSketch(std::size_t capacity = 32);
 
-  void Add(std::string_view key, std::uint64_t weight = 1);
+  // Returns the key's tag byte (zero for a key that has just taken a place), where a caller
+  // keeps what it derived from the key (RoomRecorder: the User-Agent's class), so that a key
+  // seen again costs no second look at it.
+  std::uint8_t& Add(std::string_view key, std::uint64_t weight = 1);
   void Clear();
   std::uint64_t total() const { return total_; }
   std::size_t size() const { return size_; }
@@ -72,6 +75,7 @@ class TopSketch {
  private:
   struct Key {
     std::uint8_t length = 0;
+    std::uint8_t tag = 0;
     char bytes[kMaxKeyBytes];
   };
   std::vector<std::uint64_t> hashes_;

@@ -379,7 +379,12 @@ void Statistics::Peaks(const PeaksQuery& query, std::function<void(Answer)> done
 }
 
 void Statistics::Top(const TopQuery& query, std::function<void(Answer)> done) {
-  const Step step = TopStepFor(query);
+  // Minutes while the range is short and its minute lists are still kept; hours otherwise.
+  Step step = TopStepFor(query);
+  if (options_.retention.top_minutes.count() > 0 &&
+      query.from < last_second() - options_.retention.top_minutes.count()) {
+    step = Step::kHour;
+  }
   const std::int64_t width = SecondsOf(step);
   const std::int64_t from = query.from - query.from % width;
   // The open minute, when history does not have it yet (or there is no history).

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <future>
+#include <sstream>
 
 #include "analytics/statistics.hpp"
 #include "support/redis_server.hpp"
@@ -156,6 +158,71 @@ TEST(RedisHistory, AKilledNodeLosesAtMostItsLastSecond) {
       server.port(), {"TTL", survivor->FrameKey("shop", Step::kSecond, start)});
   EXPECT_GT(std::stoi(ttl), 3500);
   EXPECT_LE(std::stoi(ttl), 3600);
+}
+
+}  // namespace
+}  // namespace vwr::analytics
+
+namespace vwr::analytics {
+namespace {
+
+// Not a check: prints what one busy room takes in Redis (docs/analysis.md quotes it). Run with
+// --gtest_also_run_disabled_tests --gtest_filter='*Memory*'.
+TEST(RedisHistory, DISABLED_MemoryOfOneBusyRoom) {
+  RedisServer server;
+  RedisHistory history(OptionsFor(server), Retention{});
+  ASSERT_TRUE(Eventually([&] { return history.connected(); }));
+  const auto used = [&] {
+    const std::string info = redis::testing::RunCommand(server.port(), {"MEMORY", "STATS"});
+    std::istringstream in(info);
+    std::string line, last;
+    while (std::getline(in, line)) {
+      if (last == "dataset.bytes") return std::stoll(line);
+      last = line;
+    }
+    return 0LL;
+  };
+  const long long before = used();
+  constexpr std::int64_t kStart = 1'800'000'000;
+  for (std::int64_t t = kStart; t < kStart + 3600; ++t) {
+    HistoryBatch batch;
+    batch.second = t;
+    RoomSecond& s = batch.seconds.emplace_back();
+    s.room = "shop";
+    for (FieldId id = 0; id < field::kCount; ++id) s.frame[id] = 100 + id;  // every field set
+    s.has_totals = true;
+    for (FieldId id = field::kJoins; id <= field::kWithdrawn; ++id) {
+      s.totals[id] = static_cast<std::uint64_t>(t - kStart) * 10;
+    }
+    for (std::size_t d = 0; d < kDimensionCount; ++d) {
+      for (int k = 0; k < 20; ++k) {
+        s.top[d].push_back({"key-" + std::to_string(d) + "-" + std::to_string((t * 7 + k) % 200) +
+                                "-padded-to-a-url-like-length/xxxxxxxx",
+                            static_cast<std::uint64_t>(k + 1)});
+      }
+    }
+    history.Append(std::move(batch));
+    if (t % 100 == 0) ASSERT_TRUE(Eventually([&] { return history.in_flight() == 0; }));
+  }
+  ASSERT_TRUE(Eventually([&] { return history.in_flight() == 0; }));
+  const long long hour = used() - before;
+  const auto keys = [&](const std::string& pattern) {
+    const std::string list = redis::testing::RunCommand(server.port(), {"KEYS", pattern});
+    long long bytes = 0;
+    std::istringstream in(list);
+    std::string key;
+    while (std::getline(in, key)) {
+      if (key.empty()) continue;
+      bytes += std::stoll(redis::testing::RunCommand(server.port(), {"MEMORY", "USAGE", key}));
+    }
+    return bytes;
+  };
+  std::printf("one hour of one room: dataset %lld bytes\n", hour);
+  std::printf("  seconds (kept 1 h): %lld\n", keys("vwr:stats:{shop}:s:*"));
+  std::printf("  minutes (60 keys): %lld\n", keys("vwr:stats:{shop}:m:*"));
+  std::printf("  hour (1 key): %lld\n", keys("vwr:stats:{shop}:h:*"));
+  std::printf("  top minutes (6 x 60 sets): %lld\n", keys("vwr:stats:{shop}:tm:*"));
+  std::printf("  top hour (6 sets): %lld\n", keys("vwr:stats:{shop}:th:*"));
 }
 
 }  // namespace

@@ -52,7 +52,8 @@ struct Node {
     auto h = std::make_unique<RedisHistory>(OptionsFor(server), Retention{});
     history = h.get();
     stats = std::make_unique<Statistics>(StatisticsOptions{}, std::move(h));
-    EXPECT_TRUE(Eventually([&] { return history->connected(); }));
+    // Ready once a read has gone through (connected() may turn true a moment before).
+    Load(*history, "shop", Step::kSecond, 0, 1);
   }
   util::FakeClock& clock;
   RedisHistory* history;
@@ -143,6 +144,7 @@ TEST(RedisHistory, AKilledNodeLosesAtMostItsLastSecond) {
         ASSERT_TRUE(Eventually([&] { return doomed->in_flight() == 0; }));
       }
     }
+    EXPECT_EQ(doomed->failed(), 0u);
     // The node dies: its client is cut off without waiting for the last write.
     redis::testing::RunCommand(server.port(), {"CLIENT", "KILL", "TYPE", "normal"});
     doomed.reset();

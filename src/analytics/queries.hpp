@@ -38,7 +38,7 @@ struct SeriesQuery {
   Step step = Step::kMinute;
   std::int64_t from = 0;  // aligned down to the step
   std::int64_t to = 0;    // exclusive, aligned up to the step
-  std::vector<const MetricSpec*> metrics;
+  std::vector<const MetricSpec*> metrics{};
   bool csv = false;
 };
 // `now` fills in the defaults: to = now, from = to − 60 steps; metrics default to requests.

@@ -40,11 +40,11 @@ Outcome OutcomeOf(unsigned status_code, bool blocked = false);
 // Who sent a request, for the top-K breakdowns. Any field may be empty (not known, or not sent
 // by this endpoint): empty fields are not counted. The views need only live for the call.
 struct Visitor {
-  std::string_view ip;          // the client address as the server sees it (after trusted proxies)
-  std::string_view user_agent;  // User-Agent (TRACER: the form's userAgent when there is one)
-  std::string_view host;        // Host (TRACER: the form's host)
-  std::string_view page_url;    // join body pageUrl / TRACER pageUrl
-  std::string_view user;        // userId / TRACER loginId / the signed identity
+  std::string_view ip{};          // the client address as the server sees it (after trusted proxies)
+  std::string_view user_agent{};  // User-Agent (TRACER: the form's userAgent when there is one)
+  std::string_view host{};        // Host (TRACER: the form's host)
+  std::string_view page_url{};    // join body pageUrl / TRACER pageUrl
+  std::string_view user{};        // userId / TRACER loginId / the signed identity
 };
 
 // One public request, as a handler reports it once its answer is known.

@@ -113,9 +113,10 @@ struct Gather {
 
 }  // namespace
 
-RedisHistory::RedisHistory(redis::ClientOptions client, Retention retention, std::string prefix)
+RedisHistory::RedisHistory(redis::ClientOptions client, const util::Clock& clock,
+                           Retention retention, std::string prefix)
     : prefix_(std::move(prefix)), retention_(retention), add_(kAddScript) {
-  client_ = std::make_unique<redis::Client>(ioc_, std::move(client));
+  client_ = std::make_unique<redis::Client>(ioc_, std::move(client), clock);
   client_->Start();
   thread_ = std::thread([this] { ioc_.run(); });
 }

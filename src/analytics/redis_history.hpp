@@ -36,7 +36,9 @@ namespace vwr::analytics {
 // Thread-safety: as History. The client's I/O runs on a thread of this object's own.
 class RedisHistory final : public History {
  public:
-  RedisHistory(redis::ClientOptions client, Retention retention, std::string prefix = "vwr:stats:");
+  // `clock` paces the client's deadlines (redis::Client).
+  RedisHistory(redis::ClientOptions client, const util::Clock& clock, Retention retention,
+               std::string prefix = "vwr:stats:");
   ~RedisHistory() override;
 
   void Append(HistoryBatch batch) override;

@@ -48,8 +48,8 @@ Frames Load(RedisHistory& history, const std::string& room, Step step, std::int6
 
 // A node: its own statistics writing to the shared Redis.
 struct Node {
-  explicit Node(const RedisServer& server, util::FakeClock& clock) : clock(clock) {
-    auto h = std::make_unique<RedisHistory>(OptionsFor(server), Retention{});
+  explicit Node(const RedisServer& server, util::FakeClock& fake_clock) : clock(fake_clock) {
+    auto h = std::make_unique<RedisHistory>(OptionsFor(server), util::SystemClock::Instance(), Retention{});
     history = h.get();
     stats = std::make_unique<Statistics>(StatisticsOptions{}, std::move(h));
     // Ready once a read has gone through (connected() may turn true a moment before).
@@ -127,9 +127,9 @@ TEST(RedisHistory, AKilledNodeLosesAtMostItsLastSecond) {
   RedisServer server;
   util::FakeClock clock;
   const std::int64_t start = UnixNow(clock);
-  auto survivor = std::make_unique<RedisHistory>(OptionsFor(server), Retention{});
+  auto survivor = std::make_unique<RedisHistory>(OptionsFor(server), util::SystemClock::Instance(), Retention{});
   {
-    auto doomed = std::make_unique<RedisHistory>(OptionsFor(server), Retention{});
+    auto doomed = std::make_unique<RedisHistory>(OptionsFor(server), util::SystemClock::Instance(), Retention{});
     ASSERT_TRUE(
         Eventually([&] { return redis::testing::RunCommand(server.port(), {"PING"}) == "PONG"; }));
     for (int i = 0; i < 20; ++i) {
@@ -176,7 +176,7 @@ namespace {
 // --gtest_also_run_disabled_tests --gtest_filter='*Memory*'.
 TEST(RedisHistory, DISABLED_MemoryOfOneBusyRoom) {
   RedisServer server;
-  RedisHistory history(OptionsFor(server), Retention{});
+  RedisHistory history(OptionsFor(server), util::SystemClock::Instance(), Retention{});
   ASSERT_TRUE(Eventually([&] { return history.connected(); }));
   const auto used = [&] {
     const std::string info = redis::testing::RunCommand(server.port(), {"MEMORY", "STATS"});
@@ -208,7 +208,9 @@ TEST(RedisHistory, DISABLED_MemoryOfOneBusyRoom) {
       }
     }
     history.Append(std::move(batch));
-    if (t % 100 == 0) ASSERT_TRUE(Eventually([&] { return history.in_flight() == 0; }));
+    if (t % 100 == 0) {
+      ASSERT_TRUE(Eventually([&] { return history.in_flight() == 0; }));
+    }
   }
   ASSERT_TRUE(Eventually([&] { return history.in_flight() == 0; }));
   const long long hour = used() - before;

@@ -66,6 +66,11 @@ AdminApi::AdminApi(http::RoomDirectory& rooms, store::Store& store, std::string 
       messages_(messages),
       keys_(std::move(keys)) {}
 
+void AdminApi::SetStatistics(analytics::Statistics* stats) {
+  stats_ = stats;
+  stats_api_ = stats != nullptr ? std::make_unique<StatsApi>(*stats, rooms_, clock_) : nullptr;
+}
+
 void AdminApi::Serve(const http::Request& request, const http::ConnectionInfo& connection,
                      http::Respond respond) {
   const util::TimePoint start = clock_.Now();
@@ -81,6 +86,10 @@ void AdminApi::Serve(const http::Request& request, const http::ConnectionInfo& c
   };
   if (now) return finish(std::move(*now));
   if (deferred.rotate_keys) return RotateKeys(request, connection, std::move(finish));
+  if (deferred.stats) {
+    return stats_api_->Serve(request, http::SplitPath(http::PathOf(request.target())),
+                             std::move(finish));
+  }
   if (deferred.end_session != nullptr) {
     return EndSession(*deferred.end_session, deferred.session_ticket, request, connection,
                       std::move(finish));
@@ -143,11 +152,13 @@ std::optional<http::Response> AdminApi::Route(const http::Request& req,
 
   const http::PathSegments parts = http::SplitPath(path);
   const bool keys = parts.size() >= 4 && parts[3] == "keys" && keys_.ring != nullptr;
+  const bool stats = parts.size() >= 4 && parts[3] == "stats" && stats_api_ != nullptr;
   if (parts.size() < 4 || parts[0] != "admin" || parts[1] != "api" || parts[2] != "v1" ||
-      (parts[3] != "rooms" && !keys)) {
+      (parts[3] != "rooms" && !keys && !stats)) {
     return http::MakeError(http::ApiError::kNotFound, "no such endpoint", v, ka);
   }
-  endpoint = keys ? http::Endpoint::kKeys : http::Endpoint::kPolicy;
+  endpoint =
+      keys ? http::Endpoint::kKeys : (stats ? http::Endpoint::kStats : http::Endpoint::kPolicy);
   const std::string_view presented = http::BearerToken(req[http::field::authorization]);
   if (presented.empty() || !util::ConstantTimeEquals(presented, admin_token_)) {
     spdlog::warn("admin: rejected request {} {} from {}: missing or wrong admin token",
@@ -159,6 +170,10 @@ std::optional<http::Response> AdminApi::Route(const http::Request& req,
     return res;
   }
   if (keys) return RouteKeys(req, parts, deferred);
+  if (stats) {
+    deferred.stats = true;  // answered by StatsApi, once history has been read
+    return std::nullopt;
+  }
   if (parts.size() == 4) {
     if (!read) return only_get();
     return ListRooms(req);
@@ -720,6 +735,7 @@ http::Response AdminApi::Metrics(const http::Request& req) {
          [](std::size_t, F f) { return static_cast<std::uint64_t>(f.nodes); });
   metrics_.Render(out);
   if (guard_ != nullptr) guard_->RenderMetrics(out);
+  if (stats_ != nullptr) stats_->RenderPrometheus(out);
   http::Response res{http::status::ok, req.version()};
   res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
   res.keep_alive(req.keep_alive());

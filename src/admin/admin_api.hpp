@@ -3,9 +3,12 @@
 #include <atomic>
 #include <boost/system/result.hpp>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "admin/room_messages.hpp"
+#include "admin/stats_api.hpp"
+#include "analytics/statistics.hpp"
 #include "guard/abuse_guard.hpp"
 #include "http/api_metrics.hpp"
 #include "http/error_log.hpp"
@@ -44,6 +47,8 @@ struct AdminKeys {
 //                                                 ticket number): its tokens stop verifying
 //   GET /admin/api/v1/keys                     -> the admission token keys and the JWKS
 //   POST /admin/api/v1/keys/rotate             -> a new signing key now; the new kid and JWKS
+//   GET /admin/api/v1/stats[/top|/peaks]      -> traffic analysis queries (see StatsApi); needs
+//                                                 SetStatistics
 //   GET|POST|DELETE /admin/api/v1/rooms/{room}/lists/{list}
 //                                              -> a room's abuse protection list (deny, allow,
 //                                                 unblock, block); needs SetGuard
@@ -65,6 +70,10 @@ class AdminApi final : public http::Handler {
   using ListsRecorded = std::function<void(std::function<void(bool)>)>;
   void SetListsRecorded(ListsRecorded recorded) { lists_recorded_ = std::move(recorded); }
 
+  // The traffic analysis the stats routes query (and whose histograms /metrics shows). Set
+  // before serving; null (the default): those routes answer 404.
+  void SetStatistics(analytics::Statistics* stats);
+
   // Set false when the node starts draining; /readyz then answers 503.
   void SetReady(bool ready) { ready_.store(ready, std::memory_order_relaxed); }
   // Another condition of readiness, besides the store's: while `check` says false, /readyz
@@ -82,6 +91,7 @@ class AdminApi final : public http::Handler {
     http::RoomEntry* end_session = nullptr;    // EndSession answers, for session_ticket
     std::uint64_t session_ticket = 0;
     std::optional<http::Response> list_change;  // answered once ListsRecorded says it is recorded
+    bool stats = false;                         // StatsApi answers
   };
 
   // The answer, or nullopt for what `deferred` names.
@@ -122,6 +132,8 @@ class AdminApi final : public http::Handler {
   RoomMessages* messages_;
   AdminKeys keys_;
   guard::AbuseGuard* guard_ = nullptr;
+  analytics::Statistics* stats_ = nullptr;
+  std::unique_ptr<StatsApi> stats_api_;
   ListsRecorded lists_recorded_;
   struct ReadyCheck {
     std::function<bool()> check;

@@ -243,10 +243,44 @@ bool Node::BuildGuard() {
 }
 
 bool Node::BuildHandlers() {
+  if (!BuildAnalytics()) return false;
   BuildPages();
   if (!BuildIdentity()) return false;
   BuildPublicApis();
   BuildAdminApi();
+  return true;
+}
+
+// Traffic analysis: the handlers record every request; once a second the pipeline adds the
+// rooms' figures and writes history (see analytics::Statistics).
+bool Node::BuildAnalytics() {
+  analytics::StatisticsOptions options;
+  // Every worker and the store's completion thread record; a few more for the rest.
+  options.recorder.writer_slots = std::max(1u, std::thread::hardware_concurrency()) + 4;
+  std::unique_ptr<analytics::History> history =
+      OpenHistory(shared_, config_.store.data_dir, options.retention, clock_);
+  if (!history) return false;
+  stats_ = std::make_unique<analytics::Statistics>(options, std::move(history));
+  stats_->Start(clock_, [store = store_.get(), node = shared_.node_id] {
+    std::vector<analytics::RoomSample> samples;
+    for (store::RoomState* room : store->Rooms()) {
+      const store::RoomFigures f = room->Figures();
+      samples.push_back(analytics::RoomSample{
+          .room = room->id(),
+          .last_issued = f.last_issued,
+          .frontier = f.frontier,
+          .waiting = f.queue_size,
+          .called = f.called_unclaimed,
+          .active = f.active,
+          .advance_rate = f.advance_rate,
+          .counters = f.counters,
+          .policy = room->policy(),
+          // In a cluster the node that ticks the room reports what is derived from the line.
+          .reports_derived = !f.cluster_wide || f.tick_holder == node,
+      });
+    }
+    return samples;
+  });
   return true;
 }
 
@@ -431,6 +465,7 @@ void Node::BuildAdminApi() {
   admin_api_ = std::make_unique<admin::AdminApi>(*directory_, *store_, admin_token_, clock_,
                                                  metrics_, &messages_, std::move(admin_keys));
   admin_api_->SetGuard(guard_.get());
+  admin_api_->SetStatistics(stats_.get());
   if (key_sharing_) {
     // Not before this node has read the other nodes' token keys: their tokens would be refused.
     admin_api_->AddReadyCheck([sharing = key_sharing_.get()] { return sharing->ever_shared(); },
@@ -529,6 +564,7 @@ void Node::Drain() {
   guard_lists_->Round();  // the embedded store's list changes of the last tick, if any
   // Every answer sent has waited for its change to be durable; this makes the rest durable too
   // and leaves a snapshot for a quick start.
+  if (stats_) stats_->Stop();  // the open minute goes to history
   store_->Close();
   spdlog::info("vwr stopped{}", clean ? "" : " (some connections were cut at the deadline)");
 }

@@ -40,6 +40,8 @@ std::string_view EndpointName(Endpoint endpoint) {
       return "sessions";
     case Endpoint::kChallenge:
       return "challenge";
+    case Endpoint::kStats:
+      return "stats";
     case Endpoint::kOther:
       return "other";
   }

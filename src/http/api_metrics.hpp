@@ -26,9 +26,10 @@ enum class Endpoint : std::uint8_t {
   kTracerInput,     // /TRACERAPI/inputQueue.do
   kTracerOutput,    // /TRACERAPI/outQueue.do (and its alias outputQueue.do)
   kTracerCheckBot,  // /TRACERAPI/checkBotIp.do
+  kStats,           // /admin/api/v1/stats[/top|/peaks], /admin/api/v1/live
   kOther,
 };
-inline constexpr std::size_t kEndpointCount = 18;
+inline constexpr std::size_t kEndpointCount = 19;
 std::string_view EndpointName(Endpoint endpoint);
 
 // What GET /api/v1/verify decided (vwr_verify_results_total{result}).

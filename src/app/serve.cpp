@@ -481,15 +481,15 @@ int Serve(const ConfigSource& source, const config::Config& config) {
   tracer_options.allowed_origins = config.tracer.allowed_origins;
   for (const std::string& proxy : config.server.trusted_proxies) {
     // Checked and normalised when the file was loaded.
-    if (std::optional<http::Cidr> cidr = http::ParseCidr(proxy)) {
-      tracer_options.trusted_proxies.push_back(*cidr);
+    if (std::optional<util::IpRange> range = util::IpRange::Parse(proxy)) {
+      tracer_options.trusted_proxies.push_back(*range);
     }
   }
   // Abuse protection: its runtime lists are kept in data_dir, or shared through Redis. The
   // native API and the TRACER API answer to the same guard.
   guard::AbuseGuard guard(clock);
   guard.Configure(GuardSettingsOf(config));
-  const std::vector<http::Cidr> trusted_proxies = tracer_options.trusted_proxies;
+  const std::vector<util::IpRange> trusted_proxies = tracer_options.trusted_proxies;
   tracer_options.guard = &guard;
   // The rooms hold identities as pseudonyms; a TRACER caller's is the same as a native join's.
   const token::IdentityPseudonyms pseudonyms(identity_key);

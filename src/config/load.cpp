@@ -11,7 +11,6 @@
 // A Config comes back only when no error was found. yaml-cpp throws on syntax errors; those
 // exceptions (and any other) stop at ParseConfig and become ConfigErrors.
 
-#include <arpa/inet.h>
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/parser.h>
@@ -19,7 +18,6 @@
 
 #include <algorithm>
 #include <array>
-#include <boost/asio/ip/address.hpp>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
@@ -40,6 +38,7 @@
 #include "config/address.hpp"
 #include "config/config.hpp"
 #include "config/duration.hpp"
+#include "util/ip_range.hpp"
 #include "util/text_template.hpp"
 
 namespace vwr::config {
@@ -521,43 +520,6 @@ void ReadTls(Reader& reader, const Field& field, TlsConfig& out) {
   out = std::move(tls);
 }
 
-// "10.0.0.0/8", "2001:db8::/32", "192.0.2.1": normalised to "<network>/<prefix>"; nullopt when
-// it is not an address or a block (http::ParseCidr reads the normalised text).
-std::optional<std::string> NormaliseCidr(std::string_view text) {
-  std::string_view address_text = text;
-  std::optional<unsigned> prefix;
-  if (const auto slash = text.find('/'); slash != std::string_view::npos) {
-    address_text = text.substr(0, slash);
-    const std::string_view digits = text.substr(slash + 1);
-    if (digits.empty() || digits.size() > 3 ||
-        digits.find_first_not_of("0123456789") != std::string_view::npos) {
-      return std::nullopt;
-    }
-    prefix = static_cast<unsigned>(std::stoul(std::string(digits)));
-  }
-  boost::system::error_code ec;
-  boost::asio::ip::address address = boost::asio::ip::make_address(std::string(address_text), ec);
-  if (ec) return std::nullopt;
-  const unsigned max = address.is_v4() ? 32 : 128;
-  const unsigned length = prefix.value_or(max);
-  if (length > max) return std::nullopt;
-  if (address.is_v4()) {
-    const std::uint32_t mask =
-        length == 0 ? 0 : (length >= 32 ? 0xffffffffU : ~((std::uint32_t{1} << (32 - length)) - 1));
-    address = boost::asio::ip::address_v4(address.to_v4().to_uint() & mask);
-  } else {
-    boost::asio::ip::address_v6::bytes_type bytes = address.to_v6().to_bytes();
-    unsigned bits = length;
-    for (auto& byte : bytes) {
-      const unsigned keep = bits >= 8 ? 8 : bits;
-      byte = static_cast<unsigned char>(byte & (keep == 0 ? 0 : 0xff << (8 - keep)));
-      bits -= keep;
-    }
-    address = boost::asio::ip::address_v6(bytes);
-  }
-  return address.to_string() + "/" + std::to_string(length);
-}
-
 void ReadTrustedProxies(Reader& reader, const Field& field, std::vector<std::string>& out) {
   if (field.node.IsNull()) return;
   if (!field.node.IsSequence()) {
@@ -574,8 +536,9 @@ void ReadTrustedProxies(Reader& reader, const Field& field, std::vector<std::str
     const YAML::Node item = field.node[i];
     const Field entry{field.path + "[" + std::to_string(i) + "]", item.Mark(), item};
     if (std::optional<std::string> text = reader.ReadString(entry)) {
-      if (std::optional<std::string> cidr = NormaliseCidr(*text)) {
-        out.push_back(std::move(*cidr));
+      // Normalised to "<network>/<prefix>", which the server reads back (util::IpRange).
+      if (std::optional<util::IpRange> range = util::IpRange::Parse(*text)) {
+        out.push_back(range->ToString());
       } else {
         reader.Error(entry.mark, entry.path,
                      "expected an IP address or a CIDR block (\"10.0.0.0/8\", \"2001:db8::/32\"), "
@@ -1440,27 +1403,6 @@ constexpr milliseconds kMaxBlockTime{7LL * 86'400'000};
 constexpr std::int64_t kMaxProtectionLimit = 1'000'000'000;
 constexpr std::size_t kMaxIdentityBytes = 256;  // as a userId
 
-// "192.0.2.7", "2001:db8::1", or either with "/prefix" (0..32, 0..128).
-bool IsIpOrCidr(std::string_view text) {
-  const std::size_t slash = text.find('/');
-  const std::string address(text.substr(0, slash));
-  unsigned char buffer[16];
-  int max_prefix = 0;
-  if (inet_pton(AF_INET, address.c_str(), buffer) == 1) {
-    max_prefix = 32;
-  } else if (inet_pton(AF_INET6, address.c_str(), buffer) == 1) {
-    max_prefix = 128;
-  } else {
-    return false;
-  }
-  if (slash == std::string_view::npos) return true;
-  const std::string_view digits = text.substr(slash + 1);
-  int prefix = -1;
-  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), prefix);
-  return !digits.empty() && ec == std::errc() && end == digits.data() + digits.size() &&
-         prefix >= 0 && prefix <= max_prefix;
-}
-
 void ReadProtectionList(Reader& reader, const Field& field, ProtectionList& out) {
   const std::optional<Fields> fields = reader.ReadMap(field, kProtectionListKeys);
   if (!fields) return;
@@ -1474,7 +1416,7 @@ void ReadProtectionList(Reader& reader, const Field& field, ProtectionList& out)
       const Field item{Item(items->path, i), items->node[i].Mark(), items->node[i]};
       std::optional<std::string> value = reader.ReadString(item);
       if (!value) continue;
-      if (ips && !IsIpOrCidr(*value)) {
+      if (ips && !util::IpRange::Parse(*value)) {
         reader.Error(
             item.mark, item.path,
             "expected an IP address or a CIDR block such as \"10.0.0.0/8\"; got " + Quote(*value));

@@ -40,6 +40,7 @@
 #include "config/duration.hpp"
 #include "util/ip_range.hpp"
 #include "util/text_template.hpp"
+#include "util/utf8.hpp"
 
 namespace vwr::config {
 namespace {
@@ -1273,41 +1274,6 @@ void ReadPolicy(Reader& reader, const Fields& fields, const RoomSource& source,
   }
 }
 
-// True when `text` is well-formed UTF-8 (no overlong forms, surrogates or values past U+10FFFF).
-bool IsUtf8(std::string_view text) {
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    std::size_t extra = 0;
-    std::uint32_t cp = 0;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xe0) == 0xc0) {
-      extra = 1;
-      cp = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-      extra = 2;
-      cp = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-      extra = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + extra >= text.size()) return false;  // truncated
-    for (std::size_t k = 1; k <= extra; ++k) {
-      const auto cc = static_cast<unsigned char>(text[i + k]);
-      if ((cc & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    constexpr std::uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[extra] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-    i += extra + 1;
-  }
-  return true;
-}
-
 // A placeholder a page template may use: one of kPageVariables, or "t.<key>" (a built-in text;
 // which keys exist is the web pages' business, and an unknown one renders as nothing).
 bool IsPageVariable(std::string_view name) {
@@ -1337,7 +1303,7 @@ std::optional<std::string> ReadTemplateFile(const std::string& path, std::string
     }
   }
   if (in.bad()) return "cannot read \"" + path + "\": read error";
-  if (!IsUtf8(text)) return "\"" + path + "\" is not UTF-8 text";
+  if (!util::IsValidUtf8(text)) return "\"" + path + "\" is not UTF-8 text";
   auto parsed = util::TextTemplate::Parse(text);
   if (const auto* error = std::get_if<util::TextTemplate::Error>(&parsed)) {
     return "\"" + path + "\" line " + std::to_string(error->line) + ", column " +
@@ -1378,7 +1344,7 @@ void ReadPage(Reader& reader, const Field& field, PageConfig& out) {
       if (text->size() > kMaxPageMessageBytes) {
         reader.Error(message->mark, message->path,
                      "must be at most " + std::to_string(kMaxPageMessageBytes) + " bytes");
-      } else if (control || !IsUtf8(*text)) {
+      } else if (control || !util::IsValidUtf8(*text)) {
         reader.Error(message->mark, message->path,
                      "must be one line of UTF-8 text (no line breaks or control characters)");
       } else {

@@ -94,7 +94,4 @@ class FormFields {
 boost::system::result<FormFields, FormError> ParseForm(std::string_view body,
                                                        const FormLimits& limits = {});
 
-// Whether `text` is well-formed UTF-8 (RFC 3629).
-bool IsValidUtf8(std::string_view text);
-
 }  // namespace vwr::tracer

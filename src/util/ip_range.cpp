@@ -38,15 +38,6 @@ std::uint64_t HostMask(unsigned host_bits) {
 
 }  // namespace
 
-Ip128 Ip128::Of(const ip::address& address) {
-  if (address.is_v4()) return Ip128{0, 0x0000ffff00000000ULL | address.to_v4().to_uint()};
-  const ip::address_v6::bytes_type bytes = address.to_v6().to_bytes();
-  Ip128 out;
-  for (std::size_t i = 0; i < 8; ++i) out.hi = (out.hi << 8) | bytes[i];
-  for (std::size_t i = 8; i < 16; ++i) out.lo = (out.lo << 8) | bytes[i];
-  return out;
-}
-
 std::array<unsigned char, 16> Ip128::Bytes() const {
   std::array<unsigned char, 16> bytes;
   for (std::size_t i = 0; i < 8; ++i) {

@@ -21,7 +21,15 @@ struct Ip128 {
   std::uint64_t hi = 0;  // the first 8 bytes, big-endian
   std::uint64_t lo = 0;  // the last 8 bytes
 
-  static Ip128 Of(const boost::asio::ip::address& address);
+  // Inline: the guard takes it for every request it checks.
+  static Ip128 Of(const boost::asio::ip::address& address) {
+    if (address.is_v4()) return Ip128{0, 0x0000ffff00000000ULL | address.to_v4().to_uint()};
+    const auto bytes = address.to_v6().to_bytes();
+    Ip128 out;
+    for (std::size_t i = 0; i < 8; ++i) out.hi = (out.hi << 8) | bytes[i];
+    for (std::size_t i = 8; i < 16; ++i) out.lo = (out.lo << 8) | bytes[i];
+    return out;
+  }
 
   // An IPv4 address (held IPv4-mapped).
   bool IsV4() const { return hi == 0 && (lo >> 32) == 0xffff; }

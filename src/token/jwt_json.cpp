@@ -6,18 +6,6 @@ namespace vwr::token::jwt {
 
 namespace json = boost::json;
 
-std::optional<json::object> ParseObject(std::string_view encoded,
-                                        json::monotonic_resource& resource) {
-  const std::optional<std::string> text = util::Base64UrlDecode(encoded);
-  if (!text) return std::nullopt;
-  boost::system::error_code ec;
-  json::value value = json::parse(*text, ec, &resource);
-  if (ec) return std::nullopt;
-  json::object* object = value.if_object();
-  if (object == nullptr) return std::nullopt;
-  return std::move(*object);
-}
-
 const json::string* FindString(const json::object& object, std::string_view key) {
   const json::value* value = object.if_contains(key);
   return value == nullptr ? nullptr : value->if_string();

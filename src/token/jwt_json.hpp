@@ -8,14 +8,10 @@
 
 #include "token/es256.hpp"
 
-// Reading the JSON parts of a JWT (header, claims) without throwing, and signing one: shared by
-// the admission tokens and the entry passes, which are both ES256 JWTs from the same key ring.
+// Reading the claims of a verified JWT (jwt::VerifyCompact) without throwing, and signing one:
+// shared by the admission tokens and the entry passes, which are both ES256 JWTs from the same
+// key ring.
 namespace vwr::token::jwt {
-
-// The base64url part `encoded` as a JSON object; nullopt when it is not one. Small documents
-// live in `resource` (a stack buffer).
-std::optional<boost::json::object> ParseObject(std::string_view encoded,
-                                               boost::json::monotonic_resource& resource);
 
 // The string member `key`, or nullptr when absent or not a string.
 const boost::json::string* FindString(const boost::json::object& object, std::string_view key);

@@ -38,6 +38,7 @@
 #include "config/address.hpp"
 #include "config/config.hpp"
 #include "config/duration.hpp"
+#include "redis/options.hpp"
 #include "util/ip_range.hpp"
 #include "util/text_template.hpp"
 #include "util/utf8.hpp"
@@ -681,38 +682,20 @@ void ReadServer(Reader& reader, const Field& field, ServerConfig& out) {
   }
 }
 
-// Why `url` is not a Redis URL, or nullopt. Never repeats the URL (it may hold a password).
-std::optional<std::string> CheckRedisUrl(std::string_view url) {
-  constexpr std::string_view kScheme = "redis://";
-  if (!url.starts_with(kScheme)) {
-    return std::string("must start with redis:// (redis://[[user]:password@]host[:port][/db])");
-  }
-  std::string_view rest = url.substr(kScheme.size());
-  if (const auto at = rest.rfind('@'); at != std::string_view::npos) rest.remove_prefix(at + 1);
-  const std::string_view authority = rest.substr(0, rest.find('/'));
-  if (authority.empty() || authority.front() == ':') return std::string("has no host");
-  if (authority.find(':') != std::string_view::npos && authority.front() != '[') {
-    if (!ParseHostPort(authority)) return std::string("has a port that is not 1..65535");
-  }
-  if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
-    const std::string_view db = rest.substr(slash + 1);
-    if (!db.empty() && (db.size() > 5 || db.find_first_not_of("0123456789") != db.npos)) {
-      return std::string("has a database that is not a number");
-    }
-  }
-  return std::nullopt;
-}
-
 void ReadRedis(Reader& reader, const Field& field, RedisConfig& out) {
   const std::optional<Fields> fields = reader.ReadMap(field, kRedisKeys);
   if (!fields) return;
+  // Read by the Redis client's own parser, so that the two can never disagree. Its messages
+  // never quote the URL back: the password may be in it.
+  std::optional<redis::ClientOptions> client;
   if (const Field* url = fields->Find("url")) {
     if (std::optional<std::string> value = reader.ReadString(*url)) {
-      // The password may be in it: never quote the URL back.
-      if (std::optional<std::string> problem = CheckRedisUrl(*value)) {
-        reader.Error(url->mark, url->path, *problem);
+      auto parsed = redis::ParseRedisUrl(*value);
+      if (!parsed) {
+        reader.Error(url->mark, url->path, parsed.error());
       } else {
         out.url = *value;
+        client = std::move(*parsed);
       }
     }
   }
@@ -746,18 +729,10 @@ void ReadRedis(Reader& reader, const Field& field, RedisConfig& out) {
                  "lists seeds of a Redis Cluster: set store.redis.cluster: true, or remove it");
   }
   // A Redis Cluster has database 0 only: a URL naming another would be silently ignored.
-  if (const Field* url = fields->Find("url"); url != nullptr && out.cluster) {
-    const std::string_view text = out.url;
-    const std::size_t scheme = text.find("://");
-    const std::string_view rest = scheme == std::string_view::npos ? text : text.substr(scheme + 3);
-    if (const std::size_t slash = rest.find('/'); slash != std::string_view::npos) {
-      const std::string_view db = rest.substr(slash + 1);
-      if (!db.empty() && db.find_first_not_of('0') != std::string_view::npos) {
-        reader.Error(url->mark, url->path,
-                     "names a database other than 0, which a Redis Cluster does not have: "
-                     "remove it (or end the URL with /0)");
-      }
-    }
+  if (const Field* url = fields->Find("url"); client && client->db != 0 && out.cluster) {
+    reader.Error(url->mark, url->path,
+                 "names a database other than 0, which a Redis Cluster does not have: "
+                 "remove it (or end the URL with /0)");
   }
   auto duration = [&](const char* key, std::chrono::milliseconds& target, milliseconds min,
                       milliseconds max) {

@@ -92,26 +92,18 @@ boost::system::result<FormFields, FormError> ParseForm(std::string_view body,
                                                        const FormLimits& limits) {
   FormFields form;
   form.fields_.reserve(8);  // a TRACER call has six fields
-  std::size_t offset = 0;
-  while (offset <= body.size()) {
-    const std::size_t amp = std::min(body.find('&', offset), body.size());
-    const std::string_view pair = body.substr(offset, amp - offset);
-    const std::size_t pair_offset = offset;
-    offset = amp + 1;
-    if (pair.empty()) continue;
+  http::QueryPairs pairs(body);
+  while (const std::optional<http::QueryPairs::Pair> pair = pairs.Next()) {
     if (form.fields_.size() == limits.max_fields) {
-      return FormError{FormErrorCode::kTooManyFields, pair_offset};
+      return FormError{FormErrorCode::kTooManyFields, pair->offset};
     }
-    const std::size_t eq = pair.find('=');
-    const std::string_view raw_key = pair.substr(0, eq);
-    const std::string_view raw_value =
-        eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
     FormFields::Field field;
-    if (auto error = DecodePart(raw_key, limits.max_key_bytes, /*is_key=*/true, field.key)) {
-      return FormError{*error, pair_offset};
+    if (auto error = DecodePart(pair->key, limits.max_key_bytes, /*is_key=*/true, field.key)) {
+      return FormError{*error, pair->offset};
     }
-    if (auto error = DecodePart(raw_value, limits.max_value_bytes, /*is_key=*/false, field.value)) {
-      return FormError{*error, pair_offset};
+    if (auto error =
+            DecodePart(pair->value, limits.max_value_bytes, /*is_key=*/false, field.value)) {
+      return FormError{*error, pair->offset};
     }
     form.fields_.push_back(std::move(field));
   }

@@ -78,7 +78,8 @@ class FormFields {
   std::vector<Field> fields_;
 };
 
-// Parses a form body, or a query string without its '?' (QueryOf).
+// Parses a form body, or a query string without its '?' (QueryOf), walking its pairs with
+// http::QueryPairs:
 //
 //   form  = pair *( "&" pair )
 //   pair  = key [ "=" value ]     split at the first '=': "a=1=2" is a = "1=2"

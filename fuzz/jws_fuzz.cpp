@@ -9,7 +9,8 @@
 //   two keys    the key ring's EcPublicKey and the same key read back from the ring's JWKS as a
 //               JwsPublicKey (another OpenSSL path): the same verdict
 //   callers     AdmissionTokenSigner::Verify and EntryPassCodec::Verify report exactly their
-//               codes for VerifyCompact's verdict, and accept only what it accepts
+//               codes for VerifyCompact's verdict (TokenErrorOf, PassErrorOf), and accept only
+//               what it accepts
 //
 // A fuzzer cannot forge ECDSA, so the checks behind the signature are reached by signing here with
 // the ring's fixed key; the first byte picks how the rest is used:
@@ -34,6 +35,7 @@
 #include <string_view>
 #include <vector>
 
+#include "signing.hpp"
 #include "token/admission_token.hpp"
 #include "token/entry_pass.hpp"
 #include "token/es256.hpp"
@@ -58,23 +60,12 @@ using vwr::token::jwt::VerifyCompact;
   std::abort();
 }
 
-// The key token_fuzz uses; its kid is ftB0xbr5wl7fSV_UoUVJ6M8GM1Zvamu8_OghyTjVbTo.
-constexpr std::string_view kKeyPem =
-    "-----BEGIN PRIVATE KEY-----\n"
-    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgCq7XvnUF1t1apHmD\n"
-    "1odRjjJBRUOp1U56UiJwykw5hRKhRANCAASpye5y8qsPO1+DDZ3toaiqbkJkQ5wr\n"
-    "xebsCL0+Qqp1xGFVyNQMqZ9mS+4voLQNKmdOF0GRPBXGYyjla4oRSwan\n"
-    "-----END PRIVATE KEY-----\n";
 constexpr std::size_t kMaxLength = 4096;
 constexpr JwsAlgorithm kEs256Only[] = {JwsAlgorithm::kEs256};
 
 struct Fixture {
   vwr::util::FakeClock clock{vwr::util::WallTime(std::chrono::seconds(1'800'000'000))};
-  vwr::token::EcPrivateKey key = [] {
-    auto parsed = vwr::token::EcPrivateKey::FromPem(kKeyPem);
-    if (!parsed) Fail("the fixed key does not load", parsed.error());
-    return *parsed;
-  }();
+  vwr::token::EcPrivateKey key = vwr::fuzz::FixedKey();
   vwr::token::KeyRing ring{clock, std::chrono::seconds(600)};
   vwr::token::AdmissionTokenSigner tokens{ring, clock,
                                           vwr::token::VerifiedTokenCache::Options{.capacity = 0}};
@@ -186,36 +177,6 @@ void Expect(const Expected& expected,
   if (got->alg != JwsAlgorithm::kEs256) Fail(how, "verified with another algorithm");
 }
 
-TokenError TokenErrorOf(JwsError e) {
-  switch (e) {
-    case JwsError::kUnsupportedAlgorithm:
-      return TokenError::kUnsupportedAlgorithm;
-    case JwsError::kBadKeyId:
-    case JwsError::kUnknownKey:
-      return TokenError::kUnknownKey;
-    case JwsError::kBadSignature:
-      return TokenError::kBadSignature;
-    default:
-      return TokenError::kMalformed;
-  }
-}
-
-PassError PassErrorOf(JwsError e) {
-  switch (e) {
-    case JwsError::kWrongType:
-      return PassError::kNotAPass;
-    case JwsError::kUnsupportedAlgorithm:
-      return PassError::kUnsupportedAlgorithm;
-    case JwsError::kBadKeyId:
-    case JwsError::kUnknownKey:
-      return PassError::kUnknownKey;
-    case JwsError::kBadSignature:
-      return PassError::kBadSignature;
-    default:
-      return PassError::kMalformed;
-  }
-}
-
 // Returns whether the token verifies as a JWS of type "JWT" by the ring.
 bool VerifyAll(std::string_view token) {
   Fixture& f = F();
@@ -228,8 +189,8 @@ bool VerifyAll(std::string_view token) {
   Expect(as_token, plain, "key ring", token);
 
   JwsOptions fast = options;
-  fast.known_header =
-      JwsOptions::KnownHeader{ring.signer->encoded_header, JwsAlgorithm::kEs256, ring.signer->kid};
+  fast.known_header = JwsOptions::KnownHeader{ring.signer->encoded_header, JwsAlgorithm::kEs256,
+                                              "JWT", ring.signer->kid};
   std::array<unsigned char, 1024> storage;
   json::monotonic_resource resource(storage.data(), storage.size());
   fast.storage = &resource;
@@ -245,7 +206,7 @@ bool VerifyAll(std::string_view token) {
   // The callers: their codes for the verdict; a verdict of "verifies" leaves them the claims.
   const auto admitted = f.tokens.Verify(token);
   if (!plain) {
-    if (admitted || admitted.error() != TokenErrorOf(plain.error())) {
+    if (admitted || admitted.error() != vwr::token::TokenErrorOf(plain.error())) {
       Fail("AdmissionTokenSigner reports another code", token);
     }
   } else if (!admitted && admitted.error() != TokenError::kMalformed) {
@@ -258,7 +219,7 @@ bool VerifyAll(std::string_view token) {
          token);
   const auto pass = f.passes.Verify(token, 1'800'000'000, "a", "vwr");
   if (!as_pass) {
-    if (pass || pass.error() != PassErrorOf(as_pass.error())) {
+    if (pass || pass.error() != vwr::token::PassErrorOf(as_pass.error())) {
       Fail("EntryPassCodec reports another code", token);
     }
   } else if (pass && (pass->aud != "a" || pass->iss != "vwr")) {
@@ -268,13 +229,7 @@ bool VerifyAll(std::string_view token) {
 }
 
 std::string Sign(std::string_view header_json, std::string_view payload_json) {
-  std::string token = vwr::util::Base64UrlEncode(header_json);
-  token += '.';
-  vwr::util::Base64UrlEncodeAppend(payload_json, token);
-  const vwr::token::Es256Signature signature = F().key.Sign(token);
-  token += '.';
-  vwr::util::Base64UrlEncodeAppend(signature, token);
-  return token;
+  return vwr::fuzz::SignTexts(F().key, header_json, payload_json);
 }
 
 std::string OurHeader() { return R"({"alg":"ES256","typ":"JWT","kid":")" + F().kid + R"("})"; }

@@ -14,32 +14,28 @@ namespace {
 namespace json = boost::json;
 
 constexpr std::string_view kType = "JWT";
-constexpr JwsAlgorithm kAlgorithms[] = {JwsAlgorithm::kEs256};
 
 using jwt::GetInt64;
 using jwt::GetString;
-using jwt::JwsError;
 
-// The one JWS verification's verdict in an admission token's words, as Verify has always
-// reported it: a missing alg or typ is a malformed token, a kid that is no string an unknown key.
-TokenError TokenErrorOf(JwsError error) {
+}  // namespace
+
+TokenError TokenErrorOf(jwt::JwsError error) {
   switch (error) {
-    case JwsError::kMalformed:
-    case JwsError::kNoAlgorithm:
-    case JwsError::kWrongType:
+    case jwt::JwsError::kMalformed:
+    case jwt::JwsError::kNoAlgorithm:
+    case jwt::JwsError::kWrongType:
       return TokenError::kMalformed;
-    case JwsError::kUnsupportedAlgorithm:
+    case jwt::JwsError::kUnsupportedAlgorithm:
       return TokenError::kUnsupportedAlgorithm;
-    case JwsError::kBadKeyId:
-    case JwsError::kUnknownKey:
+    case jwt::JwsError::kBadKeyId:
+    case jwt::JwsError::kUnknownKey:
       return TokenError::kUnknownKey;
-    case JwsError::kBadSignature:
+    case jwt::JwsError::kBadSignature:
       return TokenError::kBadSignature;
   }
   return TokenError::kMalformed;
 }
-
-}  // namespace
 
 std::string_view TokenErrorName(TokenError error) {
   switch (error) {
@@ -95,16 +91,7 @@ AdmissionTokenSigner::VerifyResult AdmissionTokenSigner::VerifyUncached(
   // Header and claims live in this buffer: a verification takes nothing from the heap for them.
   std::array<unsigned char, 5 * 1024> storage;
   json::monotonic_resource resource(storage.data(), storage.size());
-  jwt::JwsOptions options;
-  options.max_length = kMaxTokenLength;
-  options.type = kType;
-  options.storage = &resource;
-  // Our own current tokens carry exactly the active key's header: no need to read it.
-  if (ring.signer) {
-    options.known_header = jwt::JwsOptions::KnownHeader{ring.signer->encoded_header,
-                                                        JwsAlgorithm::kEs256, ring.signer->kid};
-  }
-  auto verified = jwt::VerifyCompact(token, ring, kAlgorithms, options);
+  auto verified = jwt::VerifyOwn(token, ring, kType, kMaxTokenLength, &resource);
   if (!verified) return TokenErrorOf(verified.error());
   const json::object& payload = verified->payload;
   AdmissionClaims claims;

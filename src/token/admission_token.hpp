@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "token/admission_claims.hpp"
+#include "token/jws.hpp"
 #include "token/key_ring.hpp"
 #include "token/verified_token_cache.hpp"
 #include "util/clock.hpp"
@@ -35,6 +36,11 @@ namespace vwr::token {
 // std::bad_alloc) and accepts any input.
 //
 // Thread-safe. Reads of the key ring take no lock; the cache is sharded.
+// The one JWS verification's verdict (jwt::VerifyCompact) in an admission token's words, as
+// Verify has always reported it: a missing alg or typ is malformed, a kid that is no string an
+// unknown key.
+TokenError TokenErrorOf(jwt::JwsError error);
+
 class AdmissionTokenSigner {
  public:
   using VerifyResult = boost::system::result<AdmissionClaims, TokenError>;

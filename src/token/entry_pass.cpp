@@ -16,35 +16,31 @@ namespace {
 namespace json = boost::json;
 
 constexpr std::string_view kAlgorithm = "ES256";
-constexpr JwsAlgorithm kAlgorithms[] = {JwsAlgorithm::kEs256};
 constexpr std::string_view kPassClaim = "pass";
 
 using token::jwt::FindString;
 using token::jwt::GetInt64;
 using token::jwt::GetString;
-using token::jwt::JwsError;
 
-// The one JWS verification's verdict in an entry pass's words: a header typed as anything but a
-// pass is no pass; a missing alg is malformed, a kid that is no string an unknown key.
-PassError PassErrorOf(JwsError error) {
+}  // namespace
+
+PassError PassErrorOf(jwt::JwsError error) {
   switch (error) {
-    case JwsError::kMalformed:
-    case JwsError::kNoAlgorithm:
+    case jwt::JwsError::kMalformed:
+    case jwt::JwsError::kNoAlgorithm:
       return PassError::kMalformed;
-    case JwsError::kWrongType:
+    case jwt::JwsError::kWrongType:
       return PassError::kNotAPass;
-    case JwsError::kUnsupportedAlgorithm:
+    case jwt::JwsError::kUnsupportedAlgorithm:
       return PassError::kUnsupportedAlgorithm;
-    case JwsError::kBadKeyId:
-    case JwsError::kUnknownKey:
+    case jwt::JwsError::kBadKeyId:
+    case jwt::JwsError::kUnknownKey:
       return PassError::kUnknownKey;
-    case JwsError::kBadSignature:
+    case jwt::JwsError::kBadSignature:
       return PassError::kBadSignature;
   }
   return PassError::kMalformed;
 }
-
-}  // namespace
 
 std::string_view PassErrorName(PassError error) {
   switch (error) {
@@ -98,11 +94,7 @@ boost::system::result<EntryPassClaims, PassError> EntryPassCodec::Verify(
   // Exactly ES256, typed as a pass, by a key of the ring.
   std::array<unsigned char, 5 * 1024> storage;
   json::monotonic_resource resource(storage.data(), storage.size());
-  jwt::JwsOptions options;
-  options.max_length = kMaxLength;
-  options.type = kType;
-  options.storage = &resource;
-  auto verified = jwt::VerifyCompact(pass, ring_.Current(), kAlgorithms, options);
+  auto verified = jwt::VerifyOwn(pass, ring_.Current(), kType, kMaxLength, &resource);
   if (!verified) return PassErrorOf(verified.error());
   const json::object& payload = verified->payload;
   const json::string* marker = FindString(payload, "vwr");

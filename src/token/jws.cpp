@@ -424,6 +424,9 @@ boost::system::result<VerifiedJws, JwsError> VerifyCompact(std::string_view toke
   if (options.known_header && encoded_header == options.known_header->encoded) {
     // What the caller allows is checked whatever it vouches for.
     if (!is_allowed(options.known_header->alg)) return JwsError::kUnsupportedAlgorithm;
+    if (!options.type.empty() && options.known_header->type != options.type) {
+      return JwsError::kWrongType;
+    }
     out.alg = options.known_header->alg;
     out.kid = std::string(options.known_header->kid);
   } else {

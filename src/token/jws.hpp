@@ -97,11 +97,13 @@ struct JwsOptions {
   // standing in for another signed by the same keys.
   std::string_view type;
   // A header the caller wrote itself, with what it says. A token whose header text is exactly
-  // `encoded` (the caller's own tokens, almost always) is taken to say `alg` and `kid` without
-  // decoding and parsing it; the caller vouches that it passes every check of the header.
+  // `encoded` (the caller's own tokens, almost always) is taken to say `alg`, `type` and `kid`
+  // without decoding and parsing it: the caller vouches that it has no "crit". What it says is
+  // still held to `allowed`, to `type` above and to the keys.
   struct KnownHeader {
     std::string_view encoded;
     JwsAlgorithm alg = JwsAlgorithm::kEs256;
+    std::string_view type;
     std::string_view kid;
   };
   std::optional<KnownHeader> known_header;

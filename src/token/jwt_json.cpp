@@ -6,6 +6,26 @@ namespace vwr::token::jwt {
 
 namespace json = boost::json;
 
+namespace {
+constexpr JwsAlgorithm kAlgorithms[] = {JwsAlgorithm::kEs256};
+}  // namespace
+
+boost::system::result<VerifiedJws, JwsError> VerifyOwn(std::string_view token,
+                                                       const KeyRing::Snapshot& ring,
+                                                       std::string_view type,
+                                                       std::size_t max_length,
+                                                       json::storage_ptr storage) {
+  JwsOptions options;
+  options.max_length = max_length;
+  options.type = type;
+  options.storage = std::move(storage);
+  if (ring.signer) {
+    options.known_header = JwsOptions::KnownHeader{ring.signer->encoded_header,
+                                                   JwsAlgorithm::kEs256, "JWT", ring.signer->kid};
+  }
+  return VerifyCompact(token, ring, kAlgorithms, options);
+}
+
 const json::string* FindString(const json::object& object, std::string_view key) {
   const json::value* value = object.if_contains(key);
   return value == nullptr ? nullptr : value->if_string();

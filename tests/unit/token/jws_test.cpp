@@ -189,7 +189,7 @@ TEST(Jws, AKnownHeaderIsTakenWithoutReadingIt) {
   const std::string token = key.Sign(Header("ES256", "k"), kClaims, "ES256");
   const std::string_view encoded = std::string_view(token).substr(0, token.find('.'));
   jwt::JwsOptions options;
-  options.known_header = jwt::JwsOptions::KnownHeader{encoded, JwsAlgorithm::kEs256, "k"};
+  options.known_header = jwt::JwsOptions::KnownHeader{encoded, JwsAlgorithm::kEs256, "JWT", "k"};
   auto verified = jwt::VerifyCompact(token, *set, {}, options);
   ASSERT_TRUE(verified) << jwt::JwsErrorName(verified.error());
   EXPECT_TRUE(verified->header.empty()) << "not read";
@@ -205,6 +205,13 @@ TEST(Jws, AKnownHeaderIsTakenWithoutReadingIt) {
   auto refused = jwt::VerifyCompact(token, *set, only_rs256, options);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error(), jwt::JwsError::kUnsupportedAlgorithm);
+  // Nor does it stand in for another type: one kind of token is never taken for another.
+  options.type = "vwr-pass+jwt";
+  refused = jwt::VerifyCompact(token, *set, {}, options);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error(), jwt::JwsError::kWrongType);
+  options.type = "JWT";
+  EXPECT_TRUE(jwt::VerifyCompact(token, *set, {}, options));
   options.known_header->kid = "gone";
   refused = jwt::VerifyCompact(token, *set, {}, options);
   ASSERT_FALSE(refused);

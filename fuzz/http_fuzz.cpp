@@ -102,7 +102,7 @@ struct World {
     web->SetRooms({a, fallback});
     tracer::TracerOptions tracer_options;
     tracer_options.domain = "queue.example.com";
-    tracer_options.trusted_proxies = {*http::ParseCidr("127.0.0.0/8")};
+    tracer_options.trusted_proxies = {*vwr::util::IpRange::Parse("127.0.0.0/8")};
     tracer = std::make_unique<tracer::TracerApi>(*rooms, clock, metrics, pseudonyms,
                                                  std::move(tracer_options));
     tracer->SetRoutes({{"a", {{"shop.example.com", "/"}, {"*.example.org", "/sale"}}},

@@ -13,6 +13,7 @@
 #include "http/errors.hpp"
 #include "http/request_parts.hpp"
 #include "token/session_id.hpp"
+#include "util/ip_range.hpp"
 #include "util/log_escape.hpp"
 #include "util/random.hpp"
 
@@ -390,7 +391,7 @@ http::Response AdminApi::Lists(http::RoomEntry& room, std::string_view list_name
     return http::MakeError(http::ApiError::kBadRequest, "give exactly one of ip and identity", v,
                            ka);
   }
-  if (!ip.empty() && !guard::ParseIpRange(ip)) {
+  if (!ip.empty() && !util::IpRange::Parse(ip)) {
     return http::MakeError(http::ApiError::kBadRequest,
                            "ip must be an IP address or a CIDR block such as 10.0.0.0/8", v, ka);
   }

@@ -41,7 +41,7 @@ struct PublicApiOptions {
   http::CookieOptions cookies;
   // server.trusted_proxies: behind them, abuse protection counts the client address from
   // X-Forwarded-For (ClientIp), not the proxy's.
-  std::vector<http::Cidr> trusted_proxies;
+  std::vector<util::IpRange> trusted_proxies;
   // Abuse protection: every request to a room (join, status, heartbeat, leave, room info) is
   // counted by it first; a refused one gets 429 "blocked" with Retry-After, and a join on the
   // allow list is admitted at once. Null: no protection.

@@ -184,8 +184,8 @@ tracer::TracerOptions TracerOptionsOf(const config::Config& config) {
   options.allowed_origins = config.tracer.allowed_origins;
   for (const std::string& proxy : config.server.trusted_proxies) {
     // Checked and normalised when the file was loaded.
-    if (std::optional<http::Cidr> cidr = http::ParseCidr(proxy)) {
-      options.trusted_proxies.push_back(*cidr);
+    if (std::optional<util::IpRange> range = util::IpRange::Parse(proxy)) {
+      options.trusted_proxies.push_back(*range);
     }
   }
   return options;
@@ -414,7 +414,7 @@ void Node::BuildPublicApis() {
   // The TRACER-compatible API for legacy clients, on the public listener too. The rooms hold
   // identities as pseudonyms; a TRACER caller's is the same as a native join's.
   tracer::TracerOptions tracer_options = TracerOptionsOf(config_);
-  const std::vector<http::Cidr> trusted_proxies = tracer_options.trusted_proxies;
+  const std::vector<util::IpRange> trusted_proxies = tracer_options.trusted_proxies;
   tracer_options.guard = guard_.get();
   if (config_.identity.tracer_login_id) tracer_options.user_identity = user_identity_.get();
   pseudonyms_ = std::make_unique<token::IdentityPseudonyms>(*master_);

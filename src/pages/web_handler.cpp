@@ -6,6 +6,7 @@
 #include <chrono>
 #include <variant>
 
+#include "http/cookies.hpp"
 #include "http/errors.hpp"
 #include "http/request_parts.hpp"
 #include "http/return_url.hpp"
@@ -24,25 +25,6 @@ std::string ForLog(std::string_view text) {
   }
   if (text.size() > 200) out += "...";
   return out;
-}
-
-// The value of cookie `name` in a Cookie header; empty when absent.
-std::string_view CookieValue(std::string_view header, std::string_view name) {
-  while (!header.empty()) {
-    const std::size_t semi = header.find(';');
-    std::string_view pair = header.substr(0, semi);
-    header = semi == std::string_view::npos ? std::string_view{} : header.substr(semi + 1);
-    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
-    const std::size_t eq = pair.find('=');
-    if (eq != std::string_view::npos && pair.substr(0, eq) == name) {
-      std::string_view value = pair.substr(eq + 1);
-      if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
-        value = value.substr(1, value.size() - 2);
-      }
-      return value;
-    }
-  }
-  return {};
 }
 
 http::Response MethodNotAllowed(const http::Request& req, std::string_view allow) {
@@ -252,8 +234,7 @@ http::SessionStanding WebHandler::StandingOfSession(std::string_view room, std::
 }
 
 bool WebHandler::HasAdmissionCookie(const http::Request& req, std::string_view room) {
-  const std::string name = "vwr_" + std::string(room);
-  const std::string_view token = CookieValue(req[http::field::cookie], name);
+  const std::string_view token = http::FindCookie(req, "vwr_", room);
   if (token.empty()) return false;
   const std::int64_t now =
       std::chrono::duration_cast<std::chrono::seconds>(clock_.WallNow().time_since_epoch()).count();

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "token/jws.hpp"
 #include "token/key_ring.hpp"
 
 namespace vwr::token {
@@ -34,6 +35,10 @@ enum class PassError {
   kNotYetValid,           // now < nbf
 };
 std::string_view PassErrorName(PassError error);  // "not_a_pass", ...
+// The one JWS verification's verdict (jwt::VerifyCompact) in an entry pass's words: a header
+// typed as anything but a pass is no pass; a missing alg is malformed, a kid that is no string
+// an unknown key.
+PassError PassErrorOf(jwt::JwsError error);
 
 // Issues and verifies entry passes: compact JWS signed with ES256 by the same key ring as the
 // admission tokens, so the JWKS verifies both, but marked so that neither can stand in for the

@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "token/jws_key.hpp"
+
 // ECDSA on P-256 with SHA-256, as JWS "ES256" (RFC 7518 section 3.4) uses it, on OpenSSL 3, and
 // the JSON Web Key form of its public keys (RFC 7517, RFC 7518 section 6.2, thumbprints RFC 7638).
 //
@@ -24,8 +26,9 @@ using Es256Signature = std::array<std::uint8_t, 64>;
 // A P-256 public key: a point on the curve, checked when built.
 //
 // Cheap to copy (the OpenSSL key is shared and never modified). Thread-safe: Verify may run on
-// any number of threads at once.
-class EcPublicKey {
+// any number of threads at once. A JwsVerifier for ES256 only, so that the key ring's tokens go
+// through the one JWS verification (jwt::VerifyCompact).
+class EcPublicKey final : public JwsVerifier {
  public:
   // From the affine coordinates (a JWK's x and y). nullopt unless (x, y) is a point of P-256.
   static std::optional<EcPublicKey> FromCoordinates(const EcCoordinate& x, const EcCoordinate& y);
@@ -37,6 +40,11 @@ class EcPublicKey {
   // signature of another length, R or S zero or not below the group order, all give false.
   // Verification uses only public values, so its timing reveals nothing secret.
   bool Verify(std::string_view message, std::span<const std::uint8_t> signature) const;
+  // The same, for `alg` ES256; false for any other algorithm.
+  bool Verify(JwsAlgorithm alg, std::string_view message,
+              std::span<const std::uint8_t> signature) const override {
+    return alg == JwsAlgorithm::kEs256 && Verify(message, signature);
+  }
 
   // Same point.
   bool operator==(const EcPublicKey& other) const { return x_ == other.x_ && y_ == other.y_; }

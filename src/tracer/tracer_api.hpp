@@ -69,7 +69,7 @@ struct TracerOptions {
   // tracer.allowed_origins: the sites whose pages may call from a browser; nullopt: the rooms'
   // match hosts (recomputed on every SetRoutes).
   std::optional<std::vector<std::string>> allowed_origins;
-  std::vector<http::Cidr> trusted_proxies;  // server.trusted_proxies (for ClientIp)
+  std::vector<util::IpRange> trusted_proxies;  // server.trusted_proxies (for ClientIp)
   guard::Guard* guard = nullptr;            // null: nobody is blocked
   // identity.tracer_login_id: the loginId is the platform's user token, verified here; the
   // caller is the user it names, on whatever browser or address. Null: TracerIdentity.

@@ -241,6 +241,19 @@ TEST_F(WebTest, TheDemoPagesUseTheDemoRoom) {
               HasSubstr("No admission cookie"));
 }
 
+// The inside page reads the admission cookie as /api/v1/verify does (http::FindCookie): from
+// any Cookie line, with blanks around names and values, not only from the first line.
+TEST_F(WebTest, TheAdmissionCookieIsReadAsTheVerifyCallReadsIt) {
+  http::Request two_lines{http::verb::get, "/demo/inside", 11};
+  two_lines.insert(http::field::cookie, "a=b");
+  two_lines.insert(http::field::cookie, "vwr_sale=" + Token("sale"));
+  EXPECT_THAT(web_->Handle(two_lines, http::ConnectionInfo{}).body(),
+              HasSubstr("admission cookie was checked"));
+  EXPECT_THAT(
+      Call(http::verb::get, "/demo/inside", {{"Cookie", "a=b;\tvwr_sale=" + Token("sale")}}).body(),
+      HasSubstr("admission cookie was checked"));
+}
+
 TEST_F(WebTest, BookingNeedsAValidTokenForTheDemoRoom) {
   auto book = [&](std::string token) {
     std::vector<std::pair<std::string, std::string>> headers;

@@ -128,6 +128,18 @@ TEST_F(EntryPassTest, BothMarksAreNeeded) {
                   .has_value());
 }
 
+// The admission tokens' header, byte for byte, is taken as known without being read; over a
+// payload marked as a pass it still makes no pass.
+TEST_F(EntryPassTest, TheRingsOwnTokenHeaderIsNoPassHeader) {
+  const boost::json::object payload{{"iss", "vwr"},      {"aud", "sale"}, {"sub", "abc"},
+                                    {"sid", "s.1"},      {"iat", kNow},   {"nbf", kNow},
+                                    {"exp", kNow + 600}, {"vwr", "pass"}};
+  std::string text = ring_.Current().signer->encoded_header + "." +
+                     util::Base64UrlEncode(boost::json::serialize(payload));
+  text += "." + util::Base64UrlEncode(key_.Sign(text));
+  EXPECT_EQ(passes_.Verify(text, kNow, "sale", "vwr").error(), PassError::kNotAPass);
+}
+
 TEST_F(EntryPassTest, ForgedAndBrokenPassesAreRefused) {
   const std::string pass = passes_.Issue(Claims());
   const std::size_t first = pass.find('.');

@@ -163,15 +163,14 @@ constexpr std::chrono::milliseconds kTlsShutdownTimeout{1000};
 // too, should that ever fail.
 //
 // On the hot path (a keep-alive poll) that is one read, one write and two timer re-arms, and no
-// lock of its own. It is not free of allocations: end to end through PublicApi, a poll takes 8
+// lock of its own. It is not free of allocations: end to end through PublicApi, a poll takes 7
 // (tests/unit/server/poll_allocations_test.cpp counts them):
 //   - 3 in Beast's parser: the request target, and each header field (Host, X-VWR-Ticket);
-//   - 1 for the std::function that takes the answer (the session's shared_ptr does not fit
-//     in place);
 //   - 1 for the answer's body, and 3 for its header fields (Content-Type, Cache-Control,
 //     Content-Length).
-// Asio keeps the read's and the write's handler memory per thread; the timers, the guard, the
-// ticket's check and the published frontier allocate nothing.
+// The callback that takes the answer holds this session's shared_ptr in place (http::Respond),
+// and Asio keeps the read's and the write's handler memory per thread; the timers, the guard,
+// the ticket's check and the published frontier allocate nothing.
 // Reads and writes strictly alternate, so there is never more than one operation outstanding on
 // the stream (which TLS requires, and Boost 1.81's own write loop would break).
 template <class Stream>

@@ -83,7 +83,7 @@ namespace {
 using std::chrono::seconds;
 
 // What a poll costs once a connection is warm, as the comment on BasicHttpSession counts it.
-constexpr std::size_t kAllocationsPerPoll = 8;
+constexpr std::size_t kAllocationsPerPoll = 7;
 
 TEST(PollAllocations, AKeepAliveStatusPollAllocatesWhatTheDocsSay) {
   spdlog::set_level(spdlog::level::warn);

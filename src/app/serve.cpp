@@ -446,7 +446,7 @@ int Serve(const ConfigSource& source, const config::Config& config) {
   // The waiting page, the SDK and the demo share the public listener with the API.
   admin::RoomMessages messages;
   pages::WebHandler web(
-      directory, messages, tokens, clock,
+      directory, messages, tokens, clock, metrics,
       pages::WebOptions{.demo = config.demo.value_or(false), .demo_room = config.rooms.front().id});
   web.SetRooms(config.rooms);
   // Signed identities: the platform's user tokens, verified with its JWKS (kept by UserKeys).
@@ -520,10 +520,8 @@ int Serve(const ConfigSource& source, const config::Config& config) {
   api::PublicApi public_api(directory, tickets, tokens, identity_key, clock, metrics,
                             public_options);
   // The public listener: the pages and the TRACER API by their paths, the native API the rest.
-  PublicRouter public_router(public_api,
-                             {{&pages::WebHandler::Owns, &web, /*count_here=*/true},
-                              {&tracer::TracerApi::Owns, &tracer, /*count_here=*/false}},
-                             metrics, clock);
+  PublicRouter public_router(
+      public_api, {{&pages::WebHandler::Owns, &web}, {&tracer::TracerApi::Owns, &tracer}});
   ConfigureRooms(public_api, guard, config);
   if (dynamic_cast<store::RedisStore*>(&store) == nullptr) {
     // The embedded store forgets spent challenges on a restart: the ones issued before it are

@@ -40,7 +40,7 @@ class WebTest : public ::testing::Test {
   }
 
   void Make(bool demo) {
-    web_ = std::make_unique<WebHandler>(*rooms_, messages_, tokens_, clock_,
+    web_ = std::make_unique<WebHandler>(*rooms_, messages_, tokens_, clock_, metrics_,
                                         WebOptions{.demo = demo, .demo_room = "sale"});
     web_->SetRooms(rooms_config_);
   }
@@ -88,6 +88,7 @@ class WebTest : public ::testing::Test {
   }
 
   util::FakeClock clock_;
+  http::ApiMetrics metrics_;
   token::SecretKey key_{{7, 7, 7}};
   token::KeyRing ring_{clock_, std::chrono::seconds(600)};
   token::AdmissionTokenSigner tokens_{ring_, clock_};

@@ -69,6 +69,7 @@ PublicApi::PublicApi(http::RoomDirectory& rooms, const token::TicketCodec& ticke
       clock_(clock),
       metrics_(metrics),
       fail_open_log_(clock, 1),
+      sign_log_(clock, 1),
       options_(std::move(options)),
       pipeline_(clock, metrics,
                 {.trusted_proxies = options_.trusted_proxies, .guard = options_.guard}),
@@ -646,20 +647,43 @@ void PublicApi::AnswerTicket(http::RequestContext& ctx, store::RoomState& room,
   }
   const std::int64_t now = WallSeconds();
   std::int64_t lifetime_s = 0;
-  const std::string token = IssueToken(room, a, now, lifetime_s);
+  const auto token = IssueToken(room, a, now, lifetime_s);
+  if (!token) return SigningFailed(ctx, room, "admission token", token.error());
   std::optional<PassGrant> issued;
-  if (presented == nullptr) issued = IssuePass(room, a, now);
+  if (presented == nullptr) {
+    auto pass = IssuePass(room, a, now);
+    if (!pass) return SigningFailed(ctx, room, "entry pass", pass.error());
+    issued = std::move(*pass);
+  }
   const PassGrant* pass = presented != nullptr ? presented : issued ? &*issued : nullptr;
   http::Response res =
-      ctx.JsonResponse(http::status::ok, RenderAnswer(room, a, ticket, token, pass));
+      ctx.JsonResponse(http::status::ok, RenderAnswer(room, a, ticket, *token, pass));
   res.insert(http::field::set_cookie, http::SetCookieValue(http::kAdmissionCookiePrefix, room.id(),
-                                                           token, lifetime_s, options_.cookies));
+                                                           *token, lifetime_s, options_.cookies));
   if (pass != nullptr) {
     res.insert(http::field::set_cookie,
                http::SetCookieValue(http::kEntryPassCookiePrefix, room.id(), pass->pass,
                                     pass->exp - now, options_.cookies));
   }
   ctx.Finish(std::move(res));
+}
+
+void PublicApi::SigningFailed(http::RequestContext& ctx, store::RoomState& room,
+                              std::string_view what, token::SignError error) {
+  // No signing key: the node is not ready yet (503, try again). OpenSSL failing: out of memory
+  // (500). Either way the session, if one was made, stands: the ticket's next poll gets a token.
+  const bool no_key = error == token::SignError::kNoSigningKey;
+  std::uint64_t suppressed = 0;
+  if (sign_log_.Allow(suppressed)) {
+    spdlog::error("room {}: the {} of an admitted answer could not be signed ({}); answering {}{}",
+                  room.id(), what, token::SignErrorName(error), no_key ? 503 : 500,
+                  suppressed > 0 ? fmt::format(" ({} similar lines suppressed)", suppressed) : "");
+  }
+  if (no_key) {
+    return ctx.Error(http::ApiError::kUnavailable,
+                     "no admission token can be signed yet (no signing key); try again");
+  }
+  ctx.Error(http::ApiError::kInternal, "the admission token could not be signed; try again");
 }
 
 std::string PublicApi::RenderAnswer(store::RoomState& room, const store::TicketAnswer& a,
@@ -716,8 +740,9 @@ std::string PublicApi::RenderAnswer(store::RoomState& room, const store::TicketA
   return body;
 }
 
-std::string PublicApi::IssueToken(store::RoomState& room, const store::TicketAnswer& a,
-                                  std::int64_t now, std::int64_t& lifetime_s) {
+boost::system::result<std::string, token::SignError> PublicApi::IssueToken(
+    store::RoomState& room, const store::TicketAnswer& a, std::int64_t now,
+    std::int64_t& lifetime_s) {
   token::AdmissionClaims claims;
   claims.iss = options_.issuer;
   claims.aud = room.id();
@@ -738,20 +763,19 @@ std::string PublicApi::IssueToken(store::RoomState& room, const store::TicketAns
   return tokens_.Issue(claims);
 }
 
-std::optional<PublicApi::PassGrant> PublicApi::IssuePass(store::RoomState& room,
-                                                         const store::TicketAnswer& a,
-                                                         std::int64_t now) {
+boost::system::result<std::optional<PublicApi::PassGrant>, token::SignError> PublicApi::IssuePass(
+    store::RoomState& room, const store::TicketAnswer& a, std::int64_t now) {
   // Only a place in line earns a pass: not a fail_open admission (ticket 0, nobody knows who
   // was next), and not a session admitted by a pass (bypass tickets), whose pass would otherwise
   // be renewed by every re-entry.
-  if (a.ticket == 0 || a.ticket >= core::kBypassTicketBase) return std::nullopt;
+  if (a.ticket == 0 || a.ticket >= core::kBypassTicketBase) return std::optional<PassGrant>();
   const EntryPasses& passes = entry_passes_.Get();
   const auto configured = passes.find(room.id());
-  if (configured == passes.end()) return std::nullopt;
+  if (configured == passes.end()) return std::optional<PassGrant>();
   // From the first admission, whenever the answer is given: later polls never extend it.
   const std::int64_t admitted = a.admitted_unix > 0 ? a.admitted_unix : now;
   const std::int64_t exp = admitted + configured->second.count();
-  if (exp <= now) return std::nullopt;
+  if (exp <= now) return std::optional<PassGrant>();
   token::EntryPassClaims claims;
   claims.iss = options_.issuer;
   claims.aud = room.id();
@@ -759,7 +783,9 @@ std::optional<PublicApi::PassGrant> PublicApi::IssuePass(store::RoomState& room,
   claims.sid = token::SessionId(room.incarnation(), a.ticket);
   claims.iat = admitted;
   claims.exp = exp;
-  return PassGrant{passes_.Issue(claims), exp};
+  auto pass = passes_.Issue(claims);
+  if (!pass) return pass.error();
+  return std::optional<PassGrant>(PassGrant{std::move(*pass), exp});
 }
 
 // ---- /api/v1/verify ----

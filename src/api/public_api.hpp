@@ -258,19 +258,25 @@ class PublicApi final : public http::Handler {
   // Answers with a ticket's standing: 200 with the JSON body, and when admitted a fresh
   // admission token and the cookies. `presented`: the pass the join was admitted by (handed
   // back as it is, never renewed); otherwise a room with entry passes hands out a new one with
-  // an admission of the line.
+  // an admission of the line. When a token or pass cannot be signed: 503 (no signing key yet)
+  // or 500, and a log line.
   void AnswerTicket(http::RequestContext& ctx, store::RoomState& room,
                     const store::TicketAnswer& answer, std::string_view ticket,
                     const PassGrant* presented = nullptr);
   std::string RenderAnswer(store::RoomState& room, const store::TicketAnswer& answer,
                            std::string_view ticket, std::string_view token, const PassGrant* pass);
   // The admission token for an admitted answer, and its lifetime.
-  std::string IssueToken(store::RoomState& room, const store::TicketAnswer& answer,
-                         std::int64_t now, std::int64_t& lifetime_s);
+  boost::system::result<std::string, token::SignError> IssueToken(store::RoomState& room,
+                                                                  const store::TicketAnswer& answer,
+                                                                  std::int64_t now,
+                                                                  std::int64_t& lifetime_s);
   // The entry pass an admitted answer of the line comes with, or nullopt (no entry pass in the
   // room, a session without a ticket of the line, or a pass time already over).
-  std::optional<PassGrant> IssuePass(store::RoomState& room, const store::TicketAnswer& answer,
-                                     std::int64_t now);
+  boost::system::result<std::optional<PassGrant>, token::SignError> IssuePass(
+      store::RoomState& room, const store::TicketAnswer& answer, std::int64_t now);
+  // Answers a request whose admitted answer could not be signed, and says so in the log.
+  void SigningFailed(http::RequestContext& ctx, store::RoomState& room, std::string_view what,
+                     token::SignError error);
   std::int64_t WallSeconds() const;
 
   http::RoomDirectory& rooms_;
@@ -280,6 +286,7 @@ class PublicApi final : public http::Handler {
   const util::Clock& clock_;
   http::ApiMetrics& metrics_;
   util::LogLimiter fail_open_log_;
+  util::LogLimiter sign_log_;  // answers that could not be signed: one line a second at most
   PublicApiOptions options_;
   http::RequestPipeline pipeline_;
   token::EntryPassCodec passes_;

@@ -72,7 +72,7 @@ class WebTest : public ::testing::Test {
     claims.iat = claims.nbf = now;
     claims.exp = now + exp_offset;
     claims.jti = token::SessionId(state.incarnation(), session_);
-    return tokens_.Issue(claims);
+    return tokens_.Issue(claims).value();
   }
   // Ends the session of the last Token() of `room`.
   void EndSession(const std::string& room) {

@@ -583,6 +583,7 @@ int Serve(const ConfigSource& source, const config::Config& config) {
     options.name = b.name;
     options.endpoint = *endpoint;
     options.handler = b.handler;
+    options.metrics = &metrics;
     options.header_limit_bytes = limits.max_header_bytes;
     options.body_limit_bytes = b.body_limit;
     options.header_timeout = limits.header_timeout;

@@ -123,6 +123,7 @@ struct ListenerSpec {
   http::Handler* handler;
   std::size_t body_limit;
   bool public_side;  // connection limits, TLS and the demo apply to the public listener only
+  http::ApiMetrics* metrics;  // counts what a handler lets escape
 };
 
 // Binds `spec` on `http` with the configured limits (logged: where it listens). False when it
@@ -138,6 +139,7 @@ bool Listen(server::HttpServer& http, const ListenerSpec& spec, const config::Co
   options.name = spec.name;
   options.endpoint = *endpoint;
   options.handler = spec.handler;
+  options.metrics = spec.metrics;
   options.header_limit_bytes = limits.max_header_bytes;
   options.body_limit_bytes = spec.body_limit;
   options.header_timeout = limits.header_timeout;
@@ -291,9 +293,9 @@ bool Node::BuildListeners() {
   const config::ServerLimits& limits = config_.server.limits;
   for (const ListenerSpec& spec :
        {ListenerSpec{"public", config_.server.listen, public_router_.get(), limits.max_body_bytes,
-                     true},
+                     true, &metrics_},
         ListenerSpec{"admin", config_.server.admin_listen, admin_api_.get(),
-                     limits.admin_max_body_bytes, false}}) {
+                     limits.admin_max_body_bytes, false, &metrics_}}) {
     if (!Listen(*http_, spec, config_)) return false;
   }
   for (const config::RoomConfig& room : config_.rooms) LogRoom(room);
@@ -378,7 +380,7 @@ bool Node::BuildSigningKeys() {
 void Node::BuildPages() {
   // The waiting page, the SDK and the demo share the public listener with the API.
   web_ =
-      std::make_unique<pages::WebHandler>(*directory_, messages_, *tokens_, clock_,
+      std::make_unique<pages::WebHandler>(*directory_, messages_, *tokens_, clock_, metrics_,
                                           pages::WebOptions{.demo = config_.demo.value_or(false),
                                                             .demo_room = config_.rooms.front().id});
   web_->SetRooms(config_.rooms);
@@ -437,10 +439,8 @@ void Node::BuildPublicApis() {
   // The public listener: the pages and the TRACER API by their paths, the native API the rest.
   public_router_ = std::make_unique<PublicRouter>(
       *public_api_,
-      std::vector<PublicRouter::Route>{
-          {&pages::WebHandler::Owns, web_.get(), /*count_here=*/true},
-          {&tracer::TracerApi::Owns, tracer_.get(), /*count_here=*/false}},
-      metrics_, clock_);
+      std::vector<PublicRouter::Route>{{&pages::WebHandler::Owns, web_.get()},
+                                       {&tracer::TracerApi::Owns, tracer_.get()}});
   ConfigureRooms(*public_api_, *guard_, config_);
   if (std::optional<std::int64_t> not_before = PowNotBefore(shared_, clock_)) {
     // The store forgets spent challenges on a restart: the ones issued before it are not taken

@@ -70,9 +70,10 @@ std::string AdmissionTokenSigner::key_id() const {
   return ring.signer ? ring.signer->kid : std::string();
 }
 
-std::string AdmissionTokenSigner::Issue(const AdmissionClaims& claims) const {
+boost::system::result<std::string, SignError> AdmissionTokenSigner::Issue(
+    const AdmissionClaims& claims) const {
   const KeyRing::Snapshot& ring = ring_.Current();
-  if (!ring.signer) throw std::logic_error("admission tokens: the key ring has no signing key");
+  if (!ring.signer) return SignError::kNoSigningKey;
   json::object payload;
   payload.reserve(7);
   payload.emplace("iss", claims.iss);

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "token/admission_claims.hpp"
+#include "token/es256.hpp"
 #include "token/jws.hpp"
 #include "token/key_ring.hpp"
 #include "token/verified_token_cache.hpp"
@@ -52,9 +53,9 @@ class AdmissionTokenSigner {
                        VerifiedTokenCache::Options cache = {});
 
   // Signed by the ring's active key. ECDSA signatures are randomised, so issuing the same claims
-  // twice gives two different tokens (both valid). Throws std::logic_error when the ring has no
-  // signing key yet (a start-up bug) and std::runtime_error when OpenSSL fails (out of memory).
-  std::string Issue(const AdmissionClaims& claims) const;
+  // twice gives two different tokens (both valid). kNoSigningKey when the ring has no signing
+  // key yet (a start-up step missing), kCrypto when OpenSSL fails (out of memory).
+  boost::system::result<std::string, SignError> Issue(const AdmissionClaims& claims) const;
 
   // now_unix: when set, also enforce exp (now >= exp -> kExpired) and nbf (now < nbf ->
   // kNotYetValid); no leeway is applied, shift now_unix for that. audience: when set, aud must

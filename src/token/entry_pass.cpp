@@ -3,7 +3,6 @@
 #include <array>
 #include <boost/json.hpp>
 #include <optional>
-#include <stdexcept>
 
 #include "token/es256.hpp"
 #include "token/jws.hpp"
@@ -66,9 +65,10 @@ std::string_view PassErrorName(PassError error) {
   return "malformed";
 }
 
-std::string EntryPassCodec::Issue(const EntryPassClaims& claims) const {
+boost::system::result<std::string, SignError> EntryPassCodec::Issue(
+    const EntryPassClaims& claims) const {
   const token::KeyRing::Snapshot& ring = ring_.Current();
-  if (!ring.signer) throw std::logic_error("entry passes: the key ring has no signing key");
+  if (!ring.signer) return SignError::kNoSigningKey;
   json::object header;
   header.emplace("alg", kAlgorithm);
   header.emplace("typ", kType);

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "token/es256.hpp"
 #include "token/jws.hpp"
 #include "token/key_ring.hpp"
 
@@ -62,9 +63,9 @@ class EntryPassCodec {
 
   explicit EntryPassCodec(const token::KeyRing& ring) : ring_(ring) {}
 
-  // Signed by the ring's active key. Throws std::logic_error when the ring has no signing key (a
-  // start-up bug) and std::runtime_error when OpenSSL fails (out of memory).
-  std::string Issue(const EntryPassClaims& claims) const;
+  // Signed by the ring's active key. kNoSigningKey when the ring has no signing key (a start-up
+  // step missing), kCrypto when OpenSSL fails (out of memory).
+  boost::system::result<std::string, SignError> Issue(const EntryPassClaims& claims) const;
 
   // The claims of `pass` when it is a genuine entry pass of `room` by `issuer`, valid at
   // now_unix. Never throws (except std::bad_alloc); accepts any input.

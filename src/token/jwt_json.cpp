@@ -47,14 +47,16 @@ bool GetInt64(const json::object& object, std::string_view key, std::int64_t& ou
   return true;
 }
 
-std::string SignCompact(std::string encoded_header, const json::object& payload,
-                        const EcPrivateKey& key) {
+boost::system::result<std::string, SignError> SignCompact(std::string encoded_header,
+                                                          const json::object& payload,
+                                                          const EcPrivateKey& key) {
   std::string jws = std::move(encoded_header);
   jws += '.';
   util::Base64UrlEncodeAppend(json::serialize(payload), jws);
-  const Es256Signature signature = key.Sign(jws);
+  const auto signature = key.Sign(jws);
+  if (!signature) return signature.error();
   jws += '.';
-  util::Base64UrlEncodeAppend(signature, jws);
+  util::Base64UrlEncodeAppend(*signature, jws);
   return jws;
 }
 

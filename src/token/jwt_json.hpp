@@ -35,7 +35,8 @@ bool GetString(const boost::json::object& object, std::string_view key, std::str
 bool GetInt64(const boost::json::object& object, std::string_view key, std::int64_t& out);
 
 // The compact JWS `encoded_header`.base64url(payload).base64url(ES256 signature by `key`).
-std::string SignCompact(std::string encoded_header, const boost::json::object& payload,
-                        const EcPrivateKey& key);
+boost::system::result<std::string, SignError> SignCompact(std::string encoded_header,
+                                                          const boost::json::object& payload,
+                                                          const EcPrivateKey& key);
 
 }  // namespace vwr::token::jwt

@@ -11,8 +11,13 @@ Duration FromSeconds(double s) { return Duration(static_cast<std::int64_t>(s * 1
 }  // namespace
 
 ArrivalSchedule::ArrivalSchedule(const ArrivalSpec& spec, double scale, double speed, Duration end,
-                                 std::uint64_t seed)
-    : spec_(spec), scale_(scale), speed_(speed > 0 ? speed : 1.0), end_(end), rng_(seed) {
+                                 std::uint64_t seed, std::uint64_t max_people)
+    : spec_(spec),
+      scale_(scale),
+      speed_(speed > 0 ? speed : 1.0),
+      end_(end),
+      rng_(seed),
+      max_people_(max_people) {
   second_length_ = 1.0 / speed_;
   if (spec_.kind == ArrivalSpec::Kind::kBurst) {
     burst_left_ =
@@ -59,6 +64,13 @@ bool ArrivalSchedule::FillSecond() {
 }
 
 std::optional<Duration> ArrivalSchedule::Next() {
+  if (max_people_ != 0 && given_ >= max_people_) return std::nullopt;
+  auto next = NextUncapped();
+  if (next) ++given_;
+  return next;
+}
+
+std::optional<Duration> ArrivalSchedule::NextUncapped() {
   switch (spec_.kind) {
     case ArrivalSpec::Kind::kBurst:
       if (burst_left_ == 0 || end_.count() <= 0) return std::nullopt;
@@ -89,6 +101,11 @@ std::optional<Duration> ArrivalSchedule::Next() {
 }
 
 double ArrivalSchedule::ExpectedTotal() const {
+  const double total = ExpectedUncapped();
+  return max_people_ != 0 ? std::min(total, static_cast<double>(max_people_)) : total;
+}
+
+double ArrivalSchedule::ExpectedUncapped() const {
   const double end_s = Seconds(end_);
   switch (spec_.kind) {
     case ArrivalSpec::Kind::kBurst:

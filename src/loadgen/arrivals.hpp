@@ -24,8 +24,9 @@ namespace vwr::loadgen {
 // run the same schedule and take its own share of it (every n-th person).
 class ArrivalSchedule {
  public:
+  // `max_people` (0: no limit) ends the schedule after that many people.
   ArrivalSchedule(const ArrivalSpec& spec, double scale, double speed, Duration end,
-                  std::uint64_t seed);
+                  std::uint64_t seed, std::uint64_t max_people = 0);
 
   // The next arrival's offset, or nullopt when nobody else arrives before `end`.
   std::optional<Duration> Next();
@@ -34,6 +35,8 @@ class ArrivalSchedule {
   double ExpectedTotal() const;
 
  private:
+  std::optional<Duration> NextUncapped();
+  double ExpectedUncapped() const;
   double RateAt(double t_seconds) const;  // people per second at t (ramp, replay)
   bool FillSecond();                      // plans the next second's evenly spaced arrivals
 
@@ -52,6 +55,8 @@ class ArrivalSchedule {
   std::uint64_t in_second_ = 0;
   std::uint64_t taken_in_second_ = 0;
   double second_length_ = 1.0;  // seconds of run time per second of schedule (1/speed)
+  std::uint64_t max_people_ = 0;
+  std::uint64_t given_ = 0;
 };
 
 }  // namespace vwr::loadgen

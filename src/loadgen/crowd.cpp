@@ -96,7 +96,7 @@ Worker::Worker(unsigned index, unsigned count, const Plan& plan, Shared& shared)
       plan_(plan),
       shared_(shared),
       timer_(io_),
-      schedule_(plan.arrivals, plan.scale, plan.speed, plan.duration, plan.seed),
+      schedule_(plan.arrivals, plan.scale, plan.speed, plan.duration, plan.seed, plan.max_people),
       rng_(plan.seed * 7919 + index) {
   // Each worker takes its share of every target's connections (at least one).
   const std::size_t per_worker = std::max<std::size_t>(1, (plan.connections + count - 1) / count);

@@ -36,6 +36,7 @@ struct Plan {
   Duration tracer_poll = std::chrono::seconds(1);
   std::string tracer_host;       // TRACER's `host` field; default the target's host
   std::string tracer_page_url;   // TRACER's `pageUrl` field
+  std::uint64_t max_people = 0;  // --people: the schedule ends after that many (0: no cap)
   std::size_t connections = 64;  // per target, shared by the worker threads
   unsigned threads = 2;
   Duration timeout = std::chrono::seconds(10);

@@ -94,6 +94,7 @@ std::optional<Plan> MakePlan(const Command& c, FailOn& fail_on) {
   }
   take(ParseDuration(c.tracer_poll), plan.tracer_poll);
   if (plan.tracer_poll.count() <= 0) errors.push_back("--tracer-poll must be above 0");
+  plan.max_people = c.people;
   plan.tracer_host = c.tracer_host;
   plan.tracer_page_url = c.tracer_page_url;
   plan.connections = std::max<std::size_t>(1, c.connections);
@@ -172,6 +173,8 @@ CLI::App* AddCommand(CLI::App& app, Command& c) {
                   "burst:N | ramp:A:B:T | poisson:RATE | replay:FILE (a CSV of arrivals per "
                   "second)");
   cmd->add_option("--scenario", c.scenario, "A preset instead of --arrivals: incident-2025-01");
+  cmd->add_option("--people", c.people,
+                  "Stop the arrivals after this many people (default: no limit)");
   cmd->add_option("--scale", c.scale, "Multiply every arrival count (default 1)");
   cmd->add_option("--speed", c.speed, "Play a replay or ramp this many times faster (default 1)");
   cmd->add_option("--duration", c.duration,

@@ -30,6 +30,7 @@ struct Command {
   std::string tracer_poll = "1s";
   std::string tracer_host;
   std::string tracer_page_url;
+  std::uint64_t people = 0;
   std::size_t connections = 64;
   unsigned threads = 0;
   std::string timeout = "10s";

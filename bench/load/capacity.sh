@@ -19,6 +19,10 @@
 #   LOADGEN_THREADS [1]  CONNECTIONS [256]  JOIN_RATE [20000]  HOLD [30]
 #   FSYNC [interval]: store.fsync of the node
 #   OUT [none]: a directory to keep each run's JSON and HTML report in
+#   PIN [1]: 0 runs both without taskset, free to move between the cores (then VWR_WORKERS 2
+#     is the node's default: one worker per core)
+#   NICE [0]: run vwr and loadgen at this nice level; on a machine shared with builds, -10 (as
+#     root) keeps them from waiting behind the compilers on their pinned cores
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -32,6 +36,8 @@ JOIN_RATE=${JOIN_RATE:-20000}
 HOLD=${HOLD:-30}
 FSYNC=${FSYNC:-interval}
 OUT=${OUT:-}
+NICE=${NICE:-0}
+PIN=${PIN:-1}
 
 (($# >= 2)) || { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 2; }
 interval=$1
@@ -75,7 +81,10 @@ printf '%-9s %9s %10s %10s %10s %10s %8s %10s\n' interval people "polls/s" "p50 
   "join p99" errors "vwr RSS MB"
 for n in "$@"; do
   rm -rf "$tmp/data"
-  taskset -c "$VWR_CPU" "$VWR_BINARY" serve --config "$tmp/vwr.yaml" --listen 127.0.0.1:0 \
+  vwr_on=(taskset -c "$VWR_CPU")
+  loadgen_on=(taskset -c "$LOADGEN_CPU")
+  if [[ $PIN == 0 ]]; then vwr_on=(); loadgen_on=(); fi
+  nice -n "$NICE" "${vwr_on[@]}" "$VWR_BINARY" serve --config "$tmp/vwr.yaml" --listen 127.0.0.1:0 \
     --admin-listen 127.0.0.1:0 --data-dir "$tmp/data" --workers "$VWR_WORKERS" \
     >"$tmp/vwr.log" 2>&1 &
   vwr_pid=$!
@@ -90,7 +99,7 @@ for n in "$@"; do
   interval_s=$(awk -v t="$interval" 'BEGIN { v = t + 0; if (t ~ /ms$/) v /= 1000; else if (t ~ /m$/) v *= 60; print v }')
   join_s=$(awk -v n="$n" -v r="$JOIN_RATE" -v i="$interval_s" 'BEGIN { s = n / r; if (s < 2 * i) s = 2 * i; printf "%d", s + 0.999 }')
   rate=$(awk -v n="$n" -v s="$join_s" 'BEGIN { printf "%.3f", n / s }')
-  taskset -c "$LOADGEN_CPU" "$VWR_BINARY" loadgen --target "$url" --room hold \
+  nice -n "$NICE" "${loadgen_on[@]}" "$VWR_BINARY" loadgen --target "$url" --room hold \
     --arrivals "poisson:$rate" --people "$n" --duration "$((join_s + HOLD))s" \
     --threads "$LOADGEN_THREADS" --connections "$CONNECTIONS" --quiet \
     --json "$tmp/report.json" ${OUT:+--html "$OUT/capacity-$interval-$n.html"} >"$tmp/loadgen.log"

@@ -496,38 +496,8 @@ void Worker::OnTicketAnswer(Person& p, Step step, const Answer& a, Time now) {
   }
   switch (answer->status) {
     case TicketAnswer::Status::kWaiting: {
-      if (!first_answer && p.state == Person::State::kWaiting) {
-        if (p.last_position >= 0 && answer->position > p.last_position) {
-          ++stats_.position_increases;
-        }
-        ++stats_.polls_checked;
-        const FairnessTracker& tracker = p.by_ticket ? shared_.by_ticket : shared_.by_call;
-        if (tracker.IsViolation(p.order_key, p.max_at_send, p.sent, plan_.fifo_slack)) {
-          ++stats_.fifo_violations;
-        } else if (p.order_key < p.max_at_send) {
-          ++stats_.fifo_stale;
-        }
-      }
-      if (answer->eta_seconds && *answer->eta_seconds >= 0) {
-        if (++p.eta_skip >= p.eta_stride) {
-          p.eta_skip = 0;
-          Person::Eta e{static_cast<std::uint32_t>(Millis(now - shared_.start)),
-                        static_cast<std::uint32_t>(*answer->eta_seconds)};
-          if (answer->eta_low && answer->eta_high) {
-            e.low_s = static_cast<std::uint32_t>(std::max<std::int64_t>(0, *answer->eta_low));
-            e.high_s = static_cast<std::uint32_t>(std::max<std::int64_t>(0, *answer->eta_high));
-          }
-          p.etas.push_back(e);
-          if (p.etas.size() >= kEtaSamples) {
-            // Keep every other sample and take half as many from now on: bounded memory,
-            // still spread over the whole wait.
-            std::size_t kept = 0;
-            for (std::size_t i = 0; i < p.etas.size(); i += 2) p.etas[kept++] = p.etas[i];
-            p.etas.resize(kept);
-            p.eta_stride = static_cast<std::uint16_t>(std::min(p.eta_stride * 2, 1 << 14));
-          }
-        }
-      }
+      if (!first_answer && p.state == Person::State::kWaiting) CheckFairness(p, answer->position);
+      if (answer->eta_seconds && *answer->eta_seconds >= 0) KeepEta(p, *answer, now);
       return Waiting(p, answer->position, now,
                      milliseconds(std::max<std::int64_t>(0, answer->poll_after_ms)));
     }
@@ -582,17 +552,7 @@ void Worker::OnTracerAnswer(Person& p, Step step, const Answer& a, Time now) {
   const bool first_answer = p.state == Person::State::kNew;
   if (first_answer) p.order_key = shared_.call_order.OnAnswer();
   if (answer->is_wait == "T") {
-    if (!first_answer && p.state == Person::State::kWaiting) {
-      if (p.last_position >= 0 && answer->wait_count > p.last_position) {
-        ++stats_.position_increases;
-      }
-      ++stats_.polls_checked;
-      if (shared_.by_call.IsViolation(p.order_key, p.max_at_send, p.sent, plan_.fifo_slack)) {
-        ++stats_.fifo_violations;
-      } else if (p.order_key < p.max_at_send) {
-        ++stats_.fifo_stale;
-      }
-    }
+    if (!first_answer && p.state == Person::State::kWaiting) CheckFairness(p, answer->wait_count);
     return Waiting(p, answer->wait_count, now, plan_.tracer_poll);
   }
   if (answer->is_wait == "F") {
@@ -608,6 +568,37 @@ void Worker::OnTracerAnswer(Person& p, Step step, const Answer& a, Time now) {
   }
   ++stats_.refused;  // NE
   return Schedule(who, now + plan_.tracer_poll);
+}
+
+void Worker::CheckFairness(Person& p, std::int64_t position) {
+  if (p.last_position >= 0 && position > p.last_position) ++stats_.position_increases;
+  ++stats_.polls_checked;
+  const FairnessTracker& tracker = p.by_ticket ? shared_.by_ticket : shared_.by_call;
+  if (tracker.IsViolation(p.order_key, p.max_at_send, p.sent, plan_.fifo_slack)) {
+    ++stats_.fifo_violations;
+  } else if (p.order_key < p.max_at_send) {
+    ++stats_.fifo_stale;
+  }
+}
+
+void Worker::KeepEta(Person& p, const TicketAnswer& answer, Time now) {
+  if (++p.eta_skip < p.eta_stride) return;
+  p.eta_skip = 0;
+  Person::Eta e{static_cast<std::uint32_t>(Millis(now - shared_.start)),
+                static_cast<std::uint32_t>(*answer.eta_seconds)};
+  if (answer.eta_low && answer.eta_high) {
+    e.low_s = static_cast<std::uint32_t>(std::max<std::int64_t>(0, *answer.eta_low));
+    e.high_s = static_cast<std::uint32_t>(std::max<std::int64_t>(0, *answer.eta_high));
+  }
+  p.etas.push_back(e);
+  if (p.etas.size() >= kEtaSamples) {
+    // Keep every other sample and take half as many from now on: bounded memory, still spread
+    // over the whole wait.
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < p.etas.size(); i += 2) p.etas[kept++] = p.etas[i];
+    p.etas.resize(kept);
+    p.eta_stride = static_cast<std::uint16_t>(std::min(p.eta_stride * 2, 1 << 14));
+  }
 }
 
 void Worker::Waiting(Person& p, std::int64_t position, Time now, Duration next_poll) {

@@ -98,6 +98,10 @@ class Worker final : public AnswerSink {
 
   void OnTicketAnswer(Person& p, Step step, const Answer& a, Time now);
   void OnTracerAnswer(Person& p, Step step, const Answer& a, Time now);
+  // A waiting answer after the first: did the position grow, was someone behind let in first?
+  void CheckFairness(Person& p, std::int64_t position);
+  // Keeps the answer's estimate, to score against the real wait once the person is admitted.
+  void KeepEta(Person& p, const TicketAnswer& answer, Time now);
   void Waiting(Person& p, std::int64_t position, Time now, Duration next_poll);
   void Admitted(Person& p, bool first_answer, Time now);
   void EndWait(Person& p);

@@ -409,6 +409,7 @@ void Worker::OnAnswer(std::uint64_t cookie, const Answer& a) {
     second.latency_us.Record(us);
     stats_.pool_wait_us.Record(static_cast<std::uint64_t>(a.queued.count() / 1000));
   }
+  ++second.outcomes[failed ? 3 : a.status >= 500 ? 2 : a.status >= 400 ? 1 : 0];
   if (failed || a.status >= 400) {
     ++stats_.errors;
     ++second.errors;

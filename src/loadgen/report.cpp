@@ -198,6 +198,7 @@ std::string RenderJson(const Results& r) {
   // Per-second series, for the charts and for anyone plotting them again.
   const std::size_t n = std::max(s.seconds.size(), r.waiting_series.size());
   json::array t, rps, admissions, arrivals, errs, waiting, active, p50, p99;
+  std::array<json::array, 4> outcome_series;
   json::object per_endpoint;
   std::array<json::array, kEndpointCount> ep_series;
   for (std::size_t i = 0; i < n; ++i) {
@@ -213,6 +214,9 @@ std::string RenderJson(const Results& r) {
     admissions.emplace_back(sec ? sec->admissions : 0);
     arrivals.emplace_back(sec ? sec->arrivals : 0);
     errs.emplace_back(sec ? sec->errors : 0);
+    for (std::size_t k = 0; k < outcome_series.size(); ++k) {
+      outcome_series[k].emplace_back(sec ? sec->outcomes[k] : 0);
+    }
     waiting.emplace_back(i < r.waiting_series.size() ? r.waiting_series[i] : 0);
     active.emplace_back(i < r.active_series.size() ? r.active_series[i] : 0);
     if (sec && sec->latency_us.count() > 0) {
@@ -233,6 +237,12 @@ std::string RenderJson(const Results& r) {
   series["admissions"] = std::move(admissions);
   series["arrivals"] = std::move(arrivals);
   series["errors"] = std::move(errs);
+  json::object outcomes_per_second;
+  static constexpr const char* kOutcomeNames[] = {"ok", "4xx", "5xx", "no_answer"};
+  for (std::size_t k = 0; k < outcome_series.size(); ++k) {
+    outcomes_per_second[kOutcomeNames[k]] = std::move(outcome_series[k]);
+  }
+  series["outcomes"] = std::move(outcomes_per_second);
   series["waiting"] = std::move(waiting);
   series["active"] = std::move(active);
   series["latency_p50_ms"] = std::move(p50);
@@ -427,7 +437,8 @@ th:first-child,td:first-child{text-align:left}
   plot('Arrivals and admissions per second', 's', 'people/s', ['arrivals', 'admissions'],
        [S.arrivals, S.admissions]);
   plot('Latency (all endpoints)', 's', 'ms', ['p50', 'p99'], [S.latency_p50_ms, S.latency_p99_ms]);
-  plot('Errors per second', 's', 'errors/s', ['errors'], [S.errors]);
+  const outs = Object.keys(S.outcomes);
+  plot('Answers per second, by outcome', 's', 'answers/s', outs, outs.map((k) => S.outcomes[k]));
   plot('Wait from arrival to admission (distribution)', 'percentile', 's', ['wait'],
        [D.wait_cdf.map((p) => p[1])], D.wait_cdf.map((p) => p[0]));
 })();

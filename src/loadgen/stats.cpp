@@ -36,6 +36,7 @@ void SecondStats::Merge(const SecondStats& o) {
   arrivals += o.arrivals;
   admissions += o.admissions;
   errors += o.errors;
+  for (std::size_t i = 0; i < outcomes.size(); ++i) outcomes[i] += o.outcomes[i];
   latency_us.Merge(o.latency_us);
 }
 

@@ -42,6 +42,8 @@ struct SecondStats {
   std::uint32_t arrivals = 0;
   std::uint32_t admissions = 0;
   std::uint32_t errors = 0;
+  // Answers by outcome: 2xx (and 1xx/3xx), 4xx, 5xx, no answer (connect, timeout, closed, parse).
+  std::array<std::uint32_t, 4> outcomes{};
   CoarseHistogram latency_us;
   void Merge(const SecondStats& o);
 };

@@ -215,13 +215,16 @@ RoomRecorder& Recorder::Room(std::string_view room_id) {
 }
 
 void Recorder::Collect(std::vector<Collected>& out) {
+  const std::uint32_t closed = epoch_.load(std::memory_order_relaxed);
+  epoch_.store(closed + 1, std::memory_order_seq_cst);
+  // The rooms are listed after the flip: a room made just before it, whose first writer wrote
+  // in the closed epoch, is collected now (listed before the flip, it would be left out, and its
+  // closed epoch's breakdowns read a second late, in the wrong second).
   std::vector<RoomRecorder*> rooms;
   {
     std::lock_guard lock(mu_);
     for (const auto& r : rooms_) rooms.push_back(r.get());
   }
-  const std::uint32_t closed = epoch_.load(std::memory_order_relaxed);
-  epoch_.store(closed + 1, std::memory_order_seq_cst);
   out.clear();
   out.reserve(rooms.size());
   for (RoomRecorder* room : rooms) {

@@ -133,7 +133,7 @@ TEST(Recorder, LosesNothingWhileCollectingConcurrently) {
     collect();
     EXPECT_EQ(requests, std::uint64_t{kThreads} * kEach) << slots << " slots";
     EXPECT_EQ(seen, std::uint64_t{kThreads} * kEach);
-    EXPECT_EQ(heavy, std::uint64_t{kThreads} * kEach);
+    EXPECT_EQ(heavy, std::uint64_t{kThreads} * kEach) << slots << " slots";
   }
 }
 

@@ -17,40 +17,17 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "token/openssl_ptr.hpp"
 #include "util/base64.hpp"
 
 namespace vwr::token {
 namespace {
 
 namespace json = boost::json;
+using namespace ossl;  // NOLINT(google-build-using-namespace): the deleters
 
 constexpr char kGroupName[] = "prime256v1";  // OpenSSL's name for P-256 (secp256r1)
 constexpr std::size_t kCoordinateTextLength = util::Base64UrlEncodedLength(32);  // 43
-
-struct PkeyFree {
-  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
-};
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
-struct PkeyCtxFree {
-  void operator()(EVP_PKEY_CTX* ctx) const { EVP_PKEY_CTX_free(ctx); }
-};
-struct BioFree {
-  void operator()(BIO* bio) const { BIO_free(bio); }
-};
-struct BnFree {
-  void operator()(BIGNUM* bn) const { BN_free(bn); }
-};
-struct ParamBldFree {
-  void operator()(OSSL_PARAM_BLD* bld) const { OSSL_PARAM_BLD_free(bld); }
-};
-struct ParamFree {
-  void operator()(OSSL_PARAM* params) const { OSSL_PARAM_free(params); }
-};
-struct SigFree {
-  void operator()(ECDSA_SIG* sig) const { ECDSA_SIG_free(sig); }
-};
 
 std::shared_ptr<EVP_PKEY> Share(EVP_PKEY* key) {
   return std::shared_ptr<EVP_PKEY>(key, PkeyFree{});

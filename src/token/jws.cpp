@@ -14,38 +14,16 @@
 #include <cstring>
 #include <vector>
 
+#include "token/openssl_ptr.hpp"
 #include "util/base64.hpp"
 
 namespace vwr::token {
 namespace {
 
 namespace json = boost::json;
+using namespace ossl;  // NOLINT(google-build-using-namespace): the deleters
 
 constexpr int kMinRsaBits = 2048;
-
-struct PkeyFree {
-  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
-};
-struct PkeyCtxFree {
-  void operator()(EVP_PKEY_CTX* ctx) const { EVP_PKEY_CTX_free(ctx); }
-};
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
-struct BnFree {
-  void operator()(BIGNUM* bn) const { BN_free(bn); }
-};
-struct ParamBldFree {
-  void operator()(OSSL_PARAM_BLD* bld) const { OSSL_PARAM_BLD_free(bld); }
-};
-struct ParamFree {
-  void operator()(OSSL_PARAM* params) const { OSSL_PARAM_free(params); }
-};
-struct SigFree {
-  void operator()(ECDSA_SIG* sig) const { ECDSA_SIG_free(sig); }
-};
-
-using BnPtr = std::unique_ptr<BIGNUM, BnFree>;
 
 struct AlgorithmName {
   JwsAlgorithm alg;

@@ -40,6 +40,7 @@
 #include "config/address.hpp"
 #include "config/config.hpp"
 #include "config/duration.hpp"
+#include "config/operators_section.hpp"
 #include "util/text_template.hpp"
 
 namespace vwr::config {
@@ -85,9 +86,9 @@ constexpr std::size_t kMaxFileBytes = 16 * 1024 * 1024;
 // Longest part of an offending value quoted back in a message.
 constexpr std::size_t kMaxQuotedLength = 60;
 
-constexpr std::array<std::string_view, 11> kTopKeys = {"server",   "store", "admin",  "secrets",
-                                                       "tokens",   "web",   "tracer", "log",
-                                                       "identity", "rooms", "demo"};
+constexpr std::array<std::string_view, 13> kTopKeys = {
+    "server", "store",    "admin", "secrets", "tokens",    "web",    "tracer",
+    "log",    "identity", "rooms", "demo",    "operators", "console"};
 constexpr std::array<std::string_view, 12> kIdentityKeys = {
     "mode",     "jwks_file", "jwks_url", "issuer",     "audience", "claim",
     "required", "leeway",    "refresh",  "algorithms", "cookie",   "tracer_login_id"};
@@ -1762,6 +1763,16 @@ std::optional<Config> ReadDocument(Reader& reader, std::string_view text) {
   }
   if (const Field* field = sections->Find("log")) ReadLog(reader, *field, config.log);
   if (const Field* field = sections->Find("rooms")) ReadRooms(reader, *field, config.rooms);
+  // operators_section.cpp: the console's operators and sessions.
+  const SectionError section_error = [&](const YAML::Mark& m, std::string k, std::string msg) {
+    reader.Error(m, std::move(k), std::move(msg));
+  };
+  if (const Field* f = sections->Find("operators")) {
+    ReadOperatorsSection(f->node, f->mark, f->path, section_error, config.operators);
+  }
+  if (const Field* f = sections->Find("console")) {
+    ReadConsoleSection(f->node, f->mark, f->path, section_error, config.console);
+  }
   if (const Field* field = sections->Find("demo")) {
     if (std::optional<std::string> value = reader.ReadChoice(*field, kBooleans)) {
       config.demo = *value == "true";

@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "analytics/metrics.hpp"
+#include "config/duration.hpp"
 #include "http/errors.hpp"
 #include "http/request_parts.hpp"
 #include "token/session_id.hpp"
@@ -59,12 +60,29 @@ AdminApi::AdminApi(http::RoomDirectory& rooms, store::Store& store, std::string 
                    AdminKeys keys)
     : rooms_(rooms),
       store_(store),
-      admin_token_(std::move(admin_token)),
+      own_operators_(std::make_unique<Operators>(clock)),
+      own_audit_(std::make_unique<AuditLog>(clock, std::make_shared<MemoryAuditBackend>())),
+      operators_(own_operators_.get()),
+      audit_(own_audit_.get()),
+      operator_routes_(std::make_unique<OperatorRoutes>(*operators_, nullptr, *audit_, clock)),
+      refused_log_(clock, 20),
       clock_(clock),
       metrics_(metrics),
       error_log_(clock),
       messages_(messages),
-      keys_(std::move(keys)) {}
+      keys_(std::move(keys)) {
+  own_operators_->SetFixed({OperatorInfo{.name = std::string(kAdminOperatorName),
+                                         .role = Role::kAdmin,
+                                         .token_hash = TokenHash(admin_token),
+                                         .origin = OperatorOrigin::kAdminToken}});
+}
+
+void AdminApi::SetAccess(Operators& operators, AuditLog& audit,
+                         std::shared_ptr<OperatorStore> store) {
+  operators_ = &operators;
+  audit_ = &audit;
+  operator_routes_ = std::make_unique<OperatorRoutes>(operators, std::move(store), audit, clock_);
+}
 
 void AdminApi::Serve(const http::Request& request, const http::ConnectionInfo& connection,
                      http::Respond respond) {
@@ -72,18 +90,32 @@ void AdminApi::Serve(const http::Request& request, const http::ConnectionInfo& c
   http::Endpoint endpoint = http::Endpoint::kOther;
   Deferred deferred;
   std::optional<http::Response> now = Route(request, connection, endpoint, deferred);
-  // Counts and logs the answer, then sends it.
-  auto finish = [this, start, endpoint, &request, &connection,
-                 respond = std::move(respond)](http::Response response) {
+  // Counts and logs the answer, writes the change it made (if any) to the audit log, then sends
+  // it.
+  auto finish = [this, start, endpoint, &request, &connection, note = deferred.note,
+                 who = deferred.caller ? deferred.caller->name : std::string(),
+                 respond = std::move(respond)](http::Response response) mutable {
     metrics_.Record(endpoint, response.result_int(), util::ToSeconds(clock_.Now() - start));
     error_log_.Record(request, connection, response);
-    respond(std::move(response));
+    if (note->action.empty() || response.result_int() >= 300) return respond(std::move(response));
+    note->operator_name = std::move(who);
+    note->address = connection.peer.to_string();
+    audit_->Record(std::move(*note), [respond = std::move(respond), response = std::move(response)](
+                                         bool) mutable { respond(std::move(response)); });
   };
   if (now) return finish(std::move(*now));
-  if (deferred.rotate_keys) return RotateKeys(request, connection, std::move(finish));
+  if (deferred.sign_in) return operator_routes_->SignIn(request, connection, std::move(finish));
+  if (deferred.operator_route) {
+    return operator_routes_->Serve(request, connection, *deferred.caller,
+                                   http::SplitPath(http::PathOf(request.target())),
+                                   std::move(finish));
+  }
+  if (deferred.rotate_keys) {
+    return RotateKeys(request, connection, *deferred.note, std::move(finish));
+  }
   if (deferred.end_session != nullptr) {
     return EndSession(*deferred.end_session, deferred.session_ticket, request, connection,
-                      std::move(finish));
+                      *deferred.note, std::move(finish));
   }
   if (deferred.list_change) {
     return lists_recorded_([finish = std::move(finish), answer = std::move(*deferred.list_change),
@@ -96,7 +128,58 @@ void AdminApi::Serve(const http::Request& request, const http::ConnectionInfo& c
                           v, false));
     });
   }
-  PutPolicy(*deferred.policy_change, request, connection, std::move(finish));
+  PutPolicy(*deferred.policy_change, request, connection, *deferred.note, std::move(finish));
+}
+
+std::optional<http::Response> AdminApi::Authorize(const http::Request& req,
+                                                  const http::ConnectionInfo& connection,
+                                                  const http::PathSegments& parts,
+                                                  Deferred& deferred) {
+  const unsigned v = req.version();
+  const bool ka = req.keep_alive();
+  const std::string_view path = http::PathOf(req.target());
+  Authentication auth = operators_->Authenticate(req, connection);
+  auto log_refusal = [&](std::string_view why) {
+    std::uint64_t suppressed = 0;
+    if (!refused_log_.Allow(suppressed)) return;
+    spdlog::warn("admin: refused {} {} from {}: {}{}", std::string_view(req.method_string()),
+                 util::LogEscaped(path), connection.peer.to_string(), why,
+                 suppressed > 0 ? fmt::format(" ({} similar lines suppressed)", suppressed) : "");
+  };
+  switch (auth.outcome) {
+    case Authentication::Outcome::kOk:
+      break;
+    case Authentication::Outcome::kCsrfRefused:
+      log_refusal(fmt::format("operator {}'s console session, but {}", auth.caller.name, auth.why));
+      return AdminError(http::status::forbidden, "csrf_refused",
+                        "a change through the console must come from its own page: " + auth.why, v,
+                        ka);
+    case Authentication::Outcome::kMissing:
+    case Authentication::Outcome::kBadToken:
+    case Authentication::Outcome::kBadSession: {
+      const bool session = auth.outcome == Authentication::Outcome::kBadSession;
+      log_refusal(auth.outcome == Authentication::Outcome::kMissing ? "no credentials"
+                  : session ? "the console session has ended or never existed"
+                            : "the token names no operator");
+      http::Response res = http::MakeError(http::ApiError::kUnauthorized,
+                                           session ? "the console session has ended; sign in again"
+                                                   : "a valid admin or operator token is required",
+                                           v, ka);
+      res.set(http::field::www_authenticate, "Bearer");
+      return res;
+    }
+  }
+  const Role needed = RequiredRole(req.method(), parts);
+  if (!Allows(auth.caller.role, needed)) {
+    log_refusal(fmt::format("operator {} is a {}; this needs {}", auth.caller.name,
+                            RoleName(auth.caller.role), RoleName(needed)));
+    return AdminError(http::status::forbidden, "forbidden",
+                      fmt::format("operator {} has role {}; this needs role {}", auth.caller.name,
+                                  RoleName(auth.caller.role), RoleName(needed)),
+                      v, ka);
+  }
+  deferred.caller = std::move(auth.caller);
+  return std::nullopt;
 }
 
 std::optional<http::Response> AdminApi::Route(const http::Request& req,
@@ -143,20 +226,20 @@ std::optional<http::Response> AdminApi::Route(const http::Request& req,
 
   const http::PathSegments parts = http::SplitPath(path);
   const bool keys = parts.size() >= 4 && parts[3] == "keys" && keys_.ring != nullptr;
+  const bool operator_route = OperatorRoutes::Owns(parts);
   if (parts.size() < 4 || parts[0] != "admin" || parts[1] != "api" || parts[2] != "v1" ||
-      (parts[3] != "rooms" && !keys)) {
+      (parts[3] != "rooms" && !keys && !operator_route)) {
     return http::MakeError(http::ApiError::kNotFound, "no such endpoint", v, ka);
   }
   endpoint = keys ? http::Endpoint::kKeys : http::Endpoint::kPolicy;
-  const std::string_view presented = http::BearerToken(req[http::field::authorization]);
-  if (presented.empty() || !util::ConstantTimeEquals(presented, admin_token_)) {
-    spdlog::warn("admin: rejected request {} {} from {}: missing or wrong admin token",
-                 std::string_view(req.method_string()), util::LogEscaped(path),
-                 connection.peer.to_string());
-    http::Response res =
-        http::MakeError(http::ApiError::kUnauthorized, "a valid admin token is required", v, ka);
-    res.set(http::field::www_authenticate, "Bearer");
-    return res;
+  if (OperatorRoutes::IsSignIn(req, parts)) {
+    deferred.sign_in = true;  // the one route without credentials
+    return std::nullopt;
+  }
+  if (auto refused = Authorize(req, connection, parts, deferred)) return refused;
+  if (operator_route) {
+    deferred.operator_route = true;
+    return std::nullopt;
   }
   if (keys) return RouteKeys(req, parts, deferred);
   if (parts.size() == 4) {
@@ -187,7 +270,7 @@ std::optional<http::Response> AdminApi::Route(const http::Request& req,
     http::RoomEntry* room = rooms_.Find(parts[4]);
     if (room == nullptr)
       return http::MakeError(http::ApiError::kRoomNotFound, "no such room", v, ka);
-    return Message(*room, req, connection);
+    return Message(*room, req, connection, *deferred.note);
   }
   if (parts.size() != 6 || parts[5] != "policy") {
     return http::MakeError(http::ApiError::kNotFound, "no such endpoint", v, ka);
@@ -205,7 +288,7 @@ std::optional<http::Response> AdminApi::Route(const http::Request& req,
 }
 
 http::Response AdminApi::Message(http::RoomEntry& room, const http::Request& req,
-                                 const http::ConnectionInfo& connection) {
+                                 const http::ConnectionInfo& connection, AuditRecord& note) {
   const unsigned v = req.version();
   const bool ka = req.keep_alive();
   const std::string& id = room.state->id();
@@ -223,7 +306,9 @@ http::Response AdminApi::Message(http::RoomEntry& room, const http::Request& req
     case http::verb::head:
       return render();
     case http::verb::delete_:
+      note = {.room = id, .action = "message.reset", .before = messages_->Get(id).text};
       messages_->Replace(id, std::nullopt);
+      note.after = messages_->Get(id).text;
       spdlog::info("admin: message of room {} reset to the configured one by {}", id,
                    connection.peer.to_string());
       return render();
@@ -256,6 +341,9 @@ http::Response AdminApi::Message(http::RoomEntry& room, const http::Request& req
     return http::MakeError(http::ApiError::kBadRequest,
                            R"(missing "message" (a string, or null to reset))", v, ka);
   }
+  note = {.room = id,
+          .action = message->is_null() ? "message.reset" : "message.set",
+          .before = messages_->Get(id).text};
   if (message->is_null()) {
     messages_->Replace(id, std::nullopt);
   } else if (const boost::json::string* text = message->if_string()) {
@@ -276,6 +364,7 @@ http::Response AdminApi::Message(http::RoomEntry& room, const http::Request& req
   } else {
     return http::MakeError(http::ApiError::kBadRequest, "message must be a string or null", v, ka);
   }
+  note.after = messages_->Get(id).text;
   spdlog::info("admin: message of room {} {} by {}", id,
                message->is_null() ? "reset to the configured one" : "replaced",
                connection.peer.to_string());
@@ -390,6 +479,9 @@ http::Response AdminApi::Lists(http::RoomEntry& room, std::string_view list_name
     if (!guard_->Add(id, *list, guard::GuardEntry{is_ip, value, 0, "admin"}, time)) {
       return http::MakeError(http::ApiError::kBadRequest, "the entry cannot be added", v, ka);
     }
+    *deferred.note = {.room = id,
+                      .action = fmt::format("lists.{}.add", guard::GuardListName(*list)),
+                      .after = ttl ? fmt::format("{} (ttl {}s)", value, *ttl) : value};
     spdlog::info("admin: room {}: {} \"{}\" added to the {} list by {}", id,
                  is_ip ? "address" : "identity", util::LogEscaped(value),
                  guard::GuardListName(*list), connection.peer.to_string());
@@ -403,6 +495,9 @@ http::Response AdminApi::Lists(http::RoomEntry& room, std::string_view list_name
                     guard::GuardListName(*list)),
         v, ka);
   }
+  *deferred.note = {.room = id,
+                    .action = fmt::format("lists.{}.remove", guard::GuardListName(*list)),
+                    .before = value};
   spdlog::info("admin: room {}: {} \"{}\" removed from the {} list by {}", id,
                is_ip ? "address" : "identity", util::LogEscaped(value), guard::GuardListName(*list),
                connection.peer.to_string());
@@ -461,10 +556,13 @@ http::Response AdminApi::ListKeys(const http::Request& req) {
 }
 
 void AdminApi::RotateKeys(const http::Request& req, const http::ConnectionInfo& connection,
-                          http::Respond respond) {
+                          AuditRecord& note, http::Respond respond) {
   const unsigned v = req.version();
   const bool ka = req.keep_alive();
-  keys_.rotate([this, respond = std::move(respond), peer = connection.peer.to_string(), v,
+  note.action = "keys.rotate";
+  note.before = keys_.ring->Current().signer->kid;
+  // `note` lives as long as `respond` (which holds it).
+  keys_.rotate([this, &note, respond = std::move(respond), peer = connection.peer.to_string(), v,
                 ka](boost::system::result<token::KeyEvents, std::string> done) {
     if (!done) {
       spdlog::error("admin: key rotation asked by {} failed: {}", peer, done.error());
@@ -472,6 +570,7 @@ void AdminApi::RotateKeys(const http::Request& req, const http::ConnectionInfo& 
                                      "the key could not be rotated: " + done.error(), v, false));
     }
     const std::string kid = done->created.value_or("");
+    note.after = kid;
     spdlog::info("admin: signing key rotated by {}: new key {}, retired {}", peer, kid,
                  done->retired.value_or("none"));
     std::string body = R"({"kid":)";
@@ -522,9 +621,11 @@ std::optional<http::Response> AdminApi::SessionToEnd(http::RoomEntry& room,
 }
 
 void AdminApi::EndSession(http::RoomEntry& room, std::uint64_t ticket, const http::Request& req,
-                          const http::ConnectionInfo& connection, http::Respond respond) {
+                          const http::ConnectionInfo& connection, AuditRecord& note,
+                          http::Respond respond) {
   const unsigned v = req.version();
   const bool ka = req.keep_alive();
+  note = {.room = room.state->id(), .action = "sessions.end", .before = std::to_string(ticket)};
   room.state->Leave(ticket, [respond = std::move(respond), id = room.state->id(), ticket,
                              peer = connection.peer.to_string(), v,
                              ka](boost::system::result<bool> ended) {
@@ -549,12 +650,17 @@ http::Response AdminApi::GetPolicy(http::RoomEntry& room, const http::Request& r
 }
 
 void AdminApi::PutPolicy(http::RoomEntry& room, const http::Request& req,
-                         const http::ConnectionInfo& connection, http::Respond respond) {
+                         const http::ConnectionInfo& connection, AuditRecord& note,
+                         http::Respond respond) {
   const unsigned v = req.version();
   const bool ka = req.keep_alive();
   std::optional<core::Policy> next = PolicyChange(room, req, respond);
   if (!next) return;
   const std::string rendered = RenderPolicy(room.state->id(), *next);
+  note = {.room = room.state->id(),
+          .action = "policy",
+          .before = RenderPolicy(room.state->id(), room.state->policy()),
+          .after = rendered};
   room.state->SetPolicy(
       *next, [respond = std::move(respond), rendered, id = room.state->id(),
               peer = connection.peer.to_string(), v, ka](boost::system::result<void> done) {
@@ -608,8 +714,23 @@ std::optional<core::Policy> AdminApi::PolicyChange(http::RoomEntry& room, const 
           s ? core::ParseMode(std::string_view(*s)) : std::nullopt;
       if (!mode) return bad("must be one of fifo, passthrough, reject, pause");
       next.mode = *mode;
+    } else if (key == "session_timeout") {
+      // "30m", "1800s", "1800" (seconds) as in the file, or a number of seconds.
+      const boost::json::string* s = value.if_string();
+      std::optional<std::chrono::milliseconds> timeout =
+          s ? config::ParseDuration(std::string_view(*s)) : std::nullopt;
+      if (!s && value.is_number()) {
+        const double seconds = value.to_number<double>();
+        if (std::isfinite(seconds) && seconds >= 0 && seconds < 1e9) {
+          timeout = std::chrono::milliseconds(std::llround(seconds * 1000));
+        }
+      }
+      if (!timeout) return bad("must be a duration such as \"30m\" or a number of seconds");
+      next.session_timeout = *timeout;
     } else {
-      return bad("unknown key (settable: max_active, admit_rate, burst, mode, queue_limit)");
+      return bad(
+          "unknown key (settable: max_active, admit_rate, burst, mode, queue_limit, "
+          "session_timeout)");
     }
   }
   if (const auto problems = core::ValidatePolicy(next); !problems.empty()) {
@@ -637,6 +758,10 @@ http::Response AdminApi::ListRooms(const http::Request& req) {
                    R"("lastTicket":{},"advanceRate":{:.3f},"scope":"{}","nodes":{})",
                    f.queue_size, f.active, f.called_unclaimed, f.frontier, f.last_issued,
                    f.advance_rate, f.cluster_wide ? "cluster" : "node", f.nodes);
+    if (f.newcomer_eta_seconds) {
+      fmt::format_to(std::back_inserter(body), R"(,"newcomerEtaSeconds":{})",
+                     *f.newcomer_eta_seconds);
+    }
     if (!f.tick_holder.empty()) {
       body += R"(,"tickHolder":)";
       http::AppendJsonString(body, f.tick_holder);

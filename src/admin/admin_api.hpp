@@ -5,6 +5,10 @@
 #include <functional>
 #include <string>
 
+#include "admin/audit_log.hpp"
+#include "admin/operator_routes.hpp"
+#include "admin/operator_store.hpp"
+#include "admin/operators.hpp"
 #include "admin/room_messages.hpp"
 #include "guard/abuse_guard.hpp"
 #include "http/api_metrics.hpp"
@@ -47,7 +51,12 @@ struct AdminKeys {
 //   GET|POST|DELETE /admin/api/v1/rooms/{room}/lists/{list}
 //                                              -> a room's abuse protection list (deny, allow,
 //                                                 unblock, block); needs SetGuard
-// /admin/ paths require "Authorization: Bearer <admin token>". Thread-safe.
+//   /admin/api/v1/session, /operators, /audit   -> sign-in, operators, the audit log
+//                                                 (OperatorRoutes)
+// /admin/ paths need an operator (admin::Operators::Authenticate: a bearer token, the admin
+// token's or a named operator's, or a console session cookie with its CSRF proof) whose role
+// allows the route (RequiredRole); every change is written to the audit log before it is
+// answered. Thread-safe.
 class AdminApi final : public http::Handler {
  public:
   AdminApi(http::RoomDirectory& rooms, store::Store& store, std::string admin_token,
@@ -64,6 +73,11 @@ class AdminApi final : public http::Handler {
   // change is recorded (true) or could not be (false; answered 503). Unset: answered at once.
   using ListsRecorded = std::function<void(std::function<void(bool)>)>;
   void SetListsRecorded(ListsRecorded recorded) { lists_recorded_ = std::move(recorded); }
+
+  // Who may use the API and where changes are recorded. Unset: the admin token alone (operator
+  // "admin") and an audit log in memory. Set before serving; `store` (may be null) keeps the
+  // operators made through the API.
+  void SetAccess(Operators& operators, AuditLog& audit, std::shared_ptr<OperatorStore> store);
 
   // Set false when the node starts draining; /readyz then answers 503.
   void SetReady(bool ready) { ready_.store(ready, std::memory_order_relaxed); }
@@ -82,7 +96,16 @@ class AdminApi final : public http::Handler {
     http::RoomEntry* end_session = nullptr;    // EndSession answers, for session_ticket
     std::uint64_t session_ticket = 0;
     std::optional<http::Response> list_change;  // answered once ListsRecorded says it is recorded
+    bool sign_in = false;                       // OperatorRoutes::SignIn answers
+    bool operator_route = false;                // OperatorRoutes::Serve answers
+    std::optional<Caller> caller;               // who asks (set for /admin/ paths)
+    // What a change route did, for the audit log (written when the answer is a success).
+    std::shared_ptr<AuditRecord> note = std::make_shared<AuditRecord>();
   };
+  // The caller of an /admin/ request, or the refusal (401, 403).
+  std::optional<http::Response> Authorize(const http::Request& request,
+                                          const http::ConnectionInfo& connection,
+                                          const http::PathSegments& parts, Deferred& deferred);
 
   // The answer, or nullopt for what `deferred` names.
   std::optional<http::Response> Route(const http::Request& request,
@@ -93,29 +116,35 @@ class AdminApi final : public http::Handler {
   http::Response Metrics(const http::Request& request);
   http::Response GetPolicy(http::RoomEntry& room, const http::Request& request);
   void PutPolicy(http::RoomEntry& room, const http::Request& request,
-                 const http::ConnectionInfo& connection, http::Respond respond);
+                 const http::ConnectionInfo& connection, AuditRecord& note, http::Respond respond);
   // The policy a PUT asks for, or nullopt when it was refused (and answered with the reason).
   std::optional<core::Policy> PolicyChange(http::RoomEntry& room, const http::Request& request,
                                            const http::Respond& respond);
   http::Response ListRooms(const http::Request& request);
   http::Response Message(http::RoomEntry& room, const http::Request& request,
-                         const http::ConnectionInfo& connection);
+                         const http::ConnectionInfo& connection, AuditRecord& note);
   http::Response ListKeys(const http::Request& request);
   // /admin/api/v1/rooms/{room}/lists/{list}.
   // A change is answered through `deferred` (list_change).
   http::Response Lists(http::RoomEntry& room, std::string_view list, const http::Request& request,
                        const http::ConnectionInfo& connection, Deferred& deferred);
   void RotateKeys(const http::Request& request, const http::ConnectionInfo& connection,
-                  http::Respond respond);
+                  AuditRecord& note, http::Respond respond);
   // DELETE .../sessions/{session}: the ticket it names, or the error answer.
   std::optional<http::Response> SessionToEnd(http::RoomEntry& room, const http::Request& request,
                                              std::string_view session, Deferred& deferred);
   void EndSession(http::RoomEntry& room, std::uint64_t ticket, const http::Request& request,
-                  const http::ConnectionInfo& connection, http::Respond respond);
+                  const http::ConnectionInfo& connection, AuditRecord& note, http::Respond respond);
 
   http::RoomDirectory& rooms_;
   store::Store& store_;
-  const std::string admin_token_;
+  // Without SetAccess: the admin token alone, and an audit log in memory.
+  std::unique_ptr<Operators> own_operators_;
+  std::unique_ptr<AuditLog> own_audit_;
+  Operators* operators_;
+  AuditLog* audit_;
+  std::unique_ptr<OperatorRoutes> operator_routes_;
+  util::LogLimiter refused_log_;
   const util::Clock& clock_;
   http::ApiMetrics& metrics_;
   http::ErrorLog error_log_;

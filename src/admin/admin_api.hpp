@@ -3,23 +3,29 @@
 #include <atomic>
 #include <boost/system/result.hpp>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
+#include <variant>
 
 #include "admin/audit_log.hpp"
 #include "admin/operator_routes.hpp"
 #include "admin/operator_store.hpp"
 #include "admin/operators.hpp"
 #include "admin/room_messages.hpp"
+#include "admin/stats_api.hpp"
+#include "analytics/statistics.hpp"
 #include "guard/abuse_guard.hpp"
 #include "http/api_metrics.hpp"
-#include "http/error_log.hpp"
 #include "http/http.hpp"
+#include "http/request_context.hpp"
 #include "http/request_parts.hpp"
 #include "http/room_directory.hpp"
 #include "store/store.hpp"
 #include "token/key_keeper.hpp"
 #include "token/key_ring.hpp"
 #include "util/clock.hpp"
+#include "util/log_limiter.hpp"
 
 namespace vwr::admin {
 
@@ -48,14 +54,15 @@ struct AdminKeys {
 //                                                 ticket number): its tokens stop verifying
 //   GET /admin/api/v1/keys                     -> the admission token keys and the JWKS
 //   POST /admin/api/v1/keys/rotate             -> a new signing key now; the new kid and JWKS
+//   GET /admin/api/v1/stats[/top|/peaks]      -> traffic analysis queries (see StatsApi); needs
+//                                                 SetStatistics
 //   GET|POST|DELETE /admin/api/v1/rooms/{room}/lists/{list}
 //                                              -> a room's abuse protection list (deny, allow,
 //                                                 unblock, block); needs SetGuard
-//   /admin/api/v1/session, /operators, /audit   -> sign-in, operators, the audit log
-//                                                 (OperatorRoutes)
-// /admin/ paths need an operator (admin::Operators::Authenticate: a bearer token, the admin
-// token's or a named operator's, or a console session cookie with its CSRF proof) whose role
-// allows the route (RequiredRole); every change is written to the audit log before it is
+//   /admin/api/v1/session, /operators, /audit -> sign-in, operators, audit log (OperatorRoutes)
+// /admin/ paths need credentials (Operators::Authenticate): "Authorization: Bearer <token>" (the
+// admin token, or a named operator's) or a console session cookie; the caller's role must allow
+// the route (RequiredRole). Every change that succeeds is written to the audit log before it is
 // answered. Thread-safe.
 class AdminApi final : public http::Handler {
  public:
@@ -74,6 +81,10 @@ class AdminApi final : public http::Handler {
   using ListsRecorded = std::function<void(std::function<void(bool)>)>;
   void SetListsRecorded(ListsRecorded recorded) { lists_recorded_ = std::move(recorded); }
 
+  // The traffic analysis the stats routes query (and whose histograms /metrics shows). Set
+  // before serving; null (the default): those routes answer 404.
+  void SetStatistics(analytics::Statistics* stats);
+
   // Who may use the API and where changes are recorded. Unset: the admin token alone (operator
   // "admin") and an audit log in memory. Set before serving; `store` (may be null) keeps the
   // operators made through the API.
@@ -89,52 +100,43 @@ class AdminApi final : public http::Handler {
   }
 
  private:
-  // What is answered later, once done elsewhere.
-  struct Deferred {
-    http::RoomEntry* policy_change = nullptr;  // PutPolicy answers
-    bool rotate_keys = false;                  // RotateKeys answers
-    http::RoomEntry* end_session = nullptr;    // EndSession answers, for session_ticket
-    std::uint64_t session_ticket = 0;
-    std::optional<http::Response> list_change;  // answered once ListsRecorded says it is recorded
-    bool sign_in = false;                       // OperatorRoutes::SignIn answers
-    bool operator_route = false;                // OperatorRoutes::Serve answers
-    std::optional<Caller> caller;               // who asks (set for /admin/ paths)
-    // What a change route did, for the audit log (written when the answer is a success).
-    std::shared_ptr<AuditRecord> note = std::make_shared<AuditRecord>();
+  // What a request is doing, for the audit log: who asks (set once authenticated) and what the
+  // change is (set by the change route; an empty action changes nothing). Written when the
+  // answer is a success, before it is sent.
+  struct AuditDraft {
+    std::string operator_name;
+    AuditRecord change;
   };
   // The caller of an /admin/ request, or the refusal (401, 403).
-  std::optional<http::Response> Authorize(const http::Request& request,
-                                          const http::ConnectionInfo& connection,
-                                          const http::PathSegments& parts, Deferred& deferred);
+  std::variant<Caller, http::Response> Authorize(http::RequestContext& ctx,
+                                                 const http::PathSegments& parts);
 
-  // The answer, or nullopt for what `deferred` names.
-  std::optional<http::Response> Route(const http::Request& request,
-                                      const http::ConnectionInfo& connection,
-                                      http::Endpoint& endpoint, Deferred& deferred);
-  std::optional<http::Response> RouteKeys(const http::Request& request,
-                                          const http::PathSegments& parts, Deferred& deferred);
-  http::Response Metrics(const http::Request& request);
-  http::Response GetPolicy(http::RoomEntry& room, const http::Request& request);
-  void PutPolicy(http::RoomEntry& room, const http::Request& request,
-                 const http::ConnectionInfo& connection, AuditRecord& note, http::Respond respond);
-  // The policy a PUT asks for, or nullopt when it was refused (and answered with the reason).
-  std::optional<core::Policy> PolicyChange(http::RoomEntry& room, const http::Request& request,
-                                           const http::Respond& respond);
-  http::Response ListRooms(const http::Request& request);
-  http::Response Message(http::RoomEntry& room, const http::Request& request,
-                         const http::ConnectionInfo& connection, AuditRecord& note);
-  http::Response ListKeys(const http::Request& request);
-  // /admin/api/v1/rooms/{room}/lists/{list}.
-  // A change is answered through `deferred` (list_change).
-  http::Response Lists(http::RoomEntry& room, std::string_view list, const http::Request& request,
-                       const http::ConnectionInfo& connection, Deferred& deferred);
-  void RotateKeys(const http::Request& request, const http::ConnectionInfo& connection,
-                  AuditRecord& note, http::Respond respond);
-  // DELETE .../sessions/{session}: the ticket it names, or the error answer.
-  std::optional<http::Response> SessionToEnd(http::RoomEntry& room, const http::Request& request,
-                                             std::string_view session, Deferred& deferred);
-  void EndSession(http::RoomEntry& room, std::uint64_t ticket, const http::Request& request,
-                  const http::ConnectionInfo& connection, AuditRecord& note, http::Respond respond);
+  // The answer now, or nullopt when an action took the context to answer later (a change the
+  // store must make durable first, a key rotation, a list change to be recorded).
+  std::optional<http::Response> Route(http::RequestContext& ctx, AuditDraft& draft);
+  std::optional<http::Response> RouteKeys(http::RequestContext& ctx,
+                                          const http::PathSegments& parts, AuditRecord& note);
+  http::Response Metrics(const http::RequestContext& ctx);
+  http::Response GetPolicy(http::RoomEntry& room, const http::RequestContext& ctx);
+  // PUT .../policy: the refusal, or nullopt once the change is on its way (answered when safe).
+  std::optional<http::Response> PutPolicy(http::RoomEntry& room, http::RequestContext& ctx,
+                                          AuditRecord& note);
+  // The policy a PUT asks for, or the refusal.
+  std::variant<core::Policy, http::Response> PolicyChange(http::RoomEntry& room,
+                                                          const http::RequestContext& ctx);
+  http::Response ListRooms(const http::RequestContext& ctx);
+  http::Response Message(http::RoomEntry& room, const http::RequestContext& ctx, AuditRecord& note);
+  http::Response ListKeys(const http::RequestContext& ctx);
+  // /admin/api/v1/rooms/{room}/lists/{list}: a read, a refusal, or (nullopt) a change, answered
+  // once it is recorded.
+  std::optional<http::Response> Lists(http::RoomEntry& room, std::string_view list,
+                                      http::RequestContext& ctx, AuditRecord& note);
+  // Answers a list change once ListsRecorded says it is recorded (at once without the hook).
+  void AnswerRecorded(http::RequestContext& ctx, http::Response answer);
+  void RotateKeys(http::RequestContext& ctx, AuditRecord& note);
+  // DELETE .../sessions/{session}: the refusal, or nullopt once the session is being ended.
+  std::optional<http::Response> EndSession(http::RoomEntry& room, std::string_view session,
+                                           http::RequestContext& ctx, AuditRecord& note);
 
   http::RoomDirectory& rooms_;
   store::Store& store_;
@@ -145,12 +147,13 @@ class AdminApi final : public http::Handler {
   AuditLog* audit_;
   std::unique_ptr<OperatorRoutes> operator_routes_;
   util::LogLimiter refused_log_;
-  const util::Clock& clock_;
   http::ApiMetrics& metrics_;
-  http::ErrorLog error_log_;
+  http::RequestPipeline pipeline_;
   RoomMessages* messages_;
   AdminKeys keys_;
   guard::AbuseGuard* guard_ = nullptr;
+  analytics::Statistics* stats_ = nullptr;
+  std::unique_ptr<StatsApi> stats_api_;
   ListsRecorded lists_recorded_;
   struct ReadyCheck {
     std::function<bool()> check;

@@ -125,9 +125,9 @@ RedisHistory::~RedisHistory() { Close(); }
 
 void RedisHistory::Close() {
   if (closed_.exchange(true)) return;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  while (in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  {
+    std::unique_lock lock(drained_mu_);
+    drained_.wait_for(lock, std::chrono::seconds(2), [this] { return in_flight() == 0; });
   }
   client_->Stop();
   work_.reset();
@@ -195,7 +195,10 @@ void RedisHistory::Append(HistoryBatch batch) {
                       spdlog::warn("analytics: a second of room {} was not written to Redis: {}",
                                    room, reply ? reply->str : reply.error().message());
                     }
-                    in_flight_.fetch_sub(1, std::memory_order_acq_rel);
+                    if (in_flight_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+                      const std::lock_guard lock(drained_mu_);
+                      drained_.notify_all();
+                    }
                   });
   }
 }

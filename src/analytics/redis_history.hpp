@@ -3,7 +3,9 @@
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -70,6 +72,8 @@ class RedisHistory final : public History {
   std::unique_ptr<redis::Client> client_;
   std::thread thread_;
   std::atomic<std::uint64_t> in_flight_{0};
+  std::mutex drained_mu_;
+  std::condition_variable drained_;
   std::atomic<std::uint64_t> failed_{0};
   std::atomic<bool> closed_{false};
 };

@@ -3,9 +3,14 @@
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
 #include <future>
 #include <set>
 #include <unordered_map>
+
+#include "util/files.hpp"
 
 namespace vwr::analytics {
 
@@ -89,6 +94,12 @@ std::int64_t StepSeconds(Step step) { return SecondsOf(step); }
 
 std::unique_ptr<SqliteHistory> SqliteHistory::Open(const std::string& path, Retention retention,
                                                    std::string& error) {
+  // Made private (0600) before SQLite opens it: it holds who came when. SQLite gives its journal
+  // the database file's mode.
+  if (path != ":memory:" && !util::OpenOrCreateFile(path, 0600, O_RDWR).valid()) {
+    error = "cannot create " + path + ": " + std::strerror(errno);
+    return nullptr;
+  }
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(
       path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);

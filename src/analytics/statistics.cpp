@@ -415,6 +415,11 @@ void Statistics::Top(const TopQuery& query, std::function<void(Answer)> done) {
                     std::move(finish));
 }
 
+bool Statistics::Knows(std::string_view room) const {
+  std::lock_guard lock(mu_);
+  return series_.find(room) != series_.end();
+}
+
 void Statistics::RenderPrometheus(std::string& out) const {
   std::lock_guard lock(mu_);
   const auto histogram = [&](std::string_view name, std::string_view help, Distribution d) {

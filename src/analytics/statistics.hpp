@@ -96,6 +96,9 @@ class Statistics {
   std::uint64_t Subscribe(LiveSubscriber subscriber);
   void Unsubscribe(std::uint64_t id);
 
+  // Whether this node has figures of `room` (seen since the start, or in history it loaded).
+  bool Knows(std::string_view room) const;
+
   // A room's surge state (for rules and the console).
   SurgeState Surge(std::string_view room) const;
   // vwr_wait_time_seconds and vwr_session_length_seconds (histograms) and

@@ -129,6 +129,7 @@ struct ListenerSpec {
   http::Handler* handler;
   std::size_t body_limit;
   bool public_side;  // connection limits, TLS and the demo apply to the public listener only
+  http::ApiMetrics* metrics;  // counts what a handler lets escape
 };
 
 // Binds `spec` on `http` with the configured limits (logged: where it listens). False when it
@@ -144,6 +145,7 @@ bool Listen(server::HttpServer& http, const ListenerSpec& spec, const config::Co
   options.name = spec.name;
   options.endpoint = *endpoint;
   options.handler = spec.handler;
+  options.metrics = spec.metrics;
   options.header_limit_bytes = limits.max_header_bytes;
   options.body_limit_bytes = spec.body_limit;
   options.header_timeout = limits.header_timeout;
@@ -190,8 +192,8 @@ tracer::TracerOptions TracerOptionsOf(const config::Config& config) {
   options.allowed_origins = config.tracer.allowed_origins;
   for (const std::string& proxy : config.server.trusted_proxies) {
     // Checked and normalised when the file was loaded.
-    if (std::optional<http::Cidr> cidr = http::ParseCidr(proxy)) {
-      options.trusted_proxies.push_back(*cidr);
+    if (std::optional<util::IpRange> range = util::IpRange::Parse(proxy)) {
+      options.trusted_proxies.push_back(*range);
     }
   }
   return options;
@@ -250,11 +252,45 @@ bool Node::BuildGuard() {
 }
 
 bool Node::BuildHandlers() {
+  if (!BuildAnalytics()) return false;
   BuildPages();
   if (!BuildIdentity()) return false;
   BuildPublicApis();
   BuildAdminApi();
   return BuildConsole();
+}
+
+// Traffic analysis: the handlers record every request; once a second the pipeline adds the
+// rooms' figures and writes history (see analytics::Statistics).
+bool Node::BuildAnalytics() {
+  analytics::StatisticsOptions options;
+  // Every worker and the store's completion thread record; a few more for the rest.
+  options.recorder.writer_slots = std::max(1u, std::thread::hardware_concurrency()) + 4;
+  std::unique_ptr<analytics::History> history =
+      OpenHistory(shared_, config_.store.data_dir, options.retention, clock_);
+  if (!history) return false;
+  stats_ = std::make_unique<analytics::Statistics>(options, std::move(history));
+  stats_->Start(clock_, [store = store_.get(), node = shared_.node_id] {
+    std::vector<analytics::RoomSample> samples;
+    for (store::RoomState* room : store->Rooms()) {
+      const store::RoomFigures f = room->Figures();
+      samples.push_back(analytics::RoomSample{
+          .room = room->id(),
+          .last_issued = f.last_issued,
+          .frontier = f.frontier,
+          .waiting = f.queue_size,
+          .called = f.called_unclaimed,
+          .active = f.active,
+          .advance_rate = f.advance_rate,
+          .counters = f.counters,
+          .policy = room->policy(),
+          // In a cluster the node that ticks the room reports what is derived from the line.
+          .reports_derived = !f.cluster_wide || f.tick_holder == node,
+      });
+    }
+    return samples;
+  });
+  return true;
 }
 
 bool Node::BuildListeners() {
@@ -264,9 +300,9 @@ bool Node::BuildListeners() {
   const config::ServerLimits& limits = config_.server.limits;
   for (const ListenerSpec& spec :
        {ListenerSpec{"public", config_.server.listen, public_router_.get(), limits.max_body_bytes,
-                     true},
+                     true, &metrics_},
         ListenerSpec{"admin", config_.server.admin_listen, console_.get(),
-                     limits.admin_max_body_bytes, false}}) {
+                     limits.admin_max_body_bytes, false, &metrics_}}) {
     if (!Listen(*http_, spec, config_)) return false;
   }
   for (const config::RoomConfig& room : config_.rooms) LogRoom(room);
@@ -352,7 +388,7 @@ bool Node::BuildSigningKeys() {
 void Node::BuildPages() {
   // The waiting page, the SDK and the demo share the public listener with the API.
   web_ =
-      std::make_unique<pages::WebHandler>(*directory_, messages_, *tokens_, clock_,
+      std::make_unique<pages::WebHandler>(*directory_, messages_, *tokens_, clock_, metrics_,
                                           pages::WebOptions{.demo = config_.demo.value_or(false),
                                                             .demo_room = config_.rooms.front().id});
   web_->SetRooms(config_.rooms);
@@ -388,7 +424,7 @@ void Node::BuildPublicApis() {
   // The TRACER-compatible API for legacy clients, on the public listener too. The rooms hold
   // identities as pseudonyms; a TRACER caller's is the same as a native join's.
   tracer::TracerOptions tracer_options = TracerOptionsOf(config_);
-  const std::vector<http::Cidr> trusted_proxies = tracer_options.trusted_proxies;
+  const std::vector<util::IpRange> trusted_proxies = tracer_options.trusted_proxies;
   tracer_options.guard = guard_.get();
   if (config_.identity.tracer_login_id) tracer_options.user_identity = user_identity_.get();
   pseudonyms_ = std::make_unique<token::IdentityPseudonyms>(*master_);
@@ -410,11 +446,8 @@ void Node::BuildPublicApis() {
                                                  metrics_, options);
   // The public listener: the pages and the TRACER API by their paths, the native API the rest.
   public_router_ = std::make_unique<PublicRouter>(
-      *public_api_,
-      std::vector<PublicRouter::Route>{
-          {&pages::WebHandler::Owns, web_.get(), /*count_here=*/true},
-          {&tracer::TracerApi::Owns, tracer_.get(), /*count_here=*/false}},
-      metrics_, clock_);
+      *public_api_, std::vector<PublicRouter::Route>{{&pages::WebHandler::Owns, web_.get()},
+                                                     {&tracer::TracerApi::Owns, tracer_.get()}});
   ConfigureRooms(*public_api_, *guard_, config_);
   if (std::optional<std::int64_t> not_before = PowNotBefore(shared_, clock_)) {
     // The store forgets spent challenges on a restart: the ones issued before it are not taken
@@ -439,6 +472,7 @@ void Node::BuildAdminApi() {
   admin_api_ = std::make_unique<admin::AdminApi>(*directory_, *store_, admin_token_, clock_,
                                                  metrics_, &messages_, std::move(admin_keys));
   admin_api_->SetGuard(guard_.get());
+  admin_api_->SetStatistics(stats_.get());
   if (key_sharing_) {
     // Not before this node has read the other nodes' token keys: their tokens would be refused.
     admin_api_->AddReadyCheck([sharing = key_sharing_.get()] { return sharing->ever_shared(); },
@@ -595,6 +629,7 @@ void Node::Drain() {
   if (admin_db_) admin_db_->Close();  // the audit entries of the last answers
   // Every answer sent has waited for its change to be durable; this makes the rest durable too
   // and leaves a snapshot for a quick start.
+  if (stats_) stats_->Stop();  // the open minute goes to history
   store_->Close();
   spdlog::info("vwr stopped{}", clean ? "" : " (some connections were cut at the deadline)");
 }

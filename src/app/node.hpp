@@ -13,6 +13,7 @@
 #include "admin/operators.hpp"
 #include "admin/room_messages.hpp"
 #include "admin/sqlite_admin_store.hpp"
+#include "analytics/statistics.hpp"
 #include "api/public_api.hpp"
 #include "app/config_source.hpp"
 #include "app/public_router.hpp"
@@ -47,8 +48,9 @@ namespace vwr::app {
 //                   the admission tokens' signing keys (tokens.key_dir)
 //   BuildStore      the rooms' store and its SharedServices; token keys shared through it
 //   BuildGuard      the abuse guard and its runtime lists (kept where the store keeps the rooms)
-//   BuildHandlers   the pages, signed identities, the TRACER, native and admin APIs, the
-//                   public listener's router, the operators, the audit log and the console
+//   BuildHandlers   traffic analysis (its history and its once-a-second step), the pages,
+//                   signed identities, the TRACER, native and admin APIs, the public
+//                   listener's router, the operators, the audit log and the console
 //   BuildListeners  the workers and both listeners; serving starts here
 //   Run             the control loop on the calling thread until SIGINT or SIGTERM, then the
 //                   drain
@@ -79,6 +81,7 @@ class Node {
   bool BuildSecrets();
   bool BuildSigningKeys();
   // BuildHandlers, in order.
+  bool BuildAnalytics();
   void BuildPages();
   bool BuildIdentity();
   void BuildPublicApis();
@@ -128,6 +131,7 @@ class Node {
   std::shared_ptr<guard::GuardLists> guard_lists_;
 
   // BuildHandlers
+  std::unique_ptr<analytics::Statistics> stats_;  // traffic analysis (handlers record into it)
   http::ApiMetrics metrics_;
   admin::RoomMessages messages_;
   std::unique_ptr<pages::WebHandler> web_;

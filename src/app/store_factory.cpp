@@ -6,6 +6,8 @@
 
 #include <filesystem>
 
+#include "analytics/redis_history.hpp"
+#include "analytics/sqlite_history.hpp"
 #include "store/embedded_store.hpp"
 #include "store/redis_store.hpp"
 #include "util/random.hpp"
@@ -59,6 +61,8 @@ std::optional<OpenedStore> OpenRedis(const config::StoreConfig& config,
   OpenedStore opened;
   opened.shared = SharedServices{.redis = &redis_store->client(),
                                  .key_prefix = redis_store->options().key_prefix,
+                                 .redis_options = redis_store->options().client,
+                                 .node_id = redis_store->options().node_id,
                                  .remembers_spent_challenges = true};
   opened.store = std::move(redis_store);
   return opened;
@@ -111,6 +115,27 @@ std::shared_ptr<guard::GuardLists> KeepGuardLists(const SharedServices& shared,
   return guard::GuardLists::Embedded(
       guard, clock, (std::filesystem::path(data_dir) / "guard-lists.json").string(),
       std::move(control));
+}
+
+std::unique_ptr<analytics::History> OpenHistory(const SharedServices& shared,
+                                                const std::string& data_dir,
+                                                const analytics::Retention& retention,
+                                                const util::Clock& clock) {
+  if (shared.redis_options) {
+    const std::string prefix = shared.key_prefix + ":stats:";
+    spdlog::info("analytics: history in Redis ({}*), shared by every node", prefix);
+    return std::make_unique<analytics::RedisHistory>(*shared.redis_options, clock, retention,
+                                                     prefix);
+  }
+  const std::string path = (std::filesystem::path(data_dir) / "analytics.db").string();
+  std::string error;
+  auto history = analytics::SqliteHistory::Open(path, retention, error);
+  if (!history) {
+    spdlog::error("analytics: cannot open {}: {}", path, error);
+    return nullptr;
+  }
+  spdlog::info("analytics: history in {}", path);
+  return history;
 }
 
 std::optional<std::int64_t> PowNotBefore(const SharedServices& shared, const util::Clock& clock) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "analytics/history.hpp"
 #include "app/shared_keys.hpp"
 #include "config/config.hpp"
 #include "guard/abuse_guard.hpp"
@@ -27,6 +28,11 @@ struct SharedServices {
   // store: one node, nothing shared; the lists are a file in data_dir.
   redis::Client* redis = nullptr;
   std::string key_prefix;
+  // How to reach that Redis, for parts that keep a connection of their own (traffic analysis
+  // history, so that its writes never queue behind the rooms' commands), and this node's name in
+  // the rooms' leases (RoomFigures::tick_holder).
+  std::optional<redis::ClientOptions> redis_options;
+  std::string node_id;
   // Whether spent proof-of-work challenges are remembered across a restart: in Redis they are
   // (ConsumeOnce keys outlive the node); the embedded store forgets them.
   bool remembers_spent_challenges = false;
@@ -60,6 +66,14 @@ std::shared_ptr<guard::GuardLists> KeepGuardLists(const SharedServices& shared,
                                                   const util::Clock& clock,
                                                   const std::string& data_dir,
                                                   boost::asio::any_io_executor control);
+
+// Where traffic analysis keeps its history: in the shared Redis (every node adds its seconds;
+// queries answer for the cluster), else <data_dir>/analytics.db (SQLite). nullptr when the
+// database cannot be opened (logged).
+std::unique_ptr<analytics::History> OpenHistory(const SharedServices& shared,
+                                                const std::string& data_dir,
+                                                const analytics::Retention& retention,
+                                                const util::Clock& clock);
 
 // The earliest issue time (unix ms) of a proof-of-work challenge this node takes: now, when the
 // store forgets spent challenges on a restart (a challenge spent just before it could otherwise

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "util/files.hpp"
+#include "util/ip_range.hpp"
 
 namespace vwr::guard {
 namespace {
@@ -62,7 +63,7 @@ std::optional<guard::GuardChange> DecodeGuardEntry(std::string_view field, std::
   change.list = *list;
   change.entry.is_ip = parts[2] == "ip";
   change.entry.value = std::string(parts[3]);
-  if (change.entry.is_ip && !guard::ParseIpRange(change.entry.value)) return std::nullopt;
+  if (change.entry.is_ip && !util::IpRange::Parse(change.entry.value)) return std::nullopt;
   boost::system::error_code ec;
   const boost::json::value doc = boost::json::parse(value, ec);
   const boost::json::object* obj = ec ? nullptr : doc.if_object();

@@ -14,7 +14,7 @@ from vwr_harness import run_vwr
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 CONFIGURATION_MD = os.path.join(ROOT, "docs", "configuration.md")
-LOAD_CPP = os.path.join(ROOT, "src", "config", "load.cpp")
+CONFIG_DIR = os.path.join(ROOT, "src", "config")
 
 # Where each key list of src/config/load.cpp applies, as a dotted path ("[]": a list's items).
 # A key list missing here fails the test: say where its keys go, and document them.
@@ -39,6 +39,8 @@ KEY_LISTS = {
     "kProtectionKeys": ["rooms[].protection"],
     "kProtectionListKeys": ["rooms[].protection.deny", "rooms[].protection.allow",
                             "rooms[].protection.unblock"],
+    "kOperatorKeys": ["operators[]"],
+    "kConsoleKeys": ["console"],
 }
 # A YAML key at the start of a line: "  key:", "  - key:", and a key left out with its default
 # named ("  # key: value").
@@ -88,12 +90,14 @@ def example_keys(text):
 
 
 def loader_keys():
-    """{dotted key} the loader accepts, from the key lists of src/config/load.cpp."""
-    source = read(LOAD_CPP)
+    """{dotted key} the loader accepts, from the key lists of src/config/*.cpp (load.cpp and
+    the section readers)."""
+    source = "\n".join(read(os.path.join(CONFIG_DIR, name))
+                       for name in sorted(os.listdir(CONFIG_DIR)) if name.endswith(".cpp"))
     lists = re.findall(
         r"constexpr std::array<std::string_view, \d+> (k\w+Keys) = \{(.*?)\};", source, re.S)
     if not lists:
-        raise AssertionError("no key lists found in %s" % LOAD_CPP)
+        raise AssertionError("no key lists found in %s" % CONFIG_DIR)
     keys = set()
     unknown = []
     for name, body in lists:
@@ -136,7 +140,7 @@ class ConfigurationPageTest(unittest.TestCase):
 
     def test_the_full_example_names_every_key_the_loader_accepts(self):
         expected, unknown = loader_keys()
-        self.assertEqual(unknown, [], "key lists of src/config/load.cpp this test does not "
+        self.assertEqual(unknown, [], "key lists of src/config this test does not "
                          "place: add them to KEY_LISTS (and their keys to configuration.md)")
         documented = example_keys(full_example(self.page))
         missing = sorted(expected - documented)

@@ -130,8 +130,8 @@ TEST(RedisHistory, AKilledNodeLosesAtMostItsLastSecond) {
   auto survivor = std::make_unique<RedisHistory>(OptionsFor(server), util::SystemClock::Instance(), Retention{});
   {
     auto doomed = std::make_unique<RedisHistory>(OptionsFor(server), util::SystemClock::Instance(), Retention{});
-    ASSERT_TRUE(
-        Eventually([&] { return redis::testing::RunCommand(server.port(), {"PING"}) == "PONG"; }));
+    // Both nodes are up: their clients have connected.
+    ASSERT_TRUE(Eventually([&] { return doomed->connected() && survivor->connected(); }));
     for (int i = 0; i < 20; ++i) {
       HistoryBatch batch;
       batch.second = start + i;

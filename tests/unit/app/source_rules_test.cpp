@@ -33,7 +33,9 @@ const std::vector<Rule>& Rules() {
       {"reads the clock (take a util::Clock&)",
        std::regex(R"(\b(clock_gettime|gettimeofday|timespec_get|ftime)\s*\()")},
       {"reads the clock (take a util::Clock&)",
-       std::regex(R"((^|[^\w.>])(std::|::)?(time|clock)\s*\(\s*(nullptr|NULL|0|&\w+)?\s*\))")},
+       // (not an accessor declared `clock() const`)
+       std::regex(
+           R"((^|[^\w.>])(std::|::)?(time|clock)\s*\(\s*(nullptr|NULL|0|&\w+)?\s*\)(?!\s*(const|noexcept|override)\b))")},
       {"sleeps (wait for an event instead)",
        std::regex(R"(\b(sleep_for|sleep_until|usleep|nanosleep|clock_nanosleep)\b)")},
       {"sleeps (wait for an event instead)", std::regex(R"((^|[^\w.>])(::)?sleep\s*\()")},
@@ -106,6 +108,7 @@ TEST(SourceRules, TheCheckFindsEveryFormOfClockReadAndSleep) {
   }
   for (const char* fine : {
            "const util::TimePoint now = clock_.Now();",
+           "const util::Clock& clock() const { return clock_; }",
            "const auto wall = clock.WallNow();",
            "timer.expires_after(std::chrono::milliseconds(100));",
            "local function admit_now() end",

@@ -33,6 +33,7 @@ Role RequiredRole(http::verb method, const http::PathSegments& parts) {
   // parts: admin api v1 <what> ...
   const std::string_view what = parts.size() >= 4 ? parts[3] : std::string_view{};
   if (what == "operators") return Role::kAdmin;
+  if (what == "session") return Role::kViewer;  // everyone may see who they are and sign out
   if (method == http::verb::get || method == http::verb::head) return Role::kViewer;
   // rooms/{room}/<part>[/...]: what an operator runs an event with.
   if (what == "rooms" && parts.size() >= 6) {

@@ -4,6 +4,7 @@
 
 #include "http/errors.hpp"
 #include "http/request_parts.hpp"
+#include "loadgen/report_assets.hpp"
 #include "pages/embedded.hpp"
 
 namespace vwr::console {
@@ -60,6 +61,21 @@ void ConsoleHandler::Serve(const http::Request& req, const http::ConnectionInfo&
     return respond(std::move(res));
   }
   if (path == "/console/" || path == "/console/index.html") return respond(Page(req));
+  if (path == "/console/uplot.js" || path == "/console/uplot.css") {
+    // uPlot (npm), compiled in once for the loadgen report and the console alike.
+    const bool js = path.ends_with(".js");
+    http::Response res{http::status::ok, v};
+    res.keep_alive(ka);
+    res.set(http::field::content_type,
+            js ? "text/javascript; charset=utf-8" : "text/css; charset=utf-8");
+    res.set(http::field::cache_control, "public, max-age=31536000, immutable");
+    SetHeaders(res);
+    if (req.method() != http::verb::head) {
+      res.body() = std::string(js ? loadgen::UplotJs() : loadgen::UplotCss());
+    }
+    res.prepare_payload();
+    return respond(std::move(res));
+  }
   const pages::EmbeddedFile* file = pages::FindEmbedded(path.substr(1));
   if (file == nullptr) {
     return respond(http::MakeError(http::ApiError::kNotFound, "no such endpoint", v, ka));

@@ -93,7 +93,7 @@
   }
   const main = () => document.getElementById('main');
   function show(...nodes) {
-    main().replaceChildren(...nodes);
+    main().replaceChildren(...nodes.filter((n) => n !== null && n !== undefined));
   }
   function toast(text, bad) {
     const box = document.getElementById('toast');

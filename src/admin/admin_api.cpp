@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "analytics/metrics.hpp"
+#include "config/duration.hpp"
 #include "http/errors.hpp"
 #include "http/request_parts.hpp"
 #include "token/session_id.hpp"
@@ -60,24 +61,103 @@ AdminApi::AdminApi(http::RoomDirectory& rooms, store::Store& store, std::string 
                    AdminKeys keys)
     : rooms_(rooms),
       store_(store),
-      admin_token_(std::move(admin_token)),
+      own_operators_(std::make_unique<Operators>(clock)),
+      own_audit_(std::make_unique<AuditLog>(clock, std::make_shared<MemoryAuditBackend>())),
+      operators_(own_operators_.get()),
+      audit_(own_audit_.get()),
+      operator_routes_(std::make_unique<OperatorRoutes>(*operators_, nullptr, *audit_, clock)),
+      refused_log_(clock, 20),
       metrics_(metrics),
       pipeline_(clock, metrics),
       messages_(messages),
-      keys_(std::move(keys)) {}
+      keys_(std::move(keys)) {
+  own_operators_->SetFixed({OperatorInfo{.name = std::string(kAdminOperatorName),
+                                         .role = Role::kAdmin,
+                                         .token_hash = TokenHash(admin_token),
+                                         .origin = OperatorOrigin::kAdminToken}});
+}
+
+void AdminApi::SetAccess(Operators& operators, AuditLog& audit,
+                         std::shared_ptr<OperatorStore> store) {
+  operators_ = &operators;
+  audit_ = &audit;
+  operator_routes_ =
+      std::make_unique<OperatorRoutes>(operators, std::move(store), audit, pipeline_.clock());
+}
 
 void AdminApi::SetStatistics(analytics::Statistics* stats) {
   stats_ = stats;
-  stats_api_ = stats != nullptr ? std::make_unique<StatsApi>(*stats, rooms_, pipeline_.clock()) : nullptr;
+  stats_api_ =
+      stats != nullptr ? std::make_unique<StatsApi>(*stats, rooms_, pipeline_.clock()) : nullptr;
 }
 
 void AdminApi::Serve(const http::Request& request, const http::ConnectionInfo& connection,
                      http::Respond respond) {
-  http::RequestContext ctx = pipeline_.Begin(request, connection, std::move(respond));
-  if (std::optional<http::Response> now = Route(ctx)) ctx.Finish(std::move(*now));
+  // The change a request makes (if any) is written to the audit log once it has succeeded, and
+  // only then answered. Admin requests are few: the draft's allocation is no hot-path cost.
+  auto draft = std::make_shared<AuditDraft>();
+  http::Respond audited = [this, draft, peer = connection.peer.to_string(),
+                           respond = std::move(respond)](http::Response response) {
+    if (draft->change.action.empty() || response.result_int() >= 300) {
+      return respond(std::move(response));
+    }
+    AuditRecord record = std::move(draft->change);
+    record.operator_name = draft->operator_name;
+    record.address = peer;
+    audit_->Record(std::move(record),
+                   [respond, response = std::move(response)](bool) { respond(response); });
+  };
+  http::RequestContext ctx = pipeline_.Begin(request, connection, std::move(audited));
+  if (std::optional<http::Response> now = Route(ctx, *draft)) ctx.Finish(std::move(*now));
 }
 
-std::optional<http::Response> AdminApi::Route(http::RequestContext& ctx) {
+std::variant<Caller, http::Response> AdminApi::Authorize(http::RequestContext& ctx,
+                                                         const http::PathSegments& parts) {
+  const http::Request& req = ctx.request();
+  const std::string_view path = http::PathOf(req.target());
+  Authentication auth = operators_->Authenticate(req, ctx.connection());
+  auto log_refusal = [&](std::string_view why) {
+    std::uint64_t suppressed = 0;
+    if (!refused_log_.Allow(suppressed)) return;
+    spdlog::warn("admin: refused {} {} from {}: {}{}", std::string_view(req.method_string()),
+                 util::LogEscaped(path), ctx.connection().peer.to_string(), why,
+                 suppressed > 0 ? fmt::format(" ({} similar lines suppressed)", suppressed) : "");
+  };
+  switch (auth.outcome) {
+    case Authentication::Outcome::kOk:
+      break;
+    case Authentication::Outcome::kCsrfRefused:
+      log_refusal(fmt::format("operator {}'s console session, but {}", auth.caller.name, auth.why));
+      return AdminError(http::status::forbidden, "csrf_refused",
+                        "a change through the console must come from its own page: " + auth.why,
+                        ctx.version(), ctx.keep_alive());
+    case Authentication::Outcome::kMissing:
+    case Authentication::Outcome::kBadToken:
+    case Authentication::Outcome::kBadSession: {
+      const bool session = auth.outcome == Authentication::Outcome::kBadSession;
+      log_refusal(auth.outcome == Authentication::Outcome::kMissing ? "no credentials"
+                  : session ? "the console session has ended or never existed"
+                            : "the token names no operator");
+      http::Response res = ctx.ErrorResponse(
+          http::ApiError::kUnauthorized, session ? "the console session has ended; sign in again"
+                                                 : "a valid admin or operator token is required");
+      res.set(http::field::www_authenticate, "Bearer");
+      return res;
+    }
+  }
+  const Role needed = RequiredRole(req.method(), parts);
+  if (!Allows(auth.caller.role, needed)) {
+    log_refusal(fmt::format("operator {} is a {}; this needs {}", auth.caller.name,
+                            RoleName(auth.caller.role), RoleName(needed)));
+    return AdminError(http::status::forbidden, "forbidden",
+                      fmt::format("operator {} has role {}; this needs role {}", auth.caller.name,
+                                  RoleName(auth.caller.role), RoleName(needed)),
+                      ctx.version(), ctx.keep_alive());
+  }
+  return std::move(auth.caller);
+}
+
+std::optional<http::Response> AdminApi::Route(http::RequestContext& ctx, AuditDraft& draft) {
   const http::Request& req = ctx.request();
   const std::string_view path = http::PathOf(req.target());
   const bool read = req.method() == http::verb::get || req.method() == http::verb::head;
@@ -119,24 +199,37 @@ std::optional<http::Response> AdminApi::Route(http::RequestContext& ctx) {
   const http::PathSegments parts = http::SplitPath(path);
   const bool keys = parts.size() >= 4 && parts[3] == "keys" && keys_.ring != nullptr;
   const bool stats = parts.size() >= 4 && parts[3] == "stats" && stats_api_ != nullptr;
+  const bool operator_route = OperatorRoutes::Owns(parts);
   if (parts.size() < 4 || parts[0] != "admin" || parts[1] != "api" || parts[2] != "v1" ||
-      (parts[3] != "rooms" && !keys && !stats)) {
+      (parts[3] != "rooms" && !keys && !stats && !operator_route)) {
     return ctx.ErrorResponse(http::ApiError::kNotFound, "no such endpoint");
   }
   ctx.set_endpoint(keys    ? http::Endpoint::kKeys
                    : stats ? http::Endpoint::kStats
                            : http::Endpoint::kPolicy);
-  const std::string_view presented = http::BearerToken(req[http::field::authorization]);
-  if (presented.empty() || !util::ConstantTimeEquals(presented, admin_token_)) {
-    spdlog::warn("admin: rejected request {} {} from {}: missing or wrong admin token",
-                 std::string_view(req.method_string()), util::LogEscaped(path),
-                 ctx.connection().peer.to_string());
-    http::Response res =
-        ctx.ErrorResponse(http::ApiError::kUnauthorized, "a valid admin token is required");
-    res.set(http::field::www_authenticate, "Bearer");
-    return res;
+  // The operator routes answer through their own callback (they write their own audit entries).
+  auto answer_later = [&ctx] {
+    return
+        [shared = std::move(ctx).Share()](http::Response res) { shared->Finish(std::move(res)); };
+  };
+  if (OperatorRoutes::IsSignIn(req, parts)) {  // the one route without credentials
+    const http::Request& request = ctx.request();
+    const http::ConnectionInfo& connection = ctx.connection();
+    operator_routes_->SignIn(request, connection, answer_later());
+    return std::nullopt;
   }
-  if (keys) return RouteKeys(ctx, parts);
+  std::variant<Caller, http::Response> who = Authorize(ctx, parts);
+  if (auto* refused = std::get_if<http::Response>(&who)) return std::move(*refused);
+  const Caller& caller = std::get<Caller>(who);
+  draft.operator_name = caller.name;
+  if (operator_route) {
+    const http::Request& request = ctx.request();
+    const http::ConnectionInfo& connection = ctx.connection();
+    operator_routes_->Serve(request, connection, caller, parts, answer_later());
+    return std::nullopt;
+  }
+  AuditRecord& note = draft.change;
+  if (keys) return RouteKeys(ctx, parts, note);
   if (stats) {
     // Answered by StatsApi once history has been read.
     stats_api_->Serve(req, parts, [ctx = std::move(ctx).Share()](http::Response res) {
@@ -157,17 +250,17 @@ std::optional<http::Response> AdminApi::Route(http::RequestContext& ctx) {
       res.set(http::field::allow, "DELETE");
       return res;
     }
-    return EndSession(*room, parts[6], ctx);
+    return EndSession(*room, parts[6], ctx, note);
   }
   if (parts.size() == 7 && parts[5] == "lists" && guard_ != nullptr) {
     http::RoomEntry* room = rooms_.Find(parts[4]);
     if (room == nullptr) return ctx.ErrorResponse(http::ApiError::kRoomNotFound, "no such room");
-    return Lists(*room, parts[6], ctx);
+    return Lists(*room, parts[6], ctx, note);
   }
   if (parts.size() == 6 && parts[5] == "message" && messages_ != nullptr) {
     http::RoomEntry* room = rooms_.Find(parts[4]);
     if (room == nullptr) return ctx.ErrorResponse(http::ApiError::kRoomNotFound, "no such room");
-    return Message(*room, ctx);
+    return Message(*room, ctx, note);
   }
   if (parts.size() != 6 || parts[5] != "policy") {
     return ctx.ErrorResponse(http::ApiError::kNotFound, "no such endpoint");
@@ -175,13 +268,14 @@ std::optional<http::Response> AdminApi::Route(http::RequestContext& ctx) {
   http::RoomEntry* room = rooms_.Find(parts[4]);
   if (room == nullptr) return ctx.ErrorResponse(http::ApiError::kRoomNotFound, "no such room");
   if (read) return GetPolicy(*room, ctx);
-  if (req.method() == http::verb::put) return PutPolicy(*room, ctx);
+  if (req.method() == http::verb::put) return PutPolicy(*room, ctx, note);
   http::Response res = ctx.ErrorResponse(http::ApiError::kMethodNotAllowed, "use GET or PUT");
   res.set(http::field::allow, "GET, PUT");
   return res;
 }
 
-http::Response AdminApi::Message(http::RoomEntry& room, const http::RequestContext& ctx) {
+http::Response AdminApi::Message(http::RoomEntry& room, const http::RequestContext& ctx,
+                                 AuditRecord& note) {
   const http::Request& req = ctx.request();
   const std::string& id = room.state->id();
   auto render = [&] {
@@ -198,7 +292,9 @@ http::Response AdminApi::Message(http::RoomEntry& room, const http::RequestConte
     case http::verb::head:
       return render();
     case http::verb::delete_:
+      note = {.room = id, .action = "message.reset", .before = messages_->Get(id).text};
       messages_->Replace(id, std::nullopt);
+      note.after = messages_->Get(id).text;
       spdlog::info("admin: message of room {} reset to the configured one by {}", id,
                    ctx.connection().peer.to_string());
       return render();
@@ -230,6 +326,9 @@ http::Response AdminApi::Message(http::RoomEntry& room, const http::RequestConte
     return ctx.ErrorResponse(http::ApiError::kBadRequest,
                              R"(missing "message" (a string, or null to reset))");
   }
+  note = {.room = id,
+          .action = message->is_null() ? "message.reset" : "message.set",
+          .before = messages_->Get(id).text};
   if (message->is_null()) {
     messages_->Replace(id, std::nullopt);
   } else if (const boost::json::string* text = message->if_string()) {
@@ -249,6 +348,7 @@ http::Response AdminApi::Message(http::RoomEntry& room, const http::RequestConte
   } else {
     return ctx.ErrorResponse(http::ApiError::kBadRequest, "message must be a string or null");
   }
+  note.after = messages_->Get(id).text;
   spdlog::info("admin: message of room {} {} by {}", id,
                message->is_null() ? "reset to the configured one" : "replaced",
                ctx.connection().peer.to_string());
@@ -256,7 +356,7 @@ http::Response AdminApi::Message(http::RoomEntry& room, const http::RequestConte
 }
 
 std::optional<http::Response> AdminApi::Lists(http::RoomEntry& room, std::string_view list_name,
-                                              http::RequestContext& ctx) {
+                                              http::RequestContext& ctx, AuditRecord& note) {
   const http::Request& req = ctx.request();
   const std::string& id = room.state->id();
   const std::optional<guard::GuardList> list = guard::ParseGuardList(list_name);
@@ -351,6 +451,9 @@ std::optional<http::Response> AdminApi::Lists(http::RoomEntry& room, std::string
     if (!guard_->Add(id, *list, guard::GuardEntry{is_ip, value, 0, "admin"}, time)) {
       return ctx.ErrorResponse(http::ApiError::kBadRequest, "the entry cannot be added");
     }
+    note = {.room = id,
+            .action = fmt::format("lists.{}.add", guard::GuardListName(*list)),
+            .after = ttl ? fmt::format("{} (ttl {}s)", value, *ttl) : value};
     spdlog::info("admin: room {}: {} \"{}\" added to the {} list by {}", id,
                  is_ip ? "address" : "identity", util::LogEscaped(value),
                  guard::GuardListName(*list), ctx.connection().peer.to_string());
@@ -364,6 +467,9 @@ std::optional<http::Response> AdminApi::Lists(http::RoomEntry& room, std::string
                     "change with it)",
                     guard::GuardListName(*list)));
   }
+  note = {.room = id,
+          .action = fmt::format("lists.{}.remove", guard::GuardListName(*list)),
+          .before = value};
   spdlog::info("admin: room {}: {} \"{}\" removed from the {} list by {}", id,
                is_ip ? "address" : "identity", util::LogEscaped(value), guard::GuardListName(*list),
                ctx.connection().peer.to_string());
@@ -385,7 +491,8 @@ void AdminApi::AnswerRecorded(http::RequestContext& ctx, http::Response answer) 
 }
 
 std::optional<http::Response> AdminApi::RouteKeys(http::RequestContext& ctx,
-                                                  const http::PathSegments& parts) {
+                                                  const http::PathSegments& parts,
+                                                  AuditRecord& note) {
   const http::Request& req = ctx.request();
   const bool read = req.method() == http::verb::get || req.method() == http::verb::head;
   if (parts.size() == 4) {
@@ -396,7 +503,7 @@ std::optional<http::Response> AdminApi::RouteKeys(http::RequestContext& ctx,
   }
   if (parts.size() == 5 && parts[4] == "rotate" && keys_.rotate) {
     if (req.method() == http::verb::post) {
-      RotateKeys(ctx);
+      RotateKeys(ctx, note);
       return std::nullopt;
     }
     http::Response res = ctx.ErrorResponse(http::ApiError::kMethodNotAllowed, "use POST");
@@ -433,8 +540,11 @@ http::Response AdminApi::ListKeys(const http::RequestContext& ctx) {
   return ctx.JsonResponse(http::status::ok, std::move(body));
 }
 
-void AdminApi::RotateKeys(http::RequestContext& ctx) {
-  keys_.rotate([this, ctx = std::move(ctx).Share()](
+void AdminApi::RotateKeys(http::RequestContext& ctx, AuditRecord& note) {
+  note.action = "keys.rotate";
+  note.before = keys_.ring->Current().signer->kid;
+  // `note` lives as long as the context's answer callback, which the continuation holds.
+  keys_.rotate([this, &note, ctx = std::move(ctx).Share()](
                    boost::system::result<token::KeyEvents, std::string> done) {
     const std::string peer = ctx->connection().peer.to_string();
     if (!done) {
@@ -445,6 +555,7 @@ void AdminApi::RotateKeys(http::RequestContext& ctx) {
       return ctx->Finish(std::move(res));
     }
     const std::string kid = done->created.value_or("");
+    note.after = kid;
     spdlog::info("admin: signing key rotated by {}: new key {}, retired {}", peer, kid,
                  done->retired.value_or("none"));
     std::string body = R"({"kid":)";
@@ -463,7 +574,7 @@ void AdminApi::RotateKeys(http::RequestContext& ctx) {
 }
 
 std::optional<http::Response> AdminApi::EndSession(http::RoomEntry& room, std::string_view session,
-                                                   http::RequestContext& ctx) {
+                                                   http::RequestContext& ctx, AuditRecord& note) {
   std::uint64_t incarnation = 0;
   std::uint64_t ticket = 0;
   const bool digits = !session.empty() && session.size() <= 20 &&
@@ -485,6 +596,7 @@ std::optional<http::Response> AdminApi::EndSession(http::RoomEntry& room, std::s
   if (ticket == 0 || incarnation != room.state->incarnation()) {
     return ctx.ErrorResponse(http::ApiError::kSessionNotFound, "no such session");
   }
+  note = {.room = room.state->id(), .action = "sessions.end", .before = std::to_string(ticket)};
   room.state->Leave(ticket, [ctx = std::move(ctx).Share(), id = room.state->id(),
                              ticket](boost::system::result<bool> ended) {
     if (!ended) {
@@ -507,12 +619,16 @@ http::Response AdminApi::GetPolicy(http::RoomEntry& room, const http::RequestCon
   return ctx.JsonResponse(http::status::ok, RenderPolicy(room.state->id(), room.state->policy()));
 }
 
-std::optional<http::Response> AdminApi::PutPolicy(http::RoomEntry& room,
-                                                  http::RequestContext& ctx) {
+std::optional<http::Response> AdminApi::PutPolicy(http::RoomEntry& room, http::RequestContext& ctx,
+                                                  AuditRecord& note) {
   std::variant<core::Policy, http::Response> change = PolicyChange(room, ctx);
   if (auto* refused = std::get_if<http::Response>(&change)) return std::move(*refused);
   const core::Policy& next = std::get<core::Policy>(change);
   const std::string rendered = RenderPolicy(room.state->id(), next);
+  note = {.room = room.state->id(),
+          .action = "policy",
+          .before = RenderPolicy(room.state->id(), room.state->policy()),
+          .after = rendered};
   room.state->SetPolicy(next, [ctx = std::move(ctx).Share(), rendered,
                                id = room.state->id()](boost::system::result<void> done) {
     if (!done) {
@@ -560,8 +676,23 @@ std::variant<core::Policy, http::Response> AdminApi::PolicyChange(http::RoomEntr
           s ? core::ParseMode(std::string_view(*s)) : std::nullopt;
       if (!mode) return bad("must be one of fifo, passthrough, reject, pause");
       next.mode = *mode;
+    } else if (key == "session_timeout") {
+      // "30m", "1800s", "1800" (seconds) as in the file, or a number of seconds.
+      const boost::json::string* s = value.if_string();
+      std::optional<std::chrono::milliseconds> timeout =
+          s ? config::ParseDuration(std::string_view(*s)) : std::nullopt;
+      if (!s && value.is_number()) {
+        const double seconds = value.to_number<double>();
+        if (std::isfinite(seconds) && seconds >= 0 && seconds < 1e9) {
+          timeout = std::chrono::milliseconds(std::llround(seconds * 1000));
+        }
+      }
+      if (!timeout) return bad("must be a duration such as \"30m\" or a number of seconds");
+      next.session_timeout = *timeout;
     } else {
-      return bad("unknown key (settable: max_active, admit_rate, burst, mode, queue_limit)");
+      return bad(
+          "unknown key (settable: max_active, admit_rate, burst, mode, queue_limit, "
+          "session_timeout)");
     }
   }
   if (const auto problems = core::ValidatePolicy(next); !problems.empty()) {
@@ -589,6 +720,10 @@ http::Response AdminApi::ListRooms(const http::RequestContext& ctx) {
                    R"("lastTicket":{},"advanceRate":{:.3f},"scope":"{}","nodes":{})",
                    f.queue_size, f.active, f.called_unclaimed, f.frontier, f.last_issued,
                    f.advance_rate, f.cluster_wide ? "cluster" : "node", f.nodes);
+    if (f.newcomer_eta_seconds) {
+      fmt::format_to(std::back_inserter(body), R"(,"newcomerEtaSeconds":{})",
+                     *f.newcomer_eta_seconds);
+    }
     if (!f.tick_holder.empty()) {
       body += R"(,"tickHolder":)";
       http::AppendJsonString(body, f.tick_holder);

@@ -8,6 +8,10 @@
 #include <string>
 #include <variant>
 
+#include "admin/audit_log.hpp"
+#include "admin/operator_routes.hpp"
+#include "admin/operator_store.hpp"
+#include "admin/operators.hpp"
 #include "admin/room_messages.hpp"
 #include "admin/stats_api.hpp"
 #include "analytics/statistics.hpp"
@@ -21,6 +25,7 @@
 #include "token/key_keeper.hpp"
 #include "token/key_ring.hpp"
 #include "util/clock.hpp"
+#include "util/log_limiter.hpp"
 
 namespace vwr::admin {
 
@@ -54,7 +59,11 @@ struct AdminKeys {
 //   GET|POST|DELETE /admin/api/v1/rooms/{room}/lists/{list}
 //                                              -> a room's abuse protection list (deny, allow,
 //                                                 unblock, block); needs SetGuard
-// /admin/ paths require "Authorization: Bearer <admin token>". Thread-safe.
+//   /admin/api/v1/session, /operators, /audit -> sign-in, operators, audit log (OperatorRoutes)
+// /admin/ paths need credentials (Operators::Authenticate): "Authorization: Bearer <token>" (the
+// admin token, or a named operator's) or a console session cookie; the caller's role must allow
+// the route (RequiredRole). Every change that succeeds is written to the audit log before it is
+// answered. Thread-safe.
 class AdminApi final : public http::Handler {
  public:
   AdminApi(http::RoomDirectory& rooms, store::Store& store, std::string admin_token,
@@ -76,6 +85,11 @@ class AdminApi final : public http::Handler {
   // before serving; null (the default): those routes answer 404.
   void SetStatistics(analytics::Statistics* stats);
 
+  // Who may use the API and where changes are recorded. Unset: the admin token alone (operator
+  // "admin") and an audit log in memory. Set before serving; `store` (may be null) keeps the
+  // operators made through the API.
+  void SetAccess(Operators& operators, AuditLog& audit, std::shared_ptr<OperatorStore> store);
+
   // Set false when the node starts draining; /readyz then answers 503.
   void SetReady(bool ready) { ready_.store(ready, std::memory_order_relaxed); }
   // Another condition of readiness, besides the store's: while `check` says false, /readyz
@@ -86,35 +100,53 @@ class AdminApi final : public http::Handler {
   }
 
  private:
+  // What a request is doing, for the audit log: who asks (set once authenticated) and what the
+  // change is (set by the change route; an empty action changes nothing). Written when the
+  // answer is a success, before it is sent.
+  struct AuditDraft {
+    std::string operator_name;
+    AuditRecord change;
+  };
+  // The caller of an /admin/ request, or the refusal (401, 403).
+  std::variant<Caller, http::Response> Authorize(http::RequestContext& ctx,
+                                                 const http::PathSegments& parts);
+
   // The answer now, or nullopt when an action took the context to answer later (a change the
   // store must make durable first, a key rotation, a list change to be recorded).
-  std::optional<http::Response> Route(http::RequestContext& ctx);
+  std::optional<http::Response> Route(http::RequestContext& ctx, AuditDraft& draft);
   std::optional<http::Response> RouteKeys(http::RequestContext& ctx,
-                                          const http::PathSegments& parts);
+                                          const http::PathSegments& parts, AuditRecord& note);
   http::Response Metrics(const http::RequestContext& ctx);
   http::Response GetPolicy(http::RoomEntry& room, const http::RequestContext& ctx);
   // PUT .../policy: the refusal, or nullopt once the change is on its way (answered when safe).
-  std::optional<http::Response> PutPolicy(http::RoomEntry& room, http::RequestContext& ctx);
+  std::optional<http::Response> PutPolicy(http::RoomEntry& room, http::RequestContext& ctx,
+                                          AuditRecord& note);
   // The policy a PUT asks for, or the refusal.
   std::variant<core::Policy, http::Response> PolicyChange(http::RoomEntry& room,
                                                           const http::RequestContext& ctx);
   http::Response ListRooms(const http::RequestContext& ctx);
-  http::Response Message(http::RoomEntry& room, const http::RequestContext& ctx);
+  http::Response Message(http::RoomEntry& room, const http::RequestContext& ctx, AuditRecord& note);
   http::Response ListKeys(const http::RequestContext& ctx);
   // /admin/api/v1/rooms/{room}/lists/{list}: a read, a refusal, or (nullopt) a change, answered
   // once it is recorded.
   std::optional<http::Response> Lists(http::RoomEntry& room, std::string_view list,
-                                      http::RequestContext& ctx);
+                                      http::RequestContext& ctx, AuditRecord& note);
   // Answers a list change once ListsRecorded says it is recorded (at once without the hook).
   void AnswerRecorded(http::RequestContext& ctx, http::Response answer);
-  void RotateKeys(http::RequestContext& ctx);
+  void RotateKeys(http::RequestContext& ctx, AuditRecord& note);
   // DELETE .../sessions/{session}: the refusal, or nullopt once the session is being ended.
   std::optional<http::Response> EndSession(http::RoomEntry& room, std::string_view session,
-                                           http::RequestContext& ctx);
+                                           http::RequestContext& ctx, AuditRecord& note);
 
   http::RoomDirectory& rooms_;
   store::Store& store_;
-  const std::string admin_token_;
+  // Without SetAccess: the admin token alone, and an audit log in memory.
+  std::unique_ptr<Operators> own_operators_;
+  std::unique_ptr<AuditLog> own_audit_;
+  Operators* operators_;
+  AuditLog* audit_;
+  std::unique_ptr<OperatorRoutes> operator_routes_;
+  util::LogLimiter refused_log_;
   http::ApiMetrics& metrics_;
   http::RequestPipeline pipeline_;
   RoomMessages* messages_;

@@ -8,10 +8,13 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <thread>
 
+#include "admin/redis_admin_store.hpp"
 #include "app/admin_token.hpp"
 #include "app/logging.hpp"
+#include "app/operator_access.hpp"
 #include "app/reload.hpp"
 #include "app/room_settings.hpp"
 #include "http/client_ip.hpp"
@@ -35,6 +38,9 @@ constexpr std::chrono::milliseconds kShutdownDeadline{4500};
 // leaves for the next publication; until the first round has succeeded, it is tried sooner.
 constexpr std::chrono::milliseconds kKeySharePeriod{2000};
 constexpr std::chrono::milliseconds kKeyShareFirstRetry{200};
+// Redis mode: how often this node reads the operators made through the API on any node; an
+// operator removed on one node can sign in on the others for at most this long.
+constexpr std::chrono::milliseconds kOperatorRefreshPeriod{1000};
 
 std::optional<tcp::endpoint> Resolve(const config::HostPort& hp) {
   boost::system::error_code ec;
@@ -204,6 +210,7 @@ Node::Node(const ConfigSource& source, const config::Config& config, const util:
       tick_timer_(control_),
       key_timer_(control_),
       share_timer_(control_),
+      operators_timer_(control_),
       running_(config) {
   stop_signals_.async_wait([this](boost::system::error_code ec, int signal) {
     if (ec) return;
@@ -250,7 +257,7 @@ bool Node::BuildHandlers() {
   if (!BuildIdentity()) return false;
   BuildPublicApis();
   BuildAdminApi();
-  return true;
+  return BuildConsole();
 }
 
 // Traffic analysis: the handlers record every request; once a second the pipeline adds the
@@ -294,7 +301,7 @@ bool Node::BuildListeners() {
   for (const ListenerSpec& spec :
        {ListenerSpec{"public", config_.server.listen, public_router_.get(), limits.max_body_bytes,
                      true, &metrics_},
-        ListenerSpec{"admin", config_.server.admin_listen, admin_api_.get(),
+        ListenerSpec{"admin", config_.server.admin_listen, console_.get(),
                      limits.admin_max_body_bytes, false, &metrics_}}) {
     if (!Listen(*http_, spec, config_)) return false;
   }
@@ -309,6 +316,7 @@ void Node::Run() {
   ScheduleTick();
   ScheduleKeyCheck();
   ScheduleKeyShare();
+  ScheduleOperatorRefresh();
   AwaitReload();
   control_.run();
   Drain();
@@ -438,9 +446,8 @@ void Node::BuildPublicApis() {
                                                  metrics_, options);
   // The public listener: the pages and the TRACER API by their paths, the native API the rest.
   public_router_ = std::make_unique<PublicRouter>(
-      *public_api_,
-      std::vector<PublicRouter::Route>{{&pages::WebHandler::Owns, web_.get()},
-                                       {&tracer::TracerApi::Owns, tracer_.get()}});
+      *public_api_, std::vector<PublicRouter::Route>{{&pages::WebHandler::Owns, web_.get()},
+                                                     {&tracer::TracerApi::Owns, tracer_.get()}});
   ConfigureRooms(*public_api_, *guard_, config_);
   if (std::optional<std::int64_t> not_before = PowNotBefore(shared_, clock_)) {
     // The store forgets spent challenges on a restart: the ones issued before it are not taken
@@ -482,6 +489,48 @@ void Node::BuildAdminApi() {
       [lists = guard_lists_](std::function<void(bool)> done) { lists->Flush(std::move(done)); });
 }
 
+// The operators (the admin token's, the file's, the API's), where the API's and the audit log
+// are kept, and the console in front of the admin API on the admin listener.
+bool Node::BuildConsole() {
+  std::optional<std::vector<admin::OperatorInfo>> fixed = FixedOperators(config_, admin_token_);
+  if (!fixed) return false;
+  operators_ = std::make_unique<admin::Operators>(clock_, ConsoleSettingsOf(config_));
+  operators_->SetFixed(std::move(*fixed));
+  std::shared_ptr<admin::AuditBackend> audit_backend;
+  if (shared_.redis != nullptr) {
+    auto shared = std::make_shared<admin::RedisAdminStore>(*shared_.redis, shared_.key_prefix);
+    operator_store_ = shared;
+    audit_backend = shared;
+    spdlog::info("operators and audit log: shared through Redis ({0}:operators, {0}:audit)",
+                 shared_.key_prefix);
+  } else {
+    const std::string path = (std::filesystem::path(config_.store.data_dir) / "admin.db").string();
+    std::string error;
+    admin_db_ = admin::SqliteAdminStore::Open(path, error);
+    if (!admin_db_) {
+      spdlog::error("operators and audit log: {}", error);
+      return false;
+    }
+    operator_store_ = admin_db_;
+    audit_backend = admin_db_;
+    // One node: read once, at start (the database's thread; waited for here, before serving).
+    std::promise<bool> loaded;
+    admin_db_->LoadOperators([&](bool ok, std::vector<admin::OperatorInfo> stored) {
+      if (ok) operators_->SetStored(std::move(stored));
+      loaded.set_value(ok);
+    });
+    if (!loaded.get_future().get()) {
+      spdlog::error("operators: cannot read the operators kept in {}", path);
+      return false;
+    }
+    spdlog::info("operators and audit log: {}", path);
+  }
+  audit_ = std::make_unique<admin::AuditLog>(clock_, std::move(audit_backend));
+  admin_api_->SetAccess(*operators_, *audit_, operator_store_);
+  console_ = std::make_unique<console::ConsoleHandler>(*admin_api_);
+  return true;
+}
+
 // ---- the control loop ----
 
 void Node::ScheduleTick() {
@@ -513,6 +562,20 @@ void Node::ScheduleKeyShare() {
   share_timer_.expires_after(key_sharing_->ever_shared() ? kKeySharePeriod : kKeyShareFirstRetry);
   share_timer_.async_wait([this](boost::system::error_code ec) {
     if (!ec && !draining_) ScheduleKeyShare();
+  });
+}
+
+// Redis: the operators made through the API on any node (never blocks: the read completes on
+// the Redis thread). Until the first read, this node knows only the fixed operators.
+void Node::ScheduleOperatorRefresh() {
+  if (shared_.redis == nullptr) return;
+  operator_store_->LoadOperators(
+      [operators = operators_.get()](bool ok, std::vector<admin::OperatorInfo> stored) {
+        if (ok) operators->SetStored(std::move(stored));
+      });
+  operators_timer_.expires_after(kOperatorRefreshPeriod);
+  operators_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec && !draining_) ScheduleOperatorRefresh();
   });
 }
 
@@ -551,6 +614,7 @@ void Node::Drain() {
   tick_timer_.cancel();
   key_timer_.cancel();
   share_timer_.cancel();
+  operators_timer_.cancel();
   reload_signal_.cancel();
   control_.restart();
   auto keep_running = asio::make_work_guard(control_);
@@ -561,7 +625,8 @@ void Node::Drain() {
   });
   control_.run();
   drain.join();
-  guard_lists_->Round();  // the embedded store's list changes of the last tick, if any
+  guard_lists_->Round();              // the embedded store's list changes of the last tick, if any
+  if (admin_db_) admin_db_->Close();  // the audit entries of the last answers
   // Every answer sent has waited for its change to be durable; this makes the rest durable too
   // and leaves a snapshot for a quick start.
   if (stats_) stats_->Stop();  // the open minute goes to history

@@ -8,7 +8,11 @@
 #include <string>
 
 #include "admin/admin_api.hpp"
+#include "admin/audit_log.hpp"
+#include "admin/operator_store.hpp"
+#include "admin/operators.hpp"
 #include "admin/room_messages.hpp"
+#include "admin/sqlite_admin_store.hpp"
 #include "analytics/statistics.hpp"
 #include "api/public_api.hpp"
 #include "app/config_source.hpp"
@@ -17,6 +21,7 @@
 #include "app/store_factory.hpp"
 #include "app/user_keys.hpp"
 #include "config/config.hpp"
+#include "console/console_handler.hpp"
 #include "guard/abuse_guard.hpp"
 #include "guard/guard_lists.hpp"
 #include "http/api_metrics.hpp"
@@ -45,7 +50,7 @@ namespace vwr::app {
 //   BuildGuard      the abuse guard and its runtime lists (kept where the store keeps the rooms)
 //   BuildHandlers   traffic analysis (its history and its once-a-second step), the pages,
 //                   signed identities, the TRACER, native and admin APIs, the public
-//                   listener's router
+//                   listener's router, the operators, the audit log and the console
 //   BuildListeners  the workers and both listeners; serving starts here
 //   Run             the control loop on the calling thread until SIGINT or SIGTERM, then the
 //                   drain
@@ -81,11 +86,13 @@ class Node {
   bool BuildIdentity();
   void BuildPublicApis();
   void BuildAdminApi();
+  bool BuildConsole();
 
   // The control loop's parts (Run).
   void ScheduleTick();
   void ScheduleKeyCheck();
   void ScheduleKeyShare();
+  void ScheduleOperatorRefresh();
   void AwaitReload();
   void Reload();
   void Drain();
@@ -100,7 +107,7 @@ class Node {
   boost::asio::io_context control_;
   boost::asio::signal_set stop_signals_;
   boost::asio::signal_set reload_signal_;  // acted on once serving (queued till then)
-  boost::asio::steady_timer tick_timer_, key_timer_, share_timer_;
+  boost::asio::steady_timer tick_timer_, key_timer_, share_timer_, operators_timer_;
   bool draining_ = false;   // the loop has stopped: no timer runs or re-arms after it
   config::Config running_;  // the configuration in force (SIGHUP replaces its rooms)
 
@@ -135,6 +142,13 @@ class Node {
   std::unique_ptr<api::PublicApi> public_api_;
   std::unique_ptr<PublicRouter> public_router_;
   std::unique_ptr<admin::AdminApi> admin_api_;
+  // The operators, where the API's are kept (SQLite in data_dir, or Redis) with the audit log,
+  // and the admin listener's router (console pages, else the admin API).
+  std::unique_ptr<admin::Operators> operators_;
+  std::shared_ptr<admin::SqliteAdminStore> admin_db_;  // embedded store only
+  std::shared_ptr<admin::OperatorStore> operator_store_;
+  std::unique_ptr<admin::AuditLog> audit_;
+  std::unique_ptr<console::ConsoleHandler> console_;
 
   // BuildListeners
   unsigned workers_ = 0;

@@ -44,6 +44,8 @@ ReloadPlan PlanReload(const config::Config& running, const config::Config& next)
   check("identity", running.identity, next.identity);
   check("log.format", running.log.format, next.log.format);
   check("demo", running.demo, next.demo);
+  check("operators", running.operators, next.operators);
+  check("console", running.console, next.console);
   return plan;
 }
 

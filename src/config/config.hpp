@@ -201,6 +201,30 @@ struct AdminConfig {
   bool operator==(const AdminConfig&) const = default;
 };
 
+// A named operator of the admin API and the console (`operators:`; docs/configuration.md).
+// The token is never written in the file: it is read at start from `token_file` (a file only
+// its owner may read, like the admin token's) or the environment variable `token_env`.
+struct OperatorConfig {
+  std::string name;  // [A-Za-z0-9][A-Za-z0-9._@-]{0,63}, unique, not "admin"
+  std::string role;  // viewer | operator | admin
+  std::string token_file;
+  std::string token_env;
+
+  bool operator==(const OperatorConfig&) const = default;
+};
+
+// The operator console on the admin listener (`console:`).
+struct ConsoleConfig {
+  std::chrono::milliseconds session_timeout{8 * 3'600'000};  // 5m..7d: a session's whole life
+  // The session cookie gets "Secure" (and the name __Host-vwr_console): set it when the admin
+  // listener is reached over HTTPS (a TLS-terminating proxy in front of it).
+  bool cookie_secure = false;
+  int signin_attempts = 5;  // failed sign-ins per window and address, 1..1000
+  std::chrono::milliseconds signin_window{60'000};  // 1s..1d
+
+  bool operator==(const ConsoleConfig&) const = default;
+};
+
 struct SecretsConfig {
   std::string ticket_key_file;  // empty: <data_dir>/ticket.key
 
@@ -285,6 +309,8 @@ struct Config {
   TracerConfig tracer;
   IdentityConfig identity;
   LogConfig log;
+  std::vector<OperatorConfig> operators;
+  ConsoleConfig console;
   std::vector<RoomConfig> rooms;
   // The demo pages (/, /demo/...). Not written: on with the built-in configuration, off with a
   // file (app::LoadConfig decides, so that a file never exposes the demo by accident).

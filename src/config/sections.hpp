@@ -25,5 +25,8 @@ void ReadWeb(Reader& reader, const Field& field, WebConfig& out);
 void ReadTokens(Reader& reader, const Field& field, TokensConfig& out);
 void ReadIdentity(Reader& reader, const Field& field, IdentityConfig& out);
 void ReadLog(Reader& reader, const Field& field, LogConfig& out);
+// read_operators.cpp
+void ReadOperators(Reader& reader, const Field& field, std::vector<OperatorConfig>& out);
+void ReadConsole(Reader& reader, const Field& field, ConsoleConfig& out);
 
 }  // namespace vwr::config::detail

@@ -245,7 +245,8 @@ class AdminTest(unittest.TestCase):
             {"mode": 1},
             {"max_active": 3, "mode": "nope"},  # one bad key spoils the whole change
             {"max_active": 3, "unknown_key": 1},
-            {"session_timeout": "5s"},
+            {"session_timeout": "soon"},
+            {"session_timeout": -5},
             {"claim_grace": "1s"},
             [],
             "max_active",

@@ -39,6 +39,8 @@ KEY_LISTS = {
     "kProtectionKeys": ["rooms[].protection"],
     "kProtectionListKeys": ["rooms[].protection.deny", "rooms[].protection.allow",
                             "rooms[].protection.unblock"],
+    "kOperatorKeys": ["operators[]"],
+    "kConsoleKeys": ["console"],
 }
 # A YAML key at the start of a line: "  key:", "  - key:", and a key left out with its default
 # named ("  # key: value").

@@ -142,6 +142,26 @@ class LoadgenReportMatchesTheServer(unittest.TestCase):
             self.assertEqual(report["position_increases"], 0, output)
             self.assertLessEqual(report["peak_active"], 10)
 
+    def test_repeated_tracer_identities_are_one_place_each(self):
+        # Ten loginIds shared by ~100 legacy pages: a page that comes while an earlier page of
+        # its loginId is still open is that user reloading, and the server answers it with the
+        # identity's one place or session. The report must count that place once: its
+        # admissions, sessions held and fairness figures equal what the server did.
+        with VwrProcess(config_yaml(room(max_active=5, admit_rate=5), extra=SERVER)) as vwr:
+            code, report, output = run_loadgen([
+                "--target", vwr.public, "--room", ROOM, "--arrivals", "poisson:20",
+                "--duration", "5s", "--hold", "1s", "--protocol", "tracer",
+                "--tracer-poll", "300ms", "--user-ids", "pool:10",
+                "--session-end", "mix:0.5", "--abandon", "0.2:1s"])
+            self.assertEqual(code, 0, output)
+            self.assertGreater(report["reloads"], 10, output)
+            self.assertGreater(report["admitted"], 5, output)
+            self.check_against([vwr], report, vwr)
+            self.assertEqual(report["errors"], 0, output)
+            self.assertEqual(report["fifo_violations"], 0, output)
+            self.assertEqual(report["position_increases"], 0, output)
+            self.assertLessEqual(report["peak_active"], 5, output)
+
     def test_burst_waits_in_order_and_the_html_report_stands_alone(self):
         with VwrProcess(config_yaml(room(max_active=50, admit_rate=40), extra=SERVER)) as vwr:
             code, report, output = run_loadgen([

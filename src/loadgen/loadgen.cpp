@@ -55,11 +55,11 @@ std::optional<Plan> MakePlan(const Command& c, FailOn& fail_on) {
       plan.arrivals.kind = ArrivalSpec::Kind::kReplay;
       plan.arrivals.per_second = scenario->arrivals_per_second;
       plan.arrivals.text = "scenario:" + scenario->name;
-      // The preset's behaviour, unless the command line says otherwise (CLI11 defaults).
-      if (c.hold == "5s") hold = scenario->hold;
+      // The preset's behaviour, unless the command line says otherwise.
+      if (c.hold.empty()) hold = scenario->hold;
       if (c.abandon.empty()) abandon = scenario->abandon;
-      if (c.protocol == "native") protocol = scenario->protocol;
-      if (c.session_end == "leave") session_end = scenario->session_end;
+      if (c.protocol.empty()) protocol = scenario->protocol;
+      if (c.session_end.empty()) session_end = scenario->session_end;
     }
     if (!c.arrivals.empty()) errors.push_back("--arrivals and --scenario exclude each other");
   } else if (c.arrivals.empty()) {
@@ -67,6 +67,9 @@ std::optional<Plan> MakePlan(const Command& c, FailOn& fail_on) {
   } else {
     take(ParseArrivals(c.arrivals), plan.arrivals);
   }
+  if (hold.empty()) hold = "5s";
+  if (protocol.empty()) protocol = "native";
+  if (session_end.empty()) session_end = "leave";
   plan.scale = c.scale;
   plan.speed = c.speed;
   if (c.scale < 0) errors.push_back("--scale must be >= 0");
@@ -179,16 +182,20 @@ CLI::App* AddCommand(CLI::App& app, Command& c) {
   cmd->add_option("--speed", c.speed, "Play a replay or ramp this many times faster (default 1)");
   cmd->add_option("--duration", c.duration,
                   "How long people arrive and act (default 30s; a replay: its length)");
-  cmd->add_option("--hold", c.hold, "Session length once admitted: 5s | uniform:2s:8s | exp:5s");
+  cmd->add_option("--hold", c.hold,
+                  "Session length once admitted: 5s | uniform:2s:8s | exp:5s (default 5s; a "
+                  "--scenario: its own)");
   cmd->add_option("--abandon", c.abandon,
                   "SHARE:AFTER[:leave|:silent]: that share of waiters give up after AFTER; with "
                   "leave they give their place back");
-  cmd->add_option("--session-end", c.session_end,
-                  "How sessions end: leave | idle | mix:SHARE (the share who leave)");
+  cmd->add_option(
+      "--session-end", c.session_end,
+      "How sessions end: leave | idle | mix:SHARE (the share who leave; default leave)");
   cmd->add_option("--reload", c.reload,
                   "Share of waiters who reload once (join again with the ticket they kept)");
   cmd->add_option("--user-ids", c.user_ids, "userId / loginId sent: distinct | none | pool:N");
-  cmd->add_option("--protocol", c.protocol, "native | tracer | mix:SHARE (the TRACER share)");
+  cmd->add_option("--protocol", c.protocol,
+                  "native | tracer | mix:SHARE (the TRACER share; default native)");
   cmd->add_option("--heartbeat", c.heartbeat,
                   "Heartbeat interval while admitted (default: a third of the session timeout)");
   cmd->add_option("--tracer-poll", c.tracer_poll,

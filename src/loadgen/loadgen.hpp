@@ -20,12 +20,13 @@ struct Command {
   double scale = 1.0;
   double speed = 1.0;
   std::string duration;
-  std::string hold = "5s";
+  // Empty when not given: the scenario's choice, else the default (5s, leave, native).
+  std::string hold;
   std::string abandon;
-  std::string session_end = "leave";
+  std::string session_end;
   double reload = 0.0;
   std::string user_ids = "distinct";
-  std::string protocol = "native";
+  std::string protocol;
   std::string heartbeat;
   std::string tracer_poll = "1s";
   std::string tracer_host;

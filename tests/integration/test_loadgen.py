@@ -162,6 +162,37 @@ class LoadgenReportMatchesTheServer(unittest.TestCase):
             self.assertEqual(report["position_increases"], 0, output)
             self.assertLessEqual(report["peak_active"], 5, output)
 
+    def test_the_incident_preset_replays_its_hour_compressed(self):
+        # The worst hour at 1/100, ten times faster: its flash crowd rises over the first 3 s.
+        with VwrProcess(config_yaml(room(max_active=20, admit_rate=30), extra=SERVER)) as vwr:
+            code, report, output = run_loadgen([
+                "--target", vwr.public, "--room", ROOM, "--scenario", "incident-2025-01",
+                "--scale", "0.01", "--speed", "10", "--duration", "6s", "--tracer-poll", "500ms"])
+            self.assertEqual(code, 0, output)
+            self.assertEqual(report["scenario"], "incident-2025-01")
+            # The preset's behaviour: sessions of minutes, a third of the pages on TRACER.
+            self.assertEqual(report["hold"], "exp:5m")
+            self.assertEqual(report["protocol"], "mix:0.3")
+            # 6 s of the compressed hour: the rise (3 s, half the peak on average) and 3 s near
+            # the peak of 890 a second x 0.01 x 10.
+            self.assertGreater(report["arrived"], 300, output)
+            self.assertLess(report["arrived"], 500, output)
+            self.assertGreater(report["tracer_people"], 50, output)
+            self.assertGreater(report["peak_waiting"], 100, output)
+            self.check_against([vwr], report, vwr)
+            self.assertEqual(report["errors"], 0, output)
+            self.assertEqual(report["fifo_violations"], 0, output)
+            self.assertEqual(report["position_increases"], 0, output)
+            # What the command line says wins over the preset, also when it is a default value.
+            code, report, output = run_loadgen([
+                "--target", vwr.public, "--room", ROOM, "--scenario", "incident-2025-01",
+                "--scale", "0.001", "--duration", "1s", "--hold", "5s", "--protocol", "native",
+                "--session-end", "leave"])
+            self.assertEqual(code, 0, output)
+            self.assertEqual(report["hold"], "5s")
+            self.assertEqual(report["protocol"], "native")
+            self.assertEqual(report["tracer_people"], 0)
+
     def test_burst_waits_in_order_and_the_html_report_stands_alone(self):
         with VwrProcess(config_yaml(room(max_active=50, admit_rate=40), extra=SERVER)) as vwr:
             code, report, output = run_loadgen([

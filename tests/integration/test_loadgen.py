@@ -12,6 +12,7 @@ fairness measures catch it and that `--fail-on` fails the run.
 import base64
 import json
 import os
+import pty
 import re
 import shutil
 import struct
@@ -435,6 +436,42 @@ class LoadgenCommandLine(unittest.TestCase):
                                   timeout=20, env=clean_env())
             self.assertEqual(done.returncode, 2, (args, done.stderr))
             self.assertIn(reason, done.stderr, args)
+
+    def test_a_terminal_shows_a_live_progress_line(self):
+        # On a terminal the line is rewritten in place every second: elapsed time, request
+        # rate, people waiting, admitted and errors, as the run goes.
+        with VwrProcess(config_yaml(room(max_active=5, admit_rate=5), extra=SERVER)) as vwr:
+            controller, terminal = pty.openpty()
+            child = subprocess.Popen(
+                [vwr_binary(), "loadgen", "--target", vwr.public, "--room", ROOM,
+                 "--arrivals", "poisson:20", "--duration", "3500ms", "--hold", "1s"],
+                stdin=subprocess.DEVNULL, stdout=terminal, stderr=subprocess.STDOUT,
+                env=clean_env())
+            os.close(terminal)
+            seen = b""
+            try:
+                while True:
+                    try:
+                        chunk = os.read(controller, 4096)
+                    except OSError:  # the child closed the terminal
+                        break
+                    if not chunk:
+                        break
+                    seen += chunk
+            finally:
+                os.close(controller)
+                self.assertEqual(child.wait(timeout=30), 0, seen)
+        text = seen.decode("utf-8", "replace")
+        progress = re.findall(r"\r\s*(\d+)s\s+(\d+) req/s  arrived (\d+)  waiting (\d+)  "
+                              r"admitted (\d+)  active (\d+)  errors (\d+)\x1b\[K", text)
+        self.assertGreaterEqual(len(progress), 3, text)
+        elapsed = [int(p[0]) for p in progress]
+        self.assertEqual(elapsed, sorted(elapsed), text)
+        self.assertGreater(int(progress[-1][1]), 0, text)  # requests per second
+        self.assertGreater(int(progress[-1][3]), 0, text)  # waiting: 20/s against 5/s admitted
+        self.assertGreater(int(progress[-1][4]), 0, text)  # admitted
+        self.assertEqual(progress[-1][6], "0", text)
+        self.assertIn("vwr loadgen: room sale", text)  # then the summary
 
     def test_a_target_that_refuses_connections_completes_with_connect_errors(self):
         code, report, output = run_loadgen(["--target", "http://127.0.0.1:9", "--room", ROOM,

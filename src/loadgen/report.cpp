@@ -1,10 +1,12 @@
 #include "loadgen/report.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <cmath>
+#include <string_view>
 
 #include "loadgen/report_assets.hpp"
 
@@ -45,6 +47,52 @@ std::optional<double> Share(std::uint64_t part, std::uint64_t whole) {
 }
 
 std::string FailureKey(std::size_t i) { return FailureName(static_cast<Failure>(i)); }
+
+// What --fail-on asked for, in a fixed order.
+std::vector<std::string> AskedChecks(const FailOn& f) {
+  std::vector<std::string> asked;
+  if (f.fifo) asked.emplace_back("fifo");
+  if (f.positions) asked.emplace_back("positions");
+  if (f.active) asked.emplace_back("active");
+  if (f.errors) asked.emplace_back("errors");
+  return asked;
+}
+
+std::string EscapeHtml(std::string_view text) {
+  std::string out;
+  for (const char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+// The page's verdict, written into it (not by its script), so that it shows in any viewer:
+// nothing when no check was asked for.
+std::string Verdict(const Results& r) {
+  const std::vector<std::string> asked = AskedChecks(r.fail_on);
+  if (asked.empty()) return {};
+  if (r.failed_checks.empty()) {
+    return fmt::format("<div class=\"verdict ok\" id=\"verdict\">PASSED: {}</div>\n",
+                       EscapeHtml(fmt::format("{}", fmt::join(asked, ", "))));
+  }
+  return fmt::format("<div class=\"verdict bad\" id=\"verdict\">FAILED: {}</div>\n",
+                     EscapeHtml(fmt::format("{}", fmt::join(r.failed_checks, "; "))));
+}
 
 }  // namespace
 
@@ -249,6 +297,9 @@ std::string RenderJson(const Results& r) {
   series["latency_p99_ms"] = std::move(p99);
   o["series"] = std::move(series);
 
+  json::array asked;
+  for (const std::string& c : AskedChecks(r.fail_on)) asked.emplace_back(c);
+  o["checks"] = std::move(asked);
   json::array checks;
   for (const std::string& c : r.failed_checks) checks.emplace_back(c);
   o["failed_checks"] = std::move(checks);
@@ -340,10 +391,14 @@ h1{font-size:20px;margin:0 0 4px} h2{font-size:16px;margin:28px 0 8px}
 table{border-collapse:collapse;margin:6px 0} td,th{border-bottom:1px solid #e3e7ee;padding:4px 10px;text-align:right}
 th:first-child,td:first-child{text-align:left}
 .chart{margin:8px 0 20px} .note{color:#5a6475}
+.verdict{font-weight:600;padding:8px 12px;border-radius:6px;margin:0 0 14px}
+.verdict.ok{background:#e6f4ea;color:#1e7b34} .verdict.bad{background:#fce8e6;color:#b3261e}
 </style></head><body>
 <h1>vwr loadgen report</h1>
 <div class="meta" id="meta"></div>
-<div class="cards" id="cards"></div>
+)";
+  page += Verdict(r);
+  page += R"(<div class="cards" id="cards"></div>
 <div id="charts"></div>
 <h2>Endpoints</h2><table id="endpoints"></table>
 <h2>People</h2><table id="people"></table>

@@ -198,9 +198,13 @@ class LoadgenReportMatchesTheServer(unittest.TestCase):
         with VwrProcess(config_yaml(room(max_active=50, admit_rate=40), extra=SERVER)) as vwr:
             code, report, output = run_loadgen([
                 "--target", vwr.public, "--room", ROOM, "--arrivals", "burst:300",
-                "--duration", "5s", "--hold", "1s", "--connections", "16"])
+                "--duration", "5s", "--hold", "1s", "--connections", "16",
+                "--fail-on", "fairness,active"])
             self.assertEqual(code, 0, output)
             self.assertEqual(report["arrived"], 300)
+            self.assertEqual(report["checks"], ["fifo", "positions", "active"])
+            self.assertIn('<div class="verdict ok" id="verdict">PASSED: fifo, positions, active',
+                          report["_html"])
             self.assertEqual(report["by_endpoint"]["join"], 300)
             self.assertEqual(report["peak_waiting"] + report["admitted_at_join"], 300, output)
             self.check_against([vwr], report, vwr)
@@ -395,7 +399,11 @@ class LoadgenCatchesAnUnfairServer(unittest.TestCase):
         self.assertGreater(report["fifo_violations"], 0, output)
         self.assertTrue(report["failed"])
         self.assertIn("fifo", " ".join(report["failed_checks"]))
+        self.assertEqual(report["checks"], ["fifo", "positions"])
         self.assertIn("FAILED", output)
+        # The page says so first thing, without needing its script.
+        self.assertRegex(report["_html"],
+                         r'<div class="verdict bad" id="verdict">FAILED: fifo: \d+ FIFO violations')
 
     def test_the_plain_contract_still_exits_zero(self):
         server = self.unfair("lifo")
@@ -403,6 +411,8 @@ class LoadgenCatchesAnUnfairServer(unittest.TestCase):
         self.assertEqual(code, 0, output)
         self.assertGreater(report["fifo_violations"], 0, output)
         self.assertFalse(report["failed"])
+        self.assertEqual(report["checks"], [])
+        self.assertNotIn('id="verdict"', report["_html"])
 
     def test_opaque_tickets_are_ordered_by_their_calls(self):
         # People arrive spread out (15 a second): whoever's join was answered before another's

@@ -287,10 +287,16 @@ def vwr_style_ticket(number):
 
 class UnfairRoom:
     """A waiting room that lies: `lifo` lets the newest waiter in first; `growing` lets the
-    line move in order but answers each poll with a position one higher than the last."""
+    line move in order but answers each poll with a position one higher than the last; `fifo`
+    keeps its promises. One waiter is let in every 0.25 s. Its estimate (`eta`) is `fixed` (2 s
+    whatever the place), `honest` (the place times 0.25 s: when the person will really get in)
+    or `zero` (always "any moment now")."""
 
-    def __init__(self, behaviour, opaque_tickets=False):
+    TICK_S = 0.25
+
+    def __init__(self, behaviour, opaque_tickets=False, eta="fixed"):
         self.behaviour = behaviour
+        self.eta = eta
         self.opaque = opaque_tickets
         self.lock = threading.Lock()
         self.issued = 0
@@ -356,12 +362,13 @@ class UnfairRoom:
 
     def waiting(self, n):
         position = n - len(self.admitted)
+        eta = {"fixed": 2, "honest": round(position * self.TICK_S), "zero": 0}[self.eta]
         if self.behaviour == "growing":
             self.polls[n] = self.polls.get(n, 0) + 1
             position += self.polls[n]
         return {"room": ROOM, "status": "waiting", "ticket": self.ticket(n),
                 "position": max(position, 1), "queueSize": self.issued - len(self.admitted),
-                "etaSeconds": 2, "pollAfterMs": 150}
+                "etaSeconds": eta, "pollAfterMs": 150}
 
     def status(self, ticket):
         n = self.number(ticket)
@@ -373,18 +380,18 @@ class UnfairRoom:
             return self.waiting(n)
 
     def tick(self):
-        while not self.stop.wait(0.25):
+        while not self.stop.wait(self.TICK_S):
             with self.lock:
                 waiting = [n for n in range(1, self.issued + 1) if n not in self.admitted]
                 if waiting:
-                    # lifo: the newest first; growing: in order (only positions lie).
+                    # lifo: the newest first; growing and fifo: in order.
                     self.admitted.add(max(waiting) if self.behaviour == "lifo" else min(waiting))
 
 
 @unittest.skipIf(on_redis(), "needs no store: runs once, in the embedded suite")
 class LoadgenCatchesAnUnfairServer(unittest.TestCase):
-    def unfair(self, behaviour, opaque=False):
-        room_double = UnfairRoom(behaviour, opaque)
+    def unfair(self, behaviour, opaque=False, eta="fixed"):
+        room_double = UnfairRoom(behaviour, opaque, eta)
         self.addCleanup(room_double.close)
         return room_double
 
@@ -421,6 +428,23 @@ class LoadgenCatchesAnUnfairServer(unittest.TestCase):
         code, report, output = run_loadgen(self.args(server.url) + ["--fail-on", "fifo"])
         self.assertEqual(code, 1, output)
         self.assertGreater(report["fifo_violations"], 0, output)
+
+    def test_eta_honesty_tells_an_honest_estimate_from_a_useless_one(self):
+        # The same fair line, twice: estimates that say when people really get in score a
+        # small error (about 20 %: whole seconds, and the admission is seen at the next poll);
+        # "any moment now" to people who wait seconds scores near 100 % (less for the few who
+        # get in within a second, scored against 1 s).
+        errors = {}
+        for eta in ("honest", "zero"):
+            server = self.unfair("fifo", eta=eta)
+            code, report, output = run_loadgen(self.args(server.url, "poisson:12"))
+            self.assertEqual(code, 0, output)
+            self.assertEqual(report["fifo_violations"], 0, output)
+            self.assertGreater(report["eta_scored_polls"], 50, output)
+            errors[eta] = report["eta_median_rel_error"]
+        self.assertLess(errors["honest"], 0.35, errors)
+        self.assertGreater(errors["zero"], 0.6, errors)
+        self.assertGreater(errors["zero"], 2 * errors["honest"], errors)
 
     def test_positions_that_grow_fail_the_run(self):
         server = self.unfair("growing")

@@ -255,6 +255,10 @@ class LoadgenAgainstThreeNodes(unittest.TestCase):
         for endpoint in LOADGEN_ENDPOINTS:
             self.assertEqual(report["by_endpoint"][endpoint], served.get(endpoint, 0),
                              "%s: report %r, nodes %r" % (endpoint, report["by_endpoint"], served))
+        self.assertEqual(report["requests"], sum(served.get(e, 0) for e in LOADGEN_ENDPOINTS))
+        # People were spread over the three nodes in turn: each served its share.
+        for node in nodes:
+            self.assertGreater(server_requests([node]).get("join", 0), 10, output)
         # Every node reports the cluster's admissions (read back at its tick).
         for node in nodes:
             wait_until(lambda node=node: server_admissions(node) == report["admitted"], 5,
@@ -470,6 +474,24 @@ class LoadgenCommandLine(unittest.TestCase):
                                   timeout=20, env=clean_env())
             self.assertEqual(done.returncode, 2, (args, done.stderr))
             self.assertIn(reason, done.stderr, args)
+
+    def test_a_replay_file_sets_the_arrivals_and_the_length_of_the_run(self):
+        # An export of a day's arrivals per second (header, time column, count column), doubled.
+        directory = tempfile.mkdtemp(prefix="vwr-loadgen-replay-")
+        self.addCleanup(shutil.rmtree, directory, True)
+        csv = os.path.join(directory, "monday.csv")
+        with open(csv, "w", encoding="utf-8") as f:
+            f.write("second,arrivals\n# the doors open\n0,5\n1,12\n2,0\n3,3\n")
+        with VwrProcess(config_yaml(room(max_active=5, admit_rate=5), extra=SERVER)) as vwr:
+            code, report, output = run_loadgen([
+                "--target", vwr.public, "--room", ROOM, "--arrivals", "replay:" + csv,
+                "--scale", "2", "--hold", "500ms"])
+            self.assertEqual(code, 0, output)
+            self.assertEqual(report["arrived"], 40, output)
+            self.assertEqual(report["by_endpoint"]["join"], 40, output)
+            self.assertEqual(report["duration_s"], 4, output)  # as long as the file's rows
+            self.assertEqual(report["series"]["arrivals"][:4], [10, 24, 0, 6], output)
+            self.assertEqual(report["errors"], 0, output)
 
     def test_a_terminal_shows_a_live_progress_line(self):
         # On a terminal the line is rewritten in place every second: elapsed time, request

@@ -417,7 +417,7 @@ th:first-child,td:first-child{text-align:left}
       (typeof v === 'number' ? v.toLocaleString('en', {maximumFractionDigits: d === undefined ? 2 : d}) : String(v));
   const text = (el, s) => { el.textContent = s; return el; };
   text($('meta'), 'room ' + D.room + ' · ' + D.targets.join(', ') + ' · arrivals ' + D.arrivals +
-      (D.scenario ? ' (' + D.scenario + ')' : '') + ' · scale ' + D.scale + ' · protocol ' + D.protocol +
+      (D.scenario && D.arrivals !== 'scenario:' + D.scenario ? ' (' + D.scenario + ')' : '') + ' · scale ' + D.scale + ' · protocol ' + D.protocol +
       ' · hold ' + D.hold + ' · ' + fmt(D.elapsed_s, 1) + ' s');
   const cards = [
     ['requests', D.requests], ['requests/s', D.rps], ['admitted', D.admitted],
@@ -472,23 +472,29 @@ th:first-child,td:first-child{text-align:left}
   const S = D.series;
   const width = Math.max(600, Math.min(1200, document.body.clientWidth - 48));
   const colors = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
-  const plot = (title, xLabel, yLabel, names, columns, x) => {
+  // `right`: {label, from}: the series from index `from` on get an axis of their own on the
+  // right (sessions held next to a line of thousands waiting).
+  const plot = (title, xLabel, yLabel, names, columns, x, right) => {
     const div = document.createElement('div');
     div.className = 'chart';
     $('charts').appendChild(div);
+    const onRight = (i) => right !== undefined && i >= right.from;
     new uPlot({
       title, width, height: 240,
-      scales: {x: {time: false}},
-      axes: [{label: xLabel}, {label: yLabel}],
-      series: [{label: xLabel}].concat(names.map((n, i) => ({label: n, stroke: colors[i % colors.length], width: 1.5}))),
+      scales: {x: {time: false}, y: {range: (u, min, max) => [0, Math.max(1, max * 1.05)]},
+               r: {range: (u, min, max) => [0, Math.max(1, max * 1.05)]}},
+      axes: [{label: xLabel}, {label: yLabel, scale: 'y'}].concat(right === undefined ? [] :
+          [{label: right.label, scale: 'r', side: 1, grid: {show: false}}]),
+      series: [{label: xLabel}].concat(names.map((n, i) => ({label: n, stroke: colors[i % colors.length],
+                                                              width: 1.5, scale: onRight(i) ? 'r' : 'y'}))),
     }, [x || S.t].concat(columns), div);
   };
   const eps = Object.keys(S.by_endpoint).filter((k) => S.by_endpoint[k].some((v) => v > 0));
   plot('Requests per second, by endpoint', 's', 'requests/s', eps, eps.map((k) => S.by_endpoint[k]));
   const limit = D.max_active === null ? [] : [S.t.map(() => D.max_active)];
-  plot('People waiting and sessions held', 's', 'people',
+  plot('People waiting and sessions held', 's', 'people waiting',
        ['waiting', 'sessions held'].concat(D.max_active === null ? [] : ['max_active']),
-       [S.waiting, S.active].concat(limit));
+       [S.waiting, S.active].concat(limit), undefined, {label: 'sessions', from: 1});
   plot('Arrivals and admissions per second', 's', 'people/s', ['arrivals', 'admissions'],
        [S.arrivals, S.admissions]);
   plot('Latency (all endpoints)', 's', 'ms', ['p50', 'p99'], [S.latency_p50_ms, S.latency_p99_ms]);

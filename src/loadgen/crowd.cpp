@@ -97,18 +97,21 @@ struct Worker::Person {
   std::vector<Eta> etas;
 };
 
-Worker::Worker(unsigned index, unsigned count, const Plan& plan, Shared& shared)
+Worker::Worker(unsigned index, unsigned count, const Plan& plan, Shared& shared,
+               const util::Clock& clock)
     : index_(index),
       count_(count),
       plan_(plan),
       shared_(shared),
+      clock_(clock),
       timer_(io_),
       schedule_(plan.arrivals, plan.scale, plan.speed, plan.duration, plan.seed, plan.max_people),
       rng_(plan.seed * 7919 + index) {
   // Each worker takes its share of every target's connections (at least one).
   const std::size_t per_worker = std::max<std::size_t>(1, (plan.connections + count - 1) / count);
   for (const Target& t : plan.targets) {
-    pools_.push_back(std::make_unique<ConnectionPool>(io_, t, per_worker, plan.timeout, *this));
+    pools_.push_back(
+        std::make_unique<ConnectionPool>(io_, t, per_worker, plan.timeout, *this, clock_));
   }
   people_.reserve(static_cast<std::size_t>(schedule_.ExpectedTotal() / count * 1.05) + 16);
   if (plan.user_ids.kind == UserIds::Kind::kPool && plan.protocol.tracer_share > 0) {

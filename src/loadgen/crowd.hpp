@@ -52,7 +52,7 @@ struct Shared {
   FairnessTracker by_call;    // the others (TRACER, opaque tickets): order of first calls
   CallOrder call_order;
   LiveFigures live;
-  std::chrono::steady_clock::time_point start;
+  util::TimePoint start;
 };
 
 // One worker thread's share of the crowd: every `count`-th person of the arrival schedule,
@@ -80,7 +80,8 @@ struct Shared {
 // thread-safe, touched only from its thread (Shared is).
 class Worker final : public AnswerSink {
  public:
-  Worker(unsigned index, unsigned count, const Plan& plan, Shared& shared);
+  Worker(unsigned index, unsigned count, const Plan& plan, Shared& shared,
+         const util::Clock& clock);
   ~Worker() override;
 
   // Runs the schedule for plan.duration, then waits up to plan.drain for answers still out.
@@ -93,8 +94,8 @@ class Worker final : public AnswerSink {
   struct Person;
   enum class Step : std::uint8_t;
 
-  using Time = std::chrono::steady_clock::time_point;
-  Time Now() const { return std::chrono::steady_clock::now(); }
+  using Time = util::TimePoint;
+  Time Now() const { return clock_.Now(); }
   std::size_t SecondOf(Time t) const;
 
   void Arrive(Time now);
@@ -132,6 +133,7 @@ class Worker final : public AnswerSink {
   unsigned count_;
   const Plan& plan_;
   Shared& shared_;
+  const util::Clock& clock_;
   asio::io_context io_;
   asio::steady_timer timer_;
   Time armed_for_{Time::max()};

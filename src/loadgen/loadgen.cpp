@@ -6,8 +6,10 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <condition_variable>
 #include <cstdio>
 #include <fstream>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -20,7 +22,6 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-using std::chrono::steady_clock;
 
 // Reads every option into the plan; prints what is wrong and returns nullopt otherwise.
 std::optional<Plan> MakePlan(const Command& c, FailOn& fail_on) {
@@ -219,7 +220,7 @@ CLI::App* AddCommand(CLI::App& app, Command& c) {
   return cmd;
 }
 
-int Run(const Command& command) {
+int Run(const Command& command, const util::Clock& clock) {
   Results results;
   auto plan = MakePlan(command, results.fail_on);
   if (!plan) return 2;
@@ -227,17 +228,24 @@ int Run(const Command& command) {
   results.room_request_sent = ReadRoom(*plan, results.room);
 
   Shared shared;
-  shared.start = steady_clock::now() + milliseconds(20);
+  shared.start = clock.Now() + milliseconds(20);
   std::vector<std::unique_ptr<Worker>> workers;
   for (unsigned i = 0; i < plan->threads; ++i) {
-    workers.push_back(std::make_unique<Worker>(i, plan->threads, *plan, shared));
+    workers.push_back(std::make_unique<Worker>(i, plan->threads, *plan, shared, clock));
   }
-  std::atomic<unsigned> running{plan->threads};
+  // The workers say when they are done; this thread waits for that, waking at each sample.
+  std::mutex mutex;
+  std::condition_variable finished;
+  unsigned running = plan->threads;
   std::vector<std::thread> threads;
   for (auto& w : workers) {
-    threads.emplace_back([&w, &running] {
+    threads.emplace_back([&w, &mutex, &finished, &running] {
       w->Run();
-      running.fetch_sub(1);
+      {
+        std::lock_guard lock(mutex);
+        --running;
+      }
+      finished.notify_all();
     });
   }
 
@@ -249,8 +257,10 @@ int Run(const Command& command) {
   auto next_progress = shared.start + progress_every;
   std::uint64_t last_answered = 0;
   auto last_progress = shared.start;
-  while (running.load() > 0) {
-    const auto now = steady_clock::now();
+  std::unique_lock lock(mutex);
+  while (running > 0) {
+    lock.unlock();
+    const auto now = clock.Now();
     if (now >= next_sample) {
       results.waiting_series.push_back(shared.live.waiting.load());
       results.active_series.push_back(shared.live.active.load());
@@ -275,11 +285,13 @@ int Run(const Command& command) {
       std::fflush(stdout);
       next_progress += progress_every;
     }
-    std::this_thread::sleep_until(std::min(next_sample, next_progress));
+    lock.lock();
+    finished.wait_until(lock, std::min(next_sample, next_progress), [&] { return running == 0; });
   }
+  lock.unlock();
   for (auto& t : threads) t.join();
   if (tty && !command.quiet) std::fprintf(stdout, "\n");
-  results.elapsed_s = std::chrono::duration<double>(steady_clock::now() - shared.start).count();
+  results.elapsed_s = std::chrono::duration<double>(clock.Now() - shared.start).count();
 
   for (const auto& w : workers) results.stats.Merge(w->stats());
   results.peak_active = shared.live.peak_active.load();

@@ -333,8 +333,10 @@ std::string RenderText(const Results& r) {
          sent, e.latency_us.Quantile(0.5) / 1000, e.latency_us.Quantile(0.99) / 1000,
          static_cast<double>(e.latency_us.max()) / 1000, errors);
   }
-  line("  people       {} arrived, {} admitted ({} at once), {} abandoned, {} still waiting",
-       s.arrived, s.admitted, s.admitted_at_join, s.abandoned, r.waiting_at_end);
+  line(
+      "  people       {} arrived, {} admitted ({} at once), {} abandoned, {} reloads, {} still "
+      "waiting",
+      s.arrived, s.admitted, s.admitted_at_join, s.abandoned, s.reloads, r.waiting_at_end);
   line("  wait         p50 {:.1f} s, p90 {:.1f} s, p99 {:.1f} s, max {:.1f} s",
        s.wait_ms.Quantile(0.5) / 1000, s.wait_ms.Quantile(0.9) / 1000,
        s.wait_ms.Quantile(0.99) / 1000, static_cast<double>(s.wait_ms.max()) / 1000);

@@ -3,7 +3,10 @@
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
+#include <cstring>
 #include <limits>
+
+#include "util/files.hpp"
 
 namespace vwr::admin {
 namespace {
@@ -66,6 +69,12 @@ CREATE TABLE IF NOT EXISTS operators (
 
 std::shared_ptr<SqliteAdminStore> SqliteAdminStore::Open(const std::string& path,
                                                          std::string& error) {
+  // Private (0600) before SQLite makes it: it holds the operators' token hashes and the audit
+  // log. SQLite gives its journal the database file's mode.
+  if (const int e = path == ":memory:" ? 0 : util::CreatePrivateFileIfMissing(path); e != 0) {
+    error = "cannot create " + path + ": " + std::strerror(e);
+    return nullptr;
+  }
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(
       path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);

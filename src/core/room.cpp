@@ -46,6 +46,7 @@ Room::Room(std::string id, const Policy& policy, std::uint64_t incarnation, util
       incarnation_(incarnation),
       budget_(policy.admit_rate, policy.burst, now),
       estimator_(policy.admit_rate),
+      wait_model_(policy, now),
       last_tick_(now) {}
 
 TicketOutcome Room::Join(std::string_view identity, const Instant& now) {
@@ -263,6 +264,7 @@ TickReport Room::Tick(const Instant& now) {
   last_tick_ = now.mono;
   frontier_at_last_tick_ = frontier_;
   waiting_after_last_tick_ = waiting();
+  wait_model_.Observe(now.mono, policy_, Shape());
   return report;
 }
 
@@ -290,9 +292,25 @@ const Session* Room::FindSession(std::uint64_t ticket) const {
   return it == sessions_.end() ? nullptr : &it->second;
 }
 
+RoomShape Room::Shape() const {
+  return RoomShape{.frontier = frontier_,
+                   .last_issued = last_issued_,
+                   .waiting = waiting(),
+                   .active = active(),
+                   .called_unclaimed = called_unclaimed_,
+                   .counters = counters_};
+}
+
+std::optional<WaitEstimate> Room::NewcomerWait() const {
+  if (policy_.mode == Mode::kFifo && waiting() == 0 && HasFreeSlot()) return WaitEstimate{};
+  // A newcomer's place: behind everyone, places given back included (the model passes them).
+  return EstimateWait(last_issued_ - frontier_ + 1);
+}
+
 std::optional<std::int64_t> Room::NewcomerWaitSeconds() const {
-  if (policy_.mode == Mode::kFifo && waiting() == 0 && HasFreeSlot()) return 0;
-  return EstimateWaitSeconds(waiting() + 1, estimator_.rate(), policy_.mode);
+  const std::optional<WaitEstimate> wait = NewcomerWait();
+  if (!wait) return std::nullopt;
+  return wait->eta_seconds;
 }
 
 bool Room::HasFreeSlot() const { return active() + called_unclaimed_ < policy_.max_active; }

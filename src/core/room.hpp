@@ -14,6 +14,7 @@
 #include "core/rate_budget.hpp"
 #include "core/room_counters.hpp"
 #include "core/room_events.hpp"
+#include "core/wait_model.hpp"
 #include "util/clock.hpp"
 #include "util/string_hash.hpp"
 
@@ -157,10 +158,20 @@ class Room {
   std::uint64_t bypass_issued() const { return bypass_issued_; }
   std::int64_t active() const { return static_cast<std::int64_t>(sessions_.size()); }
   std::int64_t called_unclaimed() const { return called_unclaimed_; }
+  // The frontier's observed advance (an EWMA), for metrics; the waits come from wait_model().
   double advance_rate() const { return estimator_.rate(); }
   const RoomCounters& counters() const { return counters_; }
   const Session* FindSession(std::uint64_t ticket) const;
+  // The figures the wait model learns from, as a shared store would report them.
+  RoomShape Shape() const;
+  // The model of the waits, refreshed at every tick; its curve() is what a store publishes.
+  const WaitModel& wait_model() const { return wait_model_; }
+  // The wait of a ticket `position` places behind the frontier (nullopt: paused or closed).
+  std::optional<WaitEstimate> EstimateWait(std::uint64_t position) const {
+    return wait_model_.Estimate(position, policy_.mode);
+  }
   // What a newcomer would face: 0 when a join now would be admitted at once.
+  std::optional<WaitEstimate> NewcomerWait() const;
   std::optional<std::int64_t> NewcomerWaitSeconds() const;
 
  private:
@@ -228,6 +239,7 @@ class Room {
 
   RateBudget budget_;
   AdvanceRateEstimator estimator_;
+  WaitModel wait_model_;
   util::TimePoint last_tick_;
   std::uint64_t frontier_at_last_tick_ = 0;
   std::uint64_t waiting_after_last_tick_ = 0;

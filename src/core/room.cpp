@@ -47,7 +47,11 @@ Room::Room(std::string id, const Policy& policy, std::uint64_t incarnation, util
       budget_(policy.admit_rate, policy.burst, now),
       estimator_(policy.admit_rate),
       wait_model_(policy, now),
-      last_tick_(now) {}
+      last_tick_(now) {
+  // A new room is empty: whatever happens before the first tick is learned at it. (A replayed
+  // room's history arrives through Apply, which makes the model start afresh instead.)
+  wait_model_.Observe(now, policy_, Shape());
+}
 
 TicketOutcome Room::Join(std::string_view identity, const Instant& now) {
   if (!identity.empty()) {
@@ -449,6 +453,8 @@ Session& Room::RestoreSession(std::uint64_t number, std::int64_t admitted_unix_m
 void Room::Apply(const RoomEvent& event, const Instant& now) {
   // Replaying must not report the changes again.
   RoomEventSink* const sink = std::exchange(sink_, nullptr);
+  // Replayed counters are history, not the flow of one tick.
+  wait_model_.Restart();
   std::visit(
       [&](const auto& e) {
         using E = std::decay_t<decltype(e)>;
@@ -568,7 +574,7 @@ void Room::Snapshot(RoomEventSink& sink, const Instant& now) const {
   for (const auto& [identity, entry] : identities_) {
     sink.OnEvent(IdentityRestored{entry.ticket, entry.frontier_at_join, identity});
   }
-  for (const std::uint64_t number : departed_) sink.OnEvent(TicketWithdrawn{number});
+  for (const std::uint64_t given_back : departed_) sink.OnEvent(TicketWithdrawn{given_back});
   if (c.withdrawn > 0) sink.OnEvent(WithdrawnCheckpoint{c.withdrawn});
   if (!(policy_ == configured_policy_)) sink.OnEvent(PolicyChanged{configured_policy_, policy_});
 }

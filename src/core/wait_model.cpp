@@ -157,9 +157,12 @@ void WaitModel::Observe(util::TimePoint now, const Policy& policy, const RoomSha
     calls_matured_ *= decay;
 
     CountNoShows(t, new_no_shows);
-    LearnSessions(t, dt, (exits - exits_) - new_no_shows);
+    const double unplaced = LearnSessions(t, dt, (exits - exits_) - new_no_shows);
     EndNoShows(t, new_no_shows);
     AddCohort(t, new_entries, new_calls);
+    // Ends beyond everyone who was in the room at the last tick: slots taken and given up
+    // again between two ticks (let in and gone at once). They end young, in the newest cohort.
+    if (unplaced > 1e-9 && cohorts_size_ > 0) EndYoung(t, dt, unplaced);
 
     exits_ = exits;
     entries_ = entries;
@@ -199,6 +202,7 @@ void WaitModel::AddCohort(double t, double count, double calls) {
     if (t - last.t < span / static_cast<double>(kCohorts)) {
       last.left += count;
       last.calls += calls;
+      for (std::size_t b = 0; b <= last.bin; ++b) entered_[b] += count;
       return;
     }
   }
@@ -233,7 +237,7 @@ void WaitModel::CountNoShows(double t, double no_shows) {
       calls_matured_ >= 1.0 ? std::clamp(no_shows_seen_ / calls_matured_, 0.0, 1.0) : 0.0;
 }
 
-void WaitModel::LearnSessions(double t, double dt, double ends) {
+double WaitModel::LearnSessions(double t, double dt, double ends) {
   const auto& edge = Edges().at;
   // Time in the room during the tick, by age.
   for (std::size_t i = 0; i < cohorts_size_; ++i) {
@@ -243,7 +247,7 @@ void WaitModel::LearnSessions(double t, double dt, double ends) {
     while (c.bin + 1 < kAgeBins && age >= edge[c.bin + 1]) entered_[++c.bin] += c.left;
     exposure_[c.bin] += dt * c.left;
   }
-  if (ends <= 0) return;
+  if (ends <= 0) return 0;
   // Which slots ended is not known, only how many. Once the table has a hazard per age, the ends
   // are shared among the cohorts by how likely an end is at each one's age (an online
   // expectation step). Before that, the oldest end first: in a burst the first occupants all
@@ -308,7 +312,27 @@ void WaitModel::LearnSessions(double t, double dt, double ends) {
     Cohort& c = CohortAt(i);
     if (c.left > 0) end(c, std::min(c.left, left));
   }
-  exits_seen_ += ends;
+  exits_seen_ += ends - std::max(0.0, left);
+  return std::max(0.0, left);
+}
+
+void WaitModel::EndYoung(double t, double dt, double ends) {
+  // Half a tick old on average; the newest cohort first.
+  const double age = 0.5 * dt;
+  const std::size_t bin = BinOf(age);
+  double left = ends;
+  for (std::size_t i = cohorts_size_; i-- > 0 && left > 1e-9;) {
+    Cohort& c = CohortAt(i);
+    if (t - c.t > dt) break;
+    const double n = std::min(c.left, left);
+    c.left -= n;
+    if (c.left < 1e-9) c.left = 0;
+    left -= n;
+    exits_at_[bin] += n;
+    exit_age_sum_[bin] += n * age;
+    exposure_[bin] += n * age;
+    exits_seen_ += n;
+  }
 }
 
 void WaitModel::EndNoShows(double t, double no_shows) {

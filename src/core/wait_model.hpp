@@ -68,10 +68,12 @@ struct WaitCurve {
   double claim_lag_high_seconds = 0.0;
 };
 
-// The wait of a ticket `position` places behind the frontier, from a published curve: a few
-// loads and a little arithmetic, no allocation, no lock. `curve` is a WaitCurve or anything with
-// its members (store::PublishedFigures reads atomics through an adaptor). nullopt when nobody can
-// tell (paused, closed); 0 when the room lets everyone in. Defined below.
+// The wait of a ticket `position` places behind the frontier, from a published curve: a dozen
+// loads and a little arithmetic, no allocation, no lock. `curve` is a WaitCurve, or anything with
+// its members by the same names whose values convert to double and WaitBasis:
+// store::PublishedFigures keeps them as atomics, each read once, so that a poll on any worker
+// reads the curve while the tick rewrites it. nullopt when nobody can tell (paused, closed, or
+// nothing moves); 0 when the room lets everyone in. Defined below.
 template <typename Curve>
 std::optional<WaitEstimate> EstimateWait(const Curve& curve, std::uint64_t position, Mode mode);
 
@@ -117,6 +119,10 @@ class WaitModel {
 
   // One tick's figures. A few microseconds.
   void Observe(util::TimePoint now, const Policy& policy, const RoomShape& shape);
+
+  // The next Observe() takes its figures as where the room stands, not as one tick's change:
+  // for a room whose state was restored or adopted.
+  void Restart() { started_ = false; }
 
   const WaitCurve& curve() const { return curve_; }
   // Raised whenever curve() changes.
@@ -170,7 +176,11 @@ class WaitModel {
   // The occupants of `c` expected to be no-shows still (unclaimed calls younger than the grace).
   double NoShowsIn(const Cohort& c, double t) const;
   void CountNoShows(double t, double no_shows);
-  void LearnSessions(double t, double dt, double ends);
+  // Shares `ends` among the occupants of the last tick; returns those left over (more ended than
+  // were there: some came and went within the tick).
+  double LearnSessions(double t, double dt, double ends);
+  // Ends `ends` in the cohort added at this tick, at half a tick of age.
+  void EndYoung(double t, double dt, double ends);
   void EndNoShows(double t, double no_shows);
   void BuildSurvival(double t, const Policy& policy);
   double Survival(double age) const;
@@ -250,32 +260,44 @@ std::optional<WaitEstimate> EstimateWait(const Curve& curve, std::uint64_t posit
   if (mode == Mode::kPause || mode == Mode::kReject) return std::nullopt;
   if (position == 0 || mode == Mode::kPassthrough) return WaitEstimate{};
   constexpr std::size_t kKnots = WaitCurve::kKnots;
-  const double calls = 1.0 + static_cast<double>(position - 1) * curve.people_per_position;
+  const double people_per_position = curve.people_per_position;
   const double step = curve.calls_per_knot;
+  const double calls = 1.0 + static_cast<double>(position - 1) * people_per_position;
   const double x = step > 0 ? calls / step : static_cast<double>(kKnots);
   double mid, low, high;
   if (!(x < static_cast<double>(kKnots))) {
     const double beyond = calls - static_cast<double>(kKnots) * step;
-    mid = curve.seconds[kKnots] + beyond * curve.seconds_per_call;
-    low = curve.low_seconds[kKnots] + beyond * curve.low_seconds_per_call;
-    high = curve.high_seconds[kKnots] + beyond * curve.high_seconds_per_call;
+    const double mid_per_call = curve.seconds_per_call;
+    const double low_per_call = curve.low_seconds_per_call;
+    const double high_per_call = curve.high_seconds_per_call;
+    mid = static_cast<double>(curve.seconds[kKnots]) + beyond * mid_per_call;
+    low = static_cast<double>(curve.low_seconds[kKnots]) + beyond * low_per_call;
+    high = static_cast<double>(curve.high_seconds[kKnots]) + beyond * high_per_call;
   } else {
     const auto i = static_cast<std::size_t>(x);
     const double f = x - static_cast<double>(i);
-    mid = curve.seconds[i] + f * (curve.seconds[i + 1] - curve.seconds[i]);
-    low = curve.low_seconds[i] + f * (curve.low_seconds[i + 1] - curve.low_seconds[i]);
-    high = curve.high_seconds[i] + f * (curve.high_seconds[i + 1] - curve.high_seconds[i]);
+    const double mid0 = curve.seconds[i], mid1 = curve.seconds[i + 1];
+    const double low0 = curve.low_seconds[i], low1 = curve.low_seconds[i + 1];
+    const double high0 = curve.high_seconds[i], high1 = curve.high_seconds[i + 1];
+    mid = mid0 + f * (mid1 - mid0);
+    low = low0 + f * (low1 - low0);
+    high = high0 + f * (high1 - high0);
   }
-  mid += curve.claim_lag_seconds;
-  low += curve.claim_lag_low_seconds;
-  high += curve.claim_lag_high_seconds;
+  mid += static_cast<double>(curve.claim_lag_seconds);
+  low += static_cast<double>(curve.claim_lag_low_seconds);
+  high += static_cast<double>(curve.claim_lag_high_seconds);
   if (!(mid < 1e9)) return std::nullopt;  // nothing is moving: no honest number
   // Somebody is ahead or being called: never "0 s" while waiting. Figures read while a tick
   // publishes may mix two ticks; the order low <= eta <= high holds whatever was read.
   WaitEstimate e;
   e.eta_seconds = mid < 1.5 ? 1 : static_cast<std::int64_t>(mid + 0.5);
   e.low_seconds = low < 1.0 ? 0 : static_cast<std::int64_t>(low);
-  e.high_seconds = high < 1e9 ? static_cast<std::int64_t>(high) + 1 : std::int64_t{1'000'000'000};
+  if (!(high < 1e9)) {
+    e.high_seconds = 1'000'000'000;
+  } else {
+    e.high_seconds = static_cast<std::int64_t>(high);
+    if (static_cast<double>(e.high_seconds) < high) ++e.high_seconds;  // rounded up
+  }
   if (e.low_seconds > e.eta_seconds) e.low_seconds = e.eta_seconds;
   if (e.high_seconds < e.eta_seconds) e.high_seconds = e.eta_seconds;
   return e;

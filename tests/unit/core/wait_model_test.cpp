@@ -138,6 +138,23 @@ TEST(WaitModel, ColdUntilASessionEndsThenLearnsHowLongSlotsStayTaken) {
   EXPECT_LT(warm->high_seconds - warm->low_seconds, 25) << "narrower once learned";
 }
 
+TEST(WaitModel, ASlotTakenAndGivenUpBetweenTwoTicksIsLearned) {
+  // Two people let in and one gone again before the room's first tick: the tick sees one more
+  // end than there were occupants at the last tick. That end is a session too, a young one.
+  util::FakeClock clock;
+  Room room("r", Slots(2), 1, clock.Now());
+  const Instant now = Instant::From(clock);
+  const TicketOutcome first = room.Join("", now);
+  ASSERT_EQ(first.status, TicketStatus::kAdmitted);
+  ASSERT_EQ(room.Join("", now).status, TicketStatus::kAdmitted);
+  ASSERT_EQ(room.Join("", now).status, TicketStatus::kWaiting);
+  ASSERT_TRUE(room.Leave(first.ticket));
+  clock.Advance(milliseconds(100));
+  room.Tick(Instant::From(clock));
+  EXPECT_EQ(room.wait_model().curve().basis, WaitBasis::kObserved);
+  EXPECT_LT(room.wait_model().mean_holding_seconds(), 60.0);
+}
+
 TEST(WaitModel, RaisingMaxActiveSpeedsTheEstimateAtTheNextTick) {
   Burst burst(Slots(20), seconds(5));
   burst.Join(600);

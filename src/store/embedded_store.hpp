@@ -38,10 +38,10 @@ struct EmbeddedOptions {
 // Writes (join, claim, heartbeat, leave, tick, policy) take this room's mutex, record the
 // room's events in the journal (an append to a buffer; the disk write happens on the journal's
 // thread), and then publish the figures a waiting poll needs (frontier, last issued ticket,
-// advance rate, policy) as atomics. A poll of a waiting ticket reads only those atomics: no lock,
-// no allocation, no disk. Only a poll at or below the frontier (a claim, or an admitted user
-// checking in) takes the mutex. The room's live sessions are kept, as their changes happen, in a
-// TicketSet that SessionEnded() reads without the lock.
+// policy, and at each tick the wait model's curve) as atomics. A poll of a waiting ticket reads
+// only those atomics: no lock, no allocation, no disk. Only a poll at or below the frontier (a
+// claim, or an admitted user checking in) takes the mutex. The room's live sessions are kept, as
+// their changes happen, in a TicketSet that SessionEnded() reads without the lock.
 class EmbeddedRoom final : public RoomState, private core::RoomEventSink {
  public:
   EmbeddedRoom(const RoomSpec& spec, std::uint64_t incarnation, const util::Clock& clock);
@@ -127,6 +127,7 @@ class EmbeddedRoom final : public RoomState, private core::RoomEventSink {
 
   // Published after every change (under mu_), read without the lock.
   PublishedFigures published_;
+  std::uint64_t published_waits_ = 0;  // guarded by mu_: the wait model's version published
 };
 
 // All rooms of this node, in memory, made durable by a journal and snapshots in `dir`.

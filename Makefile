@@ -8,7 +8,7 @@ VWR_ARGS ?=
 # Fuzzing (docs/fuzzing.md): clang 14 with libFuzzer, ASan and UBSan, in its own build tree.
 FUZZ_BUILD_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= http ticket token config journal form
+FUZZ_TARGETS ?= http ticket token config journal form iprange jws
 
 .PHONY: all deps configure build run test test-unit test-integration test-sanitize test-tsan fuzz \
         fuzz-build bench bench-micro format tidy clean
@@ -54,7 +54,7 @@ test-sanitize: deps
 # server driven by many connections) built with ThreadSanitizer (build-tsan/): a data race fails.
 test-tsan: deps
 	cmake --preset tsan -DVWR_BUILD_BENCH=OFF
-	cmake --build build-tsan -j $(JOBS)
+	cmake --build build-tsan -j $(JOBS) --target tsan_tests
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	  ctest --test-dir build-tsan -j$(JOBS) --output-on-failure --timeout 900 -L concurrency
 

@@ -5,8 +5,10 @@
 #include "app/config_source.hpp"
 #include "app/keys_command.hpp"
 #include "app/logging.hpp"
+#include "app/migrate_command.hpp"
 #include "app/serve.hpp"
 #include "config/config.hpp"
+#include "loadgen/loadgen.hpp"
 #include "server/tls_context.hpp"
 
 #ifndef VWR_VERSION
@@ -69,7 +71,34 @@ int main(int argc, char** argv) {
                         "State directory (overrides store.data_dir)");
   }
 
+  auto* migrate = app.add_subcommand(
+      "migrate",
+      "Move an embedded node's rooms (tickets, sessions, identities) and token keys into Redis");
+  vwr::app::ConfigSource migrate_source;
+  vwr::app::MigrateOptions migrate_options;
+  migrate->add_option("--to", migrate_options.to, "redis://[[user]:password@]host[:port][/db]")
+      ->required();
+  migrate->add_option("--config", migrate_source.file, "YAML configuration file (as vwr serve)")
+      ->check(CLI::ExistingFile);
+  migrate->add_option("--data-dir", migrate_source.overrides.data_dir,
+                      "State directory (overrides store.data_dir)");
+  migrate->add_option("--key-prefix", migrate_options.key_prefix,
+                      "store.redis.key_prefix of the nodes that will serve (default vwr)");
+  migrate->add_flag("--cluster", migrate_options.cluster, "--to names a Redis Cluster node");
+  migrate->add_flag("--force", migrate_options.replace,
+                    "Write over rooms that already exist in Redis");
+
+  vwr::loadgen::Command loadgen_command;
+  auto* loadgen = vwr::loadgen::AddCommand(app, loadgen_command);
+
   CLI11_PARSE(app, argc, argv);
+
+  if (loadgen->parsed()) return vwr::loadgen::Run(loadgen_command);
+
+  if (migrate->parsed()) {
+    vwr::app::SetUpLogging("warn", "text");
+    return vwr::app::RunMigrate(migrate_source, migrate_options);
+  }
 
   if (keys_list->parsed())
     return vwr::app::RunKeysCommand(keys_source, vwr::app::KeysCommand::kList);

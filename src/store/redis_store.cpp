@@ -561,7 +561,9 @@ void RedisRoom::Tick() {
 RedisStore::RedisStore(const std::vector<RoomSpec>& rooms, const util::Clock& clock,
                        RedisStoreOptions options)
     : clock_(clock), options_(std::move(options)) {
-  client_ = std::make_unique<redis::Client>(ioc_, options_.client);
+  // Every time that matters to a room is Redis's own; the clock times the client's deadlines
+  // and the wait model's ticks.
+  client_ = std::make_unique<redis::Client>(ioc_, options_.client, clock);
   client_->Start();
   thread_ = std::thread([this] { ioc_.run(); });
   Reconfigure(rooms);

@@ -155,6 +155,7 @@ bool EmbeddedRoom::SessionEnded(std::uint64_t session_ticket) {
 
 bool EmbeddedRoom::StatusCached(std::uint64_t ticket, std::uint64_t frontier_at_join,
                                 TicketAnswer& answer) {
+  if (given_back_.Contains(ticket)) return false;
   return published_.AnswerWaiting(ticket, frontier_at_join, answer);
 }
 
@@ -243,6 +244,13 @@ void EmbeddedRoom::TrackSessions(const core::RoomEvent& event) {
     live_.Erase(ended->number);  // reported just before the room lets the session go
   } else if (std::holds_alternative<core::RoomCheckpoint>(event)) {
     live_.Clear();  // a snapshot's events replace all state; its sessions follow
+    given_back_.Clear();
+    given_back_order_.clear();
+  } else if (const auto* withdrawn = std::get_if<core::TicketWithdrawn>(&event)) {
+    if (withdrawn->number > room_.frontier()) {
+      given_back_.Insert(withdrawn->number);
+      given_back_order_.insert(withdrawn->number);
+    }
   }
 }
 
@@ -366,6 +374,11 @@ TicketAnswer EmbeddedRoom::Answer(const core::TicketOutcome& outcome) const {
 }
 
 void EmbeddedRoom::Publish() {
+  // The frontier has passed these: the published figures answer them as not waiting.
+  while (!given_back_order_.empty() && *given_back_order_.begin() <= room_.frontier()) {
+    given_back_.Erase(*given_back_order_.begin());
+    given_back_order_.erase(given_back_order_.begin());
+  }
   if (!(published_.policy() == room_.policy())) published_.SetPolicy(room_.policy());
   published_.Publish(room_.last_issued(), room_.frontier(), room_.departed(), room_.advance_rate());
   // The wait model changes at ticks only: a join or a claim republishes nothing of it.

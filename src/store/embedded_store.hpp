@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <queue>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -117,6 +118,11 @@ class EmbeddedRoom final : public RoomState, private core::RoomEventSink {
   std::string scratch_;         // guarded by mu_: an event being encoded
   std::uint64_t last_lsn_ = 0;  // guarded by mu_: the last record of the current operation
   TicketSet live_;              // written under mu_, read by SessionEnded() without it
+  // Places given back above the frontier: a poll of one goes to the room (expired), not to the
+  // published figures, which know nothing of single tickets. Written under mu_ (with its
+  // ordered copy, to forget those the frontier has passed), read by StatusCached() without it.
+  TicketSet given_back_;
+  std::set<std::uint64_t> given_back_order_;  // guarded by mu_
 
   // ConsumeOnce's keys and when each may be forgotten (earliest first in once_order_).
   std::mutex once_mu_;

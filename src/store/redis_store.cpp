@@ -226,7 +226,16 @@ void RedisRoom::UsePolicy(const std::string& encoded) {
 
 bool RedisRoom::StatusCached(std::uint64_t ticket, std::uint64_t frontier_at_join,
                              TicketAnswer& answer) {
+  if (given_back_.Contains(ticket)) return false;
   return published_.AnswerWaiting(ticket, frontier_at_join, answer);
+}
+
+void RedisRoom::ForgetPassedGivenBack() {
+  const std::uint64_t front = published_.frontier();
+  while (!given_back_order_.empty() && *given_back_order_.begin() <= front) {
+    given_back_.Erase(*given_back_order_.begin());
+    given_back_order_.erase(given_back_order_.begin());
+  }
 }
 
 void RedisRoom::Adopt(const RoomSpec& spec) {
@@ -359,12 +368,18 @@ void RedisRoom::Leave(std::uint64_t session_ticket, Done<bool> done) {
 void RedisRoom::Withdraw(std::uint64_t ticket, Done<bool> done) {
   if (!adopted()) return done(Unavailable<bool>());
   store_.client().Eval(Scripts().withdraw, Keys(), Args({std::to_string(ticket)}),
-                       [this, done = std::move(done)](boost::system::result<Reply> r) {
+                       [this, ticket, done = std::move(done)](boost::system::result<Reply> r) {
                          // {found, last, front, waiting, active, called}: withdraw.lua
                          const std::vector<Reply>* a = ArrayOf(r, 6, "withdraw");
                          if (a == nullptr) return done(Unavailable<bool>());
                          NoteShape(*a, 1);
-                         done(ToU64((*a)[0]) == 1);
+                         const bool found = ToU64((*a)[0]) == 1;
+                         if (found && ticket > ToU64((*a)[2])) {
+                           given_back_.Insert(ticket);
+                           given_back_order_.insert(ticket);
+                         }
+                         ForgetPassedGivenBack();
+                         done(found);
                        });
 }
 
@@ -535,6 +550,7 @@ void RedisRoom::Tick() {
         const std::uint64_t line = last - std::min(last, front);
         published_.Publish(last, front, line - std::min(line, ToU64(e[3])), ToDouble(e[6]));
         NoteWaits(e);
+        ForgetPassedGivenBack();
         std::lock_guard lock(figures_mu_);
         figures_.last_issued = last;
         figures_.frontier = front;

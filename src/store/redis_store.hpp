@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -147,6 +148,15 @@ class RedisRoom final : public RoomState {
   // The wait model, fed the room's figures at every tick (the same class as an embedded room's;
   // see core::WaitModel). On the Redis thread only; its curve is published in published_.
   core::WaitModel waits_;
+
+  // Places this node gave back above the frontier: their polls go to Redis (expired), not to
+  // the published figures. Written on the Redis thread (with its ordered copy, to forget those
+  // the frontier has passed), read by StatusCached() on any thread. A place given back through
+  // another node reads as waiting here until the frontier passes it; it is never called.
+  TicketSet given_back_;
+  std::set<std::uint64_t> given_back_order_;  // on the Redis thread
+  // Forgets the places given back that the frontier has passed. On the Redis thread.
+  void ForgetPassedGivenBack();
 };
 
 // All rooms, their state in one Redis or a Redis Cluster shared by every node (see

@@ -446,6 +446,10 @@ TEST_P(RoomStateContract, AWithdrawnPlaceLeavesTheLineAndTakesNoSlot) {
   EXPECT_FALSE(Withdraw(holder.ticket)) << "a session is left, not given back";
   EXPECT_EQ(Room().Figures().queue_size, 2u);
   TicketAnswer cached;
+  // Its holder is told at once that the place is gone: a poll (or a re-join with the ticket)
+  // must not show it still waiting, as the published figures alone would.
+  EXPECT_FALSE(Room().StatusCached(gone.ticket, gone.frontier_at_join, cached));
+  EXPECT_EQ(Status(gone).status, TicketStatus::kExpired);
   ASSERT_TRUE(Room().StatusCached(next.ticket, next.frontier_at_join, cached));
   EXPECT_EQ(cached.queue_size, 2u) << "the polls' answers leave it out too";
   // The slot the holder frees passes `gone` over and calls `called`.

@@ -171,7 +171,8 @@ std::string RenderTracerXml(const TracerValues& values) {
   return out;
 }
 
-std::string RenderTracerJson(const TracerValues& values) {
+std::string RenderTracerJson(const TracerValues& values,
+                             const std::optional<core::WaitEstimate>& wait) {
   std::string out;
   out.reserve(512);
   out += '{';
@@ -181,9 +182,25 @@ std::string RenderTracerJson(const TracerValues& values) {
     out += ':';
     http::AppendJsonString(out, values[i]);
   }
+  if (wait) {
+    fmt::format_to(std::back_inserter(out), R"(,"etaSeconds":{},"etaRange":[{},{}])",
+                   wait->eta_seconds, wait->low_seconds, wait->high_seconds);
+  }
   out += '}';
   return out;
 }
+
+namespace {
+
+// A waiting answer's estimate, when it has one (none while paused).
+std::optional<core::WaitEstimate> WaitOf(const store::TicketAnswer& answer) {
+  if (!answer.eta_seconds) return std::nullopt;
+  return core::WaitEstimate{*answer.eta_seconds,
+                            answer.eta_low_seconds.value_or(*answer.eta_seconds),
+                            answer.eta_high_seconds.value_or(*answer.eta_seconds)};
+}
+
+}  // namespace
 
 bool TracerApi::Owns(std::string_view path) { return path.starts_with("/TRACERAPI/"); }
 
@@ -558,7 +575,8 @@ void TracerApi::Serve(const http::Request& req, const http::ConnectionInfo& conn
 }
 
 void TracerApi::Reply(Call& call, std::string_view is_wait, std::uint64_t wait_cnt,
-                      std::uint64_t wait_my_cnt, std::uint64_t queue_size) {
+                      std::uint64_t wait_my_cnt, std::uint64_t queue_size,
+                      const std::optional<core::WaitEstimate>& wait) {
   const http::Request& req = call.ctx.request();
   const core::Policy& policy = call.room->state->policy();
   const FormFields& f = call.fields;
@@ -589,7 +607,7 @@ void TracerApi::Reply(Call& call, std::string_view is_wait, std::uint64_t wait_c
   http::Response res = call.ctx.EmptyResponse(http::status::ok);
   if (call.json) {
     res.set(http::field::content_type, "application/json");
-    res.body() = RenderTracerJson(values);
+    res.body() = RenderTracerJson(values, wait);
   } else {
     res.set(http::field::content_type, "text/xml; charset=UTF-8");
     res.body() = RenderTracerXml(values);
@@ -611,7 +629,7 @@ void TracerApi::Input(std::shared_ptr<Call> call, bool has_place) {
       RememberAnswered(call->key, call->place, cached.position, cached.queue_size);
     }
     return Reply(*call, "T", cached.position, call->place.ticket - call->place.frontier_at_join,
-                 cached.queue_size);
+                 cached.queue_size, WaitOf(cached));
   }
   // Called, admitted or ended: the store decides, and claims a called ticket.
   const std::uint64_t ticket = call->place.ticket;
@@ -643,7 +661,7 @@ void TracerApi::Decided(std::shared_ptr<Call> call, const store::TicketAnswer& a
       Remember(call->key, Place{room.incarnation(), answer.ticket, answer.frontier_at_join, false,
                                 answer.position, answer.queue_size});
       return Reply(*call, "T", answer.position, answer.ticket - answer.frontier_at_join,
-                   answer.queue_size);
+                   answer.queue_size, WaitOf(answer));
     }
     case core::TicketStatus::kAdmitted: {
       // The session is created; its ticket is what check-out ends. waitMyCnt keeps the place

@@ -751,28 +751,6 @@ Truth Compare(const Value& a, const Value& b, Expression::Op op) {
   return r ? Truth::kTrue : Truth::kFalse;
 }
 
-double Figure(const RoomFigures& f, RoomFigureField field) {
-  switch (field) {
-    case RoomFigureField::kRequestRate:
-      return f.request_rate;
-    case RoomFigureField::kSurge:
-      return f.surge;
-    case RoomFigureField::kWaiting:
-      return f.waiting;
-    case RoomFigureField::kActive:
-      return f.active;
-    case RoomFigureField::kWaitTime:
-      return f.wait_time;
-    case RoomFigureField::kAdmittedRate:
-      return f.admitted_rate;
-    case RoomFigureField::kMaxActive:
-      return f.max_active;
-    case RoomFigureField::kAdmitRate:
-      return f.admit_rate;
-  }
-  return 0.0;
-}
-
 }  // namespace
 
 Truth Expression::Evaluate(const EvalInput& input) const {
@@ -823,9 +801,10 @@ Truth Expression::Evaluate(const EvalInput& input) const {
         break;
       }
       case Op::kFigure:
-        stack[top++] = input.room != nullptr
-                           ? number(Figure(*input.room, static_cast<RoomFigureField>(in.index)))
-                           : Value{};
+        stack[top++] =
+            input.room != nullptr
+                ? number(FigureValue(*input.room, static_cast<RoomFigureField>(in.index)))
+                : Value{};
         break;
       case Op::kWindow:
         stack[top++] =

@@ -106,4 +106,26 @@ std::string_view RoomFigureFieldName(RoomFigureField field) {
   return kFigureNames[static_cast<std::size_t>(field)];
 }
 
+double FigureValue(const RoomFigures& f, RoomFigureField field) {
+  switch (field) {
+    case RoomFigureField::kRequestRate:
+      return f.request_rate;
+    case RoomFigureField::kSurge:
+      return f.surge;
+    case RoomFigureField::kWaiting:
+      return f.waiting;
+    case RoomFigureField::kActive:
+      return f.active;
+    case RoomFigureField::kWaitTime:
+      return f.wait_time;
+    case RoomFigureField::kAdmittedRate:
+      return f.admitted_rate;
+    case RoomFigureField::kMaxActive:
+      return f.max_active;
+    case RoomFigureField::kAdmitRate:
+      return f.admit_rate;
+  }
+  return 0.0;
+}
+
 }  // namespace vwr::control

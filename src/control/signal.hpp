@@ -111,5 +111,6 @@ enum class RoomFigureField : std::uint8_t {
 };
 std::optional<RoomFigureField> ParseRoomFigureField(std::string_view name);
 std::string_view RoomFigureFieldName(RoomFigureField field);
+double FigureValue(const RoomFigures& figures, RoomFigureField field);
 
 }  // namespace vwr::control

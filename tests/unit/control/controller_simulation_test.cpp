@@ -226,10 +226,10 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{Algorithm::kAimd, 2000, 0.2}, Case{Algorithm::kAimd, 2000, 5},
                       Case{Algorithm::kGradient, 200, 0.2}, Case{Algorithm::kGradient, 200, 5},
                       Case{Algorithm::kGradient, 2000, 0.2}, Case{Algorithm::kGradient, 2000, 5}),
-    [](const ::testing::TestParamInfo<Case>& info) {
-      return std::string(AlgorithmName(info.param.algorithm)) + "_C" +
-             std::to_string(static_cast<int>(info.param.capacity)) +
-             (info.param.start_factor < 1 ? "_fromFifth" : "_fromFiveTimes");
+    [](const ::testing::TestParamInfo<Case>& param) {
+      return std::string(AlgorithmName(param.param.algorithm)) + "_C" +
+             std::to_string(static_cast<int>(param.param.capacity)) +
+             (param.param.start_factor < 1 ? "_fromFifth" : "_fromFiveTimes");
     });
 
 }  // namespace

@@ -76,7 +76,9 @@ TEST(Controller, LowersFromWhatIsInUseOnceUntilItTakesEffect) {
   ASSERT_TRUE(f.Step(220, 50).has_value());
   EXPECT_EQ(f.policy.max_active, 45);  // × 200/220 = 0.909
   // A small breach never takes more than backoff_max... and never below the bound.
-  Fixture g(ControlSpec{.max_active = Bounds{40, 1000}});
+  ControlSpec narrow;
+  narrow.max_active = Bounds{40, 1000};
+  Fixture g(narrow);
   g.policy.max_active = 42;
   ASSERT_TRUE(g.Step(10'000, 42).has_value());
   EXPECT_EQ(g.policy.max_active, 40);
@@ -161,14 +163,18 @@ TEST(Controller, OnUnknownHoldRecordsOnceAndChangesNothing) {
 }
 
 TEST(Controller, OnUnknownMinGoesToTheLowerBound) {
-  Fixture f(ControlSpec{.on_unknown = OnUnknown::kMin});
+  ControlSpec spec;
+  spec.on_unknown = OnUnknown::kMin;
+  Fixture f(spec);
   f.signals[0].state = SignalState::kError;
   ASSERT_TRUE(f.Step(0, 100).has_value());
   EXPECT_EQ(f.policy.max_active, 5);
 }
 
 TEST(Controller, OnUnknownPausesAndRestoresTheMode) {
-  Fixture f(ControlSpec{.on_unknown = OnUnknown::kPause});
+  ControlSpec spec;
+  spec.on_unknown = OnUnknown::kPause;
+  Fixture f(spec);
   f.signals[0].state = SignalState::kUnknown;
   ASSERT_TRUE(f.Step(0, 100).has_value());
   EXPECT_EQ(f.policy.mode, core::Mode::kPause);

@@ -1,17 +1,14 @@
 #include "control/http_fetch.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <cctype>
 #include <chrono>
+#include <functional>
 
 namespace vwr::control {
 
@@ -81,29 +78,54 @@ std::string Url::Shown() const {
 
 namespace {
 
+// One exchange as a chain of completion handlers on a private io_context (plain callbacks:
+// clang 14 cannot emit debug information for coroutines built with the sanitizers).
 template <typename Stream>
-asio::awaitable<void> Exchange(Stream& stream, const Url& url, const HttpRequestSpec& spec,
-                               HttpAnswer& answer, beast::error_code& ec) {
-  http::request<http::string_body> request{http::string_to_verb(spec.method), url.target, 11};
-  if (request.method() == http::verb::unknown) request.method_string(spec.method);
-  request.set(http::field::host, url.host);
-  request.set(http::field::user_agent, "vwr-probe");
-  request.set(http::field::connection, "close");
-  for (const auto& [name, value] : spec.headers) request.set(name, value);
-  if (!spec.body.empty()) {
-    request.body() = spec.body;
-    request.prepare_payload();
+class Exchange {
+ public:
+  Exchange(Stream& stream, const Url& url, const HttpRequestSpec& spec, HttpAnswer& answer,
+           beast::error_code& ec)
+      : stream_(stream), answer_(answer), ec_(ec) {
+    request_ = {http::string_to_verb(spec.method), url.target, 11};
+    if (request_.method() == http::verb::unknown) request_.method_string(spec.method);
+    request_.set(http::field::host, url.host);
+    request_.set(http::field::user_agent, "vwr-probe");
+    request_.set(http::field::connection, "close");
+    for (const auto& [name, value] : spec.headers) request_.set(name, value);
+    if (!spec.body.empty()) {
+      request_.body() = spec.body;
+      request_.prepare_payload();
+    }
+    parser_.body_limit(spec.body_limit);
   }
-  co_await http::async_write(stream, request, asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) co_return;
-  beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(spec.body_limit);
-  co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) co_return;
-  answer.status = parser.get().result_int();
-  answer.body = std::move(parser.get().body());
-}
+
+  void Start(std::function<void()> done) {
+    done_ = std::move(done);
+    http::async_write(stream_, request_, [this](beast::error_code ec, std::size_t) {
+      if (ec) return Finish(ec);
+      http::async_read(stream_, buffer_, parser_, [this](beast::error_code read_ec, std::size_t) {
+        if (read_ec) return Finish(read_ec);
+        answer_.status = parser_.get().result_int();
+        answer_.body = std::move(parser_.get().body());
+        Finish({});
+      });
+    });
+  }
+
+ private:
+  void Finish(beast::error_code ec) {
+    ec_ = ec;
+    done_();
+  }
+
+  Stream& stream_;
+  HttpAnswer& answer_;
+  beast::error_code& ec_;
+  http::request<http::string_body> request_;
+  beast::flat_buffer buffer_;
+  http::response_parser<http::string_body> parser_;
+  std::function<void()> done_;
+};
 
 }  // namespace
 
@@ -141,29 +163,44 @@ std::optional<HttpAnswer> HttpFetch(const Url& url, const HttpRequestSpec& spec,
     tcp.socket().close(ignored);
   });
 
-  asio::co_spawn(
-      ioc,
-      [&]() -> asio::awaitable<void> {
-        auto endpoints = co_await resolver.async_resolve(
-            url.host, url.port, asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) co_return;
-        stage = "connect";
-        co_await tcp.async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) co_return;
-        if (tls) {
-          stage = "TLS handshake";
-          co_await tls->async_handshake(asio::ssl::stream_base::client,
-                                        asio::redirect_error(asio::use_awaitable, ec));
-          if (ec) co_return;
-          stage = "exchange";
-          co_await Exchange(*tls, url, spec, answer, ec);
-        } else {
-          stage = "exchange";
-          co_await Exchange(tcp, url, spec, answer, ec);
+  std::optional<Exchange<beast::tcp_stream>> plain_exchange;
+  std::optional<Exchange<beast::ssl_stream<beast::tcp_stream&>>> tls_exchange;
+  auto done = [&] { deadline.cancel(); };
+  auto exchange = [&] {
+    stage = "exchange";
+    if (tls) {
+      tls_exchange.emplace(*tls, url, spec, answer, ec);
+      tls_exchange->Start(done);
+    } else {
+      plain_exchange.emplace(tcp, url, spec, answer, ec);
+      plain_exchange->Start(done);
+    }
+  };
+  resolver.async_resolve(
+      url.host, url.port,
+      [&](beast::error_code resolve_ec, asio::ip::tcp::resolver::results_type endpoints) {
+        if (resolve_ec) {
+          ec = resolve_ec;
+          return done();
         }
-        deadline.cancel();
-      },
-      asio::detached);
+        stage = "connect";
+        tcp.async_connect(
+            endpoints, [&](beast::error_code connect_ec, const asio::ip::tcp::endpoint&) {
+              if (connect_ec) {
+                ec = connect_ec;
+                return done();
+              }
+              if (!tls) return exchange();
+              stage = "TLS handshake";
+              tls->async_handshake(asio::ssl::stream_base::client, [&](beast::error_code tls_ec) {
+                if (tls_ec) {
+                  ec = tls_ec;
+                  return done();
+                }
+                exchange();
+              });
+            });
+      });
   ioc.run();
   answer.elapsed = std::chrono::steady_clock::now() - start;
   if (timed_out && (ec || answer.status == 0)) {

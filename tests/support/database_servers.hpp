@@ -271,7 +271,7 @@ class MariadbServer : public ServerProcess {
       return;
     }
     MYSQL* root = RootConnection();
-    for (const std::string sql : {"CREATE USER 'vwr'@'127.0.0.1' IDENTIFIED BY '" + password + "'",
+    for (const std::string& sql : {"CREATE USER 'vwr'@'127.0.0.1' IDENTIFIED BY '" + password + "'",
                                   std::string("GRANT PROCESS ON *.* TO 'vwr'@'127.0.0.1'")}) {
       if (mysql_query(root, sql.c_str()) != 0) ADD_FAILURE() << mysql_error(root);
     }

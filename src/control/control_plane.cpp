@@ -1,0 +1,150 @@
+#include "control/control_plane.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "util/log_escape.hpp"
+
+namespace vwr::control {
+
+std::unique_ptr<ControlPlane> ControlPlane::Build(ControlConfig config,
+                                                  const std::vector<std::string>& rooms,
+                                                  const util::Clock& clock,
+                                                  std::vector<std::string>& problems) {
+  const std::size_t before = problems.size();
+  std::vector<std::string> names;
+  std::vector<SignalTable::Entry> entries;
+  for (const SignalSpec& spec : config.signals) {
+    for (auto& p : ValidateSignalSpec(spec)) problems.push_back(std::move(p));
+    if (std::find(names.begin(), names.end(), spec.name) != names.end()) {
+      problems.push_back("signals." + spec.name + ": two signals have this name");
+    }
+    names.push_back(spec.name);
+    entries.push_back({spec.name, spec.EffectiveStaleAfter()});
+  }
+  std::vector<RuleProblem> rule_problems;
+  auto rules = RuleSet::Build(std::move(config.rules), names, rooms, rule_problems);
+  for (const auto& p : rule_problems) {
+    std::string where;
+    if (p.where)
+      where = " (line " + std::to_string(p.where->line) + ", column " +
+              std::to_string(p.where->column) + ")";
+    problems.push_back("rules." + p.rule + "." + p.key + where + ": " + p.message);
+  }
+  auto schedule = Schedule::Build(std::move(config.schedules), rooms, problems);
+  for (const auto& [room, spec] : config.controls) {
+    if (std::find(rooms.begin(), rooms.end(), room) == rooms.end()) {
+      problems.push_back("rooms." + room + ".control: unknown room");
+    }
+    for (auto& p : ValidateControlSpec(spec, names)) {
+      problems.push_back("rooms." + room + "." + p);
+    }
+  }
+  if (problems.size() != before || !rules || !schedule) return nullptr;
+
+  std::unique_ptr<ControlPlane> plane(
+      new ControlPlane(clock, std::move(*rules), std::move(*schedule)));
+  plane->table_ = std::make_unique<SignalTable>(std::move(entries));
+  std::vector<ProbeRunner::Entry> probes;
+  for (std::size_t i = 0; i < config.signals.size(); ++i) {
+    const SignalSpec& spec = config.signals[i];
+    if (spec.kind == SignalKind::kPush) continue;
+    std::string error;
+    auto probe = MakeProbe(spec, &error);
+    if (!probe) {
+      problems.push_back("signals." + spec.name + ": " + error);
+      continue;
+    }
+    probes.push_back({i, spec.name, std::move(probe), spec.interval});
+  }
+  if (problems.size() != before) return nullptr;
+  plane->runner_ =
+      std::make_unique<ProbeRunner>(*plane->table_, clock, std::move(probes), config.probe_threads);
+  for (auto& [room, spec] : config.controls) {
+    std::vector<std::size_t> targets;
+    for (const Target& t : spec.targets) targets.push_back(*plane->table_->IndexOf(t.signal));
+    plane->controllers_.emplace(room, Controller(room, spec, std::move(targets)));
+  }
+  plane->specs_ = std::move(config.signals);
+  return plane;
+}
+
+ControlPlane::~ControlPlane() { Stop(); }
+
+void ControlPlane::Start() { runner_->Start(); }
+void ControlPlane::Stop() {
+  if (runner_) runner_->Stop();
+}
+
+const Controller* ControlPlane::controller(const std::string& room) const {
+  const auto it = controllers_.find(room);
+  return it == controllers_.end() ? nullptr : &it->second;
+}
+
+void ControlPlane::Record(const Decision& decision) {
+  spdlog::info("control: {}", util::LogEscaped(decision.Describe(), 1024));
+  log_.Add(decision);
+}
+
+ControlPlane::TickResult ControlPlane::Tick(const std::string& room, const RoomFigures& figures,
+                                            const core::Policy& policy) {
+  TickResult result;
+  const util::TimePoint now = clock_.Now();
+  const util::WallTime wall = clock_.WallNow();
+  core::Policy current = policy;
+  auto take = [&](Decision d) {
+    Record(d);
+    if (!d.shadow) current = d.change.AppliedTo(current);
+    result.decisions.push_back(std::move(d));
+  };
+  for (auto& step : schedule_.Evaluate(room, wall, current)) {
+    if (step.draw) result.draws.push_back(step.event);
+    take(std::move(step.decision));
+  }
+  const std::vector<SignalReading> readings = table_->ReadAll(now);
+  RoomFigures seen = figures;
+  seen.max_active = static_cast<double>(current.max_active);
+  seen.admit_rate = current.admit_rate;
+  for (auto& d : rules_.Evaluate(room, now, wall, readings, seen, current)) take(std::move(d));
+  if (auto it = controllers_.find(room); it != controllers_.end()) {
+    if (auto d = it->second.Tick(now, wall, readings, figures, current)) take(std::move(*d));
+  }
+  if (!(current == policy)) result.policy = current;
+  return result;
+}
+
+void ControlPlane::OperatorSet(const std::string& room, const std::string& who,
+                               const core::Policy& before, const core::Policy& after) {
+  if (auto it = controllers_.find(room); it != controllers_.end()) {
+    Record(it->second.OperatorSet(who, clock_.Now(), clock_.WallNow(), before, after));
+    return;
+  }
+  Decision d;
+  d.at = clock_.WallNow();
+  d.room = room;
+  d.source = DecisionSource::kOperator;
+  d.source_name = who;
+  d.before = before;
+  d.after = after;
+  if (after.max_active != before.max_active) d.change.max_active = after.max_active;
+  if (after.admit_rate != before.admit_rate) d.change.admit_rate = after.admit_rate;
+  if (after.mode != before.mode) d.change.mode = after.mode;
+  d.reason = "set by hand";
+  Record(d);
+}
+
+bool ControlPlane::Push(const std::string& name, std::string_view body, std::string* error) {
+  const auto index = table_->IndexOf(name);
+  if (!index || specs_[*index].kind != SignalKind::kPush) {
+    if (error != nullptr) *error = "no push signal of that name";
+    return false;
+  }
+  auto pushed = ParsePushedValue(body, error);
+  if (!pushed) return false;
+  table_->Push(*index, pushed->value, pushed->ttl.value_or(specs_[*index].EffectiveStaleAfter()),
+               clock_.Now());
+  return true;
+}
+
+}  // namespace vwr::control

@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <ostream>
 #include <random>
 #include <vector>
 
@@ -190,6 +191,11 @@ struct Case {
   double capacity;
   double start_factor;
 };
+
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << AlgorithmName(c.algorithm) << " C=" << c.capacity
+      << " start=" << c.capacity * c.start_factor;
+}
 
 class ControllerConvergence : public ::testing::TestWithParam<Case> {};
 

@@ -4,11 +4,15 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -244,6 +248,50 @@ TEST(PrometheusProbe, AsksAServerAPromQLQuery) {
   server.set_response(
       Response(200, R"({"status":"success","data":{"resultType":"vector","result":[]}})"));
   EXPECT_NE(RunOnce(spec).error.find("gave 0 series"), std::string::npos);
+}
+
+// An HTTPS origin: `openssl s_server -www` with a self-signed certificate made for the test.
+TEST(HttpProbe, HttpsChecksTheCertificateUnlessToldNotTo) {
+  if (std::system("command -v openssl >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "openssl (the command) is not installed: skipped";
+  }
+  char dir_template[] = "/tmp/vwr-tls-XXXXXX";
+  const std::string dir = ::mkdtemp(dir_template);
+  const std::string make_cert =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
+      "-subj /CN=localhost -keyout " +
+      dir + "/key.pem -out " + dir + "/cert.pem >" + dir + "/req.log 2>&1";
+  ASSERT_EQ(std::system(make_cert.c_str()), 0);
+  int port = 0;
+  {
+    FakeHttpServer reserve(Response(200, "{}"));  // a port that was free a moment ago
+    port = std::stoi(reserve.url().substr(17));
+  }
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const std::string accept = std::to_string(port);
+    const std::string cert = dir + "/cert.pem", key = dir + "/key.pem";
+    ::execlp("openssl", "openssl", "s_server", "-quiet", "-www", "-accept", accept.c_str(), "-cert",
+             cert.c_str(), "-key", key.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  auto spec = HttpSignal("https://127.0.0.1:" + std::to_string(port) + "/",
+                         HttpSignalSpec::Measure::kLatencyMs);
+  spec.timeout = seconds(2);
+  spec.interval = seconds(5);
+  spec.http.verify_tls = false;
+  ProbeOutcome out;
+  EXPECT_TRUE(Eventually([&] {
+    out = RunOnce(spec);
+    return out.value.has_value();
+  })) << out.error;
+  spec.http.verify_tls = true;  // self-signed: not to be trusted
+  out = RunOnce(spec);
+  EXPECT_FALSE(out.value.has_value());
+  EXPECT_NE(out.error.find("TLS handshake"), std::string::npos) << out.error;
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  std::filesystem::remove_all(dir);
 }
 
 // A probe that takes as long as it is told.

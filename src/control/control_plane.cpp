@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <iterator>
 
 #include "util/log_escape.hpp"
 
@@ -77,9 +78,30 @@ void ControlPlane::Stop() {
   if (runner_) runner_->Stop();
 }
 
-const Controller* ControlPlane::controller(const std::string& room) const {
-  const auto it = controllers_.find(room);
-  return it == controllers_.end() ? nullptr : &it->second;
+std::optional<Controller::Status> ControlPlane::ControllerStatus(const std::string& room) const {
+  std::lock_guard lock(status_mu_);
+  const auto it = controller_status_.find(room);
+  if (it == controller_status_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<RuleSet::RuleStatus> ControlPlane::RuleStatus() const {
+  std::lock_guard lock(status_mu_);
+  return rule_status_;
+}
+
+std::vector<Schedule::EventStatus> ControlPlane::EventStatus() const {
+  std::lock_guard lock(status_mu_);
+  return event_status_;
+}
+
+void ControlPlane::PublishStatus(const std::string& room) {
+  std::lock_guard lock(status_mu_);
+  if (auto it = controllers_.find(room); it != controllers_.end()) {
+    controller_status_[room] = it->second.status();
+  }
+  rule_status_ = rules_.Status();
+  event_status_ = schedule_.Status();
 }
 
 void ControlPlane::Record(const Decision& decision) {
@@ -89,6 +111,7 @@ void ControlPlane::Record(const Decision& decision) {
 
 ControlPlane::TickResult ControlPlane::Tick(const std::string& room, const RoomFigures& figures,
                                             const core::Policy& policy) {
+  TakeOperatorChanges(room);
   TickResult result;
   const util::TimePoint now = clock_.Now();
   const util::WallTime wall = clock_.WallNow();
@@ -111,27 +134,44 @@ ControlPlane::TickResult ControlPlane::Tick(const std::string& room, const RoomF
     if (auto d = it->second.Tick(now, wall, readings, figures, current)) take(std::move(*d));
   }
   if (!(current == policy)) result.policy = current;
+  PublishStatus(room);
   return result;
 }
 
 void ControlPlane::OperatorSet(const std::string& room, const std::string& who,
                                const core::Policy& before, const core::Policy& after) {
-  if (auto it = controllers_.find(room); it != controllers_.end()) {
-    Record(it->second.OperatorSet(who, clock_.Now(), clock_.WallNow(), before, after));
-    return;
+  std::lock_guard lock(operator_mu_);
+  operator_changes_.push_back(
+      OperatorChange{room, who, before, after, clock_.Now(), clock_.WallNow()});
+}
+
+void ControlPlane::TakeOperatorChanges(const std::string& room) {
+  std::vector<OperatorChange> mine;
+  {
+    std::lock_guard lock(operator_mu_);
+    auto is_mine = [&](const OperatorChange& c) { return c.room == room; };
+    std::copy_if(operator_changes_.begin(), operator_changes_.end(), std::back_inserter(mine),
+                 is_mine);
+    std::erase_if(operator_changes_, is_mine);
   }
-  Decision d;
-  d.at = clock_.WallNow();
-  d.room = room;
-  d.source = DecisionSource::kOperator;
-  d.source_name = who;
-  d.before = before;
-  d.after = after;
-  if (after.max_active != before.max_active) d.change.max_active = after.max_active;
-  if (after.admit_rate != before.admit_rate) d.change.admit_rate = after.admit_rate;
-  if (after.mode != before.mode) d.change.mode = after.mode;
-  d.reason = "set by hand";
-  Record(d);
+  for (const OperatorChange& c : mine) {
+    if (auto it = controllers_.find(room); it != controllers_.end()) {
+      Record(it->second.OperatorSet(c.who, c.at, c.wall, c.before, c.after));
+      continue;
+    }
+    Decision d;
+    d.at = c.wall;
+    d.room = room;
+    d.source = DecisionSource::kOperator;
+    d.source_name = c.who;
+    d.before = c.before;
+    d.after = c.after;
+    if (c.after.max_active != c.before.max_active) d.change.max_active = c.after.max_active;
+    if (c.after.admit_rate != c.before.admit_rate) d.change.admit_rate = c.after.admit_rate;
+    if (c.after.mode != c.before.mode) d.change.mode = c.after.mode;
+    d.reason = "set by hand";
+    Record(d);
+  }
 }
 
 bool ControlPlane::Push(const std::string& name, std::string_view body, std::string* error) {

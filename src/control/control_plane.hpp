@@ -2,6 +2,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,7 +40,12 @@ struct ControlConfig {
 //   →  controller (fine-tuning within bounds; it adopts what the others set)
 //
 // Every decision is logged (spdlog, info) and kept in decisions(); the caller sets the final
-// policy once. Not thread-safe except where noted: the control loop owns it.
+// policy once.
+//
+// Threads: Build, Start, Stop and Tick belong to the control loop's thread. What the admin API
+// calls from its workers is thread-safe: Push, OperatorSet (queued, taken up at the room's next
+// Tick), decisions(), signals().Read*, and the status copies (ControllerStatus, RuleStatus,
+// EventStatus, probe_status), refreshed at every Tick.
 class ControlPlane {
  public:
   // Nullptr with `problems` filled when the configuration is wrong (every problem at once).
@@ -60,7 +66,8 @@ class ControlPlane {
   };
   TickResult Tick(const std::string& room, const RoomFigures& figures, const core::Policy& policy);
 
-  // An operator changed `room`'s policy by hand (admin API): the controller holds off.
+  // An operator changed `room`'s policy by hand (admin API): the controller holds off from now.
+  // Thread-safe; recorded at the room's next Tick.
   void OperatorSet(const std::string& room, const std::string& who, const core::Policy& before,
                    const core::Policy& after);
 
@@ -77,9 +84,11 @@ class ControlPlane {
   SignalTable& signals() { return *table_; }
   const std::vector<SignalSpec>& signal_specs() const { return specs_; }
   DecisionLog& decisions() { return log_; }
-  const RuleSet& rules() const { return rules_; }
-  const Schedule& schedule() const { return schedule_; }
-  const Controller* controller(const std::string& room) const;
+
+  // Copies as of the last Tick; thread-safe.
+  std::optional<Controller::Status> ControllerStatus(const std::string& room) const;
+  std::vector<RuleSet::RuleStatus> RuleStatus() const;
+  std::vector<Schedule::EventStatus> EventStatus() const;
   std::vector<ProbeRunner::ProbeStatus> probe_status() const { return runner_->Status(); }
 
  private:
@@ -87,6 +96,15 @@ class ControlPlane {
       : clock_(clock), rules_(std::move(rules)), schedule_(std::move(schedule)) {}
 
   void Record(const Decision& decision);
+  void TakeOperatorChanges(const std::string& room);
+  void PublishStatus(const std::string& room);
+
+  struct OperatorChange {
+    std::string room, who;
+    core::Policy before, after;
+    util::TimePoint at{};
+    util::WallTime wall{};
+  };
 
   const util::Clock& clock_;
   std::vector<SignalSpec> specs_;
@@ -96,6 +114,12 @@ class ControlPlane {
   Schedule schedule_;
   std::map<std::string, Controller> controllers_;
   DecisionLog log_;
+  std::mutex operator_mu_;
+  std::vector<OperatorChange> operator_changes_;  // guarded by operator_mu_
+  mutable std::mutex status_mu_;
+  std::map<std::string, Controller::Status> controller_status_;  // guarded by status_mu_
+  std::vector<RuleSet::RuleStatus> rule_status_;                 // guarded by status_mu_
+  std::vector<Schedule::EventStatus> event_status_;              // guarded by status_mu_
 };
 
 }  // namespace vwr::control

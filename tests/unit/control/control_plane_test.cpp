@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 namespace vwr::control {
 namespace {
 
@@ -73,12 +76,18 @@ TEST(ControlPlane, ScheduleRulesAndControllerInOneTick) {
     p.max_active = 500;
     return p;
   }();
-  plane->OperatorSet("shop", "kim", *r.policy, set_by_hand);
-  EXPECT_EQ(plane->decisions().Recent(1)[0].source, DecisionSource::kOperator);
+  plane->OperatorSet("shop", "kim", *r.policy, set_by_hand);  // from an admin API worker
   clock.Advance(seconds(2));
   r = plane->Tick("shop", figures, set_by_hand);
   EXPECT_TRUE(r.decisions.empty());
-  EXPECT_EQ(plane->controller("shop")->status().state, "holding: operator kim");
+  EXPECT_EQ(plane->decisions().Recent(1)[0].source, DecisionSource::kOperator);
+  EXPECT_EQ(plane->decisions().Recent(1)[0].source_name, "kim");
+  EXPECT_EQ(plane->ControllerStatus("shop")->state, "holding: operator kim");
+  EXPECT_FALSE(plane->ControllerStatus("other").has_value());
+  ASSERT_EQ(plane->RuleStatus().size(), 1u);
+  EXPECT_EQ(plane->RuleStatus()[0].last, Truth::kTrue);
+  ASSERT_EQ(plane->EventStatus().size(), 1u);
+  EXPECT_EQ(plane->EventStatus()[0].phase, "open");
 
   // The pushed latency expires after its ttl: the controller holds for an unknown signal.
   clock.Advance(minutes(10));
@@ -87,6 +96,41 @@ TEST(ControlPlane, ScheduleRulesAndControllerInOneTick) {
   EXPECT_NE(r.decisions[0].reason.find("not known: origin_latency_ms"), std::string::npos);
   EXPECT_FALSE(r.policy.has_value());
   plane->Stop();
+}
+
+// The admin API's calls come from worker threads while the control loop ticks (run under
+// ThreadSanitizer by `make test-tsan`).
+TEST(ControlPlane, AdminCallsFromOtherThreadsWhileTheLoopTicks) {
+  util::FakeClock clock;
+  std::vector<std::string> problems;
+  auto plane = ControlPlane::Build(Config(), {"shop"}, clock, problems);
+  ASSERT_NE(plane, nullptr);
+  std::atomic<bool> done{false};
+  std::thread admin([&] {
+    core::Policy a, b;
+    b.max_active = 7;
+    int i = 0;
+    while (!done) {
+      std::string error;
+      EXPECT_TRUE(plane->Push("origin_latency_ms", R"({"value": 50})", &error)) << error;
+      if (++i % 50 == 0) plane->OperatorSet("shop", "kim", a, b);
+      (void)plane->ControllerStatus("shop");
+      (void)plane->RuleStatus();
+      (void)plane->decisions().Recent(10);
+      (void)plane->signals().ReadAll(clock.Now());
+    }
+  });
+  core::Policy policy;
+  RoomFigures figures;
+  figures.active = 100;
+  for (int i = 0; i < 2000; ++i) {
+    clock.Advance(milliseconds(500));
+    auto r = plane->Tick("shop", figures, policy);
+    if (r.policy) policy = *r.policy;
+  }
+  done = true;
+  admin.join();
+  EXPECT_GT(plane->decisions().total(), 0u);
 }
 
 TEST(ControlPlane, PushRefusesWhatIsNotAPushSignal) {

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <utility>
 
+#include "control/time_zone.hpp"
+
 namespace vwr::control {
 
 namespace {
@@ -57,6 +59,56 @@ std::optional<std::string> FromHex(std::string_view hex) {
     out += static_cast<char>(hi * 16 + lo);
   }
   return out;
+}
+
+std::optional<util::WallTime> ParseTimestamp(std::string_view t) {
+  auto digits = [&](std::size_t at, std::size_t n) -> std::optional<int> {
+    if (at + n > t.size()) return std::nullopt;
+    int v = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+      if (t[i] < '0' || t[i] > '9') return std::nullopt;
+      v = v * 10 + (t[i] - '0');
+    }
+    return v;
+  };
+  const auto year = digits(0, 4), month = digits(5, 2), day = digits(8, 2), hour = digits(11, 2),
+             minute = digits(14, 2), second = digits(17, 2);
+  if (!year || !month || !day || !hour || !minute || !second || t[4] != '-' || t[7] != '-' ||
+      (t[10] != 'T' && t[10] != 't' && t[10] != ' ') || t[13] != ':' || t[16] != ':') {
+    return std::nullopt;
+  }
+  static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (*month < 1 || *month > 12 || *day < 1 || *day > kDays[*month - 1] || *hour > 23 ||
+      *minute > 59 || *second > 60) {
+    return std::nullopt;
+  }
+  std::size_t p = 19;
+  if (p < t.size() && t[p] == '.') {
+    ++p;
+    const std::size_t start = p;
+    while (p < t.size() && t[p] >= '0' && t[p] <= '9') ++p;
+    if (p == start) return std::nullopt;
+  }
+  int offset = 0;
+  if (p + 1 == t.size() && (t[p] == 'Z' || t[p] == 'z')) {
+    offset = 0;
+  } else if (p + 6 == t.size() && (t[p] == '+' || t[p] == '-') && t[p + 3] == ':') {
+    const auto oh = digits(p + 1, 2), om = digits(p + 4, 2);
+    if (!oh || !om || *oh > 23 || *om > 59) return std::nullopt;
+    offset = (t[p] == '-' ? -1 : 1) * (*oh * 3600 + *om * 60);
+  } else {
+    return std::nullopt;
+  }
+  const std::int64_t days =
+      DaysFromCivil(*year, static_cast<unsigned>(*month), static_cast<unsigned>(*day));
+  if (*month == 2 && *day == 29) {
+    std::int64_t y;
+    unsigned m, d;
+    CivilFromDays(days, y, m, d);
+    if (m != 2) return std::nullopt;  // not a leap year
+  }
+  const std::int64_t seconds = days * 86400 + *hour * 3600 + *minute * 60 + *second - offset;
+  return util::WallTime(std::chrono::seconds(seconds));
 }
 
 std::string Draw::Commitment(std::string_view seed) {

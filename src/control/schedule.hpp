@@ -42,6 +42,9 @@ struct Draw {
 };
 
 std::string ToHex(std::string_view bytes);
+// An RFC 3339 time with its offset, as `opens_at` is written: 2027-03-01T20:00:00+09:00,
+// 2027-03-01T11:00:00Z (seconds may have a fraction, which is dropped). Nullopt otherwise.
+std::optional<util::WallTime> ParseTimestamp(std::string_view text);
 std::optional<std::string> FromHex(std::string_view hex);
 
 // An event in a room's calendar:

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "control/time_zone.hpp"
+
 namespace vwr::control {
 namespace {
 
@@ -107,6 +109,21 @@ TEST(Schedule, AMomentLongPastIsNotReplayedOnStart) {
   ASSERT_TRUE(schedule.has_value());
   EXPECT_TRUE(schedule->Evaluate("tickets", clock.WallNow(), core::Policy{}).empty());
   EXPECT_EQ(schedule->Status()[0].phase, "open");
+}
+
+TEST(Schedule, OpensAtIsAnRfc3339Time) {
+  const auto seoul = ParseTimestamp("2027-03-01T20:00:00+09:00");
+  const auto utc = ParseTimestamp("2027-03-01T11:00:00Z");
+  ASSERT_TRUE(seoul.has_value());
+  EXPECT_EQ(seoul, utc);
+  EXPECT_EQ(std::chrono::duration_cast<seconds>(utc->time_since_epoch()).count(),
+            DaysFromCivil(2027, 3, 1) * 86400 + 11 * 3600);
+  EXPECT_EQ(ParseTimestamp("2027-03-01T11:00:00.250Z"), utc);
+  EXPECT_FALSE(ParseTimestamp("2027-03-01T11:00:00"));
+  EXPECT_FALSE(ParseTimestamp("2027-02-29T11:00:00Z")) << "not a leap year";
+  EXPECT_TRUE(ParseTimestamp("2028-02-29T11:00:00Z"));
+  EXPECT_FALSE(ParseTimestamp("2027-13-01T11:00:00Z"));
+  EXPECT_FALSE(ParseTimestamp("2027-03-01 11:00"));
 }
 
 TEST(Schedule, ProblemsNameTheEvent) {

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "tracer/form.hpp"
+#include "util/utf8.hpp"
 
 namespace {
 
@@ -38,7 +39,7 @@ void Check(std::string_view body, const FormLimits& limits) {
     if (field.value.size() > limits.max_value_bytes) Fail("value over the limit", body);
     for (const std::string* s : {&field.key, &field.value}) {
       if (s->find('\0') != std::string::npos) Fail("NUL in a field", body);
-      if (!vwr::tracer::IsValidUtf8(*s)) Fail("field not UTF-8", body);
+      if (!vwr::util::IsValidUtf8(*s)) Fail("field not UTF-8", body);
     }
     const std::optional<std::string_view> found = form->Find(field.key);
     if (!found) Fail("a key it returned is not found", body);
@@ -51,7 +52,7 @@ void Check(std::string_view body, const FormLimits& limits) {
   }
   if (body.find_first_of("%+&=") == std::string_view::npos && !body.empty() &&
       body.size() <= limits.max_key_bytes && body.find('\0') == std::string_view::npos &&
-      vwr::tracer::IsValidUtf8(body)) {
+      vwr::util::IsValidUtf8(body)) {
     if (form->size() != 1 || form->fields()[0].key != body || !form->fields()[0].value.empty()) {
       Fail("plain text does not come back as one key", body);
     }

@@ -90,7 +90,7 @@ struct World {
     store = std::make_unique<store::EmbeddedStore>(
         std::vector<store::RoomSpec>{{"a", tight}, {"default", core::Policy{}}}, clock);
     rooms = std::make_unique<http::RoomDirectory>(*store);
-    web = std::make_unique<pages::WebHandler>(*rooms, messages, tokens, clock,
+    web = std::make_unique<pages::WebHandler>(*rooms, messages, tokens, clock, metrics,
                                               pages::WebOptions{.demo = true, .demo_room = "a"});
     config::RoomConfig a;
     a.id = a.name = "a";
@@ -102,7 +102,7 @@ struct World {
     web->SetRooms({a, fallback});
     tracer::TracerOptions tracer_options;
     tracer_options.domain = "queue.example.com";
-    tracer_options.trusted_proxies = {*http::ParseCidr("127.0.0.0/8")};
+    tracer_options.trusted_proxies = {*vwr::util::IpRange::Parse("127.0.0.0/8")};
     tracer = std::make_unique<tracer::TracerApi>(*rooms, clock, metrics, pseudonyms,
                                                  std::move(tracer_options));
     tracer->SetRoutes({{"a", {{"shop.example.com", "/"}, {"*.example.org", "/sale"}}},
@@ -116,9 +116,8 @@ struct World {
                            {"default", {{"*", "/"}}}});
     router = std::make_unique<app::PublicRouter>(
         *public_api,
-        std::vector<app::PublicRouter::Route>{{&pages::WebHandler::Owns, web.get(), true},
-                                              {&tracer::TracerApi::Owns, tracer.get(), false}},
-        metrics, clock);
+        std::vector<app::PublicRouter::Route>{{&pages::WebHandler::Owns, web.get()},
+                                              {&tracer::TracerApi::Owns, tracer.get()}});
     ring.SetOwnKeys(token::SingleKeySet(SigningKey(), 0));
     // A rotation (POST /admin/api/v1/keys/rotate) as the app makes it, in memory.
     admin::AdminKeys keys{

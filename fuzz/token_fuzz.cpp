@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 
+#include "signing.hpp"
 #include "token/admission_token.hpp"
 #include "token/es256.hpp"
 #include "token/hmac_sha256.hpp"
@@ -39,21 +40,9 @@ using vwr::token::AdmissionTokenSigner;
   std::abort();
 }
 
-// A fixed P-256 key: its kid is ftB0xbr5wl7fSV_UoUVJ6M8GM1Zvamu8_OghyTjVbTo (the corpus uses it).
-constexpr std::string_view kKeyPem =
-    "-----BEGIN PRIVATE KEY-----\n"
-    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgCq7XvnUF1t1apHmD\n"
-    "1odRjjJBRUOp1U56UiJwykw5hRKhRANCAASpye5y8qsPO1+DDZ3toaiqbkJkQ5wr\n"
-    "xebsCL0+Qqp1xGFVyNQMqZ9mS+4voLQNKmdOF0GRPBXGYyjla4oRSwan\n"
-    "-----END PRIVATE KEY-----\n";
-
 struct Fixture {
   vwr::util::FakeClock clock{vwr::util::WallTime(std::chrono::seconds(1'800'000'000))};
-  vwr::token::EcPrivateKey key = [] {
-    auto parsed = vwr::token::EcPrivateKey::FromPem(kKeyPem);
-    if (!parsed) Fail("the fixed key does not load", parsed.error());
-    return *parsed;
-  }();
+  vwr::token::EcPrivateKey key = vwr::fuzz::FixedKey();
   vwr::token::KeyRing ring{clock, std::chrono::seconds(600)};
   AdmissionTokenSigner cached{ring, clock};
   AdmissionTokenSigner uncached{ring, clock,
@@ -91,7 +80,7 @@ bool VerifyAll(std::string_view token, std::int64_t now) {
     }
   }
   if (!plain) return false;
-  const std::string again = f.uncached.Issue(*plain);
+  const std::string again = f.uncached.Issue(*plain).value();
   if (again.size() > AdmissionTokenSigner::kMaxTokenLength) return true;
   const AdmissionTokenSigner::VerifyResult back = f.uncached.Verify(again);
   if (!back || !(*back == *plain)) Fail("verified claims do not round-trip", token);
@@ -99,13 +88,7 @@ bool VerifyAll(std::string_view token, std::int64_t now) {
 }
 
 std::string SignSelf(std::string_view header_json, std::string_view payload_json) {
-  std::string token = vwr::util::Base64UrlEncode(header_json);
-  token += '.';
-  vwr::util::Base64UrlEncodeAppend(payload_json, token);
-  const vwr::token::Es256Signature signature = F().key.Sign(token);
-  token += '.';
-  vwr::util::Base64UrlEncodeAppend(signature, token);
-  return token;
+  return vwr::fuzz::SignTexts(F().key, header_json, payload_json);
 }
 
 std::string SignHmac(std::string_view secret, std::string_view header_json,
@@ -164,7 +147,7 @@ void RoundTrip(FuzzedDataProvider& in) {
   claims.nbf = in.ConsumeIntegral<std::int64_t>();
   claims.exp = in.ConsumeIntegral<std::int64_t>();
   claims.jti = AsciiString(in, 80);
-  const std::string token = F().cached.Issue(claims);
+  const std::string token = F().cached.Issue(claims).value();
   const AdmissionTokenSigner::VerifyResult back = F().cached.Verify(token);
   if (token.size() > AdmissionTokenSigner::kMaxTokenLength) {
     if (back) Fail("token over the size limit verified", token);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Measures vwr against nginx on this machine, in the same run, with the same load generator and the
-# same load, and prints each vwr figure as a ratio of nginx's (DESIGN.md §7: speed is a ratio to
-# nginx, not an absolute number).
+# same load, and prints each vwr figure as a ratio of nginx's (docs/benchmarks.md: speed is a
+# ratio to nginx, not an absolute number).
 #
 # Targets, each loaded by wrk for DURATION after a short warm-up:
 #   nginx   GET  /                            a fixed JSON body as large as a real status answer

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "redis/client.hpp"
+#include "util/clock.hpp"
 
 namespace vwr::redis {
 namespace {
@@ -68,7 +69,7 @@ void BM_Client_PipelinedIncr(benchmark::State& state) {
   auto work = boost::asio::make_work_guard(ioc);
   ClientOptions options;
   options.seeds = {{"127.0.0.1", redis.port()}};
-  Client client(ioc, options);
+  Client client(ioc, options, util::SystemClock::Instance());
   std::thread redis_thread([&] { ioc.run(); });
   client.Start();
   while (!client.connected()) std::this_thread::sleep_for(std::chrono::milliseconds(1));

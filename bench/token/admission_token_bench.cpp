@@ -40,7 +40,7 @@ void BM_AdmissionToken_Issue(benchmark::State& state) {
   AdmissionClaims claims = BenchClaims();
   for (auto _ : state) {
     ++claims.iat;
-    std::string token = signer.Issue(claims);
+    std::string token = signer.Issue(claims).value();
     benchmark::DoNotOptimize(token);
   }
 }
@@ -50,7 +50,7 @@ BENCHMARK(BM_AdmissionToken_Issue);
 void BM_AdmissionToken_VerifyCold(benchmark::State& state) {
   Bench b;
   const AdmissionTokenSigner signer(b.ring, b.clock, VerifiedTokenCache::Options{.capacity = 0});
-  const std::string token = signer.Issue(BenchClaims());
+  const std::string token = signer.Issue(BenchClaims()).value();
   for (auto _ : state) {
     auto claims = signer.Verify(token, 1'800'000'100, "summer-sale");
     benchmark::DoNotOptimize(claims);
@@ -68,7 +68,7 @@ void BM_AdmissionToken_VerifyCached(benchmark::State& state) {
   if (state.thread_index() == 0) {
     b = new Bench;
     signer = new AdmissionTokenSigner(b->ring, b->clock);
-    token = signer->Issue(BenchClaims());
+    token = signer->Issue(BenchClaims()).value();
     (void)signer->Verify(token);
   }
   for (auto _ : state) {

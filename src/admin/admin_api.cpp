@@ -13,6 +13,7 @@
 #include "http/errors.hpp"
 #include "http/request_parts.hpp"
 #include "token/session_id.hpp"
+#include "util/ip_range.hpp"
 #include "util/log_escape.hpp"
 #include "util/random.hpp"
 
@@ -60,154 +61,128 @@ AdminApi::AdminApi(http::RoomDirectory& rooms, store::Store& store, std::string 
     : rooms_(rooms),
       store_(store),
       admin_token_(std::move(admin_token)),
-      clock_(clock),
       metrics_(metrics),
-      error_log_(clock),
+      pipeline_(clock, metrics),
       messages_(messages),
       keys_(std::move(keys)) {}
 
-void AdminApi::Serve(const http::Request& request, const http::ConnectionInfo& connection,
-                     http::Respond respond) {
-  const util::TimePoint start = clock_.Now();
-  http::Endpoint endpoint = http::Endpoint::kOther;
-  Deferred deferred;
-  std::optional<http::Response> now = Route(request, connection, endpoint, deferred);
-  // Counts and logs the answer, then sends it.
-  auto finish = [this, start, endpoint, &request, &connection,
-                 respond = std::move(respond)](http::Response response) {
-    metrics_.Record(endpoint, response.result_int(), util::ToSeconds(clock_.Now() - start));
-    error_log_.Record(request, connection, response);
-    respond(std::move(response));
-  };
-  if (now) return finish(std::move(*now));
-  if (deferred.rotate_keys) return RotateKeys(request, connection, std::move(finish));
-  if (deferred.end_session != nullptr) {
-    return EndSession(*deferred.end_session, deferred.session_ticket, request, connection,
-                      std::move(finish));
-  }
-  if (deferred.list_change) {
-    return lists_recorded_([finish = std::move(finish), answer = std::move(*deferred.list_change),
-                            v = request.version()](bool recorded) mutable {
-      if (recorded) return finish(std::move(answer));
-      finish(
-          http::MakeError(http::ApiError::kUnavailable,
-                          "the change is in force on this node but could not be recorded (see the "
-                          "log); repeat it",
-                          v, false));
-    });
-  }
-  PutPolicy(*deferred.policy_change, request, connection, std::move(finish));
+void AdminApi::SetStatistics(analytics::Statistics* stats) {
+  stats_ = stats;
+  stats_api_ = stats != nullptr ? std::make_unique<StatsApi>(*stats, rooms_, pipeline_.clock()) : nullptr;
 }
 
-std::optional<http::Response> AdminApi::Route(const http::Request& req,
-                                              const http::ConnectionInfo& connection,
-                                              http::Endpoint& endpoint, Deferred& deferred) {
-  const unsigned v = req.version();
-  const bool ka = req.keep_alive();
+void AdminApi::Serve(const http::Request& request, const http::ConnectionInfo& connection,
+                     http::Respond respond) {
+  http::RequestContext ctx = pipeline_.Begin(request, connection, std::move(respond));
+  if (std::optional<http::Response> now = Route(ctx)) ctx.Finish(std::move(*now));
+}
+
+std::optional<http::Response> AdminApi::Route(http::RequestContext& ctx) {
+  const http::Request& req = ctx.request();
   const std::string_view path = http::PathOf(req.target());
   const bool read = req.method() == http::verb::get || req.method() == http::verb::head;
   auto only_get = [&]() {
-    http::Response res = http::MakeError(http::ApiError::kMethodNotAllowed, "use GET", v, ka);
+    http::Response res = ctx.ErrorResponse(http::ApiError::kMethodNotAllowed, "use GET");
     res.set(http::field::allow, "GET");
     return res;
   };
   if (path == "/healthz") {
-    endpoint = http::Endpoint::kHealth;
+    ctx.set_endpoint(http::Endpoint::kHealth);
     if (!read) return only_get();
-    return http::MakeJson(http::status::ok, R"({"status":"ok"})", v, ka);
+    return ctx.JsonResponse(http::status::ok, R"({"status":"ok"})");
   }
   if (path == "/readyz") {
-    endpoint = http::Endpoint::kReady;
+    ctx.set_endpoint(http::Endpoint::kReady);
     if (!read) return only_get();
     if (!ready_.load(std::memory_order_relaxed)) {
-      return http::MakeJson(http::status::service_unavailable, R"({"status":"draining"})", v, ka);
+      return ctx.JsonResponse(http::status::service_unavailable, R"({"status":"draining"})");
     }
     if (!store_.Ready()) {
-      return http::MakeJson(http::status::service_unavailable, R"({"status":"store_unavailable"})",
-                            v, ka);
+      return ctx.JsonResponse(http::status::service_unavailable,
+                              R"({"status":"store_unavailable"})");
     }
     for (const ReadyCheck& c : ready_checks_) {
       if (c.check()) continue;
       std::string body = R"({"status":)";
       http::AppendJsonString(body, c.status);
       body += '}';
-      return http::MakeJson(http::status::service_unavailable, std::move(body), v, ka);
+      return ctx.JsonResponse(http::status::service_unavailable, std::move(body));
     }
-    return http::MakeJson(http::status::ok, R"({"status":"ready"})", v, ka);
+    return ctx.JsonResponse(http::status::ok, R"({"status":"ready"})");
   }
   if (path == "/metrics") {
-    endpoint = http::Endpoint::kMetrics;
+    ctx.set_endpoint(http::Endpoint::kMetrics);
     if (!read) return only_get();
-    return Metrics(req);
+    return Metrics(ctx);
   }
 
   const http::PathSegments parts = http::SplitPath(path);
   const bool keys = parts.size() >= 4 && parts[3] == "keys" && keys_.ring != nullptr;
+  const bool stats = parts.size() >= 4 && parts[3] == "stats" && stats_api_ != nullptr;
   if (parts.size() < 4 || parts[0] != "admin" || parts[1] != "api" || parts[2] != "v1" ||
-      (parts[3] != "rooms" && !keys)) {
-    return http::MakeError(http::ApiError::kNotFound, "no such endpoint", v, ka);
+      (parts[3] != "rooms" && !keys && !stats)) {
+    return ctx.ErrorResponse(http::ApiError::kNotFound, "no such endpoint");
   }
-  endpoint = keys ? http::Endpoint::kKeys : http::Endpoint::kPolicy;
+  ctx.set_endpoint(keys    ? http::Endpoint::kKeys
+                   : stats ? http::Endpoint::kStats
+                           : http::Endpoint::kPolicy);
   const std::string_view presented = http::BearerToken(req[http::field::authorization]);
   if (presented.empty() || !util::ConstantTimeEquals(presented, admin_token_)) {
     spdlog::warn("admin: rejected request {} {} from {}: missing or wrong admin token",
                  std::string_view(req.method_string()), util::LogEscaped(path),
-                 connection.peer.to_string());
+                 ctx.connection().peer.to_string());
     http::Response res =
-        http::MakeError(http::ApiError::kUnauthorized, "a valid admin token is required", v, ka);
+        ctx.ErrorResponse(http::ApiError::kUnauthorized, "a valid admin token is required");
     res.set(http::field::www_authenticate, "Bearer");
     return res;
   }
-  if (keys) return RouteKeys(req, parts, deferred);
+  if (keys) return RouteKeys(ctx, parts);
+  if (stats) {
+    // Answered by StatsApi once history has been read.
+    stats_api_->Serve(req, parts, [ctx = std::move(ctx).Share()](http::Response res) {
+      ctx->Finish(std::move(res));
+    });
+    return std::nullopt;
+  }
   if (parts.size() == 4) {
     if (!read) return only_get();
-    return ListRooms(req);
+    return ListRooms(ctx);
   }
   if (parts.size() == 7 && parts[5] == "sessions") {
-    endpoint = http::Endpoint::kSessions;
+    ctx.set_endpoint(http::Endpoint::kSessions);
     http::RoomEntry* room = rooms_.Find(parts[4]);
-    if (room == nullptr)
-      return http::MakeError(http::ApiError::kRoomNotFound, "no such room", v, ka);
+    if (room == nullptr) return ctx.ErrorResponse(http::ApiError::kRoomNotFound, "no such room");
     if (req.method() != http::verb::delete_) {
-      http::Response res = http::MakeError(http::ApiError::kMethodNotAllowed, "use DELETE", v, ka);
+      http::Response res = ctx.ErrorResponse(http::ApiError::kMethodNotAllowed, "use DELETE");
       res.set(http::field::allow, "DELETE");
       return res;
     }
-    return SessionToEnd(*room, req, parts[6], deferred);
+    return EndSession(*room, parts[6], ctx);
   }
   if (parts.size() == 7 && parts[5] == "lists" && guard_ != nullptr) {
     http::RoomEntry* room = rooms_.Find(parts[4]);
-    if (room == nullptr)
-      return http::MakeError(http::ApiError::kRoomNotFound, "no such room", v, ka);
-    http::Response res = Lists(*room, parts[6], req, connection, deferred);
-    if (deferred.list_change) return std::nullopt;
-    return res;
+    if (room == nullptr) return ctx.ErrorResponse(http::ApiError::kRoomNotFound, "no such room");
+    return Lists(*room, parts[6], ctx);
   }
   if (parts.size() == 6 && parts[5] == "message" && messages_ != nullptr) {
     http::RoomEntry* room = rooms_.Find(parts[4]);
-    if (room == nullptr)
-      return http::MakeError(http::ApiError::kRoomNotFound, "no such room", v, ka);
-    return Message(*room, req, connection);
+    if (room == nullptr) return ctx.ErrorResponse(http::ApiError::kRoomNotFound, "no such room");
+    return Message(*room, ctx);
   }
   if (parts.size() != 6 || parts[5] != "policy") {
-    return http::MakeError(http::ApiError::kNotFound, "no such endpoint", v, ka);
+    return ctx.ErrorResponse(http::ApiError::kNotFound, "no such endpoint");
   }
   http::RoomEntry* room = rooms_.Find(parts[4]);
-  if (room == nullptr) return http::MakeError(http::ApiError::kRoomNotFound, "no such room", v, ka);
-  if (read) return GetPolicy(*room, req);
-  if (req.method() == http::verb::put) {
-    deferred.policy_change = room;  // answered by PutPolicy, once the change is safe
-    return std::nullopt;
-  }
-  http::Response res = http::MakeError(http::ApiError::kMethodNotAllowed, "use GET or PUT", v, ka);
+  if (room == nullptr) return ctx.ErrorResponse(http::ApiError::kRoomNotFound, "no such room");
+  if (read) return GetPolicy(*room, ctx);
+  if (req.method() == http::verb::put) return PutPolicy(*room, ctx);
+  http::Response res = ctx.ErrorResponse(http::ApiError::kMethodNotAllowed, "use GET or PUT");
   res.set(http::field::allow, "GET, PUT");
   return res;
 }
 
-http::Response AdminApi::Message(http::RoomEntry& room, const http::Request& req,
-                                 const http::ConnectionInfo& connection) {
-  const unsigned v = req.version();
-  const bool ka = req.keep_alive();
+http::Response AdminApi::Message(http::RoomEntry& room, const http::RequestContext& ctx) {
+  const http::Request& req = ctx.request();
   const std::string& id = room.state->id();
   auto render = [&] {
     const RoomMessages::Message m = messages_->Get(id);
@@ -216,7 +191,7 @@ http::Response AdminApi::Message(http::RoomEntry& room, const http::Request& req
     body += R"(,"message":)";
     http::AppendJsonString(body, m.text);
     body += m.replaced ? R"(,"replaced":true})" : R"(,"replaced":false})";
-    return http::MakeJson(http::status::ok, std::move(body), v, ka);
+    return ctx.JsonResponse(http::status::ok, std::move(body));
   };
   switch (req.method()) {
     case http::verb::get:
@@ -225,13 +200,13 @@ http::Response AdminApi::Message(http::RoomEntry& room, const http::Request& req
     case http::verb::delete_:
       messages_->Replace(id, std::nullopt);
       spdlog::info("admin: message of room {} reset to the configured one by {}", id,
-                   connection.peer.to_string());
+                   ctx.connection().peer.to_string());
       return render();
     case http::verb::put:
       break;
     default: {
       http::Response res =
-          http::MakeError(http::ApiError::kMethodNotAllowed, "use GET, PUT or DELETE", v, ka);
+          ctx.ErrorResponse(http::ApiError::kMethodNotAllowed, "use GET, PUT or DELETE");
       res.set(http::field::allow, "GET, PUT, DELETE");
       return res;
     }
@@ -240,58 +215,54 @@ http::Response AdminApi::Message(http::RoomEntry& room, const http::Request& req
   const boost::json::value doc = boost::json::parse(req.body(), ec);
   const boost::json::object* obj = ec ? nullptr : doc.if_object();
   if (obj == nullptr) {
-    return http::MakeError(http::ApiError::kBadRequest,
-                           R"(expected a JSON object {"message": "..."})", v, ka);
+    return ctx.ErrorResponse(http::ApiError::kBadRequest,
+                             R"(expected a JSON object {"message": "..."})");
   }
   for (const auto& [key, value] : *obj) {
     if (key != "message") {
-      return http::MakeError(
-          http::ApiError::kBadRequest,
-          fmt::format("unknown key \"{}\" (allowed: message)", std::string_view(key).substr(0, 60)),
-          v, ka);
+      return ctx.ErrorResponse(http::ApiError::kBadRequest,
+                               fmt::format("unknown key \"{}\" (allowed: message)",
+                                           std::string_view(key).substr(0, 60)));
     }
   }
   const boost::json::value* message = obj->if_contains("message");
   if (message == nullptr) {
-    return http::MakeError(http::ApiError::kBadRequest,
-                           R"(missing "message" (a string, or null to reset))", v, ka);
+    return ctx.ErrorResponse(http::ApiError::kBadRequest,
+                             R"(missing "message" (a string, or null to reset))");
   }
   if (message->is_null()) {
     messages_->Replace(id, std::nullopt);
   } else if (const boost::json::string* text = message->if_string()) {
     if (text->size() > RoomMessages::kMaxBytes) {
-      return http::MakeError(
+      return ctx.ErrorResponse(
           http::ApiError::kBadRequest,
-          fmt::format("message is longer than {} bytes", RoomMessages::kMaxBytes), v, ka);
+          fmt::format("message is longer than {} bytes", RoomMessages::kMaxBytes));
     }
     const bool control = std::any_of(text->begin(), text->end(), [](char c) {
       return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
     });
     if (control) {
-      return http::MakeError(http::ApiError::kBadRequest,
-                             "message must be one line (no line breaks or control characters)", v,
-                             ka);
+      return ctx.ErrorResponse(http::ApiError::kBadRequest,
+                               "message must be one line (no line breaks or control characters)");
     }
     messages_->Replace(id, std::string(text->data(), text->size()));
   } else {
-    return http::MakeError(http::ApiError::kBadRequest, "message must be a string or null", v, ka);
+    return ctx.ErrorResponse(http::ApiError::kBadRequest, "message must be a string or null");
   }
   spdlog::info("admin: message of room {} {} by {}", id,
                message->is_null() ? "reset to the configured one" : "replaced",
-               connection.peer.to_string());
+               ctx.connection().peer.to_string());
   return render();
 }
 
-http::Response AdminApi::Lists(http::RoomEntry& room, std::string_view list_name,
-                               const http::Request& req, const http::ConnectionInfo& connection,
-                               Deferred& deferred) {
-  const unsigned v = req.version();
-  const bool ka = req.keep_alive();
+std::optional<http::Response> AdminApi::Lists(http::RoomEntry& room, std::string_view list_name,
+                                              http::RequestContext& ctx) {
+  const http::Request& req = ctx.request();
   const std::string& id = room.state->id();
   const std::optional<guard::GuardList> list = guard::ParseGuardList(list_name);
   if (!list) {
-    return http::MakeError(http::ApiError::kNotFound,
-                           "no such list (lists: deny, allow, unblock, block, join_block)", v, ka);
+    return ctx.ErrorResponse(http::ApiError::kNotFound,
+                             "no such list (lists: deny, allow, unblock, block, join_block)");
   }
   auto render = [&] {
     std::string body = R"({"room":)";
@@ -311,19 +282,13 @@ http::Response AdminApi::Lists(http::RoomEntry& room, std::string_view list_name
       body += "}";
     }
     body += "]}";
-    return http::MakeJson(http::status::ok, std::move(body), v, ka);
-  };
-  // A change is answered once it is recorded (when a recorder is set).
-  auto changed = [&](http::Response answer) -> http::Response {
-    if (!lists_recorded_) return answer;
-    deferred.list_change = std::move(answer);
-    return http::Response{};  // not sent: Route answers through `deferred`
+    return ctx.JsonResponse(http::status::ok, std::move(body));
   };
   const http::verb method = req.method();
   if (method == http::verb::get || method == http::verb::head) return render();
   if (method != http::verb::post && method != http::verb::delete_) {
     http::Response res =
-        http::MakeError(http::ApiError::kMethodNotAllowed, "use GET, POST or DELETE", v, ka);
+        ctx.ErrorResponse(http::ApiError::kMethodNotAllowed, "use GET, POST or DELETE");
     res.set(http::field::allow, "GET, POST, DELETE");
     return res;
   }
@@ -341,46 +306,42 @@ http::Response AdminApi::Lists(http::RoomEntry& room, std::string_view list_name
     const boost::json::value doc = boost::json::parse(req.body(), ec);
     const boost::json::object* obj = ec ? nullptr : doc.if_object();
     if (obj == nullptr) {
-      return http::MakeError(http::ApiError::kBadRequest,
-                             R"(expected a JSON object {"ip": "..."} or {"identity": "..."})", v,
-                             ka);
+      return ctx.ErrorResponse(http::ApiError::kBadRequest,
+                               R"(expected a JSON object {"ip": "..."} or {"identity": "..."})");
     }
     for (const auto& [key, value] : *obj) {
       if (key == "ip" || key == "identity") {
         const boost::json::string* text = value.if_string();
         if (text == nullptr) {
-          return http::MakeError(http::ApiError::kBadRequest,
-                                 fmt::format("{} must be a string", std::string_view(key)), v, ka);
+          return ctx.ErrorResponse(http::ApiError::kBadRequest,
+                                   fmt::format("{} must be a string", std::string_view(key)));
         }
         (key == "ip" ? ip : identity).assign(text->data(), text->size());
       } else if (key == "ttl" && method == http::verb::post && guard::GuardListExpires(*list)) {
         const std::int64_t* seconds = value.if_int64();
         if (seconds == nullptr || *seconds < 1 || *seconds > 7 * 86'400) {
-          return http::MakeError(http::ApiError::kBadRequest,
-                                 "ttl must be a whole number of seconds between 1 and 604800", v,
-                                 ka);
+          return ctx.ErrorResponse(http::ApiError::kBadRequest,
+                                   "ttl must be a whole number of seconds between 1 and 604800");
         }
         ttl = *seconds;
       } else {
-        return http::MakeError(
+        return ctx.ErrorResponse(
             http::ApiError::kBadRequest,
             fmt::format(
                 "unknown key \"{}\" (allowed: ip, identity{})", std::string_view(key).substr(0, 60),
-                guard::GuardListExpires(*list) && method == http::verb::post ? ", ttl" : ""),
-            v, ka);
+                guard::GuardListExpires(*list) && method == http::verb::post ? ", ttl" : ""));
       }
     }
   }
   if (ip.empty() == identity.empty()) {
-    return http::MakeError(http::ApiError::kBadRequest, "give exactly one of ip and identity", v,
-                           ka);
+    return ctx.ErrorResponse(http::ApiError::kBadRequest, "give exactly one of ip and identity");
   }
-  if (!ip.empty() && !guard::ParseIpRange(ip)) {
-    return http::MakeError(http::ApiError::kBadRequest,
-                           "ip must be an IP address or a CIDR block such as 10.0.0.0/8", v, ka);
+  if (!ip.empty() && !util::IpRange::Parse(ip)) {
+    return ctx.ErrorResponse(http::ApiError::kBadRequest,
+                             "ip must be an IP address or a CIDR block such as 10.0.0.0/8");
   }
   if (identity.size() > 256) {
-    return http::MakeError(http::ApiError::kBadRequest, "identity is longer than 256 bytes", v, ka);
+    return ctx.ErrorResponse(http::ApiError::kBadRequest, "identity is longer than 256 bytes");
   }
   const bool is_ip = !ip.empty();
   const std::string& value = is_ip ? ip : identity;
@@ -388,52 +349,64 @@ http::Response AdminApi::Lists(http::RoomEntry& room, std::string_view list_name
     std::optional<std::chrono::seconds> time;
     if (ttl) time = std::chrono::seconds(*ttl);
     if (!guard_->Add(id, *list, guard::GuardEntry{is_ip, value, 0, "admin"}, time)) {
-      return http::MakeError(http::ApiError::kBadRequest, "the entry cannot be added", v, ka);
+      return ctx.ErrorResponse(http::ApiError::kBadRequest, "the entry cannot be added");
     }
     spdlog::info("admin: room {}: {} \"{}\" added to the {} list by {}", id,
                  is_ip ? "address" : "identity", util::LogEscaped(value),
-                 guard::GuardListName(*list), connection.peer.to_string());
-    return changed(render());
+                 guard::GuardListName(*list), ctx.connection().peer.to_string());
+    AnswerRecorded(ctx, render());
+    return std::nullopt;
   }
   if (!guard_->Remove(id, *list, is_ip, value)) {
-    return http::MakeError(
+    return ctx.ErrorResponse(
         http::ApiError::kNotFound,
         fmt::format("no such entry in the {} list (entries from the configuration "
                     "change with it)",
-                    guard::GuardListName(*list)),
-        v, ka);
+                    guard::GuardListName(*list)));
   }
   spdlog::info("admin: room {}: {} \"{}\" removed from the {} list by {}", id,
                is_ip ? "address" : "identity", util::LogEscaped(value), guard::GuardListName(*list),
-               connection.peer.to_string());
-  return changed(render());
+               ctx.connection().peer.to_string());
+  AnswerRecorded(ctx, render());
+  return std::nullopt;
 }
 
-std::optional<http::Response> AdminApi::RouteKeys(const http::Request& req,
-                                                  const http::PathSegments& parts,
-                                                  Deferred& deferred) {
-  const unsigned v = req.version();
-  const bool ka = req.keep_alive();
+void AdminApi::AnswerRecorded(http::RequestContext& ctx, http::Response answer) {
+  if (!lists_recorded_) return ctx.Finish(std::move(answer));
+  lists_recorded_([ctx = std::move(ctx).Share(),
+                   answer = std::move(answer)](bool recorded) mutable {
+    if (recorded) return ctx->Finish(std::move(answer));
+    http::Response res = ctx->ErrorResponse(
+        http::ApiError::kUnavailable,
+        "the change is in force on this node but could not be recorded (see the log); repeat it");
+    res.keep_alive(false);
+    ctx->Finish(std::move(res));
+  });
+}
+
+std::optional<http::Response> AdminApi::RouteKeys(http::RequestContext& ctx,
+                                                  const http::PathSegments& parts) {
+  const http::Request& req = ctx.request();
   const bool read = req.method() == http::verb::get || req.method() == http::verb::head;
   if (parts.size() == 4) {
-    if (read) return ListKeys(req);
-    http::Response res = http::MakeError(http::ApiError::kMethodNotAllowed, "use GET", v, ka);
+    if (read) return ListKeys(ctx);
+    http::Response res = ctx.ErrorResponse(http::ApiError::kMethodNotAllowed, "use GET");
     res.set(http::field::allow, "GET");
     return res;
   }
   if (parts.size() == 5 && parts[4] == "rotate" && keys_.rotate) {
     if (req.method() == http::verb::post) {
-      deferred.rotate_keys = true;
+      RotateKeys(ctx);
       return std::nullopt;
     }
-    http::Response res = http::MakeError(http::ApiError::kMethodNotAllowed, "use POST", v, ka);
+    http::Response res = ctx.ErrorResponse(http::ApiError::kMethodNotAllowed, "use POST");
     res.set(http::field::allow, "POST");
     return res;
   }
-  return http::MakeError(http::ApiError::kNotFound, "no such endpoint", v, ka);
+  return ctx.ErrorResponse(http::ApiError::kNotFound, "no such endpoint");
 }
 
-http::Response AdminApi::ListKeys(const http::Request& req) {
+http::Response AdminApi::ListKeys(const http::RequestContext& ctx) {
   std::string body = R"({"keys":[)";
   bool first = true;
   auto optional = [&](const char* name, const std::optional<std::int64_t>& value) {
@@ -457,19 +430,19 @@ http::Response AdminApi::ListKeys(const http::Request& req) {
   body += R"(],"jwks":)";
   body += keys_.ring->Current().jwks;
   body += "}";
-  return http::MakeJson(http::status::ok, std::move(body), req.version(), req.keep_alive());
+  return ctx.JsonResponse(http::status::ok, std::move(body));
 }
 
-void AdminApi::RotateKeys(const http::Request& req, const http::ConnectionInfo& connection,
-                          http::Respond respond) {
-  const unsigned v = req.version();
-  const bool ka = req.keep_alive();
-  keys_.rotate([this, respond = std::move(respond), peer = connection.peer.to_string(), v,
-                ka](boost::system::result<token::KeyEvents, std::string> done) {
+void AdminApi::RotateKeys(http::RequestContext& ctx) {
+  keys_.rotate([this, ctx = std::move(ctx).Share()](
+                   boost::system::result<token::KeyEvents, std::string> done) {
+    const std::string peer = ctx->connection().peer.to_string();
     if (!done) {
       spdlog::error("admin: key rotation asked by {} failed: {}", peer, done.error());
-      return respond(http::MakeError(http::ApiError::kUnavailable,
-                                     "the key could not be rotated: " + done.error(), v, false));
+      http::Response res = ctx->ErrorResponse(http::ApiError::kUnavailable,
+                                              "the key could not be rotated: " + done.error());
+      res.keep_alive(false);
+      return ctx->Finish(std::move(res));
     }
     const std::string kid = done->created.value_or("");
     spdlog::info("admin: signing key rotated by {}: new key {}, retired {}", peer, kid,
@@ -485,15 +458,12 @@ void AdminApi::RotateKeys(const http::Request& req, const http::ConnectionInfo& 
     body += R"(,"jwks":)";
     body += keys_.ring->Current().jwks;
     body += "}";
-    respond(http::MakeJson(http::status::ok, std::move(body), v, ka));
+    ctx->Json(http::status::ok, std::move(body));
   });
 }
 
-std::optional<http::Response> AdminApi::SessionToEnd(http::RoomEntry& room,
-                                                     const http::Request& req,
-                                                     std::string_view session, Deferred& deferred) {
-  const unsigned v = req.version();
-  const bool ka = req.keep_alive();
+std::optional<http::Response> AdminApi::EndSession(http::RoomEntry& room, std::string_view session,
+                                                   http::RequestContext& ctx) {
   std::uint64_t incarnation = 0;
   std::uint64_t ticket = 0;
   const bool digits = !session.empty() && session.size() <= 20 &&
@@ -501,100 +471,82 @@ std::optional<http::Response> AdminApi::SessionToEnd(http::RoomEntry& room,
   if (digits) {
     auto [end, ec] = std::from_chars(session.data(), session.data() + session.size(), ticket);
     if (ec != std::errc{} || end != session.data() + session.size()) {
-      return http::MakeError(http::ApiError::kBadRequest, "the ticket number is too large", v, ka);
+      return ctx.ErrorResponse(http::ApiError::kBadRequest, "the ticket number is too large");
     }
     incarnation = room.state->incarnation();
   } else if (!token::ParseSessionId(session, incarnation, ticket)) {
-    return http::MakeError(
+    return ctx.ErrorResponse(
         http::ApiError::kBadRequest,
         "a session is named by its token's jti (<16 hex digits>.<ticket>) or by its "
-        "ticket number",
-        v, ka);
+        "ticket number");
   }
   // A jti of an earlier lifetime of the room's state, or ticket 0 (a fail_open admission),
   // names no session that exists now.
   if (ticket == 0 || incarnation != room.state->incarnation()) {
-    return http::MakeError(http::ApiError::kSessionNotFound, "no such session", v, ka);
+    return ctx.ErrorResponse(http::ApiError::kSessionNotFound, "no such session");
   }
-  deferred.end_session = &room;
-  deferred.session_ticket = ticket;
-  return std::nullopt;
-}
-
-void AdminApi::EndSession(http::RoomEntry& room, std::uint64_t ticket, const http::Request& req,
-                          const http::ConnectionInfo& connection, http::Respond respond) {
-  const unsigned v = req.version();
-  const bool ka = req.keep_alive();
-  room.state->Leave(ticket, [respond = std::move(respond), id = room.state->id(), ticket,
-                             peer = connection.peer.to_string(), v,
-                             ka](boost::system::result<bool> ended) {
+  room.state->Leave(ticket, [ctx = std::move(ctx).Share(), id = room.state->id(),
+                             ticket](boost::system::result<bool> ended) {
     if (!ended) {
       spdlog::error("admin: session {} of room {} not ended: {}", ticket, id,
                     ended.error().message());
-      return respond(http::MakeError(http::ApiError::kUnavailable,
-                                     "the session could not be ended; try again", v, false));
+      http::Response res = ctx->ErrorResponse(http::ApiError::kUnavailable,
+                                              "the session could not be ended; try again");
+      res.keep_alive(false);
+      return ctx->Finish(std::move(res));
     }
-    if (!*ended)
-      return respond(http::MakeError(http::ApiError::kSessionNotFound, "no such session", v, ka));
-    spdlog::info("admin: session {} of room {} ended by {}", ticket, id, peer);
-    http::Response res{http::status::no_content, v};
-    res.keep_alive(ka);
-    respond(std::move(res));
+    if (!*ended) return ctx->Error(http::ApiError::kSessionNotFound, "no such session");
+    spdlog::info("admin: session {} of room {} ended by {}", ticket, id,
+                 ctx->connection().peer.to_string());
+    ctx->Finish(ctx->EmptyResponse(http::status::no_content));
   });
+  return std::nullopt;
 }
 
-http::Response AdminApi::GetPolicy(http::RoomEntry& room, const http::Request& req) {
-  return http::MakeJson(http::status::ok, RenderPolicy(room.state->id(), room.state->policy()),
-                        req.version(), req.keep_alive());
+http::Response AdminApi::GetPolicy(http::RoomEntry& room, const http::RequestContext& ctx) {
+  return ctx.JsonResponse(http::status::ok, RenderPolicy(room.state->id(), room.state->policy()));
 }
 
-void AdminApi::PutPolicy(http::RoomEntry& room, const http::Request& req,
-                         const http::ConnectionInfo& connection, http::Respond respond) {
-  const unsigned v = req.version();
-  const bool ka = req.keep_alive();
-  std::optional<core::Policy> next = PolicyChange(room, req, respond);
-  if (!next) return;
-  const std::string rendered = RenderPolicy(room.state->id(), *next);
-  room.state->SetPolicy(
-      *next, [respond = std::move(respond), rendered, id = room.state->id(),
-              peer = connection.peer.to_string(), v, ka](boost::system::result<void> done) {
-        if (!done) {
-          spdlog::error("admin: policy of room {} not changed: {}", id, done.error().message());
-          return respond(http::MakeError(http::ApiError::kUnavailable,
-                                         "the change could not be stored; try again", v, false));
-        }
-        spdlog::info("admin: policy of room {} changed by {}: {}", id, peer, rendered);
-        respond(http::MakeJson(http::status::ok, rendered, v, ka));
-      });
+std::optional<http::Response> AdminApi::PutPolicy(http::RoomEntry& room,
+                                                  http::RequestContext& ctx) {
+  std::variant<core::Policy, http::Response> change = PolicyChange(room, ctx);
+  if (auto* refused = std::get_if<http::Response>(&change)) return std::move(*refused);
+  const core::Policy& next = std::get<core::Policy>(change);
+  const std::string rendered = RenderPolicy(room.state->id(), next);
+  room.state->SetPolicy(next, [ctx = std::move(ctx).Share(), rendered,
+                               id = room.state->id()](boost::system::result<void> done) {
+    if (!done) {
+      spdlog::error("admin: policy of room {} not changed: {}", id, done.error().message());
+      http::Response res = ctx->ErrorResponse(http::ApiError::kUnavailable,
+                                              "the change could not be stored; try again");
+      res.keep_alive(false);
+      return ctx->Finish(std::move(res));
+    }
+    spdlog::info("admin: policy of room {} changed by {}: {}", id,
+                 ctx->connection().peer.to_string(), rendered);
+    ctx->Json(http::status::ok, rendered);
+  });
+  return std::nullopt;
 }
 
-std::optional<core::Policy> AdminApi::PolicyChange(http::RoomEntry& room, const http::Request& req,
-                                                   const http::Respond& respond) {
-  const unsigned v = req.version();
-  const bool ka = req.keep_alive();
-  // Answers the request with an error; the change is not made.
-  auto reject = [&](http::Response error) -> std::optional<core::Policy> {
-    respond(std::move(error));
-    return std::nullopt;
+std::variant<core::Policy, http::Response> AdminApi::PolicyChange(http::RoomEntry& room,
+                                                                  const http::RequestContext& ctx) {
+  const http::Request& req = ctx.request();
+  // The refusal; the change is not made.
+  auto reject = [&](std::string_view why) -> std::variant<core::Policy, http::Response> {
+    return ctx.ErrorResponse(http::ApiError::kBadRequest, why);
   };
   boost::system::error_code ec;
   const boost::json::value doc = boost::json::parse(req.body(), ec);
-  if (ec)
-    return reject(http::MakeError(http::ApiError::kBadRequest, "body is not valid JSON", v, ka));
+  if (ec) return reject("body is not valid JSON");
   const boost::json::object* obj = doc.if_object();
-  if (obj == nullptr) {
-    return reject(
-        http::MakeError(http::ApiError::kBadRequest, "body must be a JSON object", v, ka));
-  }
+  if (obj == nullptr) return reject("body must be a JSON object");
 
   core::Policy next = room.state->policy();
   for (const auto& [key, value] : *obj) {
     // A copy, not the binding: clang 14 (the fuzz build) cannot capture structured bindings.
     const std::string_view name = key;
-    auto bad = [&](std::string_view why) {
-      return reject(
-          http::MakeError(http::ApiError::kBadRequest, fmt::format("{}: {}", name, why), v, ka));
-    };
+    auto bad = [&](std::string_view why) { return reject(fmt::format("{}: {}", name, why)); };
     if (key == "max_active" || key == "burst" || key == "queue_limit") {
       const std::optional<std::int64_t> n = WholeNumber(value);
       if (!n) return bad("must be a whole number");
@@ -618,12 +570,12 @@ std::optional<core::Policy> AdminApi::PolicyChange(http::RoomEntry& room, const 
       if (!message.empty()) message += "; ";
       message += problem.key + ": " + problem.message;
     }
-    return reject(http::MakeError(http::ApiError::kBadRequest, message, v, ka));
+    return reject(message);
   }
   return next;
 }
 
-http::Response AdminApi::ListRooms(const http::Request& req) {
+http::Response AdminApi::ListRooms(const http::RequestContext& ctx) {
   std::string body = R"({"rooms":[)";
   bool first = true;
   for (const auto& entry : rooms_.entries()) {
@@ -644,10 +596,10 @@ http::Response AdminApi::ListRooms(const http::Request& req) {
     body.push_back('}');
   }
   body += "]}";
-  return http::MakeJson(http::status::ok, std::move(body), req.version(), req.keep_alive());
+  return ctx.JsonResponse(http::status::ok, std::move(body));
 }
 
-http::Response AdminApi::Metrics(const http::Request& req) {
+http::Response AdminApi::Metrics(const http::RequestContext& ctx) {
   std::string out;
   out.reserve(16 * 1024);
   std::vector<std::pair<std::string, store::RoomFigures>> figures;
@@ -720,9 +672,9 @@ http::Response AdminApi::Metrics(const http::Request& req) {
          [](std::size_t, F f) { return static_cast<std::uint64_t>(f.nodes); });
   metrics_.Render(out);
   if (guard_ != nullptr) guard_->RenderMetrics(out);
-  http::Response res{http::status::ok, req.version()};
+  if (stats_ != nullptr) stats_->RenderPrometheus(out);
+  http::Response res = ctx.EmptyResponse(http::status::ok);
   res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-  res.keep_alive(req.keep_alive());
   res.body() = std::move(out);
   res.prepare_payload();
   return res;

@@ -3,13 +3,18 @@
 #include <atomic>
 #include <boost/system/result.hpp>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
+#include <variant>
 
 #include "admin/room_messages.hpp"
+#include "admin/stats_api.hpp"
+#include "analytics/statistics.hpp"
 #include "guard/abuse_guard.hpp"
 #include "http/api_metrics.hpp"
-#include "http/error_log.hpp"
 #include "http/http.hpp"
+#include "http/request_context.hpp"
 #include "http/request_parts.hpp"
 #include "http/room_directory.hpp"
 #include "store/store.hpp"
@@ -44,6 +49,8 @@ struct AdminKeys {
 //                                                 ticket number): its tokens stop verifying
 //   GET /admin/api/v1/keys                     -> the admission token keys and the JWKS
 //   POST /admin/api/v1/keys/rotate             -> a new signing key now; the new kid and JWKS
+//   GET /admin/api/v1/stats[/top|/peaks]      -> traffic analysis queries (see StatsApi); needs
+//                                                 SetStatistics
 //   GET|POST|DELETE /admin/api/v1/rooms/{room}/lists/{list}
 //                                              -> a room's abuse protection list (deny, allow,
 //                                                 unblock, block); needs SetGuard
@@ -65,6 +72,10 @@ class AdminApi final : public http::Handler {
   using ListsRecorded = std::function<void(std::function<void(bool)>)>;
   void SetListsRecorded(ListsRecorded recorded) { lists_recorded_ = std::move(recorded); }
 
+  // The traffic analysis the stats routes query (and whose histograms /metrics shows). Set
+  // before serving; null (the default): those routes answer 404.
+  void SetStatistics(analytics::Statistics* stats);
+
   // Set false when the node starts draining; /readyz then answers 503.
   void SetReady(bool ready) { ready_.store(ready, std::memory_order_relaxed); }
   // Another condition of readiness, besides the store's: while `check` says false, /readyz
@@ -75,53 +86,42 @@ class AdminApi final : public http::Handler {
   }
 
  private:
-  // What is answered later, once done elsewhere.
-  struct Deferred {
-    http::RoomEntry* policy_change = nullptr;  // PutPolicy answers
-    bool rotate_keys = false;                  // RotateKeys answers
-    http::RoomEntry* end_session = nullptr;    // EndSession answers, for session_ticket
-    std::uint64_t session_ticket = 0;
-    std::optional<http::Response> list_change;  // answered once ListsRecorded says it is recorded
-  };
-
-  // The answer, or nullopt for what `deferred` names.
-  std::optional<http::Response> Route(const http::Request& request,
-                                      const http::ConnectionInfo& connection,
-                                      http::Endpoint& endpoint, Deferred& deferred);
-  std::optional<http::Response> RouteKeys(const http::Request& request,
-                                          const http::PathSegments& parts, Deferred& deferred);
-  http::Response Metrics(const http::Request& request);
-  http::Response GetPolicy(http::RoomEntry& room, const http::Request& request);
-  void PutPolicy(http::RoomEntry& room, const http::Request& request,
-                 const http::ConnectionInfo& connection, http::Respond respond);
-  // The policy a PUT asks for, or nullopt when it was refused (and answered with the reason).
-  std::optional<core::Policy> PolicyChange(http::RoomEntry& room, const http::Request& request,
-                                           const http::Respond& respond);
-  http::Response ListRooms(const http::Request& request);
-  http::Response Message(http::RoomEntry& room, const http::Request& request,
-                         const http::ConnectionInfo& connection);
-  http::Response ListKeys(const http::Request& request);
-  // /admin/api/v1/rooms/{room}/lists/{list}.
-  // A change is answered through `deferred` (list_change).
-  http::Response Lists(http::RoomEntry& room, std::string_view list, const http::Request& request,
-                       const http::ConnectionInfo& connection, Deferred& deferred);
-  void RotateKeys(const http::Request& request, const http::ConnectionInfo& connection,
-                  http::Respond respond);
-  // DELETE .../sessions/{session}: the ticket it names, or the error answer.
-  std::optional<http::Response> SessionToEnd(http::RoomEntry& room, const http::Request& request,
-                                             std::string_view session, Deferred& deferred);
-  void EndSession(http::RoomEntry& room, std::uint64_t ticket, const http::Request& request,
-                  const http::ConnectionInfo& connection, http::Respond respond);
+  // The answer now, or nullopt when an action took the context to answer later (a change the
+  // store must make durable first, a key rotation, a list change to be recorded).
+  std::optional<http::Response> Route(http::RequestContext& ctx);
+  std::optional<http::Response> RouteKeys(http::RequestContext& ctx,
+                                          const http::PathSegments& parts);
+  http::Response Metrics(const http::RequestContext& ctx);
+  http::Response GetPolicy(http::RoomEntry& room, const http::RequestContext& ctx);
+  // PUT .../policy: the refusal, or nullopt once the change is on its way (answered when safe).
+  std::optional<http::Response> PutPolicy(http::RoomEntry& room, http::RequestContext& ctx);
+  // The policy a PUT asks for, or the refusal.
+  std::variant<core::Policy, http::Response> PolicyChange(http::RoomEntry& room,
+                                                          const http::RequestContext& ctx);
+  http::Response ListRooms(const http::RequestContext& ctx);
+  http::Response Message(http::RoomEntry& room, const http::RequestContext& ctx);
+  http::Response ListKeys(const http::RequestContext& ctx);
+  // /admin/api/v1/rooms/{room}/lists/{list}: a read, a refusal, or (nullopt) a change, answered
+  // once it is recorded.
+  std::optional<http::Response> Lists(http::RoomEntry& room, std::string_view list,
+                                      http::RequestContext& ctx);
+  // Answers a list change once ListsRecorded says it is recorded (at once without the hook).
+  void AnswerRecorded(http::RequestContext& ctx, http::Response answer);
+  void RotateKeys(http::RequestContext& ctx);
+  // DELETE .../sessions/{session}: the refusal, or nullopt once the session is being ended.
+  std::optional<http::Response> EndSession(http::RoomEntry& room, std::string_view session,
+                                           http::RequestContext& ctx);
 
   http::RoomDirectory& rooms_;
   store::Store& store_;
   const std::string admin_token_;
-  const util::Clock& clock_;
   http::ApiMetrics& metrics_;
-  http::ErrorLog error_log_;
+  http::RequestPipeline pipeline_;
   RoomMessages* messages_;
   AdminKeys keys_;
   guard::AbuseGuard* guard_ = nullptr;
+  analytics::Statistics* stats_ = nullptr;
+  std::unique_ptr<StatsApi> stats_api_;
   ListsRecorded lists_recorded_;
   struct ReadyCheck {
     std::function<bool()> check;

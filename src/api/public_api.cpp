@@ -68,12 +68,16 @@ PublicApi::PublicApi(http::RoomDirectory& rooms, const token::TicketCodec& ticke
       pseudonyms_(identity_key),
       clock_(clock),
       metrics_(metrics),
-      error_log_(clock),
-      verify_log_(clock, 5),
       fail_open_log_(clock, 1),
+      sign_log_(clock, 1),
       options_(std::move(options)),
+      pipeline_(clock, metrics,
+                {.trusted_proxies = options_.trusted_proxies, .guard = options_.guard}),
       passes_(tokens.ring()),
-      challenges_(identity_key) {}
+      challenges_(identity_key) {
+  // /api/v1/verify answers 401 to every visitor not (yet) admitted.
+  pipeline_.SetErrorLinesPerSecond(http::Endpoint::kVerify, 5);
+}
 
 std::int64_t PublicApi::WallSeconds() const {
   return std::chrono::duration_cast<std::chrono::seconds>(clock_.WallNow().time_since_epoch())
@@ -82,30 +86,23 @@ std::int64_t PublicApi::WallSeconds() const {
 
 void PublicApi::Serve(const http::Request& request, const http::ConnectionInfo& connection,
                       http::Respond respond) {
-  Call call{&request, &connection, std::move(respond), clock_.Now(), http::Endpoint::kOther};
-  Route(call);
+  http::RequestContext ctx = pipeline_.Begin(request, connection, std::move(respond));
+  Route(ctx);
 }
 
-void PublicApi::Finish(Call& call, http::Response response) {
-  metrics_.Record(call.endpoint, response.result_int(), util::ToSeconds(clock_.Now() - call.start));
-  (call.endpoint == http::Endpoint::kVerify ? verify_log_ : error_log_)
-      .Record(*call.request, *call.connection, response);
-  call.respond(std::move(response));
+void PublicApi::Fail(http::RequestContext& ctx, const boost::system::error_code& error) {
+  http::Response res = ctx.ErrorResponse(
+      http::ApiError::kUnavailable, error == store::StoreError::kNotDurable
+                                        ? "the change could not be stored; try again"
+                                        : "the waiting room cannot reach its store; try again");
+  res.keep_alive(false);
+  ctx.Finish(std::move(res));
 }
 
-void PublicApi::Fail(Call& call, const boost::system::error_code& error) {
-  const http::Request& req = *call.request;
-  Finish(call, http::MakeError(http::ApiError::kUnavailable,
-                               error == store::StoreError::kNotDurable
-                                   ? "the change could not be stored; try again"
-                                   : "the waiting room cannot reach its store; try again",
-                               req.version(), false));
-}
-
-void PublicApi::FailOpenOrClosed(http::RoomEntry& room, Call& call,
+void PublicApi::FailOpenOrClosed(http::RoomEntry& room, http::RequestContext& ctx,
                                  const boost::system::error_code& error,
                                  const std::string& identity) {
-  if (!room.state->fail_open()) return Fail(call, error);
+  if (!room.state->fail_open()) return Fail(ctx, error);
   // fail_open: the store cannot say who is next, so everyone goes through. The token names no
   // session (ticket 0): heartbeats answer that it has ended, and the protected service, which
   // checks the token alone, lets its holder in until it expires.
@@ -119,151 +116,133 @@ void PublicApi::FailOpenOrClosed(http::RoomEntry& room, Call& call,
   answer.status = core::TicketStatus::kAdmitted;
   answer.admitted_unix = WallSeconds();
   answer.identity = identity;
-  const http::Request& req = *call.request;
-  Finish(call, Answer(*room.state, answer, "", req.version(), req.keep_alive()));
+  AnswerTicket(ctx, *room.state, answer, "");
 }
 
-bool PublicApi::Refused(http::RoomEntry& room, Call& call, std::string_view identity, bool* bypass,
-                        bool identity_verified, guard::GuardRequestKind kind) {
-  if (options_.guard == nullptr) return false;
-  // The peer, or behind a trusted proxy the address it forwarded for.
-  const guard::GuardVerdict verdict = options_.guard->Check(guard::GuardRequest{
-      room.state->id(), http::ClientIp(*call.request, *call.connection, options_.trusted_proxies),
-      identity, identity_verified, kind});
-  if (verdict.action == guard::GuardAction::kBypass) {
-    if (bypass != nullptr) *bypass = true;
-    return false;
-  }
-  if (verdict.action != guard::GuardAction::kBlock) return false;
-  const http::Request& req = *call.request;
-  const bool permanent = verdict.retry_after.count() == 0;
-  http::Response res =
-      http::MakeError(http::ApiError::kBlocked,
-                      permanent ? "this client is blocked in this room"
-                                : "too many requests from this client; try again later",
-                      req.version(), req.keep_alive());
-  const auto retry = permanent ? std::chrono::seconds(3600) : verdict.retry_after;
-  res.set(http::field::retry_after, std::to_string(retry.count()));
-  Finish(call, std::move(res));
-  return true;
-}
+const PublicApi::RoomAction PublicApi::kRoomActions[] = {
+    {"", http::verb::get, http::Endpoint::kRoomInfo, nullptr, &PublicApi::RoomInfo},
+    {"join", http::verb::post, http::Endpoint::kJoin, &PublicApi::NameJoiner, &PublicApi::Join},
+    {"status", http::verb::get, http::Endpoint::kStatus, &PublicApi::NameTicket,
+     &PublicApi::Status},
+    {"challenge", http::verb::get, http::Endpoint::kChallenge, nullptr, &PublicApi::Challenge},
+    {"heartbeat", http::verb::post, http::Endpoint::kHeartbeat, nullptr, &PublicApi::Heartbeat},
+    {"leave", http::verb::post, http::Endpoint::kLeave, nullptr, &PublicApi::Leave},
+};
 
-void PublicApi::Route(Call& call) {
-  const http::Request& req = *call.request;
-  http::Endpoint& endpoint = call.endpoint;
-  const unsigned v = req.version();
-  const bool ka = req.keep_alive();
+void PublicApi::Route(http::RequestContext& ctx) {
+  const http::Request& req = ctx.request();
   const std::string_view path = http::PathOf(req.target());
   if (path == "/.well-known/jwks.json") {
-    endpoint = http::Endpoint::kJwks;
-    if (req.method() != http::verb::get && req.method() != http::verb::head) {
-      http::Response res = http::MakeError(http::ApiError::kMethodNotAllowed, "use GET", v, ka);
+    ctx.set_endpoint(http::Endpoint::kJwks);
+    if (!IsRead(req)) {
+      http::Response res = ctx.ErrorResponse(http::ApiError::kMethodNotAllowed, "use GET");
       res.set(http::field::allow, "GET");
-      return Finish(call, std::move(res));
+      return ctx.Finish(std::move(res));
     }
-    return Finish(call, Jwks(req));
+    return ctx.Finish(Jwks(ctx));
   }
   if (path == "/api/v1/verify") {
-    endpoint = http::Endpoint::kVerify;
-    return Finish(call, Verify(req));
+    ctx.set_endpoint(http::Endpoint::kVerify);
+    return ctx.Finish(Verify(ctx));
   }
   const http::PathSegments parts = http::SplitPath(path);
   // api / v1 / rooms / {room} [/ action]
   if (parts.size() < 4 || parts.size() > 5 || parts[0] != "api" || parts[1] != "v1" ||
       parts[2] != "rooms" || parts[3].empty()) {
-    return Finish(call, http::MakeError(http::ApiError::kNotFound, "no such endpoint", v, ka));
+    return ctx.Error(http::ApiError::kNotFound, "no such endpoint");
   }
-  const std::string_view action = parts.size() == 5 ? parts[4] : std::string_view{};
-  http::verb expected = http::verb::post;
-  if (action.empty()) {
-    endpoint = http::Endpoint::kRoomInfo;
-    expected = http::verb::get;
-  } else if (action == "join") {
-    endpoint = http::Endpoint::kJoin;
-  } else if (action == "status") {
-    endpoint = http::Endpoint::kStatus;
-    expected = http::verb::get;
-  } else if (action == "challenge") {
-    endpoint = http::Endpoint::kChallenge;
-    expected = http::verb::get;
-  } else if (action == "heartbeat") {
-    endpoint = http::Endpoint::kHeartbeat;
-  } else if (action == "leave") {
-    endpoint = http::Endpoint::kLeave;
-  } else {
-    return Finish(call, http::MakeError(http::ApiError::kNotFound, "no such endpoint", v, ka));
+  const std::string_view name = parts.size() == 5 ? parts[4] : std::string_view{};
+  const RoomAction* action = nullptr;
+  for (const RoomAction& candidate : kRoomActions) {
+    if (candidate.name != name) continue;
+    action = &candidate;
+    break;
   }
-  const bool head_ok = expected == http::verb::get && req.method() == http::verb::head;
-  if (req.method() != expected && !head_ok) {
-    http::Response res = http::MakeError(http::ApiError::kMethodNotAllowed,
-                                         fmt::format("use {}", http::to_string(expected)), v, ka);
-    res.set(http::field::allow, http::to_string(expected));
-    return Finish(call, std::move(res));
+  if (action == nullptr) return ctx.Error(http::ApiError::kNotFound, "no such endpoint");
+  ctx.set_endpoint(action->endpoint);
+  const bool head_ok = action->method == http::verb::get && req.method() == http::verb::head;
+  if (req.method() != action->method && !head_ok) {
+    http::Response res = ctx.ErrorResponse(http::ApiError::kMethodNotAllowed,
+                                           fmt::format("use {}", http::to_string(action->method)));
+    res.set(http::field::allow, http::to_string(action->method));
+    return ctx.Finish(std::move(res));
   }
   http::RoomEntry* room = rooms_.Find(parts[3]);
-  if (room == nullptr) {
-    return Finish(call, http::MakeError(http::ApiError::kRoomNotFound, "no such room", v, ka));
+  if (room == nullptr) return ctx.Error(http::ApiError::kRoomNotFound, "no such room");
+
+  Caller caller;
+  if (action->who != nullptr && !(this->*action->who)(*room, ctx, caller)) return;
+  // Abuse protection: every action on a room is counted, once it has named its caller and
+  // before it costs anything more (a proof check, a store call). A blocked caller gets 429.
+  const guard::GuardVerdict verdict =
+      ctx.Guard(room->state->id(), caller.identity, caller.verified, caller.kind);
+  if (verdict.action == guard::GuardAction::kBlock) {
+    return ctx.Finish(ctx.BlockedResponse(verdict));
   }
-  switch (endpoint) {
-    case http::Endpoint::kJoin:
-      return Join(*room, call);
-    case http::Endpoint::kStatus:
-      return Status(*room, call);
-    case http::Endpoint::kHeartbeat:
-      if (Refused(*room, call, {})) return;
-      return Heartbeat(*room, call);
-    case http::Endpoint::kLeave:
-      if (Refused(*room, call, {})) return;
-      return Leave(*room, call);
-    case http::Endpoint::kChallenge:
-      if (Refused(*room, call, {})) return;
-      return Finish(call, Challenge(*room, req));
-    default:
-      if (Refused(*room, call, {})) return;
-      return Finish(call, RoomInfo(*room, req));
-  }
+  caller.bypass = verdict.action == guard::GuardAction::kBypass;
+  (this->*action->work)(*room, ctx, caller);
 }
 
-void PublicApi::Join(http::RoomEntry& room, Call& call) {
-  const http::Request& req = *call.request;
-  const unsigned v = req.version();
-  const bool ka = req.keep_alive();
-  JoinRequest body;
-  std::optional<http::Response> invalid = JoinBody(req.body(), body, v, ka);
-  if (invalid) return Finish(call, std::move(*invalid));
+bool PublicApi::NameJoiner(http::RoomEntry& /*room*/, http::RequestContext& ctx, Caller& caller) {
+  JoinRequest& body = caller.join;
+  if (std::optional<http::Response> invalid = JoinBody(ctx, body)) {
+    ctx.Finish(std::move(*invalid));
+    return false;
+  }
   if (options_.user_identity != nullptr) {
-    if (std::optional<http::Response> refused = ResolveUser(req, body)) {
-      return Finish(call, std::move(*refused));
+    if (std::optional<http::Response> refused = ResolveUser(ctx, body)) {
+      ctx.Finish(std::move(*refused));
+      return false;
     }
   }
-  // Abuse protection first: a blocked caller costs no proof check; the allow list needs none.
   // The guard is told the verified user, else the hint (whose lists an operator may fill).
-  bool bypass = false;
   // Only a verified user is counted per identity: a userId is the client's word (counted by
   // address only; see GuardRequest), though an operator's list entries hold for it.
-  const bool verified = !body.verified_user.empty();
-  if (Refused(room, call, verified ? body.verified_user : body.user_id, &bypass, verified,
-              guard::GuardRequestKind::kJoin)) {
-    return;
+  caller.verified = !body.verified_user.empty();
+  caller.identity = caller.verified ? body.verified_user : body.user_id;
+  caller.kind = guard::GuardRequestKind::kJoin;
+  return true;
+}
+
+bool PublicApi::NameTicket(http::RoomEntry& /*room*/, http::RequestContext& ctx, Caller& caller) {
+  const http::Request& req = ctx.request();
+  std::string_view ticket = req[kTicketHeader];
+  if (ticket.empty()) {
+    std::optional<std::string> q = http::QueryParam(http::QueryOf(req.target()), "ticket");
+    if (q && !q->empty()) {
+      caller.ticket_from_query = std::move(*q);
+      ticket = caller.ticket_from_query;
+    }
   }
-  if (bypass) return JoinBypass(room, call, std::move(body.identity));
+  // A ticket is one place in line: its polls are counted as one identity's. It is signed, so
+  // only its holder can send it (a forged one counts against itself, then fails to decode).
+  // Without one, the address alone is counted (and Status refuses the poll).
+  caller.identity = ticket;
+  caller.verified = !ticket.empty();
+  return true;
+}
+
+void PublicApi::Join(http::RoomEntry& room, http::RequestContext& ctx, Caller& caller) {
+  JoinRequest& body = caller.join;
+  // The allow list needs no proof and no place.
+  if (caller.bypass) return JoinBypass(room, ctx, std::move(body.identity));
 
   // A ticket of this room's state: the caller's own place, given back (a reload).
-  std::string ticket_text(req[kTicketHeader]);
+  std::string ticket_text(ctx.request()[kTicketHeader]);
   if (!ticket_text.empty() && room.state->incarnation() != 0) {
     const std::optional<token::TicketClaims> claims =
         tickets_.Decode(room.state->id(), ticket_text);
     if (claims && claims->incarnation == room.state->incarnation()) {
-      return Rejoin(room, call, std::move(body), claims->number, claims->frontier_at_join,
+      return Rejoin(room, ctx, std::move(body), claims->number, claims->frontier_at_join,
                     std::move(ticket_text));
     }
   }
-  JoinFresh(room, call, std::move(body));
+  JoinFresh(room, ctx, std::move(body));
 }
 
-std::optional<http::Response> PublicApi::ResolveUser(const http::Request& req, JoinRequest& body) {
-  const unsigned v = req.version();
-  const bool ka = req.keep_alive();
+std::optional<http::Response> PublicApi::ResolveUser(const http::RequestContext& ctx,
+                                                     JoinRequest& body) {
+  const http::Request& req = ctx.request();
   std::string_view token = req[kUserTokenHeader];
   if (token.empty()) token = body.user_token;
   if (token.empty()) token = http::BearerToken(req[http::field::authorization]);
@@ -272,56 +251,53 @@ std::optional<http::Response> PublicApi::ResolveUser(const http::Request& req, J
   }
   if (token.empty()) {
     if (!options_.user_token_required) return std::nullopt;  // an anonymous join
-    return http::MakeError(
+    return ctx.ErrorResponse(
         http::ApiError::kUserTokenRequired,
         "this room admits signed-in users: send the platform's user token (header "
-        "X-VWR-User-Token, or \"userToken\" in the body)",
-        v, ka);
+        "X-VWR-User-Token, or \"userToken\" in the body)");
   }
   auto user = options_.user_identity->Verify(token, WallSeconds());
   if (!user) {
     if (user.error() == token::UserTokenError::kNoKeys) {
-      return http::MakeError(http::ApiError::kUnavailable,
-                             token::UserTokenErrorMessage(user.error()), v, ka);
+      return ctx.ErrorResponse(http::ApiError::kUnavailable,
+                               token::UserTokenErrorMessage(user.error()));
     }
-    return http::MakeError(http::ApiError::kInvalidUserToken,
-                           token::UserTokenErrorMessage(user.error()), v, ka);
+    return ctx.ErrorResponse(http::ApiError::kInvalidUserToken,
+                             token::UserTokenErrorMessage(user.error()));
   }
   body.verified_user = std::move(*user);
   body.identity = pseudonyms_.Of(body.verified_user);
   return std::nullopt;
 }
 
-void PublicApi::Rejoin(http::RoomEntry& room, Call& call, JoinRequest body, std::uint64_t ticket,
-                       std::uint64_t frontier_at_join, std::string ticket_text) {
-  const unsigned v = call.request->version();
-  const bool ka = call.request->keep_alive();
+void PublicApi::Rejoin(http::RoomEntry& room, http::RequestContext& ctx, JoinRequest body,
+                       std::uint64_t ticket, std::uint64_t frontier_at_join,
+                       std::string ticket_text) {
   store::TicketAnswer cached;
   if (room.state->StatusCached(ticket, frontier_at_join, cached)) {
-    return Finish(call, Answer(*room.state, cached, ticket_text, v, ka));
+    return AnswerTicket(ctx, *room.state, cached, ticket_text);
   }
   room.state->Status(ticket, frontier_at_join,
-                     [this, &room, call = std::move(call), body = std::move(body),
-                      ticket_text = std::move(ticket_text), v,
-                      ka](boost::system::result<store::TicketAnswer> decided) mutable {
-                       if (!decided)
-                         return FailOpenOrClosed(room, call, decided.error(), body.identity);
+                     [this, &room, ctx = std::move(ctx).Share(), body = std::move(body),
+                      ticket_text = std::move(ticket_text)](
+                         boost::system::result<store::TicketAnswer> decided) mutable {
+                       if (!decided) {
+                         return FailOpenOrClosed(room, *ctx, decided.error(), body.identity);
+                       }
                        // Spent (its call lapsed, its session ended): a new place, as if it had
                        // brought none.
                        if (decided->status == core::TicketStatus::kExpired) {
-                         return JoinFresh(room, call, std::move(body));
+                         return JoinFresh(room, *ctx, std::move(body));
                        }
-                       Finish(call, Answer(*room.state, *decided, ticket_text, v, ka));
+                       AnswerTicket(*ctx, *room.state, *decided, ticket_text);
                      });
 }
 
-void PublicApi::JoinFresh(http::RoomEntry& room, Call& call, JoinRequest body) {
-  const unsigned v = call.request->version();
-  const bool ka = call.request->keep_alive();
+void PublicApi::JoinFresh(http::RoomEntry& room, http::RequestContext& ctx, JoinRequest body) {
   const token::PowSettings& pow = pow_.Get();
   const auto setting = pow.find(room.state->id());
   if (setting == pow.end() || setting->second.difficulty == 0) {
-    return JoinChecked(room, call, std::move(body));
+    return JoinChecked(room, ctx, std::move(body));
   }
   const std::int64_t now_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(clock_.WallNow().time_since_epoch())
@@ -332,53 +308,42 @@ void PublicApi::JoinFresh(http::RoomEntry& room, Call& call, JoinRequest body) {
     room.traffic.pow_refused.Add();
     switch (checked.error) {
       case token::PowError::kRequired:
-        return Finish(call,
-                      http::MakeError(http::ApiError::kPowRequired,
-                                      "this room asks a proof of work: GET the room's challenge, "
-                                      "solve it and join with challenge and nonce",
-                                      v, ka));
+        return ctx.Error(http::ApiError::kPowRequired,
+                         "this room asks a proof of work: GET the room's challenge, solve it and "
+                         "join with challenge and nonce");
       case token::PowError::kExpired:
-        return Finish(call, http::MakeError(http::ApiError::kPowExpired,
-                                            "the challenge has expired; fetch a new one", v, ka));
+        return ctx.Error(http::ApiError::kPowExpired, "the challenge has expired; fetch a new one");
       case token::PowError::kInvalid:
         break;
     }
-    return Finish(
-        call, http::MakeError(http::ApiError::kPowInvalid,
-                              "the proof of work does not hold for this room's challenge", v, ka));
+    return ctx.Error(http::ApiError::kPowInvalid,
+                     "the proof of work does not hold for this room's challenge");
   }
   const std::int64_t issued_ms = checked.claims.expires_ms - setting->second.lifetime.count();
   if (issued_ms < pow_not_before_ms_.load(std::memory_order_relaxed)) {
     room.traffic.pow_refused.Add();
-    return Finish(call,
-                  http::MakeError(http::ApiError::kPowExpired,
-                                  "the challenge was issued before this node started; fetch a "
-                                  "new one",
-                                  v, ka));
+    return ctx.Error(http::ApiError::kPowExpired,
+                     "the challenge was issued before this node started; fetch a new one");
   }
   // Remembered until it would be refused anyway as expired (a second of slack for the nodes'
   // clocks).
   const std::chrono::milliseconds keep(checked.claims.expires_ms - now_ms + 1000);
   std::string key = body.challenge;
-  room.state->ConsumeOnce(
-      std::move(key), keep,
-      [this, &room, call = std::move(call), body = std::move(body), v,
-       ka](boost::system::result<bool> fresh) mutable {
-        if (!fresh) return Fail(call, fresh.error());
-        if (!*fresh) {
-          room.traffic.pow_refused.Add();
-          return Finish(call,
-                        http::MakeError(http::ApiError::kPowReplayed,
-                                        "this challenge was used already; fetch a new one", v, ka));
-        }
-        JoinChecked(room, call, std::move(body));
-      });
+  room.state->ConsumeOnce(std::move(key), keep,
+                          [this, &room, ctx = std::move(ctx).Share(),
+                           body = std::move(body)](boost::system::result<bool> fresh) mutable {
+                            if (!fresh) return Fail(*ctx, fresh.error());
+                            if (!*fresh) {
+                              room.traffic.pow_refused.Add();
+                              return ctx->Error(http::ApiError::kPowReplayed,
+                                                "this challenge was used already; fetch a new one");
+                            }
+                            JoinChecked(room, *ctx, std::move(body));
+                          });
 }
 
-void PublicApi::JoinChecked(http::RoomEntry& room, Call& call, JoinRequest body) {
-  const http::Request& req = *call.request;
-  const unsigned v = req.version();
-  const bool ka = req.keep_alive();
+void PublicApi::JoinChecked(http::RoomEntry& room, http::RequestContext& ctx, JoinRequest body) {
+  const http::Request& req = ctx.request();
   std::string identity = std::move(body.identity);
 
   // An entry pass of this room lets its holder back in without queueing: the one in the body
@@ -396,16 +361,15 @@ void PublicApi::JoinChecked(http::RoomEntry& room, Call& call, JoinRequest body)
       } else if (!identity.empty() && SubjectOf(identity) != pass->sub) {
         spdlog::debug("room {}: join with another user's entry pass", room.state->id());
       } else {
-        return JoinWithPass(room, call, std::move(identity), std::string(presented), *pass);
+        return JoinWithPass(room, ctx, std::move(identity), std::string(presented), *pass);
       }
     }
   }
 
-  room.state->Join(identity, [this, &room, call = std::move(call), v, ka,
+  room.state->Join(identity, [this, &room, ctx = std::move(ctx).Share(),
                               identity](boost::system::result<store::TicketAnswer> answer) mutable {
-    if (!answer) return FailOpenOrClosed(room, call, answer.error(), identity);
-    const std::string ticket = TicketOf(*room.state, *answer);
-    Finish(call, Answer(*room.state, *answer, ticket, v, ka));
+    if (!answer) return FailOpenOrClosed(room, *ctx, answer.error(), identity);
+    AnswerTicket(*ctx, *room.state, *answer, TicketOf(*room.state, *answer));
   });
 }
 
@@ -418,57 +382,50 @@ std::string PublicApi::TicketOf(const store::RoomState& room,
                                              .frontier_at_join = answer.frontier_at_join});
 }
 
-void PublicApi::JoinWithPass(http::RoomEntry& room, Call& call, std::string identity,
+void PublicApi::JoinWithPass(http::RoomEntry& room, http::RequestContext& ctx, std::string identity,
                              std::string pass, const token::EntryPassClaims& claims) {
   std::uint64_t incarnation = 0;
   std::uint64_t ticket = 0;
   if (!token::ParseSessionId(claims.sid, incarnation, ticket) ||
       incarnation != room.state->incarnation() || ticket == 0 || room.state->SessionEnded(ticket)) {
-    return AdmitWithPass(room, call, std::move(identity), std::move(pass), claims);
+    return AdmitWithPass(room, ctx, std::move(identity), std::move(pass), claims);
   }
   // The session the pass was earned with lives: it is the one to re-enter (a reload, a lost
   // cookie), not a second one.
-  const unsigned v = call.request->version();
-  const bool ka = call.request->keep_alive();
   room.state->Status(
       ticket, ticket,
-      [this, &room, call = std::move(call), identity = std::move(identity), pass = std::move(pass),
-       claims, v, ka](boost::system::result<store::TicketAnswer> answer) mutable {
-        if (!answer) return FailOpenOrClosed(room, call, answer.error(), identity);
+      [this, &room, ctx = std::move(ctx).Share(), identity = std::move(identity),
+       pass = std::move(pass), claims](boost::system::result<store::TicketAnswer> answer) mutable {
+        if (!answer) return FailOpenOrClosed(room, *ctx, answer.error(), identity);
         if (answer->status != core::TicketStatus::kAdmitted) {
-          return AdmitWithPass(room, call, std::move(identity), std::move(pass), claims);
+          return AdmitWithPass(room, *ctx, std::move(identity), std::move(pass), claims);
         }
         room.traffic.entry_pass_joins.Add();
         const PassGrant grant{std::move(pass), claims.exp};
-        Finish(call, Answer(*room.state, *answer, TicketOf(*room.state, *answer), v, ka, &grant));
+        AnswerTicket(*ctx, *room.state, *answer, TicketOf(*room.state, *answer), &grant);
       });
 }
 
-void PublicApi::AdmitWithPass(http::RoomEntry& room, Call& call, std::string identity,
-                              std::string pass, const token::EntryPassClaims& claims) {
-  const unsigned v = call.request->version();
-  const bool ka = call.request->keep_alive();
+void PublicApi::AdmitWithPass(http::RoomEntry& room, http::RequestContext& ctx,
+                              std::string identity, std::string pass,
+                              const token::EntryPassClaims& claims) {
   // One session at a time per pass: held to its signed user, or to the pass itself (the session
   // it was earned with, which has ended), however often and wherever the pass is replayed.
   std::string holder = !identity.empty() ? std::move(identity) : "pass:" + claims.sid;
-  room.state->Admit(holder, [this, &room, call = std::move(call), v, ka, holder,
+  room.state->Admit(holder, [this, &room, ctx = std::move(ctx).Share(), holder,
                              grant = PassGrant{std::move(pass), claims.exp}](
                                 boost::system::result<store::TicketAnswer> answer) mutable {
-    if (!answer) return FailOpenOrClosed(room, call, answer.error(), holder);
+    if (!answer) return FailOpenOrClosed(room, *ctx, answer.error(), holder);
     room.traffic.entry_pass_joins.Add();
-    const std::string ticket = TicketOf(*room.state, *answer);
-    Finish(call, Answer(*room.state, *answer, ticket, v, ka, &grant));
+    AnswerTicket(*ctx, *room.state, *answer, TicketOf(*room.state, *answer), &grant);
   });
 }
 
-void PublicApi::JoinBypass(http::RoomEntry& room, Call& call, std::string identity) {
-  const unsigned v = call.request->version();
-  const bool ka = call.request->keep_alive();
-  room.state->Admit(identity, [this, &room, call = std::move(call), v, ka, identity](
+void PublicApi::JoinBypass(http::RoomEntry& room, http::RequestContext& ctx, std::string identity) {
+  room.state->Admit(identity, [this, &room, ctx = std::move(ctx).Share(), identity](
                                   boost::system::result<store::TicketAnswer> answer) mutable {
-    if (!answer) return FailOpenOrClosed(room, call, answer.error(), identity);
-    const std::string ticket = TicketOf(*room.state, *answer);
-    Finish(call, Answer(*room.state, *answer, ticket, v, ka));
+    if (!answer) return FailOpenOrClosed(room, *ctx, answer.error(), identity);
+    AnswerTicket(*ctx, *room.state, *answer, TicketOf(*room.state, *answer));
   });
 }
 
@@ -476,55 +433,42 @@ std::string_view PublicApi::SubjectOf(std::string_view identity) {
   return token::IdentityPseudonyms::IsPseudonym(identity) ? identity : std::string_view("anon");
 }
 
-std::optional<http::Response> PublicApi::JoinBody(const std::string& body, JoinRequest& out,
-                                                  unsigned v, bool ka) {
+std::optional<http::Response> PublicApi::JoinBody(const http::RequestContext& ctx,
+                                                  JoinRequest& out) {
+  const std::string& body = ctx.request().body();
   if (body.find_first_not_of(" \t\r\n") != std::string::npos) {
+    auto bad = [&ctx](std::string_view message) {
+      return ctx.ErrorResponse(http::ApiError::kBadRequest, message);
+    };
     boost::system::error_code ec;
     boost::json::value doc = boost::json::parse(body, ec);
-    if (ec) return http::MakeError(http::ApiError::kBadRequest, "body is not valid JSON", v, ka);
+    if (ec) return bad("body is not valid JSON");
     const boost::json::object* obj = doc.if_object();
-    if (obj == nullptr)
-      return http::MakeError(http::ApiError::kBadRequest, "body must be a JSON object", v, ka);
+    if (obj == nullptr) return bad("body must be a JSON object");
     if (const boost::json::value* uid = obj->if_contains("userId"); uid && !uid->is_null()) {
       const boost::json::string* s = uid->if_string();
-      if (s == nullptr)
-        return http::MakeError(http::ApiError::kBadRequest, "userId must be a string", v, ka);
-      if (s->size() > kMaxUserIdBytes) {
-        return http::MakeError(http::ApiError::kBadRequest, "userId is longer than 256 bytes", v,
-                               ka);
-      }
+      if (s == nullptr) return bad("userId must be a string");
+      if (s->size() > kMaxUserIdBytes) return bad("userId is longer than 256 bytes");
       out.user_id.assign(s->data(), s->size());
     }
     if (const boost::json::value* url = obj->if_contains("pageUrl"); url && !url->is_null()) {
       const boost::json::string* s = url->if_string();
-      if (s == nullptr)
-        return http::MakeError(http::ApiError::kBadRequest, "pageUrl must be a string", v, ka);
-      if (s->size() > kMaxPageUrlBytes) {
-        return http::MakeError(http::ApiError::kBadRequest, "pageUrl is longer than 2048 bytes", v,
-                               ka);
-      }
+      if (s == nullptr) return bad("pageUrl must be a string");
+      if (s->size() > kMaxPageUrlBytes) return bad("pageUrl is longer than 2048 bytes");
     }
     if (const boost::json::value* token = obj->if_contains("userToken");
         token && !token->is_null()) {
       const boost::json::string* s = token->if_string();
-      if (s == nullptr) {
-        return http::MakeError(http::ApiError::kBadRequest, "userToken must be a string", v, ka);
-      }
+      if (s == nullptr) return bad("userToken must be a string");
       if (s->size() > token::UserIdentityVerifier::kMaxTokenLength) {
-        return http::MakeError(http::ApiError::kBadRequest, "userToken is longer than 8192 bytes",
-                               v, ka);
+        return bad("userToken is longer than 8192 bytes");
       }
       out.user_token.assign(s->data(), s->size());
     }
     if (const boost::json::value* pass = obj->if_contains("entryPass"); pass && !pass->is_null()) {
       const boost::json::string* s = pass->if_string();
-      if (s == nullptr) {
-        return http::MakeError(http::ApiError::kBadRequest, "entryPass must be a string", v, ka);
-      }
-      if (s->size() > kMaxEntryPassBytes) {
-        return http::MakeError(http::ApiError::kBadRequest, "entryPass is longer than 4096 bytes",
-                               v, ka);
-      }
+      if (s == nullptr) return bad("entryPass must be a string");
+      if (s->size() > kMaxEntryPassBytes) return bad("entryPass is longer than 4096 bytes");
       out.entry_pass.assign(s->data(), s->size());
     }
     // Proof of work: only the shape here; ChallengeCodec::Verify judges the content.
@@ -532,14 +476,9 @@ std::optional<http::Response> PublicApi::JoinBody(const std::string& body, JoinR
       const boost::json::value* value = obj->if_contains(name);
       if (value == nullptr || value->is_null()) continue;
       const boost::json::string* s = value->if_string();
-      if (s == nullptr) {
-        return http::MakeError(http::ApiError::kBadRequest,
-                               fmt::format("{} must be a string", name), v, ka);
-      }
+      if (s == nullptr) return bad(fmt::format("{} must be a string", name));
       if (s->size() > kMaxPowFieldBytes) {
-        return http::MakeError(http::ApiError::kBadRequest,
-                               fmt::format("{} is longer than {} bytes", name, kMaxPowFieldBytes),
-                               v, ka);
+        return bad(fmt::format("{} is longer than {} bytes", name, kMaxPowFieldBytes));
       }
       field->assign(s->data(), s->size());
     }
@@ -547,37 +486,21 @@ std::optional<http::Response> PublicApi::JoinBody(const std::string& body, JoinR
   return std::nullopt;
 }
 
-void PublicApi::Status(http::RoomEntry& room, Call& call) {
-  const http::Request& req = *call.request;
-  const unsigned v = req.version();
-  const bool ka = req.keep_alive();
-  std::string from_query;
-  std::string_view ticket = req[kTicketHeader];
+void PublicApi::Status(http::RoomEntry& room, http::RequestContext& ctx, Caller& caller) {
+  const std::string_view ticket = caller.identity;
   if (ticket.empty()) {
-    std::optional<std::string> q = http::QueryParam(http::QueryOf(req.target()), "ticket");
-    if (!q || q->empty()) {
-      if (Refused(room, call, {})) return;
-      return Finish(
-          call,
-          http::MakeError(http::ApiError::kBadRequest,
-                          "a ticket is required (header X-VWR-Ticket or query ticket=)", v, ka));
-    }
-    from_query = std::move(*q);
-    ticket = from_query;
+    return ctx.Error(http::ApiError::kBadRequest,
+                     "a ticket is required (header X-VWR-Ticket or query ticket=)");
   }
-  // A ticket is one place in line: its polls are counted as one identity's. It is signed, so
-  // only its holder can send it (a forged one counts against itself, then fails to decode).
-  if (Refused(room, call, ticket, nullptr, /*identity_verified=*/true)) return;
   const std::optional<token::TicketClaims> claims = tickets_.Decode(room.state->id(), ticket);
   if (!claims) {
-    return Finish(call, http::MakeError(http::ApiError::kInvalidTicket,
-                                        "the ticket is not valid for this room", v, ka));
+    return ctx.Error(http::ApiError::kInvalidTicket, "the ticket is not valid for this room");
   }
   room.traffic.polls.Add();
   store::TicketAnswer answer;
   if (room.state->incarnation() == 0) {
     // A shared store not reached yet since start: nobody can tell where this ticket stands.
-    return FailOpenOrClosed(room, call, store::StoreError::kUnavailable, "");
+    return FailOpenOrClosed(room, ctx, store::StoreError::kUnavailable, "");
   }
   if (claims->incarnation != room.state->incarnation()) {
     // Genuine, but issued before this room's state was reset: its place no longer exists.
@@ -586,102 +509,86 @@ void PublicApi::Status(http::RoomEntry& room, Call& call) {
   } else if (!room.state->StatusCached(claims->number, claims->frontier_at_join, answer)) {
     // Called, admitted or ended: the store decides, and may claim the ticket.
     room.state->Status(claims->number, claims->frontier_at_join,
-                       [this, &room, call = std::move(call), ticket = std::string(ticket), v,
-                        ka](boost::system::result<store::TicketAnswer> decided) mutable {
-                         if (!decided) return FailOpenOrClosed(room, call, decided.error(), "");
-                         Finish(call, Answer(*room.state, *decided, ticket, v, ka));
+                       [this, &room, ctx = std::move(ctx).Share(), ticket = std::string(ticket)](
+                           boost::system::result<store::TicketAnswer> decided) mutable {
+                         if (!decided) return FailOpenOrClosed(room, *ctx, decided.error(), "");
+                         AnswerTicket(*ctx, *room.state, *decided, ticket);
                        });
     return;
   }
-  Finish(call, Answer(*room.state, answer, ticket, v, ka));
+  AnswerTicket(ctx, *room.state, answer, ticket);
 }
 
 std::variant<std::uint64_t, http::Response> PublicApi::SessionOf(store::RoomState& room,
-                                                                 const http::Request& req,
+                                                                 const http::RequestContext& ctx,
                                                                  bool check_time) {
-  const unsigned v = req.version();
-  const bool ka = req.keep_alive();
-  const std::string_view token = http::BearerToken(req[http::field::authorization]);
+  const std::string_view token = http::BearerToken(ctx.request()[http::field::authorization]);
   if (token.empty()) {
-    return http::MakeError(http::ApiError::kInvalidToken,
-                           "an admission token is required (Authorization: Bearer)", v, ka);
+    return ctx.ErrorResponse(http::ApiError::kInvalidToken,
+                             "an admission token is required (Authorization: Bearer)");
   }
   const std::optional<std::int64_t> now =
-      check_time ? std::optional<std::int64_t>(std::chrono::duration_cast<std::chrono::seconds>(
-                                                   clock_.WallNow().time_since_epoch())
-                                                   .count())
-                 : std::nullopt;
+      check_time ? std::optional<std::int64_t>(WallSeconds()) : std::nullopt;
   auto verified = tokens_.Verify(token, now, room.id());
   if (!verified && verified.error() == token::TokenError::kExpired) {
-    return http::MakeError(http::ApiError::kInvalidToken,
-                           "the admission token has expired; the ticket's status gives a fresh one "
-                           "while the session lasts",
-                           v, ka);
+    return ctx.ErrorResponse(http::ApiError::kInvalidToken,
+                             "the admission token has expired; the ticket's status gives a fresh "
+                             "one while the session lasts");
   }
   std::uint64_t incarnation = 0;
   std::uint64_t ticket = 0;
   if (!verified || !token::ParseSessionId(verified->jti, incarnation, ticket)) {
-    return http::MakeError(http::ApiError::kInvalidToken,
-                           "the admission token is not valid for this room", v, ka);
+    return ctx.ErrorResponse(http::ApiError::kInvalidToken,
+                             "the admission token is not valid for this room");
   }
   if (incarnation != room.incarnation() || ticket == 0) {
     // Ticket 0: let through by fail_open while the store was away, with no session to keep.
-    return http::MakeError(http::ApiError::kSessionNotFound, "the session has ended", v, ka);
+    return ctx.ErrorResponse(http::ApiError::kSessionNotFound, "the session has ended");
   }
   return ticket;
 }
 
-void PublicApi::Heartbeat(http::RoomEntry& room, Call& call) {
+void PublicApi::Heartbeat(http::RoomEntry& room, http::RequestContext& ctx, Caller& /*caller*/) {
   // Only a token still valid keeps a session: an expired one is what the protected service
   // refuses too.
-  auto session = SessionOf(*room.state, *call.request, /*check_time=*/true);
-  if (auto* error = std::get_if<http::Response>(&session)) return Finish(call, std::move(*error));
-  room.state->Heartbeat(std::get<std::uint64_t>(session),
-                        [this, call = std::move(call)](boost::system::result<bool> found) mutable {
-                          if (!found) return Fail(call, found.error());
-                          const http::Request& req = *call.request;
-                          if (!*found) {
-                            return Finish(call, http::MakeError(http::ApiError::kSessionNotFound,
-                                                                "the session has ended",
-                                                                req.version(), req.keep_alive()));
-                          }
-                          Finish(call, NoContent(req));
-                        });
+  auto session = SessionOf(*room.state, ctx, /*check_time=*/true);
+  if (auto* error = std::get_if<http::Response>(&session)) return ctx.Finish(std::move(*error));
+  room.state->Heartbeat(
+      std::get<std::uint64_t>(session),
+      [this, ctx = std::move(ctx).Share()](boost::system::result<bool> found) mutable {
+        if (!found) return Fail(*ctx, found.error());
+        if (!*found) return ctx->Error(http::ApiError::kSessionNotFound, "the session has ended");
+        ctx->Finish(ctx->EmptyResponse(http::status::no_content));
+      });
 }
 
-void PublicApi::Leave(http::RoomEntry& room, Call& call) {
+void PublicApi::Leave(http::RoomEntry& room, http::RequestContext& ctx, Caller& /*caller*/) {
   // A genuine token of this room ends its session even when it has expired: freeing a slot
   // early only helps the people waiting.
   // The answer clears the admission cookie: its token names a session that is over. (The entry
   // pass stays: it is what lets its holder come back.)
-  auto left_answer = [this, &room](const http::Request& req) {
-    http::Response res = NoContent(req);
+  auto left_answer = [this, &room](const http::RequestContext& leaving) {
+    http::Response res = leaving.EmptyResponse(http::status::no_content);
     res.set(http::field::set_cookie,
             http::SetCookieValue(http::kAdmissionCookiePrefix, room.state->id(), "", 0,
                                  options_.cookies));
     return res;
   };
-  auto session = SessionOf(*room.state, *call.request, /*check_time=*/false);
+  auto session = SessionOf(*room.state, ctx, /*check_time=*/false);
   if (auto* error = std::get_if<http::Response>(&session)) {
     // Leaving a session that has already ended is done, not an error.
-    if (error->result() != http::status::not_found) return Finish(call, std::move(*error));
-    return Finish(call, left_answer(*call.request));
+    if (error->result() != http::status::not_found) return ctx.Finish(std::move(*error));
+    return ctx.Finish(left_answer(ctx));
   }
   room.state->Leave(
       std::get<std::uint64_t>(session),
-      [this, call = std::move(call), left_answer](boost::system::result<bool> left) mutable {
-        if (!left) return Fail(call, left.error());
-        Finish(call, left_answer(*call.request));
+      [this, ctx = std::move(ctx).Share(), left_answer](boost::system::result<bool> left) mutable {
+        if (!left) return Fail(*ctx, left.error());
+        ctx->Finish(left_answer(*ctx));
       });
 }
 
-http::Response PublicApi::NoContent(const http::Request& req) {
-  http::Response res{http::status::no_content, req.version()};
-  res.keep_alive(req.keep_alive());
-  return res;
-}
-
-http::Response PublicApi::RoomInfo(http::RoomEntry& room, const http::Request& req) {
+void PublicApi::RoomInfo(http::RoomEntry& room, http::RequestContext& ctx, Caller& /*caller*/) {
   const store::RoomFigures f = room.state->Figures();
   const core::Policy& p = room.state->policy();
   std::string body = R"({"room":)";
@@ -694,10 +601,10 @@ http::Response PublicApi::RoomInfo(http::RoomEntry& room, const http::Request& r
   } else {
     body += R"("etaSeconds":null})";
   }
-  return http::MakeJson(http::status::ok, std::move(body), req.version(), req.keep_alive());
+  ctx.Json(http::status::ok, std::move(body));
 }
 
-http::Response PublicApi::Challenge(http::RoomEntry& room, const http::Request& req) {
+void PublicApi::Challenge(http::RoomEntry& room, http::RequestContext& ctx, Caller& /*caller*/) {
   token::PowSetting setting;
   const token::PowSettings& pow = pow_.Get();
   if (const auto it = pow.find(room.state->id()); it != pow.end()) setting = it->second;
@@ -711,18 +618,17 @@ http::Response PublicApi::Challenge(http::RoomEntry& room, const http::Request& 
   http::AppendJsonString(body, challenges_.Issue(room.state->id(), setting.difficulty, expires_ms));
   fmt::format_to(std::back_inserter(body), R"(,"difficulty":{},"expiresAtMs":{},"ttlMs":{}}})",
                  setting.difficulty, expires_ms, expires_ms - now_ms);
-  return http::MakeJson(http::status::ok, std::move(body), req.version(), req.keep_alive());
+  ctx.Json(http::status::ok, std::move(body));
 }
 
-http::Response PublicApi::Jwks(const http::Request& req) {
+http::Response PublicApi::Jwks(const http::RequestContext& ctx) {
   const token::KeyRing::Snapshot& ring = tokens_.ring().Current();
-  http::Response res{http::status::ok, req.version()};
-  res.keep_alive(req.keep_alive());
+  http::Response res = ctx.EmptyResponse(http::status::ok);
   // Verifiers may keep it a minute; one that meets an unknown kid (a rotation within that
   // minute) fetches it again. Retired keys stay listed until their tokens have expired.
   res.set(http::field::cache_control, "public, max-age=60");
   res.set(http::field::etag, ring.jwks_etag);
-  if (const std::string_view match = req[http::field::if_none_match];
+  if (const std::string_view match = ctx.request()[http::field::if_none_match];
       !match.empty() && match.find(ring.jwks_etag) != std::string_view::npos) {
     res.result(http::status::not_modified);
     return res;
@@ -733,29 +639,51 @@ http::Response PublicApi::Jwks(const http::Request& req) {
   return res;
 }
 
-http::Response PublicApi::Answer(store::RoomState& room, const store::TicketAnswer& a,
-                                 std::string_view ticket, unsigned version, bool keep_alive,
-                                 const PassGrant* presented) {
+void PublicApi::AnswerTicket(http::RequestContext& ctx, store::RoomState& room,
+                             const store::TicketAnswer& a, std::string_view ticket,
+                             const PassGrant* presented) {
   if (a.status != core::TicketStatus::kAdmitted) {
-    return http::MakeJson(http::status::ok, RenderAnswer(room, a, ticket, {}, nullptr), version,
-                          keep_alive);
+    return ctx.Json(http::status::ok, RenderAnswer(room, a, ticket, {}, nullptr));
   }
   const std::int64_t now = WallSeconds();
   std::int64_t lifetime_s = 0;
-  const std::string token = IssueToken(room, a, now, lifetime_s);
+  const auto token = IssueToken(room, a, now, lifetime_s);
+  if (!token) return SigningFailed(ctx, room, "admission token", token.error());
   std::optional<PassGrant> issued;
-  if (presented == nullptr) issued = IssuePass(room, a, now);
+  if (presented == nullptr) {
+    auto pass = IssuePass(room, a, now);
+    if (!pass) return SigningFailed(ctx, room, "entry pass", pass.error());
+    issued = std::move(*pass);
+  }
   const PassGrant* pass = presented != nullptr ? presented : issued ? &*issued : nullptr;
-  http::Response res = http::MakeJson(http::status::ok, RenderAnswer(room, a, ticket, token, pass),
-                                      version, keep_alive);
+  http::Response res =
+      ctx.JsonResponse(http::status::ok, RenderAnswer(room, a, ticket, *token, pass));
   res.insert(http::field::set_cookie, http::SetCookieValue(http::kAdmissionCookiePrefix, room.id(),
-                                                           token, lifetime_s, options_.cookies));
+                                                           *token, lifetime_s, options_.cookies));
   if (pass != nullptr) {
     res.insert(http::field::set_cookie,
                http::SetCookieValue(http::kEntryPassCookiePrefix, room.id(), pass->pass,
                                     pass->exp - now, options_.cookies));
   }
-  return res;
+  ctx.Finish(std::move(res));
+}
+
+void PublicApi::SigningFailed(http::RequestContext& ctx, store::RoomState& room,
+                              std::string_view what, token::SignError error) {
+  // No signing key: the node is not ready yet (503, try again). OpenSSL failing: out of memory
+  // (500). Either way the session, if one was made, stands: the ticket's next poll gets a token.
+  const bool no_key = error == token::SignError::kNoSigningKey;
+  std::uint64_t suppressed = 0;
+  if (sign_log_.Allow(suppressed)) {
+    spdlog::error("room {}: the {} of an admitted answer could not be signed ({}); answering {}{}",
+                  room.id(), what, token::SignErrorName(error), no_key ? 503 : 500,
+                  suppressed > 0 ? fmt::format(" ({} similar lines suppressed)", suppressed) : "");
+  }
+  if (no_key) {
+    return ctx.Error(http::ApiError::kUnavailable,
+                     "no admission token can be signed yet (no signing key); try again");
+  }
+  ctx.Error(http::ApiError::kInternal, "the admission token could not be signed; try again");
 }
 
 std::string PublicApi::RenderAnswer(store::RoomState& room, const store::TicketAnswer& a,
@@ -812,8 +740,9 @@ std::string PublicApi::RenderAnswer(store::RoomState& room, const store::TicketA
   return body;
 }
 
-std::string PublicApi::IssueToken(store::RoomState& room, const store::TicketAnswer& a,
-                                  std::int64_t now, std::int64_t& lifetime_s) {
+boost::system::result<std::string, token::SignError> PublicApi::IssueToken(
+    store::RoomState& room, const store::TicketAnswer& a, std::int64_t now,
+    std::int64_t& lifetime_s) {
   token::AdmissionClaims claims;
   claims.iss = options_.issuer;
   claims.aud = room.id();
@@ -834,20 +763,19 @@ std::string PublicApi::IssueToken(store::RoomState& room, const store::TicketAns
   return tokens_.Issue(claims);
 }
 
-std::optional<PublicApi::PassGrant> PublicApi::IssuePass(store::RoomState& room,
-                                                         const store::TicketAnswer& a,
-                                                         std::int64_t now) {
+boost::system::result<std::optional<PublicApi::PassGrant>, token::SignError> PublicApi::IssuePass(
+    store::RoomState& room, const store::TicketAnswer& a, std::int64_t now) {
   // Only a place in line earns a pass: not a fail_open admission (ticket 0, nobody knows who
   // was next), and not a session admitted by a pass (bypass tickets), whose pass would otherwise
   // be renewed by every re-entry.
-  if (a.ticket == 0 || a.ticket >= core::kBypassTicketBase) return std::nullopt;
+  if (a.ticket == 0 || a.ticket >= core::kBypassTicketBase) return std::optional<PassGrant>();
   const EntryPasses& passes = entry_passes_.Get();
   const auto configured = passes.find(room.id());
-  if (configured == passes.end()) return std::nullopt;
+  if (configured == passes.end()) return std::optional<PassGrant>();
   // From the first admission, whenever the answer is given: later polls never extend it.
   const std::int64_t admitted = a.admitted_unix > 0 ? a.admitted_unix : now;
   const std::int64_t exp = admitted + configured->second.count();
-  if (exp <= now) return std::nullopt;
+  if (exp <= now) return std::optional<PassGrant>();
   token::EntryPassClaims claims;
   claims.iss = options_.issuer;
   claims.aud = room.id();
@@ -855,17 +783,17 @@ std::optional<PublicApi::PassGrant> PublicApi::IssuePass(store::RoomState& room,
   claims.sid = token::SessionId(room.incarnation(), a.ticket);
   claims.iat = admitted;
   claims.exp = exp;
-  return PassGrant{passes_.Issue(claims), exp};
+  auto pass = passes_.Issue(claims);
+  if (!pass) return pass.error();
+  return std::optional<PassGrant>(PassGrant{std::move(*pass), exp});
 }
 
 // ---- /api/v1/verify ----
 
-http::Response PublicApi::Verify(const http::Request& req) {
-  const unsigned v = req.version();
-  const bool ka = req.keep_alive();
+http::Response PublicApi::Verify(http::RequestContext& ctx) {
+  const http::Request& req = ctx.request();
   if (!IsRead(req)) {
-    http::Response res =
-        http::MakeError(http::ApiError::kMethodNotAllowed, "use GET or HEAD", v, ka);
+    http::Response res = ctx.ErrorResponse(http::ApiError::kMethodNotAllowed, "use GET or HEAD");
     res.set(http::field::allow, "GET, HEAD");
     return res;
   }
@@ -879,29 +807,28 @@ http::Response PublicApi::Verify(const http::Request& req) {
       std::optional<std::string> d = http::PercentDecode(id, /*plus_is_space=*/true);
       if (!d) {
         metrics_.RecordVerify(http::VerifyOutcome::kBadRequest);
-        return http::MakeError(http::ApiError::kBadRequest, "room= is not validly percent-encoded",
-                               v, ka);
+        return ctx.ErrorResponse(http::ApiError::kBadRequest,
+                                 "room= is not validly percent-encoded");
       }
       decoded = std::move(*d);
       id = decoded;
     }
     if (id.empty()) {
       metrics_.RecordVerify(http::VerifyOutcome::kBadRequest);
-      return http::MakeError(http::ApiError::kBadRequest, "room= is empty", v, ka);
+      return ctx.ErrorResponse(http::ApiError::kBadRequest, "room= is empty");
     }
     room = rooms_.Find(id);
     if (room == nullptr) {
       metrics_.RecordVerify(http::VerifyOutcome::kRoomNotFound);
-      return http::MakeError(http::ApiError::kRoomNotFound, "no such room", v, ka);
+      return ctx.ErrorResponse(http::ApiError::kRoomNotFound, "no such room");
     }
   } else {
     const std::string_view uri = req[kOriginalUriHeader];
     if (uri.empty()) {
       metrics_.RecordVerify(http::VerifyOutcome::kBadRequest);
-      return http::MakeError(http::ApiError::kBadRequest,
-                             "no room: name it with ?room=<id>, or send X-Original-URI (and "
-                             "X-Original-Host) for the room whose match rules cover it",
-                             v, ka);
+      return ctx.ErrorResponse(http::ApiError::kBadRequest,
+                               "no room: name it with ?room=<id>, or send X-Original-URI (and "
+                               "X-Original-Host) for the room whose match rules cover it");
     }
     std::string_view host = req[kOriginalHostHeader];
     if (host.empty()) host = req[http::field::host];
@@ -909,8 +836,8 @@ http::Response PublicApi::Verify(const http::Request& req) {
     room = id != nullptr ? rooms_.Find(*id) : nullptr;
     if (room == nullptr) {
       metrics_.RecordVerify(http::VerifyOutcome::kRoomNotFound);
-      return http::MakeError(http::ApiError::kRoomNotFound,
-                             "no room's match rules cover the original host and URI", v, ka);
+      return ctx.ErrorResponse(http::ApiError::kRoomNotFound,
+                               "no room's match rules cover the original host and URI");
     }
   }
   store::RoomState& state = *room->state;
@@ -920,7 +847,7 @@ http::Response PublicApi::Verify(const http::Request& req) {
   std::string_view token = http::BearerToken(req[http::field::authorization]);
   if (token.empty()) token = http::FindCookie(req, http::kAdmissionCookiePrefix, id);
   if (token.empty()) {
-    return NotAdmitted(*room, req, http::VerifyOutcome::kNoToken, http::ApiError::kInvalidToken,
+    return NotAdmitted(*room, ctx, http::VerifyOutcome::kNoToken, http::ApiError::kInvalidToken,
                        "no admission token (Authorization: Bearer, or the room's cookie)");
   }
   const std::int64_t now = WallSeconds();
@@ -928,13 +855,13 @@ http::Response PublicApi::Verify(const http::Request& req) {
   if (!verified) {
     switch (verified.error()) {
       case token::TokenError::kExpired:
-        return NotAdmitted(*room, req, http::VerifyOutcome::kTokenExpired,
+        return NotAdmitted(*room, ctx, http::VerifyOutcome::kTokenExpired,
                            http::ApiError::kTokenExpired, "the admission token has expired");
       case token::TokenError::kNotYetValid:
-        return NotAdmitted(*room, req, http::VerifyOutcome::kTokenExpired,
+        return NotAdmitted(*room, ctx, http::VerifyOutcome::kTokenExpired,
                            http::ApiError::kTokenExpired, "the admission token is not valid yet");
       default:
-        return NotAdmitted(*room, req, http::VerifyOutcome::kInvalidToken,
+        return NotAdmitted(*room, ctx, http::VerifyOutcome::kInvalidToken,
                            http::ApiError::kInvalidToken,
                            "the admission token is not valid for this room");
     }
@@ -942,30 +869,29 @@ http::Response PublicApi::Verify(const http::Request& req) {
   // The session: of this room's state, and not ended (StandingOf).
   const http::SessionStanding standing = http::StandingOf(state, verified->jti);
   if (verified->iss != options_.issuer || standing == http::SessionStanding::kNotASession) {
-    return NotAdmitted(*room, req, http::VerifyOutcome::kInvalidToken,
+    return NotAdmitted(*room, ctx, http::VerifyOutcome::kInvalidToken,
                        http::ApiError::kInvalidToken,
                        "the admission token is not valid for this room");
   }
   if (standing == http::SessionStanding::kEnded) {
-    return NotAdmitted(*room, req, http::VerifyOutcome::kSessionEnded,
+    return NotAdmitted(*room, ctx, http::VerifyOutcome::kSessionEnded,
                        http::ApiError::kSessionEnded, "the session has ended");
   }
   metrics_.RecordVerify(http::VerifyOutcome::kOk);
-  http::Response res{http::status::no_content, v};
-  res.keep_alive(ka);
+  http::Response res = ctx.EmptyResponse(http::status::no_content);
   res.set(http::field::cache_control, "no-store");
   res.set(kRoomHeader, id);
   if (IsHeaderSafe(verified->sub)) res.set(kSubjectHeader, verified->sub);
   return res;
 }
 
-http::Response PublicApi::NotAdmitted(http::RoomEntry& room, const http::Request& req,
+http::Response PublicApi::NotAdmitted(http::RoomEntry& room, const http::RequestContext& ctx,
                                       http::VerifyOutcome outcome, http::ApiError error,
                                       std::string_view message) {
   metrics_.RecordVerify(outcome);
-  http::Response res = http::MakeError(error, message, req.version(), req.keep_alive());
+  http::Response res = ctx.ErrorResponse(error, message);
   res.set(kRoomHeader, room.state->id());
-  res.set(kWaitUrlHeader, WaitUrl(room.state->id(), req));
+  res.set(kWaitUrlHeader, WaitUrl(room.state->id(), ctx.request()));
   return res;
 }
 

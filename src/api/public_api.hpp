@@ -13,9 +13,9 @@
 #include "http/api_metrics.hpp"
 #include "http/client_ip.hpp"
 #include "http/cookies.hpp"
-#include "http/error_log.hpp"
 #include "http/errors.hpp"
 #include "http/http.hpp"
+#include "http/request_context.hpp"
 #include "http/room_directory.hpp"
 #include "http/room_routes.hpp"
 #include "store/store.hpp"
@@ -27,6 +27,7 @@
 #include "token/ticket_codec.hpp"
 #include "token/user_identity.hpp"
 #include "util/clock.hpp"
+#include "util/log_limiter.hpp"
 #include "util/published.hpp"
 #include "util/string_hash.hpp"
 
@@ -41,7 +42,7 @@ struct PublicApiOptions {
   http::CookieOptions cookies;
   // server.trusted_proxies: behind them, abuse protection counts the client address from
   // X-Forwarded-For (ClientIp), not the proxy's.
-  std::vector<http::Cidr> trusted_proxies;
+  std::vector<util::IpRange> trusted_proxies;
   // Abuse protection: every request to a room (join, status, heartbeat, leave, room info) is
   // counted by it first; a refused one gets 429 "blocked" with Retry-After, and a join on the
   // allow list is admitted at once. Null: no protection.
@@ -149,16 +150,6 @@ class PublicApi final : public http::Handler {
   static constexpr std::string_view kWaitUrlHeader = "X-VWR-Wait-URL";
 
  private:
-  // One request on its way: what the answer needs once the store has done its part. The request
-  // and the connection stay alive until `respond` is called (the server holds them).
-  struct Call {
-    const http::Request* request;
-    const http::ConnectionInfo* connection;
-    http::Respond respond;
-    util::TimePoint start;
-    http::Endpoint endpoint;
-  };
-
   // What a join body holds, and who it is for.
   struct JoinRequest {
     std::string user_id;     // "userId": a hint in anonymous mode, ignored in signed mode
@@ -172,88 +163,120 @@ class PublicApi final : public http::Handler {
     std::string identity;
   };
 
-  void Route(Call& call);
-  // Counts the request with the guard (identity: the user id of a join, the ticket of a
-  // status poll, none otherwise). Sends the 429 and returns true when it is refused; `bypass`
-  // tells whether the caller is on the allow list.
-  // `identity_verified`: see GuardRequest (a ticket is; a join's userId is a hint). `kind`:
-  // whether it asks for a new place (a join, counted against the join limit too).
-  bool Refused(http::RoomEntry& room, Call& call, std::string_view identity, bool* bypass = nullptr,
-               bool identity_verified = false,
-               guard::GuardRequestKind kind = guard::GuardRequestKind::kOther);
+  // Who a request on a room is for, as abuse protection counts it: named by the action's `who`
+  // step before the guard, and then handed to its work.
+  struct Caller {
+    // The identity counted (see guard::GuardRequest): a ticket, a signed user, a join's userId
+    // (a hint); empty: the client address alone. A view of the request or of the fields below.
+    std::string_view identity;
+    bool verified = false;
+    guard::GuardRequestKind kind = guard::GuardRequestKind::kOther;
+    bool bypass = false;  // the guard's verdict: on the allow list (joins are admitted at once)
+    JoinRequest join;     // a join: its body, and the user it resolved to
+    std::string ticket_from_query;  // a status poll's ticket=, decoded
+  };
+
+  // One action on a room (/api/v1/rooms/{room}[/name]), the routing table's row: routing checks
+  // the method and finds the room, `who` names the caller (or answers, say, a malformed body:
+  // then nothing is counted), the guard counts it and may refuse it, and `work` answers.
+  struct RoomAction {
+    std::string_view name;  // the path's last segment; empty for the room itself
+    http::verb method;      // a GET action takes HEAD too
+    http::Endpoint endpoint;
+    // Null: the client address alone is counted. False: it has answered.
+    bool (PublicApi::*who)(http::RoomEntry& room, http::RequestContext& ctx, Caller& caller);
+    void (PublicApi::*work)(http::RoomEntry& room, http::RequestContext& ctx, Caller& caller);
+  };
+  static const RoomAction kRoomActions[];
+
+  void Route(http::RequestContext& ctx);
+
+  // `who` steps.
+  // A join's caller: its body (JoinBody) and, in signed mode, its user (ResolveUser). The
+  // guard is told the verified user, else the userId hint (counted by address only; the
+  // operators' lists hold for it). A join: counted against the join limit too.
+  bool NameJoiner(http::RoomEntry& room, http::RequestContext& ctx, Caller& caller);
+  // A status poll's caller: its ticket (X-VWR-Ticket, else ticket=), verified (it is signed).
+  bool NameTicket(http::RoomEntry& room, http::RequestContext& ctx, Caller& caller);
+
+  // `work` steps.
+  void Join(http::RoomEntry& room, http::RequestContext& ctx, Caller& caller);
+  void Status(http::RoomEntry& room, http::RequestContext& ctx, Caller& caller);
+  void Heartbeat(http::RoomEntry& room, http::RequestContext& ctx, Caller& caller);
+  void Leave(http::RoomEntry& room, http::RequestContext& ctx, Caller& caller);
+  void RoomInfo(http::RoomEntry& room, http::RequestContext& ctx, Caller& caller);
+  void Challenge(http::RoomEntry& room, http::RequestContext& ctx, Caller& caller);
+
   // A join on the allow list: admitted at once, like one with an entry pass.
-  void JoinBypass(http::RoomEntry& room, Call& call, std::string identity);
-  void Join(http::RoomEntry& room, Call& call);
+  void JoinBypass(http::RoomEntry& room, http::RequestContext& ctx, std::string identity);
   // Signed mode: the user the request's user token names, into body.verified_user and
   // body.identity; the error response when it has none that holds.
-  std::optional<http::Response> ResolveUser(const http::Request& req, JoinRequest& body);
+  std::optional<http::Response> ResolveUser(const http::RequestContext& ctx, JoinRequest& body);
   // A join that brought a ticket of this room: its standing, or (spent) a fresh join.
-  void Rejoin(http::RoomEntry& room, Call& call, JoinRequest body, std::uint64_t ticket,
-              std::uint64_t frontier_at_join, std::string ticket_text);
+  void Rejoin(http::RoomEntry& room, http::RequestContext& ctx, JoinRequest body,
+              std::uint64_t ticket, std::uint64_t frontier_at_join, std::string ticket_text);
   // A fresh join: the proof of work, when the room asks one, then JoinChecked.
-  void JoinFresh(http::RoomEntry& room, Call& call, JoinRequest body);
+  void JoinFresh(http::RoomEntry& room, http::RequestContext& ctx, JoinRequest body);
   // The join once its proof of work (if the room asks one) has been accepted.
-  void JoinChecked(http::RoomEntry& room, Call& call, JoinRequest body);
-  http::Response Challenge(http::RoomEntry& room, const http::Request& request);
+  void JoinChecked(http::RoomEntry& room, http::RequestContext& ctx, JoinRequest body);
   // A join that brought a valid entry pass: the session it was earned with while it lives,
   // else admitted at once into the one session the pass (or its signed user) may hold.
-  void JoinWithPass(http::RoomEntry& room, Call& call, std::string identity, std::string pass,
-                    const token::EntryPassClaims& claims);
-  void AdmitWithPass(http::RoomEntry& room, Call& call, std::string identity, std::string pass,
-                     const token::EntryPassClaims& claims);
-  http::Response Verify(const http::Request& request);
+  void JoinWithPass(http::RoomEntry& room, http::RequestContext& ctx, std::string identity,
+                    std::string pass, const token::EntryPassClaims& claims);
+  void AdmitWithPass(http::RoomEntry& room, http::RequestContext& ctx, std::string identity,
+                     std::string pass, const token::EntryPassClaims& claims);
+  http::Response Verify(http::RequestContext& ctx);
   // The 401 of /api/v1/verify: the error, the waiting page's URL, no-store.
-  http::Response NotAdmitted(http::RoomEntry& room, const http::Request& request,
+  http::Response NotAdmitted(http::RoomEntry& room, const http::RequestContext& ctx,
                              http::VerifyOutcome outcome, http::ApiError error,
                              std::string_view message);
   // /wait/<room>?return=<the original URL>, on web.public_url when configured.
   std::string WaitUrl(std::string_view room, const http::Request& request);
-  void Status(http::RoomEntry& room, Call& call);
-  void Heartbeat(http::RoomEntry& room, Call& call);
-  void Leave(http::RoomEntry& room, Call& call);
-  http::Response RoomInfo(http::RoomEntry& room, const http::Request& request);
-  http::Response Jwks(const http::Request& request);
-  // Counts and logs the answer, then sends it.
-  void Finish(Call& call, http::Response response);
+  http::Response Jwks(const http::RequestContext& ctx);
   // The token subject of an identity a room holds: its pseudonym, or "anon".
   static std::string_view SubjectOf(std::string_view identity);
   // The answer when the store failed.
-  void Fail(Call& call, const boost::system::error_code& error);
+  void Fail(http::RequestContext& ctx, const boost::system::error_code& error);
   // The same for a join or a claim, by the room's failure policy: 503, or admitted.
-  void FailOpenOrClosed(http::RoomEntry& room, Call& call, const boost::system::error_code& error,
-                        const std::string& identity);
+  void FailOpenOrClosed(http::RoomEntry& room, http::RequestContext& ctx,
+                        const boost::system::error_code& error, const std::string& identity);
   // Reads a join body into `out`; the error response when it is not acceptable.
-  std::optional<http::Response> JoinBody(const std::string& body, JoinRequest& out, unsigned v,
-                                         bool ka);
-  static http::Response NoContent(const http::Request& request);
+  static std::optional<http::Response> JoinBody(const http::RequestContext& ctx, JoinRequest& out);
 
   // The session ticket named by the request's admission token, or an error response.
   // check_time: the token must also be within [nbf, exp).
   std::variant<std::uint64_t, http::Response> SessionOf(store::RoomState& room,
-                                                        const http::Request& request,
+                                                        const http::RequestContext& ctx,
                                                         bool check_time);
   // An entry pass handed out with an admitted answer.
   struct PassGrant {
     std::string pass;
     std::int64_t exp = 0;  // unix seconds
   };
-  // The 200 answer for a ticket's standing: the JSON body, and when admitted the cookies.
-  // `presented`: the pass the join was admitted by (handed back as it is, never renewed);
-  // otherwise a room with entry passes hands out a new one with an admission of the line.
   // The signed ticket of a join's answer; empty when none was issued.
   std::string TicketOf(const store::RoomState& room, const store::TicketAnswer& answer) const;
-  http::Response Answer(store::RoomState& room, const store::TicketAnswer& answer,
-                        std::string_view ticket, unsigned version, bool keep_alive,
-                        const PassGrant* presented = nullptr);
+  // Answers with a ticket's standing: 200 with the JSON body, and when admitted a fresh
+  // admission token and the cookies. `presented`: the pass the join was admitted by (handed
+  // back as it is, never renewed); otherwise a room with entry passes hands out a new one with
+  // an admission of the line. When a token or pass cannot be signed: 503 (no signing key yet)
+  // or 500, and a log line.
+  void AnswerTicket(http::RequestContext& ctx, store::RoomState& room,
+                    const store::TicketAnswer& answer, std::string_view ticket,
+                    const PassGrant* presented = nullptr);
   std::string RenderAnswer(store::RoomState& room, const store::TicketAnswer& answer,
                            std::string_view ticket, std::string_view token, const PassGrant* pass);
   // The admission token for an admitted answer, and its lifetime.
-  std::string IssueToken(store::RoomState& room, const store::TicketAnswer& answer,
-                         std::int64_t now, std::int64_t& lifetime_s);
+  boost::system::result<std::string, token::SignError> IssueToken(store::RoomState& room,
+                                                                  const store::TicketAnswer& answer,
+                                                                  std::int64_t now,
+                                                                  std::int64_t& lifetime_s);
   // The entry pass an admitted answer of the line comes with, or nullopt (no entry pass in the
   // room, a session without a ticket of the line, or a pass time already over).
-  std::optional<PassGrant> IssuePass(store::RoomState& room, const store::TicketAnswer& answer,
-                                     std::int64_t now);
+  boost::system::result<std::optional<PassGrant>, token::SignError> IssuePass(
+      store::RoomState& room, const store::TicketAnswer& answer, std::int64_t now);
+  // Answers a request whose admitted answer could not be signed, and says so in the log.
+  void SigningFailed(http::RequestContext& ctx, store::RoomState& room, std::string_view what,
+                     token::SignError error);
   std::int64_t WallSeconds() const;
 
   http::RoomDirectory& rooms_;
@@ -262,12 +285,10 @@ class PublicApi final : public http::Handler {
   const token::IdentityPseudonyms pseudonyms_;
   const util::Clock& clock_;
   http::ApiMetrics& metrics_;
-  http::ErrorLog error_log_;
-  // /api/v1/verify answers 401 to every visitor not (yet) admitted: its lines are held to their
-  // own, lower rate, so that they never crowd out the other errors.
-  http::ErrorLog verify_log_;
   util::LogLimiter fail_open_log_;
+  util::LogLimiter sign_log_;  // answers that could not be signed: one line a second at most
   PublicApiOptions options_;
+  http::RequestPipeline pipeline_;
   token::EntryPassCodec passes_;
   util::Published<TokenLifetimes> token_lifetimes_;
   util::Published<EntryPasses> entry_passes_;

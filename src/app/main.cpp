@@ -8,6 +8,7 @@
 #include "app/migrate_command.hpp"
 #include "app/serve.hpp"
 #include "config/config.hpp"
+#include "loadgen/loadgen.hpp"
 #include "server/tls_context.hpp"
 
 #ifndef VWR_VERSION
@@ -87,7 +88,12 @@ int main(int argc, char** argv) {
   migrate->add_flag("--force", migrate_options.replace,
                     "Write over rooms that already exist in Redis");
 
+  vwr::loadgen::Command loadgen_command;
+  auto* loadgen = vwr::loadgen::AddCommand(app, loadgen_command);
+
   CLI11_PARSE(app, argc, argv);
+
+  if (loadgen->parsed()) return vwr::loadgen::Run(loadgen_command);
 
   if (migrate->parsed()) {
     vwr::app::SetUpLogging("warn", "text");

@@ -5,8 +5,6 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -33,8 +31,8 @@ namespace asio = boost::asio;
 // answer (nothing here is on a request path).
 class BlockingRedis {
  public:
-  explicit BlockingRedis(redis::ClientOptions options)
-      : guard_(ioc_.get_executor()), client_(ioc_, std::move(options)) {
+  BlockingRedis(redis::ClientOptions options, const util::Clock& clock)
+      : guard_(ioc_.get_executor()), client_(ioc_, std::move(options), clock) {
     thread_ = std::thread([this] { ioc_.run(); });
     client_.Start();
   }
@@ -44,19 +42,10 @@ class BlockingRedis {
     thread_.join();
   }
 
-  // Whether the client connected within `timeout`: looked at every 20 ms by a timer on the
-  // client's own thread.
   bool WaitConnected(std::chrono::milliseconds timeout) {
     std::promise<bool> done;
     auto future = done.get_future();
-    auto timer = std::make_shared<asio::steady_timer>(ioc_);
-    const int tries = static_cast<int>(timeout / std::chrono::milliseconds(20));
-    std::function<void(int)> look = [&, timer](int left) {
-      if (client_.connected() || left == 0) return done.set_value(client_.connected());
-      timer->expires_after(std::chrono::milliseconds(20));
-      timer->async_wait([&look, left](boost::system::error_code) { look(left - 1); });
-    };
-    asio::post(ioc_, [&look, tries] { look(tries); });
+    client_.WhenConnected(timeout, [&done](bool connected) { done.set_value(connected); });
     return future.get();
   }
 
@@ -127,7 +116,7 @@ int RunMigrate(const ConfigSource& source, const MigrateOptions& options) {
   }
   std::unique_ptr<store::EmbeddedStore> state = std::move(*opened);
 
-  BlockingRedis redis(client_options);
+  BlockingRedis redis(client_options, clock);
   if (!redis.WaitConnected(std::chrono::seconds(10))) {
     std::fprintf(stderr, "cannot reach Redis at %s\n", options.to.c_str());
     return 1;

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <boost/json.hpp>
 #include <map>
 #include <mutex>
@@ -142,6 +143,15 @@ struct KeySharing::State : std::enable_shared_from_this<KeySharing::State> {
   bool down_logged = false;                // guarded by mu
   std::uint64_t failures_since_log = 0;    // guarded by mu
   util::TimePoint last_failure_log{};      // guarded by mu
+
+  // Lookups of single kids (KeySharing::Lookup), guarded by mu: the askers waiting on each kid
+  // in flight, and the kids found missing with when they may be asked again.
+  std::map<std::string, std::vector<std::function<void(KeyLookup)>>, std::less<>> lookups;
+  std::map<std::string, util::TimePoint, std::less<>> missing;
+  std::array<std::atomic<std::uint64_t>, 4> lookup_counts{};
+
+  // The answer to one kid's HGET (on the Redis thread): import, remember, tell the askers.
+  void Looked(const std::string& kid, const boost::system::result<redis::Reply>& reply);
 
   // One round in progress.
   struct Run {
@@ -350,6 +360,119 @@ struct KeySharing::State : std::enable_shared_from_this<KeySharing::State> {
     if (done) done(result);
   }
 };
+
+// ---- one kid at once ----
+
+std::string_view KeyLookupName(KeyLookup result) {
+  switch (result) {
+    case KeyLookup::kFound:
+      return "found";
+    case KeyLookup::kNotFound:
+      return "not_found";
+    case KeyLookup::kBusy:
+      return "busy";
+    case KeyLookup::kFailed:
+      return "failed";
+  }
+  return "failed";
+}
+
+namespace {
+
+// An RFC 7638 thumbprint of SHA-256, base64url without padding: 43 characters.
+bool ShapedLikeKid(std::string_view kid) {
+  return kid.size() == 43 && std::all_of(kid.begin(), kid.end(), [](char c) {
+           return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_';
+         });
+}
+
+}  // namespace
+
+void KeySharing::Lookup(std::string_view kid, std::function<void(KeyLookup)> done) {
+  State& s = *state_;
+  const auto answer = [&s](const std::function<void(KeyLookup)>& to, KeyLookup result) {
+    s.lookup_counts[static_cast<std::size_t>(result)].fetch_add(1, std::memory_order_relaxed);
+    to(result);
+  };
+  if (s.ring.Current().Find(kid) != nullptr) return answer(done, KeyLookup::kFound);
+  if (!ShapedLikeKid(kid)) return answer(done, KeyLookup::kNotFound);
+  // Decided under the lock, answered outside it: an asker may call Lookup again.
+  std::optional<KeyLookup> now_answer;
+  {
+    std::lock_guard lock(s.mu);
+    if (auto it = s.missing.find(kid); it != s.missing.end() && s.clock.Now() >= it->second) {
+      s.missing.erase(it);
+    }
+    if (s.missing.contains(kid)) {
+      now_answer = KeyLookup::kNotFound;
+    } else if (auto it = s.lookups.find(kid); it != s.lookups.end()) {
+      if (it->second.size() >= kMaxKeyLookupWaiters) {
+        now_answer = KeyLookup::kBusy;
+      } else {
+        it->second.push_back(std::move(done));
+        return;  // answered with the lookup already in flight
+      }
+    } else if (s.lookups.size() >= kMaxKeyLookups) {
+      now_answer = KeyLookup::kBusy;
+    } else {
+      s.lookups.emplace(std::string(kid), std::vector<std::function<void(KeyLookup)>>{})
+          .first->second.push_back(std::move(done));
+    }
+  }
+  if (now_answer) return answer(done, *now_answer);
+
+  auto state = state_;
+  s.client.Command({"HGET", s.key, std::string(kid)}, s.key,
+                   [state, kid = std::string(kid)](boost::system::result<redis::Reply> r) {
+                     state->Looked(kid, r);
+                   });
+}
+
+void KeySharing::State::Looked(const std::string& kid,
+                               const boost::system::result<redis::Reply>& reply) {
+  KeyLookup result = KeyLookup::kNotFound;
+  if (Failed(reply)) {
+    result = KeyLookup::kFailed;
+  } else if (reply->type == redis::Reply::Type::kString) {
+    const SharedKeysPlan plan = PlanSharedKeys({{kid, reply->str}}, UnixNow(clock));
+    if (!plan.import.empty()) {
+      ring.AddForeignKeys(plan.import);
+      if (ring.Current().Find(kid) != nullptr) {
+        result = KeyLookup::kFound;
+        spdlog::info(
+            "keys: {} (another node's key, shared through Redis) looked up at once for a token "
+            "signed with it; it verifies tokens now",
+            kid);
+      }
+    }
+  }
+  std::vector<std::function<void(KeyLookup)>> waiters;
+  {
+    std::lock_guard lock(mu);
+    if (auto it = lookups.find(kid); it != lookups.end()) {
+      waiters = std::move(it->second);
+      lookups.erase(it);
+    }
+    if (result == KeyLookup::kNotFound) {
+      const util::TimePoint now = clock.Now();
+      if (missing.size() >= kMaxMissingKeys) {
+        std::erase_if(missing, [now](const auto& entry) { return entry.second <= now; });
+      }
+      // Still full: a flood of made-up kids. Forgetting them all costs at most one more lookup
+      // of each, bounded by kMaxKeyLookups in flight.
+      if (missing.size() >= kMaxMissingKeys) missing.clear();
+      missing.emplace(kid, now + kMissingKeyMemory);
+    }
+  }
+  lookup_counts[static_cast<std::size_t>(result)].fetch_add(waiters.size(),
+                                                            std::memory_order_relaxed);
+  for (auto& waiter : waiters) waiter(result);
+}
+
+std::uint64_t KeySharing::lookups(KeyLookup result) const {
+  return state_->lookup_counts[static_cast<std::size_t>(result)].load(std::memory_order_relaxed);
+}
 
 KeySharing::KeySharing(redis::Client& client, token::KeyRing& ring, const util::Clock& clock,
                        std::string hash_key)

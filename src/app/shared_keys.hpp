@@ -91,6 +91,27 @@ struct SharedKeysRound {
 // Thread-safe. Callbacks hold the shared state, so destroying a KeySharing while a round is out
 // is safe; the KeyRing and the Client must outlive the Client's last callback (in serve.cpp the
 // ring outlives the store, whose Close() runs every pending callback).
+//
+// A token signed by a key the ring does not hold yet (a node that has just started or rotated,
+// before this node's next round) is not refused at once: Lookup() reads that one field of the hash
+// now (HGET), imports the key when it is there and valid, and the caller verifies again. Bounded
+// against floods of made-up kids: only a kid shaped like a thumbprint is looked up, one lookup per
+// kid is in flight (later askers wait for it), at most kMaxKeyLookups kids at once (beyond that
+// the answer is kBusy at once), and a kid found missing is not asked again for
+// kMissingKeyMemory (a bounded memory).
+enum class KeyLookup {
+  kFound,     // the ring holds the key now
+  kNotFound,  // not in the hash (or withdrawn, expired, invalid), or not shaped like a kid
+  kBusy,      // too many lookups in flight: refused without asking Redis
+  kFailed,    // Redis did not answer
+};
+std::string_view KeyLookupName(KeyLookup result);  // "found", "not_found", "busy", "failed"
+
+inline constexpr std::size_t kMaxKeyLookups = 32;
+inline constexpr std::size_t kMaxKeyLookupWaiters = 1024;  // per kid
+inline constexpr std::chrono::milliseconds kMissingKeyMemory{1000};
+inline constexpr std::size_t kMaxMissingKeys = 4096;
+
 class KeySharing {
  public:
   KeySharing(redis::Client& client, token::KeyRing& ring, const util::Clock& clock,
@@ -99,6 +120,13 @@ class KeySharing {
   // Starts one round; `done` (optional) runs when it has finished, on the Redis thread, or at
   // once when a round is already out (with ok false and error "a round is already running").
   void Round(std::function<void(const SharedKeysRound&)> done = {});
+
+  // Looks `kid` up in the hash now (see above). `done` runs once: at once (on the caller's
+  // thread) when the answer is known without asking Redis, else on the Redis thread.
+  void Lookup(std::string_view kid, std::function<void(KeyLookup)> done);
+
+  // Lookups answered since the start, by result (tests, logs).
+  std::uint64_t lookups(KeyLookup result) const;
 
   // True once a round has succeeded since the last failed one (or since the start).
   bool healthy() const;

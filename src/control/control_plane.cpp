@@ -52,7 +52,7 @@ std::unique_ptr<ControlPlane> ControlPlane::Build(ControlConfig config,
     const SignalSpec& spec = config.signals[i];
     if (spec.kind == SignalKind::kPush) continue;
     std::string error;
-    auto probe = MakeProbe(spec, &error);
+    auto probe = MakeProbe(spec, clock, &error);
     if (!probe) {
       problems.push_back("signals." + spec.name + ": " + error);
       continue;

@@ -13,8 +13,6 @@ namespace vwr::control {
 
 namespace {
 
-using SteadyClock = std::chrono::steady_clock;
-
 // One line, no control characters: library messages end in newlines and may quote the server.
 std::string OneLine(std::string_view text) {
   std::string out;
@@ -25,16 +23,15 @@ std::string OneLine(std::string_view text) {
   return out;
 }
 
-int MillisLeft(SteadyClock::time_point deadline) {
-  const auto left =
-      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now()).count();
+int MillisLeft(const util::Clock& clock, util::TimePoint deadline) {
+  const auto left = util::ToMillis(deadline - clock.Now());
   return static_cast<int>(std::clamp<std::int64_t>(left, 0, 3'600'000));
 }
 
 // Waits until `fd` is ready for `events` or the deadline passes; false on the deadline.
-bool WaitFor(int fd, short events, SteadyClock::time_point deadline) {
+bool WaitFor(const util::Clock& clock, int fd, short events, util::TimePoint deadline) {
   for (;;) {
-    const int ms = MillisLeft(deadline);
+    const int ms = MillisLeft(clock, deadline);
     if (ms == 0) return false;
     pollfd p{fd, events, 0};
     const int n = ::poll(&p, 1, ms);
@@ -49,13 +46,14 @@ bool WaitFor(int fd, short events, SteadyClock::time_point deadline) {
 // statement_timeout. The connection is kept between runs and made again after any failure.
 class PostgresProbe final : public Probe {
  public:
-  PostgresProbe(PostgresSignalSpec spec, std::string password, util::Duration timeout)
-      : spec_(std::move(spec)), password_(std::move(password)), timeout_(timeout) {}
+  PostgresProbe(PostgresSignalSpec spec, std::string password, util::Duration timeout,
+                const util::Clock& clock)
+      : spec_(std::move(spec)), password_(std::move(password)), timeout_(timeout), clock_(clock) {}
   ~PostgresProbe() override { Drop(); }
 
   ProbeOutcome Run() override {
     ProbeOutcome out;
-    const auto start = SteadyClock::now();
+    const auto start = clock_.Now();
     const auto deadline = start + timeout_;
     if (conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK) {
       Drop();
@@ -64,15 +62,14 @@ class PostgresProbe final : public Probe {
         return out;
       }
     }
-    const auto query_start = SteadyClock::now();
+    const auto query_start = clock_.Now();
     auto value = Query(Sql(), deadline, out.error);
     if (!value) {
       Drop();
       return out;
     }
     if (spec_.metric == PostgresMetric::kLatencyMs) {
-      out.value =
-          std::chrono::duration<double, std::milli>(SteadyClock::now() - query_start).count();
+      out.value = std::chrono::duration<double, std::milli>(clock_.Now() - query_start).count();
     } else {
       out.value = *value;
     }
@@ -100,7 +97,7 @@ class PostgresProbe final : public Probe {
     return "SELECT 1::float8";
   }
 
-  bool Connect(SteadyClock::time_point deadline, std::string& error) {
+  bool Connect(util::TimePoint deadline, std::string& error) {
     const auto timeout_ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout_).count();
     const std::string connect_timeout =
         std::to_string(std::max<std::int64_t>(2, (timeout_ms + 999) / 1000));
@@ -131,7 +128,7 @@ class PostgresProbe final : public Probe {
         return false;
       }
       const short events = state == PGRES_POLLING_READING ? POLLIN : POLLOUT;
-      if (!WaitFor(PQsocket(conn_), events, deadline)) {
+      if (!WaitFor(clock_, PQsocket(conn_), events, deadline)) {
         error = "postgres: no connection within " + std::to_string(timeout_ms) + " ms";
         return false;
       }
@@ -139,8 +136,7 @@ class PostgresProbe final : public Probe {
     }
   }
 
-  std::optional<double> Query(const char* sql, SteadyClock::time_point deadline,
-                              std::string& error) {
+  std::optional<double> Query(const char* sql, util::TimePoint deadline, std::string& error) {
     const auto timeout_ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout_).count();
     if (PQsendQuery(conn_, sql) != 1) {
       error = "postgres: " + OneLine(PQerrorMessage(conn_));
@@ -149,7 +145,7 @@ class PostgresProbe final : public Probe {
     for (;;) {
       const int flushed = PQflush(conn_);
       if (flushed == 0) break;
-      if (flushed < 0 || !WaitFor(PQsocket(conn_), POLLOUT, deadline)) {
+      if (flushed < 0 || !WaitFor(clock_, PQsocket(conn_), POLLOUT, deadline)) {
         error = "postgres: could not send the query within " + std::to_string(timeout_ms) + " ms";
         return std::nullopt;
       }
@@ -157,7 +153,7 @@ class PostgresProbe final : public Probe {
     std::optional<double> value;
     for (;;) {
       while (PQisBusy(conn_)) {
-        if (!WaitFor(PQsocket(conn_), POLLIN, deadline)) {
+        if (!WaitFor(clock_, PQsocket(conn_), POLLIN, deadline)) {
           error = "postgres: no answer within " + std::to_string(timeout_ms) + " ms";
           return std::nullopt;
         }
@@ -192,6 +188,7 @@ class PostgresProbe final : public Probe {
   PostgresSignalSpec spec_;
   std::string password_;
   util::Duration timeout_;
+  const util::Clock& clock_;
   PGconn* conn_ = nullptr;
 };
 
@@ -201,8 +198,9 @@ std::once_flag mysql_library_once;
 // seconds, at least 1: the smallest the library takes). The connection is kept between runs.
 class MysqlProbe final : public Probe {
  public:
-  MysqlProbe(MysqlSignalSpec spec, std::string password, util::Duration timeout)
-      : spec_(std::move(spec)), password_(std::move(password)), timeout_(timeout) {
+  MysqlProbe(MysqlSignalSpec spec, std::string password, util::Duration timeout,
+             const util::Clock& clock)
+      : spec_(std::move(spec)), password_(std::move(password)), timeout_(timeout), clock_(clock) {
     std::call_once(mysql_library_once, [] { mysql_library_init(0, nullptr, nullptr); });
   }
   ~MysqlProbe() override { Drop(); }
@@ -213,7 +211,7 @@ class MysqlProbe final : public Probe {
       Drop();
       return out;
     }
-    const auto start = SteadyClock::now();
+    const auto start = clock_.Now();
     std::optional<double> value;
     switch (spec_.metric) {
       case MysqlMetric::kThreadsRunning:
@@ -227,7 +225,7 @@ class MysqlProbe final : public Probe {
       }
       case MysqlMetric::kLatencyMs:
         if (Number("SELECT 1", 0, out.error)) {
-          value = std::chrono::duration<double, std::milli>(SteadyClock::now() - start).count();
+          value = std::chrono::duration<double, std::milli>(clock_.Now() - start).count();
         }
         break;
     }
@@ -294,29 +292,32 @@ class MysqlProbe final : public Probe {
   MysqlSignalSpec spec_;
   std::string password_;
   util::Duration timeout_;
+  const util::Clock& clock_;
   MYSQL* mysql_ = nullptr;
 };
 
 }  // namespace
 
-std::unique_ptr<Probe> MakePostgresProbe(const SignalSpec& spec, std::string* error) {
+std::unique_ptr<Probe> MakePostgresProbe(const SignalSpec& spec, const util::Clock& clock,
+                                         std::string* error) {
   std::string problem;
   auto password = LoadCredential(spec.postgres.password, &problem);
   if (!password) {
     if (error != nullptr) *error = "password: " + problem;
     return nullptr;
   }
-  return std::make_unique<PostgresProbe>(spec.postgres, std::move(*password), spec.timeout);
+  return std::make_unique<PostgresProbe>(spec.postgres, std::move(*password), spec.timeout, clock);
 }
 
-std::unique_ptr<Probe> MakeMysqlProbe(const SignalSpec& spec, std::string* error) {
+std::unique_ptr<Probe> MakeMysqlProbe(const SignalSpec& spec, const util::Clock& clock,
+                                      std::string* error) {
   std::string problem;
   auto password = LoadCredential(spec.mysql.password, &problem);
   if (!password) {
     if (error != nullptr) *error = "password: " + problem;
     return nullptr;
   }
-  return std::make_unique<MysqlProbe>(spec.mysql, std::move(*password), spec.timeout);
+  return std::make_unique<MysqlProbe>(spec.mysql, std::move(*password), spec.timeout, clock);
 }
 
 }  // namespace vwr::control

@@ -130,14 +130,14 @@ class Exchange {
 }  // namespace
 
 std::optional<HttpAnswer> HttpFetch(const Url& url, const HttpRequestSpec& spec,
-                                    std::string* error) {
+                                    const util::Clock& clock, std::string* error) {
   asio::io_context ioc;
   asio::ip::tcp::resolver resolver(ioc);
   beast::tcp_stream tcp(ioc);
   std::optional<asio::ssl::context> tls_context;
   std::optional<beast::ssl_stream<beast::tcp_stream&>> tls;
   asio::steady_timer deadline(ioc);
-  const auto start = std::chrono::steady_clock::now();
+  const util::TimePoint start = clock.Now();
   HttpAnswer answer;
   beast::error_code ec;
   std::string stage = "resolve";
@@ -202,7 +202,7 @@ std::optional<HttpAnswer> HttpFetch(const Url& url, const HttpRequestSpec& spec,
             });
       });
   ioc.run();
-  answer.elapsed = std::chrono::steady_clock::now() - start;
+  answer.elapsed = clock.Now() - start;
   if (timed_out && (ec || answer.status == 0)) {
     if (error != nullptr) {
       *error = url.Shown() + ": no answer within " +

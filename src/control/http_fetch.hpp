@@ -43,7 +43,8 @@ struct HttpRequestSpec {
 // connect, TLS handshake, write and read, and one deadline closes the socket when it passes,
 // so a target that accepts and never answers costs the timeout and nothing more. Nullopt with
 // `error` set on any failure. Thread-safe (nothing shared).
+// `clock` measures the answer's elapsed time.
 std::optional<HttpAnswer> HttpFetch(const Url& url, const HttpRequestSpec& spec,
-                                    std::string* error);
+                                    const util::Clock& clock, std::string* error);
 
 }  // namespace vwr::control

@@ -43,13 +43,13 @@ std::optional<double> JsonNumber(const boost::json::value& v) {
 // measure: latency_ms | success | json
 class HttpProbe final : public Probe {
  public:
-  HttpProbe(Url url, HttpSignalSpec spec, HttpRequestSpec request)
-      : url_(std::move(url)), spec_(std::move(spec)), request_(std::move(request)) {}
+  HttpProbe(Url url, HttpSignalSpec spec, HttpRequestSpec request, const util::Clock& clock)
+      : url_(std::move(url)), spec_(std::move(spec)), request_(std::move(request)), clock_(clock) {}
 
   ProbeOutcome Run() override {
     ProbeOutcome out;
     std::string error;
-    auto answer = HttpFetch(url_, request_, &error);
+    auto answer = HttpFetch(url_, request_, clock_, &error);
     using Measure = HttpSignalSpec::Measure;
     const bool ok_status =
         answer && answer->status >= spec_.ok_status_min && answer->status <= spec_.ok_status_max;
@@ -89,22 +89,24 @@ class HttpProbe final : public Probe {
   Url url_;
   HttpSignalSpec spec_;
   HttpRequestSpec request_;
+  const util::Clock& clock_;
 };
 
 // A scrape with a selector, or a PromQL query against a server's /api/v1/query.
 class PrometheusProbe final : public Probe {
  public:
   PrometheusProbe(Url url, PrometheusSignalSpec spec, HttpRequestSpec request,
-                  std::optional<PromAggregator> aggregator)
+                  std::optional<PromAggregator> aggregator, const util::Clock& clock)
       : url_(std::move(url)),
         spec_(std::move(spec)),
         request_(std::move(request)),
-        aggregator_(std::move(aggregator)) {}
+        aggregator_(std::move(aggregator)),
+        clock_(clock) {}
 
   ProbeOutcome Run() override {
     ProbeOutcome out;
     std::string error;
-    auto answer = HttpFetch(url_, request_, &error);
+    auto answer = HttpFetch(url_, request_, clock_, &error);
     if (!answer) {
       out.error = error;
       return out;
@@ -115,9 +117,7 @@ class PrometheusProbe final : public Probe {
     }
     if (aggregator_) {
       const auto samples = ParsePrometheusText(answer->body);
-      const double seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-              .count();
+      const double seconds = util::ToSeconds(clock_.Now().time_since_epoch());
       std::string why;
       auto value = aggregator_->Update(samples, seconds, &why);
       if (!value) {
@@ -163,6 +163,7 @@ class PrometheusProbe final : public Probe {
   PrometheusSignalSpec spec_;
   HttpRequestSpec request_;
   std::optional<PromAggregator> aggregator_;
+  const util::Clock& clock_;
 };
 
 bool AddBearer(const Credential& bearer, HttpRequestSpec& request, std::string* error) {
@@ -179,7 +180,8 @@ bool AddBearer(const Credential& bearer, HttpRequestSpec& request, std::string* 
 
 }  // namespace
 
-std::unique_ptr<Probe> MakeHttpProbe(const SignalSpec& spec, std::string* error) {
+std::unique_ptr<Probe> MakeHttpProbe(const SignalSpec& spec, const util::Clock& clock,
+                                     std::string* error) {
   auto url = Url::Parse(spec.http.url, error);
   if (!url) return nullptr;
   HttpRequestSpec request;
@@ -188,10 +190,11 @@ std::unique_ptr<Probe> MakeHttpProbe(const SignalSpec& spec, std::string* error)
   request.timeout = spec.timeout;
   request.verify_tls = spec.http.verify_tls;
   if (!AddBearer(spec.http.bearer, request, error)) return nullptr;
-  return std::make_unique<HttpProbe>(std::move(*url), spec.http, std::move(request));
+  return std::make_unique<HttpProbe>(std::move(*url), spec.http, std::move(request), clock);
 }
 
-std::unique_ptr<Probe> MakePrometheusProbe(const SignalSpec& spec, std::string* error) {
+std::unique_ptr<Probe> MakePrometheusProbe(const SignalSpec& spec, const util::Clock& clock,
+                                           std::string* error) {
   const PrometheusSignalSpec& p = spec.prometheus;
   std::string text = p.url;
   std::optional<PromAggregator> aggregator;
@@ -211,19 +214,20 @@ std::unique_ptr<Probe> MakePrometheusProbe(const SignalSpec& spec, std::string* 
   request.headers.emplace_back("Accept", "text/plain;version=0.0.4, application/json");
   if (!AddBearer(p.bearer, request, error)) return nullptr;
   return std::make_unique<PrometheusProbe>(std::move(*url), p, std::move(request),
-                                           std::move(aggregator));
+                                           std::move(aggregator), clock);
 }
 
-std::unique_ptr<Probe> MakeProbe(const SignalSpec& spec, std::string* error) {
+std::unique_ptr<Probe> MakeProbe(const SignalSpec& spec, const util::Clock& clock,
+                                 std::string* error) {
   switch (spec.kind) {
     case SignalKind::kHttp:
-      return MakeHttpProbe(spec, error);
+      return MakeHttpProbe(spec, clock, error);
     case SignalKind::kPrometheus:
-      return MakePrometheusProbe(spec, error);
+      return MakePrometheusProbe(spec, clock, error);
     case SignalKind::kPostgres:
-      return MakePostgresProbe(spec, error);
+      return MakePostgresProbe(spec, clock, error);
     case SignalKind::kMysql:
-      return MakeMysqlProbe(spec, error);
+      return MakeMysqlProbe(spec, clock, error);
     case SignalKind::kPush:
       return nullptr;
   }

@@ -11,9 +11,13 @@
 
 namespace vwr::control {
 
-std::unique_ptr<Probe> MakeHttpProbe(const SignalSpec& spec, std::string* error);
-std::unique_ptr<Probe> MakePrometheusProbe(const SignalSpec& spec, std::string* error);
-std::unique_ptr<Probe> MakePostgresProbe(const SignalSpec& spec, std::string* error);
-std::unique_ptr<Probe> MakeMysqlProbe(const SignalSpec& spec, std::string* error);
+std::unique_ptr<Probe> MakeHttpProbe(const SignalSpec& spec, const util::Clock& clock,
+                                     std::string* error);
+std::unique_ptr<Probe> MakePrometheusProbe(const SignalSpec& spec, const util::Clock& clock,
+                                           std::string* error);
+std::unique_ptr<Probe> MakePostgresProbe(const SignalSpec& spec, const util::Clock& clock,
+                                         std::string* error);
+std::unique_ptr<Probe> MakeMysqlProbe(const SignalSpec& spec, const util::Clock& clock,
+                                      std::string* error);
 
 }  // namespace vwr::control

@@ -150,7 +150,8 @@ class Probe {
 
 // The probe for `spec` (nullptr for a push signal, which has none), with its credentials read
 // now. Nullptr with `error` set when it cannot be made.
-std::unique_ptr<Probe> MakeProbe(const SignalSpec& spec, std::string* error);
+std::unique_ptr<Probe> MakeProbe(const SignalSpec& spec, const util::Clock& clock,
+                                 std::string* error);
 
 // Reads `{"value": <number>, "ttl": "10s"}` (ttl optional, at most 24h) for PUT
 // /admin/api/v1/signals/{name}. Nullopt with `error` set when malformed.

@@ -18,29 +18,12 @@ namespace {
 constexpr std::size_t kExactShards = 16;
 std::size_t ShardOf(std::uint64_t hash) { return static_cast<std::size_t>(hash >> 60); }
 
-bool IsV4(const Ip128& ip) { return ip.hi == 0 && (ip.lo >> 32) == 0xffff; }  // IPv4-mapped
-
-// The 16 bytes of an address, in network order.
-std::array<unsigned char, 16> BytesOf(const Ip128& ip) {
-  std::array<unsigned char, 16> bytes;
-  for (std::size_t i = 0; i < 8; ++i) {
-    bytes[i] = static_cast<unsigned char>(ip.hi >> (56 - 8 * i));
-    bytes[8 + i] = static_cast<unsigned char>(ip.lo >> (56 - 8 * i));
-  }
-  return bytes;
-}
-
-// An address as the lists show it: IPv4 (also when it came as an IPv4-mapped IPv6 peer) in
-// dotted form, IPv6 in its canonical form.
-std::string IpText(const Ip128& ip) {
-  if (IsV4(ip)) return boost::asio::ip::address_v4(static_cast<std::uint32_t>(ip.lo)).to_string();
-  return boost::asio::ip::address_v6(BytesOf(ip)).to_string();
-}
-
 // Whose joins are counted together: an IPv4 address, or an IPv6 client's /64 (one household
 // or device gets a /64 or more, and picks addresses in it at will).
-Ip128 JoinKey(const Ip128& ip) { return IsV4(ip) ? ip : Ip128{ip.hi, 0}; }
-std::string JoinKeyText(const Ip128& key) { return IsV4(key) ? IpText(key) : IpText(key) + "/64"; }
+Ip128 JoinKey(const Ip128& ip) { return ip.IsV4() ? ip : Ip128{ip.hi, 0}; }
+std::string JoinKeyText(const Ip128& key) {
+  return key.IsV4() ? key.ToString() : key.ToString() + "/64";
+}
 
 std::int64_t Nanos(util::TimePoint t) { return t.time_since_epoch().count(); }
 
@@ -64,7 +47,7 @@ std::string_view GuardModeName(GuardMode mode) {
 }
 
 std::uint64_t SketchHash(const util::SipHashKey& key, const Ip128& ip) {
-  const std::array<unsigned char, 16> bytes = BytesOf(ip);
+  const std::array<unsigned char, 16> bytes = ip.Bytes();
   return util::SipHash24(key, bytes.data(), bytes.size());
 }
 
@@ -124,44 +107,6 @@ std::string_view GuardReasonName(GuardReason reason) {
       return "join_block";
   }
   return "temporary_block";
-}
-
-Ip128 ToIp128(const boost::asio::ip::address& address) {
-  if (address.is_v4()) return Ip128{0, 0x0000ffff00000000ULL | address.to_v4().to_uint()};
-  const auto bytes = address.to_v6().to_bytes();
-  Ip128 ip;
-  for (int i = 0; i < 8; ++i) ip.hi = (ip.hi << 8) | bytes[i];
-  for (int i = 8; i < 16; ++i) ip.lo = (ip.lo << 8) | bytes[i];
-  return ip;
-}
-
-std::optional<IpRange> ParseIpRange(std::string_view text) {
-  const std::size_t slash = text.find('/');
-  const std::string address_text(text.substr(0, slash));
-  boost::system::error_code ec;
-  const boost::asio::ip::address address = boost::asio::ip::make_address(address_text, ec);
-  if (ec) return std::nullopt;
-  unsigned bits = address.is_v4() ? 32 : 128;
-  if (slash != std::string_view::npos) {
-    const std::string_view digits = text.substr(slash + 1);
-    unsigned prefix = 0;
-    const auto [end, err] = std::from_chars(digits.data(), digits.data() + digits.size(), prefix);
-    if (digits.empty() || err != std::errc{} || end != digits.data() + digits.size() ||
-        prefix > bits) {
-      return std::nullopt;
-    }
-    bits = prefix;
-  }
-  if (address.is_v4()) bits += 96;  // in the IPv4-mapped range
-  const Ip128 ip = ToIp128(address);
-  // The mask of the host bits, over 128 bits.
-  const unsigned host_bits = 128 - bits;
-  const std::uint64_t lo_mask =
-      host_bits >= 64 ? ~0ULL : (host_bits == 0 ? 0 : (~0ULL >> (64 - host_bits)));
-  const std::uint64_t hi_mask =
-      host_bits <= 64 ? 0 : (host_bits == 128 ? ~0ULL : (~0ULL >> (128 - host_bits)));
-  return IpRange{Ip128{ip.hi & ~hi_mask, ip.lo & ~lo_mask},
-                 Ip128{ip.hi | hi_mask, ip.lo | lo_mask}};
 }
 
 // One list as Check() reads it: ranges sorted by their first address, with the running maximum
@@ -293,11 +238,11 @@ struct AbuseGuard::Table {
   }
 };
 
-// The automatic blocks in force, by exact key (an Ip128, or an identity as std::string): what a
-// refusal is confirmed against and what List shows. A request looks here only when the
-// sketch's filter cannot rule a block out (the key is blocked, or shares every slot with
-// blocked keys), so the shards' mutexes are taken by blocked callers and by blocks starting
-// and ending, not by the traffic at large. Lookups by std::string_view allocate nothing.
+// The automatic blocks in force, by exact key (an Ip128, or an identity as std::string): what
+// a refusal is confirmed against and what List shows. A request looks here only when the sketch's
+// filter cannot rule a block out (the key is blocked, or shares every slot with blocked keys), so
+// the shards' mutexes are taken by blocked callers and by blocks starting and ending, not by the
+// traffic at large. Lookups by std::string_view allocate nothing.
 namespace {
 struct ExactBlock {
   std::int64_t until_ns = 0;    // monotonic (util::Clock::Now)
@@ -440,9 +385,9 @@ void AbuseGuard::Republish(Room& room) {
           GuardListExpires(static_cast<GuardList>(l)) ? entry.expires_unix : 0;
       if (until != 0 && until <= now) return;
       if (entry.is_ip) {
-        const std::optional<IpRange> range = ParseIpRange(entry.value);
+        const std::optional<util::IpRange> range = util::IpRange::Parse(entry.value);
         if (!range) return;
-        one.ranges.push_back(Lists::Range{range->first, range->last, range->last, until});
+        one.ranges.push_back(Lists::Range{range->first(), range->last(), range->last(), until});
       } else {
         auto [it, inserted] = one.identities.emplace(entry.value, until);
         if (!inserted && it->second != 0) it->second = until == 0 ? 0 : std::max(it->second, until);
@@ -481,7 +426,7 @@ GuardVerdict AbuseGuard::Check(const GuardRequest& request) {
   if (room == nullptr) return {};
   const GuardSettings& settings = room->settings.Get();
   const Lists& lists = room->lists.Get();
-  const Ip128 ip = ToIp128(request.client_ip);
+  const Ip128 ip = Ip128::Of(request.client_ip);
   if (lists.any) {
     const std::int64_t now_unix = WallSeconds();
     auto find = [&](GuardList list, std::string_view identity) {
@@ -583,7 +528,7 @@ std::optional<GuardVerdict> AbuseGuard::CheckLimits(Room& room, const GuardSetti
   // The key that crossed the limit is blocked, exactly; then its slots are marked in the
   // filter; then its count is made fresh. A request that counts after the Forget sees both.
   if (*over == GuardReason::kRateLimitIp) {
-    std::string text = IpText(ip);
+    std::string text = ip.ToString();
     room.auto_ips.Set(ip_hash, ip, {now + block_ns, until_unix, text});
     room.ip_table.Block(ip_hash, now + block_ns);
     room.ip_table.Forget(ip_hash, epoch, ip_count);
@@ -667,7 +612,7 @@ bool AbuseGuard::IsBlocked(std::string_view room_id, const boost::asio::ip::addr
   Room* room = FindRoom(room_id);
   if (room == nullptr) return false;
   const Lists& lists = room->lists.Get();
-  const Ip128 ip = ToIp128(client_ip);
+  const Ip128 ip = Ip128::Of(client_ip);
   if (lists.any) {
     const std::int64_t now_unix = WallSeconds();
     auto find = [&](GuardList list) {
@@ -684,7 +629,7 @@ bool AbuseGuard::IsBlocked(std::string_view room_id, const boost::asio::ip::addr
 bool AbuseGuard::Add(std::string_view room_id, GuardList list, GuardEntry entry,
                      std::optional<std::chrono::seconds> ttl) {
   if (entry.value.empty()) return false;
-  if (entry.is_ip && !ParseIpRange(entry.value)) return false;
+  if (entry.is_ip && !util::IpRange::Parse(entry.value)) return false;
   GuardChange change;
   {
     std::lock_guard lock(mu_);
@@ -740,19 +685,19 @@ void AbuseGuard::Apply(const GuardChange& change) {
     return;
   }
   if (GuardListExpires(change.list) && change.entry.expires_unix <= now_unix) return;
-  if (change.entry.is_ip && !ParseIpRange(change.entry.value)) return;
+  if (change.entry.is_ip && !util::IpRange::Parse(change.entry.value)) return;
   if (GuardListExpires(change.list) && change.entry.source == "auto") {
     const std::int64_t until =
         Nanos(clock_.Now()) + (change.entry.expires_unix - now_unix) * 1'000'000'000LL;
     const ExactBlock block{until, change.entry.expires_unix, change.entry.value};
     if (change.list == GuardList::kJoinBlock) {
       if (!change.entry.is_ip) return;  // joins are limited per address only
-      const Ip128 join_key = JoinKey(ParseIpRange(change.entry.value)->first);
+      const Ip128 join_key = JoinKey(util::IpRange::Parse(change.entry.value)->first());
       const std::uint64_t hash = SketchHash(sketch_key_, join_key);
       room.auto_joins.Set(hash, join_key, block);
       room.join_table.Block(hash, until);
     } else if (change.entry.is_ip) {
-      const Ip128 ip = ParseIpRange(change.entry.value)->first;
+      const Ip128 ip = util::IpRange::Parse(change.entry.value)->first();
       const std::uint64_t hash = SketchHash(sketch_key_, ip);
       room.auto_ips.Set(hash, ip, block);
       room.ip_table.Block(hash, until);
@@ -769,9 +714,9 @@ void AbuseGuard::Apply(const GuardChange& change) {
 
 bool AbuseGuard::EraseAutoBlock(Room& room, GuardList list, bool is_ip, std::string_view value) {
   if (list == GuardList::kJoinBlock) {
-    const std::optional<IpRange> range = is_ip ? ParseIpRange(value) : std::nullopt;
+    const std::optional<util::IpRange> range = is_ip ? util::IpRange::Parse(value) : std::nullopt;
     if (!range) return false;
-    const Ip128 key = JoinKey(range->first);
+    const Ip128 key = JoinKey(range->first());
     const std::uint64_t hash = SketchHash(sketch_key_, key);
     if (!room.auto_joins.Erase(hash, key)) return false;
     // Let go by an operator: joins count afresh from here (in the window of now).
@@ -785,9 +730,9 @@ bool AbuseGuard::EraseAutoBlock(Room& room, GuardList list, bool is_ip, std::str
     return true;
   }
   if (!is_ip) return room.auto_identities.Erase(SketchHash(sketch_key_, value), value);
-  const std::optional<IpRange> range = ParseIpRange(value);
+  const std::optional<util::IpRange> range = util::IpRange::Parse(value);
   if (!range) return false;
-  return room.auto_ips.Erase(SketchHash(sketch_key_, range->first), range->first);
+  return room.auto_ips.Erase(SketchHash(sketch_key_, range->first()), range->first());
 }
 
 std::vector<GuardEntry> AbuseGuard::AutoBlocks(const Room& room, GuardList list,

@@ -18,6 +18,7 @@
 #include "analytics/metrics.hpp"
 #include "guard/guard.hpp"
 #include "util/clock.hpp"
+#include "util/ip_range.hpp"
 #include "util/log_limiter.hpp"
 #include "util/published.hpp"
 #include "util/siphash.hpp"
@@ -68,23 +69,8 @@ constexpr bool GuardListExpires(GuardList list) {
   return list == GuardList::kBlock || list == GuardList::kJoinBlock;
 }
 
-// An IP address as 128 bits; IPv4 is held as the IPv4-mapped IPv6 address (::ffff:a.b.c.d), so
-// that one range type serves both.
-struct Ip128 {
-  std::uint64_t hi = 0;
-  std::uint64_t lo = 0;
-  auto operator<=>(const Ip128&) const = default;
-};
-Ip128 ToIp128(const boost::asio::ip::address& address);
-
-// An address ("10.1.2.3", "2001:db8::1") or a CIDR block ("10.0.0.0/8", "2001:db8::/32") as the
-// inclusive range of addresses it covers; nullopt when `text` is neither. Bits below the
-// prefix are ignored ("10.1.2.3/8" is 10.0.0.0/8).
-struct IpRange {
-  Ip128 first;
-  Ip128 last;
-};
-std::optional<IpRange> ParseIpRange(std::string_view text);
+// Addresses as the sketch hashes them and the lists hold them: IPv4 as IPv4-mapped IPv6.
+using util::Ip128;
 
 // One entry of a list: an IP range or an identity, never both.
 struct GuardEntry {
@@ -155,7 +141,7 @@ class AbuseGuard final : public Guard {
   // rooms stay; a room no longer listed is not protected. Call from one thread at a time.
   void Configure(const std::unordered_map<std::string, GuardSettings>& rooms);
 
-  // Runtime list changes (admin API, another node). An IP entry must parse (ParseIpRange).
+  // Runtime list changes (admin API, another node). An IP entry must parse (util::IpRange).
   // `ttl` is for kBlock and kJoinBlock only (its end, from now); nullopt there means the
   // room's block_time. Removing an automatic join block also gives its address a fresh join
   // count (the operator let it join again).

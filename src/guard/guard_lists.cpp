@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <boost/asio/post.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -13,9 +14,9 @@
 #include <filesystem>
 #include <future>
 #include <sstream>
-#include <thread>
 
 #include "util/files.hpp"
+#include "util/ip_range.hpp"
 
 namespace vwr::guard {
 namespace {
@@ -62,7 +63,7 @@ std::optional<guard::GuardChange> DecodeGuardEntry(std::string_view field, std::
   change.list = *list;
   change.entry.is_ip = parts[2] == "ip";
   change.entry.value = std::string(parts[3]);
-  if (change.entry.is_ip && !guard::ParseIpRange(change.entry.value)) return std::nullopt;
+  if (change.entry.is_ip && !util::IpRange::Parse(change.entry.value)) return std::nullopt;
   boost::system::error_code ec;
   const boost::json::value doc = boost::json::parse(value, ec);
   const boost::json::object* obj = ec ? nullptr : doc.if_object();
@@ -78,38 +79,41 @@ std::optional<guard::GuardChange> DecodeGuardEntry(std::string_view field, std::
 }
 
 GuardLists::GuardLists(guard::AbuseGuard& guard, const util::Clock& clock, std::string where,
-                       redis::Client* client)
+                       redis::Client* client, boost::asio::any_io_executor writer)
     : guard_(guard),
       clock_(clock),
       where_(std::move(where)),
       client_(client),
+      writer_(std::move(writer)),
       write_log_(clock, 1) {}
 
 std::shared_ptr<GuardLists> GuardLists::Embedded(guard::AbuseGuard& guard, const util::Clock& clock,
-                                                 std::string file) {
-  return std::shared_ptr<GuardLists>(new GuardLists(guard, clock, std::move(file), nullptr));
+                                                 std::string file,
+                                                 boost::asio::any_io_executor writer) {
+  return std::shared_ptr<GuardLists>(
+      new GuardLists(guard, clock, std::move(file), nullptr, std::move(writer)));
 }
 
 std::shared_ptr<GuardLists> GuardLists::Shared(guard::AbuseGuard& guard, const util::Clock& clock,
                                                redis::Client& client, std::string redis_key) {
-  return std::shared_ptr<GuardLists>(new GuardLists(guard, clock, std::move(redis_key), &client));
+  return std::shared_ptr<GuardLists>(
+      new GuardLists(guard, clock, std::move(redis_key), &client, {}));
 }
 
 bool GuardLists::Load() {
   if (client_ != nullptr) {
     // The shared lists before serving, so that a node that starts does not let in, for its
     // first second, whoever the other nodes keep out. Redis out of reach: served without them
-    // until a later round reads them.
-    const auto deadline = std::chrono::steady_clock::now() + kLoadWait;
-    while (!client_->connected() && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // start-up only
-    }
+    // until a later round reads them. (Start-up, on the main thread: waiting here blocks no
+    // worker.)
     auto read = std::make_shared<std::promise<bool>>();
     auto answered = read->get_future();
     reading_.store(true);
     last_read_ = clock_.Now();
-    Read([read](bool ok) { read->set_value(ok); });
-    if (answered.wait_until(deadline + std::chrono::seconds(1)) != std::future_status::ready ||
+    client_->WhenConnected(kLoadWait, [self = shared_from_this(), read](bool) {
+      self->Read([read](bool ok) { read->set_value(ok); });
+    });
+    if (answered.wait_for(kLoadWait + std::chrono::seconds(1)) != std::future_status::ready ||
         !answered.get()) {
       spdlog::warn(
           "guard: the shared lists in {} could not be read at start; serving without "
@@ -245,12 +249,17 @@ void GuardLists::Retry() {
 
 void GuardLists::Flush(std::function<void(bool)> done) {
   if (client_ == nullptr) {
-    bool ok = true;
-    {
-      std::lock_guard lock(file_mu_);
-      if (dirty_.exchange(false, std::memory_order_acq_rel)) ok = WriteFile();
-    }
-    return done(ok);
+    // Written on the control thread, like the tick's writes: the caller (an admin request on a
+    // worker) is answered from there once the file is durable.
+    boost::asio::post(writer_, [self = shared_from_this(), done = std::move(done)] {
+      bool ok = true;
+      {
+        std::lock_guard lock(self->file_mu_);
+        if (self->dirty_.exchange(false, std::memory_order_acq_rel)) ok = self->WriteFile();
+      }
+      done(ok);
+    });
+    return;
   }
   Retry();
   bool clean = false;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <boost/asio/any_io_executor.hpp>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -30,11 +31,14 @@ std::optional<guard::GuardChange> DecodeGuardEntry(std::string_view field, std::
 
 // Keeps the guard's runtime lists beyond the process, by the store:
 //
-// embedded: every change (OnChange, from the guard's listener) marks the lists dirty; Round()
-//   (the control thread's tick) rewrites <data_dir>/guard-lists.json (a temporary file, fsync,
-//   rename, fsync of the directory) when dirty, and so does Flush() at once (an admin change,
-//   before its answer). Load() applies the file at start: entries added through the admin API
-//   and blocks still running survive a restart.
+// embedded: every change (OnChange, from the guard's listener, on whatever thread made it) only
+//   marks the lists dirty; the file is written on the `writer` executor (the control thread),
+//   never on the thread that made the change, which may be a worker serving polls. Round() (the
+//   control thread's tick) rewrites <data_dir>/guard-lists.json (a temporary file, fsync,
+//   rename, fsync of the directory) when dirty; Flush() (an admin change, before its answer)
+//   posts the same write to `writer` and answers from there once it is done. Load() applies the
+//   file at start: entries added through the admin API and blocks still running survive a
+//   restart.
 //
 // redis: each change is written at once (HSET / HDEL on "<key_prefix>:guard"; an automatic block
 //   is one write when it starts). Round(), at most once a second, reads the hash (HGETALL) and
@@ -44,9 +48,11 @@ std::optional<guard::GuardChange> DecodeGuardEntry(std::string_view field, std::
 //   of the same entry replaces it.
 class GuardLists : public std::enable_shared_from_this<GuardLists> {
  public:
-  // `file` for the embedded store; `client` (and `redis_key`) for Redis.
+  // `file` for the embedded store, written on `writer` (the control thread's executor);
+  // `client` (and `redis_key`) for Redis.
   static std::shared_ptr<GuardLists> Embedded(guard::AbuseGuard& guard, const util::Clock& clock,
-                                              std::string file);
+                                              std::string file,
+                                              boost::asio::any_io_executor writer);
   static std::shared_ptr<GuardLists> Shared(guard::AbuseGuard& guard, const util::Clock& clock,
                                             redis::Client& client, std::string redis_key);
 
@@ -59,10 +65,11 @@ class GuardLists : public std::enable_shared_from_this<GuardLists> {
   bool Load();
   // The guard's listener. Any thread.
   void OnChange(const guard::GuardChange& change);
-  // The control thread, every tick.
+  // The control thread (the embedded store's writer), every tick.
   void Round();
   // Calls `done` once every change made so far is recorded: true when it is, false when a write
-  // failed. Embedded: writes the file now (on the calling thread) if anything changed. Redis:
+  // failed. Embedded: the write is posted to the writer, which writes the file if anything
+  // changed and then calls `done` there (the caller never waits on the disk). Redis:
   // sends again the writes that failed, then answers once every write sent so far has answered
   // (true when no change is left unrecorded). What an admin change waits for before its
   // answer, so that an acknowledged change survives a crash.
@@ -77,7 +84,7 @@ class GuardLists : public std::enable_shared_from_this<GuardLists> {
 
  private:
   GuardLists(guard::AbuseGuard& guard, const util::Clock& clock, std::string where,
-             redis::Client* client);
+             redis::Client* client, boost::asio::any_io_executor writer);
   bool WriteFile();  // under file_mu_
   // Sends one entry's write (HSET or HDEL), superseding any earlier one of that entry.
   void Send(const std::string& field, std::vector<std::string> command);
@@ -92,14 +99,15 @@ class GuardLists : public std::enable_shared_from_this<GuardLists> {
   const util::Clock& clock_;
   std::string where_;  // the file, or the Redis key
   redis::Client* client_;
+  boost::asio::any_io_executor writer_;  // embedded: where the file is written
   std::atomic<bool> dirty_{false};
   std::atomic<bool> reading_{false};
   util::TimePoint last_read_{};
   std::mutex mu_;
   std::map<std::string, std::string> seen_;  // the hash as last read (under mu_)
   bool logged_failure_ = false;              // under mu_
-  std::mutex file_mu_;                       // embedded: one writer of the file at a time
-  util::LogLimiter write_log_;               // failed writes (retried): once a second
+  std::mutex file_mu_;  // embedded: one writer of the file at a time (Round() after the loop)
+  util::LogLimiter write_log_;  // failed writes (retried): once a second
 
   // Redis (under mu_): the writes sent and not yet answered, and the flushes waiting for them.
   // A change whose write failed stays unrecorded until a newer write of the same entry is sent

@@ -40,6 +40,8 @@ std::string_view EndpointName(Endpoint endpoint) {
       return "sessions";
     case Endpoint::kChallenge:
       return "challenge";
+    case Endpoint::kStats:
+      return "stats";
     case Endpoint::kOther:
       return "other";
   }
@@ -83,6 +85,17 @@ void ApiMetrics::Record(Endpoint endpoint, unsigned status_code, double seconds)
   latency_[e].Observe(seconds);
 }
 
+analytics::Counter& ApiMetrics::HandlerExceptions(std::string_view listener) {
+  const std::lock_guard lock(listeners_mu_);
+  for (auto& [name, counter] : handler_exceptions_) {
+    if (name == listener) return counter;
+  }
+  return handler_exceptions_
+      .emplace_back(std::piecewise_construct, std::forward_as_tuple(listener),
+                    std::forward_as_tuple())
+      .second;
+}
+
 void ApiMetrics::Render(std::string& out) const {
   analytics::AppendHelp(out, "vwr_http_requests_total", "counter",
                         "HTTP requests answered, by endpoint and status code.");
@@ -110,6 +123,16 @@ void ApiMetrics::Render(std::string& out) const {
   for (std::size_t e = 0; e < kEndpointCount; ++e) {
     latency_[e].Render(out, "vwr_http_request_duration_seconds",
                        fmt::format("endpoint=\"{}\"", EndpointName(static_cast<Endpoint>(e))));
+  }
+  const std::lock_guard lock(listeners_mu_);
+  if (handler_exceptions_.empty()) return;
+  analytics::AppendHelp(out, "vwr_http_handler_exceptions_total", "counter",
+                        "Exceptions that reached a listener's catch-all instead of an answer "
+                        "(answered 500, connection closed): a bug in a handler.");
+  for (const auto& [name, counter] : handler_exceptions_) {
+    analytics::AppendSample(out, "vwr_http_handler_exceptions_total",
+                            fmt::format("listener=\"{}\"", analytics::EscapeLabel(name)),
+                            counter.Value());
   }
 }
 

@@ -1,8 +1,11 @@
 #pragma once
 
 #include <array>
+#include <deque>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "analytics/metrics.hpp"
 
@@ -26,9 +29,10 @@ enum class Endpoint : std::uint8_t {
   kTracerInput,     // /TRACERAPI/inputQueue.do
   kTracerOutput,    // /TRACERAPI/outQueue.do (and its alias outputQueue.do)
   kTracerCheckBot,  // /TRACERAPI/checkBotIp.do
+  kStats,           // /admin/api/v1/stats[/top|/peaks], /admin/api/v1/live
   kOther,
 };
-inline constexpr std::size_t kEndpointCount = 18;
+inline constexpr std::size_t kEndpointCount = 19;
 std::string_view EndpointName(Endpoint endpoint);
 
 // What GET /api/v1/verify decided (vwr_verify_results_total{result}).
@@ -44,11 +48,16 @@ enum class VerifyOutcome : std::uint8_t {
 inline constexpr std::size_t kVerifyOutcomeCount = 7;
 std::string_view VerifyOutcomeName(VerifyOutcome outcome);
 
-// Request counts by endpoint and status code, and latency by endpoint. Thread-safe, lock-free.
+// Request counts by endpoint and status code, and latency by endpoint; exceptions that reached
+// a listener's catch-all. Thread-safe; counting is lock-free.
 class ApiMetrics {
  public:
   void Record(Endpoint endpoint, unsigned status_code, double seconds);
   void RecordVerify(VerifyOutcome outcome);
+  // The count of exceptions that reached `listener`'s catch-all instead of an answer (a bug in
+  // a handler: vwr_http_handler_exceptions_total{listener}). Registered when the listener is
+  // added (the same name gives the same counter); the counter lives as long as this object.
+  analytics::Counter& HandlerExceptions(std::string_view listener);
   void Render(std::string& out) const;
 
  private:
@@ -59,6 +68,8 @@ class ApiMetrics {
   std::array<std::array<analytics::Counter, kCodes.size()>, kEndpointCount> requests_;
   std::array<analytics::LatencyHistogram, kEndpointCount> latency_;
   std::array<analytics::Counter, kVerifyOutcomeCount> verify_;
+  mutable std::mutex listeners_mu_;  // guards the list, not the counts
+  std::deque<std::pair<std::string, analytics::Counter>> handler_exceptions_;
 };
 
 }  // namespace vwr::http

@@ -1,7 +1,7 @@
 #include "http/client_ip.hpp"
 
 #include <array>
-#include <charconv>
+#include <optional>
 
 namespace vwr::http {
 namespace {
@@ -45,87 +45,18 @@ std::optional<ip::address> ParseForwarded(std::string_view text) {
   return Unmapped(address);
 }
 
-bool IsTrusted(const ip::address& address, std::span<const Cidr> trusted) {
-  for (const Cidr& cidr : trusted) {
-    if (cidr.Contains(address)) return true;
+bool IsTrusted(const ip::address& address, std::span<const util::IpRange> trusted) {
+  const util::Ip128 at = util::Ip128::Of(address);
+  for (const util::IpRange& range : trusted) {
+    if (range.Contains(at)) return true;
   }
   return false;
 }
 
 }  // namespace
 
-bool Cidr::Contains(const ip::address& candidate) const {
-  const ip::address address = Unmapped(candidate);
-  if (address.is_v4() != network.is_v4()) return false;
-  if (address.is_v4()) {
-    if (prefix_length == 0) return true;
-    const std::uint32_t mask =
-        prefix_length >= 32 ? 0xffffffffU : ~((std::uint32_t{1} << (32 - prefix_length)) - 1);
-    return (address.to_v4().to_uint() & mask) == (network.to_v4().to_uint() & mask);
-  }
-  const ip::address_v6::bytes_type a = address.to_v6().to_bytes();
-  const ip::address_v6::bytes_type n = network.to_v6().to_bytes();
-  unsigned bits = prefix_length > 128 ? 128 : prefix_length;
-  for (std::size_t i = 0; i < a.size() && bits > 0; ++i) {
-    const unsigned take = bits >= 8 ? 8 : bits;
-    const auto mask = static_cast<unsigned char>(0xff << (8 - take));
-    if ((a[i] & mask) != (n[i] & mask)) return false;
-    bits -= take;
-  }
-  return true;
-}
-
-std::optional<Cidr> ParseCidr(std::string_view text) {
-  text = Trim(text);
-  std::string_view address_text = text;
-  std::optional<unsigned> prefix;
-  if (const auto slash = text.find('/'); slash != std::string_view::npos) {
-    address_text = text.substr(0, slash);
-    const std::string_view digits = text.substr(slash + 1);
-    unsigned value = 0;
-    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-    if (digits.empty() || digits.size() > 3 || ec != std::errc{} ||
-        end != digits.data() + digits.size()) {
-      return std::nullopt;
-    }
-    prefix = value;
-  }
-  if (address_text.empty() || address_text.size() > 64) return std::nullopt;
-  std::array<char, 65> buffer{};
-  address_text.copy(buffer.data(), address_text.size());
-  boost::system::error_code ec;
-  ip::address address = ip::make_address(buffer.data(), ec);
-  if (ec) return std::nullopt;
-  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
-    address = Unmapped(address);
-    if (prefix) {
-      if (*prefix < 96) return std::nullopt;
-      *prefix -= 96;
-    }
-  }
-  const unsigned max = address.is_v4() ? 32 : 128;
-  const unsigned length = prefix.value_or(max);
-  if (length > max) return std::nullopt;
-  // Clear the host bits, so that the block prints and compares as its network.
-  if (address.is_v4()) {
-    const std::uint32_t mask =
-        length == 0 ? 0 : (length >= 32 ? 0xffffffffU : ~((std::uint32_t{1} << (32 - length)) - 1));
-    address = ip::address_v4(address.to_v4().to_uint() & mask);
-  } else {
-    ip::address_v6::bytes_type bytes = address.to_v6().to_bytes();
-    unsigned bits = length;
-    for (auto& byte : bytes) {
-      const unsigned keep = bits >= 8 ? 8 : bits;
-      byte = static_cast<unsigned char>(byte & (keep == 0 ? 0 : 0xff << (8 - keep)));
-      bits -= keep;
-    }
-    address = ip::address_v6(bytes);
-  }
-  return Cidr{address, length};
-}
-
 ip::address ClientIp(const Request& request, const ConnectionInfo& connection,
-                     std::span<const Cidr> trusted_proxies) {
+                     std::span<const util::IpRange> trusted_proxies) {
   const ip::address peer = Unmapped(connection.peer);
   if (trusted_proxies.empty() || !IsTrusted(peer, trusted_proxies)) return peer;
   // Every X-Forwarded-For field line, joined as one list (RFC 9110 5.3), walked from the right:

@@ -4,7 +4,8 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <cstdint>
-#include <functional>
+
+#include "http/respond.hpp"
 
 namespace vwr::http {
 
@@ -13,15 +14,11 @@ namespace vwr::http {
 using namespace boost::beast::http;  // NOLINT(google-build-using-namespace)
 
 using Request = http::request<http::string_body>;
-using Response = http::response<http::string_body>;
 
 // What the server knows about the connection a request came on.
 struct ConnectionInfo {
   boost::asio::ip::address peer;
 };
-
-// Receives the answer to one request. Called exactly once, on any thread.
-using Respond = std::function<void(Response)>;
 
 // Turns one request into one response. Called on a worker thread, concurrently from all
 // workers; implementations are thread-safe and never throw for anything a client can send.

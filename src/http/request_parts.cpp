@@ -62,30 +62,17 @@ std::string PercentEncode(std::string_view text) {
 }
 
 std::optional<std::string_view> RawQueryParam(std::string_view query, std::string_view name) {
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    const auto eq = pair.find('=');
-    if (pair.substr(0, eq) != name) continue;
-    return eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+  QueryPairs pairs(query);
+  while (const std::optional<QueryPairs::Pair> pair = pairs.Next()) {
+    if (pair->key == name) return pair->value;
   }
   return std::nullopt;
 }
 
 std::optional<std::string> QueryParam(std::string_view query, std::string_view name) {
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    const auto eq = pair.find('=');
-    const std::string_view key = pair.substr(0, eq);
-    if (key != name) continue;
-    const std::string_view value =
-        eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
-    return PercentDecode(value, /*plus_is_space=*/true);
-  }
-  return std::nullopt;
+  const std::optional<std::string_view> value = RawQueryParam(query, name);
+  if (!value) return std::nullopt;
+  return PercentDecode(*value, /*plus_is_space=*/true);
 }
 
 PathSegments SplitPath(std::string_view path) {

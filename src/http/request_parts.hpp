@@ -13,6 +13,43 @@ namespace vwr::http {
 std::string_view PathOf(std::string_view target);
 // The query of a request target, without '?'; empty when none.
 std::string_view QueryOf(std::string_view target);
+// The key=value pairs of an application/x-www-form-urlencoded text (a query without its '?',
+// or a form body) as they were sent, not decoded, in order: the one walker of queries and forms
+// (QueryParam, RawQueryParam, tracer::ParseForm). Pairs are split at '&', a pair at its first
+// '=' ("a=1=2" is a = "1=2", "a" is a with an empty value, "=v" the empty key); empty pairs (a
+// leading, trailing or doubled '&') are skipped. Allocation-free; the views point into the
+// text.
+class QueryPairs {
+ public:
+  struct Pair {
+    std::string_view key;
+    std::string_view value;
+    std::size_t offset = 0;  // of the pair's first byte in the text
+  };
+
+  explicit QueryPairs(std::string_view text) : text_(text) {}
+
+  // The next pair, or nullopt after the last. Inline: the verify call walks its query with it.
+  std::optional<Pair> Next() {
+    while (offset_ < text_.size()) {
+      const std::size_t start = offset_;
+      const std::size_t amp = text_.find('&', start);
+      const std::size_t end = amp == std::string_view::npos ? text_.size() : amp;
+      offset_ = end + 1;
+      if (end == start) continue;
+      const std::string_view pair = text_.substr(start, end - start);
+      const std::size_t eq = pair.find('=');
+      if (eq == std::string_view::npos) return Pair{pair, {}, start};
+      return Pair{pair.substr(0, eq), pair.substr(eq + 1), start};
+    }
+    return std::nullopt;
+  }
+
+ private:
+  std::string_view text_;
+  std::size_t offset_ = 0;
+};
+
 // The first value of `name` in an application/x-www-form-urlencoded query, percent-decoded
 // ('+' is a space). nullopt when absent or when its encoding is broken.
 std::optional<std::string> QueryParam(std::string_view query, std::string_view name);

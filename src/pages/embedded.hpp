@@ -5,7 +5,7 @@
 
 #include "http/http.hpp"
 
-// The files under web/, compiled into the binary (src/web/embed_files.cmake), and how they are
+// The files under web/, compiled into the binary (src/pages/embed_files.cmake), and how they are
 // served: the right Content-Type, caching by version and ETag, and the security headers.
 namespace vwr::pages {
 

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <variant>
 
+#include "http/cookies.hpp"
 #include "http/errors.hpp"
 #include "http/request_parts.hpp"
 #include "http/return_url.hpp"
@@ -26,29 +27,9 @@ std::string ForLog(std::string_view text) {
   return out;
 }
 
-// The value of cookie `name` in a Cookie header; empty when absent.
-std::string_view CookieValue(std::string_view header, std::string_view name) {
-  while (!header.empty()) {
-    const std::size_t semi = header.find(';');
-    std::string_view pair = header.substr(0, semi);
-    header = semi == std::string_view::npos ? std::string_view{} : header.substr(semi + 1);
-    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
-    const std::size_t eq = pair.find('=');
-    if (eq != std::string_view::npos && pair.substr(0, eq) == name) {
-      std::string_view value = pair.substr(eq + 1);
-      if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
-        value = value.substr(1, value.size() - 2);
-      }
-      return value;
-    }
-  }
-  return {};
-}
-
-http::Response MethodNotAllowed(const http::Request& req, std::string_view allow) {
+http::Response MethodNotAllowed(const http::RequestContext& ctx, std::string_view allow) {
   http::Response res =
-      http::MakeError(http::ApiError::kMethodNotAllowed, fmt::format("use {}", allow),
-                      req.version(), req.keep_alive());
+      ctx.ErrorResponse(http::ApiError::kMethodNotAllowed, fmt::format("use {}", allow));
   res.set(http::field::allow, allow);
   return res;
 }
@@ -76,11 +57,12 @@ util::TextTemplate BuiltinTemplate(std::string_view name) {
 
 WebHandler::WebHandler(http::RoomDirectory& rooms, admin::RoomMessages& messages,
                        const token::AdmissionTokenSigner& tokens, const util::Clock& clock,
-                       WebOptions options)
+                       http::ApiMetrics& metrics, WebOptions options)
     : rooms_(rooms),
       messages_(messages),
       tokens_(tokens),
       clock_(clock),
+      pipeline_(clock, metrics),
       options_(std::move(options)),
       texts_(Texts::Builtin()),
       default_wait_(std::make_shared<const util::TextTemplate>(BuiltinTemplate("wait.html"))),
@@ -121,56 +103,54 @@ void WebHandler::SetRooms(const std::vector<config::RoomConfig>& rooms) {
   pages_.Publish(std::move(pages));
 }
 
-void WebHandler::Serve(const http::Request& request, const http::ConnectionInfo&,
+void WebHandler::Serve(const http::Request& request, const http::ConnectionInfo& connection,
                        http::Respond respond) {
-  respond(Route(request));
+  http::RequestContext ctx = pipeline_.Begin(request, connection, std::move(respond));
+  ctx.Finish(Route(ctx));
 }
 
-http::Response WebHandler::Route(const http::Request& req) {
+http::Response WebHandler::Route(const http::RequestContext& ctx) {
+  const http::Request& req = ctx.request();
   const std::string_view path = http::PathOf(req.target());
-  const unsigned v = req.version();
-  const bool ka = req.keep_alive();
-  auto not_found = [&] {
-    return http::MakeError(http::ApiError::kNotFound, "no such endpoint", v, ka);
-  };
+  auto not_found = [&] { return ctx.ErrorResponse(http::ApiError::kNotFound, "no such endpoint"); };
 
   if (path.starts_with("/assets/") || path.starts_with("/sdk/")) {
     const EmbeddedFile* file = FindEmbedded(path.substr(1));
     if (file == nullptr) return not_found();
-    if (!IsRead(req)) return MethodNotAllowed(req, "GET, HEAD");
+    if (!IsRead(req)) return MethodNotAllowed(ctx, "GET, HEAD");
     return ServeEmbedded(*file, req);
   }
   const http::PathSegments parts = http::SplitPath(path);
   if (parts.size() >= 2 && parts[0] == "wait" && !parts[1].empty()) {
     if (parts.size() == 2) {
-      if (!IsRead(req)) return MethodNotAllowed(req, "GET, HEAD");
-      return WaitPage(parts[1], req);
+      if (!IsRead(req)) return MethodNotAllowed(ctx, "GET, HEAD");
+      return WaitPage(parts[1], ctx);
     }
     if (parts.size() == 3 && parts[2] == "message") {
-      if (!IsRead(req)) return MethodNotAllowed(req, "GET, HEAD");
-      return WaitMessage(parts[1], req);
+      if (!IsRead(req)) return MethodNotAllowed(ctx, "GET, HEAD");
+      return WaitMessage(parts[1], ctx);
     }
     return not_found();
   }
   if (!options_.demo) return not_found();
   if (path == "/") {
-    if (!IsRead(req)) return MethodNotAllowed(req, "GET, HEAD");
-    return DemoPage(demo_, req, "/");
+    if (!IsRead(req)) return MethodNotAllowed(ctx, "GET, HEAD");
+    return DemoPage(demo_, ctx, "/");
   }
   if (path == "/demo/inside") {
-    if (!IsRead(req)) return MethodNotAllowed(req, "GET, HEAD");
-    return DemoPage(inside_, req, "/demo/inside");
+    if (!IsRead(req)) return MethodNotAllowed(ctx, "GET, HEAD");
+    return DemoPage(inside_, ctx, "/demo/inside");
   }
   if (path == "/demo/book") {
-    if (req.method() != http::verb::post) return MethodNotAllowed(req, "POST");
-    return Book(req);
+    if (req.method() != http::verb::post) return MethodNotAllowed(ctx, "POST");
+    return Book(ctx);
   }
   return not_found();
 }
 
-http::Response WebHandler::Html(http::status status, std::string body, const http::Request& req) {
-  http::Response res{status, req.version()};
-  res.keep_alive(req.keep_alive());
+http::Response WebHandler::Html(http::status status, std::string body,
+                                const http::RequestContext& ctx) {
+  http::Response res = ctx.EmptyResponse(status);
   res.set(http::field::content_type, "text/html; charset=utf-8");
   res.set(http::field::cache_control, "no-store");
   SetSecurityHeaders(res, true);
@@ -179,23 +159,24 @@ http::Response WebHandler::Html(http::status status, std::string body, const htt
   return res;
 }
 
-http::Response WebHandler::NotFoundPage(const http::Request& req, Lang lang) {
+http::Response WebHandler::NotFoundPage(const http::RequestContext& ctx, Lang lang) {
   PageValues values;
   values.texts = &texts_;
   values.lang = lang;
   values.values = {{"lang", std::string(LangCode(lang))},
                    {"asset_version", std::string(AssetVersion())}};
-  return Html(http::status::not_found, RenderPage(not_found_, values), req);
+  return Html(http::status::not_found, RenderPage(not_found_, values), ctx);
 }
 
-http::Response WebHandler::WaitPage(std::string_view room, const http::Request& req) {
+http::Response WebHandler::WaitPage(std::string_view room, const http::RequestContext& ctx) {
+  const http::Request& req = ctx.request();
   const std::string_view query = http::QueryOf(req.target());
   const Lang lang =
       ChooseLang(http::QueryParam(query, "lang").value_or(""), req[http::field::accept_language]);
   const Pages& pages = pages_.Get();
   const auto page = pages.find(room);
   http::RoomEntry* entry = rooms_.Find(room);
-  if (page == pages.end() || entry == nullptr) return NotFoundPage(req, lang);
+  if (page == pages.end() || entry == nullptr) return NotFoundPage(ctx, lang);
 
   const std::optional<std::string> requested = http::QueryParam(query, "return");
   std::string return_url = "/";
@@ -229,19 +210,17 @@ http::Response WebHandler::WaitPage(std::string_view room, const http::Request& 
       {"lang_ko_url", base + "ko" + return_query},
       {"lang_en_url", base + "en" + return_query},
   };
-  return Html(http::status::ok, RenderPage(*page->second.page, values), req);
+  return Html(http::status::ok, RenderPage(*page->second.page, values), ctx);
 }
 
-http::Response WebHandler::WaitMessage(std::string_view room, const http::Request& req) {
-  const unsigned v = req.version();
-  const bool ka = req.keep_alive();
+http::Response WebHandler::WaitMessage(std::string_view room, const http::RequestContext& ctx) {
   if (rooms_.Find(room) == nullptr) {
-    return http::MakeError(http::ApiError::kRoomNotFound, "no such room", v, ka);
+    return ctx.ErrorResponse(http::ApiError::kRoomNotFound, "no such room");
   }
   std::string body = R"({"message":)";
   http::AppendJsonString(body, messages_.Get(room).text);
   body.push_back('}');
-  http::Response res = http::MakeJson(http::status::ok, std::move(body), v, ka);
+  http::Response res = ctx.JsonResponse(http::status::ok, std::move(body));
   SetSecurityHeaders(res, false);
   return res;
 }
@@ -252,8 +231,7 @@ http::SessionStanding WebHandler::StandingOfSession(std::string_view room, std::
 }
 
 bool WebHandler::HasAdmissionCookie(const http::Request& req, std::string_view room) {
-  const std::string name = "vwr_" + std::string(room);
-  const std::string_view token = CookieValue(req[http::field::cookie], name);
+  const std::string_view token = http::FindCookie(req, "vwr_", room);
   if (token.empty()) return false;
   const std::int64_t now =
       std::chrono::duration_cast<std::chrono::seconds>(clock_.WallNow().time_since_epoch()).count();
@@ -261,8 +239,9 @@ bool WebHandler::HasAdmissionCookie(const http::Request& req, std::string_view r
   return claims && StandingOfSession(room, claims->jti) == http::SessionStanding::kLive;
 }
 
-http::Response WebHandler::DemoPage(const util::TextTemplate& page, const http::Request& req,
+http::Response WebHandler::DemoPage(const util::TextTemplate& page, const http::RequestContext& ctx,
                                     std::string_view self_path) {
+  const http::Request& req = ctx.request();
   const Lang lang = ChooseLang(http::QueryParam(http::QueryOf(req.target()), "lang").value_or(""),
                                req[http::field::accept_language]);
   const std::string& room = options_.demo_room;
@@ -285,17 +264,16 @@ http::Response WebHandler::DemoPage(const util::TextTemplate& page, const http::
        std::string(texts_.Get(
            lang, HasAdmissionCookie(req, room) ? "inside_cookie_ok" : "inside_cookie_none"))},
   };
-  return Html(http::status::ok, RenderPage(page, values), req);
+  return Html(http::status::ok, RenderPage(page, values), ctx);
 }
 
-http::Response WebHandler::Book(const http::Request& req) {
-  const unsigned v = req.version();
-  const bool ka = req.keep_alive();
+http::Response WebHandler::Book(const http::RequestContext& ctx) {
+  const http::Request& req = ctx.request();
   const std::string& room = options_.demo_room;
   const std::string_view token = http::BearerToken(req[http::field::authorization]);
   if (token.empty()) {
-    return http::MakeError(http::ApiError::kInvalidToken,
-                           "an admission token is required (Authorization: Bearer)", v, ka);
+    return ctx.ErrorResponse(http::ApiError::kInvalidToken,
+                             "an admission token is required (Authorization: Bearer)");
   }
   // What a protected service does: check the token offline, for this room, now; then that its
   // session has not ended (a service next to VWR asks /api/v1/verify for that).
@@ -303,20 +281,18 @@ http::Response WebHandler::Book(const http::Request& req) {
       std::chrono::duration_cast<std::chrono::seconds>(clock_.WallNow().time_since_epoch()).count();
   auto claims = tokens_.Verify(token, now, room);
   if (!claims) {
-    return http::MakeError(http::ApiError::kInvalidToken,
-                           fmt::format("the admission token is not valid for room {} ({})", room,
-                                       token::TokenErrorName(claims.error())),
-                           v, ka);
+    return ctx.ErrorResponse(http::ApiError::kInvalidToken,
+                             fmt::format("the admission token is not valid for room {} ({})", room,
+                                         token::TokenErrorName(claims.error())));
   }
   switch (StandingOfSession(room, claims->jti)) {
     case http::SessionStanding::kLive:
       break;
     case http::SessionStanding::kEnded:
-      return http::MakeError(http::ApiError::kSessionEnded, "the session has ended", v, ka);
+      return ctx.ErrorResponse(http::ApiError::kSessionEnded, "the session has ended");
     case http::SessionStanding::kNotASession:
-      return http::MakeError(http::ApiError::kInvalidToken,
-                             fmt::format("the admission token is not valid for room {}", room), v,
-                             ka);
+      return ctx.ErrorResponse(http::ApiError::kInvalidToken,
+                               fmt::format("the admission token is not valid for room {}", room));
   }
   const std::string booking =
       fmt::format("VWR-{:06X}", static_cast<std::uint32_t>(util::SecureRandom64() & 0xffffff));
@@ -327,7 +303,7 @@ http::Response WebHandler::Book(const http::Request& req) {
   body += R"(,"subject":)";
   http::AppendJsonString(body, claims->sub);
   fmt::format_to(std::back_inserter(body), R"(,"expires":{}}})", claims->exp);
-  http::Response res = http::MakeJson(http::status::ok, std::move(body), v, ka);
+  http::Response res = ctx.JsonResponse(http::status::ok, std::move(body));
   SetSecurityHeaders(res, false);
   return res;
 }

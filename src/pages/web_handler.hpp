@@ -8,7 +8,9 @@
 
 #include "admin/room_messages.hpp"
 #include "config/config.hpp"
+#include "http/api_metrics.hpp"
 #include "http/http.hpp"
+#include "http/request_context.hpp"
 #include "http/room_directory.hpp"
 #include "http/session_standing.hpp"
 #include "pages/texts.hpp"
@@ -41,9 +43,10 @@ struct WebOptions {
 // of the rooms' pages without stopping them.
 class WebHandler final : public http::Handler {
  public:
+  // `metrics`: its answers are counted under the endpoint "other".
   WebHandler(http::RoomDirectory& rooms, admin::RoomMessages& messages,
              const token::AdmissionTokenSigner& tokens, const util::Clock& clock,
-             WebOptions options);
+             http::ApiMetrics& metrics, WebOptions options);
 
   void Serve(const http::Request& request, const http::ConnectionInfo& connection,
              http::Respond respond) override;
@@ -63,15 +66,16 @@ class WebHandler final : public http::Handler {
   };
   using Pages = std::map<std::string, RoomPage, std::less<>>;
 
-  http::Response Route(const http::Request& request);
-  http::Response WaitPage(std::string_view room, const http::Request& request);
-  http::Response WaitMessage(std::string_view room, const http::Request& request);
-  http::Response DemoPage(const util::TextTemplate& page, const http::Request& request,
+  http::Response Route(const http::RequestContext& ctx);
+  http::Response WaitPage(std::string_view room, const http::RequestContext& ctx);
+  http::Response WaitMessage(std::string_view room, const http::RequestContext& ctx);
+  http::Response DemoPage(const util::TextTemplate& page, const http::RequestContext& ctx,
                           std::string_view self_path);
-  http::Response Book(const http::Request& request);
-  http::Response NotFoundPage(const http::Request& request, Lang lang);
+  http::Response Book(const http::RequestContext& ctx);
+  http::Response NotFoundPage(const http::RequestContext& ctx, Lang lang);
   // A page: text/html, no-store, the security headers.
-  static http::Response Html(http::status status, std::string body, const http::Request& request);
+  static http::Response Html(http::status status, std::string body,
+                             const http::RequestContext& ctx);
   // True when the request carries a valid admission token for `room` in its vwr_<room> cookie.
   // The standing of the session a verified admission token names (http::StandingOf): what a
   // protected service next to VWR checks after the signature, room and expiry.
@@ -82,6 +86,7 @@ class WebHandler final : public http::Handler {
   admin::RoomMessages& messages_;
   const token::AdmissionTokenSigner& tokens_;
   const util::Clock& clock_;
+  http::RequestPipeline pipeline_;
   const WebOptions options_;
   const Texts& texts_;
   util::Published<Pages> pages_;

@@ -113,10 +113,11 @@ struct Pending {
 class ClientCore final : public Connection::Listener,
                          public std::enable_shared_from_this<ClientCore> {
  public:
-  ClientCore(asio::io_context& ioc, ClientOptions options)
+  ClientCore(asio::io_context& ioc, ClientOptions options, const util::Clock& clock)
       : ioc_(ioc),
+        clock_(clock),
         options_(std::move(options)),
-        log_(util::SystemClock::Instance(), 5),
+        log_(clock, 5),
         periodic_timer_(ioc),
         refresh_timer_(ioc) {}
 
@@ -139,7 +140,7 @@ class ClientCore final : public Connection::Listener,
 
   void Submit(std::unique_ptr<Pending> pending, std::optional<ClientError> fail) {
     counters_.commands.fetch_add(1, std::memory_order_relaxed);
-    pending->deadline = Clock::now() + options_.command_timeout;
+    pending->deadline = clock_.Now() + options_.command_timeout;
     asio::dispatch(ioc_, [weak = weak_from_this(), pending = std::move(pending), fail]() mutable {
       auto self = weak.lock();
       if (!self) {
@@ -151,6 +152,14 @@ class ClientCore final : public Connection::Listener,
       } else {
         self->Route(std::move(pending));
       }
+    });
+  }
+
+  void WhenConnected(milliseconds within, std::function<void(bool)> done) {
+    asio::post(ioc_, [weak = weak_from_this(), within, done = std::move(done)]() mutable {
+      auto self = weak.lock();
+      if (!self) return done(false);
+      self->AwaitConnected(within, std::move(done));
     });
   }
 
@@ -181,6 +190,7 @@ class ClientCore final : public Connection::Listener,
       Finish(std::move(parked.pending), make_error_code(ClientError::kStopped));
     }
     parked_.clear();
+    ReleaseConnectWaiters(false);
     std::fill(slot_table_.begin(), slot_table_.end(), nullptr);
     // Moved out first: closing runs callbacks, and nothing may see a half-closed map.
     auto nodes = std::move(nodes_);
@@ -300,6 +310,10 @@ class ClientCore final : public Connection::Listener,
     std::unique_ptr<Pending> pending;
     std::unique_ptr<asio::steady_timer> timer;
   };
+  struct ConnectWaiter {
+    std::function<void(bool)> done;
+    std::unique_ptr<asio::steady_timer> timer;
+  };
 
   void StartNow() {
     if (stopping_ || started_) return;
@@ -309,8 +323,8 @@ class ClientCore final : public Connection::Listener,
       return;
     }
     if (!options_.cluster) {
-      single_ = std::make_shared<Connection>(ioc_, options_.seeds.front(), options_, true, *this,
-                                             counters_, log_);
+      single_ = std::make_shared<Connection>(ioc_, clock_, options_.seeds.front(), options_, true,
+                                             *this, counters_, log_);
       single_->Start();
       return;
     }
@@ -358,7 +372,7 @@ class ClientCore final : public Connection::Listener,
       Finish(std::move(pending), make_error_code(ClientError::kStopped));
       return;
     }
-    if (Clock::now() >= pending->deadline) {
+    if (clock_.Now() >= pending->deadline) {
       Finish(std::move(pending), make_error_code(pending->give_up));
       return;
     }
@@ -410,11 +424,12 @@ class ClientCore final : public Connection::Listener,
     }
     const int exponent = std::min(pending->retries, 4);
     ++pending->retries;
-    const auto delay = std::chrono::duration_cast<Clock::duration>(
+    const auto delay = std::chrono::duration_cast<util::Duration>(
         milliseconds(10 << exponent) * (0.5 + 0.5 * util::FastUniform()));
-    const TimePoint at = std::min(Clock::now() + delay, pending->deadline);
+    const TimePoint now = clock_.Now();
+    const TimePoint at = std::min(now + delay, pending->deadline);
     const std::uint64_t id = ++next_parked_id_;
-    auto timer = std::make_unique<asio::steady_timer>(ioc_, at);
+    auto timer = std::make_unique<asio::steady_timer>(ioc_, at - now);
     timer->async_wait([weak = weak_from_this(), id](boost::system::error_code ec) {
       auto self = weak.lock();
       if (!self || ec) return;
@@ -427,14 +442,40 @@ class ClientCore final : public Connection::Listener,
     parked_.emplace(id, Parked{std::move(pending), std::move(timer)});
   }
 
+  // On the redis thread, from a handler of its own (WhenConnected posts it).
+  void AwaitConnected(milliseconds within, std::function<void(bool)> done) {
+    if (stopping_ || connected_.load()) return done(connected_.load() && !stopping_);
+    const std::uint64_t id = ++next_waiter_id_;
+    auto timer = std::make_unique<asio::steady_timer>(ioc_, within);
+    timer->async_wait([weak = weak_from_this(), id](boost::system::error_code ec) {
+      auto self = weak.lock();
+      if (!self || ec) return;
+      auto it = self->connect_waiters_.find(id);
+      if (it == self->connect_waiters_.end()) return;
+      auto waiter_done = std::move(it->second.done);
+      self->connect_waiters_.erase(it);
+      waiter_done(false);
+    });
+    connect_waiters_.emplace(id, ConnectWaiter{std::move(done), std::move(timer)});
+  }
+
+  void ReleaseConnectWaiters(bool connected) {
+    auto waiters = std::move(connect_waiters_);
+    connect_waiters_.clear();
+    for (auto& [id, waiter] : waiters) {
+      waiter.timer->cancel();
+      waiter.done(connected);
+    }
+  }
+
   // --- cluster topology ---------------------------------------------------------------------
 
   std::shared_ptr<Connection> Node(const Endpoint& endpoint) {
     const std::string name = endpoint.ToString();
     auto it = nodes_.find(name);
     if (it != nodes_.end()) return it->second;
-    auto node =
-        std::make_shared<Connection>(ioc_, endpoint, options_, false, *this, counters_, log_);
+    auto node = std::make_shared<Connection>(ioc_, clock_, endpoint, options_, false, *this,
+                                             counters_, log_);
     nodes_.emplace(name, node);
     node->Start();
     return node;
@@ -475,11 +516,11 @@ class ClientCore final : public Connection::Listener,
       refresh_again_ = true;
       return;
     }
-    const TimePoint now = Clock::now();
+    const TimePoint now = clock_.Now();
     if (now < last_refresh_ + kMinRefreshInterval) {
       if (!refresh_timer_armed_) {
         refresh_timer_armed_ = true;
-        refresh_timer_.expires_at(last_refresh_ + kMinRefreshInterval);
+        refresh_timer_.expires_after(last_refresh_ + kMinRefreshInterval - now);
         refresh_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
           auto self = weak.lock();
           if (!self || ec) return;
@@ -575,6 +616,13 @@ class ClientCore final : public Connection::Listener,
                        [](const auto& entry) { return entry.second->ready(); });
     }
     const bool was = connected_.exchange(up);
+    if (up && !connect_waiters_.empty()) {
+      // From a handler of their own: this may run inside a connection's event.
+      asio::post(ioc_, [weak = weak_from_this()] {
+        auto self = weak.lock();
+        if (self && self->connected_.load()) self->ReleaseConnectWaiters(true);
+      });
+    }
     if (options_.cluster && was && !up) ArmPeriodicRefresh();  // poll faster while degraded
   }
 
@@ -622,6 +670,7 @@ class ClientCore final : public Connection::Listener,
   };
 
   asio::io_context& ioc_;
+  const util::Clock& clock_;
   const ClientOptions options_;
   util::LogLimiter log_;
   Counters counters_;
@@ -642,13 +691,15 @@ class ClientCore final : public Connection::Listener,
   asio::steady_timer periodic_timer_, refresh_timer_;
   std::unordered_map<std::uint64_t, Parked> parked_;
   std::uint64_t next_parked_id_ = 0;
+  std::unordered_map<std::uint64_t, ConnectWaiter> connect_waiters_;  // WhenConnected
+  std::uint64_t next_waiter_id_ = 0;
   std::vector<std::pair<Client::Callback, boost::system::result<Reply>>> completions_;
 };
 
 }  // namespace detail
 
-Client::Client(boost::asio::io_context& ioc, ClientOptions options)
-    : core_(std::make_shared<detail::ClientCore>(ioc, std::move(options))) {}
+Client::Client(boost::asio::io_context& ioc, ClientOptions options, const util::Clock& clock)
+    : core_(std::make_shared<detail::ClientCore>(ioc, std::move(options), clock)) {}
 
 Client::~Client() {
   core_->StopNow();
@@ -687,6 +738,10 @@ void Client::Eval(const Script& script, std::vector<std::string> keys,
 }
 
 bool Client::connected() const { return core_->connected(); }
+
+void Client::WhenConnected(std::chrono::milliseconds within, std::function<void(bool)> done) {
+  core_->WhenConnected(within, std::move(done));
+}
 
 Client::Stats Client::stats() const { return core_->stats(); }
 

@@ -11,6 +11,7 @@
 #include "redis/options.hpp"
 #include "redis/reply.hpp"
 #include "redis/script.hpp"
+#include "util/clock.hpp"
 
 namespace vwr::redis {
 
@@ -29,6 +30,9 @@ class ClientCore;
 // Every callback runs exactly once, provided the redis thread keeps running the io_context until
 // Stop() has taken effect (it then runs out of work from this client) or the Client is destroyed.
 //
+// Time: command deadlines and the cluster map's refresh spacing are read from `clock` (the
+// node's util::Clock); Asio timers only wake the client up to look.
+//
 // Cluster: the slot map comes from CLUSTER SLOTS (refreshed on MOVED, on a lost or failed
 // connection, and every slots_refresh_interval; every 250 ms while a slot has no live master),
 // with one connection per master. MOVED updates the map and retries on the named node, ASK sends
@@ -36,7 +40,7 @@ class ClientCore;
 // command's deadline. Keys of one command must share a slot: hash-tag them (e.g. "{room}:x").
 class Client {
  public:
-  Client(boost::asio::io_context& ioc, ClientOptions options);
+  Client(boost::asio::io_context& ioc, ClientOptions options, const util::Clock& clock);
   // Destroy on the redis thread, or once no thread runs `ioc` any more: commands still pending
   // fail with kStopped right here.
   ~Client();
@@ -67,6 +71,11 @@ class Client {
 
   // Every node of the slot map (or the single Redis) has a live, authenticated connection.
   bool connected() const;
+  // Calls `done(true)` as soon as connected() holds (at once if it does), or `done(false)` when
+  // it has not within `within` or the client stops first. Runs on the redis thread, from a
+  // handler of its own. What a caller that must not serve before Redis answers waits for,
+  // instead of polling connected().
+  void WhenConnected(std::chrono::milliseconds within, std::function<void(bool)> done);
 
   struct Stats {
     std::uint64_t commands = 0;       // Command and Eval calls

@@ -66,10 +66,11 @@ class Connection::HandshakeOp final : public Op {
   std::string what_;
 };
 
-Connection::Connection(asio::io_context& ioc, Endpoint endpoint, const ClientOptions& options,
-                       bool select_db, Listener& listener, Counters& counters,
-                       util::LogLimiter& log)
+Connection::Connection(asio::io_context& ioc, const util::Clock& clock, Endpoint endpoint,
+                       const ClientOptions& options, bool select_db, Listener& listener,
+                       Counters& counters, util::LogLimiter& log)
     : ioc_(ioc),
+      clock_(clock),
       endpoint_(std::move(endpoint)),
       name_(endpoint_.ToString()),
       options_(options),
@@ -342,7 +343,7 @@ void Connection::Track(std::unique_ptr<Op> op) {
 void Connection::ArmDeadline(TimePoint at) {
   deadline_armed_ = true;
   deadline_at_ = at;
-  deadline_timer_.expires_at(at);
+  deadline_timer_.expires_after(at - clock_.Now());
   deadline_timer_.async_wait(
       [self = shared_from_this(), generation = generation_](boost::system::error_code ec) {
         if (ec || self->generation_ != generation) return;
@@ -355,7 +356,7 @@ void Connection::ArmDeadline(TimePoint at) {
 // next one, about once per command_timeout).
 void Connection::OnDeadline() {
   deadline_armed_ = false;
-  const TimePoint now = Clock::now();
+  const TimePoint now = clock_.Now();
   std::size_t late = 0;
   TimePoint next = TimePoint::max();
   for (const auto& op : in_flight_) {

@@ -14,6 +14,7 @@
 
 #include "redis/options.hpp"
 #include "redis/reply.hpp"
+#include "util/clock.hpp"
 #include "util/log_limiter.hpp"
 
 struct redisAsyncContext;
@@ -21,8 +22,9 @@ struct redisReply;
 
 namespace vwr::redis::detail {
 
-using Clock = boost::asio::steady_timer::clock_type;
-using TimePoint = Clock::time_point;
+// Deadlines are read from the client's util::Clock; the timers that watch them only wake the
+// connection up to look (ArmDeadline waits for the time left, whatever clock that is).
+using TimePoint = util::TimePoint;
 
 // The counters behind Client::stats(), shared by a client's connections. Written on the redis
 // thread, read anywhere.
@@ -84,8 +86,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     ~Listener() = default;
   };
 
-  Connection(boost::asio::io_context& ioc, Endpoint endpoint, const ClientOptions& options,
-             bool select_db, Listener& listener, Counters& counters, util::LogLimiter& log);
+  Connection(boost::asio::io_context& ioc, const util::Clock& clock, Endpoint endpoint,
+             const ClientOptions& options, bool select_db, Listener& listener, Counters& counters,
+             util::LogLimiter& log);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -130,6 +133,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   static void OnReplyThunk(redisAsyncContext* ac, void* reply, void* privdata);
 
   boost::asio::io_context& ioc_;
+  const util::Clock& clock_;
   const Endpoint endpoint_;
   const std::string name_;
   const ClientOptions& options_;

@@ -54,7 +54,7 @@ boost::system::result<ClientOptions, std::string> ParseRedisUrl(std::string_view
     return std::string("rediss:// (TLS) is not supported; use redis://");
   }
   if (!url.starts_with(kScheme)) {
-    return "a Redis URL starts with redis://, not '" + std::string(url.substr(0, 16)) + "'";
+    return std::string("must start with redis:// (redis://[[user]:password@]host[:port][/db])");
   }
   std::string_view rest = url.substr(kScheme.size());
   ClientOptions options;
@@ -82,7 +82,7 @@ boost::system::result<ClientOptions, std::string> ParseRedisUrl(std::string_view
     if (!db_text.empty()) {
       const auto db = ParseNumber<int>(db_text);
       if (!db || *db < 0) {
-        return "the database after '/' must be a number >= 0, not '" + std::string(db_text) + "'";
+        return std::string("the database after '/' must be a number >= 0");
       }
       options.db = *db;
     }
@@ -115,7 +115,7 @@ boost::system::result<ClientOptions, std::string> ParseRedisUrl(std::string_view
   if (!port_text.empty()) {
     const auto port = ParseNumber<std::uint32_t>(port_text);
     if (!port || *port == 0 || *port > 65535) {
-      return "the port must be a number from 1 to 65535, not '" + std::string(port_text) + "'";
+      return std::string("the port must be a number from 1 to 65535");
     }
     endpoint.port = static_cast<std::uint16_t>(*port);
   }

@@ -32,7 +32,9 @@ struct ClientOptions {
 
 // A Redis URL: redis://[[user]:password@]host[:port][/db] (port 6379 and db 0 by default). The
 // user and password may be percent-encoded; an IPv6 host is written in brackets. The result is a
-// single-Redis ClientOptions with default timeouts; errors are messages fit for a config error.
+// single-Redis ClientOptions with default timeouts; errors are messages fit for a config error,
+// and never repeat any part of the URL (it may hold a password). The configuration validates
+// store.redis.url with this same function, so that what it accepts is what the client reads.
 boost::system::result<ClientOptions, std::string> ParseRedisUrl(std::string_view url);
 
 }  // namespace vwr::redis

@@ -105,6 +105,8 @@ struct HttpServer::Listener {
   std::atomic<std::uint64_t> refused{0};
   std::atomic<std::uint64_t> accept_failures{0};
   std::atomic<std::uint64_t> tls_handshake_failures{0};
+  // vwr_http_handler_exceptions_total{listener}, when the options name where to count it.
+  analytics::Counter* handler_exceptions = nullptr;
   // Bound to the first worker's io_context; destroyed by ~HttpServer before it.
   std::optional<tcp::acceptor> acceptor;
   std::optional<asio::steady_timer> retry_timer;  // waits out kAcceptRetryDelay
@@ -112,6 +114,7 @@ struct HttpServer::Listener {
   Listener(const ListenerOptions& o, asio::io_context& ioc)
       : options(o),
         limits(o.max_connections, o.max_connections_per_ip),
+        handler_exceptions(o.metrics != nullptr ? &o.metrics->HandlerExceptions(o.name) : nullptr),
         acceptor(std::in_place, ioc),
         retry_timer(std::in_place, ioc) {
     http::Response res =
@@ -162,10 +165,17 @@ constexpr std::chrono::milliseconds kTlsShutdownTimeout{1000};
 // so buffer_ never holds more than header_limit_bytes plus one read; its maximum size says so
 // too, should that ever fail.
 //
-// On the hot path (a keep-alive poll) that is one read, one write and two timer re-arms, as
-// before: no allocation and no lock of its own. Reads and writes strictly alternate, so there is
-// never more than one operation outstanding on the stream (which TLS requires, and Boost 1.81's
-// own write loop would break).
+// On the hot path (a keep-alive poll) that is one read, one write and two timer re-arms, and no
+// lock of its own. It is not free of allocations: end to end through PublicApi, a poll takes 7
+// (tests/unit/server/poll_allocations_test.cpp counts them):
+//   - 3 in Beast's parser: the request target, and each header field (Host, X-VWR-Ticket);
+//   - 1 for the answer's body, and 3 for its header fields (Content-Type, Cache-Control,
+//     Content-Length).
+// The callback that takes the answer holds this session's shared_ptr in place (http::Respond),
+// and Asio keeps the read's and the write's handler memory per thread; the timers, the guard,
+// the ticket's check and the published frontier allocate nothing.
+// Reads and writes strictly alternate, so there is never more than one operation outstanding on
+// the stream (which TLS requires, and Boost 1.81's own write loop would break).
 template <class Stream>
 class BasicHttpSession final : public HttpSession,
                                public std::enable_shared_from_this<BasicHttpSession<Stream>> {
@@ -174,13 +184,15 @@ class BasicHttpSession final : public HttpSession,
 
   BasicHttpSession(Stream&& stream, const tcp::endpoint& peer, ConnectionLimits::Slot slot,
                    Worker& worker, const ListenerOptions& options, util::LogLimiter& log,
-                   std::atomic<std::uint64_t>& tls_handshake_failures)
+                   std::atomic<std::uint64_t>& tls_handshake_failures,
+                   analytics::Counter* handler_exceptions)
       : stream_(std::move(stream)),
         slot_(std::move(slot)),
         worker_(worker),
         options_(options),
         log_(log),
         tls_handshake_failures_(tls_handshake_failures),
+        handler_exceptions_(handler_exceptions),
         buffer_(options.header_limit_bytes + kReadSizeHint) {
     connection_.peer = peer.address();
     boost::system::error_code ec;
@@ -326,17 +338,27 @@ class BasicHttpSession final : public HttpSession,
                                 session->OnAnswer(std::move(response), std::move(self));
                               });
     } catch (const std::exception& e) {
-      // Handlers do not throw for client input; this is a bug, so say so and keep serving.
-      spdlog::error("{}: handler failed on {} {}: {}", options_.name,
-                    std::string_view(request.method_string()),
-                    util::LogEscaped(std::string_view(request.target())), e.what());
-      if (answer_state_.load(std::memory_order_acquire) == kServing) {
-        OnAnswer(
-            http::MakeError(http::ApiError::kInternal, "internal error", request.version(), false),
-            this->shared_from_this());
-      }
+      OnHandlerException(request, e.what());
+    } catch (...) {
+      OnHandlerException(request, "an exception of unknown type");
     }
     if (answer_state_.exchange(kReturned, std::memory_order_acq_rel) == kAnswered) SendAnswer();
+  }
+
+  // Handlers answer whatever a client sends, and their errors are values: an exception that
+  // comes this far is a bug. It is logged and counted (vwr_http_handler_exceptions_total), and
+  // unless the handler had answered already, the request gets 500 and the connection closes;
+  // the worker serves its other connections on.
+  void OnHandlerException(const http::Request& request, std::string_view what) {
+    if (handler_exceptions_ != nullptr) handler_exceptions_->Add();
+    spdlog::error("{}: handler failed on {} {}: {}", options_.name,
+                  std::string_view(request.method_string()),
+                  util::LogEscaped(std::string_view(request.target())), what);
+    if (answer_state_.load(std::memory_order_acquire) == kServing) {
+      OnAnswer(
+          http::MakeError(http::ApiError::kInternal, "internal error", request.version(), false),
+          this->shared_from_this());
+    }
   }
 
   // The handler's answer: on this worker while Serve runs, or on any thread later. `self` is
@@ -457,6 +479,7 @@ class BasicHttpSession final : public HttpSession,
   const ListenerOptions& options_;
   util::LogLimiter& log_;
   std::atomic<std::uint64_t>& tls_handshake_failures_;  // the listener's count
+  analytics::Counter* handler_exceptions_;              // the listener's count, or null
   http::ConnectionInfo connection_;
   beast::flat_buffer buffer_;
   std::optional<RequestParser> parser_;
@@ -580,12 +603,13 @@ void HttpServer::OnAccepted(Listener& listener, Worker& worker, Socket socket) {
     if (listener.options.tls) {
       std::make_shared<BasicHttpSession<TlsStream>>(TlsStream(std::move(s), *listener.options.tls),
                                                     peer, std::move(slot), worker, listener.options,
-                                                    client_log_, listener.tls_handshake_failures)
+                                                    client_log_, listener.tls_handshake_failures,
+                                                    listener.handler_exceptions)
           ->Start();
     } else {
-      std::make_shared<BasicHttpSession<TcpStream>>(TcpStream(std::move(s)), peer, std::move(slot),
-                                                    worker, listener.options, client_log_,
-                                                    listener.tls_handshake_failures)
+      std::make_shared<BasicHttpSession<TcpStream>>(
+          TcpStream(std::move(s)), peer, std::move(slot), worker, listener.options, client_log_,
+          listener.tls_handshake_failures, listener.handler_exceptions)
           ->Start();
     }
   });

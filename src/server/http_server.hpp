@@ -16,6 +16,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "http/api_metrics.hpp"
 #include "http/http.hpp"
 #include "util/clock.hpp"
 #include "util/log_limiter.hpp"
@@ -31,9 +32,12 @@ using tcp = asio::ip::tcp;
 void Serialize(http::Response& res, std::string& out);
 
 struct ListenerOptions {
-  std::string name;  // for logs: "public", "admin"
+  std::string name;  // for logs and metrics: "public", "admin"
   tcp::endpoint endpoint;
   http::Handler* handler = nullptr;
+  // Where an exception that reaches a connection's catch-all is counted
+  // (vwr_http_handler_exceptions_total{listener=name}); null: logged only.
+  http::ApiMetrics* metrics = nullptr;
   std::size_t header_limit_bytes = 8 * 1024;  // request line and header fields: else 431
   std::size_t body_limit_bytes = 64 * 1024;   // else 413
 

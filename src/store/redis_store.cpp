@@ -541,8 +541,8 @@ void RedisRoom::Tick() {
 RedisStore::RedisStore(const std::vector<RoomSpec>& rooms, const util::Clock& clock,
                        RedisStoreOptions options)
     : options_(std::move(options)) {
-  (void)clock;  // every time that matters is Redis's own
-  client_ = std::make_unique<redis::Client>(ioc_, options_.client);
+  // Every time that matters to a room is Redis's own; the clock times the client's deadlines.
+  client_ = std::make_unique<redis::Client>(ioc_, options_.client, clock);
   client_->Start();
   thread_ = std::thread([this] { ioc_.run(); });
   Reconfigure(rooms);

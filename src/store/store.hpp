@@ -19,7 +19,8 @@ struct TicketAnswer {
   core::TicketStatus status = core::TicketStatus::kWaiting;
   std::uint64_t ticket = 0;            // 0 when none was issued
   std::uint64_t frontier_at_join = 0;  // initialPosition = ticket - frontier_at_join
-  std::uint64_t position = 0;          // people ahead: ticket - frontier; 0 unless waiting
+  std::uint64_t position = 0;          // place in line: ticket - frontier (1: next to be called;
+                                       // people ahead = position - 1); 0 unless waiting
   std::uint64_t queue_size = 0;        // people waiting in the room
   std::optional<std::int64_t> eta_seconds;
   // When admitted: the session, from which the admission token is made.

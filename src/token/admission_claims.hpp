@@ -10,12 +10,12 @@ namespace vwr::token {
 // What an admission token asserts: `sub` was admitted to room `aud` for [nbf, exp).
 struct AdmissionClaims {
   std::string iss = "vwr";
-  std::string aud;       // room id
-  std::string sub;       // subject: HashIdentity(...) or "anon"
+  std::string aud{};     // room id
+  std::string sub{};     // subject: HashIdentity(...) or "anon"
   std::int64_t iat = 0;  // unix seconds
   std::int64_t nbf = 0;  // unix seconds
   std::int64_t exp = 0;  // unix seconds
-  std::string jti;       // session id
+  std::string jti{};     // session id
   bool operator==(const AdmissionClaims&) const = default;
 };
 

@@ -7,6 +7,8 @@
 #include <string_view>
 
 #include "token/admission_claims.hpp"
+#include "token/es256.hpp"
+#include "token/jws.hpp"
 #include "token/key_ring.hpp"
 #include "token/verified_token_cache.hpp"
 #include "util/clock.hpp"
@@ -22,17 +24,24 @@ namespace vwr::token {
 // Anyone can verify a token offline with the public keys the service publishes as a JWKS
 // (GET /.well-known/jwks.json, KeyRing::Snapshot::jwks).
 //
-// Verify checks, in order: size (<= 4 KiB), shape (three base64url parts), then the verified-token
-// cache (a token verified before, under the same key ring epoch and before its exp, skips the
-// next two steps); the header (alg exactly "ES256", else kUnsupportedAlgorithm: "none", "HS256",
-// any other; typ "JWT"; "crit" is not supported; a kid the ring holds, else kUnknownKey); the
-// signature (exactly 64 bytes, ECDSA verification by OpenSSL); claim presence and JSON types
-// (strings and integers, unknown claims ignored); then audience, exp and nbf when asked. Only the
-// key named by kid is tried, and only as an ES256 key: a token "signed" with HMAC using the public
-// key as the secret is refused for its algorithm. Verify never throws (except std::bad_alloc) and
-// accepts any input.
+// Verify checks, in order: size (<= 4 KiB), then the verified-token cache (a token verified
+// before, under the same key ring epoch and before its exp, goes straight to the last step);
+// the shape (three base64url parts) and the header (alg exactly "ES256", else
+// kUnsupportedAlgorithm: "none", "HS256", any other; "crit" is not supported; typ "JWT"; a kid the
+// ring holds, else kUnknownKey); the signature (exactly 64 bytes, ECDSA verification by OpenSSL);
+// claim presence and JSON types (strings and integers, unknown claims ignored); then audience, exp
+// and nbf when asked. Only the key named by kid is tried, and only as an ES256 key: a token
+// "signed" with HMAC using the public key as the secret is refused for its algorithm. Shape, header
+// and signature are the one JWS verification (jwt::VerifyCompact), which skips reading a header
+// that is exactly the active key's (what almost every token carries). Verify never throws (except
+// std::bad_alloc) and accepts any input.
 //
 // Thread-safe. Reads of the key ring take no lock; the cache is sharded.
+// The one JWS verification's verdict (jwt::VerifyCompact) in an admission token's words, as
+// Verify has always reported it: a missing alg or typ is malformed, a kid that is no string an
+// unknown key.
+TokenError TokenErrorOf(jwt::JwsError error);
+
 class AdmissionTokenSigner {
  public:
   using VerifyResult = boost::system::result<AdmissionClaims, TokenError>;
@@ -44,9 +53,9 @@ class AdmissionTokenSigner {
                        VerifiedTokenCache::Options cache = {});
 
   // Signed by the ring's active key. ECDSA signatures are randomised, so issuing the same claims
-  // twice gives two different tokens (both valid). Throws std::logic_error when the ring has no
-  // signing key yet (a start-up bug) and std::runtime_error when OpenSSL fails (out of memory).
-  std::string Issue(const AdmissionClaims& claims) const;
+  // twice gives two different tokens (both valid). kNoSigningKey when the ring has no signing
+  // key yet (a start-up step missing), kCrypto when OpenSSL fails (out of memory).
+  boost::system::result<std::string, SignError> Issue(const AdmissionClaims& claims) const;
 
   // now_unix: when set, also enforce exp (now >= exp -> kExpired) and nbf (now < nbf ->
   // kNotYetValid); no leeway is applied, shift now_unix for that. audience: when set, aud must
@@ -61,9 +70,8 @@ class AdmissionTokenSigner {
   const VerifiedTokenCache& cache() const { return cache_; }
 
  private:
-  // The claims of a token whose shape was checked; verifies header and signature.
-  VerifyResult VerifyUncached(const KeyRing::Snapshot& ring, std::string_view token,
-                              std::size_t first_dot, std::size_t second_dot) const;
+  // The claims of a token not found in the cache: jwt::VerifyCompact, then the claims' types.
+  VerifyResult VerifyUncached(const KeyRing::Snapshot& ring, std::string_view token) const;
 
   const KeyRing& ring_;
   const util::Clock& clock_;

@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "token/es256.hpp"
+#include "token/jws.hpp"
 #include "token/key_ring.hpp"
 
 namespace vwr::token {
@@ -34,6 +36,10 @@ enum class PassError {
   kNotYetValid,           // now < nbf
 };
 std::string_view PassErrorName(PassError error);  // "not_a_pass", ...
+// The one JWS verification's verdict (jwt::VerifyCompact) in an entry pass's words: a header
+// typed as anything but a pass is no pass; a missing alg is malformed, a kid that is no string
+// an unknown key.
+PassError PassErrorOf(jwt::JwsError error);
 
 // Issues and verifies entry passes: compact JWS signed with ES256 by the same key ring as the
 // admission tokens, so the JWKS verifies both, but marked so that neither can stand in for the
@@ -57,9 +63,9 @@ class EntryPassCodec {
 
   explicit EntryPassCodec(const token::KeyRing& ring) : ring_(ring) {}
 
-  // Signed by the ring's active key. Throws std::logic_error when the ring has no signing key (a
-  // start-up bug) and std::runtime_error when OpenSSL fails (out of memory).
-  std::string Issue(const EntryPassClaims& claims) const;
+  // Signed by the ring's active key. kNoSigningKey when the ring has no signing key (a start-up
+  // step missing), kCrypto when OpenSSL fails (out of memory).
+  boost::system::result<std::string, SignError> Issue(const EntryPassClaims& claims) const;
 
   // The claims of `pass` when it is a genuine entry pass of `room` by `issuer`, valid at
   // now_unix. Never throws (except std::bad_alloc); accepts any input.

@@ -249,14 +249,30 @@ std::string EcPrivateKey::ToPem() const {
   return pem;
 }
 
-Es256Signature EcPrivateKey::Sign(std::string_view message) const {
+std::string_view SignErrorName(SignError error) {
+  switch (error) {
+    case SignError::kNoSigningKey:
+      return "no_signing_key";
+    case SignError::kCrypto:
+      return "crypto";
+  }
+  return "crypto";
+}
+
+void throw_exception_from_error(SignError error, const boost::source_location& /*location*/) {
+  throw std::runtime_error("cannot sign: " + std::string(SignErrorName(error)));
+}
+
+boost::system::result<Es256Signature, SignError> EcPrivateKey::Sign(
+    std::string_view message) const {
   std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
   std::array<unsigned char, 80> der;  // an ECDSA-Sig-Value on P-256 is at most 72 bytes
   std::size_t der_length = der.size();
   if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, Sha256(), nullptr, key_.get()) != 1 ||
       EVP_DigestSign(ctx.get(), der.data(), &der_length,
                      reinterpret_cast<const unsigned char*>(message.data()), message.size()) != 1) {
-    throw std::runtime_error("ES256 signing failed: " + TakeOpenSslError());
+    TakeOpenSslError();  // an empty queue for the thread's next OpenSSL call (see there)
+    return SignError::kCrypto;
   }
   const unsigned char* p = der.data();
   std::unique_ptr<ECDSA_SIG, SigFree> sig(
@@ -264,7 +280,8 @@ Es256Signature EcPrivateKey::Sign(std::string_view message) const {
   Es256Signature out;
   if (!sig || BN_bn2binpad(ECDSA_SIG_get0_r(sig.get()), out.data(), 32) != 32 ||
       BN_bn2binpad(ECDSA_SIG_get0_s(sig.get()), out.data() + 32, 32) != 32) {
-    throw std::runtime_error("ES256 signing failed: " + TakeOpenSslError());
+    TakeOpenSslError();
+    return SignError::kCrypto;
   }
   return out;
 }

@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "token/jws_key.hpp"
+
 // ECDSA on P-256 with SHA-256, as JWS "ES256" (RFC 7518 section 3.4) uses it, on OpenSSL 3, and
 // the JSON Web Key form of its public keys (RFC 7517, RFC 7518 section 6.2, thumbprints RFC 7638).
 //
@@ -21,11 +23,25 @@ namespace vwr::token {
 using EcCoordinate = std::array<std::uint8_t, 32>;
 using Es256Signature = std::array<std::uint8_t, 64>;
 
+// Why something could not be signed: an ES256 signature, and the admission tokens and entry
+// passes made with one. On the request path: the handler answers 503 or 500 and logs it.
+enum class SignError : std::uint8_t {
+  kNoSigningKey,  // the key ring holds no signing key (yet): a start-up step is missing
+  kCrypto,        // OpenSSL failed to sign, which means it ran out of memory
+};
+// Stable snake_case name for logs: "no_signing_key", "crypto".
+std::string_view SignErrorName(SignError error);
+// Makes boost::system::result<T, SignError>::value() usable (it throws std::runtime_error on an
+// error), for tests and start-up code. Request-path code tests the result instead.
+[[noreturn]] void throw_exception_from_error(SignError error,
+                                             const boost::source_location& location);
+
 // A P-256 public key: a point on the curve, checked when built.
 //
 // Cheap to copy (the OpenSSL key is shared and never modified). Thread-safe: Verify may run on
-// any number of threads at once.
-class EcPublicKey {
+// any number of threads at once. A JwsVerifier for ES256 only, so that the key ring's tokens go
+// through the one JWS verification (jwt::VerifyCompact).
+class EcPublicKey final : public JwsVerifier {
  public:
   // From the affine coordinates (a JWK's x and y). nullopt unless (x, y) is a point of P-256.
   static std::optional<EcPublicKey> FromCoordinates(const EcCoordinate& x, const EcCoordinate& y);
@@ -37,6 +53,11 @@ class EcPublicKey {
   // signature of another length, R or S zero or not below the group order, all give false.
   // Verification uses only public values, so its timing reveals nothing secret.
   bool Verify(std::string_view message, std::span<const std::uint8_t> signature) const;
+  // The same, for `alg` ES256; false for any other algorithm.
+  bool Verify(JwsAlgorithm alg, std::string_view message,
+              std::span<const std::uint8_t> signature) const override {
+    return alg == JwsAlgorithm::kEs256 && Verify(message, signature);
+  }
 
   // Same point.
   bool operator==(const EcPublicKey& other) const { return x_ == other.x_ && y_ == other.y_; }
@@ -69,9 +90,9 @@ class EcPrivateKey {
   const EcPublicKey& public_key() const { return public_key_; }
 
   // An ES256 signature (R || S) of `message`, with a fresh random nonce each time (so two
-  // signatures of one message differ). Throws std::runtime_error only when OpenSSL fails, which
-  // means it is out of memory.
-  Es256Signature Sign(std::string_view message) const;
+  // signatures of one message differ). kCrypto when OpenSSL fails (out of memory); never throws
+  // (except std::bad_alloc).
+  boost::system::result<Es256Signature, SignError> Sign(std::string_view message) const;
 
  private:
   EcPrivateKey(std::shared_ptr<EVP_PKEY> key, EcPublicKey public_key)

@@ -12,6 +12,7 @@
 #include <array>
 #include <boost/json/parse.hpp>
 #include <cstring>
+#include <vector>
 
 #include "util/base64.hpp"
 
@@ -361,8 +362,14 @@ std::string_view JwsErrorName(JwsError error) {
   switch (error) {
     case JwsError::kMalformed:
       return "malformed";
+    case JwsError::kNoAlgorithm:
+      return "no_algorithm";
     case JwsError::kUnsupportedAlgorithm:
       return "unsupported_algorithm";
+    case JwsError::kWrongType:
+      return "wrong_type";
+    case JwsError::kBadKeyId:
+      return "bad_key_id";
     case JwsError::kUnknownKey:
       return "unknown_key";
     case JwsError::kBadSignature:
@@ -373,22 +380,30 @@ std::string_view JwsErrorName(JwsError error) {
 
 namespace {
 
-std::optional<json::object> DecodeObject(std::string_view encoded) {
+// The base64url part `encoded` as a JSON object in `storage`; nullopt when it is not one.
+std::optional<json::object> DecodeObject(std::string_view encoded,
+                                         const json::storage_ptr& storage) {
   const std::optional<std::string> text = util::Base64UrlDecode(encoded);
   if (!text) return std::nullopt;
   boost::system::error_code ec;
-  json::value doc = json::parse(*text, ec);
-  if (ec || !doc.is_object()) return std::nullopt;
-  return std::move(doc.as_object());
+  json::value doc = json::parse(*text, ec, storage);
+  if (ec) return std::nullopt;
+  json::object* object = doc.if_object();
+  if (object == nullptr) return std::nullopt;
+  return std::move(*object);
 }
+
+// The largest signature decoded without the heap: RSA-4096's 512 bytes (every EC and Ed25519
+// signature is shorter). Longer ones, from larger RSA keys, are decoded into a vector.
+constexpr std::size_t kSignatureOnStack = 512;
 
 }  // namespace
 
 boost::system::result<VerifiedJws, JwsError> VerifyCompact(std::string_view token,
-                                                           const JwsKeySet& keys,
+                                                           const JwsKeyLookup& keys,
                                                            std::span<const JwsAlgorithm> allowed,
-                                                           std::size_t max_length) {
-  if (token.size() > max_length) return JwsError::kMalformed;
+                                                           const JwsOptions& options) {
+  if (token.size() > options.max_length) return JwsError::kMalformed;
   const std::size_t first_dot = token.find('.');
   if (first_dot == std::string_view::npos) return JwsError::kMalformed;
   const std::size_t second_dot = token.find('.', first_dot + 1);
@@ -396,36 +411,65 @@ boost::system::result<VerifiedJws, JwsError> VerifyCompact(std::string_view toke
       token.find('.', second_dot + 1) != std::string_view::npos) {
     return JwsError::kMalformed;
   }
-  VerifiedJws out;
-  std::optional<json::object> header = DecodeObject(token.substr(0, first_dot));
-  if (!header) return JwsError::kMalformed;
-  const json::string* alg_name = StringMember(*header, "alg");
-  if (alg_name == nullptr) return JwsError::kUnsupportedAlgorithm;
-  const std::optional<JwsAlgorithm> alg =
-      ParseJwsAlgorithm(std::string_view(alg_name->data(), alg_name->size()));
-  if (!alg) return JwsError::kUnsupportedAlgorithm;
-  if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), *alg) == allowed.end()) {
-    return JwsError::kUnsupportedAlgorithm;
+  const std::string_view encoded_header = token.substr(0, first_dot);
+  const std::string_view encoded_payload = token.substr(first_dot + 1, second_dot - first_dot - 1);
+  const std::string_view encoded_signature = token.substr(second_dot + 1);
+
+  auto is_allowed = [&](JwsAlgorithm alg) {
+    return allowed.empty() || std::find(allowed.begin(), allowed.end(), alg) != allowed.end();
+  };
+  // Built in the caller's storage: moving an object into one of other storage would copy it.
+  VerifiedJws out{JwsAlgorithm::kEs256, json::object(options.storage),
+                  json::object(options.storage), std::string()};
+  if (options.known_header && encoded_header == options.known_header->encoded) {
+    // What the caller allows is checked whatever it vouches for.
+    if (!is_allowed(options.known_header->alg)) return JwsError::kUnsupportedAlgorithm;
+    if (!options.type.empty() && options.known_header->type != options.type) {
+      return JwsError::kWrongType;
+    }
+    out.alg = options.known_header->alg;
+    out.kid = std::string(options.known_header->kid);
+  } else {
+    std::optional<json::object> header = DecodeObject(encoded_header, options.storage);
+    if (!header) return JwsError::kMalformed;
+    const json::string* alg_name = StringMember(*header, "alg");
+    if (alg_name == nullptr) return JwsError::kNoAlgorithm;
+    const std::optional<JwsAlgorithm> alg =
+        ParseJwsAlgorithm(std::string_view(alg_name->data(), alg_name->size()));
+    if (!alg || !is_allowed(*alg)) return JwsError::kUnsupportedAlgorithm;
+    out.alg = *alg;
+    if (header->contains("crit")) return JwsError::kMalformed;
+    if (!options.type.empty()) {
+      const json::string* typ = StringMember(*header, "typ");
+      if (typ == nullptr || *typ != options.type) return JwsError::kWrongType;
+    }
+    if (const json::value* kid = header->if_contains("kid")) {
+      const json::string* text = kid->if_string();
+      if (text == nullptr) return JwsError::kBadKeyId;
+      out.kid.assign(text->data(), text->size());
+    }
+    out.header = std::move(*header);
   }
-  // RFC 7515 4.1.11: extensions listed in "crit" must be understood; we understand none.
-  if (header->contains("crit")) return JwsError::kMalformed;
-  if (const json::value* kid = header->if_contains("kid")) {
-    if (!kid->is_string()) return JwsError::kMalformed;
-    out.kid = std::string(kid->get_string());
-  }
-  const JwsPublicKey* key = keys.Find(out.kid);
+  const JwsVerifier* key = keys.Find(out.kid);
   if (key == nullptr) return JwsError::kUnknownKey;
-  const std::optional<std::string> signature = util::Base64UrlDecode(token.substr(second_dot + 1));
-  if (!signature) return JwsError::kBadSignature;
-  if (!key->Verify(
-          *alg, token.substr(0, second_dot),
-          std::span(reinterpret_cast<const std::uint8_t*>(signature->data()), signature->size()))) {
+
+  const std::optional<std::size_t> signature_length =
+      util::Base64UrlDecodedLength(encoded_signature.size());
+  if (!signature_length) return JwsError::kBadSignature;
+  std::array<std::uint8_t, kSignatureOnStack> on_stack;
+  std::vector<std::uint8_t> on_heap;
+  std::span<std::uint8_t> buffer(on_stack);
+  if (*signature_length > on_stack.size()) {
+    on_heap.resize(*signature_length);
+    buffer = on_heap;
+  }
+  const std::optional<std::size_t> decoded = util::Base64UrlDecodeInto(encoded_signature, buffer);
+  if (!decoded || !key->Verify(out.alg, token.substr(0, second_dot), buffer.first(*decoded))) {
     return JwsError::kBadSignature;
   }
-  std::optional<json::object> payload =
-      DecodeObject(token.substr(first_dot + 1, second_dot - first_dot - 1));
+
+  std::optional<json::object> payload = DecodeObject(encoded_payload, options.storage);
   if (!payload) return JwsError::kMalformed;
-  out.header = std::move(*header);
   out.payload = std::move(*payload);
   return out;
 }

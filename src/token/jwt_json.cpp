@@ -6,16 +6,24 @@ namespace vwr::token::jwt {
 
 namespace json = boost::json;
 
-std::optional<json::object> ParseObject(std::string_view encoded,
-                                        json::monotonic_resource& resource) {
-  const std::optional<std::string> text = util::Base64UrlDecode(encoded);
-  if (!text) return std::nullopt;
-  boost::system::error_code ec;
-  json::value value = json::parse(*text, ec, &resource);
-  if (ec) return std::nullopt;
-  json::object* object = value.if_object();
-  if (object == nullptr) return std::nullopt;
-  return std::move(*object);
+namespace {
+constexpr JwsAlgorithm kAlgorithms[] = {JwsAlgorithm::kEs256};
+}  // namespace
+
+boost::system::result<VerifiedJws, JwsError> VerifyOwn(std::string_view token,
+                                                       const KeyRing::Snapshot& ring,
+                                                       std::string_view type,
+                                                       std::size_t max_length,
+                                                       json::storage_ptr storage) {
+  JwsOptions options;
+  options.max_length = max_length;
+  options.type = type;
+  options.storage = std::move(storage);
+  if (ring.signer) {
+    options.known_header = JwsOptions::KnownHeader{ring.signer->encoded_header,
+                                                   JwsAlgorithm::kEs256, "JWT", ring.signer->kid};
+  }
+  return VerifyCompact(token, ring, kAlgorithms, options);
 }
 
 const json::string* FindString(const json::object& object, std::string_view key) {
@@ -39,14 +47,16 @@ bool GetInt64(const json::object& object, std::string_view key, std::int64_t& ou
   return true;
 }
 
-std::string SignCompact(std::string encoded_header, const json::object& payload,
-                        const EcPrivateKey& key) {
+boost::system::result<std::string, SignError> SignCompact(std::string encoded_header,
+                                                          const json::object& payload,
+                                                          const EcPrivateKey& key) {
   std::string jws = std::move(encoded_header);
   jws += '.';
   util::Base64UrlEncodeAppend(json::serialize(payload), jws);
-  const Es256Signature signature = key.Sign(jws);
+  const auto signature = key.Sign(jws);
+  if (!signature) return signature.error();
   jws += '.';
-  util::Base64UrlEncodeAppend(signature, jws);
+  util::Base64UrlEncodeAppend(*signature, jws);
   return jws;
 }
 

@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,7 +12,6 @@
 #include <cstring>
 #include <filesystem>
 #include <set>
-#include <thread>
 
 #include "util/base64.hpp"
 #include "util/files.hpp"
@@ -33,8 +31,7 @@ constexpr std::int64_t kManifestFormat = 1;
 // A manifest lists a handful of keys; a PEM key is a few hundred bytes.
 constexpr std::size_t kMaxManifestBytes = 1024 * 1024;
 constexpr std::size_t kMaxPemBytes = 64 * 1024;
-constexpr int kLockAttempts = 500;  // x 20 ms: 10 s
-constexpr std::chrono::milliseconds kLockRetry{20};
+constexpr std::chrono::milliseconds kLockWait{10000};
 constexpr int kLoadAttempts = 5;
 
 std::string ErrnoText(int error) { return std::strerror(error); }
@@ -152,15 +149,12 @@ class DirLock {
     const std::string path = Join(dir, kLockName);
     Fd fd = util::OpenOrCreateFile(path, 0600, O_RDWR);
     if (!fd.valid()) return "cannot open the lock file " + path + ": " + ErrnoText(errno);
-    for (int attempt = 0; attempt < kLockAttempts; ++attempt) {
-      if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) return DirLock(std::move(fd));
-      if (errno != EWOULDBLOCK && errno != EINTR) {
-        return "cannot lock " + path + ": " + ErrnoText(errno) +
-               " (the key directory needs a filesystem with flock)";
-      }
-      std::this_thread::sleep_for(kLockRetry);
-    }
-    return "cannot lock " + path + ": another process has held it for 10 s";
+    const int error = util::LockExclusive(fd.get(), kLockWait);
+    if (error == 0) return DirLock(std::move(fd));
+    if (error == EWOULDBLOCK)
+      return "cannot lock " + path + ": another process has held it for 10 s";
+    return "cannot lock " + path + ": " + ErrnoText(error) +
+           " (the key directory needs a filesystem with flock)";
   }
 
  private:

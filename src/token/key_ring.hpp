@@ -117,14 +117,15 @@ class KeyRing {
     std::string encoded_header;  // base64url of {"alg":"ES256","typ":"JWT","kid":"<kid>"}
   };
 
-  struct Snapshot {
+  // Also where jwt::VerifyCompact finds the key a token's header names.
+  struct Snapshot final : public JwsKeyLookup {
     std::optional<Signer> signer;  // nullopt until SetOwnKeys
     KeyMap keys;                   // every key that verifies: own (active, retired) and foreign
     std::string jwks;              // {"keys":[...]}: the active key, retired ones, foreign ones
     std::string jwks_etag;         // a quoted strong ETag of jwks
     std::uint64_t epoch = 0;
 
-    const EcPublicKey* Find(std::string_view kid) const {
+    const EcPublicKey* Find(std::string_view kid) const override {
       auto it = keys.find(kid);
       return it == keys.end() ? nullptr : &it->second;
     }

@@ -108,11 +108,16 @@ boost::system::result<std::string, UserTokenError> UserIdentityVerifier::Verify(
   if (std::optional<AdmissionClaims> known = cache_.Find(digest, now_unix, epoch)) {
     return std::move(known->sub);
   }
-  auto verified = jwt::VerifyCompact(token, keys_.Get(), options_.algorithms, kMaxTokenLength);
+  jwt::JwsOptions jws;
+  jws.max_length = kMaxTokenLength;
+  auto verified = jwt::VerifyCompact(token, keys_.Get(), options_.algorithms, jws);
   if (!verified) {
     switch (verified.error()) {
       case jwt::JwsError::kMalformed:
+      case jwt::JwsError::kWrongType:  // (no typ is asked for)
+      case jwt::JwsError::kBadKeyId:
         return UserTokenError::kMalformed;
+      case jwt::JwsError::kNoAlgorithm:
       case jwt::JwsError::kUnsupportedAlgorithm:
         return UserTokenError::kUnsupportedAlgorithm;
       case jwt::JwsError::kUnknownKey:

@@ -23,11 +23,11 @@
 namespace vwr::token {
 
 struct UserIdentityOptions {
-  std::string issuer;                    // iss must equal it; empty: any issuer
-  std::string audience;                  // aud (a string, or an array) must contain it; empty: any
-  std::string claim = "sub";             // the claim that names the user (a string or a number)
-  std::chrono::seconds leeway{30};       // clock tolerance for exp and nbf
-  std::vector<JwsAlgorithm> algorithms;  // allowed; empty: every asymmetric algorithm
+  std::string issuer{};             // iss must equal it; empty: any issuer
+  std::string audience{};           // aud (a string, or an array) must contain it; empty: any
+  std::string claim = "sub";        // the claim that names the user (a string or a number)
+  std::chrono::seconds leeway{30};  // clock tolerance for exp and nbf
+  std::vector<JwsAlgorithm> algorithms{};  // allowed; empty: every asymmetric algorithm
 };
 
 enum class UserTokenError : std::uint8_t {

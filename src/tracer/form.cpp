@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "http/request_parts.hpp"
+#include "util/utf8.hpp"
 
 namespace vwr::tracer {
 namespace {
@@ -20,12 +21,10 @@ std::optional<FormErrorCode> DecodePart(std::string_view raw, std::size_t max, b
   if (!decoded) return FormErrorCode::kBadEscape;
   if (decoded->size() > max) return too_long;
   if (decoded->find('\0') != std::string::npos) return FormErrorCode::kNulByte;
-  if (!IsValidUtf8(*decoded)) return FormErrorCode::kInvalidUtf8;
+  if (!util::IsValidUtf8(*decoded)) return FormErrorCode::kInvalidUtf8;
   out = std::move(*decoded);
   return std::nullopt;
 }
-
-bool InRange(unsigned char c, unsigned char lo, unsigned char hi) { return c >= lo && c <= hi; }
 
 }  // namespace
 
@@ -93,76 +92,22 @@ boost::system::result<FormFields, FormError> ParseForm(std::string_view body,
                                                        const FormLimits& limits) {
   FormFields form;
   form.fields_.reserve(8);  // a TRACER call has six fields
-  std::size_t offset = 0;
-  while (offset <= body.size()) {
-    const std::size_t amp = std::min(body.find('&', offset), body.size());
-    const std::string_view pair = body.substr(offset, amp - offset);
-    const std::size_t pair_offset = offset;
-    offset = amp + 1;
-    if (pair.empty()) continue;
+  http::QueryPairs pairs(body);
+  while (const std::optional<http::QueryPairs::Pair> pair = pairs.Next()) {
     if (form.fields_.size() == limits.max_fields) {
-      return FormError{FormErrorCode::kTooManyFields, pair_offset};
+      return FormError{FormErrorCode::kTooManyFields, pair->offset};
     }
-    const std::size_t eq = pair.find('=');
-    const std::string_view raw_key = pair.substr(0, eq);
-    const std::string_view raw_value =
-        eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
     FormFields::Field field;
-    if (auto error = DecodePart(raw_key, limits.max_key_bytes, /*is_key=*/true, field.key)) {
-      return FormError{*error, pair_offset};
+    if (auto error = DecodePart(pair->key, limits.max_key_bytes, /*is_key=*/true, field.key)) {
+      return FormError{*error, pair->offset};
     }
-    if (auto error = DecodePart(raw_value, limits.max_value_bytes, /*is_key=*/false, field.value)) {
-      return FormError{*error, pair_offset};
+    if (auto error =
+            DecodePart(pair->value, limits.max_value_bytes, /*is_key=*/false, field.value)) {
+      return FormError{*error, pair->offset};
     }
     form.fields_.push_back(std::move(field));
   }
   return form;
-}
-
-bool IsValidUtf8(std::string_view text) {
-  // RFC 3629 section 4: the lead byte fixes the length and narrows the first continuation
-  // byte's range, which is what excludes overlong forms, surrogates and code points above
-  // U+10FFFF.
-  std::size_t i = 0;
-  const std::size_t n = text.size();
-  while (i < n) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t length = 0;
-    unsigned char lo = 0x80;
-    unsigned char hi = 0xBF;
-    if (InRange(c, 0xC2, 0xDF)) {
-      length = 2;
-    } else if (c == 0xE0) {
-      length = 3;
-      lo = 0xA0;
-    } else if (InRange(c, 0xE1, 0xEC) || InRange(c, 0xEE, 0xEF)) {
-      length = 3;
-    } else if (c == 0xED) {
-      length = 3;
-      hi = 0x9F;
-    } else if (c == 0xF0) {
-      length = 4;
-      lo = 0x90;
-    } else if (InRange(c, 0xF1, 0xF3)) {
-      length = 4;
-    } else if (c == 0xF4) {
-      length = 4;
-      hi = 0x8F;
-    } else {
-      return false;  // a continuation byte first, C0, C1, or F5..FF
-    }
-    if (n - i < length) return false;
-    if (!InRange(static_cast<unsigned char>(text[i + 1]), lo, hi)) return false;
-    for (std::size_t k = 2; k < length; ++k) {
-      if (!InRange(static_cast<unsigned char>(text[i + k]), 0x80, 0xBF)) return false;
-    }
-    i += length;
-  }
-  return true;
 }
 
 }  // namespace vwr::tracer

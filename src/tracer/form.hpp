@@ -78,7 +78,8 @@ class FormFields {
   std::vector<Field> fields_;
 };
 
-// Parses a form body, or a query string without its '?' (QueryOf).
+// Parses a form body, or a query string without its '?' (QueryOf), walking its pairs with
+// http::QueryPairs:
 //
 //   form  = pair *( "&" pair )
 //   pair  = key [ "=" value ]     split at the first '=': "a=1=2" is a = "1=2"
@@ -93,8 +94,5 @@ class FormFields {
 // one reported. Never throws except std::bad_alloc; linear in the input's length.
 boost::system::result<FormFields, FormError> ParseForm(std::string_view body,
                                                        const FormLimits& limits = {});
-
-// Whether `text` is well-formed UTF-8 (RFC 3629).
-bool IsValidUtf8(std::string_view text);
 
 }  // namespace vwr::tracer

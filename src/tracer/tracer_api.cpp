@@ -242,11 +242,8 @@ std::string TracerIdentity(IdentityBinding binding, std::string_view login_id,
 }
 
 struct TracerApi::Call {
-  const http::Request* request;
-  const http::ConnectionInfo* connection;
-  http::Respond respond;
-  util::TimePoint start;
-  http::Endpoint endpoint = http::Endpoint::kOther;
+  explicit Call(http::RequestContext context) : ctx(std::move(context)) {}
+  http::RequestContext ctx;
   FormFields fields;
   http::RoomEntry* room = nullptr;
   std::string key;  // "<room>\x1f<identity>"
@@ -254,8 +251,7 @@ struct TracerApi::Call {
     return std::string_view(key).substr(key.find(kKeySeparator) + 1);
   }
   bool json = false;
-  bool cors = false;  // the request's Origin may read the answer
-  boost::asio::ip::address client_ip;
+  bool cors = false;           // the request's Origin may read the answer
   Place place;                 // what the cache held, or learned
   bool rejoined = false;       // a spent place was replaced once already
   std::string store_identity;  // StoreIdentity(): empty until a store call needs it
@@ -273,11 +269,11 @@ TracerApi::TracerApi(http::RoomDirectory& rooms, const util::Clock& clock,
     : rooms_(rooms),
       clock_(clock),
       pseudonyms_(pseudonyms),
-      metrics_(metrics),
-      error_log_(clock),
       fail_log_(clock, 1),
       user_log_(clock, 1),
       options_(std::move(options)),
+      pipeline_(clock, metrics,
+                {.trusted_proxies = options_.trusted_proxies, .guard = options_.guard}),
       max_per_stripe_(std::max<std::size_t>(1, options_.max_cached_identities / kStripes)) {
   if (options_.allowed_origins) {
     std::vector<std::string> rejected;
@@ -340,6 +336,19 @@ void TracerApi::Remember(const std::string& key, const Place& place) {
   stripe.places[key] = place;
 }
 
+void TracerApi::RememberAnswered(std::string_view key, const Place& place, std::uint64_t position,
+                                 std::uint64_t queue_size) {
+  Stripe& stripe = StripeOf(key);
+  const std::lock_guard lock(stripe.mu);
+  // Only onto the same place: a concurrent call may have replaced the entry meanwhile.
+  if (auto it = stripe.places.find(key); it != stripe.places.end() &&
+                                         it->second.ticket == place.ticket &&
+                                         it->second.incarnation == place.incarnation) {
+    it->second.position = position;
+    it->second.queue_size = queue_size;
+  }
+}
+
 void TracerApi::Forget(std::string_view key) {
   Stripe& stripe = StripeOf(key);
   const std::lock_guard lock(stripe.mu);
@@ -359,9 +368,9 @@ http::RoomEntry* TracerApi::RoomFor(std::string_view host, std::string_view page
   return all.empty() ? nullptr : all.front();
 }
 
-void TracerApi::Finish(Call& call, http::Response response) {
+void TracerApi::Answer(Call& call, http::Response response) {
   response.set(http::field::cache_control, "no-store");
-  const http::Request& req = *call.request;
+  const http::Request& req = call.ctx.request();
   if (call.cors) {
     // The legacy client script runs on the protected site's pages and calls this host; with
     // credentials, so that a wcCookie the script set for this host comes along. The answer
@@ -372,30 +381,23 @@ void TracerApi::Finish(Call& call, http::Response response) {
   } else if (req.find(http::field::origin) != req.end()) {
     response.set(http::field::vary, "Origin");
   }
-  metrics_.Record(call.endpoint, response.result_int(), util::ToSeconds(clock_.Now() - call.start));
-  error_log_.Record(req, *call.connection, response);
-  call.respond(std::move(response));
+  call.ctx.Finish(std::move(response));
 }
 
 void TracerApi::Serve(const http::Request& req, const http::ConnectionInfo& connection,
                       http::Respond respond) {
-  auto call = std::make_shared<Call>();
-  call->request = &req;
-  call->connection = &connection;
-  call->respond = std::move(respond);
-  call->start = clock_.Now();
-  const unsigned v = req.version();
-  const bool ka = req.keep_alive();
+  auto call = std::make_shared<Call>(pipeline_.Begin(req, connection, std::move(respond)));
+  http::RequestContext& ctx = call->ctx;
   const std::string_view path = http::PathOf(req.target());
   if (path == "/TRACERAPI/inputQueue.do") {
-    call->endpoint = http::Endpoint::kTracerInput;
+    ctx.set_endpoint(http::Endpoint::kTracerInput);
   } else if (path == "/TRACERAPI/outQueue.do" || path == "/TRACERAPI/outputQueue.do") {
     // outQueue.do is what every legacy client calls; outputQueue.do is kept as an alias.
-    call->endpoint = http::Endpoint::kTracerOutput;
+    ctx.set_endpoint(http::Endpoint::kTracerOutput);
   } else if (path == "/TRACERAPI/checkBotIp.do") {
-    call->endpoint = http::Endpoint::kTracerCheckBot;
+    ctx.set_endpoint(http::Endpoint::kTracerCheckBot);
   } else {
-    return Finish(*call, http::MakeError(http::ApiError::kNotFound, "no such endpoint", v, ka));
+    return Answer(*call, ctx.ErrorResponse(http::ApiError::kNotFound, "no such endpoint"));
   }
   // A browser names the page's origin (a cross-origin call, a same-origin POST). A page of a site
   // that may not call is refused before anything else, so that it cannot drive its visitors'
@@ -404,30 +406,26 @@ void TracerApi::Serve(const http::Request& req, const http::ConnectionInfo& conn
   // browser page (or are same-origin GETs): nothing to refuse.
   if (const auto origin = req.find(http::field::origin); origin != req.end()) {
     if (!OriginAllowed(origin->value(), req[http::field::host])) {
-      return Finish(
-          *call,
-          http::MakeError(http::ApiError::kOriginNotAllowed,
-                          "the Origin is not allowed to call this API (tracer.allowed_origins, "
-                          "by default the rooms' match hosts)",
-                          v, ka));
+      return Answer(
+          *call, ctx.ErrorResponse(http::ApiError::kOriginNotAllowed,
+                                   "the Origin is not allowed to call this API "
+                                   "(tracer.allowed_origins, by default the rooms' match hosts)"));
     }
     call->cors = true;
   }
   if (req.method() == http::verb::options) {
     // A CORS preflight of the legacy client script.
-    http::Response res{http::status::no_content, v};
-    res.keep_alive(ka);
+    http::Response res = ctx.EmptyResponse(http::status::no_content);
     res.set(http::field::access_control_allow_methods, "GET, POST, OPTIONS");
     res.set(http::field::access_control_allow_headers, "Content-Type, Accept");
     res.set(http::field::access_control_max_age, "600");
-    return Finish(*call, std::move(res));
+    return Answer(*call, std::move(res));
   }
   // Not HEAD: a call may take a place in line, which a probe must not do.
   if (req.method() != http::verb::get && req.method() != http::verb::post) {
-    http::Response res =
-        http::MakeError(http::ApiError::kMethodNotAllowed, "use POST or GET", v, ka);
+    http::Response res = ctx.ErrorResponse(http::ApiError::kMethodNotAllowed, "use POST or GET");
     res.set(http::field::allow, "GET, POST, OPTIONS");
-    return Finish(*call, std::move(res));
+    return Answer(*call, std::move(res));
   }
   // The fields: the form body of a POST and the query string, both (Nexacro clients send them
   // in the query string of a POST). When both carry a field, the body's wins.
@@ -442,35 +440,32 @@ void TracerApi::Serve(const http::Request& req, const http::ConnectionInfo& conn
     }
   }
   if (!parsed) {
-    if (call->endpoint == http::Endpoint::kTracerCheckBot) {
-      http::Response res{http::status::bad_request, v};
-      res.keep_alive(ka);
+    if (ctx.endpoint() == http::Endpoint::kTracerCheckBot) {
+      http::Response res = ctx.EmptyResponse(http::status::bad_request);
       res.set(http::field::content_type, "text/plain; charset=UTF-8");
       res.body() = "E";
       res.prepare_payload();
-      return Finish(*call, std::move(res));
+      return Answer(*call, std::move(res));
     }
-    return Finish(*call,
-                  http::MakeError(http::ApiError::kBadRequest, parsed.error().Message(), v, ka));
+    return Answer(*call, ctx.ErrorResponse(http::ApiError::kBadRequest, parsed.error().Message()));
   }
   call->fields = std::move(*parsed);
   call->json = WantsJson(req, call->fields);
-  call->client_ip = http::ClientIp(req, connection, options_.trusted_proxies);
-  // The form's ip: recorded (echoed), used only when the operator trusts the clients.
+  // The client address is the context's (ClientIp). The form's ip: recorded (echoed), used
+  // only when the operator trusts the clients.
   if (options_.trust_client_ip) {
     if (const auto ip = call->fields.Find("ip"); ip && !ip->empty()) {
       boost::system::error_code ec;
       const auto address = boost::asio::ip::make_address(std::string(*ip), ec);
-      if (!ec) call->client_ip = address;
+      if (!ec) ctx.set_client_ip(address);
     }
   }
   call->room =
       RoomFor(call->fields.Find("host").value_or(""), call->fields.Find("pageUrl").value_or(""));
   if (call->room == nullptr) {
-    return Finish(*call,
-                  http::MakeError(http::ApiError::kRoomNotFound, "no room is configured", v, ka));
+    return Answer(*call, ctx.ErrorResponse(http::ApiError::kRoomNotFound, "no room is configured"));
   }
-  if (call->endpoint == http::Endpoint::kTracerCheckBot) return CheckBotIp(std::move(call));
+  if (ctx.endpoint() == http::Endpoint::kTracerCheckBot) return CheckBotIp(std::move(call));
 
   // The identity: the loginId bound to the caller, else the wcCookie cookie, else the client
   // address (TracerIdentity).
@@ -481,11 +476,10 @@ void TracerApi::Serve(const http::Request& req, const http::ConnectionInfo& conn
                                     ? token::UserIdentityVerifier::kMaxTokenLength
                                     : kMaxIdentityBytes;
   if (login.size() > max_login || (login.empty() && cookie.size() + 3 > kMaxIdentityBytes)) {
-    return Finish(*call,
-                  http::MakeError(http::ApiError::kBadRequest,
-                                  fmt::format("loginId (or wcCookie) is longer than {} bytes",
-                                              login.empty() ? kMaxIdentityBytes : max_login),
-                                  v, ka));
+    return Answer(*call,
+                  ctx.ErrorResponse(http::ApiError::kBadRequest,
+                                    fmt::format("loginId (or wcCookie) is longer than {} bytes",
+                                                login.empty() ? kMaxIdentityBytes : max_login)));
   }
   std::string identity;
   if (options_.user_identity != nullptr) {
@@ -500,8 +494,8 @@ void TracerApi::Serve(const http::Request& req, const http::ConnectionInfo& conn
         spdlog::info(
             "room {}: TRACER {} from {}: the loginId is no valid user token ({}); "
             "answering NE{}",
-            call->room->state->id(), http::EndpointName(call->endpoint),
-            call->client_ip.to_string(), token::UserTokenErrorName(user.error()),
+            call->room->state->id(), http::EndpointName(ctx.endpoint()),
+            ctx.client_ip().to_string(), token::UserTokenErrorName(user.error()),
             suppressed > 0 ? fmt::format(" ({} similar lines suppressed)", suppressed) : "");
       }
       return Reply(*call, "NE", 0, 0, call->room->state->Figures().queue_size);
@@ -510,27 +504,51 @@ void TracerApi::Serve(const http::Request& req, const http::ConnectionInfo& conn
     call->user = std::move(*user);
     identity = "su:" + call->store_identity;
   } else {
-    identity = TracerIdentity(options_.identity_binding, login, cookie, call->client_ip);
+    identity = TracerIdentity(options_.identity_binding, login, cookie, ctx.client_ip());
   }
   const std::string& room_id = call->room->state->id();
   call->key.reserve(room_id.size() + 1 + identity.size());
   call->key.append(room_id).push_back(kKeySeparator);
   call->key.append(identity);
 
-  if (call->endpoint == http::Endpoint::kTracerOutput) return Output(std::move(call));
-  Input(std::move(call));
+  if (ctx.endpoint() == http::Endpoint::kTracerOutput) return Output(std::move(call));
+
+  // inputQueue.do: whether the identity holds a place here decides what the guard counts.
+  store::RoomState& room = *call->room->state;
+  const bool has_place =
+      Lookup(call->key, call->place) && call->place.incarnation == room.incarnation();
+  // Abuse protection, once the caller is known. loginId and wcCookie are the client's word: not
+  // counted or blocked per identity; a signed caller is the user its token names. An identity
+  // without a place here asks for one: a join. Refused: NE, as the legacy service answers.
+  const bool verified = !call->user.empty();
+  const guard::GuardVerdict verdict =
+      ctx.Guard(room.id(), verified ? std::string_view(call->user) : call->identity(), verified,
+                has_place ? guard::GuardRequestKind::kOther : guard::GuardRequestKind::kJoin);
+  if (verdict.action == guard::GuardAction::kBlock) {
+    return Reply(*call, "NE", 0, 0, room.Figures().queue_size);
+  }
+  if (verdict.action == guard::GuardAction::kBypass && !(has_place && call->place.admitted)) {
+    // On the allow list: admitted at once, never queued. (Once admitted, its polls are of that
+    // session, not new admissions.)
+    return room.Admit(StoreIdentity(*call),
+                      [this, call](boost::system::result<store::TicketAnswer> answer) mutable {
+                        if (!answer) return Failed(std::move(call), answer.error());
+                        Decided(std::move(call), *answer);
+                      });
+  }
+  Input(std::move(call), has_place);
 }
 
 void TracerApi::Reply(Call& call, std::string_view is_wait, std::uint64_t wait_cnt,
                       std::uint64_t wait_my_cnt, std::uint64_t queue_size) {
-  const http::Request& req = *call.request;
+  const http::Request& req = call.ctx.request();
   const core::Policy& policy = call.room->state->policy();
   const FormFields& f = call.fields;
   TracerValues values;
   values[kHost] = f.Find("host").value_or("");
   std::string client_ip;  // only when the form has no ip
   const std::string_view ip = f.Find("ip").value_or("");
-  if (ip.empty()) client_ip = call.client_ip.to_string();
+  if (ip.empty()) client_ip = call.ctx.client_ip().to_string();
   values[kIp] = ip.empty() ? std::string_view(client_ip) : ip;
   values[kLoginId] = f.Find("loginId").value_or("");
   values[kPort] = f.Find("port").value_or("");
@@ -550,8 +568,7 @@ void TracerApi::Reply(Call& call, std::string_view is_wait, std::uint64_t wait_c
   const std::string_view agent = f.Find("userAgent").value_or("");
   values[kUserAgent] = agent.empty() ? std::string_view(req[http::field::user_agent]) : agent;
   values[kTracerDomain] = options_.domain;
-  http::Response res{http::status::ok, req.version()};
-  res.keep_alive(req.keep_alive());
+  http::Response res = call.ctx.EmptyResponse(http::status::ok);
   if (call.json) {
     res.set(http::field::content_type, "application/json");
     res.body() = RenderTracerJson(values);
@@ -560,44 +577,21 @@ void TracerApi::Reply(Call& call, std::string_view is_wait, std::uint64_t wait_c
     res.body() = RenderTracerXml(values);
   }
   res.prepare_payload();
-  Finish(call, std::move(res));
+  Answer(call, std::move(res));
 }
 
-void TracerApi::Input(std::shared_ptr<Call> call) {
+void TracerApi::Input(std::shared_ptr<Call> call, bool has_place) {
   store::RoomState& room = *call->room->state;
-  if (options_.guard != nullptr) {
-    // loginId and wcCookie are the client's word: not counted or blocked per identity; a
-    // signed caller is the user its token names. An identity without a place here asks for
-    // one: a join.
-    const bool has_place =
-        Lookup(call->key, call->place) && call->place.incarnation == room.incarnation();
-    const bool verified = !call->user.empty();
-    const guard::GuardVerdict verdict = options_.guard->Check(guard::GuardRequest{
-        room.id(), call->client_ip, verified ? std::string_view(call->user) : call->identity(),
-        verified, has_place ? guard::GuardRequestKind::kOther : guard::GuardRequestKind::kJoin});
-    if (verdict.action == guard::GuardAction::kBlock) {
-      return Reply(*call, "NE", 0, 0, room.Figures().queue_size);
-    }
-    const bool known = Lookup(call->key, call->place) &&
-                       call->place.incarnation == room.incarnation() && call->place.admitted;
-    if (verdict.action == guard::GuardAction::kBypass && !known) {
-      // On the allow list: admitted at once, never queued. (Once admitted, its polls are of
-      // that session, not new admissions.)
-      return room.Admit(StoreIdentity(*call),
-                        [this, call](boost::system::result<store::TicketAnswer> answer) mutable {
-                          if (!answer) return Failed(std::move(call), answer.error());
-                          Decided(std::move(call), *answer);
-                        });
-    }
-  }
-  if (!Lookup(call->key, call->place) || call->place.incarnation != room.incarnation()) {
-    return JoinFor(std::move(call));
-  }
+  if (!has_place) return JoinFor(std::move(call));
   call->room->traffic.polls.Add();
   store::TicketAnswer cached;
   if (!call->place.admitted &&
       room.StatusCached(call->place.ticket, call->place.frontier_at_join, cached)) {
-    // The hot path: waiting, answered from what this node holds.
+    // The hot path: waiting, answered from what this node holds. What it is told is kept for
+    // a store failure (Failed); most polls tell the same as the last and skip that.
+    if (cached.position != call->place.position || cached.queue_size != call->place.queue_size) {
+      RememberAnswered(call->key, call->place, cached.position, cached.queue_size);
+    }
     return Reply(*call, "T", cached.position, call->place.ticket - call->place.frontier_at_join,
                  cached.queue_size);
   }
@@ -628,8 +622,8 @@ void TracerApi::Decided(std::shared_ptr<Call> call, const store::TicketAnswer& a
   store::RoomState& room = *call->room->state;
   switch (answer.status) {
     case core::TicketStatus::kWaiting: {
-      Place place{room.incarnation(), answer.ticket, answer.frontier_at_join, false};
-      Remember(call->key, place);
+      Remember(call->key, Place{room.incarnation(), answer.ticket, answer.frontier_at_join, false,
+                                answer.position, answer.queue_size});
       return Reply(*call, "T", answer.position, answer.ticket - answer.frontier_at_join,
                    answer.queue_size);
     }
@@ -640,7 +634,8 @@ void TracerApi::Decided(std::shared_ptr<Call> call, const store::TicketAnswer& a
           answer.ticket >= answer.frontier_at_join && answer.ticket < core::kBypassTicketBase
               ? answer.ticket - answer.frontier_at_join
               : 0;
-      Remember(call->key, Place{room.incarnation(), answer.ticket, answer.frontier_at_join, true});
+      Remember(call->key, Place{room.incarnation(), answer.ticket, answer.frontier_at_join, true, 0,
+                                answer.queue_size});
       return Reply(*call, "F", 0, initial, answer.queue_size);
     }
     case core::TicketStatus::kExpired:
@@ -649,6 +644,7 @@ void TracerApi::Decided(std::shared_ptr<Call> call, const store::TicketAnswer& a
       Forget(call->key);
       if (call->rejoined) return Reply(*call, "E", 0, 0, answer.queue_size);
       call->rejoined = true;
+      call->place = Place{};  // spent: nothing of it is the caller's place any more
       return JoinFor(std::move(call));
     case core::TicketStatus::kRejected:
     case core::TicketStatus::kFull:
@@ -659,23 +655,34 @@ void TracerApi::Decided(std::shared_ptr<Call> call, const store::TicketAnswer& a
 
 void TracerApi::Failed(std::shared_ptr<Call> call, const boost::system::error_code& error) {
   store::RoomState& room = *call->room->state;
-  const bool wait = !room.fail_open() && call->endpoint != http::Endpoint::kTracerOutput;
+  const http::Endpoint endpoint = call->ctx.endpoint();
+  const bool wait = !room.fail_open() && endpoint != http::Endpoint::kTracerOutput;
   std::uint64_t suppressed = 0;
   if (fail_log_.Allow(suppressed)) {
     spdlog::warn("room {}: TRACER {}: the store failed ({}); answering {}{}", room.id(),
-                 http::EndpointName(call->endpoint), error.message(), wait ? "T" : "E",
+                 http::EndpointName(endpoint), error.message(), wait ? "T" : "E",
                  suppressed > 0 ? fmt::format(" ({} similar lines suppressed)", suppressed) : "");
   }
-  // fail_open: E, which legacy clients take as "let the user in". fail_closed: keep the user
-  // waiting (T) at the place last known, so that the client polls on and finds its place again
-  // once the store is back, and nobody walks in meanwhile.
-  if (room.fail_open() || call->endpoint == http::Endpoint::kTracerOutput) {
+  // fail_open: E, which legacy clients take as "let the user in". A check-out that did not
+  // happen: E in every room; the caller is leaving, and the legacy client goes on after E as
+  // after F, but F would report an ended session that still holds its slot (until it is idle
+  // past session_timeout), and T would put a leaving user back on the waiting screen.
+  // fail_closed: keep the user waiting (T) at the place it was last told (its cache entry), so
+  // that its count holds, the client polls on and finds its place again once the store is back,
+  // and nobody walks in meanwhile. A caller this node has not answered yet has no place here:
+  // 0, with the room's queue as last known.
+  if (room.fail_open() || endpoint == http::Endpoint::kTracerOutput) {
     return Reply(*call, "E", 0, 0, 0);
   }
-  const std::uint64_t initial = call->place.ticket >= call->place.frontier_at_join
-                                    ? call->place.ticket - call->place.frontier_at_join
-                                    : 0;
-  Reply(*call, "T", initial, initial, 0);
+  const Place& place = call->place;
+  if (place.incarnation != room.incarnation() || place.ticket == 0) {
+    return Reply(*call, "T", 0, 0, room.Figures().queue_size);
+  }
+  const std::uint64_t initial =
+      place.ticket >= place.frontier_at_join && place.ticket < core::kBypassTicketBase
+          ? place.ticket - place.frontier_at_join
+          : 0;
+  Reply(*call, "T", place.position, initial, place.queue_size);
 }
 
 void TracerApi::Output(std::shared_ptr<Call> call) {
@@ -699,15 +706,13 @@ void TracerApi::Output(std::shared_ptr<Call> call) {
 }
 
 void TracerApi::CheckBotIp(std::shared_ptr<Call> call) {
-  const http::Request& req = *call->request;
   const bool blocked = options_.guard != nullptr &&
-                       options_.guard->IsBlocked(call->room->state->id(), call->client_ip);
-  http::Response res{http::status::ok, req.version()};
-  res.keep_alive(req.keep_alive());
+                       options_.guard->IsBlocked(call->room->state->id(), call->ctx.client_ip());
+  http::Response res = call->ctx.EmptyResponse(http::status::ok);
   res.set(http::field::content_type, "text/plain; charset=UTF-8");
   res.body() = blocked ? "T" : "F";
   res.prepare_payload();
-  Finish(*call, std::move(res));
+  Answer(*call, std::move(res));
 }
 
 }  // namespace vwr::tracer

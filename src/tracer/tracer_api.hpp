@@ -14,8 +14,8 @@
 #include "guard/guard.hpp"
 #include "http/api_metrics.hpp"
 #include "http/client_ip.hpp"
-#include "http/error_log.hpp"
 #include "http/http.hpp"
+#include "http/request_context.hpp"
 #include "http/room_directory.hpp"
 #include "http/room_routes.hpp"
 #include "store/store.hpp"
@@ -69,7 +69,7 @@ struct TracerOptions {
   // tracer.allowed_origins: the sites whose pages may call from a browser; nullopt: the rooms'
   // match hosts (recomputed on every SetRoutes).
   std::optional<std::vector<std::string>> allowed_origins;
-  std::vector<http::Cidr> trusted_proxies;  // server.trusted_proxies (for ClientIp)
+  std::vector<util::IpRange> trusted_proxies;  // server.trusted_proxies (for ClientIp)
   guard::Guard* guard = nullptr;            // null: nobody is blocked
   // identity.tracer_login_id: the loginId is the platform's user token, verified here; the
   // caller is the user it names, on whatever browser or address. Null: TracerIdentity.
@@ -149,6 +149,10 @@ class TracerApi final : public http::Handler {
     std::uint64_t ticket = 0;            // the line's ticket, or the session's when admitted
     std::uint64_t frontier_at_join = 0;  // waitMyCnt = ticket - frontier_at_join
     bool admitted = false;
+    // What the identity was last told (waitCnt, waitQueueSize): the place a fail_closed room
+    // keeps answering while the store cannot be reached, so that the client's count holds.
+    std::uint64_t position = 0;
+    std::uint64_t queue_size = 0;
   };
   // identity -> place, for one room; key "<room>\x1f<identity>".
   struct Stripe {
@@ -159,7 +163,9 @@ class TracerApi final : public http::Handler {
 
   struct Call;  // one request on its way (tracer_api.cpp)
 
-  void Input(std::shared_ptr<Call> call);
+  // inputQueue.do once the guard has let it through. `has_place`: the identity's place is in
+  // the poll cache (call->place), of the room's current state.
+  void Input(std::shared_ptr<Call> call, bool has_place);
   void Output(std::shared_ptr<Call> call);
   void CheckBotIp(std::shared_ptr<Call> call);
   void JoinFor(std::shared_ptr<Call> call);
@@ -167,7 +173,8 @@ class TracerApi final : public http::Handler {
   void Failed(std::shared_ptr<Call> call, const boost::system::error_code& error);
   void Reply(Call& call, std::string_view is_wait, std::uint64_t wait_cnt,
              std::uint64_t wait_my_cnt, std::uint64_t queue_size);
-  void Finish(Call& call, http::Response response);
+  // The CORS headers and no-store every answer carries, then the context's Finish.
+  void Answer(Call& call, http::Response response);
   // The identity as the room holds it: its pseudonym (computed at the first store call).
   const std::string& StoreIdentity(Call& call) const;
 
@@ -177,17 +184,19 @@ class TracerApi final : public http::Handler {
   Stripe& StripeOf(std::string_view key);
   bool Lookup(std::string_view key, Place& out);
   void Remember(const std::string& key, const Place& place);
+  // Records what a cached identity was told about `place` on a poll answered without the store.
+  void RememberAnswered(std::string_view key, const Place& place, std::uint64_t position,
+                        std::uint64_t queue_size);
   void Forget(std::string_view key);
   http::RoomEntry* RoomFor(std::string_view host, std::string_view page_url);
 
   http::RoomDirectory& rooms_;
   const util::Clock& clock_;
   const token::IdentityPseudonyms& pseudonyms_;
-  http::ApiMetrics& metrics_;
-  http::ErrorLog error_log_;
   util::LogLimiter fail_log_;  // store failures: one line a second at most
   util::LogLimiter user_log_;  // refused user tokens: one line a second at most
   TracerOptions options_;
+  http::RequestPipeline pipeline_;
   std::size_t max_per_stripe_;
   std::array<Stripe, kStripes> stripes_;
   util::Published<http::RoomRoutes> routes_;

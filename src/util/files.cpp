@@ -1,12 +1,17 @@
 #include "util/files.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <memory>
+#include <mutex>
+#include <thread>
 
 namespace vwr::util {
 namespace {
@@ -99,6 +104,41 @@ Fd OpenOrCreateFile(const std::filesystem::path& path, mode_t mode, int flags) {
     // Removed between the two: try to create it again.
     if (existing.valid() || errno != ENOENT) return existing;
   }
+}
+
+int LockExclusive(int fd, std::chrono::milliseconds within) {
+  if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return 0;
+  if (errno != EWOULDBLOCK && errno != EINTR) return errno;
+  // Busy: a helper thread waits in flock() for the holder to let go. It owns a duplicate of the
+  // descriptor, so the caller may give up (and close `fd`) while the helper still waits.
+  struct Wait {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    int error = 0;
+  };
+  auto wait = std::make_shared<Wait>();
+  const int helper_fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (helper_fd < 0) return errno;
+  std::thread([wait, helper_fd] {
+    int error = 0;
+    while (::flock(helper_fd, LOCK_EX) != 0) {
+      if (errno != EINTR) {
+        error = errno;
+        break;
+      }
+    }
+    // The lock belongs to the open file, which `fd` still refers to (or, when the caller gave
+    // up and closed it, nothing does once this closes: the lock goes with it).
+    ::close(helper_fd);
+    std::lock_guard lock(wait->mu);
+    wait->done = true;
+    wait->error = error;
+    wait->cv.notify_all();
+  }).detach();
+  std::unique_lock lock(wait->mu);
+  if (!wait->cv.wait_for(lock, within, [&] { return wait->done; })) return EWOULDBLOCK;
+  return wait->error;
 }
 
 std::optional<std::string> CheckPrivateFile(int fd, const std::filesystem::path& path,

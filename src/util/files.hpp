@@ -4,6 +4,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -67,6 +68,14 @@ Fd CreateFile(const std::filesystem::path& path, mode_t mode, int flags = O_WRON
 // Opens `path` with `flags` (O_WRONLY, O_RDWR, O_APPEND...), creating it as CreateFile does
 // when it does not exist (a file that exists keeps its mode). Invalid on an error (errno set).
 Fd OpenOrCreateFile(const std::filesystem::path& path, mode_t mode, int flags);
+
+// Takes an exclusive flock on `fd`, waiting at most `within` for whoever holds it. The wait is
+// not a polling loop: when the lock is busy, a helper thread blocks in flock() on a duplicate of
+// `fd` (the same open file, so the lock it takes is `fd`'s) and the caller waits for it. 0 when
+// the lock is held; EWOULDBLOCK when it was still busy after `within` (close `fd` then: the
+// helper may take the lock through it later, and lets go of it once `fd` is closed); else
+// flock's errno. Blocks the calling thread: not for a worker.
+int LockExclusive(int fd, std::chrono::milliseconds within);
 
 // ---- may a file be trusted ----
 //

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "util/utf8.hpp"
+
 namespace vwr::util {
 namespace {
 
@@ -12,40 +14,6 @@ void AppendByteEscape(std::string& out, unsigned char c) {
   out += "\\x";
   out += kHex[c >> 4];
   out += kHex[c & 0xf];
-}
-
-// The length (2..4) of the well-formed UTF-8 sequence at text[i] (a byte >= 0x80) and its code
-// point, or 0 when it is not one (a stray continuation byte, an overlong form, a surrogate, a
-// value over U+10FFFF, or a sequence cut short).
-std::size_t DecodeUtf8(std::string_view text, std::size_t i, char32_t& code) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-  const unsigned char lead = byte(i);
-  std::size_t length = 0;
-  unsigned char low = 0x80;  // the range of the second byte
-  unsigned char high = 0xbf;
-  if (lead >= 0xc2 && lead <= 0xdf) {
-    length = 2;
-    code = lead & 0x1f;
-  } else if (lead >= 0xe0 && lead <= 0xef) {
-    length = 3;
-    code = lead & 0x0f;
-    if (lead == 0xe0) low = 0xa0;   // no overlong forms
-    if (lead == 0xed) high = 0x9f;  // no surrogates
-  } else if (lead >= 0xf0 && lead <= 0xf4) {
-    length = 4;
-    code = lead & 0x07;
-    if (lead == 0xf0) low = 0x90;
-    if (lead == 0xf4) high = 0x8f;  // nothing over U+10FFFF
-  } else {
-    return 0;
-  }
-  if (i + length > text.size()) return 0;
-  for (std::size_t k = 1; k < length; ++k) {
-    const unsigned char c = byte(i + k);
-    if (k == 1 ? (c < low || c > high) : (c < 0x80 || c > 0xbf)) return 0;
-    code = (code << 6) | (c & 0x3f);
-  }
-  return length;
 }
 
 bool MovesLinesOrTerminal(char32_t code) {
@@ -88,7 +56,7 @@ std::string Escape(std::string_view text, std::size_t max_bytes, bool json) {
       continue;
     }
     char32_t code = 0;
-    const std::size_t length = DecodeUtf8(text, i, code);
+    const std::size_t length = DecodeUtf8Sequence(text, i, code);
     if (length == 0) {
       if (i + 1 > max_bytes) break;
       AppendByteEscape(out, c);

@@ -70,6 +70,16 @@ class AdminTest(unittest.TestCase):
         self.assertIn("# TYPE vwr_http_requests_total counter", text)
         self.assertIn("# TYPE vwr_http_request_duration_seconds histogram", text)
 
+    def test_metrics_show_handler_exceptions_per_listener(self):
+        # An exception that reaches a connection's catch-all is a bug; each listener counts its
+        # own from the start, so that an alert on any increase can be written before the first.
+        text = request("GET", self.vwr.admin + "/metrics")[2].decode("utf-8")
+        self.assertIn("# TYPE vwr_http_handler_exceptions_total counter", text)
+        samples = self.vwr.metrics()
+        for listener in ("public", "admin"):
+            key = 'vwr_http_handler_exceptions_total{listener="%s"}' % listener
+            self.assertEqual(samples.get(key), 0, key)
+
     def test_metrics_count_what_happened(self):
         room = "counted"
         label = '{room="%s"}' % room

@@ -844,11 +844,12 @@ class TracerTwoNodesTest(unittest.TestCase):
 
 class TracerStoreFailureTest(unittest.TestCase):
     """With its store gone, a fail_open room answers E (legacy clients let the user through) and a
-    fail_closed room T (keep waiting, nobody enters). Its own redis-server, killed mid-test."""
+    fail_closed room T (keep waiting, nobody enters) at the place the caller was last told; a
+    check-out that cannot reach the store is E in every room. Its own redis-server, killed
+    mid-test."""
 
-    def answer(self, vwr, host, login_id):
-        return tracer_values(self, vwr, "inputQueue.do", host=host, loginId=login_id,
-                             pageUrl="/")
+    def answer(self, vwr, host, login_id, endpoint="inputQueue.do"):
+        return tracer_values(self, vwr, endpoint, host=host, loginId=login_id, pageUrl="/")
 
     def test_fail_open_answers_e_and_fail_closed_keeps_waiting(self):
         redis = RedisServer()
@@ -856,28 +857,49 @@ class TracerStoreFailureTest(unittest.TestCase):
         vwr = VwrProcess(config_yaml(
             room_yaml("open", max_active=1, admit_rate=100, burst=1, failure_policy="fail_open",
                       match='[{host: "open.example.com", path_prefix: "/"}]', **POLL),
-            room_yaml("closed", max_active=1, admit_rate=100, burst=1,
+            room_yaml("closed", max_active=2, admit_rate=100, burst=2,
                       failure_policy="fail_closed",
                       match='[{host: "closed.example.com", path_prefix: "/"}]', **POLL),
             extra="store:\n  kind: redis\n  redis:\n    url: %s\n" % redis.url))
         self.addCleanup(vwr.close)
         wait_until(lambda: json_request("GET", vwr.url("/readyz", admin=True))[0] == 200, 10,
                    message="vwr ready on Redis")
-        for host in ("open.example.com", "closed.example.com"):
-            self.assertEqual(self.answer(vwr, host, "holder")["isWait"], "F")
-            waiter = self.answer(vwr, host, "waiter")
-            self.assertEqual((waiter["isWait"], waiter["waitMyCnt"]), ("T", "1"))
+        self.assertEqual(self.answer(vwr, "open.example.com", "holder")["isWait"], "F")
+        waiter = self.answer(vwr, "open.example.com", "waiter")
+        self.assertEqual((waiter["isWait"], waiter["waitMyCnt"]), ("T", "1"))
+        closed = "closed.example.com"
+        for login_id in ("first", "second"):
+            self.assertEqual(self.answer(vwr, closed, login_id)["isWait"], "F", login_id)
+        self.assertEqual(self.answer(vwr, closed, "waiter")["isWait"], "T")
+        self.assertEqual(self.answer(vwr, closed, "later")["isWait"], "T")
+        told = self.answer(vwr, closed, "waiter")
+        self.assertEqual((told["waitCnt"], told["waitMyCnt"], told["waitQueueSize"]),
+                         ("1", "1", "2"), told)
+        # "first" checks out: the waiter is called at the next tick (and does not poll meanwhile).
+        self.assertEqual(self.answer(vwr, closed, "first", "outQueue.do")["isWait"], "F")
+        wait_until(lambda: json_request("GET", vwr.url("/api/v1/rooms/closed"))[2]["queueSize"]
+                   == 1, 5, message="the waiter is called")
 
         redis.kill()
         wait_until(lambda: json_request("GET", vwr.url("/readyz", admin=True))[0] == 503, 5,
                    message="readyz says the store is down")
         # A newcomer needs the store (a join): E where the room fails open, T where it fails
-        # closed.
+        # closed, with no place of its own and the room's queue as last known.
         self.assertEqual(self.answer(vwr, "open.example.com", "newcomer")["isWait"], "E")
-        closed = self.answer(vwr, "closed.example.com", "newcomer")
-        self.assertEqual(closed["isWait"], "T", closed)
-        # Someone already waiting keeps waiting in the closed room.
-        self.assertEqual(self.answer(vwr, "closed.example.com", "waiter")["isWait"], "T")
+        newcomer = self.answer(vwr, closed, "newcomer")
+        self.assertEqual((newcomer["isWait"], newcomer["waitCnt"], newcomer["waitQueueSize"]),
+                         ("T", "0", "1"), newcomer)
+        # The called waiter cannot claim its place without the store: it keeps waiting at the
+        # place it was last told, the count does not jump.
+        waiter = self.answer(vwr, closed, "waiter")
+        self.assertEqual(
+            (waiter["isWait"], waiter["waitCnt"], waiter["waitMyCnt"], waiter["waitQueueSize"]),
+            ("T", "1", "1", "2"), waiter)
+        self.assertEqual(self.answer(vwr, closed, "later")["isWait"], "T")
+        # A check-out that cannot reach the store did not happen: E, in either room.
+        for host, login_id in ((closed, "second"), ("open.example.com", "holder")):
+            out = self.answer(vwr, host, login_id, "outQueue.do")
+            self.assertEqual(out["isWait"], "E", (host, out))
         self.assertTrue(vwr.running())
         vwr.wait_for_log(r"TRACER tracer_input: the store failed")
 

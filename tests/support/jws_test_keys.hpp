@@ -81,8 +81,13 @@ class JwsTestKey {
   // "ES384", "EdDSA").
   std::string Sign(const boost::json::object& header, const boost::json::object& payload,
                    const std::string& alg) const {
-    const std::string input =
-        Encode(boost::json::serialize(header)) + "." + Encode(boost::json::serialize(payload));
+    return SignInput(
+        Encode(boost::json::serialize(header)) + "." + Encode(boost::json::serialize(payload)),
+        alg);
+  }
+
+  // `input` (the encoded header "." the encoded payload, as they are) "." its signature.
+  std::string SignInput(const std::string& input, const std::string& alg) const {
     const EVP_MD* md = nullptr;
     if (alg.ends_with("256")) md = EVP_sha256();
     if (alg.ends_with("384")) md = EVP_sha384();

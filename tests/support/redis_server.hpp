@@ -31,6 +31,7 @@
 
 #include "redis/client.hpp"
 #include "redis/options.hpp"
+#include "util/clock.hpp"
 
 namespace vwr::redis::testing {
 
@@ -321,7 +322,8 @@ class RedisCluster {
 class ClientHarness {
  public:
   explicit ClientHarness(ClientOptions options, bool start = true)
-      : work_(ioc_.get_executor()), client_(std::make_unique<Client>(ioc_, std::move(options))) {
+      : work_(ioc_.get_executor()),
+        client_(std::make_unique<Client>(ioc_, std::move(options), util::SystemClock::Instance())) {
     thread_ = std::thread([this] { ioc_.run(); });
     if (start) client_->Start();
   }

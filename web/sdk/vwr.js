@@ -135,7 +135,7 @@ export function text(lang, key, values = {}) {
   return s;
 }
 
-// An estimated wait for people; mirrors FormatEta in src/web/texts.cpp.
+// An estimated wait for people; mirrors FormatEta in src/pages/texts.cpp.
 export function formatEta(lang, seconds) {
   if (seconds === null || seconds === undefined || seconds < 0) return text(lang, 'eta_unknown');
   if (seconds === 0) return text(lang, 'eta_now');

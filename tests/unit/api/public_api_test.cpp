@@ -1,10 +1,13 @@
 #include "api/public_api.hpp"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <sstream>
 
 #include "admin/admin_api.hpp"
 #include "store/embedded_store.hpp"
@@ -463,6 +466,39 @@ TEST_F(ApiTest, AdminListsAndRotatesKeys) {
   // Without keys configured, the routes do not exist.
   EXPECT_EQ(Call(http::verb::get, "/admin/api/v1/keys", "", auth, admin_.get()).result(),
             http::status::not_found);
+}
+
+TEST_F(ApiTest, AnAdmissionThatCannotBeSignedIsAnsweredWithAnErrorAndALogLine) {
+  // A node whose key ring has no signing key yet: the first join is admitted at once, and its
+  // token cannot be signed. An answer and a log line, not an exception (which the server would
+  // answer 500 without a word of why).
+  std::ostringstream logged;
+  const auto previous = spdlog::default_logger();
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(logged);
+  sink->set_pattern("%v");
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("test", sink));
+  token::KeyRing empty(clock_, seconds(30));
+  token::AdmissionTokenSigner unsigned_tokens(empty, clock_);
+  PublicApi api(*rooms_, tickets_, unsigned_tokens, key_, clock_, metrics_);
+
+  http::Response first = Call(http::verb::post, "/api/v1/rooms/a/join", "", {}, &api);
+  spdlog::set_default_logger(previous);
+  EXPECT_EQ(first.result(), http::status::service_unavailable) << first.body();
+  EXPECT_EQ(Json(first)["error"].as_object()["code"], "unavailable");
+  EXPECT_EQ(first[http::field::retry_after], "1");
+  EXPECT_NE(logged.str().find("room a: the admission token of an admitted answer could not be "
+                              "signed (no_signing_key); answering 503"),
+            std::string::npos)
+      << logged.str();
+  // A waiting answer needs no signature.
+  http::Response second = Call(http::verb::post, "/api/v1/rooms/a/join", "", {}, &api);
+  EXPECT_EQ(second.result(), http::status::ok);
+  EXPECT_EQ(Json(second)["status"], "waiting");
+  std::string text;
+  metrics_.Render(text);
+  EXPECT_NE(text.find(R"(vwr_http_requests_total{endpoint="join",code="503"} 1)"),
+            std::string::npos)
+      << text;
 }
 
 }  // namespace

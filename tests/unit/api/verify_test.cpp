@@ -115,7 +115,12 @@ class VerifyTest : public ::vwr::testing::EmbeddedApiFixture {
                              .exp = Now() + 30,
                              .jti = token::SessionId(store_->Find("a")->incarnation(), 1)};
     change(c);
-    return tokens_.Issue(c);
+    return tokens_.Issue(c).value();
+  }
+
+  // An entry pass signed with this node's key.
+  std::string Pass(const token::EntryPassClaims& claims) {
+    return token::EntryPassCodec(ring_).Issue(claims).value();
   }
 
   double Metric(const std::string& sample) {
@@ -296,7 +301,7 @@ TEST_F(VerifyTest, ForgedTamperedAndMisusedTokensAreInvalid) {
   const std::string none =
       util::Base64UrlEncode(std::string_view(R"({"alg":"none","typ":"JWT"})")) + "." + payload +
       ".";
-  const std::string pass = token::EntryPassCodec(ring_).Issue(
+  const std::string pass = Pass(
       {.iss = "vwr", .aud = "a", .sub = "anon", .sid = "x.1", .iat = Now(), .exp = Now() + 300});
   const std::string other_issuer = Forge([](token::AdmissionClaims& c) { c.iss = "someone"; });
   const std::string bad_jti = Forge([](token::AdmissionClaims& c) { c.jti = "not-a-session"; });
@@ -620,19 +625,19 @@ TEST_F(VerifyTest, APassThatDoesNotHoldMakesAPlainJoin) {
     return std::string(Json(res).at("status").as_string());
   };
   // Another room's pass, an admission token, garbage.
-  const std::string b_pass = token::EntryPassCodec(ring_).Issue(
+  const std::string b_pass = Pass(
       {.iss = "vwr", .aud = "b", .sub = "anon", .sid = "x.1", .iat = Now(), .exp = Now() + 300});
   EXPECT_EQ(join_with(R"({"entryPass":")" + b_pass + R"("})"), "waiting");
   EXPECT_EQ(join_with("", {{"Cookie", "vwr_pass_a=" + std::string(first.at("token").as_string())}}),
             "waiting");
   EXPECT_EQ(join_with(R"({"entryPass":"garbage"})"), "waiting");
   // Expired (its exp is checked against the clock: see EntryPassTest for the boundaries).
-  const std::string expired = token::EntryPassCodec(ring_).Issue(
+  const std::string expired = Pass(
       {.iss = "vwr", .aud = "a", .sub = "anon", .sid = "x.1", .iat = Now() - 300, .exp = Now()});
   EXPECT_EQ(join_with(R"({"userId":"u-3"})", {{"Cookie", "vwr_pass_a=" + expired}}), "waiting");
   EXPECT_EQ(Metric(R"(vwr_room_entry_pass_joins_total{room="a"})"), 0);
   // A room without entry passes takes none, even its own kind.
-  const std::string own_b = token::EntryPassCodec(ring_).Issue(
+  const std::string own_b = Pass(
       {.iss = "vwr", .aud = "b", .sub = "anon", .sid = "x.1", .iat = Now(), .exp = Now() + 300});
   Join("b");
   EXPECT_EQ(Json(JoinResponse("b", R"({"entryPass":")" + own_b + R"("})")).at("status"), "waiting");

@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
+#include <atomic>
+#include <fmt/format.h>
 #include <future>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -156,6 +159,18 @@ struct Node {
     if (future.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
       ADD_FAILURE() << "a round did not finish within 20 s";
       return {};
+    }
+    return future.get();
+  }
+
+  // One lookup, waited for.
+  KeyLookup Lookup(const std::string& kid) {
+    auto promise = std::make_shared<std::promise<KeyLookup>>();
+    auto future = promise->get_future();
+    sharing->Lookup(kid, [promise](KeyLookup r) { promise->set_value(r); });
+    if (future.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
+      ADD_FAILURE() << "a lookup did not finish within 20 s";
+      return KeyLookup::kFailed;
     }
     return future.get();
   }
@@ -331,6 +346,139 @@ TEST_F(KeySharingTest, NodesWithAnotherKeyPrefixShareNothing) {
   ASSERT_TRUE(b.Round().ok);
   EXPECT_EQ(b.ring.Current().Find(a.kid()), nullptr);
   EXPECT_EQ(b.ring.Current().keys.size(), 1u);
+}
+
+
+// ---- looking one kid up at once ----
+
+// How many HGETs the server has run (INFO commandstats).
+long long HgetCalls(const RedisServer& server) {
+  const std::string info = RunCommand(server.port(), {"INFO", "commandstats"});
+  const std::size_t at = info.find("cmdstat_hget:calls=");
+  if (at == std::string::npos) return 0;
+  return std::stoll(info.substr(at + std::string_view("cmdstat_hget:calls=").size()));
+}
+
+// A kid shaped like a thumbprint that no key has.
+std::string MadeUpKid(int n) {
+  std::string kid = fmt::format("made-up-{:035d}", n);
+  return kid;
+}
+
+TEST_F(KeySharingTest, ATokenOfANodeThatJustStartedVerifiesAtOnceThroughALookup) {
+  Node b(server_, clock_);
+  ASSERT_TRUE(b.Round().ok);
+  Node a(server_, clock_);  // starts after b's round, publishes before it signs
+  ASSERT_TRUE(a.Round().ok);
+  ASSERT_EQ(b.ring.Current().Find(a.kid()), nullptr) << "b has not had a round since";
+
+  EXPECT_EQ(b.Lookup(a.kid()), KeyLookup::kFound);
+  const token::EcPublicKey* key = b.ring.Current().Find(a.kid());
+  ASSERT_NE(key, nullptr);
+  EXPECT_TRUE(*key == a.active.public_key());
+  EXPECT_NE(b.ring.Current().jwks.find(a.kid()), std::string::npos);
+  const long long hgets = HgetCalls(server_);
+  EXPECT_EQ(b.Lookup(a.kid()), KeyLookup::kFound);
+  EXPECT_EQ(HgetCalls(server_), hgets) << "a key the ring holds is not asked for again";
+  EXPECT_EQ(b.sharing->lookups(KeyLookup::kFound), 2u);
+}
+
+TEST_F(KeySharingTest, AMissingKidIsRememberedBrieflyThenAskedAgain) {
+  Node b(server_, clock_);
+  Node a(server_, clock_);
+  EXPECT_EQ(b.Lookup(a.kid()), KeyLookup::kNotFound) << "a has not published yet";
+  const long long hgets = HgetCalls(server_);
+  ASSERT_TRUE(a.Round().ok);
+  EXPECT_EQ(b.Lookup(a.kid()), KeyLookup::kNotFound) << "remembered as missing";
+  EXPECT_EQ(HgetCalls(server_), hgets) << "without asking Redis";
+  clock_.Advance(kMissingKeyMemory);
+  EXPECT_EQ(b.Lookup(a.kid()), KeyLookup::kFound);
+}
+
+TEST_F(KeySharingTest, AWithdrawnOrForgedKeyIsNotFoundByALookup) {
+  Node a(server_, clock_), b(server_, clock_);
+  ASSERT_TRUE(a.Round().ok);
+  const std::string old_kid = a.kid();
+  // a's key directory loses the key: the next round withdraws it.
+  token::EcPrivateKey replacement = token::EcPrivateKey::Generate();
+  a.ring.SetOwnKeys(token::SingleKeySet(replacement, UnixNow(clock_)));
+  ASSERT_TRUE(a.Round().ok);
+  EXPECT_EQ(b.Lookup(old_kid), KeyLookup::kNotFound);
+  EXPECT_EQ(b.ring.Current().Find(old_kid), nullptr);
+
+  // A key stored under another key's kid is refused.
+  token::EcPrivateKey other = token::EcPrivateKey::Generate();
+  const std::string victim = MadeUpKid(1);
+  RunCommand(server_.port(),
+             {"HSET", "vwr:jwks", victim,
+              EncodeSharedKey(Exported(other, UnixNow(clock_) + 3600))});
+  EXPECT_EQ(b.Lookup(victim), KeyLookup::kNotFound);
+  EXPECT_EQ(b.ring.Current().Find(victim), nullptr);
+}
+
+TEST_F(KeySharingTest, ManyAskersOfOneKidShareOneLookup) {
+  Node a(server_, clock_), b(server_, clock_);
+  ASSERT_TRUE(a.Round().ok);
+  const long long hgets = HgetCalls(server_);
+  constexpr int kAskers = 200;
+  std::atomic<int> found{0}, answered{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kAskers / 4; ++i) {
+        b.sharing->Lookup(a.kid(), [&](KeyLookup r) {
+          if (r == KeyLookup::kFound) ++found;
+          ++answered;
+        });
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_TRUE(redis::testing::Eventually([&] { return answered.load() == kAskers; }));
+  EXPECT_EQ(found.load(), kAskers);
+  EXPECT_LE(HgetCalls(server_) - hgets, 4) << "one lookup in flight per kid";
+}
+
+TEST_F(KeySharingTest, AFloodOfMadeUpKidsIsBoundedAndARealKidStillGetsThrough) {
+  Node a(server_, clock_), b(server_, clock_);
+  ASSERT_TRUE(a.Round().ok);
+  const long long hgets = HgetCalls(server_);
+  constexpr int kFlood = 20000;
+  std::atomic<int> answered{0};
+  for (int i = 0; i < kFlood; ++i) {
+    b.sharing->Lookup(MadeUpKid(i), [&](KeyLookup) { ++answered; });
+  }
+  // Not shaped like a kid: answered without Redis.
+  for (const std::string& junk : {std::string("short"), std::string(43, '/'), std::string(5000, 'a')}) {
+    b.sharing->Lookup(junk, [&](KeyLookup r) {
+      EXPECT_EQ(r, KeyLookup::kNotFound);
+      ++answered;
+    });
+  }
+  ASSERT_TRUE(redis::testing::Eventually([&] { return answered.load() == kFlood + 3; }));
+  EXPECT_GT(b.sharing->lookups(KeyLookup::kBusy), 0u) << "beyond the bound, refused at once";
+  EXPECT_EQ(HgetCalls(server_) - hgets,
+            static_cast<long long>(b.sharing->lookups(KeyLookup::kNotFound)) - 3)
+      << "each HGET answered one made-up kid";
+  EXPECT_EQ(b.ring.Current().keys.size(), 1u) << "nothing made up entered the ring";
+  EXPECT_EQ(b.Lookup(a.kid()), KeyLookup::kFound) << "once the flood has drained";
+}
+
+TEST_F(KeySharingTest, WithRedisDownALookupFailsAndIsNotRememberedAsMissing) {
+  Node a(server_, clock_), b(server_, clock_);
+  ASSERT_TRUE(a.Round().ok);
+  server_.Kill();
+  EXPECT_EQ(b.Lookup(a.kid()), KeyLookup::kFailed);
+  ASSERT_TRUE(server_.Restart());
+  ASSERT_TRUE(redis::testing::Eventually([&] { return a.Round().ok; }));
+  // b's own connection comes back in its own time; until then its lookups fail (and are not
+  // remembered: the clock does not move here, a remembered miss would last for ever).
+  KeyLookup after = KeyLookup::kFailed;
+  ASSERT_TRUE(redis::testing::Eventually([&] {
+    after = b.Lookup(a.kid());
+    return after != KeyLookup::kFailed;
+  }));
+  EXPECT_EQ(after, KeyLookup::kFound) << "a failure is not a negative answer";
 }
 
 }  // namespace

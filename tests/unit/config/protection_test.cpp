@@ -94,5 +94,26 @@ rooms:
   ErrorFor(r, "rooms[0].protection.allow.addresses");
 }
 
+// Addresses in the lists are read by the parser the guard matches with: an entry the
+// configuration accepts is never one the guard would drop ("/-0" was taken here as /0 and
+// then ignored by the guard, its deny entry with it).
+TEST(Protection, ListAddressesAreReadAsTheGuardReadsThem) {
+  for (const char* bad : {"10.0.0.0/-0", "fe80::1%1", "::ffff:10.0.0.0/95", "10.0.0.0/0008"}) {
+    const ParseResult r = ParseConfig(std::string("rooms:\n  - id: r\n    protection:\n") +
+                                      "      deny:\n        ips: [\"" + bad + "\"]\n");
+    EXPECT_NE(ErrorFor(r, "rooms[0].protection.deny.ips[0]").message.find("CIDR"),
+              std::string::npos)
+        << bad;
+  }
+  const Config c = ParseOk(R"(
+rooms:
+  - id: r
+    protection:
+      deny:
+        ips: ["10.1.2.3/8", "::ffff:10.0.0.0/104", "2001:DB8::1/32", " 192.0.2.1"]
+)");
+  EXPECT_EQ(c.rooms[0].protection.deny.ips.size(), 4U) << "kept as written";
+}
+
 }  // namespace
 }  // namespace vwr::config

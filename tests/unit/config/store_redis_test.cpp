@@ -1,11 +1,13 @@
 #include <gtest/gtest.h>
 
 #include "config/config.hpp"
+#include "redis/options.hpp"
 #include "support/config_test_support.hpp"
 
 namespace vwr::config {
 namespace {
 
+using testing::Describe;
 using testing::ErrorFor;
 using testing::ParseOk;
 
@@ -64,6 +66,22 @@ TEST(RoomFailurePolicy, DefaultsToFailClosed) {
   EXPECT_EQ(c.rooms[0].failure_policy, FailurePolicy::kFailClosed);
   EXPECT_EQ(c.rooms[1].failure_policy, FailurePolicy::kFailOpen);
   ErrorFor(ParseConfig("rooms:\n  - id: a\n    failure_policy: open\n"), "rooms[0].failure_policy");
+}
+
+// store.redis.url is read by the Redis client's own parser: whatever the configuration accepts,
+// the client can connect with, and whatever it would refuse at start is an error with a line.
+TEST(StoreRedis, TheUrlIsReadAsTheClientReadsIt) {
+  for (const char* url :
+       {"redis://cache?timeout=1", "redis://cache#x", "redis://user:@cache", "redis://secret@cache",
+        "redis://[::1]:99999", "redis://[::1", "redis://[::1]x", "redis://cache/123456",
+        "redis://cache:6379", "redis://:pw@cache/3", "rediss://cache", "redis://:%4@cache",
+        "redis://cache:0", "redis://cache/-1", "redis://cache/", "redis://[::1]:7000/2"}) {
+    const ParseResult r = ParseConfig(std::string("store:\n  redis:\n    url: \"") + url + "\"\n");
+    EXPECT_EQ(r.ok(), redis::ParseRedisUrl(url).has_value()) << url << Describe(r);
+    if (!r.ok()) {
+      EXPECT_EQ(ErrorFor(r, "store.redis.url").line, 3) << url;
+    }
+  }
 }
 
 }  // namespace

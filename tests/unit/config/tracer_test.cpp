@@ -98,5 +98,20 @@ TEST(Tracer, BadBindingsAndOriginsNameKeyAndLine) {
       << "not a list";
 }
 
+// server.trusted_proxies is read by the same parser as the guard's lists: a zone index, which a
+// block cannot have, is an error rather than a proxy trusted under a name.
+TEST(Tracer, TrustedProxiesAreReadAsTheGuardReadsAddresses) {
+  for (const char* bad : {"fe80::1%1", "10.0.0.0/-0", "::ffff:10.0.0.0/95"}) {
+    const ParseResult r =
+        ParseConfig(std::string("server:\n  trusted_proxies: [\"") + bad + "\"]\n");
+    EXPECT_NE(ErrorFor(r, "server.trusted_proxies[0]").message.find("CIDR"), std::string::npos)
+        << bad;
+  }
+  EXPECT_EQ(
+      ParseOk("server:\n  trusted_proxies: [\"::ffff:10.0.0.0/104\"]\n").server.trusted_proxies,
+      std::vector<std::string>{"10.0.0.0/8"})
+      << "an IPv4-mapped block is the IPv4 one";
+}
+
 }  // namespace
 }  // namespace vwr::config

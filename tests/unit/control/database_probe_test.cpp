@@ -43,7 +43,7 @@ struct SecretDir {
 std::unique_ptr<Probe> Make(const SignalSpec& spec) {
   EXPECT_TRUE(ValidateSignalSpec(spec).empty());
   std::string error;
-  auto probe = MakeProbe(spec, &error);
+  auto probe = MakeProbe(spec, util::SystemClock::Instance(), &error);
   EXPECT_NE(probe, nullptr) << error;
   return probe;
 }

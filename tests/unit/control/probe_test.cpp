@@ -138,7 +138,7 @@ SignalSpec HttpSignal(const std::string& url, HttpSignalSpec::Measure measure) {
 
 ProbeOutcome RunOnce(const SignalSpec& spec) {
   std::string error;
-  auto probe = MakeProbe(spec, &error);
+  auto probe = MakeProbe(spec, util::SystemClock::Instance(), &error);
   EXPECT_NE(probe, nullptr) << error;
   if (probe == nullptr) return {};
   return probe->Run();
@@ -202,7 +202,7 @@ TEST(HttpProbe, SendsTheBearerFromTheEnvironment) {
   EXPECT_NE(server.last_request().find("Authorization: Bearer tok-123"), std::string::npos);
   spec.http.bearer.env = "VWR_TEST_PROBE_TOKEN_MISSING";
   std::string error;
-  EXPECT_EQ(MakeProbe(spec, &error), nullptr);
+  EXPECT_EQ(MakeProbe(spec, util::SystemClock::Instance(), &error), nullptr);
   EXPECT_EQ(error, "bearer: environment variable VWR_TEST_PROBE_TOKEN_MISSING is not set");
 }
 
@@ -217,7 +217,7 @@ TEST(PrometheusProbe, ScrapesACounterIntoARate) {
   spec.prometheus.reading = PromReading::kRate;
   ASSERT_TRUE(ValidateSignalSpec(spec).empty());
   std::string error;
-  auto probe = MakeProbe(spec, &error);
+  auto probe = MakeProbe(spec, util::SystemClock::Instance(), &error);
   ASSERT_NE(probe, nullptr) << error;
   auto first = probe->Run();
   EXPECT_TRUE(first.no_value_yet) << first.error;

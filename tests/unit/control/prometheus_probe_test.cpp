@@ -38,7 +38,7 @@ class PrometheusServerTest : public ::testing::Test {
   std::unique_ptr<Probe> Make(const SignalSpec& spec) const {
     EXPECT_TRUE(ValidateSignalSpec(spec).empty());
     std::string error;
-    auto probe = MakeProbe(spec, &error);
+    auto probe = MakeProbe(spec, util::SystemClock::Instance(), &error);
     EXPECT_NE(probe, nullptr) << error;
     return probe;
   }

@@ -37,7 +37,7 @@ std::size_t UnkeyedSlot(std::uint64_t hash, std::size_t row) {
          (AbuseGuard::kSlots - 1);
 }
 std::size_t UnkeyedSlotOf(const std::string& ip, std::size_t row) {
-  return UnkeyedSlot(UnkeyedHashIp(ToIp128(Ip(ip))), row);
+  return UnkeyedSlot(UnkeyedHashIp(Ip128::Of(Ip(ip))), row);
 }
 
 using SlotOf = std::function<std::size_t(const std::string& ip, std::size_t row)>;
@@ -122,7 +122,7 @@ class KnownKeyTest : public ::testing::Test {
  protected:
   static constexpr util::SipHashKey kKey{0x0123456789abcdefULL, 0xfedcba9876543210ULL};
   static std::size_t KeyedSlotOf(const std::string& ip, std::size_t row) {
-    return AbuseGuard::SlotsOf(SketchHash(kKey, ToIp128(Ip(ip))))[row];
+    return AbuseGuard::SlotsOf(SketchHash(kKey, Ip128::Of(Ip(ip))))[row];
   }
   void SetUp() override { guard.Configure({{"r", Enforce(5)}}); }
   util::FakeClock clock;

@@ -3,12 +3,15 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
 #include <filesystem>
 #include <fstream>
 #include <future>
 #include <sstream>
+#include <thread>
 
 #include "support/redis_server.hpp"
 #include "util/clock.hpp"
@@ -70,6 +73,23 @@ std::string Slurp(const std::string& path) {
   return text.str();
 }
 
+// The node's control thread, on which the embedded lists write their file.
+class ControlThread {
+ public:
+  ControlThread() : thread_([this] { ioc_.run(); }) {}
+  ~ControlThread() {
+    work_.reset();
+    thread_.join();
+  }
+  boost::asio::any_io_executor executor() { return ioc_.get_executor(); }
+
+ private:
+  boost::asio::io_context ioc_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{
+      ioc_.get_executor()};
+  std::thread thread_;
+};
+
 class GuardListsFlushTest : public ::testing::Test {
  protected:
   GuardListsFlushTest() {
@@ -93,11 +113,12 @@ class GuardListsFlushTest : public ::testing::Test {
   util::FakeClock clock_;
   guard::AbuseGuard guard_{clock_};
   std::filesystem::path dir_;
+  ControlThread control_;
 };
 
 TEST_F(GuardListsFlushTest, EmbeddedWritesTheFileBeforeAnsweringWithoutATick) {
   const std::string file = (dir_ / "guard-lists.json").string();
-  auto lists = GuardLists::Embedded(guard_, clock_, file);
+  auto lists = GuardLists::Embedded(guard_, clock_, file, control_.executor());
   Listen(lists);
   EXPECT_EQ(Flushed(*lists), true) << "nothing changed: nothing to write";
   EXPECT_FALSE(std::filesystem::exists(file));
@@ -110,7 +131,7 @@ TEST_F(GuardListsFlushTest, EmbeddedWritesTheFileBeforeAnsweringWithoutATick) {
   // Read back by a fresh node.
   guard::AbuseGuard restarted(clock_);
   restarted.Configure({{"sale", guard::GuardSettings{}}});
-  EXPECT_TRUE(GuardLists::Embedded(restarted, clock_, file)->Load());
+  EXPECT_TRUE(GuardLists::Embedded(restarted, clock_, file, control_.executor())->Load());
   const std::vector<guard::GuardEntry> denied = restarted.List("sale", guard::GuardList::kDeny);
   ASSERT_EQ(denied.size(), 1u);
   EXPECT_EQ(denied[0].value, "mallory");
@@ -127,7 +148,8 @@ TEST_F(GuardListsFlushTest, EmbeddedRefusesAFileOthersCouldHaveWritten) {
   auto load = [&] {
     guard::AbuseGuard restarted(clock_);
     restarted.Configure({{"sale", guard::GuardSettings{}}});
-    const bool loaded = GuardLists::Embedded(restarted, clock_, file.string())->Load();
+    const bool loaded =
+        GuardLists::Embedded(restarted, clock_, file.string(), control_.executor())->Load();
     return std::make_pair(loaded, restarted.List("sale", guard::GuardList::kAllow).size());
   };
   std::filesystem::permissions(
@@ -149,7 +171,8 @@ TEST_F(GuardListsFlushTest, EmbeddedRefusesAFileOthersCouldHaveWritten) {
 }
 
 TEST_F(GuardListsFlushTest, EmbeddedAnswersFalseWhenTheFileCannotBeWritten) {
-  auto lists = GuardLists::Embedded(guard_, clock_, (dir_ / "gone" / "guard-lists.json").string());
+  auto lists = GuardLists::Embedded(guard_, clock_, (dir_ / "gone" / "guard-lists.json").string(),
+                                    control_.executor());
   Listen(lists);
   ASSERT_TRUE(Deny("mallory"));
   EXPECT_EQ(Flushed(*lists), false);
@@ -158,6 +181,42 @@ TEST_F(GuardListsFlushTest, EmbeddedAnswersFalseWhenTheFileCannotBeWritten) {
   lists->Round();
   EXPECT_NE(Slurp((dir_ / "gone" / "guard-lists.json").string()).find("mallory"),
             std::string::npos);
+}
+
+// An admin change on the embedded store: the file is written on the control thread, never on
+// the thread that asked (a worker that also serves polls), and the answer comes only once the
+// entry is in the file.
+TEST_F(GuardListsFlushTest, EmbeddedWritesOnTheControlThreadAndAnswersOnlyOnceWritten) {
+  const std::string file = (dir_ / "guard-lists.json").string();
+  boost::asio::io_context control;  // the control thread, busy for now
+  auto lists = GuardLists::Embedded(guard_, clock_, file, control.get_executor());
+  Listen(lists);
+  ASSERT_TRUE(Deny("mallory"));
+
+  struct Answer {
+    bool ok = false;
+    std::thread::id thread;
+    bool written = false;  // the entry was in the file when the answer came
+  };
+  auto promise = std::make_shared<std::promise<Answer>>();
+  auto future = promise->get_future();
+  lists->Flush([promise, file](bool ok) {
+    promise->set_value(
+        Answer{ok, std::this_thread::get_id(), Slurp(file).find("mallory") != std::string::npos});
+  });
+  EXPECT_EQ(future.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout)
+      << "answered before the control thread ran";
+  EXPECT_FALSE(std::filesystem::exists(file)) << "written on the caller's thread";
+
+  std::thread control_thread([&] { control.run(); });
+  const std::thread::id control_id = control_thread.get_id();
+  const bool answered = future.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  control_thread.join();
+  ASSERT_TRUE(answered);
+  const Answer answer = future.get();
+  EXPECT_TRUE(answer.ok);
+  EXPECT_EQ(answer.thread, control_id);
+  EXPECT_TRUE(answer.written) << "answered before the entry was in the file";
 }
 
 // The lists kept in the hash "vwr:guard" of a real Redis.
@@ -195,6 +254,22 @@ TEST_F(GuardListsOnRedisTest, AnswersOnceTheWritesSentBeforeItAreStored) {
   ASSERT_TRUE(guard_.Remove("sale", guard::GuardList::kDeny, false, "user-0"));
   EXPECT_EQ(Flushed(*lists_), true);
   EXPECT_EQ(Redis({"HLEN", "vwr:guard"}), "19");
+}
+
+// A node that starts reads the shared lists once its client has connected, without polling.
+TEST_F(GuardListsOnRedisTest, LoadWaitsForTheConnectionAndReadsTheSharedLists) {
+  ASSERT_TRUE(Deny("mallory"));
+  ASSERT_EQ(Flushed(*lists_), true);
+
+  ClientHarness starting(OptionsFor(server_), /*start=*/false);
+  guard::AbuseGuard restarted(clock_);
+  restarted.Configure({{"sale", guard::GuardSettings{}}});
+  auto lists = GuardLists::Shared(restarted, clock_, starting.client(), "vwr:guard");
+  starting.client().Start();  // connecting while Load waits
+  EXPECT_TRUE(lists->Load());
+  const std::vector<guard::GuardEntry> denied = restarted.List("sale", guard::GuardList::kDeny);
+  ASSERT_EQ(denied.size(), 1u);
+  EXPECT_EQ(denied[0].value, "mallory");
 }
 
 TEST_F(GuardListsOnRedisTest, AnswersFalseWhenAWriteFails) {

@@ -40,7 +40,7 @@ class WebTest : public ::testing::Test {
   }
 
   void Make(bool demo) {
-    web_ = std::make_unique<WebHandler>(*rooms_, messages_, tokens_, clock_,
+    web_ = std::make_unique<WebHandler>(*rooms_, messages_, tokens_, clock_, metrics_,
                                         WebOptions{.demo = demo, .demo_room = "sale"});
     web_->SetRooms(rooms_config_);
   }
@@ -72,7 +72,7 @@ class WebTest : public ::testing::Test {
     claims.iat = claims.nbf = now;
     claims.exp = now + exp_offset;
     claims.jti = token::SessionId(state.incarnation(), session_);
-    return tokens_.Issue(claims);
+    return tokens_.Issue(claims).value();
   }
   // Ends the session of the last Token() of `room`.
   void EndSession(const std::string& room) {
@@ -88,6 +88,7 @@ class WebTest : public ::testing::Test {
   }
 
   util::FakeClock clock_;
+  http::ApiMetrics metrics_;
   token::SecretKey key_{{7, 7, 7}};
   token::KeyRing ring_{clock_, std::chrono::seconds(600)};
   token::AdmissionTokenSigner tokens_{ring_, clock_};
@@ -239,6 +240,19 @@ TEST_F(WebTest, TheDemoPagesUseTheDemoRoom) {
   EndSession("sale");
   EXPECT_THAT(Call(http::verb::get, "/demo/inside", {{"Cookie", cookie}}).body(),
               HasSubstr("No admission cookie"));
+}
+
+// The inside page reads the admission cookie as /api/v1/verify does (http::FindCookie): from
+// any Cookie line, with blanks around names and values, not only from the first line.
+TEST_F(WebTest, TheAdmissionCookieIsReadAsTheVerifyCallReadsIt) {
+  http::Request two_lines{http::verb::get, "/demo/inside", 11};
+  two_lines.insert(http::field::cookie, "a=b");
+  two_lines.insert(http::field::cookie, "vwr_sale=" + Token("sale"));
+  EXPECT_THAT(web_->Handle(two_lines, http::ConnectionInfo{}).body(),
+              HasSubstr("admission cookie was checked"));
+  EXPECT_THAT(
+      Call(http::verb::get, "/demo/inside", {{"Cookie", "a=b;\tvwr_sale=" + Token("sale")}}).body(),
+      HasSubstr("admission cookie was checked"));
 }
 
 TEST_F(WebTest, BookingNeedsAValidTokenForTheDemoRoom) {

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <boost/asio/post.hpp>
 #include <chrono>
+#include <future>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -15,6 +16,7 @@
 
 #include "redis/slot.hpp"
 #include "support/redis_server.hpp"
+#include "util/clock.hpp"
 
 namespace vwr::redis {
 namespace {
@@ -381,7 +383,7 @@ TEST(Client, DestroyedWithCommandsPendingRunsTheirCallbacks) {
   boost::asio::io_context ioc;
   int stopped = 0;
   {
-    Client client(ioc, OptionsFor(server));
+    Client client(ioc, OptionsFor(server), util::SystemClock::Instance());
     client.Start();
     ASSERT_TRUE(Eventually([&] {
       ioc.run_for(5ms);
@@ -395,6 +397,91 @@ TEST(Client, DestroyedWithCommandsPendingRunsTheirCallbacks) {
   EXPECT_EQ(stopped, 1);
   ioc.run_for(50ms);  // whatever it left behind does nothing now
   EXPECT_EQ(stopped, 1);
+}
+
+// Deadlines are the injected clock's: while it stands still no command is late, however long it
+// really takes; once it has moved past a deadline, the command fails with kTimeout.
+TEST(Client, ReadsCommandDeadlinesFromTheInjectedClock) {
+  RedisServer server;
+  util::FakeClock clock;
+  boost::asio::io_context ioc;
+  auto options = OptionsFor(server);
+  options.command_timeout = 200ms;
+  Client client(ioc, options, clock);
+  client.Start();
+  ASSERT_TRUE(Eventually([&] {
+    ioc.run_for(5ms);
+    return client.connected();
+  }));
+
+  ASSERT_EQ(server.Run({"CLIENT", "PAUSE", "5000", "ALL"}), "OK");
+  std::optional<boost::system::result<Reply>> answer;
+  client.Command({"INCR", "paused"}, "", [&](auto result) { answer = std::move(result); });
+  const auto real_start = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - real_start < 700ms) ioc.run_for(10ms);
+  EXPECT_FALSE(answer) << "timed out by the real clock: " << Describe(*answer);
+
+  clock.Advance(1s);
+  ASSERT_TRUE(Eventually(
+      [&] {
+        ioc.run_for(10ms);
+        return answer.has_value();
+      },
+      2s));
+  ExpectError(*answer, ClientError::kTimeout);
+  EXPECT_GE(client.stats().timeouts, 1u);
+  client.Stop();
+  ioc.run_for(50ms);
+}
+
+// WhenConnected: what a node that must not serve before Redis answers waits for.
+bool AnsweredWithin(std::future<bool>& future, std::chrono::milliseconds within) {
+  return future.wait_for(within) == std::future_status::ready;
+}
+
+TEST(Client, WhenConnectedAnswersTrueOnceConnected) {
+  RedisServer server;
+  ClientHarness harness(OptionsFor(server), /*start=*/false);
+  auto promise = std::make_shared<std::promise<bool>>();
+  auto future = promise->get_future();
+  std::atomic<bool> connected_then{false};
+  harness.client().WhenConnected(10s, [&, promise](bool ok) {
+    connected_then = harness.client().connected();
+    promise->set_value(ok);
+  });
+  EXPECT_FALSE(AnsweredWithin(future, 100ms)) << "answered before the client was started";
+  harness.client().Start();
+  ASSERT_TRUE(AnsweredWithin(future, 10s));
+  EXPECT_TRUE(future.get());
+  EXPECT_TRUE(connected_then);
+
+  // Connected already: answered at once, from a handler of its own.
+  auto again = std::make_shared<std::promise<bool>>();
+  auto again_future = again->get_future();
+  harness.client().WhenConnected(10s, [again](bool ok) { again->set_value(ok); });
+  ASSERT_TRUE(AnsweredWithin(again_future, 1s));
+  EXPECT_TRUE(again_future.get());
+}
+
+TEST(Client, WhenConnectedAnswersFalseAfterItsWaitOrOnStop) {
+  ClientOptions options;
+  options.seeds = {{"127.0.0.1", testing::FreePort()}};  // nobody listens there
+  options.reconnect_min = 10ms;
+  options.reconnect_max = 20ms;
+  ClientHarness harness(options);
+  auto waited = std::make_shared<std::promise<bool>>();
+  auto waited_future = waited->get_future();
+  harness.client().WhenConnected(150ms, [waited](bool ok) { waited->set_value(ok); });
+  ASSERT_TRUE(AnsweredWithin(waited_future, 5s));
+  EXPECT_FALSE(waited_future.get());
+
+  auto stopped = std::make_shared<std::promise<bool>>();
+  auto stopped_future = stopped->get_future();
+  harness.client().WhenConnected(60s, [stopped](bool ok) { stopped->set_value(ok); });
+  harness.client().Stop();
+  ASSERT_TRUE(AnsweredWithin(stopped_future, 5s)) << "Stop() left a waiter behind";
+  EXPECT_FALSE(stopped_future.get());
+  // ~ClientHarness checks that no timer is left behind.
 }
 
 }  // namespace

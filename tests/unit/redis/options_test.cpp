@@ -75,5 +75,22 @@ TEST(ParseRedisUrl, RejectsWhatItCannotHonour) {
   EXPECT_NE(ErrorOf("redis://localhost?timeout=1").find("query"), std::string::npos);
 }
 
+// The URL may hold a password, and its errors end up in logs and in the configuration's
+// diagnostics: no part of it is ever repeated.
+TEST(ParseRedisUrl, ErrorsNeverRepeatTheUrl) {
+  const struct {
+    const char* url;
+    const char* secret;
+  } cases[] = {{"redis:/u:pw12@cache", "pw12"},     {"http://u:pw12@cache", "pw12"},
+               {"pw12@redis://cache", "pw12"},      {"redis://cache:99999", "99999"},
+               {"redis://cache:6379x", "6379x"},    {"redis://cache/x7x7", "x7x7"},
+               {"redis://u:pw12@cache/db9", "db9"}, {"redis://u:pw12@cache:99999", "pw12"}};
+  for (const auto& c : cases) {
+    const std::string error = ErrorOf(c.url);
+    EXPECT_FALSE(error.empty()) << c.url;
+    EXPECT_EQ(error.find(c.secret), std::string::npos) << c.url << ": " << error;
+  }
+}
+
 }  // namespace
 }  // namespace vwr::redis

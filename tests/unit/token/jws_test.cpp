@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <boost/json.hpp>
 
 #include "support/jws_test_keys.hpp"
@@ -148,6 +149,106 @@ TEST(Jws, MalformedTokensAreRefused) {
   auto result = jwt::VerifyCompact(key.Sign(crit, kClaims, "ES256"), *set, {});
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error(), jwt::JwsError::kMalformed);
+}
+
+// Each problem of the header has its own code, so that every kind of token can report it in its
+// own words (admission tokens call a missing alg malformed, user tokens an unsupported one).
+TEST(Jws, ReportsEachHeaderProblemApart) {
+  const JwsTestKey key(JwsTestKey::Kind::kP256);
+  auto set = ParseJwks(JwksOf({key.Jwk("k")}));
+  ASSERT_TRUE(set);
+  const auto error_of = [&](const json::object& header, const jwt::JwsOptions& options) {
+    auto result = jwt::VerifyCompact(key.Sign(header, kClaims, "ES256"), *set, {}, options);
+    return result ? std::string("verified") : std::string(jwt::JwsErrorName(result.error()));
+  };
+  const jwt::JwsOptions any;
+  EXPECT_EQ(error_of({{"typ", "JWT"}, {"kid", "k"}}, any), "no_algorithm");
+  EXPECT_EQ(error_of({{"alg", 256}, {"kid", "k"}}, any), "no_algorithm");
+  EXPECT_EQ(error_of({{"alg", "ES256"}, {"kid", 1}}, any), "bad_key_id");
+  EXPECT_EQ(error_of({{"alg", "ES256"}, {"kid", "k"}, {"typ", "JOSE"}}, any), "verified")
+      << "typ is only read when asked for";
+  jwt::JwsOptions typed;
+  typed.type = "vwr-pass+jwt";
+  EXPECT_EQ(error_of({{"alg", "ES256"}, {"kid", "k"}, {"typ", "JWT"}}, typed), "wrong_type");
+  EXPECT_EQ(error_of({{"alg", "ES256"}, {"kid", "k"}}, typed), "wrong_type");
+  EXPECT_EQ(error_of({{"alg", "ES256"}, {"kid", "k"}, {"typ", "vwr-pass+jwt"}}, typed), "verified");
+  // In the documented order: alg before crit, crit before typ, typ before kid.
+  EXPECT_EQ(error_of({{"alg", "HS256"}, {"crit", json::array{"x"}}}, typed),
+            "unsupported_algorithm");
+  EXPECT_EQ(error_of({{"alg", "ES256"}, {"crit", json::array{"x"}}, {"typ", "JWT"}}, typed),
+            "malformed");
+  EXPECT_EQ(error_of({{"alg", "ES256"}, {"typ", "JWT"}, {"kid", 1}}, typed), "wrong_type");
+}
+
+// The admission tokens' fast path: a header that is exactly the caller's own is not read, and
+// what it says is still held to what the caller allows and to the keys.
+TEST(Jws, AKnownHeaderIsTakenWithoutReadingIt) {
+  const JwsTestKey key(JwsTestKey::Kind::kP256);
+  auto set = ParseJwks(JwksOf({key.Jwk("k")}));
+  ASSERT_TRUE(set);
+  const std::string token = key.Sign(Header("ES256", "k"), kClaims, "ES256");
+  const std::string_view encoded = std::string_view(token).substr(0, token.find('.'));
+  jwt::JwsOptions options;
+  options.known_header = jwt::JwsOptions::KnownHeader{encoded, JwsAlgorithm::kEs256, "JWT", "k"};
+  auto verified = jwt::VerifyCompact(token, *set, {}, options);
+  ASSERT_TRUE(verified) << jwt::JwsErrorName(verified.error());
+  EXPECT_TRUE(verified->header.empty()) << "not read";
+  EXPECT_EQ(verified->kid, "k");
+  EXPECT_EQ(verified->payload.at("sub").as_string(), "user-1");
+  // Taken at its word: a header text that is no JSON at all, vouched for, verifies.
+  const std::string opaque =
+      key.SignInput("opaque." + util::Base64UrlEncode(json::serialize(kClaims)), "ES256");
+  options.known_header->encoded = "opaque";
+  EXPECT_TRUE(jwt::VerifyCompact(opaque, *set, {}, options));
+  options.known_header->encoded = encoded;
+  const JwsAlgorithm only_rs256[] = {JwsAlgorithm::kRs256};
+  auto refused = jwt::VerifyCompact(token, *set, only_rs256, options);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error(), jwt::JwsError::kUnsupportedAlgorithm);
+  // Nor does it stand in for another type: one kind of token is never taken for another.
+  options.type = "vwr-pass+jwt";
+  refused = jwt::VerifyCompact(token, *set, {}, options);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error(), jwt::JwsError::kWrongType);
+  options.type = "JWT";
+  EXPECT_TRUE(jwt::VerifyCompact(token, *set, {}, options));
+  options.known_header->kid = "gone";
+  refused = jwt::VerifyCompact(token, *set, {}, options);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error(), jwt::JwsError::kUnknownKey);
+  // Any other header is read as usual.
+  EXPECT_TRUE(
+      jwt::VerifyCompact(key.Sign(Header("ES256", ""), kClaims, "ES256"), *set, {}, options));
+}
+
+TEST(Jws, HeaderAndPayloadLiveInTheCallersStorage) {
+  const JwsTestKey key(JwsTestKey::Kind::kP256);
+  auto set = ParseJwks(JwksOf({key.Jwk("k")}));
+  ASSERT_TRUE(set);
+  std::array<unsigned char, 2048> buffer;
+  json::monotonic_resource resource(buffer.data(), buffer.size());
+  jwt::JwsOptions options;
+  options.storage = &resource;
+  auto verified =
+      jwt::VerifyCompact(key.Sign(Header("ES256", "k"), kClaims, "ES256"), *set, {}, options);
+  ASSERT_TRUE(verified);
+  EXPECT_EQ(verified->payload.storage().get(), &resource);
+  EXPECT_EQ(verified->header.storage().get(), &resource);
+}
+
+// Signatures longer than the buffer kept on the stack (RSA keys over 4096 bits).
+TEST(Jws, ALongRsaSignatureVerifies) {
+  const JwsTestKey rsa(JwsTestKey::Kind::kRsa, 4104);  // 513-byte signatures
+  auto set = ParseJwks(JwksOf({rsa.Jwk("big")}));
+  ASSERT_TRUE(set) << set.error();
+  const std::string token = rsa.Sign(Header("RS256", "big"), kClaims, "RS256");
+  EXPECT_GT(token.size() - token.rfind('.') - 1, util::Base64UrlEncodedLength(512));
+  EXPECT_TRUE(jwt::VerifyCompact(token, *set, {}));
+  std::string changed = token;
+  changed[changed.size() - 3] = changed[changed.size() - 3] == 'A' ? 'B' : 'A';
+  auto result = jwt::VerifyCompact(changed, *set, {});
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error(), jwt::JwsError::kBadSignature);
 }
 
 TEST(Jws, AJwksIsReadStrictly) {

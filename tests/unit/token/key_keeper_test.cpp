@@ -77,7 +77,7 @@ TEST_F(KeyKeeperTest, RotatesWhenTheKeyIsOldAndPrunesWhenItsTokensHaveExpired) {
                                .nbf = Now(),
                                .exp = Now() + kLifetime.count(),
                                .jti = "s"};
-  const std::string old_token = signer.Issue(claims);
+  const std::string old_token = signer.Issue(claims).value();
 
   clock_.Advance(kRotateAfter - seconds(1));
   EXPECT_TRUE(keeper->Maintain().empty());
@@ -180,7 +180,7 @@ TEST_F(KeyKeeperTest, AKeyDeletedFromTheManifestStopsVerifyingAtOnce) {
   const std::string leaked = ActiveKid(ring_);
   const AdmissionClaims claims{.aud = "a", .sub = "anon", .iat = Now(), .nbf = Now(),
                                .exp = Now() + kLifetime.count(), .jti = "s"};
-  const std::string token = signer.Issue(claims);
+  const std::string token = signer.Issue(claims).value();
   ASSERT_TRUE(signer.Verify(token).has_value());
   ASSERT_TRUE(keeper->Rotate().has_value());
   ASSERT_TRUE(signer.Verify(token).has_value());

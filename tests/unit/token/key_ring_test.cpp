@@ -66,7 +66,7 @@ TEST_F(KeyRingTest, PublishesTheSignerAndAJwksWhoseCoordinatesAreTheKeys) {
   // Re-imported, the published JWK verifies what the private key signs.
   auto parsed = ParseJwk(boost::json::serialize(jwk));
   ASSERT_TRUE(parsed.has_value()) << parsed.error();
-  EXPECT_TRUE(parsed->key.Verify("m", key_.Sign("m")));
+  EXPECT_TRUE(parsed->key.Verify("m", key_.Sign("m").value()));
   EXPECT_EQ(s.jwks_etag.size(), 34u);
 }
 
@@ -153,7 +153,7 @@ TEST_F(KeyRingTest, ForeignKeysAreImportedListedAndDroppedAtTheirNotAfter) {
   EXPECT_EQ(ring_.AddForeignKeys(from_b), 0u) << "already known";
   const std::string b_kid = JwkThumbprint(b_key.public_key());
   ASSERT_NE(ring_.Current().Find(b_kid), nullptr);
-  EXPECT_TRUE(ring_.Current().Find(b_kid)->Verify("m", b_key.Sign("m")));
+  EXPECT_TRUE(ring_.Current().Find(b_kid)->Verify("m", b_key.Sign("m").value()));
   EXPECT_NE(ring_.Current().jwks.find(b_kid), std::string::npos);
   EXPECT_EQ(ring_.Current().signer->kid, kid_) << "a foreign key never signs here";
   ASSERT_EQ(ring_.ForeignKeys().size(), 1u);

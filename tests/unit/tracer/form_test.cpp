@@ -145,25 +145,6 @@ TEST(Form, RejectsInvalidUtf8) {
   EXPECT_EQ(Refused("a=\xE9t\xE9").code, FormErrorCode::kInvalidUtf8);
 }
 
-TEST(Form, Utf8Boundaries) {
-  EXPECT_TRUE(IsValidUtf8(""));
-  EXPECT_TRUE(IsValidUtf8("\x7F"));
-  EXPECT_TRUE(IsValidUtf8("\xC2\x80"));          // U+0080
-  EXPECT_TRUE(IsValidUtf8("\xDF\xBF"));          // U+07FF
-  EXPECT_TRUE(IsValidUtf8("\xE0\xA0\x80"));      // U+0800
-  EXPECT_TRUE(IsValidUtf8("\xED\x9F\xBF"));      // U+D7FF
-  EXPECT_TRUE(IsValidUtf8("\xEE\x80\x80"));      // U+E000
-  EXPECT_TRUE(IsValidUtf8("\xEF\xBF\xBF"));      // U+FFFF
-  EXPECT_TRUE(IsValidUtf8("\xF0\x90\x80\x80"));  // U+10000
-  EXPECT_TRUE(IsValidUtf8("\xF4\x8F\xBF\xBF"));  // U+10FFFF
-  EXPECT_FALSE(IsValidUtf8("\xC1\xBF"));
-  EXPECT_FALSE(IsValidUtf8("\xE0\x9F\xBF"));
-  EXPECT_FALSE(IsValidUtf8("\xED\xBF\xBF"));
-  EXPECT_FALSE(IsValidUtf8("\xF0\x8F\xBF\xBF"));
-  EXPECT_FALSE(IsValidUtf8("\xE2\x82"));  // truncated at the end
-  EXPECT_FALSE(IsValidUtf8("\xF0\x9F\x98"));
-}
-
 TEST(Form, EnforcesTheFieldLimit) {
   std::string body;
   for (int i = 0; i < 64; ++i) body += "k" + std::to_string(i) + "=v&&";

@@ -413,5 +413,216 @@ TEST_F(TracerApiTest, AnOriginNotAllowedIsRefusedBeforeItTakesAPlace) {
       http::status::forbidden);
 }
 
+// A store whose rooms stop answering while `failing` is set, as a shared store does while it
+// cannot be reached: every call that needs the store fails with kUnavailable, while the figures
+// the node published before (StatusCached, Figures) stay as they were.
+class FailingRoom final : public store::RoomState {
+ public:
+  FailingRoom(store::RoomState& inner, const bool& failing, bool fail_open)
+      : inner_(inner), failing_(failing), fail_open_(fail_open) {}
+
+  const std::string& id() const override { return inner_.id(); }
+  std::uint64_t incarnation() const override { return inner_.incarnation(); }
+  const core::Policy& policy() const override { return inner_.policy(); }
+  bool fail_open() const override { return fail_open_; }
+  bool StatusCached(std::uint64_t ticket, std::uint64_t frontier_at_join,
+                    store::TicketAnswer& answer) override {
+    return inner_.StatusCached(ticket, frontier_at_join, answer);
+  }
+  void Join(std::string identity, store::Done<store::TicketAnswer> done) override {
+    if (Unreachable(done)) return;
+    inner_.Join(std::move(identity), std::move(done));
+  }
+  void Status(std::uint64_t ticket, std::uint64_t frontier_at_join,
+              store::Done<store::TicketAnswer> done) override {
+    if (Unreachable(done)) return;
+    inner_.Status(ticket, frontier_at_join, std::move(done));
+  }
+  void Heartbeat(std::uint64_t session_ticket, store::Done<bool> done) override {
+    if (Unreachable(done)) return;
+    inner_.Heartbeat(session_ticket, std::move(done));
+  }
+  void Leave(std::uint64_t session_ticket, store::Done<bool> done) override {
+    if (Unreachable(done)) return;
+    inner_.Leave(session_ticket, std::move(done));
+  }
+  void Withdraw(std::uint64_t ticket, store::Done<bool> done) override {
+    if (Unreachable(done)) return;
+    inner_.Withdraw(ticket, std::move(done));
+  }
+  void LeaveIdentity(std::string identity, store::Done<bool> done) override {
+    if (Unreachable(done)) return;
+    inner_.LeaveIdentity(std::move(identity), std::move(done));
+  }
+  void SetPolicy(const core::Policy& policy, store::Done<void> done) override {
+    if (Unreachable(done)) return;
+    inner_.SetPolicy(policy, std::move(done));
+  }
+  store::RoomFigures Figures() override { return inner_.Figures(); }
+  void Admit(std::string identity, store::Done<store::TicketAnswer> done) override {
+    if (Unreachable(done)) return;
+    inner_.Admit(std::move(identity), std::move(done));
+  }
+  bool SessionEnded(std::uint64_t session_ticket) override {
+    return inner_.SessionEnded(session_ticket);
+  }
+  void ConsumeOnce(std::string key, std::chrono::milliseconds keep,
+                   store::Done<bool> done) override {
+    if (Unreachable(done)) return;
+    inner_.ConsumeOnce(std::move(key), keep, std::move(done));
+  }
+
+ private:
+  template <typename T>
+  bool Unreachable(store::Done<T>& done) {
+    if (!failing_) return false;
+    done(boost::system::result<T>(boost::system::in_place_error,
+                                  make_error_code(store::StoreError::kUnavailable)));
+    return true;
+  }
+
+  store::RoomState& inner_;
+  const bool& failing_;
+  const bool fail_open_;
+};
+
+class FailingStore final : public store::Store {
+ public:
+  // The rooms of `inner`; those named in `fail_open` let people through on a failure.
+  FailingStore(store::Store& inner, const std::set<std::string>& fail_open) : inner_(inner) {
+    for (store::RoomState* room : inner.Rooms()) {
+      rooms_.push_back(
+          std::make_unique<FailingRoom>(*room, failing, fail_open.contains(room->id())));
+      list_.push_back(rooms_.back().get());
+    }
+  }
+
+  store::RoomState* Find(std::string_view room_id) override {
+    for (store::RoomState* room : list_) {
+      if (room->id() == room_id) return room;
+    }
+    return nullptr;
+  }
+  const std::vector<store::RoomState*>& Rooms() override { return list_; }
+  store::ReconfigureReport Reconfigure(const std::vector<store::RoomSpec>&) override { return {}; }
+  void Tick() override { inner_.Tick(); }
+  bool Ready() const override { return !failing; }
+
+  bool failing = false;  // the store cannot be reached
+
+ private:
+  store::Store& inner_;
+  std::vector<std::unique_ptr<FailingRoom>> rooms_;
+  std::vector<store::RoomState*> list_;
+};
+
+// "closed" fails closed (the default), "open" fails open; both admit one at a time.
+class TracerStoreFailureTest : public ::vwr::testing::EmbeddedApiFixture {
+ protected:
+  TracerStoreFailureTest() {
+    MakeRooms({"closed", "open"}, OneAtATime());
+    failing_ = std::make_unique<FailingStore>(*store_, std::set<std::string>{"open"});
+    rooms_ = std::make_unique<http::RoomDirectory>(*failing_);
+    api_ = std::make_unique<TracerApi>(*rooms_, clock_, metrics_, pseudonyms_, TracerOptions{});
+    api_->SetRoutes(
+        {{"closed", {{"closed.example.com", "/"}}}, {"open", {{"open.example.com", "/"}}}});
+  }
+
+  // The answer's fields, as legacy clients read them, of a call to `endpoint` by `login_id`.
+  std::map<std::string, std::string> Answer(const std::string& endpoint, const std::string& host,
+                                            const std::string& login_id) {
+    http::Response res = Send(*api_, http::verb::post, "/TRACERAPI/" + endpoint,
+                              "host=" + host + "&loginId=" + login_id,
+                              {{"Content-Type", "application/x-www-form-urlencoded"}},
+                              http::ConnectionInfo{boost::asio::ip::make_address("198.51.100.1")});
+    EXPECT_EQ(res.result(), http::status::ok) << res.body();
+    std::map<std::string, std::string> out;
+    static const std::regex parameter(R"re(<Parameter\s+id="([^"]+)"[^>]*>(.*?)</Parameter>)re");
+    const std::string& text = res.body();
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), parameter);
+         it != std::sregex_iterator(); ++it) {
+      out[(*it)[1]] = (*it)[2];
+    }
+    return out;
+  }
+  std::map<std::string, std::string> Closed(const std::string& login_id,
+                                            const std::string& endpoint = "inputQueue.do") {
+    return Answer(endpoint, "closed.example.com", login_id);
+  }
+  std::map<std::string, std::string> Open(const std::string& login_id,
+                                          const std::string& endpoint = "inputQueue.do") {
+    return Answer(endpoint, "open.example.com", login_id);
+  }
+  // Whether `login_id` of the closed room is admitted and checks out, letting the next one in.
+  void EnterAndCheckOut(const std::string& login_id) {
+    EXPECT_EQ(Closed(login_id)["isWait"], "F") << login_id;
+    EXPECT_EQ(Closed(login_id, "outQueue.do")["isWait"], "F") << login_id;
+    Tick(std::chrono::milliseconds(200));
+  }
+
+  std::unique_ptr<FailingStore> failing_;
+  std::unique_ptr<TracerApi> api_;
+};
+
+TEST_F(TracerStoreFailureTest, AFailClosedRoomKeepsTheCallerAtTheLastPlaceItWasTold) {
+  EXPECT_EQ(Closed("a")["isWait"], "F");
+  for (const std::string id : {"b", "c"}) EXPECT_EQ(Closed(id)["isWait"], "T") << id;
+  auto d = Closed("d");
+  EXPECT_EQ(d["waitCnt"], "3");
+  EXPECT_EQ(d["waitMyCnt"], "3");
+  EXPECT_EQ(Closed("a", "outQueue.do")["isWait"], "F");
+  Tick(milliseconds(200));  // b is called
+  d = Closed("d");          // answered from the published figures
+  EXPECT_EQ(d["waitCnt"], "2");
+  EXPECT_EQ(d["waitQueueSize"], "2");
+  EXPECT_EQ(Closed("e")["isWait"], "T");
+  EnterAndCheckOut("b");
+  EnterAndCheckOut("c");  // d is called now; it has not polled since it was told 2 and 2
+
+  failing_->failing = true;
+  d = Closed("d");  // a called ticket needs the store to be claimed
+  EXPECT_EQ(d["isWait"], "T") << "nobody enters while the store is gone";
+  EXPECT_EQ(d["waitCnt"], "2") << "the place last answered, not the place it joined at";
+  EXPECT_EQ(d["waitMyCnt"], "3");
+  EXPECT_EQ(d["waitQueueSize"], "2") << "the queue last answered, not 0";
+  // A caller this node has never answered: no place of its own, the room's last known queue.
+  auto z = Closed("z");
+  EXPECT_EQ(z["isWait"], "T");
+  EXPECT_EQ(z["waitCnt"], "0");
+  EXPECT_EQ(z["waitQueueSize"], std::to_string(store_->Find("closed")->Figures().queue_size));
+  EXPECT_NE(z["waitQueueSize"], "0");
+
+  failing_->failing = false;
+  d = Closed("d");
+  EXPECT_EQ(d["isWait"], "F") << "the store is back: d claims the place it kept";
+  EXPECT_EQ(d["waitMyCnt"], "3");
+}
+
+TEST_F(TracerStoreFailureTest, CheckOutOnAStoreFailureAnswersEInEveryRoom) {
+  EXPECT_EQ(Closed("a")["isWait"], "F");
+  EXPECT_EQ(Closed("w")["isWait"], "T");
+  EXPECT_EQ(Open("a")["isWait"], "F");
+  failing_->failing = true;
+  // The check-out did not happen: E says so. T would put a leaving user back on the waiting
+  // screen; F would claim a session ended that still holds its slot.
+  auto closed = Closed("a", "outQueue.do");
+  EXPECT_EQ(closed["isWait"], "E");
+  EXPECT_EQ(closed["waitCnt"], "0");
+  EXPECT_EQ(Open("a", "outputQueue.do")["isWait"], "E");
+  EXPECT_EQ(store_->Find("closed")->Figures().active, 1) << "the session still holds its slot";
+  // A waiting caller's place is given back through the store: not done either, E says so.
+  EXPECT_EQ(Closed("w", "outQueue.do")["isWait"], "E");
+  EXPECT_EQ(store_->Find("closed")->Figures().queue_size, 1u) << "its place is still in line";
+  // inputQueue.do: the open room lets its newcomer through (E), the closed one keeps it waiting.
+  EXPECT_EQ(Open("n")["isWait"], "E");
+  EXPECT_EQ(Closed("n")["isWait"], "T");
+
+  failing_->failing = false;
+  EXPECT_EQ(Closed("a", "outQueue.do")["isWait"], "F");
+  EXPECT_EQ(store_->Find("closed")->Figures().active, 0) << "checked out once the store is back";
+  EXPECT_EQ(Closed("w", "outQueue.do")["isWait"], "F");
+  EXPECT_EQ(store_->Find("closed")->Figures().queue_size, 0u) << "and the place given back";
+}
+
 }  // namespace
 }  // namespace vwr::tracer

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <string>
 
@@ -324,6 +325,46 @@ TEST_F(FilesTest, OpenPrivateFileOpensOnlyWhatMayBeTrusted) {
   // A bare file name is checked in the current directory.
   PrivateFile relative = OpenPrivateFile("vwr-files-test-none", FileSecrecy::kData);
   EXPECT_TRUE(relative.error == ENOENT || !relative.refused.empty());
+}
+
+// ---- LockExclusive: the key directory's lock, waited for without polling ----
+
+TEST_F(FilesTest, LockExclusiveTakesAFreeLockAndTimesOutOnABusyOne) {
+  const std::filesystem::path path = dir_ / ".lock";
+  const Fd holder = OpenOrCreateFile(path, 0600, O_RDWR);
+  ASSERT_TRUE(holder.valid());
+  EXPECT_EQ(LockExclusive(holder.get(), std::chrono::milliseconds(100)), 0);
+  // Another open of the same file (another process, as far as flock is concerned) waits.
+  Fd other = OpenOrCreateFile(path, 0600, O_RDWR);
+  ASSERT_TRUE(other.valid());
+  EXPECT_EQ(LockExclusive(other.get(), std::chrono::milliseconds(50)), EWOULDBLOCK);
+}
+
+TEST_F(FilesTest, LockExclusiveTakesTheLockAsSoonAsItsHolderLetsGo) {
+  const std::filesystem::path path = dir_ / ".lock";
+  auto holder = std::make_unique<Fd>(OpenOrCreateFile(path, 0600, O_RDWR));
+  ASSERT_EQ(LockExclusive(holder->get(), std::chrono::milliseconds(100)), 0);
+  const Fd waiter = OpenOrCreateFile(path, 0600, O_RDWR);
+  auto locked = std::async(std::launch::async,
+                           [&] { return LockExclusive(waiter.get(), std::chrono::seconds(20)); });
+  EXPECT_EQ(locked.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout)
+      << "took a lock someone else holds";
+  holder.reset();  // closing lets go of it
+  ASSERT_EQ(locked.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_EQ(locked.get(), 0);
+}
+
+TEST_F(FilesTest, LockExclusiveKeepsNothingOnceAWaiterThatGaveUpIsClosed) {
+  const std::filesystem::path path = dir_ / ".lock";
+  auto holder = std::make_unique<Fd>(OpenOrCreateFile(path, 0600, O_RDWR));
+  ASSERT_EQ(LockExclusive(holder->get(), std::chrono::milliseconds(100)), 0);
+  {
+    const Fd gave_up = OpenOrCreateFile(path, 0600, O_RDWR);
+    ASSERT_EQ(LockExclusive(gave_up.get(), std::chrono::milliseconds(20)), EWOULDBLOCK);
+  }  // closed: its helper may still take the lock, and must let go of it at once
+  holder.reset();
+  const Fd next = OpenOrCreateFile(path, 0600, O_RDWR);
+  EXPECT_EQ(LockExclusive(next.get(), std::chrono::seconds(10)), 0);
 }
 
 }  // namespace

@@ -1,0 +1,572 @@
+#include "app/node.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <thread>
+
+#include "app/admin_token.hpp"
+#include "app/logging.hpp"
+#include "app/reload.hpp"
+#include "app/room_settings.hpp"
+#include "http/client_ip.hpp"
+#include "server/tls_context.hpp"
+#include "token/jws.hpp"
+#include "util/files.hpp"
+
+namespace vwr::app {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+constexpr std::chrono::milliseconds kTickPeriod{100};
+// How often the key directory is looked at (one stat when nothing changed): a rotation made by
+// `vwr keys rotate` or another node is picked up within this time.
+constexpr std::chrono::milliseconds kKeyCheckPeriod{2000};
+constexpr std::chrono::milliseconds kShutdownDeadline{4500};
+// Redis mode: how often this node publishes its token keys and reads the other nodes' (see
+// app/shared_keys.hpp). Well within token::kRetiredKeyMargin, which an export's notAfter
+// leaves for the next publication; until the first round has succeeded, it is tried sooner.
+constexpr std::chrono::milliseconds kKeySharePeriod{2000};
+constexpr std::chrono::milliseconds kKeyShareFirstRetry{200};
+
+std::optional<tcp::endpoint> Resolve(const config::HostPort& hp) {
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(hp.host, ec);
+  if (!ec) return tcp::endpoint(address, hp.port);
+  asio::io_context ioc;
+  tcp::resolver resolver(ioc);
+  const auto results = resolver.resolve(hp.host, std::to_string(hp.port), ec);
+  if (ec || results.empty()) return std::nullopt;
+  return results.begin()->endpoint();
+}
+
+void LogKeyEvents(const token::KeyEvents& events, const std::string& key_dir) {
+  if (events.created && events.retired) {
+    spdlog::info(
+        "keys: rotated in {}: {} signs now, {} is retired (it verifies until its tokens "
+        "have expired)",
+        key_dir, *events.created, *events.retired);
+  } else if (events.created) {
+    spdlog::info("keys: created the first signing key {} in {}", *events.created, key_dir);
+  }
+  if (events.active) {
+    spdlog::info("keys: {} signs now (rotated elsewhere; read from {})", *events.active, key_dir);
+  } else if (events.reloaded) {
+    spdlog::info("keys: re-read {} (changed elsewhere)", key_dir);
+  }
+  for (const std::string& kid : events.pruned) {
+    spdlog::info("keys: dropped {}: every token it signed has expired", kid);
+  }
+  for (const std::string& error : events.errors) spdlog::error("keys: {}", error);
+}
+
+void LogRoom(const config::RoomConfig& room) {
+  spdlog::info("room {}: mode {}, max_active {}, admit_rate {}/s", room.id,
+               core::ModeName(room.policy.mode), room.policy.max_active, room.policy.admit_rate);
+}
+
+// SIGHUP: reads the configuration again and applies what can change while serving. Runs on the
+// control thread, like the tick. A file that does not load changes nothing.
+// `apply_tokens` applies the new rooms' token lifetimes before the reload is reported done.
+// Returns whether the new configuration was applied.
+bool ApplyReload(const ConfigSource& source, config::Config& running, store::Store& store,
+                 http::RoomDirectory& directory, pages::WebHandler& web,
+                 const std::function<void(const config::Config&)>& apply_tokens) {
+  const std::string from = source.file.empty() ? "the built-in default" : source.file;
+  LoadedConfig loaded = LoadConfig(source);
+  if (!loaded.config) {
+    for (const std::string& error : loaded.errors) spdlog::error("reload: {}", error);
+    spdlog::error("reload rejected: {} has errors; the configuration in force is kept", from);
+    return false;
+  }
+  const ReloadPlan plan = PlanReload(running, *loaded.config);
+  if (plan.log_level) {
+    SetLogLevel(*plan.log_level);  // loading validated it
+    running.log.level = *plan.log_level;
+  }
+  const store::ReconfigureReport report = store.Reconfigure(plan.rooms);
+  directory.Refresh();
+  web.SetRooms(loaded.config->rooms);
+  running.rooms = loaded.config->rooms;
+  for (const std::string& id : report.added) {
+    spdlog::info("reload: room {} added", id);
+    LogRoom(*config::FindRoom(running, id));
+  }
+  for (const std::string& id : report.removed) {
+    spdlog::info("reload: room {} removed (its state is kept should it come back)", id);
+  }
+  for (const std::string& id : report.policy_changed) {
+    spdlog::info("reload: room {} has a new policy", id);
+    LogRoom(*config::FindRoom(running, id));
+  }
+  for (const std::string& key : plan.need_restart) {
+    spdlog::warn("reload: {} changed in {}; it takes effect at the next restart", key, from);
+  }
+  apply_tokens(running);
+  spdlog::info("configuration reloaded from {}: {} rooms ({} added, {} removed, {} new policies)",
+               from, running.rooms.size(), report.added.size(), report.removed.size(),
+               report.policy_changed.size());
+  return true;
+}
+
+// One of the node's two listeners.
+struct ListenerSpec {
+  const char* name;
+  const config::HostPort& where;
+  http::Handler* handler;
+  std::size_t body_limit;
+  bool public_side;  // connection limits, TLS and the demo apply to the public listener only
+  http::ApiMetrics* metrics;  // counts what a handler lets escape
+};
+
+// Binds `spec` on `http` with the configured limits (logged: where it listens). False when it
+// cannot (logged).
+bool Listen(server::HttpServer& http, const ListenerSpec& spec, const config::Config& config) {
+  const std::optional<tcp::endpoint> endpoint = Resolve(spec.where);
+  if (!endpoint) {
+    spdlog::error("{} listener: cannot resolve {}", spec.name, spec.where.ToString());
+    return false;
+  }
+  const config::ServerLimits& limits = config.server.limits;
+  server::ListenerOptions options;
+  options.name = spec.name;
+  options.endpoint = *endpoint;
+  options.handler = spec.handler;
+  options.metrics = spec.metrics;
+  options.header_limit_bytes = limits.max_header_bytes;
+  options.body_limit_bytes = spec.body_limit;
+  options.header_timeout = limits.header_timeout;
+  options.body_timeout = limits.body_timeout;
+  options.keepalive_timeout = limits.keepalive_timeout;
+  options.max_connections = spec.public_side ? limits.max_connections : 0;
+  options.max_connections_per_ip = spec.public_side ? limits.max_connections_per_ip : 0;
+  options.max_requests_per_connection = limits.max_requests_per_connection;
+  // HTTPS on the public listener only: the admin listener belongs on loopback or a private
+  // network, where its bearer token needs no TLS and health checks stay simple.
+  if (spec.public_side && config.server.tls.enabled()) {
+    auto tls = server::MakeTlsContext(config.server.tls.cert_file, config.server.tls.key_file);
+    if (!tls) {
+      spdlog::error("{} listener: server.tls: {}", spec.name, tls.error().message);
+      return false;
+    }
+    options.tls = std::move(*tls);
+  }
+  const auto bound = http.AddListener(options);
+  if (!bound) {
+    spdlog::error("{} listener: cannot listen on {}: {}", spec.name, spec.where.ToString(),
+                  bound.error().message());
+    return false;
+  }
+  const bool v6 = bound->address().is_v6();
+  spdlog::info("{} listener on {}://{}{}{}:{}", spec.name, options.tls ? "https" : "http",
+               v6 ? "[" : "", bound->address().to_string(), v6 ? "]" : "", bound->port());
+  if (spec.public_side && config.demo.value_or(false)) {
+    spdlog::info("demo: open {}://{}{}{}:{}/ in a browser (room {}; demo: false turns it off)",
+                 options.tls ? "https" : "http", v6 ? "[" : "", bound->address().to_string(),
+                 v6 ? "]" : "", bound->port(), config.rooms.front().id);
+  }
+  return true;
+}
+
+// The TRACER API's options from the configuration (without the guard and identity, which the
+// node adds).
+tracer::TracerOptions TracerOptionsOf(const config::Config& config) {
+  tracer::TracerOptions options;
+  options.domain = config.tracer.domain;
+  options.trust_client_ip = config.tracer.trust_client_ip;
+  options.identity_binding = tracer::ParseIdentityBinding(config.tracer.identity_binding)
+                                 .value_or(tracer::IdentityBinding::kCookie);  // validated
+  options.allowed_origins = config.tracer.allowed_origins;
+  for (const std::string& proxy : config.server.trusted_proxies) {
+    // Checked and normalised when the file was loaded.
+    if (std::optional<util::IpRange> range = util::IpRange::Parse(proxy)) {
+      options.trusted_proxies.push_back(*range);
+    }
+  }
+  return options;
+}
+
+}  // namespace
+
+Node::Node(const ConfigSource& source, const config::Config& config, const util::Clock& clock)
+    : source_(source),
+      config_(config),
+      clock_(clock),
+      stop_signals_(control_, SIGINT, SIGTERM),
+      reload_signal_(control_, SIGHUP),
+      tick_timer_(control_),
+      key_timer_(control_),
+      share_timer_(control_),
+      running_(config) {
+  stop_signals_.async_wait([this](boost::system::error_code ec, int signal) {
+    if (ec) return;
+    spdlog::info("received {}, draining", signal == SIGINT ? "SIGINT" : "SIGTERM");
+    if (admin_api_) admin_api_->SetReady(false);
+    control_.stop();
+  });
+}
+
+Node::~Node() = default;
+
+// ---- the steps ----
+
+bool Node::BuildKeys() { return BuildSecrets() && BuildSigningKeys(); }
+
+bool Node::BuildStore() {
+  std::optional<OpenedStore> opened = OpenStore(config_.store, RoomSpecs(config_), clock_);
+  if (!opened) return false;
+  store_ = std::move(opened->store);
+  shared_ = std::move(opened->shared);
+  // On Redis, nodes share their token keys through it: each may have a key directory of its
+  // own. (Nodes sharing one key directory share the keys through it as well.)
+  key_sharing_ = ShareKeys(shared_, *key_ring_, clock_);
+  directory_ = std::make_unique<http::RoomDirectory>(*store_);
+  return true;
+}
+
+bool Node::BuildGuard() {
+  // Abuse protection: its runtime lists are kept in data_dir, or shared through Redis. The
+  // native API and the TRACER API answer to the same guard.
+  guard_ = std::make_unique<guard::AbuseGuard>(clock_);
+  guard_->Configure(GuardSettingsOf(config_));
+  guard_lists_ =
+      KeepGuardLists(shared_, *guard_, clock_, config_.store.data_dir, control_.get_executor());
+  if (!guard_lists_->Load()) return false;
+  guard_->SetListener(
+      [lists = guard_lists_.get()](const guard::GuardChange& c) { lists->OnChange(c); });
+  return true;
+}
+
+bool Node::BuildHandlers() {
+  if (!BuildAnalytics()) return false;
+  BuildPages();
+  if (!BuildIdentity()) return false;
+  BuildPublicApis();
+  BuildAdminApi();
+  return true;
+}
+
+// Traffic analysis: the handlers record every request; once a second the pipeline adds the
+// rooms' figures and writes history (see analytics::Statistics).
+bool Node::BuildAnalytics() {
+  analytics::StatisticsOptions options;
+  // Every worker and the store's completion thread record; a few more for the rest.
+  options.recorder.writer_slots = std::max(1u, std::thread::hardware_concurrency()) + 4;
+  std::unique_ptr<analytics::History> history =
+      OpenHistory(shared_, config_.store.data_dir, options.retention, clock_);
+  if (!history) return false;
+  stats_ = std::make_unique<analytics::Statistics>(options, std::move(history));
+  stats_->Start(clock_, [store = store_.get(), node = shared_.node_id] {
+    std::vector<analytics::RoomSample> samples;
+    for (store::RoomState* room : store->Rooms()) {
+      const store::RoomFigures f = room->Figures();
+      samples.push_back(analytics::RoomSample{
+          .room = room->id(),
+          .last_issued = f.last_issued,
+          .frontier = f.frontier,
+          .waiting = f.queue_size,
+          .called = f.called_unclaimed,
+          .active = f.active,
+          .advance_rate = f.advance_rate,
+          .counters = f.counters,
+          .policy = room->policy(),
+          // In a cluster the node that ticks the room reports what is derived from the line.
+          .reports_derived = !f.cluster_wide || f.tick_holder == node,
+      });
+    }
+    return samples;
+  });
+  return true;
+}
+
+bool Node::BuildListeners() {
+  workers_ = config_.server.workers > 0 ? static_cast<unsigned>(config_.server.workers)
+                                        : std::max(1u, std::thread::hardware_concurrency());
+  http_ = std::make_unique<server::HttpServer>(workers_, clock_);
+  const config::ServerLimits& limits = config_.server.limits;
+  for (const ListenerSpec& spec :
+       {ListenerSpec{"public", config_.server.listen, public_router_.get(), limits.max_body_bytes,
+                     true, &metrics_},
+        ListenerSpec{"admin", config_.server.admin_listen, admin_api_.get(),
+                     limits.admin_max_body_bytes, false, &metrics_}}) {
+    if (!Listen(*http_, spec, config_)) return false;
+  }
+  for (const config::RoomConfig& room : config_.rooms) LogRoom(room);
+  http_->Start();
+  spdlog::info("vwr started with {} workers, store {} in {}", workers_, config_.store.kind,
+               config_.store.data_dir);
+  return true;
+}
+
+void Node::Run() {
+  ScheduleTick();
+  ScheduleKeyCheck();
+  ScheduleKeyShare();
+  AwaitReload();
+  control_.run();
+  Drain();
+}
+
+// ---- the keys ----
+
+// data_dir, the master key and the admin token.
+bool Node::BuildSecrets() {
+  std::filesystem::path not_made;
+  if (const int error = util::CreatePrivateDirectories(config_.store.data_dir, &not_made);
+      error != 0) {
+    spdlog::error("cannot create data_dir {}: {}: {}", config_.store.data_dir, not_made.string(),
+                  std::strerror(error));
+    return false;
+  }
+  const std::string key_file =
+      config_.secrets.ticket_key_file.empty()
+          ? (std::filesystem::path(config_.store.data_dir) / "ticket.key").string()
+          : config_.secrets.ticket_key_file;
+  bool created = false;
+  auto master = token::LoadOrCreateKeyFile(key_file, &created);
+  if (!master) {
+    spdlog::error("{}", token::DescribeKeyError(key_file, master.error()));
+    return false;
+  }
+  if (created) spdlog::info("created a new secret key in {}", key_file);
+  master_.emplace(std::move(*master));
+  std::optional<std::string> admin_token = AdminToken(config_);
+  if (!admin_token) return false;
+  admin_token_ = std::move(*admin_token);
+  // Each user of the master key derives its own key from it (domain separation).
+  tickets_.emplace(*master_);
+  return true;
+}
+
+// Admission tokens: ES256 with the keys in tokens.key_dir, kept in step with it by the control
+// loop.
+bool Node::BuildSigningKeys() {
+  key_dir_ = config::KeyDir(config_);
+  key_ring_ = std::make_unique<token::KeyRing>(clock_, config::MaxTokenLifetime(config_));
+  token::KeyEvents key_events;
+  auto opened_keys = token::KeyKeeper::Open(
+      *key_ring_, clock_,
+      token::KeyKeeperOptions{.dir = key_dir_,
+                              .rotate_after = std::chrono::duration_cast<std::chrono::seconds>(
+                                  config_.tokens.rotate_after)},
+      &key_events);
+  if (!opened_keys) {
+    spdlog::error("tokens.key_dir: {}", opened_keys.error());
+    return false;
+  }
+  key_keeper_ = std::move(*opened_keys);
+  if (auto warning = key_keeper_->directory().PermissionWarning()) {
+    spdlog::warn("keys: {}", *warning);
+  }
+  LogKeyEvents(key_events, key_dir_);
+  spdlog::info(
+      "admission tokens: ES256, issuer \"{}\", signing key {} ({} key(s) in the JWKS), "
+      "keys in {}",
+      config_.tokens.issuer, key_ring_->Current().signer->kid, key_ring_->Current().keys.size(),
+      key_dir_);
+  tokens_ = std::make_unique<token::AdmissionTokenSigner>(*key_ring_, clock_);
+  return true;
+}
+
+// ---- the handlers ----
+
+void Node::BuildPages() {
+  // The waiting page, the SDK and the demo share the public listener with the API.
+  web_ =
+      std::make_unique<pages::WebHandler>(*directory_, messages_, *tokens_, clock_, metrics_,
+                                          pages::WebOptions{.demo = config_.demo.value_or(false),
+                                                            .demo_room = config_.rooms.front().id});
+  web_->SetRooms(config_.rooms);
+}
+
+bool Node::BuildIdentity() {
+  // Signed identities: the platform's user tokens, verified with its JWKS (kept by UserKeys).
+  if (!config_.identity.is_signed()) return true;
+  const config::IdentityConfig& identity = config_.identity;
+  token::UserIdentityOptions options{
+      .issuer = identity.issuer,
+      .audience = identity.audience,
+      .claim = identity.claim,
+      .leeway = std::chrono::duration_cast<std::chrono::seconds>(identity.leeway),
+      .algorithms = {}};
+  for (const std::string& name : identity.algorithms) {
+    if (auto alg = token::ParseJwsAlgorithm(name)) options.algorithms.push_back(*alg);
+  }
+  user_identity_ = std::make_unique<token::UserIdentityVerifier>(std::move(options));
+  user_keys_ = std::make_unique<UserKeys>(*user_identity_, clock_, identity);
+  if (auto started = user_keys_->Start(); !started) {
+    spdlog::error("identity: {}", started.error());
+    return false;
+  }
+  spdlog::info("identity: signed (claim \"{}\"{}{}), user tokens {}", identity.claim,
+               identity.issuer.empty() ? "" : ", issuer " + identity.issuer,
+               identity.audience.empty() ? "" : ", audience " + identity.audience,
+               identity.required ? "required on join" : "optional on join");
+  return true;
+}
+
+void Node::BuildPublicApis() {
+  // The TRACER-compatible API for legacy clients, on the public listener too. The rooms hold
+  // identities as pseudonyms; a TRACER caller's is the same as a native join's.
+  tracer::TracerOptions tracer_options = TracerOptionsOf(config_);
+  const std::vector<util::IpRange> trusted_proxies = tracer_options.trusted_proxies;
+  tracer_options.guard = guard_.get();
+  if (config_.identity.tracer_login_id) tracer_options.user_identity = user_identity_.get();
+  pseudonyms_ = std::make_unique<token::IdentityPseudonyms>(*master_);
+  tracer_ = std::make_unique<tracer::TracerApi>(*directory_, clock_, metrics_, *pseudonyms_,
+                                                std::move(tracer_options));
+  tracer_->SetRoutes(RoutesOf(config_));
+
+  api::PublicApiOptions options;
+  options.user_identity = user_identity_.get();
+  options.user_token_required = config_.identity.required;
+  options.user_token_cookie = config_.identity.cookie;
+  options.guard = guard_.get();
+  options.trusted_proxies = trusted_proxies;
+  options.issuer = config_.tokens.issuer;
+  options.public_url = config_.web.public_url;
+  options.cookies =
+      http::CookieOptions{.secure = config_.web.cookie_secure, .domain = config_.web.cookie_domain};
+  public_api_ = std::make_unique<api::PublicApi>(*directory_, *tickets_, *tokens_, *master_, clock_,
+                                                 metrics_, options);
+  // The public listener: the pages and the TRACER API by their paths, the native API the rest.
+  public_router_ = std::make_unique<PublicRouter>(
+      *public_api_,
+      std::vector<PublicRouter::Route>{{&pages::WebHandler::Owns, web_.get()},
+                                       {&tracer::TracerApi::Owns, tracer_.get()}});
+  ConfigureRooms(*public_api_, *guard_, config_);
+  if (std::optional<std::int64_t> not_before = PowNotBefore(shared_, clock_)) {
+    // The store forgets spent challenges on a restart: the ones issued before it are not taken
+    // at all (a client fetches a new one and solves it again).
+    public_api_->SetPowNotBefore(*not_before);
+  }
+}
+
+void Node::BuildAdminApi() {
+  // A rotation asked through the admin API blocks on the disk: it runs on the control thread.
+  admin::AdminKeys admin_keys{.ring = key_ring_.get(),
+                              .rotate = [this](admin::AdminKeys::RotateDone done) {
+                                asio::post(control_, [this, done = std::move(done)] {
+                                  auto rotated = key_keeper_->Rotate();
+                                  if (rotated) LogKeyEvents(*rotated, key_dir_);
+                                  // The other nodes learn the new key now rather than at the next
+                                  // period.
+                                  if (rotated && key_sharing_) key_sharing_->Round();
+                                  done(std::move(rotated));
+                                });
+                              }};
+  admin_api_ = std::make_unique<admin::AdminApi>(*directory_, *store_, admin_token_, clock_,
+                                                 metrics_, &messages_, std::move(admin_keys));
+  admin_api_->SetGuard(guard_.get());
+  admin_api_->SetStatistics(stats_.get());
+  if (key_sharing_) {
+    // Not before this node has read the other nodes' token keys: their tokens would be refused.
+    admin_api_->AddReadyCheck([sharing = key_sharing_.get()] { return sharing->ever_shared(); },
+                              "keys_not_shared");
+  }
+  if (user_identity_) {
+    // Not before the platform's keys are in: every join with a user token would be refused.
+    admin_api_->AddReadyCheck([verifier = user_identity_.get()] { return verifier->has_keys(); },
+                              "identity_keys_not_loaded");
+  }
+  // An admin list change is answered once it is recorded; on the embedded store the file is
+  // written on the control thread (see GuardLists::Flush).
+  admin_api_->SetListsRecorded(
+      [lists = guard_lists_](std::function<void(bool)> done) { lists->Flush(std::move(done)); });
+}
+
+// ---- the control loop ----
+
+void Node::ScheduleTick() {
+  tick_timer_.expires_after(kTickPeriod);
+  tick_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || draining_) return;
+    store_->Tick();
+    guard_->Expire();
+    guard_lists_->Round();
+    if (user_keys_) user_keys_->Round();
+    ScheduleTick();
+  });
+}
+
+// The signing keys: changes made elsewhere, automatic rotation, pruning (see KeyKeeper).
+void Node::ScheduleKeyCheck() {
+  key_timer_.expires_after(kKeyCheckPeriod);
+  key_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || draining_) return;
+    LogKeyEvents(key_keeper_->Maintain(), key_dir_);
+    ScheduleKeyCheck();
+  });
+}
+
+// Redis: publish this node's keys, take the other nodes' (never blocks: see KeySharing).
+void Node::ScheduleKeyShare() {
+  if (!key_sharing_) return;
+  key_sharing_->Round();
+  share_timer_.expires_after(key_sharing_->ever_shared() ? kKeySharePeriod : kKeyShareFirstRetry);
+  share_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec && !draining_) ScheduleKeyShare();
+  });
+}
+
+// SIGHUP: reload. The listeners, and the connections on them, are not touched.
+void Node::AwaitReload() {
+  reload_signal_.async_wait([this](boost::system::error_code ec, int) {
+    if (ec || draining_) return;
+    spdlog::info("received SIGHUP, reloading the configuration");
+    Reload();
+    AwaitReload();
+  });
+}
+
+void Node::Reload() {
+  const bool applied =
+      ApplyReload(source_, running_, *store_, *directory_, *web_, [&](const config::Config& next) {
+        // Token lifetimes and entry passes may have changed: the key directory learns the
+        // longest one before any token or pass gets it, and the keys are read again.
+        key_ring_->SetMaxTokenLifetime(config::MaxTokenLifetime(next));
+        LogKeyEvents(key_keeper_->Maintain(/*reload=*/true), key_dir_);
+        ConfigureRooms(*public_api_, *guard_, next);
+        tracer_->SetRoutes(RoutesOf(next));
+      });
+  // The key directory is read again on every SIGHUP, whatever became of the file, and so are
+  // the platform's keys.
+  if (!applied) LogKeyEvents(key_keeper_->Maintain(/*reload=*/true), key_dir_);
+  if (user_keys_) user_keys_->Reload();
+}
+
+// SIGTERM / SIGINT: the listeners drain (/readyz turned 503 already). Meanwhile the control
+// thread goes on running what the requests in flight post to it (a list change's write, a key
+// rotation), so that their answers do not wait for it in vain; its timers and SIGHUP are done,
+// so nothing ticks any more. Then the last list changes and the store are made durable.
+void Node::Drain() {
+  draining_ = true;
+  tick_timer_.cancel();
+  key_timer_.cancel();
+  share_timer_.cancel();
+  reload_signal_.cancel();
+  control_.restart();
+  auto keep_running = asio::make_work_guard(control_);
+  bool clean = false;
+  std::thread drain([this, &clean] {
+    clean = http_->Stop(kShutdownDeadline);
+    asio::post(control_, [this] { control_.stop(); });
+  });
+  control_.run();
+  drain.join();
+  guard_lists_->Round();  // the embedded store's list changes of the last tick, if any
+  // Every answer sent has waited for its change to be durable; this makes the rest durable too
+  // and leaves a snapshot for a quick start.
+  if (stats_) stats_->Stop();  // the open minute goes to history
+  store_->Close();
+  spdlog::info("vwr stopped{}", clean ? "" : " (some connections were cut at the deadline)");
+}
+
+}  // namespace vwr::app

@@ -31,12 +31,16 @@ std::optional<OnUnknown> ParseOnUnknown(std::string_view name);
 struct Bounds {
   double min = 0.0;
   double max = 0.0;
+
+  bool operator==(const Bounds&) const = default;
 };
 
 // Keep `signal` at or below `max`.
 struct Target {
   std::string signal;
   double max = 0.0;
+
+  bool operator==(const Target&) const = default;
 };
 
 // A room's `control:` section:
@@ -76,6 +80,8 @@ struct ControlSpec {
   // After a decrease, the next one waits until the decrease has taken effect (in use at or
   // below the new limit), or this many intervals at most.
   int settle_intervals = 30;
+
+  bool operator==(const ControlSpec&) const = default;
 };
 
 // Problems with a spec, naming the key as written in YAML; empty when it can be used.

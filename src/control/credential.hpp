@@ -14,6 +14,8 @@ struct Credential {
   std::string env;
 
   bool empty() const { return file.empty() && env.empty(); }
+
+  bool operator==(const Credential&) const = default;
 };
 
 // The secret, with one trailing newline removed; nullopt with `error` set when it cannot be

@@ -20,6 +20,8 @@ struct RuleAction {
   std::optional<double> set_admit_rate;
   std::optional<double> scale_admit_rate;
   std::optional<core::Mode> set_mode;
+
+  bool operator==(const RuleAction&) const = default;
 };
 
 // One rule as written:
@@ -45,6 +47,8 @@ struct RuleSpec {
   int priority = 0;
   util::Duration cooldown = std::chrono::seconds(60);
   bool shadow = false;
+
+  bool operator==(const RuleSpec&) const = default;
 };
 
 // A problem with one rule; `where` is set for errors in `when` (in file coordinates).

@@ -68,6 +68,8 @@ struct EventSpec {
   // The secret seed for the draw (32 random bytes, made by the node at load, e.g. with
   // util::RandomBytes, or kept in a file so that a restart keeps the published commitment).
   std::string seed;
+
+  bool operator==(const EventSpec&) const = default;
 };
 
 // The schedules of every room, evaluated by wall time at each control tick.

@@ -39,6 +39,8 @@ struct HttpSignalSpec {
   Credential bearer;
   std::vector<std::pair<std::string, std::string>> headers;
   bool verify_tls = true;
+
+  bool operator==(const HttpSignalSpec&) const = default;
 };
 
 //   - name: api_p95_ms
@@ -61,6 +63,8 @@ struct PrometheusSignalSpec {
   double scale = 1.0;
   Credential bearer;
   bool verify_tls = true;
+
+  bool operator==(const PrometheusSignalSpec&) const = default;
 };
 
 enum class PostgresMetric : std::uint8_t {
@@ -80,6 +84,8 @@ struct PostgresSignalSpec {
   std::string conninfo;  // libpq key=value form, without a password
   Credential password;
   PostgresMetric metric = PostgresMetric::kConnectionsUsed;
+
+  bool operator==(const PostgresSignalSpec&) const = default;
 };
 
 enum class MysqlMetric : std::uint8_t {
@@ -103,6 +109,8 @@ struct MysqlSignalSpec {
   std::string database;
   Credential password;
   MysqlMetric metric = MysqlMetric::kThreadsRunning;
+
+  bool operator==(const MysqlSignalSpec&) const = default;
 };
 
 std::optional<PostgresMetric> ParsePostgresMetric(std::string_view name);
@@ -126,6 +134,8 @@ struct SignalSpec {
   util::Duration EffectiveStaleAfter() const {
     return stale_after > util::Duration::zero() ? stale_after : 3 * interval + timeout;
   }
+
+  bool operator==(const SignalSpec&) const = default;
 };
 
 // Problems with a spec, naming the key ("signals.db.timeout: ..."); empty when usable. Does not

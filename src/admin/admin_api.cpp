@@ -68,7 +68,8 @@ AdminApi::AdminApi(http::RoomDirectory& rooms, store::Store& store, std::string 
 
 void AdminApi::SetStatistics(analytics::Statistics* stats) {
   stats_ = stats;
-  stats_api_ = stats != nullptr ? std::make_unique<StatsApi>(*stats, rooms_, pipeline_.clock()) : nullptr;
+  stats_api_ =
+      stats != nullptr ? std::make_unique<StatsApi>(*stats, rooms_, pipeline_.clock()) : nullptr;
 }
 
 void AdminApi::Serve(const http::Request& request, const http::ConnectionInfo& connection,
@@ -119,13 +120,15 @@ std::optional<http::Response> AdminApi::Route(http::RequestContext& ctx) {
   const http::PathSegments parts = http::SplitPath(path);
   const bool keys = parts.size() >= 4 && parts[3] == "keys" && keys_.ring != nullptr;
   const bool stats = parts.size() >= 4 && parts[3] == "stats" && stats_api_ != nullptr;
+  const bool control = parts.size() >= 4 && control_ != nullptr && ControlApi::Owns(parts[3]);
   if (parts.size() < 4 || parts[0] != "admin" || parts[1] != "api" || parts[2] != "v1" ||
-      (parts[3] != "rooms" && !keys && !stats)) {
+      (parts[3] != "rooms" && !keys && !stats && !control)) {
     return ctx.ErrorResponse(http::ApiError::kNotFound, "no such endpoint");
   }
-  ctx.set_endpoint(keys    ? http::Endpoint::kKeys
-                   : stats ? http::Endpoint::kStats
-                           : http::Endpoint::kPolicy);
+  ctx.set_endpoint(keys      ? http::Endpoint::kKeys
+                   : stats   ? http::Endpoint::kStats
+                   : control ? http::Endpoint::kControl
+                             : http::Endpoint::kPolicy);
   const std::string_view presented = http::BearerToken(req[http::field::authorization]);
   if (presented.empty() || !util::ConstantTimeEquals(presented, admin_token_)) {
     spdlog::warn("admin: rejected request {} {} from {}: missing or wrong admin token",
@@ -137,6 +140,7 @@ std::optional<http::Response> AdminApi::Route(http::RequestContext& ctx) {
     return res;
   }
   if (keys) return RouteKeys(ctx, parts);
+  if (control) return control_->Serve(ctx, parts);
   if (stats) {
     // Answered by StatsApi once history has been read.
     stats_api_->Serve(req, parts, [ctx = std::move(ctx).Share()](http::Response res) {
@@ -504,7 +508,12 @@ std::optional<http::Response> AdminApi::EndSession(http::RoomEntry& room, std::s
 }
 
 http::Response AdminApi::GetPolicy(http::RoomEntry& room, const http::RequestContext& ctx) {
-  return ctx.JsonResponse(http::status::ok, RenderPolicy(room.state->id(), room.state->policy()));
+  std::string body = RenderPolicy(room.state->id(), room.state->policy());
+  if (control_ != nullptr) {
+    // The limits in force, then who or what set them last.
+    body.insert(body.size() - 1, control_->PolicyControl(room.state->id()));
+  }
+  return ctx.JsonResponse(http::status::ok, std::move(body));
 }
 
 std::optional<http::Response> AdminApi::PutPolicy(http::RoomEntry& room,
@@ -513,8 +522,9 @@ std::optional<http::Response> AdminApi::PutPolicy(http::RoomEntry& room,
   if (auto* refused = std::get_if<http::Response>(&change)) return std::move(*refused);
   const core::Policy& next = std::get<core::Policy>(change);
   const std::string rendered = RenderPolicy(room.state->id(), next);
-  room.state->SetPolicy(next, [ctx = std::move(ctx).Share(), rendered,
-                               id = room.state->id()](boost::system::result<void> done) {
+  room.state->SetPolicy(next, [ctx = std::move(ctx).Share(), rendered, id = room.state->id(),
+                               before = room.state->policy(), next,
+                               control = control_](boost::system::result<void> done) {
     if (!done) {
       spdlog::error("admin: policy of room {} not changed: {}", id, done.error().message());
       http::Response res = ctx->ErrorResponse(http::ApiError::kUnavailable,
@@ -524,6 +534,10 @@ std::optional<http::Response> AdminApi::PutPolicy(http::RoomEntry& room,
     }
     spdlog::info("admin: policy of room {} changed by {}: {}", id,
                  ctx->connection().peer.to_string(), rendered);
+    // The operator's change wins: the room's controller holds off.
+    if (control != nullptr) {
+      control->OperatorSet(id, "admin@" + ctx->connection().peer.to_string(), before, next);
+    }
     ctx->Json(http::status::ok, rendered);
   });
   return std::nullopt;
@@ -673,6 +687,7 @@ http::Response AdminApi::Metrics(const http::RequestContext& ctx) {
   metrics_.Render(out);
   if (guard_ != nullptr) guard_->RenderMetrics(out);
   if (stats_ != nullptr) stats_->RenderPrometheus(out);
+  if (control_ != nullptr) control_->RenderMetrics(out);
   http::Response res = ctx.EmptyResponse(http::status::ok);
   res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
   res.body() = std::move(out);

@@ -44,6 +44,17 @@ ReloadPlan PlanReload(const config::Config& running, const config::Config& next)
   check("identity", running.identity, next.identity);
   check("log.format", running.log.format, next.log.format);
   check("demo", running.demo, next.demo);
+  // Traffic control is built once, at start: its probes hold connections, its controllers and
+  // rules state that a rebuild would lose.
+  check("signals", running.signals, next.signals);
+  check("rules", running.rules, next.rules);
+  check("schedules", running.schedules, next.schedules);
+  auto controls = [](const config::Config& config) {
+    std::vector<std::pair<std::string, std::optional<control::ControlSpec>>> out;
+    for (const config::RoomConfig& room : config.rooms) out.emplace_back(room.id, room.control);
+    return out;
+  };
+  check("rooms[].control", controls(running), controls(next));
   return plan;
 }
 

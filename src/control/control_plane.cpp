@@ -105,8 +105,26 @@ void ControlPlane::PublishStatus(const std::string& room) {
 }
 
 void ControlPlane::Record(const Decision& decision) {
+  // The audit line of every automatic change (and of what a shadow rule would have done).
   spdlog::info("control: {}", util::LogEscaped(decision.Describe(), 1024));
+  if (!decision.shadow && !decision.change.empty()) {
+    std::lock_guard lock(status_mu_);
+    ++changes_[{decision.room, std::string(DecisionSourceName(decision.source))}];
+  }
   log_.Add(decision);
+}
+
+std::vector<ControlPlane::ChangeCount> ControlPlane::ThresholdChanges() const {
+  std::lock_guard lock(status_mu_);
+  std::vector<ChangeCount> out;
+  for (const auto& [key, count] : changes_) out.push_back({key.first, key.second, count});
+  return out;
+}
+
+std::vector<std::string> ControlPlane::ControlledRooms() const {
+  std::vector<std::string> out;
+  for (const auto& [room, controller] : controllers_) out.push_back(room);
+  return out;
 }
 
 ControlPlane::TickResult ControlPlane::Tick(const std::string& room, const RoomFigures& figures,

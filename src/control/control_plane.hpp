@@ -91,6 +91,18 @@ class ControlPlane {
   std::vector<Schedule::EventStatus> EventStatus() const;
   std::vector<ProbeRunner::ProbeStatus> probe_status() const { return runner_->Status(); }
 
+  // Changes made to rooms' policies (shadow decisions and records without a change left out),
+  // by room and by who made them (controller, rule, schedule, operator): the counts behind
+  // vwr_threshold_changes_total{room,reason}. Thread-safe.
+  struct ChangeCount {
+    std::string room;
+    std::string reason;
+    std::uint64_t count = 0;
+  };
+  std::vector<ChangeCount> ThresholdChanges() const;
+  // The rooms that have a controller (a control: section).
+  std::vector<std::string> ControlledRooms() const;
+
  private:
   ControlPlane(const util::Clock& clock, RuleSet rules, Schedule schedule)
       : clock_(clock), rules_(std::move(rules)), schedule_(std::move(schedule)) {}
@@ -120,6 +132,7 @@ class ControlPlane {
   std::map<std::string, Controller::Status> controller_status_;  // guarded by status_mu_
   std::vector<RuleSet::RuleStatus> rule_status_;                 // guarded by status_mu_
   std::vector<Schedule::EventStatus> event_status_;              // guarded by status_mu_
+  std::map<std::pair<std::string, std::string>, std::uint64_t> changes_;  // guarded by status_mu_
 };
 
 }  // namespace vwr::control

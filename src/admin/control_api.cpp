@@ -136,15 +136,15 @@ http::Response ControlApi::Signals(http::RequestContext& ctx, const http::PathSe
     for (std::size_t i = 0; i < table.size(); ++i) all.push_back(render(i));
     return Json(ctx, json::object{{"signals", std::move(all)}});
   }
-  const std::string_view name = parts[4];
-  const std::optional<std::size_t> index = IsSignalName(name) ? table.IndexOf(name) : std::nullopt;
-  if (!index) return ctx.ErrorResponse(http::ApiError::kNotFound, "no such signal");
-  if (read) return Json(ctx, render(*index));
-  if (req.method() != http::verb::put) {
+  if (!read && req.method() != http::verb::put) {
     http::Response res = ctx.ErrorResponse(http::ApiError::kMethodNotAllowed, "use GET or PUT");
     res.set(http::field::allow, "GET, PUT");
     return res;
   }
+  const std::string_view name = parts[4];
+  const std::optional<std::size_t> index = IsSignalName(name) ? table.IndexOf(name) : std::nullopt;
+  if (!index) return ctx.ErrorResponse(http::ApiError::kSignalNotFound, "no such signal");
+  if (read) return Json(ctx, render(*index));
   if (plane_.signal_specs()[*index].kind != control::SignalKind::kPush) {
     return ctx.ErrorResponse(http::ApiError::kBadRequest,
                              "this signal is measured by its probe; only a signal of kind push "

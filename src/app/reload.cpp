@@ -1,5 +1,7 @@
 #include "app/reload.hpp"
 
+#include <map>
+
 namespace vwr::app {
 
 std::vector<store::RoomSpec> RoomSpecs(const config::Config& config) {
@@ -50,8 +52,11 @@ ReloadPlan PlanReload(const config::Config& running, const config::Config& next)
   check("rules", running.rules, next.rules);
   check("schedules", running.schedules, next.schedules);
   auto controls = [](const config::Config& config) {
-    std::vector<std::pair<std::string, std::optional<control::ControlSpec>>> out;
-    for (const config::RoomConfig& room : config.rooms) out.emplace_back(room.id, room.control);
+    // Only the rooms that have one: rooms come and go on a reload, their controllers do not.
+    std::map<std::string, control::ControlSpec> out;
+    for (const config::RoomConfig& room : config.rooms) {
+      if (room.control) out.emplace(room.id, *room.control);
+    }
     return out;
   };
   check("rooms[].control", controls(running), controls(next));

@@ -13,6 +13,7 @@
 #include "app/admin_token.hpp"
 #include "app/logging.hpp"
 #include "app/reload.hpp"
+#include "app/request_recording.hpp"
 #include "app/room_settings.hpp"
 #include "http/client_ip.hpp"
 #include "server/tls_context.hpp"
@@ -263,6 +264,10 @@ bool Node::BuildAnalytics() {
       OpenHistory(shared_, config_.store.data_dir, options.retention, clock_);
   if (!history) return false;
   stats_ = std::make_unique<analytics::Statistics>(options, std::move(history));
+  // Every answer a handler finishes is counted in its room's traffic.
+  for (const config::RoomConfig& room : config_.rooms) stats_->recorder().Room(room.id);
+  recording_ = std::make_unique<RequestRecording>(stats_->recorder());
+  metrics_.SetObserver(recording_.get());
   stats_->Start(clock_, [store = store_.get(), node = shared_.node_id] {
     std::vector<analytics::RoomSample> samples;
     for (store::RoomState* room : store->Rooms()) {

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "analytics/metrics.hpp"
+#include "http/request_observer.hpp"
 
 namespace vwr::http {
 
@@ -60,6 +61,11 @@ class ApiMetrics {
   analytics::Counter& HandlerExceptions(std::string_view listener);
   void Render(std::string& out) const;
 
+  // Who else is told of every answer these metrics count (RequestContext::Finish): the traffic
+  // analysis. Set before serving; null (the default): nobody.
+  void SetObserver(RequestObserver* observer) { observer_ = observer; }
+  RequestObserver* observer() const { return observer_; }
+
  private:
   static constexpr std::array<unsigned, 13> kCodes = {200, 204, 304, 400, 401, 404, 405,
                                                       413, 429, 431, 500, 503, 0};
@@ -70,6 +76,7 @@ class ApiMetrics {
   std::array<analytics::Counter, kVerifyOutcomeCount> verify_;
   mutable std::mutex listeners_mu_;  // guards the list, not the counts
   std::deque<std::pair<std::string, analytics::Counter>> handler_exceptions_;
+  RequestObserver* observer_ = nullptr;
 };
 
 }  // namespace vwr::http

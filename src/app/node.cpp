@@ -176,6 +176,27 @@ bool Listen(server::HttpServer& http, const ListenerSpec& spec, const config::Co
   return true;
 }
 
+// The traffic analysis' options from the configuration (analytics:).
+analytics::StatisticsOptions StatisticsOptionsOf(const config::AnalyticsConfig& config) {
+  using std::chrono::duration_cast;
+  using std::chrono::seconds;
+  analytics::StatisticsOptions options;
+  analytics::Retention& keep = options.retention;
+  keep.seconds = duration_cast<seconds>(config.keep_seconds);
+  keep.minutes = duration_cast<seconds>(config.keep_minutes);
+  keep.hours = duration_cast<seconds>(config.keep_hours);
+  keep.top_minutes = duration_cast<seconds>(config.keep_top_minutes);
+  keep.top_hours = duration_cast<seconds>(config.keep_top_hours);
+  keep.top_minute_keys = static_cast<std::size_t>(config.top_keys);
+  keep.top_hour_keys = static_cast<std::size_t>(config.top_keys) * 5 / 2;
+  options.recorder.poll_sample = static_cast<std::uint32_t>(config.poll_sample);
+  options.surge.factor = config.surge_factor;
+  options.surge.min_rate = config.surge_min_rate;
+  options.surge.window = duration_cast<seconds>(config.surge_window);
+  options.surge.baseline = duration_cast<seconds>(config.surge_baseline);
+  return options;
+}
+
 // The TRACER API's options from the configuration (without the guard and identity, which the
 // node adds).
 tracer::TracerOptions TracerOptionsOf(const config::Config& config) {
@@ -257,7 +278,11 @@ bool Node::BuildHandlers() {
 // Traffic analysis: the handlers record every request; once a second the pipeline adds the
 // rooms' figures and writes history (see analytics::Statistics).
 bool Node::BuildAnalytics() {
-  analytics::StatisticsOptions options;
+  if (!config_.analytics.enabled) {
+    spdlog::info("analytics: off (analytics.enabled: false); nothing is recorded");
+    return true;
+  }
+  analytics::StatisticsOptions options = StatisticsOptionsOf(config_.analytics);
   // Every worker and the store's completion thread record; a few more for the rest.
   options.recorder.writer_slots = std::max(1u, std::thread::hardware_concurrency()) + 4;
   std::unique_ptr<analytics::History> history =

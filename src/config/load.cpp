@@ -43,9 +43,9 @@ using detail::Reader;
 
 // A config file is a few kilobytes; this only stops a wrong path (a log, a device) early.
 constexpr std::size_t kMaxFileBytes = 16 * 1024 * 1024;
-constexpr std::array<std::string_view, 11> kTopKeys = {"server",   "store", "admin",  "secrets",
+constexpr std::array<std::string_view, 12> kTopKeys = {"server",   "store", "admin",  "secrets",
                                                        "tokens",   "web",   "tracer", "log",
-                                                       "identity", "rooms", "demo"};
+                                                       "identity", "rooms", "demo",   "analytics"};
 
 // Finds where each document in the text starts, without building them, so that the reader can
 // insist on exactly one. It also guards against a yaml-cpp 0.7 bug (issue #1040): a token that
@@ -124,6 +124,9 @@ std::optional<Config> ReadDocument(Reader& reader, std::string_view text) {
     detail::ReadIdentity(reader, *field, config.identity);
   }
   if (const Field* field = sections->Find("log")) detail::ReadLog(reader, *field, config.log);
+  if (const Field* field = sections->Find("analytics")) {
+    detail::ReadAnalytics(reader, *field, config.analytics);
+  }
   if (const Field* field = sections->Find("rooms")) detail::ReadRooms(reader, *field, config.rooms);
   if (const Field* field = sections->Find("demo")) {
     if (std::optional<std::string> value = reader.ReadChoice(*field, kBooleans)) {

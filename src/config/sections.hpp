@@ -25,5 +25,7 @@ void ReadWeb(Reader& reader, const Field& field, WebConfig& out);
 void ReadTokens(Reader& reader, const Field& field, TokensConfig& out);
 void ReadIdentity(Reader& reader, const Field& field, IdentityConfig& out);
 void ReadLog(Reader& reader, const Field& field, LogConfig& out);
+// read_analytics.cpp
+void ReadAnalytics(Reader& reader, const Field& field, AnalyticsConfig& out);
 
 }  // namespace vwr::config::detail

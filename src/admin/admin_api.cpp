@@ -118,7 +118,8 @@ std::optional<http::Response> AdminApi::Route(http::RequestContext& ctx) {
 
   const http::PathSegments parts = http::SplitPath(path);
   const bool keys = parts.size() >= 4 && parts[3] == "keys" && keys_.ring != nullptr;
-  const bool stats = parts.size() >= 4 && parts[3] == "stats" && stats_api_ != nullptr;
+  const bool stats =
+      parts.size() >= 4 && (parts[3] == "stats" || parts[3] == "live") && stats_api_ != nullptr;
   if (parts.size() < 4 || parts[0] != "admin" || parts[1] != "api" || parts[2] != "v1" ||
       (parts[3] != "rooms" && !keys && !stats)) {
     return ctx.ErrorResponse(http::ApiError::kNotFound, "no such endpoint");
@@ -139,9 +140,11 @@ std::optional<http::Response> AdminApi::Route(http::RequestContext& ctx) {
   if (keys) return RouteKeys(ctx, parts);
   if (stats) {
     // Answered by StatsApi once history has been read.
-    stats_api_->Serve(req, parts, [ctx = std::move(ctx).Share()](http::Response res) {
-      ctx->Finish(std::move(res));
-    });
+    const http::ConnectionInfo& connection = ctx.connection();
+    stats_api_->Serve(req, connection, parts,
+                      [ctx = std::move(ctx).Share()](http::Response res) {
+                        ctx->Finish(std::move(res));
+                      });
     return std::nullopt;
   }
   if (parts.size() == 4) {

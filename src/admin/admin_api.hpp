@@ -49,7 +49,8 @@ struct AdminKeys {
 //                                                 ticket number): its tokens stop verifying
 //   GET /admin/api/v1/keys                     -> the admission token keys and the JWKS
 //   POST /admin/api/v1/keys/rotate             -> a new signing key now; the new kid and JWKS
-//   GET /admin/api/v1/stats[/top|/peaks]      -> traffic analysis queries (see StatsApi); needs
+//   GET /admin/api/v1/stats[/top|/peaks], /admin/api/v1/live
+//                                              -> traffic analysis queries (see StatsApi); needs
 //                                                 SetStatistics
 //   GET|POST|DELETE /admin/api/v1/rooms/{room}/lists/{list}
 //                                              -> a room's abuse protection list (deny, allow,

@@ -200,6 +200,30 @@ analytics::StatisticsOptions StatisticsOptionsOf(const config::AnalyticsConfig& 
   return options;
 }
 
+// What the traffic analysis reads of every room once a second.
+std::vector<analytics::RoomSample> SamplesOf(store::Store& store, const std::string& node) {
+  std::vector<analytics::RoomSample> samples;
+  for (store::RoomState* room : store.Rooms()) {
+    const store::RoomFigures f = room->Figures();
+    samples.push_back(analytics::RoomSample{
+        .room = room->id(),
+        .last_issued = f.last_issued,
+        .frontier = f.frontier,
+        .waiting = f.queue_size,
+        .called = f.called_unclaimed,
+        .active = f.active,
+        .advance_rate = f.advance_rate,
+        .counters = f.counters,
+        // A shared store's counters are read back at the node's tick.
+        .counters_known = !f.cluster_wide || !f.tick_holder.empty(),
+        .policy = room->policy(),
+        // In a cluster the node that ticks the room reports what is derived from the line.
+        .reports_derived = !f.cluster_wide || f.tick_holder == node,
+    });
+  }
+  return samples;
+}
+
 // The TRACER API's options from the configuration (without the guard and identity, which the
 // node adds).
 tracer::TracerOptions TracerOptionsOf(const config::Config& config) {
@@ -297,24 +321,7 @@ bool Node::BuildAnalytics() {
   recording_ = std::make_unique<RequestRecording>(stats_->recorder());
   metrics_.SetObserver(recording_.get());
   stats_->Start(clock_, [store = store_.get(), node = shared_.node_id] {
-    std::vector<analytics::RoomSample> samples;
-    for (store::RoomState* room : store->Rooms()) {
-      const store::RoomFigures f = room->Figures();
-      samples.push_back(analytics::RoomSample{
-          .room = room->id(),
-          .last_issued = f.last_issued,
-          .frontier = f.frontier,
-          .waiting = f.queue_size,
-          .called = f.called_unclaimed,
-          .active = f.active,
-          .advance_rate = f.advance_rate,
-          .counters = f.counters,
-          .policy = room->policy(),
-          // In a cluster the node that ticks the room reports what is derived from the line.
-          .reports_derived = !f.cluster_wide || f.tick_holder == node,
-      });
-    }
-    return samples;
+    return SamplesOf(*store, node);
   });
   return true;
 }
@@ -522,6 +529,11 @@ void Node::ScheduleTick() {
   tick_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec || draining_) return;
     store_->Tick();
+    // The analysis counts entries and exits from the store's counts as soon as they are known
+    // (a shared store's after the first tick), not from its first step a second later.
+    if (stats_ && !stats_baselined_) {
+      stats_baselined_ = stats_->Baseline(SamplesOf(*store_, shared_.node_id));
+    }
     guard_->Expire();
     guard_lists_->Round();
     if (user_keys_) user_keys_->Round();

@@ -770,6 +770,17 @@ std::string PublicApi::RenderAnswer(store::RoomState& room, const store::TicketA
     http::AppendJsonString(body, token);
     fmt::format_to(std::back_inserter(body), R"(,"sessionTimeoutSeconds":{})",
                    std::chrono::duration_cast<std::chrono::seconds>(p.session_timeout).count());
+    // The cap on time inside (rooms[].session_max): when the session ends however active, so
+    // that the page can show the time left and warn before the end. null: no cap.
+    const std::int64_t session_max_s =
+        std::chrono::duration_cast<std::chrono::seconds>(p.session_max).count();
+    if (session_max_s > 0) {
+      const std::int64_t admitted = a.admitted_unix > 0 ? a.admitted_unix : WallSeconds();
+      fmt::format_to(std::back_inserter(body), R"(,"sessionMaxSeconds":{},"sessionEndsAt":{})",
+                     session_max_s, admitted + session_max_s);
+    } else {
+      body += R"(,"sessionMaxSeconds":null,"sessionEndsAt":null)";
+    }
     if (pass != nullptr) {
       body += R"(,"entryPass":)";
       http::AppendJsonString(body, pass->pass);

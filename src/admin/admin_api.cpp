@@ -14,6 +14,7 @@
 #include "http/errors.hpp"
 #include "http/request_parts.hpp"
 #include "token/session_id.hpp"
+#include "util/duration.hpp"
 #include "util/ip_range.hpp"
 #include "util/log_escape.hpp"
 #include "util/random.hpp"
@@ -49,10 +50,11 @@ std::string RenderPolicy(std::string_view room, const core::Policy& p) {
   http::AppendJsonString(body, room);
   fmt::format_to(std::back_inserter(body),
                  R"(,"max_active":{},"admit_rate":{},"burst":{},"mode":"{}","queue_limit":{},)"
-                 R"("session_timeout":"{}","claim_grace":"{}","poll":{{"min":"{}","max":"{}"}}}})",
+                 R"("session_timeout":"{}","session_max":"{}","claim_grace":"{}",)"
+                 R"("poll":{{"min":"{}","max":"{}"}}}})",
                  p.max_active, p.admit_rate, p.burst, core::ModeName(p.mode), p.queue_limit,
-                 FormatMs(p.session_timeout), FormatMs(p.claim_grace), FormatMs(p.poll_min),
-                 FormatMs(p.poll_max));
+                 FormatMs(p.session_timeout), FormatMs(p.session_max), FormatMs(p.claim_grace),
+                 FormatMs(p.poll_min), FormatMs(p.poll_max));
   return body;
 }
 
@@ -692,23 +694,21 @@ std::variant<core::Policy, http::Response> AdminApi::PolicyChange(http::RoomEntr
           s ? core::ParseMode(std::string_view(*s)) : std::nullopt;
       if (!mode) return bad("must be one of fifo, passthrough, reject, pause");
       next.mode = *mode;
-    } else if (key == "session_timeout") {
-      // "30m", "1800s", "1800" (seconds) as in the file, or a number of seconds.
-      const boost::json::string* s = value.if_string();
-      std::optional<std::chrono::milliseconds> timeout =
-          s ? config::ParseDuration(std::string_view(*s)) : std::nullopt;
-      if (!s && value.is_number()) {
-        const double seconds = value.to_number<double>();
-        if (std::isfinite(seconds) && seconds >= 0 && seconds < 1e9) {
-          timeout = std::chrono::milliseconds(std::llround(seconds * 1000));
-        }
+    } else if (key == "session_timeout" || key == "session_max") {
+      // A duration as the configuration writes it ("10m", "90s"), or a number of seconds.
+      std::optional<std::chrono::milliseconds> d;
+      if (const boost::json::string* s = value.if_string()) {
+        d = util::ParseDuration(std::string_view(*s));
+      } else if (const std::optional<std::int64_t> n = WholeNumber(value);
+                 n && *n >= 0 && *n <= 7 * 86'400) {
+        d = std::chrono::seconds(*n);
       }
-      if (!timeout) return bad("must be a duration such as \"30m\" or a number of seconds");
-      next.session_timeout = *timeout;
+      if (!d) return bad("must be a duration (\"90s\", \"10m\", \"2h\") or whole seconds");
+      (key == "session_timeout" ? next.session_timeout : next.session_max) = *d;
     } else {
       return bad(
           "unknown key (settable: max_active, admit_rate, burst, mode, queue_limit, "
-          "session_timeout)");
+          "session_timeout, session_max)");
     }
   }
   if (const auto problems = core::ValidatePolicy(next); !problems.empty()) {

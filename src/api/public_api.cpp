@@ -74,7 +74,8 @@ PublicApi::PublicApi(http::RoomDirectory& rooms, const token::TicketCodec& ticke
       pipeline_(clock, metrics,
                 {.trusted_proxies = options_.trusted_proxies, .guard = options_.guard}),
       passes_(tokens.ring()),
-      challenges_(identity_key) {
+      challenges_(identity_key),
+      activity_(clock) {
   // /api/v1/verify answers 401 to every visitor not (yet) admitted.
   pipeline_.SetErrorLinesPerSecond(http::Endpoint::kVerify, 5);
 }
@@ -143,7 +144,7 @@ void PublicApi::Route(http::RequestContext& ctx) {
   }
   if (path == "/api/v1/verify") {
     ctx.set_endpoint(http::Endpoint::kVerify);
-    return ctx.Finish(Verify(ctx));
+    return Verify(ctx);
   }
   const http::PathSegments parts = http::SplitPath(path);
   // api / v1 / rooms / {room} [/ action]
@@ -533,9 +534,8 @@ void PublicApi::Status(http::RoomEntry& room, http::RequestContext& ctx, Caller&
   AnswerTicket(ctx, *room.state, answer, ticket);
 }
 
-std::variant<std::uint64_t, http::Response> PublicApi::SessionOf(store::RoomState& room,
-                                                                 const http::RequestContext& ctx,
-                                                                 bool check_time) {
+std::variant<std::uint64_t, http::Response, PublicApi::UnknownKey> PublicApi::SessionOf(
+    store::RoomState& room, const http::RequestContext& ctx, bool check_time, bool may_look_up) {
   const std::string_view token = http::BearerToken(ctx.request()[http::field::authorization]);
   if (token.empty()) {
     return ctx.ErrorResponse(http::ApiError::kInvalidToken,
@@ -552,8 +552,17 @@ std::variant<std::uint64_t, http::Response> PublicApi::SessionOf(store::RoomStat
   std::uint64_t incarnation = 0;
   std::uint64_t ticket = 0;
   if (!verified || !token::ParseSessionId(verified->jti, incarnation, ticket)) {
-    return ctx.ErrorResponse(http::ApiError::kInvalidToken,
-                             "the admission token is not valid for this room");
+    http::Response refused = ctx.ErrorResponse(http::ApiError::kInvalidToken,
+                                               "the admission token is not valid for this room");
+    if (!verified && verified.error() == token::TokenError::kUnknownKey && may_look_up &&
+        key_lookup_) {
+      if (std::string kid =
+              token::jwt::KeyIdOf(token, token::AdmissionTokenSigner::kMaxTokenLength);
+          !kid.empty()) {
+        return UnknownKey{std::move(kid), std::move(refused)};
+      }
+    }
+    return refused;
   }
   if (incarnation != room.incarnation() || ticket == 0) {
     // Ticket 0: let through by fail_open while the store was away, with no session to keep.
@@ -562,11 +571,32 @@ std::variant<std::uint64_t, http::Response> PublicApi::SessionOf(store::RoomStat
   return ticket;
 }
 
+void PublicApi::LookUpKey(std::string kid, http::RequestContext& ctx, http::Response refused,
+                          std::function<void(http::RequestContext&)> found) {
+  key_lookup_(std::move(kid), [this, ctx = std::move(ctx).Share(), refused = std::move(refused),
+                               found = std::move(found)](http::KeyLookupOutcome outcome) mutable {
+    metrics_.RecordKeyLookup(outcome);
+    if (outcome != http::KeyLookupOutcome::kFound) return ctx->Finish(std::move(refused));
+    found(*ctx);
+  });
+}
+
 void PublicApi::Heartbeat(http::RoomEntry& room, http::RequestContext& ctx, Caller& /*caller*/) {
+  HeartbeatSession(room, ctx, /*may_look_up=*/true);
+}
+
+void PublicApi::HeartbeatSession(http::RoomEntry& room, http::RequestContext& ctx,
+                                 bool may_look_up) {
   // Only a token still valid keeps a session: an expired one is what the protected service
   // refuses too.
-  auto session = SessionOf(*room.state, ctx, /*check_time=*/true);
+  auto session = SessionOf(*room.state, ctx, /*check_time=*/true, may_look_up);
   if (auto* error = std::get_if<http::Response>(&session)) return ctx.Finish(std::move(*error));
+  if (auto* unknown = std::get_if<UnknownKey>(&session)) {
+    return LookUpKey(std::move(unknown->kid), ctx, std::move(unknown->refused),
+                     [this, &room](http::RequestContext& again) {
+                       HeartbeatSession(room, again, /*may_look_up=*/false);
+                     });
+  }
   room.state->Heartbeat(
       std::get<std::uint64_t>(session),
       [this, ctx = std::move(ctx).Share()](boost::system::result<bool> found) mutable {
@@ -581,6 +611,10 @@ void PublicApi::Leave(http::RoomEntry& room, http::RequestContext& ctx, Caller& 
       !caller.identity.empty()) {
     return GiveBackPlace(room, ctx, caller.identity);
   }
+  LeaveSession(room, ctx, /*may_look_up=*/true);
+}
+
+void PublicApi::LeaveSession(http::RoomEntry& room, http::RequestContext& ctx, bool may_look_up) {
   // A genuine token of this room ends its session even when it has expired: freeing a slot
   // early only helps the people waiting.
   // The answer clears the admission cookie: its token names a session that is over. (The entry
@@ -592,11 +626,17 @@ void PublicApi::Leave(http::RoomEntry& room, http::RequestContext& ctx, Caller& 
                                  options_.cookies));
     return res;
   };
-  auto session = SessionOf(*room.state, ctx, /*check_time=*/false);
+  auto session = SessionOf(*room.state, ctx, /*check_time=*/false, may_look_up);
   if (auto* error = std::get_if<http::Response>(&session)) {
     // Leaving a session that has already ended is done, not an error.
     if (error->result() != http::status::not_found) return ctx.Finish(std::move(*error));
     return ctx.Finish(left_answer(ctx));
+  }
+  if (auto* unknown = std::get_if<UnknownKey>(&session)) {
+    return LookUpKey(std::move(unknown->kid), ctx, std::move(unknown->refused),
+                     [this, &room](http::RequestContext& again) {
+                       LeaveSession(room, again, /*may_look_up=*/false);
+                     });
   }
   room.state->Leave(
       std::get<std::uint64_t>(session),
@@ -782,6 +822,17 @@ std::string PublicApi::RenderAnswer(store::RoomState& room, const store::TicketA
     http::AppendJsonString(body, token);
     fmt::format_to(std::back_inserter(body), R"(,"sessionTimeoutSeconds":{})",
                    std::chrono::duration_cast<std::chrono::seconds>(p.session_timeout).count());
+    // The cap on time inside (rooms[].session_max): when the session ends however active, so
+    // that the page can show the time left and warn before the end. null: no cap.
+    const std::int64_t session_max_s =
+        std::chrono::duration_cast<std::chrono::seconds>(p.session_max).count();
+    if (session_max_s > 0) {
+      const std::int64_t admitted = a.admitted_unix > 0 ? a.admitted_unix : WallSeconds();
+      fmt::format_to(std::back_inserter(body), R"(,"sessionMaxSeconds":{},"sessionEndsAt":{})",
+                     session_max_s, admitted + session_max_s);
+    } else {
+      body += R"(,"sessionMaxSeconds":null,"sessionEndsAt":null)";
+    }
     if (pass != nullptr) {
       body += R"(,"entryPass":)";
       http::AppendJsonString(body, pass->pass);
@@ -790,6 +841,25 @@ std::string PublicApi::RenderAnswer(store::RoomState& room, const store::TicketA
   }
   body.push_back('}');
   return body;
+}
+
+std::chrono::seconds PublicApi::TokenLifetime(store::RoomState& room) const {
+  const TokenLifetimes& lifetimes = token_lifetimes_.Get();
+  const auto configured = lifetimes.find(room.id());
+  return configured != lifetimes.end()
+             ? configured->second
+             : std::chrono::duration_cast<std::chrono::seconds>(room.policy().session_timeout);
+}
+
+std::int64_t PublicApi::TokenExpiry(store::RoomState& room, std::int64_t now,
+                                    std::int64_t admitted_unix,
+                                    std::chrono::seconds lifetime) const {
+  std::int64_t exp = now + lifetime.count();
+  const auto session_max =
+      std::chrono::duration_cast<std::chrono::seconds>(room.policy().session_max).count();
+  // The cap on time inside: no token of the session outlives it, whatever its lifetime.
+  if (session_max > 0 && admitted_unix > 0) exp = std::min(exp, admitted_unix + session_max);
+  return exp;
 }
 
 boost::system::result<std::string, token::SignError> PublicApi::IssueToken(
@@ -803,14 +873,10 @@ boost::system::result<std::string, token::SignError> PublicApi::IssueToken(
   // token for its session, and so can stay beyond one token's lifetime while the session lasts.
   claims.iat = now;
   claims.nbf = now;
-  const TokenLifetimes& lifetimes = token_lifetimes_.Get();
-  const auto configured = lifetimes.find(room.id());
-  const std::chrono::seconds lifetime =
-      configured != lifetimes.end()
-          ? configured->second
-          : std::chrono::duration_cast<std::chrono::seconds>(room.policy().session_timeout);
-  lifetime_s = lifetime.count();
-  claims.exp = now + lifetime_s;
+  const std::int64_t admitted = a.admitted_unix > 0 ? a.admitted_unix : now;
+  claims.auth_time = admitted;
+  claims.exp = TokenExpiry(room, now, admitted, TokenLifetime(room));
+  lifetime_s = std::max<std::int64_t>(0, claims.exp - now);
   claims.jti = token::SessionId(room.incarnation(), a.ticket);
   return tokens_.Issue(claims);
 }
@@ -842,12 +908,12 @@ boost::system::result<std::optional<PublicApi::PassGrant>, token::SignError> Pub
 
 // ---- /api/v1/verify ----
 
-http::Response PublicApi::Verify(http::RequestContext& ctx) {
+void PublicApi::Verify(http::RequestContext& ctx) {
   const http::Request& req = ctx.request();
   if (!IsRead(req)) {
     http::Response res = ctx.ErrorResponse(http::ApiError::kMethodNotAllowed, "use GET or HEAD");
     res.set(http::field::allow, "GET, HEAD");
-    return res;
+    return ctx.Finish(std::move(res));
   }
   // The room: named, or found from where the original request went.
   http::RoomEntry* room = nullptr;
@@ -859,28 +925,27 @@ http::Response PublicApi::Verify(http::RequestContext& ctx) {
       std::optional<std::string> d = http::PercentDecode(id, /*plus_is_space=*/true);
       if (!d) {
         metrics_.RecordVerify(http::VerifyOutcome::kBadRequest);
-        return ctx.ErrorResponse(http::ApiError::kBadRequest,
-                                 "room= is not validly percent-encoded");
+        return ctx.Error(http::ApiError::kBadRequest, "room= is not validly percent-encoded");
       }
       decoded = std::move(*d);
       id = decoded;
     }
     if (id.empty()) {
       metrics_.RecordVerify(http::VerifyOutcome::kBadRequest);
-      return ctx.ErrorResponse(http::ApiError::kBadRequest, "room= is empty");
+      return ctx.Error(http::ApiError::kBadRequest, "room= is empty");
     }
     room = rooms_.Find(id);
     if (room == nullptr) {
       metrics_.RecordVerify(http::VerifyOutcome::kRoomNotFound);
-      return ctx.ErrorResponse(http::ApiError::kRoomNotFound, "no such room");
+      return ctx.Error(http::ApiError::kRoomNotFound, "no such room");
     }
   } else {
     const std::string_view uri = req[kOriginalUriHeader];
     if (uri.empty()) {
       metrics_.RecordVerify(http::VerifyOutcome::kBadRequest);
-      return ctx.ErrorResponse(http::ApiError::kBadRequest,
-                               "no room: name it with ?room=<id>, or send X-Original-URI (and "
-                               "X-Original-Host) for the room whose match rules cover it");
+      return ctx.Error(http::ApiError::kBadRequest,
+                       "no room: name it with ?room=<id>, or send X-Original-URI (and "
+                       "X-Original-Host) for the room whose match rules cover it");
     }
     std::string_view host = req[kOriginalHostHeader];
     if (host.empty()) host = req[http::field::host];
@@ -888,54 +953,118 @@ http::Response PublicApi::Verify(http::RequestContext& ctx) {
     room = id != nullptr ? rooms_.Find(*id) : nullptr;
     if (room == nullptr) {
       metrics_.RecordVerify(http::VerifyOutcome::kRoomNotFound);
-      return ctx.ErrorResponse(http::ApiError::kRoomNotFound,
-                               "no room's match rules cover the original host and URI");
+      return ctx.Error(http::ApiError::kRoomNotFound,
+                       "no room's match rules cover the original host and URI");
     }
   }
-  store::RoomState& state = *room->state;
-  const std::string& id = state.id();
-  ctx.set_room(id);
-
+  ctx.set_room(room->state->id());
   // The token: a bearer token (an API client, the SDK), else the room's cookie (a browser).
   std::string_view token = http::BearerToken(req[http::field::authorization]);
-  if (token.empty()) token = http::FindCookie(req, http::kAdmissionCookiePrefix, id);
+  if (token.empty()) token = http::FindCookie(req, http::kAdmissionCookiePrefix, room->state->id());
+  VerifyToken(*room, ctx, token, /*may_look_up=*/true);
+}
+
+void PublicApi::VerifyToken(http::RoomEntry& room, http::RequestContext& ctx,
+                            std::string_view token, bool may_look_up) {
+  store::RoomState& state = *room.state;
+  const std::string& id = state.id();
   if (token.empty()) {
-    return NotAdmitted(*room, ctx, http::VerifyOutcome::kNoToken, http::ApiError::kInvalidToken,
-                       "no admission token (Authorization: Bearer, or the room's cookie)");
+    return ctx.Finish(
+        NotAdmitted(room, ctx, http::VerifyOutcome::kNoToken, http::ApiError::kInvalidToken,
+                    "no admission token (Authorization: Bearer, or the room's cookie)"));
   }
   const std::int64_t now = WallSeconds();
   auto verified = tokens_.Verify(token, now, id);
   if (!verified) {
     switch (verified.error()) {
       case token::TokenError::kExpired:
-        return NotAdmitted(*room, ctx, http::VerifyOutcome::kTokenExpired,
-                           http::ApiError::kTokenExpired, "the admission token has expired");
+        return ctx.Finish(NotAdmitted(room, ctx, http::VerifyOutcome::kTokenExpired,
+                                      http::ApiError::kTokenExpired,
+                                      "the admission token has expired"));
       case token::TokenError::kNotYetValid:
-        return NotAdmitted(*room, ctx, http::VerifyOutcome::kTokenExpired,
-                           http::ApiError::kTokenExpired, "the admission token is not valid yet");
+        return ctx.Finish(NotAdmitted(room, ctx, http::VerifyOutcome::kTokenExpired,
+                                      http::ApiError::kTokenExpired,
+                                      "the admission token is not valid yet"));
+      case token::TokenError::kUnknownKey:
+        // Another node's key this node has not read yet (it has just started or rotated):
+        // looked up now, and the token checked again, rather than refused until the next
+        // exchange of keys.
+        if (may_look_up && key_lookup_) {
+          if (std::string kid =
+                  token::jwt::KeyIdOf(token, token::AdmissionTokenSigner::kMaxTokenLength);
+              !kid.empty()) {
+            // Not counted yet: the answer after the lookup is.
+            http::Response refused = ctx.ErrorResponse(
+                http::ApiError::kInvalidToken, "the admission token is not valid for this room");
+            refused.set(kRoomHeader, id);
+            refused.set(kWaitUrlHeader, WaitUrl(id, ctx.request()));
+            return LookUpKey(std::move(kid), ctx, std::move(refused),
+                             [this, &room, token](http::RequestContext& again) {
+                               VerifyToken(room, again, token, /*may_look_up=*/false);
+                             });
+          }
+        }
+        [[fallthrough]];
       default:
-        return NotAdmitted(*room, ctx, http::VerifyOutcome::kInvalidToken,
-                           http::ApiError::kInvalidToken,
-                           "the admission token is not valid for this room");
+        return ctx.Finish(NotAdmitted(room, ctx, http::VerifyOutcome::kInvalidToken,
+                                      http::ApiError::kInvalidToken,
+                                      "the admission token is not valid for this room"));
     }
   }
   // The session: of this room's state, and not ended (StandingOf).
   const http::SessionStanding standing = http::StandingOf(state, verified->jti);
   if (verified->iss != options_.issuer || standing == http::SessionStanding::kNotASession) {
-    return NotAdmitted(*room, ctx, http::VerifyOutcome::kInvalidToken,
-                       http::ApiError::kInvalidToken,
-                       "the admission token is not valid for this room");
+    return ctx.Finish(NotAdmitted(room, ctx, http::VerifyOutcome::kInvalidToken,
+                                  http::ApiError::kInvalidToken,
+                                  "the admission token is not valid for this room"));
   }
   if (standing == http::SessionStanding::kEnded) {
-    return NotAdmitted(*room, ctx, http::VerifyOutcome::kSessionEnded,
-                       http::ApiError::kSessionEnded, "the session has ended");
+    return ctx.Finish(NotAdmitted(room, ctx, http::VerifyOutcome::kSessionEnded,
+                                  http::ApiError::kSessionEnded, "the session has ended"));
   }
   metrics_.RecordVerify(http::VerifyOutcome::kOk);
   http::Response res = ctx.EmptyResponse(http::status::no_content);
   res.set(http::field::cache_control, "no-store");
   res.set(kRoomHeader, id);
   if (IsHeaderSafe(verified->sub)) res.set(kSubjectHeader, verified->sub);
-  return res;
+  RefreshSession(room, *verified, now, res);
+  ctx.Finish(std::move(res));
+}
+
+void PublicApi::RefreshSession(http::RoomEntry& room, const token::AdmissionClaims& claims,
+                               std::int64_t now, http::Response& res) {
+  store::RoomState& state = *room.state;
+  std::uint64_t incarnation = 0;
+  std::uint64_t ticket = 0;
+  // Ticket 0 (a fail_open admission) names no session: nothing to keep alive or renew.
+  if (!token::ParseSessionId(claims.jti, incarnation, ticket) || ticket == 0) return;
+  // A request let through is the visitor's activity: it keeps the session alive as a heartbeat
+  // would, but at most once per refresh interval (a store write each; SessionActivity).
+  const util::Duration timeout = state.policy().session_timeout;
+  if (activity_.Due(&state, ticket, SessionActivity::RefreshInterval(timeout))) {
+    metrics_.RecordSessionRefresh();
+    state.Heartbeat(ticket, [](const boost::system::result<bool>&) {
+      // Nothing to answer: an ended session is refused by the next verify (SessionEnded), and
+      // a store that failed is asked again at the next interval.
+    });
+  }
+  // Past half its lifetime: a fresh token for the same session, so that a visitor who only
+  // browses (no SDK to poll for one) keeps a valid cookie while the session lasts. Never past
+  // the session's end (session_max), and only when that moves exp forward.
+  if (claims.exp - now > (claims.exp - claims.iat) / 2) return;
+  const std::chrono::seconds lifetime = TokenLifetime(state);
+  token::AdmissionClaims renewed = claims;
+  renewed.iat = now;
+  renewed.nbf = now;
+  renewed.exp = TokenExpiry(state, now, claims.auth_time, lifetime);
+  if (state.policy().session_max.count() > 0 && claims.auth_time == 0) return;  // cap unknown
+  if (renewed.exp <= claims.exp) return;
+  auto token = tokens_.Issue(renewed);
+  if (!token) return;  // no signing key (yet): the token presented is still valid
+  metrics_.RecordTokenRenewed();
+  res.set(kTokenHeader, *token);
+  res.set(kSetCookieHeader, http::SetCookieValue(http::kAdmissionCookiePrefix, state.id(), *token,
+                                                 renewed.exp - now, options_.cookies));
 }
 
 http::Response PublicApi::NotAdmitted(http::RoomEntry& room, const http::RequestContext& ctx,

@@ -521,6 +521,27 @@ void Node::BuildPublicApis() {
       http::CookieOptions{.secure = config_.web.cookie_secure, .domain = config_.web.cookie_domain};
   public_api_ = std::make_unique<api::PublicApi>(*directory_, *tickets_, *tokens_, *master_, clock_,
                                                  metrics_, options);
+  if (key_sharing_) {
+    // A token signed by a key this node has not read yet (a node just started or rotated) is
+    // looked up in Redis at once, rather than refused until the next exchange of keys.
+    public_api_->SetKeyLookup(
+        [sharing = key_sharing_.get()](std::string kid,
+                                       std::function<void(http::KeyLookupOutcome)> done) {
+          sharing->Lookup(kid, [done = std::move(done)](KeyLookup found) {
+            switch (found) {
+              case KeyLookup::kFound:
+                return done(http::KeyLookupOutcome::kFound);
+              case KeyLookup::kNotFound:
+                return done(http::KeyLookupOutcome::kNotFound);
+              case KeyLookup::kBusy:
+                return done(http::KeyLookupOutcome::kBusy);
+              case KeyLookup::kFailed:
+                break;
+            }
+            done(http::KeyLookupOutcome::kFailed);
+          });
+        });
+  }
   // The public listener: the pages and the TRACER API by their paths, the native API the rest.
   public_router_ = std::make_unique<PublicRouter>(
       *public_api_, std::vector<PublicRouter::Route>{{&pages::WebHandler::Owns, web_.get()},

@@ -45,6 +45,7 @@ constexpr std::array<std::string_view, 19> kRoomKeys = {"id",
                                                         "admit_rate",
                                                         "burst",
                                                         "session_timeout",
+                                                        "session_max",
                                                         "claim_grace",
                                                         "mode",
                                                         "queue_limit",
@@ -204,6 +205,7 @@ void ReadPolicy(Reader& reader, const Fields& fields, const RoomSource& source,
   read("admit_rate", number_reader, [&](double v) { policy.admit_rate = v; });
   read("burst", int_reader, [&](std::int64_t v) { policy.burst = v; });
   read("session_timeout", duration_reader, [&](milliseconds v) { policy.session_timeout = v; });
+  read("session_max", duration_reader, [&](milliseconds v) { policy.session_max = v; });
   read("claim_grace", duration_reader, [&](milliseconds v) { policy.claim_grace = v; });
   read("mode", mode_reader, [&](core::Mode v) { policy.mode = v; });
   read("queue_limit", int_reader, [&](std::int64_t v) { policy.queue_limit = v; });

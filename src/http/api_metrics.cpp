@@ -76,6 +76,24 @@ void ApiMetrics::RecordVerify(VerifyOutcome outcome) {
   verify_[static_cast<std::size_t>(outcome)].Add();
 }
 
+std::string_view KeyLookupOutcomeName(KeyLookupOutcome outcome) {
+  switch (outcome) {
+    case KeyLookupOutcome::kFound:
+      return "found";
+    case KeyLookupOutcome::kNotFound:
+      return "not_found";
+    case KeyLookupOutcome::kBusy:
+      return "busy";
+    case KeyLookupOutcome::kFailed:
+      return "failed";
+  }
+  return "failed";
+}
+
+void ApiMetrics::RecordKeyLookup(KeyLookupOutcome outcome) {
+  key_lookups_[static_cast<std::size_t>(outcome)].Add();
+}
+
 std::size_t ApiMetrics::CodeIndex(unsigned code) {
   for (std::size_t i = 0; i + 1 < kCodes.size(); ++i) {
     if (kCodes[i] == code) return i;
@@ -133,6 +151,24 @@ void ApiMetrics::Render(std::string& out) const {
         fmt::format("result=\"{}\"", VerifyOutcomeName(static_cast<VerifyOutcome>(i))),
         verify_[i].Value());
   }
+  analytics::AppendHelp(out, "vwr_token_key_lookups_total", "counter",
+                        "Tokens naming a signing key this node did not hold (a node just started "
+                        "or rotated), by what looking the key up in the shared store found.");
+  for (std::size_t i = 0; i < kKeyLookupOutcomeCount; ++i) {
+    analytics::AppendSample(
+        out, "vwr_token_key_lookups_total",
+        fmt::format("result=\"{}\"", KeyLookupOutcomeName(static_cast<KeyLookupOutcome>(i))),
+        key_lookups_[i].Value());
+  }
+  analytics::AppendHelp(out, "vwr_verify_session_refreshes_total", "counter",
+                        "Sessions kept alive by requests /api/v1/verify let through (one store "
+                        "write per session per refresh interval at most).");
+  analytics::AppendSample(out, "vwr_verify_session_refreshes_total", "",
+                          session_refreshes_.Value());
+  analytics::AppendHelp(out, "vwr_verify_tokens_renewed_total", "counter",
+                        "Fresh admission tokens handed back by /api/v1/verify for tokens past "
+                        "half their lifetime.");
+  analytics::AppendSample(out, "vwr_verify_tokens_renewed_total", "", tokens_renewed_.Value());
   analytics::AppendHelp(out, "vwr_http_request_duration_seconds", "histogram",
                         "Time to handle a request, by endpoint (excluding network I/O).");
   for (std::size_t e = 0; e < kEndpointCount; ++e) {

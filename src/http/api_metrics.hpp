@@ -51,12 +51,29 @@ enum class VerifyOutcome : std::uint8_t {
 inline constexpr std::size_t kVerifyOutcomeCount = 7;
 std::string_view VerifyOutcomeName(VerifyOutcome outcome);
 
+// What looking up a token signing key this node did not hold found, for a token that named it
+// on heartbeat, leave or /api/v1/verify (vwr_token_key_lookups_total{result}).
+enum class KeyLookupOutcome : std::uint8_t {
+  kFound,     // another node's key, imported now: the token was verified again
+  kNotFound,  // no node shares such a key (or it was withdrawn, or asked again too soon)
+  kBusy,      // too many lookups in flight: refused without asking
+  kFailed,    // the shared store did not answer
+};
+inline constexpr std::size_t kKeyLookupOutcomeCount = 4;
+std::string_view KeyLookupOutcomeName(KeyLookupOutcome outcome);
+
 // Request counts by endpoint and status code, and latency by endpoint; exceptions that reached
 // a listener's catch-all. Thread-safe; counting is lock-free.
 class ApiMetrics {
  public:
   void Record(Endpoint endpoint, unsigned status_code, double seconds);
   void RecordVerify(VerifyOutcome outcome);
+  void RecordKeyLookup(KeyLookupOutcome outcome);
+  // A session kept alive by a request /api/v1/verify let through (one store write, coalesced:
+  // vwr_verify_session_refreshes_total), and a fresh token handed back with it
+  // (vwr_verify_tokens_renewed_total).
+  void RecordSessionRefresh() { session_refreshes_.Add(); }
+  void RecordTokenRenewed() { tokens_renewed_.Add(); }
   // The count of exceptions that reached `listener`'s catch-all instead of an answer (a bug in
   // a handler: vwr_http_handler_exceptions_total{listener}). Registered when the listener is
   // added (the same name gives the same counter); the counter lives as long as this object.
@@ -84,6 +101,9 @@ class ApiMetrics {
   std::array<std::array<analytics::Counter, kCodes.size()>, kEndpointCount> requests_;
   std::array<analytics::LatencyHistogram, kEndpointCount> latency_;
   std::array<analytics::Counter, kVerifyOutcomeCount> verify_;
+  std::array<analytics::Counter, kKeyLookupOutcomeCount> key_lookups_;
+  analytics::Counter session_refreshes_;
+  analytics::Counter tokens_renewed_;
   mutable std::mutex listeners_mu_;  // guards the list, not the counts
   std::deque<std::pair<std::string, analytics::Counter>> handler_exceptions_;
   std::deque<std::pair<std::string, ListenerStreams>> streams_;

@@ -119,9 +119,14 @@ const std::vector<Reply>* ArrayOf(const boost::system::result<Reply>& r, std::si
 }  // namespace
 
 std::string EncodePolicy(const core::Policy& p) {
-  return fmt::format("1|{}|{}|{:.17g}|{}|{}|{}|{}|{}|{}", core::ModeName(p.mode), p.max_active,
-                     p.admit_rate, p.burst, p.session_timeout.count(), p.claim_grace.count(),
-                     p.queue_limit, p.poll_min.count(), p.poll_max.count());
+  std::string text =
+      fmt::format("1|{}|{}|{:.17g}|{}|{}|{}|{}|{}|{}", core::ModeName(p.mode), p.max_active,
+                  p.admit_rate, p.burst, p.session_timeout.count(), p.claim_grace.count(),
+                  p.queue_limit, p.poll_min.count(), p.poll_max.count());
+  // Later fields, only when set: a policy without them reads the same on every node version.
+  if (p.session_max.count() != 0)
+    fmt::format_to(std::back_inserter(text), "|{}", p.session_max.count());
+  return text;
 }
 
 std::optional<core::Policy> DecodePolicy(std::string_view text) {
@@ -132,7 +137,7 @@ std::optional<core::Policy> DecodePolicy(std::string_view text) {
     if (bar == std::string_view::npos) break;
     text.remove_prefix(bar + 1);
   }
-  if (parts.size() != 10 || parts[0] != "1") return std::nullopt;
+  if ((parts.size() != 10 && parts.size() != 11) || parts[0] != "1") return std::nullopt;
   core::Policy p;
   auto integer = [&](std::string_view s, auto& out) {
     std::int64_t v = 0;
@@ -157,6 +162,11 @@ std::optional<core::Policy> DecodePolicy(std::string_view text) {
       !integer(parts[7], p.queue_limit) || !integer(parts[8], poll_min_ms) ||
       !integer(parts[9], poll_max_ms)) {
     return std::nullopt;
+  }
+  if (parts.size() == 11) {
+    std::int64_t session_max_ms = 0;
+    if (!integer(parts[10], session_max_ms) || session_max_ms == 0) return std::nullopt;
+    p.session_max = std::chrono::milliseconds(session_max_ms);
   }
   p.session_timeout = std::chrono::milliseconds(session_ms);
   p.claim_grace = std::chrono::milliseconds(grace_ms);
@@ -183,8 +193,9 @@ RedisRoom::RedisRoom(RedisStore& store, const RoomSpec& spec)
 
 std::vector<std::string> RedisRoom::Keys(bool with_lease) const {
   std::vector<std::string> keys;
-  keys.reserve(9);
-  for (const char* part : {"room", "ident", "tident", "calls", "sess", "sinfo", "revoked"}) {
+  keys.reserve(10);
+  for (const char* part :
+       {"room", "ident", "tident", "calls", "sess", "sinfo", "revoked", "sadm"}) {
     keys.push_back(key_base_ + part);
   }
   if (with_lease) {
@@ -530,7 +541,8 @@ void RedisRoom::Tick() {
   store_.client().Eval(
       Scripts().tick, Keys(/*with_lease=*/true),
       Args({o.node_id, std::to_string(o.lease.count()), std::to_string(o.max_call_per_tick),
-            revoked_cursor_, std::to_string(keep_ms)}),
+            revoked_cursor_, std::to_string(keep_ms),
+            std::to_string(policy().session_max.count())}),
       [this, keep_ms](boost::system::result<Reply> r) {
         const std::vector<Reply>* a = ArrayOf(r, 23, "tick");
         if (a == nullptr) return;

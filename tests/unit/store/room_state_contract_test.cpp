@@ -518,6 +518,53 @@ TEST_P(RoomStateContract, AnIdleSessionEndsAfterSessionTimeout) {
   EXPECT_EQ(Room().Figures().counters.expired_sessions, 1u);
 }
 
+TEST_P(RoomStateContract, ASessionEndsAtSessionMaxHoweverActive) {
+  // The cap counts from admission, on both stores; heartbeats do not move it.
+  core::Policy p = BasePolicy();
+  p.session_timeout = seconds(60);
+  p.session_max = seconds(1);
+  Open(p);
+  const auto start = std::chrono::steady_clock::now();
+  const TicketAnswer a = Join();
+  const TicketAnswer bypass = Admit("regular");
+  ASSERT_EQ(a.status, TicketStatus::kAdmitted);
+  ASSERT_EQ(bypass.status, TicketStatus::kAdmitted);
+  ASSERT_TRUE(TickUntil([&] {
+    Heartbeat(a.ticket);
+    Heartbeat(bypass.ticket);
+    return Room().Figures().active == 0;
+  }));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, milliseconds(900));
+  EXPECT_FALSE(Heartbeat(a.ticket));
+  EXPECT_EQ(Status(a).status, TicketStatus::kExpired);
+  EXPECT_TRUE(Room().SessionEnded(a.ticket) ||
+              TickUntil([&] { return Room().SessionEnded(a.ticket); }));
+  EXPECT_EQ(FiguresWhen([](const RoomFigures& f) { return f.counters.expired_sessions == 2; })
+                .counters.expired_sessions,
+            2u);
+}
+
+TEST_P(RoomStateContract, SessionMaxIsChangedAtRunTimeAndEndsSessionsAlreadyInside) {
+  core::Policy p = BasePolicy();
+  p.session_timeout = seconds(60);
+  Open(p);
+  const TicketAnswer a = Join();
+  ASSERT_EQ(a.status, TicketStatus::kAdmitted);
+  core::Policy capped = Room().policy();
+  capped.session_max = seconds(1);
+  capped.session_timeout = seconds(30);
+  std::promise<boost::system::result<void>> set;
+  Room().SetPolicy(capped, [&set](auto r) { set.set_value(std::move(r)); });
+  ASSERT_TRUE(set.get_future().get());
+  ASSERT_TRUE(TickUntil([&] { return Room().policy().session_max == seconds(1); }));
+  EXPECT_EQ(Room().policy().session_timeout, seconds(30));
+  ASSERT_TRUE(TickUntil([&] {
+    Heartbeat(a.ticket);
+    return Room().Figures().active == 0;
+  }));
+  EXPECT_EQ(Status(a).status, TicketStatus::kExpired);
+}
+
 TEST_P(RoomStateContract, AnUnclaimedCallExpiresAndItsPlaceGoesToTheNext) {
   core::Policy p = BasePolicy();
   p.max_active = 1;

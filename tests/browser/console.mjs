@@ -4,7 +4,7 @@
 // naming each change's operator; screenshots of every page in English and Korean, desktop and
 // narrow.
 import {
-  assert, ADMIN, ADMIN_TOKEN, PUBLIC, api, claim, join, openBrowser, run, shot,
+  assert, ADMIN, ADMIN_TOKEN, PUBLIC, api, checkAccessibility, claim, join, openBrowser, run, shot,
 } from './lib.mjs';
 
 const PAGES = [['overview', '#/'], ['room', '#/room/shop'], ['stats', '#/stats'],
@@ -63,7 +63,26 @@ run('console', async () => {
     assert.match(await row.textContent(), /admin.*shop.*policy/s);
     assert.match(await row.textContent(), /"max_active":50/);
 
-    // The statistics page's CSV is the stats API's answer to the same query.
+    // The statistics page's CSV is the stats API's answer to the same query. The history takes
+    // each second's figures a moment after the second ends: first wait until the traffic above
+    // is all in it, so that the page's download and the API's answer after it describe the
+    // same finished seconds.
+    const sums = (csv) => {
+      const [head, ...rows] = csv.trim().split('\n').map((line) => line.split(','));
+      const total = (name) => rows.reduce((sum, row) => sum + Number(row[head.indexOf(name)]), 0);
+      return { joins: total('joins'), fromLine: total('admitted_from_line') };
+    };
+    const recorded = Date.now() + 10000;
+    for (;;) {
+      const now = Math.floor(Date.now() / 1000);
+      const history = await fetch(`${ADMIN}/admin/api/v1/stats?room=shop&step=1m&format=csv` +
+        `&metrics=joins,admitted_from_line&from=${now - 3600}&to=${now + 60}`,
+      { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
+      const seen = sums(await history.text());
+      if (seen.joins >= 5 && seen.fromLine >= 1) break;
+      assert.ok(Date.now() < recorded, `the history did not record the traffic: ${JSON.stringify(seen)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     await page.goto(`${ADMIN}/console/#/stats`);
     await page.waitForSelector('#chart-history');
     const href = await page.getAttribute('#csv', 'href');
@@ -76,8 +95,9 @@ run('console', async () => {
     assert.match(fromBrowser, /^time,requests,joins/);
 
     // A page of another origin (the public listener) posts to the admin API with the cookie the
-    // browser holds: refused, and nothing changes.
-    await page.goto(`${PUBLIC}/wait/shop`);
+    // browser holds: refused, and nothing changes. (A document that stays put: the waiting page
+    // would move on by itself once admitted, taking the script with it.)
+    await page.goto(`${PUBLIC}/.well-known/jwks.json`);
     await page.evaluate(async (admin) => {
       await fetch(`${admin}/admin/api/v1/rooms/shop/lists/deny`, {
         method: 'POST', mode: 'no-cors', credentials: 'include',
@@ -107,6 +127,7 @@ run('console', async () => {
         await page.waitForTimeout(0);
         await page.waitForLoadState('networkidle').catch(() => {});
         await shot(page, `console-${name}-${lang}-${size.width}`);
+        await checkAccessibility(page, `console-${name}-${lang}-${size.width}`);
         // Nothing wider than the window: no cut-off on a phone.
         const overflow = await page.evaluate(() =>
           document.documentElement.scrollWidth - document.documentElement.clientWidth);
@@ -116,6 +137,11 @@ run('console', async () => {
     await page.click('#signout');
     await page.waitForSelector('#token');
     await shot(page, 'console-signin-ko-390');
+    await checkAccessibility(page, 'console-signin-ko-390');
+    // The check runs under the console's Content-Security-Policy and does fail a page that has
+    // a violation: the token field without its label.
+    await page.evaluate(() => document.querySelector('label.field > span').remove());
+    await assert.rejects(checkAccessibility(page, 'console-signin-unlabelled'), /critical label/);
 
     // A viewer: no controls, and the API refuses the change the page does not offer.
     const made = await api('POST', `${ADMIN}/admin/api/v1/operators`,
@@ -136,6 +162,7 @@ run('console', async () => {
     });
     assert.equal(refused, 403);
     await shot(page, 'console-room-viewer-ko-1280');
+    await checkAccessibility(page, 'console-room-viewer-ko-1280');
     assert.deepEqual(browser.problems, []);
   } finally {
     await browser.close();

@@ -56,12 +56,43 @@ run('console', async () => {
     const admitted = await claim('shop', held.ticket, 5000);
     assert.equal(admitted.status, 'admitted');
 
+    // "End all sessions" asks first: dismissed, nothing ends; confirmed, every session of the
+    // room ends and its token stops verifying.
+    const verifies = async (token) => (await fetch(`${PUBLIC}/api/v1/verify?room=shop`,
+      { headers: { Authorization: `Bearer ${token}` } })).status;
+    const shopActive = async () => (await api('GET', `${ADMIN}/admin/api/v1/rooms`,
+      { token: ADMIN_TOKEN })).body.rooms.find((r) => r.policy.room === 'shop').active;
+    const answerDialog = (accept) => new Promise((resolve) => {
+      page.once('dialog', async (dialog) => {
+        const question = dialog.message();
+        await (accept ? dialog.accept() : dialog.dismiss());
+        resolve(question);
+      });
+    });
+    assert.equal(await verifies(admitted.token), 204);
+    const inside = await shopActive();
+    assert.ok(inside >= 2, `sessions in shop: ${inside}`);
+    let asked = answerDialog(false);
+    await page.click('#end-all');
+    assert.match(await asked, new RegExp(`^End all ${inside} sessions of room shop\\?`));
+    assert.equal(await shopActive(), inside, 'dismissed: nothing ended');
+    assert.equal(await verifies(admitted.token), 204);
+    asked = answerDialog(true);
+    await page.click('#end-all');
+    await asked;
+    await page.waitForSelector(`#toast.shown:text-is("${inside} sessions ended")`);
+    assert.equal(await shopActive(), 0);
+    assert.equal(await verifies(admitted.token), 401, 'the ended session\'s token is refused');
+
     // The audit log shows the change with its operator.
     await page.goto(`${ADMIN}/console/#/audit`);
     const row = page.locator('tr', { hasText: 'policy' }).first();
     await row.waitFor();
     assert.match(await row.textContent(), /admin.*shop.*policy/s);
     assert.match(await row.textContent(), /"max_active":50/);
+    const ended = page.locator('tr', { hasText: 'sessions.end_all' }).first();
+    assert.match(await ended.textContent(),
+      new RegExp(`admin.*shop.*sessions\\.end_all.*"active":${inside}.*"ended":${inside}`, 's'));
 
     // The statistics page's CSV is the stats API's answer to the same query. The history takes
     // each second's figures a moment after the second ends: first wait until the traffic above
@@ -151,7 +182,7 @@ run('console', async () => {
     await signIn(page, made.body.token);
     await page.goto(`${ADMIN}/console/#/room/shop`);
     await page.waitForSelector('.card .note');
-    assert.equal(await page.locator('#apply, #pause, #resume').count(), 0);
+    assert.equal(await page.locator('#apply, #pause, #resume, #end-all').count(), 0);
     assert.equal(await page.locator('#nav-operators:not([hidden])').count(), 0);
     const refused = await page.evaluate(async () => {
       const who = await (await fetch('/admin/api/v1/session')).json();

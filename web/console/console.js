@@ -37,7 +37,10 @@
       'operators.title': 'Operators', name: 'Name', role: 'Role', origin: 'Origin',
       'operators.token': 'Token for {0} (shown once, copy it now): ',
       'viewer.note': 'You are a viewer: you can see everything and change nothing.',
-      'confirm.remove': 'Remove {0}?',
+      'confirm.remove': 'Remove {0}?', 'sessions.endAll': 'End all sessions',
+      'confirm.endAll': 'End all {0} sessions of room {1}? Everyone admitted has to queue again, '
+          + 'and their tokens stop working within a second.',
+      'sessions.ended': '{0} sessions ended',
     },
     ko: {
       'nav.overview': '개요', 'nav.stats': '통계', 'nav.protection': '차단 관리',
@@ -65,7 +68,10 @@
       after: '이후', search: '검색', text: '내용', 'operators.title': '운영자', name: '이름',
       role: '역할', origin: '출처', 'operators.token': '{0}의 토큰 (한 번만 표시됩니다, 지금 복사하세요): ',
       'viewer.note': '조회 전용 역할입니다: 모든 것을 볼 수 있지만 바꿀 수는 없습니다.',
-      'confirm.remove': '{0}을(를) 삭제할까요?',
+      'confirm.remove': '{0}을(를) 삭제할까요?', 'sessions.endAll': '모든 세션 종료',
+      'confirm.endAll': '{1} 방의 세션 {0}개를 모두 종료할까요? 입장한 사람은 모두 다시 줄을 '
+          + '서야 하며, 토큰은 1초 안에 더 이상 통하지 않습니다.',
+      'sessions.ended': '세션 {0}개를 종료했습니다',
     },
   };
   const stored = localStorage.getItem('vwr.console.lang');
@@ -273,6 +279,18 @@
             on: { click: () => put({ mode: 'pause' }) } }),
           el('button', { type: 'button', class: 'secondary', id: 'resume', text: t('resume'),
             on: { click: () => put({ mode: 'fifo' }) } })));
+      // Apart from the routine buttons, and asked first: everyone inside has to queue again.
+      parts.push(el('div', { class: 'row' },
+          el('button', { type: 'button', class: 'danger', id: 'end-all',
+            text: t('sessions.endAll'), on: { click: async () => {
+              try {
+                const { rooms } = await api('GET', '/admin/api/v1/rooms');
+                const now = rooms.find((x) => x.policy.room === room);
+                if (!window.confirm(t('confirm.endAll', now ? now.active : '?', room))) return;
+                const done = await api('DELETE', path + '/sessions');
+                toast(t('sessions.ended', done.ended));
+              } catch (err) { toast(t('error', err.message), true); }
+            } } })));
       parts.push(el('form', { class: 'grid', on: { submit: async (e) => {
         e.preventDefault();
         try {

@@ -1,9 +1,14 @@
 #include "admin/sqlite_admin_store.hpp"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
+#include <cerrno>
+#include <cstring>
 #include <limits>
+
+#include "util/files.hpp"
 
 namespace vwr::admin {
 namespace {
@@ -66,6 +71,12 @@ CREATE TABLE IF NOT EXISTS operators (
 
 std::shared_ptr<SqliteAdminStore> SqliteAdminStore::Open(const std::string& path,
                                                          std::string& error) {
+  // Made private (0600) before SQLite opens it: it holds the operators' token hashes and who
+  // changed what. SQLite gives its journal the database file's mode.
+  if (path != ":memory:" && !util::OpenOrCreateFile(path, 0600, O_RDWR).valid()) {
+    error = "cannot create " + path + ": " + std::strerror(errno);
+    return nullptr;
+  }
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(
       path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);

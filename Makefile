@@ -8,7 +8,7 @@ VWR_ARGS ?=
 # Fuzzing (docs/fuzzing.md): clang 14 with libFuzzer, ASan and UBSan, in its own build tree.
 FUZZ_BUILD_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= http ticket token config journal form iprange jws
+FUZZ_TARGETS ?= http ticket token config journal form iprange jws rule_expr
 
 .PHONY: all deps configure build run test test-unit test-integration test-sanitize test-tsan fuzz \
         fuzz-build bench bench-micro format tidy clean

@@ -200,13 +200,15 @@ std::optional<http::Response> AdminApi::Route(http::RequestContext& ctx, AuditDr
   const bool keys = parts.size() >= 4 && parts[3] == "keys" && keys_.ring != nullptr;
   const bool stats = parts.size() >= 4 && parts[3] == "stats" && stats_api_ != nullptr;
   const bool operator_route = OperatorRoutes::Owns(parts);
+  const bool control = parts.size() >= 4 && control_ != nullptr && ControlApi::Owns(parts[3]);
   if (parts.size() < 4 || parts[0] != "admin" || parts[1] != "api" || parts[2] != "v1" ||
-      (parts[3] != "rooms" && !keys && !stats && !operator_route)) {
+      (parts[3] != "rooms" && !keys && !stats && !control && !operator_route)) {
     return ctx.ErrorResponse(http::ApiError::kNotFound, "no such endpoint");
   }
-  ctx.set_endpoint(keys    ? http::Endpoint::kKeys
-                   : stats ? http::Endpoint::kStats
-                           : http::Endpoint::kPolicy);
+  ctx.set_endpoint(keys      ? http::Endpoint::kKeys
+                   : stats   ? http::Endpoint::kStats
+                   : control ? http::Endpoint::kControl
+                             : http::Endpoint::kPolicy);
   // The operator routes answer through their own callback (they write their own audit entries).
   auto answer_later = [&ctx] {
     return
@@ -230,6 +232,7 @@ std::optional<http::Response> AdminApi::Route(http::RequestContext& ctx, AuditDr
   }
   AuditRecord& note = draft.change;
   if (keys) return RouteKeys(ctx, parts, note);
+  if (control) return control_->Serve(ctx, parts);
   if (stats) {
     // Answered by StatsApi once history has been read.
     stats_api_->Serve(req, parts, [ctx = std::move(ctx).Share()](http::Response res) {
@@ -654,7 +657,12 @@ void AdminApi::EndAllSessions(http::RoomEntry& room, http::RequestContext& ctx, 
 }
 
 http::Response AdminApi::GetPolicy(http::RoomEntry& room, const http::RequestContext& ctx) {
-  return ctx.JsonResponse(http::status::ok, RenderPolicy(room.state->id(), room.state->policy()));
+  std::string body = RenderPolicy(room.state->id(), room.state->policy());
+  if (control_ != nullptr) {
+    // The limits in force, then who or what set them last.
+    body.insert(body.size() - 1, control_->PolicyControl(room.state->id()));
+  }
+  return ctx.JsonResponse(http::status::ok, std::move(body));
 }
 
 std::optional<http::Response> AdminApi::PutPolicy(http::RoomEntry& room, http::RequestContext& ctx,
@@ -667,8 +675,9 @@ std::optional<http::Response> AdminApi::PutPolicy(http::RoomEntry& room, http::R
           .action = "policy",
           .before = RenderPolicy(room.state->id(), room.state->policy()),
           .after = rendered};
-  room.state->SetPolicy(next, [ctx = std::move(ctx).Share(), rendered,
-                               id = room.state->id()](boost::system::result<void> done) {
+  room.state->SetPolicy(next, [ctx = std::move(ctx).Share(), rendered, id = room.state->id(),
+                               before = room.state->policy(), next,
+                               control = control_](boost::system::result<void> done) {
     if (!done) {
       spdlog::error("admin: policy of room {} not changed: {}", id, done.error().message());
       http::Response res = ctx->ErrorResponse(http::ApiError::kUnavailable,
@@ -678,6 +687,10 @@ std::optional<http::Response> AdminApi::PutPolicy(http::RoomEntry& room, http::R
     }
     spdlog::info("admin: policy of room {} changed by {}: {}", id,
                  ctx->connection().peer.to_string(), rendered);
+    // The operator's change wins: the room's controller holds off.
+    if (control != nullptr) {
+      control->OperatorSet(id, "admin@" + ctx->connection().peer.to_string(), before, next);
+    }
     ctx->Json(http::status::ok, rendered);
   });
   return std::nullopt;
@@ -846,6 +859,7 @@ http::Response AdminApi::Metrics(const http::RequestContext& ctx) {
   metrics_.Render(out);
   if (guard_ != nullptr) guard_->RenderMetrics(out);
   if (stats_ != nullptr) stats_->RenderPrometheus(out);
+  if (control_ != nullptr) control_->RenderMetrics(out);
   http::Response res = ctx.EmptyResponse(http::status::ok);
   res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
   res.body() = std::move(out);

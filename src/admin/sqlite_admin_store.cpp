@@ -1,10 +1,8 @@
 #include "admin/sqlite_admin_store.hpp"
 
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
-#include <cerrno>
 #include <cstring>
 #include <limits>
 
@@ -71,10 +69,10 @@ CREATE TABLE IF NOT EXISTS operators (
 
 std::shared_ptr<SqliteAdminStore> SqliteAdminStore::Open(const std::string& path,
                                                          std::string& error) {
-  // Made private (0600) before SQLite opens it: it holds the operators' token hashes and who
-  // changed what. SQLite gives its journal the database file's mode.
-  if (path != ":memory:" && !util::OpenOrCreateFile(path, 0600, O_RDWR).valid()) {
-    error = "cannot create " + path + ": " + std::strerror(errno);
+  // Private (0600) before SQLite makes it: it holds the operators' token hashes and the audit
+  // log. SQLite gives its journal the database file's mode.
+  if (const int e = path == ":memory:" ? 0 : util::CreatePrivateFileIfMissing(path); e != 0) {
+    error = "cannot create " + path + ": " + std::strerror(e);
     return nullptr;
   }
   sqlite3* db = nullptr;

@@ -5,7 +5,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fcntl.h>
 #include <future>
 #include <set>
 #include <unordered_map>
@@ -96,8 +95,8 @@ std::unique_ptr<SqliteHistory> SqliteHistory::Open(const std::string& path, Rete
                                                    std::string& error) {
   // Made private (0600) before SQLite opens it: it holds who came when. SQLite gives its journal
   // the database file's mode.
-  if (path != ":memory:" && !util::OpenOrCreateFile(path, 0600, O_RDWR).valid()) {
-    error = "cannot create " + path + ": " + std::strerror(errno);
+  if (const int e = path == ":memory:" ? 0 : util::CreatePrivateFileIfMissing(path); e != 0) {
+    error = "cannot create " + path + ": " + std::strerror(e);
     return nullptr;
   }
   sqlite3* db = nullptr;

@@ -126,7 +126,7 @@ const PublicApi::RoomAction PublicApi::kRoomActions[] = {
      &PublicApi::Status},
     {"challenge", http::verb::get, http::Endpoint::kChallenge, nullptr, &PublicApi::Challenge},
     {"heartbeat", http::verb::post, http::Endpoint::kHeartbeat, nullptr, &PublicApi::Heartbeat},
-    {"leave", http::verb::post, http::Endpoint::kLeave, nullptr, &PublicApi::Leave},
+    {"leave", http::verb::post, http::Endpoint::kLeave, &PublicApi::NameLeaver, &PublicApi::Leave},
 };
 
 void PublicApi::Route(http::RequestContext& ctx) {
@@ -219,6 +219,16 @@ bool PublicApi::NameTicket(http::RoomEntry& /*room*/, http::RequestContext& ctx,
   // Without one, the address alone is counted (and Status refuses the poll).
   caller.identity = ticket;
   caller.verified = !ticket.empty();
+  return true;
+}
+
+bool PublicApi::NameLeaver(http::RoomEntry& /*room*/, http::RequestContext& ctx, Caller& caller) {
+  const http::Request& req = ctx.request();
+  if (!http::BearerToken(req[http::field::authorization]).empty()) return true;
+  // Counted as the ticket's polls are: one place, one identity (a forged one counts against
+  // itself, then fails to decode).
+  caller.identity = req[kTicketHeader];
+  caller.verified = !caller.identity.empty();
   return true;
 }
 
@@ -562,7 +572,11 @@ void PublicApi::Heartbeat(http::RoomEntry& room, http::RequestContext& ctx, Call
       });
 }
 
-void PublicApi::Leave(http::RoomEntry& room, http::RequestContext& ctx, Caller& /*caller*/) {
+void PublicApi::Leave(http::RoomEntry& room, http::RequestContext& ctx, Caller& caller) {
+  if (http::BearerToken(ctx.request()[http::field::authorization]).empty() &&
+      !caller.identity.empty()) {
+    return GiveBackPlace(room, ctx, caller.identity);
+  }
   // A genuine token of this room ends its session even when it has expired: freeing a slot
   // early only helps the people waiting.
   // The answer clears the admission cookie: its token names a session that is over. (The entry
@@ -588,6 +602,34 @@ void PublicApi::Leave(http::RoomEntry& room, http::RequestContext& ctx, Caller& 
       });
 }
 
+void PublicApi::GiveBackPlace(http::RoomEntry& room, http::RequestContext& ctx,
+                              std::string_view ticket) {
+  // Only the ticket's holder can name it: it is signed for this room. Another room's ticket, a
+  // forged or altered one, gives back nothing.
+  const std::optional<token::TicketClaims> claims = tickets_.Decode(room.state->id(), ticket);
+  if (!claims) {
+    return ctx.Error(http::ApiError::kInvalidTicket, "the ticket is not valid for this room");
+  }
+  if (room.state->incarnation() == 0) {
+    return Fail(ctx, store::StoreError::kUnavailable);  // nobody can tell where it stands yet
+  }
+  if (claims->incarnation != room.state->incarnation() ||
+      claims->number >= core::kBypassTicketBase) {
+    // From before the room's state began anew (its place no longer exists), or a session's
+    // number that never stood in line: nothing to give back.
+    return ctx.Finish(ctx.EmptyResponse(http::status::no_content));
+  }
+  // Done whether or not there was still a place: given back already (a replay), its call
+  // lapsed, or admitted (a session ends with its admission token, not with the ticket). Giving
+  // back never moves anyone: the place is gone for good, and a later join with this ticket
+  // starts at the end of the line.
+  room.state->Withdraw(claims->number, [this, ctx = std::move(ctx).Share()](
+                                           boost::system::result<bool> withdrawn) mutable {
+    if (!withdrawn) return Fail(*ctx, withdrawn.error());
+    ctx->Finish(ctx->EmptyResponse(http::status::no_content));
+  });
+}
+
 void PublicApi::RoomInfo(http::RoomEntry& room, http::RequestContext& ctx, Caller& /*caller*/) {
   const store::RoomFigures f = room.state->Figures();
   const core::Policy& p = room.state->policy();
@@ -597,9 +639,12 @@ void PublicApi::RoomInfo(http::RoomEntry& room, http::RequestContext& ctx, Calle
                  R"(,"mode":"{}","queueSize":{},"active":{},"maxActive":{},"admitRate":{},)",
                  core::ModeName(p.mode), f.queue_size, f.active, p.max_active, p.admit_rate);
   if (f.newcomer_eta_seconds) {
-    fmt::format_to(std::back_inserter(body), R"("etaSeconds":{}}})", *f.newcomer_eta_seconds);
+    fmt::format_to(std::back_inserter(body), R"("etaSeconds":{},"etaRange":[{},{}]}})",
+                   *f.newcomer_eta_seconds,
+                   f.newcomer_eta_low_seconds.value_or(*f.newcomer_eta_seconds),
+                   f.newcomer_eta_high_seconds.value_or(*f.newcomer_eta_seconds));
   } else {
-    body += R"("etaSeconds":null})";
+    body += R"("etaSeconds":null,"etaRange":null})";
   }
   ctx.Json(http::status::ok, std::move(body));
 }
@@ -718,11 +763,14 @@ std::string PublicApi::RenderAnswer(store::RoomState& room, const store::TicketA
   fmt::format_to(std::back_inserter(body), R"(,"position":{},"initialPosition":{},"queueSize":{},)",
                  a.position, initial, a.queue_size);
   if (a.eta_seconds) {
-    fmt::format_to(std::back_inserter(body), R"("etaSeconds":{},)", *a.eta_seconds);
+    // The range holds the real wait about eight times in ten (core::WaitModel).
+    fmt::format_to(std::back_inserter(body), R"("etaSeconds":{},"etaRange":[{},{}],)",
+                   *a.eta_seconds, a.eta_low_seconds.value_or(*a.eta_seconds),
+                   a.eta_high_seconds.value_or(*a.eta_seconds));
   } else if (a.status == core::TicketStatus::kAdmitted) {
-    body += R"("etaSeconds":0,)";
+    body += R"("etaSeconds":0,"etaRange":[0,0],)";
   } else {
-    body += R"("etaSeconds":null,)";
+    body += R"("etaSeconds":null,"etaRange":null,)";
   }
   fmt::format_to(std::back_inserter(body), R"("pollAfterMs":{})", poll_after_ms);
   if (a.status == core::TicketStatus::kAdmitted) {

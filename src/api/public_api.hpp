@@ -198,12 +198,17 @@ class PublicApi final : public http::Handler {
   bool NameJoiner(http::RoomEntry& room, http::RequestContext& ctx, Caller& caller);
   // A status poll's caller: its ticket (X-VWR-Ticket, else ticket=), verified (it is signed).
   bool NameTicket(http::RoomEntry& room, http::RequestContext& ctx, Caller& caller);
+  // A leave's caller: the ticket (X-VWR-Ticket) of a place given back, when it brings no
+  // admission token; else the client address alone.
+  bool NameLeaver(http::RoomEntry& room, http::RequestContext& ctx, Caller& caller);
 
   // `work` steps.
   void Join(http::RoomEntry& room, http::RequestContext& ctx, Caller& caller);
   void Status(http::RoomEntry& room, http::RequestContext& ctx, Caller& caller);
   void Heartbeat(http::RoomEntry& room, http::RequestContext& ctx, Caller& caller);
   void Leave(http::RoomEntry& room, http::RequestContext& ctx, Caller& caller);
+  // A leave with a ticket and no admission token: the waiting or called place is given back.
+  void GiveBackPlace(http::RoomEntry& room, http::RequestContext& ctx, std::string_view ticket);
   void RoomInfo(http::RoomEntry& room, http::RequestContext& ctx, Caller& caller);
   void Challenge(http::RoomEntry& room, http::RequestContext& ctx, Caller& caller);
 

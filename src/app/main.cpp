@@ -10,6 +10,7 @@
 #include "config/config.hpp"
 #include "loadgen/loadgen.hpp"
 #include "server/tls_context.hpp"
+#include "util/clock.hpp"
 
 #ifndef VWR_VERSION
 #define VWR_VERSION "0.0.0"
@@ -93,7 +94,9 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
 
-  if (loadgen->parsed()) return vwr::loadgen::Run(loadgen_command);
+  if (loadgen->parsed()) {
+    return vwr::loadgen::Run(loadgen_command, vwr::util::SystemClock::Instance());
+  }
 
   if (migrate->parsed()) {
     vwr::app::SetUpLogging("warn", "text");

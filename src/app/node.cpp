@@ -1,5 +1,6 @@
 #include "app/node.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -253,6 +254,7 @@ bool Node::BuildGuard() {
 
 bool Node::BuildHandlers() {
   if (!BuildAnalytics()) return false;
+  if (!BuildControl()) return false;
   BuildPages();
   if (!BuildIdentity()) return false;
   BuildPublicApis();
@@ -290,6 +292,41 @@ bool Node::BuildAnalytics() {
     }
     return samples;
   });
+  return true;
+}
+
+// Traffic control (docs/control.md): the probes start on threads of their own now; the control
+// loop drives the rest (ControlTick). A draw's secret seed is derived from the master key, so
+// that a restart, or another node of the cluster, publishes the same commitment.
+bool Node::BuildControl() {
+  control::ControlConfig control;
+  control.signals = config_.signals;
+  control.rules = config_.rules;
+  control.schedules = config_.schedules;
+  std::vector<std::string> rooms;
+  for (const config::RoomConfig& room : config_.rooms) {
+    rooms.push_back(room.id);
+    if (room.control) control.controls.emplace(room.id, *room.control);
+  }
+  for (control::EventSpec& event : control.schedules) {
+    const token::SecretKey seed =
+        token::DeriveKey(*master_, fmt::format("vwr.draw.v1:{}:{}:{}", event.room, event.name,
+                                               event.opens_at.time_since_epoch().count()));
+    event.seed.assign(reinterpret_cast<const char*>(seed.bytes.data()), seed.bytes.size());
+  }
+  std::vector<std::string> problems;
+  control_plane_ = control::ControlPlane::Build(std::move(control), rooms, clock_, problems);
+  if (!control_plane_) {
+    for (const std::string& problem : problems) spdlog::error("control: {}", problem);
+    return false;
+  }
+  control_plane_->Start();
+  control_api_ = std::make_unique<admin::ControlApi>(*control_plane_, clock_);
+  spdlog::info(
+      "control: {} signals, {} rules, {} scheduled events, {} rooms under automatic "
+      "control",
+      config_.signals.size(), config_.rules.size(), config_.schedules.size(),
+      control_plane_->ControlledRooms().size());
   return true;
 }
 
@@ -473,6 +510,7 @@ void Node::BuildAdminApi() {
                                                  metrics_, &messages_, std::move(admin_keys));
   admin_api_->SetGuard(guard_.get());
   admin_api_->SetStatistics(stats_.get());
+  admin_api_->SetControl(control_api_.get());
   if (key_sharing_) {
     // Not before this node has read the other nodes' token keys: their tokens would be refused.
     admin_api_->AddReadyCheck([sharing = key_sharing_.get()] { return sharing->ever_shared(); },
@@ -538,11 +576,70 @@ void Node::ScheduleTick() {
   tick_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec || draining_) return;
     store_->Tick();
+    ControlTick();
     guard_->Expire();
     guard_lists_->Round();
     if (user_keys_) user_keys_->Round();
     ScheduleTick();
   });
+}
+
+// Traffic control for each room: its figures in, a policy out (set through the store like an
+// operator's, so that every node serves it). On a shared store only the room's tick lease
+// holder decides, so that two nodes never fight over one room's limits.
+void Node::ControlTick() {
+  if (!control_plane_) return;
+  const util::TimePoint now = clock_.Now();
+  for (store::RoomState* room : store_->Rooms()) {
+    const store::RoomFigures f = room->Figures();
+    if (f.cluster_wide && f.tick_holder != shared_.node_id) continue;
+    // Admissions per second, measured over a second or more.
+    AdmittedSeen& seen = admitted_seen_[room->id()];
+    const std::uint64_t admissions = f.counters.admissions + f.counters.bypass;
+    const double elapsed = util::ToSeconds(now - seen.at);
+    if (seen.at == util::TimePoint{} || admissions < seen.admissions) {
+      seen = AdmittedSeen{now, admissions, 0.0};
+    } else if (elapsed >= 1.0) {
+      seen.rate = static_cast<double>(admissions - seen.admissions) / elapsed;
+      seen.at = now;
+      seen.admissions = admissions;
+    }
+    const core::Policy policy = room->policy();
+    control::RoomFigures figures;
+    figures.waiting = static_cast<double>(f.queue_size);
+    figures.active = static_cast<double>(f.active + f.called_unclaimed);
+    figures.wait_time = static_cast<double>(f.newcomer_eta_seconds.value_or(0));
+    figures.admitted_rate = seen.rate;
+    figures.max_active = static_cast<double>(policy.max_active);
+    figures.admit_rate = policy.admit_rate;
+    if (stats_) {
+      const analytics::SurgeState surge = stats_->Surge(room->id());
+      figures.request_rate = surge.rate;
+      figures.surge = surge.baseline > 0 ? surge.ratio : 1.0;
+    }
+    control::ControlPlane::TickResult result = control_plane_->Tick(room->id(), figures, policy);
+    for (const std::string& event : result.draws) {
+      // The people who arrived before the opening: the tickets issued and not yet called.
+      if (f.last_issued > f.frontier) control_plane_->Drawn(event, f.frontier + 1, f.last_issued);
+    }
+    if (!result.policy) continue;
+    if (const auto problems = core::ValidatePolicy(*result.policy); !problems.empty()) {
+      // Said once until a policy goes through again: the loop runs ten times a second.
+      if (!seen.refused) {
+        spdlog::error("control: room {}: policy not set: {}: {}", room->id(), problems[0].key,
+                      problems[0].message);
+      }
+      seen.refused = true;
+      continue;
+    }
+    seen.refused = false;
+    room->SetPolicy(*result.policy, [id = room->id()](boost::system::result<void> done) {
+      if (!done) {
+        spdlog::error("control: room {}: the policy could not be stored: {}", id,
+                      done.error().message());
+      }
+    });
+  }
 }
 
 // The signing keys: changes made elsewhere, automatic rotation, pruning (see KeyKeeper).
@@ -630,6 +727,7 @@ void Node::Drain() {
   // Every answer sent has waited for its change to be durable; this makes the rest durable too
   // and leaves a snapshot for a quick start.
   if (stats_) stats_->Stop();  // the open minute goes to history
+  if (control_plane_) control_plane_->Stop();
   store_->Close();
   spdlog::info("vwr stopped{}", clean ? "" : " (some connections were cut at the deadline)");
 }

@@ -9,6 +9,10 @@
 #include <string_view>
 #include <vector>
 
+#include "control/controller.hpp"
+#include "control/rule_set.hpp"
+#include "control/schedule.hpp"
+#include "control/signal_spec.hpp"
 #include "core/policy.hpp"
 
 // The service configuration: plain values, loaded once at start-up from a YAML file (see
@@ -113,6 +117,8 @@ struct RoomConfig {
   int pow_difficulty = 0;
   std::chrono::milliseconds pow_challenge_lifetime{120'000};
   ProtectionConfig protection;
+  // Automatic control of max_active / admit_rate from signals (docs/control.md); nullopt: none.
+  std::optional<control::ControlSpec> control;
 
   // The lifetime tokens of this room get: token_lifetime, else the session timeout.
   std::chrono::seconds TokenLifetime() const {
@@ -312,6 +318,11 @@ struct Config {
   std::vector<OperatorConfig> operators;
   ConsoleConfig console;
   std::vector<RoomConfig> rooms;
+  // Traffic control (docs/control.md): what is measured, the rules over it, the rooms'
+  // calendar. Checked together at load: a rule names only known signals and rooms.
+  std::vector<control::SignalSpec> signals;
+  std::vector<control::RuleSpec> rules;
+  std::vector<control::EventSpec> schedules;
   // The demo pages (/, /demo/...). Not written: on with the built-in configuration, off with a
   // file (app::LoadConfig decides, so that a file never exposes the demo by accident).
   std::optional<bool> demo;

@@ -38,7 +38,7 @@ constexpr std::int64_t kMaxPowDifficulty = 32;
 constexpr milliseconds kMinPowChallengeLifetime{1'000};
 constexpr milliseconds kMaxPowChallengeLifetime{3'600'000};
 constexpr std::size_t kMaxRoomIdLength = 64;
-constexpr std::array<std::string_view, 18> kRoomKeys = {"id",
+constexpr std::array<std::string_view, 19> kRoomKeys = {"id",
                                                         "name",
                                                         "match",
                                                         "max_active",
@@ -55,7 +55,8 @@ constexpr std::array<std::string_view, 18> kRoomKeys = {"id",
                                                         "entry_pass",
                                                         "pow_difficulty",
                                                         "pow_challenge_lifetime",
-                                                        "protection"};
+                                                        "protection",
+                                                        "control"};
 constexpr std::array<std::string_view, 2> kPageKeys = {"template_file", "message"};
 // A waiting page is a few kilobytes; the cap catches a wrong path (a log, an image).
 constexpr std::size_t kMaxTemplateBytes = 256 * 1024;
@@ -382,6 +383,9 @@ std::optional<RoomSource> ReadRoom(Reader& reader, const Field& field) {
   }
   if (const Field* protection = fields->Find("protection")) {
     ReadProtection(reader, *protection, source.room.protection);
+  }
+  if (const Field* control = fields->Find("control")) {
+    ReadRoomControl(reader, *control, source.room.control);
   }
   if (const Field* pass = fields->Find("entry_pass")) {
     if (auto value = ReadDurationInRange(reader, *pass, kMinEntryPass, kMaxEntryPass)) {

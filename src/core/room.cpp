@@ -47,7 +47,12 @@ Room::Room(std::string id, const Policy& policy, std::uint64_t incarnation, util
       incarnation_(incarnation),
       budget_(policy.admit_rate, policy.burst, now),
       estimator_(policy.admit_rate),
-      last_tick_(now) {}
+      wait_model_(policy, now),
+      last_tick_(now) {
+  // A new room is empty: whatever happens before the first tick is learned at it. (A replayed
+  // room's history arrives through Apply, which makes the model start afresh instead.)
+  wait_model_.Observe(now, policy_, Shape());
+}
 
 TicketOutcome Room::Join(std::string_view identity, const Instant& now) {
   if (!identity.empty()) {
@@ -272,6 +277,7 @@ TickReport Room::Tick(const Instant& now) {
   last_tick_ = now.mono;
   frontier_at_last_tick_ = frontier_;
   waiting_after_last_tick_ = waiting();
+  wait_model_.Observe(now.mono, policy_, Shape());
   return report;
 }
 
@@ -299,9 +305,25 @@ const Session* Room::FindSession(std::uint64_t ticket) const {
   return it == sessions_.end() ? nullptr : &it->second;
 }
 
+RoomShape Room::Shape() const {
+  return RoomShape{.frontier = frontier_,
+                   .last_issued = last_issued_,
+                   .waiting = waiting(),
+                   .active = active(),
+                   .called_unclaimed = called_unclaimed_,
+                   .counters = counters_};
+}
+
+std::optional<WaitEstimate> Room::NewcomerWait() const {
+  if (policy_.mode == Mode::kFifo && waiting() == 0 && HasFreeSlot()) return WaitEstimate{};
+  // A newcomer's place: behind everyone, places given back included (the model passes them).
+  return EstimateWait(last_issued_ - frontier_ + 1);
+}
+
 std::optional<std::int64_t> Room::NewcomerWaitSeconds() const {
-  if (policy_.mode == Mode::kFifo && waiting() == 0 && HasFreeSlot()) return 0;
-  return EstimateWaitSeconds(waiting() + 1, estimator_.rate(), policy_.mode);
+  const std::optional<WaitEstimate> wait = NewcomerWait();
+  if (!wait) return std::nullopt;
+  return wait->eta_seconds;
 }
 
 bool Room::HasFreeSlot() const { return active() + called_unclaimed_ < policy_.max_active; }
@@ -440,6 +462,8 @@ Session& Room::RestoreSession(std::uint64_t number, std::int64_t admitted_unix_m
 void Room::Apply(const RoomEvent& event, const Instant& now) {
   // Replaying must not report the changes again.
   RoomEventSink* const sink = std::exchange(sink_, nullptr);
+  // Replayed counters are history, not the flow of one tick.
+  wait_model_.Restart();
   std::visit(
       [&](const auto& e) {
         using E = std::decay_t<decltype(e)>;
@@ -559,7 +583,7 @@ void Room::Snapshot(RoomEventSink& sink, const Instant& now) const {
   for (const auto& [identity, entry] : identities_) {
     sink.OnEvent(IdentityRestored{entry.ticket, entry.frontier_at_join, identity});
   }
-  for (const std::uint64_t number : departed_) sink.OnEvent(TicketWithdrawn{number});
+  for (const std::uint64_t given_back : departed_) sink.OnEvent(TicketWithdrawn{given_back});
   if (c.withdrawn > 0) sink.OnEvent(WithdrawnCheckpoint{c.withdrawn});
   if (!(policy_ == configured_policy_)) sink.OnEvent(PolicyChanged{configured_policy_, policy_});
 }

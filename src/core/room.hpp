@@ -12,7 +12,9 @@
 #include "core/pacing.hpp"
 #include "core/policy.hpp"
 #include "core/rate_budget.hpp"
+#include "core/room_counters.hpp"
 #include "core/room_events.hpp"
+#include "core/wait_model.hpp"
 #include "util/clock.hpp"
 #include "util/string_hash.hpp"
 
@@ -68,25 +70,6 @@ struct TickReport {
   std::uint64_t called = 0;            // tickets the frontier passed
   std::uint64_t expired_sessions = 0;  // idle past session_timeout
   std::uint64_t no_shows = 0;          // called but unclaimed past claim_grace
-};
-
-// Running totals since the room was created, for metrics.
-struct RoomCounters {
-  std::uint64_t joins = 0;             // joins that got a new ticket
-  std::uint64_t rejoins = 0;           // joins answered with the ticket the userId held (not
-                                       // durable: it restarts from 0 with the process)
-  std::uint64_t rejected = 0;          // joins refused: mode reject
-  std::uint64_t full = 0;              // joins refused: queue_limit
-  std::uint64_t admissions = 0;        // sessions created from the line (claims, and joins
-                                       // admitted at once); bypass admissions are not in it
-  std::uint64_t immediate = 0;         // of which without waiting
-  std::uint64_t bypass = 0;            // sessions created without a place in line (Room::Admit:
-                                       // an entry pass, an allow list); not in `admissions`, so
-                                       // admissions + bypass is every session ever created
-  std::uint64_t no_shows = 0;          // called tickets never claimed
-  std::uint64_t expired_sessions = 0;  // sessions ended by idleness (from the line or bypass)
-  std::uint64_t leaves = 0;            // sessions ended by leave (from the line or bypass)
-  std::uint64_t withdrawn = 0;         // places given back before their session began (Withdraw)
 };
 
 // One waiting room: the ticket line, the frontier, the admitted sessions. Pure logic, no I/O, no
@@ -179,10 +162,20 @@ class Room {
   std::uint64_t bypass_issued() const { return bypass_issued_; }
   std::int64_t active() const { return static_cast<std::int64_t>(sessions_.size()); }
   std::int64_t called_unclaimed() const { return called_unclaimed_; }
+  // The frontier's observed advance (an EWMA), for metrics; the waits come from wait_model().
   double advance_rate() const { return estimator_.rate(); }
   const RoomCounters& counters() const { return counters_; }
   const Session* FindSession(std::uint64_t ticket) const;
+  // The figures the wait model learns from, as a shared store would report them.
+  RoomShape Shape() const;
+  // The model of the waits, refreshed at every tick; its curve() is what a store publishes.
+  const WaitModel& wait_model() const { return wait_model_; }
+  // The wait of a ticket `position` places behind the frontier (nullopt: paused or closed).
+  std::optional<WaitEstimate> EstimateWait(std::uint64_t position) const {
+    return wait_model_.Estimate(position, policy_.mode);
+  }
   // What a newcomer would face: 0 when a join now would be admitted at once.
+  std::optional<WaitEstimate> NewcomerWait() const;
   std::optional<std::int64_t> NewcomerWaitSeconds() const;
 
  private:
@@ -250,6 +243,7 @@ class Room {
 
   RateBudget budget_;
   AdvanceRateEstimator estimator_;
+  WaitModel wait_model_;
   util::TimePoint last_tick_;
   std::uint64_t frontier_at_last_tick_ = 0;
   std::uint64_t waiting_after_last_tick_ = 0;

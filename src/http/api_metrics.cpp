@@ -42,6 +42,8 @@ std::string_view EndpointName(Endpoint endpoint) {
       return "challenge";
     case Endpoint::kStats:
       return "stats";
+    case Endpoint::kControl:
+      return "control";
     case Endpoint::kOther:
       return "other";
   }

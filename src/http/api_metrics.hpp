@@ -30,9 +30,10 @@ enum class Endpoint : std::uint8_t {
   kTracerOutput,    // /TRACERAPI/outQueue.do (and its alias outputQueue.do)
   kTracerCheckBot,  // /TRACERAPI/checkBotIp.do
   kStats,           // /admin/api/v1/stats[/top|/peaks], /admin/api/v1/live
+  kControl,         // /admin/api/v1/signals[/{name}], /admin/api/v1/rules, /admin/api/v1/control
   kOther,
 };
-inline constexpr std::size_t kEndpointCount = 19;
+inline constexpr std::size_t kEndpointCount = 20;
 std::string_view EndpointName(Endpoint endpoint);
 
 // What GET /api/v1/verify decided (vwr_verify_results_total{result}).

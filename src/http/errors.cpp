@@ -38,6 +38,8 @@ std::string_view ErrorCode(ApiError error) {
       return "room_not_found";
     case ApiError::kSessionNotFound:
       return "session_not_found";
+    case ApiError::kSignalNotFound:
+      return "signal_not_found";
     case ApiError::kMethodNotAllowed:
       return "method_not_allowed";
     case ApiError::kPayloadTooLarge:
@@ -75,6 +77,7 @@ http::status HttpStatusOf(ApiError error) {
     case ApiError::kNotFound:
     case ApiError::kRoomNotFound:
     case ApiError::kSessionNotFound:
+    case ApiError::kSignalNotFound:
       return http::status::not_found;
     case ApiError::kMethodNotAllowed:
       return http::status::method_not_allowed;
@@ -94,8 +97,16 @@ http::status HttpStatusOf(ApiError error) {
 
 void AppendJsonString(std::string& out, std::string_view text) {
   out.push_back('"');
-  for (char c : text) {
-    const auto u = static_cast<unsigned char>(c);
+  // Runs of characters that stand for themselves (almost every answer's whole text: room ids,
+  // tickets, tokens) are appended whole.
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  while (p != end) {
+    const char* run = p;
+    while (p != end && static_cast<unsigned char>(*p) >= 0x20 && *p != '"' && *p != '\\') ++p;
+    out.append(run, static_cast<std::size_t>(p - run));
+    if (p == end) break;
+    const char c = *p++;
     switch (c) {
       case '"':
         out += "\\\"";
@@ -113,11 +124,7 @@ void AppendJsonString(std::string& out, std::string_view text) {
         out += "\\t";
         break;
       default:
-        if (u < 0x20) {
-          fmt::format_to(std::back_inserter(out), "\\u{:04x}", u);
-        } else {
-          out.push_back(c);
-        }
+        fmt::format_to(std::back_inserter(out), "\\u{:04x}", static_cast<unsigned char>(c));
     }
   }
   out.push_back('"');

@@ -21,24 +21,33 @@ int HexValue(char c) {
 }
 }  // namespace
 
+bool PercentDecodeAppend(std::string_view text, bool plus_is_space, std::string& out) {
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  while (p != end) {
+    const char* run = p;
+    while (p != end && *p != '%' && (*p != '+' || !plus_is_space)) ++p;
+    out.append(run, static_cast<std::size_t>(p - run));
+    if (p == end) break;
+    if (*p == '+') {
+      out.push_back(' ');
+      ++p;
+      continue;
+    }
+    if (end - p < 3) return false;
+    const int hi = HexValue(p[1]);
+    const int lo = HexValue(p[2]);
+    if (hi < 0 || lo < 0) return false;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    p += 3;
+  }
+  return true;
+}
+
 std::optional<std::string> PercentDecode(std::string_view text, bool plus_is_space) {
   std::string out;
   out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == '%') {
-      if (i + 2 >= text.size()) return std::nullopt;
-      const int hi = HexValue(text[i + 1]);
-      const int lo = HexValue(text[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      out.push_back(' ');
-    } else {
-      out.push_back(c);
-    }
-  }
+  if (!PercentDecodeAppend(text, plus_is_space, out)) return std::nullopt;
   return out;
 }
 

@@ -55,6 +55,9 @@ class QueryPairs {
 std::optional<std::string> QueryParam(std::string_view query, std::string_view name);
 // Percent-decodes; nullopt on a broken escape.
 std::optional<std::string> PercentDecode(std::string_view text, bool plus_is_space);
+// The same, appended to `out`; false on a broken escape (`out` then holds part of the text).
+// Runs of bytes that decode to themselves are appended whole.
+bool PercentDecodeAppend(std::string_view text, bool plus_is_space, std::string& out);
 // Percent-encodes everything but RFC 3986's unreserved characters (A-Z a-z 0-9 - . _ ~), so that
 // the result can stand as a query value or a path segment.
 std::string PercentEncode(std::string_view text);

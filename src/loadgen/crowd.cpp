@@ -15,6 +15,7 @@ using std::chrono::seconds;
 constexpr std::size_t kBatch = 4096;  // arrivals or wake-ups per timer turn, so I/O keeps flowing
 constexpr std::uint32_t kNoRange = ~std::uint32_t{0};
 constexpr std::size_t kEtaSamples = 32;  // kept per person; thinned by half when full
+constexpr std::uint32_t kNobody = ~std::uint32_t{0};
 
 std::string UrlEncode(std::string_view s) {
   static constexpr char kHex[] = "0123456789ABCDEF";
@@ -69,12 +70,18 @@ struct Worker::Person {
   bool reloaded = false;
   bool by_ticket = false;  // order_key is the ticket number
   bool in_flight = false;
+  bool taking_over = false;   // a later visit of a loginId, waiting for the open one's answer
+  bool said_goodbye = false;  // leave / outQueue.do answered: the server holds nothing for it
   State state = State::kNew;
   Step pending = Step::kJoin;
   std::uint8_t error_streak = 0;
   std::uint16_t eta_stride = 1;
   std::uint16_t eta_skip = 0;
   std::uint32_t generation = 0;
+  std::uint32_t identity = 0;  // slot in identities_ (repeated TRACER loginIds)
+  std::uint32_t identity_generation = 0;
+  std::uint32_t predecessor = kNobody;  // the visit this one waits to take over
+  std::uint32_t successor = kNobody;    // the visit waiting to take this one over
   Time arrived{};
   Time abandon_at = Time::max();
   Time reload_at = Time::max();
@@ -90,20 +97,28 @@ struct Worker::Person {
   std::vector<Eta> etas;
 };
 
-Worker::Worker(unsigned index, unsigned count, const Plan& plan, Shared& shared)
+Worker::Worker(unsigned index, unsigned count, const Plan& plan, Shared& shared,
+               const util::Clock& clock)
     : index_(index),
       count_(count),
       plan_(plan),
       shared_(shared),
+      clock_(clock),
       timer_(io_),
       schedule_(plan.arrivals, plan.scale, plan.speed, plan.duration, plan.seed, plan.max_people),
       rng_(plan.seed * 7919 + index) {
   // Each worker takes its share of every target's connections (at least one).
   const std::size_t per_worker = std::max<std::size_t>(1, (plan.connections + count - 1) / count);
   for (const Target& t : plan.targets) {
-    pools_.push_back(std::make_unique<ConnectionPool>(io_, t, per_worker, plan.timeout, *this));
+    pools_.push_back(
+        std::make_unique<ConnectionPool>(io_, t, per_worker, plan.timeout, *this, clock_));
   }
   people_.reserve(static_cast<std::size_t>(schedule_.ExpectedTotal() / count * 1.05) + 16);
+  if (plan.user_ids.kind == UserIds::Kind::kPool && plan.protocol.tracer_share > 0) {
+    // This worker's share of the pool's ids (the people of one id all come to this worker).
+    const std::uint64_t share = plan.user_ids.pool / count + (index < plan.user_ids.pool % count);
+    identities_.resize(static_cast<std::size_t>(std::max<std::uint64_t>(1, share)));
+  }
 }
 
 Worker::~Worker() = default;
@@ -221,7 +236,82 @@ void Worker::Arrive(Time now) {
   ++(p.tracer ? stats_.tracer_people : stats_.native_people);
   ++stats_.Second(SecondOf(p.arrived)).arrivals;
   shared_.live.arrived.fetch_add(1, std::memory_order_relaxed);
-  Wake(static_cast<std::uint32_t>(people_.size() - 1), now);
+  const auto who = static_cast<std::uint32_t>(people_.size() - 1);
+  if (SharesIdentity(p)) {
+    // Person `number` is this worker's (number / count)-th: the ids go round this worker's share.
+    p.identity = static_cast<std::uint32_t>((number / count_) % identities_.size());
+    return JoinIdentity(who, now);
+  }
+  Wake(who, now);
+}
+
+bool Worker::SharesIdentity(const Person& p) const { return p.tracer && !identities_.empty(); }
+
+void Worker::JoinIdentity(std::uint32_t who, Time now) {
+  Person& p = people_[who];
+  IdentitySlot& slot = identities_[p.identity];
+  const std::int64_t latest = slot.latest;
+  slot.latest = who;
+  if (latest < 0) {
+    p.identity_generation = slot.generation;
+    return Wake(who, now);
+  }
+  Person& q = people_[static_cast<std::size_t>(latest)];
+  const auto from = static_cast<std::uint32_t>(latest);
+  if (q.taking_over) {
+    // The latest visit has not started yet (it waits for an answer to the one before it): this
+    // one waits in its place, and that one is closed before it ever called.
+    ++stats_.reloads;
+    Person& open = people_[q.predecessor];
+    open.successor = who;
+    p.predecessor = q.predecessor;
+    p.taking_over = true;
+    p.identity_generation = q.identity_generation;
+    q.taking_over = false;
+    q.predecessor = kNobody;
+    return Done(q);
+  }
+  if (q.state == Person::State::kDone) {
+    // Gone without a goodbye: the server may still hold its place or session for a while.
+    if (!q.said_goodbye) ++slot.generation;
+    p.identity_generation = slot.generation;
+    return Wake(who, now);
+  }
+  p.identity_generation = q.identity_generation;
+  if (q.in_flight) {
+    q.successor = who;
+    p.predecessor = from;
+    p.taking_over = true;
+    return;
+  }
+  TakeOver(from, who, now);
+}
+
+void Worker::TakeOver(std::uint32_t from, std::uint32_t to, Time now) {
+  Person& q = people_[from];
+  Person& p = people_[to];
+  ++stats_.reloads;
+  // The user's wait, place and session go on in the new page; the live figures stay as they
+  // are (the state moves, it does not end).
+  p.state = q.state;
+  p.arrived = q.arrived;
+  p.abandons = q.abandons;
+  p.abandon_at = q.abandon_at;
+  p.hold_until = q.hold_until;
+  p.order_key = q.order_key;
+  p.call_sent = q.call_sent;
+  p.by_ticket = q.by_ticket;
+  p.last_position = q.last_position;
+  p.taking_over = false;
+  p.predecessor = kNobody;
+  q.state = Person::State::kDone;
+  q.successor = kNobody;
+  ++q.generation;  // its wake-ups are void
+  std::string().swap(q.ticket);
+  std::string().swap(q.token);
+  if (ending_) return;
+  // The page loads again: checkBotIp.do, then inputQueue.do finds the identity's place.
+  Issue(p, Step::kTracerBot, now);
 }
 
 void Worker::Wake(std::uint32_t who, Time now) {
@@ -267,6 +357,10 @@ std::string Worker::UserId(const Person& p) const {
     case UserIds::Kind::kDistinct:
       return fmt::format("lg{}-{}", plan_.run_id, p.number);
     case UserIds::Kind::kPool:
+      if (SharesIdentity(p)) {
+        return fmt::format("lg{}-p{}-{}", plan_.run_id, index_ + count_ * p.identity,
+                           p.identity_generation);
+      }
       return fmt::format("lg{}-p{}", plan_.run_id, p.number % plan_.user_ids.pool);
   }
   return {};
@@ -386,7 +480,22 @@ Endpoint EndpointOf(std::uint8_t step) {
 }  // namespace
 
 void Worker::OnAnswer(std::uint64_t cookie, const Answer& a) {
-  Person& p = people_[cookie];
+  const auto who = static_cast<std::uint32_t>(cookie);
+  HandleAnswer(people_[who], a);
+  Person& p = people_[who];
+  if (p.successor == kNobody || p.in_flight) return;
+  // A later visit of this loginId has waited for this answer: it takes over now.
+  const std::uint32_t next = p.successor;
+  p.successor = kNobody;
+  if (p.state != Person::State::kDone) return TakeOver(who, next, Now());
+  Person& n = people_[next];
+  if (!p.said_goodbye) n.identity_generation = ++identities_[p.identity].generation;
+  n.taking_over = false;
+  n.predecessor = kNobody;
+  if (!ending_) Wake(next, Now());
+}
+
+void Worker::HandleAnswer(Person& p, const Answer& a) {
   p.in_flight = false;
   const Step step = p.pending;
   const Endpoint endpoint = EndpointOf(static_cast<std::uint8_t>(step));
@@ -454,9 +563,11 @@ void Worker::OnTicketAnswer(Person& p, Step step, const Answer& a, Time now) {
   }
   if (step == Step::kEnd) {
     if (a.status < 400) ++stats_.left;
+    p.said_goodbye = a.status < 400;
     return Done(p);
   }
   if (step == Step::kGiveUp) {
+    p.said_goodbye = a.status < 400;
     EndWait(p);
     return Done(p);
   }
@@ -536,9 +647,11 @@ void Worker::OnTracerAnswer(Person& p, Step step, const Answer& a, Time now) {
   if (step == Step::kTracerBot) return Issue(p, Step::kTracerInput, now);
   if (step == Step::kTracerOut) {
     if (a.status < 400) ++stats_.left;
+    p.said_goodbye = a.status < 400;
     return Done(p);
   }
   if (step == Step::kTracerGiveUp) {
+    p.said_goodbye = a.status < 400;
     EndWait(p);
     return Done(p);
   }
@@ -557,7 +670,8 @@ void Worker::OnTracerAnswer(Person& p, Step step, const Answer& a, Time now) {
     return Waiting(p, answer->wait_count, now, plan_.tracer_poll);
   }
   if (answer->is_wait == "F") {
-    if (p.state == Person::State::kHolding) return;
+    // A reloaded page of an identity that holds a session: the same session, not a new one.
+    if (p.state == Person::State::kHolding) return Schedule(who, p.hold_until);
     p.heartbeat_every = {};
     return Admitted(p, first_answer, now);
   }

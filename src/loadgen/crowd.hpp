@@ -52,7 +52,7 @@ struct Shared {
   FairnessTracker by_call;    // the others (TRACER, opaque tickets): order of first calls
   CallOrder call_order;
   LiveFigures live;
-  std::chrono::steady_clock::time_point start;
+  util::TimePoint start;
 };
 
 // One worker thread's share of the crowd: every `count`-th person of the arrival schedule,
@@ -65,12 +65,23 @@ struct Shared {
 // A person (TRACER):   checkBotIp.do ─▶ inputQueue.do every --tracer-poll while `T` ─▶ `F`:
 //                      hold ─▶ outQueue.do (or go idle)
 //
+// Repeated TRACER identities (--user-ids pool:N): the server keeps one place (or session) per
+// loginId, so the people who share one are one user's visits. A visit that arrives while an
+// earlier visit of its loginId is still open is that user reloading the page: it takes the
+// earlier visit over (its place, its wait so far, its session), after the earlier visit's
+// request in flight is answered, so that the server sees the identity's calls one at a time
+// and the report counts its place once. A loginId whose last visit ended without outQueue.do
+// (idle, silent abandonment) may still hold a place or session for a while that the tool cannot
+// see: the next visit takes the next generation of that id (a new identity) instead. The people
+// sharing a loginId always run on one worker thread.
+//
 // Open loop: people arrive on schedule whatever the server answers; each person has at most
 // one request outstanding, as a browser tab would. Runs on its own io_context; not
 // thread-safe, touched only from its thread (Shared is).
 class Worker final : public AnswerSink {
  public:
-  Worker(unsigned index, unsigned count, const Plan& plan, Shared& shared);
+  Worker(unsigned index, unsigned count, const Plan& plan, Shared& shared,
+         const util::Clock& clock);
   ~Worker() override;
 
   // Runs the schedule for plan.duration, then waits up to plan.drain for answers still out.
@@ -83,11 +94,16 @@ class Worker final : public AnswerSink {
   struct Person;
   enum class Step : std::uint8_t;
 
-  using Time = std::chrono::steady_clock::time_point;
-  Time Now() const { return std::chrono::steady_clock::now(); }
+  using Time = util::TimePoint;
+  Time Now() const { return clock_.Now(); }
   std::size_t SecondOf(Time t) const;
 
   void Arrive(Time now);
+  // A TRACER visit `who` that shares its loginId (--user-ids pool:N): takes over the identity's
+  // open visit, now or once that visit's request in flight is answered.
+  void JoinIdentity(std::uint32_t who, Time now);
+  void TakeOver(std::uint32_t from, std::uint32_t to, Time now);
+  bool SharesIdentity(const Person& p) const;
   void Wake(std::uint32_t who, Time now);
   void Schedule(std::uint32_t who, Time due);
   void Act(Person& p, Step step, Time now);
@@ -96,6 +112,7 @@ class Worker final : public AnswerSink {
   void ArmTimer(Time now);
   void Finish();
 
+  void HandleAnswer(Person& p, const Answer& a);
   void OnTicketAnswer(Person& p, Step step, const Answer& a, Time now);
   void OnTracerAnswer(Person& p, Step step, const Answer& a, Time now);
   // A waiting answer after the first: did the position grow, was someone behind let in first?
@@ -116,11 +133,19 @@ class Worker final : public AnswerSink {
   unsigned count_;
   const Plan& plan_;
   Shared& shared_;
+  const util::Clock& clock_;
   asio::io_context io_;
   asio::steady_timer timer_;
   Time armed_for_{Time::max()};
   std::vector<std::unique_ptr<ConnectionPool>> pools_;
   std::vector<Person> people_;
+  // This worker's share of the --user-ids pool, for TRACER visits: the latest visit of each
+  // loginId and the generation of the id it sends.
+  struct IdentitySlot {
+    std::int64_t latest = -1;
+    std::uint32_t generation = 0;
+  };
+  std::vector<IdentitySlot> identities_;
   // Min-heap of (due, person, generation): each person's next action.
   struct Wakeup {
     Time due;

@@ -116,12 +116,14 @@ struct ConnectionPool::Connection {
 };
 
 ConnectionPool::ConnectionPool(asio::io_context& io, const Target& target,
-                               std::size_t max_connections, Duration timeout, AnswerSink& sink)
+                               std::size_t max_connections, Duration timeout, AnswerSink& sink,
+                               const util::Clock& clock)
     : io_(io),
       target_(target),
       max_connections_(max_connections == 0 ? 1 : max_connections),
       timeout_(timeout),
-      sink_(sink) {}
+      sink_(sink),
+      clock_(clock) {}
 
 ConnectionPool::~ConnectionPool() { Close(); }
 
@@ -169,7 +171,7 @@ void ConnectionPool::Dispatch() {
     if (c == nullptr) return;
     Pending p = std::move(queue_.front());
     queue_.pop_front();
-    Start(*c, std::move(p), std::chrono::steady_clock::now());
+    Start(*c, std::move(p), clock_.Now());
   }
 }
 
@@ -324,7 +326,7 @@ bool ConnectionPool::TryDeliver(Connection& c, bool at_eof) {
 }
 
 void ConnectionPool::Deliver(Connection& c, Failure failure, int status, std::string_view body) {
-  const SteadyTime now = std::chrono::steady_clock::now();
+  const SteadyTime now = clock_.Now();
   Answer answer;
   answer.failure = failure;
   answer.sent = failure != Failure::kConnect;
@@ -373,7 +375,7 @@ void ConnectionPool::Release(Connection& c, bool keep_alive) {
   if (!queue_.empty()) {
     Pending p = std::move(queue_.front());
     queue_.pop_front();
-    Start(c, std::move(p), std::chrono::steady_clock::now());
+    Start(c, std::move(p), clock_.Now());
     return;
   }
   // Open connections are taken before closed ones (which must connect first).

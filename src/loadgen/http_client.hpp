@@ -11,11 +11,12 @@
 #include <vector>
 
 #include "loadgen/spec.hpp"
+#include "util/clock.hpp"
 
 namespace vwr::loadgen {
 
 namespace asio = boost::asio;
-using SteadyTime = std::chrono::steady_clock::time_point;
+using SteadyTime = util::TimePoint;
 
 // One base URL to load: http://host[:port][/prefix]. Resolved once, before the run.
 struct Target {
@@ -72,7 +73,7 @@ class AnswerSink {
 class ConnectionPool {
  public:
   ConnectionPool(asio::io_context& io, const Target& target, std::size_t max_connections,
-                 Duration timeout, AnswerSink& sink);
+                 Duration timeout, AnswerSink& sink, const util::Clock& clock);
   ~ConnectionPool();
   ConnectionPool(const ConnectionPool&) = delete;
   ConnectionPool& operator=(const ConnectionPool&) = delete;
@@ -114,6 +115,7 @@ class ConnectionPool {
   std::size_t max_connections_;
   Duration timeout_;
   AnswerSink& sink_;
+  const util::Clock& clock_;
   std::vector<std::unique_ptr<Connection>> connections_;
   std::vector<Connection*> idle_;
   std::deque<Pending> queue_;

@@ -6,8 +6,10 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <condition_variable>
 #include <cstdio>
 #include <fstream>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -20,7 +22,6 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-using std::chrono::steady_clock;
 
 // Reads every option into the plan; prints what is wrong and returns nullopt otherwise.
 std::optional<Plan> MakePlan(const Command& c, FailOn& fail_on) {
@@ -55,11 +56,11 @@ std::optional<Plan> MakePlan(const Command& c, FailOn& fail_on) {
       plan.arrivals.kind = ArrivalSpec::Kind::kReplay;
       plan.arrivals.per_second = scenario->arrivals_per_second;
       plan.arrivals.text = "scenario:" + scenario->name;
-      // The preset's behaviour, unless the command line says otherwise (CLI11 defaults).
-      if (c.hold == "5s") hold = scenario->hold;
+      // The preset's behaviour, unless the command line says otherwise.
+      if (c.hold.empty()) hold = scenario->hold;
       if (c.abandon.empty()) abandon = scenario->abandon;
-      if (c.protocol == "native") protocol = scenario->protocol;
-      if (c.session_end == "leave") session_end = scenario->session_end;
+      if (c.protocol.empty()) protocol = scenario->protocol;
+      if (c.session_end.empty()) session_end = scenario->session_end;
     }
     if (!c.arrivals.empty()) errors.push_back("--arrivals and --scenario exclude each other");
   } else if (c.arrivals.empty()) {
@@ -67,6 +68,9 @@ std::optional<Plan> MakePlan(const Command& c, FailOn& fail_on) {
   } else {
     take(ParseArrivals(c.arrivals), plan.arrivals);
   }
+  if (hold.empty()) hold = "5s";
+  if (protocol.empty()) protocol = "native";
+  if (session_end.empty()) session_end = "leave";
   plan.scale = c.scale;
   plan.speed = c.speed;
   if (c.scale < 0) errors.push_back("--scale must be >= 0");
@@ -179,16 +183,20 @@ CLI::App* AddCommand(CLI::App& app, Command& c) {
   cmd->add_option("--speed", c.speed, "Play a replay or ramp this many times faster (default 1)");
   cmd->add_option("--duration", c.duration,
                   "How long people arrive and act (default 30s; a replay: its length)");
-  cmd->add_option("--hold", c.hold, "Session length once admitted: 5s | uniform:2s:8s | exp:5s");
+  cmd->add_option("--hold", c.hold,
+                  "Session length once admitted: 5s | uniform:2s:8s | exp:5s (default 5s; a "
+                  "--scenario: its own)");
   cmd->add_option("--abandon", c.abandon,
                   "SHARE:AFTER[:leave|:silent]: that share of waiters give up after AFTER; with "
                   "leave they give their place back");
-  cmd->add_option("--session-end", c.session_end,
-                  "How sessions end: leave | idle | mix:SHARE (the share who leave)");
+  cmd->add_option(
+      "--session-end", c.session_end,
+      "How sessions end: leave | idle | mix:SHARE (the share who leave; default leave)");
   cmd->add_option("--reload", c.reload,
                   "Share of waiters who reload once (join again with the ticket they kept)");
   cmd->add_option("--user-ids", c.user_ids, "userId / loginId sent: distinct | none | pool:N");
-  cmd->add_option("--protocol", c.protocol, "native | tracer | mix:SHARE (the TRACER share)");
+  cmd->add_option("--protocol", c.protocol,
+                  "native | tracer | mix:SHARE (the TRACER share; default native)");
   cmd->add_option("--heartbeat", c.heartbeat,
                   "Heartbeat interval while admitted (default: a third of the session timeout)");
   cmd->add_option("--tracer-poll", c.tracer_poll,
@@ -212,7 +220,7 @@ CLI::App* AddCommand(CLI::App& app, Command& c) {
   return cmd;
 }
 
-int Run(const Command& command) {
+int Run(const Command& command, const util::Clock& clock) {
   Results results;
   auto plan = MakePlan(command, results.fail_on);
   if (!plan) return 2;
@@ -220,17 +228,24 @@ int Run(const Command& command) {
   results.room_request_sent = ReadRoom(*plan, results.room);
 
   Shared shared;
-  shared.start = steady_clock::now() + milliseconds(20);
+  shared.start = clock.Now() + milliseconds(20);
   std::vector<std::unique_ptr<Worker>> workers;
   for (unsigned i = 0; i < plan->threads; ++i) {
-    workers.push_back(std::make_unique<Worker>(i, plan->threads, *plan, shared));
+    workers.push_back(std::make_unique<Worker>(i, plan->threads, *plan, shared, clock));
   }
-  std::atomic<unsigned> running{plan->threads};
+  // The workers say when they are done; this thread waits for that, waking at each sample.
+  std::mutex mutex;
+  std::condition_variable finished;
+  unsigned running = plan->threads;
   std::vector<std::thread> threads;
   for (auto& w : workers) {
-    threads.emplace_back([&w, &running] {
+    threads.emplace_back([&w, &mutex, &finished, &running] {
       w->Run();
-      running.fetch_sub(1);
+      {
+        std::lock_guard lock(mutex);
+        --running;
+      }
+      finished.notify_all();
     });
   }
 
@@ -242,8 +257,10 @@ int Run(const Command& command) {
   auto next_progress = shared.start + progress_every;
   std::uint64_t last_answered = 0;
   auto last_progress = shared.start;
-  while (running.load() > 0) {
-    const auto now = steady_clock::now();
+  std::unique_lock lock(mutex);
+  while (running > 0) {
+    lock.unlock();
+    const auto now = clock.Now();
     if (now >= next_sample) {
       results.waiting_series.push_back(shared.live.waiting.load());
       results.active_series.push_back(shared.live.active.load());
@@ -268,11 +285,13 @@ int Run(const Command& command) {
       std::fflush(stdout);
       next_progress += progress_every;
     }
-    std::this_thread::sleep_until(std::min(next_sample, next_progress));
+    lock.lock();
+    finished.wait_until(lock, std::min(next_sample, next_progress), [&] { return running == 0; });
   }
+  lock.unlock();
   for (auto& t : threads) t.join();
   if (tty && !command.quiet) std::fprintf(stdout, "\n");
-  results.elapsed_s = std::chrono::duration<double>(steady_clock::now() - shared.start).count();
+  results.elapsed_s = std::chrono::duration<double>(clock.Now() - shared.start).count();
 
   for (const auto& w : workers) results.stats.Merge(w->stats());
   results.peak_active = shared.live.peak_active.load();

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "util/clock.hpp"
+
 // `vwr loadgen`: rehearses the big day against running nodes. A crowd of simulated people
 // arrives on a schedule (open loop), waits, polls, is admitted, holds a session and leaves,
 // over shared keep-alive connections; the report says what the server did to them: requests
@@ -20,12 +22,13 @@ struct Command {
   double scale = 1.0;
   double speed = 1.0;
   std::string duration;
-  std::string hold = "5s";
+  // Empty when not given: the scenario's choice, else the default (5s, leave, native).
+  std::string hold;
   std::string abandon;
-  std::string session_end = "leave";
+  std::string session_end;
   double reload = 0.0;
   std::string user_ids = "distinct";
-  std::string protocol = "native";
+  std::string protocol;
   std::string heartbeat;
   std::string tracer_poll = "1s";
   std::string tracer_host;
@@ -46,8 +49,9 @@ struct Command {
 // Adds the `loadgen` subcommand to `app`, filling `command`.
 CLI::App* AddCommand(CLI::App& app, Command& command);
 
-// Runs it. 0: the run completed (whatever it measured); 1: a --fail-on check failed;
-// 2: the command line or an output file was wrong.
-int Run(const Command& command);
+// Runs it, on `clock` (the crowd's schedule, latencies and waits). 0: the run completed
+// (whatever it measured); 1: a --fail-on check failed; 2: the command line or an output file
+// was wrong.
+int Run(const Command& command, const util::Clock& clock);
 
 }  // namespace vwr::loadgen

@@ -1,10 +1,12 @@
 #include "loadgen/report.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <cmath>
+#include <string_view>
 
 #include "loadgen/report_assets.hpp"
 
@@ -45,6 +47,52 @@ std::optional<double> Share(std::uint64_t part, std::uint64_t whole) {
 }
 
 std::string FailureKey(std::size_t i) { return FailureName(static_cast<Failure>(i)); }
+
+// What --fail-on asked for, in a fixed order.
+std::vector<std::string> AskedChecks(const FailOn& f) {
+  std::vector<std::string> asked;
+  if (f.fifo) asked.emplace_back("fifo");
+  if (f.positions) asked.emplace_back("positions");
+  if (f.active) asked.emplace_back("active");
+  if (f.errors) asked.emplace_back("errors");
+  return asked;
+}
+
+std::string EscapeHtml(std::string_view text) {
+  std::string out;
+  for (const char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+// The page's verdict, written into it (not by its script), so that it shows in any viewer:
+// nothing when no check was asked for.
+std::string Verdict(const Results& r) {
+  const std::vector<std::string> asked = AskedChecks(r.fail_on);
+  if (asked.empty()) return {};
+  if (r.failed_checks.empty()) {
+    return fmt::format("<div class=\"verdict ok\" id=\"verdict\">PASSED: {}</div>\n",
+                       EscapeHtml(fmt::format("{}", fmt::join(asked, ", "))));
+  }
+  return fmt::format("<div class=\"verdict bad\" id=\"verdict\">FAILED: {}</div>\n",
+                     EscapeHtml(fmt::format("{}", fmt::join(r.failed_checks, "; "))));
+}
 
 }  // namespace
 
@@ -249,6 +297,9 @@ std::string RenderJson(const Results& r) {
   series["latency_p99_ms"] = std::move(p99);
   o["series"] = std::move(series);
 
+  json::array asked;
+  for (const std::string& c : AskedChecks(r.fail_on)) asked.emplace_back(c);
+  o["checks"] = std::move(asked);
   json::array checks;
   for (const std::string& c : r.failed_checks) checks.emplace_back(c);
   o["failed_checks"] = std::move(checks);
@@ -282,8 +333,10 @@ std::string RenderText(const Results& r) {
          sent, e.latency_us.Quantile(0.5) / 1000, e.latency_us.Quantile(0.99) / 1000,
          static_cast<double>(e.latency_us.max()) / 1000, errors);
   }
-  line("  people       {} arrived, {} admitted ({} at once), {} abandoned, {} still waiting",
-       s.arrived, s.admitted, s.admitted_at_join, s.abandoned, r.waiting_at_end);
+  line(
+      "  people       {} arrived, {} admitted ({} at once), {} abandoned, {} reloads, {} still "
+      "waiting",
+      s.arrived, s.admitted, s.admitted_at_join, s.abandoned, s.reloads, r.waiting_at_end);
   line("  wait         p50 {:.1f} s, p90 {:.1f} s, p99 {:.1f} s, max {:.1f} s",
        s.wait_ms.Quantile(0.5) / 1000, s.wait_ms.Quantile(0.9) / 1000,
        s.wait_ms.Quantile(0.99) / 1000, static_cast<double>(s.wait_ms.max()) / 1000);
@@ -340,10 +393,14 @@ h1{font-size:20px;margin:0 0 4px} h2{font-size:16px;margin:28px 0 8px}
 table{border-collapse:collapse;margin:6px 0} td,th{border-bottom:1px solid #e3e7ee;padding:4px 10px;text-align:right}
 th:first-child,td:first-child{text-align:left}
 .chart{margin:8px 0 20px} .note{color:#5a6475}
+.verdict{font-weight:600;padding:8px 12px;border-radius:6px;margin:0 0 14px}
+.verdict.ok{background:#e6f4ea;color:#1e7b34} .verdict.bad{background:#fce8e6;color:#b3261e}
 </style></head><body>
 <h1>vwr loadgen report</h1>
 <div class="meta" id="meta"></div>
-<div class="cards" id="cards"></div>
+)";
+  page += Verdict(r);
+  page += R"(<div class="cards" id="cards"></div>
 <div id="charts"></div>
 <h2>Endpoints</h2><table id="endpoints"></table>
 <h2>People</h2><table id="people"></table>
@@ -362,7 +419,7 @@ th:first-child,td:first-child{text-align:left}
       (typeof v === 'number' ? v.toLocaleString('en', {maximumFractionDigits: d === undefined ? 2 : d}) : String(v));
   const text = (el, s) => { el.textContent = s; return el; };
   text($('meta'), 'room ' + D.room + ' · ' + D.targets.join(', ') + ' · arrivals ' + D.arrivals +
-      (D.scenario ? ' (' + D.scenario + ')' : '') + ' · scale ' + D.scale + ' · protocol ' + D.protocol +
+      (D.scenario && D.arrivals !== 'scenario:' + D.scenario ? ' (' + D.scenario + ')' : '') + ' · scale ' + D.scale + ' · protocol ' + D.protocol +
       ' · hold ' + D.hold + ' · ' + fmt(D.elapsed_s, 1) + ' s');
   const cards = [
     ['requests', D.requests], ['requests/s', D.rps], ['admitted', D.admitted],
@@ -417,23 +474,29 @@ th:first-child,td:first-child{text-align:left}
   const S = D.series;
   const width = Math.max(600, Math.min(1200, document.body.clientWidth - 48));
   const colors = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
-  const plot = (title, xLabel, yLabel, names, columns, x) => {
+  // `right`: {label, from}: the series from index `from` on get an axis of their own on the
+  // right (sessions held next to a line of thousands waiting).
+  const plot = (title, xLabel, yLabel, names, columns, x, right) => {
     const div = document.createElement('div');
     div.className = 'chart';
     $('charts').appendChild(div);
+    const onRight = (i) => right !== undefined && i >= right.from;
     new uPlot({
       title, width, height: 240,
-      scales: {x: {time: false}},
-      axes: [{label: xLabel}, {label: yLabel}],
-      series: [{label: xLabel}].concat(names.map((n, i) => ({label: n, stroke: colors[i % colors.length], width: 1.5}))),
+      scales: {x: {time: false}, y: {range: (u, min, max) => [0, Math.max(1, max * 1.05)]},
+               r: {range: (u, min, max) => [0, Math.max(1, max * 1.05)]}},
+      axes: [{label: xLabel}, {label: yLabel, scale: 'y'}].concat(right === undefined ? [] :
+          [{label: right.label, scale: 'r', side: 1, grid: {show: false}}]),
+      series: [{label: xLabel}].concat(names.map((n, i) => ({label: n, stroke: colors[i % colors.length],
+                                                              width: 1.5, scale: onRight(i) ? 'r' : 'y'}))),
     }, [x || S.t].concat(columns), div);
   };
   const eps = Object.keys(S.by_endpoint).filter((k) => S.by_endpoint[k].some((v) => v > 0));
   plot('Requests per second, by endpoint', 's', 'requests/s', eps, eps.map((k) => S.by_endpoint[k]));
   const limit = D.max_active === null ? [] : [S.t.map(() => D.max_active)];
-  plot('People waiting and sessions held', 's', 'people',
+  plot('People waiting and sessions held', 's', 'people waiting',
        ['waiting', 'sessions held'].concat(D.max_active === null ? [] : ['max_active']),
-       [S.waiting, S.active].concat(limit));
+       [S.waiting, S.active].concat(limit), undefined, {label: 'sessions', from: 1});
   plot('Arrivals and admissions per second', 's', 'people/s', ['arrivals', 'admissions'],
        [S.arrivals, S.admissions]);
   plot('Latency (all endpoints)', 's', 'ms', ['p50', 'p99'], [S.latency_p50_ms, S.latency_p99_ms]);

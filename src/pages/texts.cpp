@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 #include <charconv>
@@ -158,6 +159,24 @@ std::string FormatEta(const Texts& texts, Lang lang, std::optional<std::int64_t>
   const std::int64_t minutes = (*seconds + 59) / 60;
   if (minutes < 60) return Fill(texts.Get(lang, "eta_minutes"), {{"n", minutes}});
   return Fill(texts.Get(lang, "eta_hours"), {{"h", minutes / 60}, {"m", minutes % 60}});
+}
+
+std::string FormatEtaRange(const Texts& texts, Lang lang, std::optional<std::int64_t> seconds,
+                           std::optional<std::int64_t> low, std::optional<std::int64_t> high) {
+  if (!seconds || *seconds <= 0 || !low || !high) return FormatEta(texts, lang, seconds);
+  const std::int64_t from_s = std::min(*low, *seconds);
+  const std::int64_t to_s = std::max(*high, *seconds);
+  if (to_s < 60) return std::string(texts.Get(lang, "eta_under_minute"));
+  if (to_s < 7200) {
+    const std::int64_t from = std::max<std::int64_t>(1, from_s / 60);
+    const std::int64_t to = std::max(from, (to_s + 59) / 60);
+    if (from == to) return Fill(texts.Get(lang, "eta_minutes"), {{"n", to}});
+    return Fill(texts.Get(lang, "eta_range_minutes"), {{"low", from}, {"high", to}});
+  }
+  const std::int64_t from = std::max<std::int64_t>(1, from_s / 3600);
+  const std::int64_t to = std::max(from, (to_s + 3599) / 3600);
+  if (from == to) return FormatEta(texts, lang, seconds);
+  return Fill(texts.Get(lang, "eta_range_hours"), {{"low", from}, {"high", to}});
 }
 
 }  // namespace vwr::pages

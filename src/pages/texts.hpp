@@ -41,5 +41,9 @@ class Texts {
 // An estimated wait for people: "about 3 min" / "약 3분", "under a minute", and "unknown" when
 // there is no estimate. Mirrors formatEta in web/assets/wait.js.
 std::string FormatEta(const Texts& texts, Lang lang, std::optional<std::int64_t> seconds);
+// The same with its range ([low, high] seconds): "about 3–5 minutes". Without a range, FormatEta.
+// Mirrored by formatEtaRange in web/sdk/vwr.js.
+std::string FormatEtaRange(const Texts& texts, Lang lang, std::optional<std::int64_t> seconds,
+                           std::optional<std::int64_t> low, std::optional<std::int64_t> high);
 
 }  // namespace vwr::pages

@@ -10,7 +10,6 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "core/pacing.hpp"
 #include "store/event_codec.hpp"
 #include "util/files.hpp"
 #include "util/random.hpp"
@@ -108,6 +107,8 @@ EmbeddedRoom::EmbeddedRoom(const RoomSpec& spec, std::uint64_t incarnation,
       published_(spec.policy) {
   // Every change is seen here (to track the live sessions), journalled or not.
   room_.SetEventSink(this);
+  published_.PublishWaits(room_.wait_model().curve());
+  published_waits_ = room_.wait_model().version();
 }
 
 const core::Policy& EmbeddedRoom::policy() const { return published_.policy(); }
@@ -154,6 +155,7 @@ bool EmbeddedRoom::SessionEnded(std::uint64_t session_ticket) {
 
 bool EmbeddedRoom::StatusCached(std::uint64_t ticket, std::uint64_t frontier_at_join,
                                 TicketAnswer& answer) {
+  if (given_back_.Contains(ticket)) return false;
   return published_.AnswerWaiting(ticket, frontier_at_join, answer);
 }
 
@@ -249,6 +251,13 @@ void EmbeddedRoom::TrackSessions(const core::RoomEvent& event) {
     live_.Erase(ended->number);  // reported just before the room lets the session go
   } else if (std::holds_alternative<core::RoomCheckpoint>(event)) {
     live_.Clear();  // a snapshot's events replace all state; its sessions follow
+    given_back_.Clear();
+    given_back_order_.clear();
+  } else if (const auto* withdrawn = std::get_if<core::TicketWithdrawn>(&event)) {
+    if (withdrawn->number > room_.frontier()) {
+      given_back_.Insert(withdrawn->number);
+      given_back_order_.insert(withdrawn->number);
+    }
   }
 }
 
@@ -267,7 +276,7 @@ RoomFigures EmbeddedRoom::Figures() {
   f.active = room_.active();
   f.called_unclaimed = room_.called_unclaimed();
   f.advance_rate = room_.advance_rate();
-  f.newcomer_eta_seconds = room_.NewcomerWaitSeconds();
+  SetNewcomerWait(f, room_.NewcomerWait(), room_.wait_model().curve().basis);
   f.counters = room_.counters();
   return f;
 }
@@ -362,13 +371,13 @@ TicketAnswer EmbeddedRoom::Answer(const core::TicketOutcome& outcome) const {
   a.ticket = outcome.ticket;
   a.frontier_at_join = outcome.frontier_at_join;
   a.queue_size = room_.waiting();
+  const core::WaitBasis basis = room_.wait_model().curve().basis;
   if (outcome.status == core::TicketStatus::kWaiting) {
     a.position = outcome.ticket - room_.frontier();
-    a.eta_seconds =
-        core::EstimateWaitSeconds(a.position, room_.advance_rate(), room_.policy().mode);
+    SetWait(a, room_.EstimateWait(a.position), basis);
   } else if (outcome.status == core::TicketStatus::kFull) {
-    a.eta_seconds =
-        core::EstimateWaitSeconds(room_.waiting(), room_.advance_rate(), room_.policy().mode);
+    // How long until the line now there is through.
+    SetWait(a, room_.EstimateWait(room_.last_issued() - room_.frontier()), basis);
   }
   if (outcome.session != nullptr) {
     a.admitted_unix = outcome.session->admitted_unix_ms / 1000;
@@ -378,8 +387,18 @@ TicketAnswer EmbeddedRoom::Answer(const core::TicketOutcome& outcome) const {
 }
 
 void EmbeddedRoom::Publish() {
+  // The frontier has passed these: the published figures answer them as not waiting.
+  while (!given_back_order_.empty() && *given_back_order_.begin() <= room_.frontier()) {
+    given_back_.Erase(*given_back_order_.begin());
+    given_back_order_.erase(given_back_order_.begin());
+  }
   if (!(published_.policy() == room_.policy())) published_.SetPolicy(room_.policy());
   published_.Publish(room_.last_issued(), room_.frontier(), room_.departed(), room_.advance_rate());
+  // The wait model changes at ticks only: a join or a claim republishes nothing of it.
+  if (room_.wait_model().version() != published_waits_) {
+    published_waits_ = room_.wait_model().version();
+    published_.PublishWaits(room_.wait_model().curve());
+  }
 }
 
 EmbeddedStore::EmbeddedStore(const std::vector<RoomSpec>& rooms, const util::Clock& clock)

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <queue>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -39,10 +40,10 @@ struct EmbeddedOptions {
 // Writes (join, claim, heartbeat, leave, tick, policy) take this room's mutex, record the
 // room's events in the journal (an append to a buffer; the disk write happens on the journal's
 // thread), and then publish the figures a waiting poll needs (frontier, last issued ticket,
-// advance rate, policy) as atomics. A poll of a waiting ticket reads only those atomics: no lock,
-// no allocation, no disk. Only a poll at or below the frontier (a claim, or an admitted user
-// checking in) takes the mutex. The room's live sessions are kept, as their changes happen, in a
-// TicketSet that SessionEnded() reads without the lock.
+// policy, and at each tick the wait model's curve) as atomics. A poll of a waiting ticket reads
+// only those atomics: no lock, no allocation, no disk. Only a poll at or below the frontier (a
+// claim, or an admitted user checking in) takes the mutex. The room's live sessions are kept, as
+// their changes happen, in a TicketSet that SessionEnded() reads without the lock.
 class EmbeddedRoom final : public RoomState, private core::RoomEventSink {
  public:
   EmbeddedRoom(const RoomSpec& spec, std::uint64_t incarnation, const util::Clock& clock);
@@ -121,6 +122,11 @@ class EmbeddedRoom final : public RoomState, private core::RoomEventSink {
   std::string scratch_;         // guarded by mu_: an event being encoded
   std::uint64_t last_lsn_ = 0;  // guarded by mu_: the last record of the current operation
   TicketSet live_;              // written under mu_, read by SessionEnded() without it
+  // Places given back above the frontier: a poll of one goes to the room (expired), not to the
+  // published figures, which know nothing of single tickets. Written under mu_ (with its
+  // ordered copy, to forget those the frontier has passed), read by StatusCached() without it.
+  TicketSet given_back_;
+  std::set<std::uint64_t> given_back_order_;  // guarded by mu_
 
   // ConsumeOnce's keys and when each may be forgotten (earliest first in once_order_).
   std::mutex once_mu_;
@@ -131,6 +137,7 @@ class EmbeddedRoom final : public RoomState, private core::RoomEventSink {
 
   // Published after every change (under mu_), read without the lock.
   PublishedFigures published_;
+  std::uint64_t published_waits_ = 0;  // guarded by mu_: the wait model's version published
 };
 
 // All rooms of this node, in memory, made durable by a journal and snapshots in `dir`.

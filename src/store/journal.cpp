@@ -22,6 +22,8 @@ namespace {
 
 constexpr std::size_t kHeaderBytes = 8;
 constexpr std::uint32_t kMaxRecordBytes = 16u << 20;
+// The most a spent write buffer keeps for the next group commit (see WriterLoop).
+constexpr std::size_t kKeptBufferBytes = 1u << 20;
 
 std::uint32_t Crc(std::span<const std::uint8_t> data) {
   return static_cast<std::uint32_t>(
@@ -323,7 +325,14 @@ void Journal::WriterLoop() {
         failed = true;
       }
     }
-    writing.clear();
+    // A burst (a flash crowd's joins while this thread waited for a core) grows the two
+    // buffers that take turns here; kept at that size, they would hold the burst's memory for
+    // the process's life. Past kKeptBufferBytes the spent one is given back.
+    if (writing.capacity() > kKeptBufferBytes) {
+      std::string().swap(writing);
+    } else {
+      writing.clear();
+    }
     const bool sync_now = options_.fsync == FsyncMode::kAlways || sync || rotate || stop;
     if (dirty && sync_now && !failed) {
       std::lock_guard sync_lock(sync_mu_);

@@ -1,22 +1,27 @@
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
+#include <optional>
 
 #include "core/policy.hpp"
+#include "core/wait_model.hpp"
 #include "store/store.hpp"
 #include "util/published.hpp"
 
 namespace vwr::store {
 
 // What a room publishes so that a waiting ticket's poll needs no lock and no I/O: the last ticket
-// issued, the frontier, the observed advance rate and the policy in force. Each store updates it
-// after every change it learns of (its own, or, for a shared store, the figures every tick
-// brings back); every worker reads it.
+// issued, the frontier, the observed advance rate, the policy in force, and the wait model's
+// curve (core::WaitCurve, once per tick), from which a position's wait and range are read. Each
+// store updates it after every change it learns of (its own, or, for a shared store, the figures
+// every tick brings back); every worker reads it.
 //
 // Thread-safety: readers on any thread, wait-free; writers one at a time (each store serialises
 // its own updates). The ticket figures only grow: an update that would lower one (a reply that
-// arrives after a newer one) is ignored.
+// arrives after a newer one) is ignored. The curve's numbers are separate atomics: a poll that
+// reads while a tick writes may mix two ticks' numbers, which core::EstimateWait allows for.
 class PublishedFigures {
  public:
   explicit PublishedFigures(const core::Policy& policy) : policy_(policy) {}
@@ -40,6 +45,19 @@ class PublishedFigures {
   double advance_rate() const { return advance_rate_.load(std::memory_order_relaxed); }
   std::uint64_t departed() const { return departed_.load(std::memory_order_relaxed); }
 
+  // The wait model's curve, at every tick.
+  void PublishWaits(const core::WaitCurve& curve);
+  // The wait of a ticket `position` places behind the frontier, from the curve: nullopt when
+  // paused or closed. No lock, no allocation.
+  std::optional<core::WaitEstimate> EstimateWait(std::uint64_t position) const {
+    return core::EstimateWait(waits_, position, policy().mode);
+  }
+  core::WaitBasis wait_basis() const { return waits_.basis.load(std::memory_order_relaxed); }
+  // A newcomer's wait: 0 when a join now would be let in at once (fifo, nobody in line, a slot
+  // free, as `active` and `called_unclaimed` say), else the wait behind everyone in line.
+  std::optional<core::WaitEstimate> NewcomerWait(std::int64_t active,
+                                                 std::int64_t called_unclaimed) const;
+
   // The standing of a ticket above the frontier (waiting, or rejected in a closed room), from the
   // published figures alone. False for any other ticket: the store must decide.
   bool AnswerWaiting(std::uint64_t ticket, std::uint64_t frontier_at_join,
@@ -57,6 +75,26 @@ class PublishedFigures {
   std::atomic<std::uint64_t> departed_{0};
   std::atomic<double> advance_rate_{0.0};
   util::Published<core::Policy> policy_;
+
+  // core::WaitCurve's members, by the same names, as atomics (core::EstimateWait reads either).
+  // Apart from the ticket figures: a join's update of those does not disturb a poll's read of
+  // these.
+  struct alignas(64) Waits {
+    static constexpr std::size_t kKnots = core::WaitCurve::kKnots;
+    std::atomic<core::WaitBasis> basis{core::WaitBasis::kPolicy};
+    std::atomic<double> calls_per_knot{1.0};
+    std::atomic<double> people_per_position{1.0};
+    std::array<std::atomic<double>, kKnots + 1> seconds{};
+    std::array<std::atomic<double>, kKnots + 1> low_seconds{};
+    std::array<std::atomic<double>, kKnots + 1> high_seconds{};
+    std::atomic<double> seconds_per_call{0.0};
+    std::atomic<double> low_seconds_per_call{0.0};
+    std::atomic<double> high_seconds_per_call{0.0};
+    std::atomic<double> claim_lag_seconds{0.0};
+    std::atomic<double> claim_lag_low_seconds{0.0};
+    std::atomic<double> claim_lag_high_seconds{0.0};
+  };
+  Waits waits_;
 };
 
 }  // namespace vwr::store

@@ -6,7 +6,6 @@
 #include <boost/asio/post.hpp>
 #include <charconv>
 
-#include "core/pacing.hpp"
 #include "store/redis/scripts.hpp"
 #include "util/random.hpp"
 
@@ -174,10 +173,13 @@ RedisRoom::RedisRoom(RedisStore& store, const RoomSpec& spec)
       key_base_(fmt::format("{}:{{{}}}:", store.options().key_prefix, spec.id)),
       fail_open_(spec.fail_open),
       published_(spec.policy),
-      file_policy_(spec.policy) {
+      file_policy_(spec.policy),
+      waits_(spec.policy, store.clock().Now()) {
   // Until the first tick reads the shared estimate, the configured rate stands in for it, as it
-  // seeds core::AdvanceRateEstimator: a waiting answer has an ETA from the very first join.
+  // seeds core::AdvanceRateEstimator (for metrics); the wait model starts from the policy, so a
+  // waiting answer has a wait from the very first join.
   published_.Publish(0, 0, 0, spec.policy.admit_rate);
+  published_.PublishWaits(waits_.curve());
 }
 
 std::vector<std::string> RedisRoom::Keys(bool with_lease) const {
@@ -225,7 +227,16 @@ void RedisRoom::UsePolicy(const std::string& encoded) {
 
 bool RedisRoom::StatusCached(std::uint64_t ticket, std::uint64_t frontier_at_join,
                              TicketAnswer& answer) {
+  if (given_back_.Contains(ticket)) return false;
   return published_.AnswerWaiting(ticket, frontier_at_join, answer);
+}
+
+void RedisRoom::ForgetPassedGivenBack() {
+  const std::uint64_t front = published_.frontier();
+  while (!given_back_order_.empty() && *given_back_order_.begin() <= front) {
+    given_back_.Erase(*given_back_order_.begin());
+    given_back_order_.erase(given_back_order_.begin());
+  }
 }
 
 void RedisRoom::Adopt(const RoomSpec& spec) {
@@ -293,12 +304,13 @@ std::optional<TicketAnswer> RedisRoom::AnswerOf(const boost::system::result<Repl
   const std::uint64_t front = ToU64((*a)[6]);
   t.queue_size = ToU64((*a)[7]);
   NoteShape(*a, 5);
-  const core::Policy& p = policy();
+  const std::uint64_t last = ToU64((*a)[5]);
   if (t.status == core::TicketStatus::kWaiting) {
     t.position = t.ticket > front ? t.ticket - front : 0;
-    t.eta_seconds = core::EstimateWaitSeconds(t.position, published_.advance_rate(), p.mode);
+    SetWait(t, published_.EstimateWait(t.position), published_.wait_basis());
   } else if (t.status == core::TicketStatus::kFull) {
-    t.eta_seconds = core::EstimateWaitSeconds(t.queue_size, published_.advance_rate(), p.mode);
+    // How long until the line now there is through.
+    SetWait(t, published_.EstimateWait(last > front ? last - front : 0), published_.wait_basis());
   }
   return t;
 }
@@ -380,12 +392,18 @@ void RedisRoom::LeaveAllFrom(std::uint64_t ended, Done<std::uint64_t> done) {
 void RedisRoom::Withdraw(std::uint64_t ticket, Done<bool> done) {
   if (!adopted()) return done(Unavailable<bool>());
   store_.client().Eval(Scripts().withdraw, Keys(), Args({std::to_string(ticket)}),
-                       [this, done = std::move(done)](boost::system::result<Reply> r) {
+                       [this, ticket, done = std::move(done)](boost::system::result<Reply> r) {
                          // {found, last, front, waiting, active, called}: withdraw.lua
                          const std::vector<Reply>* a = ArrayOf(r, 6, "withdraw");
                          if (a == nullptr) return done(Unavailable<bool>());
                          NoteShape(*a, 1);
-                         done(ToU64((*a)[0]) == 1);
+                         const bool found = ToU64((*a)[0]) == 1;
+                         if (found && ticket > ToU64((*a)[2])) {
+                           given_back_.Insert(ticket);
+                           given_back_order_.insert(ticket);
+                         }
+                         ForgetPassedGivenBack();
+                         done(found);
                        });
 }
 
@@ -494,14 +512,30 @@ RoomFigures RedisRoom::Figures() {
   const std::uint64_t line = f.last_issued - std::min(f.last_issued, f.frontier);
   f.queue_size = line - std::min(line, published_.departed());
   f.advance_rate = published_.advance_rate();
-  const core::Policy& p = policy();
-  if (p.mode == core::Mode::kFifo && f.queue_size == 0 &&
-      f.active + f.called_unclaimed < p.max_active) {
-    f.newcomer_eta_seconds = 0;
-  } else {
-    f.newcomer_eta_seconds = core::EstimateWaitSeconds(f.queue_size + 1, f.advance_rate, p.mode);
-  }
+  SetNewcomerWait(f, published_.NewcomerWait(f.active, f.called_unclaimed),
+                  published_.wait_basis());
   return f;
+}
+
+void RedisRoom::NoteWaits(const std::vector<Reply>& e) {
+  // The whole room's figures, as the tick read them in one script: the same that an embedded
+  // room's model learns from (core::RoomShape).
+  core::RoomShape shape;
+  shape.last_issued = ToU64(e[1]);
+  shape.frontier = ToU64(e[2]);
+  shape.waiting = ToU64(e[3]);
+  shape.active = static_cast<std::int64_t>(ToU64(e[4]));
+  shape.called_unclaimed = static_cast<std::int64_t>(ToU64(e[5]));
+  core::RoomCounters& c = shape.counters;
+  c.admissions = ToU64(e[10]);
+  c.immediate = ToU64(e[11]);
+  c.no_shows = ToU64(e[12]);
+  c.expired_sessions = ToU64(e[13]);
+  c.leaves = ToU64(e[14]);
+  c.bypass = ToU64(e[19]);
+  c.withdrawn = ToU64(e[22]);
+  waits_.Observe(store_.clock().Now(), policy(), shape);
+  published_.PublishWaits(waits_.curve());
 }
 
 void RedisRoom::Tick() {
@@ -539,6 +573,8 @@ void RedisRoom::Tick() {
         const std::uint64_t front = ToU64(e[2]);
         const std::uint64_t line = last - std::min(last, front);
         published_.Publish(last, front, line - std::min(line, ToU64(e[3])), ToDouble(e[6]));
+        NoteWaits(e);
+        ForgetPassedGivenBack();
         std::lock_guard lock(figures_mu_);
         figures_.last_issued = last;
         figures_.frontier = front;
@@ -564,8 +600,9 @@ void RedisRoom::Tick() {
 
 RedisStore::RedisStore(const std::vector<RoomSpec>& rooms, const util::Clock& clock,
                        RedisStoreOptions options)
-    : options_(std::move(options)) {
-  // Every time that matters to a room is Redis's own; the clock times the client's deadlines.
+    : clock_(clock), options_(std::move(options)) {
+  // Every time that matters to a room is Redis's own; the clock times the client's deadlines
+  // and the wait model's ticks.
   client_ = std::make_unique<redis::Client>(ioc_, options_.client, clock);
   client_->Start();
   thread_ = std::thread([this] { ioc_.run(); });

@@ -10,11 +10,13 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include "core/wait_model.hpp"
 #include "redis/client.hpp"
 #include "store/published_figures.hpp"
 #include "store/store.hpp"
@@ -48,6 +50,8 @@ class RedisStore;
 // Every change is one Lua script (src/store/redis/*.lua), atomic in Redis, answered once Redis
 // has replied. A poll of a waiting ticket is answered from PublishedFigures, which every tick
 // refreshes with the room's figures (and every join with the ticket it issued): no round trip.
+// Every node runs the room's wait model on the figures its own tick brings back (the whole
+// cluster's counters and occupancy), so every node tells a waiting user the same kind of wait.
 // Times are Redis's own (TIME in the scripts), so the nodes' clocks never decide an expiry.
 //
 // Revocation. Whichever node ends a session (leave, idle expiry at the lease holder's tick)
@@ -117,6 +121,9 @@ class RedisRoom final : public RoomState {
   // active, called}. Published at once, so that this node's own changes show in its figures
   // before the next tick. On the Redis thread.
   void NoteShape(const std::vector<redis::Reply>& answer, std::size_t at);
+  // Feeds the wait model the figures a tick's answer `e` brings, and publishes its curve. On the
+  // Redis thread.
+  void NoteWaits(const std::vector<redis::Reply>& e);
   // Holds session `member` (as the scripts name it) as revoked since `ended_ms`. On the Redis
   // thread.
   void NoteRevoked(const std::string& member, std::int64_t ended_ms);
@@ -143,6 +150,19 @@ class RedisRoom final : public RoomState {
   std::deque<std::pair<std::int64_t, std::uint64_t>> revoked_order_;  // (ended_ms, ticket)
   std::string revoked_cursor_;  // where this node's reading stands ('' before the first)
   std::atomic<bool> ticked_{false};
+
+  // The wait model, fed the room's figures at every tick (the same class as an embedded room's;
+  // see core::WaitModel). On the Redis thread only; its curve is published in published_.
+  core::WaitModel waits_;
+
+  // Places this node gave back above the frontier: their polls go to Redis (expired), not to
+  // the published figures. Written on the Redis thread (with its ordered copy, to forget those
+  // the frontier has passed), read by StatusCached() on any thread. A place given back through
+  // another node reads as waiting here until the frontier passes it; it is never called.
+  TicketSet given_back_;
+  std::set<std::uint64_t> given_back_order_;  // on the Redis thread
+  // Forgets the places given back that the frontier has passed. On the Redis thread.
+  void ForgetPassedGivenBack();
 };
 
 // All rooms, their state in one Redis or a Redis Cluster shared by every node (see
@@ -162,6 +182,8 @@ class RedisStore final : public Store {
 
   redis::Client& client() { return *client_; }
   const RedisStoreOptions& options() const { return options_; }
+  // This node's clock: only the wait model uses it (every time that decides is Redis's own).
+  const util::Clock& clock() const { return clock_; }
 
  private:
   using RoomMap = std::unordered_map<std::string, RedisRoom*, util::StringHash, std::equal_to<>>;
@@ -171,6 +193,7 @@ class RedisStore final : public Store {
     RoomMap by_id;
   };
 
+  const util::Clock& clock_;
   RedisStoreOptions options_;
   boost::asio::io_context ioc_{1};
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_{

@@ -11,6 +11,7 @@
 
 #include "core/policy.hpp"
 #include "core/room.hpp"
+#include "core/wait_model.hpp"
 
 namespace vwr::store {
 
@@ -22,7 +23,14 @@ struct TicketAnswer {
   std::uint64_t position = 0;          // place in line: ticket - frontier (1: next to be called;
                                        // people ahead = position - 1); 0 unless waiting
   std::uint64_t queue_size = 0;        // people waiting in the room
+  // Waiting (and full) answers: the estimated wait and its range, which holds the real wait
+  // about eight times in ten (core::WaitModel). All three are set together, or none (paused,
+  // closed); 0 s when nobody is ahead. eta_basis says whether sessions have been seen to end
+  // yet (kObserved) or the policy and a guess stand in (kPolicy: the range is wide).
   std::optional<std::int64_t> eta_seconds;
+  std::optional<std::int64_t> eta_low_seconds;
+  std::optional<std::int64_t> eta_high_seconds;
+  core::WaitBasis eta_basis = core::WaitBasis::kObserved;
   // When admitted: the session, from which the admission token is made.
   std::int64_t admitted_unix = 0;
   std::string identity;
@@ -68,7 +76,11 @@ struct RoomFigures {
   std::int64_t active = 0;
   std::int64_t called_unclaimed = 0;
   double advance_rate = 0.0;
+  // What a newcomer would wait (0: let in at once), and its range, as in TicketAnswer.
   std::optional<std::int64_t> newcomer_eta_seconds;
+  std::optional<std::int64_t> newcomer_eta_low_seconds;
+  std::optional<std::int64_t> newcomer_eta_high_seconds;
+  core::WaitBasis newcomer_eta_basis = core::WaitBasis::kObserved;
   core::RoomCounters counters;
   // Whose figures these are. The embedded store's are this node's; a shared store's are the
   // whole cluster's (every node reports the same values, refreshed at its tick), with the number
@@ -77,6 +89,13 @@ struct RoomFigures {
   std::uint32_t nodes = 1;
   std::string tick_holder;
 };
+
+// Sets `answer`'s wait from `wait` (nullopt: none), as every store does for its answers.
+void SetWait(TicketAnswer& answer, const std::optional<core::WaitEstimate>& wait,
+             core::WaitBasis basis);
+// The same for a room's figures (a newcomer's wait).
+void SetNewcomerWait(RoomFigures& figures, const std::optional<core::WaitEstimate>& wait,
+                     core::WaitBasis basis);
 
 // The shared state of one room, whichever store holds it. Every method is thread-safe.
 //

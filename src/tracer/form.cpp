@@ -10,19 +10,22 @@
 namespace vwr::tracer {
 namespace {
 
-// Decodes one key or value and checks what it decodes to. `raw` is at most 3 * max bytes when
-// the decoded text can fit (every decoded byte takes 1 to 3 input bytes), so a long value is
-// refused before anything is allocated for it.
+// Decodes one key or value into `out` and checks what it decodes to. `raw` is at most
+// 3 * max bytes when the decoded text can fit (every decoded byte takes 1 to 3 input bytes), so
+// a long value is refused before anything is allocated for it. Decoded in place: one string per
+// key or value, none when it is short enough for the string itself.
 std::optional<FormErrorCode> DecodePart(std::string_view raw, std::size_t max, bool is_key,
                                         std::string& out) {
   const FormErrorCode too_long = is_key ? FormErrorCode::kKeyTooLong : FormErrorCode::kValueTooLong;
   if (raw.size() / 3 > max) return too_long;
-  std::optional<std::string> decoded = http::PercentDecode(raw, /*plus_is_space=*/true);
-  if (!decoded) return FormErrorCode::kBadEscape;
-  if (decoded->size() > max) return too_long;
-  if (decoded->find('\0') != std::string::npos) return FormErrorCode::kNulByte;
-  if (!util::IsValidUtf8(*decoded)) return FormErrorCode::kInvalidUtf8;
-  out = std::move(*decoded);
+  out.clear();
+  out.reserve(raw.size());
+  if (!http::PercentDecodeAppend(raw, /*plus_is_space=*/true, out)) {
+    return FormErrorCode::kBadEscape;
+  }
+  if (out.size() > max) return too_long;
+  if (out.find('\0') != std::string::npos) return FormErrorCode::kNulByte;
+  if (!util::IsValidUtf8(out)) return FormErrorCode::kInvalidUtf8;
   return std::nullopt;
 }
 

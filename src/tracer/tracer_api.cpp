@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <span>
 
@@ -70,12 +71,22 @@ bool WantsJson(const http::Request& req, const FormFields& fields) {
   return accept.find("application/json") != std::string_view::npos;
 }
 
+// The bytes AppendEscaped has to look at: markup and the control characters. Everything else
+// is copied as it is, and a lookup per byte keeps the scan of a plain value short.
+constexpr std::array<bool, 256> kXmlSpecial = [] {
+  std::array<bool, 256> special{};
+  for (std::size_t c = 0; c < 0x20; ++c) special[c] = true;
+  for (const unsigned char c : std::string_view("&<>\"'")) special[c] = true;
+  return special;
+}();
+
 // XML-escapes `text` onto `out`. With `flatten_whitespace`, TAB, CR and LF become spaces.
 void AppendEscaped(std::string& out, std::string_view text, bool flatten_whitespace) {
   // Runs of plain characters are appended whole: most values have nothing to escape.
   std::size_t plain = 0;
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
+    if (!kXmlSpecial[static_cast<unsigned char>(c)]) continue;
     std::string_view replacement;
     switch (c) {
       case '&':
@@ -132,28 +143,36 @@ std::string RenderTracerXml(const TracerValues& values) {
   constexpr std::string_view kType = "\" type=\"String\">";
   constexpr std::string_view kClose = "</Parameter>\n";
   constexpr std::string_view kTail = "\t</Parameters>\n</Root>\n";
+  // The frame around the values is the same in every answer: made once, as the 14 pieces that
+  // come before, between and after the 13 values, so that an answer is 14 copies of the frame
+  // and 13 escaped values.
+  static const std::array<std::string, kTracerFields.size() + 1> kFrame = [&] {
+    std::array<std::string, kTracerFields.size() + 1> frame;
+    frame[0] = kHead;
+    for (std::size_t i = 0; i < kTracerFields.size(); ++i) {
+      frame[i].append(kOpen).append(kTracerFields[i]).append(kType);
+      frame[i + 1] = kClose;
+    }
+    frame.back().append(kTail);
+    return frame;
+  }();
   // One allocation for the usual answer (about 900 bytes): the frame and the values as they
   // are, with a little room for escapes.
-  std::size_t size = kHead.size() + kTail.size() + 32;
-  for (std::size_t i = 0; i < kTracerFields.size(); ++i) {
-    size +=
-        kOpen.size() + kTracerFields[i].size() + kType.size() + values[i].size() + kClose.size();
-  }
+  std::size_t size = 32;
+  for (const std::string& piece : kFrame) size += piece.size();
+  for (const std::string_view value : values) size += value.size();
   std::string out;
   out.reserve(size);
-  out += kHead;
   for (std::size_t i = 0; i < kTracerFields.size(); ++i) {
-    out += kOpen;
-    out += kTracerFields[i];
-    out += kType;
+    out += kFrame[i];
     AppendEscaped(out, values[i], /*flatten_whitespace=*/true);
-    out += kClose;
   }
-  out += kTail;
+  out += kFrame.back();
   return out;
 }
 
-std::string RenderTracerJson(const TracerValues& values) {
+std::string RenderTracerJson(const TracerValues& values,
+                             const std::optional<core::WaitEstimate>& wait) {
   std::string out;
   out.reserve(512);
   out += '{';
@@ -163,9 +182,25 @@ std::string RenderTracerJson(const TracerValues& values) {
     out += ':';
     http::AppendJsonString(out, values[i]);
   }
+  if (wait) {
+    fmt::format_to(std::back_inserter(out), R"(,"etaSeconds":{},"etaRange":[{},{}])",
+                   wait->eta_seconds, wait->low_seconds, wait->high_seconds);
+  }
   out += '}';
   return out;
 }
+
+namespace {
+
+// A waiting answer's estimate, when it has one (none while paused).
+std::optional<core::WaitEstimate> WaitOf(const store::TicketAnswer& answer) {
+  if (!answer.eta_seconds) return std::nullopt;
+  return core::WaitEstimate{*answer.eta_seconds,
+                            answer.eta_low_seconds.value_or(*answer.eta_seconds),
+                            answer.eta_high_seconds.value_or(*answer.eta_seconds)};
+}
+
+}  // namespace
 
 bool TracerApi::Owns(std::string_view path) { return path.starts_with("/TRACERAPI/"); }
 
@@ -540,7 +575,8 @@ void TracerApi::Serve(const http::Request& req, const http::ConnectionInfo& conn
 }
 
 void TracerApi::Reply(Call& call, std::string_view is_wait, std::uint64_t wait_cnt,
-                      std::uint64_t wait_my_cnt, std::uint64_t queue_size) {
+                      std::uint64_t wait_my_cnt, std::uint64_t queue_size,
+                      const std::optional<core::WaitEstimate>& wait) {
   const http::Request& req = call.ctx.request();
   const core::Policy& policy = call.room->state->policy();
   const FormFields& f = call.fields;
@@ -571,7 +607,7 @@ void TracerApi::Reply(Call& call, std::string_view is_wait, std::uint64_t wait_c
   http::Response res = call.ctx.EmptyResponse(http::status::ok);
   if (call.json) {
     res.set(http::field::content_type, "application/json");
-    res.body() = RenderTracerJson(values);
+    res.body() = RenderTracerJson(values, wait);
   } else {
     res.set(http::field::content_type, "text/xml; charset=UTF-8");
     res.body() = RenderTracerXml(values);
@@ -593,7 +629,7 @@ void TracerApi::Input(std::shared_ptr<Call> call, bool has_place) {
       RememberAnswered(call->key, call->place, cached.position, cached.queue_size);
     }
     return Reply(*call, "T", cached.position, call->place.ticket - call->place.frontier_at_join,
-                 cached.queue_size);
+                 cached.queue_size, WaitOf(cached));
   }
   // Called, admitted or ended: the store decides, and claims a called ticket.
   const std::uint64_t ticket = call->place.ticket;
@@ -625,7 +661,7 @@ void TracerApi::Decided(std::shared_ptr<Call> call, const store::TicketAnswer& a
       Remember(call->key, Place{room.incarnation(), answer.ticket, answer.frontier_at_join, false,
                                 answer.position, answer.queue_size});
       return Reply(*call, "T", answer.position, answer.ticket - answer.frontier_at_join,
-                   answer.queue_size);
+                   answer.queue_size, WaitOf(answer));
     }
     case core::TicketStatus::kAdmitted: {
       // The session is created; its ticket is what check-out ends. waitMyCnt keeps the place

@@ -70,7 +70,7 @@ struct TracerOptions {
   // match hosts (recomputed on every SetRoutes).
   std::optional<std::vector<std::string>> allowed_origins;
   std::vector<util::IpRange> trusted_proxies;  // server.trusted_proxies (for ClientIp)
-  guard::Guard* guard = nullptr;            // null: nobody is blocked
+  guard::Guard* guard = nullptr;               // null: nobody is blocked
   // identity.tracer_login_id: the loginId is the platform's user token, verified here; the
   // caller is the user it names, on whatever browser or address. Null: TracerIdentity.
   const token::UserIdentityVerifier* user_identity = nullptr;
@@ -99,8 +99,11 @@ using TracerValues = std::array<std::string_view, kTracerFields.size()>;
 //   </Root>\n
 // Values are XML-escaped, and their TABs, CRs and LFs sent as spaces.
 std::string RenderTracerXml(const TracerValues& values);
-// {"host":"...",...}: the same 13 keys, every value a string.
-std::string RenderTracerJson(const TracerValues& values);
+// {"host":"...",...}: the same 13 keys, every value a string; for a waiting answer with an
+// estimate, two more that legacy clients ignore: "etaSeconds" (a number) and "etaRange" ([low,
+// high] seconds, about the 10th and 90th percentile of the wait).
+std::string RenderTracerJson(const TracerValues& values,
+                             const std::optional<core::WaitEstimate>& wait = std::nullopt);
 // Appends `text` with &, <, >, " and ' escaped.
 void AppendXmlEscaped(std::string& out, std::string_view text);
 
@@ -171,8 +174,10 @@ class TracerApi final : public http::Handler {
   void JoinFor(std::shared_ptr<Call> call);
   void Decided(std::shared_ptr<Call> call, const store::TicketAnswer& answer);
   void Failed(std::shared_ptr<Call> call, const boost::system::error_code& error);
+  // `wait`: the estimate of a waiting answer (the JSON form carries it; the XML does not).
   void Reply(Call& call, std::string_view is_wait, std::uint64_t wait_cnt,
-             std::uint64_t wait_my_cnt, std::uint64_t queue_size);
+             std::uint64_t wait_my_cnt, std::uint64_t queue_size,
+             const std::optional<core::WaitEstimate>& wait = std::nullopt);
   // The CORS headers and no-store every answer carries, then the context's Finish.
   void Answer(Call& call, http::Response response);
   // The identity as the room holds it: its pseudonym (computed at the first store call).

@@ -106,6 +106,10 @@ Fd OpenOrCreateFile(const std::filesystem::path& path, mode_t mode, int flags) {
   }
 }
 
+int CreatePrivateFileIfMissing(const std::filesystem::path& path) {
+  return OpenOrCreateFile(path, 0600, O_RDWR).valid() ? 0 : errno;
+}
+
 int LockExclusive(int fd, std::chrono::milliseconds within) {
   if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return 0;
   if (errno != EWOULDBLOCK && errno != EINTR) return errno;

@@ -69,6 +69,11 @@ Fd CreateFile(const std::filesystem::path& path, mode_t mode, int flags = O_WRON
 // when it does not exist (a file that exists keeps its mode). Invalid on an error (errno set).
 Fd OpenOrCreateFile(const std::filesystem::path& path, mode_t mode, int flags);
 
+// Makes sure a file another library opens by name (SQLite) is private to its owner: created
+// 0600 when missing, before that library creates it with the umask's mode (a file that exists
+// keeps its mode). 0, or the errno of the failure.
+int CreatePrivateFileIfMissing(const std::filesystem::path& path);
+
 // Takes an exclusive flock on `fd`, waiting at most `within` for whoever holds it. The wait is
 // not a polling loop: when the lock is busy, a helper thread blocks in flock() on a duplicate of
 // `fd` (the same open file, so the lock it takes is `fd`'s) and the caller waits for it. 0 when

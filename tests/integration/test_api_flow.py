@@ -46,7 +46,7 @@ CONFIG = config_yaml(
 )
 
 WAITING_KEYS = {"room", "status", "ticket", "position", "initialPosition", "queueSize",
-                "etaSeconds", "pollAfterMs"}
+                "etaSeconds", "etaRange", "pollAfterMs"}
 ADMITTED_KEYS = WAITING_KEYS | {"token", "sessionTimeoutSeconds"}
 
 
@@ -359,7 +359,7 @@ class ApiFlowTest(unittest.TestCase):
         code, info = self.vwr.room_info("shape")
         self.assertEqual(code, 200)
         self.assertEqual(set(info), {"room", "mode", "queueSize", "active", "maxActive",
-                                     "admitRate", "etaSeconds"})
+                                     "admitRate", "etaSeconds", "etaRange"})
         self.assertEqual(info["room"], "shape")
         self.assertEqual(info["mode"], "fifo")
         self.assertEqual(info["maxActive"], 1)

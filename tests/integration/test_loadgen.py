@@ -12,6 +12,7 @@ fairness measures catch it and that `--fail-on` fails the run.
 import base64
 import json
 import os
+import pty
 import re
 import shutil
 import struct
@@ -142,13 +143,68 @@ class LoadgenReportMatchesTheServer(unittest.TestCase):
             self.assertEqual(report["position_increases"], 0, output)
             self.assertLessEqual(report["peak_active"], 10)
 
+    def test_repeated_tracer_identities_are_one_place_each(self):
+        # Ten loginIds shared by ~100 legacy pages: a page that comes while an earlier page of
+        # its loginId is still open is that user reloading, and the server answers it with the
+        # identity's one place or session. The report must count that place once: its
+        # admissions, sessions held and fairness figures equal what the server did.
+        with VwrProcess(config_yaml(room(max_active=5, admit_rate=5), extra=SERVER)) as vwr:
+            code, report, output = run_loadgen([
+                "--target", vwr.public, "--room", ROOM, "--arrivals", "poisson:20",
+                "--duration", "5s", "--hold", "1s", "--protocol", "tracer",
+                "--tracer-poll", "300ms", "--user-ids", "pool:10",
+                "--session-end", "mix:0.5", "--abandon", "0.2:1s"])
+            self.assertEqual(code, 0, output)
+            self.assertGreater(report["reloads"], 10, output)
+            self.assertGreater(report["admitted"], 5, output)
+            self.check_against([vwr], report, vwr)
+            self.assertEqual(report["errors"], 0, output)
+            self.assertEqual(report["fifo_violations"], 0, output)
+            self.assertEqual(report["position_increases"], 0, output)
+            self.assertLessEqual(report["peak_active"], 5, output)
+
+    def test_the_incident_preset_replays_its_hour_compressed(self):
+        # The worst hour at 1/100, ten times faster: its flash crowd rises over the first 3 s.
+        with VwrProcess(config_yaml(room(max_active=20, admit_rate=30), extra=SERVER)) as vwr:
+            code, report, output = run_loadgen([
+                "--target", vwr.public, "--room", ROOM, "--scenario", "incident-2025-01",
+                "--scale", "0.01", "--speed", "10", "--duration", "6s", "--tracer-poll", "500ms"])
+            self.assertEqual(code, 0, output)
+            self.assertEqual(report["scenario"], "incident-2025-01")
+            # The preset's behaviour: sessions of minutes, a third of the pages on TRACER.
+            self.assertEqual(report["hold"], "exp:5m")
+            self.assertEqual(report["protocol"], "mix:0.3")
+            # 6 s of the compressed hour: the rise (3 s, half the peak on average) and 3 s near
+            # the peak of 890 a second x 0.01 x 10.
+            self.assertGreater(report["arrived"], 300, output)
+            self.assertLess(report["arrived"], 500, output)
+            self.assertGreater(report["tracer_people"], 50, output)
+            self.assertGreater(report["peak_waiting"], 100, output)
+            self.check_against([vwr], report, vwr)
+            self.assertEqual(report["errors"], 0, output)
+            self.assertEqual(report["fifo_violations"], 0, output)
+            self.assertEqual(report["position_increases"], 0, output)
+            # What the command line says wins over the preset, also when it is a default value.
+            code, report, output = run_loadgen([
+                "--target", vwr.public, "--room", ROOM, "--scenario", "incident-2025-01",
+                "--scale", "0.001", "--duration", "1s", "--hold", "5s", "--protocol", "native",
+                "--session-end", "leave"])
+            self.assertEqual(code, 0, output)
+            self.assertEqual(report["hold"], "5s")
+            self.assertEqual(report["protocol"], "native")
+            self.assertEqual(report["tracer_people"], 0)
+
     def test_burst_waits_in_order_and_the_html_report_stands_alone(self):
         with VwrProcess(config_yaml(room(max_active=50, admit_rate=40), extra=SERVER)) as vwr:
             code, report, output = run_loadgen([
                 "--target", vwr.public, "--room", ROOM, "--arrivals", "burst:300",
-                "--duration", "5s", "--hold", "1s", "--connections", "16"])
+                "--duration", "5s", "--hold", "1s", "--connections", "16",
+                "--fail-on", "fairness,active"])
             self.assertEqual(code, 0, output)
             self.assertEqual(report["arrived"], 300)
+            self.assertEqual(report["checks"], ["fifo", "positions", "active"])
+            self.assertIn('<div class="verdict ok" id="verdict">PASSED: fifo, positions, active',
+                          report["_html"])
             self.assertEqual(report["by_endpoint"]["join"], 300)
             self.assertEqual(report["peak_waiting"] + report["admitted_at_join"], 300, output)
             self.check_against([vwr], report, vwr)
@@ -199,6 +255,10 @@ class LoadgenAgainstThreeNodes(unittest.TestCase):
         for endpoint in LOADGEN_ENDPOINTS:
             self.assertEqual(report["by_endpoint"][endpoint], served.get(endpoint, 0),
                              "%s: report %r, nodes %r" % (endpoint, report["by_endpoint"], served))
+        self.assertEqual(report["requests"], sum(served.get(e, 0) for e in LOADGEN_ENDPOINTS))
+        # People were spread over the three nodes in turn: each served its share.
+        for node in nodes:
+            self.assertGreater(server_requests([node]).get("join", 0), 10, output)
         # Every node reports the cluster's admissions (read back at its tick).
         for node in nodes:
             wait_until(lambda node=node: server_admissions(node) == report["admitted"], 5,
@@ -231,10 +291,16 @@ def vwr_style_ticket(number):
 
 class UnfairRoom:
     """A waiting room that lies: `lifo` lets the newest waiter in first; `growing` lets the
-    line move in order but answers each poll with a position one higher than the last."""
+    line move in order but answers each poll with a position one higher than the last; `fifo`
+    keeps its promises. One waiter is let in every 0.25 s. Its estimate (`eta`) is `fixed` (2 s
+    whatever the place), `honest` (the place times 0.25 s: when the person will really get in)
+    or `zero` (always "any moment now")."""
 
-    def __init__(self, behaviour, opaque_tickets=False):
+    TICK_S = 0.25
+
+    def __init__(self, behaviour, opaque_tickets=False, eta="fixed"):
         self.behaviour = behaviour
+        self.eta = eta
         self.opaque = opaque_tickets
         self.lock = threading.Lock()
         self.issued = 0
@@ -300,12 +366,13 @@ class UnfairRoom:
 
     def waiting(self, n):
         position = n - len(self.admitted)
+        eta = {"fixed": 2, "honest": round(position * self.TICK_S), "zero": 0}[self.eta]
         if self.behaviour == "growing":
             self.polls[n] = self.polls.get(n, 0) + 1
             position += self.polls[n]
         return {"room": ROOM, "status": "waiting", "ticket": self.ticket(n),
                 "position": max(position, 1), "queueSize": self.issued - len(self.admitted),
-                "etaSeconds": 2, "pollAfterMs": 150}
+                "etaSeconds": eta, "pollAfterMs": 150}
 
     def status(self, ticket):
         n = self.number(ticket)
@@ -317,18 +384,18 @@ class UnfairRoom:
             return self.waiting(n)
 
     def tick(self):
-        while not self.stop.wait(0.25):
+        while not self.stop.wait(self.TICK_S):
             with self.lock:
                 waiting = [n for n in range(1, self.issued + 1) if n not in self.admitted]
                 if waiting:
-                    # lifo: the newest first; growing: in order (only positions lie).
+                    # lifo: the newest first; growing and fifo: in order.
                     self.admitted.add(max(waiting) if self.behaviour == "lifo" else min(waiting))
 
 
 @unittest.skipIf(on_redis(), "needs no store: runs once, in the embedded suite")
 class LoadgenCatchesAnUnfairServer(unittest.TestCase):
-    def unfair(self, behaviour, opaque=False):
-        room_double = UnfairRoom(behaviour, opaque)
+    def unfair(self, behaviour, opaque=False, eta="fixed"):
+        room_double = UnfairRoom(behaviour, opaque, eta)
         self.addCleanup(room_double.close)
         return room_double
 
@@ -343,7 +410,11 @@ class LoadgenCatchesAnUnfairServer(unittest.TestCase):
         self.assertGreater(report["fifo_violations"], 0, output)
         self.assertTrue(report["failed"])
         self.assertIn("fifo", " ".join(report["failed_checks"]))
+        self.assertEqual(report["checks"], ["fifo", "positions"])
         self.assertIn("FAILED", output)
+        # The page says so first thing, without needing its script.
+        self.assertRegex(report["_html"],
+                         r'<div class="verdict bad" id="verdict">FAILED: fifo: \d+ FIFO violations')
 
     def test_the_plain_contract_still_exits_zero(self):
         server = self.unfair("lifo")
@@ -351,6 +422,8 @@ class LoadgenCatchesAnUnfairServer(unittest.TestCase):
         self.assertEqual(code, 0, output)
         self.assertGreater(report["fifo_violations"], 0, output)
         self.assertFalse(report["failed"])
+        self.assertEqual(report["checks"], [])
+        self.assertNotIn('id="verdict"', report["_html"])
 
     def test_opaque_tickets_are_ordered_by_their_calls(self):
         # People arrive spread out (15 a second): whoever's join was answered before another's
@@ -359,6 +432,23 @@ class LoadgenCatchesAnUnfairServer(unittest.TestCase):
         code, report, output = run_loadgen(self.args(server.url) + ["--fail-on", "fifo"])
         self.assertEqual(code, 1, output)
         self.assertGreater(report["fifo_violations"], 0, output)
+
+    def test_eta_honesty_tells_an_honest_estimate_from_a_useless_one(self):
+        # The same fair line, twice: estimates that say when people really get in score a
+        # small error (about 20 %: whole seconds, and the admission is seen at the next poll);
+        # "any moment now" to people who wait seconds scores near 100 % (less for the few who
+        # get in within a second, scored against 1 s).
+        errors = {}
+        for eta in ("honest", "zero"):
+            server = self.unfair("fifo", eta=eta)
+            code, report, output = run_loadgen(self.args(server.url, "poisson:12"))
+            self.assertEqual(code, 0, output)
+            self.assertEqual(report["fifo_violations"], 0, output)
+            self.assertGreater(report["eta_scored_polls"], 50, output)
+            errors[eta] = report["eta_median_rel_error"]
+        self.assertLess(errors["honest"], 0.35, errors)
+        self.assertGreater(errors["zero"], 0.6, errors)
+        self.assertGreater(errors["zero"], 2 * errors["honest"], errors)
 
     def test_positions_that_grow_fail_the_run(self):
         server = self.unfair("growing")
@@ -384,6 +474,60 @@ class LoadgenCommandLine(unittest.TestCase):
                                   timeout=20, env=clean_env())
             self.assertEqual(done.returncode, 2, (args, done.stderr))
             self.assertIn(reason, done.stderr, args)
+
+    def test_a_replay_file_sets_the_arrivals_and_the_length_of_the_run(self):
+        # An export of a day's arrivals per second (header, time column, count column), doubled.
+        directory = tempfile.mkdtemp(prefix="vwr-loadgen-replay-")
+        self.addCleanup(shutil.rmtree, directory, True)
+        csv = os.path.join(directory, "monday.csv")
+        with open(csv, "w", encoding="utf-8") as f:
+            f.write("second,arrivals\n# the doors open\n0,5\n1,12\n2,0\n3,3\n")
+        with VwrProcess(config_yaml(room(max_active=5, admit_rate=5), extra=SERVER)) as vwr:
+            code, report, output = run_loadgen([
+                "--target", vwr.public, "--room", ROOM, "--arrivals", "replay:" + csv,
+                "--scale", "2", "--hold", "500ms"])
+            self.assertEqual(code, 0, output)
+            self.assertEqual(report["arrived"], 40, output)
+            self.assertEqual(report["by_endpoint"]["join"], 40, output)
+            self.assertEqual(report["duration_s"], 4, output)  # as long as the file's rows
+            self.assertEqual(report["series"]["arrivals"][:4], [10, 24, 0, 6], output)
+            self.assertEqual(report["errors"], 0, output)
+
+    def test_a_terminal_shows_a_live_progress_line(self):
+        # On a terminal the line is rewritten in place every second: elapsed time, request
+        # rate, people waiting, admitted and errors, as the run goes.
+        with VwrProcess(config_yaml(room(max_active=5, admit_rate=5), extra=SERVER)) as vwr:
+            controller, terminal = pty.openpty()
+            child = subprocess.Popen(
+                [vwr_binary(), "loadgen", "--target", vwr.public, "--room", ROOM,
+                 "--arrivals", "poisson:20", "--duration", "3500ms", "--hold", "1s"],
+                stdin=subprocess.DEVNULL, stdout=terminal, stderr=subprocess.STDOUT,
+                env=clean_env())
+            os.close(terminal)
+            seen = b""
+            try:
+                while True:
+                    try:
+                        chunk = os.read(controller, 4096)
+                    except OSError:  # the child closed the terminal
+                        break
+                    if not chunk:
+                        break
+                    seen += chunk
+            finally:
+                os.close(controller)
+                self.assertEqual(child.wait(timeout=30), 0, seen)
+        text = seen.decode("utf-8", "replace")
+        progress = re.findall(r"\r\s*(\d+)s\s+(\d+) req/s  arrived (\d+)  waiting (\d+)  "
+                              r"admitted (\d+)  active (\d+)  errors (\d+)\x1b\[K", text)
+        self.assertGreaterEqual(len(progress), 3, text)
+        elapsed = [int(p[0]) for p in progress]
+        self.assertEqual(elapsed, sorted(elapsed), text)
+        self.assertGreater(int(progress[-1][1]), 0, text)  # requests per second
+        self.assertGreater(int(progress[-1][3]), 0, text)  # waiting: 20/s against 5/s admitted
+        self.assertGreater(int(progress[-1][4]), 0, text)  # admitted
+        self.assertEqual(progress[-1][6], "0", text)
+        self.assertIn("vwr loadgen: room sale", text)  # then the summary
 
     def test_a_target_that_refuses_connections_completes_with_connect_errors(self):
         code, report, output = run_loadgen(["--target", "http://127.0.0.1:9", "--room", ROOM,

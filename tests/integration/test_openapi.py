@@ -43,7 +43,8 @@ MISSING = ("the OpenAPI validator needs node and tests/openapi/node_modules: run
 ROUTING_SOURCES = ["src/api/public_api.cpp", "src/tracer/tracer_api.cpp",
                    "src/pages/web_handler.cpp", "src/admin/admin_api.cpp",
                    "src/admin/operator_routes.cpp", "src/console/console_handler.cpp",
-                   "src/guard/guard_lists.cpp"]
+                   "src/guard/guard_lists.cpp", "src/admin/control_api.hpp",
+                   "src/admin/control_api.cpp"]
 ROOM = "default"
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 # Each handler's URL space, a WORD standing for one segment (the room is a real one).
@@ -52,7 +53,8 @@ PUBLIC_TEMPLATES = ["/WORD", "/api/v1/WORD", "/api/v1/rooms/WORD", "/api/v1/room
                     "/sdk/WORD", "/assets/WORD", "/demo/WORD", "/console/WORD"]
 ADMIN_TEMPLATES = ["/WORD", "/admin/api/v1/WORD", "/admin/api/v1/keys/WORD",
                    "/admin/api/v1/rooms/%s/WORD" % ROOM, "/admin/api/v1/operators/WORD",
-                   "/console/WORD"]
+                   "/admin/api/v1/signals/WORD", "/admin/api/v1/rules/WORD",
+                   "/admin/api/v1/control/WORD", "/console/WORD"]
 # Where an admin path goes one segment deeper (sessions/{session}, lists/{list}): first the
 # segment is found (WORD/1 answers other than "no such endpoint"), then every word is tried
 # below it.

@@ -2,7 +2,7 @@
 // page's return URL once admitted. The ticket is kept in localStorage by room, so a reload (or a
 // language switch) never costs the place. The server has already checked the return URL.
 
-import { Waiter, formatEta, formatNumber, statusText, text } from '../sdk/vwr.js';
+import { Waiter, formatEtaRange, formatNumber, statusText, text } from '../sdk/vwr.js';
 
 const MESSAGE_REFRESH_MS = 60000;
 
@@ -17,6 +17,7 @@ const progress = $('#vwr-progress');
 const retryButton = $('#vwr-retry');
 const rejoinButton = $('#vwr-rejoin');
 const continueLink = $('#vwr-continue');
+const leaveButton = $('#vwr-leave');
 const message = $('#vwr-message');
 
 for (const link of document.querySelectorAll('[data-lang]')) {
@@ -45,7 +46,7 @@ function show(u) {
     setAll('position', formatNumber(lang, u.position));
     setAll('people_ahead', formatNumber(lang, u.peopleAhead));
   }
-  if (u.state === 'waiting') setAll('eta', formatEta(lang, u.etaSeconds));
+  if (u.state === 'waiting') setAll('eta', formatEtaRange(lang, u.etaSeconds, u.etaRange));
   if (u.state === 'paused' || u.state === 'closed') setAll('eta', text(lang, 'eta_unknown'));
   if (progress && u.progress !== undefined) {
     const value = Math.round(u.progress);
@@ -63,6 +64,10 @@ function show(u) {
   if (retryButton) retryButton.hidden = u.state !== 'network';
   if (rejoinButton) rejoinButton.hidden = u.state !== 'expired';
   if (continueLink) continueLink.hidden = u.state !== 'admitted';
+  // Only a place in line can be given back.
+  if (leaveButton) {
+    leaveButton.hidden = !['loading', 'joining', 'waiting', 'paused', 'closed', 'network'].includes(u.state);
+  }
 
   if (u.state === 'network') {
     // Count down to the next try, in whole seconds.
@@ -81,16 +86,42 @@ function show(u) {
   }
 }
 
-const waiter = new Waiter(room, { storage: 'local', onExpired: 'wait', onUpdate: show });
+let waiter = null;
+let leaving = false;
+
+function startWaiting() {
+  waiter = new Waiter(room, { storage: 'local', onExpired: 'wait', onUpdate: show });
+  waiter.start().catch(() => {
+    /* not_found and errors are shown by show(); leaving by the leave button */
+  });
+}
+
 retryButton?.addEventListener('click', () => waiter.retryNow());
 rejoinButton?.addEventListener('click', () => {
   rejoinButton.hidden = true;
-  waiter.rejoin();
+  if (main.dataset.state === 'left') {
+    // A new place, at the back of the line: the one given back is gone for good.
+    leaving = false;
+    startWaiting();
+  } else {
+    waiter.rejoin();
+  }
+});
+// Leaving the line gives the place back at once: the people behind move up, and it takes no
+// slot when its turn would have come.
+leaveButton?.addEventListener('click', async () => {
+  if (leaving) return;
+  leaving = true;
+  leaveButton.disabled = true;
+  await waiter.leave();
+  leaveButton.disabled = false;
+  show({ state: 'left', updatedAt: new Date() });
+  if (rejoinButton) rejoinButton.hidden = false;
 });
 
 // A phone that slept may have frozen the timers: look again as soon as the page is seen.
 document.addEventListener('visibilitychange', () => {
-  if (document.visibilityState === 'visible' && Date.now() - lastUpdate > 5000) waiter.retryNow();
+  if (document.visibilityState === 'visible' && Date.now() - lastUpdate > 5000 && !leaving) waiter.retryNow();
 });
 
 // The operator's message line may change while people wait.
@@ -109,6 +140,4 @@ async function refreshMessage() {
 }
 setInterval(refreshMessage, MESSAGE_REFRESH_MS * (0.9 + Math.random() * 0.2));
 
-waiter.start().catch(() => {
-  /* not_found and errors are shown by show() */
-});
+startWaiting();

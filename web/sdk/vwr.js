@@ -145,6 +145,26 @@ export function formatEta(lang, seconds) {
   return text(lang, 'eta_hours', { h: Math.floor(minutes / 60), m: minutes % 60 });
 }
 
+// An estimated wait with its range ([low, high] seconds: the wait falls inside about eight
+// times in ten), as "about 3–5 minutes"; mirrors FormatEtaRange in src/pages/texts.cpp.
+export function formatEtaRange(lang, seconds, range) {
+  if (!Array.isArray(range) || range.length !== 2 || !(seconds > 0)) return formatEta(lang, seconds);
+  const low = Math.min(Number(range[0]), seconds);
+  const high = Math.max(Number(range[1]), seconds);
+  if (!Number.isFinite(low) || !Number.isFinite(high)) return formatEta(lang, seconds);
+  if (high < 60) return text(lang, 'eta_under_minute');
+  if (high < 7200) {
+    const from = Math.max(1, Math.floor(low / 60));
+    const to = Math.max(from, Math.ceil(high / 60));
+    if (from === to) return text(lang, 'eta_minutes', { n: to });
+    return text(lang, 'eta_range_minutes', { low: from, high: to });
+  }
+  const from = Math.max(1, Math.floor(low / 3600));
+  const to = Math.max(from, Math.ceil(high / 3600));
+  if (from === to) return formatEta(lang, seconds);
+  return text(lang, 'eta_range_hours', { low: from, high: to });
+}
+
 export function formatNumber(lang, n) {
   return new Intl.NumberFormat(lang === 'ko' ? 'ko-KR' : 'en-US').format(n);
 }
@@ -321,6 +341,15 @@ export class Waiter {
     this.#reject(new VwrError('cancelled', 'waiting was cancelled'));
   }
 
+  // Leaves the line: the place is given back to the server (the people behind move up, and it
+  // takes no slot when its turn would have come), then waiting stops as with cancel(). Resolves
+  // once the server has answered (or could not be reached: the place then lapses by itself).
+  async leave() {
+    const ticket = this.ticket;
+    this.cancel();
+    if (ticket) await withdraw(this.#room, ticket).catch(() => {});
+  }
+
   // Polls now instead of at the next planned time (a "retry now" button).
   retryNow() {
     clearTimeout(this.#timer);
@@ -470,6 +499,7 @@ export class Waiter {
       initialPosition: initial,
       queueSize: Number(a.queueSize) || 0,
       etaSeconds: a.etaSeconds ?? null,
+      etaRange: Array.isArray(a.etaRange) ? a.etaRange : null,
       pollAfterMs: a.pollAfterMs,
       progress: initial > 0 ? Math.min(100, Math.max(0, 100 - (position / initial) * 100)) : 0,
     };
@@ -735,7 +765,10 @@ export class Overlay {
       set('position', formatNumber(lang, u.position));
       set('people_ahead', formatNumber(lang, u.peopleAhead));
     }
-    set('eta', u.state === 'waiting' ? formatEta(lang, u.etaSeconds) : waiting ? text(lang, 'eta_unknown') : '…');
+    set(
+      'eta',
+      u.state === 'waiting' ? formatEtaRange(lang, u.etaSeconds, u.etaRange) : waiting ? text(lang, 'eta_unknown') : '…',
+    );
     const progress = this.root.querySelector('progress');
     progress.value = Math.round(u.progress ?? 0);
     progress.textContent = `${Math.round(u.progress ?? 0)}%`;
@@ -758,7 +791,7 @@ export function statusText(lang, u) {
     case 'waiting':
       return text(lang, 'status_waiting', {
         position: formatNumber(lang, u.position),
-        eta: formatEta(lang, u.etaSeconds),
+        eta: formatEtaRange(lang, u.etaSeconds, u.etaRange),
       });
     case 'paused':
       return text(lang, 'status_paused');
@@ -776,6 +809,8 @@ export function statusText(lang, u) {
       return text(lang, 'status_not_found');
     case 'error':
       return text(lang, 'status_error');
+    case 'left':
+      return text(lang, 'status_left');
     default:
       return text(lang, 'status_connecting');
   }
@@ -836,7 +871,7 @@ async function enterOnce(room, { userId, userToken, onUpdate, overlay = false, l
       if (overlay && !ui && u.state !== 'admitted' && u.state !== 'joining') {
         ui = new Overlay(room, {
           lang,
-          onCancel: () => waiter.cancel(),
+          onCancel: () => waiter.leave(),
           onRetry: () => waiter.retryNow(),
           onRejoin: () => waiter.rejoin(),
         });
@@ -849,7 +884,7 @@ async function enterOnce(room, { userId, userToken, onUpdate, overlay = false, l
       }
     },
   });
-  const onAbort = () => waiter.cancel();
+  const onAbort = () => waiter.leave();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const answer = await waiter.start();
@@ -883,13 +918,27 @@ export async function heartbeat(room) {
   throw new VwrError('unavailable', `heartbeat answered ${res.status}`, res.data);
 }
 
-// Ends the session (the place goes to the next person at once) and forgets the token and any
-// waiting ticket of `room`. Resolves when the server has answered.
+// Gives back a place in line (waiting, or called and not yet claimed) with its ticket: POST
+// leave with X-VWR-Ticket. Answered 204 also when there was nothing left to give back.
+async function withdraw(room, ticket) {
+  const res = await request(apiUrl(room, 'leave'), { method: 'POST', headers: { 'X-VWR-Ticket': ticket } });
+  if (!res.ok && res.status !== 401 && res.status !== 404) {
+    throw new VwrError('unavailable', `leave answered ${res.status}`, res.data);
+  }
+}
+
+// Ends the session (the place goes to the next person at once), or gives back the place in line
+// this tab holds, and forgets the token and the ticket of `room`. Resolves when the server has
+// answered.
 export async function leave(room) {
   const token = getToken(room);
+  const ticket = storeOf('session').get(ticketKey(room));
   storeOf('session').remove(tokenKey(room));
   storeOf('session').remove(ticketKey(room));
-  if (!token) return;
+  if (!token) {
+    if (ticket) await withdraw(room, ticket);
+    return;
+  }
   const res = await request(apiUrl(room, 'leave'), {
     method: 'POST',
     headers: { Authorization: `Bearer ${token}` },

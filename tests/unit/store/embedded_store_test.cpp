@@ -39,6 +39,45 @@ TEST(EmbeddedRoom, WaitingStatusComesFromPublishedFigures) {
   EXPECT_EQ(polled.eta_seconds, 1);
 }
 
+TEST(EmbeddedRoom, TheLockFreePollReadsTheWaitTheModelForesaw) {
+  // What a waiting join is told comes from core::Room's model under the room's mutex; a poll of
+  // the same place reads the curve the tick published as atomics. They must agree.
+  util::FakeClock clock;
+  core::Policy p = TightPolicy();
+  p.session_timeout = std::chrono::seconds(3);  // nobody heartbeats: sessions end after 3 s
+  EmbeddedStore store({{"r", p}}, clock);
+  EmbeddedRoom* room = store.Find("r");
+  ASSERT_NE(room, nullptr);
+  std::vector<TicketAnswer> line;
+  for (int i = 0; i < 200; ++i) line.push_back(room->Join(""));
+  for (int tick = 0; tick < 100; ++tick) {
+    clock.Advance(milliseconds(100));
+    store.Tick();
+    for (TicketAnswer& t : line) {
+      // Waiting users poll until let in; those inside never check in again, so they go idle.
+      if (t.status == core::TicketStatus::kWaiting) t = room->Status(t.ticket, t.frontier_at_join);
+    }
+  }
+  ASSERT_GT(room->Figures().counters.expired_sessions, 10u);
+  const TicketAnswer joined = room->Join("");
+  ASSERT_EQ(joined.status, core::TicketStatus::kWaiting);
+  ASSERT_TRUE(joined.eta_seconds.has_value());
+  EXPECT_EQ(joined.eta_basis, core::WaitBasis::kObserved);
+  TicketAnswer cached;
+  ASSERT_TRUE(room->StatusCached(joined.ticket, joined.frontier_at_join, cached));
+  EXPECT_EQ(cached.position, joined.position);
+  EXPECT_EQ(cached.eta_seconds, joined.eta_seconds);
+  EXPECT_EQ(cached.eta_low_seconds, joined.eta_low_seconds);
+  EXPECT_EQ(cached.eta_high_seconds, joined.eta_high_seconds);
+  EXPECT_EQ(cached.eta_basis, joined.eta_basis);
+  // 10 slots turning over every 3 s or so: a few seconds per ten places.
+  EXPECT_GT(*cached.eta_seconds, static_cast<std::int64_t>(cached.position) * 3 / 10 / 2);
+  EXPECT_LT(*cached.eta_seconds, static_cast<std::int64_t>(cached.position) * 3 / 10 * 2);
+  // A newcomer's wait is the same curve read one place further back.
+  const RoomFigures f = room->Figures();
+  EXPECT_GE(f.newcomer_eta_seconds, cached.eta_seconds);
+}
+
 TEST(EmbeddedRoom, UnknownRoomIsNull) {
   util::FakeClock clock;
   EmbeddedStore store({{"r", TightPolicy()}}, clock);

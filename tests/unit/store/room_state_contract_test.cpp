@@ -278,6 +278,48 @@ TEST_P(RoomStateContract, JoinsAreAdmittedThenNumberedInArrivalOrder) {
   EXPECT_EQ(f.called_unclaimed, 0);
 }
 
+TEST_P(RoomStateContract, AWaitCarriesItsRangeAndSaysWhetherSessionsWereSeenToEnd) {
+  Open(BasePolicy());
+  const TicketAnswer first = Join();
+  ASSERT_EQ(first.status, TicketStatus::kAdmitted);
+  ASSERT_EQ(Join().status, TicketStatus::kAdmitted);
+  const TicketAnswer joined = Join();
+  ASSERT_EQ(joined.status, TicketStatus::kWaiting);
+  auto in_order = [](const TicketAnswer& a) {
+    return a.eta_seconds && a.eta_low_seconds && a.eta_high_seconds &&
+           *a.eta_low_seconds <= *a.eta_seconds && *a.eta_seconds <= *a.eta_high_seconds;
+  };
+  EXPECT_TRUE(in_order(joined)) << "a join that waits is told its wait and range";
+  EXPECT_EQ(joined.eta_basis, core::WaitBasis::kPolicy) << "no session has ended yet";
+  TicketAnswer cached;
+  ASSERT_TRUE(Room().StatusCached(joined.ticket, joined.frontier_at_join, cached));
+  EXPECT_TRUE(in_order(cached)) << "a cached poll too";
+  EXPECT_EQ(cached.eta_basis, core::WaitBasis::kPolicy);
+  RoomFigures f = Room().Figures();
+  ASSERT_TRUE(f.newcomer_eta_seconds && f.newcomer_eta_low_seconds && f.newcomer_eta_high_seconds);
+  EXPECT_LE(*f.newcomer_eta_low_seconds, *f.newcomer_eta_seconds);
+  EXPECT_LE(*f.newcomer_eta_seconds, *f.newcomer_eta_high_seconds);
+
+  // A session ends: the next ticks learn from it (on a shared store, every node does, from the
+  // figures its own tick brings back).
+  ASSERT_TRUE(Leave(first.ticket));
+  f = FiguresWhen([](const RoomFigures& g) {
+    return g.counters.leaves == 1 && g.newcomer_eta_basis == core::WaitBasis::kObserved;
+  });
+  EXPECT_TRUE(f.newcomer_eta_seconds.has_value());
+  const TicketAnswer later = Join();
+  ASSERT_EQ(later.status, TicketStatus::kWaiting);
+  EXPECT_TRUE(in_order(later));
+  EXPECT_EQ(later.eta_basis, core::WaitBasis::kObserved);
+
+  core::Policy pause = BasePolicy();
+  pause.mode = core::Mode::kPause;
+  SetPolicy(pause);
+  ASSERT_TRUE(Room().StatusCached(later.ticket, later.frontier_at_join, cached));
+  EXPECT_FALSE(cached.eta_seconds || cached.eta_low_seconds || cached.eta_high_seconds)
+      << "nobody can tell while paused";
+}
+
 TEST_P(RoomStateContract, WaitingStatusGivesThePlaceAndAnIdentityKeepsItsTicket) {
   Open(BasePolicy());
   const TicketAnswer holder = Join("holder");
@@ -443,6 +485,10 @@ TEST_P(RoomStateContract, AWithdrawnPlaceLeavesTheLineAndTakesNoSlot) {
   EXPECT_FALSE(Withdraw(holder.ticket)) << "a session is left, not given back";
   EXPECT_EQ(Room().Figures().queue_size, 2u);
   TicketAnswer cached;
+  // Its holder is told at once that the place is gone: a poll (or a re-join with the ticket)
+  // must not show it still waiting, as the published figures alone would.
+  EXPECT_FALSE(Room().StatusCached(gone.ticket, gone.frontier_at_join, cached));
+  EXPECT_EQ(Status(gone).status, TicketStatus::kExpired);
   ASSERT_TRUE(Room().StatusCached(next.ticket, next.frontier_at_join, cached));
   EXPECT_EQ(cached.queue_size, 2u) << "the polls' answers leave it out too";
   // The slot the holder frees passes `gone` over and calls `called`.

@@ -1,0 +1,125 @@
+// Memory per waiting user: the resident set of this process before and after a million joins
+// into the embedded store (journaled to a real directory, as a node runs it), divided by the
+// joins. docs/benchmarks.md ("Memory per waiting user") gives the measured figures; the bounds
+// here are those figures with headroom, so that a change that starts keeping something per
+// waiting user fails here.
+//
+// Its own executable: no other test's heap can hide the growth (by lending freed memory) or add
+// to it. Skipped under sanitizers, whose allocators keep freed memory on purpose.
+#include <gtest/gtest.h>
+#include <malloc.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <string>
+
+#include "store/embedded_store.hpp"
+#include "util/clock.hpp"
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define VWR_SANITIZED 1
+#else
+#define VWR_SANITIZED 0
+#endif
+
+namespace vwr::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A million anonymous joins take about half a second; identified ones cost a hash map insert
+// each (about 2 µs on a busy machine), so fewer of them keep the test within seconds.
+constexpr std::uint64_t kAnonymousJoins = 1'000'000;
+constexpr std::uint64_t kIdentifiedJoins = 250'000;
+// Anonymous waiting users are a number inside their signed ticket: the room keeps nothing for
+// them (measured: 1.5 to 1.8 bytes each, a fixed 1.6 MiB of buffers and pages spread over a
+// million). A room that kept even a 4-byte number per waiting user would fail.
+constexpr double kMaxBytesPerAnonymousUser = 4;
+// A waiting user with an identity (a userId, a bound TRACER caller) is remembered, so that a
+// second join returns the same ticket: its 22-character pseudonym in two hash maps (measured:
+// 232 bytes each: the two map nodes, the string, the bucket arrays).
+constexpr double kMaxBytesPerIdentifiedUser = 320;
+
+// Resident memory of this process, after giving freed heap back to the system, so that what
+// is measured is what the store keeps.
+std::int64_t ResidentBytes() {
+  ::malloc_trim(0);
+  std::ifstream statm("/proc/self/statm");
+  std::int64_t size_pages = 0;
+  std::int64_t resident_pages = 0;
+  statm >> size_pages >> resident_pages;
+  return resident_pages * ::sysconf(_SC_PAGESIZE);
+}
+
+core::Policy KeepsEveryoneWaiting() {
+  core::Policy p;
+  p.max_active = 1;
+  p.admit_rate = 0.001;
+  p.burst = 1;
+  return p;
+}
+
+// Bytes of resident memory per join of `joins` waiting users, each with an identity when
+// `identified`; every join durable before the second measure.
+double BytesPerWaitingUser(bool identified, std::uint64_t joins) {
+  const fs::path dir =
+      fs::temp_directory_path() / ("vwr-waiting-memory-" + std::to_string(::getpid()) +
+                                   (identified ? "-identified" : "-anonymous"));
+  fs::remove_all(dir);
+  util::FakeClock clock;
+  EmbeddedOptions options;
+  options.dir = dir.string();
+  options.fsync = FsyncMode::kInterval;
+  options.snapshot_interval = std::chrono::hours(1);
+  auto opened = EmbeddedStore::Open({{"sale", KeepsEveryoneWaiting()}}, clock, options);
+  EXPECT_TRUE(opened) << opened.error().message();
+  if (!opened) return 0;
+  EmbeddedStore& store = **opened;
+  EmbeddedRoom* room = store.Find("sale");
+  // The first join takes the only slot; the store's structures exist before the first measure.
+  room->Join("");
+  // Identities as a node stores them: 22-character pseudonyms.
+  std::string identity = "u000000000000000000000";
+  const std::int64_t before = ResidentBytes();
+  std::uint64_t last_lsn = 0;
+  for (std::uint64_t i = 0; i < joins; ++i) {
+    if (identified) {
+      std::uint64_t n = i;
+      for (std::size_t d = identity.size() - 1; d > 0 && n > 0; --d, n /= 10) {
+        identity[d] = static_cast<char>('0' + n % 10);
+      }
+    }
+    const TicketAnswer answer = room->Join(identified ? std::string_view(identity) : "");
+    EXPECT_EQ(answer.status, core::TicketStatus::kWaiting);
+    last_lsn = answer.durable_lsn;
+  }
+  std::promise<bool> durable;
+  store.AwaitDurable(last_lsn, [&](bool ok) { durable.set_value(ok); });
+  EXPECT_TRUE(durable.get_future().get());
+  const std::int64_t after = ResidentBytes();
+  EXPECT_EQ(room->Figures().queue_size, joins);
+  const double per_user = static_cast<double>(after - before) / static_cast<double>(joins);
+  std::cout << "resident memory: " << before / 1024 << " KiB before, " << after / 1024
+            << " KiB after " << joins << (identified ? " identified" : " anonymous")
+            << " waiting users: " << per_user << " bytes each\n";
+  store.Close();
+  fs::remove_all(dir);
+  return per_user;
+}
+
+TEST(WaitingMemory, AnAnonymousWaitingUserCostsNoMemory) {
+  if (VWR_SANITIZED) GTEST_SKIP() << "a sanitizer's allocator keeps freed memory";
+  EXPECT_LE(BytesPerWaitingUser(/*identified=*/false, kAnonymousJoins), kMaxBytesPerAnonymousUser);
+}
+
+TEST(WaitingMemory, AWaitingUserWithAnIdentityCostsItsPseudonym) {
+  if (VWR_SANITIZED) GTEST_SKIP() << "a sanitizer's allocator keeps freed memory";
+  EXPECT_LE(BytesPerWaitingUser(/*identified=*/true, kIdentifiedJoins), kMaxBytesPerIdentifiedUser);
+}
+
+}  // namespace
+}  // namespace vwr::store

@@ -198,7 +198,8 @@ std::optional<http::Response> AdminApi::Route(http::RequestContext& ctx, AuditDr
 
   const http::PathSegments parts = http::SplitPath(path);
   const bool keys = parts.size() >= 4 && parts[3] == "keys" && keys_.ring != nullptr;
-  const bool stats = parts.size() >= 4 && parts[3] == "stats" && stats_api_ != nullptr;
+  const bool stats =
+      parts.size() >= 4 && (parts[3] == "stats" || parts[3] == "live") && stats_api_ != nullptr;
   const bool operator_route = OperatorRoutes::Owns(parts);
   const bool control = parts.size() >= 4 && control_ != nullptr && ControlApi::Owns(parts[3]);
   if (parts.size() < 4 || parts[0] != "admin" || parts[1] != "api" || parts[2] != "v1" ||
@@ -235,9 +236,11 @@ std::optional<http::Response> AdminApi::Route(http::RequestContext& ctx, AuditDr
   if (control) return control_->Serve(ctx, parts);
   if (stats) {
     // Answered by StatsApi once history has been read.
-    stats_api_->Serve(req, parts, [ctx = std::move(ctx).Share()](http::Response res) {
-      ctx->Finish(std::move(res));
-    });
+    const http::ConnectionInfo& connection = ctx.connection();
+    stats_api_->Serve(req, connection, parts,
+                      [ctx = std::move(ctx).Share()](http::Response res) {
+                        ctx->Finish(std::move(res));
+                      });
     return std::nullopt;
   }
   if (parts.size() == 4) {

@@ -55,7 +55,8 @@ struct AdminKeys {
 //                                                 ticket number): its tokens stop verifying
 //   GET /admin/api/v1/keys                     -> the admission token keys and the JWKS
 //   POST /admin/api/v1/keys/rotate             -> a new signing key now; the new kid and JWKS
-//   GET /admin/api/v1/stats[/top|/peaks]      -> traffic analysis queries (see StatsApi); needs
+//   GET /admin/api/v1/stats[/top|/peaks], /admin/api/v1/live
+//                                              -> traffic analysis queries (see StatsApi); needs
 //                                                 SetStatistics
 //   GET|PUT /admin/api/v1/signals[/{name}], GET /admin/api/v1/rules, GET /admin/api/v1/control
 //                                              -> traffic control (see ControlApi); needs

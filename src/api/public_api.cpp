@@ -169,6 +169,7 @@ void PublicApi::Route(http::RequestContext& ctx) {
   }
   http::RoomEntry* room = rooms_.Find(parts[3]);
   if (room == nullptr) return ctx.Error(http::ApiError::kRoomNotFound, "no such room");
+  ctx.set_room(room->state->id());
 
   Caller caller;
   if (action->who != nullptr && !(this->*action->who)(*room, ctx, caller)) return;
@@ -201,6 +202,8 @@ bool PublicApi::NameJoiner(http::RoomEntry& /*room*/, http::RequestContext& ctx,
   caller.verified = !body.verified_user.empty();
   caller.identity = caller.verified ? body.verified_user : body.user_id;
   caller.kind = guard::GuardRequestKind::kJoin;
+  // For the traffic analysis' breakdowns (which page, which user).
+  ctx.KeepVisitor(std::move(body.page_url), std::string(caller.identity));
   return true;
 }
 
@@ -465,6 +468,7 @@ std::optional<http::Response> PublicApi::JoinBody(const http::RequestContext& ct
       const boost::json::string* s = url->if_string();
       if (s == nullptr) return bad("pageUrl must be a string");
       if (s->size() > kMaxPageUrlBytes) return bad("pageUrl is longer than 2048 bytes");
+      out.page_url.assign(s->data(), s->size());
     }
     if (const boost::json::value* token = obj->if_contains("userToken");
         token && !token->is_null()) {
@@ -890,6 +894,7 @@ http::Response PublicApi::Verify(http::RequestContext& ctx) {
   }
   store::RoomState& state = *room->state;
   const std::string& id = state.id();
+  ctx.set_room(id);
 
   // The token: a bearer token (an API client, the SDK), else the room's cookie (a browser).
   std::string_view token = http::BearerToken(req[http::field::authorization]);

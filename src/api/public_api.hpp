@@ -153,6 +153,7 @@ class PublicApi final : public http::Handler {
   // What a join body holds, and who it is for.
   struct JoinRequest {
     std::string user_id;     // "userId": a hint in anonymous mode, ignored in signed mode
+    std::string page_url;    // "pageUrl": the page the visitor is on (traffic analysis)
     std::string user_token;  // "userToken": the platform's user token (signed mode)
     std::string entry_pass;  // "entryPass"; empty when none
     std::string challenge;   // "challenge" (proof of work); empty when none

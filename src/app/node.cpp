@@ -17,6 +17,7 @@
 #include "app/logging.hpp"
 #include "app/operator_access.hpp"
 #include "app/reload.hpp"
+#include "app/request_recording.hpp"
 #include "app/room_settings.hpp"
 #include "http/client_ip.hpp"
 #include "server/tls_context.hpp"
@@ -155,6 +156,9 @@ bool Listen(server::HttpServer& http, const ListenerSpec& spec, const config::Co
   options.max_connections = spec.public_side ? limits.max_connections : 0;
   options.max_connections_per_ip = spec.public_side ? limits.max_connections_per_ip : 0;
   options.max_requests_per_connection = limits.max_requests_per_connection;
+  // Streams: the admin listener's live statistics (the public listener has none yet).
+  options.max_streams =
+      spec.public_side ? 0 : static_cast<std::size_t>(config.analytics.live_streams);
   // HTTPS on the public listener only: the admin listener belongs on loopback or a private
   // network, where its bearer token needs no TLS and health checks stay simple.
   if (spec.public_side && config.server.tls.enabled()) {
@@ -180,6 +184,51 @@ bool Listen(server::HttpServer& http, const ListenerSpec& spec, const config::Co
                  v6 ? "]" : "", bound->port(), config.rooms.front().id);
   }
   return true;
+}
+
+// The traffic analysis' options from the configuration (analytics:).
+analytics::StatisticsOptions StatisticsOptionsOf(const config::AnalyticsConfig& config) {
+  using std::chrono::duration_cast;
+  using std::chrono::seconds;
+  analytics::StatisticsOptions options;
+  analytics::Retention& keep = options.retention;
+  keep.seconds = duration_cast<seconds>(config.keep_seconds);
+  keep.minutes = duration_cast<seconds>(config.keep_minutes);
+  keep.hours = duration_cast<seconds>(config.keep_hours);
+  keep.top_minutes = duration_cast<seconds>(config.keep_top_minutes);
+  keep.top_hours = duration_cast<seconds>(config.keep_top_hours);
+  keep.top_minute_keys = static_cast<std::size_t>(config.top_keys);
+  keep.top_hour_keys = static_cast<std::size_t>(config.top_keys) * 5 / 2;
+  options.recorder.poll_sample = static_cast<std::uint32_t>(config.poll_sample);
+  options.surge.factor = config.surge_factor;
+  options.surge.min_rate = config.surge_min_rate;
+  options.surge.window = duration_cast<seconds>(config.surge_window);
+  options.surge.baseline = duration_cast<seconds>(config.surge_baseline);
+  return options;
+}
+
+// What the traffic analysis reads of every room once a second.
+std::vector<analytics::RoomSample> SamplesOf(store::Store& store, const std::string& node) {
+  std::vector<analytics::RoomSample> samples;
+  for (store::RoomState* room : store.Rooms()) {
+    const store::RoomFigures f = room->Figures();
+    samples.push_back(analytics::RoomSample{
+        .room = room->id(),
+        .last_issued = f.last_issued,
+        .frontier = f.frontier,
+        .waiting = f.queue_size,
+        .called = f.called_unclaimed,
+        .active = f.active,
+        .advance_rate = f.advance_rate,
+        .counters = f.counters,
+        // A shared store's counters are read back at the node's tick.
+        .counters_known = !f.cluster_wide || !f.tick_holder.empty(),
+        .policy = room->policy(),
+        // In a cluster the node that ticks the room reports what is derived from the line.
+        .reports_derived = !f.cluster_wide || f.tick_holder == node,
+    });
+  }
+  return samples;
 }
 
 // The TRACER API's options from the configuration (without the guard and identity, which the
@@ -265,32 +314,23 @@ bool Node::BuildHandlers() {
 // Traffic analysis: the handlers record every request; once a second the pipeline adds the
 // rooms' figures and writes history (see analytics::Statistics).
 bool Node::BuildAnalytics() {
-  analytics::StatisticsOptions options;
+  if (!config_.analytics.enabled) {
+    spdlog::info("analytics: off (analytics.enabled: false); nothing is recorded");
+    return true;
+  }
+  analytics::StatisticsOptions options = StatisticsOptionsOf(config_.analytics);
   // Every worker and the store's completion thread record; a few more for the rest.
   options.recorder.writer_slots = std::max(1u, std::thread::hardware_concurrency()) + 4;
   std::unique_ptr<analytics::History> history =
       OpenHistory(shared_, config_.store.data_dir, options.retention, clock_);
   if (!history) return false;
   stats_ = std::make_unique<analytics::Statistics>(options, std::move(history));
+  // Every answer a handler finishes is counted in its room's traffic.
+  for (const config::RoomConfig& room : config_.rooms) stats_->recorder().Room(room.id);
+  recording_ = std::make_unique<RequestRecording>(stats_->recorder());
+  metrics_.SetObserver(recording_.get());
   stats_->Start(clock_, [store = store_.get(), node = shared_.node_id] {
-    std::vector<analytics::RoomSample> samples;
-    for (store::RoomState* room : store->Rooms()) {
-      const store::RoomFigures f = room->Figures();
-      samples.push_back(analytics::RoomSample{
-          .room = room->id(),
-          .last_issued = f.last_issued,
-          .frontier = f.frontier,
-          .waiting = f.queue_size,
-          .called = f.called_unclaimed,
-          .active = f.active,
-          .advance_rate = f.advance_rate,
-          .counters = f.counters,
-          .policy = room->policy(),
-          // In a cluster the node that ticks the room reports what is derived from the line.
-          .reports_derived = !f.cluster_wide || f.tick_holder == node,
-      });
-    }
-    return samples;
+    return SamplesOf(*store, node);
   });
   return true;
 }
@@ -577,6 +617,11 @@ void Node::ScheduleTick() {
     if (ec || draining_) return;
     store_->Tick();
     ControlTick();
+    // The analysis counts entries and exits from the store's counts as soon as they are known
+    // (a shared store's after the first tick), not from its first step a second later.
+    if (stats_ && !stats_baselined_) {
+      stats_baselined_ = stats_->Baseline(SamplesOf(*store_, shared_.node_id));
+    }
     guard_->Expire();
     guard_lists_->Round();
     if (user_keys_) user_keys_->Round();

@@ -140,6 +140,8 @@ class Node {
   // BuildHandlers
   std::unique_ptr<analytics::Statistics> stats_;  // traffic analysis (handlers record into it)
   http::ApiMetrics metrics_;
+  std::unique_ptr<http::RequestObserver> recording_;  // every answer into stats_ (metrics_ tells)
+  bool stats_baselined_ = false;  // every room's store counts are stats_'s baseline (the tick)
   admin::RoomMessages messages_;
   std::unique_ptr<pages::WebHandler> web_;
   std::unique_ptr<token::UserIdentityVerifier> user_identity_;  // null: identities unsigned

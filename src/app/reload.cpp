@@ -45,6 +45,7 @@ ReloadPlan PlanReload(const config::Config& running, const config::Config& next)
   // The platform's keys are read again on SIGHUP; how they are used is fixed at start.
   check("identity", running.identity, next.identity);
   check("log.format", running.log.format, next.log.format);
+  check("analytics", running.analytics, next.analytics);
   check("demo", running.demo, next.demo);
   check("operators", running.operators, next.operators);
   check("console", running.console, next.console);

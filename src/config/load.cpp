@@ -43,9 +43,10 @@ using detail::Reader;
 
 // A config file is a few kilobytes; this only stops a wrong path (a log, a device) early.
 constexpr std::size_t kMaxFileBytes = 16 * 1024 * 1024;
-constexpr std::array<std::string_view, 16> kTopKeys = {
-    "server",   "store", "admin", "secrets", "tokens", "web",       "tracer",    "log",
-    "identity", "rooms", "demo",  "signals", "rules",  "schedules", "operators", "console"};
+constexpr std::array<std::string_view, 17> kTopKeys = {
+    "server", "store",     "admin",     "secrets", "tokens",   "web",
+    "tracer", "log",       "identity",  "rooms",   "demo",     "signals",
+    "rules",  "schedules", "operators", "console", "analytics"};
 
 // Finds where each document in the text starts, without building them, so that the reader can
 // insist on exactly one. It also guards against a yaml-cpp 0.7 bug (issue #1040): a token that
@@ -124,6 +125,9 @@ std::optional<Config> ReadDocument(Reader& reader, std::string_view text) {
     detail::ReadIdentity(reader, *field, config.identity);
   }
   if (const Field* field = sections->Find("log")) detail::ReadLog(reader, *field, config.log);
+  if (const Field* field = sections->Find("analytics")) {
+    detail::ReadAnalytics(reader, *field, config.analytics);
+  }
   if (const Field* field = sections->Find("rooms")) detail::ReadRooms(reader, *field, config.rooms);
   if (const Field* field = sections->Find("operators")) {
     detail::ReadOperators(reader, *field, config.operators);

@@ -35,5 +35,7 @@ void ReadRules(Reader& reader, const Field& field, std::vector<control::RuleSpec
 void ReadSchedules(Reader& reader, const Field& field, std::vector<control::EventSpec>& out);
 void ReadRoomControl(Reader& reader, const Field& field, std::optional<control::ControlSpec>& out);
 void CheckControl(Reader& reader, const Fields& sections, const Config& config);
+// read_analytics.cpp
+void ReadAnalytics(Reader& reader, const Field& field, AnalyticsConfig& out);
 
 }  // namespace vwr::config::detail

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace vwr::http {
 
 std::string_view EndpointName(Endpoint endpoint) {
@@ -98,6 +100,17 @@ analytics::Counter& ApiMetrics::HandlerExceptions(std::string_view listener) {
       .second;
 }
 
+ApiMetrics::ListenerStreams& ApiMetrics::Streams(std::string_view listener) {
+  const std::lock_guard lock(listeners_mu_);
+  for (auto& [name, streams] : streams_) {
+    if (name == listener) return streams;
+  }
+  return streams_
+      .emplace_back(std::piecewise_construct, std::forward_as_tuple(listener),
+                    std::forward_as_tuple())
+      .second;
+}
+
 void ApiMetrics::Render(std::string& out) const {
   analytics::AppendHelp(out, "vwr_http_requests_total", "counter",
                         "HTTP requests answered, by endpoint and status code.");
@@ -127,6 +140,23 @@ void ApiMetrics::Render(std::string& out) const {
                        fmt::format("endpoint=\"{}\"", EndpointName(static_cast<Endpoint>(e))));
   }
   const std::lock_guard lock(listeners_mu_);
+  if (!streams_.empty()) {
+    analytics::AppendHelp(out, "vwr_http_streams", "gauge",
+                          "Answers that go on (Server-Sent Events) open now, by listener.");
+    for (const auto& [name, streams] : streams_) {
+      analytics::AppendSample(out, "vwr_http_streams",
+                              fmt::format("listener=\"{}\"", analytics::EscapeLabel(name)),
+                              static_cast<std::uint64_t>(std::max<std::int64_t>(
+                                  0, streams.open.load(std::memory_order_relaxed))));
+    }
+    analytics::AppendHelp(out, "vwr_http_streams_refused_total", "counter",
+                          "Streams refused because the listener had its most open.");
+    for (const auto& [name, streams] : streams_) {
+      analytics::AppendSample(out, "vwr_http_streams_refused_total",
+                              fmt::format("listener=\"{}\"", analytics::EscapeLabel(name)),
+                              streams.refused.Value());
+    }
+  }
   if (handler_exceptions_.empty()) return;
   analytics::AppendHelp(out, "vwr_http_handler_exceptions_total", "counter",
                         "Exceptions that reached a listener's catch-all instead of an answer "

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <deque>
 #include <mutex>
 #include <string>
@@ -8,6 +9,7 @@
 #include <utility>
 
 #include "analytics/metrics.hpp"
+#include "http/request_observer.hpp"
 
 namespace vwr::http {
 
@@ -59,7 +61,20 @@ class ApiMetrics {
   // a handler: vwr_http_handler_exceptions_total{listener}). Registered when the listener is
   // added (the same name gives the same counter); the counter lives as long as this object.
   analytics::Counter& HandlerExceptions(std::string_view listener);
+  // A listener's answers that go on (Server-Sent Events): open now (vwr_http_streams), and
+  // refused because the listener had its most open (vwr_http_streams_refused_total). Registered
+  // when the listener is added; lives as long as this object.
+  struct ListenerStreams {
+    std::atomic<std::int64_t> open{0};
+    analytics::Counter refused;
+  };
+  ListenerStreams& Streams(std::string_view listener);
   void Render(std::string& out) const;
+
+  // Who else is told of every answer these metrics count (RequestContext::Finish): the traffic
+  // analysis. Set before serving; null (the default): nobody.
+  void SetObserver(RequestObserver* observer) { observer_ = observer; }
+  RequestObserver* observer() const { return observer_; }
 
  private:
   static constexpr std::array<unsigned, 13> kCodes = {200, 204, 304, 400, 401, 404, 405,
@@ -71,6 +86,8 @@ class ApiMetrics {
   std::array<analytics::Counter, kVerifyOutcomeCount> verify_;
   mutable std::mutex listeners_mu_;  // guards the list, not the counts
   std::deque<std::pair<std::string, analytics::Counter>> handler_exceptions_;
+  std::deque<std::pair<std::string, ListenerStreams>> streams_;
+  RequestObserver* observer_ = nullptr;
 };
 
 }  // namespace vwr::http

@@ -109,7 +109,7 @@ void WebHandler::Serve(const http::Request& request, const http::ConnectionInfo&
   ctx.Finish(Route(ctx));
 }
 
-http::Response WebHandler::Route(const http::RequestContext& ctx) {
+http::Response WebHandler::Route(http::RequestContext& ctx) {
   const http::Request& req = ctx.request();
   const std::string_view path = http::PathOf(req.target());
   auto not_found = [&] { return ctx.ErrorResponse(http::ApiError::kNotFound, "no such endpoint"); };
@@ -168,7 +168,7 @@ http::Response WebHandler::NotFoundPage(const http::RequestContext& ctx, Lang la
   return Html(http::status::not_found, RenderPage(not_found_, values), ctx);
 }
 
-http::Response WebHandler::WaitPage(std::string_view room, const http::RequestContext& ctx) {
+http::Response WebHandler::WaitPage(std::string_view room, http::RequestContext& ctx) {
   const http::Request& req = ctx.request();
   const std::string_view query = http::QueryOf(req.target());
   const Lang lang =
@@ -177,6 +177,7 @@ http::Response WebHandler::WaitPage(std::string_view room, const http::RequestCo
   const auto page = pages.find(room);
   http::RoomEntry* entry = rooms_.Find(room);
   if (page == pages.end() || entry == nullptr) return NotFoundPage(ctx, lang);
+  ctx.set_room(entry->state->id());  // a page load of the room's traffic
 
   const std::optional<std::string> requested = http::QueryParam(query, "return");
   std::string return_url = "/";
@@ -214,10 +215,10 @@ http::Response WebHandler::WaitPage(std::string_view room, const http::RequestCo
   return Html(http::status::ok, RenderPage(*page->second.page, values), ctx);
 }
 
-http::Response WebHandler::WaitMessage(std::string_view room, const http::RequestContext& ctx) {
-  if (rooms_.Find(room) == nullptr) {
-    return ctx.ErrorResponse(http::ApiError::kRoomNotFound, "no such room");
-  }
+http::Response WebHandler::WaitMessage(std::string_view room, http::RequestContext& ctx) {
+  http::RoomEntry* entry = rooms_.Find(room);
+  if (entry == nullptr) return ctx.ErrorResponse(http::ApiError::kRoomNotFound, "no such room");
+  ctx.set_room(entry->state->id());
   std::string body = R"({"message":)";
   http::AppendJsonString(body, messages_.Get(room).text);
   body.push_back('}');

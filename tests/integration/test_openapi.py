@@ -161,6 +161,11 @@ class Prober:
                 body = b"" if method in ("POST", "PUT", "PATCH", "DELETE") else None
                 self.conn.request(method, path, body=body, headers=self.headers)
                 resp = self.conn.getresponse()
+                if resp.getheader("Content-Type", "").startswith("text/event-stream"):
+                    # A stream that goes on (/admin/api/v1/live): answered; not read to its end.
+                    self.close()
+                    self.seen[key] = (resp.status, None, None)
+                    return self.seen[key]
                 data = resp.read()
                 if resp.getheader("Connection", "").lower() == "close":
                     self.close()

@@ -249,6 +249,18 @@ std::optional<http::Response> AdminApi::Route(http::RequestContext& ctx, AuditDr
     if (!read) return only_get();
     return ListRooms(ctx);
   }
+  if (parts.size() == 6 && parts[5] == "sessions") {
+    ctx.set_endpoint(http::Endpoint::kSessions);
+    http::RoomEntry* room = rooms_.Find(parts[4]);
+    if (room == nullptr) return ctx.ErrorResponse(http::ApiError::kRoomNotFound, "no such room");
+    if (req.method() != http::verb::delete_) {
+      http::Response res = ctx.ErrorResponse(http::ApiError::kMethodNotAllowed, "use DELETE");
+      res.set(http::field::allow, "DELETE");
+      return res;
+    }
+    EndAllSessions(*room, ctx, note);
+    return std::nullopt;
+  }
   if (parts.size() == 7 && parts[5] == "sessions") {
     ctx.set_endpoint(http::Endpoint::kSessions);
     http::RoomEntry* room = rooms_.Find(parts[4]);
@@ -621,6 +633,32 @@ std::optional<http::Response> AdminApi::EndSession(http::RoomEntry& room, std::s
     ctx->Finish(ctx->EmptyResponse(http::status::no_content));
   });
   return std::nullopt;
+}
+
+void AdminApi::EndAllSessions(http::RoomEntry& room, http::RequestContext& ctx, AuditRecord& note) {
+  note = {.room = room.state->id(),
+          .action = "sessions.end_all",
+          .before = fmt::format(R"({{"active":{}}})", room.state->Figures().active)};
+  // `note` lives as long as the context's answer callback, which the continuation holds.
+  room.state->LeaveAll([&note, ctx = std::move(ctx).Share(),
+                        id = room.state->id()](boost::system::result<std::uint64_t> ended) {
+    if (!ended) {
+      spdlog::error("admin: the sessions of room {} were not all ended: {}", id,
+                    ended.error().message());
+      http::Response res =
+          ctx->ErrorResponse(http::ApiError::kUnavailable,
+                             "the sessions could not all be ended (some may have); try again");
+      res.keep_alive(false);
+      return ctx->Finish(std::move(res));
+    }
+    note.after = fmt::format(R"({{"ended":{}}})", *ended);
+    spdlog::info("admin: every session of room {} ended by {}: {} ended", id,
+                 ctx->connection().peer.to_string(), *ended);
+    std::string body = R"({"room":)";
+    http::AppendJsonString(body, id);
+    fmt::format_to(std::back_inserter(body), R"(,"ended":{}}})", *ended);
+    ctx->Json(http::status::ok, std::move(body));
+  });
 }
 
 http::Response AdminApi::GetPolicy(http::RoomEntry& room, const http::RequestContext& ctx) {

@@ -146,6 +146,8 @@ class AdminApi final : public http::Handler {
   // DELETE .../sessions/{session}: the refusal, or nullopt once the session is being ended.
   std::optional<http::Response> EndSession(http::RoomEntry& room, std::string_view session,
                                            http::RequestContext& ctx, AuditRecord& note);
+  // DELETE .../sessions: ends every session of the room; answers once they have ended.
+  void EndAllSessions(http::RoomEntry& room, http::RequestContext& ctx, AuditRecord& note);
 
   http::RoomDirectory& rooms_;
   store::Store& store_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace vwr::core {
 
@@ -233,6 +234,14 @@ bool Room::Leave(std::uint64_t session_ticket) {
   EndSession(it);
   ++counters_.leaves;
   return true;
+}
+
+std::uint64_t Room::LeaveAll() {
+  // A copy: each Leave takes its session out of the idle order.
+  const std::vector<std::uint64_t> tickets(idle_order_.begin(), idle_order_.end());
+  std::uint64_t ended = 0;
+  for (const std::uint64_t ticket : tickets) ended += Leave(ticket) ? 1 : 0;
+  return ended;
 }
 
 bool Room::Withdraw(std::uint64_t number) {

@@ -118,6 +118,10 @@ class Room {
   bool Heartbeat(std::uint64_t session_ticket, const Instant& now);
   // Ends a session and frees its slot at once. False when there was no such session.
   bool Leave(std::uint64_t session_ticket);
+  // Ends every session (from the line and bypass alike), each as Leave does and reported as its
+  // own SessionEnded, least recently seen first; the line and the called tickets stay. Returns
+  // how many ended.
+  std::uint64_t LeaveAll();
   // Gives back place `number` before its session begins: a waiting ticket leaves the line (it
   // no longer counts in waiting(), and the frontier passes it without calling it, so it takes
   // no slot), a called one gives its call up at once (its slot returns now, not after

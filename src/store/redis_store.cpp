@@ -24,6 +24,7 @@ struct RoomScripts {
   redis::Script status = Of(scripts::kStatus);
   redis::Script heartbeat = Of(scripts::kHeartbeat);
   redis::Script leave = Of(scripts::kLeave);
+  redis::Script leave_all = Of(scripts::kLeaveAll);
   redis::Script leave_identity = Of(scripts::kLeaveIdentity);
   redis::Script tick = Of(scripts::kTick);
   redis::Script adopt = Of(scripts::kAdopt);
@@ -374,6 +375,29 @@ void RedisRoom::Leave(std::uint64_t session_ticket, Done<bool> done) {
                          if (found) NoteRevoked(member, ToI64((*a)[6]));
                          done(found);
                        });
+}
+
+void RedisRoom::LeaveAll(Done<std::uint64_t> done) {
+  if (!adopted()) return done(Unavailable<std::uint64_t>());
+  LeaveAllFrom(0, std::move(done));
+}
+
+void RedisRoom::LeaveAllFrom(std::uint64_t ended, Done<std::uint64_t> done) {
+  const std::uint32_t batch = std::max<std::uint32_t>(store_.options().end_all_batch, 1);
+  store_.client().Eval(
+      Scripts().leave_all, Keys(), Args({std::to_string(batch)}),
+      [this, ended, batch, done = std::move(done)](boost::system::result<Reply> r) mutable {
+        // {ended, last, front, waiting, active, called, now_ms, session...}: leave_all.lua
+        const std::vector<Reply>* a = ArrayOf(r, 7, "leave_all");
+        if (a == nullptr) return done(Unavailable<std::uint64_t>());
+        NoteShape(*a, 1);
+        const std::int64_t now_ms = ToI64((*a)[6]);
+        // Refused here at once; the other nodes learn it at their next tick.
+        for (std::size_t i = 7; i < a->size(); ++i) NoteRevoked((*a)[i].str, now_ms);
+        const std::uint64_t now_ended = ToU64((*a)[0]);
+        if (now_ended < batch || ToU64((*a)[4]) == 0) return done(ended + now_ended);
+        LeaveAllFrom(ended + now_ended, std::move(done));
+      });
 }
 
 void RedisRoom::Withdraw(std::uint64_t ticket, Done<bool> done) {

@@ -38,7 +38,7 @@ constexpr std::int64_t kMaxPowDifficulty = 32;
 constexpr milliseconds kMinPowChallengeLifetime{1'000};
 constexpr milliseconds kMaxPowChallengeLifetime{3'600'000};
 constexpr std::size_t kMaxRoomIdLength = 64;
-constexpr std::array<std::string_view, 19> kRoomKeys = {"id",
+constexpr std::array<std::string_view, 20> kRoomKeys = {"id",
                                                         "name",
                                                         "match",
                                                         "max_active",

@@ -546,7 +546,11 @@ class BasicHttpSession final : public HttpSession,
   void OnStreamWrite(beast::error_code ec) {
     writing_ = false;
     if (ec) return EndStream(/*clean=*/false);
-    if (stream_ended_) return Close();  // the closing chunk is out
+    if (stream_ended_) {
+      // Ended cleanly while this chunk was on its way: the closing chunk follows it.
+      if (std::exchange(closing_chunk_due_, false)) return WriteClosingChunk();
+      return Close();  // the closing chunk is out
+    }
     if (!watching_) {
       watching_ = true;
       // No deadline on the watching read; each write sets its own (see ListenerOptions).
@@ -609,18 +613,24 @@ class BasicHttpSession final : public HttpSession,
     stream_ended_ = true;
     stream_timer_.cancel();
     ReleaseStream();
-    if (clean && !writing_ && response_.version() == 11) {
-      out_ = "0\r\n\r\n";
-      writing_ = true;
-      Tcp().expires_after(kTlsShutdownTimeout);
-      return asio::async_write(stream_, asio::buffer(out_),
-                               [self = this->shared_from_this()](beast::error_code, std::size_t) {
-                                 self->writing_ = false;
-                                 self->Finish();
-                               });
-    }
+    const bool chunked = response_.version() == 11;
+    if (clean && chunked && !writing_) return WriteClosingChunk();
     if (!writing_) return Close();
-    // A write is under way: it ends, and OnStreamWrite closes.
+    // A write is under way: it ends, and OnStreamWrite sends the closing chunk (clean) or
+    // closes.
+    closing_chunk_due_ = clean && chunked;
+  }
+
+  // The last chunk of a stream that ended cleanly, then the connection's end.
+  void WriteClosingChunk() {
+    out_ = "0\r\n\r\n";
+    writing_ = true;
+    Tcp().expires_after(kTlsShutdownTimeout);
+    asio::async_write(stream_, asio::buffer(out_),
+                      [self = this->shared_from_this()](beast::error_code, std::size_t) {
+                        self->writing_ = false;
+                        self->Finish();
+                      });
   }
 
   // Tells the source its stream has ended, gives the listener's place back and drops the
@@ -682,12 +692,13 @@ class BasicHttpSession final : public HttpSession,
   std::shared_ptr<http::StreamSource> source_;
   std::chrono::milliseconds stream_period_{1000};
   asio::steady_timer stream_timer_;
-  std::string stream_chunk_;   // what Next() gave
-  bool streaming_ = false;     // the head has gone out (or is going)
-  bool watching_ = false;      // the read that notices the client leaving is under way
-  bool writing_ = false;       // a write of the stream is under way
-  bool more_ = true;           // Next() has not said "the end"
-  bool stream_ended_ = false;  // EndStream ran
+  std::string stream_chunk_;        // what Next() gave
+  bool streaming_ = false;          // the head has gone out (or is going)
+  bool watching_ = false;           // the read that notices the client leaving is under way
+  bool writing_ = false;            // a write of the stream is under way
+  bool more_ = true;                // Next() has not said "the end"
+  bool stream_ended_ = false;       // EndStream ran
+  bool closing_chunk_due_ = false;  // ended cleanly during a write: the closing chunk follows
 };
 
 }  // namespace

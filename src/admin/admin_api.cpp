@@ -234,15 +234,15 @@ std::optional<http::Response> AdminApi::Route(http::RequestContext& ctx, AuditDr
     return std::nullopt;
   }
   AuditRecord& note = draft.change;
+  note.operator_name = caller.name;  // also who a change is reported as (traffic control's hold)
   if (keys) return RouteKeys(ctx, parts, note);
   if (control) return control_->Serve(ctx, parts);
   if (stats) {
     // Answered by StatsApi once history has been read.
     const http::ConnectionInfo& connection = ctx.connection();
-    stats_api_->Serve(req, connection, parts,
-                      [ctx = std::move(ctx).Share()](http::Response res) {
-                        ctx->Finish(std::move(res));
-                      });
+    stats_api_->Serve(req, connection, parts, [ctx = std::move(ctx).Share()](http::Response res) {
+      ctx->Finish(std::move(res));
+    });
     return std::nullopt;
   }
   if (parts.size() == 4) {
@@ -676,13 +676,15 @@ std::optional<http::Response> AdminApi::PutPolicy(http::RoomEntry& room, http::R
   if (auto* refused = std::get_if<http::Response>(&change)) return std::move(*refused);
   const core::Policy& next = std::get<core::Policy>(change);
   const std::string rendered = RenderPolicy(room.state->id(), next);
-  note = {.room = room.state->id(),
+  std::string who = note.operator_name;
+  note = {.operator_name = who,
+          .room = room.state->id(),
           .action = "policy",
           .before = RenderPolicy(room.state->id(), room.state->policy()),
           .after = rendered};
   room.state->SetPolicy(next, [ctx = std::move(ctx).Share(), rendered, id = room.state->id(),
-                               before = room.state->policy(), next,
-                               control = control_](boost::system::result<void> done) {
+                               before = room.state->policy(), next, control = control_,
+                               who = std::move(who)](boost::system::result<void> done) {
     if (!done) {
       spdlog::error("admin: policy of room {} not changed: {}", id, done.error().message());
       http::Response res = ctx->ErrorResponse(http::ApiError::kUnavailable,
@@ -694,7 +696,7 @@ std::optional<http::Response> AdminApi::PutPolicy(http::RoomEntry& room, http::R
                  ctx->connection().peer.to_string(), rendered);
     // The operator's change wins: the room's controller holds off.
     if (control != nullptr) {
-      control->OperatorSet(id, "admin@" + ctx->connection().peer.to_string(), before, next);
+      control->OperatorSet(id, who + "@" + ctx->connection().peer.to_string(), before, next);
     }
     ctx->Json(http::status::ok, rendered);
   });

@@ -61,6 +61,9 @@ class RequestPipeline {
   // The first step of a request: its context. `request` and `connection` stay alive until
   // `respond` has been called (the server holds them).
   RequestContext Begin(const Request& request, const ConnectionInfo& connection, Respond respond);
+  // The context keeps references: a temporary request or connection would dangle.
+  RequestContext Begin(Request&&, const ConnectionInfo&, Respond) = delete;
+  RequestContext Begin(const Request&, ConnectionInfo&&, Respond) = delete;
 
   // `endpoint` answers errors in bulk by design (/api/v1/verify answers 401 to every visitor
   // not yet admitted): its lines are held to their own rate, so that they never crowd out the

@@ -12,6 +12,9 @@
 namespace vwr::http {
 namespace {
 
+// What the server holds for a request (Begin keeps a reference to it): a peer of no address.
+const ConnectionInfo kNoConnection{};
+
 using std::chrono::milliseconds;
 
 // Captures what the default logger writes while the test runs.
@@ -109,7 +112,7 @@ TEST(RequestContext, AnswersTakeTheRequestsVersionAndKeepAlive) {
   Request old{verb::get, "/", 10};  // HTTP/1.0 without keep-alive
   Request kept{verb::get, "/", 11};
   for (const Request* req : {&old, &kept}) {
-    RequestContext ctx = pipeline.Begin(*req, ConnectionInfo{}, answers.Collect());
+    RequestContext ctx = pipeline.Begin(*req, kNoConnection, answers.Collect());
     EXPECT_EQ(ctx.version(), req->version());
     EXPECT_EQ(ctx.keep_alive(), req->keep_alive());
     const Response error = ctx.ErrorResponse(ApiError::kRoomNotFound, "no such room");
@@ -187,7 +190,7 @@ TEST(RequestContext, WithoutAGuardEveryRequestPasses) {
   RequestPipeline pipeline(clock, metrics);
   const Request req{verb::get, "/", 11};
   Answers answers;
-  RequestContext ctx = pipeline.Begin(req, ConnectionInfo{}, answers.Collect());
+  RequestContext ctx = pipeline.Begin(req, kNoConnection, answers.Collect());
   EXPECT_FALSE(ctx.guarded());
   EXPECT_EQ(ctx.Guard("sale", "t", true, guard::GuardRequestKind::kOther).action,
             guard::GuardAction::kPass);
@@ -199,7 +202,7 @@ TEST(RequestContext, ABlockedRequestGets429WithRetryAfter) {
   RequestPipeline pipeline(clock, metrics);
   const Request req{verb::get, "/", 11};
   Answers answers;
-  RequestContext ctx = pipeline.Begin(req, ConnectionInfo{}, answers.Collect());
+  RequestContext ctx = pipeline.Begin(req, kNoConnection, answers.Collect());
 
   const Response limited =
       ctx.BlockedResponse({guard::GuardAction::kBlock, std::chrono::seconds(42), "rate_limit_ip"});
@@ -224,16 +227,16 @@ TEST(RequestContext, ErrorsAreLoggedAndAnEndpointSetApartHasItsOwnRate) {
   const Request req{verb::get, "/api/v1/verify?room=a", 11};
   Answers answers;
   for (int i = 0; i < 5; ++i) {
-    RequestContext ctx = pipeline.Begin(req, ConnectionInfo{}, answers.Collect());
+    RequestContext ctx = pipeline.Begin(req, kNoConnection, answers.Collect());
     ctx.set_endpoint(Endpoint::kVerify);
     ctx.Error(ApiError::kInvalidToken, "not admitted");
   }
   for (int i = 0; i < 5; ++i) {
-    RequestContext ctx = pipeline.Begin(req, ConnectionInfo{}, answers.Collect());
+    RequestContext ctx = pipeline.Begin(req, kNoConnection, answers.Collect());
     ctx.set_endpoint(Endpoint::kStatus);
     ctx.Error(ApiError::kInvalidTicket, "forged");
   }
-  RequestContext fine = pipeline.Begin(req, ConnectionInfo{}, answers.Collect());
+  RequestContext fine = pipeline.Begin(req, kNoConnection, answers.Collect());
   fine.Json(status::ok, "{}");
 
   const std::vector<std::string> lines = log.Lines();
@@ -255,7 +258,7 @@ TEST(RequestContext, AContinuationSharesTheContextOnce) {
   RequestPipeline pipeline(clock, metrics);
   const Request req{verb::post, "/api/v1/rooms/a/join", 11};
   Answers answers;
-  RequestContext ctx = pipeline.Begin(req, ConnectionInfo{}, answers.Collect());
+  RequestContext ctx = pipeline.Begin(req, kNoConnection, answers.Collect());
   ctx.set_endpoint(Endpoint::kJoin);
 
   std::shared_ptr<RequestContext> shared = std::move(ctx).Share();
@@ -306,7 +309,7 @@ TEST(RequestContext, FinishTellsTheObserverWhatTheHandlerNoted) {
   req.set(field::user_agent, "Mozilla/5.0 Chrome/120");
   Answers answers;
   {
-    RequestContext ctx = pipeline.Begin(req, ConnectionInfo{}, answers.Collect());
+    RequestContext ctx = pipeline.Begin(req, kNoConnection, answers.Collect());
     ctx.set_endpoint(Endpoint::kJoin);
     ctx.KeepVisitor("https://shop.example.com/sale", "alice");
     // The guard names the room; a continuation moves the context (what was kept moves along).
@@ -316,7 +319,7 @@ TEST(RequestContext, FinishTellsTheObserverWhatTheHandlerNoted) {
     later->Json(status::ok, "{}");
   }
   {
-    RequestContext ctx = pipeline.Begin(req, ConnectionInfo{}, answers.Collect());
+    RequestContext ctx = pipeline.Begin(req, kNoConnection, answers.Collect());
     ctx.set_endpoint(Endpoint::kTracerInput);
     ctx.set_room("sale");
     ctx.set_tracer_poll(true);
@@ -327,7 +330,7 @@ TEST(RequestContext, FinishTellsTheObserverWhatTheHandlerNoted) {
     ctx.Json(status::ok, "NE");  // TRACER answers a blocked caller 200 NE: still blocked
   }
   {
-    RequestContext ctx = pipeline.Begin(req, ConnectionInfo{}, answers.Collect());
+    RequestContext ctx = pipeline.Begin(req, kNoConnection, answers.Collect());
     ctx.Error(ApiError::kNotFound, "no such endpoint");  // no room: nobody's traffic
   }
   ASSERT_EQ(observer.seen.size(), 3u);

@@ -637,9 +637,11 @@ class BasicHttpSession final : public HttpSession,
   // source (once).
   void ReleaseStream() {
     if (!source_) return;
-    std::exchange(source_, nullptr)->Ended();
+    // The place is given back before the source hears of the end, so that whoever the source
+    // tells finds the count already down.
     streams_.open->fetch_sub(1, std::memory_order_relaxed);
     if (streams_.metrics != nullptr) streams_.metrics->open.fetch_sub(1, std::memory_order_relaxed);
+    std::exchange(source_, nullptr)->Ended();
   }
 
   // The last answer is out ("Connection: close"): end the connection in good order.

@@ -16,6 +16,11 @@ using namespace boost::beast::http;  // NOLINT(google-build-using-namespace)
 
 using Request = http::request<http::string_body>;
 
+// GET or HEAD: a request that only reads.
+inline bool IsRead(const Request& request) {
+  return request.method() == verb::get || request.method() == verb::head;
+}
+
 // What the server knows about the connection a request came on.
 struct ConnectionInfo {
   boost::asio::ip::address peer;

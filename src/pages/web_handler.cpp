@@ -34,10 +34,6 @@ http::Response MethodNotAllowed(const http::RequestContext& ctx, std::string_vie
   return res;
 }
 
-bool IsRead(const http::Request& req) {
-  return req.method() == http::verb::get || req.method() == http::verb::head;
-}
-
 }  // namespace
 
 bool WebHandler::Owns(std::string_view path) {
@@ -117,28 +113,28 @@ http::Response WebHandler::Route(http::RequestContext& ctx) {
   if (path.starts_with("/assets/") || path.starts_with("/sdk/")) {
     const EmbeddedFile* file = FindEmbedded(path.substr(1));
     if (file == nullptr) return not_found();
-    if (!IsRead(req)) return MethodNotAllowed(ctx, "GET, HEAD");
+    if (!http::IsRead(req)) return MethodNotAllowed(ctx, "GET, HEAD");
     return ServeEmbedded(*file, req);
   }
   const http::PathSegments parts = http::SplitPath(path);
   if (parts.size() >= 2 && parts[0] == "wait" && !parts[1].empty()) {
     if (parts.size() == 2) {
-      if (!IsRead(req)) return MethodNotAllowed(ctx, "GET, HEAD");
+      if (!http::IsRead(req)) return MethodNotAllowed(ctx, "GET, HEAD");
       return WaitPage(parts[1], ctx);
     }
     if (parts.size() == 3 && parts[2] == "message") {
-      if (!IsRead(req)) return MethodNotAllowed(ctx, "GET, HEAD");
+      if (!http::IsRead(req)) return MethodNotAllowed(ctx, "GET, HEAD");
       return WaitMessage(parts[1], ctx);
     }
     return not_found();
   }
   if (!options_.demo) return not_found();
   if (path == "/") {
-    if (!IsRead(req)) return MethodNotAllowed(ctx, "GET, HEAD");
+    if (!http::IsRead(req)) return MethodNotAllowed(ctx, "GET, HEAD");
     return DemoPage(demo_, ctx, "/");
   }
   if (path == "/demo/inside") {
-    if (!IsRead(req)) return MethodNotAllowed(ctx, "GET, HEAD");
+    if (!http::IsRead(req)) return MethodNotAllowed(ctx, "GET, HEAD");
     return DemoPage(inside_, ctx, "/demo/inside");
   }
   if (path == "/demo/book") {

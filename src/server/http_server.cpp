@@ -76,11 +76,10 @@ void ProvideDescriptors(const std::string& listener, std::size_t connections) {
 
 }  // namespace
 
-void Serialize(http::Response& res, std::string& out) {
-  if (res.find(http::field::content_length) == res.end() &&
-      res.result() != http::status::no_content) {
-    res.content_length(res.body().size());
-  }
+namespace {
+
+// The status line and the header fields, with the blank line that ends them.
+void SerializeHead(const http::Response& res, std::string& out) {
   out.clear();
   out += res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
   char code[8];
@@ -96,6 +95,16 @@ void Serialize(http::Response& res, std::string& out) {
     out += "\r\n";
   }
   out += "\r\n";
+}
+
+}  // namespace
+
+void Serialize(http::Response& res, std::string& out) {
+  if (res.find(http::field::content_length) == res.end() &&
+      res.result() != http::status::no_content) {
+    res.content_length(res.body().size());
+  }
+  SerializeHead(res, out);
   out += res.body();
 }
 
@@ -110,21 +119,7 @@ void SerializeStreamHead(http::Response& res, std::string& out) {
   }
   res.set(http::field::cache_control, "no-store");
   res.set("X-Accel-Buffering", "no");  // a proxy in front (nginx) passes each event at once
-  out.clear();
-  out += res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
-  char code[8];
-  const auto [end, ec] = std::to_chars(code, code + sizeof code, res.result_int());
-  out.append(code, end);
-  out += ' ';
-  out += std::string_view(res.reason());
-  out += "\r\n";
-  for (const auto& field : res) {
-    out += std::string_view(field.name_string());
-    out += ": ";
-    out += std::string_view(field.value());
-    out += "\r\n";
-  }
-  out += "\r\n";
+  SerializeHead(res, out);
 }
 
 struct HttpServer::Listener {

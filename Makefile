@@ -42,18 +42,21 @@ test-unit: build
 test-integration: build
 	ctest --test-dir $(BUILD_DIR) -j$(JOBS) --output-on-failure -L integration
 
-# The suite again, built with AddressSanitizer and UndefinedBehaviorSanitizer (Debug,
-# build-dev/): memory errors, leaks and undefined behaviour fail the tests. Every unit and
-# integration test runs; left out are the browser and nginx end-to-end tests (they check what
-# Chromium shows, and reach no server code the integration tests do not) and the load
-# generator's long crowd runs (its parts run as unit tests): they cost CI minutes here
-# without reaching more code.
+# The suite again, built with AddressSanitizer and UndefinedBehaviorSanitizer: memory errors,
+# leaks and undefined behaviour fail the tests. It is the fuzzers' tree ($(FUZZ_BUILD_DIR)/:
+# clang, ASan + UBSan, RelWithDebInfo), so that CI compiles the sanitized code once for both.
+# Every unit and integration test runs; left out are the browser and nginx end-to-end tests
+# (they check what Chromium shows, and reach no server code the integration tests do not) and
+# the load generator's long crowd runs (its parts run as unit tests): they cost CI minutes here
+# without reaching more code. `cmake --preset dev` (build-dev/) is the same with g++ in Debug,
+# for a debugger.
 SANITIZE_EXCLUDE ?= ^(browser|e2e)\.|test_loadgen$$
-test-sanitize: deps
-	cmake --preset dev -DVWR_BUILD_BENCH=OFF
-	cmake --build build-dev -j $(JOBS)
+test-sanitize: deps $(FUZZ_BUILD_DIR)/build.ninja
+	cmake -S . -B $(FUZZ_BUILD_DIR) -DVWR_BUILD_TESTS=ON
+	cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	  ctest --test-dir build-dev -j$(JOBS) --output-on-failure --timeout 900 -E '$(SANITIZE_EXCLUDE)'
+	  ctest --test-dir $(FUZZ_BUILD_DIR) -j$(JOBS) --output-on-failure --timeout 900 -LE fuzz \
+	  -E '$(SANITIZE_EXCLUDE)'
 
 # The concurrency suites (label "concurrency": the store, counters, connection caps and the
 # server driven by many connections) built with ThreadSanitizer (build-tsan/): a data race fails.
@@ -72,7 +75,7 @@ fuzz_tests = ^fuzz\.($(subst $(space),|,$(strip $(FUZZ_TARGETS))))$$
 
 $(FUZZ_BUILD_DIR)/build.ninja: | deps
 	CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_BUILD_DIR) -G Ninja \
-	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVWR_FUZZ=ON -DVWR_BUILD_TESTS=OFF -DVWR_BUILD_BENCH=OFF
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVWR_FUZZ=ON -DVWR_BUILD_TESTS=ON -DVWR_BUILD_BENCH=OFF
 
 fuzz-build: deps $(FUZZ_BUILD_DIR)/build.ninja
 	cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target $(FUZZ_TARGETS:%=%_fuzz)

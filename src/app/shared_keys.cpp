@@ -110,7 +110,7 @@ SharedKeysPlan PlanSharedKeys(const std::vector<std::pair<std::string, std::stri
     }
     auto key = DecodeSharedKey(field, value);
     if (!key) {
-      plan.invalid.emplace_back(field, std::move(key.error()));
+      plan.invalid.emplace_back(field, key.error());
     } else if (key->not_after_unix <= now_unix) {
       plan.expired.push_back(field);
     } else {

@@ -20,9 +20,15 @@
 #include "store/embedded_store.hpp"
 #include "util/clock.hpp"
 
+// g++ names the sanitizers with macros, clang with __has_feature.
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define VWR_SANITIZED 1
-#else
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define VWR_SANITIZED 1
+#endif
+#endif
+#ifndef VWR_SANITIZED
 #define VWR_SANITIZED 0
 #endif
 

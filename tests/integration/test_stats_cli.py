@@ -155,7 +155,7 @@ class StatsCliTest(unittest.TestCase):
         # A query the node refuses: its reason, not a table.
         done = self.stats("series", "--metrics", "requests,nope")
         self.assertEqual(done.returncode, 1)
-        self.assertIn("refused the query (400): unknown metric", done.stderr)
+        self.assertIn("refused the query (400): metrics: unknown metric \"nope\"", done.stderr)
         done = self.stats("top", "--dim", "password")
         self.assertEqual(done.returncode, 1)
         self.assertIn("(400)", done.stderr)

@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "analytics/metrics.hpp"
+#include "analytics/statistics.hpp"
 #include "config/duration.hpp"
 #include "http/errors.hpp"
 #include "http/request_parts.hpp"
@@ -617,8 +618,8 @@ std::optional<http::Response> AdminApi::EndSession(http::RoomEntry& room, std::s
     return ctx.ErrorResponse(http::ApiError::kSessionNotFound, "no such session");
   }
   note = {.room = room.state->id(), .action = "sessions.end", .before = std::to_string(ticket)};
-  room.state->Leave(ticket, [ctx = std::move(ctx).Share(), id = room.state->id(),
-                             ticket](boost::system::result<bool> ended) {
+  room.state->Leave(ticket, [ctx = std::move(ctx).Share(), id = room.state->id(), ticket,
+                             stats = stats_](boost::system::result<bool> ended) {
     if (!ended) {
       spdlog::error("admin: session {} of room {} not ended: {}", ticket, id,
                     ended.error().message());
@@ -628,6 +629,7 @@ std::optional<http::Response> AdminApi::EndSession(http::RoomEntry& room, std::s
       return ctx->Finish(std::move(res));
     }
     if (!*ended) return ctx->Error(http::ApiError::kSessionNotFound, "no such session");
+    if (stats != nullptr) stats->recorder().Room(id).EndedByOperator();
     spdlog::info("admin: session {} of room {} ended by {}", ticket, id,
                  ctx->connection().peer.to_string());
     ctx->Finish(ctx->EmptyResponse(http::status::no_content));
@@ -640,8 +642,8 @@ void AdminApi::EndAllSessions(http::RoomEntry& room, http::RequestContext& ctx, 
           .action = "sessions.end_all",
           .before = fmt::format(R"({{"active":{}}})", room.state->Figures().active)};
   // `note` lives as long as the context's answer callback, which the continuation holds.
-  room.state->LeaveAll([&note, ctx = std::move(ctx).Share(),
-                        id = room.state->id()](boost::system::result<std::uint64_t> ended) {
+  room.state->LeaveAll([&note, ctx = std::move(ctx).Share(), id = room.state->id(),
+                        stats = stats_](boost::system::result<std::uint64_t> ended) {
     if (!ended) {
       spdlog::error("admin: the sessions of room {} were not all ended: {}", id,
                     ended.error().message());
@@ -652,6 +654,7 @@ void AdminApi::EndAllSessions(http::RoomEntry& room, http::RequestContext& ctx, 
       return ctx->Finish(std::move(res));
     }
     note.after = fmt::format(R"({{"ended":{}}})", *ended);
+    if (stats != nullptr && *ended > 0) stats->recorder().Room(id).EndedByOperator(*ended);
     spdlog::info("admin: every session of room {} ended by {}: {} ended", id,
                  ctx->connection().peer.to_string(), *ended);
     std::string body = R"({"room":)";

@@ -16,6 +16,7 @@ constexpr std::array<DistributionSpec, kDistributionCount> kSpecs = {{
     {"session_length", {10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400}, 1e3},
     {"wait_time", {1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600}, 1e3},
     {"eta_error", {0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5}, 1e3},
+    {"eta_poll_error", {0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5}, 1e3},
 }};
 
 bool IsDistributionOf(FieldId id, Distribution d) {
@@ -30,8 +31,9 @@ FieldKind KindOf(FieldId id) {
     return FieldKind::kGauge;
   }
   if (IsDistributionOf(id, Distribution::kWaitTime) ||
-      IsDistributionOf(id, Distribution::kEtaError) || id == field::kEtaUnder ||
-      id == field::kEtaOver) {
+      IsDistributionOf(id, Distribution::kEtaError) ||
+      IsDistributionOf(id, Distribution::kEtaPollError) || id == field::kEtaUnder ||
+      id == field::kEtaOver || id == field::kEtaInRange) {
     return FieldKind::kDerived;
   }
   return FieldKind::kCount;
@@ -138,10 +140,12 @@ std::vector<MetricSpec> MakeMetrics() {
       {"mode", How::kField, field::kMode},
       {"eta_under", How::kField, field::kEtaUnder},
       {"eta_over", How::kField, field::kEtaOver},
+      {"eta_in_range", How::kField, field::kEtaInRange},
+      {"eta_within_range", How::kShareOfEtaJudged, field::kEtaInRange},
   };
   static constexpr std::array<Distribution, kDistributionCount> kAll = {
       Distribution::kPollLatency, Distribution::kSessionLength, Distribution::kWaitTime,
-      Distribution::kEtaError};
+      Distribution::kEtaError, Distribution::kEtaPollError};
   static constexpr std::array<std::pair<std::string_view, double>, 3> kQuantiles = {
       {{"p50", 0.5}, {"p95", 0.95}, {"p99", 0.99}}};
   // The names must outlive the vector: they live in a static list of their own.
@@ -217,6 +221,11 @@ double MetricValue(const MetricSpec& metric, const Frame& frame) {
     }
     case How::kQuantile:
       return Quantile(frame, metric.distribution, metric.quantile);
+    case How::kShareOfEtaJudged: {
+      const std::uint64_t judged = frame[field::kEtaUnder] + frame[field::kEtaOver];
+      return judged == 0 ? 0.0
+                         : static_cast<double>(frame[metric.id]) / static_cast<double>(judged);
+    }
   }
   return 0.0;
 }

@@ -82,7 +82,11 @@ inline constexpr FieldId kDistributionBase = 45;
 inline constexpr FieldId kEtaUnder = 97;  // admissions whose ETA was shorter than the wait
 inline constexpr FieldId kEtaOver = 98;   // admissions whose ETA was longer than the wait
 inline constexpr FieldId kSampled = 99;   // gauge: 1 when the room's figures were read
-inline constexpr FieldId kCount = 100;
+// Admissions whose real wait lay within the range (etaRange) they were told at join.
+inline constexpr FieldId kEtaInRange = 100;
+// Distributions from kDistributionCount4 on: 12 buckets and a sum each, from here.
+inline constexpr FieldId kLaterDistributionBase = 101;
+inline constexpr FieldId kCount = 114;
 }  // namespace field
 
 FieldKind KindOf(FieldId id);
@@ -92,9 +96,15 @@ enum class Distribution : std::uint8_t {
   kPollLatency,    // seconds a status poll took on the server (node)
   kSessionLength,  // seconds from admission to the session's end (node)
   kWaitTime,       // seconds from join to call, every called ticket (derived)
-  kEtaError,       // |ETA given − real wait| / real wait, tickets that waited ≥ 1 s (derived)
+  kEtaError,       // |ETA told at join − real wait| / real wait, tickets that waited ≥ 1 s
+                   // (derived)
+  kEtaPollError,   // the same for the ETA told at a later poll, against the wait left then
+                   // (derived, sampled: see Statistics)
 };
-inline constexpr std::size_t kDistributionCount = 4;
+inline constexpr std::size_t kDistributionCount = 5;
+// The first four distributions' fields follow kDistributionBase; later ones follow
+// kLaterDistributionBase (ids are never renumbered).
+inline constexpr std::size_t kFirstDistributions = 4;
 inline constexpr std::size_t kBucketCount = 12;  // 11 bounds and +Inf
 inline constexpr std::size_t kFieldsPerDistribution = kBucketCount + 1;
 
@@ -105,8 +115,12 @@ struct DistributionSpec {
 };
 const DistributionSpec& SpecOf(Distribution d);
 inline FieldId BucketField(Distribution d, std::size_t bucket) {
-  return static_cast<FieldId>(field::kDistributionBase +
-                              static_cast<std::size_t>(d) * kFieldsPerDistribution + bucket);
+  const auto i = static_cast<std::size_t>(d);
+  if (i < kFirstDistributions) {
+    return static_cast<FieldId>(field::kDistributionBase + i * kFieldsPerDistribution + bucket);
+  }
+  return static_cast<FieldId>(field::kLaterDistributionBase +
+                              (i - kFirstDistributions) * kFieldsPerDistribution + bucket);
 }
 inline FieldId SumField(Distribution d) { return BucketField(d, kBucketCount); }
 // The bucket `value` falls in.
@@ -133,11 +147,13 @@ bool DecodeFrame(std::string_view blob, Frame& frame);
 struct MetricSpec {
   std::string_view name;
   enum class How : std::uint8_t {
-    kField,        // the field's value (gauges: the value at the end of the step)
-    kScaledField,  // the field's value / 1000
-    kMean,         // a distribution's mean
-    kQuantile,     // a distribution's quantile
-    kCountOf,      // a distribution's number of observations
+    kField,             // the field's value (gauges: the value at the end of the step)
+    kScaledField,       // the field's value / 1000
+    kMean,              // a distribution's mean
+    kQuantile,          // a distribution's quantile
+    kCountOf,           // a distribution's number of observations
+    kShareOfEtaJudged,  // the field's value / the admissions whose ETA was judged (eta_under +
+                        // eta_over), 0..1
   } how;
   FieldId id = 0;
   Distribution distribution = Distribution::kWaitTime;

@@ -176,10 +176,10 @@ void RoomRecorder::SessionEnded(util::Duration length) noexcept {
       static_cast<std::uint64_t>(std::max<std::int64_t>(0, util::ToMillis(length))));
 }
 
-void RoomRecorder::EndedByOperator() noexcept {
+void RoomRecorder::EndedByOperator(std::uint64_t sessions) noexcept {
   bool shared = false;
   Shard& s = MyShard(shared);
-  Add(s, shared, field::kEndedByOperator, 1);
+  Add(s, shared, field::kEndedByOperator, sessions);
 }
 
 void RoomRecorder::Collect(std::uint32_t closed_epoch, Frame& frame,

@@ -102,8 +102,10 @@ class RoomRecorder {
   void AddVisitor(const Visitor& visitor, std::uint64_t weight) noexcept;
   // A session ended (leave, idleness, an operator): how long it lasted.
   void SessionEnded(util::Duration length) noexcept;
-  // An operator ended a session (admin API).
-  void EndedByOperator() noexcept;
+  // An operator ended `sessions` sessions (admin API: one, or every session of the room). They
+  // are leaves to the store too: `leaves` counts them, `ended_by_operator` says how many of
+  // those an operator ended.
+  void EndedByOperator(std::uint64_t sessions = 1) noexcept;
 
   // The counts since the last call, added to `frame`, and the breakdowns of the epoch the
   // caller just closed (Recorder::Collect flips it), added to `tops`. Pipeline thread only.

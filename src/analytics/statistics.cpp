@@ -177,42 +177,108 @@ void Statistics::DeriveWaits(RoomSeries& s, const RoomSample& sample, std::int64
                              Frame& frame) {
   const double rate = sample.advance_rate > 0 ? sample.advance_rate : sample.policy.admit_rate;
   if (s.marks.empty() || s.marks.back().last_issued != sample.last_issued) {
-    s.marks.push_back({second, sample.last_issued, sample.frontier, rate});
+    Mark mark{second, sample.last_issued, sample.frontier, rate};
+    mark.first_new = s.marks.empty() ? sample.last_issued : s.marks.back().last_issued + 1;
+    if (sample.wait_told && sample.reports_derived && mark.first_new <= mark.last_issued) {
+      mark.told_first = sample.wait_told(mark.first_new);
+      mark.told_last = sample.wait_told(mark.last_issued);
+    }
+    s.marks.push_back(mark);
     if (s.marks.size() > kMaxMarks) s.marks.pop_front();
   }
   if (!s.has_frontier || sample.frontier < s.frontier) {
     s.frontier = sample.frontier;
     s.has_frontier = true;
+    s.probes.clear();  // a new line: what was told of the old one is never judged
     return;
   }
   std::uint64_t a = s.frontier + 1;
   const std::uint64_t b = sample.frontier;
   s.frontier = sample.frontier;
-  if (a > b || !sample.reports_derived) return;
-  // Mark i holds the tickets (marks[i-1].last_issued, marks[i].last_issued], issued in its
-  // second; tickets up to the first mark's were issued before this process watched.
-  auto it = std::lower_bound(s.marks.begin(), s.marks.end(), a,
-                             [](const Mark& m, std::uint64_t n) { return m.last_issued < n; });
-  if (it == s.marks.begin()) {
-    a = std::max(a, s.marks.front().last_issued + 1);
-    ++it;
+  if (!sample.reports_derived) {
+    s.probes.clear();
+    return;
   }
-  for (; it != s.marks.end() && a <= b; ++it) {
-    const std::uint64_t hi = std::min(b, it->last_issued);
-    if (hi < a) continue;
-    const std::uint64_t count = hi - a + 1;
-    const auto wait = static_cast<double>(std::max<std::int64_t>(0, second - it->second));
-    frame.Observe(Distribution::kWaitTime, wait, count);
-    // The ETA a ticket was given at its join: its position then over the rate then (the
-    // group's middle ticket stands for the group).
-    const std::uint64_t middle = a + (count - 1) / 2;
-    if (wait >= 1.0 && middle > it->frontier && it->rate > 0) {
-      const double eta = static_cast<double>(middle - it->frontier) / it->rate;
-      frame.Observe(Distribution::kEtaError, std::abs(eta - wait) / wait, count);
-      frame[eta < wait ? field::kEtaUnder : field::kEtaOver] += count;
+  if (a <= b) {
+    // Mark i holds the tickets (marks[i-1].last_issued, marks[i].last_issued], issued in its
+    // second; tickets up to the first mark's were issued before this process watched.
+    auto it = std::lower_bound(s.marks.begin(), s.marks.end(), a,
+                               [](const Mark& m, std::uint64_t n) { return m.last_issued < n; });
+    if (it == s.marks.begin()) {
+      a = std::max(a, s.marks.front().last_issued + 1);
+      ++it;
     }
-    a = hi + 1;
+    for (; it != s.marks.end() && a <= b; ++it) {
+      const std::uint64_t hi = std::min(b, it->last_issued);
+      if (hi < a) continue;
+      const std::uint64_t count = hi - a + 1;
+      const auto wait = static_cast<double>(std::max<std::int64_t>(0, second - it->second));
+      frame.Observe(Distribution::kWaitTime, wait, count);
+      JudgeEta(*it, a, hi, second, frame);
+      a = hi + 1;
+    }
+    // The waits told at polls of the tickets called now, against the wait they had left.
+    const auto called_end = s.probes.upper_bound(b);
+    for (auto p = s.probes.begin(); p != called_end; ++p) {
+      const auto left = static_cast<double>(second - p->second.second);
+      if (left < 1.0) continue;
+      frame.Observe(Distribution::kEtaPollError,
+                    std::abs(static_cast<double>(p->second.eta_seconds) - left) / left);
+    }
+    s.probes.erase(s.probes.begin(), called_end);
   }
+  ProbeLine(s, sample, second);
+}
+
+void Statistics::JudgeEta(const Mark& m, std::uint64_t a, std::uint64_t b, std::int64_t second,
+                          Frame& frame) {
+  const std::uint64_t count = b - a + 1;
+  const auto wait = static_cast<double>(std::max<std::int64_t>(0, second - m.second));
+  // Only waits of a second or more are judged: below that the second-long steps of the
+  // pipeline are the error.
+  if (wait < 1.0) return;
+  // The group's middle ticket stands for the group.
+  const std::uint64_t middle = a + (count - 1) / 2;
+  double eta = 0, low = 0, high = 0;
+  if (m.told_first && m.told_last) {
+    // What the tickets were told, between what the second's first and last new ones were.
+    const double span = static_cast<double>(m.last_issued - m.first_new);
+    const double f = span > 0 ? static_cast<double>(middle - m.first_new) / span : 0.0;
+    const auto between = [f](std::int64_t x, std::int64_t y) {
+      return static_cast<double>(x) + f * static_cast<double>(y - x);
+    };
+    eta = between(m.told_first->eta_seconds, m.told_last->eta_seconds);
+    low = between(m.told_first->low_seconds, m.told_last->low_seconds);
+    high = between(m.told_first->high_seconds, m.told_last->high_seconds);
+  } else if (!m.told_first && !m.told_last && middle > m.frontier && m.rate > 0) {
+    // No store to ask (tests, or a room that said nothing): position over the rate then.
+    eta = low = high = static_cast<double>(middle - m.frontier) / m.rate;
+  } else {
+    return;  // told nothing (paused, closed): nothing to judge
+  }
+  frame.Observe(Distribution::kEtaError, std::abs(eta - wait) / wait, count);
+  frame[eta < wait ? field::kEtaUnder : field::kEtaOver] += count;
+  if (low <= wait && wait <= high) frame[field::kEtaInRange] += count;
+}
+
+void Statistics::ProbeLine(RoomSeries& s, const RoomSample& sample, std::int64_t second) {
+  // Every second, the waits told to kProbes tickets spread over the line (the middles of its
+  // quarters): a sample of what polls are told, judged when the frontier reaches them. At most
+  // kMaxProbes wait per room; past that the ones furthest back are dropped.
+  constexpr std::uint64_t kProbes = 4;
+  constexpr std::size_t kMaxProbes = 4 * 3600 * 6;
+  if (!sample.wait_told || sample.last_issued <= sample.frontier) return;
+  const std::uint64_t line = sample.last_issued - sample.frontier;
+  std::uint64_t last = 0;
+  for (std::uint64_t j = 0; j < kProbes; ++j) {
+    const std::uint64_t ticket = sample.frontier + 1 + (2 * j + 1) * line / (2 * kProbes);
+    if (ticket == last || ticket > sample.last_issued) continue;
+    last = ticket;
+    const std::optional<core::WaitEstimate> told = sample.wait_told(ticket);
+    if (!told) continue;
+    s.probes.emplace(ticket, Probe{second, told->eta_seconds});
+  }
+  while (s.probes.size() > kMaxProbes) s.probes.erase(std::prev(s.probes.end()));
 }
 
 void Statistics::Tick(std::int64_t now_unix, const std::vector<RoomSample>& samples) {

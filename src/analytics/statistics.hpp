@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "analytics/surge.hpp"
 #include "core/policy.hpp"
 #include "core/room.hpp"
+#include "core/wait_model.hpp"
 #include "util/clock.hpp"
 
 namespace vwr::analytics {
@@ -49,6 +51,11 @@ struct RoomSample {
   // mode only the node that ticks the room (figures.tick_holder is this node), so that a
   // cluster's wait times are counted once.
   bool reports_derived = true;
+  // The wait a poll of waiting ticket `ticket` is told now (the store's answer to it:
+  // RoomState::StatusCached), nullopt when it is not waiting or nothing can be told. Called
+  // during Tick only. Without it, the ETA at join is taken as position / advance_rate and no
+  // later poll is judged.
+  std::function<std::optional<core::WaitEstimate>(std::uint64_t ticket)> wait_told;
 };
 
 // The traffic analysis of one node: the recorder the handlers write, a step once a second that
@@ -122,6 +129,15 @@ class Statistics {
     std::uint64_t last_issued;
     std::uint64_t frontier;
     double rate;  // tickets called per second, as the ETA used it
+    // The waits told, at the end of the second, to its first and last new ticket (those in
+    // between are told what lies between: a wait grows with the position).
+    std::uint64_t first_new = 0;
+    std::optional<core::WaitEstimate> told_first;
+    std::optional<core::WaitEstimate> told_last;
+  };
+  struct Probe {  // the wait a ticket was told at a poll, until the frontier reaches it
+    std::int64_t second;
+    std::int64_t eta_seconds;
   };
   struct RoomSeries {
     explicit RoomSeries(std::size_t ring_seconds, const SurgeOptions& surge);
@@ -137,6 +153,7 @@ class Statistics {
     std::uint64_t frontier = 0;
     bool has_frontier = false;
     std::deque<Mark> marks;
+    std::multimap<std::uint64_t, Probe> probes;  // by ticket
     SurgeDetector surge;
   };
 
@@ -144,6 +161,11 @@ class Statistics {
   void ApplySample(RoomSeries& s, const RoomSample& sample, std::int64_t second, Frame& frame,
                    RoomSecond& out);
   void DeriveWaits(RoomSeries& s, const RoomSample& sample, std::int64_t second, Frame& frame);
+  // Judges the waits told to tickets [a, b], called in `second`, at their join (from mark
+  // `m`, which issued them) and at later polls (the probes).
+  static void JudgeEta(const Mark& m, std::uint64_t a, std::uint64_t b, std::int64_t second,
+                       Frame& frame);
+  static void ProbeLine(RoomSeries& s, const RoomSample& sample, std::int64_t second);
   RoomSeries& SeriesOf(const std::string& room);  // mu_ held
   void Run(const util::Clock& clock, SampleSource source);
   std::string LiveJson(std::int64_t second, const std::vector<std::string>& surges) const;  // mu_

@@ -22,13 +22,16 @@ using tcp = asio::ip::tcp;
 // Runs one exchange on `stream` (plain or TLS, connected): request, then the answer with a body
 // limit, all asynchronously so that the stream's deadline applies; `ioc` is run by the caller.
 template <class Stream>
-void Exchange(Stream& stream, const HttpUrl& url, std::size_t max_body,
-              http::response_parser<http::string_body>& parser, beast::flat_buffer& buffer,
-              beast::error_code& result) {
+void Exchange(Stream& stream, const HttpUrl& url, std::string_view bearer_token,
+              std::size_t max_body, http::response_parser<http::string_body>& parser,
+              beast::flat_buffer& buffer, beast::error_code& result) {
   auto request = std::make_shared<http::request<http::empty_body>>(http::verb::get, url.target, 11);
   request->set(http::field::host, url.host);
   request->set(http::field::user_agent, "vwr");
   request->set(http::field::accept, "application/json");
+  if (!bearer_token.empty()) {
+    request->set(http::field::authorization, "Bearer " + std::string(bearer_token));
+  }
   parser.body_limit(max_body);
   http::async_write(stream, *request, [&, request](beast::error_code ec, std::size_t) {
     if (ec) {
@@ -90,7 +93,8 @@ boost::system::result<HttpUrl, std::string> ParseHttpUrl(std::string_view url) {
 
 boost::system::result<HttpGetResult, std::string> HttpGet(std::string_view text,
                                                           std::chrono::milliseconds timeout,
-                                                          std::size_t max_body_bytes) {
+                                                          std::size_t max_body_bytes,
+                                                          std::string_view bearer_token) {
   auto url = ParseHttpUrl(text);
   if (!url) return url.error();
   asio::io_context ioc;
@@ -122,7 +126,7 @@ boost::system::result<HttpGetResult, std::string> HttpGet(std::string_view text,
         result = connect_ec;
         return;
       }
-      Exchange(stream, *url, max_body_bytes, parser, buffer, result);
+      Exchange(stream, *url, bearer_token, max_body_bytes, parser, buffer, result);
     });
     return finish();
   }
@@ -147,7 +151,7 @@ boost::system::result<HttpGetResult, std::string> HttpGet(std::string_view text,
             result = hs_ec;
             return;
           }
-          Exchange(stream, *url, max_body_bytes, parser, buffer, result);
+          Exchange(stream, *url, bearer_token, max_body_bytes, parser, buffer, result);
         });
       });
   return finish();

@@ -28,9 +28,10 @@ boost::system::result<HttpUrl, std::string> ParseHttpUrl(std::string_view url);
 // TLS handshake with the system's CAs and host name check, request, answer). Bodies over
 // `max_body_bytes` are refused. Redirects are not followed. For background threads only (never
 // a worker or the control thread); thread-safe (each call has its own I/O context). The error
-// says what failed.
+// says what failed. `bearer_token`, when not empty, is sent as `Authorization: Bearer <token>`.
 boost::system::result<HttpGetResult, std::string> HttpGet(std::string_view url,
                                                           std::chrono::milliseconds timeout,
-                                                          std::size_t max_body_bytes);
+                                                          std::size_t max_body_bytes,
+                                                          std::string_view bearer_token = {});
 
 }  // namespace vwr::app

@@ -7,6 +7,7 @@
 #include "app/logging.hpp"
 #include "app/migrate_command.hpp"
 #include "app/serve.hpp"
+#include "app/stats_command.hpp"
 #include "config/config.hpp"
 #include "loadgen/loadgen.hpp"
 #include "server/tls_context.hpp"
@@ -89,6 +90,9 @@ int main(int argc, char** argv) {
   migrate->add_flag("--force", migrate_options.replace,
                     "Write over rooms that already exist in Redis");
 
+  vwr::app::StatsOptions stats_options;
+  auto* stats = vwr::app::AddStatsCommand(app, stats_options);
+
   vwr::loadgen::Command loadgen_command;
   auto* loadgen = vwr::loadgen::AddCommand(app, loadgen_command);
 
@@ -96,6 +100,10 @@ int main(int argc, char** argv) {
 
   if (loadgen->parsed()) {
     return vwr::loadgen::Run(loadgen_command, vwr::util::SystemClock::Instance());
+  }
+
+  if (stats->parsed()) {
+    return vwr::app::RunStats(stats_options, vwr::util::SystemClock::Instance());
   }
 
   if (migrate->parsed()) {

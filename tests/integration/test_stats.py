@@ -105,6 +105,47 @@ class StatsTest(unittest.TestCase):
         self.assertEqual([(e["key"], e["count"]) for e in top["top"]],
                          [("https://shop.example.com/p0", 3), ("https://shop.example.com/p1", 2)])
 
+    def test_a_heavy_hitter_at_a_fifth_of_the_requests_is_first_in_its_top_k(self):
+        vwr = VwrProcess(config_yaml(
+            room_yaml(ROOM, max_active=1000, admit_rate=1000, burst=1000),
+            extra="server:\n  trusted_proxies: [\"127.0.0.0/8\", \"::1\"]\n"))
+        self.addCleanup(vwr.close)
+        start = time.time()
+        # 100 joins, each admitted and then leaving: one client and one page make 20 of them;
+        # the other 80 come from 40 addresses (in 40 /24s) and 40 pages, two each.
+        for i in range(100):
+            hitter = i % 5 == 0
+            ip = "203.0.113.7" if hitter else "198.51.%d.4" % (i % 40)
+            page = "https://shop.example.com/drop" if hitter else \
+                "https://shop.example.com/p%d" % (i % 40)
+            code, _, value = vwr.json_request("POST", "/api/v1/rooms/%s/join" % ROOM,
+                                              body={"pageUrl": page},
+                                              headers={"X-Forwarded-For": ip})
+            self.assertEqual((code, value["status"]), (200, "admitted"), value)
+            code, _, _ = vwr.json_request("POST", "/api/v1/rooms/%s/leave" % ROOM,
+                                          headers={"Authorization": "Bearer " + value["token"],
+                                                   "X-Forwarded-For": ip})
+            self.assertEqual(code, 204)
+        frm, to = self.settled_range(start)
+        wait_until(lambda: total(series(vwr, step="1m", **{"from": frm, "to": to},
+                                        metrics="requests")[1], "requests") == 200, timeout=5)
+        code, value = series(vwr, step="1m", **{"from": frm, "to": to},
+                             metrics="requests,requests_join,requests_leave,joins,leaves")
+        self.assertEqual(code, 200, value)
+        self.assertEqual({m: total(value, m) for m in value["series"]},
+                         {"requests": 200, "requests_join": 100, "requests_leave": 100,
+                          "joins": 100, "leaves": 100})
+        for dim, key, count in (("pageUrl", "https://shop.example.com/drop", 20),
+                                ("ip", "203.0.113.7", 40), ("ipPrefix", "203.0.113.0/24", 40)):
+            code, _, top = vwr.admin_request(
+                "GET", "/admin/api/v1/stats/top?" + urllib.parse.urlencode(
+                    {"room": ROOM, "dim": dim, "from": frm, "to": to + 60, "k": 5}))
+            self.assertEqual(code, 200, top)
+            self.assertEqual((top["top"][0]["key"], top["top"][0]["count"]), (key, count),
+                             (dim, top))
+            self.assertAlmostEqual(top["top"][0]["share"], 0.2, places=3)
+            self.assertLess(top["top"][1]["count"], count, top)
+
     def test_history_survives_a_restart(self):
         start = time.time()
         load(self.vwr, joins=3, polls=7)
@@ -115,10 +156,23 @@ class StatsTest(unittest.TestCase):
         self.vwr.stop()
         again = VwrProcess(CONFIG, data_dir=data_dir)
         self.addCleanup(again.close)
-        code, value = series(again, step="1m", **{"from": frm, "to": to}, metrics="requests,joins")
-        self.assertEqual(code, 200, value)
-        self.assertEqual(total(value, "requests"), 10)
-        self.assertEqual(total(value, "joins"), 3)
+        for step in ("1m", "1h"):
+            for fmt in ("json", "csv"):
+                if fmt == "csv":
+                    status, _, body = again.request(
+                        "GET", again.admin + "/admin/api/v1/stats?" + urllib.parse.urlencode(
+                            {"room": ROOM, "step": step, "from": frm, "to": to,
+                             "metrics": "requests,joins,status_polls", "format": "csv"}),
+                        headers={"Authorization": "Bearer " + again.admin_token})
+                    self.assertEqual(status, 200)
+                    rows = list(csv.reader(io.StringIO(body.decode())))[1:]
+                    got = [sum(int(r[i]) for r in rows) for i in (1, 2, 3)]
+                else:
+                    code, value = series(again, step=step, **{"from": frm, "to": to},
+                                         metrics="requests,joins,status_polls")
+                    self.assertEqual(code, 200, value)
+                    got = [total(value, m) for m in ("requests", "joins", "status_polls")]
+                self.assertEqual(got, [10, 3, 7], (step, fmt))
 
     def test_the_live_stream_gives_one_event_a_second(self):
         conn = http.client.HTTPConnection(*self.vwr.admin.split("//")[1].split(":"), timeout=5)
@@ -129,6 +183,8 @@ class StatsTest(unittest.TestCase):
         self.assertEqual(resp.status, 200)
         self.assertTrue(resp.getheader("Content-Type").startswith("text/event-stream"))
         seconds = []
+        events = []
+        loaded = False
         began = time.monotonic()
         while len(seconds) < 4:
             line = resp.readline().decode()
@@ -137,11 +193,24 @@ class StatsTest(unittest.TestCase):
                 event = json.loads(line[6:])
                 self.assertIn(ROOM, event["rooms"])
                 seconds.append(event["t"])
-            if len(seconds) == 1:
+                events.append(event["rooms"][ROOM])
+            if len(seconds) == 1 and not loaded:
                 load(self.vwr, joins=2, polls=0)
+                loaded = True
         self.assertLess(time.monotonic() - began, 6)
         # Consecutive seconds, each once (the first may be the one just before the stream).
         self.assertEqual(seconds[1:], list(range(seconds[1], seconds[1] + 3)), seconds)
+        # Each event holds its own second's figures: the two joins sent after the first event
+        # are in the events that follow, once, and the series says the same per second.
+        self.assertEqual(sum(e["requests"] for e in events[1:]), 2, events)
+        self.assertEqual(sum(e["joins"] for e in events[1:]), 2, events)
+        code, value = series(self.vwr, step="1s", **{"from": seconds[1], "to": seconds[-1] + 1},
+                             metrics="requests,joins")
+        self.assertEqual(code, 200, value)
+        self.assertEqual([v for _, v in value["series"]["requests"]],
+                         [e["requests"] for e in events[1:]])
+        self.assertEqual([v for _, v in value["series"]["joins"]],
+                         [e["joins"] for e in events[1:]])
         # Without the admin token: no stream.
         code, _, _ = self.vwr.admin_request("GET", "/admin/api/v1/live", token=False)
         self.assertEqual(code, 401)

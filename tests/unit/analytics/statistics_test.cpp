@@ -267,6 +267,71 @@ TEST(Statistics, WaitTimesAndEtaHonestyComeFromTheLineAndTheFrontier) {
   EXPECT_EQ(Points(a.body, "eta_over")[0].second, 0);
 }
 
+TEST(Statistics, EtaHonestyJudgesWhatTicketsWereToldAtJoinAndAtLaterPolls) {
+  Node node;
+  const std::int64_t start = node.now();
+  const std::int64_t called_at = start + 11;  // the second in which all ten are called
+  std::uint64_t frontier = 0;
+  RoomSample sample = Sample("shop");
+  // The store tells every waiting ticket twice the wait it really has left, with a range from
+  // half to twice that: at join 20 s (range 10..40 s) for a wait of 10 s.
+  sample.wait_told = [&](std::uint64_t ticket) -> std::optional<core::WaitEstimate> {
+    if (ticket <= frontier) return std::nullopt;
+    const std::int64_t left = called_at - (node.now() - 1);
+    return core::WaitEstimate{
+        .eta_seconds = 2 * left, .low_seconds = left, .high_seconds = 4 * left};
+  };
+  node.EndSecond({sample});  // second `start`: the baseline, nothing issued yet
+  sample.last_issued = 10;   // ten join in second start + 1
+  for (int i = 0; i < 10; ++i) node.EndSecond({sample});  // seconds start + 1 .. start + 10
+  frontier = sample.frontier = 10;
+  node.EndSecond({sample});  // second start + 11: all ten called, 10 s after they joined
+  Answer a = node.Ask("room=shop&step=1m&from=" + std::to_string(start) +
+                      "&to=" + std::to_string(start + 60) +
+                      "&metrics=wait_time_avg,eta_error_count,eta_error_avg,eta_over,eta_under,"
+                      "eta_in_range,eta_within_range,eta_poll_error_count,eta_poll_error_avg");
+  ASSERT_EQ(a.status, 200u) << a.error_message;
+  EXPECT_EQ(Points(a.body, "wait_time_avg")[0].second, 10);
+  EXPECT_EQ(Points(a.body, "eta_error_count")[0].second, 10);
+  EXPECT_EQ(Points(a.body, "eta_error_avg")[0].second, 1.0);  // told 20 s, waited 10 s
+  EXPECT_EQ(Points(a.body, "eta_over")[0].second, 10);
+  EXPECT_EQ(Points(a.body, "eta_under")[0].second, 0);
+  EXPECT_EQ(Points(a.body, "eta_in_range")[0].second, 10);  // 10 s is within 10..40 s
+  EXPECT_EQ(Points(a.body, "eta_within_range")[0].second, 1.0);
+  // Four tickets of the line probed each of the ten seconds it waited, each told twice what
+  // it had left.
+  EXPECT_EQ(Points(a.body, "eta_poll_error_count")[0].second, 40);
+  EXPECT_EQ(Points(a.body, "eta_poll_error_avg")[0].second, 1.0);
+}
+
+TEST(Statistics, AWaitOutsideTheRangeToldIsNotWithinIt) {
+  Node node;
+  const std::int64_t start = node.now();
+  std::uint64_t frontier = 0;
+  RoomSample sample = Sample("shop");
+  // Told 3 s (2..4 s); the wait is 30 s.
+  sample.wait_told = [&](std::uint64_t ticket) -> std::optional<core::WaitEstimate> {
+    if (ticket <= frontier) return std::nullopt;
+    return core::WaitEstimate{.eta_seconds = 3, .low_seconds = 2, .high_seconds = 4};
+  };
+  node.EndSecond({sample});
+  sample.last_issued = 4;
+  for (int i = 0; i < 30; ++i) node.EndSecond({sample});
+  frontier = sample.frontier = 4;
+  node.EndSecond({sample});
+  Answer a = node.Ask("room=shop&step=1m&from=" + std::to_string(start) +
+                      "&to=" + std::to_string(start + 60) +
+                      "&metrics=eta_error_avg,eta_under,eta_in_range,eta_within_range,"
+                      "eta_poll_error_count");
+  ASSERT_EQ(a.status, 200u) << a.error_message;
+  EXPECT_EQ(Points(a.body, "eta_error_avg")[0].second, 0.9);  // |3 - 30| / 30
+  EXPECT_EQ(Points(a.body, "eta_under")[0].second, 4);
+  EXPECT_EQ(Points(a.body, "eta_in_range")[0].second, 0);
+  EXPECT_EQ(Points(a.body, "eta_within_range")[0].second, 0);
+  // A line of four: probes at tickets 1, 2, 3 and 4 each second (30 s of waiting).
+  EXPECT_EQ(Points(a.body, "eta_poll_error_count")[0].second, 4 * 30);
+}
+
 TEST(Statistics, PutsTheTwentyPercentHeavyHitterFirst) {
   TempDir dir;
   std::string error;

@@ -177,8 +177,11 @@ void Statistics::DeriveWaits(RoomSeries& s, const RoomSample& sample, std::int64
                              Frame& frame) {
   const double rate = sample.advance_rate > 0 ? sample.advance_rate : sample.policy.admit_rate;
   if (s.marks.empty() || s.marks.back().last_issued != sample.last_issued) {
-    Mark mark{second, sample.last_issued, sample.frontier, rate};
-    mark.first_new = s.marks.empty() ? sample.last_issued : s.marks.back().last_issued + 1;
+    Mark mark{.second = second,
+              .last_issued = sample.last_issued,
+              .frontier = sample.frontier,
+              .rate = rate,
+              .first_new = s.marks.empty() ? sample.last_issued : s.marks.back().last_issued + 1};
     if (sample.wait_told && sample.reports_derived && mark.first_new <= mark.last_issued) {
       mark.told_first = sample.wait_told(mark.first_new);
       mark.told_last = sample.wait_told(mark.last_issued);

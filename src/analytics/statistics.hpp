@@ -132,8 +132,8 @@ class Statistics {
     // The waits told, at the end of the second, to its first and last new ticket (those in
     // between are told what lies between: a wait grows with the position).
     std::uint64_t first_new = 0;
-    std::optional<core::WaitEstimate> told_first;
-    std::optional<core::WaitEstimate> told_last;
+    std::optional<core::WaitEstimate> told_first{};
+    std::optional<core::WaitEstimate> told_last{};
   };
   struct Probe {  // the wait a ticket was told at a poll, until the frontier reaches it
     std::int64_t second;

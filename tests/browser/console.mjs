@@ -7,7 +7,8 @@ import {
   assert, ADMIN, ADMIN_TOKEN, PUBLIC, api, checkAccessibility, claim, join, openBrowser, run, shot,
 } from './lib.mjs';
 
-const PAGES = [['overview', '#/'], ['room', '#/room/shop'], ['stats', '#/stats'],
+const PAGES = [['overview', '#/'], ['room', '#/room/shop'], ['room-launch', '#/room/launch'],
+  ['rules', '#/rules'], ['stats', '#/stats'],
   ['protection', '#/protection'], ['audit', '#/audit'], ['operators', '#/operators']];
 
 async function signIn(page, token) {
@@ -164,9 +165,7 @@ run('console', async () => {
       }
       for (const [name, hash] of PAGES) {
         await page.goto(`${ADMIN}/console/${hash}`);
-        await page.waitForSelector('main h1');
-        await page.waitForTimeout(0);
-        await page.waitForLoadState('networkidle').catch(() => {});
+        await page.waitForSelector('main[data-ready] h1');
         await shot(page, `console-${name}-${lang}-${size.width}`);
         await checkAccessibility(page, `console-${name}-${lang}-${size.width}`);
         // Nothing wider than the window: no cut-off on a phone.

@@ -176,8 +176,20 @@ run('console', async () => {
     }
     await page.click('#signout');
     await page.waitForSelector('#token');
-    await shot(page, 'console-signin-ko-390');
-    await checkAccessibility(page, 'console-signin-ko-390');
+    // The sign-in page, in both languages and both widths (Korean is the language now).
+    for (const lang of ['ko', 'en']) {
+      if (lang === 'en') {
+        await page.click('#lang');
+        await page.waitForSelector('html[lang=en] #token');
+      }
+      for (const size of [{ width: 1280, height: 900 }, { width: 390, height: 844 }]) {
+        await page.setViewportSize(size);
+        await shot(page, `console-signin-${lang}-${size.width}`);
+        await checkAccessibility(page, `console-signin-${lang}-${size.width}`);
+      }
+    }
+    await page.click('#lang');
+    await page.waitForSelector('html[lang=ko] #token');
     // The check runs under the console's Content-Security-Policy and does fail a page that has
     // a violation: the token field without its label.
     await page.evaluate(() => document.querySelector('label.field > span').remove());

@@ -63,7 +63,8 @@
       'state.firing': 'firing', 'state.shadow': 'shadow', 'state.ok': 'ok',
       'state.unknown': 'unknown', 'state.error': 'error', change: 'Change', reason: 'Reason',
       seen: 'Signals seen', 'shadow.note': 'shadow: recorded, nothing changed',
-      'controlled.rooms': 'Rooms under automatic control', 'decisions.chart':
+      worst: 'Worst signal / target', 'controlled.rooms': 'Rooms under automatic control',
+      'decisions.chart':
           'max_active and admit_rate set by decisions',
     },
     ko: {
@@ -118,7 +119,8 @@
       'state.firing': '발동', 'state.shadow': '섀도', 'state.ok': '정상',
       'state.unknown': '알 수 없음', 'state.error': '오류', change: '변경', reason: '이유',
       seen: '본 신호', 'shadow.note': '섀도: 기록만 하고 바꾸지 않음',
-      'controlled.rooms': '자동 제어 중인 방', 'decisions.chart':
+      worst: '가장 나쁜 신호 / 목표', 'controlled.rooms': '자동 제어 중인 방',
+      'decisions.chart':
           '결정이 정한 max_active와 admit_rate',
     },
   };
@@ -162,9 +164,11 @@
   }
   // A table in a box that scrolls sideways on a narrow window; the box takes the keyboard focus
   // (tabindex 0), so that it can be scrolled without a mouse, and is named for screen readers.
-  function table(label, headers, rows) {
+  // `wide`: the table keeps a width of its own (and scrolls) rather than squeezing its
+  // columns on a phone.
+  function table(label, headers, rows, wide) {
     return el('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': label },
-        el('table', {},
+        el('table', { class: wide ? 'wide' : null },
         el('thead', {}, el('tr', {}, headers.map((h) => el('th', { scope: 'col', text: h })))),
         el('tbody', {}, rows.map((r) => el('tr', {}, r.map((c) => el('td', {}, c)))))));
   }
@@ -375,6 +379,8 @@
     : r.newcomerEtaSeconds + ' s');
   // How often the facts the live event does not carry (mode, ETA, control state) are read.
   const FACTS_MS = 5000;
+  // A live view counts as drawn (main[data-ready]) at its first event, or after this long.
+  const FIRST_EVENT_MS = 3000;
 
   // ---- views ----
   function signInView() {
@@ -427,7 +433,8 @@
                 text: (f ? admissions(f) : r.advanceRate.toFixed(1)) + ' ('
                   + (f ? f.admit_rate : p.admit_rate) + ')' }),
               etaText(r),
-              el('span', { class: 'num', 'data-figure': 'requests', text: f ? f.requests : '' }),
+              el('span', { class: 'num', 'data-figure': 'requests',
+                text: f ? f.requests : t('none') }),
               f && f.surge && f.surge.active ? el('strong', { class: 'bad', text: t('yes') })
                 : t('none'),
               el('span', { 'data-figure': 'control',
@@ -451,9 +458,13 @@
     };
     await facts();
     if (!alive) return;
-    unlisten = live.listen((event) => {
-      latest = event;
-      if (alive) draw();
+    await new Promise((drawn) => {
+      unlisten = live.listen((event) => {
+        latest = event;
+        if (alive) draw();
+        drawn();
+      });
+      setTimeout(drawn, FIRST_EVENT_MS);
     });
   }
 
@@ -593,7 +604,7 @@
       const note = el('p', { class: 'note', id: 'control-note', role: 'status' });
       const pair = (label, a, b) => el('fieldset', { class: 'bounds' },
           el('legend', { text: label }), a, el('span', { 'aria-hidden': 'true', text: '–' }), b);
-      return el('form', { class: 'grid', id: 'control-form', on: { submit: async (e) => {
+      return el('form', { class: 'row', id: 'control-form', on: { submit: async (e) => {
         e.preventDefault();
         const body = { enabled: enabled.checked };
         const range = (lo, hi) => (lo.value !== '' && hi.value !== ''
@@ -716,7 +727,13 @@
     drawCharts();
     await refresh();
     if (!alive) return;
+    let drawn = () => {};
+    const first = new Promise((resolve) => {
+      drawn = resolve;
+      setTimeout(resolve, FIRST_EVENT_MS);
+    });
     unlisten = live.listen((event) => {
+      drawn();
       const f = event.rooms[room];
       if (!f || !alive) return;
       latest = f;
@@ -727,6 +744,7 @@
       drawFigures();
       drawCharts();
     });
+    await first;
   }
 
   // ---- rules and signals ----
@@ -758,13 +776,13 @@
           ageText(s.age_ms), badge(s.state),
           s.error ? el('code', { class: 'bad', text: s.error }) : t('none'),
         ].concat(withTargets ? [targets[s.name] === undefined ? t('none')
-          : '≤ ' + targets[s.name]] : [])));
+          : '≤ ' + targets[s.name]] : [])), true);
   }
   function ruleTable(rules) {
     return table(t('rules.list'),
         [t('rule'), t('room'), t('state'), t('last.fired'), t('holding.since')],
         rules.map((r) => [el('span', { 'data-rule': r.name, text: r.name }), r.room,
-          badge(ruleState(r)), whenText(r.last_fired), whenText(r.holding_since)]));
+          badge(ruleState(r)), whenText(r.last_fired), whenText(r.holding_since)]), true);
   }
   const changeText = (d) => Object.keys(d.change || {}).map((k) =>
     k + ' ' + (d.before ? d.before[k] : '?') + ' → ' + (d.after ? d.after[k] : d.change[k]))
@@ -825,10 +843,10 @@
               : ruleTable(shown));
         controlledBox.replaceChildren(el('h2', { text: t('controlled.rooms') }),
             control.rooms.length === 0 ? el('p', { class: 'note', text: t('signals.none') })
-              : table(t('controlled.rooms'), [t('room'), t('control'), t('state'), 'worst'],
+              : table(t('controlled.rooms'), [t('room'), t('control'), t('state'), t('worst')],
                   control.rooms.map((c) => [c.room, controlOn(c) ? t('on') : t('off'),
                     c.state || t('none'),
-                    typeof c.worst === 'number' ? c.worst.toFixed(2) : t('none')])));
+                    typeof c.worst === 'number' ? c.worst.toFixed(2) : t('none')]), true));
         decisionsBox.replaceChildren(...[el('h2', { text: t('decisions.title') }),
           room.value ? chartBox : null, decisionTimeline(control.decisions)].filter(Boolean));
         if (room.value) decisionChart(chartBox, control.decisions);

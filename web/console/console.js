@@ -131,9 +131,9 @@
 
   const state = { operator: null, role: null, csrf: '' };
   const canChange = () => state.role === 'operator' || state.role === 'admin';
-  // Switching automatic control and its bounds: the roles the admin API lets do it
-  // (admin/roles.cpp, RequiredRole).
-  const canControl = () => state.role === 'admin';
+  // Switching a room's automatic control and its bounds (PUT /admin/api/v1/control/{room}):
+  // running an event, like its limits, so operators and admins (admin/roles.cpp).
+  const canControl = canChange;
   let stopView = () => {};
 
   // ---- DOM helpers: text only ----

@@ -5,9 +5,9 @@
 # One `vwr serve` (embedded store) keeps a ticket waiting in room "poll"; wrk polls its status
 # (GET /api/v1/rooms/poll/status with X-VWR-Ticket, as compare-nginx.sh's `status` target) for
 # DURATION, once with no console and once with CONSOLES consoles open on the room's page. A
-# console does what the page does every second (web/console/console.js, roomView): GET
-# /admin/api/v1/rooms and GET /admin/api/v1/stats?step=1s over the last 15 minutes with every
-# series the charts draw. The two runs alternate in ROUNDS rounds (off then on in odd rounds,
+# console does what the page does (web/console/console.js, roomView): the live stream
+# (GET /admin/api/v1/live) open all along, and every 5 s the room list, the control state, the
+# signals, the rules and the last 30 s of the series the stream does not carry. The two runs alternate in ROUNDS rounds (off then on in odd rounds,
 # on then off in even ones, so that a machine slowing down over the run favours neither), and
 # the script prints each round's figures, the medians and the ratio of the medians (on / off):
 # 1.00 means the console costs the hot path nothing. It also reads from /metrics how much handler
@@ -120,8 +120,11 @@ ticket=$(curl -sf -X POST "$public/api/v1/rooms/poll/join" |
   python3 -c 'import json, sys; a = json.load(sys.stdin); assert a["status"] == "waiting", a; print(a["ticket"])') ||
   die "the second join did not wait"
 
-# The consoles: each asks what the room page asks, once a second, until stopped; on SIGTERM it
-# prints how many answers it had and how many were not 200.
+# The consoles: each does what the room page does (web/console/console.js, roomView): reads
+# the last 15 minutes once, keeps GET /admin/api/v1/live open and reads its events, and every
+# 5 s asks the room list, the control state, the signals, the rules and the last 30 s of the
+# series the live event does not carry. On SIGTERM it prints how many answers and live events
+# it had and how many requests were not 200.
 cat >"$tmp/consoles.py" <<'EOF'
 import http.client, signal, sys, threading, time, urllib.parse
 
@@ -129,21 +132,60 @@ admin, token, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 series = ("requests_join,status_polls,requests_heartbeat,requests_verify,requests_pages,joins,"
           "admitted_now,admitted_from_line,admit_rate,waiting,active,max_active,wait_time_p50,"
           "wait_time_p95")
+side = "requests_join,requests_heartbeat,requests_verify,requests_pages,wait_time_p50,wait_time_p95"
 parts = urllib.parse.urlsplit(admin)
+headers = {"Authorization": "Bearer " + token}
 stop = threading.Event()
 answers = [0] * count
+events = [0] * count
 failed = [0] * count
 
 
+def connect():
+    return http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+
+
+def stream(i):
+    """The live stream, read event by event until stopped."""
+    while not stop.is_set():
+        conn = connect()
+        try:
+            conn.request("GET", "/admin/api/v1/live", headers=headers)
+            res = conn.getresponse()
+            if res.status != 200:
+                failed[i] += 1
+                res.read()
+                stop.wait(1.0)
+                continue
+            while not stop.is_set():
+                line = res.fp.readline()
+                if not line:
+                    break
+                if line.startswith(b"event: stats"):
+                    events[i] += 1
+        except (OSError, http.client.HTTPException):
+            if not stop.is_set():
+                failed[i] += 1
+        finally:
+            conn.close()
+
+
 def console(i):
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-    headers = {"Authorization": "Bearer " + token}
+    conn = connect()
+    threading.Thread(target=stream, args=(i,), daemon=True).start()
+    first = True
     while not stop.is_set():
         started = time.monotonic()
         now = int(time.time())
-        for path in ("/admin/api/v1/rooms",
-                     "/admin/api/v1/stats?room=poll&step=1s&from=%d&to=%d&metrics=%s"
-                     % (now - 900, now, series)):
+        paths = ["/admin/api/v1/rooms", "/admin/api/v1/control?room=poll&limit=20",
+                 "/admin/api/v1/signals", "/admin/api/v1/rules",
+                 "/admin/api/v1/stats?room=poll&step=1s&from=%d&to=%d&metrics=%s"
+                 % (now - 30, now + 1, side)]
+        if first:
+            paths.append("/admin/api/v1/stats?room=poll&step=1s&from=%d&to=%d&metrics=%s"
+                         % (now - 900, now + 1, series))
+            first = False
+        for path in paths:
             try:
                 conn.request("GET", path, headers=headers)
                 res = conn.getresponse()
@@ -153,8 +195,8 @@ def console(i):
             except (OSError, http.client.HTTPException):
                 failed[i] += 1
                 conn.close()
-                conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-        stop.wait(max(0.0, 1.0 - (time.monotonic() - started)))
+                conn = connect()
+        stop.wait(max(0.0, 5.0 - (time.monotonic() - started)))
 
 
 signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -163,7 +205,8 @@ for t in threads:
     t.start()
 for t in threads:
     t.join()
-print("CONSOLES answers=%d failed=%d cpu_s=%.3f" % (sum(answers), sum(failed), time.process_time()))
+print("CONSOLES answers=%d events=%d failed=%d cpu_s=%.3f"
+      % (sum(answers), sum(events), sum(failed), time.process_time()))
 EOF
 
 # wrk's status polls for `seconds`; prints requests/s (and fails on any error).
@@ -180,9 +223,10 @@ polls() {
 }
 
 # Seconds the node's handlers spent on the console's requests so far (the admin room list
-# counts as endpoint "policy", the statistics as "stats"): vwr_http_request_duration_seconds_sum.
+# counts as endpoint "policy", the statistics as "stats", signals, rules and control as
+# "control"): vwr_http_request_duration_seconds_sum.
 console_handler_seconds() {
-  curl -sf "$admin/metrics" | awk '/^vwr_http_request_duration_seconds_sum\{endpoint="(stats|policy)"\}/ { s += $2 } END { printf "%.6f", s }'
+  curl -sf "$admin/metrics" | awk '/^vwr_http_request_duration_seconds_sum\{endpoint="(stats|policy|control)"\}/ { s += $2 } END { printf "%.6f", s }'
 }
 console_cpu_s=0   # handler seconds of the console's requests, over every "on" run
 console_wall_s=0  # seconds the consoles ran
@@ -208,17 +252,19 @@ run() {
   ((warmup_s > 0)) && polls "$warmup_s" >/dev/null
   rps=$(polls "$duration_s")
   if [[ $mode == on ]]; then
-    local answers failed
+    local answers events failed
     kill -TERM "$consoles_pid"
     wait "$consoles_pid"
     consoles_pid=""
     console_cpu_s=$(awk -v a="$console_cpu_s" -v b="$cpu_before" -v c="$(console_handler_seconds)" 'BEGIN { printf "%.6f", a + c - b }')
     console_wall_s=$(awk -v a="$console_wall_s" -v t0="$started" -v t1="$(date +%s.%N)" 'BEGIN { printf "%.3f", a + t1 - t0 }')""
     local client_s
-    read -r answers failed client_s < <(sed -n 's/^CONSOLES answers=\([0-9]*\) failed=\([0-9]*\) cpu_s=\([0-9.]*\)$/\1 \2 \3/p' "$tmp/consoles.out")
+    read -r answers events failed client_s < <(sed -n 's/^CONSOLES answers=\([0-9]*\) events=\([0-9]*\) failed=\([0-9]*\) cpu_s=\([0-9.]*\)$/\1 \2 \3 \4/p' "$tmp/consoles.out")
     client_cpu_s=$(awk -v a="$client_cpu_s" -v b="$client_s" 'BEGIN { printf "%.3f", a + b }')
     ((failed == 0)) || die "the consoles had $failed failed requests"
-    ((answers >= CONSOLES * 2 * duration_s)) ||
+    ((events >= CONSOLES * (duration_s - 1))) ||
+      die "the consoles had only $events live events in ${duration_s}s"
+    ((answers >= CONSOLES * (duration_s / 5))) ||
       die "the consoles made only $answers requests in ${duration_s}s"
   fi
 }

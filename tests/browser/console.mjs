@@ -7,7 +7,8 @@ import {
   assert, ADMIN, ADMIN_TOKEN, PUBLIC, api, checkAccessibility, claim, join, openBrowser, run, shot,
 } from './lib.mjs';
 
-const PAGES = [['overview', '#/'], ['room', '#/room/shop'], ['stats', '#/stats'],
+const PAGES = [['overview', '#/'], ['room', '#/room/shop'], ['room-launch', '#/room/launch'],
+  ['rules', '#/rules'], ['stats', '#/stats'],
   ['protection', '#/protection'], ['audit', '#/audit'], ['operators', '#/operators']];
 
 async function signIn(page, token) {
@@ -164,9 +165,7 @@ run('console', async () => {
       }
       for (const [name, hash] of PAGES) {
         await page.goto(`${ADMIN}/console/${hash}`);
-        await page.waitForSelector('main h1');
-        await page.waitForTimeout(0);
-        await page.waitForLoadState('networkidle').catch(() => {});
+        await page.waitForSelector('main[data-ready] h1');
         await shot(page, `console-${name}-${lang}-${size.width}`);
         await checkAccessibility(page, `console-${name}-${lang}-${size.width}`);
         // Nothing wider than the window: no cut-off on a phone.
@@ -177,8 +176,20 @@ run('console', async () => {
     }
     await page.click('#signout');
     await page.waitForSelector('#token');
-    await shot(page, 'console-signin-ko-390');
-    await checkAccessibility(page, 'console-signin-ko-390');
+    // The sign-in page, in both languages and both widths (Korean is the language now).
+    for (const lang of ['ko', 'en']) {
+      if (lang === 'en') {
+        await page.click('#lang');
+        await page.waitForSelector('html[lang=en] #token');
+      }
+      for (const size of [{ width: 1280, height: 900 }, { width: 390, height: 844 }]) {
+        await page.setViewportSize(size);
+        await shot(page, `console-signin-${lang}-${size.width}`);
+        await checkAccessibility(page, `console-signin-${lang}-${size.width}`);
+      }
+    }
+    await page.click('#lang');
+    await page.waitForSelector('html[lang=ko] #token');
     // The check runs under the console's Content-Security-Policy and does fail a page that has
     // a violation: the token field without its label.
     await page.evaluate(() => document.querySelector('label.field > span').remove());

@@ -5,6 +5,7 @@ formulas in the CSV export). The pages themselves are driven by tests/browser/co
 """
 
 import csv
+import http.client
 import io
 import json
 import os
@@ -207,6 +208,86 @@ class ConsoleAccessTest(unittest.TestCase):
             self.assertEqual(code, 403, (method, path))
         self.assertEqual(c.call("GET", "/admin/api/v1/operators")[0], 403,
                          "the operator list is for admins")
+
+    def test_a_viewer_is_refused_every_control_the_console_offers(self):
+        # The controls of the room page and of the rules and signals page: automatic control
+        # on/off with its bounds, session limits, a pushed signal value. Refused before any
+        # handler sees them, from the console (cookie and CSRF token) and with a bearer token.
+        c = Console(self.vwr)
+        self.assertEqual(c.sign_in(VERA)[0], 200)
+        before = self.vwr.policy("shop")[2]
+        changes = [
+            ("PUT", "/admin/api/v1/control/shop",
+             {"enabled": False, "max_active": {"min": 5, "max": 1000},
+              "admit_rate": {"min": 1, "max": 50}}),
+            ("PUT", "/admin/api/v1/rooms/shop/policy", {"session_timeout": "1m"}),
+            ("PUT", "/admin/api/v1/rooms/shop/policy", {"session_max": "1h"}),
+            ("PUT", "/admin/api/v1/signals/anything", {"value": 1}),
+        ]
+        for method, path, body in changes:
+            code, _, answer = c.call(method, path, body)
+            self.assertEqual((code, answer["error"]["code"]), (403, "forbidden"), (path, body))
+            code, _, _ = self.vwr.admin_request(method, path, body, token=VERA)
+            self.assertEqual(code, 403, (path, body))
+        after = self.vwr.policy("shop")[2]
+        self.assertEqual((after["session_timeout"], after["session_max"]),
+                         (before["session_timeout"], before["session_max"]))
+        # What the rules and signals page reads, a viewer may read.
+        for path in ("/admin/api/v1/signals", "/admin/api/v1/rules",
+                     "/admin/api/v1/control?room=shop&limit=5"):
+            code, _, answer = c.call("GET", path)
+            self.assertEqual(code, 200, (path, answer))
+
+    def test_the_live_stream_follows_the_console_session_cookie(self):
+        # The console's EventSource sends the cookie and nothing else (no token, no CSRF
+        # header): it gets the stream; without the cookie, or once signed out, it does not.
+        c = Console(self.vwr)
+        self.assertEqual(c.sign_in(VERA)[0], 200)
+        host, port = self.vwr.admin.split("//")[1].split(":")
+
+        def open_stream(cookie):
+            conn = http.client.HTTPConnection(host, int(port), timeout=5)
+            self.addCleanup(conn.close)
+            conn.request("GET", "/admin/api/v1/live",
+                         headers={"Cookie": cookie, "Accept": "text/event-stream"} if cookie
+                         else {"Accept": "text/event-stream"})
+            return conn.getresponse()
+
+        res = open_stream(c.cookie)
+        self.assertEqual(res.status, 200)
+        self.assertTrue(res.getheader("Content-Type").startswith("text/event-stream"))
+        event = None
+        while event is None:
+            line = res.readline().decode()
+            self.assertTrue(line, "the stream ended")
+            if line.startswith("data: "):
+                event = json.loads(line[6:])
+        self.assertIn("shop", event["rooms"])
+        self.assertIn("waiting", event["rooms"]["shop"])
+        self.assertEqual(open_stream(None).status, 401)
+        self.assertEqual(c.call("DELETE", "/admin/api/v1/session")[0], 204)
+        self.assertEqual(open_stream(c.cookie).status, 401)
+
+    def test_an_operator_changes_session_limits_from_the_console_and_the_audit_keeps_them(self):
+        c = Console(self.vwr)
+        self.assertEqual(c.sign_in(ALICE)[0], 200)
+        before = self.vwr.policy("shop")[2]
+        code, _, answer = c.call("PUT", "/admin/api/v1/rooms/shop/policy",
+                                 {"session_timeout": "12m", "session_max": "2h"})
+        self.assertEqual(code, 200, answer)
+        now = self.vwr.policy("shop")[2]
+        self.assertEqual((now["session_timeout"], now["session_max"]), ("720s", "7200s"))
+        entry = next(e for e in self.audit(room="shop", operator="alice", limit=50)
+                     if '"session_max":"7200s"' in e["after"])
+        self.assertEqual(json.loads(entry["before"])["session_max"], before["session_max"])
+        # A duration that is not one is refused with the reason, and changes nothing.
+        code, _, answer = c.call("PUT", "/admin/api/v1/rooms/shop/policy",
+                                 {"session_timeout": "soon"})
+        self.assertEqual(code, 400)
+        self.assertIn("session_timeout", answer["error"]["message"])
+        self.assertEqual(self.vwr.policy("shop")[2]["session_timeout"], "720s")
+        self.vwr.set_policy("shop", {"session_timeout": before["session_timeout"],
+                                     "session_max": before["session_max"]})
 
     def test_an_operator_cannot_raise_itself_or_touch_keys_and_operators(self):
         for method, path, body in [

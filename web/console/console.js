@@ -41,6 +41,31 @@
       'confirm.endAll': 'End all {0} sessions of room {1}? Everyone admitted has to queue again, '
           + 'and their tokens stop working within a second.',
       'sessions.ended': '{0} sessions ended',
+      'duration.note': 'session_timeout and session_max are durations as in the configuration '
+          + '(90s, 10m, 2h); session_max 0s means no cap.',
+      'nav.rules': 'Rules and signals', 'live.live': 'Live', 'live.reconnecting':
+          'Live stream lost, reconnecting…', 'live.polling': 'Live stream unavailable: polling',
+      'auto.title': 'Automatic control', 'auto.enabled': 'Automatic control on', on: 'on',
+      'auto.bounds.max_active': 'max_active from / to', 'auto.bounds.admit_rate':
+          'admit_rate from / to', 'auto.min': 'lowest', 'auto.max': 'highest',
+      'auto.apply': 'Apply automatic control', 'auto.missing':
+          'This node cannot switch automatic control (PUT /admin/api/v1/control/{room} is '
+          + 'not there).', 'auto.state': 'State: {0}', 'auto.worst': 'worst signal / target: {0}',
+      'auto.last': 'Last decision {0}: {1}', 'room.signals': 'What drives this room',
+      'room.rules': 'Rules of this room', 'rules.more': 'All rules, signals and decisions',
+      'signals.list': 'Signals', signal: 'Signal', 'signal.value': 'Value', kind: 'Kind',
+      age: 'Age', state: 'State',
+      'last.error': 'Last error', target: 'Target', 'rules.list': 'Rules', rule: 'Rule',
+      'last.fired': 'Last fired', 'holding.since': 'Condition true since',
+      'decisions.title': 'Decisions (newest first)', 'decisions.none': 'No decisions yet.',
+      'signals.empty': 'No signals are configured.', 'rules.empty': 'No rules are configured.',
+      'rooms.all': 'All rooms', 'state.idle': 'idle', 'state.pending': 'pending',
+      'state.firing': 'firing', 'state.shadow': 'shadow', 'state.ok': 'ok',
+      'state.unknown': 'unknown', 'state.error': 'error', change: 'Change', reason: 'Reason',
+      seen: 'Signals seen', 'shadow.note': 'shadow: recorded, nothing changed',
+      worst: 'Worst signal / target', 'controlled.rooms': 'Rooms under automatic control',
+      'decisions.chart':
+          'max_active and admit_rate set by decisions',
     },
     ko: {
       'nav.overview': '개요', 'nav.stats': '통계', 'nav.protection': '차단 관리',
@@ -72,6 +97,31 @@
       'confirm.endAll': '{1} 방의 세션 {0}개를 모두 종료할까요? 입장한 사람은 모두 다시 줄을 '
           + '서야 하며, 토큰은 1초 안에 더 이상 통하지 않습니다.',
       'sessions.ended': '세션 {0}개를 종료했습니다',
+      'duration.note': 'session_timeout과 session_max는 설정 파일처럼 기간으로 씁니다 '
+          + '(90s, 10m, 2h). session_max 0s는 제한 없음입니다.',
+      'nav.rules': '규칙과 신호', 'live.live': '실시간', 'live.reconnecting':
+          '실시간 연결이 끊겨 다시 연결하는 중…', 'live.polling': '실시간 연결 불가: 주기 조회 중',
+      'auto.title': '자동 제어', 'auto.enabled': '자동 제어 켜기', on: '켜짐',
+      'auto.bounds.max_active': 'max_active 범위', 'auto.bounds.admit_rate': 'admit_rate 범위',
+      'auto.min': '최저', 'auto.max': '최고', 'auto.apply': '자동 제어 적용',
+      'auto.missing': '이 노드에서는 자동 제어를 켜고 끌 수 없습니다 '
+          + '(PUT /admin/api/v1/control/{room} 없음).',
+      'auto.state': '상태: {0}', 'auto.worst': '가장 나쁜 신호 / 목표: {0}',
+      'auto.last': '마지막 결정 {0}: {1}', 'room.signals': '이 방을 움직이는 것',
+      'room.rules': '이 방의 규칙', 'rules.more': '모든 규칙, 신호, 결정 보기',
+      'signals.list': '신호', signal: '신호', 'signal.value': '값', kind: '종류', age: '경과',
+      state: '상태',
+      'last.error': '마지막 오류', target: '목표', 'rules.list': '규칙', rule: '규칙',
+      'last.fired': '마지막 발동', 'holding.since': '조건 충족 시작',
+      'decisions.title': '결정 (최신순)', 'decisions.none': '아직 결정이 없습니다.',
+      'signals.empty': '설정된 신호가 없습니다.', 'rules.empty': '설정된 규칙이 없습니다.',
+      'rooms.all': '모든 방', 'state.idle': '대기', 'state.pending': '조건 충족 중',
+      'state.firing': '발동', 'state.shadow': '섀도', 'state.ok': '정상',
+      'state.unknown': '알 수 없음', 'state.error': '오류', change: '변경', reason: '이유',
+      seen: '본 신호', 'shadow.note': '섀도: 기록만 하고 바꾸지 않음',
+      worst: '가장 나쁜 신호 / 목표', 'controlled.rooms': '자동 제어 중인 방',
+      'decisions.chart':
+          '결정이 정한 max_active와 admit_rate',
     },
   };
   const stored = localStorage.getItem('vwr.console.lang');
@@ -81,6 +131,9 @@
 
   const state = { operator: null, role: null, csrf: '' };
   const canChange = () => state.role === 'operator' || state.role === 'admin';
+  // Switching a room's automatic control and its bounds (PUT /admin/api/v1/control/{room}):
+  // running an event, like its limits, so operators and admins (admin/roles.cpp).
+  const canControl = canChange;
   let stopView = () => {};
 
   // ---- DOM helpers: text only ----
@@ -111,9 +164,11 @@
   }
   // A table in a box that scrolls sideways on a narrow window; the box takes the keyboard focus
   // (tabindex 0), so that it can be scrolled without a mouse, and is named for screen readers.
-  function table(label, headers, rows) {
+  // `wide`: the table keeps a width of its own (and scrolls) rather than squeezing its
+  // columns on a phone.
+  function table(label, headers, rows, wide) {
     return el('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': label },
-        el('table', {},
+        el('table', { class: wide ? 'wide' : null },
         el('thead', {}, el('tr', {}, headers.map((h) => el('th', { scope: 'col', text: h })))),
         el('tbody', {}, rows.map((r) => el('tr', {}, r.map((c) => el('td', {}, c)))))));
   }
@@ -164,6 +219,169 @@
     return [first.map((p) => p[0]), ...names.map((n) => (answer.series[n] || []).map((p) => p[1]))];
   }
 
+  // ---- the live stream ----
+  // One GET /admin/api/v1/live (Server-Sent Events) for the page while a view listens: an
+  // `event: stats` each second with every room's figures of the second just closed. A stream
+  // that errs, or stays silent for LIVE_SILENCE_MS (a proxy that buffers it), is closed and
+  // opened again after a backoff that doubles from LIVE_BACKOFF_MS up to LIVE_BACKOFF_MAX_MS.
+  // After LIVE_FAILURES failures in a row without an event in between, the console reads the
+  // same figures from the stats API once a second instead, and tries the stream again every
+  // LIVE_RETRY_MS. The state is shown at the top (#live, data-state live|reconnecting|polling).
+  const LIVE_BACKOFF_MS = 500;
+  const LIVE_BACKOFF_MAX_MS = 8000;
+  const LIVE_FAILURES = 3;
+  const LIVE_SILENCE_MS = 5000;
+  const LIVE_RETRY_MS = 10000;
+  const LIVE_METRICS = ['requests', 'status_polls', 'tracer_polls', 'joins', 'admitted_now',
+    'queued', 'rejected', 'full', 'bypassed', 'admitted_from_line', 'leaves', 'idle_timeouts',
+    'no_shows', 'withdrawn', 'blocked', 'server_errors', 'waiting', 'called', 'active',
+    'max_active', 'admit_rate'];
+  const live = {
+    listeners: new Set(),
+    source: null,      // the EventSource, while one is open
+    failures: 0,       // failures since the last event
+    state: 'off',      // off | connecting | live | reconnecting | polling
+    timers: [],
+    watchdog: null,
+    rooms: [],         // the rooms polled while the stream is unavailable
+
+    // Calls `listener(event)` with each second's figures until the returned function is called.
+    listen(listener) {
+      this.listeners.add(listener);
+      if (this.listeners.size === 1) this.start();
+      return () => {
+        this.listeners.delete(listener);
+        if (this.listeners.size === 0) this.stop();
+      };
+    },
+    deliver(event) {
+      for (const listener of this.listeners) {
+        try { listener(event); } catch (err) { toast(t('error', err.message), true); }
+      }
+    },
+    show(state) {
+      this.state = state;
+      const badge = document.getElementById('live');
+      badge.hidden = state === 'off';
+      badge.dataset.state = state;
+      badge.textContent = state === 'polling' ? t('live.polling')
+        : state === 'reconnecting' ? t('live.reconnecting') : t('live.live');
+    },
+    later(fn, ms) { this.timers.push(setTimeout(fn, ms)); },
+    clearTimers() {
+      for (const id of this.timers) clearTimeout(id);
+      this.timers = [];
+      clearTimeout(this.watchdog);
+    },
+    start() {
+      this.failures = 0;
+      this.show('connecting');
+      this.open();
+    },
+    stop() {
+      this.clearTimers();
+      this.close();
+      this.show('off');
+    },
+    close() {
+      if (this.source) this.source.close();
+      this.source = null;
+    },
+    open() {
+      this.close();
+      const source = new EventSource('/admin/api/v1/live');
+      this.source = source;
+      this.guard();
+      source.addEventListener('stats', (message) => {
+        if (source !== this.source) return;
+        let event;
+        try { event = JSON.parse(message.data); } catch { return this.failed(); }
+        this.failures = 0;
+        if (this.state !== 'live') {
+          this.clearTimers();  // a stream that came back ends the polling
+          this.show('live');
+        }
+        this.guard();
+        this.deliver(event);
+      });
+      // EventSource would reconnect by itself at once and for ever: the console does it, with
+      // a backoff, and knows when to give up on the stream.
+      source.addEventListener('error', () => { if (source === this.source) this.failed(); });
+    },
+    guard() {
+      clearTimeout(this.watchdog);
+      this.watchdog = setTimeout(() => this.failed(), LIVE_SILENCE_MS);
+    },
+    failed() {
+      this.close();
+      clearTimeout(this.watchdog);
+      if (this.state === 'polling') return;  // a retry of the stream failed: keep polling
+      this.failures += 1;
+      if (this.failures >= LIVE_FAILURES) return this.startPolling();
+      this.show('reconnecting');
+      const wait = Math.min(LIVE_BACKOFF_MAX_MS, LIVE_BACKOFF_MS * 2 ** (this.failures - 1));
+      this.later(() => this.open(), wait);
+    },
+    startPolling() {
+      this.show('polling');
+      const poll = async () => {
+        if (this.state !== 'polling') return;
+        try {
+          this.deliver(await this.pollOnce());
+        } catch (err) {
+          if (err.status !== 401) toast(t('error', err.message), true);
+        }
+        if (this.state === 'polling') this.later(poll, 1000);
+      };
+      const retry = () => {
+        if (this.state !== 'polling') return;
+        this.open();
+        this.later(retry, LIVE_RETRY_MS);
+      };
+      poll();
+      this.later(retry, LIVE_RETRY_MS);
+    },
+    // The live event's shape, from the stats API: the last closed second of every room.
+    async pollOnce() {
+      const { rooms } = await api('GET', '/admin/api/v1/rooms');
+      const to = nowS();
+      const answers = await Promise.all(rooms.map((r) => api('GET', '/admin/api/v1/stats?'
+        + qs({ room: r.policy.room, step: '1s', from: to - 2, to: to - 1,
+          metrics: LIVE_METRICS.concat('surges').join(',') })).catch(() => null)));
+      const event = { t: to - 2, rooms: {}, surges: [], polled: true };
+      rooms.forEach((r, i) => {
+        if (!answers[i]) return;
+        const figures = {};
+        for (const [name, points] of Object.entries(answers[i].series)) {
+          figures[name] = points.length ? points[points.length - 1][1] : 0;
+        }
+        figures.surge = { active: figures.surges > 0 };
+        if (figures.surges > 0) event.surges.push(r.policy.room);
+        event.rooms[r.policy.room] = figures;
+      });
+      return event;
+    },
+  };
+
+  // Automatic control as the admin API shows it: GET /admin/api/v1/control's rooms, by name.
+  async function controlStates(room) {
+    const answer = await api('GET', '/admin/api/v1/control?'
+      + qs(room ? { room, limit: 20 } : { limit: 1 })).catch(() => null);
+    const byRoom = {};
+    for (const r of (answer && answer.rooms) || []) byRoom[r.room] = r;
+    return { byRoom, decisions: (answer && answer.decisions) || [] };
+  }
+  // Whether a room's controller is switched on: the API's `enabled` where it says so, else
+  // whether the room is under automatic control at all.
+  const controlOn = (c) => !!c && c.enabled !== false;
+  const admissions = (f) => (f.admitted_now || 0) + (f.admitted_from_line || 0);
+  const etaText = (r) => (r.newcomerEtaSeconds === undefined ? t('none')
+    : r.newcomerEtaSeconds + ' s');
+  // How often the facts the live event does not carry (mode, ETA, control state) are read.
+  const FACTS_MS = 5000;
+  // A live view counts as drawn (main[data-ready]) at its first event, or after this long.
+  const FIRST_EVENT_MS = 3000;
+
   // ---- views ----
   function signInView() {
     const input = el('input', { type: 'password', id: 'token', autocomplete: 'current-password',
@@ -189,55 +407,111 @@
     show(el('h1', { text: t('overview.title') }),
         state.role === 'viewer' ? el('p', { class: 'note', text: t('viewer.note') }) : null, body);
     let alive = true;
-    const tick = async () => {
+    let timer = null;
+    let unlisten = () => {};
+    stopView = () => { alive = false; clearTimeout(timer); unlisten(); };
+    let rooms = [];        // GET /admin/api/v1/rooms: policy, ETA (every FACTS_MS)
+    let control = {};      // automatic control by room (every FACTS_MS)
+    let latest = null;     // the last live event
+    const draw = () => {
+      body.replaceChildren(table(t('overview.title'),
+          [t('room'), t('mode'), t('waiting'), t('active'), t('rate'), t('eta'), t('requests'),
+           t('surge'), t('control')],
+          rooms.map((r) => {
+            const p = r.policy;
+            const f = (latest && latest.rooms[p.room]) || null;
+            const c = control[p.room];
+            return [
+              el('a', { href: '#/room/' + encodeURIComponent(p.room), class: 'room-link',
+                text: p.room }),
+              el('span', { class: 'mode mode-' + p.mode, text: p.mode }),
+              el('span', { class: 'num', 'data-figure': 'waiting',
+                text: f ? f.waiting : r.queueSize }),
+              el('span', { class: 'num', 'data-figure': 'active',
+                text: (f ? f.active : r.active) + ' / ' + (f ? f.max_active : p.max_active) }),
+              el('span', { class: 'num', 'data-figure': 'admissions',
+                text: (f ? admissions(f) : r.advanceRate.toFixed(1)) + ' ('
+                  + (f ? f.admit_rate : p.admit_rate) + ')' }),
+              etaText(r),
+              el('span', { class: 'num', 'data-figure': 'requests',
+                text: f ? f.requests : t('none') }),
+              f && f.surge && f.surge.active ? el('strong', { class: 'bad', text: t('yes') })
+                : t('none'),
+              el('span', { 'data-figure': 'control',
+                text: controlOn(c) ? t('on') + (c.state ? ' (' + c.state + ')' : '') : t('off') }),
+            ];
+          })));
+      body.dataset.second = latest ? String(latest.t) : '';
+    };
+    const facts = async () => {
       try {
-        const { rooms } = await api('GET', '/admin/api/v1/rooms');
-        const rates = await Promise.all(rooms.map((r) =>
-          api('GET', '/admin/api/v1/stats?' + qs({ room: r.policy.room, step: '1s',
-            from: nowS() - 5, to: nowS(), metrics: 'requests,surges' })).catch(() => null)));
+        const [answer, states] = await Promise.all([api('GET', '/admin/api/v1/rooms'),
+          controlStates()]);
         if (!alive) return;
-        body.replaceChildren(table(t('overview.title'),
-            [t('room'), t('mode'), t('waiting'), t('active'), t('rate'), t('eta'), t('requests'),
-             t('surge'), t('control')],
-            rooms.map((r, i) => {
-              const p = r.policy;
-              const s = rates[i];
-              const sum = (n) => (s ? s.series[n].reduce((a, x) => a + x[1], 0) : 0);
-              return [
-                el('a', { href: '#/room/' + encodeURIComponent(p.room), class: 'room-link',
-                  text: p.room }),
-                el('span', { class: 'mode mode-' + p.mode, text: p.mode }),
-                el('span', { class: 'num', 'data-figure': 'waiting', text: r.queueSize }),
-                el('span', { class: 'num', 'data-figure': 'active',
-                  text: r.active + ' / ' + p.max_active }),
-                r.advanceRate.toFixed(1) + ' (' + p.admit_rate + ')',
-                r.newcomerEtaSeconds === undefined ? t('none') : r.newcomerEtaSeconds + ' s',
-                el('span', { class: 'num', 'data-figure': 'requests',
-                  text: (sum('requests') / 5).toFixed(1) }),
-                sum('surges') > 0 ? el('strong', { class: 'bad', text: t('yes') }) : t('none'),
-                t('off'),
-              ];
-            })));
+        rooms = answer.rooms;
+        control = states.byRoom;
+        draw();
       } catch (err) {
         if (alive) toast(t('error', err.message), true);
       }
+      if (alive) timer = setTimeout(facts, FACTS_MS);
     };
-    await tick();
-    const timer = setInterval(tick, 1000);
-    stopView = () => { alive = false; clearInterval(timer); };
+    await facts();
+    if (!alive) return;
+    await new Promise((drawn) => {
+      unlisten = live.listen((event) => {
+        latest = event;
+        if (alive) draw();
+        drawn();
+      });
+      setTimeout(drawn, FIRST_EVENT_MS);
+    });
+  }
+
+  // The last `span` seconds of a room, one row of figures per second: read from the stats API
+  // when the page opens, then one row from each live event. The series the live event does not
+  // carry (requests by endpoint other than polls and joins, wait times) are read again from the
+  // stats API every FACTS_MS for the last SIDE_SECONDS, so they trail by a few seconds.
+  const SIDE_SECONDS = 30;
+  class RoomWindow {
+    constructor(span) { this.span = span; this.rows = new Map(); }
+    put(t, figures) { this.rows.set(t, Object.assign(this.rows.get(t) || {}, figures)); }
+    putSeries(answer) {
+      for (const [name, points] of Object.entries(answer.series)) {
+        for (const [t, v] of points) this.put(t, { [name]: v });
+      }
+    }
+    data(names) {
+      const times = [...this.rows.keys()].sort((a, b) => a - b);
+      const last = times.length ? times[times.length - 1] : 0;
+      for (const t of times) if (t <= last - this.span) this.rows.delete(t);
+      const kept = times.filter((t) => t > last - this.span);
+      return [kept, ...names.map((n) => kept.map((t) => this.rows.get(t)[n] ?? null))];
+    }
   }
 
   async function roomView(room) {
+    let alive = true;
+    let timer = null;
+    let unlisten = () => {};
+    stopView = () => { alive = false; clearTimeout(timer); unlisten(); };
     const figures = el('div', { class: 'figures' });
     const charts = ['requests', 'entries', 'queue', 'active', 'wait']
       .map((k) => el('div', { class: 'chart', id: 'chart-' + k }));
-    const controls = el('section', { class: 'card' });
+    const controls = el('section', { class: 'card', id: 'controls' });
+    const automatic = el('section', { class: 'card', id: 'automatic' });
+    const drivers = el('section', { class: 'card', id: 'drivers' });
     show(el('h1', {}, el('a', { href: '#/', text: t('nav.overview') }), ' › ', room),
         figures, el('h2', { text: t('room.live') }), el('div', { class: 'charts' }, charts),
-        controls,
-        el('section', { class: 'card' }, el('h2', { text: t('signals.title') }),
-            el('p', { class: 'note', text: t('signals.none') })));
+        controls, automatic, drivers);
     const path = '/admin/api/v1/rooms/' + encodeURIComponent(room);
+    const put = async (change) => {
+      try {
+        await api('PUT', path + '/policy', change);
+        toast(t('saved'));
+        await drawControls();
+      } catch (err) { toast(t('error', err.message), true); }
+    };
     const drawControls = async () => {
       const policy = await api('GET', path + '/policy');
       const msg = await api('GET', path + '/message').catch(() => ({ message: '' }));
@@ -245,9 +519,10 @@
       if (!canChange()) {
         parts.push(el('p', { class: 'note', text: t('viewer.note') }));
         parts.push(table(t('room.controls'),
-            [t('mode'), 'max_active', 'admit_rate', 'session_timeout', t('message')],
+            [t('mode'), 'max_active', 'admit_rate', 'session_timeout', 'session_max',
+             t('message')],
             [[policy.mode, policy.max_active, policy.admit_rate, policy.session_timeout,
-              msg.message]]));
+              policy.session_max, msg.message]]));
         controls.replaceChildren(...parts);
         return;
       }
@@ -258,22 +533,21 @@
         value: policy.max_active });
       const admitRate = el('input', { id: 'admit_rate', type: 'number', min: 0, step: 'any',
         value: policy.admit_rate });
-      const timeout = el('input', { id: 'session_timeout', value: policy.session_timeout });
-      const put = async (change) => {
-        try {
-          await api('PUT', path + '/policy', change);
-          toast(t('saved'));
-          drawControls();
-        } catch (err) { toast(t('error', err.message), true); }
-      };
+      const timeout = el('input', { id: 'session_timeout', value: policy.session_timeout,
+        'aria-describedby': 'duration-note' });
+      const sessionMax = el('input', { id: 'session_max', value: policy.session_max,
+        'aria-describedby': 'duration-note' });
       const message = el('input', { id: 'message', value: msg.message || '', maxlength: 500 });
       parts.push(el('form', { class: 'grid', on: { submit: (e) => {
         e.preventDefault();
         put({ mode: mode.value, max_active: Number(maxActive.value),
-          admit_rate: Number(admitRate.value), session_timeout: timeout.value });
+          admit_rate: Number(admitRate.value), session_timeout: timeout.value,
+          session_max: sessionMax.value });
       } } }, field(t('mode'), mode), field('max_active', maxActive),
       field('admit_rate', admitRate), field('session_timeout', timeout),
+      field('session_max', sessionMax),
       el('button', { type: 'submit', id: 'apply', text: t('apply') })));
+      parts.push(el('p', { class: 'note', id: 'duration-note', text: t('duration.note') }));
       parts.push(el('div', { class: 'row' },
           el('button', { type: 'button', class: 'secondary', id: 'pause', text: t('pause'),
             on: { click: () => put({ mode: 'pause' }) } }),
@@ -309,7 +583,83 @@
         } } })));
       controls.replaceChildren(...parts);
     };
-    let alive = true;
+
+    // Automatic control: its state, and (operators and admins) on/off with its bounds through
+    // PUT /admin/api/v1/control/{room}. The form is drawn once and kept while the state below
+    // it is refreshed, so that what an operator is typing is not replaced.
+    const autoState = el('div', { id: 'control-state' });
+    let autoForm = null;
+    const bound = (id, label, value) => el('input', { id, type: 'number', min: 0, step: 'any',
+      'aria-label': label, value: value ?? '' });
+    const drawAutoForm = (c) => {
+      if (!canControl()) return null;
+      const enabled = el('input', { type: 'checkbox', id: 'control-enabled',
+        checked: controlOn(c) });
+      const ma = c && c.max_active ? c.max_active : {};
+      const ar = c && c.admit_rate ? c.admit_rate : {};
+      const maMin = bound('control-max-active-min', 'max_active ' + t('auto.min'), ma.min);
+      const maMax = bound('control-max-active-max', 'max_active ' + t('auto.max'), ma.max);
+      const arMin = bound('control-admit-rate-min', 'admit_rate ' + t('auto.min'), ar.min);
+      const arMax = bound('control-admit-rate-max', 'admit_rate ' + t('auto.max'), ar.max);
+      const note = el('p', { class: 'note', id: 'control-note', role: 'status' });
+      const pair = (label, a, b) => el('fieldset', { class: 'bounds' },
+          el('legend', { text: label }), a, el('span', { 'aria-hidden': 'true', text: '–' }), b);
+      return el('form', { class: 'row', id: 'control-form', on: { submit: async (e) => {
+        e.preventDefault();
+        const body = { enabled: enabled.checked };
+        const range = (lo, hi) => (lo.value !== '' && hi.value !== ''
+          ? { min: Number(lo.value), max: Number(hi.value) } : undefined);
+        if (range(maMin, maMax)) body.max_active = range(maMin, maMax);
+        if (range(arMin, arMax)) body.admit_rate = range(arMin, arMax);
+        try {
+          await api('PUT', '/admin/api/v1/control/' + encodeURIComponent(room), body);
+          note.textContent = '';
+          toast(t('saved'));
+          await drawAutomatic();
+        } catch (err) {
+          if (err.status === 404 || err.status === 405) note.textContent = t('auto.missing');
+          toast(t('error', err.message), true);
+        }
+      } } }, el('label', { class: 'check' }, enabled, el('span', { text: t('auto.enabled') })),
+      pair(t('auto.bounds.max_active'), maMin, maMax),
+      pair(t('auto.bounds.admit_rate'), arMin, arMax),
+      el('button', { type: 'submit', id: 'control-apply', text: t('auto.apply') }), note);
+    };
+    const drawAutomatic = async () => {
+      const { byRoom } = await controlStates(room);
+      const policy = await api('GET', path + '/policy').catch(() => ({}));
+      const c = byRoom[room] || (policy.control && policy.control.automatic ? policy.control
+        : null);
+      const last = policy.control && policy.control.last_decision;
+      autoState.replaceChildren(
+          el('p', {}, el('strong', { 'data-figure': 'automatic',
+            text: controlOn(c) ? t('on') : t('off') }),
+          c && c.state ? ' — ' + t('auto.state', c.state) : '',
+          c && typeof c.worst === 'number' ? ' — ' + t('auto.worst', c.worst.toFixed(2)) : ''),
+          last ? el('p', { class: 'note', text: t('auto.last',
+            new Date(last.at).toLocaleString(lang), last.reason) }) : null);
+      if (!autoForm) autoForm = drawAutoForm(c);
+      automatic.replaceChildren(el('h2', { text: t('auto.title') }), autoState, autoForm);
+    };
+
+    // What drives the room: the rules written for it and the signals, with the targets the
+    // control API names (when it does).
+    const drawDrivers = async () => {
+      const [signals, rules, { byRoom }] = await Promise.all([
+        api('GET', '/admin/api/v1/signals'), api('GET', '/admin/api/v1/rules'),
+        controlStates(room)]);
+      const targets = {};
+      for (const x of (byRoom[room] && byRoom[room].targets) || []) targets[x.signal] = x.max;
+      const mine = rules.rules.filter((r) => r.room === room);
+      drivers.replaceChildren(el('h2', { text: t('room.signals') }),
+          signals.signals.length === 0 ? el('p', { class: 'note', text: t('signals.empty') })
+            : signalTable(signals.signals, targets),
+          el('h3', { text: t('room.rules') }),
+          mine.length === 0 ? el('p', { class: 'note', text: t('rules.empty') })
+            : ruleTable(mine),
+          el('p', {}, el('a', { href: '#/rules', text: t('rules.more') })));
+    };
+
     const plots = {};
     const groups = {
       requests: ['requests_join', 'status_polls', 'requests_heartbeat', 'requests_verify',
@@ -318,39 +668,198 @@
       queue: ['waiting'], active: ['active', 'max_active'],
       wait: ['wait_time_p50', 'wait_time_p95'],
     };
+    const side = ['requests_join', 'requests_heartbeat', 'requests_verify', 'requests_pages',
+      'wait_time_p50', 'wait_time_p95'];
     const titles = { requests: 'chart.requests', entries: 'chart.entries', queue: 'chart.queue',
       active: 'chart.active', wait: 'chart.wait' };
-    const tick = async () => {
+    const window15 = new RoomWindow(900);
+    let facts = null;  // GET /admin/api/v1/rooms' entry of the room (mode, ETA)
+    let latest = null;  // the room's figures of the last live event
+    const drawFigures = () => {
+      if (!facts) return;
+      const f = latest;
+      figures.replaceChildren(...[
+        ['mode', t('mode'), facts.policy.mode],
+        ['waiting', t('waiting'), f ? f.waiting : facts.queueSize],
+        ['active', t('active'), (f ? f.active : facts.active) + ' / '
+          + (f ? f.max_active : facts.policy.max_active)],
+        ['admissions', t('rate'), (f ? admissions(f) : facts.advanceRate.toFixed(1)) + ' ('
+          + (f ? f.admit_rate : facts.policy.admit_rate) + ')'],
+        ['eta', t('eta'), etaText(facts)],
+        ['requests', t('requests'), f ? f.requests : t('none')],
+      ].map(([key, k, v]) => el('div', { class: 'figure' }, el('span', { text: k }),
+          el('strong', { 'data-figure': key, text: String(v) }))));
+    };
+    const drawCharts = () => {
+      for (const [k, names] of Object.entries(groups)) {
+        const data = window15.data(names);
+        if (plots[k]) plots[k].setData(data);
+        else plots[k] = chart(document.getElementById('chart-' + k), t(titles[k]), names, data,
+          { dashed: ['admit_rate', 'max_active'] });
+      }
+    };
+    const refresh = async () => {
       try {
-        const { rooms } = await api('GET', '/admin/api/v1/rooms');
-        const r = rooms.find((x) => x.policy.room === room);
-        if (!r || !alive) return;
-        figures.replaceChildren(...[
-          [t('mode'), r.policy.mode], [t('waiting'), r.queueSize],
-          [t('active'), r.active + ' / ' + r.policy.max_active],
-          [t('rate'), r.advanceRate.toFixed(1) + ' (' + r.policy.admit_rate + ')'],
-          [t('eta'), r.newcomerEtaSeconds === undefined ? t('none') : r.newcomerEtaSeconds + ' s'],
-        ].map(([k, v]) => el('div', { class: 'figure' }, el('span', { text: k }),
-            el('strong', { text: String(v) }))));
-        const to = nowS();
-        const all = Object.values(groups).flat().join(',');
-        const answer = await api('GET', '/admin/api/v1/stats?' + qs({ room, step: '1s',
-          from: to - 900, to, metrics: all }));
+        const to = nowS() + 1;
+        const [{ rooms }, recent] = await Promise.all([api('GET', '/admin/api/v1/rooms'),
+          api('GET', '/admin/api/v1/stats?' + qs({ room, step: '1s', from: to - SIDE_SECONDS,
+            to, metrics: side.join(',') }))]);
         if (!alive) return;
-        for (const [k, names] of Object.entries(groups)) {
-          const data = seriesData(answer, names);
-          if (plots[k]) plots[k].setData(data);
-          else plots[k] = chart(document.getElementById('chart-' + k), t(titles[k]), names, data,
-            { dashed: ['admit_rate', 'max_active'] });
-        }
+        facts = rooms.find((x) => x.policy.room === room) || facts;
+        window15.putSeries(recent);
+        drawFigures();
+        await Promise.all([drawAutomatic(), drawDrivers()]);
+      } catch (err) {
+        if (alive) toast(t('error', err.message), true);
+      }
+      if (alive) timer = setTimeout(refresh, FACTS_MS);
+    };
+    try {
+      const to = nowS() + 1;
+      const [, history] = await Promise.all([drawControls(),
+        api('GET', '/admin/api/v1/stats?' + qs({ room, step: '1s', from: to - 900, to,
+          metrics: Object.values(groups).flat().join(',') }))]);
+      window15.putSeries(history);
+    } catch (err) {
+      toast(t('error', err.message), true);
+    }
+    if (!alive) return;
+    drawCharts();
+    await refresh();
+    if (!alive) return;
+    let drawn = () => {};
+    const first = new Promise((resolve) => {
+      drawn = resolve;
+      setTimeout(resolve, FIRST_EVENT_MS);
+    });
+    unlisten = live.listen((event) => {
+      drawn();
+      const f = event.rooms[room];
+      if (!f || !alive) return;
+      latest = f;
+      const row = {};
+      for (const name of LIVE_METRICS) if (f[name] !== undefined) row[name] = f[name];
+      window15.put(event.t, row);
+      figures.dataset.second = String(event.t);
+      drawFigures();
+      drawCharts();
+    });
+    await first;
+  }
+
+  // ---- rules and signals ----
+  const ageText = (ms) => (ms === null || ms === undefined ? t('none')
+    : ms < 1000 ? ms + ' ms' : ms < 120000 ? (ms / 1000).toFixed(1) + ' s'
+      : Math.round(ms / 60000) + ' min');
+  const whenText = (at) => (at ? new Date(at).toLocaleString(lang) : t('none'));
+  const badge = (value) => el('span', { class: 'state state-' + value,
+    'data-state': value, text: t('state.' + value) === 'state.' + value ? value
+      : t('state.' + value) });
+  // A rule's state: the API's `state` where it gives one, else from what it reports: shadow;
+  // firing (its condition holds and it fired since it began to hold); pending (it holds, for
+  // less than its `for`); idle.
+  function ruleState(r) {
+    if (r.state) return r.state;
+    if (r.shadow) return 'shadow';
+    if (r.last !== 'true' || !r.holding_since) return 'idle';
+    if (r.last_fired && Date.parse(r.last_fired) >= Date.parse(r.holding_since)) return 'firing';
+    return 'pending';
+  }
+  function signalTable(signals, targets) {
+    const withTargets = targets && Object.keys(targets).length > 0;
+    return table(t('signals.list'),
+        [t('signal'), t('kind'), t('signal.value'), t('age'), t('state'), t('last.error')]
+          .concat(withTargets ? [t('target')] : []),
+        signals.map((s) => [
+          el('span', { 'data-signal': s.name, text: s.name }), s.kind,
+          el('span', { class: 'num', text: s.value === null ? t('none') : String(s.value) }),
+          ageText(s.age_ms), badge(s.state),
+          s.error ? el('code', { class: 'bad', text: s.error }) : t('none'),
+        ].concat(withTargets ? [targets[s.name] === undefined ? t('none')
+          : '≤ ' + targets[s.name]] : [])), true);
+  }
+  function ruleTable(rules) {
+    return table(t('rules.list'),
+        [t('rule'), t('room'), t('state'), t('last.fired'), t('holding.since')],
+        rules.map((r) => [el('span', { 'data-rule': r.name, text: r.name }), r.room,
+          badge(ruleState(r)), whenText(r.last_fired), whenText(r.holding_since)]), true);
+  }
+  const changeText = (d) => Object.keys(d.change || {}).map((k) =>
+    k + ' ' + (d.before ? d.before[k] : '?') + ' → ' + (d.after ? d.after[k] : d.change[k]))
+    .join(', ');
+  function decisionTimeline(decisions) {
+    if (decisions.length === 0) return el('p', { class: 'note', text: t('decisions.none') });
+    return el('ol', { class: 'timeline', id: 'decisions' }, decisions.map((d) =>
+      el('li', { class: d.shadow ? 'shadow' : null },
+          el('time', { datetime: d.at, text: whenText(d.at) }),
+          el('div', {},
+              el('strong', { text: d.room }), ' · ', d.source + (d.name ? ' ' + d.name : ''),
+              d.shadow ? el('span', { class: 'state state-shadow', text: t('shadow.note') })
+                : null),
+          el('div', { class: 'change', text: changeText(d) || t('none') }),
+          el('div', { class: 'reason', text: d.reason }),
+          d.seen && d.seen.length ? el('div', { class: 'note', text: t('seen') + ': '
+            + d.seen.map((s) => s.name + ' = ' + (s.value ?? t('state.' + s.state)))
+              .join(', ') }) : null)));
+  }
+  // max_active and admit_rate after each decision of one room, oldest first, as steps.
+  function decisionChart(box, decisions) {
+    const points = decisions.filter((d) => !d.shadow && d.after).slice().reverse();
+    if (points.length === 0) return box.replaceChildren();
+    const xs = points.map((d) => Date.parse(d.at) / 1000);
+    chart(box, t('decisions.chart'), ['max_active', 'admit_rate'],
+        [xs, points.map((d) => d.after.max_active), points.map((d) => d.after.admit_rate)],
+        { heading: 'h2' });
+  }
+
+  async function rulesView() {
+    let alive = true;
+    let timer = null;
+    stopView = () => { alive = false; clearTimeout(timer); };
+    const { rooms } = await api('GET', '/admin/api/v1/rooms');
+    const room = el('select', { id: 'rules-room' }, el('option', { value: '',
+      text: t('rooms.all') }), rooms.map((r) => el('option', { value: r.policy.room,
+      text: r.policy.room })));
+    const signalsBox = el('section', { class: 'card', id: 'signals' });
+    const rulesBox = el('section', { class: 'card', id: 'rules' });
+    const controlledBox = el('section', { class: 'card', id: 'controlled' });
+    const decisionsBox = el('section', { class: 'card', id: 'timeline' });
+    const chartBox = el('div', { class: 'chart', id: 'chart-decisions' });
+    show(el('h1', { text: t('signals.title') }), field(t('room'), room), signalsBox, rulesBox,
+        controlledBox, decisionsBox);
+    const draw = async () => {
+      try {
+        const [signals, rules, control] = await Promise.all([
+          api('GET', '/admin/api/v1/signals'), api('GET', '/admin/api/v1/rules'),
+          api('GET', '/admin/api/v1/control?' + qs(room.value ? { room: room.value, limit: 50 }
+            : { limit: 50 }))]);
+        if (!alive) return;
+        signalsBox.replaceChildren(el('h2', { text: t('signals.list') }),
+            signals.signals.length === 0 ? el('p', { class: 'note', text: t('signals.empty') })
+              : signalTable(signals.signals));
+        const shown = rules.rules.filter((r) => !room.value || r.room === room.value);
+        rulesBox.replaceChildren(el('h2', { text: t('rules.list') }),
+            shown.length === 0 ? el('p', { class: 'note', text: t('rules.empty') })
+              : ruleTable(shown));
+        controlledBox.replaceChildren(el('h2', { text: t('controlled.rooms') }),
+            control.rooms.length === 0 ? el('p', { class: 'note', text: t('signals.none') })
+              : table(t('controlled.rooms'), [t('room'), t('control'), t('state'), t('worst')],
+                  control.rooms.map((c) => [c.room, controlOn(c) ? t('on') : t('off'),
+                    c.state || t('none'),
+                    typeof c.worst === 'number' ? c.worst.toFixed(2) : t('none')]), true));
+        decisionsBox.replaceChildren(...[el('h2', { text: t('decisions.title') }),
+          room.value ? chartBox : null, decisionTimeline(control.decisions)].filter(Boolean));
+        if (room.value) decisionChart(chartBox, control.decisions);
       } catch (err) {
         if (alive) toast(t('error', err.message), true);
       }
     };
-    await drawControls().catch((err) => toast(t('error', err.message), true));
-    await tick();
-    const timer = setInterval(tick, 1000);
-    stopView = () => { alive = false; clearInterval(timer); };
+    const loop = async () => {
+      await draw();
+      if (alive) timer = setTimeout(loop, 2000);
+    };
+    room.addEventListener('change', () => { clearTimeout(timer); loop(); });
+    await loop();
   }
 
   async function roomPicker(id, selected) {
@@ -523,6 +1032,7 @@
     other.textContent = TEXTS[lang].lang;
     other.lang = lang === 'ko' ? 'en' : 'ko';  // the button names the other language in it
   }
+  let routes = 0;  // routes begun: a view's first drawing that ends after the next began is stale
   async function route() {
     stopView();
     stopView = () => {};
@@ -538,16 +1048,19 @@
     for (const a of document.querySelectorAll('#nav a')) {
       a.toggleAttribute('aria-current', a.getAttribute('href') === '#' + hash);
     }
+    // main[data-ready] once the view has drawn what it first reads (the browser tests wait
+    // for it before a screenshot).
+    main().removeAttribute('data-ready');
+    const generation = ++routes;
+    const view = hash.startsWith('/room/') ? () => roomView(decodeURIComponent(hash.slice(6)))
+      : { '/rules': rulesView, '/stats': statsView, '/protection': protectionView,
+        '/audit': auditView, '/operators': operatorsView }[hash] || overviewView;
     try {
-      if (hash.startsWith('/room/')) return await roomView(decodeURIComponent(hash.slice(6)));
-      if (hash === '/stats') return await statsView();
-      if (hash === '/protection') return await protectionView();
-      if (hash === '/audit') return await auditView();
-      if (hash === '/operators') return await operatorsView();
-      return await overviewView();
+      await view();
     } catch (err) {
       toast(t('error', err.message), true);
     }
+    if (generation === routes) main().dataset.ready = '1';
   }
 
   document.getElementById('lang').addEventListener('click', () => {

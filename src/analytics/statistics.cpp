@@ -8,6 +8,7 @@
 #include <boost/json/string.hpp>
 #include <boost/json/value.hpp>
 #include <cmath>
+#include <limits>
 
 #include "analytics/metrics.hpp"
 #include "util/log_escape.hpp"
@@ -90,6 +91,16 @@ bool Statistics::Baseline(const std::vector<RoomSample>& samples) {
     }
     s.totals = TotalsOf(sample.counters);
     s.has_totals = true;
+    // The line now: tickets issued after this are the first second's, and their waits count
+    // (without it, a node's first second of tickets would read as issued before it watched).
+    if (s.marks.empty() && !s.has_frontier) {
+      s.marks.push_back(Mark{.second = std::numeric_limits<std::int64_t>::min(),
+                             .last_issued = sample.last_issued,
+                             .frontier = sample.frontier,
+                             .rate = 0});
+      s.frontier = sample.frontier;
+      s.has_frontier = true;
+    }
   }
   return all;
 }
@@ -97,12 +108,24 @@ bool Statistics::Baseline(const std::vector<RoomSample>& samples) {
 void Statistics::Start(const util::Clock& clock, SampleSource source) {
   // The store's counts now are where the first second's deltas start: what happens between
   // now and the first step is that second's, not lost in the baseline.
-  if (source) Baseline(source());
-  thread_ = std::thread([this, &clock, source = std::move(source)] { Run(clock, source); });
+  const bool known = !source || Baseline(source());
+  thread_ = std::thread(
+      [this, &clock, known, source = std::move(source)] { Run(clock, source, known); });
 }
 
-void Statistics::Run(const util::Clock& clock, SampleSource source) {
+void Statistics::Run(const util::Clock& clock, SampleSource source, bool baseline_known) {
   std::unique_lock lock(run_mu_);
+  // A shared store's figures are known from the node's first tick on (a tenth of a second):
+  // until then the baseline is taken again every few milliseconds, so that what the node
+  // serves meanwhile is counted.
+  constexpr auto kBaselineRetry = std::chrono::milliseconds(20);
+  constexpr int kBaselineTries = 250;
+  for (int i = 0; !baseline_known && i < kBaselineTries; ++i) {
+    if (run_cv_.wait_for(lock, kBaselineRetry, [this] { return stopping_; })) return;
+    lock.unlock();
+    baseline_known = Baseline(source());
+    lock.lock();
+  }
   while (!stopping_) {
     // Wake just after the next wall-clock second begins.
     const auto since_epoch = clock.WallNow().time_since_epoch();

@@ -167,7 +167,7 @@ class Statistics {
                        Frame& frame);
   static void ProbeLine(RoomSeries& s, const RoomSample& sample, std::int64_t second);
   RoomSeries& SeriesOf(const std::string& room);  // mu_ held
-  void Run(const util::Clock& clock, SampleSource source);
+  void Run(const util::Clock& clock, SampleSource source, bool baseline_known);
   std::string LiveJson(std::int64_t second, const std::vector<std::string>& surges) const;  // mu_
   static TopLists ListsOf(const std::array<TopTable, kDimensionCount>& tables, std::size_t k);
   // Frames of [from, to) at `step`: from history with the open minute added when history does

@@ -102,6 +102,7 @@ EOF
     --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --data-dir "$tmp/data-$mode" \
     --workers "$VWR_WORKERS" >"$tmp/$mode.log" 2>&1 &
   pids+=($!)
+  printf -v "pid_$mode" '%s' "$!"
   local public=""
   for _ in $(seq 150); do
     public=$(sed -n 's/.*public listener on \(http:[^ "]*\).*/\1/p' "$tmp/$mode.log" | head -n 1)
@@ -121,10 +122,18 @@ start on
 start off
 grep -q "analytics: off" "$tmp/off.log" || die "the second node did not turn analytics off"
 
-# wrk's status polls of node `mode` for `seconds`; prints requests/s (fails on any error).
+# The CPU time node `mode` has used so far, in clock ticks (user + system, /proc/PID/stat).
+cpu_ticks() {
+  local pid=pid_$1
+  awk '{ print $14 + $15 }' "/proc/${!pid}/stat"
+}
+# wrk's status polls of node `mode` for `seconds`; prints requests/s and the node's CPU time per
+# poll in microseconds (fails on any error). The CPU time per poll is what recording costs the
+# node itself, whatever else the machine runs; requests/s also moves with the machine's load.
 polls() {
-  local mode=$1 seconds=$2 out line public ticket
+  local mode=$1 seconds=$2 out line public ticket cpu_before cpu_after
   public=public_$mode ticket=ticket_$mode
+  cpu_before=$(cpu_ticks "$mode")
   out=$(WRK_METHOD=GET WRK_HEADER="X-VWR-Ticket: ${!ticket}" timeout -s INT $((seconds + 30)) \
     "$WRK_BINARY" -t "$WRK_THREADS" -c "$WRK_CONNECTIONS" -d "${seconds}s" --timeout 5s \
     -s "$here/wrk.lua" "${!public}/api/v1/rooms/poll/status")
@@ -132,28 +141,32 @@ polls() {
   local errors
   errors=$(awk '{ n = 0; for (i = 2; i <= NF; i++) if ($i ~ /^errors_/) { split($i, kv, "="); n += kv[2] } print n }' <<<"$line")
   ((errors == 0)) || die "wrk saw errors: $line"
-  awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "rps") print kv[2] } }' <<<"$line"
+  cpu_after=$(cpu_ticks "$mode")
+  awk -v ticks=$((cpu_after - cpu_before)) -v hz="$(getconf CLK_TCK)" '{
+    for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+    print v["rps"], ticks / hz * 1e6 / v["requests"] }' <<<"$line"
 }
 run() {
-  ((warmup_s > 0)) && polls "$1" "$warmup_s" >/dev/null
+  if ((warmup_s > 0)); then polls "$1" "$warmup_s" >/dev/null; fi
   polls "$1" "$duration_s"
 }
 
 echo "$("$VWR_BINARY" --version 2>/dev/null | head -n 1), $(nproc) cores; wrk -t$WRK_THREADS" \
   "-c$WRK_CONNECTIONS, $DURATION per run, $ROUNDS rounds"
-printf '%-6s %14s %14s %7s\n' round "polls/s off" "polls/s on" "on/off"
-offs=() ons=()
+printf '%-6s %14s %14s %7s %13s %13s\n' round "polls/s off" "polls/s on" "on/off" \
+  "CPU µs/poll off" "on"
+offs=() ons=() cpu_offs=() cpu_ons=()
 for ((r = 1; r <= ROUNDS; r++)); do
   if ((r % 2 == 1)); then
-    off=$(run off)
-    on=$(run on)
+    read -r off cpu_off < <(run off)
+    read -r on cpu_on < <(run on)
   else
-    on=$(run on)
-    off=$(run off)
+    read -r on cpu_on < <(run on)
+    read -r off cpu_off < <(run off)
   fi
-  offs+=("$off")
-  ons+=("$on")
-  printf '%-6s %14.0f %14.0f %7.3f\n' "$r" "$off" "$on" "$(awk -v a="$on" -v b="$off" 'BEGIN { print a / b }')"
+  offs+=("$off") ons+=("$on") cpu_offs+=("$cpu_off") cpu_ons+=("$cpu_on")
+  printf '%-6s %14.0f %14.0f %7.3f %13.2f %13.2f\n' "$r" "$off" "$on" \
+    "$(awk -v a="$on" -v b="$off" 'BEGIN { print a / b }')" "$cpu_off" "$cpu_on"
 done
 
 # The node with analytics on counted every poll it answered.
@@ -162,19 +175,25 @@ counted=$(curl -sf -H "Authorization: Bearer analytics-cost-admin-token" \
   python3 -c 'import json, sys; print(sum(v for _, v in json.load(sys.stdin)["series"]["status_polls"]))')
 echo "polls counted by the node with analytics on: $counted"
 
-python3 - "$json_out" "$DURATION" "${offs[*]}" "${ons[*]}" <<'EOF'
+python3 - "$json_out" "$DURATION" "${offs[*]}" "${ons[*]}" "${cpu_offs[*]}" "${cpu_ons[*]}" <<'EOF'
 import json, statistics, sys
 out, duration = sys.argv[1], sys.argv[2]
 off = [float(x) for x in sys.argv[3].split()]
 on = [float(x) for x in sys.argv[4].split()]
+cpu_off = [float(x) for x in sys.argv[5].split()]
+cpu_on = [float(x) for x in sys.argv[6].split()]
 m_off, m_on = statistics.median(off), statistics.median(on)
 ratios = [b / a for a, b in zip(off, on)]
 print("median %14.0f %14.0f %7.3f   (ratio of the medians)" % (m_off, m_on, m_on / m_off))
 print("per-round ratios: median %.3f, from %.3f to %.3f"
       % (statistics.median(ratios), min(ratios), max(ratios)))
+c_off, c_on = statistics.median(cpu_off), statistics.median(cpu_on)
+print("CPU time per poll: median %.2f µs off, %.2f µs on: polls per CPU second on/off %.3f"
+      % (c_off, c_on, c_off / c_on))
 if out:
     with open(out, "w", encoding="utf-8") as f:
         json.dump({"duration": duration, "polls_per_second_off": off, "polls_per_second_on": on,
                    "median_off": m_off, "median_on": m_on, "ratio_of_medians": m_on / m_off,
-                   "round_ratios": ratios}, f, indent=2)
+                   "round_ratios": ratios, "cpu_us_per_poll_off": cpu_off,
+                   "cpu_us_per_poll_on": cpu_on, "cpu_ratio": c_off / c_on}, f, indent=2)
 EOF

@@ -112,6 +112,9 @@ struct RoomConfig {
   // GET /api/v1/rooms/{id}/challenge may be used, 1s..1h.
   int pow_difficulty = 0;
   std::chrono::milliseconds pow_challenge_lifetime{120'000};
+  // A waiting ticket silent for this many of its pollAfterMs is abandoned: out of queueSize,
+  // passed by the frontier without a slot, unless it polls again first. 0..1000; 0: never.
+  std::uint32_t abandon_after_polls = 5;
   ProtectionConfig protection;
 
   // The lifetime tokens of this room get: token_lifetime, else the session timeout.

@@ -38,7 +38,9 @@ constexpr std::int64_t kMaxPowDifficulty = 32;
 constexpr milliseconds kMinPowChallengeLifetime{1'000};
 constexpr milliseconds kMaxPowChallengeLifetime{3'600'000};
 constexpr std::size_t kMaxRoomIdLength = 64;
-constexpr std::array<std::string_view, 18> kRoomKeys = {"id",
+// rooms[].abandon_after_polls: past a thousand missed polls nobody is coming back anyway.
+constexpr std::int64_t kMaxAbandonAfterPolls = 1000;
+constexpr std::array<std::string_view, 19> kRoomKeys = {"id",
                                                         "name",
                                                         "match",
                                                         "max_active",
@@ -55,7 +57,8 @@ constexpr std::array<std::string_view, 18> kRoomKeys = {"id",
                                                         "entry_pass",
                                                         "pow_difficulty",
                                                         "pow_challenge_lifetime",
-                                                        "protection"};
+                                                        "protection",
+                                                        "abandon_after_polls"};
 constexpr std::array<std::string_view, 2> kPageKeys = {"template_file", "message"};
 // A waiting page is a few kilobytes; the cap catches a wrong path (a log, an image).
 constexpr std::size_t kMaxTemplateBytes = 256 * 1024;
@@ -392,6 +395,11 @@ std::optional<RoomSource> ReadRoom(Reader& reader, const Field& field) {
       } else {
         source.room.entry_pass = *value;
       }
+    }
+  }
+  if (const Field* abandon = fields->Find("abandon_after_polls")) {
+    if (auto value = ReadIntInRange(reader, *abandon, 0, kMaxAbandonAfterPolls)) {
+      source.room.abandon_after_polls = static_cast<std::uint32_t>(*value);
     }
   }
   if (const Field* pow = fields->Find("pow_difficulty")) {

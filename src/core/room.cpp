@@ -47,7 +47,8 @@ Room::Room(std::string id, const Policy& policy, std::uint64_t incarnation, util
       budget_(policy.admit_rate, policy.burst, now),
       estimator_(policy.admit_rate),
       wait_model_(policy, now),
-      last_tick_(now) {
+      last_tick_(now),
+      attendance_(now) {
   // A new room is empty: whatever happens before the first tick is learned at it. (A replayed
   // room's history arrives through Apply, which makes the model start afresh instead.)
   wait_model_.Observe(now, policy_, Shape());
@@ -94,6 +95,10 @@ TicketOutcome Room::Join(std::string_view identity, const Instant& now) {
   }
   ++counters_.joins;
   const std::uint64_t number = IssueTicket(identity, frontier_);
+  const std::optional<WaitEstimate> wait = EstimateWait(number - frontier_);
+  attendance_.Expect(
+      number, attendance_.PollDeadline(
+                  now.mono, wait ? std::optional(wait->eta_seconds) : std::nullopt, policy_));
   return TicketOutcome{
       .status = TicketStatus::kWaiting, .ticket = number, .frontier_at_join = frontier_};
 }
@@ -150,6 +155,9 @@ TicketOutcome Room::Resolve(std::uint64_t number, std::uint64_t frontier_at_join
       out.status = TicketStatus::kExpired;  // given back: it is nobody's place any more
     } else {
       out.status = policy_.mode == Mode::kReject ? TicketStatus::kRejected : TicketStatus::kWaiting;
+      const std::optional<WaitEstimate> wait = EstimateWait(number - frontier_);
+      attendance_.NotePoll(number, now.mono, wait ? std::optional(wait->eta_seconds) : std::nullopt,
+                           policy_);
     }
     return out;
   }
@@ -212,6 +220,7 @@ bool Room::Leave(std::uint64_t session_ticket) {
 bool Room::Withdraw(std::uint64_t number) {
   if (number > frontier_ && number <= last_issued_ && number < kBypassTicketBase) {
     if (!departed_.insert(number).second) return false;
+    attendance_.Forget(number);  // not abandoned as well: it is counted once, as given back
   } else if (number >= pending_base_ && number <= frontier_) {
     Call& call = calls_[number - pending_base_];
     if (call.state != CallState::kUnclaimed) return false;
@@ -244,6 +253,14 @@ TickReport Room::Tick(const Instant& now) {
     ++report.expired_sessions;
   }
   DropSettledCalls(now.mono, &report);
+  if (attendance_.after_polls() > 0) {
+    // Tickets not watched yet (a line restored by a restart) get a whole slowest poll interval
+    // times N from now: nothing was recorded of their polls.
+    const std::uint32_t grace = attendance_.DeadlineAfter(
+        now.mono, static_cast<std::int64_t>(attendance_.after_polls()) * policy_.poll_max.count());
+    report.abandoned = attendance_.Sweep(frontier_, last_issued_, attendance_.Coarse(now.mono),
+                                         grace, kSweepBudget);
+  }
 
   budget_.Refill(now.mono, /*demand=*/waiting() > 0);
   std::uint64_t advance = 0;
@@ -270,6 +287,16 @@ TickReport Room::Tick(const Instant& now) {
   waiting_after_last_tick_ = waiting();
   wait_model_.Observe(now.mono, policy_, Shape());
   return report;
+}
+
+void Room::SetAbandonAfterPolls(std::uint32_t n, const Instant& now) {
+  if (n == attendance_.after_polls()) return;
+  attendance_.set_after_polls(n);
+  // Whoever was marked is present again, with a whole interval to poll in.
+  if (n == 0) {
+    attendance_.Pardon(frontier_, last_issued_,
+                       attendance_.DeadlineAfter(now.mono, policy_.poll_max.count()));
+  }
 }
 
 void Room::SetPolicy(const Policy& policy) {
@@ -346,7 +373,16 @@ bool Room::Step(util::TimePoint at) {
   ++frontier_;
   if (!departed_.empty() && *departed_.begin() == frontier_) {
     departed_.erase(departed_.begin());
+    attendance_.Forget(frontier_);
     calls_.push_back(Call{at, CallState::kExpired});  // given back: passed over, no slot
+    return false;
+  }
+  // Its mark is taken as the frontier passes: a poll from here on goes to the room. One that
+  // came back before this kept its place and is called below.
+  if (attendance_.Pass(frontier_) && attendance_.after_polls() > 0) {
+    ++counters_.abandoned;
+    Emit(TicketAbandoned{frontier_});
+    calls_.push_back(Call{at, CallState::kExpired});  // silent: passed over, no slot
     return false;
   }
   calls_.push_back(Call{at, CallState::kUnclaimed});
@@ -358,8 +394,12 @@ void Room::CallNext(std::uint64_t count, const Instant& now) {
   const std::uint64_t before = frontier_;
   std::uint64_t called = 0;
   while (called < count && frontier_ < last_issued_) called += Step(now.mono) ? 1 : 0;
-  // Places given back right behind the frontier are passed over now: nobody waits for them.
-  while (!departed_.empty() && *departed_.begin() == frontier_ + 1) Step(now.mono);
+  // Places given back (or abandoned) right behind the frontier are passed over now: nobody waits
+  // for them.
+  while (frontier_ < last_issued_ && ((!departed_.empty() && *departed_.begin() == frontier_ + 1) ||
+                                      attendance_.Abandoned(frontier_ + 1))) {
+    Step(now.mono);
+  }
   if (frontier_ != before) Emit(FrontierMoved{frontier_, now.unix_ms});
 }
 
@@ -515,6 +555,14 @@ void Room::Apply(const RoomEvent& event, const Instant& now) {
           Withdraw(e.number);
         } else if constexpr (std::is_same_v<E, WithdrawnCheckpoint>) {
           counters_.withdrawn = e.withdrawn;
+        } else if constexpr (std::is_same_v<E, TicketAbandoned>) {
+          // The FrontierMoved that follows passes it, uncalled, as it did the first time.
+          if (e.number > frontier_ && e.number <= last_issued_ &&
+              departed_.insert(e.number).second) {
+            ++counters_.abandoned;
+          }
+        } else if constexpr (std::is_same_v<E, AbandonedCheckpoint>) {
+          counters_.abandoned = e.abandoned;
         } else if constexpr (std::is_same_v<E, BypassCheckpoint>) {
           bypass_issued_ = e.issued;
           counters_.bypass = e.bypass;
@@ -530,6 +578,7 @@ void Room::Apply(const RoomEvent& event, const Instant& now) {
           identity_of_ticket_.clear();
           bypass_sessions_.clear();
           departed_.clear();
+          attendance_.Clear();
           bypass_issued_ = 0;  // a BypassCheckpoint follows when there is anything to say
           counters_ = RoomCounters{.joins = e.joins,
                                    .rejected = e.rejected,
@@ -576,6 +625,7 @@ void Room::Snapshot(RoomEventSink& sink, const Instant& now) const {
   }
   for (const std::uint64_t given_back : departed_) sink.OnEvent(TicketWithdrawn{given_back});
   if (c.withdrawn > 0) sink.OnEvent(WithdrawnCheckpoint{c.withdrawn});
+  if (c.abandoned > 0) sink.OnEvent(AbandonedCheckpoint{c.abandoned});
   if (!(policy_ == configured_policy_)) sink.OnEvent(PolicyChanged{configured_policy_, policy_});
 }
 

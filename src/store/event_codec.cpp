@@ -29,12 +29,14 @@ enum class Tag : std::uint8_t {
   kBypassCheckpoint = 13,
   kTicketWithdrawn = 14,
   kWithdrawnCheckpoint = 15,
+  kTicketAbandoned = 16,
+  kAbandonedCheckpoint = 17,
 };
 
 // Tripwires: a new event alternative, or a field added to or removed from an event or the policy,
 // stops the build here instead of being silently left out of the journal. Give the changed event
 // a new tag (the old tag keeps decoding the old layout), then update these.
-static_assert(std::variant_size_v<core::RoomEvent> == 15,
+static_assert(std::variant_size_v<core::RoomEvent> == 17,
               "a new RoomEvent alternative needs a tag in event_codec");
 [[maybe_unused]] void FieldCountTripwire(
     const core::TicketIssued& a, const core::FrontierMoved& b, const core::TicketClaimed& c,
@@ -42,7 +44,8 @@ static_assert(std::variant_size_v<core::RoomEvent> == 15,
     const core::PolicyChanged& g, const core::RoomCheckpoint& h, const core::CallRestored& i,
     const core::SessionRestored& j, const core::IdentityRestored& k, const core::Policy& l,
     const core::BypassAdmitted& m, const core::BypassCheckpoint& n, const core::TicketWithdrawn& o,
-    const core::WithdrawnCheckpoint& p) {
+    const core::WithdrawnCheckpoint& p, const core::TicketAbandoned& q,
+    const core::AbandonedCheckpoint& r) {
   [[maybe_unused]] const auto& [a1, a2, a3] = a;
   [[maybe_unused]] const auto& [b1, b2] = b;
   [[maybe_unused]] const auto& [c1, c2, c3] = c;
@@ -58,6 +61,8 @@ static_assert(std::variant_size_v<core::RoomEvent> == 15,
   [[maybe_unused]] const auto& [m1, m2, m3] = m;
   [[maybe_unused]] const auto& [n1, n2] = n;
   [[maybe_unused]] const auto& [o1] = o;
+  [[maybe_unused]] const auto& [q1] = q;
+  [[maybe_unused]] const auto& [r1] = r;
   [[maybe_unused]] const auto& [p1] = p;
 }
 
@@ -215,6 +220,8 @@ struct Encoder {
   }
   void operator()(const core::TicketWithdrawn& e) const { PutVarint(e.number, out); }
   void operator()(const core::WithdrawnCheckpoint& e) const { PutVarint(e.withdrawn, out); }
+  void operator()(const core::TicketAbandoned& e) const { PutVarint(e.number, out); }
+  void operator()(const core::AbandonedCheckpoint& e) const { PutVarint(e.abandoned, out); }
 };
 
 template <typename T>
@@ -222,7 +229,8 @@ constexpr Tag TagOf() {
   using core::BypassAdmitted, core::BypassCheckpoint, core::CallExpired, core::CallRestored,
       core::FrontierMoved, core::IdentityRestored, core::PolicyChanged, core::RoomCheckpoint,
       core::SessionEnded, core::SessionRestored, core::SessionSeen, core::TicketClaimed,
-      core::TicketIssued, core::TicketWithdrawn, core::WithdrawnCheckpoint;
+      core::TicketIssued, core::TicketWithdrawn, core::WithdrawnCheckpoint, core::TicketAbandoned,
+      core::AbandonedCheckpoint;
   if constexpr (std::is_same_v<T, TicketIssued>) {
     return Tag::kTicketIssued;
   } else if constexpr (std::is_same_v<T, FrontierMoved>) {
@@ -251,10 +259,14 @@ constexpr Tag TagOf() {
     return Tag::kBypassCheckpoint;
   } else if constexpr (std::is_same_v<T, TicketWithdrawn>) {
     return Tag::kTicketWithdrawn;
-  } else {
-    static_assert(std::is_same_v<T, WithdrawnCheckpoint>,
-                  "every RoomEvent alternative needs a tag");
+  } else if constexpr (std::is_same_v<T, WithdrawnCheckpoint>) {
     return Tag::kWithdrawnCheckpoint;
+  } else if constexpr (std::is_same_v<T, TicketAbandoned>) {
+    return Tag::kTicketAbandoned;
+  } else {
+    static_assert(std::is_same_v<T, AbandonedCheckpoint>,
+                  "every RoomEvent alternative needs a tag");
+    return Tag::kAbandonedCheckpoint;
   }
 }
 
@@ -432,6 +444,8 @@ bool GetFields(Reader& r, core::BypassCheckpoint& e) {
 }
 bool GetFields(Reader& r, core::TicketWithdrawn& e) { return r.GetVarint(e.number); }
 bool GetFields(Reader& r, core::WithdrawnCheckpoint& e) { return r.GetVarint(e.withdrawn); }
+bool GetFields(Reader& r, core::TicketAbandoned& e) { return r.GetVarint(e.number); }
+bool GetFields(Reader& r, core::AbandonedCheckpoint& e) { return r.GetVarint(e.abandoned); }
 
 // Decodes the rest of the payload as a T into `decoded.event`; false unless it is exactly one T.
 template <typename T>
@@ -503,6 +517,12 @@ std::optional<DecodedEvent> DecodeEvent(std::span<const std::uint8_t> payload) {
       break;
     case Tag::kWithdrawnCheckpoint:
       ok = DecodeAs<core::WithdrawnCheckpoint>(r, decoded);
+      break;
+    case Tag::kTicketAbandoned:
+      ok = DecodeAs<core::TicketAbandoned>(r, decoded);
+      break;
+    case Tag::kAbandonedCheckpoint:
+      ok = DecodeAs<core::AbandonedCheckpoint>(r, decoded);
       break;
   }
   if (!ok) return std::nullopt;

@@ -157,15 +157,17 @@ std::uint64_t Attendance::Sweep(std::uint64_t frontier, std::uint64_t last_issue
 }
 
 void Attendance::Pardon(std::uint64_t frontier, std::uint64_t last_issued, std::uint32_t deadline) {
-  if (abandoned() == 0) return;
   for (std::uint64_t t = frontier + 1; t <= last_issued; ++t) {
     std::atomic<std::uint32_t>* mark = Find(t);
     if (mark == nullptr) {
       t = FirstOf(t) + kChunk - 1;  // nothing watched in this chunk
       continue;
     }
-    std::uint32_t seen = kAbandoned;
-    if (mark->compare_exchange_strong(seen, deadline, std::memory_order_acq_rel)) CountReturn();
+    std::uint32_t seen = mark->load(std::memory_order_acquire);
+    while (seen != kPassed &&
+           !mark->compare_exchange_weak(seen, deadline, std::memory_order_acq_rel)) {
+    }
+    if (seen == kAbandoned) CountReturn();
   }
 }
 

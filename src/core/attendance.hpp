@@ -94,7 +94,8 @@ class Attendance {
   // restart), with `grace` as their deadline. Returns the tickets newly marked.
   std::uint64_t Sweep(std::uint64_t frontier, std::uint64_t last_issued, std::uint32_t now,
                       std::uint32_t grace, std::size_t budget);
-  // Every abandoned mark becomes a present one due by `deadline` (abandoning turned off).
+  // Every ticket in (frontier, last_issued] is present and due by `deadline` (abandoning turned
+  // on or off: nothing said before holds).
   void Pardon(std::uint64_t frontier, std::uint64_t last_issued, std::uint32_t deadline);
   // Forgets everything (a snapshot's events replace the room's state).
   void Clear();

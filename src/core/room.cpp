@@ -292,11 +292,12 @@ TickReport Room::Tick(const Instant& now) {
 void Room::SetAbandonAfterPolls(std::uint32_t n, const Instant& now) {
   if (n == attendance_.after_polls()) return;
   attendance_.set_after_polls(n);
-  // Whoever was marked is present again, with a whole interval to poll in.
-  if (n == 0) {
-    attendance_.Pardon(frontier_, last_issued_,
-                       attendance_.DeadlineAfter(now.mono, policy_.poll_max.count()));
-  }
+  // Whoever was marked is present again, and everyone has n of the slowest poll intervals to
+  // poll in: deadlines set under another n are not what anyone was told.
+  attendance_.Pardon(
+      frontier_, last_issued_,
+      attendance_.DeadlineAfter(now.mono, static_cast<std::int64_t>(std::max<std::uint32_t>(n, 1)) *
+                                              policy_.poll_max.count()));
 }
 
 void Room::SetPolicy(const Policy& policy) {

@@ -783,6 +783,9 @@ http::Response AdminApi::Metrics(const http::RequestContext& ctx) {
          [](std::size_t, F f) { return f.counters.no_shows; });
   family("vwr_room_expired_sessions_total", "counter", "Sessions ended by idleness.",
          [](std::size_t, F f) { return f.counters.expired_sessions; });
+  family("vwr_room_abandoned_total", "counter",
+         "Waiting tickets passed without a call: they had stopped polling.",
+         [](std::size_t, F f) { return f.counters.abandoned; });
   family("vwr_room_queue_size", "gauge", "People waiting.",
          [](std::size_t, F f) { return f.queue_size; });
   family("vwr_room_active_sessions", "gauge", "Admitted sessions.",

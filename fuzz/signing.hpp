@@ -37,7 +37,7 @@ inline std::string SignTexts(const token::EcPrivateKey& key, std::string_view he
   std::string token = util::Base64UrlEncode(header_json);
   token += '.';
   util::Base64UrlEncodeAppend(payload_json, token);
-  const token::Es256Signature signature = key.Sign(token);
+  const token::Es256Signature signature = key.Sign(token).value();
   token += '.';
   util::Base64UrlEncodeAppend(signature, token);
   return token;

@@ -14,6 +14,7 @@
 #include "http/errors.hpp"
 #include "http/request_parts.hpp"
 #include "token/session_id.hpp"
+#include "util/duration.hpp"
 #include "util/ip_range.hpp"
 #include "util/log_escape.hpp"
 #include "util/random.hpp"
@@ -49,10 +50,11 @@ std::string RenderPolicy(std::string_view room, const core::Policy& p) {
   http::AppendJsonString(body, room);
   fmt::format_to(std::back_inserter(body),
                  R"(,"max_active":{},"admit_rate":{},"burst":{},"mode":"{}","queue_limit":{},)"
-                 R"("session_timeout":"{}","claim_grace":"{}","poll":{{"min":"{}","max":"{}"}}}})",
+                 R"("session_timeout":"{}","session_max":"{}","claim_grace":"{}",)"
+                 R"("poll":{{"min":"{}","max":"{}"}}}})",
                  p.max_active, p.admit_rate, p.burst, core::ModeName(p.mode), p.queue_limit,
-                 FormatMs(p.session_timeout), FormatMs(p.claim_grace), FormatMs(p.poll_min),
-                 FormatMs(p.poll_max));
+                 FormatMs(p.session_timeout), FormatMs(p.session_max), FormatMs(p.claim_grace),
+                 FormatMs(p.poll_min), FormatMs(p.poll_max));
   return body;
 }
 
@@ -198,15 +200,18 @@ std::optional<http::Response> AdminApi::Route(http::RequestContext& ctx, AuditDr
 
   const http::PathSegments parts = http::SplitPath(path);
   const bool keys = parts.size() >= 4 && parts[3] == "keys" && keys_.ring != nullptr;
-  const bool stats = parts.size() >= 4 && parts[3] == "stats" && stats_api_ != nullptr;
+  const bool stats =
+      parts.size() >= 4 && (parts[3] == "stats" || parts[3] == "live") && stats_api_ != nullptr;
   const bool operator_route = OperatorRoutes::Owns(parts);
+  const bool control = parts.size() >= 4 && control_ != nullptr && ControlApi::Owns(parts[3]);
   if (parts.size() < 4 || parts[0] != "admin" || parts[1] != "api" || parts[2] != "v1" ||
-      (parts[3] != "rooms" && !keys && !stats && !operator_route)) {
+      (parts[3] != "rooms" && !keys && !stats && !control && !operator_route)) {
     return ctx.ErrorResponse(http::ApiError::kNotFound, "no such endpoint");
   }
-  ctx.set_endpoint(keys    ? http::Endpoint::kKeys
-                   : stats ? http::Endpoint::kStats
-                           : http::Endpoint::kPolicy);
+  ctx.set_endpoint(keys      ? http::Endpoint::kKeys
+                   : stats   ? http::Endpoint::kStats
+                   : control ? http::Endpoint::kControl
+                             : http::Endpoint::kPolicy);
   // The operator routes answer through their own callback (they write their own audit entries).
   auto answer_later = [&ctx] {
     return
@@ -229,10 +234,13 @@ std::optional<http::Response> AdminApi::Route(http::RequestContext& ctx, AuditDr
     return std::nullopt;
   }
   AuditRecord& note = draft.change;
+  note.operator_name = caller.name;  // also who a change is reported as (traffic control's hold)
   if (keys) return RouteKeys(ctx, parts, note);
+  if (control) return control_->Serve(ctx, parts);
   if (stats) {
     // Answered by StatsApi once history has been read.
-    stats_api_->Serve(req, parts, [ctx = std::move(ctx).Share()](http::Response res) {
+    const http::ConnectionInfo& connection = ctx.connection();
+    stats_api_->Serve(req, connection, parts, [ctx = std::move(ctx).Share()](http::Response res) {
       ctx->Finish(std::move(res));
     });
     return std::nullopt;
@@ -240,6 +248,18 @@ std::optional<http::Response> AdminApi::Route(http::RequestContext& ctx, AuditDr
   if (parts.size() == 4) {
     if (!read) return only_get();
     return ListRooms(ctx);
+  }
+  if (parts.size() == 6 && parts[5] == "sessions") {
+    ctx.set_endpoint(http::Endpoint::kSessions);
+    http::RoomEntry* room = rooms_.Find(parts[4]);
+    if (room == nullptr) return ctx.ErrorResponse(http::ApiError::kRoomNotFound, "no such room");
+    if (req.method() != http::verb::delete_) {
+      http::Response res = ctx.ErrorResponse(http::ApiError::kMethodNotAllowed, "use DELETE");
+      res.set(http::field::allow, "DELETE");
+      return res;
+    }
+    EndAllSessions(*room, ctx, note);
+    return std::nullopt;
   }
   if (parts.size() == 7 && parts[5] == "sessions") {
     ctx.set_endpoint(http::Endpoint::kSessions);
@@ -615,8 +635,39 @@ std::optional<http::Response> AdminApi::EndSession(http::RoomEntry& room, std::s
   return std::nullopt;
 }
 
+void AdminApi::EndAllSessions(http::RoomEntry& room, http::RequestContext& ctx, AuditRecord& note) {
+  note = {.room = room.state->id(),
+          .action = "sessions.end_all",
+          .before = fmt::format(R"({{"active":{}}})", room.state->Figures().active)};
+  // `note` lives as long as the context's answer callback, which the continuation holds.
+  room.state->LeaveAll([&note, ctx = std::move(ctx).Share(),
+                        id = room.state->id()](boost::system::result<std::uint64_t> ended) {
+    if (!ended) {
+      spdlog::error("admin: the sessions of room {} were not all ended: {}", id,
+                    ended.error().message());
+      http::Response res =
+          ctx->ErrorResponse(http::ApiError::kUnavailable,
+                             "the sessions could not all be ended (some may have); try again");
+      res.keep_alive(false);
+      return ctx->Finish(std::move(res));
+    }
+    note.after = fmt::format(R"({{"ended":{}}})", *ended);
+    spdlog::info("admin: every session of room {} ended by {}: {} ended", id,
+                 ctx->connection().peer.to_string(), *ended);
+    std::string body = R"({"room":)";
+    http::AppendJsonString(body, id);
+    fmt::format_to(std::back_inserter(body), R"(,"ended":{}}})", *ended);
+    ctx->Json(http::status::ok, std::move(body));
+  });
+}
+
 http::Response AdminApi::GetPolicy(http::RoomEntry& room, const http::RequestContext& ctx) {
-  return ctx.JsonResponse(http::status::ok, RenderPolicy(room.state->id(), room.state->policy()));
+  std::string body = RenderPolicy(room.state->id(), room.state->policy());
+  if (control_ != nullptr) {
+    // The limits in force, then who or what set them last.
+    body.insert(body.size() - 1, control_->PolicyControl(room.state->id()));
+  }
+  return ctx.JsonResponse(http::status::ok, std::move(body));
 }
 
 std::optional<http::Response> AdminApi::PutPolicy(http::RoomEntry& room, http::RequestContext& ctx,
@@ -625,12 +676,15 @@ std::optional<http::Response> AdminApi::PutPolicy(http::RoomEntry& room, http::R
   if (auto* refused = std::get_if<http::Response>(&change)) return std::move(*refused);
   const core::Policy& next = std::get<core::Policy>(change);
   const std::string rendered = RenderPolicy(room.state->id(), next);
-  note = {.room = room.state->id(),
+  std::string who = note.operator_name;
+  note = {.operator_name = who,
+          .room = room.state->id(),
           .action = "policy",
           .before = RenderPolicy(room.state->id(), room.state->policy()),
           .after = rendered};
-  room.state->SetPolicy(next, [ctx = std::move(ctx).Share(), rendered,
-                               id = room.state->id()](boost::system::result<void> done) {
+  room.state->SetPolicy(next, [ctx = std::move(ctx).Share(), rendered, id = room.state->id(),
+                               before = room.state->policy(), next, control = control_,
+                               who = std::move(who)](boost::system::result<void> done) {
     if (!done) {
       spdlog::error("admin: policy of room {} not changed: {}", id, done.error().message());
       http::Response res = ctx->ErrorResponse(http::ApiError::kUnavailable,
@@ -640,6 +694,10 @@ std::optional<http::Response> AdminApi::PutPolicy(http::RoomEntry& room, http::R
     }
     spdlog::info("admin: policy of room {} changed by {}: {}", id,
                  ctx->connection().peer.to_string(), rendered);
+    // The operator's change wins: the room's controller holds off.
+    if (control != nullptr) {
+      control->OperatorSet(id, who + "@" + ctx->connection().peer.to_string(), before, next);
+    }
     ctx->Json(http::status::ok, rendered);
   });
   return std::nullopt;
@@ -676,23 +734,21 @@ std::variant<core::Policy, http::Response> AdminApi::PolicyChange(http::RoomEntr
           s ? core::ParseMode(std::string_view(*s)) : std::nullopt;
       if (!mode) return bad("must be one of fifo, passthrough, reject, pause");
       next.mode = *mode;
-    } else if (key == "session_timeout") {
-      // "30m", "1800s", "1800" (seconds) as in the file, or a number of seconds.
-      const boost::json::string* s = value.if_string();
-      std::optional<std::chrono::milliseconds> timeout =
-          s ? config::ParseDuration(std::string_view(*s)) : std::nullopt;
-      if (!s && value.is_number()) {
-        const double seconds = value.to_number<double>();
-        if (std::isfinite(seconds) && seconds >= 0 && seconds < 1e9) {
-          timeout = std::chrono::milliseconds(std::llround(seconds * 1000));
-        }
+    } else if (key == "session_timeout" || key == "session_max") {
+      // A duration as the configuration writes it ("10m", "90s"), or a number of seconds.
+      std::optional<std::chrono::milliseconds> d;
+      if (const boost::json::string* s = value.if_string()) {
+        d = util::ParseDuration(std::string_view(*s));
+      } else if (const std::optional<std::int64_t> n = WholeNumber(value);
+                 n && *n >= 0 && *n <= 7 * 86'400) {
+        d = std::chrono::seconds(*n);
       }
-      if (!timeout) return bad("must be a duration such as \"30m\" or a number of seconds");
-      next.session_timeout = *timeout;
+      if (!d) return bad("must be a duration (\"90s\", \"10m\", \"2h\") or whole seconds");
+      (key == "session_timeout" ? next.session_timeout : next.session_max) = *d;
     } else {
       return bad(
           "unknown key (settable: max_active, admit_rate, burst, mode, queue_limit, "
-          "session_timeout)");
+          "session_timeout, session_max)");
     }
   }
   if (const auto problems = core::ValidatePolicy(next); !problems.empty()) {
@@ -811,6 +867,7 @@ http::Response AdminApi::Metrics(const http::RequestContext& ctx) {
   metrics_.Render(out);
   if (guard_ != nullptr) guard_->RenderMetrics(out);
   if (stats_ != nullptr) stats_->RenderPrometheus(out);
+  if (control_ != nullptr) control_->RenderMetrics(out);
   http::Response res = ctx.EmptyResponse(http::status::ok);
   res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
   res.body() = std::move(out);

@@ -12,6 +12,7 @@
 #include "admin/operator_routes.hpp"
 #include "admin/operator_store.hpp"
 #include "admin/operators.hpp"
+#include "admin/control_api.hpp"
 #include "admin/room_messages.hpp"
 #include "admin/stats_api.hpp"
 #include "analytics/statistics.hpp"
@@ -54,8 +55,12 @@ struct AdminKeys {
 //                                                 ticket number): its tokens stop verifying
 //   GET /admin/api/v1/keys                     -> the admission token keys and the JWKS
 //   POST /admin/api/v1/keys/rotate             -> a new signing key now; the new kid and JWKS
-//   GET /admin/api/v1/stats[/top|/peaks]      -> traffic analysis queries (see StatsApi); needs
+//   GET /admin/api/v1/stats[/top|/peaks], /admin/api/v1/live
+//                                              -> traffic analysis queries (see StatsApi); needs
 //                                                 SetStatistics
+//   GET|PUT /admin/api/v1/signals[/{name}], GET /admin/api/v1/rules, GET /admin/api/v1/control
+//                                              -> traffic control (see ControlApi); needs
+//                                                 SetControl
 //   GET|POST|DELETE /admin/api/v1/rooms/{room}/lists/{list}
 //                                              -> a room's abuse protection list (deny, allow,
 //                                                 unblock, block); needs SetGuard
@@ -89,6 +94,10 @@ class AdminApi final : public http::Handler {
   // "admin") and an audit log in memory. Set before serving; `store` (may be null) keeps the
   // operators made through the API.
   void SetAccess(Operators& operators, AuditLog& audit, std::shared_ptr<OperatorStore> store);
+  // Traffic control: its routes (signals, rules, control), a room's `control` in the policy,
+  // its metrics; an operator's policy change is reported to it. Set before serving; null (the
+  // default): those routes answer 404.
+  void SetControl(ControlApi* control) { control_ = control; }
 
   // Set false when the node starts draining; /readyz then answers 503.
   void SetReady(bool ready) { ready_.store(ready, std::memory_order_relaxed); }
@@ -137,6 +146,8 @@ class AdminApi final : public http::Handler {
   // DELETE .../sessions/{session}: the refusal, or nullopt once the session is being ended.
   std::optional<http::Response> EndSession(http::RoomEntry& room, std::string_view session,
                                            http::RequestContext& ctx, AuditRecord& note);
+  // DELETE .../sessions: ends every session of the room; answers once they have ended.
+  void EndAllSessions(http::RoomEntry& room, http::RequestContext& ctx, AuditRecord& note);
 
   http::RoomDirectory& rooms_;
   store::Store& store_;
@@ -154,6 +165,7 @@ class AdminApi final : public http::Handler {
   guard::AbuseGuard* guard_ = nullptr;
   analytics::Statistics* stats_ = nullptr;
   std::unique_ptr<StatsApi> stats_api_;
+  ControlApi* control_ = nullptr;
   ListsRecorded lists_recorded_;
   struct ReadyCheck {
     std::function<bool()> check;

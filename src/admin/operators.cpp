@@ -110,13 +110,16 @@ void Operators::RemoveStored(std::string_view name) {
   if (auto it = stored_.find(name); it != stored_.end()) stored_.erase(it);
 }
 
+bool Operators::IsFixed(std::string_view name) const {
+  return std::any_of(fixed_.begin(), fixed_.end(),
+                     [name](const OperatorInfo& f) { return f.name == name; });
+}
+
 std::vector<OperatorInfo> Operators::List() const {
   std::lock_guard lock(mu_);
   std::vector<OperatorInfo> all = fixed_;
   for (const auto& [name, info] : stored_) {
-    const bool shadowed = std::any_of(fixed_.begin(), fixed_.end(),
-                                      [&](const OperatorInfo& f) { return f.name == name; });
-    if (!shadowed) all.push_back(info);
+    if (!IsFixed(name)) all.push_back(info);
   }
   return all;
 }
@@ -139,9 +142,7 @@ std::optional<OperatorInfo> Operators::ByTokenHash(std::string_view token_hash) 
   }
   for (const auto& [name, info] : stored_) {
     if (util::ConstantTimeEquals(info.token_hash, token_hash) && !found) {
-      const bool shadowed = std::any_of(fixed_.begin(), fixed_.end(),
-                                        [&](const OperatorInfo& f) { return f.name == name; });
-      if (!shadowed) found = info;
+      if (!IsFixed(name)) found = info;
     }
   }
   return found;

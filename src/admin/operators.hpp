@@ -132,6 +132,8 @@ class Operators {
 
  private:
   std::optional<OperatorInfo> ByTokenHash(std::string_view token_hash) const;
+  // Whether an operator of the config file has this name (it shadows a stored one). Needs mu_.
+  bool IsFixed(std::string_view name) const;
   std::string CookieValue(std::string_view session_id, std::chrono::seconds max_age) const;
 
   const util::Clock& clock_;

@@ -6,7 +6,7 @@
 #include <cstring>
 #include <limits>
 
-#include "util/files.hpp"
+#include "util/sqlite_file.hpp"
 
 namespace vwr::admin {
 namespace {
@@ -69,28 +69,8 @@ CREATE TABLE IF NOT EXISTS operators (
 
 std::shared_ptr<SqliteAdminStore> SqliteAdminStore::Open(const std::string& path,
                                                          std::string& error) {
-  // Private (0600) before SQLite makes it: it holds the operators' token hashes and the audit
-  // log. SQLite gives its journal the database file's mode.
-  if (const int e = path == ":memory:" ? 0 : util::CreatePrivateFileIfMissing(path); e != 0) {
-    error = "cannot create " + path + ": " + std::strerror(e);
-    return nullptr;
-  }
-  sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(
-      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    error = "cannot open " + path + ": " + (db != nullptr ? sqlite3_errmsg(db) : "out of memory");
-    sqlite3_close(db);
-    return nullptr;
-  }
-  sqlite3_busy_timeout(db, 5000);
-  char* message = nullptr;
-  if (sqlite3_exec(db, kSchema, nullptr, nullptr, &message) != SQLITE_OK) {
-    error = "cannot use " + path + ": " + (message != nullptr ? message : "?");
-    sqlite3_free(message);
-    sqlite3_close(db);
-    return nullptr;
-  }
+  sqlite3* db = util::OpenPrivateDatabase(path, kSchema, error);
+  if (db == nullptr) return nullptr;
   return std::shared_ptr<SqliteAdminStore>(new SqliteAdminStore(db));
 }
 

@@ -6,6 +6,42 @@
 #include "http/errors.hpp"
 
 namespace vwr::admin {
+namespace {
+
+// One /admin/api/v1/live stream: each new second's figures as they close, a comment now and
+// then while there are none (so that a client, and any proxy between, sees the stream alive).
+// Pulled by the server on the connection's worker: nothing queues for a slow client, which
+// gets the latest second when it is ready again.
+class LiveStream final : public http::StreamSource {
+ public:
+  explicit LiveStream(const analytics::Statistics& stats) : stats_(stats) {}
+
+  bool Next(std::string& out) override {
+    if (!started_) {
+      started_ = true;
+      out += "retry: 1000\n\n";  // an EventSource reconnects after a second
+    }
+    const std::int64_t second = stats_.last_second();
+    if (second != 0 && second != last_) {
+      last_ = second;
+      quiet_ = 0;
+      out += analytics::SseMessage("stats", stats_.LiveEvent());
+    } else if (++quiet_ * StatsApi::kLivePeriod >= kKeepAlive) {
+      quiet_ = 0;
+      out += ": keep-alive\n\n";
+    }
+    return true;
+  }
+
+ private:
+  static constexpr std::chrono::seconds kKeepAlive{15};
+  const analytics::Statistics& stats_;
+  std::int64_t last_ = 0;
+  int quiet_ = 0;
+  bool started_ = false;
+};
+
+}  // namespace
 
 StatsApi::StatsApi(analytics::Statistics& stats, http::RoomDirectory& rooms,
                    const util::Clock& clock)
@@ -31,14 +67,39 @@ http::Response StatsApi::ToResponse(const analytics::Answer& answer, unsigned ve
   return res;
 }
 
-void StatsApi::Serve(const http::Request& req, const http::PathSegments& parts,
-                     http::Respond respond) {
+void StatsApi::Live(const http::Request& req, const http::ConnectionInfo& connection,
+                    http::Respond respond) {
+  const unsigned v = req.version();
+  const bool ka = req.keep_alive();
+  http::Response head{http::status::ok, v};
+  head.set(http::field::content_type, "text/event-stream; charset=utf-8");
+  if (req.method() == http::verb::head) {
+    head.keep_alive(ka);
+    return respond(std::move(head));
+  }
+  if (connection.streams == nullptr ||
+      !connection.streams->Open(std::make_shared<LiveStream>(stats_), kLivePeriod)) {
+    return respond(http::MakeError(
+        http::ApiError::kUnavailable,
+        "too many live streams are open (analytics.live_streams); try again later", v, ka));
+  }
+  respond(std::move(head));
+}
+
+void StatsApi::Serve(const http::Request& req, const http::ConnectionInfo& connection,
+                     const http::PathSegments& parts, http::Respond respond) {
   const unsigned v = req.version();
   const bool ka = req.keep_alive();
   if (req.method() != http::verb::get && req.method() != http::verb::head) {
     http::Response res = http::MakeError(http::ApiError::kMethodNotAllowed, "use GET", v, ka);
     res.set(http::field::allow, "GET");
     return respond(std::move(res));
+  }
+  if (parts[3] == "live") {
+    if (parts.size() != 4) {
+      return respond(http::MakeError(http::ApiError::kNotFound, "no such endpoint", v, ka));
+    }
+    return Live(req, connection, std::move(respond));
   }
   const std::string_view what = parts.size() == 5 ? parts[4] : std::string_view{};
   if (parts.size() > 5 || (!what.empty() && what != "top" && what != "peaks")) {

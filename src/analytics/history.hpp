@@ -51,8 +51,8 @@ struct Retention {
   std::chrono::seconds seconds{3600};           // 1 s frames (Redis; memory keeps one hour)
   std::chrono::seconds minutes{30 * 86400};     // 1 min frames
   std::chrono::seconds hours{2 * 365 * 86400};  // 1 h frames
-  std::chrono::seconds top_minutes{7 * 86400};  // per-minute top lists
-  std::chrono::seconds top_hours{90 * 86400};   // per-hour top lists
+  std::chrono::seconds top_minutes{86400};      // per-minute top lists
+  std::chrono::seconds top_hours{30 * 86400};   // per-hour top lists
   std::size_t top_minute_keys = 20;             // keys kept per minute and dimension
   std::size_t top_hour_keys = 50;               // keys kept per hour and dimension
 };

@@ -87,6 +87,11 @@ RoomRecorder::Shard& RoomRecorder::MyShard(bool& shared) noexcept {
 }
 
 void RoomRecorder::Request(const RequestRecord& r) noexcept {
+  const std::uint64_t weight = Count(r);
+  if (weight != 0 && r.visitor != nullptr) AddVisitor(*r.visitor, weight);
+}
+
+std::uint64_t RoomRecorder::Count(const RequestRecord& r) noexcept {
   bool shared = false;
   Shard& s = MyShard(shared);
   Add(s, shared, field::kRequests, 1);
@@ -100,19 +105,21 @@ void RoomRecorder::Request(const RequestRecord& r) noexcept {
     Add(s, shared, SumField(Distribution::kPollLatency),
         static_cast<std::uint64_t>(std::max<std::int64_t>(0, r.latency.count() / 1000)));
   }
-  if (r.visitor == nullptr) return;
-  std::uint64_t weight = 1;
-  if (IsPoll(r) && poll_sample_ > 1) {
-    std::uint32_t n = 0;
-    if (shared) {
-      n = 1 + s.polls_shared.fetch_add(1, std::memory_order_relaxed);
-    } else {
-      n = ++s.polls;
-    }
-    if (n % poll_sample_ != 0) return;
-    weight = poll_sample_;
+  if (!IsPoll(r) || poll_sample_ <= 1) return 1;
+  std::uint32_t n = 0;
+  if (shared) {
+    n = 1 + s.polls_shared.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    n = ++s.polls;
   }
-  RecordVisitor(s, shared, *r.visitor, weight);
+  return n % poll_sample_ == 0 ? poll_sample_ : 0;
+}
+
+void RoomRecorder::AddVisitor(const Visitor& who, std::uint64_t weight) noexcept {
+  if (weight == 0) return;
+  bool shared = false;
+  Shard& s = MyShard(shared);
+  RecordVisitor(s, shared, who, weight);
 }
 
 void RoomRecorder::RecordVisitor(Shard& s, bool shared, const Visitor& who,

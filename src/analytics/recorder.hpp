@@ -40,7 +40,7 @@ Outcome OutcomeOf(unsigned status_code, bool blocked = false);
 // Who sent a request, for the top-K breakdowns. Any field may be empty (not known, or not sent
 // by this endpoint): empty fields are not counted. The views need only live for the call.
 struct Visitor {
-  std::string_view ip{};          // the client address as the server sees it (after trusted proxies)
+  std::string_view ip{};  // the client address as the server sees it (after trusted proxies)
   std::string_view user_agent{};  // User-Agent (TRACER: the form's userAgent when there is one)
   std::string_view host{};        // Host (TRACER: the form's host)
   std::string_view page_url{};    // join body pageUrl / TRACER pageUrl
@@ -93,8 +93,13 @@ class RoomRecorder {
 
   const std::string& id() const { return id_; }
 
-  // Every public request for the room, once.
+  // Every public request for the room, once: Count, then AddVisitor with its weight.
   void Request(const RequestRecord& request) noexcept;
+  // Request in two steps, for a caller whose visitor costs something to describe (an address
+  // to format): counts the request (its visitor field is ignored) and returns the weight its
+  // visitor carries in the breakdowns, 0 when this one is not sampled (see poll_sample).
+  std::uint64_t Count(const RequestRecord& request) noexcept;
+  void AddVisitor(const Visitor& visitor, std::uint64_t weight) noexcept;
   // A session ended (leave, idleness, an operator): how long it lasted.
   void SessionEnded(util::Duration length) noexcept;
   // An operator ended a session (admin API).

@@ -14,7 +14,8 @@ namespace {
 
 // KEYS: second, minute, hour, high-water, then the top sets: minute and hour per dimension.
 // ARGV: ttl_s, ttl_m, ttl_h, ttl_tm, ttl_th, keep_m, keep_h, then
-//   n_counted, (field, delta)*, n_gauges, (field, value)*, n_totals, (field, cumulative)*,
+//   n_counted, (field, delta)*, n_gauges, (field, value)*, n_totals, (field, cumulative, the
+//   node's delta)*,
 //   then per dimension: n, (key, count)*.
 constexpr const char* kAddScript = R"lua(
 local ttl = {tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])}
@@ -36,15 +37,19 @@ for _ = 1, n do
 end
 n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do
-  local f, total = ARGV[i], tonumber(ARGV[i + 1])
+  local f, total, delta = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
   local seen = tonumber(redis.call('HGET', KEYS[4], f))
   if seen == nil then
-    redis.call('HSET', KEYS[4], f, total)
-  elseif total > seen then
+    -- The first report of the room: the reporting node's own delta counts; what came before
+    -- any node watched does not.
+    seen = total - delta
+    redis.call('HSET', KEYS[4], f, seen)
+  end
+  if total > seen then
     redis.call('HSET', KEYS[4], f, total)
     for k = 1, 3 do redis.call('HINCRBY', KEYS[k], f, total - seen) end
   end
-  i = i + 2
+  i = i + 3
 end
 for k = 1, 3 do expire(KEYS[k], ttl[k]) end
 local dims = (#KEYS - 4) / 2
@@ -171,13 +176,14 @@ void RedisHistory::Append(HistoryBatch batch) {
       } else if (kind == FieldKind::kTotal && s.has_totals) {
         totals.push_back(std::to_string(id));
         totals.push_back(std::to_string(s.totals[id]));
+        totals.push_back(std::to_string(std::min(s.frame[id], s.totals[id])));
       } else if (s.frame[id] != 0) {
         counted.push_back(std::to_string(id));
         counted.push_back(std::to_string(s.frame[id]));
       }
     }
-    for (auto* list : {&counted, &gauges, &totals}) {
-      args.push_back(std::to_string(list->size() / 2));
+    for (auto [list, width] : {std::pair{&counted, 2}, {&gauges, 2}, {&totals, 3}}) {
+      args.push_back(std::to_string(list->size() / static_cast<std::size_t>(width)));
       args.insert(args.end(), list->begin(), list->end());
     }
     for (std::size_t d = 0; d < kDimensionCount; ++d) {

@@ -3,13 +3,12 @@
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
-#include <cerrno>
 #include <cstring>
 #include <future>
 #include <set>
 #include <unordered_map>
 
-#include "util/files.hpp"
+#include "util/sqlite_file.hpp"
 
 namespace vwr::analytics {
 
@@ -93,28 +92,8 @@ std::int64_t StepSeconds(Step step) { return SecondsOf(step); }
 
 std::unique_ptr<SqliteHistory> SqliteHistory::Open(const std::string& path, Retention retention,
                                                    std::string& error) {
-  // Made private (0600) before SQLite opens it: it holds who came when. SQLite gives its journal
-  // the database file's mode.
-  if (const int e = path == ":memory:" ? 0 : util::CreatePrivateFileIfMissing(path); e != 0) {
-    error = "cannot create " + path + ": " + std::strerror(e);
-    return nullptr;
-  }
-  sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(
-      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    error = "cannot open " + path + ": " + (db != nullptr ? sqlite3_errmsg(db) : "out of memory");
-    sqlite3_close(db);
-    return nullptr;
-  }
-  sqlite3_busy_timeout(db, 5000);
-  char* message = nullptr;
-  if (sqlite3_exec(db, kSchema, nullptr, nullptr, &message) != SQLITE_OK) {
-    error = "cannot use " + path + ": " + (message != nullptr ? message : "?");
-    sqlite3_free(message);
-    sqlite3_close(db);
-    return nullptr;
-  }
+  sqlite3* db = util::OpenPrivateDatabase(path, kSchema, error);
+  if (db == nullptr) return nullptr;
   return std::unique_ptr<SqliteHistory>(new SqliteHistory(db, retention));
 }
 

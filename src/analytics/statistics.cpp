@@ -63,7 +63,41 @@ Statistics::RoomSeries& Statistics::SeriesOf(const std::string& room) {
   return *it->second;
 }
 
+std::array<std::uint64_t, Statistics::kTotalFields> Statistics::TotalsOf(
+    const core::RoomCounters& c) {
+  return {c.joins,
+          c.immediate,
+          c.joins - std::min(c.joins, c.immediate),
+          c.rejected,
+          c.full,
+          c.bypass,
+          c.admissions - std::min(c.admissions, c.immediate),
+          c.leaves,
+          c.expired_sessions,
+          c.no_shows,
+          c.withdrawn};
+}
+
+bool Statistics::Baseline(const std::vector<RoomSample>& samples) {
+  std::lock_guard lock(mu_);
+  bool all = true;
+  for (const RoomSample& sample : samples) {
+    RoomSeries& s = SeriesOf(sample.room);
+    if (s.has_totals) continue;
+    if (!sample.counters_known) {
+      all = false;
+      continue;
+    }
+    s.totals = TotalsOf(sample.counters);
+    s.has_totals = true;
+  }
+  return all;
+}
+
 void Statistics::Start(const util::Clock& clock, SampleSource source) {
+  // The store's counts now are where the first second's deltas start: what happens between
+  // now and the first step is that second's, not lost in the baseline.
+  if (source) Baseline(source());
   thread_ = std::thread([this, &clock, source = std::move(source)] { Run(clock, source); });
 }
 
@@ -124,19 +158,8 @@ void Statistics::ApplySample(RoomSeries& s, const RoomSample& sample, std::int64
   frame[field::kMode] = static_cast<std::uint64_t>(sample.policy.mode);
   frame[field::kSampled] = 1;
 
-  const core::RoomCounters& c = sample.counters;
-  const std::array<std::uint64_t, kTotalFields> now = {
-      c.joins,
-      c.immediate,
-      c.joins - std::min(c.joins, c.immediate),
-      c.rejected,
-      c.full,
-      c.bypass,
-      c.admissions - std::min(c.admissions, c.immediate),
-      c.leaves,
-      c.expired_sessions,
-      c.no_shows,
-      c.withdrawn};
+  if (!sample.counters_known) return DeriveWaits(s, sample, second, frame);
+  const std::array<std::uint64_t, kTotalFields> now = TotalsOf(sample.counters);
   for (std::size_t i = 0; i < kTotalFields; ++i) {
     const auto id = static_cast<FieldId>(field::kJoins + i);
     // The first sample is the baseline; a count that went down (a room's state reset) starts

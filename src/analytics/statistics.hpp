@@ -41,6 +41,9 @@ struct RoomSample {
   std::int64_t active = 0;
   double advance_rate = 0.0;
   core::RoomCounters counters;
+  // Whether `counters` are the store's real ones: a shared store's are only once the node has
+  // read them back (its first tick); until then they neither count nor make the baseline.
+  bool counters_known = true;
   core::Policy policy;
   // Whether this node reports what is derived from the figures: always on one node; in Redis
   // mode only the node that ticks the room (figures.tick_holder is this node), so that a
@@ -74,8 +77,13 @@ class Statistics {
   Recorder& recorder() { return recorder_; }
 
   using SampleSource = std::function<std::vector<RoomSample>()>;
-  // Ticks once a second on a thread of its own, just after each wall-clock second ends.
+  // Takes the store's counts now as the baseline (Baseline), then ticks once a second on a
+  // thread of its own, just after each wall-clock second ends.
   void Start(const util::Clock& clock, SampleSource source);
+  // The rooms' counts from which the next step's entries and exits are counted (without it,
+  // the first step's sample is the baseline and what came before it is not counted), for the
+  // rooms that have none yet. True when every sample's room has one now. Any thread.
+  bool Baseline(const std::vector<RoomSample>& samples);
   // Stops the thread, writes the open minute to history (it adds up with the rest of that
   // minute after a restart) and closes history. Idempotent.
   void Stop();
@@ -132,6 +140,7 @@ class Statistics {
     SurgeDetector surge;
   };
 
+  static std::array<std::uint64_t, kTotalFields> TotalsOf(const core::RoomCounters& counters);
   void ApplySample(RoomSeries& s, const RoomSample& sample, std::int64_t second, Frame& frame,
                    RoomSecond& out);
   void DeriveWaits(RoomSeries& s, const RoomSample& sample, std::int64_t second, Frame& frame);

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -9,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include "api/session_activity.hpp"
 #include "guard/guard.hpp"
 #include "http/api_metrics.hpp"
 #include "http/client_ip.hpp"
@@ -62,6 +64,13 @@ using TokenLifetimes =
 // Entry pass durations by room id (rooms[].entry_pass); a room not listed gives no passes and
 // takes none.
 using EntryPasses = TokenLifetimes;
+
+// Looks up a token signing key this node does not hold yet, by its kid: another node's key,
+// when that node has just started or rotated and this node has not read the shared keys since
+// (app::KeySharing::Lookup on Redis). `done` runs exactly once, on any thread, with what was
+// found; kFound means the key ring holds the key now. Unset (one node): no lookup.
+using KeyLookup =
+    std::function<void(std::string kid, std::function<void(http::KeyLookupOutcome)> done)>;
 
 // The native JSON API on the public listener:
 //   POST /api/v1/rooms/{room}/join        -> a place in line (or admission at once)
@@ -128,6 +137,10 @@ class PublicApi final : public http::Handler {
   void SetPowNotBefore(std::int64_t unix_ms) {
     pow_not_before_ms_.store(unix_ms, std::memory_order_relaxed);
   }
+  // Token keys of other nodes not held yet are looked up through `lookup` (set once, before
+  // serving). A token naming an unknown kid on heartbeat, leave or /api/v1/verify is then
+  // verified again once its key is found, instead of being refused until the next exchange.
+  void SetKeyLookup(KeyLookup lookup) { key_lookup_ = std::move(lookup); }
   // Replaces the rooms' match rules that /api/v1/verify routes by (at start and on reload).
   void SetRoutes(const std::vector<http::RoomRoute>& routes) {
     routes_.Publish(http::RoomRoutes(routes));
@@ -148,11 +161,17 @@ class PublicApi final : public http::Handler {
   static constexpr std::string_view kRoomHeader = "X-VWR-Room";
   static constexpr std::string_view kSubjectHeader = "X-VWR-Subject";
   static constexpr std::string_view kWaitUrlHeader = "X-VWR-Wait-URL";
+  // A 204 of /api/v1/verify for a token past half its lifetime: a fresh token for the same
+  // session, alone (for API gateways) and as the whole Set-Cookie value of vwr_<room> (nginx:
+  // auth_request_set + add_header Set-Cookie).
+  static constexpr std::string_view kTokenHeader = "X-VWR-Token";
+  static constexpr std::string_view kSetCookieHeader = "X-VWR-Set-Cookie";
 
  private:
   // What a join body holds, and who it is for.
   struct JoinRequest {
     std::string user_id;     // "userId": a hint in anonymous mode, ignored in signed mode
+    std::string page_url;    // "pageUrl": the page the visitor is on (traffic analysis)
     std::string user_token;  // "userToken": the platform's user token (signed mode)
     std::string entry_pass;  // "entryPass"; empty when none
     std::string challenge;   // "challenge" (proof of work); empty when none
@@ -230,7 +249,22 @@ class PublicApi final : public http::Handler {
                     std::string pass, const token::EntryPassClaims& claims);
   void AdmitWithPass(http::RoomEntry& room, http::RequestContext& ctx, std::string identity,
                      std::string pass, const token::EntryPassClaims& claims);
-  http::Response Verify(http::RequestContext& ctx);
+  // /api/v1/verify: finds the room, then VerifyToken.
+  void Verify(http::RequestContext& ctx);
+  // Checks `token` (a view of the request) for `room` and answers. A token naming a key not
+  // held yet is looked up once (`may_look_up`) and checked again. When it passes: the session
+  // is refreshed (coalesced, SessionActivity), and a token past half its lifetime gets a fresh
+  // one in the answer.
+  void VerifyToken(http::RoomEntry& room, http::RequestContext& ctx, std::string_view token,
+                   bool may_look_up);
+  // A verified token's session: refreshed in the store (coalesced), and the fresh token for a
+  // token past half its lifetime put into `res` (kTokenHeader, kSetCookieHeader).
+  void RefreshSession(http::RoomEntry& room, const token::AdmissionClaims& claims, std::int64_t now,
+                      http::Response& res);
+  // Looks up key `kid` (SetKeyLookup), counts the outcome, then runs `found(ctx)` when the key
+  // ring holds it now, else answers `refused`.
+  void LookUpKey(std::string kid, http::RequestContext& ctx, http::Response refused,
+                 std::function<void(http::RequestContext&)> found);
   // The 401 of /api/v1/verify: the error, the waiting page's URL, no-store.
   http::Response NotAdmitted(http::RoomEntry& room, const http::RequestContext& ctx,
                              http::VerifyOutcome outcome, http::ApiError error,
@@ -248,11 +282,20 @@ class PublicApi final : public http::Handler {
   // Reads a join body into `out`; the error response when it is not acceptable.
   static std::optional<http::Response> JoinBody(const http::RequestContext& ctx, JoinRequest& out);
 
-  // The session ticket named by the request's admission token, or an error response.
+  // A token signed by a key this node does not hold (yet): its kid, to be looked up.
+  struct UnknownKey {
+    std::string kid;
+    http::Response refused;  // the answer when it is not found
+  };
+  // The session ticket named by the request's admission token, or an error response, or a key
+  // to look up first (only when `may_look_up` and a KeyLookup is set).
   // check_time: the token must also be within [nbf, exp).
-  std::variant<std::uint64_t, http::Response> SessionOf(store::RoomState& room,
-                                                        const http::RequestContext& ctx,
-                                                        bool check_time);
+  std::variant<std::uint64_t, http::Response, UnknownKey> SessionOf(store::RoomState& room,
+                                                                    const http::RequestContext& ctx,
+                                                                    bool check_time,
+                                                                    bool may_look_up);
+  void HeartbeatSession(http::RoomEntry& room, http::RequestContext& ctx, bool may_look_up);
+  void LeaveSession(http::RoomEntry& room, http::RequestContext& ctx, bool may_look_up);
   // An entry pass handed out with an admitted answer.
   struct PassGrant {
     std::string pass;
@@ -270,6 +313,13 @@ class PublicApi final : public http::Handler {
                     const PassGrant* presented = nullptr);
   std::string RenderAnswer(store::RoomState& room, const store::TicketAnswer& answer,
                            std::string_view ticket, std::string_view token, const PassGrant* pass);
+  // How long room `room`'s tokens live: rooms[].token_lifetime, else its session_timeout.
+  std::chrono::seconds TokenLifetime(store::RoomState& room) const;
+  // The latest exp a token of a session admitted at `admitted_unix` may have: now + lifetime,
+  // and never past the end rooms[].session_max sets (admitted_unix + session_max) when the
+  // admission time is known.
+  std::int64_t TokenExpiry(store::RoomState& room, std::int64_t now, std::int64_t admitted_unix,
+                           std::chrono::seconds lifetime) const;
   // The admission token for an admitted answer, and its lifetime.
   boost::system::result<std::string, token::SignError> IssueToken(store::RoomState& room,
                                                                   const store::TicketAnswer& answer,
@@ -301,6 +351,8 @@ class PublicApi final : public http::Handler {
   std::atomic<std::int64_t> pow_not_before_ms_{0};
   token::ChallengeCodec challenges_;
   util::Published<http::RoomRoutes> routes_;
+  KeyLookup key_lookup_;
+  SessionActivity activity_;
 };
 
 }  // namespace vwr::api

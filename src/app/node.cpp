@@ -1,5 +1,6 @@
 #include "app/node.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -16,6 +17,7 @@
 #include "app/logging.hpp"
 #include "app/operator_access.hpp"
 #include "app/reload.hpp"
+#include "app/request_recording.hpp"
 #include "app/room_settings.hpp"
 #include "http/client_ip.hpp"
 #include "server/tls_context.hpp"
@@ -154,6 +156,9 @@ bool Listen(server::HttpServer& http, const ListenerSpec& spec, const config::Co
   options.max_connections = spec.public_side ? limits.max_connections : 0;
   options.max_connections_per_ip = spec.public_side ? limits.max_connections_per_ip : 0;
   options.max_requests_per_connection = limits.max_requests_per_connection;
+  // Streams: the admin listener's live statistics (the public listener has none yet).
+  options.max_streams =
+      spec.public_side ? 0 : static_cast<std::size_t>(config.analytics.live_streams);
   // HTTPS on the public listener only: the admin listener belongs on loopback or a private
   // network, where its bearer token needs no TLS and health checks stay simple.
   if (spec.public_side && config.server.tls.enabled()) {
@@ -179,6 +184,51 @@ bool Listen(server::HttpServer& http, const ListenerSpec& spec, const config::Co
                  v6 ? "]" : "", bound->port(), config.rooms.front().id);
   }
   return true;
+}
+
+// The traffic analysis' options from the configuration (analytics:).
+analytics::StatisticsOptions StatisticsOptionsOf(const config::AnalyticsConfig& config) {
+  using std::chrono::duration_cast;
+  using std::chrono::seconds;
+  analytics::StatisticsOptions options;
+  analytics::Retention& keep = options.retention;
+  keep.seconds = duration_cast<seconds>(config.keep_seconds);
+  keep.minutes = duration_cast<seconds>(config.keep_minutes);
+  keep.hours = duration_cast<seconds>(config.keep_hours);
+  keep.top_minutes = duration_cast<seconds>(config.keep_top_minutes);
+  keep.top_hours = duration_cast<seconds>(config.keep_top_hours);
+  keep.top_minute_keys = static_cast<std::size_t>(config.top_keys);
+  keep.top_hour_keys = static_cast<std::size_t>(config.top_keys) * 5 / 2;
+  options.recorder.poll_sample = static_cast<std::uint32_t>(config.poll_sample);
+  options.surge.factor = config.surge_factor;
+  options.surge.min_rate = config.surge_min_rate;
+  options.surge.window = duration_cast<seconds>(config.surge_window);
+  options.surge.baseline = duration_cast<seconds>(config.surge_baseline);
+  return options;
+}
+
+// What the traffic analysis reads of every room once a second.
+std::vector<analytics::RoomSample> SamplesOf(store::Store& store, const std::string& node) {
+  std::vector<analytics::RoomSample> samples;
+  for (store::RoomState* room : store.Rooms()) {
+    const store::RoomFigures f = room->Figures();
+    samples.push_back(analytics::RoomSample{
+        .room = room->id(),
+        .last_issued = f.last_issued,
+        .frontier = f.frontier,
+        .waiting = f.queue_size,
+        .called = f.called_unclaimed,
+        .active = f.active,
+        .advance_rate = f.advance_rate,
+        .counters = f.counters,
+        // A shared store's counters are read back at the node's tick.
+        .counters_known = !f.cluster_wide || !f.tick_holder.empty(),
+        .policy = room->policy(),
+        // In a cluster the node that ticks the room reports what is derived from the line.
+        .reports_derived = !f.cluster_wide || f.tick_holder == node,
+    });
+  }
+  return samples;
 }
 
 // The TRACER API's options from the configuration (without the guard and identity, which the
@@ -253,6 +303,7 @@ bool Node::BuildGuard() {
 
 bool Node::BuildHandlers() {
   if (!BuildAnalytics()) return false;
+  if (!BuildControl()) return false;
   BuildPages();
   if (!BuildIdentity()) return false;
   BuildPublicApis();
@@ -263,33 +314,59 @@ bool Node::BuildHandlers() {
 // Traffic analysis: the handlers record every request; once a second the pipeline adds the
 // rooms' figures and writes history (see analytics::Statistics).
 bool Node::BuildAnalytics() {
-  analytics::StatisticsOptions options;
+  if (!config_.analytics.enabled) {
+    spdlog::info("analytics: off (analytics.enabled: false); nothing is recorded");
+    return true;
+  }
+  analytics::StatisticsOptions options = StatisticsOptionsOf(config_.analytics);
   // Every worker and the store's completion thread record; a few more for the rest.
   options.recorder.writer_slots = std::max(1u, std::thread::hardware_concurrency()) + 4;
   std::unique_ptr<analytics::History> history =
       OpenHistory(shared_, config_.store.data_dir, options.retention, clock_);
   if (!history) return false;
   stats_ = std::make_unique<analytics::Statistics>(options, std::move(history));
+  // Every answer a handler finishes is counted in its room's traffic.
+  for (const config::RoomConfig& room : config_.rooms) stats_->recorder().Room(room.id);
+  recording_ = std::make_unique<RequestRecording>(stats_->recorder());
+  metrics_.SetObserver(recording_.get());
   stats_->Start(clock_, [store = store_.get(), node = shared_.node_id] {
-    std::vector<analytics::RoomSample> samples;
-    for (store::RoomState* room : store->Rooms()) {
-      const store::RoomFigures f = room->Figures();
-      samples.push_back(analytics::RoomSample{
-          .room = room->id(),
-          .last_issued = f.last_issued,
-          .frontier = f.frontier,
-          .waiting = f.queue_size,
-          .called = f.called_unclaimed,
-          .active = f.active,
-          .advance_rate = f.advance_rate,
-          .counters = f.counters,
-          .policy = room->policy(),
-          // In a cluster the node that ticks the room reports what is derived from the line.
-          .reports_derived = !f.cluster_wide || f.tick_holder == node,
-      });
-    }
-    return samples;
+    return SamplesOf(*store, node);
   });
+  return true;
+}
+
+// Traffic control (docs/control.md): the probes start on threads of their own now; the control
+// loop drives the rest (ControlTick). A draw's secret seed is derived from the master key, so
+// that a restart, or another node of the cluster, publishes the same commitment.
+bool Node::BuildControl() {
+  control::ControlConfig control;
+  control.signals = config_.signals;
+  control.rules = config_.rules;
+  control.schedules = config_.schedules;
+  std::vector<std::string> rooms;
+  for (const config::RoomConfig& room : config_.rooms) {
+    rooms.push_back(room.id);
+    if (room.control) control.controls.emplace(room.id, *room.control);
+  }
+  for (control::EventSpec& event : control.schedules) {
+    const token::SecretKey seed =
+        token::DeriveKey(*master_, fmt::format("vwr.draw.v1:{}:{}:{}", event.room, event.name,
+                                               event.opens_at.time_since_epoch().count()));
+    event.seed.assign(reinterpret_cast<const char*>(seed.bytes.data()), seed.bytes.size());
+  }
+  std::vector<std::string> problems;
+  control_plane_ = control::ControlPlane::Build(std::move(control), rooms, clock_, problems);
+  if (!control_plane_) {
+    for (const std::string& problem : problems) spdlog::error("control: {}", problem);
+    return false;
+  }
+  control_plane_->Start();
+  control_api_ = std::make_unique<admin::ControlApi>(*control_plane_, clock_);
+  spdlog::info(
+      "control: {} signals, {} rules, {} scheduled events, {} rooms under automatic "
+      "control",
+      config_.signals.size(), config_.rules.size(), config_.schedules.size(),
+      control_plane_->ControlledRooms().size());
   return true;
 }
 
@@ -444,6 +521,27 @@ void Node::BuildPublicApis() {
       http::CookieOptions{.secure = config_.web.cookie_secure, .domain = config_.web.cookie_domain};
   public_api_ = std::make_unique<api::PublicApi>(*directory_, *tickets_, *tokens_, *master_, clock_,
                                                  metrics_, options);
+  if (key_sharing_) {
+    // A token signed by a key this node has not read yet (a node just started or rotated) is
+    // looked up in Redis at once, rather than refused until the next exchange of keys.
+    public_api_->SetKeyLookup(
+        [sharing = key_sharing_.get()](std::string kid,
+                                       std::function<void(http::KeyLookupOutcome)> done) {
+          sharing->Lookup(kid, [done = std::move(done)](KeyLookup found) {
+            switch (found) {
+              case KeyLookup::kFound:
+                return done(http::KeyLookupOutcome::kFound);
+              case KeyLookup::kNotFound:
+                return done(http::KeyLookupOutcome::kNotFound);
+              case KeyLookup::kBusy:
+                return done(http::KeyLookupOutcome::kBusy);
+              case KeyLookup::kFailed:
+                break;
+            }
+            done(http::KeyLookupOutcome::kFailed);
+          });
+        });
+  }
   // The public listener: the pages and the TRACER API by their paths, the native API the rest.
   public_router_ = std::make_unique<PublicRouter>(
       *public_api_, std::vector<PublicRouter::Route>{{&pages::WebHandler::Owns, web_.get()},
@@ -473,6 +571,7 @@ void Node::BuildAdminApi() {
                                                  metrics_, &messages_, std::move(admin_keys));
   admin_api_->SetGuard(guard_.get());
   admin_api_->SetStatistics(stats_.get());
+  admin_api_->SetControl(control_api_.get());
   if (key_sharing_) {
     // Not before this node has read the other nodes' token keys: their tokens would be refused.
     admin_api_->AddReadyCheck([sharing = key_sharing_.get()] { return sharing->ever_shared(); },
@@ -538,11 +637,75 @@ void Node::ScheduleTick() {
   tick_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec || draining_) return;
     store_->Tick();
+    ControlTick();
+    // The analysis counts entries and exits from the store's counts as soon as they are known
+    // (a shared store's after the first tick), not from its first step a second later.
+    if (stats_ && !stats_baselined_) {
+      stats_baselined_ = stats_->Baseline(SamplesOf(*store_, shared_.node_id));
+    }
     guard_->Expire();
     guard_lists_->Round();
     if (user_keys_) user_keys_->Round();
     ScheduleTick();
   });
+}
+
+// Traffic control for each room: its figures in, a policy out (set through the store like an
+// operator's, so that every node serves it). On a shared store only the room's tick lease
+// holder decides, so that two nodes never fight over one room's limits.
+void Node::ControlTick() {
+  if (!control_plane_) return;
+  const util::TimePoint now = clock_.Now();
+  for (store::RoomState* room : store_->Rooms()) {
+    const store::RoomFigures f = room->Figures();
+    if (f.cluster_wide && f.tick_holder != shared_.node_id) continue;
+    // Admissions per second, measured over a second or more.
+    AdmittedSeen& seen = admitted_seen_[room->id()];
+    const std::uint64_t admissions = f.counters.admissions + f.counters.bypass;
+    const double elapsed = util::ToSeconds(now - seen.at);
+    if (seen.at == util::TimePoint{} || admissions < seen.admissions) {
+      seen = AdmittedSeen{now, admissions, 0.0};
+    } else if (elapsed >= 1.0) {
+      seen.rate = static_cast<double>(admissions - seen.admissions) / elapsed;
+      seen.at = now;
+      seen.admissions = admissions;
+    }
+    const core::Policy policy = room->policy();
+    control::RoomFigures figures;
+    figures.waiting = static_cast<double>(f.queue_size);
+    figures.active = static_cast<double>(f.active + f.called_unclaimed);
+    figures.wait_time = static_cast<double>(f.newcomer_eta_seconds.value_or(0));
+    figures.admitted_rate = seen.rate;
+    figures.max_active = static_cast<double>(policy.max_active);
+    figures.admit_rate = policy.admit_rate;
+    if (stats_) {
+      const analytics::SurgeState surge = stats_->Surge(room->id());
+      figures.request_rate = surge.rate;
+      figures.surge = surge.baseline > 0 ? surge.ratio : 1.0;
+    }
+    control::ControlPlane::TickResult result = control_plane_->Tick(room->id(), figures, policy);
+    for (const std::string& event : result.draws) {
+      // The people who arrived before the opening: the tickets issued and not yet called.
+      if (f.last_issued > f.frontier) control_plane_->Drawn(event, f.frontier + 1, f.last_issued);
+    }
+    if (!result.policy) continue;
+    if (const auto problems = core::ValidatePolicy(*result.policy); !problems.empty()) {
+      // Said once until a policy goes through again: the loop runs ten times a second.
+      if (!seen.refused) {
+        spdlog::error("control: room {}: policy not set: {}: {}", room->id(), problems[0].key,
+                      problems[0].message);
+      }
+      seen.refused = true;
+      continue;
+    }
+    seen.refused = false;
+    room->SetPolicy(*result.policy, [id = room->id()](boost::system::result<void> done) {
+      if (!done) {
+        spdlog::error("control: room {}: the policy could not be stored: {}", id,
+                      done.error().message());
+      }
+    });
+  }
 }
 
 // The signing keys: changes made elsewhere, automatic rotation, pruning (see KeyKeeper).
@@ -630,6 +793,7 @@ void Node::Drain() {
   // Every answer sent has waited for its change to be durable; this makes the rest durable too
   // and leaves a snapshot for a quick start.
   if (stats_) stats_->Stop();  // the open minute goes to history
+  if (control_plane_) control_plane_->Stop();
   store_->Close();
   spdlog::info("vwr stopped{}", clean ? "" : " (some connections were cut at the deadline)");
 }

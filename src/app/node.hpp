@@ -3,6 +3,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -11,6 +12,7 @@
 #include "admin/audit_log.hpp"
 #include "admin/operator_store.hpp"
 #include "admin/operators.hpp"
+#include "admin/control_api.hpp"
 #include "admin/room_messages.hpp"
 #include "admin/sqlite_admin_store.hpp"
 #include "analytics/statistics.hpp"
@@ -22,6 +24,7 @@
 #include "app/user_keys.hpp"
 #include "config/config.hpp"
 #include "console/console_handler.hpp"
+#include "control/control_plane.hpp"
 #include "guard/abuse_guard.hpp"
 #include "guard/guard_lists.hpp"
 #include "http/api_metrics.hpp"
@@ -48,9 +51,10 @@ namespace vwr::app {
 //                   the admission tokens' signing keys (tokens.key_dir)
 //   BuildStore      the rooms' store and its SharedServices; token keys shared through it
 //   BuildGuard      the abuse guard and its runtime lists (kept where the store keeps the rooms)
-//   BuildHandlers   traffic analysis (its history and its once-a-second step), the pages,
-//                   signed identities, the TRACER, native and admin APIs, the public
-//                   listener's router, the operators, the audit log and the console
+//   BuildHandlers   traffic analysis (its history and its once-a-second step), traffic
+//                   control (signals, rules, schedules, controllers), the pages, signed
+//                   identities, the TRACER, native and admin APIs, the public listener's router,
+//                   the operators, the audit log and the console
 //   BuildListeners  the workers and both listeners; serving starts here
 //   Run             the control loop on the calling thread until SIGINT or SIGTERM, then the
 //                   drain
@@ -82,6 +86,7 @@ class Node {
   bool BuildSigningKeys();
   // BuildHandlers, in order.
   bool BuildAnalytics();
+  bool BuildControl();
   void BuildPages();
   bool BuildIdentity();
   void BuildPublicApis();
@@ -90,6 +95,8 @@ class Node {
 
   // The control loop's parts (Run).
   void ScheduleTick();
+  // Traffic control's step for every room this node decides for (see ControlTick in node.cpp).
+  void ControlTick();
   void ScheduleKeyCheck();
   void ScheduleKeyShare();
   void ScheduleOperatorRefresh();
@@ -133,6 +140,8 @@ class Node {
   // BuildHandlers
   std::unique_ptr<analytics::Statistics> stats_;  // traffic analysis (handlers record into it)
   http::ApiMetrics metrics_;
+  std::unique_ptr<http::RequestObserver> recording_;  // every answer into stats_ (metrics_ tells)
+  bool stats_baselined_ = false;  // every room's store counts are stats_'s baseline (the tick)
   admin::RoomMessages messages_;
   std::unique_ptr<pages::WebHandler> web_;
   std::unique_ptr<token::UserIdentityVerifier> user_identity_;  // null: identities unsigned
@@ -149,6 +158,18 @@ class Node {
   std::shared_ptr<admin::OperatorStore> operator_store_;
   std::unique_ptr<admin::AuditLog> audit_;
   std::unique_ptr<console::ConsoleHandler> console_;
+  // Traffic control (always there: without signals, rules, schedules or a room's control:
+  // section it has nothing to do, and its admin routes answer with empty lists) and what its
+  // step remembers of each room: admissions counted at a time, and the rate since.
+  std::unique_ptr<control::ControlPlane> control_plane_;
+  std::unique_ptr<admin::ControlApi> control_api_;
+  struct AdmittedSeen {
+    util::TimePoint at{};
+    std::uint64_t admissions = 0;
+    double rate = 0.0;
+    bool refused = false;  // the last policy decided was not valid (logged once)
+  };
+  std::map<std::string, AdmittedSeen> admitted_seen_;
 
   // BuildListeners
   unsigned workers_ = 0;

@@ -1,5 +1,7 @@
 #include "app/reload.hpp"
 
+#include <map>
+
 namespace vwr::app {
 
 std::vector<store::RoomSpec> RoomSpecs(const config::Config& config) {
@@ -43,9 +45,24 @@ ReloadPlan PlanReload(const config::Config& running, const config::Config& next)
   // The platform's keys are read again on SIGHUP; how they are used is fixed at start.
   check("identity", running.identity, next.identity);
   check("log.format", running.log.format, next.log.format);
+  check("analytics", running.analytics, next.analytics);
   check("demo", running.demo, next.demo);
   check("operators", running.operators, next.operators);
   check("console", running.console, next.console);
+  // Traffic control is built once, at start: its probes hold connections, its controllers and
+  // rules state that a rebuild would lose.
+  check("signals", running.signals, next.signals);
+  check("rules", running.rules, next.rules);
+  check("schedules", running.schedules, next.schedules);
+  auto controls = [](const config::Config& config) {
+    // Only the rooms that have one: rooms come and go on a reload, their controllers do not.
+    std::map<std::string, control::ControlSpec> out;
+    for (const config::RoomConfig& room : config.rooms) {
+      if (room.control) out.emplace(room.id, *room.control);
+    }
+    return out;
+  };
+  check("rooms[].control", controls(running), controls(next));
   return plan;
 }
 

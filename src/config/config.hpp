@@ -9,6 +9,10 @@
 #include <string_view>
 #include <vector>
 
+#include "control/controller.hpp"
+#include "control/rule_set.hpp"
+#include "control/schedule.hpp"
+#include "control/signal_spec.hpp"
 #include "core/policy.hpp"
 
 // The service configuration: plain values, loaded once at start-up from a YAML file (see
@@ -116,6 +120,8 @@ struct RoomConfig {
   // passed by the frontier without a slot, unless it polls again first. 0..1000; 0: never.
   std::uint32_t abandon_after_polls = 5;
   ProtectionConfig protection;
+  // Automatic control of max_active / admit_rate from signals (docs/control.md); nullopt: none.
+  std::optional<control::ControlSpec> control;
 
   // The lifetime tokens of this room get: token_lifetime, else the session timeout.
   std::chrono::seconds TokenLifetime() const {
@@ -300,6 +306,29 @@ struct LogConfig {
   bool operator==(const LogConfig&) const = default;
 };
 
+// The traffic analysis (analytics:, docs/analysis.md). Read at start; a change takes effect at
+// the next restart.
+struct AnalyticsConfig {
+  bool enabled = true;  // false: nothing recorded, the stats routes and the live stream 404
+  // How long history keeps each resolution (0: for ever). Seconds live in memory (and in Redis),
+  // an hour at most.
+  std::chrono::milliseconds keep_seconds{3'600'000};
+  std::chrono::milliseconds keep_minutes{30LL * 86'400'000};
+  std::chrono::milliseconds keep_hours{730LL * 86'400'000};
+  std::chrono::milliseconds keep_top_minutes{86'400'000};
+  std::chrono::milliseconds keep_top_hours{30LL * 86'400'000};
+  std::int64_t top_keys = 20;    // keys kept per minute and breakdown (hours keep 2.5 times more)
+  std::int64_t poll_sample = 8;  // polls in the breakdowns: one in this many, with its weight
+  // Surges: the short-term rate at `surge_factor` times the baseline and `surge_min_rate`.
+  double surge_factor = 3.0;
+  double surge_min_rate = 20.0;
+  std::chrono::milliseconds surge_window{5'000};
+  std::chrono::milliseconds surge_baseline{300'000};
+  std::int64_t live_streams = 32;  // /admin/api/v1/live streams open at once
+
+  bool operator==(const AnalyticsConfig&) const = default;
+};
+
 // A default-constructed Config has no rooms; DefaultConfig() and every successfully loaded
 // Config have at least one.
 struct Config {
@@ -314,7 +343,13 @@ struct Config {
   LogConfig log;
   std::vector<OperatorConfig> operators;
   ConsoleConfig console;
+  AnalyticsConfig analytics;
   std::vector<RoomConfig> rooms;
+  // Traffic control (docs/control.md): what is measured, the rules over it, the rooms'
+  // calendar. Checked together at load: a rule names only known signals and rooms.
+  std::vector<control::SignalSpec> signals;
+  std::vector<control::RuleSpec> rules;
+  std::vector<control::EventSpec> schedules;
   // The demo pages (/, /demo/...). Not written: on with the built-in configuration, off with a
   // file (app::LoadConfig decides, so that a file never exposes the demo by accident).
   std::optional<bool> demo;

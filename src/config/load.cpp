@@ -43,9 +43,10 @@ using detail::Reader;
 
 // A config file is a few kilobytes; this only stops a wrong path (a log, a device) early.
 constexpr std::size_t kMaxFileBytes = 16 * 1024 * 1024;
-constexpr std::array<std::string_view, 13> kTopKeys = {
-    "server", "store",    "admin", "secrets", "tokens",    "web",    "tracer",
-    "log",    "identity", "rooms", "demo",    "operators", "console"};
+constexpr std::array<std::string_view, 17> kTopKeys = {
+    "server", "store",     "admin",     "secrets", "tokens",   "web",
+    "tracer", "log",       "identity",  "rooms",   "demo",     "signals",
+    "rules",  "schedules", "operators", "console", "analytics"};
 
 // Finds where each document in the text starts, without building them, so that the reader can
 // insist on exactly one. It also guards against a yaml-cpp 0.7 bug (issue #1040): a token that
@@ -124,6 +125,9 @@ std::optional<Config> ReadDocument(Reader& reader, std::string_view text) {
     detail::ReadIdentity(reader, *field, config.identity);
   }
   if (const Field* field = sections->Find("log")) detail::ReadLog(reader, *field, config.log);
+  if (const Field* field = sections->Find("analytics")) {
+    detail::ReadAnalytics(reader, *field, config.analytics);
+  }
   if (const Field* field = sections->Find("rooms")) detail::ReadRooms(reader, *field, config.rooms);
   if (const Field* field = sections->Find("operators")) {
     detail::ReadOperators(reader, *field, config.operators);
@@ -131,6 +135,14 @@ std::optional<Config> ReadDocument(Reader& reader, std::string_view text) {
   if (const Field* field = sections->Find("console")) {
     detail::ReadConsole(reader, *field, config.console);
   }
+  if (const Field* field = sections->Find("signals")) {
+    detail::ReadSignals(reader, *field, config.signals);
+  }
+  if (const Field* field = sections->Find("rules")) detail::ReadRules(reader, *field, config.rules);
+  if (const Field* field = sections->Find("schedules")) {
+    detail::ReadSchedules(reader, *field, config.schedules);
+  }
+  detail::CheckControl(reader, *sections, config);
   if (const Field* field = sections->Find("demo")) {
     if (std::optional<std::string> value = reader.ReadChoice(*field, kBooleans)) {
       config.demo = *value == "true";

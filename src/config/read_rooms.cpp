@@ -40,13 +40,14 @@ constexpr milliseconds kMaxPowChallengeLifetime{3'600'000};
 constexpr std::size_t kMaxRoomIdLength = 64;
 // rooms[].abandon_after_polls: past a thousand missed polls nobody is coming back anyway.
 constexpr std::int64_t kMaxAbandonAfterPolls = 1000;
-constexpr std::array<std::string_view, 19> kRoomKeys = {"id",
+constexpr std::array<std::string_view, 21> kRoomKeys = {"id",
                                                         "name",
                                                         "match",
                                                         "max_active",
                                                         "admit_rate",
                                                         "burst",
                                                         "session_timeout",
+                                                        "session_max",
                                                         "claim_grace",
                                                         "mode",
                                                         "queue_limit",
@@ -58,6 +59,7 @@ constexpr std::array<std::string_view, 19> kRoomKeys = {"id",
                                                         "pow_difficulty",
                                                         "pow_challenge_lifetime",
                                                         "protection",
+                                                        "control",
                                                         "abandon_after_polls"};
 constexpr std::array<std::string_view, 2> kPageKeys = {"template_file", "message"};
 // A waiting page is a few kilobytes; the cap catches a wrong path (a log, an image).
@@ -206,6 +208,7 @@ void ReadPolicy(Reader& reader, const Fields& fields, const RoomSource& source,
   read("admit_rate", number_reader, [&](double v) { policy.admit_rate = v; });
   read("burst", int_reader, [&](std::int64_t v) { policy.burst = v; });
   read("session_timeout", duration_reader, [&](milliseconds v) { policy.session_timeout = v; });
+  read("session_max", duration_reader, [&](milliseconds v) { policy.session_max = v; });
   read("claim_grace", duration_reader, [&](milliseconds v) { policy.claim_grace = v; });
   read("mode", mode_reader, [&](core::Mode v) { policy.mode = v; });
   read("queue_limit", int_reader, [&](std::int64_t v) { policy.queue_limit = v; });
@@ -385,6 +388,9 @@ std::optional<RoomSource> ReadRoom(Reader& reader, const Field& field) {
   }
   if (const Field* protection = fields->Find("protection")) {
     ReadProtection(reader, *protection, source.room.protection);
+  }
+  if (const Field* control = fields->Find("control")) {
+    ReadRoomControl(reader, *control, source.room.control);
   }
   if (const Field* pass = fields->Find("entry_pass")) {
     if (auto value = ReadDurationInRange(reader, *pass, kMinEntryPass, kMaxEntryPass)) {

@@ -28,5 +28,14 @@ void ReadLog(Reader& reader, const Field& field, LogConfig& out);
 // read_operators.cpp
 void ReadOperators(Reader& reader, const Field& field, std::vector<OperatorConfig>& out);
 void ReadConsole(Reader& reader, const Field& field, ConsoleConfig& out);
+// read_control.cpp: signals, rules, schedules, rooms[].control, and the checks across them
+// (CheckControl, once every section is read).
+void ReadSignals(Reader& reader, const Field& field, std::vector<control::SignalSpec>& out);
+void ReadRules(Reader& reader, const Field& field, std::vector<control::RuleSpec>& out);
+void ReadSchedules(Reader& reader, const Field& field, std::vector<control::EventSpec>& out);
+void ReadRoomControl(Reader& reader, const Field& field, std::optional<control::ControlSpec>& out);
+void CheckControl(Reader& reader, const Fields& sections, const Config& config);
+// read_analytics.cpp
+void ReadAnalytics(Reader& reader, const Field& field, AnalyticsConfig& out);
 
 }  // namespace vwr::config::detail

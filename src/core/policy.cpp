@@ -37,6 +37,9 @@ std::vector<PolicyProblem> ValidatePolicy(const Policy& p) {
   if (p.burst < 1 || p.burst > kMaxMaxActive) bad("burst", "must be between 1 and 1000000000");
   if (p.session_timeout < milliseconds(1'000) || p.session_timeout > milliseconds(7 * 86'400'000))
     bad("session_timeout", "must be between 1s and 7d");
+  if (p.session_max != milliseconds(0) &&
+      (p.session_max < milliseconds(1'000) || p.session_max > milliseconds(7 * 86'400'000)))
+    bad("session_max", "must be 0 (no cap) or between 1s and 7d");
   if (p.claim_grace < milliseconds(1'000) || p.claim_grace > milliseconds(3'600'000))
     bad("claim_grace", "must be between 1s and 1h");
   if (p.queue_limit < 0) bad("queue_limit", "must be 0 (unlimited) or positive");

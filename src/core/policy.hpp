@@ -26,7 +26,9 @@ struct Policy {
   double admit_rate = 10.0;       // new admissions per second
   std::int64_t burst = 10;        // admissions that may accumulate while nobody can use them
   std::chrono::milliseconds session_timeout{600'000};  // idle time that ends a session
-  std::chrono::milliseconds claim_grace{20'000};       // time a called ticket has to be claimed
+  // Time inside from admission after which a session ends however active it is; 0: no cap.
+  std::chrono::milliseconds session_max{0};
+  std::chrono::milliseconds claim_grace{20'000};  // time a called ticket has to be claimed
   Mode mode = Mode::kFifo;
   std::int64_t queue_limit = 0;  // 0 = unlimited; otherwise joins beyond it answer "full"
   std::chrono::milliseconds poll_min{1'000};

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace vwr::core {
 
@@ -138,6 +139,11 @@ TicketOutcome Room::Resolve(std::uint64_t number, std::uint64_t frontier_at_join
   if (number >= kBypassTicketBase) {
     // A bypass session was never in line: it is admitted while it lives, and that is all.
     if (auto it = sessions_.find(number); it != sessions_.end()) {
+      if (PastSessionMax(it->second, now)) {
+        EndAtSessionMax(it);
+        out.status = TicketStatus::kExpired;
+        return out;
+      }
       MarkSeen(it->second, now);
       out.session = &it->second;
       out.status = TicketStatus::kAdmitted;
@@ -177,6 +183,11 @@ TicketOutcome Room::Resolve(std::uint64_t number, std::uint64_t frontier_at_join
     }
   }
   if (auto it = sessions_.find(number); it != sessions_.end()) {
+    if (PastSessionMax(it->second, now)) {
+      EndAtSessionMax(it);
+      out.status = TicketStatus::kExpired;
+      return out;
+    }
     Session& session = it->second;
     MarkSeen(session, now);
     out.session = &session;
@@ -204,8 +215,24 @@ void Room::MarkSeen(Session& session, const Instant& now) {
 bool Room::Heartbeat(std::uint64_t session_ticket, const Instant& now) {
   auto it = sessions_.find(session_ticket);
   if (it == sessions_.end()) return false;
+  if (PastSessionMax(it->second, now)) {
+    // However active, a session ends at its cap: no heartbeat buys more time inside.
+    EndAtSessionMax(it);
+    return false;
+  }
   MarkSeen(it->second, now);
   return true;
+}
+
+bool Room::PastSessionMax(const Session& session, const Instant& now) const {
+  return policy_.session_max.count() > 0 &&
+         session.admitted_unix_ms + policy_.session_max.count() <= now.unix_ms;
+}
+
+void Room::EndAtSessionMax(std::unordered_map<std::uint64_t, Session>::iterator it) {
+  Emit(SessionEnded{it->first, EndReason::kIdle});
+  EndSession(it);
+  ++counters_.expired_sessions;
 }
 
 bool Room::Leave(std::uint64_t session_ticket) {
@@ -215,6 +242,14 @@ bool Room::Leave(std::uint64_t session_ticket) {
   EndSession(it);
   ++counters_.leaves;
   return true;
+}
+
+std::uint64_t Room::LeaveAll() {
+  // A copy: each Leave takes its session out of the idle order.
+  const std::vector<std::uint64_t> tickets(idle_order_.begin(), idle_order_.end());
+  std::uint64_t ended = 0;
+  for (const std::uint64_t ticket : tickets) ended += Leave(ticket) ? 1 : 0;
+  return ended;
 }
 
 bool Room::Withdraw(std::uint64_t number) {
@@ -251,6 +286,14 @@ TickReport Room::Tick(const Instant& now) {
     EndSession(it);
     ++counters_.expired_sessions;
     ++report.expired_sessions;
+  }
+  // The cap on time inside, from admission (wall time, as tokens count it), however active.
+  if (policy_.session_max.count() > 0) {
+    while (!admission_order_.empty() &&
+           admission_order_.begin()->first + policy_.session_max.count() <= now.unix_ms) {
+      EndAtSessionMax(sessions_.find(admission_order_.begin()->second));
+      ++report.expired_sessions;
+    }
   }
   DropSettledCalls(now.mono, &report);
   if (attendance_.after_polls() > 0) {
@@ -416,6 +459,7 @@ const Session* Room::CreateSession(std::uint64_t number, const Instant& now, boo
     session.last_reported = now.mono;
     idle_order_.push_back(number);
     session.idle_position = std::prev(idle_order_.end());
+    admission_order_.emplace(session.admitted_unix_ms, number);
     ++counters_.admissions;
     Emit(TicketClaimed{number, now.unix_ms, immediate});
   }
@@ -425,6 +469,7 @@ const Session* Room::CreateSession(std::uint64_t number, const Instant& now, boo
 
 void Room::EndSession(std::unordered_map<std::uint64_t, Session>::iterator it) {
   idle_order_.erase(it->second.idle_position);
+  admission_order_.erase({it->second.admitted_unix_ms, it->first});
   ForgetIdentityOf(it->first);
   if (it->first >= kBypassTicketBase && !it->second.identity.empty()) {
     auto held = bypass_sessions_.find(it->second.identity);
@@ -483,7 +528,9 @@ Session& Room::RestoreSession(std::uint64_t number, std::int64_t admitted_unix_m
     session.idle_position = std::prev(idle_order_.end());
   } else {
     idle_order_.splice(idle_order_.end(), idle_order_, session.idle_position);
+    admission_order_.erase({session.admitted_unix_ms, number});
   }
+  admission_order_.emplace(admitted_unix_ms, number);
   session.identity = std::move(identity);
   session.admitted_unix_ms = admitted_unix_ms;
   session.last_seen = last_seen;
@@ -575,6 +622,7 @@ void Room::Apply(const RoomEvent& event, const Instant& now) {
           called_unclaimed_ = 0;
           sessions_.clear();
           idle_order_.clear();
+          admission_order_.clear();
           identities_.clear();
           identity_of_ticket_.clear();
           bypass_sessions_.clear();

@@ -84,7 +84,7 @@ struct TickReport {
 //
 //   join:  if nobody waits and both budgets allow -> ticket = frontier = ++last_issued; claim now
 //          else                                   -> ticket = ++last_issued (waiting)
-//   tick:  expire idle sessions and no-shows, then
+//   tick:  expire idle sessions, sessions at session_max and no-shows, then
 //          frontier += min(rate budget, max_active - active - called_unclaimed, waiting)
 //   poll:  ticket > frontier -> waiting; called and unclaimed -> claim (create the session);
 //          claimed and session alive -> the same session; otherwise -> expired
@@ -119,10 +119,15 @@ class Room {
   // A status poll of ticket `number`; claims it when it has been called. A bypass number is
   // admitted while its session lives and expired after.
   TicketOutcome Poll(std::uint64_t number, const Instant& now);
-  // Keeps a session alive. False when there is no such session (ended or never existed).
+  // Keeps a session alive. False when there is no such session (ended or never existed), or
+  // when it has reached session_max (it ends then).
   bool Heartbeat(std::uint64_t session_ticket, const Instant& now);
   // Ends a session and frees its slot at once. False when there was no such session.
   bool Leave(std::uint64_t session_ticket);
+  // Ends every session (from the line and bypass alike), each as Leave does and reported as its
+  // own SessionEnded, least recently seen first; the line and the called tickets stay. Returns
+  // how many ended.
+  std::uint64_t LeaveAll();
   // Gives back place `number` before its session begins: a waiting ticket leaves the line (it
   // no longer counts in waiting(), and the frontier passes it without calling it, so it takes
   // no slot), a called one gives its call up at once (its slot returns now, not after
@@ -232,6 +237,10 @@ class Room {
     if (sink_ != nullptr) sink_->OnEvent(event);
   }
   void MarkSeen(Session& session, const Instant& now);
+  // Whether `session` has reached policy_.session_max (never, when it is 0).
+  bool PastSessionMax(const Session& session, const Instant& now) const;
+  // Ends session `it` because it reached session_max (reported like an idle end).
+  void EndAtSessionMax(std::unordered_map<std::uint64_t, Session>::iterator it);
   void ApplyPolicy(const Policy& policy);
   TicketOutcome Resolve(std::uint64_t number, std::uint64_t frontier_at_join, const Instant& now);
 
@@ -250,6 +259,9 @@ class Room {
 
   std::unordered_map<std::uint64_t, Session> sessions_;
   std::list<std::uint64_t> idle_order_;  // session tickets, least recently seen first
+  // (admitted_unix_ms, ticket) of every session, earliest first: the sessions policy_.session_max
+  // ends, in the order it ends them.
+  std::set<std::pair<std::int64_t, std::uint64_t>> admission_order_;
 
   // Places given back above the frontier: the frontier passes them without calling them.
   std::set<std::uint64_t> departed_;

@@ -18,7 +18,8 @@ struct RoomCounters {
                                        // an entry pass, an allow list); not in `admissions`, so
                                        // admissions + bypass is every session ever created
   std::uint64_t no_shows = 0;          // called tickets never claimed
-  std::uint64_t expired_sessions = 0;  // sessions ended by idleness (from the line or bypass)
+  std::uint64_t expired_sessions = 0;  // sessions ended by idleness or at session_max (from the
+                                       // line or bypass)
   std::uint64_t leaves = 0;            // sessions ended by leave (from the line or bypass)
   std::uint64_t withdrawn = 0;         // places given back before their session began (Withdraw)
   std::uint64_t abandoned = 0;         // waiting tickets the frontier passed without a call: they

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace vwr::http {
 
 std::string_view EndpointName(Endpoint endpoint) {
@@ -42,6 +44,8 @@ std::string_view EndpointName(Endpoint endpoint) {
       return "challenge";
     case Endpoint::kStats:
       return "stats";
+    case Endpoint::kControl:
+      return "control";
     case Endpoint::kOther:
       return "other";
   }
@@ -72,6 +76,24 @@ void ApiMetrics::RecordVerify(VerifyOutcome outcome) {
   verify_[static_cast<std::size_t>(outcome)].Add();
 }
 
+std::string_view KeyLookupOutcomeName(KeyLookupOutcome outcome) {
+  switch (outcome) {
+    case KeyLookupOutcome::kFound:
+      return "found";
+    case KeyLookupOutcome::kNotFound:
+      return "not_found";
+    case KeyLookupOutcome::kBusy:
+      return "busy";
+    case KeyLookupOutcome::kFailed:
+      return "failed";
+  }
+  return "failed";
+}
+
+void ApiMetrics::RecordKeyLookup(KeyLookupOutcome outcome) {
+  key_lookups_[static_cast<std::size_t>(outcome)].Add();
+}
+
 std::size_t ApiMetrics::CodeIndex(unsigned code) {
   for (std::size_t i = 0; i + 1 < kCodes.size(); ++i) {
     if (kCodes[i] == code) return i;
@@ -91,6 +113,17 @@ analytics::Counter& ApiMetrics::HandlerExceptions(std::string_view listener) {
     if (name == listener) return counter;
   }
   return handler_exceptions_
+      .emplace_back(std::piecewise_construct, std::forward_as_tuple(listener),
+                    std::forward_as_tuple())
+      .second;
+}
+
+ApiMetrics::ListenerStreams& ApiMetrics::Streams(std::string_view listener) {
+  const std::lock_guard lock(listeners_mu_);
+  for (auto& [name, streams] : streams_) {
+    if (name == listener) return streams;
+  }
+  return streams_
       .emplace_back(std::piecewise_construct, std::forward_as_tuple(listener),
                     std::forward_as_tuple())
       .second;
@@ -118,6 +151,24 @@ void ApiMetrics::Render(std::string& out) const {
         fmt::format("result=\"{}\"", VerifyOutcomeName(static_cast<VerifyOutcome>(i))),
         verify_[i].Value());
   }
+  analytics::AppendHelp(out, "vwr_token_key_lookups_total", "counter",
+                        "Tokens naming a signing key this node did not hold (a node just started "
+                        "or rotated), by what looking the key up in the shared store found.");
+  for (std::size_t i = 0; i < kKeyLookupOutcomeCount; ++i) {
+    analytics::AppendSample(
+        out, "vwr_token_key_lookups_total",
+        fmt::format("result=\"{}\"", KeyLookupOutcomeName(static_cast<KeyLookupOutcome>(i))),
+        key_lookups_[i].Value());
+  }
+  analytics::AppendHelp(out, "vwr_verify_session_refreshes_total", "counter",
+                        "Sessions kept alive by requests /api/v1/verify let through (one store "
+                        "write per session per refresh interval at most).");
+  analytics::AppendSample(out, "vwr_verify_session_refreshes_total", "",
+                          session_refreshes_.Value());
+  analytics::AppendHelp(out, "vwr_verify_tokens_renewed_total", "counter",
+                        "Fresh admission tokens handed back by /api/v1/verify for tokens past "
+                        "half their lifetime.");
+  analytics::AppendSample(out, "vwr_verify_tokens_renewed_total", "", tokens_renewed_.Value());
   analytics::AppendHelp(out, "vwr_http_request_duration_seconds", "histogram",
                         "Time to handle a request, by endpoint (excluding network I/O).");
   for (std::size_t e = 0; e < kEndpointCount; ++e) {
@@ -125,6 +176,23 @@ void ApiMetrics::Render(std::string& out) const {
                        fmt::format("endpoint=\"{}\"", EndpointName(static_cast<Endpoint>(e))));
   }
   const std::lock_guard lock(listeners_mu_);
+  if (!streams_.empty()) {
+    analytics::AppendHelp(out, "vwr_http_streams", "gauge",
+                          "Answers that go on (Server-Sent Events) open now, by listener.");
+    for (const auto& [name, streams] : streams_) {
+      analytics::AppendSample(out, "vwr_http_streams",
+                              fmt::format("listener=\"{}\"", analytics::EscapeLabel(name)),
+                              static_cast<std::uint64_t>(std::max<std::int64_t>(
+                                  0, streams.open.load(std::memory_order_relaxed))));
+    }
+    analytics::AppendHelp(out, "vwr_http_streams_refused_total", "counter",
+                          "Streams refused because the listener had its most open.");
+    for (const auto& [name, streams] : streams_) {
+      analytics::AppendSample(out, "vwr_http_streams_refused_total",
+                              fmt::format("listener=\"{}\"", analytics::EscapeLabel(name)),
+                              streams.refused.Value());
+    }
+  }
   if (handler_exceptions_.empty()) return;
   analytics::AppendHelp(out, "vwr_http_handler_exceptions_total", "counter",
                         "Exceptions that reached a listener's catch-all instead of an answer "

@@ -38,6 +38,8 @@ std::string_view ErrorCode(ApiError error) {
       return "room_not_found";
     case ApiError::kSessionNotFound:
       return "session_not_found";
+    case ApiError::kSignalNotFound:
+      return "signal_not_found";
     case ApiError::kMethodNotAllowed:
       return "method_not_allowed";
     case ApiError::kPayloadTooLarge:
@@ -75,6 +77,7 @@ http::status HttpStatusOf(ApiError error) {
     case ApiError::kNotFound:
     case ApiError::kRoomNotFound:
     case ApiError::kSessionNotFound:
+    case ApiError::kSignalNotFound:
       return http::status::not_found;
     case ApiError::kMethodNotAllowed:
       return http::status::method_not_allowed;

@@ -24,6 +24,7 @@ enum class ApiError {
   kNotFound,           // 404 not_found: no such endpoint
   kRoomNotFound,       // 404 room_not_found
   kSessionNotFound,    // 404 session_not_found: the session has ended
+  kSignalNotFound,     // 404 signal_not_found: no signal by that name (admin)
   kMethodNotAllowed,   // 405 method_not_allowed
   kPayloadTooLarge,    // 413 payload_too_large
   kBlocked,            // 429 blocked: abuse protection refused the caller (Retry-After)

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "http/respond.hpp"
+#include "http/stream.hpp"
 
 namespace vwr::http {
 
@@ -15,9 +16,16 @@ using namespace boost::beast::http;  // NOLINT(google-build-using-namespace)
 
 using Request = http::request<http::string_body>;
 
+// GET or HEAD: a request that only reads.
+inline bool IsRead(const Request& request) {
+  return request.method() == verb::get || request.method() == verb::head;
+}
+
 // What the server knows about the connection a request came on.
 struct ConnectionInfo {
   boost::asio::ip::address peer;
+  // Where an answer that goes on is opened (see StreamOpener); null: this connection cannot.
+  StreamOpener* streams = nullptr;
 };
 
 // Turns one request into one response. Called on a worker thread, concurrently from all

@@ -41,9 +41,22 @@ const boost::asio::ip::address& RequestContext::client_ip() {
 
 guard::GuardVerdict RequestContext::Guard(std::string_view room, std::string_view identity,
                                           bool verified, guard::GuardRequestKind kind) {
+  if (room_.empty()) room_ = room;
   guard::Guard* guard = pipeline_->options_.guard;
   if (guard == nullptr) return {};
-  return guard->Check(guard::GuardRequest{room, client_ip(), identity, verified, kind});
+  guard::GuardVerdict verdict =
+      guard->Check(guard::GuardRequest{room, client_ip(), identity, verified, kind});
+  blocked_ = verdict.action == guard::GuardAction::kBlock;
+  return verdict;
+}
+
+RequestContext::Visitor RequestContext::visitor() const {
+  Visitor v = visitor_;
+  if (!kept_page_url_.empty()) v.page_url = kept_page_url_;
+  if (!kept_user_.empty()) v.user = kept_user_;
+  if (v.host.empty()) v.host = (*request_)[field::host];
+  if (v.user_agent.empty()) v.user_agent = (*request_)[field::user_agent];
+  return v;
 }
 
 Response RequestContext::ErrorResponse(ApiError error, std::string_view message) const {
@@ -86,7 +99,11 @@ void RequestContext::Finish(Response response) {
     return;
   }
   RequestPipeline& p = *pipeline_;
-  p.metrics_.Record(endpoint_, response.result_int(), util::ToSeconds(p.clock_.Now() - start_));
+  const util::Duration latency = p.clock_.Now() - start_;
+  p.metrics_.Record(endpoint_, response.result_int(), util::ToSeconds(latency));
+  if (RequestObserver* observer = p.metrics_.observer()) {
+    observer->Finished(*this, response.result_int(), latency);
+  }
   const std::unique_ptr<ErrorLog>& own = p.endpoint_logs_[static_cast<std::size_t>(endpoint_)];
   (own ? *own : p.error_log_).Record(*request_, *connection_, response);
   // Taken out first: once the server has the answer, this context's request may be gone.

@@ -61,6 +61,9 @@ class RequestPipeline {
   // The first step of a request: its context. `request` and `connection` stay alive until
   // `respond` has been called (the server holds them).
   RequestContext Begin(const Request& request, const ConnectionInfo& connection, Respond respond);
+  // The context keeps references: a temporary request or connection would dangle.
+  RequestContext Begin(Request&&, const ConnectionInfo&, Respond) = delete;
+  RequestContext Begin(const Request&, ConnectionInfo&&, Respond) = delete;
 
   // `endpoint` answers errors in bulk by design (/api/v1/verify answers 401 to every visitor
   // not yet admitted): its lines are held to their own rate, so that they never crowd out the
@@ -109,6 +112,35 @@ class RequestContext : public std::enable_shared_from_this<RequestContext> {
   void set_endpoint(Endpoint endpoint) { endpoint_ = endpoint; }
   // Whether the answer has been handed over (Finish).
   bool finished() const { return !respond_; }
+
+  // The room the request is for, once routing found it (Guard names it too): its answer is
+  // counted in that room's traffic (RequestObserver). `id` is a room's own id, which outlives
+  // the request (a RoomState's). Empty: no room's.
+  void set_room(std::string_view id) { room_ = id; }
+  std::string_view room() const { return room_; }
+  // Whether the guard refused the request (Guard said kBlock), however it was answered (429, or
+  // TRACER's NE).
+  bool blocked() const { return blocked_; }
+  // A TRACER inputQueue.do call of an identity already in line: a poll, not a join.
+  void set_tracer_poll(bool poll) { tracer_poll_ = poll; }
+  bool tracer_poll() const { return tracer_poll_; }
+
+  // Who sent the request, for the traffic analysis' breakdowns. Any field may be empty.
+  struct Visitor {
+    std::string_view page_url{};    // the page the visitor is on (join's pageUrl, TRACER's)
+    std::string_view user{};        // userId, TRACER loginId or the signed user
+    std::string_view host{};        // empty: the Host header
+    std::string_view user_agent{};  // empty: the User-Agent header
+  };
+  // Views that stay alive until Finish (fields of something the continuation holds).
+  void set_visitor(const Visitor& visitor) { visitor_ = visitor; }
+  // The same, kept by the context (a join's body, which goes its own way): off the hot path.
+  void KeepVisitor(std::string page_url, std::string user) {
+    kept_page_url_ = std::move(page_url);
+    kept_user_ = std::move(user);
+  }
+  // What was noted, with the request's own Host and User-Agent where nothing else was.
+  Visitor visitor() const;
 
   // The client's address: the peer, or behind a trusted proxy the address it forwarded for
   // (ClientIp). Computed on first use.
@@ -159,6 +191,13 @@ class RequestContext : public std::enable_shared_from_this<RequestContext> {
   unsigned version_;
   Endpoint endpoint_ = Endpoint::kOther;
   bool keep_alive_;
+  bool blocked_ = false;
+  bool tracer_poll_ = false;
+  std::string_view room_;
+  Visitor visitor_;
+  // KeepVisitor's: read at Finish (a view into them would not survive the move of Share).
+  std::string kept_page_url_;
+  std::string kept_user_;
 };
 
 }  // namespace vwr::http

@@ -34,10 +34,6 @@ http::Response MethodNotAllowed(const http::RequestContext& ctx, std::string_vie
   return res;
 }
 
-bool IsRead(const http::Request& req) {
-  return req.method() == http::verb::get || req.method() == http::verb::head;
-}
-
 }  // namespace
 
 bool WebHandler::Owns(std::string_view path) {
@@ -109,7 +105,7 @@ void WebHandler::Serve(const http::Request& request, const http::ConnectionInfo&
   ctx.Finish(Route(ctx));
 }
 
-http::Response WebHandler::Route(const http::RequestContext& ctx) {
+http::Response WebHandler::Route(http::RequestContext& ctx) {
   const http::Request& req = ctx.request();
   const std::string_view path = http::PathOf(req.target());
   auto not_found = [&] { return ctx.ErrorResponse(http::ApiError::kNotFound, "no such endpoint"); };
@@ -117,28 +113,28 @@ http::Response WebHandler::Route(const http::RequestContext& ctx) {
   if (path.starts_with("/assets/") || path.starts_with("/sdk/")) {
     const EmbeddedFile* file = FindEmbedded(path.substr(1));
     if (file == nullptr) return not_found();
-    if (!IsRead(req)) return MethodNotAllowed(ctx, "GET, HEAD");
+    if (!http::IsRead(req)) return MethodNotAllowed(ctx, "GET, HEAD");
     return ServeEmbedded(*file, req);
   }
   const http::PathSegments parts = http::SplitPath(path);
   if (parts.size() >= 2 && parts[0] == "wait" && !parts[1].empty()) {
     if (parts.size() == 2) {
-      if (!IsRead(req)) return MethodNotAllowed(ctx, "GET, HEAD");
+      if (!http::IsRead(req)) return MethodNotAllowed(ctx, "GET, HEAD");
       return WaitPage(parts[1], ctx);
     }
     if (parts.size() == 3 && parts[2] == "message") {
-      if (!IsRead(req)) return MethodNotAllowed(ctx, "GET, HEAD");
+      if (!http::IsRead(req)) return MethodNotAllowed(ctx, "GET, HEAD");
       return WaitMessage(parts[1], ctx);
     }
     return not_found();
   }
   if (!options_.demo) return not_found();
   if (path == "/") {
-    if (!IsRead(req)) return MethodNotAllowed(ctx, "GET, HEAD");
+    if (!http::IsRead(req)) return MethodNotAllowed(ctx, "GET, HEAD");
     return DemoPage(demo_, ctx, "/");
   }
   if (path == "/demo/inside") {
-    if (!IsRead(req)) return MethodNotAllowed(ctx, "GET, HEAD");
+    if (!http::IsRead(req)) return MethodNotAllowed(ctx, "GET, HEAD");
     return DemoPage(inside_, ctx, "/demo/inside");
   }
   if (path == "/demo/book") {
@@ -168,7 +164,7 @@ http::Response WebHandler::NotFoundPage(const http::RequestContext& ctx, Lang la
   return Html(http::status::not_found, RenderPage(not_found_, values), ctx);
 }
 
-http::Response WebHandler::WaitPage(std::string_view room, const http::RequestContext& ctx) {
+http::Response WebHandler::WaitPage(std::string_view room, http::RequestContext& ctx) {
   const http::Request& req = ctx.request();
   const std::string_view query = http::QueryOf(req.target());
   const Lang lang =
@@ -177,6 +173,7 @@ http::Response WebHandler::WaitPage(std::string_view room, const http::RequestCo
   const auto page = pages.find(room);
   http::RoomEntry* entry = rooms_.Find(room);
   if (page == pages.end() || entry == nullptr) return NotFoundPage(ctx, lang);
+  ctx.set_room(entry->state->id());  // a page load of the room's traffic
 
   const std::optional<std::string> requested = http::QueryParam(query, "return");
   std::string return_url = "/";
@@ -214,10 +211,10 @@ http::Response WebHandler::WaitPage(std::string_view room, const http::RequestCo
   return Html(http::status::ok, RenderPage(*page->second.page, values), ctx);
 }
 
-http::Response WebHandler::WaitMessage(std::string_view room, const http::RequestContext& ctx) {
-  if (rooms_.Find(room) == nullptr) {
-    return ctx.ErrorResponse(http::ApiError::kRoomNotFound, "no such room");
-  }
+http::Response WebHandler::WaitMessage(std::string_view room, http::RequestContext& ctx) {
+  http::RoomEntry* entry = rooms_.Find(room);
+  if (entry == nullptr) return ctx.ErrorResponse(http::ApiError::kRoomNotFound, "no such room");
+  ctx.set_room(entry->state->id());
   std::string body = R"({"message":)";
   http::AppendJsonString(body, messages_.Get(room).text);
   body.push_back('}');

@@ -66,9 +66,9 @@ class WebHandler final : public http::Handler {
   };
   using Pages = std::map<std::string, RoomPage, std::less<>>;
 
-  http::Response Route(const http::RequestContext& ctx);
-  http::Response WaitPage(std::string_view room, const http::RequestContext& ctx);
-  http::Response WaitMessage(std::string_view room, const http::RequestContext& ctx);
+  http::Response Route(http::RequestContext& ctx);
+  http::Response WaitPage(std::string_view room, http::RequestContext& ctx);
+  http::Response WaitMessage(std::string_view room, http::RequestContext& ctx);
   http::Response DemoPage(const util::TextTemplate& page, const http::RequestContext& ctx,
                           std::string_view self_path);
   http::Response Book(const http::RequestContext& ctx);

@@ -21,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <type_traits>
+#include <utility>
 
 #include "http/errors.hpp"
 #include "server/connection_limits.hpp"
@@ -75,11 +76,10 @@ void ProvideDescriptors(const std::string& listener, std::size_t connections) {
 
 }  // namespace
 
-void Serialize(http::Response& res, std::string& out) {
-  if (res.find(http::field::content_length) == res.end() &&
-      res.result() != http::status::no_content) {
-    res.content_length(res.body().size());
-  }
+namespace {
+
+// The status line and the header fields, with the blank line that ends them.
+void SerializeHead(const http::Response& res, std::string& out) {
   out.clear();
   out += res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
   char code[8];
@@ -95,7 +95,31 @@ void Serialize(http::Response& res, std::string& out) {
     out += "\r\n";
   }
   out += "\r\n";
+}
+
+}  // namespace
+
+void Serialize(http::Response& res, std::string& out) {
+  if (res.find(http::field::content_length) == res.end() &&
+      res.result() != http::status::no_content) {
+    res.content_length(res.body().size());
+  }
+  SerializeHead(res, out);
   out += res.body();
+}
+
+void SerializeStreamHead(http::Response& res, std::string& out) {
+  res.body().clear();
+  res.erase(http::field::content_length);
+  if (res.version() == 11) {
+    res.set(http::field::transfer_encoding, "chunked");
+  } else {
+    // HTTP/1.0 has no chunks: the stream's end is the connection's.
+    res.keep_alive(false);
+  }
+  res.set(http::field::cache_control, "no-store");
+  res.set("X-Accel-Buffering", "no");  // a proxy in front (nginx) passes each event at once
+  SerializeHead(res, out);
 }
 
 struct HttpServer::Listener {
@@ -107,6 +131,9 @@ struct HttpServer::Listener {
   std::atomic<std::uint64_t> tls_handshake_failures{0};
   // vwr_http_handler_exceptions_total{listener}, when the options name where to count it.
   analytics::Counter* handler_exceptions = nullptr;
+  // Streams open now, against options.max_streams; and where they are counted (or null).
+  std::atomic<std::size_t> streams{0};
+  http::ApiMetrics::ListenerStreams* stream_metrics = nullptr;
   // Bound to the first worker's io_context; destroyed by ~HttpServer before it.
   std::optional<tcp::acceptor> acceptor;
   std::optional<asio::steady_timer> retry_timer;  // waits out kAcceptRetryDelay
@@ -115,6 +142,7 @@ struct HttpServer::Listener {
       : options(o),
         limits(o.max_connections, o.max_connections_per_ip),
         handler_exceptions(o.metrics != nullptr ? &o.metrics->HandlerExceptions(o.name) : nullptr),
+        stream_metrics(o.metrics != nullptr ? &o.metrics->Streams(o.name) : nullptr),
         acceptor(std::in_place, ioc),
         retry_timer(std::in_place, ioc) {
     http::Response res =
@@ -136,6 +164,12 @@ namespace {
 using TcpStream =
     beast::basic_stream<tcp, asio::io_context::executor_type, beast::unlimited_rate_policy>;
 using TlsStream = beast::ssl_stream<TcpStream>;
+
+// A listener's count of open streams, against ListenerOptions::max_streams.
+struct StreamCount {
+  std::atomic<std::size_t>* open = nullptr;
+  http::ApiMetrics::ListenerStreams* metrics = nullptr;  // null: not counted in /metrics
+};
 
 // How long a TLS connection that is done waits for the client's close_notify after sending its
 // own. Most clients just close; this only bounds the wait for those that do neither.
@@ -178,6 +212,7 @@ constexpr std::chrono::milliseconds kTlsShutdownTimeout{1000};
 // the stream (which TLS requires, and Boost 1.81's own write loop would break).
 template <class Stream>
 class BasicHttpSession final : public HttpSession,
+                               public http::StreamOpener,
                                public std::enable_shared_from_this<BasicHttpSession<Stream>> {
  public:
   static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
@@ -185,7 +220,7 @@ class BasicHttpSession final : public HttpSession,
   BasicHttpSession(Stream&& stream, const tcp::endpoint& peer, ConnectionLimits::Slot slot,
                    Worker& worker, const ListenerOptions& options, util::LogLimiter& log,
                    std::atomic<std::uint64_t>& tls_handshake_failures,
-                   analytics::Counter* handler_exceptions)
+                   analytics::Counter* handler_exceptions, StreamCount streams)
       : stream_(std::move(stream)),
         slot_(std::move(slot)),
         worker_(worker),
@@ -193,13 +228,35 @@ class BasicHttpSession final : public HttpSession,
         log_(log),
         tls_handshake_failures_(tls_handshake_failures),
         handler_exceptions_(handler_exceptions),
-        buffer_(options.header_limit_bytes + kReadSizeHint) {
+        streams_(streams),
+        buffer_(options.header_limit_bytes + kReadSizeHint),
+        stream_timer_(stream_.get_executor()) {
     connection_.peer = peer.address();
+    connection_.streams = this;
     boost::system::error_code ec;
     Tcp().socket().set_option(tcp::no_delay(true), ec);
   }
 
-  ~BasicHttpSession() override { worker_.sessions.erase(this); }
+  ~BasicHttpSession() override {
+    worker_.sessions.erase(this);
+    ReleaseStream();
+  }
+
+  // http::StreamOpener: the answer to the current request becomes a stream (see Stream()).
+  bool Open(std::shared_ptr<http::StreamSource> source, std::chrono::milliseconds period) override {
+    if (source_ || !source) return false;
+    std::size_t open = streams_.open->load(std::memory_order_relaxed);
+    do {
+      if (open >= options_.max_streams) {
+        if (streams_.metrics != nullptr) streams_.metrics->refused.Add();
+        return false;
+      }
+    } while (!streams_.open->compare_exchange_weak(open, open + 1, std::memory_order_relaxed));
+    if (streams_.metrics != nullptr) streams_.metrics->open.fetch_add(1, std::memory_order_relaxed);
+    source_ = std::move(source);
+    stream_period_ = std::max(period, std::chrono::milliseconds(10));
+    return true;
+  }
 
   void Start() {
     worker_.sessions.insert(this);
@@ -217,6 +274,8 @@ class BasicHttpSession final : public HttpSession,
   }
 
   void Drain() override {
+    // A stream ends now, with its closing chunk: it has no last answer to wait for.
+    if (streaming_) return EndStream(/*clean=*/true);
     // A handshake under way has no request in it yet: it is idle too.
     if (step_ == Step::kHandshake ||
         (reading_ && parser_ && !parser_->got_some() && buffer_.size() == 0)) {
@@ -385,6 +444,23 @@ class BasicHttpSession final : public HttpSession,
       response_.keep_alive(false);
     }
     const unsigned status = response_.result_int();
+    if (source_) {
+      // A stream opened for this request: its head now, its chunks from the timer. Any other
+      // answer than 200 (the handler changed its mind, a HEAD) is an ordinary one.
+      if (status == 200 && request.method() == http::verb::get &&
+          !worker_.draining.load(std::memory_order_acquire)) {
+        streaming_ = true;
+        writing_ = true;
+        SerializeStreamHead(response_, out_);
+        Tcp().expires_after(options_.body_timeout);
+        return asio::async_write(
+            stream_, asio::buffer(out_),
+            [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+              self->OnStreamWrite(ec);
+            });
+      }
+      ReleaseStream();
+    }
     if (request.method() == http::verb::head && status != 204 && status != 304 && status >= 200) {
       // The headers of the GET answer, Content-Length included, and no body (RFC 9110 9.3.2).
       // (204 and 304 answers carry no Content-Length: RFC 9110 8.6.)
@@ -450,6 +526,119 @@ class BasicHttpSession final : public HttpSession,
     Read();
   }
 
+  // ---- a stream (http::StreamOpener) ----
+  //
+  //   head written    -> watch the socket for the client leaving (a read that only ends on
+  //                      EOF or an error; bytes the client sends are dropped), tick
+  //   tick (period)   -> source->Next(): something -> write it as one chunk (within
+  //                      body_timeout, or the connection is cut), then tick again
+  //   end             -> the client left, Drain(), Next() said so, a write failed: the closing
+  //                      chunk when the connection is still good, then close; the source hears
+  //                      Ended() once, and the listener's count goes down
+  //
+  // One write at a time; the watching read is the only other operation on the stream.
+
+  void OnStreamWrite(beast::error_code ec) {
+    writing_ = false;
+    if (ec) return EndStream(/*clean=*/false);
+    if (stream_ended_) {
+      // Ended cleanly while this chunk was on its way: the closing chunk follows it.
+      if (std::exchange(closing_chunk_due_, false)) return WriteClosingChunk();
+      return Close();  // the closing chunk is out
+    }
+    if (!watching_) {
+      watching_ = true;
+      // No deadline on the watching read; each write sets its own (see ListenerOptions).
+      Tcp().expires_never();
+      WatchClient();
+    }
+    if (!more_) return EndStream(/*clean=*/true);
+    Tick();
+  }
+
+  void WatchClient() {
+    buffer_.clear();
+    stream_.async_read_some(buffer_.prepare(kReadSizeHint),
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (ec) return self->EndStream(/*clean=*/false);
+                              if (!self->stream_ended_) self->WatchClient();
+                            });
+  }
+
+  void Tick() {
+    stream_timer_.expires_after(stream_period_);
+    stream_timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+      if (ec || self->stream_ended_) return;
+      if (self->worker_.draining.load(std::memory_order_acquire)) {
+        return self->EndStream(/*clean=*/true);
+      }
+      self->stream_chunk_.clear();
+      self->more_ = self->source_->Next(self->stream_chunk_);
+      if (self->stream_chunk_.empty()) {
+        if (!self->more_) return self->EndStream(/*clean=*/true);
+        return self->Tick();
+      }
+      self->WriteChunk(self->stream_chunk_);
+    });
+  }
+
+  // `data` as one chunk (HTTP/1.1) or as it is (HTTP/1.0, whose end is the connection's).
+  void WriteChunk(std::string_view data) {
+    out_.clear();
+    const bool chunked = response_.version() == 11;
+    if (chunked) {
+      char size[20];
+      const auto [end, ec] = std::to_chars(size, size + sizeof size, data.size(), 16);
+      out_.append(size, end);
+      out_ += "\r\n";
+    }
+    out_ += data;
+    if (chunked) out_ += "\r\n";
+    writing_ = true;
+    Tcp().expires_after(options_.body_timeout);
+    asio::async_write(stream_, asio::buffer(out_),
+                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                        self->OnStreamWrite(ec);
+                      });
+  }
+
+  // The stream is over: `clean` sends the closing chunk first (when no write is under way).
+  void EndStream(bool clean) {
+    if (stream_ended_) return;
+    stream_ended_ = true;
+    stream_timer_.cancel();
+    ReleaseStream();
+    const bool chunked = response_.version() == 11;
+    if (clean && chunked && !writing_) return WriteClosingChunk();
+    if (!writing_) return Close();
+    // A write is under way: it ends, and OnStreamWrite sends the closing chunk (clean) or
+    // closes.
+    closing_chunk_due_ = clean && chunked;
+  }
+
+  // The last chunk of a stream that ended cleanly, then the connection's end.
+  void WriteClosingChunk() {
+    out_ = "0\r\n\r\n";
+    writing_ = true;
+    Tcp().expires_after(kTlsShutdownTimeout);
+    asio::async_write(stream_, asio::buffer(out_),
+                      [self = this->shared_from_this()](beast::error_code, std::size_t) {
+                        self->writing_ = false;
+                        self->Finish();
+                      });
+  }
+
+  // Tells the source its stream has ended, gives the listener's place back and drops the
+  // source (once).
+  void ReleaseStream() {
+    if (!source_) return;
+    // The place is given back before the source hears of the end, so that whoever the source
+    // tells finds the count already down.
+    streams_.open->fetch_sub(1, std::memory_order_relaxed);
+    if (streams_.metrics != nullptr) streams_.metrics->open.fetch_sub(1, std::memory_order_relaxed);
+    std::exchange(source_, nullptr)->Ended();
+  }
+
   // The last answer is out ("Connection: close"): end the connection in good order.
   void Finish() {
     if constexpr (kTls) {
@@ -480,6 +669,7 @@ class BasicHttpSession final : public HttpSession,
   util::LogLimiter& log_;
   std::atomic<std::uint64_t>& tls_handshake_failures_;  // the listener's count
   analytics::Counter* handler_exceptions_;              // the listener's count, or null
+  StreamCount streams_;                                 // the listener's streams
   http::ConnectionInfo connection_;
   beast::flat_buffer buffer_;
   std::optional<RequestParser> parser_;
@@ -495,6 +685,17 @@ class BasicHttpSession final : public HttpSession,
   std::size_t requests_ = 0;                         // requests read on this connection
   Step step_ = Step::kWaiting;
   bool reading_ = false;
+  // A stream (Open): its source, holding a place among the listener's streams while set.
+  std::shared_ptr<http::StreamSource> source_;
+  std::chrono::milliseconds stream_period_{1000};
+  asio::steady_timer stream_timer_;
+  std::string stream_chunk_;        // what Next() gave
+  bool streaming_ = false;          // the head has gone out (or is going)
+  bool watching_ = false;           // the read that notices the client leaving is under way
+  bool writing_ = false;            // a write of the stream is under way
+  bool more_ = true;                // Next() has not said "the end"
+  bool stream_ended_ = false;       // EndStream ran
+  bool closing_chunk_due_ = false;  // ended cleanly during a write: the closing chunk follows
 };
 
 }  // namespace
@@ -601,15 +802,16 @@ void HttpServer::OnAccepted(Listener& listener, Worker& worker, Socket socket) {
   asio::post(worker.ioc, [this, &worker, &listener, peer, s = std::move(socket),
                           slot = std::move(slot)]() mutable {
     if (listener.options.tls) {
-      std::make_shared<BasicHttpSession<TlsStream>>(TlsStream(std::move(s), *listener.options.tls),
-                                                    peer, std::move(slot), worker, listener.options,
-                                                    client_log_, listener.tls_handshake_failures,
-                                                    listener.handler_exceptions)
+      std::make_shared<BasicHttpSession<TlsStream>>(
+          TlsStream(std::move(s), *listener.options.tls), peer, std::move(slot), worker,
+          listener.options, client_log_, listener.tls_handshake_failures,
+          listener.handler_exceptions, StreamCount{&listener.streams, listener.stream_metrics})
           ->Start();
     } else {
       std::make_shared<BasicHttpSession<TcpStream>>(
           TcpStream(std::move(s)), peer, std::move(slot), worker, listener.options, client_log_,
-          listener.tls_handshake_failures, listener.handler_exceptions)
+          listener.tls_handshake_failures, listener.handler_exceptions,
+          StreamCount{&listener.streams, listener.stream_metrics})
           ->Start();
     }
   });

@@ -30,6 +30,8 @@ using tcp = asio::ip::tcp;
 // answer: in one contiguous buffer. Sets Content-Length when the handler did not. Every answer
 // has its length known up front, so there is never a chunked body to frame.
 void Serialize(http::Response& res, std::string& out);
+// The same for the head of a stream: no Content-Length; HTTP/1.1 is framed as chunked.
+void SerializeStreamHead(http::Response& res, std::string& out);
 
 struct ListenerOptions {
   std::string name;  // for logs and metrics: "public", "admin"
@@ -59,6 +61,12 @@ struct ListenerOptions {
   std::size_t max_connections_per_ip = 256;
   // The answer to this many-th request on a connection carries "Connection: close". 0 = no limit.
   std::size_t max_requests_per_connection = 10'000;
+
+  // Answers that go on (http::StreamOpener: Server-Sent Events) open at once on this listener;
+  // one more is refused (its handler answers 503). A stream holds its connection until the
+  // client leaves or the server drains; it ends at once on a failed write, or a write the
+  // client does not take within body_timeout. 0 = none.
+  std::size_t max_streams = 32;
 
   // Set: the listener speaks HTTPS only (see MakeTlsContext), and a connection's TLS handshake
   // comes out of its first request's header_timeout. Null: plain HTTP.

@@ -189,6 +189,13 @@ SessionChange EmbeddedRoom::Leave(std::uint64_t session_ticket) {
   return SessionChange{left, TakeLsn()};
 }
 
+std::pair<std::uint64_t, std::uint64_t> EmbeddedRoom::LeaveAll() {
+  std::lock_guard lock(mu_);
+  const std::uint64_t ended = room_.LeaveAll();
+  Publish();
+  return {ended, TakeLsn()};
+}
+
 SessionChange EmbeddedRoom::Withdraw(std::uint64_t ticket) {
   std::lock_guard lock(mu_);
   const bool withdrawn = room_.Withdraw(ticket);
@@ -321,6 +328,12 @@ void EmbeddedRoom::Heartbeat(std::uint64_t session_ticket, Done<bool> done) {
 void EmbeddedRoom::Leave(std::uint64_t session_ticket, Done<bool> done) {
   const SessionChange change = Leave(session_ticket);
   Settle(change.durable_lsn, change.found, std::move(done));
+}
+
+void EmbeddedRoom::LeaveAll(Done<std::uint64_t> done) {
+  // The journal writes in order: once the last session's end is durable, all of them are.
+  const auto [ended, lsn] = LeaveAll();
+  Settle(lsn, ended, std::move(done));
 }
 
 void EmbeddedRoom::Withdraw(std::uint64_t ticket, Done<bool> done) {

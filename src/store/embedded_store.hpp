@@ -12,6 +12,7 @@
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "core/room.hpp"
@@ -60,6 +61,7 @@ class EmbeddedRoom final : public RoomState, private core::RoomEventSink {
               Done<TicketAnswer> done) override;
   void Heartbeat(std::uint64_t session_ticket, Done<bool> done) override;
   void Leave(std::uint64_t session_ticket, Done<bool> done) override;
+  void LeaveAll(Done<std::uint64_t> done) override;
   void Withdraw(std::uint64_t ticket, Done<bool> done) override;
   void LeaveIdentity(std::string identity, Done<bool> done) override;
   void SetPolicy(const core::Policy& policy, Done<void> done) override;
@@ -79,6 +81,8 @@ class EmbeddedRoom final : public RoomState, private core::RoomEventSink {
   TicketAnswer Status(std::uint64_t ticket, std::uint64_t frontier_at_join);
   SessionChange Heartbeat(std::uint64_t session_ticket);
   SessionChange Leave(std::uint64_t session_ticket);
+  // How many sessions ended, with the journal record of the last.
+  std::pair<std::uint64_t, std::uint64_t> LeaveAll();
   SessionChange Withdraw(std::uint64_t ticket);
   SessionChange LeaveIdentity(std::string_view identity);
   std::uint64_t SetPolicy(const core::Policy& policy);

@@ -57,7 +57,7 @@ static_assert(std::variant_size_v<core::RoomEvent> == 17,
   [[maybe_unused]] const auto& [i1, i2, i3] = i;
   [[maybe_unused]] const auto& [j1, j2, j3, j4] = j;
   [[maybe_unused]] const auto& [k1, k2, k3] = k;
-  [[maybe_unused]] const auto& [l1, l2, l3, l4, l5, l6, l7, l8, l9] = l;
+  [[maybe_unused]] const auto& [l1, l2, l3, l4, l5, l6, l7, l8, l9, l10] = l;
   [[maybe_unused]] const auto& [m1, m2, m3] = m;
   [[maybe_unused]] const auto& [n1, n2] = n;
   [[maybe_unused]] const auto& [o1] = o;
@@ -185,6 +185,12 @@ struct Encoder {
   void operator()(const core::PolicyChanged& e) const {
     PutPolicy(e.base, out);
     PutPolicy(e.policy, out);
+    // Later fields, after both policies, written only when set: records without them (written
+    // before them, or with no cap) end here, and read as before.
+    if (e.base.session_max.count() != 0 || e.policy.session_max.count() != 0) {
+      PutMillis(e.base.session_max, out);
+      PutMillis(e.policy.session_max, out);
+    }
   }
   void operator()(const core::RoomCheckpoint& e) const {
     for (const std::uint64_t v :
@@ -414,7 +420,12 @@ bool GetFields(Reader& r, core::SessionEnded& e) {
 }
 bool GetFields(Reader& r, core::CallExpired& e) { return r.GetVarint(e.number); }
 bool GetFields(Reader& r, core::PolicyChanged& e) {
-  return r.GetPolicy(e.base) && r.GetPolicy(e.policy);
+  if (!r.GetPolicy(e.base) || !r.GetPolicy(e.policy)) return false;
+  // session_max came later: a record without it ends here (no cap). Written only when set, so
+  // that every record has one encoding.
+  if (r.AtEnd()) return true;
+  return r.GetMillis(e.base.session_max) && r.GetMillis(e.policy.session_max) &&
+         (e.base.session_max.count() != 0 || e.policy.session_max.count() != 0);
 }
 bool GetFields(Reader& r, core::RoomCheckpoint& e) {
   for (std::uint64_t* v :

@@ -40,7 +40,8 @@ namespace vwr::store {
 //     4  SessionSeen       number uN, at_unix_ms sN
 //     5  SessionEnded      number uN, reason enum EndReason
 //     6  CallExpired       number uN
-//     7  PolicyChanged     base policy, policy policy
+//     7  PolicyChanged     base policy, policy policy, then, only when either is set
+//                          base session_max ms, policy session_max ms (zigzag varints)
 //     8  RoomCheckpoint    last_issued, frontier, pending_base, joins, rejected, full,
 //                          admissions, immediate, no_shows, expired_sessions, leaves (all uN)
 //     9  CallRestored      number uN, called_unix_ms sN, status enum CallStatus

@@ -64,7 +64,7 @@ std::vector<std::string> RoomKeys(const std::string& key_prefix, const std::stri
   std::vector<std::string> keys;
   const std::string base = fmt::format("{}:{{{}}}:", key_prefix, room_id);
   for (const char* part :
-       {"room", "ident", "tident", "calls", "sess", "sinfo", "revoked", "lease", "nodes"}) {
+       {"room", "ident", "tident", "calls", "sess", "sinfo", "revoked", "sadm", "lease", "nodes"}) {
     keys.push_back(base + part);
   }
   return keys;
@@ -80,6 +80,7 @@ std::vector<std::vector<std::string>> PlanRoomImport(const std::string& key_pref
   const std::string& k_calls = keys[3];
   const std::string& k_sess = keys[4];
   const std::string& k_sinfo = keys[5];
+  const std::string& k_sadm = keys[7];
 
   std::vector<std::vector<std::string>> out;
   Batcher batcher(out, batch == 0 ? 1 : batch);
@@ -107,6 +108,7 @@ std::vector<std::vector<std::string>> PlanRoomImport(const std::string& key_pref
             const std::string member = MemberOf(e.number);
             batcher.Add("ZADD", k_sess, std::to_string(e.last_seen_unix_ms), member);
             batcher.Add("HSET", k_sinfo, member, std::to_string(e.admitted_unix_ms));
+            batcher.Add("ZADD", k_sadm, std::to_string(e.admitted_unix_ms), member);
             if (!e.identity.empty()) {
               batcher.Add("HSET", k_tident, member, e.identity);
               if (e.number >= core::kBypassTicketBase) {

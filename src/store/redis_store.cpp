@@ -24,6 +24,7 @@ struct RoomScripts {
   redis::Script status = Of(scripts::kStatus);
   redis::Script heartbeat = Of(scripts::kHeartbeat);
   redis::Script leave = Of(scripts::kLeave);
+  redis::Script leave_all = Of(scripts::kLeaveAll);
   redis::Script leave_identity = Of(scripts::kLeaveIdentity);
   redis::Script tick = Of(scripts::kTick);
   redis::Script adopt = Of(scripts::kAdopt);
@@ -119,9 +120,14 @@ const std::vector<Reply>* ArrayOf(const boost::system::result<Reply>& r, std::si
 }  // namespace
 
 std::string EncodePolicy(const core::Policy& p) {
-  return fmt::format("1|{}|{}|{:.17g}|{}|{}|{}|{}|{}|{}", core::ModeName(p.mode), p.max_active,
-                     p.admit_rate, p.burst, p.session_timeout.count(), p.claim_grace.count(),
-                     p.queue_limit, p.poll_min.count(), p.poll_max.count());
+  std::string text =
+      fmt::format("1|{}|{}|{:.17g}|{}|{}|{}|{}|{}|{}", core::ModeName(p.mode), p.max_active,
+                  p.admit_rate, p.burst, p.session_timeout.count(), p.claim_grace.count(),
+                  p.queue_limit, p.poll_min.count(), p.poll_max.count());
+  // Later fields, only when set: a policy without them reads the same on every node version.
+  if (p.session_max.count() != 0)
+    fmt::format_to(std::back_inserter(text), "|{}", p.session_max.count());
+  return text;
 }
 
 std::optional<core::Policy> DecodePolicy(std::string_view text) {
@@ -132,7 +138,7 @@ std::optional<core::Policy> DecodePolicy(std::string_view text) {
     if (bar == std::string_view::npos) break;
     text.remove_prefix(bar + 1);
   }
-  if (parts.size() != 10 || parts[0] != "1") return std::nullopt;
+  if ((parts.size() != 10 && parts.size() != 11) || parts[0] != "1") return std::nullopt;
   core::Policy p;
   auto integer = [&](std::string_view s, auto& out) {
     std::int64_t v = 0;
@@ -157,6 +163,11 @@ std::optional<core::Policy> DecodePolicy(std::string_view text) {
       !integer(parts[7], p.queue_limit) || !integer(parts[8], poll_min_ms) ||
       !integer(parts[9], poll_max_ms)) {
     return std::nullopt;
+  }
+  if (parts.size() == 11) {
+    std::int64_t session_max_ms = 0;
+    if (!integer(parts[10], session_max_ms) || session_max_ms == 0) return std::nullopt;
+    p.session_max = std::chrono::milliseconds(session_max_ms);
   }
   p.session_timeout = std::chrono::milliseconds(session_ms);
   p.claim_grace = std::chrono::milliseconds(grace_ms);
@@ -183,8 +194,9 @@ RedisRoom::RedisRoom(RedisStore& store, const RoomSpec& spec)
 
 std::vector<std::string> RedisRoom::Keys(bool with_lease) const {
   std::vector<std::string> keys;
-  keys.reserve(9);
-  for (const char* part : {"room", "ident", "tident", "calls", "sess", "sinfo", "revoked"}) {
+  keys.reserve(10);
+  for (const char* part :
+       {"room", "ident", "tident", "calls", "sess", "sinfo", "revoked", "sadm"}) {
     keys.push_back(key_base_ + part);
   }
   if (with_lease) {
@@ -365,6 +377,29 @@ void RedisRoom::Leave(std::uint64_t session_ticket, Done<bool> done) {
                        });
 }
 
+void RedisRoom::LeaveAll(Done<std::uint64_t> done) {
+  if (!adopted()) return done(Unavailable<std::uint64_t>());
+  LeaveAllFrom(0, std::move(done));
+}
+
+void RedisRoom::LeaveAllFrom(std::uint64_t ended, Done<std::uint64_t> done) {
+  const std::uint32_t batch = std::max<std::uint32_t>(store_.options().end_all_batch, 1);
+  store_.client().Eval(
+      Scripts().leave_all, Keys(), Args({std::to_string(batch)}),
+      [this, ended, batch, done = std::move(done)](boost::system::result<Reply> r) mutable {
+        // {ended, last, front, waiting, active, called, now_ms, session...}: leave_all.lua
+        const std::vector<Reply>* a = ArrayOf(r, 7, "leave_all");
+        if (a == nullptr) return done(Unavailable<std::uint64_t>());
+        NoteShape(*a, 1);
+        const std::int64_t now_ms = ToI64((*a)[6]);
+        // Refused here at once; the other nodes learn it at their next tick.
+        for (std::size_t i = 7; i < a->size(); ++i) NoteRevoked((*a)[i].str, now_ms);
+        const std::uint64_t now_ended = ToU64((*a)[0]);
+        if (now_ended < batch || ToU64((*a)[4]) == 0) return done(ended + now_ended);
+        LeaveAllFrom(ended + now_ended, std::move(done));
+      });
+}
+
 void RedisRoom::Withdraw(std::uint64_t ticket, Done<bool> done) {
   if (!adopted()) return done(Unavailable<bool>());
   store_.client().Eval(Scripts().withdraw, Keys(), Args({std::to_string(ticket)}),
@@ -530,7 +565,8 @@ void RedisRoom::Tick() {
   store_.client().Eval(
       Scripts().tick, Keys(/*with_lease=*/true),
       Args({o.node_id, std::to_string(o.lease.count()), std::to_string(o.max_call_per_tick),
-            revoked_cursor_, std::to_string(keep_ms)}),
+            revoked_cursor_, std::to_string(keep_ms),
+            std::to_string(policy().session_max.count())}),
       [this, keep_ms](boost::system::result<Reply> r) {
         const std::vector<Reply>* a = ArrayOf(r, 23, "tick");
         if (a == nullptr) return;

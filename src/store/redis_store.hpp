@@ -38,6 +38,9 @@ struct RedisStoreOptions {
   int max_call_per_tick = 5000;
   // Keys are "<key_prefix>:{<room>}:<part>".
   std::string key_prefix = "vwr";
+  // The most sessions one script of RoomState::LeaveAll ends: Redis serves other commands
+  // between batches instead of stopping for a whole room's sessions at once.
+  std::uint32_t end_all_batch = 1000;
 };
 
 class RedisStore;
@@ -77,6 +80,7 @@ class RedisRoom final : public RoomState {
               Done<TicketAnswer> done) override;
   void Heartbeat(std::uint64_t session_ticket, Done<bool> done) override;
   void Leave(std::uint64_t session_ticket, Done<bool> done) override;
+  void LeaveAll(Done<std::uint64_t> done) override;
   void Withdraw(std::uint64_t ticket, Done<bool> done) override;
   void LeaveIdentity(std::string identity, Done<bool> done) override;
   void SetPolicy(const core::Policy& policy, Done<void> done) override;
@@ -125,6 +129,8 @@ class RedisRoom final : public RoomState {
   void NoteRevoked(const std::string& member, std::int64_t ended_ms);
   // Forgets what was revoked before `before_ms` (Redis time). On the Redis thread.
   void ForgetRevoked(std::int64_t before_ms);
+  // One batch of LeaveAll, then the next until one comes back short; `ended` so far.
+  void LeaveAllFrom(std::uint64_t ended, Done<std::uint64_t> done);
 
   RedisStore& store_;
   const std::string id_;

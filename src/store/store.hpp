@@ -125,6 +125,12 @@ class RoomState {
   // The bool: whether there was such a session.
   virtual void Heartbeat(std::uint64_t session_ticket, Done<bool> done) = 0;
   virtual void Leave(std::uint64_t session_ticket, Done<bool> done) = 0;
+  // Ends every session of the room, as Leave ends one (an operator's "end all sessions"): line
+  // and bypass sessions alike; places in line and called tickets stay, and the freed slots go
+  // to the line from the next tick. The count: how many sessions ended. A shared store ends
+  // them in batches, so that Redis keeps serving other requests in between; a session that
+  // begins while they end may be ended too.
+  virtual void LeaveAll(Done<std::uint64_t> done) = 0;
   // Gives back ticket `ticket`'s place before its session begins (core::Room::Withdraw): a
   // waiting place leaves the line and takes no slot when the frontier passes it; a called one
   // gives its call up, and its slot returns at once. The bool: whether there was such a place.

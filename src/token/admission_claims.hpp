@@ -16,6 +16,10 @@ struct AdmissionClaims {
   std::int64_t nbf = 0;  // unix seconds
   std::int64_t exp = 0;  // unix seconds
   std::string jti{};     // session id
+  // When the session began (unix seconds; RFC 9068's and OIDC's auth_time): what a fresh token
+  // for the same session is capped by (rooms[].session_max). 0: not stated (tokens of earlier
+  // versions), and then not encoded.
+  std::int64_t auth_time = 0;
   bool operator==(const AdmissionClaims&) const = default;
 };
 

@@ -75,7 +75,7 @@ boost::system::result<std::string, SignError> AdmissionTokenSigner::Issue(
   const KeyRing::Snapshot& ring = ring_.Current();
   if (!ring.signer) return SignError::kNoSigningKey;
   json::object payload;
-  payload.reserve(7);
+  payload.reserve(8);
   payload.emplace("iss", claims.iss);
   payload.emplace("aud", claims.aud);
   payload.emplace("sub", claims.sub);
@@ -83,6 +83,7 @@ boost::system::result<std::string, SignError> AdmissionTokenSigner::Issue(
   payload.emplace("nbf", claims.nbf);
   payload.emplace("exp", claims.exp);
   payload.emplace("jti", claims.jti);
+  if (claims.auth_time != 0) payload.emplace("auth_time", claims.auth_time);
 
   return jwt::SignCompact(ring.signer->encoded_header, payload, ring.signer->key);
 }
@@ -100,6 +101,10 @@ AdmissionTokenSigner::VerifyResult AdmissionTokenSigner::VerifyUncached(
       !GetString(payload, "sub", claims.sub) || !GetInt64(payload, "iat", claims.iat) ||
       !GetInt64(payload, "nbf", claims.nbf) || !GetInt64(payload, "exp", claims.exp) ||
       !GetString(payload, "jti", claims.jti)) {
+    return TokenError::kMalformed;
+  }
+  // Optional (tokens of earlier versions have none), but an integer when present.
+  if (payload.contains("auth_time") && !GetInt64(payload, "auth_time", claims.auth_time)) {
     return TokenError::kMalformed;
   }
   return claims;

@@ -19,7 +19,7 @@ namespace vwr::token {
 // SHA-256, the signature as the 64 bytes R || S) by the key ring's active key.
 //
 //   header   {"alg":"ES256","typ":"JWT","kid":"<the active key's RFC 7638 thumbprint>"}
-//   payload  {"iss","aud","sub","iat","nbf","exp","jti"} in that order
+//   payload  {"iss","aud","sub","iat","nbf","exp","jti"[,"auth_time"]} in that order
 //
 // Anyone can verify a token offline with the public keys the service publishes as a JWKS
 // (GET /.well-known/jwks.json, KeyRing::Snapshot::jwks).

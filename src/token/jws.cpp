@@ -452,5 +452,15 @@ boost::system::result<VerifiedJws, JwsError> VerifyCompact(std::string_view toke
   return out;
 }
 
+std::string KeyIdOf(std::string_view token, std::size_t max_length) {
+  if (token.size() > max_length) return {};
+  const std::size_t first_dot = token.find('.');
+  if (first_dot == std::string_view::npos) return {};
+  std::optional<json::object> header = DecodeObject(token.substr(0, first_dot), {});
+  if (!header) return {};
+  const json::string* kid = StringMember(*header, "kid");
+  return kid != nullptr ? std::string(kid->data(), kid->size()) : std::string();
+}
+
 }  // namespace jwt
 }  // namespace vwr::token

@@ -137,5 +137,11 @@ boost::system::result<VerifiedJws, JwsError> VerifyCompact(std::string_view toke
                                                            std::span<const JwsAlgorithm> allowed,
                                                            const JwsOptions& options = {});
 
+// The kid a compact JWS's header names, unverified: "" when the token is not shaped like one,
+// its header is not a JSON object or names no string kid. Only for asking which key to fetch
+// when a token names a key not held yet (the token is verified afterwards, as always); bounded
+// by options.max_length like VerifyCompact.
+std::string KeyIdOf(std::string_view token, std::size_t max_length = 8192);
+
 }  // namespace jwt
 }  // namespace vwr::token

@@ -500,6 +500,15 @@ void TracerApi::Serve(const http::Request& req, const http::ConnectionInfo& conn
   if (call->room == nullptr) {
     return Answer(*call, ctx.ErrorResponse(http::ApiError::kRoomNotFound, "no room is configured"));
   }
+  ctx.set_room(call->room->state->id());
+  // For the traffic analysis' breakdowns: the form's fields live as long as the call. A signed
+  // loginId is a user token, never recorded: the user it names is, once verified (below).
+  ctx.set_visitor({.page_url = call->fields.Find("pageUrl").value_or(""),
+                   .user = options_.user_identity != nullptr
+                               ? std::string_view()
+                               : call->fields.Find("loginId").value_or(""),
+                   .host = call->fields.Find("host").value_or(""),
+                   .user_agent = call->fields.Find("userAgent").value_or("")});
   if (ctx.endpoint() == http::Endpoint::kTracerCheckBot) return CheckBotIp(std::move(call));
 
   // The identity: the loginId bound to the caller, else the wcCookie cookie, else the client
@@ -537,6 +546,9 @@ void TracerApi::Serve(const http::Request& req, const http::ConnectionInfo& conn
     }
     call->store_identity = pseudonyms_.Of(*user);
     call->user = std::move(*user);
+    http::RequestContext::Visitor visitor = ctx.visitor();
+    visitor.user = call->user;
+    ctx.set_visitor(visitor);
     identity = "su:" + call->store_identity;
   } else {
     identity = TracerIdentity(options_.identity_binding, login, cookie, ctx.client_ip());
@@ -552,6 +564,7 @@ void TracerApi::Serve(const http::Request& req, const http::ConnectionInfo& conn
   store::RoomState& room = *call->room->state;
   const bool has_place =
       Lookup(call->key, call->place) && call->place.incarnation == room.incarnation();
+  ctx.set_tracer_poll(has_place);
   // Abuse protection, once the caller is known. loginId and wcCookie are the client's word: not
   // counted or blocked per identity; a signed caller is the user its token names. An identity
   // without a place here asks for one: a join. Refused: NE, as the legacy service answers.

@@ -4,7 +4,7 @@
 // naming each change's operator; screenshots of every page in English and Korean, desktop and
 // narrow.
 import {
-  assert, ADMIN, ADMIN_TOKEN, PUBLIC, api, claim, join, openBrowser, run, shot,
+  assert, ADMIN, ADMIN_TOKEN, PUBLIC, api, checkAccessibility, claim, join, openBrowser, run, shot,
 } from './lib.mjs';
 
 const PAGES = [['overview', '#/'], ['room', '#/room/shop'], ['stats', '#/stats'],
@@ -56,14 +56,64 @@ run('console', async () => {
     const admitted = await claim('shop', held.ticket, 5000);
     assert.equal(admitted.status, 'admitted');
 
+    // "End all sessions" asks first: dismissed, nothing ends; confirmed, every session of the
+    // room ends and its token stops verifying.
+    const verifies = async (token) => (await fetch(`${PUBLIC}/api/v1/verify?room=shop`,
+      { headers: { Authorization: `Bearer ${token}` } })).status;
+    const shopActive = async () => (await api('GET', `${ADMIN}/admin/api/v1/rooms`,
+      { token: ADMIN_TOKEN })).body.rooms.find((r) => r.policy.room === 'shop').active;
+    const answerDialog = (accept) => new Promise((resolve) => {
+      page.once('dialog', async (dialog) => {
+        const question = dialog.message();
+        await (accept ? dialog.accept() : dialog.dismiss());
+        resolve(question);
+      });
+    });
+    assert.equal(await verifies(admitted.token), 204);
+    const inside = await shopActive();
+    assert.ok(inside >= 2, `sessions in shop: ${inside}`);
+    let asked = answerDialog(false);
+    await page.click('#end-all');
+    assert.match(await asked, new RegExp(`^End all ${inside} sessions of room shop\\?`));
+    assert.equal(await shopActive(), inside, 'dismissed: nothing ended');
+    assert.equal(await verifies(admitted.token), 204);
+    asked = answerDialog(true);
+    await page.click('#end-all');
+    await asked;
+    await page.waitForSelector(`#toast.shown:text-is("${inside} sessions ended")`);
+    assert.equal(await shopActive(), 0);
+    assert.equal(await verifies(admitted.token), 401, 'the ended session\'s token is refused');
+
     // The audit log shows the change with its operator.
     await page.goto(`${ADMIN}/console/#/audit`);
     const row = page.locator('tr', { hasText: 'policy' }).first();
     await row.waitFor();
     assert.match(await row.textContent(), /admin.*shop.*policy/s);
     assert.match(await row.textContent(), /"max_active":50/);
+    const ended = page.locator('tr', { hasText: 'sessions.end_all' }).first();
+    assert.match(await ended.textContent(),
+      new RegExp(`admin.*shop.*sessions\\.end_all.*"active":${inside}.*"ended":${inside}`, 's'));
 
-    // The statistics page's CSV is the stats API's answer to the same query.
+    // The statistics page's CSV is the stats API's answer to the same query. The history takes
+    // each second's figures a moment after the second ends: first wait until the traffic above
+    // is all in it, so that the page's download and the API's answer after it describe the
+    // same finished seconds.
+    const sums = (csv) => {
+      const [head, ...rows] = csv.trim().split('\n').map((line) => line.split(','));
+      const total = (name) => rows.reduce((sum, row) => sum + Number(row[head.indexOf(name)]), 0);
+      return { joins: total('joins'), fromLine: total('admitted_from_line') };
+    };
+    const recorded = Date.now() + 10000;
+    for (;;) {
+      const now = Math.floor(Date.now() / 1000);
+      const history = await fetch(`${ADMIN}/admin/api/v1/stats?room=shop&step=1m&format=csv` +
+        `&metrics=joins,admitted_from_line&from=${now - 3600}&to=${now + 60}`,
+      { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
+      const seen = sums(await history.text());
+      if (seen.joins >= 5 && seen.fromLine >= 1) break;
+      assert.ok(Date.now() < recorded, `the history did not record the traffic: ${JSON.stringify(seen)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     await page.goto(`${ADMIN}/console/#/stats`);
     await page.waitForSelector('#chart-history');
     const href = await page.getAttribute('#csv', 'href');
@@ -118,6 +168,7 @@ run('console', async () => {
         await page.waitForTimeout(0);
         await page.waitForLoadState('networkidle').catch(() => {});
         await shot(page, `console-${name}-${lang}-${size.width}`);
+        await checkAccessibility(page, `console-${name}-${lang}-${size.width}`);
         // Nothing wider than the window: no cut-off on a phone.
         const overflow = await page.evaluate(() =>
           document.documentElement.scrollWidth - document.documentElement.clientWidth);
@@ -127,6 +178,11 @@ run('console', async () => {
     await page.click('#signout');
     await page.waitForSelector('#token');
     await shot(page, 'console-signin-ko-390');
+    await checkAccessibility(page, 'console-signin-ko-390');
+    // The check runs under the console's Content-Security-Policy and does fail a page that has
+    // a violation: the token field without its label.
+    await page.evaluate(() => document.querySelector('label.field > span').remove());
+    await assert.rejects(checkAccessibility(page, 'console-signin-unlabelled'), /critical label/);
 
     // A viewer: no controls, and the API refuses the change the page does not offer.
     const made = await api('POST', `${ADMIN}/admin/api/v1/operators`,
@@ -136,7 +192,7 @@ run('console', async () => {
     await signIn(page, made.body.token);
     await page.goto(`${ADMIN}/console/#/room/shop`);
     await page.waitForSelector('.card .note');
-    assert.equal(await page.locator('#apply, #pause, #resume').count(), 0);
+    assert.equal(await page.locator('#apply, #pause, #resume, #end-all').count(), 0);
     assert.equal(await page.locator('#nav-operators:not([hidden])').count(), 0);
     const refused = await page.evaluate(async () => {
       const who = await (await fetch('/admin/api/v1/session')).json();
@@ -147,6 +203,7 @@ run('console', async () => {
     });
     assert.equal(refused, 403);
     await shot(page, 'console-room-viewer-ko-1280');
+    await checkAccessibility(page, 'console-room-viewer-ko-1280');
     assert.deepEqual(browser.problems, []);
   } finally {
     await browser.close();

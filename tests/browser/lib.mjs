@@ -1,12 +1,13 @@
 // Shared helpers of the browser tests: start Debian's Chromium headless with a fresh profile,
-// talk to the server under test, save screenshots, and fail on what a browser reports (script
-// errors, Content-Security-Policy violations).
+// talk to the server under test, save screenshots, fail on what a browser reports (script
+// errors, Content-Security-Policy violations) and on what axe-core finds inaccessible.
 //
 // Every test is run as `node <test>.mjs <public URL> <admin URL> <admin token>` by run.py, which
 // starts its own `vwr serve` first.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -83,6 +84,49 @@ export async function shot(page, name, { fullPage = true } = {}) {
   await page.emulateMedia({ reducedMotion: null });
   console.log(`screenshot: ${file}`);
   return file;
+}
+
+// axe-core (npm, pinned in package-lock.json), the accessibility rules engine: its source is
+// evaluated in the page through the DevTools protocol, which the pages' Content-Security-Policy
+// does not govern, so the pages are checked under the policy they really have.
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+// WCAG 2.1 A and AA, and axe's best practices (landmarks, one main, headings in order).
+const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'];
+const FAILING_IMPACTS = new Set(['serious', 'critical']);
+
+// Runs axe on the page as it is now and fails on any serious or critical violation (contrast,
+// names and labels, lang, landmarks...), naming the rule, the elements and axe's advice. Every
+// violation, the moderate and minor ones too, is written to ARTIFACTS/<name>.axe.json.
+export async function checkAccessibility(page, name) {
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) {
+    await page.evaluate(AXE_SOURCE);
+  }
+  const result = await page.evaluate(async (tags) => {
+    const r = await window.axe.run(document, {
+      runOnly: { type: 'tag', values: tags },
+      resultTypes: ['violations'],
+      iframes: false,
+    });
+    return r.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.map((n) => ({ target: n.target, impact: n.impact, summary: n.failureSummary })),
+    }));
+  }, AXE_TAGS);
+  writeFileSync(path.join(ARTIFACTS, `${name}.axe.json`), JSON.stringify(result, null, 2));
+  const failing = result.filter((v) => FAILING_IMPACTS.has(v.impact));
+  for (const v of result.filter((x) => !FAILING_IMPACTS.has(x.impact))) {
+    console.log(`axe ${name}: ${v.impact} ${v.id} (${v.nodes.length}): ${v.help}`);
+  }
+  if (failing.length > 0) {
+    const text = failing.map((v) => `  ${v.impact} ${v.id}: ${v.help}\n` + v.nodes.slice(0, 5)
+      .map((n) => `    ${JSON.stringify(n.target)}: ${n.summary.replace(/\n/g, ' ')}`).join('\n'))
+      .join('\n');
+    assert.fail(`${name}: accessibility violations (axe-core):\n${text}`);
+  }
+  console.log(`axe ${name}: no serious or critical violations`);
+  return result;
 }
 
 // One JSON request to the server under test; { status, body }.

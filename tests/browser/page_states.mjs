@@ -1,7 +1,9 @@
 // The waiting page's other states, as operators and networks cause them: paused, closed,
 // unreachable (with back-off and "retry now"), and a turn that passed (with "join again").
 
-import { ADMIN, ADMIN_TOKEN, api, assert, join, leave, openBrowser, PUBLIC, run } from './lib.mjs';
+import {
+  ADMIN, ADMIN_TOKEN, api, assert, checkAccessibility, join, leave, openBrowser, PUBLIC, run,
+} from './lib.mjs';
 
 async function setMode(room, mode) {
   const r = await api('PUT', `${ADMIN}/admin/api/v1/rooms/${room}/policy`, { token: ADMIN_TOKEN, body: { mode } });
@@ -37,11 +39,13 @@ await run('page states', async () => {
     await state(page, 'paused');
     assert.equal(await live.textContent(), 'Admissions are paused for now. You keep your place in line.');
     assert.equal(await page.locator('[data-vwr="eta"]').textContent(), 'unknown');
+    await checkAccessibility(page, 'waiting-page-paused-en');
 
     // Closed: the ticket keeps its place for when the room reopens.
     await setMode('line', 'reject');
     await state(page, 'closed');
     assert.match(await live.textContent(), /closed right now/);
+    await checkAccessibility(page, 'waiting-page-closed-en');
     await setMode('line', 'fifo');
     await state(page, 'waiting');
 
@@ -51,6 +55,7 @@ await run('page states', async () => {
     assert.match(await live.textContent(), /^Connection problem\. Trying again in \d+ s\.$/);
     const retry = page.getByRole('button', { name: 'Retry now' });
     await retry.waitFor();
+    await checkAccessibility(page, 'waiting-page-network-en');
     await page.unroute(isStatus);
     await retry.click();
     await state(page, 'waiting');
@@ -69,9 +74,12 @@ await run('page states', async () => {
     await roomReaches('grace', (r) => r.calledUnclaimed === 1);
     await roomReaches('grace', (r) => r.calledUnclaimed === 0 && r.active === 0);
     await page.unroute(isStatus);
-    await page.getByRole('button', { name: 'Retry now' }).click();
+    // "Retry now" asks at once; the page's own back-off may have asked first, hiding the button
+    // (either way the next poll finds the turn gone).
+    await page.getByRole('button', { name: 'Retry now' }).click({ timeout: 2000 }).catch(() => {});
     await state(page, 'expired');
     assert.match(await live.textContent(), /your place has expired/);
+    await checkAccessibility(page, 'waiting-page-expired-en');
     await page.getByRole('button', { name: 'Join the line again' }).click();
     await page.waitForURL(`${PUBLIC}/demo/inside?again=1`);
     assert.deepEqual(

@@ -71,8 +71,10 @@ def main(test):
     script = os.path.join(HERE, test + ".mjs")
     if not os.path.exists(script):
         sys.exit("no such browser test: %s" % script)
-    if not os.path.isdir(os.path.join(HERE, "node_modules", "playwright-core")):
-        sys.exit("tests/browser/node_modules is missing: run scripts/install-browser-deps")
+    for module in ("playwright-core", "axe-core"):
+        if not os.path.isdir(os.path.join(HERE, "node_modules", module)):
+            sys.exit("tests/browser/node_modules/%s is missing: run scripts/install-browser-deps"
+                     % module)
     node = shutil.which("node")
     if node is None:
         sys.exit("node is not installed: run scripts/install-browser-deps")

@@ -2,7 +2,9 @@
 // the place in line; when a slot frees the overlay closes by itself and the page shows the
 // booking made with the admission token. Cancelling (Escape) gives the place up.
 
-import { assert, join, leave, openBrowser, PUBLIC, run, shot } from './lib.mjs';
+import {
+  assert, checkAccessibility, join, leave, openBrowser, PUBLIC, run, shot,
+} from './lib.mjs';
 
 const ROOM = 'line';
 
@@ -14,6 +16,7 @@ await run('sdk overlay', async () => {
   try {
     const page = await browser.page();
     await page.goto(`${PUBLIC}/`);
+    await checkAccessibility(page, 'demo-en');
     const book = page.getByRole('button', { name: 'Book now' });
     await book.click();
 
@@ -35,8 +38,10 @@ await run('sdk overlay', async () => {
     await dialog.getByRole('button', { name: /한국어/ }).click();
     await page.getByRole('dialog', { name: '잠시만 기다려 주세요' }).waitFor();
     await shot(page, 'sdk-overlay-ko', { fullPage: false });
+    await checkAccessibility(page, 'sdk-overlay-ko');
     await page.getByRole('dialog').getByRole('button', { name: /English/ }).click();
     await shot(page, 'sdk-overlay-en', { fullPage: false });
+    await checkAccessibility(page, 'sdk-overlay-en');
 
     // A slot frees: the overlay closes and the protected endpoint confirms the booking.
     await leave(ROOM, holder.token);
@@ -45,12 +50,14 @@ await run('sdk overlay', async () => {
     await page.waitForFunction(() => document.querySelector('#demo-result').dataset.state === 'booked');
     assert.match(await result.textContent(), /^Booked! Your booking number is VWR-[0-9A-F]{6}\.$/);
     await shot(page, 'sdk-booked-en');
+    await checkAccessibility(page, 'sdk-booked-en');
 
     // The browser now holds the only slot: a second visitor waits, then cancels with Escape.
     const other = await openBrowser({ extraHTTPHeaders: { 'Accept-Language': 'ko' } });
     try {
       const second = await other.page();
       await second.goto(`${PUBLIC}/`);
+      await checkAccessibility(second, 'demo-ko');
       await second.getByRole('button', { name: '지금 예매하기' }).click();
       const waiting = second.getByRole('dialog', { name: '잠시만 기다려 주세요' });
       await waiting.waitFor();

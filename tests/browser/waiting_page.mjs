@@ -5,7 +5,9 @@
 // Room "line" (run.py): max_active 1, a low admit_rate. Two API users wait ahead of the browser
 // behind one holder of the only slot.
 
-import { assert, claim, join, leave, openBrowser, PUBLIC, run, shot } from './lib.mjs';
+import {
+  assert, checkAccessibility, claim, join, leave, openBrowser, PUBLIC, run, shot,
+} from './lib.mjs';
 
 const ROOM = 'line';
 const URL_EN = `${PUBLIC}/wait/${ROOM}?return=%2Fdemo%2Finside`;
@@ -48,6 +50,7 @@ await run('waiting page', async () => {
     assert.equal(await page.getByRole('status').count(), 1);
     assert.equal(await page.locator('a[data-lang="en"]').getAttribute('aria-current'), 'true');
     await shot(page, 'waiting-page-en');
+    await checkAccessibility(page, 'waiting-page-en');
 
     // A reload keeps the place: the page joins again bringing the ticket it kept (a userId
     // alone would not get the place back).
@@ -72,6 +75,7 @@ await run('waiting page', async () => {
     assert.match(await live.textContent(), new RegExp(`현재 대기 순번은 ${start}번입니다`));
     assert.ok(new URL(page.url()).searchParams.get('return') === '/demo/inside');
     await shot(page, 'waiting-page-ko');
+    await checkAccessibility(page, 'waiting-page-ko');
 
     // Korean from Accept-Language alone, on a phone-sized screen, without horizontal scrolling.
     const phone = await openBrowser({
@@ -93,6 +97,7 @@ await run('waiting page', async () => {
       }));
       assert.ok(widths.scroll <= widths.client, `no horizontal scroll at 360px: ${JSON.stringify(widths)}`);
       await shot(small, 'waiting-page-phone-ko');
+      await checkAccessibility(small, 'waiting-page-phone-ko');
       assert.deepEqual(phone.problems, []);
     } finally {
       await phone.close();
@@ -121,6 +126,7 @@ await run('waiting page', async () => {
 
     await page.waitForURL(`${PUBLIC}/demo/inside`, { timeout: 15000 });
     assert.equal(await page.locator('h1').textContent(), 'You are in');
+    await checkAccessibility(page, 'demo-inside-en');
     assert.deepEqual(browser.problems, []);
   } finally {
     await browser.close();

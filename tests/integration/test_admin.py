@@ -3,6 +3,7 @@ and the separation of the admin and public listeners.
 """
 
 import re
+import time
 import unittest
 
 from vwr_harness import VwrProcess, config_yaml, request, json_request, room_yaml, wait_until
@@ -178,7 +179,7 @@ class AdminTest(unittest.TestCase):
         self.assertEqual(code, 200, policy)
         self.assertEqual(policy, {
             "room": "strict", "max_active": 7, "admit_rate": 5, "burst": 3, "mode": "fifo",
-            "queue_limit": 100, "session_timeout": "90s", "claim_grace": "4s",
+            "queue_limit": 100, "session_timeout": "90s", "session_max": "0s", "claim_grace": "4s",
             "poll": {"min": "200ms", "max": "1500ms"}})
         code, _, body = self.vwr.policy("no-such-room")
         self.assertEqual(code, 404)
@@ -226,6 +227,22 @@ class AdminTest(unittest.TestCase):
         self.assertEqual(self.vwr.room_info(room)[1]["admitRate"], 2.5)
         self.assertEqual(self.vwr.metrics()['vwr_room_admit_rate{room="other"}'], 2.5)
 
+    def test_put_policy_changes_session_timeout_and_session_max_at_run_time(self):
+        room = "other"
+        code, _, policy = self.vwr.set_policy(room, {"session_timeout": "45s", "session_max": "2h"})
+        self.assertEqual(code, 200, policy)
+        self.assertEqual((policy["session_timeout"], policy["session_max"]), ("45s", "7200s"))
+        # A session admitted now is told when it ends, and its token ends there at the latest.
+        code, answer = self.vwr.join(room)
+        self.assertEqual(code, 200, answer)
+        if answer["status"] == "admitted":
+            self.assertEqual(answer["sessionTimeoutSeconds"], 45)
+            self.assertEqual(answer["sessionMaxSeconds"], 7200)
+            self.assertAlmostEqual(answer["sessionEndsAt"], time.time() + 7200, delta=5)
+        code, _, policy = self.vwr.set_policy(room, {"session_max": 0, "session_timeout": 600})
+        self.assertEqual(code, 200, policy)
+        self.assertEqual((policy["session_timeout"], policy["session_max"]), ("600s", "0s"))
+
     def test_put_policy_rejects_bad_values(self):
         room = "strict"
         code, _, before = self.vwr.policy(room)
@@ -245,8 +262,13 @@ class AdminTest(unittest.TestCase):
             {"mode": 1},
             {"max_active": 3, "mode": "nope"},  # one bad key spoils the whole change
             {"max_active": 3, "unknown_key": 1},
+            {"session_timeout": "0s"},
+            {"session_timeout": "8d"},
             {"session_timeout": "soon"},
-            {"session_timeout": -5},
+            {"session_timeout": -1},
+            {"session_max": "500ms"},
+            {"session_max": "1.5ms"},
+            {"session_max": True},
             {"claim_grace": "1s"},
             [],
             "max_active",

@@ -47,7 +47,8 @@ CONFIG = config_yaml(
 
 WAITING_KEYS = {"room", "status", "ticket", "position", "initialPosition", "queueSize",
                 "etaSeconds", "etaRange", "pollAfterMs"}
-ADMITTED_KEYS = WAITING_KEYS | {"token", "sessionTimeoutSeconds"}
+ADMITTED_KEYS = WAITING_KEYS | {"token", "sessionTimeoutSeconds", "sessionMaxSeconds",
+                                "sessionEndsAt"}
 
 
 class ApiFlowTest(unittest.TestCase):

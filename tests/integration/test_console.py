@@ -16,6 +16,7 @@ ALICE = "alice-operator-token-0123456789"  # role operator
 VERA = "vera-viewer-token-0123456789abc"  # role viewer
 CONFIG = config_yaml(
     room_yaml("shop", max_active=5, admit_rate=50, burst=5, poll_min="100ms", poll_max="1s"),
+    room_yaml("crowd", max_active=2, admit_rate=50, burst=5, poll_min="100ms", poll_max="1s"),
     extra=("operators:\n"
            "  - {name: alice, role: operator, token_env: VWR_ALICE_TOKEN}\n"
            "  - {name: vera, role: viewer, token_env: VWR_VERA_TOKEN}\n"
@@ -193,6 +194,7 @@ class ConsoleAccessTest(unittest.TestCase):
             ("PUT", "/admin/api/v1/rooms/shop/message", {"message": "hi"}),
             ("POST", "/admin/api/v1/rooms/shop/lists/deny", {"ip": "10.0.0.1"}),
             ("DELETE", "/admin/api/v1/rooms/shop/sessions/1", None),
+            ("DELETE", "/admin/api/v1/rooms/shop/sessions", None),
             ("POST", "/admin/api/v1/keys/rotate", None),
             ("POST", "/admin/api/v1/operators", {"name": "mallory", "role": "admin"}),
         ]
@@ -235,6 +237,58 @@ class ConsoleAccessTest(unittest.TestCase):
         self.assertEqual(code, 409, "the configuration's operators change with the file")
         self.assertEqual(self.vwr.admin_request("DELETE", "/admin/api/v1/operators/olga")[0], 204)
         self.assertEqual(self.vwr.admin_request("GET", "/admin/api/v1/rooms", token=token)[0], 401)
+
+    # ----- ending every session of a room -----
+
+    def verify(self, room, token):
+        code, _, _ = request("GET", self.vwr.public + "/api/v1/verify?room=" + room,
+                             headers={"Authorization": "Bearer " + token})
+        return code
+
+    def test_an_operator_ends_every_session_of_a_room_and_the_line_takes_the_slots(self):
+        tokens = []
+        for _ in range(2):
+            code, answer = self.vwr.join("crowd")
+            self.assertEqual((code, answer["status"]), (200, "admitted"), answer)
+            tokens.append(answer["token"])
+        code, waiting = self.vwr.join("crowd")
+        self.assertEqual(waiting["status"], "waiting", waiting)
+        self.assertEqual([self.verify("crowd", t) for t in tokens], [204, 204])
+
+        # A viewer may not, nor a page of another origin with an operator's cookie.
+        code, _, answer = self.vwr.admin_request("DELETE", "/admin/api/v1/rooms/crowd/sessions",
+                                                 token=VERA)
+        self.assertEqual((code, answer["error"]["code"]), (403, "forbidden"))
+        c = Console(self.vwr)
+        self.assertEqual(c.sign_in(ALICE)[0], 200)
+        code, _, answer = c.call("DELETE", "/admin/api/v1/rooms/crowd/sessions",
+                                 headers={"Origin": "https://evil.example",
+                                          "Sec-Fetch-Site": "cross-site"})
+        self.assertEqual((code, answer["error"]["code"]), (403, "csrf_refused"))
+        self.assertEqual(self.vwr.rooms_admin()["crowd"]["active"], 2, "nothing ended")
+        self.assertEqual([self.verify("crowd", t) for t in tokens], [204, 204])
+
+        # The operator from the console: every session ends, its tokens stop verifying.
+        code, _, answer = c.call("DELETE", "/admin/api/v1/rooms/crowd/sessions")
+        self.assertEqual(code, 200, answer)
+        self.assertEqual(answer, {"room": "crowd", "ended": 2})
+        wait_until(lambda: [self.verify("crowd", t) for t in tokens] == [401, 401], 1.0,
+                   message="the ended sessions' tokens are refused")
+        # The one who waited is let in: the slots went to the line.
+        admitted = self.vwr.wait_admitted("crowd", waiting["ticket"])
+        self.assertEqual(self.verify("crowd", admitted["token"]), 204)
+        entry = next(e for e in self.audit(room="crowd") if e["action"] == "sessions.end_all")
+        self.assertEqual((entry["operator"], entry["address"]), ("alice", "127.0.0.1"))
+        self.assertEqual((json.loads(entry["before"]), json.loads(entry["after"])),
+                         ({"active": 2}, {"ended": 2}))
+
+        # Nothing left but the newcomer's session; unknown rooms and other methods are refused.
+        code, _, answer = self.vwr.admin_request("DELETE", "/admin/api/v1/rooms/crowd/sessions")
+        self.assertEqual((code, answer), (200, {"room": "crowd", "ended": 1}))
+        code, _, answer = self.vwr.admin_request("DELETE", "/admin/api/v1/rooms/nope/sessions")
+        self.assertEqual((code, answer["error"]["code"]), (404, "room_not_found"))
+        code, head, _ = self.vwr.admin_request("GET", "/admin/api/v1/rooms/crowd/sessions")
+        self.assertEqual((code, head.get("Allow")), (405, "DELETE"))
 
     # ----- the audit log -----
 

@@ -32,6 +32,9 @@ KEY_LISTS = {
     "kTracerKeys": ["tracer"],
     "kIdentityKeys": ["identity"],
     "kLogKeys": ["log"],
+    "kAnalyticsKeys": ["analytics"],
+    "kRetentionKeys": ["analytics.retention"],
+    "kSurgeKeys": ["analytics.surge"],
     "kRoomKeys": ["rooms[]"],
     "kMatchKeys": ["rooms[].match[]"],
     "kPollKeys": ["rooms[].poll"],
@@ -41,6 +44,17 @@ KEY_LISTS = {
                             "rooms[].protection.unblock"],
     "kOperatorKeys": ["operators[]"],
     "kConsoleKeys": ["console"],
+    "kSignalKeys": ["signals[]"],
+    "kCredentialKeys": ["signals[].bearer", "signals[].password"],
+    "kStatusRangeKeys": ["signals[].ok_status"],
+    "kRuleKeys": ["rules[]"],
+    "kThenKeys": ["rules[].then"],
+    "kScaleKeys": ["rules[].then.max_active", "rules[].then.admit_rate"],
+    "kScheduleKeys": ["schedules[]"],
+    "kOpenKeys": ["schedules[].open"],
+    "kControlKeys": ["rooms[].control"],
+    "kBoundsKeys": ["rooms[].control.max_active", "rooms[].control.admit_rate"],
+    "kTargetKeys": ["rooms[].control.targets[]"],
 }
 # A YAML key at the start of a line: "  key:", "  - key:", and a key left out with its default
 # named ("  # key: value").

@@ -6,10 +6,13 @@
   answered. The real binary (demo on, one room) is asked every method of every path this test
   can think of: the document's own paths (placeholders filled from their enums, or with a real
   room, session or file), the path literals of the code that routes (src/api/public_api.cpp,
-  src/tracer/tracer_api.cpp, src/pages/web_handler.cpp, src/admin/admin_api.cpp), and every word
-  those files (and the guard's list names, and the files under web/) spell, put in each place of
-  the URL spaces the handlers own (/api/v1/rooms/{room}/WORD, /TRACERAPI/WORD, /wait/{room}/WORD,
-  /sdk/WORD, /admin/api/v1/rooms/{room}/WORD/..., and so on), on both listeners.
+  src/tracer/tracer_api.cpp, src/pages/web_handler.cpp, src/admin/admin_api.cpp,
+  src/admin/operator_routes.cpp, src/console/console_handler.cpp), and every word those files
+  (and the guard's list names, and the files under web/) spell, put in each place of the URL
+  spaces the handlers own (/api/v1/rooms/{room}/WORD, /TRACERAPI/WORD, /wait/{room}/WORD,
+  /sdk/WORD, /admin/api/v1/rooms/{room}/WORD/..., /admin/api/v1/operators/WORD, /console/WORD,
+  and so on), on both listeners (so the console's paths are asked of the public listener too,
+  which must not answer them).
 
   A route is answered when the server says anything but "no such endpoint" (404 with the error
   code not_found) or "wrong method" (405). HEAD follows GET everywhere (docs/api.md), so it is
@@ -39,15 +42,19 @@ MISSING = ("the OpenAPI validator needs node and tests/openapi/node_modules: run
 # The files whose string literals name the routes (and the words of the URL spaces).
 ROUTING_SOURCES = ["src/api/public_api.cpp", "src/tracer/tracer_api.cpp",
                    "src/pages/web_handler.cpp", "src/admin/admin_api.cpp",
-                   "src/guard/guard_lists.cpp"]
+                   "src/admin/operator_routes.cpp", "src/console/console_handler.cpp",
+                   "src/guard/guard_lists.cpp", "src/admin/control_api.hpp",
+                   "src/admin/control_api.cpp"]
 ROOM = "default"
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 # Each handler's URL space, a WORD standing for one segment (the room is a real one).
 PUBLIC_TEMPLATES = ["/WORD", "/api/v1/WORD", "/api/v1/rooms/WORD", "/api/v1/rooms/%s/WORD" % ROOM,
                     "/.well-known/WORD", "/TRACERAPI/WORD", "/wait/WORD", "/wait/%s/WORD" % ROOM,
-                    "/sdk/WORD", "/assets/WORD", "/demo/WORD"]
+                    "/sdk/WORD", "/assets/WORD", "/demo/WORD", "/console/WORD"]
 ADMIN_TEMPLATES = ["/WORD", "/admin/api/v1/WORD", "/admin/api/v1/keys/WORD",
-                   "/admin/api/v1/rooms/%s/WORD" % ROOM]
+                   "/admin/api/v1/rooms/%s/WORD" % ROOM, "/admin/api/v1/operators/WORD",
+                   "/admin/api/v1/signals/WORD", "/admin/api/v1/rules/WORD",
+                   "/admin/api/v1/control/WORD", "/console/WORD"]
 # Where an admin path goes one segment deeper (sessions/{session}, lists/{list}): first the
 # segment is found (WORD/1 answers other than "no such endpoint"), then every word is tried
 # below it.
@@ -121,7 +128,7 @@ def harvested():
             for segment in literal.split("/"):
                 if re.fullmatch(r"[A-Za-z0-9_.\-]{1,40}", segment):
                     words.add(segment)
-    for folder in ("assets", "sdk"):
+    for folder in ("assets", "sdk", "console"):
         words.update(os.listdir(os.path.join(ROOT, "web", folder)))
     words.add("i18n.js")  # web/i18n.json, served as a module
     return paths, words
@@ -154,6 +161,11 @@ class Prober:
                 body = b"" if method in ("POST", "PUT", "PATCH", "DELETE") else None
                 self.conn.request(method, path, body=body, headers=self.headers)
                 resp = self.conn.getresponse()
+                if resp.getheader("Content-Type", "").startswith("text/event-stream"):
+                    # A stream that goes on (/admin/api/v1/live): answered; not read to its end.
+                    self.close()
+                    self.seen[key] = (resp.status, None, None)
+                    return self.seen[key]
                 data = resp.read()
                 if resp.getheader("Connection", "").lower() == "close":
                     self.close()

@@ -12,7 +12,9 @@ import json
 import os
 import re
 import shutil
+import socket
 import tempfile
+import threading
 import time
 import unittest
 
@@ -59,6 +61,33 @@ def jwks_kids(node):
     if status != 200:
         raise AssertionError("JWKS answered %d" % status)
     return {k["kid"] for k in json.loads(body)["keys"]}
+
+
+class Monitor:
+    """What Redis is asked, through MONITOR: counts the lookups of single kids in the shared hash
+    (HGET vwr:jwks <kid>), which no script makes."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.sock.sendall(b"MONITOR\r\n")
+        self.seen = b""
+        while b"+OK" not in self.seen:
+            self.seen += self.sock.recv(4096)
+
+    def key_lookups(self, db):
+        """HGETs of the key hash seen so far: everything up to a marker sent now through `db`
+        (MONITOR shows commands in the order Redis ran them)."""
+        marker = b"monitor-marker-%d" % time.monotonic_ns()
+        db("ECHO", marker)
+        while marker not in self.seen:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise AssertionError("MONITOR connection closed")
+            self.seen += chunk
+        return self.seen.count(b'"HGET" "%s"' % HASH.encode())
+
+    def close(self):
+        self.sock.close()
 
 
 def wait_ready(node):
@@ -155,6 +184,80 @@ class SharedKeysTest(unittest.TestCase):
         self.assertIn(kid_of(token), jwks_kids(late))
         code, _, body = late.leave(ROOM, token)
         self.assertEqual(code, 204, body)
+
+    def test_lookup_makes_a_token_of_a_node_just_started_work_on_the_others_at_once(self):
+        """Scale-out happens when load rises: a node just started admits someone, who goes on to
+        the protected site and leaves through other nodes at once. Those nodes have not read the
+        new node's key yet (keys are exchanged every 2 s): they look it up in Redis on the spot."""
+        a, b, _ = self.nodes
+        before = {n: self.lookups(n) for n in (a, b)}
+        late = VwrProcess(node_config(self.redis.url, self.key_file),
+                          env={"VWR_ADMIN_TOKEN": ADMIN_TOKEN})
+        self.addCleanup(late.close)
+        wait_ready(late)
+        token = self.admitted_token(late)
+        self.assertNotIn(kid_of(token), jwks_kids(a), "a has not read the new key yet")
+        results = {}
+
+        def verify():
+            results["verify"] = request("GET", a.url("/api/v1/verify?room=" + ROOM),
+                                        headers={"Authorization": "Bearer " + token})
+
+        def heartbeat():
+            results["heartbeat"] = a.heartbeat(ROOM, token)
+
+        threads = [threading.Thread(target=f) for f in (verify, heartbeat)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+        self.assertEqual(results["verify"][0], 204, results["verify"])
+        self.assertEqual(results["heartbeat"][0], 204, results["heartbeat"])
+        code, _, body = b.leave(ROOM, token)
+        self.assertEqual(code, 204, body)
+        # The lookups are counted: a found it (once, the other request waited for it or found
+        # the key in the ring); b found it too.
+        self.assertGreaterEqual(self.lookups(a)["found"] - before[a]["found"], 1)
+        self.assertLessEqual(self.lookups(b)["found"] - before[b]["found"], 1)
+        # The session has ended on every node: the token is refused (leave is revocation).
+        wait_until(lambda: request("GET", a.url("/api/v1/verify?room=" + ROOM),
+                                   headers={"Authorization": "Bearer " + token})[0] == 401, 3,
+                   message="the session ended by b's leave is refused on a")
+
+    def test_lookup_of_a_flood_of_made_up_kids_costs_little_and_refuses_them(self):
+        """Attack: tokens naming keys nobody has, to make every node ask Redis for each."""
+        a = self.nodes[0]
+        fake_kid = lambda: b64encode(os.urandom(32))  # noqa: E731 43 characters, like a kid
+
+        def forged(kid):
+            head = b64encode(json.dumps({"alg": "ES256", "typ": "JWT", "kid": kid}).encode())
+            body = b64encode(json.dumps({"aud": ROOM, "exp": int(time.time()) + 60}).encode())
+            return "%s.%s.%s" % (head, body, b64encode(os.urandom(64)))
+
+        monitor = Monitor(self.redis.port)
+        self.addCleanup(monitor.close)
+        one = forged(fake_kid())
+        for _ in range(50):  # the same made-up kid again and again: looked up once
+            code, _, _ = request("GET", a.url("/api/v1/verify?room=" + ROOM),
+                                 headers={"Authorization": "Bearer " + one})
+            self.assertEqual(code, 401)
+        self.assertLessEqual(monitor.key_lookups(self.db), 2, "the missing kid is remembered")
+        kids = [fake_kid() for _ in range(100)]  # each new: at most one lookup each
+        for kid in kids:
+            code, _, body = request("GET", a.url("/api/v1/verify?room=" + ROOM),
+                                    headers={"Authorization": "Bearer " + forged(kid)})
+            self.assertEqual(code, 401, body)
+        self.assertLessEqual(monitor.key_lookups(self.db), 102)
+        # The node serves everyone else as before.
+        token = self.admitted_token(a)
+        self.assertEqual(request("GET", a.url("/api/v1/verify?room=" + ROOM),
+                                 headers={"Authorization": "Bearer " + token})[0], 204)
+        self.assertGreaterEqual(self.lookups(a)["not_found"], 100)
+
+    def lookups(self, node):
+        m = node.metrics()
+        return {r: m.get('vwr_token_key_lookups_total{result="%s"}' % r, 0)
+                for r in ("found", "not_found", "busy", "failed")}
 
     def test_a_tampered_token_and_a_key_no_node_published_are_refused(self):
         a, b, _ = self.nodes

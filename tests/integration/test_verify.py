@@ -410,6 +410,54 @@ class VerifyTest(VerifyCase):
         self.vwr.leave("pass2", holder["token"])
 
 
+class ActivityTest(VerifyCase):
+    """A visitor behind a gateway sends no heartbeats: the verifies that let it through keep its
+    session (session_timeout 3 s, so tokens of 3 s), on both stores."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.vwr = VwrProcess("tokens:\n  issuer: %s\nrooms:\n" % ISSUER
+                             + room("brief", "brief.example.com", "/", session_timeout="3s"))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.vwr.close()
+
+    def test_verifies_every_half_second_keep_the_session_past_timeout_and_token_lifetime(self):
+        answer, _ = self.admitted("brief")
+        cookie = first = answer["token"]
+        jti = claims_of(first)["jti"]
+        renewed = 0
+        started = time.monotonic()
+        while time.monotonic() - started < 8:
+            time.sleep(0.5)  # the visitor's pace: the thing under test, not a synchronisation
+            code, hdrs, body = self.verify(host="brief.example.com", uri="/page",
+                                           cookie="vwr_brief=" + cookie)
+            self.assertEqual(code, 204, "after %.1f s: %r" % (time.monotonic() - started, body))
+            fresh = hdrs.get("X-VWR-Token")
+            if fresh:
+                self.assertEqual(claims_of(fresh)["jti"], jti, "the same session")
+                set_cookie = hdrs.get("X-VWR-Set-Cookie", "")
+                self.assertTrue(set_cookie.startswith("vwr_brief=%s;" % fresh), set_cookie)
+                cookie = fresh
+                renewed += 1
+        self.assertGreaterEqual(renewed, 4)
+        self.assertEqual(self.vwr.heartbeat("brief", cookie)[0], 204, "the session lives")
+        # One store write per session per second at most, not one per request.
+        refreshes = self.vwr.metrics()["vwr_verify_session_refreshes_total"]
+        self.assertGreaterEqual(refreshes, 4)
+        self.assertLessEqual(refreshes, 10)
+        # The first token, replayed: expired long ago, whatever its renewals.
+        self.assert_not_admitted(self.verify("brief", cookie="vwr_brief=" + first),
+                                 "token_expired", "brief")
+        # Left: neither the renewed token nor a renewal is honoured any more.
+        self.assertEqual(self.vwr.leave("brief", cookie)[0], 204)
+        wait_until(lambda: self.verify("brief", cookie="vwr_brief=" + cookie)[0] == 401, 2,
+                   message="the ended session refused")
+        code, hdrs, _ = self.verify("brief", cookie="vwr_brief=" + cookie)
+        self.assertNotIn("X-VWR-Token", hdrs)
+
+
 class WebSettingsTest(VerifyCase):
     """web.public_url, cookie_secure and cookie_domain."""
 

@@ -32,11 +32,15 @@
       value: 'Requests', 'protection.title': 'Abuse protection', list: 'List', entry: 'Entry',
       source: 'Source', expires: 'Expires', add: 'Add', remove: 'Remove', ttl: 'TTL (s)',
       'audit.title': 'Audit log', time: 'Time', operator: 'Operator', address: 'Address',
-      action: 'Action', before: 'Before', after: 'After', search: 'Search', text: 'Text',
+      action: 'Action', actions: 'Actions', before: 'Before', after: 'After', search: 'Search',
+      text: 'Text',
       'operators.title': 'Operators', name: 'Name', role: 'Role', origin: 'Origin',
       'operators.token': 'Token for {0} (shown once, copy it now): ',
       'viewer.note': 'You are a viewer: you can see everything and change nothing.',
-      'confirm.remove': 'Remove {0}?',
+      'confirm.remove': 'Remove {0}?', 'sessions.endAll': 'End all sessions',
+      'confirm.endAll': 'End all {0} sessions of room {1}? Everyone admitted has to queue again, '
+          + 'and their tokens stop working within a second.',
+      'sessions.ended': '{0} sessions ended',
     },
     ko: {
       'nav.overview': '개요', 'nav.stats': '통계', 'nav.protection': '차단 관리',
@@ -60,11 +64,14 @@
       'stats.top.userAgent': '상위 사용자 에이전트', count: '건수', share: '비율', start: '시작',
       value: '요청', 'protection.title': '차단 관리', list: '목록', entry: '항목', source: '출처',
       expires: '만료', add: '추가', remove: '삭제', ttl: 'TTL (초)', 'audit.title': '감사 로그',
-      time: '시각', operator: '운영자', address: '주소', action: '작업', before: '이전',
+      time: '시각', operator: '운영자', address: '주소', action: '작업', actions: '관리', before: '이전',
       after: '이후', search: '검색', text: '내용', 'operators.title': '운영자', name: '이름',
       role: '역할', origin: '출처', 'operators.token': '{0}의 토큰 (한 번만 표시됩니다, 지금 복사하세요): ',
       'viewer.note': '조회 전용 역할입니다: 모든 것을 볼 수 있지만 바꿀 수는 없습니다.',
-      'confirm.remove': '{0}을(를) 삭제할까요?',
+      'confirm.remove': '{0}을(를) 삭제할까요?', 'sessions.endAll': '모든 세션 종료',
+      'confirm.endAll': '{1} 방의 세션 {0}개를 모두 종료할까요? 입장한 사람은 모두 다시 줄을 '
+          + '서야 하며, 토큰은 1초 안에 더 이상 통하지 않습니다.',
+      'sessions.ended': '세션 {0}개를 종료했습니다',
     },
   };
   const stored = localStorage.getItem('vwr.console.lang');
@@ -102,8 +109,11 @@
     clearTimeout(toast.timer);
     toast.timer = setTimeout(() => { box.className = ''; }, 4000);
   }
-  function table(headers, rows) {
-    return el('div', { class: 'scroll' }, el('table', {},
+  // A table in a box that scrolls sideways on a narrow window; the box takes the keyboard focus
+  // (tabindex 0), so that it can be scrolled without a mouse, and is named for screen readers.
+  function table(label, headers, rows) {
+    return el('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': label },
+        el('table', {},
         el('thead', {}, el('tr', {}, headers.map((h) => el('th', { scope: 'col', text: h })))),
         el('tbody', {}, rows.map((r) => el('tr', {}, r.map((c) => el('td', {}, c)))))));
   }
@@ -138,7 +148,7 @@
 
   // ---- charts (uPlot) ----
   function chart(container, title, names, data, opts) {
-    container.replaceChildren(el('h3', { text: title }));
+    container.replaceChildren(el((opts && opts.heading) || 'h3', { text: title }));
     if (!window.uPlot) return null;
     const colors = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2'];
     const width = Math.max(280, Math.min(container.clientWidth || 600, 900) - 8);
@@ -186,7 +196,7 @@
           api('GET', '/admin/api/v1/stats?' + qs({ room: r.policy.room, step: '1s',
             from: nowS() - 5, to: nowS(), metrics: 'requests,surges' })).catch(() => null)));
         if (!alive) return;
-        body.replaceChildren(table(
+        body.replaceChildren(table(t('overview.title'),
             [t('room'), t('mode'), t('waiting'), t('active'), t('rate'), t('eta'), t('requests'),
              t('surge'), t('control')],
             rooms.map((r, i) => {
@@ -234,7 +244,8 @@
       const parts = [el('h2', { text: t('room.controls') })];
       if (!canChange()) {
         parts.push(el('p', { class: 'note', text: t('viewer.note') }));
-        parts.push(table([t('mode'), 'max_active', 'admit_rate', 'session_timeout', t('message')],
+        parts.push(table(t('room.controls'),
+            [t('mode'), 'max_active', 'admit_rate', 'session_timeout', t('message')],
             [[policy.mode, policy.max_active, policy.admit_rate, policy.session_timeout,
               msg.message]]));
         controls.replaceChildren(...parts);
@@ -268,6 +279,18 @@
             on: { click: () => put({ mode: 'pause' }) } }),
           el('button', { type: 'button', class: 'secondary', id: 'resume', text: t('resume'),
             on: { click: () => put({ mode: 'fifo' }) } })));
+      // Apart from the routine buttons, and asked first: everyone inside has to queue again.
+      parts.push(el('div', { class: 'row' },
+          el('button', { type: 'button', class: 'danger', id: 'end-all',
+            text: t('sessions.endAll'), on: { click: async () => {
+              try {
+                const { rooms } = await api('GET', '/admin/api/v1/rooms');
+                const now = rooms.find((x) => x.policy.room === room);
+                if (!window.confirm(t('confirm.endAll', now ? now.active : '?', room))) return;
+                const done = await api('DELETE', path + '/sessions');
+                toast(t('sessions.ended', done.ended));
+              } catch (err) { toast(t('error', err.message), true); }
+            } } })));
       parts.push(el('form', { class: 'grid', on: { submit: async (e) => {
         e.preventDefault();
         try {
@@ -367,13 +390,16 @@
             k: 10 })).catch(() => ({ dim, top: [] }))));
         out.replaceChildren(box,
             el('h2', { text: t('stats.peaks') }),
-            table([t('start'), t('value'), 'joins', 'waiting'], peaks.peaks.map((p) =>
+            table(t('stats.peaks'), [t('start'), t('value'), 'joins', 'waiting'],
+                peaks.peaks.map((p) =>
               [new Date(p.start * 1000).toLocaleString(lang), p.value, p.joins, p.waiting])),
             el('div', { class: 'tops' }, tops.map((top, i) => el('section', {},
                 el('h2', { text: t('stats.top.' + ['pageUrl', 'ip', 'userAgent'][i]) }),
-                table([t('entry'), t('count'), t('share')], top.top.map((x) =>
+                table(t('stats.top.' + ['pageUrl', 'ip', 'userAgent'][i]),
+                    [t('entry'), t('count'), t('share')], top.top.map((x) =>
                   [x.key, x.count, (x.share * 100).toFixed(1) + '%']))))));
-        chart(box, t('stats.title'), metrics.split(','), seriesData(answer, metrics.split(',')));
+        chart(box, t('stats.title'), metrics.split(','), seriesData(answer, metrics.split(',')),
+            { heading: 'h2' });
       } catch (err) { toast(t('error', err.message), true); }
     };
     show(el('h1', { text: t('stats.title') }),
@@ -394,9 +420,11 @@
       const answers = await Promise.all(lists.map((l) =>
         api('GET', base + l).catch(() => ({ entries: [] }))));
       out.replaceChildren(...lists.map((l, i) => {
-        const input = el('input', { 'aria-label': l + ' ' + t('entry'), placeholder: '10.0.0.0/8' });
+        const input = el('input', { 'aria-label': l + ' ' + t('entry'),
+          placeholder: '10.0.0.0/8' });
         return el('section', { class: 'card' }, el('h2', { text: l }),
-            table([t('entry'), t('source'), t('expires'), ''], answers[i].entries.map((e) => [
+            table(l, [t('entry'), t('source'), t('expires'), t('actions')],
+                answers[i].entries.map((e) => [
               e.ip ?? e.identity, e.source,
               e.expires ? new Date(e.expires * 1000).toLocaleString(lang) : t('none'),
               canChange() && e.source === 'admin' ? el('button', { type: 'button',
@@ -439,7 +467,7 @@
       csv.href = '/admin/api/v1/audit?' + qs({ ...q, format: 'csv' });
       try {
         const { entries } = await api('GET', '/admin/api/v1/audit?' + qs({ ...q, limit: 200 }));
-        out.replaceChildren(table(
+        out.replaceChildren(table(t('audit.title'),
             [t('time'), t('operator'), t('address'), t('room'), t('action'), t('before'),
              t('after')],
             entries.map((e) => [new Date(e.unix_ms).toLocaleString(lang), e.operator, e.address,
@@ -461,7 +489,8 @@
     const made = el('p', { class: 'token', role: 'status' });
     const draw = async () => {
       const { operators } = await api('GET', '/admin/api/v1/operators');
-      out.replaceChildren(table([t('name'), t('role'), t('origin'), ''], operators.map((o) => [
+      out.replaceChildren(table(t('operators.title'), [t('name'), t('role'), t('origin'),
+        t('actions')], operators.map((o) => [
         o.name, o.role, o.origin, o.origin === 'api' ? el('button', { type: 'button',
           class: 'secondary', text: t('remove'), on: { click: async () => {
             if (!window.confirm(t('confirm.remove', o.name))) return;
@@ -490,7 +519,9 @@
   function applyTexts() {
     document.documentElement.lang = lang;
     for (const node of document.querySelectorAll('[data-t]')) node.textContent = t(node.dataset.t);
-    document.getElementById('lang').textContent = TEXTS[lang].lang;
+    const other = document.getElementById('lang');
+    other.textContent = TEXTS[lang].lang;
+    other.lang = lang === 'ko' ? 'en' : 'ko';  // the button names the other language in it
   }
   async function route() {
     stopView();

@@ -19,6 +19,7 @@ end
 local session = 'b' .. redis.call('HINCRBY', K_ROOM, 'bypass_last', 1)
 redis.call('ZADD', K_SESS, now, session)
 redis.call('HSET', K_SINFO, session, now)
+redis.call('ZADD', K_SADM, now, session)
 if identity ~= '' then
   redis.call('HSET', K_TIDENT, session, identity)
   redis.call('HSET', K_IDENT, 'b:' .. identity, session)

@@ -12,8 +12,10 @@
 --   KEYS[7] revoked ZSET ended sessions: session -> ended_at_ms, kept for as long as a token
 --                        naming one may still be valid (the tick's holder prunes; every node's
 --                        tick reads what is new, so that /api/v1/verify refuses it everywhere)
---   KEYS[8] lease  STRING the node that ticks this room (tick script only)
---   KEYS[9] nodes  HASH  node -> last tick_ms of each node serving the room (tick script only)
+--   KEYS[8] sadm   ZSET  admitted sessions: session -> admitted_ms (what rooms[].session_max
+--                        ends, earliest first; sinfo holds the same times by session)
+--   KEYS[9] lease  STRING the node that ticks this room (tick script only)
+--   KEYS[10] nodes HASH  node -> last tick_ms of each node serving the room (tick script only)
 -- A session is named by its ticket number in decimal, or, when admitted without a place in
 -- line (admit.lua), by 'b' and its number in the room's bypass range ('b7' is the node's
 -- core::kBypassTicketBase + 7: Lua's numbers are doubles and cannot hold 2^62 + n exactly).
@@ -22,6 +24,7 @@
 -- expiry. The rules are core::Room's (src/core/room.cpp); keep the two in step.
 local K_ROOM, K_IDENT, K_TIDENT, K_CALLS, K_SESS, K_SINFO, K_REVOKED = KEYS[1], KEYS[2], KEYS[3],
     KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local K_SADM = KEYS[8]
 
 local function now_ms()
   local t = redis.call('TIME')
@@ -87,6 +90,7 @@ end
 local function end_session(n, counter, now)
   if redis.call('ZREM', K_SESS, n) == 0 then return 0 end
   redis.call('HDEL', K_SINFO, n)
+  redis.call('ZREM', K_SADM, n)
   forget_identity(n)
   redis.call('HINCRBY', K_ROOM, counter, 1)
   redis.call('ZADD', K_REVOKED, now, n)
@@ -96,6 +100,7 @@ end
 local function create_session(n, now, immediate)
   redis.call('ZADD', K_SESS, now, n)
   redis.call('HSET', K_SINFO, n, now)
+  redis.call('ZADD', K_SADM, now, n)
   redis.call('HINCRBY', K_ROOM, 'admissions', 1)
   if immediate then redis.call('HINCRBY', K_ROOM, 'immediate', 1) end
 end

@@ -9,6 +9,7 @@ extern const char* const kJoin;
 extern const char* const kStatus;
 extern const char* const kHeartbeat;
 extern const char* const kLeave;
+extern const char* const kLeaveAll;
 extern const char* const kLeaveIdentity;
 extern const char* const kTick;
 extern const char* const kAdopt;

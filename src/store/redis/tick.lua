@@ -2,13 +2,15 @@
 -- figures and the sessions ended since its last tick. ARGV[8] = this node's id, ARGV[9] = lease
 -- period in ms, ARGV[10] = most tickets to call in one tick, ARGV[11] = where this node's reading
 -- of the revoked sessions stands (ended_at_ms; '' for a node that has read none yet: it starts
--- ARGV[12] ago), ARGV[12] = how long a revoked session is kept, in ms.
+-- ARGV[12] ago), ARGV[12] = how long a revoked session is kept, in ms, ARGV[13] = the policy's
+-- session_max in ms (0: no cap).
 -- Returns {ticked (0|1), last, front, waiting, active, called, advance_rate, joins, rejected,
 --          full, admissions, immediate, no_shows, expired, leaves, rejoins, lease holder,
 --          policy in force (as encoded by the nodes), nodes serving the room, bypass,
 --          where the node's reading stands now, {session, ended_at_ms, ...} revoked from where it
 --          stood, withdrawn}.
-local K_LEASE, K_NODES = KEYS[8], KEYS[9]
+local K_LEASE, K_NODES = KEYS[9], KEYS[10]
+local session_max_ms = tonumber(ARGV[13]) or 0
 local node, lease_ms, max_call = ARGV[8], tonumber(ARGV[9]), tonumber(ARGV[10])
 local revoked_from, revoked_keep_ms = ARGV[11], tonumber(ARGV[12])
 local kRevokedPerTick = 5000
@@ -28,6 +30,13 @@ if holder == node then
   for _, n in ipairs(redis.call('ZRANGEBYSCORE', K_SESS, '-inf', now - P.session_timeout_ms,
                                 'LIMIT', 0, 10000)) do
     end_session(n, 'expired', now)
+  end
+  -- Sessions at the cap on time inside end however active (core::Room::Tick).
+  if session_max_ms > 0 then
+    for _, n in ipairs(redis.call('ZRANGEBYSCORE', K_SADM, '-inf', now - session_max_ms,
+                                  'LIMIT', 0, 10000)) do
+      end_session(n, 'expired', now)
+    end
   end
   -- Revoked sessions no token can name any more are forgotten.
   redis.call('ZREMRANGEBYSCORE', K_REVOKED, '-inf', now - revoked_keep_ms)

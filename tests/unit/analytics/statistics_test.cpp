@@ -232,6 +232,19 @@ TEST(Statistics, EntriesAndExitsAreTheStoreCountersDeltas) {
                 ",5,2,3,2,1,3,1,2,1,6,1\n");
 }
 
+TEST(Statistics, WhatHappensBeforeTheFirstStepCountsFromTheBaselineAtStart) {
+  Node node;
+  const std::int64_t start = node.now();
+  RoomSample sample = Sample("shop");
+  sample.counters.joins = 100;  // before the node served: not counted
+  node.stats.Baseline({sample});
+  sample.counters.joins = 107;  // joins served before the first step
+  node.EndSecond({sample});
+  Answer a = node.Ask("room=shop&step=1s&from=" + std::to_string(start) +
+                      "&to=" + std::to_string(start + 1) + "&metrics=joins&format=csv");
+  EXPECT_EQ(a.body, "time,joins\n" + std::to_string(start) + ",7\n");
+}
+
 TEST(Statistics, WaitTimesAndEtaHonestyComeFromTheLineAndTheFrontier) {
   Node node;
   const std::int64_t start = node.now();

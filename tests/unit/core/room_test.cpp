@@ -264,6 +264,27 @@ TEST_F(RoomTest, LeaveFreesSlotAtOnce) {
   EXPECT_EQ(room_->counters().leaves, 1u);
 }
 
+TEST_F(RoomTest, LeaveAllEndsEverySessionAndTheLineStays) {
+  Policy p = MakePolicy();
+  p.max_active = 2;
+  Start(p);
+  const TicketOutcome a = Join();
+  const TicketOutcome b = Join();
+  const TicketOutcome bypass = room_->Admit("pass", Now());
+  const TicketOutcome waiting = Join();
+  ASSERT_EQ(waiting.status, TicketStatus::kWaiting);
+  EXPECT_EQ(room_->LeaveAll(), 3u);
+  EXPECT_EQ(room_->active(), 0);
+  EXPECT_EQ(room_->counters().leaves, 3u);
+  for (std::uint64_t ended : {a.ticket, b.ticket, bypass.ticket}) {
+    EXPECT_EQ(room_->FindSession(ended), nullptr);
+  }
+  EXPECT_EQ(room_->waiting(), 1u) << "the line is not a session";
+  EXPECT_EQ(room_->LeaveAll(), 0u);
+  Run(milliseconds(100));
+  EXPECT_EQ(Poll(waiting.ticket).status, TicketStatus::kAdmitted);
+}
+
 TEST_F(RoomTest, PositionsNeverIncrease) {
   Policy p = MakePolicy();
   p.max_active = 10;

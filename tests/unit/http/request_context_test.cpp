@@ -12,6 +12,9 @@
 namespace vwr::http {
 namespace {
 
+// What the server holds for a request (Begin keeps a reference to it): a peer of no address.
+const ConnectionInfo kNoConnection{};
+
 using std::chrono::milliseconds;
 
 // Captures what the default logger writes while the test runs.
@@ -109,7 +112,7 @@ TEST(RequestContext, AnswersTakeTheRequestsVersionAndKeepAlive) {
   Request old{verb::get, "/", 10};  // HTTP/1.0 without keep-alive
   Request kept{verb::get, "/", 11};
   for (const Request* req : {&old, &kept}) {
-    RequestContext ctx = pipeline.Begin(*req, ConnectionInfo{}, answers.Collect());
+    RequestContext ctx = pipeline.Begin(*req, kNoConnection, answers.Collect());
     EXPECT_EQ(ctx.version(), req->version());
     EXPECT_EQ(ctx.keep_alive(), req->keep_alive());
     const Response error = ctx.ErrorResponse(ApiError::kRoomNotFound, "no such room");
@@ -134,7 +137,8 @@ TEST(RequestContext, AnswersTakeTheRequestsVersionAndKeepAlive) {
 TEST(RequestContext, TheClientAddressIsTheOneATrustedProxyForwardedFor) {
   util::FakeClock clock;
   ApiMetrics metrics;
-  RequestPipeline pipeline(clock, metrics, {.trusted_proxies = {*util::IpRange::Parse("10.0.0.0/8")}});
+  RequestPipeline pipeline(clock, metrics,
+                           {.trusted_proxies = {*util::IpRange::Parse("10.0.0.0/8")}});
   Request req{verb::get, "/", 11};
   req.set("X-Forwarded-For", "203.0.113.7, 10.0.0.2");
   Answers answers;
@@ -154,8 +158,8 @@ TEST(RequestContext, TheGuardStepCountsWhatTheActionNamed) {
   util::FakeClock clock;
   ApiMetrics metrics;
   RecordingGuard guard;
-  RequestPipeline pipeline(clock, metrics,
-                           {.trusted_proxies = {*util::IpRange::Parse("10.0.0.1")}, .guard = &guard});
+  RequestPipeline pipeline(
+      clock, metrics, {.trusted_proxies = {*util::IpRange::Parse("10.0.0.1")}, .guard = &guard});
   Request req{verb::post, "/api/v1/rooms/sale/join", 11};
   req.set("X-Forwarded-For", "203.0.113.7");
   Answers answers;
@@ -186,7 +190,7 @@ TEST(RequestContext, WithoutAGuardEveryRequestPasses) {
   RequestPipeline pipeline(clock, metrics);
   const Request req{verb::get, "/", 11};
   Answers answers;
-  RequestContext ctx = pipeline.Begin(req, ConnectionInfo{}, answers.Collect());
+  RequestContext ctx = pipeline.Begin(req, kNoConnection, answers.Collect());
   EXPECT_FALSE(ctx.guarded());
   EXPECT_EQ(ctx.Guard("sale", "t", true, guard::GuardRequestKind::kOther).action,
             guard::GuardAction::kPass);
@@ -198,7 +202,7 @@ TEST(RequestContext, ABlockedRequestGets429WithRetryAfter) {
   RequestPipeline pipeline(clock, metrics);
   const Request req{verb::get, "/", 11};
   Answers answers;
-  RequestContext ctx = pipeline.Begin(req, ConnectionInfo{}, answers.Collect());
+  RequestContext ctx = pipeline.Begin(req, kNoConnection, answers.Collect());
 
   const Response limited =
       ctx.BlockedResponse({guard::GuardAction::kBlock, std::chrono::seconds(42), "rate_limit_ip"});
@@ -223,16 +227,16 @@ TEST(RequestContext, ErrorsAreLoggedAndAnEndpointSetApartHasItsOwnRate) {
   const Request req{verb::get, "/api/v1/verify?room=a", 11};
   Answers answers;
   for (int i = 0; i < 5; ++i) {
-    RequestContext ctx = pipeline.Begin(req, ConnectionInfo{}, answers.Collect());
+    RequestContext ctx = pipeline.Begin(req, kNoConnection, answers.Collect());
     ctx.set_endpoint(Endpoint::kVerify);
     ctx.Error(ApiError::kInvalidToken, "not admitted");
   }
   for (int i = 0; i < 5; ++i) {
-    RequestContext ctx = pipeline.Begin(req, ConnectionInfo{}, answers.Collect());
+    RequestContext ctx = pipeline.Begin(req, kNoConnection, answers.Collect());
     ctx.set_endpoint(Endpoint::kStatus);
     ctx.Error(ApiError::kInvalidTicket, "forged");
   }
-  RequestContext fine = pipeline.Begin(req, ConnectionInfo{}, answers.Collect());
+  RequestContext fine = pipeline.Begin(req, kNoConnection, answers.Collect());
   fine.Json(status::ok, "{}");
 
   const std::vector<std::string> lines = log.Lines();
@@ -254,7 +258,7 @@ TEST(RequestContext, AContinuationSharesTheContextOnce) {
   RequestPipeline pipeline(clock, metrics);
   const Request req{verb::post, "/api/v1/rooms/a/join", 11};
   Answers answers;
-  RequestContext ctx = pipeline.Begin(req, ConnectionInfo{}, answers.Collect());
+  RequestContext ctx = pipeline.Begin(req, kNoConnection, answers.Collect());
   ctx.set_endpoint(Endpoint::kJoin);
 
   std::shared_ptr<RequestContext> shared = std::move(ctx).Share();
@@ -269,6 +273,85 @@ TEST(RequestContext, AContinuationSharesTheContextOnce) {
   again->Json(status::ok, "{}");
   ASSERT_EQ(answers.responses.size(), 1u);
   EXPECT_TRUE(Has(Rendered(metrics), R"(vwr_http_requests_total{endpoint="join",code="200"} 1)"));
+}
+
+// What an observer of finished requests is told.
+struct SeenRequest {
+  std::string room;
+  Endpoint endpoint = Endpoint::kOther;
+  unsigned status = 0;
+  bool blocked = false;
+  bool tracer_poll = false;
+  std::string page_url, user, host, user_agent;
+  util::Duration latency{};
+};
+
+class SeeingObserver final : public RequestObserver {
+ public:
+  void Finished(RequestContext& ctx, unsigned status, util::Duration latency) noexcept override {
+    const RequestContext::Visitor v = ctx.visitor();
+    seen.push_back({std::string(ctx.room()), ctx.endpoint(), status, ctx.blocked(),
+                    ctx.tracer_poll(), std::string(v.page_url), std::string(v.user),
+                    std::string(v.host), std::string(v.user_agent), latency});
+  }
+  std::vector<SeenRequest> seen;
+};
+
+TEST(RequestContext, FinishTellsTheObserverWhatTheHandlerNoted) {
+  util::FakeClock clock;
+  ApiMetrics metrics;
+  SeeingObserver observer;
+  metrics.SetObserver(&observer);
+  RecordingGuard guard;
+  RequestPipeline pipeline(clock, metrics, {.trusted_proxies = {}, .guard = &guard});
+  Request req{verb::post, "/api/v1/rooms/sale/join", 11};
+  req.set(field::host, "shop.example.com");
+  req.set(field::user_agent, "Mozilla/5.0 Chrome/120");
+  Answers answers;
+  {
+    RequestContext ctx = pipeline.Begin(req, kNoConnection, answers.Collect());
+    ctx.set_endpoint(Endpoint::kJoin);
+    ctx.KeepVisitor("https://shop.example.com/sale", "alice");
+    // The guard names the room; a continuation moves the context (what was kept moves along).
+    ctx.Guard("sale", "", false, guard::GuardRequestKind::kJoin);
+    std::shared_ptr<RequestContext> later = std::move(ctx).Share();
+    clock.Advance(milliseconds(3));
+    later->Json(status::ok, "{}");
+  }
+  {
+    RequestContext ctx = pipeline.Begin(req, kNoConnection, answers.Collect());
+    ctx.set_endpoint(Endpoint::kTracerInput);
+    ctx.set_room("sale");
+    ctx.set_tracer_poll(true);
+    ctx.set_visitor({.page_url = "/p", .user = "bob", .host = "form-host", .user_agent = "App/1"});
+    guard.verdict = {guard::GuardAction::kBlock, std::chrono::seconds(1), "rate_limit"};
+    ASSERT_EQ(ctx.Guard("sale", "", false, guard::GuardRequestKind::kOther).action,
+              guard::GuardAction::kBlock);
+    ctx.Json(status::ok, "NE");  // TRACER answers a blocked caller 200 NE: still blocked
+  }
+  {
+    RequestContext ctx = pipeline.Begin(req, kNoConnection, answers.Collect());
+    ctx.Error(ApiError::kNotFound, "no such endpoint");  // no room: nobody's traffic
+  }
+  ASSERT_EQ(observer.seen.size(), 3u);
+  const SeenRequest& join = observer.seen[0];
+  EXPECT_EQ(join.room, "sale");
+  EXPECT_EQ(join.endpoint, Endpoint::kJoin);
+  EXPECT_EQ(join.status, 200u);
+  EXPECT_FALSE(join.blocked);
+  EXPECT_EQ(join.page_url, "https://shop.example.com/sale");
+  EXPECT_EQ(join.user, "alice");
+  EXPECT_EQ(join.host, "shop.example.com") << "the Host header when nothing else was noted";
+  EXPECT_EQ(join.user_agent, "Mozilla/5.0 Chrome/120");
+  EXPECT_EQ(join.latency, milliseconds(3));
+  const SeenRequest& poll = observer.seen[1];
+  EXPECT_TRUE(poll.blocked);
+  EXPECT_TRUE(poll.tracer_poll);
+  EXPECT_EQ(poll.host, "form-host");
+  EXPECT_EQ(poll.user_agent, "App/1");
+  EXPECT_EQ(poll.user, "bob");
+  EXPECT_EQ(observer.seen[2].room, "");
+  EXPECT_EQ(observer.seen[2].status, 404u);
 }
 
 }  // namespace

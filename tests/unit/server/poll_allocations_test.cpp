@@ -15,12 +15,14 @@
 #include <string>
 #include <string_view>
 
+#include "analytics/recorder.hpp"
 #include "api/public_api.hpp"
+#include "app/request_recording.hpp"
 #include "guard/abuse_guard.hpp"
 #include "server/http_server.hpp"
-#include "unit/server/raw_client.hpp"
 #include "store/embedded_store.hpp"
 #include "token/es256.hpp"
+#include "unit/server/raw_client.hpp"
 
 namespace {
 std::atomic<std::size_t> g_allocations{0};
@@ -52,9 +54,7 @@ void* operator new(std::size_t size, std::align_val_t align) {
   if (void* p = AllocateAligned(size, align)) return p;
   throw std::bad_alloc();
 }
-void* operator new[](std::size_t size, std::align_val_t align) {
-  return operator new(size, align);
-}
+void* operator new[](std::size_t size, std::align_val_t align) { return operator new(size, align); }
 void* operator new(std::size_t size, std::align_val_t align, const std::nothrow_t&) noexcept {
   return AllocateAligned(size, align);
 }
@@ -72,9 +72,7 @@ void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept {
-  std::free(p);
-}
+void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
 #pragma GCC diagnostic pop
 
 namespace vwr::server {
@@ -85,7 +83,9 @@ using std::chrono::seconds;
 // What a poll costs once a connection is warm, as the comment on BasicHttpSession counts it.
 constexpr std::size_t kAllocationsPerPoll = 7;
 
-TEST(PollAllocations, AKeepAliveStatusPollAllocatesWhatTheDocsSay) {
+// Polls `kPolls` times over one warm keep-alive connection; the allocations they took.
+// `observer`: who hears of every answer (the traffic analysis, as a node wires it).
+void ExpectPollAllocations(http::RequestObserver* observer) {
   spdlog::set_level(spdlog::level::warn);
   util::FakeClock clock;
   token::SecretKey key{{1, 2, 3}};
@@ -94,6 +94,7 @@ TEST(PollAllocations, AKeepAliveStatusPollAllocatesWhatTheDocsSay) {
   ring.SetOwnKeys(token::SingleKeySet(token::EcPrivateKey::Generate(), 0));
   token::AdmissionTokenSigner tokens{ring, clock};
   http::ApiMetrics metrics;
+  metrics.SetObserver(observer);
   core::Policy policy;
   policy.max_active = 1;  // taken by the first join: the polling ticket waits
   store::EmbeddedStore store({{"sale", policy}}, clock);
@@ -127,9 +128,10 @@ TEST(PollAllocations, AKeepAliveStatusPollAllocatesWhatTheDocsSay) {
   server.Start();
 
   // What the SDK sends.
-  const std::string poll = "GET /api/v1/rooms/sale/status HTTP/1.1\r\nHost: queue.example.com\r\n"
-                           "X-VWR-Ticket: " +
-                           ticket + "\r\n\r\n";
+  const std::string poll =
+      "GET /api/v1/rooms/sale/status HTTP/1.1\r\nHost: queue.example.com\r\n"
+      "X-VWR-Ticket: " +
+      ticket + "\r\n\r\n";
   testing::RawClient client(bound->port());
   ASSERT_TRUE(client.connected());
   // The first polls grow what a connection keeps (its buffers, Asio's recycled handler memory).
@@ -142,6 +144,23 @@ TEST(PollAllocations, AKeepAliveStatusPollAllocatesWhatTheDocsSay) {
   EXPECT_EQ(allocations, kAllocationsPerPoll * kPolls)
       << static_cast<double>(allocations) / kPolls << " allocations per poll";
   server.Stop(std::chrono::milliseconds(1000));
+}
+
+TEST(PollAllocations, AKeepAliveStatusPollAllocatesWhatTheDocsSay) {
+  ExpectPollAllocations(nullptr);
+}
+
+TEST(PollAllocations, RecordingTheTrafficAllocatesNothingMore) {
+  // Every poll counted in its room, one in eight with its visitor (address, agent, host).
+  analytics::Recorder recorder;
+  recorder.Room("sale");
+  app::RequestRecording recording(recorder);
+  ExpectPollAllocations(&recording);
+  std::vector<analytics::Recorder::Collected> collected;
+  recorder.Collect(collected);
+  ASSERT_EQ(collected.size(), 1u);
+  EXPECT_GE(collected[0].frame[analytics::field::kRequestsStatus], 1100u) << "the polls counted";
+  EXPECT_FALSE(collected[0].tops[static_cast<std::size_t>(analytics::Dimension::kIp)].empty());
 }
 
 }  // namespace

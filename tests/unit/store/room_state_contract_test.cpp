@@ -93,6 +93,7 @@ class RoomStateContract : public testing::TestWithParam<Kind> {
       options.client = redis::testing::OptionsFor(*redis_);
       options.node_id = "contract-node";
       options.lease = milliseconds(1000);
+      options.end_all_batch = 2;  // LeaveAll takes several batches with a few sessions
       store_ = std::make_unique<RedisStore>(rooms, util::SystemClock::Instance(), options);
     }
     ASSERT_TRUE(TickUntil([&] { return store_->Ready(); })) << "the store never became ready";
@@ -197,6 +198,13 @@ class RoomStateContract : public testing::TestWithParam<Kind> {
     std::promise<boost::system::result<bool>> done;
     auto future = done.get_future();
     Room().Leave(ticket, [&done](auto r) { done.set_value(std::move(r)); });
+    return Await(future);
+  }
+
+  std::uint64_t LeaveAll() {
+    std::promise<boost::system::result<std::uint64_t>> done;
+    auto future = done.get_future();
+    Room().LeaveAll([&done](auto r) { done.set_value(std::move(r)); });
     return Await(future);
   }
 
@@ -431,6 +439,37 @@ TEST_P(RoomStateContract, LeaveIdentityEndsTheIdentitysSessionOrGivesBackItsPlac
   EXPECT_EQ(f.counters.no_shows, 0u);
 }
 
+// An operator's "end all sessions": every session ends (from the line and bypass alike, more
+// than one Redis batch), the line and its called tickets stay, and the slots go to the line.
+TEST_P(RoomStateContract, LeaveAllEndsEverySessionAndTheLineTakesTheSlots) {
+  core::Policy p = BasePolicy();
+  p.max_active = 3;
+  Open(p);
+  const TicketAnswer a = Join();
+  const TicketAnswer b = Join();
+  const TicketAnswer c = Join();
+  const TicketAnswer bypass = Admit("pass-holder");
+  const TicketAnswer waiting = Join();
+  ASSERT_EQ(c.status, TicketStatus::kAdmitted);
+  ASSERT_EQ(waiting.status, TicketStatus::kWaiting);
+
+  EXPECT_EQ(LeaveAll(), 4u);
+  for (const TicketAnswer& s : {a, b, c, bypass}) {
+    EXPECT_TRUE(Room().SessionEnded(s.ticket)) << "session " << s.ticket;
+    EXPECT_FALSE(Heartbeat(s.ticket)) << "session " << s.ticket;
+  }
+  EXPECT_EQ(Room().Figures().active, 0);
+  EXPECT_EQ(LeaveAll(), 0u) << "nothing left to end";
+
+  // The one who waited is called into a freed slot; its session is not ended.
+  const TicketAnswer in = AwaitDecided(waiting);
+  EXPECT_EQ(in.status, TicketStatus::kAdmitted);
+  EXPECT_FALSE(Room().SessionEnded(in.ticket));
+  const RoomFigures f = FiguresWhen([](const RoomFigures& g) { return g.counters.leaves == 4; });
+  EXPECT_EQ(f.active, 1);
+  EXPECT_EQ(f.queue_size, 0u);
+}
+
 TEST_P(RoomStateContract, AWithdrawnPlaceLeavesTheLineAndTakesNoSlot) {
   core::Policy p = BasePolicy();
   p.max_active = 1;
@@ -516,6 +555,53 @@ TEST_P(RoomStateContract, AnIdleSessionEndsAfterSessionTimeout) {
   EXPECT_FALSE(Heartbeat(a.ticket));
   EXPECT_EQ(Status(a).status, TicketStatus::kExpired);
   EXPECT_EQ(Room().Figures().counters.expired_sessions, 1u);
+}
+
+TEST_P(RoomStateContract, ASessionEndsAtSessionMaxHoweverActive) {
+  // The cap counts from admission, on both stores; heartbeats do not move it.
+  core::Policy p = BasePolicy();
+  p.session_timeout = seconds(60);
+  p.session_max = seconds(1);
+  Open(p);
+  const auto start = std::chrono::steady_clock::now();
+  const TicketAnswer a = Join();
+  const TicketAnswer bypass = Admit("regular");
+  ASSERT_EQ(a.status, TicketStatus::kAdmitted);
+  ASSERT_EQ(bypass.status, TicketStatus::kAdmitted);
+  ASSERT_TRUE(TickUntil([&] {
+    Heartbeat(a.ticket);
+    Heartbeat(bypass.ticket);
+    return Room().Figures().active == 0;
+  }));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, milliseconds(900));
+  EXPECT_FALSE(Heartbeat(a.ticket));
+  EXPECT_EQ(Status(a).status, TicketStatus::kExpired);
+  EXPECT_TRUE(Room().SessionEnded(a.ticket) ||
+              TickUntil([&] { return Room().SessionEnded(a.ticket); }));
+  EXPECT_EQ(FiguresWhen([](const RoomFigures& f) { return f.counters.expired_sessions == 2; })
+                .counters.expired_sessions,
+            2u);
+}
+
+TEST_P(RoomStateContract, SessionMaxIsChangedAtRunTimeAndEndsSessionsAlreadyInside) {
+  core::Policy p = BasePolicy();
+  p.session_timeout = seconds(60);
+  Open(p);
+  const TicketAnswer a = Join();
+  ASSERT_EQ(a.status, TicketStatus::kAdmitted);
+  core::Policy capped = Room().policy();
+  capped.session_max = seconds(1);
+  capped.session_timeout = seconds(30);
+  std::promise<boost::system::result<void>> set;
+  Room().SetPolicy(capped, [&set](auto r) { set.set_value(std::move(r)); });
+  ASSERT_TRUE(set.get_future().get());
+  ASSERT_TRUE(TickUntil([&] { return Room().policy().session_max == seconds(1); }));
+  EXPECT_EQ(Room().policy().session_timeout, seconds(30));
+  ASSERT_TRUE(TickUntil([&] {
+    Heartbeat(a.ticket);
+    return Room().Figures().active == 0;
+  }));
+  EXPECT_EQ(Status(a).status, TicketStatus::kExpired);
 }
 
 TEST_P(RoomStateContract, AnUnclaimedCallExpiresAndItsPlaceGoesToTheNext) {

@@ -275,5 +275,18 @@ TEST(Jws, AJwksIsReadStrictly) {
   EXPECT_FALSE(ParseJwks(JwksOf({off})));
 }
 
+TEST(Jws, KeyIdOfReadsTheHeaderOnlyAndRefusesWhatIsNotAHeader) {
+  const JwsTestKey key(JwsTestKey::Kind::kP256);
+  const std::string token = key.Sign(Header("ES256", "abc"), kClaims, "ES256");
+  EXPECT_EQ(jwt::KeyIdOf(token), "abc");
+  EXPECT_EQ(jwt::KeyIdOf(key.Sign(Header("ES256", ""), kClaims, "ES256")), "");
+  EXPECT_EQ(jwt::KeyIdOf(""), "");
+  EXPECT_EQ(jwt::KeyIdOf("no-dot-at-all"), "");
+  EXPECT_EQ(jwt::KeyIdOf("!!!.x.y"), "");
+  EXPECT_EQ(jwt::KeyIdOf(util::Base64UrlEncode(std::string_view(R"({"kid":7})")) + ".x.y"), "");
+  EXPECT_EQ(jwt::KeyIdOf(util::Base64UrlEncode(std::string_view("[1]")) + ".x.y"), "");
+  EXPECT_EQ(jwt::KeyIdOf(token, token.size() - 1), "") << "longer than allowed";
+}
+
 }  // namespace
 }  // namespace vwr::token

@@ -446,6 +446,10 @@ class FailingRoom final : public store::RoomState {
     if (Unreachable(done)) return;
     inner_.Leave(session_ticket, std::move(done));
   }
+  void LeaveAll(store::Done<std::uint64_t> done) override {
+    if (Unreachable(done)) return;
+    inner_.LeaveAll(std::move(done));
+  }
   void Withdraw(std::uint64_t ticket, store::Done<bool> done) override {
     if (Unreachable(done)) return;
     inner_.Withdraw(ticket, std::move(done));

@@ -1,11 +1,11 @@
-#include "config/duration.hpp"
+#include "util/duration.hpp"
 
 #include <array>
 #include <charconv>
 #include <cstdint>
 #include <limits>
 
-namespace vwr::config {
+namespace vwr::util {
 namespace {
 
 struct Unit {
@@ -102,4 +102,4 @@ std::string FormatDuration(std::chrono::milliseconds duration) {
   return sign + std::to_string(magnitude) + "ms";  // not reached: every value divides by 1ms
 }
 
-}  // namespace vwr::config
+}  // namespace vwr::util

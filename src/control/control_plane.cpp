@@ -1,0 +1,208 @@
+#include "control/control_plane.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <iterator>
+
+#include "util/log_escape.hpp"
+
+namespace vwr::control {
+
+std::unique_ptr<ControlPlane> ControlPlane::Build(ControlConfig config,
+                                                  const std::vector<std::string>& rooms,
+                                                  const util::Clock& clock,
+                                                  std::vector<std::string>& problems) {
+  const std::size_t before = problems.size();
+  std::vector<std::string> names;
+  std::vector<SignalTable::Entry> entries;
+  for (const SignalSpec& spec : config.signals) {
+    for (auto& p : ValidateSignalSpec(spec)) problems.push_back(std::move(p));
+    if (std::find(names.begin(), names.end(), spec.name) != names.end()) {
+      problems.push_back("signals." + spec.name + ": two signals have this name");
+    }
+    names.push_back(spec.name);
+    entries.push_back({spec.name, spec.EffectiveStaleAfter()});
+  }
+  std::vector<RuleProblem> rule_problems;
+  auto rules = RuleSet::Build(std::move(config.rules), names, rooms, rule_problems);
+  for (const auto& p : rule_problems) {
+    std::string where;
+    if (p.where)
+      where = " (line " + std::to_string(p.where->line) + ", column " +
+              std::to_string(p.where->column) + ")";
+    problems.push_back("rules." + p.rule + "." + p.key + where + ": " + p.message);
+  }
+  auto schedule = Schedule::Build(std::move(config.schedules), rooms, problems);
+  for (const auto& [room, spec] : config.controls) {
+    if (std::find(rooms.begin(), rooms.end(), room) == rooms.end()) {
+      problems.push_back("rooms." + room + ".control: unknown room");
+    }
+    for (auto& p : ValidateControlSpec(spec, names)) {
+      problems.push_back("rooms." + room + "." + p);
+    }
+  }
+  if (problems.size() != before || !rules || !schedule) return nullptr;
+
+  std::unique_ptr<ControlPlane> plane(
+      new ControlPlane(clock, std::move(*rules), std::move(*schedule)));
+  plane->table_ = std::make_unique<SignalTable>(std::move(entries));
+  std::vector<ProbeRunner::Entry> probes;
+  for (std::size_t i = 0; i < config.signals.size(); ++i) {
+    const SignalSpec& spec = config.signals[i];
+    if (spec.kind == SignalKind::kPush) continue;
+    std::string error;
+    auto probe = MakeProbe(spec, clock, &error);
+    if (!probe) {
+      problems.push_back("signals." + spec.name + ": " + error);
+      continue;
+    }
+    probes.push_back({i, spec.name, std::move(probe), spec.interval});
+  }
+  if (problems.size() != before) return nullptr;
+  plane->runner_ =
+      std::make_unique<ProbeRunner>(*plane->table_, clock, std::move(probes), config.probe_threads);
+  for (auto& [room, spec] : config.controls) {
+    std::vector<std::size_t> targets;
+    for (const Target& t : spec.targets) targets.push_back(*plane->table_->IndexOf(t.signal));
+    plane->controllers_.emplace(room, Controller(room, spec, std::move(targets)));
+  }
+  plane->specs_ = std::move(config.signals);
+  return plane;
+}
+
+ControlPlane::~ControlPlane() { Stop(); }
+
+void ControlPlane::Start() { runner_->Start(); }
+void ControlPlane::Stop() {
+  if (runner_) runner_->Stop();
+}
+
+std::optional<Controller::Status> ControlPlane::ControllerStatus(const std::string& room) const {
+  std::lock_guard lock(status_mu_);
+  const auto it = controller_status_.find(room);
+  if (it == controller_status_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<RuleSet::RuleStatus> ControlPlane::RuleStatus() const {
+  std::lock_guard lock(status_mu_);
+  return rule_status_;
+}
+
+std::vector<Schedule::EventStatus> ControlPlane::EventStatus() const {
+  std::lock_guard lock(status_mu_);
+  return event_status_;
+}
+
+void ControlPlane::PublishStatus(const std::string& room) {
+  std::lock_guard lock(status_mu_);
+  if (auto it = controllers_.find(room); it != controllers_.end()) {
+    controller_status_[room] = it->second.status();
+  }
+  rule_status_ = rules_.Status();
+  event_status_ = schedule_.Status();
+}
+
+void ControlPlane::Record(const Decision& decision) {
+  // The audit line of every automatic change (and of what a shadow rule would have done).
+  spdlog::info("control: {}", util::LogEscaped(decision.Describe(), 1024));
+  if (!decision.shadow && !decision.change.empty()) {
+    std::lock_guard lock(status_mu_);
+    ++changes_[{decision.room, std::string(DecisionSourceName(decision.source))}];
+  }
+  log_.Add(decision);
+}
+
+std::vector<ControlPlane::ChangeCount> ControlPlane::ThresholdChanges() const {
+  std::lock_guard lock(status_mu_);
+  std::vector<ChangeCount> out;
+  for (const auto& [key, count] : changes_) out.push_back({key.first, key.second, count});
+  return out;
+}
+
+std::vector<std::string> ControlPlane::ControlledRooms() const {
+  std::vector<std::string> out;
+  for (const auto& [room, controller] : controllers_) out.push_back(room);
+  return out;
+}
+
+ControlPlane::TickResult ControlPlane::Tick(const std::string& room, const RoomFigures& figures,
+                                            const core::Policy& policy) {
+  TakeOperatorChanges(room);
+  TickResult result;
+  const util::TimePoint now = clock_.Now();
+  const util::WallTime wall = clock_.WallNow();
+  core::Policy current = policy;
+  auto take = [&](Decision d) {
+    Record(d);
+    if (!d.shadow) current = d.change.AppliedTo(current);
+    result.decisions.push_back(std::move(d));
+  };
+  for (auto& step : schedule_.Evaluate(room, wall, current)) {
+    if (step.draw) result.draws.push_back(step.event);
+    take(std::move(step.decision));
+  }
+  const std::vector<SignalReading> readings = table_->ReadAll(now);
+  RoomFigures seen = figures;
+  seen.max_active = static_cast<double>(current.max_active);
+  seen.admit_rate = current.admit_rate;
+  for (auto& d : rules_.Evaluate(room, now, wall, readings, seen, current)) take(std::move(d));
+  if (auto it = controllers_.find(room); it != controllers_.end()) {
+    if (auto d = it->second.Tick(now, wall, readings, figures, current)) take(std::move(*d));
+  }
+  if (!(current == policy)) result.policy = current;
+  PublishStatus(room);
+  return result;
+}
+
+void ControlPlane::OperatorSet(const std::string& room, const std::string& who,
+                               const core::Policy& before, const core::Policy& after) {
+  std::lock_guard lock(operator_mu_);
+  operator_changes_.push_back(
+      OperatorChange{room, who, before, after, clock_.Now(), clock_.WallNow()});
+}
+
+void ControlPlane::TakeOperatorChanges(const std::string& room) {
+  std::vector<OperatorChange> mine;
+  {
+    std::lock_guard lock(operator_mu_);
+    auto is_mine = [&](const OperatorChange& c) { return c.room == room; };
+    std::copy_if(operator_changes_.begin(), operator_changes_.end(), std::back_inserter(mine),
+                 is_mine);
+    std::erase_if(operator_changes_, is_mine);
+  }
+  for (const OperatorChange& c : mine) {
+    if (auto it = controllers_.find(room); it != controllers_.end()) {
+      Record(it->second.OperatorSet(c.who, c.at, c.wall, c.before, c.after));
+      continue;
+    }
+    Decision d;
+    d.at = c.wall;
+    d.room = room;
+    d.source = DecisionSource::kOperator;
+    d.source_name = c.who;
+    d.before = c.before;
+    d.after = c.after;
+    if (c.after.max_active != c.before.max_active) d.change.max_active = c.after.max_active;
+    if (c.after.admit_rate != c.before.admit_rate) d.change.admit_rate = c.after.admit_rate;
+    if (c.after.mode != c.before.mode) d.change.mode = c.after.mode;
+    d.reason = "set by hand";
+    Record(d);
+  }
+}
+
+bool ControlPlane::Push(const std::string& name, std::string_view body, std::string* error) {
+  const auto index = table_->IndexOf(name);
+  if (!index || specs_[*index].kind != SignalKind::kPush) {
+    if (error != nullptr) *error = "no push signal of that name";
+    return false;
+  }
+  auto pushed = ParsePushedValue(body, error);
+  if (!pushed) return false;
+  table_->Push(*index, pushed->value, pushed->ttl.value_or(specs_[*index].EffectiveStaleAfter()),
+               clock_.Now());
+  return true;
+}
+
+}  // namespace vwr::control

@@ -9,7 +9,7 @@ std::vector<store::RoomSpec> RoomSpecs(const config::Config& config) {
   specs.reserve(config.rooms.size());
   for (const config::RoomConfig& room : config.rooms) {
     specs.push_back({room.id, room.policy, room.failure_policy == config::FailurePolicy::kFailOpen,
-                     room.TokenLifetime(), room.abandon_after_polls});
+                     room.TokenLifetime()});
   }
   return specs;
 }

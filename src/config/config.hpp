@@ -102,7 +102,9 @@ struct RoomConfig {
   std::string id;                // [A-Za-z0-9_-]{1,64}, unique
   std::string name;              // display name; the id when not configured
   std::vector<RoomMatch> match;  // never empty after loading
-  core::Policy policy;           // passed core::ValidatePolicy
+  // Passed core::ValidatePolicy. A room of the file abandons a waiting ticket after five
+  // missed polls unless it says otherwise (rooms[].abandon_after_polls).
+  core::Policy policy{.abandon_after_polls = 5};
   FailurePolicy failure_policy = FailurePolicy::kFailClosed;
   PageConfig page;
   // Lifetime of the admission tokens the room issues (exp - iat); whole seconds, 1s..7d.
@@ -116,9 +118,6 @@ struct RoomConfig {
   // GET /api/v1/rooms/{id}/challenge may be used, 1s..1h.
   int pow_difficulty = 0;
   std::chrono::milliseconds pow_challenge_lifetime{120'000};
-  // A waiting ticket silent for this many of its pollAfterMs is abandoned: out of queueSize,
-  // passed by the frontier without a slot, unless it polls again first. 0..1000; 0: never.
-  std::uint32_t abandon_after_polls = 5;
   ProtectionConfig protection;
   // Automatic control of max_active / admit_rate from signals (docs/control.md); nullopt: none.
   std::optional<control::ControlSpec> control;

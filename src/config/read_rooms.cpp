@@ -38,8 +38,6 @@ constexpr std::int64_t kMaxPowDifficulty = 32;
 constexpr milliseconds kMinPowChallengeLifetime{1'000};
 constexpr milliseconds kMaxPowChallengeLifetime{3'600'000};
 constexpr std::size_t kMaxRoomIdLength = 64;
-// rooms[].abandon_after_polls: past a thousand missed polls nobody is coming back anyway.
-constexpr std::int64_t kMaxAbandonAfterPolls = 1000;
 constexpr std::array<std::string_view, 21> kRoomKeys = {"id",
                                                         "name",
                                                         "match",
@@ -404,8 +402,8 @@ std::optional<RoomSource> ReadRoom(Reader& reader, const Field& field) {
     }
   }
   if (const Field* abandon = fields->Find("abandon_after_polls")) {
-    if (auto value = ReadIntInRange(reader, *abandon, 0, kMaxAbandonAfterPolls)) {
-      source.room.abandon_after_polls = static_cast<std::uint32_t>(*value);
+    if (auto value = ReadIntInRange(reader, *abandon, 0, core::kMaxAbandonAfterPolls)) {
+      source.room.policy.abandon_after_polls = static_cast<std::uint32_t>(*value);
     }
   }
   if (const Field* pow = fields->Find("pow_difficulty")) {

@@ -24,6 +24,13 @@ std::uint32_t Attendance::DeadlineAfter(util::TimePoint now, std::int64_t after_
       std::min<std::int64_t>((ms + kUnitMs - 1) / kUnitMs, kPassed - 1));
 }
 
+std::int64_t SilenceAllowedMs(std::optional<std::int64_t> eta_seconds, const Policy& policy) {
+  if (policy.abandon_after_polls == 0) return 0;
+  // The client was told at most this long; a poll a little late by the network still counts.
+  const std::int64_t told_ms = PollAfterMs(eta_seconds, policy, /*uniform=*/1.0);
+  return static_cast<std::int64_t>(policy.abandon_after_polls) * told_ms + Attendance::kUnitMs;
+}
+
 std::uint32_t Attendance::PollDeadline(util::TimePoint now, std::optional<std::int64_t> eta_seconds,
                                        const Policy& policy) const {
   // The client was told at most this long; a poll a little late by the network still counts.

@@ -13,6 +13,12 @@
 
 namespace vwr::core {
 
+// How long a waiting ticket answered with wait `eta_seconds` under `policy` may stay silent
+// before it is abandoned: policy.abandon_after_polls times the longest pollAfterMs that answer
+// can carry (the jitter's top), and a tenth of a second for the network; 0 when abandonment is
+// off. The embedded room (Attendance) and the Redis store's nodes both use it.
+std::int64_t SilenceAllowedMs(std::optional<std::int64_t> eta_seconds, const Policy& policy);
+
 // Who of the people in line is still there: for each waiting ticket, the time by which its next
 // poll is due (a coarse 4-byte time: tenths of a second since the room began). A poll moves its
 // ticket's deadline on; a ticket whose deadline passes is marked abandoned at the next sweep and

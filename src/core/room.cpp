@@ -50,6 +50,7 @@ Room::Room(std::string id, const Policy& policy, std::uint64_t incarnation, util
       wait_model_(policy, now),
       last_tick_(now),
       attendance_(now) {
+  attendance_.set_after_polls(policy.abandon_after_polls);
   // A new room is empty: whatever happens before the first tick is learned at it. (A replayed
   // room's history arrives through Apply, which makes the model start afresh instead.)
   wait_model_.Observe(now, policy_, Shape());
@@ -332,17 +333,6 @@ TickReport Room::Tick(const Instant& now) {
   return report;
 }
 
-void Room::SetAbandonAfterPolls(std::uint32_t n, const Instant& now) {
-  if (n == attendance_.after_polls()) return;
-  attendance_.set_after_polls(n);
-  // Whoever was marked is present again, and everyone has n of the slowest poll intervals to
-  // poll in: deadlines set under another n are not what anyone was told.
-  attendance_.Pardon(
-      frontier_, last_issued_,
-      attendance_.DeadlineAfter(now.mono, static_cast<std::int64_t>(std::max<std::uint32_t>(n, 1)) *
-                                              policy_.poll_max.count()));
-}
-
 void Room::SetPolicy(const Policy& policy) {
   Emit(PolicyChanged{configured_policy_, policy});
   ApplyPolicy(policy);
@@ -359,6 +349,16 @@ bool Room::Reconfigure(const Policy& policy) {
 void Room::ApplyPolicy(const Policy& policy) {
   if (policy.admit_rate != policy_.admit_rate) estimator_.Reset(policy.admit_rate);
   budget_.SetRate(policy.admit_rate, policy.burst);
+  if (policy.abandon_after_polls != attendance_.after_polls()) {
+    attendance_.set_after_polls(policy.abandon_after_polls);
+    // Whoever was marked is present again, and everyone has n of the slowest poll intervals
+    // from the last tick to poll in: deadlines set under another n are not what anyone was told.
+    Policy slowest = policy;
+    slowest.abandon_after_polls = std::max<std::uint32_t>(policy.abandon_after_polls, 1);
+    attendance_.Pardon(
+        frontier_, last_issued_,
+        attendance_.DeadlineAfter(last_tick_, SilenceAllowedMs(std::nullopt, slowest)));
+  }
   policy_ = policy;
 }
 
@@ -437,12 +437,23 @@ bool Room::Step(util::TimePoint at) {
 void Room::CallNext(std::uint64_t count, const Instant& now) {
   const std::uint64_t before = frontier_;
   std::uint64_t called = 0;
-  while (called < count && frontier_ < last_issued_) called += Step(now.mono) ? 1 : 0;
+  // Places passed without a call are bounded per call, so that a flood of joins that never
+  // polled costs one tick no more than the sweep's budget; the rest are passed at the next.
+  std::uint64_t passed = 0;
+  while (called < count && frontier_ < last_issued_ && passed < kSweepBudget) {
+    if (Step(now.mono)) {
+      ++called;
+    } else {
+      ++passed;
+    }
+  }
   // Places given back (or abandoned) right behind the frontier are passed over now: nobody waits
   // for them.
-  while (frontier_ < last_issued_ && ((!departed_.empty() && *departed_.begin() == frontier_ + 1) ||
-                                      attendance_.Abandoned(frontier_ + 1))) {
+  while (frontier_ < last_issued_ && passed < kSweepBudget &&
+         ((!departed_.empty() && *departed_.begin() == frontier_ + 1) ||
+          attendance_.Abandoned(frontier_ + 1))) {
     Step(now.mono);
+    ++passed;
   }
   if (frontier_ != before) Emit(FrontierMoved{frontier_, now.unix_ms});
 }

@@ -140,13 +140,6 @@ class Room {
   TickReport Tick(const Instant& now);
   // Takes effect from the next tick (and the next join).
   void SetPolicy(const Policy& policy);
-  // A waiting ticket that has not polled for `n` times the pollAfterMs it was last told
-  // (rooms[].abandon_after_polls; 0: never) is abandoned: it stops counting in waiting() (and
-  // so in queueSize and the wait model), and the frontier passes it without calling it, so it
-  // takes no slot. A poll before the frontier reaches it takes the mark away: its place is
-  // kept. Positions are not touched (ticket - frontier), so nobody's number ever grows. From
-  // the configuration file, like fail_open: not an event.
-  void SetAbandonAfterPolls(std::uint32_t n, const Instant& now);
   // The configuration file now says `policy` (a reload). When that differs from what the file
   // said before, it replaces the policy in force, an operator's runtime change included (as on
   // a restart, an edited file wins); otherwise nothing changes. Not reported as an event: a
@@ -175,7 +168,12 @@ class Room {
     const std::uint64_t line = last_issued_ - frontier_;
     return line > out ? line - out : 0;
   }
-  // Tickets above the frontier marked abandoned now.
+  // Tickets above the frontier marked abandoned now. A waiting ticket that has not polled for
+  // policy().abandon_after_polls times the pollAfterMs it was last told (0: never) is marked at
+  // a tick: it stops counting in waiting() (and so in queueSize and the wait model), and the
+  // frontier passes it without calling it, so it takes no slot. A poll before the frontier
+  // reaches it takes the mark away: its place is kept. Positions are not touched (ticket -
+  // frontier), so nobody's number ever grows.
   std::uint64_t abandoned() const { return attendance_.abandoned(); }
   // Who of the people in line still polls. Its Renew / NotePoll (for a ticket the room answered
   // as waiting) may be called from any thread without the room's lock: the poll path.

@@ -107,7 +107,6 @@ EmbeddedRoom::EmbeddedRoom(const RoomSpec& spec, std::uint64_t incarnation,
       published_(spec.policy) {
   // Every change is seen here (to track the live sessions), journalled or not.
   room_.SetEventSink(this);
-  room_.SetAbandonAfterPolls(spec.abandon_after_polls, Now());
   published_.PublishWaits(room_.wait_model().curve());
   published_waits_ = room_.wait_model().version();
 }
@@ -358,7 +357,6 @@ void EmbeddedRoom::SetPolicy(const core::Policy& policy, Done<void> done) {
 bool EmbeddedRoom::Reconfigure(const RoomSpec& spec) {
   fail_open_.store(spec.fail_open, std::memory_order_relaxed);
   std::lock_guard lock(mu_);
-  room_.SetAbandonAfterPolls(spec.abandon_after_polls, Now());
   if (!room_.Reconfigure(spec.policy)) return false;
   Publish();
   return true;

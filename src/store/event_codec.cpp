@@ -57,7 +57,7 @@ static_assert(std::variant_size_v<core::RoomEvent> == 17,
   [[maybe_unused]] const auto& [i1, i2, i3] = i;
   [[maybe_unused]] const auto& [j1, j2, j3, j4] = j;
   [[maybe_unused]] const auto& [k1, k2, k3] = k;
-  [[maybe_unused]] const auto& [l1, l2, l3, l4, l5, l6, l7, l8, l9, l10] = l;
+  [[maybe_unused]] const auto& [l1, l2, l3, l4, l5, l6, l7, l8, l9, l10, l11] = l;
   [[maybe_unused]] const auto& [m1, m2, m3] = m;
   [[maybe_unused]] const auto& [n1, n2] = n;
   [[maybe_unused]] const auto& [o1] = o;
@@ -187,9 +187,14 @@ struct Encoder {
     PutPolicy(e.policy, out);
     // Later fields, after both policies, written only when set: records without them (written
     // before them, or with no cap) end here, and read as before.
-    if (e.base.session_max.count() != 0 || e.policy.session_max.count() != 0) {
+    const bool abandon = e.base.abandon_after_polls != 0 || e.policy.abandon_after_polls != 0;
+    if (abandon || e.base.session_max.count() != 0 || e.policy.session_max.count() != 0) {
       PutMillis(e.base.session_max, out);
       PutMillis(e.policy.session_max, out);
+    }
+    if (abandon) {
+      PutVarint(e.base.abandon_after_polls, out);
+      PutVarint(e.policy.abandon_after_polls, out);
     }
   }
   void operator()(const core::RoomCheckpoint& e) const {
@@ -424,8 +429,17 @@ bool GetFields(Reader& r, core::PolicyChanged& e) {
   // session_max came later: a record without it ends here (no cap). Written only when set, so
   // that every record has one encoding.
   if (r.AtEnd()) return true;
-  return r.GetMillis(e.base.session_max) && r.GetMillis(e.policy.session_max) &&
-         (e.base.session_max.count() != 0 || e.policy.session_max.count() != 0);
+  if (!r.GetMillis(e.base.session_max) || !r.GetMillis(e.policy.session_max)) return false;
+  // abandon_after_polls came after it: written (with session_max, 0 or not) only when set.
+  if (r.AtEnd()) return e.base.session_max.count() != 0 || e.policy.session_max.count() != 0;
+  std::uint64_t base = 0, policy = 0;
+  if (!r.GetVarint(base) || !r.GetVarint(policy) || (base == 0 && policy == 0) ||
+      base > core::kMaxAbandonAfterPolls || policy > core::kMaxAbandonAfterPolls) {
+    return false;
+  }
+  e.base.abandon_after_polls = static_cast<std::uint32_t>(base);
+  e.policy.abandon_after_polls = static_cast<std::uint32_t>(policy);
+  return true;
 }
 bool GetFields(Reader& r, core::RoomCheckpoint& e) {
   for (std::uint64_t* v :

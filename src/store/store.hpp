@@ -178,9 +178,6 @@ struct RoomSpec {
   // How long the room's admission tokens live (0: the policy's session_timeout). A shared store
   // remembers an ended session for at least this long, so that no token naming it verifies.
   std::chrono::seconds token_lifetime{0};
-  // A waiting ticket silent for this many of its pollAfterMs is abandoned (0: never); see
-  // core::Room::SetAbandonAfterPolls.
-  std::uint32_t abandon_after_polls = 5;
 };
 
 // What a Reconfigure changed, room ids in configuration order.

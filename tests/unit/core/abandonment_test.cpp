@@ -32,8 +32,14 @@ class AbandonmentTest : public ::testing::Test {
     p.session_timeout = seconds(600);
     // Every answer tells 10 s: pollAfterMs is clamped to [poll.min, claim_grace / 2].
     p.poll_min = seconds(10);
+    p.abandon_after_polls = after_polls;
     room_.emplace("r", p, 7, clock_.Now());
-    room_->SetAbandonAfterPolls(after_polls, Now());
+  }
+  // An operator's change of abandon_after_polls (the admin policy API).
+  void SetAfterPolls(std::uint32_t n) {
+    Policy p = room_->policy();
+    p.abandon_after_polls = n;
+    room_->SetPolicy(p);
   }
   Instant Now() const { return Instant::From(clock_); }
   TicketOutcome Poll(std::uint64_t n) {
@@ -126,11 +132,11 @@ TEST_F(AbandonmentTest, ZeroNeverAbandonsAndPardonsTheMarked) {
   // Turned on: silent 3 is marked (2 polls and stays); turned off again, 3 is present again and
   // is called after 2.
   room_->Join("", Now());  // 3
-  room_->SetAbandonAfterPolls(2, Now());  // everyone has 2 x poll.max (60 s) from now
+  SetAfterPolls(2);        // everyone has 2 x poll.max (60 s) from now
   Run(seconds(70), {2});
   EXPECT_EQ(room_->abandoned(), 1u);
   EXPECT_EQ(room_->waiting(), 1u);
-  room_->SetAbandonAfterPolls(0, Now());
+  SetAfterPolls(0);
   EXPECT_EQ(room_->abandoned(), 0u);
   EXPECT_EQ(room_->waiting(), 2u);
   ASSERT_TRUE(room_->Leave(1));
@@ -193,6 +199,43 @@ TEST_F(AbandonmentTest, HoldingManyPlacesNeedsEveryPollAndLapsesAtOnce) {
   EXPECT_EQ(admitted_, (std::vector<std::uint64_t>{honest}));
   EXPECT_EQ(room_->counters().abandoned, 20u);
   EXPECT_EQ(room_->counters().no_shows, 0u);
+}
+
+// Attack: a ticket polled once every N-1 intervals forever keeps its place and gets no better
+// one: it is let in exactly in its turn, after the ticket ahead of it and before the one behind.
+TEST_F(AbandonmentTest, PollingEveryNMinusOneIntervalsKeepsThePlaceAndGainsNothing) {
+  Start(3);                                            // silent for 3 x 10 s abandons
+  room_->Join("", Now());                              // 1 inside
+  for (int i = 0; i < 3; ++i) room_->Join("", Now());  // 2, 3 (sparse), 4
+  for (int round = 0; round < 10; ++round) {
+    Run(seconds(20), {2, 4});  // 2 intervals of silence for 3
+    ASSERT_EQ(Poll(3).status, TicketStatus::kWaiting);
+    EXPECT_EQ(room_->abandoned(), 0u);
+  }
+  EXPECT_EQ(room_->waiting(), 3u);
+  for (std::uint64_t inside : {1u, 2u, 3u}) {
+    ASSERT_TRUE(room_->Leave(inside));
+    Run(seconds(1), {2, 3, 4});
+  }
+  EXPECT_EQ(admitted_, (std::vector<std::uint64_t>{2, 3, 4}));
+  EXPECT_EQ(room_->counters().abandoned, 0u);
+}
+
+// Attack: a flood of joins that never poll costs each tick a bounded amount of work: the sweep
+// marks at most kSweepBudget per tick, and the frontier passes at most as many without a call.
+TEST_F(AbandonmentTest, AFloodOfSilentJoinsIsMarkedAndPassedInBoundedBatches) {
+  Start();
+  room_->Join("", Now());  // 1 inside
+  const std::uint64_t flood = Room::kSweepBudget + Room::kSweepBudget / 2;
+  for (std::uint64_t i = 0; i < flood; ++i) room_->Join("", Now());
+  clock_.Advance(seconds(30));  // all of them overdue at once
+  room_->Tick(Now());
+  EXPECT_EQ(room_->counters().abandoned + room_->abandoned(), Room::kSweepBudget);
+  EXPECT_LE(room_->counters().abandoned, Room::kSweepBudget);
+  room_->Tick(Now());
+  EXPECT_EQ(room_->counters().abandoned + room_->abandoned(), flood);
+  EXPECT_EQ(room_->waiting(), 0u);
+  EXPECT_EQ(room_->called_unclaimed(), 0);
 }
 
 // A restart loses the marks (they are not journalled) but not the passing: the replayed

@@ -1154,7 +1154,8 @@ TEST_P(RoomStateContract, AFloodOfSilentJoinsIsMarkedInBoundedBatches) {
 TEST_P(RoomStateContract, AbandonAfterPollsIsChangedAtRunTimeAndZeroTurnsItOff) {
   Open(AbandonPolicy(0));
   ASSERT_EQ(Join().status, TicketStatus::kAdmitted);
-  const TicketAnswer silent = Join(), present = Join();
+  // `silent` is behind `present`: one marked right behind the frontier is passed at once.
+  const TicketAnswer present = Join(), silent = Join();
   const auto until = std::chrono::steady_clock::now() + seconds(2);
   ASSERT_TRUE(PollUntil({present}, [&] { return std::chrono::steady_clock::now() >= until; }));
   EXPECT_EQ(Room().Figures().queue_size, 2u) << "off: nobody is abandoned";

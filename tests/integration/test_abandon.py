@@ -114,10 +114,7 @@ class AbandonTest(unittest.TestCase):
         return body
 
     def abandoned_total(self, room_id):
-        for labels, value in self.vwr.metrics().get("vwr_room_abandoned_total", []):
-            if labels.get("room") == room_id:
-                return value
-        return None
+        return self.vwr.metrics().get('vwr_room_abandoned_total{room="%s"}' % room_id)
 
     # ----- the line -----
 

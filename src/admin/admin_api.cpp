@@ -52,10 +52,10 @@ std::string RenderPolicy(std::string_view room, const core::Policy& p) {
   fmt::format_to(std::back_inserter(body),
                  R"(,"max_active":{},"admit_rate":{},"burst":{},"mode":"{}","queue_limit":{},)"
                  R"("session_timeout":"{}","session_max":"{}","claim_grace":"{}",)"
-                 R"("poll":{{"min":"{}","max":"{}"}}}})",
+                 R"("poll":{{"min":"{}","max":"{}"}},"abandon_after_polls":{}}})",
                  p.max_active, p.admit_rate, p.burst, core::ModeName(p.mode), p.queue_limit,
                  FormatMs(p.session_timeout), FormatMs(p.session_max), FormatMs(p.claim_grace),
-                 FormatMs(p.poll_min), FormatMs(p.poll_max));
+                 FormatMs(p.poll_min), FormatMs(p.poll_max), p.abandon_after_polls);
   return body;
 }
 
@@ -748,10 +748,17 @@ std::variant<core::Policy, http::Response> AdminApi::PolicyChange(http::RoomEntr
       }
       if (!d) return bad("must be a duration (\"90s\", \"10m\", \"2h\") or whole seconds");
       (key == "session_timeout" ? next.session_timeout : next.session_max) = *d;
+    } else if (key == "abandon_after_polls") {
+      // Polls of silence that abandon a waiting ticket; 0: never.
+      const std::optional<std::int64_t> n = WholeNumber(value);
+      if (!n || *n < 0 || *n > core::kMaxAbandonAfterPolls) {
+        return bad("must be a whole number from 0 (never) to 1000");
+      }
+      next.abandon_after_polls = static_cast<std::uint32_t>(*n);
     } else {
       return bad(
           "unknown key (settable: max_active, admit_rate, burst, mode, queue_limit, "
-          "session_timeout, session_max)");
+          "session_timeout, session_max, abandon_after_polls)");
     }
   }
   if (const auto problems = core::ValidatePolicy(next); !problems.empty()) {
@@ -842,6 +849,9 @@ http::Response AdminApi::Metrics(const http::RequestContext& ctx) {
          [](std::size_t, F f) { return f.counters.no_shows; });
   family("vwr_room_expired_sessions_total", "counter", "Sessions ended by idleness.",
          [](std::size_t, F f) { return f.counters.expired_sessions; });
+  family("vwr_room_abandoned_total", "counter",
+         "Waiting tickets passed without a call: they had stopped polling.",
+         [](std::size_t, F f) { return f.counters.abandoned; });
   family("vwr_room_queue_size", "gauge", "People waiting.",
          [](std::size_t, F f) { return f.queue_size; });
   family("vwr_room_active_sessions", "gauge", "Admitted sessions.",

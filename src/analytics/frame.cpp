@@ -26,7 +26,9 @@ bool IsDistributionOf(FieldId id, Distribution d) {
 }  // namespace
 
 FieldKind KindOf(FieldId id) {
-  if (id >= field::kJoins && id <= field::kWithdrawn) return FieldKind::kTotal;
+  if ((id >= field::kJoins && id <= field::kWithdrawn) || id == field::kAbandoned) {
+    return FieldKind::kTotal;
+  }
   if ((id >= field::kWaiting && id <= field::kMode) || id == field::kSampled) {
     return FieldKind::kGauge;
   }

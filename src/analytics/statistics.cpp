@@ -76,7 +76,8 @@ std::array<std::uint64_t, Statistics::kTotalFields> Statistics::TotalsOf(
           c.leaves,
           c.expired_sessions,
           c.no_shows,
-          c.withdrawn};
+          c.withdrawn,
+          c.abandoned};
 }
 
 bool Statistics::Baseline(const std::vector<RoomSample>& samples) {
@@ -184,7 +185,7 @@ void Statistics::ApplySample(RoomSeries& s, const RoomSample& sample, std::int64
   if (!sample.counters_known) return DeriveWaits(s, sample, second, frame);
   const std::array<std::uint64_t, kTotalFields> now = TotalsOf(sample.counters);
   for (std::size_t i = 0; i < kTotalFields; ++i) {
-    const auto id = static_cast<FieldId>(field::kJoins + i);
+    const FieldId id = TotalField(i);
     // The first sample is the baseline; a count that went down (a room's state reset) starts
     // a new one.
     if (s.has_totals && now[i] >= s.totals[i]) frame[id] += now[i] - s.totals[i];

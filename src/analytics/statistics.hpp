@@ -123,7 +123,11 @@ class Statistics {
   std::int64_t last_second() const;
 
  private:
-  static constexpr std::size_t kTotalFields = field::kWithdrawn - field::kJoins + 1;
+  // The store's counts: kJoins..kWithdrawn, then kAbandoned (TotalField).
+  static constexpr std::size_t kTotalFields = field::kWithdrawn - field::kJoins + 2;
+  static constexpr FieldId TotalField(std::size_t i) {
+    return i + 1 < kTotalFields ? static_cast<FieldId>(field::kJoins + i) : field::kAbandoned;
+  }
   struct Mark {  // the line at the end of a second
     std::int64_t second;
     std::uint64_t last_issued;

@@ -102,7 +102,9 @@ struct RoomConfig {
   std::string id;                // [A-Za-z0-9_-]{1,64}, unique
   std::string name;              // display name; the id when not configured
   std::vector<RoomMatch> match;  // never empty after loading
-  core::Policy policy;           // passed core::ValidatePolicy
+  // Passed core::ValidatePolicy. A room of the file abandons a waiting ticket after five
+  // missed polls unless it says otherwise (rooms[].abandon_after_polls).
+  core::Policy policy{.abandon_after_polls = 5};
   FailurePolicy failure_policy = FailurePolicy::kFailClosed;
   PageConfig page;
   // Lifetime of the admission tokens the room issues (exp - iat); whole seconds, 1s..7d.

@@ -38,7 +38,7 @@ constexpr std::int64_t kMaxPowDifficulty = 32;
 constexpr milliseconds kMinPowChallengeLifetime{1'000};
 constexpr milliseconds kMaxPowChallengeLifetime{3'600'000};
 constexpr std::size_t kMaxRoomIdLength = 64;
-constexpr std::array<std::string_view, 20> kRoomKeys = {"id",
+constexpr std::array<std::string_view, 21> kRoomKeys = {"id",
                                                         "name",
                                                         "match",
                                                         "max_active",
@@ -57,7 +57,8 @@ constexpr std::array<std::string_view, 20> kRoomKeys = {"id",
                                                         "pow_difficulty",
                                                         "pow_challenge_lifetime",
                                                         "protection",
-                                                        "control"};
+                                                        "control",
+                                                        "abandon_after_polls"};
 constexpr std::array<std::string_view, 2> kPageKeys = {"template_file", "message"};
 // A waiting page is a few kilobytes; the cap catches a wrong path (a log, an image).
 constexpr std::size_t kMaxTemplateBytes = 256 * 1024;
@@ -398,6 +399,11 @@ std::optional<RoomSource> ReadRoom(Reader& reader, const Field& field) {
       } else {
         source.room.entry_pass = *value;
       }
+    }
+  }
+  if (const Field* abandon = fields->Find("abandon_after_polls")) {
+    if (auto value = ReadIntInRange(reader, *abandon, 0, core::kMaxAbandonAfterPolls)) {
+      source.room.policy.abandon_after_polls = static_cast<std::uint32_t>(*value);
     }
   }
   if (const Field* pow = fields->Find("pow_difficulty")) {

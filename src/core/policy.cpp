@@ -47,6 +47,8 @@ std::vector<PolicyProblem> ValidatePolicy(const Policy& p) {
     bad("poll.min", "must be between 100ms and 10m");
   if (p.poll_max < p.poll_min || p.poll_max > milliseconds(600'000))
     bad("poll.max", "must be at least poll.min and at most 10m");
+  if (p.abandon_after_polls > kMaxAbandonAfterPolls)
+    bad("abandon_after_polls", "must be between 0 (never) and 1000");
   return out;
 }
 

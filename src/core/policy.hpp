@@ -33,12 +33,18 @@ struct Policy {
   std::int64_t queue_limit = 0;  // 0 = unlimited; otherwise joins beyond it answer "full"
   std::chrono::milliseconds poll_min{1'000};
   std::chrono::milliseconds poll_max{30'000};
+  // A waiting ticket silent for this many of the pollAfterMs it was told is abandoned: out of
+  // the line's size, passed by the frontier without a slot unless it polls again first (see
+  // core::Room). 0: never. Off here; the configuration file's default is 5.
+  std::uint32_t abandon_after_polls = 0;
 
   bool operator==(const Policy&) const = default;
 };
 
 inline constexpr std::int64_t kMaxMaxActive = 1'000'000'000;
 inline constexpr double kMaxAdmitRate = 1'000'000.0;
+// Past a thousand missed polls nobody is coming back anyway.
+inline constexpr std::uint32_t kMaxAbandonAfterPolls = 1000;
 
 // One reason a policy is impossible, naming the config key (as written in YAML).
 struct PolicyProblem {

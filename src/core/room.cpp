@@ -48,7 +48,9 @@ Room::Room(std::string id, const Policy& policy, std::uint64_t incarnation, util
       budget_(policy.admit_rate, policy.burst, now),
       estimator_(policy.admit_rate),
       wait_model_(policy, now),
-      last_tick_(now) {
+      last_tick_(now),
+      attendance_(now) {
+  attendance_.set_after_polls(policy.abandon_after_polls);
   // A new room is empty: whatever happens before the first tick is learned at it. (A replayed
   // room's history arrives through Apply, which makes the model start afresh instead.)
   wait_model_.Observe(now, policy_, Shape());
@@ -95,6 +97,10 @@ TicketOutcome Room::Join(std::string_view identity, const Instant& now) {
   }
   ++counters_.joins;
   const std::uint64_t number = IssueTicket(identity, frontier_);
+  const std::optional<WaitEstimate> wait = EstimateWait(number - frontier_);
+  attendance_.Expect(
+      number, attendance_.PollDeadline(
+                  now.mono, wait ? std::optional(wait->eta_seconds) : std::nullopt, policy_));
   return TicketOutcome{
       .status = TicketStatus::kWaiting, .ticket = number, .frontier_at_join = frontier_};
 }
@@ -156,6 +162,9 @@ TicketOutcome Room::Resolve(std::uint64_t number, std::uint64_t frontier_at_join
       out.status = TicketStatus::kExpired;  // given back: it is nobody's place any more
     } else {
       out.status = policy_.mode == Mode::kReject ? TicketStatus::kRejected : TicketStatus::kWaiting;
+      const std::optional<WaitEstimate> wait = EstimateWait(number - frontier_);
+      attendance_.NotePoll(number, now.mono, wait ? std::optional(wait->eta_seconds) : std::nullopt,
+                           policy_);
     }
     return out;
   }
@@ -247,6 +256,7 @@ std::uint64_t Room::LeaveAll() {
 bool Room::Withdraw(std::uint64_t number) {
   if (number > frontier_ && number <= last_issued_ && number < kBypassTicketBase) {
     if (!departed_.insert(number).second) return false;
+    attendance_.Forget(number);  // not abandoned as well: it is counted once, as given back
   } else if (number >= pending_base_ && number <= frontier_) {
     Call& call = calls_[number - pending_base_];
     if (call.state != CallState::kUnclaimed) return false;
@@ -287,6 +297,14 @@ TickReport Room::Tick(const Instant& now) {
     }
   }
   DropSettledCalls(now.mono, &report);
+  if (attendance_.after_polls() > 0) {
+    // Tickets not watched yet (a line restored by a restart) get a whole slowest poll interval
+    // times N from now: nothing was recorded of their polls.
+    const std::uint32_t grace = attendance_.DeadlineAfter(
+        now.mono, static_cast<std::int64_t>(attendance_.after_polls()) * policy_.poll_max.count());
+    report.abandoned = attendance_.Sweep(frontier_, last_issued_, attendance_.Coarse(now.mono),
+                                         grace, kSweepBudget);
+  }
 
   budget_.Refill(now.mono, /*demand=*/waiting() > 0);
   std::uint64_t advance = 0;
@@ -331,6 +349,16 @@ bool Room::Reconfigure(const Policy& policy) {
 void Room::ApplyPolicy(const Policy& policy) {
   if (policy.admit_rate != policy_.admit_rate) estimator_.Reset(policy.admit_rate);
   budget_.SetRate(policy.admit_rate, policy.burst);
+  if (policy.abandon_after_polls != attendance_.after_polls()) {
+    attendance_.set_after_polls(policy.abandon_after_polls);
+    // Whoever was marked is present again, and everyone has n of the slowest poll intervals
+    // from the last tick to poll in: deadlines set under another n are not what anyone was told.
+    Policy slowest = policy;
+    slowest.abandon_after_polls = std::max<std::uint32_t>(policy.abandon_after_polls, 1);
+    attendance_.Pardon(
+        frontier_, last_issued_,
+        attendance_.DeadlineAfter(last_tick_, SilenceAllowedMs(std::nullopt, slowest)));
+  }
   policy_ = policy;
 }
 
@@ -389,7 +417,16 @@ bool Room::Step(util::TimePoint at) {
   ++frontier_;
   if (!departed_.empty() && *departed_.begin() == frontier_) {
     departed_.erase(departed_.begin());
+    attendance_.Forget(frontier_);
     calls_.push_back(Call{at, CallState::kExpired});  // given back: passed over, no slot
+    return false;
+  }
+  // Its mark is taken as the frontier passes: a poll from here on goes to the room. One that
+  // came back before this kept its place and is called below.
+  if (attendance_.Pass(frontier_) && attendance_.after_polls() > 0) {
+    ++counters_.abandoned;
+    Emit(TicketAbandoned{frontier_});
+    calls_.push_back(Call{at, CallState::kExpired});  // silent: passed over, no slot
     return false;
   }
   calls_.push_back(Call{at, CallState::kUnclaimed});
@@ -400,9 +437,24 @@ bool Room::Step(util::TimePoint at) {
 void Room::CallNext(std::uint64_t count, const Instant& now) {
   const std::uint64_t before = frontier_;
   std::uint64_t called = 0;
-  while (called < count && frontier_ < last_issued_) called += Step(now.mono) ? 1 : 0;
-  // Places given back right behind the frontier are passed over now: nobody waits for them.
-  while (!departed_.empty() && *departed_.begin() == frontier_ + 1) Step(now.mono);
+  // Places passed without a call are bounded per call, so that a flood of joins that never
+  // polled costs one tick no more than the sweep's budget; the rest are passed at the next.
+  std::uint64_t passed = 0;
+  while (called < count && frontier_ < last_issued_ && passed < kSweepBudget) {
+    if (Step(now.mono)) {
+      ++called;
+    } else {
+      ++passed;
+    }
+  }
+  // Places given back (or abandoned) right behind the frontier are passed over now: nobody waits
+  // for them.
+  while (frontier_ < last_issued_ && passed < kSweepBudget &&
+         ((!departed_.empty() && *departed_.begin() == frontier_ + 1) ||
+          attendance_.Abandoned(frontier_ + 1))) {
+    Step(now.mono);
+    ++passed;
+  }
   if (frontier_ != before) Emit(FrontierMoved{frontier_, now.unix_ms});
 }
 
@@ -562,6 +614,14 @@ void Room::Apply(const RoomEvent& event, const Instant& now) {
           Withdraw(e.number);
         } else if constexpr (std::is_same_v<E, WithdrawnCheckpoint>) {
           counters_.withdrawn = e.withdrawn;
+        } else if constexpr (std::is_same_v<E, TicketAbandoned>) {
+          // The FrontierMoved that follows passes it, uncalled, as it did the first time.
+          if (e.number > frontier_ && e.number <= last_issued_ &&
+              departed_.insert(e.number).second) {
+            ++counters_.abandoned;
+          }
+        } else if constexpr (std::is_same_v<E, AbandonedCheckpoint>) {
+          counters_.abandoned = e.abandoned;
         } else if constexpr (std::is_same_v<E, BypassCheckpoint>) {
           bypass_issued_ = e.issued;
           counters_.bypass = e.bypass;
@@ -578,6 +638,7 @@ void Room::Apply(const RoomEvent& event, const Instant& now) {
           identity_of_ticket_.clear();
           bypass_sessions_.clear();
           departed_.clear();
+          attendance_.Clear();
           bypass_issued_ = 0;  // a BypassCheckpoint follows when there is anything to say
           counters_ = RoomCounters{.joins = e.joins,
                                    .rejected = e.rejected,
@@ -624,6 +685,7 @@ void Room::Snapshot(RoomEventSink& sink, const Instant& now) const {
   }
   for (const std::uint64_t given_back : departed_) sink.OnEvent(TicketWithdrawn{given_back});
   if (c.withdrawn > 0) sink.OnEvent(WithdrawnCheckpoint{c.withdrawn});
+  if (c.abandoned > 0) sink.OnEvent(AbandonedCheckpoint{c.abandoned});
   if (!(policy_ == configured_policy_)) sink.OnEvent(PolicyChanged{configured_policy_, policy_});
 }
 

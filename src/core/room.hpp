@@ -9,6 +9,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "core/attendance.hpp"
 #include "core/pacing.hpp"
 #include "core/policy.hpp"
 #include "core/rate_budget.hpp"
@@ -70,6 +71,7 @@ struct TickReport {
   std::uint64_t called = 0;            // tickets the frontier passed
   std::uint64_t expired_sessions = 0;  // idle past session_timeout
   std::uint64_t no_shows = 0;          // called but unclaimed past claim_grace
+  std::uint64_t abandoned = 0;         // waiting tickets newly marked abandoned (silent)
 };
 
 // One waiting room: the ticket line, the frontier, the admitted sessions. Pure logic, no I/O, no
@@ -94,6 +96,10 @@ struct TickReport {
 // call order.
 class Room {
  public:
+  // Waiting tickets the abandonment sweep looks at per tick (a line longer than this is swept
+  // over several ticks: 64 Ki per 100 ms covers a million in under two seconds).
+  static constexpr std::size_t kSweepBudget = std::size_t{1} << 16;
+
   Room(std::string id, const Policy& policy, std::uint64_t incarnation, util::TimePoint now);
 
   // A join. A non-empty `identity` that already holds a live ticket gets that ticket back.
@@ -155,8 +161,23 @@ class Room {
   std::uint64_t incarnation() const { return incarnation_; }
   std::uint64_t frontier() const { return frontier_; }
   std::uint64_t last_issued() const { return last_issued_; }
-  // People in line: tickets above the frontier, less the places given back among them.
-  std::uint64_t waiting() const { return last_issued_ - frontier_ - departed_.size(); }
+  // People in line: tickets above the frontier, less the places given back among them and the
+  // tickets marked abandoned (which may come back).
+  std::uint64_t waiting() const {
+    const std::uint64_t out = departed_.size() + attendance_.abandoned();
+    const std::uint64_t line = last_issued_ - frontier_;
+    return line > out ? line - out : 0;
+  }
+  // Tickets above the frontier marked abandoned now. A waiting ticket that has not polled for
+  // policy().abandon_after_polls times the pollAfterMs it was last told (0: never) is marked at
+  // a tick: it stops counting in waiting() (and so in queueSize and the wait model), and the
+  // frontier passes it without calling it, so it takes no slot. A poll before the frontier
+  // reaches it takes the mark away: its place is kept. Positions are not touched (ticket -
+  // frontier), so nobody's number ever grows.
+  std::uint64_t abandoned() const { return attendance_.abandoned(); }
+  // Who of the people in line still polls. Its Renew / NotePoll (for a ticket the room answered
+  // as waiting) may be called from any thread without the room's lock: the poll path.
+  Attendance& attendance() { return attendance_; }
   // Places given back above the frontier (not reached yet).
   std::uint64_t departed() const { return departed_.size(); }
   // Bypass numbers issued so far: the last is kBypassTicketBase + bypass_issued().
@@ -256,6 +277,7 @@ class Room {
   std::uint64_t frontier_at_last_tick_ = 0;
   std::uint64_t waiting_after_last_tick_ = 0;
   RoomCounters counters_;
+  Attendance attendance_;
 };
 
 }  // namespace vwr::core

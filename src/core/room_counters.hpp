@@ -22,6 +22,8 @@ struct RoomCounters {
                                        // line or bypass)
   std::uint64_t leaves = 0;            // sessions ended by leave (from the line or bypass)
   std::uint64_t withdrawn = 0;         // places given back before their session began (Withdraw)
+  std::uint64_t abandoned = 0;         // waiting tickets the frontier passed without a call: they
+                                       // had stopped polling (Policy::abandon_after_polls)
 };
 
 }  // namespace vwr::core

@@ -67,6 +67,15 @@ struct TicketWithdrawn {
 struct WithdrawnCheckpoint {
   std::uint64_t withdrawn = 0;
 };
+// The frontier passed ticket `number` without calling it: it had stopped polling (abandoned).
+// Written before the FrontierMoved that passes it, so that a replay passes it too.
+struct TicketAbandoned {
+  std::uint64_t number = 0;
+};
+// RoomCounters::abandoned as of the snapshot, when it is not 0.
+struct AbandonedCheckpoint {
+  std::uint64_t abandoned = 0;
+};
 // An operator changed the policy. `base` is the configured policy it replaced; on restart the
 // change is kept only while the configuration still says `base` (an edited file wins).
 struct PolicyChanged {
@@ -112,7 +121,8 @@ struct BypassCheckpoint {
 using RoomEvent =
     std::variant<TicketIssued, FrontierMoved, TicketClaimed, SessionSeen, SessionEnded, CallExpired,
                  PolicyChanged, RoomCheckpoint, CallRestored, SessionRestored, IdentityRestored,
-                 BypassAdmitted, BypassCheckpoint, TicketWithdrawn, WithdrawnCheckpoint>;
+                 BypassAdmitted, BypassCheckpoint, TicketWithdrawn, WithdrawnCheckpoint,
+                 TicketAbandoned, AbandonedCheckpoint>;
 
 // Receives a room's events as they happen (under whatever serialises access to the room).
 class RoomEventSink {

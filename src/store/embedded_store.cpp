@@ -156,7 +156,12 @@ bool EmbeddedRoom::SessionEnded(std::uint64_t session_ticket) {
 bool EmbeddedRoom::StatusCached(std::uint64_t ticket, std::uint64_t frontier_at_join,
                                 TicketAnswer& answer) {
   if (given_back_.Contains(ticket)) return false;
-  return published_.AnswerWaiting(ticket, frontier_at_join, answer);
+  if (!published_.AnswerWaiting(ticket, frontier_at_join, answer)) return false;
+  if (answer.status != core::TicketStatus::kWaiting) return true;
+  // The poll is what keeps the place: its deadline moves on (lock-free, no allocation). A
+  // ticket the frontier has just passed is the room's to answer.
+  return room_.attendance().NotePoll(ticket, clock_.Now(), answer.eta_seconds,
+                                     published_.policy()) != core::Attendance::Renewal::kPassed;
 }
 
 TicketAnswer EmbeddedRoom::Status(std::uint64_t ticket, std::uint64_t frontier_at_join) {
@@ -393,7 +398,9 @@ void EmbeddedRoom::Publish() {
     given_back_order_.erase(given_back_order_.begin());
   }
   if (!(published_.policy() == room_.policy())) published_.SetPolicy(room_.policy());
-  published_.Publish(room_.last_issued(), room_.frontier(), room_.departed(), room_.advance_rate());
+  // Tickets marked abandoned are out of the line's size like places given back.
+  published_.Publish(room_.last_issued(), room_.frontier(), room_.departed() + room_.abandoned(),
+                     room_.advance_rate());
   // The wait model changes at ticks only: a join or a claim republishes nothing of it.
   if (room_.wait_model().version() != published_waits_) {
     published_waits_ = room_.wait_model().version();

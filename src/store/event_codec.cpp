@@ -29,12 +29,14 @@ enum class Tag : std::uint8_t {
   kBypassCheckpoint = 13,
   kTicketWithdrawn = 14,
   kWithdrawnCheckpoint = 15,
+  kTicketAbandoned = 16,
+  kAbandonedCheckpoint = 17,
 };
 
 // Tripwires: a new event alternative, or a field added to or removed from an event or the policy,
 // stops the build here instead of being silently left out of the journal. Give the changed event
 // a new tag (the old tag keeps decoding the old layout), then update these.
-static_assert(std::variant_size_v<core::RoomEvent> == 15,
+static_assert(std::variant_size_v<core::RoomEvent> == 17,
               "a new RoomEvent alternative needs a tag in event_codec");
 [[maybe_unused]] void FieldCountTripwire(
     const core::TicketIssued& a, const core::FrontierMoved& b, const core::TicketClaimed& c,
@@ -42,7 +44,8 @@ static_assert(std::variant_size_v<core::RoomEvent> == 15,
     const core::PolicyChanged& g, const core::RoomCheckpoint& h, const core::CallRestored& i,
     const core::SessionRestored& j, const core::IdentityRestored& k, const core::Policy& l,
     const core::BypassAdmitted& m, const core::BypassCheckpoint& n, const core::TicketWithdrawn& o,
-    const core::WithdrawnCheckpoint& p) {
+    const core::WithdrawnCheckpoint& p, const core::TicketAbandoned& q,
+    const core::AbandonedCheckpoint& r) {
   [[maybe_unused]] const auto& [a1, a2, a3] = a;
   [[maybe_unused]] const auto& [b1, b2] = b;
   [[maybe_unused]] const auto& [c1, c2, c3] = c;
@@ -54,10 +57,12 @@ static_assert(std::variant_size_v<core::RoomEvent> == 15,
   [[maybe_unused]] const auto& [i1, i2, i3] = i;
   [[maybe_unused]] const auto& [j1, j2, j3, j4] = j;
   [[maybe_unused]] const auto& [k1, k2, k3] = k;
-  [[maybe_unused]] const auto& [l1, l2, l3, l4, l5, l6, l7, l8, l9, l10] = l;
+  [[maybe_unused]] const auto& [l1, l2, l3, l4, l5, l6, l7, l8, l9, l10, l11] = l;
   [[maybe_unused]] const auto& [m1, m2, m3] = m;
   [[maybe_unused]] const auto& [n1, n2] = n;
   [[maybe_unused]] const auto& [o1] = o;
+  [[maybe_unused]] const auto& [q1] = q;
+  [[maybe_unused]] const auto& [r1] = r;
   [[maybe_unused]] const auto& [p1] = p;
 }
 
@@ -182,9 +187,14 @@ struct Encoder {
     PutPolicy(e.policy, out);
     // Later fields, after both policies, written only when set: records without them (written
     // before them, or with no cap) end here, and read as before.
-    if (e.base.session_max.count() != 0 || e.policy.session_max.count() != 0) {
+    const bool abandon = e.base.abandon_after_polls != 0 || e.policy.abandon_after_polls != 0;
+    if (abandon || e.base.session_max.count() != 0 || e.policy.session_max.count() != 0) {
       PutMillis(e.base.session_max, out);
       PutMillis(e.policy.session_max, out);
+    }
+    if (abandon) {
+      PutVarint(e.base.abandon_after_polls, out);
+      PutVarint(e.policy.abandon_after_polls, out);
     }
   }
   void operator()(const core::RoomCheckpoint& e) const {
@@ -221,6 +231,8 @@ struct Encoder {
   }
   void operator()(const core::TicketWithdrawn& e) const { PutVarint(e.number, out); }
   void operator()(const core::WithdrawnCheckpoint& e) const { PutVarint(e.withdrawn, out); }
+  void operator()(const core::TicketAbandoned& e) const { PutVarint(e.number, out); }
+  void operator()(const core::AbandonedCheckpoint& e) const { PutVarint(e.abandoned, out); }
 };
 
 template <typename T>
@@ -228,7 +240,8 @@ constexpr Tag TagOf() {
   using core::BypassAdmitted, core::BypassCheckpoint, core::CallExpired, core::CallRestored,
       core::FrontierMoved, core::IdentityRestored, core::PolicyChanged, core::RoomCheckpoint,
       core::SessionEnded, core::SessionRestored, core::SessionSeen, core::TicketClaimed,
-      core::TicketIssued, core::TicketWithdrawn, core::WithdrawnCheckpoint;
+      core::TicketIssued, core::TicketWithdrawn, core::WithdrawnCheckpoint, core::TicketAbandoned,
+      core::AbandonedCheckpoint;
   if constexpr (std::is_same_v<T, TicketIssued>) {
     return Tag::kTicketIssued;
   } else if constexpr (std::is_same_v<T, FrontierMoved>) {
@@ -257,10 +270,14 @@ constexpr Tag TagOf() {
     return Tag::kBypassCheckpoint;
   } else if constexpr (std::is_same_v<T, TicketWithdrawn>) {
     return Tag::kTicketWithdrawn;
-  } else {
-    static_assert(std::is_same_v<T, WithdrawnCheckpoint>,
-                  "every RoomEvent alternative needs a tag");
+  } else if constexpr (std::is_same_v<T, WithdrawnCheckpoint>) {
     return Tag::kWithdrawnCheckpoint;
+  } else if constexpr (std::is_same_v<T, TicketAbandoned>) {
+    return Tag::kTicketAbandoned;
+  } else {
+    static_assert(std::is_same_v<T, AbandonedCheckpoint>,
+                  "every RoomEvent alternative needs a tag");
+    return Tag::kAbandonedCheckpoint;
   }
 }
 
@@ -412,8 +429,17 @@ bool GetFields(Reader& r, core::PolicyChanged& e) {
   // session_max came later: a record without it ends here (no cap). Written only when set, so
   // that every record has one encoding.
   if (r.AtEnd()) return true;
-  return r.GetMillis(e.base.session_max) && r.GetMillis(e.policy.session_max) &&
-         (e.base.session_max.count() != 0 || e.policy.session_max.count() != 0);
+  if (!r.GetMillis(e.base.session_max) || !r.GetMillis(e.policy.session_max)) return false;
+  // abandon_after_polls came after it: written (with session_max, 0 or not) only when set.
+  if (r.AtEnd()) return e.base.session_max.count() != 0 || e.policy.session_max.count() != 0;
+  std::uint64_t base = 0, policy = 0;
+  if (!r.GetVarint(base) || !r.GetVarint(policy) || (base == 0 && policy == 0) ||
+      base > core::kMaxAbandonAfterPolls || policy > core::kMaxAbandonAfterPolls) {
+    return false;
+  }
+  e.base.abandon_after_polls = static_cast<std::uint32_t>(base);
+  e.policy.abandon_after_polls = static_cast<std::uint32_t>(policy);
+  return true;
 }
 bool GetFields(Reader& r, core::RoomCheckpoint& e) {
   for (std::uint64_t* v :
@@ -443,6 +469,8 @@ bool GetFields(Reader& r, core::BypassCheckpoint& e) {
 }
 bool GetFields(Reader& r, core::TicketWithdrawn& e) { return r.GetVarint(e.number); }
 bool GetFields(Reader& r, core::WithdrawnCheckpoint& e) { return r.GetVarint(e.withdrawn); }
+bool GetFields(Reader& r, core::TicketAbandoned& e) { return r.GetVarint(e.number); }
+bool GetFields(Reader& r, core::AbandonedCheckpoint& e) { return r.GetVarint(e.abandoned); }
 
 // Decodes the rest of the payload as a T into `decoded.event`; false unless it is exactly one T.
 template <typename T>
@@ -514,6 +542,12 @@ std::optional<DecodedEvent> DecodeEvent(std::span<const std::uint8_t> payload) {
       break;
     case Tag::kWithdrawnCheckpoint:
       ok = DecodeAs<core::WithdrawnCheckpoint>(r, decoded);
+      break;
+    case Tag::kTicketAbandoned:
+      ok = DecodeAs<core::TicketAbandoned>(r, decoded);
+      break;
+    case Tag::kAbandonedCheckpoint:
+      ok = DecodeAs<core::AbandonedCheckpoint>(r, decoded);
       break;
   }
   if (!ok) return std::nullopt;

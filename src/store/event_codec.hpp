@@ -51,6 +51,8 @@ namespace vwr::store {
 //    13  BypassCheckpoint  issued uN, bypass uN
 //    14  TicketWithdrawn   number uN
 //    15  WithdrawnCheckpoint withdrawn uN
+//    16  TicketAbandoned   number uN
+//    17  AbandonedCheckpoint abandoned uN
 //
 //   policy = max_active sN, admit_rate f64, burst sN, session_timeout ms, claim_grace ms,
 //            mode enum Mode, queue_limit sN, poll_min ms, poll_max ms

@@ -64,7 +64,8 @@ std::vector<std::string> RoomKeys(const std::string& key_prefix, const std::stri
   std::vector<std::string> keys;
   const std::string base = fmt::format("{}:{{{}}}:", key_prefix, room_id);
   for (const char* part :
-       {"room", "ident", "tident", "calls", "sess", "sinfo", "revoked", "sadm", "lease", "nodes"}) {
+       {"room", "ident", "tident", "calls", "sess", "sinfo", "revoked", "sadm", "lease", "nodes",
+        "due", "aband"}) {
     keys.push_back(base + part);
   }
   return keys;

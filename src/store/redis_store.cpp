@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 #include <charconv>
 
+#include "core/attendance.hpp"
 #include "store/redis/scripts.hpp"
 #include "util/random.hpp"
 
@@ -125,8 +126,11 @@ std::string EncodePolicy(const core::Policy& p) {
                   p.admit_rate, p.burst, p.session_timeout.count(), p.claim_grace.count(),
                   p.queue_limit, p.poll_min.count(), p.poll_max.count());
   // Later fields, only when set: a policy without them reads the same on every node version.
-  if (p.session_max.count() != 0)
+  if (p.session_max.count() != 0 || p.abandon_after_polls != 0)
     fmt::format_to(std::back_inserter(text), "|{}", p.session_max.count());
+  // The scripts read this one (prelude.lua: abandon_after_polls): keep it the 12th.
+  if (p.abandon_after_polls != 0)
+    fmt::format_to(std::back_inserter(text), "|{}", p.abandon_after_polls);
   return text;
 }
 
@@ -138,7 +142,7 @@ std::optional<core::Policy> DecodePolicy(std::string_view text) {
     if (bar == std::string_view::npos) break;
     text.remove_prefix(bar + 1);
   }
-  if ((parts.size() != 10 && parts.size() != 11) || parts[0] != "1") return std::nullopt;
+  if (parts.size() < 10 || parts.size() > 12 || parts[0] != "1") return std::nullopt;
   core::Policy p;
   auto integer = [&](std::string_view s, auto& out) {
     std::int64_t v = 0;
@@ -164,10 +168,15 @@ std::optional<core::Policy> DecodePolicy(std::string_view text) {
       !integer(parts[9], poll_max_ms)) {
     return std::nullopt;
   }
-  if (parts.size() == 11) {
+  if (parts.size() >= 11) {
     std::int64_t session_max_ms = 0;
-    if (!integer(parts[10], session_max_ms) || session_max_ms == 0) return std::nullopt;
+    if (!integer(parts[10], session_max_ms)) return std::nullopt;
+    if (session_max_ms == 0 && parts.size() == 11) return std::nullopt;  // one encoding each
     p.session_max = std::chrono::milliseconds(session_max_ms);
+  }
+  if (parts.size() == 12) {
+    if (!integer(parts[11], p.abandon_after_polls) || p.abandon_after_polls == 0)
+      return std::nullopt;
   }
   p.session_timeout = std::chrono::milliseconds(session_ms);
   p.claim_grace = std::chrono::milliseconds(grace_ms);
@@ -192,16 +201,13 @@ RedisRoom::RedisRoom(RedisStore& store, const RoomSpec& spec)
   published_.PublishWaits(waits_.curve());
 }
 
-std::vector<std::string> RedisRoom::Keys(bool with_lease) const {
+std::vector<std::string> RedisRoom::Keys() const {
+  // Every script gets every key of the room (prelude.lua names them); all in one slot.
   std::vector<std::string> keys;
-  keys.reserve(10);
-  for (const char* part :
-       {"room", "ident", "tident", "calls", "sess", "sinfo", "revoked", "sadm"}) {
+  keys.reserve(12);
+  for (const char* part : {"room", "ident", "tident", "calls", "sess", "sinfo", "revoked", "sadm",
+                           "lease", "nodes", "due", "aband"}) {
     keys.push_back(key_base_ + part);
-  }
-  if (with_lease) {
-    keys.push_back(key_base_ + "lease");
-    keys.push_back(key_base_ + "nodes");
   }
   return keys;
 }
@@ -239,7 +245,48 @@ void RedisRoom::UsePolicy(const std::string& encoded) {
 bool RedisRoom::StatusCached(std::uint64_t ticket, std::uint64_t frontier_at_join,
                              TicketAnswer& answer) {
   if (given_back_.Contains(ticket)) return false;
-  return published_.AnswerWaiting(ticket, frontier_at_join, answer);
+  if (!published_.AnswerWaiting(ticket, frontier_at_join, answer)) return false;
+  if (answer.status == core::TicketStatus::kWaiting) {
+    // The poll is what keeps the place: reported with the next tick, not written now.
+    const std::int64_t allowed_ms = core::SilenceAllowedMs(answer.eta_seconds, policy());
+    if (allowed_ms > 0)
+      polls_.Note(ticket, store_.clock().Now() + std::chrono::milliseconds(allowed_ms));
+  }
+  return true;
+}
+
+std::int64_t RedisRoom::NewcomerSilenceAllowedMs() const {
+  // Watched even while abandonment is off (as if it were 1): switched on, the tick marks only
+  // those that stay silent for a whole allowance from then (tick.lua), so every ticket needs a
+  // time in `due`.
+  core::Policy p = policy();
+  p.abandon_after_polls = std::max<std::uint32_t>(p.abandon_after_polls, 1);
+  const std::optional<core::WaitEstimate> wait = published_.EstimateWait(
+      published_.last_issued() - std::min(published_.last_issued(), published_.frontier()) + 1);
+  return core::SilenceAllowedMs(wait ? std::optional(wait->eta_seconds) : std::nullopt, p);
+}
+
+void PollReports::Note(std::uint64_t ticket, util::TimePoint due) {
+  Shard& shard = shards_[ticket % kShards];
+  std::lock_guard lock(shard.mu);
+  if (shard.due.size() >= kMaxPerShard && !shard.due.contains(ticket)) {
+    shard.dropped.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  util::TimePoint& at = shard.due[ticket];
+  at = std::max(at, due);
+}
+
+void PollReports::Take(util::TimePoint now, std::size_t most, std::vector<std::string>& args) {
+  for (Shard& shard : shards_) {
+    std::lock_guard lock(shard.mu);
+    for (auto it = shard.due.begin(); it != shard.due.end() && most > 0; --most) {
+      const std::int64_t after_ms = std::max<std::int64_t>(0, util::ToMillis(it->second - now));
+      args.push_back(std::to_string(it->first));
+      args.push_back(std::to_string(after_ms));
+      it = shard.due.erase(it);
+    }
+  }
 }
 
 void RedisRoom::ForgetPassedGivenBack() {
@@ -330,7 +377,8 @@ void RedisRoom::Join(std::string identity, Done<TicketAnswer> done) {
   if (!adopted()) return done(Unavailable<TicketAnswer>());
   store_.client().Eval(
       Scripts().join, Keys(),
-      Args({std::move(identity), std::to_string(store_.options().max_call_per_tick)}),
+      Args({std::move(identity), std::to_string(store_.options().max_call_per_tick),
+            std::to_string(NewcomerSilenceAllowedMs())}),
       [this, done = std::move(done)](boost::system::result<Reply> r) {
         std::optional<TicketAnswer> t = AnswerOf(r, "join");
         if (!t) return done(Unavailable<TicketAnswer>());
@@ -549,6 +597,16 @@ void RedisRoom::NoteWaits(const std::vector<Reply>& e) {
   published_.PublishWaits(waits_.curve());
 }
 
+std::vector<std::string> RedisRoom::TickArgs(std::int64_t keep_ms) {
+  const RedisStoreOptions& o = store_.options();
+  std::vector<std::string> args =
+      Args({o.node_id, std::to_string(o.lease.count()), std::to_string(o.max_call_per_tick),
+            revoked_cursor_, std::to_string(keep_ms), std::to_string(policy().session_max.count()),
+            std::to_string(std::max<std::uint32_t>(o.abandon_sweep_batch, 1))});
+  polls_.Take(store_.clock().Now(), o.poll_reports_per_tick, args);
+  return args;
+}
+
 void RedisRoom::Tick() {
   if (!adopted()) {
     RoomSpec spec{id_, {}, fail_open()};
@@ -560,15 +618,10 @@ void RedisRoom::Tick() {
     Adopt(spec);
     return;
   }
-  const RedisStoreOptions& o = store_.options();
   const std::int64_t keep_ms = RevokedKeep().count();
   store_.client().Eval(
-      Scripts().tick, Keys(/*with_lease=*/true),
-      Args({o.node_id, std::to_string(o.lease.count()), std::to_string(o.max_call_per_tick),
-            revoked_cursor_, std::to_string(keep_ms),
-            std::to_string(policy().session_max.count())}),
-      [this, keep_ms](boost::system::result<Reply> r) {
-        const std::vector<Reply>* a = ArrayOf(r, 23, "tick");
+      Scripts().tick, Keys(), TickArgs(keep_ms), [this, keep_ms](boost::system::result<Reply> r) {
+        const std::vector<Reply>* a = ArrayOf(r, 25, "tick");
         if (a == nullptr) return;
         const auto& e = *a;
         // The sessions ended since the last reading; the reading goes on from where it stands.
@@ -605,6 +658,7 @@ void RedisRoom::Tick() {
         c.rejoins = ToU64(e[15]);
         c.bypass = ToU64(e[19]);
         c.withdrawn = ToU64(e[22]);
+        c.abandoned = ToU64(e[23]);
         figures_.tick_holder = e[16].str;
         figures_.nodes = static_cast<std::uint32_t>(ToU64(e[18]));
       });

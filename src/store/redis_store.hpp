@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -41,6 +42,40 @@ struct RedisStoreOptions {
   // The most sessions one script of RoomState::LeaveAll ends: Redis serves other commands
   // between batches instead of stopping for a whole room's sessions at once.
   std::uint32_t end_all_batch = 1000;
+  // The most waiting tickets one tick marks abandoned (the rest at the next ticks), and the most
+  // polls a node reports with one tick (the rest with the next): a flood of joins that never
+  // poll, or a flood of polls, makes more ticks, never a longer one.
+  std::uint32_t abandon_sweep_batch = 10000;
+  std::uint32_t poll_reports_per_tick = 50000;
+};
+
+// The polls of waiting tickets one node answered from its cache since its last tick, to be
+// reported with the next: ticket -> when its next poll is due at the latest (this node's clock).
+// Several polls of one ticket between two ticks are one report. Sharded by ticket, so that
+// workers polling different tickets rarely wait for each other; each shard is bounded (a report
+// beyond it is dropped and counted: the ticket is then judged by its earlier reports).
+//
+// Thread-safety: Note() from any thread; Take() from the Redis thread.
+class PollReports {
+ public:
+  void Note(std::uint64_t ticket, util::TimePoint due);
+  // Moves up to `most` reports into `args` as pairs (ticket, ms from `now` until due).
+  void Take(util::TimePoint now, std::size_t most, std::vector<std::string>& args);
+  std::uint64_t dropped() const {
+    std::uint64_t n = 0;
+    for (const Shard& s : shards_) n += s.dropped.load(std::memory_order_relaxed);
+    return n;
+  }
+
+ private:
+  static constexpr std::size_t kShards = 16;
+  static constexpr std::size_t kMaxPerShard = 1 << 18;  // 4 M tickets per tick in all
+  struct alignas(64) Shard {
+    std::mutex mu;
+    std::unordered_map<std::uint64_t, util::TimePoint> due;
+    std::atomic<std::uint64_t> dropped{0};
+  };
+  std::array<Shard, kShards> shards_;
 };
 
 class RedisStore;
@@ -100,6 +135,9 @@ class RedisRoom final : public RoomState {
   // One tick: runs the tick script (which ticks only on the lease holder) and refreshes the
   // published figures from its answer. On the Redis thread.
   void Tick();
+  // The tick script's ARGV: the policy, this node's reading of revoked sessions, the sweep's
+  // bound and the polls answered since the last tick. On the Redis thread.
+  std::vector<std::string> TickArgs(std::int64_t keep_ms);
   // The policy this node's configuration file gives the room (the last Adopt's).
   core::Policy file_policy();
   // True once the room's incarnation is known (the first Adopt answered).
@@ -109,7 +147,10 @@ class RedisRoom final : public RoomState {
   bool ticked() const { return ticked_.load(std::memory_order_acquire); }
 
  private:
-  std::vector<std::string> Keys(bool with_lease = false) const;
+  std::vector<std::string> Keys() const;
+  // How long a ticket joining now may stay silent before it is abandoned, from the wait a
+  // newcomer is told (with abandonment off: as if abandon_after_polls were 1).
+  std::int64_t NewcomerSilenceAllowedMs() const;
   // The policy in force as the scripts' ARGV[1..7], then `extra` (ARGV[8]...).
   std::vector<std::string> Args(std::initializer_list<std::string> extra) const;
   void UsePolicy(const std::string& encoded);  // on the Redis thread
@@ -150,6 +191,9 @@ class RedisRoom final : public RoomState {
   std::deque<std::pair<std::int64_t, std::uint64_t>> revoked_order_;  // (ended_ms, ticket)
   std::string revoked_cursor_;  // where this node's reading stands ('' before the first)
   std::atomic<bool> ticked_{false};
+
+  // Polls of waiting tickets answered here, reported with the next tick (abandonment).
+  PollReports polls_;
 
   // The wait model, fed the room's figures at every tick (the same class as an embedded room's;
   // see core::WaitModel). On the Redis thread only; its curve is published in published_.

@@ -38,6 +38,8 @@ NODE_TIMEOUT = 100  # seconds; the test keeps its own, shorter deadline
 # the browser sees each change within a second; a long claim_grace, so that a user the test
 # claims through the API is never a no-show. Its match host is the site's: verify picks the room
 # from X-Original-Host, and the site's URLs are accepted as the waiting page's return address.
+# The user the test places ahead of the browsers is a script that never polls: abandonment is
+# off, so that it keeps its place for the whole test.
 CONFIG = """\
 rooms:
   - id: line
@@ -47,6 +49,7 @@ rooms:
     burst: 1
     claim_grace: 30s
     session_timeout: 120s
+    abandon_after_polls: 0
     match:
       - host: "127.0.0.1"
         path_prefix: "/"

@@ -1,4 +1,6 @@
--- A join. ARGV[8] = identity ('' for none), ARGV[9] = most tickets to call at once.
+-- A join. ARGV[8] = identity ('' for none), ARGV[9] = most tickets to call at once,
+-- ARGV[10] = how long a new waiting ticket may stay silent before it is abandoned, in ms (the
+-- node works it out from the wait it tells the ticket; given even while abandonment is off).
 -- Returns {status, ticket, frontier_at_join, admitted_ms, identity, last, front, waiting, active,
 --          called}.
 local identity = ARGV[8]
@@ -56,4 +58,5 @@ end
 redis.call('HINCRBY', K_ROOM, 'joins', 1)
 local front = num('front')
 local n = issue_ticket(identity, front)
+expect_poll(n, now, tonumber(ARGV[10]) or 0)
 return answer({'waiting', n, 0, ''}, front)

@@ -16,6 +16,10 @@
 --                        ends, earliest first; sinfo holds the same times by session)
 --   KEYS[9] lease  STRING the node that ticks this room (tick script only)
 --   KEYS[10] nodes HASH  node -> last tick_ms of each node serving the room (tick script only)
+--   KEYS[11] due   ZSET  waiting tickets watched for abandonment: ticket -> the time by which
+--                        its next poll is due (join.lua; the nodes report polls at their tick)
+--   KEYS[12] aband ZSET  waiting tickets marked abandoned (out of waiting(); the frontier passes
+--                        them without a call): ticket -> ticket
 -- A session is named by its ticket number in decimal, or, when admitted without a place in
 -- line (admit.lua), by 'b' and its number in the room's bypass range ('b7' is the node's
 -- core::kBypassTicketBase + 7: Lua's numbers are doubles and cannot hold 2^62 + n exactly).
@@ -25,6 +29,10 @@
 local K_ROOM, K_IDENT, K_TIDENT, K_CALLS, K_SESS, K_SINFO, K_REVOKED = KEYS[1], KEYS[2], KEYS[3],
     KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local K_SADM = KEYS[8]
+local K_DUE, K_ABAND = KEYS[11], KEYS[12]
+-- The most places one script passes without a call (given back or abandoned): a flood of joins
+-- that never polled is passed over several ticks, each bounded (core::Room::kSweepBudget).
+local kPassPerScript = 10000
 
 local function now_ms()
   local t = redis.call('TIME')
@@ -57,9 +65,43 @@ local function forget_identity(n)
   redis.call('HDEL', K_TIDENT, n)
 end
 
--- People in line: tickets above the frontier, less the places given back among them.
+-- People in line: tickets above the frontier, less the places given back among them and the
+-- tickets marked abandoned (which may come back).
 local function waiting()
-  return num('last') - num('front') - num('departed')
+  return math.max(0, num('last') - num('front') - num('departed') - redis.call('ZCARD', K_ABAND))
+end
+
+-- Field i of the policy in force as the nodes encode it (store::EncodePolicy), a number; 0 when
+-- it is not there (later fields are written only when set).
+local function policy_number(i)
+  local encoded = redis.call('HGET', K_ROOM, 'policy') or ''
+  local at = 0
+  for field in string.gmatch(encoded, '[^|]+') do
+    at = at + 1
+    if at == i then return tonumber(field) or 0 end
+  end
+  return 0
+end
+
+-- Waiting ticket n's next poll is due within `after_ms` from `now` (0: not watched).
+local function expect_poll(n, now, after_ms)
+  if after_ms > 0 then redis.call('ZADD', K_DUE, now + after_ms, n) end
+end
+
+-- The frontier reaches place n: true when it is passed without a call (given back, or marked
+-- abandoned: counted), false when it is called. Either way it is no longer watched.
+local function pass_over(n)
+  redis.call('ZREM', K_DUE, n)
+  if redis.call('HDEL', K_IDENT, 'w:' .. n) == 1 then
+    redis.call('HINCRBY', K_ROOM, 'departed', -1)
+    return true
+  end
+  if redis.call('ZREM', K_ABAND, n) == 1 then
+    redis.call('HINCRBY', K_ROOM, 'abandoned', 1)
+    forget_identity(n)
+    return true
+  end
+  return false
 end
 
 local function free_slot()
@@ -142,26 +184,33 @@ local function resolve(n, now)
   return {'expired', n, 0, ''}
 end
 
+-- Whether place n is passed without a call when the frontier reaches it.
+local function passed_over(n)
+  return redis.call('HEXISTS', K_IDENT, 'w:' .. n) == 1 or redis.call('ZSCORE', K_ABAND, n)
+end
+
 -- Calls the next `count` places in line at `now`: the frontier passes them, each has
--- claim_grace to claim its place; places given back on the way are passed over without a call
--- (core::Room::CallNext).
+-- claim_grace to claim its place; places given back or abandoned on the way are passed over
+-- without a call, at most kPassPerScript of them (core::Room::CallNext).
 local function call_next(count, now)
   local front, last = num('front'), num('last')
   local start = front
-  local called = 0
-  while called < count and front < last do
+  local called, passed = 0, 0
+  while called < count and front < last and passed < kPassPerScript do
     front = front + 1
-    if redis.call('HDEL', K_IDENT, 'w:' .. front) == 1 then
-      redis.call('HINCRBY', K_ROOM, 'departed', -1)
+    if pass_over(front) then
+      passed = passed + 1
     else
       redis.call('ZADD', K_CALLS, now, front)
       called = called + 1
     end
   end
-  -- Places given back right behind the frontier are passed over now: nobody waits for them.
-  while front < last and redis.call('HDEL', K_IDENT, 'w:' .. (front + 1)) == 1 do
-    redis.call('HINCRBY', K_ROOM, 'departed', -1)
+  -- Places given back or abandoned right behind the frontier are passed over now: nobody waits
+  -- for them.
+  while front < last and passed < kPassPerScript and passed_over(front + 1) do
     front = front + 1
+    pass_over(front)
+    passed = passed + 1
   end
   if front ~= start then redis.call('HSET', K_ROOM, 'front', front) end
 end
@@ -175,6 +224,9 @@ local function withdraw(n)
   if n > num('front') and n <= num('last') then
     if redis.call('HSETNX', K_IDENT, 'w:' .. n, 1) == 0 then return 0 end
     redis.call('HINCRBY', K_ROOM, 'departed', 1)
+    -- Counted once, as given back, not as abandoned as well.
+    redis.call('ZREM', K_DUE, n)
+    redis.call('ZREM', K_ABAND, n)
   elseif redis.call('ZREM', K_CALLS, n) == 0 then
     return 0
   end

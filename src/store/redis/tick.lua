@@ -3,12 +3,14 @@
 -- period in ms, ARGV[10] = most tickets to call in one tick, ARGV[11] = where this node's reading
 -- of the revoked sessions stands (ended_at_ms; '' for a node that has read none yet: it starts
 -- ARGV[12] ago), ARGV[12] = how long a revoked session is kept, in ms, ARGV[13] = the policy's
--- session_max in ms (0: no cap).
+-- session_max in ms (0: no cap), ARGV[14] = the most waiting tickets the sweep for abandonment
+-- marks in one tick, ARGV[15...] = pairs (ticket, ms from now by which its next poll is due): the
+-- polls of waiting tickets this node answered from its cache since its last tick.
 -- Returns {ticked (0|1), last, front, waiting, active, called, advance_rate, joins, rejected,
 --          full, admissions, immediate, no_shows, expired, leaves, rejoins, lease holder,
 --          policy in force (as encoded by the nodes), nodes serving the room, bypass,
 --          where the node's reading stands now, {session, ended_at_ms, ...} revoked from where it
---          stood, withdrawn}.
+--          stood, withdrawn, abandoned (passed without a call), marked abandoned now}.
 local K_LEASE, K_NODES = KEYS[9], KEYS[10]
 local session_max_ms = tonumber(ARGV[13]) or 0
 local node, lease_ms, max_call = ARGV[8], tonumber(ARGV[9]), tonumber(ARGV[10])
@@ -23,9 +25,51 @@ elseif not holder then
   holder = node
 end
 
+-- Abandonment (core::Room, core::Attendance). abandon_after_polls is the 12th field of the
+-- policy in force, poll.max its 10th.
+local abandon_n = policy_number(12)
+do
+  local now = now_ms()
+  local front, last = num('front'), num('last')
+  if abandon_n ~= tonumber(redis.call('HGET', K_ROOM, 'abandon_n') or '0') then
+    -- Switched (or changed): whoever was marked is present again, and nobody is marked before
+    -- everyone has had the whole new allowance, from now, to poll in.
+    -- (The longest pollAfterMs is poll.max with 10 % jitter; core::SilenceAllowedMs.)
+    redis.call('HSET', K_ROOM, 'abandon_n', abandon_n, 'sweep_from',
+               now + math.ceil(math.max(abandon_n, 1) * policy_number(10) * 1.1) + 100)
+    redis.call('UNLINK', K_ABAND)
+  end
+  if abandon_n > 0 then
+    -- The polls this node answered: each ticket's next poll is due by the time it reports; a
+    -- ticket marked abandoned that polled is present again, with its place (it is still above
+    -- the frontier: the frontier only passes marked tickets in this script or a join).
+    for i = 15, #ARGV - 1, 2 do
+      local n, after = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
+      if n and after and n > front and n <= last and
+          redis.call('HEXISTS', K_IDENT, 'w:' .. n) == 0 then
+        redis.call('ZREM', K_ABAND, n)
+        redis.call('ZADD', K_DUE, now + after, n)
+      end
+    end
+  end
+end
+
 if holder == node then
   ticked = 1
   local now = now_ms()
+  -- Waiting tickets whose poll is overdue are marked abandoned, at most ARGV[14] per tick (the
+  -- rest at the next): they leave waiting(), and the frontier passes them without a call.
+  if abandon_n > 0 and now >= tonumber(redis.call('HGET', K_ROOM, 'sweep_from') or '0') then
+    local front, last = num('front'), num('last')
+    for _, t in ipairs(redis.call('ZRANGEBYSCORE', K_DUE, '-inf', now, 'LIMIT', 0,
+                                  tonumber(ARGV[14]))) do
+      redis.call('ZREM', K_DUE, t)
+      local n = tonumber(t)
+      if n > front and n <= last and redis.call('HEXISTS', K_IDENT, 'w:' .. n) == 0 then
+        redis.call('ZADD', K_ABAND, n, n)
+      end
+    end
+  end
   -- Idle sessions end.
   for _, n in ipairs(redis.call('ZRANGEBYSCORE', K_SESS, '-inf', now - P.session_timeout_ms,
                                 'LIMIT', 0, 10000)) do
@@ -104,4 +148,4 @@ return {ticked, f[1], f[2], f[3], redis.call('ZCARD', K_SESS), redis.call('ZCARD
         num('rejected'), num('full'), num('admissions'), num('immediate'), num('no_shows'),
         num('expired'), num('leaves'), num('rejoins'), holder,
         redis.call('HGET', K_ROOM, 'policy') or '', nodes, num('bypass'), revoked_to, revoked,
-        num('withdrawn')}
+        num('withdrawn'), num('abandoned'), redis.call('ZCARD', K_ABAND)}

@@ -56,6 +56,8 @@ auto Fields(const core::BypassAdmitted& e) { return std::tie(e.number, e.at_unix
 auto Fields(const core::BypassCheckpoint& e) { return std::tie(e.issued, e.bypass); }
 auto Fields(const core::TicketWithdrawn& e) { return std::tie(e.number); }
 auto Fields(const core::WithdrawnCheckpoint& e) { return std::tie(e.withdrawn); }
+auto Fields(const core::TicketAbandoned& e) { return std::tie(e.number); }
+auto Fields(const core::AbandonedCheckpoint& e) { return std::tie(e.abandoned); }
 
 bool SameEvent(const core::RoomEvent& a, const core::RoomEvent& b) {
   if (a.index() != b.index()) return false;
@@ -162,6 +164,8 @@ std::vector<Sample> Samples() {
   s.push_back({"r", core::TicketWithdrawn{}});
   s.push_back({"r", core::TicketWithdrawn{kU64Max}});
   s.push_back({"r", core::WithdrawnCheckpoint{7}});
+  s.push_back({"r", core::TicketAbandoned{kU64Max}});
+  s.push_back({"r", core::AbandonedCheckpoint{9}});
   return s;
 }
 
@@ -222,6 +226,8 @@ TEST(EventCodec, BytesMatchTheDocumentedFormat) {
   EXPECT_EQ(Hex(Encode("r", core::BypassCheckpoint{3, 2})), Hex("\x0d\x01r\x03\x02"s));
   EXPECT_EQ(Hex(Encode("r", core::TicketWithdrawn{300})), Hex("\x0e\x01r\xac\x02"s));
   EXPECT_EQ(Hex(Encode("r", core::WithdrawnCheckpoint{5})), Hex("\x0f\x01r\x05"s));
+  EXPECT_EQ(Hex(Encode("r", core::TicketAbandoned{300})), Hex("\x10\x01r\xac\x02"s));
+  EXPECT_EQ(Hex(Encode("r", core::AbandonedCheckpoint{5})), Hex("\x11\x01r\x05"s));
 
   core::Policy base;  // the defaults
   core::Policy policy;
@@ -280,7 +286,7 @@ TEST(EventCodec, TrailingByteIsRejected) {
 TEST(EventCodec, UnknownTagIsRejected) {
   const std::string valid = Encode("r", core::CallExpired{1});
   ASSERT_TRUE(Decode(valid).has_value());
-  for (int tag : {0, 16, 17, 0x7f, 0x80, 0xff}) {
+  for (int tag : {0, 18, 19, 0x7f, 0x80, 0xff}) {
     std::string bytes = valid;
     bytes[0] = static_cast<char>(tag);
     EXPECT_FALSE(Decode(bytes).has_value()) << "tag " << tag;

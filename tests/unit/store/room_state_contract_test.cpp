@@ -8,10 +8,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <functional>
 #include <future>
+#include <map>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -94,6 +96,7 @@ class RoomStateContract : public testing::TestWithParam<Kind> {
       options.node_id = "contract-node";
       options.lease = milliseconds(1000);
       options.end_all_batch = 2;  // LeaveAll takes several batches with a few sessions
+      options.abandon_sweep_batch = abandon_sweep_batch_;
       store_ = std::make_unique<RedisStore>(rooms, util::SystemClock::Instance(), options);
     }
     ASSERT_TRUE(TickUntil([&] { return store_->Ready(); })) << "the store never became ready";
@@ -243,6 +246,44 @@ class RoomStateContract : public testing::TestWithParam<Kind> {
     return a;
   }
 
+  // Abandonment: polls `present` (each waiting one) until `condition` holds, ticking meanwhile;
+  // checks on the way that no position grows and records who is let in, in order.
+  bool PollUntil(const std::vector<TicketAnswer>& present, const std::function<bool()>& condition,
+                 milliseconds timeout = seconds(10)) {
+    return TickUntil(
+        [&] {
+          for (const TicketAnswer& t : present) {
+            if (std::find(admitted_.begin(), admitted_.end(), t.ticket) != admitted_.end()) {
+              continue;
+            }
+            const TicketAnswer a = Status(t);
+            if (a.status == TicketStatus::kWaiting) {
+              auto [it, first] = positions_.try_emplace(t.ticket, a.position);
+              EXPECT_LE(a.position, it->second) << "the position of " << t.ticket << " grew";
+              it->second = a.position;
+            } else if (a.status == TicketStatus::kAdmitted) {
+              admitted_.push_back(t.ticket);
+            }
+          }
+          return condition();
+        },
+        timeout);
+  }
+  // Lets `present` in one at a time: `inside` leaves, the next is admitted (polling all).
+  void DrainInOrder(std::uint64_t inside, const std::vector<TicketAnswer>& present) {
+    for (std::size_t i = 0; i < present.size(); ++i) {
+      ASSERT_TRUE(Leave(inside));
+      const std::size_t before = admitted_.size();
+      ASSERT_TRUE(PollUntil(present, [&] { return admitted_.size() > before; }))
+          << "nobody was let in after " << inside << " left";
+      EXPECT_EQ(admitted_.size(), before + 1) << "more than max_active (1) let in";
+      inside = admitted_.back();
+    }
+  }
+
+  std::uint32_t abandon_sweep_batch_ = 10000;
+  std::map<std::uint64_t, std::uint64_t> positions_;
+  std::vector<std::uint64_t> admitted_;
   std::unique_ptr<redis::testing::RedisServer> redis_;
   std::vector<RoomSpec> rooms_;
   std::string dir_;
@@ -578,8 +619,9 @@ TEST_P(RoomStateContract, ASessionEndsAtSessionMaxHoweverActive) {
   EXPECT_EQ(Status(a).status, TicketStatus::kExpired);
   EXPECT_TRUE(Room().SessionEnded(a.ticket) ||
               TickUntil([&] { return Room().SessionEnded(a.ticket); }));
-  EXPECT_EQ(FiguresWhen([](const RoomFigures& f) { return f.counters.expired_sessions == 2; })
-                .counters.expired_sessions,
+  EXPECT_EQ(FiguresWhen([](const RoomFigures& f) {
+              return f.counters.expired_sessions == 2;
+            }).counters.expired_sessions,
             2u);
 }
 
@@ -984,6 +1026,146 @@ TEST_P(RoomStateContract, AOneTimeKeyTakenOnOneNodeIsRefusedOnAnother) {
                                 [&done](auto r) { done.set_value(std::move(r)); });
   EXPECT_FALSE(Await(future));
   other->Close();
+}
+
+// Abandonment. Polls are quick (pollAfterMs 200 ms, 220 ms with jitter) and two of them abandon:
+// a ticket silent for about 0.54 s leaves the line.
+core::Policy AbandonPolicy(std::uint32_t after_polls = 2) {
+  core::Policy p = BasePolicy();
+  p.max_active = 1;
+  p.poll_min = milliseconds(200);
+  p.poll_max = milliseconds(200);
+  p.abandon_after_polls = after_polls;
+  return p;
+}
+
+TEST_P(RoomStateContract, ASilentTicketLeavesTheLineAndIsPassedWithoutASlot) {
+  Open(AbandonPolicy());
+  const TicketAnswer holder = Join();
+  ASSERT_EQ(holder.status, TicketStatus::kAdmitted);
+  const TicketAnswer a = Join(), silent = Join(), c = Join();
+  ASSERT_EQ(c.status, TicketStatus::kWaiting);
+  EXPECT_EQ(Room().Figures().queue_size, 3u);
+  // `silent` never polls: after two intervals it is out of the line's size, in the figures and
+  // in every poll's answer; the positions of the others stay what they were.
+  ASSERT_TRUE(PollUntil({a, c}, [&] { return Room().Figures().queue_size == 2; }))
+      << "the silent ticket stayed in the line";
+  EXPECT_EQ(Status(c).queue_size, 2u);
+  EXPECT_EQ(Status(c).position, 3u) << "places are numbers: a position never grows";
+  // The frontier passes it without a call: the slot `a` frees goes to `c`.
+  DrainInOrder(holder.ticket, {a, c});
+  EXPECT_EQ(admitted_, (std::vector<std::uint64_t>{a.ticket, c.ticket})) << "FIFO";
+  EXPECT_EQ(Status(silent).status, TicketStatus::kExpired);
+  const RoomFigures f = FiguresWhen([](const RoomFigures& g) { return g.counters.abandoned == 1; });
+  EXPECT_EQ(f.counters.no_shows, 0u) << "it never held a call";
+  EXPECT_EQ(f.queue_size, 0u);
+}
+
+TEST_P(RoomStateContract, ATicketThatPollsAgainBeforeItsTurnKeepsItsPlace) {
+  Open(AbandonPolicy());
+  const TicketAnswer holder = Join();
+  const TicketAnswer a = Join(), away = Join(), c = Join();
+  ASSERT_TRUE(PollUntil({a, c}, [&] { return Room().Figures().queue_size == 2; }));
+  const TicketAnswer back = Status(away);
+  EXPECT_EQ(back.status, TicketStatus::kWaiting);
+  EXPECT_EQ(back.position, 2u) << "its own place";
+  ASSERT_TRUE(PollUntil({a, away, c}, [&] { return Room().Figures().queue_size == 3; }))
+      << "it was not counted again";
+  DrainInOrder(holder.ticket, {a, away, c});
+  EXPECT_EQ(admitted_, (std::vector<std::uint64_t>{a.ticket, away.ticket, c.ticket}));
+  EXPECT_EQ(FiguresWhen([](const RoomFigures& g) {
+              return g.counters.admissions == 4;
+            }).counters.abandoned,
+            0u);
+}
+
+// Attack: a client that polls only every N-1 intervals keeps its place, and no better one.
+TEST_P(RoomStateContract, PollingJustOftenEnoughKeepsThePlaceButGainsNothing) {
+  Open(AbandonPolicy(3));  // silent for 3 x 220 ms + 100 ms abandons
+  const TicketAnswer holder = Join();
+  const TicketAnswer a = Join(), sparse = Join(), c = Join();
+  auto next_poll = std::chrono::steady_clock::now();
+  auto poll_sparse = [&] {
+    if (std::chrono::steady_clock::now() < next_poll) return;
+    const TicketAnswer s = Status(sparse);
+    if (s.status == TicketStatus::kWaiting) {
+      EXPECT_EQ(s.position, sparse.ticket - Room().Figures().frontier) << "its own place";
+      EXPECT_LE(s.position, sparse.position);
+    } else if (s.status == TicketStatus::kAdmitted &&
+               std::find(admitted_.begin(), admitted_.end(), sparse.ticket) == admitted_.end()) {
+      admitted_.push_back(sparse.ticket);
+    }
+    next_poll = std::chrono::steady_clock::now() + milliseconds(2 * 200);  // 2 intervals
+  };
+  const auto until = std::chrono::steady_clock::now() + seconds(3);
+  ASSERT_TRUE(PollUntil({a, c}, [&] {
+    poll_sparse();
+    return std::chrono::steady_clock::now() >= until;
+  }));
+  EXPECT_EQ(Room().Figures().queue_size, 3u) << "nobody was silent long enough";
+  std::uint64_t inside = holder.ticket;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(Leave(inside));
+    const std::size_t before = admitted_.size();
+    ASSERT_TRUE(PollUntil({a, c}, [&] {
+      poll_sparse();
+      return admitted_.size() > before;
+    }));
+    inside = admitted_.back();
+  }
+  EXPECT_EQ(admitted_, (std::vector<std::uint64_t>{a.ticket, sparse.ticket, c.ticket}));
+}
+
+// Attack: a ticket passed as abandoned, replayed (polled, or its identity joining again), does not
+// get its place back: it goes to the end of the line.
+TEST_P(RoomStateContract, AnAbandonedTicketPassedAndReplayedGoesToTheBack) {
+  Open(AbandonPolicy());
+  const TicketAnswer holder = Join();
+  const TicketAnswer gone = Join("someone"), b = Join(), c = Join();
+  ASSERT_TRUE(PollUntil({b, c}, [&] { return Room().Figures().queue_size == 2; }));
+  ASSERT_TRUE(Leave(holder.ticket));
+  ASSERT_TRUE(PollUntil({b, c}, [&] { return admitted_.size() == 1; }));
+  EXPECT_EQ(admitted_.front(), b.ticket);
+  EXPECT_EQ(Status(gone).status, TicketStatus::kExpired);
+  const TicketAnswer again = Join("someone");
+  EXPECT_EQ(again.status, TicketStatus::kWaiting);
+  EXPECT_GT(again.ticket, c.ticket) << "behind everyone in line";
+  EXPECT_GT(again.position, Status(c).position);
+}
+
+// Attack: a flood of joins that never poll is marked in bounded batches, one per tick.
+TEST_P(RoomStateContract, AFloodOfSilentJoinsIsMarkedInBoundedBatches) {
+  if (GetParam() == Kind::kEmbedded) {
+    GTEST_SKIP() << "the embedded room's bound (core::Room::kSweepBudget) is tested on a fake "
+                    "clock in abandonment_test";
+  }
+  abandon_sweep_batch_ = 50;
+  Open(AbandonPolicy());
+  ASSERT_EQ(Join().status, TicketStatus::kAdmitted);
+  for (int i = 0; i < 200; ++i) ASSERT_EQ(Join().status, TicketStatus::kWaiting);
+  // No tick meanwhile: all 200 become overdue together (0.54 s), then each tick marks 50.
+  std::this_thread::sleep_for(milliseconds(800));
+  for (std::uint64_t left : {150u, 100u, 50u, 0u}) {
+    EXPECT_TRUE(AfterOneTick(*store_, [&] { return Room().Figures().queue_size == left; }))
+        << "expected " << left << " left after one more tick, have " << Room().Figures().queue_size;
+  }
+}
+
+TEST_P(RoomStateContract, AbandonAfterPollsIsChangedAtRunTimeAndZeroTurnsItOff) {
+  Open(AbandonPolicy(0));
+  ASSERT_EQ(Join().status, TicketStatus::kAdmitted);
+  // `silent` is behind `present`: one marked right behind the frontier is passed at once.
+  const TicketAnswer present = Join(), silent = Join();
+  const auto until = std::chrono::steady_clock::now() + seconds(2);
+  ASSERT_TRUE(PollUntil({present}, [&] { return std::chrono::steady_clock::now() >= until; }));
+  EXPECT_EQ(Room().Figures().queue_size, 2u) << "off: nobody is abandoned";
+  core::Policy on = AbandonPolicy(2);
+  SetPolicy(on);
+  EXPECT_EQ(Room().policy().abandon_after_polls, 2u);
+  ASSERT_TRUE(PollUntil({present}, [&] { return Room().Figures().queue_size == 1; }))
+      << "switched on: the silent ticket leaves after its allowance";
+  EXPECT_EQ(Status(silent).status, TicketStatus::kWaiting) << "and comes back when it polls";
+  ASSERT_TRUE(PollUntil({present, silent}, [&] { return Room().Figures().queue_size == 2; }));
 }
 
 INSTANTIATE_TEST_SUITE_P(BothStores, RoomStateContract,

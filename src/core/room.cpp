@@ -602,7 +602,17 @@ void Room::Apply(const RoomEvent& event, const Instant& now) {
         } else if constexpr (std::is_same_v<E, PolicyChanged>) {
           // An operator's change survives a restart only while the file still says what it
           // changed; a file edited since then wins.
-          if (e.base == configured_policy_) ApplyPolicy(e.policy);
+          // A record whose abandon_after_polls are both 0 says nothing of abandonment: written
+          // before the field existed, or under a file that turned it off. It keeps the file's.
+          if (e.base.abandon_after_polls == 0 && e.policy.abandon_after_polls == 0) {
+            Policy base = e.base;
+            Policy policy = e.policy;
+            base.abandon_after_polls = policy.abandon_after_polls =
+                configured_policy_.abandon_after_polls;
+            if (base == configured_policy_) ApplyPolicy(policy);
+          } else if (e.base == configured_policy_) {
+            ApplyPolicy(e.policy);
+          }
         } else if constexpr (std::is_same_v<E, BypassAdmitted>) {
           // Numbers come in order; one already counted (a snapshot holds it) is not redone.
           if (e.number <= kBypassTicketBase + bypass_issued_) return;

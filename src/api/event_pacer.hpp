@@ -26,9 +26,9 @@ class EventPacer {
   // What a waiting ticket is told: its place and its estimated wait (none: paused or closed).
   struct Standing {
     std::uint64_t position = 0;
-    std::optional<std::int64_t> eta_seconds;
-    std::optional<std::int64_t> eta_low_seconds;
-    std::optional<std::int64_t> eta_high_seconds;
+    std::optional<std::int64_t> eta_seconds{};
+    std::optional<std::int64_t> eta_low_seconds{};
+    std::optional<std::int64_t> eta_high_seconds{};
     bool operator==(const Standing&) const = default;
   };
 

@@ -58,6 +58,7 @@ class Stream:
         self.retry = None
         self.ended_at = None
         self._cond = threading.Condition()
+        self._thread = None
         if self.response.status == 200:
             self._thread = threading.Thread(target=self._read, daemon=True)
             self._thread.start()
@@ -103,6 +104,14 @@ class Stream:
         return wait_until(lambda: self.ended_at, timeout, message="the stream's end")
 
     def close(self):
+        """Hangs up (the reader sees the end), then closes."""
+        if self.conn.sock is not None:
+            try:
+                self.conn.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        if self._thread is not None:
+            self._thread.join(5)
         self.conn.close()
 
 
@@ -192,7 +201,6 @@ class EventsTest(unittest.TestCase):
         wait_until(lambda: self.streams_open() == 0, message="the stream's place given back")
 
     def test_forged_foreign_or_missing_tickets_open_no_stream(self):
-        self.fill("other", 1)
         _, line = self.fill("attack", 1)
         ticket = line[0]["ticket"]
         _, of_other = self.fill("other", 1)

@@ -61,12 +61,12 @@ await run('event stream', async () => {
 
   // Held back (a buffering proxy: nothing arrives): the page polls after its wait for the
   // first event.
-  const held = await admitThrough('fallback', 'poll', (page) =>
+  const held = await admitThrough('held', 'poll', (page) =>
     page.route('**/api/v1/rooms/*/events*', () => { /* never answered */ }), 'held');
-  assert.ok(held.asked.filter((p) => p.endsWith('/status')).length >= 2, 'it polled');
+  assert.ok(held.asked.filter((p) => p.endsWith('/status')).length >= 2, `it polled: ${JSON.stringify(held.asked)}`);
 
   // No EventSource at all: the page polls from the start.
-  const none = await admitThrough('fallback', 'poll', (page) =>
+  const none = await admitThrough('bare', 'poll', (page) =>
     page.addInitScript(() => { delete window.EventSource; }), 'no-eventsource');
   assert.equal(none.asked.filter((p) => p.endsWith('/events')).length, 0);
 

@@ -39,7 +39,7 @@ let lastUpdate = 0;
 function show(u) {
   lastUpdate = Date.now();
   main.dataset.state = u.state;
-  // How the page hears of its place: 'stream' (the ticket's event stream) or 'poll'.
+  // How the page last heard of its place: 'join', 'stream' (the ticket's event stream) or 'poll'.
   if (u.channel) main.dataset.channel = u.channel;
   clearInterval(countdown);
   countdown = null;

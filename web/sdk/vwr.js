@@ -328,9 +328,10 @@ export async function solvePow(challenge, difficulty, { onProgress, signal } = {
 //   expired    the turn passed unclaimed (or the session ended); see onExpired
 //   admitted   in: answer.token is the admission token (answer.sessionEndsAt: when the
 //              session ends however active, in a room with a cap on time inside)
-// `channel` says how the update came: 'stream' (the ticket's event stream, used wherever the
-// browser has EventSource) or 'poll' (status polls: no EventSource, the stream failed or was
-// refused, or nothing came through it in time, as behind a proxy that buffers).
+// `channel` says how the update came: 'join' (a join's answer), 'stream' (the ticket's event
+// stream, used wherever the browser has EventSource) or 'poll' (status polls: no EventSource,
+// the stream failed or was refused, or nothing came through it in time, as behind a proxy that
+// buffers).
 // The ticket is kept in storage by room, so a reload carries on with the same place: the first
 // request after a reload is a join that brings the kept ticket (X-VWR-Ticket), which the server
 // answers with that place (or a new one when the ticket is spent). A userId is only a hint to
@@ -497,7 +498,7 @@ export class Waiter {
         if (!(res.status === 403 && POW_CODES.has(code))) powTries = 0;
         if (res.ok && res.data && typeof res.data.status === 'string') {
           failures = 0;
-          delay = await this.#answer(res.data, 'poll');
+          delay = await this.#answer(res.data, joining ? 'join' : 'poll');
           if (delay === null) return;
           // In line with a stream to listen to: listen at once rather than after a poll's wait.
           if (res.data.ticket && ['waiting', 'rejected'].includes(res.data.status) && this.#streamUsable()) {

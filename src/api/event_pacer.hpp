@@ -46,6 +46,9 @@ class EventPacer {
     last_event_ = now;
     last_write_ = now;
   }
+  // Something else than a standing was told since (the room closed): the next standing goes
+  // out at once, even if it equals the last one sent.
+  void Forget() { sent_.reset(); }
   // Whether a keep-alive comment is due at `now` (nothing written for keep_alive).
   bool KeepAliveDue(util::TimePoint now) const { return now - last_write_ >= keep_alive_; }
   // Something else (a comment, another event) was written at `now`.

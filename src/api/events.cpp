@@ -125,6 +125,7 @@ class PublicApi::TicketEvents final : public http::StreamSource {
                                         .eta_seconds = answer.eta_seconds,
                                         .eta_low_seconds = answer.eta_low_seconds,
                                         .eta_high_seconds = answer.eta_high_seconds};
+    closed_sent_ = false;
     if (!pacer_.ShouldSend(standing, now)) return;
     // Counted as a poll of the room (what a poll would have told).
     room_.traffic.polls.Add();
@@ -148,6 +149,7 @@ class PublicApi::TicketEvents final : public http::StreamSource {
         if (!closed_sent_) {
           closed_sent_ = true;
           Event("position", api_.RenderAnswer(state, answer, ticket_, {}, nullptr), out);
+          pacer_.Forget();  // when it opens again, the place is told at once
         }
         return true;
       }

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 #include <cctype>
@@ -43,6 +44,16 @@ TEST(EventPacer, SendsTheFirstStandingThenOnlyChangesAtMostOncePerGap) {
   EXPECT_TRUE(pacer.ShouldSend(
       {.position = 4, .eta_seconds = 8, .eta_low_seconds = 6, .eta_high_seconds = 12},
       t0 + seconds(2)));
+}
+
+TEST(EventPacer, AfterForgetTheSameStandingGoesOutAgainAtOnce) {
+  util::FakeClock clock;
+  const util::TimePoint t0 = clock.Now();
+  EventPacer pacer(seconds(1), seconds(15), t0);
+  const EventPacer::Standing second{.position = 2, .eta_seconds = 4};
+  pacer.Sent(second, t0);
+  pacer.Forget();  // the room closed, and the client was told so
+  EXPECT_TRUE(pacer.ShouldSend(second, t0 + milliseconds(250)));
 }
 
 TEST(EventPacer, AKeepAliveIsDueAfterSilenceOnly) {
@@ -295,6 +306,33 @@ TEST_F(EventsTest, PositionEventsComeAtMostOnceASecond) {
   events = Run(milliseconds(750));
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].data["queueSize"], 4);
+}
+
+TEST_F(EventsTest, AClosedRoomIsToldOnceAndItsReopeningAtOnce) {
+  Join();
+  const std::string ticket(Join()["ticket"].as_string());
+  ASSERT_EQ(OpenFor(ticket).result(), http::status::ok);
+  Pull first = Next();
+  ASSERT_EQ(first.events.at(0).data["status"], "waiting");
+  core::Policy p = OneAtATime();
+  const auto set_mode = [&](core::Mode mode) {
+    p.mode = mode;
+    store_->Find("a")->SetPolicy(p, [](boost::system::result<void>) {});
+  };
+  const auto pull = [&] {
+    clock_.Advance(milliseconds(250));  // no tick: the line and its estimate stay as they are
+    return Next();
+  };
+  set_mode(core::Mode::kReject);
+  Pull closed = pull();
+  ASSERT_EQ(closed.events.size(), 1u);
+  EXPECT_EQ(closed.events[0].data["status"], "rejected");
+  EXPECT_TRUE(pull().events.empty()) << "told once";
+  set_mode(core::Mode::kFifo);
+  Pull reopened = pull();
+  ASSERT_EQ(reopened.events.size(), 1u) << "reopened: told at once, though its place is the same";
+  EXPECT_EQ(reopened.events[0].data["status"], "waiting");
+  EXPECT_EQ(reopened.events[0].data["position"], first.events[0].data["position"]);
 }
 
 TEST_F(EventsTest, AKeepAliveCommentComesWhenNothingChanges) {

@@ -88,6 +88,8 @@ const PublicApi::RoomAction PublicApi::kRoomActions[] = {
     {"join", http::verb::post, http::Endpoint::kJoin, &PublicApi::NameJoiner, &PublicApi::Join},
     {"status", http::verb::get, http::Endpoint::kStatus, &PublicApi::NameTicket,
      &PublicApi::Status},
+    {"events", http::verb::get, http::Endpoint::kEvents, &PublicApi::NameTicket,
+     &PublicApi::Events},
     {"challenge", http::verb::get, http::Endpoint::kChallenge, nullptr, &PublicApi::Challenge},
     {"heartbeat", http::verb::post, http::Endpoint::kHeartbeat, nullptr, &PublicApi::Heartbeat},
     {"leave", http::verb::post, http::Endpoint::kLeave, &PublicApi::NameLeaver, &PublicApi::Leave},

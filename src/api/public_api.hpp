@@ -75,6 +75,7 @@ using KeyLookup =
 // The native JSON API on the public listener:
 //   POST /api/v1/rooms/{room}/join        -> a place in line (or admission at once)
 //   GET  /api/v1/rooms/{room}/status      -> where a ticket stands; claims it when called
+//   GET  /api/v1/rooms/{room}/events      -> the same, pushed as Server-Sent Events (events.cpp)
 //   POST /api/v1/rooms/{room}/heartbeat   -> keeps an admitted session alive
 //   POST /api/v1/rooms/{room}/leave       -> ends the session, frees the slot
 //   GET  /api/v1/rooms/{room}             -> what a newcomer would face
@@ -166,6 +167,20 @@ class PublicApi final : public http::Handler {
   // auth_request_set + add_header Set-Cookie).
   static constexpr std::string_view kTokenHeader = "X-VWR-Token";
   static constexpr std::string_view kSetCookieHeader = "X-VWR-Set-Cookie";
+  // A heartbeat's 204 in a room with rooms[].session_max: when the session ends however active
+  // (unix seconds), under the policy in force now (an operator may change the cap).
+  static constexpr std::string_view kSessionEndsAtHeader = "X-VWR-Session-Ends-At";
+
+  // A ticket's event stream (GET /api/v1/rooms/{room}/events; see TicketEvents in events.cpp):
+  // how often it reads the ticket's standing (so an admission goes out within this), the least
+  // time between two position events, and the longest silence before a keep-alive comment.
+  static constexpr std::chrono::milliseconds kEventsPeriod{250};
+  static constexpr std::chrono::milliseconds kEventsMinGap{1000};
+  static constexpr std::chrono::milliseconds kEventsKeepAlive{15'000};
+  // How often a stream asks the guard whether its client's address has been blocked since.
+  static constexpr std::chrono::milliseconds kEventsGuardRecheck{1000};
+  // What an EventSource is told to wait before reconnecting (the stream's "retry:" field).
+  static constexpr std::chrono::milliseconds kEventsRetry{3000};
 
  private:
   // What a join body holds, and who it is for.
@@ -224,6 +239,11 @@ class PublicApi final : public http::Handler {
   // `work` steps.
   void Join(http::RoomEntry& room, http::RequestContext& ctx, Caller& caller);
   void Status(http::RoomEntry& room, http::RequestContext& ctx, Caller& caller);
+  // A waiting ticket's Server-Sent Events: its position and estimate as they change, its
+  // admission at once (events.cpp). Checked as a status poll is (the ticket, the guard).
+  void Events(http::RoomEntry& room, http::RequestContext& ctx, Caller& caller);
+  class TicketEvents;
+  friend class TicketEvents;
   void Heartbeat(http::RoomEntry& room, http::RequestContext& ctx, Caller& caller);
   void Leave(http::RoomEntry& room, http::RequestContext& ctx, Caller& caller);
   // A leave with a ticket and no admission token: the waiting or called place is given back.
@@ -289,11 +309,11 @@ class PublicApi final : public http::Handler {
   };
   // The session ticket named by the request's admission token, or an error response, or a key
   // to look up first (only when `may_look_up` and a KeyLookup is set).
-  // check_time: the token must also be within [nbf, exp).
-  std::variant<std::uint64_t, http::Response, UnknownKey> SessionOf(store::RoomState& room,
-                                                                    const http::RequestContext& ctx,
-                                                                    bool check_time,
-                                                                    bool may_look_up);
+  // check_time: the token must also be within [nbf, exp). `admitted_unix`, when given, gets
+  // when the session began (the token's auth_time; 0 when it names none).
+  std::variant<std::uint64_t, http::Response, UnknownKey> SessionOf(
+      store::RoomState& room, const http::RequestContext& ctx, bool check_time, bool may_look_up,
+      std::int64_t* admitted_unix = nullptr);
   void HeartbeatSession(http::RoomEntry& room, http::RequestContext& ctx, bool may_look_up);
   void LeaveSession(http::RoomEntry& room, http::RequestContext& ctx, bool may_look_up);
   // An entry pass handed out with an admitted answer.

@@ -56,7 +56,8 @@ bool EqualsNoCase(std::string_view a, std::string_view lower) {
 }  // namespace
 
 std::variant<std::uint64_t, http::Response, PublicApi::UnknownKey> PublicApi::SessionOf(
-    store::RoomState& room, const http::RequestContext& ctx, bool check_time, bool may_look_up) {
+    store::RoomState& room, const http::RequestContext& ctx, bool check_time, bool may_look_up,
+    std::int64_t* admitted_unix) {
   const std::string_view token = http::BearerToken(ctx.request()[http::field::authorization]);
   if (token.empty()) {
     return ctx.ErrorResponse(http::ApiError::kInvalidToken,
@@ -89,6 +90,7 @@ std::variant<std::uint64_t, http::Response, PublicApi::UnknownKey> PublicApi::Se
     // Ticket 0: let through by fail_open while the store was away, with no session to keep.
     return ctx.ErrorResponse(http::ApiError::kSessionNotFound, "the session has ended");
   }
+  if (admitted_unix != nullptr) *admitted_unix = verified->auth_time;
   return ticket;
 }
 
@@ -110,7 +112,8 @@ void PublicApi::HeartbeatSession(http::RoomEntry& room, http::RequestContext& ct
                                  bool may_look_up) {
   // Only a token still valid keeps a session: an expired one is what the protected service
   // refuses too.
-  auto session = SessionOf(*room.state, ctx, /*check_time=*/true, may_look_up);
+  std::int64_t admitted_unix = 0;
+  auto session = SessionOf(*room.state, ctx, /*check_time=*/true, may_look_up, &admitted_unix);
   if (auto* error = std::get_if<http::Response>(&session)) return ctx.Finish(std::move(*error));
   if (auto* unknown = std::get_if<UnknownKey>(&session)) {
     return LookUpKey(std::move(unknown->kid), ctx, std::move(unknown->refused),
@@ -119,11 +122,20 @@ void PublicApi::HeartbeatSession(http::RoomEntry& room, http::RequestContext& ct
                      });
   }
   room.state->Heartbeat(
-      std::get<std::uint64_t>(session),
-      [this, ctx = std::move(ctx).Share()](boost::system::result<bool> found) mutable {
+      std::get<std::uint64_t>(session), [this, &room, admitted_unix, ctx = std::move(ctx).Share()](
+                                            boost::system::result<bool> found) mutable {
         if (!found) return Fail(*ctx, found.error());
         if (!*found) return ctx->Error(http::ApiError::kSessionNotFound, "the session has ended");
-        ctx->Finish(ctx->EmptyResponse(http::status::no_content));
+        http::Response res = ctx->EmptyResponse(http::status::no_content);
+        // The cap on time inside, as the policy says now (an operator may have changed it
+        // since admission): the page shows the time left from it and warns before the end.
+        const auto session_max =
+            std::chrono::duration_cast<std::chrono::seconds>(room.state->policy().session_max)
+                .count();
+        if (session_max > 0 && admitted_unix > 0) {
+          res.set(kSessionEndsAtHeader, std::to_string(admitted_unix + session_max));
+        }
+        ctx->Finish(std::move(res));
       });
 }
 

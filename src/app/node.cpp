@@ -156,9 +156,10 @@ bool Listen(server::HttpServer& http, const ListenerSpec& spec, const config::Co
   options.max_connections = spec.public_side ? limits.max_connections : 0;
   options.max_connections_per_ip = spec.public_side ? limits.max_connections_per_ip : 0;
   options.max_requests_per_connection = limits.max_requests_per_connection;
-  // Streams: the admin listener's live statistics (the public listener has none yet).
-  options.max_streams =
-      spec.public_side ? 0 : static_cast<std::size_t>(config.analytics.live_streams);
+  // Streams: the tickets' event streams on the public listener, the live statistics on the
+  // admin listener.
+  options.max_streams = spec.public_side ? limits.max_event_streams
+                                         : static_cast<std::size_t>(config.analytics.live_streams);
   // HTTPS on the public listener only: the admin listener belongs on loopback or a private
   // network, where its bearer token needs no TLS and health checks stay simple.
   if (spec.public_side && config.server.tls.enabled()) {

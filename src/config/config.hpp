@@ -143,6 +143,7 @@ struct ServerLimits {
   std::size_t max_connections = 10'000;                 // public listener, open at once
   std::size_t max_connections_per_ip = 256;             // public listener, per client address
   std::size_t max_requests_per_connection = 10'000;     // then the answer says Connection: close
+  std::size_t max_event_streams = 5'000;                // public listener: tickets' event streams
 
   bool operator==(const ServerLimits&) const = default;
 };

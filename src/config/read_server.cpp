@@ -31,10 +31,11 @@ constexpr milliseconds kMaxKeepaliveTimeout{60 * 60'000};
 constexpr std::array<std::string_view, 6> kServerKeys = {
     "listen", "admin_listen", "workers", "limits", "tls", "trusted_proxies"};
 constexpr std::array<std::string_view, 2> kTlsKeys = {"cert_file", "key_file"};
-constexpr std::array<std::string_view, 9> kLimitsKeys = {
+constexpr std::array<std::string_view, 10> kLimitsKeys = {
     "max_header_bytes", "max_body_bytes",         "admin_max_body_bytes",
     "header_timeout",   "body_timeout",           "keepalive_timeout",
-    "max_connections",  "max_connections_per_ip", "max_requests_per_connection"};
+    "max_connections",  "max_connections_per_ip", "max_requests_per_connection",
+    "max_event_streams"};
 constexpr std::size_t kMaxTrustedProxies = 256;
 
 bool IsWildcardAddress(const std::string& host) { return host == "0.0.0.0" || host == "::"; }
@@ -88,6 +89,8 @@ void ReadLimits(Reader& reader, const Field& field, ServerLimits& out) {
              out.max_connections_per_ip);
   read_count("max_requests_per_connection", 1, kMaxRequestsPerConnection, "no limit",
              out.max_requests_per_connection);
+  read_count("max_event_streams", 1, kMaxConnectionCount, "no event streams: clients poll",
+             out.max_event_streams);
 }
 
 // The certificate and its key come as a pair: a listener with one and not the other cannot speak

@@ -46,6 +46,8 @@ std::string_view EndpointName(Endpoint endpoint) {
       return "stats";
     case Endpoint::kControl:
       return "control";
+    case Endpoint::kEvents:
+      return "events";
     case Endpoint::kOther:
       return "other";
   }

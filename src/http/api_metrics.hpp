@@ -33,9 +33,10 @@ enum class Endpoint : std::uint8_t {
   kTracerCheckBot,  // /TRACERAPI/checkBotIp.do
   kStats,           // /admin/api/v1/stats[/top|/peaks], /admin/api/v1/live
   kControl,         // /admin/api/v1/signals[/{name}], /admin/api/v1/rules, /admin/api/v1/control
+  kEvents,          // GET /api/v1/rooms/{room}/events (a ticket's Server-Sent Events)
   kOther,
 };
-inline constexpr std::size_t kEndpointCount = 20;
+inline constexpr std::size_t kEndpointCount = 21;
 std::string_view EndpointName(Endpoint endpoint);
 
 // What GET /api/v1/verify decided (vwr_verify_results_total{result}).

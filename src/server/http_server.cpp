@@ -289,6 +289,8 @@ class BasicHttpSession final : public HttpSession,
 
   // How many bytes to ask the socket for at most, as Beast's own reads do.
   static constexpr std::size_t kReadSizeHint = 64 * 1024;
+  // The read that watches a stream's client for leaving (WatchClient).
+  static constexpr std::size_t kWatchReadBytes = 512;
 
   // The TCP layer, which carries the deadlines and the socket.
   TcpStream& Tcp() { return beast::get_lowest_layer(stream_); }
@@ -558,7 +560,9 @@ class BasicHttpSession final : public HttpSession,
 
   void WatchClient() {
     buffer_.clear();
-    stream_.async_read_some(buffer_.prepare(kReadSizeHint),
+    // What a streaming client sends is dropped: the room the buffer already has is enough, and
+    // a stream does not grow it to kReadSizeHint (thousands of streams sit here at once).
+    stream_.async_read_some(buffer_.prepare(kWatchReadBytes),
                             [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                               if (ec) return self->EndStream(/*clean=*/false);
                               if (!self->stream_ended_) self->WatchClient();

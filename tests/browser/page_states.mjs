@@ -10,8 +10,9 @@ async function setMode(room, mode) {
   assert.equal(r.status, 200, JSON.stringify(r.body));
 }
 
-// Status polls, to cut the page off from the server (the same function routes and unroutes).
-const isStatus = (url) => url.pathname.endsWith('/status');
+// Status polls and the ticket's event stream, to cut the page off from the server (the same
+// function routes and unroutes).
+const isStatus = (url) => url.pathname.endsWith('/status') || url.pathname.endsWith('/events');
 // Waits until the admin API's figures of `room` satisfy `predicate`.
 async function roomReaches(room, predicate, timeoutMs = 10000) {
   const deadline = Date.now() + timeoutMs;
@@ -26,11 +27,38 @@ async function roomReaches(room, predicate, timeoutMs = 10000) {
 const state = (page, s) =>
   page.waitForFunction((want) => document.querySelector('#vwr-wait').dataset.state === want, s);
 
+// The page's event streams, kept where the test can reach them (before the page's scripts run).
+const keepStreams = (page) =>
+  page.addInitScript(() => {
+    const Native = window.EventSource;
+    window.vwrTestStreams = [];
+    window.EventSource = class extends Native {
+      constructor(...args) {
+        super(...args);
+        window.vwrTestStreams.push(this);
+      }
+    };
+  });
+
+// Cuts the page off from the server: its polls and new streams fail, and a stream open already
+// drops as a lost connection drops it (a route stops only new requests).
+async function cutOff(page) {
+  await page.route(isStatus, (route) => route.abort());
+  await page.evaluate(() => {
+    for (const s of window.vwrTestStreams) {
+      if (s.readyState === EventSource.CLOSED) continue;
+      s.close();
+      s.dispatchEvent(new Event('error'));
+    }
+  });
+}
+
 await run('page states', async () => {
   const browser = await openBrowser({ extraHTTPHeaders: { 'Accept-Language': 'en' } });
   try {
     const page = await browser.page();
     const live = page.locator('#vwr-live');
+    await keepStreams(page);
 
     // Paused: in line, no estimate.
     const holder = await join('line');
@@ -50,7 +78,7 @@ await run('page states', async () => {
     await state(page, 'waiting');
 
     // Unreachable: the page says so, counts down, and "retry now" tries at once.
-    await page.route(isStatus, (route) => route.abort());
+    await cutOff(page);
     await state(page, 'network');
     assert.match(await live.textContent(), /^Connection problem\. Trying again in \d+ s\.$/);
     const retry = page.getByRole('button', { name: 'Retry now' });
@@ -67,7 +95,7 @@ await run('page states', async () => {
     const grace = await join('grace');
     await page.goto(`${PUBLIC}/wait/grace?return=%2Fdemo%2Finside%3Fagain%3D1`);
     await state(page, 'waiting');
-    await page.route(isStatus, (route) => route.abort());
+    await cutOff(page);
     await state(page, 'network');
     await leave('grace', grace.token);
     // The browser's ticket is called, stays unclaimed past claim_grace (1 s), and its slot returns.

@@ -125,6 +125,11 @@ await run('nginx in front of a protected site', async () => {
     assert.equal(await progressValue(en), 33);
     await shot(ko, 'nginx-waiting-page-ko-moved');
     await shot(en, 'nginx-waiting-page-en-moved');
+    // The move came through the ticket's event stream, which nginx passes on unbuffered
+    // (X-Accel-Buffering: no).
+    for (const page of [ko, en]) {
+      assert.equal(await page.locator('#vwr-wait').getAttribute('data-channel'), 'stream');
+    }
 
     // ---- the API user leaves: the Korean visitor is admitted and goes back to the site ----
     await leave(ROOM, second.token);

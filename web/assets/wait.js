@@ -39,6 +39,8 @@ let lastUpdate = 0;
 function show(u) {
   lastUpdate = Date.now();
   main.dataset.state = u.state;
+  // How the page last heard of its place: 'join', 'stream' (the ticket's event stream) or 'poll'.
+  if (u.channel) main.dataset.channel = u.channel;
   clearInterval(countdown);
   countdown = null;
 

@@ -24,6 +24,15 @@ const WAIT_BASE = new URL('../wait/', import.meta.url);
 const REQUEST_TIMEOUT_MS = 10000;
 const MIN_POLL_MS = 250;
 const MAX_BACKOFF_MS = 30000;
+// The ticket's event stream (GET .../events, Server-Sent Events): the first event is due at
+// once; nothing within this means a proxy holds the stream back, and the SDK polls instead.
+const STREAM_FIRST_EVENT_MS = 5000;
+// After the stream failed (an error, a 503 when the node has its most streams open, a proxy
+// that buffers), the SDK polls for this long before it tries the stream again.
+const STREAM_RETRY_AFTER_MS = 60000;
+// The server's keep-alives are comments, which scripts never see: a stream silent this long is
+// checked with one status poll, then listened to again.
+const STREAM_QUIET_MS = 45000;
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -97,6 +106,7 @@ function storeOf(kind) {
 const ticketKey = (room) => `vwr:${room}:ticket`;
 const tokenKey = (room) => `vwr:${room}:token`;
 const passKey = (room) => `vwr:${room}:pass`;
+const endsKey = (room) => `vwr:${room}:ends`;
 
 // The entry pass kept for `room` from an earlier admission (in localStorage, like the cookie
 // vwr_pass_<room> the server sets, which scripts cannot read), while it holds; else null.
@@ -112,6 +122,32 @@ function keptPass(room) {
     /* not ours: forget it */
   }
   storeOf('local').remove(passKey(room));
+  return null;
+}
+
+// The end of the session admitted into `room` (rooms[].session_max: a cap on time inside,
+// however active), kept in session storage beside the token: { endsAt: unix ms, maxSeconds }.
+function rememberSessionEnd(room, endsAtSeconds, maxSeconds) {
+  const store = storeOf('session');
+  if (typeof endsAtSeconds !== 'number' || !(endsAtSeconds > 0)) {
+    store.remove(endsKey(room));
+    return;
+  }
+  const kept = sessionEnd(room);
+  const max = typeof maxSeconds === 'number' && maxSeconds > 0 ? maxSeconds : kept?.maxSeconds ?? null;
+  store.set(endsKey(room), JSON.stringify({ endsAt: endsAtSeconds * 1000, maxSeconds: max }));
+}
+
+// When the session this tab holds in `room` ends however active, as the server last said (on
+// admission, then with every heartbeat): { endsAt (unix ms), maxSeconds } or null when the
+// room sets no cap on time inside (or this tab holds no session).
+export function sessionEnd(room) {
+  try {
+    const kept = JSON.parse(storeOf('session').get(endsKey(room)) ?? 'null');
+    if (kept && typeof kept.endsAt === 'number') return kept;
+  } catch {
+    /* not ours */
+  }
   return null;
 }
 
@@ -163,6 +199,27 @@ export function formatEtaRange(lang, seconds, range) {
   const to = Math.max(from, Math.ceil(high / 3600));
   if (from === to) return formatEta(lang, seconds);
   return text(lang, 'eta_range_hours', { low: from, high: to });
+}
+
+// Time left as a clock, "4:05" or "1:02:03".
+export function formatClock(seconds) {
+  const s = Math.max(0, Math.ceil(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const rest = String(s % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${rest}` : `${m}:${rest}`;
+}
+
+// A length of time for people: "10 minutes", "1 hour 30 minutes", "45 seconds".
+export function formatDuration(lang, seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  const counted = (key, n, name = 'n') => text(lang, n === 1 ? `${key}_one` : key, { [name]: n });
+  if (s < 60) return counted('duration_seconds', s);
+  const minutes = Math.round(s / 60);
+  if (minutes < 60) return counted('duration_minutes', minutes);
+  const h = Math.floor(minutes / 60);
+  const m = minutes % 60;
+  return m === 0 ? counted('duration_hours', h, 'h') : text(lang, 'duration_hours_minutes', { h, m });
 }
 
 export function formatNumber(lang, n) {
@@ -269,7 +326,12 @@ export async function solvePow(challenge, difficulty, { onProgress, signal } = {
 //   full       the line is full; no ticket yet, joining again after a while
 //   network    the server could not be reached or was unavailable; retrying after retryInMs
 //   expired    the turn passed unclaimed (or the session ended); see onExpired
-//   admitted   in: answer.token is the admission token
+//   admitted   in: answer.token is the admission token (answer.sessionEndsAt: when the
+//              session ends however active, in a room with a cap on time inside)
+// `channel` says how the update came: 'join' (a join's answer), 'stream' (the ticket's event
+// stream, used wherever the browser has EventSource) or 'poll' (status polls: no EventSource,
+// the stream failed or was refused, or nothing came through it in time, as behind a proxy that
+// buffers).
 // The ticket is kept in storage by room, so a reload carries on with the same place: the first
 // request after a reload is a join that brings the kept ticket (X-VWR-Ticket), which the server
 // answers with that place (or a new one when the ticket is spent). A userId is only a hint to
@@ -290,13 +352,17 @@ export class Waiter {
   #wake = null;
   #rejoin = null;
   #pow = null; // { challenge, nonce } for the next join
+  #useStream;
+  #streamRetryAt = 0; // polls only until then (the stream failed)
+  #stopListening = null;
   #resolve;
   #reject;
   #promise;
 
   // storage: 'session' (default) or 'local'. onExpired: 'wait' (until rejoin() is called),
   // 'fail' (reject with VwrError 'expired') or 'rejoin' (take a new place at once).
-  constructor(room, { userId, userToken, storage = 'session', onUpdate, onExpired = 'wait' } = {}) {
+  // stream: false polls only (never opens the ticket's event stream).
+  constructor(room, { userId, userToken, storage = 'session', onUpdate, onExpired = 'wait', stream = true } = {}) {
     if (typeof room !== 'string' || !room) throw new TypeError('room must be a non-empty string');
     this.#room = room;
     this.#userId = userId;
@@ -304,6 +370,7 @@ export class Waiter {
     this.#store = storeOf(storage);
     this.#onUpdate = onUpdate;
     this.#onExpired = onExpired;
+    this.#useStream = stream !== false;
     this.#promise = new Promise((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -335,6 +402,7 @@ export class Waiter {
     this.#stopped = true;
     this.#abort.abort();
     clearTimeout(this.#timer);
+    this.#stopListening?.({ stopped: true });
     this.#store.remove(ticketKey(this.#room));
     this.#wake?.();
     this.#rejoin?.(false);
@@ -354,6 +422,8 @@ export class Waiter {
   retryNow() {
     clearTimeout(this.#timer);
     this.#wake?.();
+    // Listening: one status poll now, then the stream again.
+    this.#stopListening?.({ quiet: true });
   }
 
   // After 'expired' with onExpired 'wait': take a new place at the back of the line.
@@ -397,6 +467,17 @@ export class Waiter {
       let delay = 0;
       const ticket = this.ticket;
       const joining = !ticket || !joined;
+      if (!joining && this.#streamUsable()) {
+        const outcome = await this.#listen(ticket);
+        if (this.#stopped) return;
+        if (outcome.answer) {
+          delay = await this.#answer(outcome.answer, 'stream');
+          if (delay === null) return;
+          continue; // expired: a new join (or waiting for rejoin() has happened)
+        }
+        if (outcome.fallback) this.#streamRetryAt = Date.now() + STREAM_RETRY_AFTER_MS;
+        // Otherwise quiet for long, or retryNow(): one status poll, then the stream again.
+      }
       try {
         const res = joining
           ? await request(apiUrl(this.#room, 'join'), {
@@ -417,8 +498,12 @@ export class Waiter {
         if (!(res.status === 403 && POW_CODES.has(code))) powTries = 0;
         if (res.ok && res.data && typeof res.data.status === 'string') {
           failures = 0;
-          delay = await this.#answer(res.data);
+          delay = await this.#answer(res.data, joining ? 'join' : 'poll');
           if (delay === null) return;
+          // In line with a stream to listen to: listen at once rather than after a poll's wait.
+          if (res.data.ticket && ['waiting', 'rejected'].includes(res.data.status) && this.#streamUsable()) {
+            delay = 0;
+          }
         } else if (res.status === 403 && POW_CODES.has(code) && joining && powTries < MAX_POW_TRIES) {
           // The room asks a proof of work on join (or the last one expired or was spent): fetch
           // a challenge, solve it, and join again with it.
@@ -458,6 +543,91 @@ export class Waiter {
     this.#reject(error);
   }
 
+  // Whether to listen to the ticket's event stream now rather than poll.
+  #streamUsable() {
+    return this.#useStream && typeof globalThis.EventSource === 'function' && Date.now() >= this.#streamRetryAt;
+  }
+
+  // Listens to the ticket's event stream (the ticket goes in the query: EventSource cannot set
+  // headers) until it decides or fails. Position events are shown as they come. Resolves with
+  //   { answer }            an admission (confirmed by one status poll, whose answer also sets
+  //                         the admission cookie) or the end of the place (expired)
+  //   { fallback: reason }  'error' (refused, cut, unreachable) or 'timeout' (nothing came in
+  //                         time: a buffering proxy): poll for a while
+  //   { quiet | stopped }   silent for long, retryNow() or cancel()
+  #listen(ticket) {
+    return new Promise((resolve) => {
+      const url = new URL(apiUrl(this.#room, 'events'));
+      url.searchParams.set('ticket', ticket);
+      let source;
+      try {
+        source = new EventSource(url, { withCredentials: false });
+      } catch {
+        resolve({ fallback: 'error' });
+        return;
+      }
+      let timer = null;
+      let settled = false;
+      const done = (outcome) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        source.close();
+        this.#stopListening = null;
+        resolve(outcome);
+      };
+      const arm = (ms, outcome) => {
+        clearTimeout(timer);
+        timer = setTimeout(() => done(outcome), ms);
+      };
+      this.#stopListening = done;
+      arm(STREAM_FIRST_EVENT_MS, { fallback: 'timeout' });
+      const parse = (e) => {
+        try {
+          const a = JSON.parse(e.data);
+          return a && typeof a.status === 'string' ? a : null;
+        } catch {
+          return null;
+        }
+      };
+      source.addEventListener('position', (e) => {
+        const a = parse(e);
+        if (!a || settled) return;
+        arm(STREAM_QUIET_MS, { quiet: true });
+        this.#answer(a, 'stream');
+      });
+      source.addEventListener('admitted', async (e) => {
+        const a = parse(e);
+        if (!a || settled) return;
+        clearTimeout(timer);
+        source.close();
+        done({ answer: await this.#confirm(ticket, a) });
+      });
+      source.addEventListener('expired', (e) => {
+        const a = parse(e);
+        if (a) done({ answer: a });
+      });
+      // EventSource would reconnect by itself; the SDK decides instead (polls for a while).
+      source.onerror = () => done({ fallback: 'error' });
+    });
+  }
+
+  // An admission that came through the stream, asked once more by a status poll: a stream
+  // cannot set cookies, and that answer sets the admission cookie (and the entry pass's) for
+  // the protected site. The stream's own answer stands when the poll fails.
+  async #confirm(ticket, streamed) {
+    try {
+      const res = await request(apiUrl(this.#room, 'status'), {
+        headers: { 'X-VWR-Ticket': ticket },
+        signal: this.#abort.signal,
+      });
+      if (res.ok && res.data?.status === 'admitted') return res.data;
+    } catch {
+      /* the streamed answer holds the same session */
+    }
+    return streamed;
+  }
+
   // The join's body: the userId, and an entry pass kept from an earlier admission (a room with
   // entry passes lets its holder back in at once).
   #joinBody() {
@@ -487,8 +657,9 @@ export class Waiter {
     return { challenge: c.challenge, nonce };
   }
 
-  // Handles a ticket answer; the delay before the next request, or null when done.
-  async #answer(a) {
+  // Handles a ticket answer (from a poll or the stream); the delay before the next request, or
+  // null when done.
+  async #answer(a, channel = 'poll') {
     if (a.ticket) this.#store.set(ticketKey(this.#room), a.ticket);
     const position = Number(a.position) || 0;
     const initial = Number(a.initialPosition) || 0;
@@ -501,6 +672,7 @@ export class Waiter {
       etaSeconds: a.etaSeconds ?? null,
       etaRange: Array.isArray(a.etaRange) ? a.etaRange : null,
       pollAfterMs: a.pollAfterMs,
+      channel,
       progress: initial > 0 ? Math.min(100, Math.max(0, 100 - (position / initial) * 100)) : 0,
     };
     const pollAfter = Math.max(MIN_POLL_MS, Number(a.pollAfterMs) || 1000);
@@ -510,6 +682,7 @@ export class Waiter {
         return pollAfter;
       case 'admitted':
         if (a.token) storeOf('session').set(tokenKey(this.#room), a.token);
+        rememberSessionEnd(this.#room, a.sessionEndsAt, a.sessionMaxSeconds);
         if (typeof a.entryPass === 'string' && typeof a.entryPassExpires === 'number') {
           storeOf('local').set(
             passKey(this.#room),
@@ -799,8 +972,13 @@ export function statusText(lang, u) {
       return text(lang, 'status_closed');
     case 'full':
       return text(lang, 'status_full');
-    case 'admitted':
+    case 'admitted': {
+      const max = u.answer?.sessionMaxSeconds;
+      if (typeof max === 'number' && max > 0) {
+        return text(lang, 'status_admitted_limit', { duration: formatDuration(lang, max) });
+      }
       return text(lang, 'status_admitted');
+    }
     case 'expired':
       return text(lang, 'status_expired');
     case 'network':
@@ -910,9 +1088,15 @@ export async function heartbeat(room) {
     method: 'POST',
     headers: { Authorization: `Bearer ${token}` },
   });
-  if (res.ok) return true;
+  if (res.ok) {
+    // The cap on time inside as the room's policy says now (an operator may change it).
+    const ends = Number.parseInt(res.headers.get('X-VWR-Session-Ends-At') ?? '', 10);
+    rememberSessionEnd(room, Number.isFinite(ends) ? ends : null);
+    return true;
+  }
   if (res.status === 404 || res.status === 401) {
     storeOf('session').remove(tokenKey(room));
+    storeOf('session').remove(endsKey(room));
     return false;
   }
   throw new VwrError('unavailable', `heartbeat answered ${res.status}`, res.data);
@@ -935,6 +1119,7 @@ export async function leave(room) {
   const ticket = storeOf('session').get(ticketKey(room));
   storeOf('session').remove(tokenKey(room));
   storeOf('session').remove(ticketKey(room));
+  storeOf('session').remove(endsKey(room));
   if (!token) {
     if (ticket) await withdraw(room, ticket);
     return;
@@ -946,4 +1131,133 @@ export async function leave(room) {
   if (!res.ok && res.status !== 401 && res.status !== 404) {
     throw new VwrError('unavailable', `leave answered ${res.status}`, res.data);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Time left inside: rooms with a cap on time inside (session_max) end a session at a fixed time
+// from admission, however active its visitor is. watchSession() shows how long is left and
+// warns before the end.
+
+// When the warning comes by default: at 2 minutes or 10 % of the cap left, whichever comes
+// first, but never for more than the second half of the session.
+export function warnBeforeSeconds(maxSeconds) {
+  if (!(maxSeconds > 0)) return 120;
+  return Math.min(Math.max(120, maxSeconds * 0.1), maxSeconds / 2);
+}
+
+const BANNER_CSS = `
+:host { all: initial; }
+.banner {
+  position: fixed; z-index: 2147483645; right: .75rem; bottom: .75rem; max-width: calc(100vw - 1.5rem);
+  box-sizing: border-box; padding: .6rem .9rem; border-radius: 12px; background: #14171f; color: #fff;
+  box-shadow: 0 8px 30px rgba(0, 0, 0, .25);
+  font: 15px/1.45 system-ui, -apple-system, "Apple SD Gothic Neo", "Malgun Gothic", "Noto Sans KR",
+    "Noto Sans CJK KR", "Segoe UI", Roboto, Arial, sans-serif;
+  word-break: keep-all; overflow-wrap: anywhere;
+}
+.banner[data-state="warning"] { background: #fff6dc; color: #4a3500; border: 2px solid #e2b33b; }
+.banner[data-state="ended"] { background: #fde8e8; color: #7a1111; border: 2px solid #d64545; }
+.left { font-variant-numeric: tabular-nums; font-weight: 700; }
+.warning { margin: .25rem 0 0; font-weight: 600; }
+.warning:empty { display: none; }
+`;
+
+// A small box in a corner of the page: the time left, and the warning before the end.
+class SessionBanner {
+  constructor(lang) {
+    this.lang = lang;
+    this.host = document.createElement('div');
+    this.host.setAttribute('data-vwr-session', '');
+    this.root = this.host.attachShadow({ mode: 'open' });
+    try {
+      const sheet = new CSSStyleSheet();
+      sheet.replaceSync(BANNER_CSS);
+      this.root.adoptedStyleSheets = [sheet];
+    } catch {
+      const style = document.createElement('style');
+      style.textContent = BANNER_CSS;
+      this.root.append(style);
+    }
+    this.box = document.createElement('div');
+    this.box.className = 'banner';
+    this.box.setAttribute('lang', lang);
+    this.left = document.createElement('div');
+    this.left.className = 'left';
+    // Read out only when it changes state (the warning, the end), not every second.
+    this.warning = document.createElement('p');
+    this.warning.className = 'warning';
+    this.warning.setAttribute('role', 'alert');
+    this.box.append(this.left, this.warning);
+    this.root.append(this.box);
+    document.body.append(this.host);
+  }
+
+  update(u) {
+    this.box.dataset.state = u.state;
+    this.left.textContent = u.state === 'ended'
+      ? text(this.lang, 'session_ended')
+      : text(this.lang, 'session_left', { time: formatClock(u.secondsLeft) });
+    const warning = u.state === 'warning' ? text(this.lang, 'session_warning') : '';
+    if (this.warning.textContent !== warning) this.warning.textContent = warning;
+  }
+
+  close() {
+    this.host.remove();
+  }
+}
+
+// Shows how long the session this tab holds in `room` has left, and warns before it ends.
+// Reports { state, secondsLeft, endsAt, maxSeconds } to onUpdate every second, where state is
+//   inside    time left, no warning yet
+//   warning   the end is near (warnBeforeSeconds, or the option of that name)
+//   ended     the time is up (the protected service refuses the token from now on)
+//   none      the room sets no cap on time inside (or there is no session): nothing to show
+// Options: banner (default true: a small box in a corner of the page, Korean or English),
+// lang, onUpdate, warnBeforeSeconds, heartbeatMs (default 60 s; 0: none) — the heartbeats keep
+// an idle session alive and bring the end as the room's policy says now. Returns { stop() }.
+export function watchSession(room, { banner = true, lang, onUpdate, warnBeforeSeconds: warnAt, heartbeatMs = 60000 } = {}) {
+  const language = pickLang(lang);
+  let ui = null;
+  let last = null;
+  const tick = () => {
+    const end = sessionEnd(room);
+    let u;
+    if (!end) {
+      u = { state: 'none', secondsLeft: null, endsAt: null, maxSeconds: null };
+    } else {
+      const secondsLeft = Math.max(0, Math.ceil((end.endsAt - Date.now()) / 1000));
+      const warn = typeof warnAt === 'number' ? warnAt : warnBeforeSeconds(end.maxSeconds);
+      const state = secondsLeft <= 0 ? 'ended' : secondsLeft <= warn ? 'warning' : 'inside';
+      u = { state, secondsLeft, endsAt: new Date(end.endsAt), maxSeconds: end.maxSeconds };
+    }
+    if (banner && u.state !== 'none' && !ui && globalThis.document) ui = new SessionBanner(language);
+    if (ui && u.state === 'none') {
+      ui.close();
+      ui = null;
+    }
+    ui?.update(u);
+    if (last && last.state === u.state && last.secondsLeft === u.secondsLeft) return;
+    last = u;
+    try {
+      onUpdate?.(u);
+    } catch (e) {
+      console.error('vwr: onUpdate failed', e);
+    }
+  };
+  tick();
+  const clock = setInterval(tick, 1000);
+  const beat = heartbeatMs > 0
+    ? setInterval(() => {
+        if (last?.state === 'ended') return;
+        heartbeat(room).then(tick, () => {});
+      }, heartbeatMs)
+    : null;
+  return {
+    stop() {
+      clearInterval(clock);
+      if (beat) clearInterval(beat);
+      ui?.close();
+      ui = null;
+    },
+  };
 }

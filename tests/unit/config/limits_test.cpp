@@ -174,6 +174,19 @@ TEST(ServerLimits, WrongTypesAndUnknownKeysNameKeyAndLine) {
   EXPECT_EQ(result.errors.size(), 5u) << Describe(result);
 }
 
+TEST(ServerLimits, EventStreamsHaveADefaultAndZeroMeansNone) {
+  EXPECT_EQ(DefaultConfig().server.limits.max_event_streams, 5'000u);
+  EXPECT_EQ(
+      ParseOk("server:\n  limits: { max_event_streams: 12 }\n").server.limits.max_event_streams,
+      12u);
+  EXPECT_EQ(
+      ParseOk("server:\n  limits: { max_event_streams: 0 }\n").server.limits.max_event_streams, 0u);
+  const ParseResult result = ParseConfig("server:\n  limits:\n    max_event_streams: -3\n");
+  EXPECT_EQ(ErrorFor(result, "server.limits.max_event_streams").ToString(),
+            "line 3, column 5: server.limits.max_event_streams: must be between 0 (no event "
+            "streams: clients poll) and 10000000");
+}
+
 TEST(ServerLimits, LimitsMustBeAMapping) {
   const ParseResult result = ParseConfig("server:\n  limits: 100\n");
   ASSERT_EQ(result.errors.size(), 1u) << Describe(result);

@@ -24,6 +24,8 @@ namespace json = boost::json;
 constexpr std::size_t kMaxPushBytes = 4096;
 constexpr std::size_t kDefaultDecisions = 50;
 constexpr std::size_t kMaxDecisions = 1000;
+// As many rules as the configuration file may hold: each is evaluated every control tick.
+constexpr std::size_t kMaxRules = 1024;
 
 std::int64_t UnixMillis(util::WallTime at) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
@@ -311,6 +313,10 @@ std::optional<http::Response> ControlApi::Rules(http::RequestContext& ctx,
   if (create && held) {
     return refuse(http::status::conflict, "conflict",
                   "a rule of that name exists: change it with PUT /admin/api/v1/rules/{name}");
+  }
+  if (create && plane_.RuleStatus().size() >= kMaxRules) {
+    return refuse(http::status::conflict, "conflict",
+                  "there are 1024 rules already; remove one first");
   }
   const std::vector<control::RuleProblem> problems = plane_.CheckRule(*spec);
   if (!problems.empty()) {

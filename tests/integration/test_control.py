@@ -407,6 +407,19 @@ class RulesAtRunTime(unittest.TestCase):
             self.assertEqual(names, ["from-file", "cap-on-load"])
             self.assertTrue(vwr.running())
 
+    def test_rules_are_bounded_in_number(self):
+        with VwrProcess(RUNTIME, env=RUNTIME_ENV) as vwr:
+            for i in range(1023):  # with the file's one: 1024
+                code, _, answer = vwr.admin_request("POST", "/admin/api/v1/rules",
+                                                    body=dict(CAP, name="r%d" % i))
+                self.assertEqual(code, 201, answer)
+            code, _, answer = vwr.admin_request("POST", "/admin/api/v1/rules",
+                                                body=dict(CAP, name="one-too-many"))
+            self.assertEqual(code, 409, answer)
+            self.assertIn("1024 rules", answer["error"]["message"])
+            self.assertEqual(len(vwr.admin_request("GET", "/admin/api/v1/rules")[2]["rules"]),
+                             1024)
+
     def test_only_the_admin_role_changes_rules(self):
         with VwrProcess(RUNTIME, env=RUNTIME_ENV) as vwr:
             for token in (ALICE, VERA):

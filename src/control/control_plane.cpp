@@ -70,7 +70,13 @@ std::unique_ptr<ControlPlane> ControlPlane::Build(ControlConfig config,
   plane->specs_ = std::move(config.signals);
   plane->room_names_ = rooms;
   plane->signal_names_ = std::move(names);
+  // Listed from the start, before the first tick: the rules, and the schedules with their
+  // commitments (published before the opening, whenever anyone looks).
   plane->PublishRuleStatus();
+  {
+    std::lock_guard lock(plane->status_mu_);
+    plane->event_status_ = plane->schedule_.Status();
+  }
   return plane;
 }
 

@@ -523,6 +523,75 @@ class ControlAtRunTime(unittest.TestCase):
             self.assertTrue(state["enabled"])
 
 
+class OpeningDraw(unittest.TestCase):
+    """A scheduled opening with shuffle: the pre-queue pauses the room on time, the commitment is
+    published before the opening and the seed after, and anyone can check the seed against the
+    commitment and recompute the order of the tickets drawn (docs/control.md#the-opening-draw)."""
+
+    def test_the_draw_is_committed_before_the_opening_and_verifiable_after(self):
+        import datetime
+        import hashlib
+        opens = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0) + \
+            datetime.timedelta(seconds=6)
+        config = """
+schedules:
+  - name: sale
+    room: shop
+    opens_at: %s
+    prequeue: 3s
+    open: { mode: fifo, max_active: 50, admit_rate: 100 }
+    shuffle: true
+rooms:
+  - id: shop
+    max_active: 50
+    admit_rate: 100
+    burst: 100
+""" % opens.strftime("%Y-%m-%dT%H:%M:%SZ")
+        with VwrProcess(config) as vwr:
+            def event():
+                code, _, state = vwr.admin_request("GET", "/admin/api/v1/control?room=shop")
+                self.assertEqual(code, 200, state)
+                return state["schedules"][0]
+            before = event()
+            self.assertEqual(before["phase"], "scheduled")
+            self.assertNotIn("seed", before, "the seed is secret until the draw")
+            commitment = before["commitment"]
+            self.assertRegex(commitment, "^[0-9a-f]{64}$")
+            # The pre-queue starts 2 to 3 s from now, on time.
+            wait_until(lambda: vwr.policy("shop")[2]["mode"] == "pause", timeout=5,
+                       message="the pre-queue did not pause the room")
+            self.assertLess(abs(time.time() - (opens.timestamp() - 3)), 1.0,
+                            "the pre-queue began on time")
+            self.assertEqual(event()["phase"], "prequeue")
+            self.assertEqual(event()["commitment"], commitment)
+            tickets = []
+            for _ in range(10):
+                code, body = vwr.join("shop")
+                self.assertEqual(code, 200, body)
+                self.assertEqual(body["status"], "waiting", "nobody enters before the opening")
+                tickets.append(body["ticket"])
+            wait_until(lambda: event().get("seed") is not None, timeout=8,
+                       message="the seed was not revealed at the opening")
+            after = event()
+            self.assertEqual(after["phase"], "open")
+            self.assertEqual(after["commitment"], commitment)
+            self.assertEqual((after["first_ticket"], after["last_ticket"]), (1, 10))
+            seed = bytes.fromhex(after["seed"])
+            self.assertEqual(len(seed), 32)
+            self.assertEqual(hashlib.sha256(seed).hexdigest(), commitment,
+                             "the revealed seed is the committed one")
+            key = lambda t: (hashlib.sha256(seed + b"shop" + b"\0" + str(t).encode()).digest(), t)
+            order = sorted(range(1, 11), key=key)
+            self.assertEqual(sorted(order), list(range(1, 11)))
+            self.assertNotEqual(order, list(range(1, 11)), "a draw of ten is not the identity "
+                                "(1 in 3.6 million)")
+            self.assertEqual(vwr.policy("shop")[2]["mode"], "fifo")
+            # The opening is a decision of the schedule, in the audit log under its name.
+            code, _, log = vwr.admin_request("GET", "/admin/api/v1/audit?room=shop")
+            who = [e["operator"] for e in log["entries"]]
+            self.assertIn("schedule:sale", who)
+
+
 class HangingProbe(unittest.TestCase):
     """A probe target that accepts and never answers: the signal goes to error and the waiting
     room's polls go on at the same pace."""

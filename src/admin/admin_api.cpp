@@ -237,7 +237,7 @@ std::optional<http::Response> AdminApi::Route(http::RequestContext& ctx, AuditDr
   AuditRecord& note = draft.change;
   note.operator_name = caller.name;  // also who a change is reported as (traffic control's hold)
   if (keys) return RouteKeys(ctx, parts, note);
-  if (control) return control_->Serve(ctx, parts);
+  if (control) return control_->Serve(ctx, parts, note);
   if (stats) {
     // Answered by StatsApi once history has been read.
     const http::ConnectionInfo& connection = ctx.connection();

@@ -9,8 +9,10 @@
 #include <charconv>
 #include <cmath>
 
+#include "admin/operator_routes.hpp"
 #include "analytics/metrics.hpp"
 #include "http/errors.hpp"
+#include "util/duration.hpp"
 #include "util/log_escape.hpp"
 
 namespace vwr::admin {
@@ -22,6 +24,8 @@ namespace json = boost::json;
 constexpr std::size_t kMaxPushBytes = 4096;
 constexpr std::size_t kDefaultDecisions = 50;
 constexpr std::size_t kMaxDecisions = 1000;
+// As many rules as the configuration file may hold: each is evaluated every control tick.
+constexpr std::size_t kMaxRules = 1024;
 
 std::int64_t UnixMillis(util::WallTime at) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
@@ -83,7 +87,9 @@ bool IsSignalName(std::string_view name) {
 
 }  // namespace
 
-http::Response ControlApi::Serve(http::RequestContext& ctx, const http::PathSegments& parts) {
+std::optional<http::Response> ControlApi::Serve(http::RequestContext& ctx,
+                                                const http::PathSegments& parts,
+                                                AuditRecord& note) {
   const http::Request& req = ctx.request();
   const bool read = req.method() == http::verb::get || req.method() == http::verb::head;
   auto only = [&](const char* allow) {
@@ -96,10 +102,67 @@ http::Response ControlApi::Serve(http::RequestContext& ctx, const http::PathSegm
     if (parts.size() > 5) return ctx.ErrorResponse(http::ApiError::kNotFound, "no such endpoint");
     return Signals(ctx, parts);
   }
+  if (parts[3] == "rules") {
+    if (parts.size() > 5) return ctx.ErrorResponse(http::ApiError::kNotFound, "no such endpoint");
+    return Rules(ctx, parts, note);
+  }
+  if (parts.size() == 5) return RoomControl(ctx, parts[4], note);
   if (parts.size() != 4) return ctx.ErrorResponse(http::ApiError::kNotFound, "no such endpoint");
   if (!read) return only("GET");
-  if (parts[3] == "rules") return Rules(ctx);
   return Control(ctx);
+}
+
+void ControlApi::LoadKept(std::function<void(bool ok)> done) {
+  if (!store_) return done(true);
+  store_->LoadControl([this, done = std::move(done)](bool ok, ControlStore::Entries entries) {
+    if (!ok) {
+      spdlog::error("control: cannot read the rules and control settings kept");
+      return done(false);
+    }
+    std::vector<control::RuleSpec> rules;
+    std::map<std::string, control::ControlSettings> rooms;
+    for (const auto& [key, value] : entries) {
+      std::string error;
+      if (key.starts_with("rule:")) {
+        if (auto spec = control::RuleFromJsonText(value, &error)) {
+          rules.push_back(std::move(*spec));
+          continue;
+        }
+      } else if (key.starts_with("room:")) {
+        if (auto settings = control::ControlChangeFromJson(value, {}, &error)) {
+          rooms.emplace(key.substr(5), *settings);
+          continue;
+        }
+      } else {
+        error = "unknown kind of entry";
+      }
+      spdlog::warn("control: the kept entry {} is left out: {}", util::LogEscaped(key),
+                   util::LogEscaped(error));
+    }
+    plane_.AdoptKept(rules, rooms);
+    done(true);
+  });
+}
+
+void ControlApi::KeepThenAnswer(http::RequestContext& ctx, std::string key,
+                                std::optional<std::string> value,
+                                std::function<http::Response(const http::RequestContext&)> apply) {
+  auto shared = std::move(ctx).Share();
+  auto answer = [shared, apply = std::move(apply)](bool kept) {
+    if (!kept) {
+      http::Response res =
+          shared->ErrorResponse(http::ApiError::kUnavailable,
+                                "the change could not be kept (see the log); nothing changed");
+      return shared->Finish(std::move(res));
+    }
+    shared->Finish(apply(*shared));
+  };
+  if (!store_) return answer(true);
+  if (value) {
+    store_->PutControl(std::move(key), std::move(*value), std::move(answer));
+  } else {
+    store_->RemoveControl(std::move(key), std::move(answer));
+  }
 }
 
 http::Response ControlApi::Signals(http::RequestContext& ctx, const http::PathSegments& parts) {
@@ -162,23 +225,205 @@ http::Response ControlApi::Signals(http::RequestContext& ctx, const http::PathSe
   return ctx.EmptyResponse(http::status::no_content);
 }
 
-http::Response ControlApi::Rules(const http::RequestContext& ctx) {
+std::optional<control::RuleSet::RuleStatus> ControlApi::RuleStatusOf(std::string_view name) const {
+  for (auto& r : plane_.RuleStatus()) {
+    if (r.name == name) return r;
+  }
+  return std::nullopt;
+}
+
+json::object ControlApi::RuleJson(const control::RuleSet::RuleStatus& r) const {
   const util::TimePoint now = clock_.Now();
   const util::WallTime wall = clock_.WallNow();
   auto wall_of = [&](util::TimePoint at) { return Rfc3339(wall - (now - at)); };
-  json::array rules;
-  for (const auto& r : plane_.RuleStatus()) {
-    json::object o{{"name", r.name},
-                   {"room", r.room},
-                   {"shadow", r.shadow},
-                   {"last", r.last == control::Truth::kTrue    ? "true"
-                            : r.last == control::Truth::kFalse ? "false"
-                                                               : "unknown"}};
-    o["holding_since"] = r.holding_since ? json::value(wall_of(*r.holding_since)) : nullptr;
-    o["last_fired"] = r.last_fired ? json::value(wall_of(*r.last_fired)) : nullptr;
-    rules.push_back(std::move(o));
+  json::object o = control::RuleToJson(r.spec);
+  o["origin"] = r.spec.from_api ? "api" : "config";
+  o["state"] = r.state;
+  o["last"] = r.last == control::Truth::kTrue    ? "true"
+              : r.last == control::Truth::kFalse ? "false"
+                                                 : "unknown";
+  o["holding_since"] = r.holding_since ? json::value(wall_of(*r.holding_since)) : nullptr;
+  o["last_fired"] = r.last_fired ? json::value(wall_of(*r.last_fired)) : nullptr;
+  return o;
+}
+
+std::optional<http::Response> ControlApi::Rules(http::RequestContext& ctx,
+                                                const http::PathSegments& parts,
+                                                AuditRecord& note) {
+  const http::Request& req = ctx.request();
+  const bool read = req.method() == http::verb::get || req.method() == http::verb::head;
+  auto refuse = [&](http::status status, std::string_view code, std::string_view message) {
+    return AdminError(status, code, message, ctx.version(), ctx.keep_alive());
+  };
+  if (parts.size() == 4) {
+    if (read) {
+      json::array rules;
+      for (const auto& r : plane_.RuleStatus()) rules.push_back(RuleJson(r));
+      return Json(ctx, json::object{{"rules", std::move(rules)}});
+    }
+    if (req.method() != http::verb::post) {
+      http::Response res = ctx.ErrorResponse(http::ApiError::kMethodNotAllowed, "use GET or POST");
+      res.set(http::field::allow, "GET, POST");
+      return res;
+    }
+  } else {
+    if (!read && req.method() != http::verb::put && req.method() != http::verb::delete_) {
+      http::Response res =
+          ctx.ErrorResponse(http::ApiError::kMethodNotAllowed, "use GET, PUT or DELETE");
+      res.set(http::field::allow, "GET, PUT, DELETE");
+      return res;
+    }
+    const std::string_view name = parts[4];
+    const std::optional<control::RuleSpec> held =
+        control::IsRuleName(name) ? plane_.FindRule(name) : std::nullopt;
+    if (!held) return refuse(http::status::not_found, "rule_not_found", "no rule of that name");
+    if (read) {
+      if (auto status = RuleStatusOf(name)) return Json(ctx, RuleJson(*status));
+      return refuse(http::status::not_found, "rule_not_found", "no rule of that name");
+    }
+    if (!held->from_api) {
+      return refuse(http::status::conflict, "conflict",
+                    "this rule is written in the configuration file: change it there");
+    }
+    if (req.method() == http::verb::delete_) {
+      note.action = "rules.remove";
+      note.room = held->room;
+      note.before = json::serialize(control::RuleToJson(*held));
+      const std::string key = "rule:" + held->name;
+      KeepThenAnswer(ctx, key, std::nullopt, [this, name = held->name](const auto& c) {
+        plane_.RemoveRule(name);
+        return c.EmptyResponse(http::status::no_content);
+      });
+      return std::nullopt;
+    }
   }
-  return Json(ctx, json::object{{"rules", std::move(rules)}});
+  // POST or PUT: the rule in the body.
+  std::string error;
+  std::optional<control::RuleSpec> spec = control::RuleFromJsonText(req.body(), &error);
+  if (!spec) {
+    spdlog::warn("admin: a rule was refused: {}", util::LogEscaped(error));
+    return refuse(http::status::bad_request, "invalid_rule", error);
+  }
+  const bool create = parts.size() == 4;
+  if (!create && spec->name != parts[4]) {
+    return refuse(http::status::bad_request, "invalid_rule",
+                  "name: the body names another rule than the path");
+  }
+  const std::optional<control::RuleSpec> held = plane_.FindRule(spec->name);
+  if (create && held) {
+    return refuse(http::status::conflict, "conflict",
+                  "a rule of that name exists: change it with PUT /admin/api/v1/rules/{name}");
+  }
+  if (create && plane_.RuleStatus().size() >= kMaxRules) {
+    return refuse(http::status::conflict, "conflict",
+                  "there are 1024 rules already; remove one first");
+  }
+  const std::vector<control::RuleProblem> problems = plane_.CheckRule(*spec);
+  if (!problems.empty()) {
+    const control::RuleProblem& p = problems.front();
+    json::object e{{"code", "invalid_rule"}, {"field", p.key}};
+    std::string message = p.key + ": ";
+    if (p.where) {
+      message += "line " + std::to_string(p.where->line) + ", column " +
+                 std::to_string(p.where->column) + ": ";
+      e["line"] = p.where->line;
+      e["column"] = p.where->column;
+    }
+    message += p.message;
+    e["message"] = message;
+    spdlog::warn("admin: rule {} refused: {}", util::LogEscaped(spec->name),
+                 util::LogEscaped(message));
+    return ctx.JsonResponse(http::status::bad_request,
+                            json::serialize(json::object{{"error", std::move(e)}}));
+  }
+  note.action = create ? "rules.add" : "rules.change";
+  note.room = spec->room;
+  if (held) note.before = json::serialize(control::RuleToJson(*held));
+  const std::string text = json::serialize(control::RuleToJson(*spec));
+  note.after = text;
+  KeepThenAnswer(
+      ctx, "rule:" + spec->name, text, [this, spec = *spec, create](const http::RequestContext& c) {
+        std::vector<control::RuleProblem> again;
+        const auto status = plane_.PutRule(spec, again) ? RuleStatusOf(spec.name) : std::nullopt;
+        if (!status) {
+          return c.ErrorResponse(http::ApiError::kInternal, "the rule was not taken");
+        }
+        return c.JsonResponse(create ? http::status::created : http::status::ok,
+                              json::serialize(RuleJson(*status)));
+      });
+  return std::nullopt;
+}
+
+json::object ControlApi::RoomControlJson(const control::ControlPlane::RoomControl& c) const {
+  json::object o{{"room", c.room}};
+  o["state"] = c.status.state;
+  o["worst"] = Number(c.status.worst);
+  if (!c.status.operator_name.empty()) o["operator"] = c.status.operator_name;
+  const json::object settings = control::ControlSettingsToJson(c.settings);
+  for (const auto& field : settings) o[field.key()] = field.value();
+  o["algorithm"] = std::string(control::AlgorithmName(c.spec.algorithm));
+  o["interval"] =
+      util::FormatDuration(std::chrono::duration_cast<std::chrono::milliseconds>(c.spec.interval));
+  o["on_unknown"] = std::string(control::OnUnknownName(c.spec.on_unknown));
+  json::array targets;
+  for (const control::Target& t : c.spec.targets) {
+    targets.push_back(json::object{{"signal", t.signal}, {"max", t.max}});
+  }
+  o["targets"] = std::move(targets);
+  return o;
+}
+
+std::optional<http::Response> ControlApi::RoomControl(http::RequestContext& ctx,
+                                                      std::string_view room, AuditRecord& note) {
+  const http::Request& req = ctx.request();
+  const bool read = req.method() == http::verb::get || req.method() == http::verb::head;
+  if (!read && req.method() != http::verb::put) {
+    http::Response res = ctx.ErrorResponse(http::ApiError::kMethodNotAllowed, "use GET or PUT");
+    res.set(http::field::allow, "GET, PUT");
+    return res;
+  }
+  const std::optional<control::ControlPlane::RoomControl> now =
+      room.size() <= 64 ? plane_.RoomControlOf(std::string(room)) : std::nullopt;
+  if (!now) {
+    return ctx.ErrorResponse(http::ApiError::kRoomNotFound,
+                             "no room under automatic control of that name (a room is put under "
+                             "it by its control: section in the configuration)");
+  }
+  if (read) return Json(ctx, RoomControlJson(*now));
+  std::string error;
+  std::optional<control::ControlSettings> next =
+      control::ControlChangeFromJson(req.body(), now->settings, &error);
+  if (next) {
+    // Checked on a copy first, so that a refused change is not kept.
+    control::ControlSpec trial = now->spec;
+    trial.max_active = next->max_active;
+    trial.admit_rate = next->admit_rate;
+    std::vector<std::string> problems = control::ValidateControlSpec(trial, {});
+    std::erase_if(problems, [](const std::string& p) { return p.starts_with("control.targets"); });
+    if (!problems.empty()) {
+      error = problems.front();
+      next.reset();
+    }
+  }
+  if (!next) {
+    spdlog::warn("admin: control of room {} refused: {}", util::LogEscaped(room),
+                 util::LogEscaped(error));
+    return AdminError(http::status::bad_request, "invalid_control", error, ctx.version(),
+                      ctx.keep_alive());
+  }
+  note.action = "control";
+  note.room = now->room;
+  note.before = json::serialize(control::ControlSettingsToJson(now->settings));
+  note.after = json::serialize(control::ControlSettingsToJson(*next));
+  KeepThenAnswer(ctx, "room:" + now->room, note.after,
+                 [this, id = now->room, settings = *next](const http::RequestContext& c) {
+                   std::string why;
+                   if (!plane_.SetControlSettings(id, settings, &why)) {
+                     return c.ErrorResponse(http::ApiError::kInternal, why);
+                   }
+                   return Json(c, RoomControlJson(*plane_.RoomControlOf(id)));
+                 });
+  return std::nullopt;
 }
 
 http::Response ControlApi::Control(const http::RequestContext& ctx) {
@@ -197,15 +442,7 @@ http::Response ControlApi::Control(const http::RequestContext& ctx) {
   json::array rooms;
   for (const std::string& id : plane_.ControlledRooms()) {
     if (!room.empty() && id != room) continue;
-    json::object o{{"room", id}};
-    if (auto s = plane_.ControllerStatus(id)) {
-      o["state"] = s->state;
-      o["worst"] = Number(s->worst);
-      if (!s->operator_name.empty()) o["operator"] = s->operator_name;
-    } else {
-      o["state"] = "starting";
-    }
-    rooms.push_back(std::move(o));
+    if (auto c = plane_.RoomControlOf(id)) rooms.push_back(RoomControlJson(*c));
   }
   json::array events;
   for (const auto& e : plane_.EventStatus()) {
@@ -226,6 +463,50 @@ http::Response ControlApi::Control(const http::RequestContext& ctx) {
                                 {"schedules", std::move(events)},
                                 {"decisions", std::move(decisions)},
                                 {"decisions_total", plane_.decisions().total()}});
+}
+
+AuditRecord ControlAuditRecord(const control::Decision& d) {
+  std::string who;
+  switch (d.source) {
+    case control::DecisionSource::kRule:
+      who = "rule:";
+      break;
+    case control::DecisionSource::kSchedule:
+      who = "schedule:";
+      break;
+    case control::DecisionSource::kController:
+      who = "control:";
+      break;
+    case control::DecisionSource::kOperator:
+      who = "operator:";
+      break;
+  }
+  who += d.source_name;
+  json::object before, after;
+  if (d.change.max_active) {
+    before["max_active"] = d.before.max_active;
+    after["max_active"] = *d.change.max_active;
+  }
+  if (d.change.admit_rate) {
+    before["admit_rate"] = d.before.admit_rate;
+    after["admit_rate"] = *d.change.admit_rate;
+  }
+  if (d.change.mode) {
+    before["mode"] = std::string(core::ModeName(d.before.mode));
+    after["mode"] = std::string(core::ModeName(*d.change.mode));
+  }
+  after["reason"] = d.reason;
+  json::object seen;
+  for (const control::SeenValue& v : d.seen) {
+    seen[v.name] = v.state == control::SignalState::kOk ? Number(v.value) : json::value(nullptr);
+  }
+  after["seen"] = std::move(seen);
+  return AuditRecord{.operator_name = std::move(who),
+                     .address = "",
+                     .room = d.room,
+                     .action = "policy",
+                     .before = json::serialize(before),
+                     .after = json::serialize(after)};
 }
 
 std::string ControlApi::PolicyControl(const std::string& room) const {

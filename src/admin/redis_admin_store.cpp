@@ -54,6 +54,7 @@ RedisAdminStore::RedisAdminStore(redis::Client& client, std::string key_prefix,
     : client_(client),
       operators_key_(key_prefix + ":operators"),
       audit_key_(key_prefix + ":audit"),
+      control_key_(key_prefix + ":control"),
       max_entries_(max_entries) {}
 
 void RedisAdminStore::Append(AuditEntry entry, std::function<void(bool stored)> done) {
@@ -201,6 +202,42 @@ void RedisAdminStore::RemoveOperator(std::string name,
           return done(false, false);
         }
         done(true, r->integer == 1);
+      });
+}
+
+void RedisAdminStore::LoadControl(std::function<void(bool ok, Entries)> done) {
+  client_.Command(
+      {"HGETALL", control_key_}, control_key_,
+      [done = std::move(done)](boost::system::result<redis::Reply> r) {
+        if (!r || r->type != redis::Reply::Type::kArray || r->elements.size() % 2 != 0) {
+          return done(false, {});
+        }
+        Entries found;
+        for (std::size_t i = 0; i + 1 < r->elements.size(); i += 2) {
+          found.emplace_back(r->elements[i].str, r->elements[i + 1].str);
+        }
+        done(true, std::move(found));
+      });
+}
+
+void RedisAdminStore::PutControl(std::string key, std::string value,
+                                 std::function<void(bool ok)> done) {
+  client_.Command(
+      {"HSET", control_key_, std::move(key), std::move(value)}, control_key_,
+      [done = std::move(done), key = control_key_](boost::system::result<redis::Reply> r) {
+        const bool ok = r && r->type == redis::Reply::Type::kInteger;
+        if (!ok) spdlog::error("control: cannot write {}: {}", key, Describe(r));
+        done(ok);
+      });
+}
+
+void RedisAdminStore::RemoveControl(std::string key, std::function<void(bool ok)> done) {
+  client_.Command(
+      {"HDEL", control_key_, std::move(key)}, control_key_,
+      [done = std::move(done), key = control_key_](boost::system::result<redis::Reply> r) {
+        const bool ok = r && r->type == redis::Reply::Type::kInteger;
+        if (!ok) spdlog::error("control: cannot write {}: {}", key, Describe(r));
+        done(ok);
       });
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "admin/audit_log.hpp"
+#include "admin/control_store.hpp"
 #include "admin/operator_store.hpp"
 #include "redis/client.hpp"
 
@@ -16,6 +17,7 @@ namespace vwr::admin {
 //   <prefix>:audit       a stream, trimmed to about `max_entries` (XADD MAXLEN ~): fields
 //                        t (unix ms), o (operator), a (address), r (room), w (what), b (before),
 //                        f (after)
+//   <prefix>:control     a hash: traffic control's run-time changes (ControlStore), key -> JSON
 //
 // A search reads the stream newest first (XREVRANGE, 1,000 entries a round trip) within the
 // range's stream ids (Redis's clock, so with five minutes' margin for nodes whose clocks differ)
@@ -24,6 +26,7 @@ namespace vwr::admin {
 // Thread-safety: every method from any thread; `done` runs on the Redis client's thread.
 class RedisAdminStore final : public AuditBackend,
                               public OperatorStore,
+                              public ControlStore,
                               public std::enable_shared_from_this<RedisAdminStore> {
  public:
   static constexpr std::size_t kDefaultMaxEntries = 100'000;
@@ -37,6 +40,9 @@ class RedisAdminStore final : public AuditBackend,
   void LoadOperators(std::function<void(bool ok, std::vector<OperatorInfo>)> done) override;
   void AddOperator(OperatorInfo info, std::function<void(bool ok, bool created)> done) override;
   void RemoveOperator(std::string name, std::function<void(bool ok, bool existed)> done) override;
+  void LoadControl(std::function<void(bool ok, Entries)> done) override;
+  void PutControl(std::string key, std::string value, std::function<void(bool ok)> done) override;
+  void RemoveControl(std::string key, std::function<void(bool ok)> done) override;
 
  private:
   struct Scan;
@@ -45,6 +51,7 @@ class RedisAdminStore final : public AuditBackend,
   redis::Client& client_;
   const std::string operators_key_;
   const std::string audit_key_;
+  const std::string control_key_;
   const std::size_t max_entries_;
 };
 

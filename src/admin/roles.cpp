@@ -35,6 +35,9 @@ Role RequiredRole(http::verb method, const http::PathSegments& parts) {
   if (what == "operators") return Role::kAdmin;
   if (what == "session") return Role::kViewer;  // everyone may see who they are and sign out
   if (method == http::verb::get || method == http::verb::head) return Role::kViewer;
+  // control/{room}: turning a room's automatic control on or off, and its bounds, is running
+  // an event like its limits are. (Rules and signals stay admin's.)
+  if (what == "control" && parts.size() == 5) return Role::kOperator;
   // rooms/{room}/<part>[/...]: what an operator runs an event with.
   if (what == "rooms" && parts.size() >= 6) {
     const std::string_view part = parts[5];

@@ -25,7 +25,8 @@ inline bool Allows(Role have, Role need) {
 
 // The role an admin API request needs (the path's segments: "admin", "api", "v1", ...):
 // viewer to read (GET/HEAD), except the operators (admin only); operator to change a room's
-// policy, message, lists, sessions or automatic control; admin for every other change.
+// policy, message, lists, sessions or automatic control (control/{room}); admin for every
+// other change (rules among them).
 Role RequiredRole(http::verb method, const http::PathSegments& parts);
 
 // Whether `name` may name an operator: 1 to 64 characters of [A-Za-z0-9._@-], starting with a

@@ -63,6 +63,7 @@ CREATE INDEX IF NOT EXISTS audit_t ON audit (t_ms);
 CREATE TABLE IF NOT EXISTS operators (
   name TEXT PRIMARY KEY, role TEXT NOT NULL, token_hash TEXT NOT NULL,
   created INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS control (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 )sql";
 
 }  // namespace
@@ -211,6 +212,33 @@ void SqliteAdminStore::RemoveOperator(std::string name,
     remove.Bind(1, name);
     const bool ok = remove.Step() == SQLITE_DONE;
     done(ok, ok && sqlite3_changes(db_) == 1);
+  });
+}
+
+void SqliteAdminStore::LoadControl(std::function<void(bool ok, Entries)> done) {
+  Post([this, done = std::move(done)] {
+    Statement select(db_, "SELECT key, value FROM control ORDER BY key");
+    Entries found;
+    int rc = SQLITE_ROW;
+    while ((rc = select.Step()) == SQLITE_ROW) found.emplace_back(select.Text(0), select.Text(1));
+    done(rc == SQLITE_DONE, std::move(found));
+  });
+}
+
+void SqliteAdminStore::PutControl(std::string key, std::string value,
+                                  std::function<void(bool ok)> done) {
+  Post([this, key = std::move(key), value = std::move(value), done = std::move(done)] {
+    Statement upsert(db_, "INSERT OR REPLACE INTO control (key, value) VALUES (?, ?)");
+    upsert.Bind(1, key).Bind(2, value);
+    done(upsert.Step() == SQLITE_DONE);
+  });
+}
+
+void SqliteAdminStore::RemoveControl(std::string key, std::function<void(bool ok)> done) {
+  Post([this, key = std::move(key), done = std::move(done)] {
+    Statement remove(db_, "DELETE FROM control WHERE key = ?");
+    remove.Bind(1, key);
+    done(remove.Step() == SQLITE_DONE);
   });
 }
 

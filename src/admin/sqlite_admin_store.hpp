@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "admin/audit_log.hpp"
+#include "admin/control_store.hpp"
 #include "admin/operator_store.hpp"
 
 struct sqlite3;
@@ -20,6 +21,7 @@ namespace vwr::admin {
 //
 //   audit(id INTEGER PRIMARY KEY, t_ms, operator, address, room, action, before, after)
 //   operators(name PRIMARY KEY, role, token_hash, created)
+//   control(key PRIMARY KEY, value)   traffic control's run-time changes (ControlStore)
 //
 // One thread of its own runs every statement, in the order asked; each write is its own
 // transaction with synchronous=FULL (WAL), so that a change is answered only once its audit entry
@@ -27,7 +29,7 @@ namespace vwr::admin {
 // changes are 200 MB); an operator prunes old ones with sqlite3 if ever needed.
 //
 // Thread-safety: every public method from any thread; `done` runs on the database's thread.
-class SqliteAdminStore final : public AuditBackend, public OperatorStore {
+class SqliteAdminStore final : public AuditBackend, public OperatorStore, public ControlStore {
  public:
   // Opens (creating) the database; nullptr and `error` set when it cannot be used.
   static std::shared_ptr<SqliteAdminStore> Open(const std::string& path, std::string& error);
@@ -39,6 +41,9 @@ class SqliteAdminStore final : public AuditBackend, public OperatorStore {
   void LoadOperators(std::function<void(bool ok, std::vector<OperatorInfo>)> done) override;
   void AddOperator(OperatorInfo info, std::function<void(bool ok, bool created)> done) override;
   void RemoveOperator(std::string name, std::function<void(bool ok, bool existed)> done) override;
+  void LoadControl(std::function<void(bool ok, Entries)> done) override;
+  void PutControl(std::string key, std::string value, std::function<void(bool ok)> done) override;
+  void RemoveControl(std::string key, std::function<void(bool ok)> done) override;
 
   // Runs what is queued, then stops the thread (shutdown). Idempotent.
   void Close();

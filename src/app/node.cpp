@@ -338,9 +338,8 @@ bool Node::BuildAnalytics() {
   for (const config::RoomConfig& room : config_.rooms) stats_->recorder().Room(room.id);
   recording_ = std::make_unique<RequestRecording>(stats_->recorder());
   metrics_.SetObserver(recording_.get());
-  stats_->Start(clock_, [store = store_.get(), node = shared_.node_id] {
-    return SamplesOf(*store, node);
-  });
+  stats_->Start(clock_,
+                [store = store_.get(), node = shared_.node_id] { return SamplesOf(*store, node); });
   return true;
 }
 
@@ -609,6 +608,7 @@ bool Node::BuildConsole() {
     auto shared = std::make_shared<admin::RedisAdminStore>(*shared_.redis, shared_.key_prefix);
     operator_store_ = shared;
     audit_backend = shared;
+    control_store_ = shared;
     spdlog::info("operators and audit log: shared through Redis ({0}:operators, {0}:audit)",
                  shared_.key_prefix);
   } else {
@@ -621,6 +621,7 @@ bool Node::BuildConsole() {
     }
     operator_store_ = admin_db_;
     audit_backend = admin_db_;
+    control_store_ = admin_db_;
     // One node: read once, at start (the database's thread; waited for here, before serving).
     std::promise<bool> loaded;
     admin_db_->LoadOperators([&](bool ok, std::vector<admin::OperatorInfo> stored) {
@@ -635,7 +636,25 @@ bool Node::BuildConsole() {
   }
   audit_ = std::make_unique<admin::AuditLog>(clock_, std::move(audit_backend));
   admin_api_->SetAccess(*operators_, *audit_, operator_store_);
+  if (!KeepControlChanges()) return false;
   console_ = std::make_unique<console::ConsoleHandler>(*admin_api_);
+  return true;
+}
+
+// Traffic control's run-time changes (rules made through the API, rooms' control settings) are
+// kept with the operators: read now on one node (waited for, before serving); on Redis with
+// the operators' periodic read, so that every node follows. Every change a rule, a schedule or
+// the controller makes to a room's policy is an audit entry, under its own name.
+bool Node::KeepControlChanges() {
+  control_api_->SetStore(control_store_);
+  if (shared_.redis == nullptr) {
+    std::promise<bool> loaded;
+    control_api_->LoadKept([&](bool ok) { loaded.set_value(ok); });
+    if (!loaded.get_future().get()) return false;
+  }
+  control_plane_->SetDecisionListener([audit = audit_.get()](const control::Decision& d) {
+    audit->Record(admin::ControlAuditRecord(d));
+  });
   return true;
 }
 
@@ -741,6 +760,7 @@ void Node::ScheduleKeyShare() {
 // the Redis thread). Until the first read, this node knows only the fixed operators.
 void Node::ScheduleOperatorRefresh() {
   if (shared_.redis == nullptr) return;
+  control_api_->LoadKept([](bool) {});
   operator_store_->LoadOperators(
       [operators = operators_.get()](bool ok, std::vector<admin::OperatorInfo> stored) {
         if (ok) operators->SetStored(std::move(stored));

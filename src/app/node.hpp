@@ -10,9 +10,9 @@
 
 #include "admin/admin_api.hpp"
 #include "admin/audit_log.hpp"
+#include "admin/control_api.hpp"
 #include "admin/operator_store.hpp"
 #include "admin/operators.hpp"
-#include "admin/control_api.hpp"
 #include "admin/room_messages.hpp"
 #include "admin/sqlite_admin_store.hpp"
 #include "analytics/statistics.hpp"
@@ -92,6 +92,7 @@ class Node {
   void BuildPublicApis();
   void BuildAdminApi();
   bool BuildConsole();
+  bool KeepControlChanges();
 
   // The control loop's parts (Run).
   void ScheduleTick();
@@ -156,6 +157,7 @@ class Node {
   std::unique_ptr<admin::Operators> operators_;
   std::shared_ptr<admin::SqliteAdminStore> admin_db_;  // embedded store only
   std::shared_ptr<admin::OperatorStore> operator_store_;
+  std::shared_ptr<admin::ControlStore> control_store_;  // the same store as operator_store_
   std::unique_ptr<admin::AuditLog> audit_;
   std::unique_ptr<console::ConsoleHandler> console_;
   // Traffic control (always there: without signals, rules, schedules or a room's control:

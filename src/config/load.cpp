@@ -162,6 +162,7 @@ ParseResult OneError(std::string message) {
 ParseResult ParseConfig(std::string_view yaml_text) {
   try {
     Reader reader;
+    reader.source = yaml_text;
     std::optional<Config> config;
     try {
       config = ReadDocument(reader, yaml_text);

@@ -343,9 +343,22 @@ void ReadRule(Reader& reader, const Field& item, std::vector<control::RuleSpec>&
   if (const Field* f = fields->Find("when")) {
     if (auto v = reader.ReadString(*f)) {
       spec.when = *v;
-      // Where the condition's text starts, so that its errors point into the file.
-      spec.when_line = std::max(1, LineOf(f->node.Mark()));
-      spec.when_column = std::max(1, ColumnOf(f->node.Mark()));
+      // Where the condition's text starts, so that its errors point into the file. A literal
+      // block (`when: |`) starts on the line after its indicator, at the block's indentation.
+      const YAML::Mark mark = f->node.Mark();
+      spec.when_line = std::max(1, LineOf(mark));
+      spec.when_column = std::max(1, ColumnOf(mark));
+      const std::string_view text = reader.source;
+      const auto pos = static_cast<std::size_t>(std::max(0, mark.pos));
+      if (pos < text.size() && (text[pos] == '|' || text[pos] == '>')) {
+        const std::size_t line_end = text.find('\n', pos);
+        if (line_end != std::string_view::npos) {
+          std::size_t content = line_end + 1;
+          while (content < text.size() && text[content] == ' ') ++content;
+          spec.when_line += 1;
+          spec.when_column = static_cast<int>(content - line_end);
+        }
+      }
     }
   }
   if (const Field* f = fields->Find("for")) {

@@ -92,6 +92,10 @@ class Reader {
   // A string that must be one of `allowed`.
   std::optional<std::string> ReadChoice(const Field& field, Keys allowed);
 
+  // The file's text (set by the loader), for what the tree does not say: where a block
+  // scalar's content begins.
+  std::string_view source;
+
  private:
   std::vector<ConfigError> errors_;
 };

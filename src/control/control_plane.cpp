@@ -68,6 +68,15 @@ std::unique_ptr<ControlPlane> ControlPlane::Build(ControlConfig config,
     plane->controllers_.emplace(room, Controller(room, spec, std::move(targets)));
   }
   plane->specs_ = std::move(config.signals);
+  plane->room_names_ = rooms;
+  plane->signal_names_ = std::move(names);
+  // Listed from the start, before the first tick: the rules, and the schedules with their
+  // commitments (published before the opening, whenever anyone looks).
+  plane->PublishRuleStatus();
+  {
+    std::lock_guard lock(plane->status_mu_);
+    plane->event_status_ = plane->schedule_.Status();
+  }
   return plane;
 }
 
@@ -96,20 +105,39 @@ std::vector<Schedule::EventStatus> ControlPlane::EventStatus() const {
 }
 
 void ControlPlane::PublishStatus(const std::string& room) {
-  std::lock_guard lock(status_mu_);
-  if (auto it = controllers_.find(room); it != controllers_.end()) {
-    controller_status_[room] = it->second.status();
+  {
+    std::lock_guard controllers(controllers_mu_);
+    if (auto it = controllers_.find(room); it != controllers_.end()) {
+      std::lock_guard lock(status_mu_);
+      controller_status_[room] = it->second.status();
+    }
   }
-  rule_status_ = rules_.Status();
+  PublishRuleStatus();
+  std::lock_guard lock(status_mu_);
   event_status_ = schedule_.Status();
+}
+
+void ControlPlane::PublishRuleStatus() {
+  std::vector<RuleSet::RuleStatus> status;
+  {
+    std::lock_guard rules(rules_mu_);
+    status = rules_.Status();
+  }
+  std::lock_guard lock(status_mu_);
+  rule_status_ = std::move(status);
 }
 
 void ControlPlane::Record(const Decision& decision) {
   // The audit line of every automatic change (and of what a shadow rule would have done).
   spdlog::info("control: {}", util::LogEscaped(decision.Describe(), 1024));
   if (!decision.shadow && !decision.change.empty()) {
-    std::lock_guard lock(status_mu_);
-    ++changes_[{decision.room, std::string(DecisionSourceName(decision.source))}];
+    {
+      std::lock_guard lock(status_mu_);
+      ++changes_[{decision.room, std::string(DecisionSourceName(decision.source))}];
+    }
+    if (decision_listener_ && decision.source != DecisionSource::kOperator) {
+      decision_listener_(decision);
+    }
   }
   log_.Add(decision);
 }
@@ -122,6 +150,7 @@ std::vector<ControlPlane::ChangeCount> ControlPlane::ThresholdChanges() const {
 }
 
 std::vector<std::string> ControlPlane::ControlledRooms() const {
+  std::lock_guard lock(controllers_mu_);
   std::vector<std::string> out;
   for (const auto& [room, controller] : controllers_) out.push_back(room);
   return out;
@@ -147,10 +176,20 @@ ControlPlane::TickResult ControlPlane::Tick(const std::string& room, const RoomF
   RoomFigures seen = figures;
   seen.max_active = static_cast<double>(current.max_active);
   seen.admit_rate = current.admit_rate;
-  for (auto& d : rules_.Evaluate(room, now, wall, readings, seen, current)) take(std::move(d));
-  if (auto it = controllers_.find(room); it != controllers_.end()) {
-    if (auto d = it->second.Tick(now, wall, readings, figures, current)) take(std::move(*d));
+  std::vector<Decision> by_rules;
+  {
+    std::lock_guard lock(rules_mu_);
+    by_rules = rules_.Evaluate(room, now, wall, readings, seen, current);
   }
+  for (auto& d : by_rules) take(std::move(d));
+  std::optional<Decision> by_controller;
+  {
+    std::lock_guard lock(controllers_mu_);
+    if (auto it = controllers_.find(room); it != controllers_.end()) {
+      by_controller = it->second.Tick(now, wall, readings, figures, current);
+    }
+  }
+  if (by_controller) take(std::move(*by_controller));
   if (!(current == policy)) result.policy = current;
   PublishStatus(room);
   return result;
@@ -173,8 +212,15 @@ void ControlPlane::TakeOperatorChanges(const std::string& room) {
     std::erase_if(operator_changes_, is_mine);
   }
   for (const OperatorChange& c : mine) {
-    if (auto it = controllers_.find(room); it != controllers_.end()) {
-      Record(it->second.OperatorSet(c.who, c.at, c.wall, c.before, c.after));
+    std::optional<Decision> held;
+    {
+      std::lock_guard lock(controllers_mu_);
+      if (auto it = controllers_.find(room); it != controllers_.end()) {
+        held = it->second.OperatorSet(c.who, c.at, c.wall, c.before, c.after);
+      }
+    }
+    if (held) {
+      Record(*held);
       continue;
     }
     Decision d;
@@ -189,6 +235,125 @@ void ControlPlane::TakeOperatorChanges(const std::string& room) {
     if (c.after.mode != c.before.mode) d.change.mode = c.after.mode;
     d.reason = "set by hand";
     Record(d);
+  }
+}
+
+std::optional<RuleSpec> ControlPlane::FindRule(std::string_view name) const {
+  std::lock_guard lock(rules_mu_);
+  const RuleSpec* spec = rules_.Find(name);
+  if (spec == nullptr) return std::nullopt;
+  return *spec;
+}
+
+std::vector<RuleProblem> ControlPlane::CheckRule(const RuleSpec& spec) const {
+  // A trial set of this rule alone: the same checks as Put, on nothing that is running.
+  std::vector<RuleProblem> problems;
+  RuleSet::Build({spec}, signal_names_, room_names_, problems);
+  return problems;
+}
+
+bool ControlPlane::PutRule(const RuleSpec& spec, std::vector<RuleProblem>& problems) {
+  {
+    std::lock_guard lock(rules_mu_);
+    if (!rules_.Put(spec, room_names_, problems)) return false;
+  }
+  spdlog::info("control: rule {} of room {} set: when {}", util::LogEscaped(spec.name),
+               util::LogEscaped(spec.room), util::LogEscaped(spec.when, 512));
+  PublishRuleStatus();
+  return true;
+}
+
+bool ControlPlane::RemoveRule(std::string_view name) {
+  {
+    std::lock_guard lock(rules_mu_);
+    if (!rules_.Remove(name)) return false;
+  }
+  spdlog::info("control: rule {} removed", util::LogEscaped(name));
+  PublishRuleStatus();
+  return true;
+}
+
+std::optional<ControlPlane::RoomControl> ControlPlane::RoomControlOf(
+    const std::string& room) const {
+  std::lock_guard lock(controllers_mu_);
+  const auto it = controllers_.find(room);
+  if (it == controllers_.end()) return std::nullopt;
+  const Controller& c = it->second;
+  return RoomControl{room, ControlSettings{c.enabled(), c.spec().max_active, c.spec().admit_rate},
+                     c.spec(), c.status()};
+}
+
+bool ControlPlane::SetControlSettings(const std::string& room, const ControlSettings& settings,
+                                      std::string* error) {
+  std::lock_guard lock(controllers_mu_);
+  const auto it = controllers_.find(room);
+  if (it == controllers_.end()) {
+    *error = "the room has no automatic control (no control: section in the configuration)";
+    return false;
+  }
+  ControlSpec trial = it->second.spec();
+  trial.max_active = settings.max_active;
+  trial.admit_rate = settings.admit_rate;
+  std::vector<std::string> problems = ValidateControlSpec(trial, signal_names_);
+  if (!problems.empty()) {
+    *error = problems.front();
+    for (std::size_t i = 1; i < problems.size(); ++i) *error += "; " + problems[i];
+    return false;
+  }
+  Controller& c = it->second;
+  const bool changed = c.enabled() != settings.enabled ||
+                       !(c.spec().max_active == settings.max_active) ||
+                       !(c.spec().admit_rate == settings.admit_rate);
+  c.SetBounds(settings.max_active, settings.admit_rate);
+  c.SetEnabled(settings.enabled);
+  if (changed) {
+    spdlog::info("control: room {}: automatic control {}", util::LogEscaped(room),
+                 settings.enabled ? "on" : "off");
+  }
+  std::lock_guard status(status_mu_);
+  controller_status_[room] = c.status();
+  return true;
+}
+
+void ControlPlane::AdoptKept(const std::vector<RuleSpec>& rules,
+                             const std::map<std::string, ControlSettings>& rooms) {
+  std::vector<std::string> kept;
+  for (const RuleSpec& spec : rules) {
+    const std::optional<RuleSpec> held = FindRule(spec.name);
+    if (held && !held->from_api) {
+      spdlog::warn(
+          "control: the rule {} kept from the admin API is named like one of the "
+          "configuration file's; the file's is in force",
+          util::LogEscaped(spec.name));
+      continue;
+    }
+    kept.push_back(spec.name);
+    if (held && *held == spec) continue;
+    std::vector<RuleProblem> problems;
+    if (!PutRule(spec, problems)) {
+      spdlog::warn("control: the kept rule {} is not valid any more and is not in force: {}",
+                   util::LogEscaped(spec.name),
+                   problems.empty() ? std::string() : util::LogEscaped(problems[0].message));
+    }
+  }
+  std::vector<std::string> gone;
+  {
+    std::lock_guard lock(rules_mu_);
+    for (const auto& status : rules_.Status()) {
+      if (status.spec.from_api && std::find(kept.begin(), kept.end(), status.name) == kept.end()) {
+        gone.push_back(status.name);
+      }
+    }
+  }
+  for (const std::string& name : gone) RemoveRule(name);
+  for (const auto& [room, settings] : rooms) {
+    const std::optional<RoomControl> now = RoomControlOf(room);
+    if (!now || now->settings == settings) continue;
+    std::string error;
+    if (!SetControlSettings(room, settings, &error)) {
+      spdlog::warn("control: room {}: the kept control settings are not in force: {}",
+                   util::LogEscaped(room), util::LogEscaped(error));
+    }
   }
 }
 

@@ -161,6 +161,10 @@ std::optional<double> Controller::StepKnob(Knob& knob, double current, double in
 std::optional<Decision> Controller::Tick(util::TimePoint now, util::WallTime wall,
                                          const std::vector<SignalReading>& signals,
                                          const RoomFigures& figures, const core::Policy& policy) {
+  if (!enabled_) {
+    status_.state = "off";
+    return std::nullopt;
+  }
   if (next_at_ && now < *next_at_) return std::nullopt;
   next_at_ = now + spec_.interval;
   if (hold_until_) {
@@ -253,6 +257,7 @@ std::optional<Decision> Controller::Tick(util::TimePoint now, util::WallTime wal
   if (spec_.max_active) {
     const double current = static_cast<double>(policy.max_active);
     auto next = StepKnob(max_active_, current, figures.active, *spec_.max_active, worst, 1.0, why);
+    if (!next) next = IntoBounds(max_active_, current, *spec_.max_active, why);
     if (next) {
       const auto rounded = static_cast<std::int64_t>(std::llround(*next));
       if (rounded != policy.max_active) d.change.max_active = rounded;
@@ -264,6 +269,7 @@ std::optional<Decision> Controller::Tick(util::TimePoint now, util::WallTime wal
     const double in_use = figures.waiting > 0 ? figures.admitted_rate : 0.0;
     auto next =
         StepKnob(admit_rate_, policy.admit_rate, in_use, *spec_.admit_rate, worst, 0.1, why);
+    if (!next) next = IntoBounds(admit_rate_, policy.admit_rate, *spec_.admit_rate, why);
     if (next) {
       const double rounded = std::round(*next * 100.0) / 100.0;
       if (std::fabs(rounded - policy.admit_rate) > 1e-9) d.change.admit_rate = rounded;
@@ -276,6 +282,33 @@ std::optional<Decision> Controller::Tick(util::TimePoint now, util::WallTime wal
   d.after = d.change.AppliedTo(policy);
   status_.last_decision = d;
   return d;
+}
+
+std::optional<double> Controller::IntoBounds(Knob& knob, double current, const Bounds& bounds,
+                                             std::string& why) {
+  if (current >= bounds.min && current <= bounds.max) return std::nullopt;
+  const double next = std::clamp(current, bounds.min, bounds.max);
+  why += std::string(knob.name) + ": " + Fmt(current) + " is outside the bounds [" +
+         Fmt(bounds.min) + ", " + Fmt(bounds.max) + "]; ";
+  knob.estimate = next;
+  return next;
+}
+
+void Controller::SetEnabled(bool enabled) {
+  if (enabled == enabled_) return;
+  enabled_ = enabled;
+  status_.state = enabled ? "starting" : "off";
+  // Whatever happened while off, the next interval starts from the limits then in force.
+  next_at_.reset();
+  unknown_ = false;
+  mode_before_pause_.reset();
+  max_active_ = Knob{"max_active"};
+  admit_rate_ = Knob{"admit_rate"};
+}
+
+void Controller::SetBounds(std::optional<Bounds> max_active, std::optional<Bounds> admit_rate) {
+  spec_.max_active = max_active;
+  spec_.admit_rate = admit_rate;
 }
 
 Decision Controller::OperatorSet(std::string who, util::TimePoint now, util::WallTime wall,

@@ -135,6 +135,16 @@ class Controller {
   };
   const Status& status() const { return status_; }
   const ControlSpec& spec() const { return spec_; }
+
+  // Turns automatic control of the room on or off at run time (the admin API). Off, Tick
+  // decides nothing and the limits stay where they are (a pause made for unknown signals
+  // included); on again, it starts afresh from the limits in force.
+  void SetEnabled(bool enabled);
+  bool enabled() const { return enabled_; }
+  // New bounds for the two limits (nullopt: that limit is not steered), already validated
+  // (ValidateControlSpec). A limit outside its new bounds is brought within them at the next
+  // interval.
+  void SetBounds(std::optional<Bounds> max_active, std::optional<Bounds> admit_rate);
   const std::string& room() const { return room_; }
 
  private:
@@ -148,10 +158,14 @@ class Controller {
   // One step of one knob; returns the new value, or nullopt to hold. `why` explains.
   std::optional<double> StepKnob(Knob& knob, double current, double in_use, const Bounds& bounds,
                                  double worst, double min_step, std::string& why);
+  // A limit outside its bounds (they were changed at run time) brought within them.
+  std::optional<double> IntoBounds(Knob& knob, double current, const Bounds& bounds,
+                                   std::string& why);
 
   std::string room_;
   ControlSpec spec_;
   std::vector<std::size_t> target_signals_;
+  bool enabled_ = true;
   std::optional<util::TimePoint> next_at_;
   std::optional<util::TimePoint> hold_until_;
   bool unknown_ = false;  // targets were not known at the last interval

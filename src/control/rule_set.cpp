@@ -19,6 +19,48 @@ std::string Seconds(util::Duration d) { return Fmt(util::ToSeconds(d)) + "s"; }
 
 }  // namespace
 
+std::optional<RuleSet::Rule> RuleSet::Make(RuleSpec spec, const std::vector<std::string>& rooms,
+                                           std::vector<RuleProblem>& problems) const {
+  const std::size_t before = problems.size();
+  auto bad = [&](std::string key, std::string message) {
+    problems.push_back(RuleProblem{spec.name, std::move(key), std::move(message), std::nullopt});
+  };
+  if (spec.name.empty()) bad("name", "every rule needs a name");
+  if (std::find(rooms.begin(), rooms.end(), spec.room) == rooms.end()) {
+    bad("room", "unknown room '" + spec.room + "'");
+  }
+  const RuleAction& a = spec.then;
+  if (!a.set_max_active && !a.scale_max_active && !a.set_admit_rate && !a.scale_admit_rate &&
+      !a.set_mode) {
+    bad("then", "the rule does nothing: set max_active, admit_rate or mode");
+  }
+  if (a.set_max_active && a.scale_max_active) bad("then.max_active", "set or scale, not both");
+  if (a.set_admit_rate && a.scale_admit_rate) bad("then.admit_rate", "set or scale, not both");
+  if (a.set_max_active && (*a.set_max_active < 1 || *a.set_max_active > core::kMaxMaxActive)) {
+    bad("then.max_active", "must be between 1 and 1000000000");
+  }
+  if (a.set_admit_rate && !(*a.set_admit_rate > 0 && *a.set_admit_rate <= core::kMaxAdmitRate)) {
+    bad("then.admit_rate", "must be greater than 0 and at most 1000000");
+  }
+  for (const auto* scale : {&a.scale_max_active, &a.scale_admit_rate}) {
+    if (*scale && !(**scale > 0 && **scale <= 100)) bad("then", "a scale must be in (0, 100]");
+  }
+  if (spec.hold_for < util::Duration::zero()) bad("for", "must not be negative");
+  if (spec.cooldown < util::Duration::zero()) bad("cooldown", "must not be negative");
+  SourceError error;
+  auto when = Expression::Parse(spec.when, signal_names_, &error);
+  if (!when) {
+    // Into file coordinates: a first-line error is offset by the column `when` starts at.
+    SourceError in_file = error;
+    in_file.line = spec.when_line + error.line - 1;
+    if (error.line == 1) in_file.column = spec.when_column + error.column - 1;
+    problems.push_back(RuleProblem{spec.name, "when", error.message, in_file});
+    return std::nullopt;
+  }
+  if (problems.size() != before) return std::nullopt;
+  return Rule{std::move(spec), std::move(*when), Truth::kUnknown, {}, {}};
+}
+
 std::optional<RuleSet> RuleSet::Build(std::vector<RuleSpec> specs,
                                       const std::vector<std::string>& signals,
                                       const std::vector<std::string>& rooms,
@@ -28,49 +70,42 @@ std::optional<RuleSet> RuleSet::Build(std::vector<RuleSpec> specs,
   const std::size_t before = problems.size();
   std::vector<std::string> names;
   for (auto& spec : specs) {
-    auto bad = [&](std::string key, std::string message) {
-      problems.push_back(RuleProblem{spec.name, std::move(key), std::move(message), std::nullopt});
-    };
-    if (spec.name.empty()) bad("name", "every rule needs a name");
     if (std::find(names.begin(), names.end(), spec.name) != names.end()) {
-      bad("name", "two rules are named '" + spec.name + "'");
+      problems.push_back(
+          RuleProblem{spec.name, "name", "two rules are named '" + spec.name + "'", std::nullopt});
     }
     names.push_back(spec.name);
-    if (std::find(rooms.begin(), rooms.end(), spec.room) == rooms.end()) {
-      bad("room", "unknown room '" + spec.room + "'");
+    if (auto rule = set.Make(std::move(spec), rooms, problems)) {
+      set.rules_.push_back(std::move(*rule));
     }
-    const RuleAction& a = spec.then;
-    if (!a.set_max_active && !a.scale_max_active && !a.set_admit_rate && !a.scale_admit_rate &&
-        !a.set_mode) {
-      bad("then", "the rule does nothing: set max_active, admit_rate or mode");
-    }
-    if (a.set_max_active && a.scale_max_active) bad("then.max_active", "set or scale, not both");
-    if (a.set_admit_rate && a.scale_admit_rate) bad("then.admit_rate", "set or scale, not both");
-    if (a.set_max_active && (*a.set_max_active < 1 || *a.set_max_active > core::kMaxMaxActive)) {
-      bad("then.max_active", "must be between 1 and 1000000000");
-    }
-    if (a.set_admit_rate && !(*a.set_admit_rate > 0 && *a.set_admit_rate <= core::kMaxAdmitRate)) {
-      bad("then.admit_rate", "must be greater than 0 and at most 1000000");
-    }
-    for (const auto* scale : {&a.scale_max_active, &a.scale_admit_rate}) {
-      if (*scale && !(**scale > 0 && **scale <= 100)) bad("then", "a scale must be in (0, 100]");
-    }
-    if (spec.hold_for < util::Duration::zero()) bad("for", "must not be negative");
-    if (spec.cooldown < util::Duration::zero()) bad("cooldown", "must not be negative");
-    SourceError error;
-    auto when = Expression::Parse(spec.when, signals, &error);
-    if (!when) {
-      // Into file coordinates: a first-line error is offset by the column `when` starts at.
-      SourceError in_file = error;
-      in_file.line = spec.when_line + error.line - 1;
-      if (error.line == 1) in_file.column = spec.when_column + error.column - 1;
-      problems.push_back(RuleProblem{spec.name, "when", error.message, in_file});
-      continue;
-    }
-    set.rules_.push_back(Rule{std::move(spec), std::move(*when), Truth::kUnknown, {}, {}});
   }
   if (problems.size() != before) return std::nullopt;
   return set;
+}
+
+bool RuleSet::Put(RuleSpec spec, const std::vector<std::string>& rooms,
+                  std::vector<RuleProblem>& problems) {
+  std::optional<Rule> rule = Make(std::move(spec), rooms, problems);
+  if (!rule) return false;
+  for (Rule& held : rules_) {
+    if (held.spec.name == rule->spec.name) {
+      held = std::move(*rule);
+      return true;
+    }
+  }
+  rules_.push_back(std::move(*rule));
+  return true;
+}
+
+bool RuleSet::Remove(std::string_view name) {
+  return std::erase_if(rules_, [&](const Rule& r) { return r.spec.name == name; }) > 0;
+}
+
+const RuleSpec* RuleSet::Find(std::string_view name) const {
+  for (const Rule& rule : rules_) {
+    if (rule.spec.name == name) return &rule.spec;
+  }
+  return nullptr;
 }
 
 std::vector<Decision> RuleSet::Evaluate(const std::string& room, util::TimePoint now,
@@ -78,6 +113,7 @@ std::vector<Decision> RuleSet::Evaluate(const std::string& room, util::TimePoint
                                         const std::vector<SignalReading>& signals,
                                         const RoomFigures& figures, const core::Policy& policy) {
   const EvalInput input{&signals, &figures, wall};
+  last_now_ = now;
   std::vector<Rule*> due;
   for (Rule& rule : rules_) {
     if (rule.spec.room != room) continue;
@@ -174,8 +210,14 @@ std::vector<Decision> RuleSet::Evaluate(const std::string& room, util::TimePoint
 std::vector<RuleSet::RuleStatus> RuleSet::Status() const {
   std::vector<RuleStatus> out;
   for (const Rule& rule : rules_) {
+    std::string state = "idle";
+    if (rule.spec.shadow) {
+      state = "shadow";
+    } else if (rule.holding_since) {
+      state = last_now_ - *rule.holding_since >= rule.spec.hold_for ? "firing" : "pending";
+    }
     out.push_back(RuleStatus{rule.spec.name, rule.spec.room, rule.last, rule.holding_since,
-                             rule.last_fired, rule.spec.shadow});
+                             rule.last_fired, rule.spec.shadow, std::move(state), rule.spec});
   }
   return out;
 }

@@ -47,6 +47,8 @@ struct RuleSpec {
   int priority = 0;
   util::Duration cooldown = std::chrono::seconds(60);
   bool shadow = false;
+  // Made through the admin API (and kept in the admin store) rather than read from the file.
+  bool from_api = false;
 
   bool operator==(const RuleSpec&) const = default;
 };
@@ -83,6 +85,14 @@ class RuleSet {
                                  const std::vector<SignalReading>& signals,
                                  const RoomFigures& figures, const core::Policy& policy);
 
+  // Adds `spec`, or replaces the rule of its name (whose state starts afresh). False with
+  // `problems` filled when it is wrong; the set is unchanged then. `rooms`: as for Build.
+  bool Put(RuleSpec spec, const std::vector<std::string>& rooms,
+           std::vector<RuleProblem>& problems);
+  // Removes the rule named `name`; false when there is none.
+  bool Remove(std::string_view name);
+  const RuleSpec* Find(std::string_view name) const;
+
   struct RuleStatus {
     std::string name;
     std::string room;
@@ -90,6 +100,10 @@ class RuleSet {
     std::optional<util::TimePoint> holding_since;
     std::optional<util::TimePoint> last_fired;
     bool shadow = false;
+    // shadow (only recorded), firing (its condition has held for `for`: it has fired or fires
+    // again after its cooldown), pending (true, not yet for `for`), idle (not true).
+    std::string state;
+    RuleSpec spec;
   };
   std::vector<RuleStatus> Status() const;
   std::size_t size() const { return rules_.size(); }
@@ -102,8 +116,13 @@ class RuleSet {
     std::optional<util::TimePoint> holding_since;
     std::optional<util::TimePoint> last_fired;
   };
+  // Checks `spec` and parses its condition; nullopt with `problems` filled when it is wrong.
+  std::optional<Rule> Make(RuleSpec spec, const std::vector<std::string>& rooms,
+                           std::vector<RuleProblem>& problems) const;
+
   std::vector<Rule> rules_;
   std::vector<std::string> signal_names_;
+  util::TimePoint last_now_{};  // of the last Evaluate: what Status judges `for` against
 };
 
 }  // namespace vwr::control

@@ -161,5 +161,102 @@ TEST(ControlPlane, EveryProblemAtOnce) {
   EXPECT_EQ(problems[3], "rooms.shop.control.targets[0].signal: unknown signal 'nope'");
 }
 
+TEST(ControlPlane, EveryChangeToAPolicyGoesToTheListenerShadowAndOperatorsLeftOut) {
+  util::FakeClock clock;
+  std::vector<std::string> problems;
+  auto config = Config();
+  RuleSpec shadow;
+  shadow.name = "try";
+  shadow.room = "shop";
+  shadow.when = "campaign_load > 0.5";
+  shadow.then.set_max_active = 3;
+  shadow.shadow = true;
+  config.rules.push_back(shadow);
+  auto plane = ControlPlane::Build(std::move(config), {"shop"}, clock, problems);
+  ASSERT_NE(plane, nullptr) << problems[0];
+  std::vector<Decision> heard;
+  plane->SetDecisionListener([&](const Decision& d) { heard.push_back(d); });
+  core::Policy policy;
+  policy.max_active = 100;
+  RoomFigures figures;
+  figures.active = 100;
+  std::string error;
+  ASSERT_TRUE(plane->Push("origin_latency_ms", R"({"value": 400})", &error));
+  ASSERT_TRUE(plane->Push("campaign_load", R"({"value": 0.95})", &error));
+  clock.Advance(seconds(1));
+  auto r = plane->Tick("shop", figures, policy);
+  ASSERT_EQ(r.decisions.size(), 3u) << "the rule, the shadow rule and the controller";
+  ASSERT_EQ(heard.size(), 2u);
+  EXPECT_EQ(heard[0].source, DecisionSource::kRule);
+  EXPECT_EQ(heard[0].source_name, "campaign");
+  EXPECT_EQ(heard[1].source, DecisionSource::kController);
+  EXPECT_EQ(heard[1].source_name, "aimd");
+  plane->OperatorSet("shop", "kim", *r.policy, policy);
+  clock.Advance(seconds(1));
+  plane->Tick("shop", figures, *r.policy);
+  EXPECT_EQ(heard.size(), 2u) << "an operator's change is audited by the admin API itself";
+}
+
+TEST(ControlPlane, RulesAndControlSettingsChangeAtRunTimeAndFollowWhatIsKept) {
+  util::FakeClock clock;
+  std::vector<std::string> problems;
+  auto plane = ControlPlane::Build(Config(), {"shop"}, clock, problems);
+  ASSERT_NE(plane, nullptr) << problems[0];
+  RuleSpec rule;
+  rule.name = "cap";
+  rule.room = "shop";
+  rule.when = "origin_latency_ms > 300";
+  rule.then.set_max_active = 20;
+  rule.from_api = true;
+  EXPECT_TRUE(plane->CheckRule(rule).empty());
+  RuleSpec bad = rule;
+  bad.when = "origin_latency_ms > ";
+  ASSERT_EQ(plane->CheckRule(bad).size(), 1u);
+  std::vector<RuleProblem> rule_problems;
+  ASSERT_TRUE(plane->PutRule(rule, rule_problems));
+  EXPECT_EQ(plane->RuleStatus().size(), 2u) << "listed at once, before any tick";
+  EXPECT_EQ(plane->FindRule("cap")->then.set_max_active, 20);
+
+  // Settings: impossible bounds change nothing.
+  std::string error;
+  EXPECT_FALSE(plane->SetControlSettings("shop", {true, Bounds{50, 10}, std::nullopt}, &error));
+  EXPECT_NE(error.find("1 <= min <= max"), std::string::npos) << error;
+  EXPECT_FALSE(plane->SetControlSettings("other", {false, Bounds{5, 10}, std::nullopt}, &error));
+  ASSERT_TRUE(plane->SetControlSettings("shop", {false, Bounds{5, 60}, std::nullopt}, &error))
+      << error;
+  auto state = plane->RoomControlOf("shop");
+  ASSERT_TRUE(state.has_value());
+  EXPECT_FALSE(state->settings.enabled);
+  EXPECT_EQ(state->spec.max_active, (Bounds{5, 60}));
+  EXPECT_EQ(state->status.state, "off");
+
+  // Off: a breach changes nothing; the rule still acts.
+  ASSERT_TRUE(plane->Push("origin_latency_ms", R"({"value": 400})", &error));
+  core::Policy policy;
+  policy.max_active = 100;
+  RoomFigures figures;
+  figures.active = 100;
+  clock.Advance(seconds(1));
+  auto r = plane->Tick("shop", figures, policy);
+  ASSERT_EQ(r.decisions.size(), 1u);
+  EXPECT_EQ(r.decisions[0].source_name, "cap");
+
+  // What the shared store keeps wins: the rule it no longer has goes, a file rule of the same
+  // name is not replaced, the settings are taken.
+  RuleSpec renamed = rule;
+  renamed.name = "campaign";  // the file's
+  RuleSpec other = rule;
+  other.name = "other";
+  plane->AdoptKept({renamed, other},
+                   {{"shop", ControlSettings{true, Bounds{5, 70}, std::nullopt}}});
+  EXPECT_FALSE(plane->FindRule("cap").has_value());
+  EXPECT_TRUE(plane->FindRule("other").has_value());
+  EXPECT_FALSE(plane->FindRule("campaign")->from_api);
+  EXPECT_TRUE(plane->RoomControlOf("shop")->settings.enabled);
+  EXPECT_EQ(plane->RoomControlOf("shop")->spec.max_active, (Bounds{5, 70}));
+  EXPECT_TRUE(plane->RemoveRule("other"));
+  EXPECT_FALSE(plane->RemoveRule("other"));
+}
+
 }  // namespace
 }  // namespace vwr::control

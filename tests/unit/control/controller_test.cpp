@@ -237,5 +237,37 @@ TEST(DecisionLog, KeepsTheNewestWithinItsCapacity) {
   EXPECT_EQ(a[0].reason, "3");
 }
 
+TEST(Controller, TurnedOffItDecidesNothingAndOnAgainStartsFromTheLimitsInForce) {
+  Fixture f;
+  f.controller.SetEnabled(false);
+  EXPECT_FALSE(f.controller.enabled());
+  EXPECT_FALSE(f.Step(900, 100).has_value()) << "a breach changes nothing while off";
+  EXPECT_FALSE(f.Step(900, 100).has_value());
+  EXPECT_EQ(f.policy.max_active, 100);
+  EXPECT_EQ(f.controller.status().state, "off");
+  f.policy.max_active = 80;  // someone else moved it meanwhile
+  f.controller.SetEnabled(true);
+  auto d = f.Step(400, 80);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->before.max_active, 80);
+  EXPECT_EQ(f.policy.max_active, 40) << "halved from the limit in force when turned on";
+  EXPECT_EQ(f.controller.status().state, "tracking");
+}
+
+TEST(Controller, NewBoundsBringTheLimitWithinThemAtTheNextInterval) {
+  Fixture f;
+  f.controller.SetBounds(Bounds{5, 60}, std::nullopt);
+  // Healthy and not in use: nothing to raise, but 100 is above the new maximum.
+  auto d = f.Step(50, 10);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(f.policy.max_active, 60);
+  EXPECT_NE(d->reason.find("outside the bounds [5, 60]"), std::string::npos) << d->reason;
+  f.controller.SetBounds(Bounds{70, 200}, Bounds{1, 5});
+  f.Step(50, 10);
+  EXPECT_EQ(f.policy.max_active, 70);
+  EXPECT_EQ(f.policy.admit_rate, 5) << "admit_rate is steered from now on, within 1..5";
+  EXPECT_EQ(f.controller.spec().admit_rate, (Bounds{1, 5}));
+}
+
 }  // namespace
 }  // namespace vwr::control

@@ -171,5 +171,64 @@ TEST(RuleSet, ProblemsPointIntoTheFile) {
   EXPECT_EQ(problems[3].key, "then");
 }
 
+TEST(RuleSet, RulesAreAddedReplacedAndRemovedAtRunTime) {
+  Harness h({});
+  std::vector<RuleProblem> problems;
+  auto spec = Rule("cap", "origin_latency_ms > 150", SetMaxActive(40));
+  spec.hold_for = seconds(2);
+  ASSERT_TRUE(h.rules->Put(spec, kRooms, problems));
+  EXPECT_EQ(h.rules->size(), 1u);
+  EXPECT_TRUE(h.Tick().empty());
+  EXPECT_EQ(h.rules->Status()[0].state, "idle");
+  h.signals[1].value = 200;
+  EXPECT_TRUE(h.Tick().empty());
+  EXPECT_EQ(h.rules->Status()[0].state, "pending");
+  EXPECT_TRUE(h.Tick().empty());
+  ASSERT_EQ(h.Tick().size(), 1u);
+  EXPECT_EQ(h.policy.max_active, 40);
+  EXPECT_EQ(h.rules->Status()[0].state, "firing");
+  EXPECT_TRUE(h.rules->Status()[0].last_fired.has_value());
+
+  // Replaced: the new rule starts afresh (its `for` again), with its new action.
+  spec.then = SetMaxActive(30);
+  ASSERT_TRUE(h.rules->Put(spec, kRooms, problems));
+  EXPECT_EQ(h.rules->size(), 1u);
+  EXPECT_FALSE(h.rules->Status()[0].last_fired.has_value());
+  h.Tick();
+  h.Tick();
+  ASSERT_EQ(h.Tick().size(), 1u);
+  EXPECT_EQ(h.policy.max_active, 30);
+
+  // A shadow rule says so.
+  auto shadow = Rule("try", "origin_latency_ms > 1", SetMaxActive(1));
+  shadow.shadow = true;
+  ASSERT_TRUE(h.rules->Put(shadow, kRooms, problems));
+  EXPECT_EQ(h.rules->Status()[1].state, "shadow");
+
+  EXPECT_TRUE(h.rules->Remove("cap"));
+  EXPECT_FALSE(h.rules->Remove("cap"));
+  EXPECT_EQ(h.rules->Find("cap"), nullptr);
+  ASSERT_NE(h.rules->Find("try"), nullptr);
+}
+
+TEST(RuleSet, AWrongRuleIsRefusedWithThePositionAndChangesNothing) {
+  Harness h({Rule("cap", "origin_latency_ms > 150", SetMaxActive(40))});
+  std::vector<RuleProblem> problems;
+  auto bad = Rule("cap", "origin_latency_ms > 150 and nosuch < 2", SetMaxActive(10));
+  EXPECT_FALSE(h.rules->Put(bad, kRooms, problems));
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].key, "when");
+  ASSERT_TRUE(problems[0].where.has_value());
+  EXPECT_EQ(problems[0].where->line, 1);
+  EXPECT_EQ(problems[0].where->column, 29);
+  EXPECT_EQ(h.rules->Find("cap")->then.set_max_active, 40) << "the old rule stays";
+  problems.clear();
+  auto elsewhere = Rule("x", "origin_latency_ms > 1", SetMaxActive(10));
+  elsewhere.room = "nosuch";
+  EXPECT_FALSE(h.rules->Put(elsewhere, kRooms, problems));
+  EXPECT_EQ(problems.at(0).key, "room");
+  EXPECT_EQ(h.rules->size(), 1u);
+}
+
 }  // namespace
 }  // namespace vwr::control

@@ -290,31 +290,6 @@ TEST(EmbeddedRoom, SessionEndedWhileSessionsComeAndGo) {
   EXPECT_EQ(wrong.load(), 0u);
 }
 
-TEST_F(DurableStoreTest, AnOperatorsChangeSurvivesTheFileTurningAbandonmentOn) {
-  // Written while the file had no abandonment (as every record before the field existed): the
-  // record says nothing of it, so the file's new value is no edit of what the operator changed.
-  core::Policy before = TightPolicy();
-  before.abandon_after_polls = 0;
-  {
-    auto store = Open(before);
-    core::Policy p = before;
-    p.max_active = 3;
-    store->Find("r")->SetPolicy(p);
-    std::promise<bool> durable;
-    store->AwaitDurable(store->Find("r")->Join("x").durable_lsn,
-                        [&](bool ok) { durable.set_value(ok); });
-    ASSERT_TRUE(durable.get_future().get());
-  }
-  core::Policy now = before;
-  now.abandon_after_polls = 5;
-  const core::Policy replayed = Open(now)->Find("r")->policy();
-  EXPECT_EQ(replayed.max_active, 3) << "the operator's change, replayed from the journal";
-  EXPECT_EQ(replayed.abandon_after_polls, 5u) << "the file's abandonment";
-  core::Policy edited = now;
-  edited.max_active = 50;
-  EXPECT_EQ(Open(edited)->Find("r")->policy().max_active, 50) << "an edit of what it changed wins";
-}
-
 }  // namespace
 }  // namespace vwr::store
 

@@ -230,7 +230,7 @@ std::vector<analytics::RoomSample> SamplesOf(store::Store& store, const std::str
         // What a poll of a waiting ticket is told: the same answer, from the same figures.
         .wait_told = [room](std::uint64_t ticket) -> std::optional<core::WaitEstimate> {
           store::TicketAnswer answer;
-          if (!room->StatusCached(ticket, 0, answer) || !answer.eta_seconds) return std::nullopt;
+          if (!room->PeekWaiting(ticket, answer) || !answer.eta_seconds) return std::nullopt;
           return core::WaitEstimate{.eta_seconds = *answer.eta_seconds,
                                     .low_seconds = answer.eta_low_seconds.value_or(0),
                                     .high_seconds = answer.eta_high_seconds.value_or(0)};

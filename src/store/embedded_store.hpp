@@ -56,6 +56,9 @@ class EmbeddedRoom final : public RoomState, private core::RoomEventSink {
   // RoomState: each answers once its change is durable.
   bool StatusCached(std::uint64_t ticket, std::uint64_t frontier_at_join,
                     TicketAnswer& answer) override;
+  bool PeekWaiting(std::uint64_t ticket, TicketAnswer& answer) const override {
+    return !given_back_.Contains(ticket) && published_.AnswerWaiting(ticket, 0, answer);
+  }
   void Join(std::string identity, Done<TicketAnswer> done) override;
   void Status(std::uint64_t ticket, std::uint64_t frontier_at_join,
               Done<TicketAnswer> done) override;

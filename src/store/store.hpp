@@ -119,6 +119,9 @@ class RoomState {
   // simply waiting (called, admitted, ended, unknown): then Status() decides, and may claim it.
   virtual bool StatusCached(std::uint64_t ticket, std::uint64_t frontier_at_join,
                             TicketAnswer& answer) = 0;
+  // What StatusCached would tell a waiting ticket, without being its poll: an observer's read
+  // (the traffic analysis judging the estimates) must not keep a silent ticket's place.
+  virtual bool PeekWaiting(std::uint64_t ticket, TicketAnswer& answer) const = 0;
   virtual void Join(std::string identity, Done<TicketAnswer> done) = 0;
   virtual void Status(std::uint64_t ticket, std::uint64_t frontier_at_join,
                       Done<TicketAnswer> done) = 0;

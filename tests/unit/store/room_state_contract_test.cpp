@@ -1061,6 +1061,22 @@ TEST_P(RoomStateContract, ASilentTicketLeavesTheLineAndIsPassedWithoutASlot) {
   EXPECT_EQ(f.queue_size, 0u);
 }
 
+TEST_P(RoomStateContract, AnObserversReadIsNotAPoll) {
+  Open(AbandonPolicy());
+  const TicketAnswer holder = Join();
+  ASSERT_EQ(holder.status, TicketStatus::kAdmitted);
+  const TicketAnswer a = Join(), silent = Join();
+  ASSERT_EQ(silent.status, TicketStatus::kWaiting);
+  // The traffic analysis reads what `silent` is told, again and again: that keeps no place.
+  ASSERT_TRUE(PollUntil({a}, [&] {
+    TicketAnswer told;
+    if (Room().PeekWaiting(silent.ticket, told)) {
+      EXPECT_EQ(told.position, 2u);
+    }
+    return Room().Figures().queue_size == 1;
+  })) << "reading the silent ticket's answer kept it in line";
+}
+
 TEST_P(RoomStateContract, ATicketThatPollsAgainBeforeItsTurnKeepsItsPlace) {
   Open(AbandonPolicy());
   const TicketAnswer holder = Join();

@@ -513,6 +513,13 @@ void RedisRoom::ConsumeOnce(std::string key, std::chrono::milliseconds keep, Don
       });
 }
 
+void RedisRoom::Draw(std::uint64_t first, std::vector<std::uint64_t> order, Done<bool> done) {
+  (void)first;
+  (void)order;
+  spdlog::warn("redis store: room {}: the drawn order is not kept on this store", id_);
+  done(false);
+}
+
 bool RedisRoom::SessionEnded(std::uint64_t session_ticket) {
   return session_ticket == 0 || revoked_.Contains(session_ticket);
 }

@@ -130,6 +130,7 @@ class RedisRoom final : public RoomState {
   bool SessionEnded(std::uint64_t session_ticket) override;
   // SET "<prefix>:{<room>}:once:<key>" NX PX keep: refused on every node while it lives.
   void ConsumeOnce(std::string key, std::chrono::milliseconds keep, Done<bool> done) override;
+  void Draw(std::uint64_t first, std::vector<std::uint64_t> order, Done<bool> done) override;
 
   // The configuration file's settings (start, reload): adopts the room's shared state.
   void Adopt(const RoomSpec& spec);

@@ -478,6 +478,11 @@ class FailingRoom final : public store::RoomState {
     if (Unreachable(done)) return;
     inner_.ConsumeOnce(std::move(key), keep, std::move(done));
   }
+  void Draw(std::uint64_t first, std::vector<std::uint64_t> order,
+            store::Done<bool> done) override {
+    if (Unreachable(done)) return;
+    inner_.Draw(first, std::move(order), std::move(done));
+  }
 
  private:
   template <typename T>

@@ -1250,6 +1250,25 @@ TEST_P(RoomStateContract, AForgedDrawIsRefusedAndChangesNothing) {
   EXPECT_EQ(admitted_, (std::vector<std::uint64_t>{2, 5, 3, 4}));
 }
 
+// One draw at a time: a second waits until every place of the first is settled, its last call
+// claimed included (its calls are placed by the first draw).
+TEST_P(RoomStateContract, ASecondDrawWaitsUntilTheFirstIsSettled) {
+  core::Policy p = BasePolicy();
+  p.max_active = 1;
+  Open(p);
+  const TicketAnswer holder = Join();
+  const TicketAnswer drawn = Join();  // 2
+  ASSERT_TRUE(Draw(2, {2}));
+  ASSERT_TRUE(Leave(holder.ticket));
+  ASSERT_TRUE(TickUntil([&] { return Room().Figures().called_unclaimed == 1; }));
+  const TicketAnswer next = Join();  // 3: the call of 2 holds the only slot
+  ASSERT_EQ(next.status, TicketStatus::kWaiting);
+  EXPECT_FALSE(Draw(3, {3})) << "the call of the first draw is not claimed yet";
+  EXPECT_EQ(Status(drawn).status, TicketStatus::kAdmitted);
+  // (The embedded room drops settled calls at its tick.)
+  EXPECT_TRUE(TickUntil([&] { return Draw(3, {3}); })) << "the first draw is settled";
+}
+
 TEST_P(RoomStateContract, ATicketGivenBackInTheDrawnRangeIsPassedOver) {
   core::Policy p = BasePolicy();
   p.max_active = 1;

@@ -23,7 +23,9 @@
 --   KEYS[13] draw  STRING the opening draw in use (draw.lua; core::DrawnOrder): its first ticket
 --                        (8 bytes, little-endian), then for each place first + i the ticket there
 --                        as ticket - first (4 bytes, little-endian). The room hash holds its first
---                        ticket ('draw_first'), size ('draw_n', 0: none) and version ('draw_v').
+--                        and last tickets ('draw_first', 'draw_last': kept after it is passed, until
+--                        the next, whose draw.lua checks that its calls are claimed), its size
+--                        ('draw_n', 0: none in use) and a version ('draw_v', read by every tick).
 --   KEYS[14] drawp STRING the same draw the other way: for each ticket first + i its place as
 --                        place - first (4 bytes, little-endian)
 -- The line counts places: the frontier counts places, and a ticket's place is its number except

@@ -63,9 +63,8 @@ class Batcher {
 std::vector<std::string> RoomKeys(const std::string& key_prefix, const std::string& room_id) {
   std::vector<std::string> keys;
   const std::string base = fmt::format("{}:{{{}}}:", key_prefix, room_id);
-  for (const char* part :
-       {"room", "ident", "tident", "calls", "sess", "sinfo", "revoked", "sadm", "lease", "nodes",
-        "due", "aband"}) {
+  for (const char* part : {"room", "ident", "tident", "calls", "sess", "sinfo", "revoked", "sadm",
+                           "lease", "nodes", "due", "aband", "draw", "drawp"}) {
     keys.push_back(base + part);
   }
   return keys;

@@ -12,7 +12,7 @@ import threading
 import time
 import unittest
 
-from vwr_harness import VwrProcess, on_redis, parse_metrics, request, run_vwr, wait_until
+from vwr_harness import VwrProcess, parse_metrics, request, run_vwr, wait_until
 
 CONTROLLED = """
 signals:
@@ -593,8 +593,6 @@ rooms:
             code, _, log = vwr.admin_request("GET", "/admin/api/v1/audit?room=shop")
             who = [e["operator"] for e in log["entries"]]
             self.assertIn("schedule:sale", who)
-            if on_redis():
-                self.skipTest("the shared store does not keep the drawn order yet")
             # Admissions follow the drawn order: one at a time (max_active 1), each claimed by
             # polling every ticket in number order, then leaving so the next one is called. From
             # the opening on, a waiting ticket's position is its drawn place and never grows.

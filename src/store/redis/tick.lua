@@ -10,7 +10,8 @@
 --          full, admissions, immediate, no_shows, expired, leaves, rejoins, lease holder,
 --          policy in force (as encoded by the nodes), nodes serving the room, bypass,
 --          where the node's reading stands now, {session, ended_at_ms, ...} revoked from where it
---          stood, withdrawn, abandoned (passed without a call), marked abandoned now}.
+--          stood, withdrawn, abandoned (passed without a call), marked abandoned now,
+--          {sl1, ..., sl12, sl_ms} the session lengths (prelude's count_length)}.
 local K_LEASE, K_NODES = KEYS[9], KEYS[10]
 local session_max_ms = tonumber(ARGV[13]) or 0
 local node, lease_ms, max_call = ARGV[8], tonumber(ARGV[9]), tonumber(ARGV[10])
@@ -148,4 +149,6 @@ return {ticked, f[1], f[2], f[3], redis.call('ZCARD', K_SESS), redis.call('ZCARD
         num('rejected'), num('full'), num('admissions'), num('immediate'), num('no_shows'),
         num('expired'), num('leaves'), num('rejoins'), holder,
         redis.call('HGET', K_ROOM, 'policy') or '', nodes, num('bypass'), revoked_to, revoked,
-        num('withdrawn'), num('abandoned'), redis.call('ZCARD', K_ABAND)}
+        num('withdrawn'), num('abandoned'), redis.call('ZCARD', K_ABAND),
+        redis.call('HMGET', K_ROOM, 'sl1', 'sl2', 'sl3', 'sl4', 'sl5', 'sl6', 'sl7', 'sl8', 'sl9',
+                   'sl10', 'sl11', 'sl12', 'sl_ms')}

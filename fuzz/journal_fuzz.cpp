@@ -1,6 +1,8 @@
 // store::DecodeEvent on arbitrary bytes, as replay meets a damaged or hostile journal: it must
 // never crash, and it accepts exactly what EncodeEvent produces (the codec promises one encoding
 // per value), so whatever decodes re-encodes to the same bytes and decodes again to the same.
+// A decoded draw (TicketsDrawn) is also replayed into a room, which must take it only as a true
+// permutation of tickets it holds, or refuse it and change nothing.
 
 #include <cstddef>
 #include <cstdint>
@@ -10,7 +12,9 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <variant>
 
+#include "core/room.hpp"
 #include "store/event_codec.hpp"
 
 namespace {
@@ -22,6 +26,25 @@ namespace {
 
 std::span<const std::uint8_t> Bytes(std::string_view s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+// Replays `drawn` into a paused room with ten tickets waiting: whatever it took must map every
+// place of its range to a ticket of the range and back.
+void ReplayDraw(const vwr::core::TicketsDrawn& drawn) {
+  vwr::core::Policy paused;
+  paused.mode = vwr::core::Mode::kPause;
+  const vwr::core::Instant now{vwr::util::TimePoint{}, 0};
+  vwr::core::Room room("a", paused, 1, now.mono);
+  for (int i = 0; i < 10; ++i) room.Join("", now);
+  room.Apply(drawn, now);
+  if (!room.drawn()) return;
+  const vwr::core::DrawnOrder& d = *room.drawn();
+  if (d.first() != drawn.first || d.order() != drawn.order) Fail("the room took another draw");
+  if (d.first() <= room.frontier() || d.last() > room.last_issued()) Fail("draw out of range");
+  for (std::uint64_t place = d.first(); place <= d.last(); ++place) {
+    const std::uint64_t ticket = room.TicketOf(place);
+    if (!d.Covers(ticket) || room.PlaceOf(ticket) != place) Fail("draw is not a permutation");
+  }
 }
 
 }  // namespace
@@ -42,5 +65,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (again->room_id != decoded->room_id || encoded_again != encoded) {
     Fail("event decodes differently the second time");
   }
+  if (const auto* drawn = std::get_if<vwr::core::TicketsDrawn>(&decoded->event)) ReplayDraw(*drawn);
   return 0;
 }

@@ -3,6 +3,7 @@
 // leave, giving back a place, verify) in sessions.cpp.
 #include "api/public_api.hpp"
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -338,6 +339,8 @@ void PublicApi::SigningFailed(http::RequestContext& ctx, store::RoomState& room,
 std::string PublicApi::RenderAnswer(store::RoomState& room, const store::TicketAnswer& a,
                                     std::string_view ticket, std::string_view token,
                                     const PassGrant* pass) {
+  // Every poll's answer is written here: the format strings are compiled (FMT_COMPILE), not
+  // parsed on each call.
   const core::Policy& p = room.policy();
   std::string body;
   body.reserve(512 + token.size() + (pass != nullptr ? pass->pass.size() : 0));
@@ -364,11 +367,12 @@ std::string PublicApi::RenderAnswer(store::RoomState& room, const store::TicketA
     default:
       break;
   }
-  fmt::format_to(std::back_inserter(body), R"(,"position":{},"initialPosition":{},"queueSize":{},)",
-                 a.position, initial, a.queue_size);
+  fmt::format_to(std::back_inserter(body),
+                 FMT_COMPILE(R"(,"position":{},"initialPosition":{},"queueSize":{},)"), a.position,
+                 initial, a.queue_size);
   if (a.eta_seconds) {
     // The range holds the real wait about eight times in ten (core::WaitModel).
-    fmt::format_to(std::back_inserter(body), R"("etaSeconds":{},"etaRange":[{},{}],)",
+    fmt::format_to(std::back_inserter(body), FMT_COMPILE(R"("etaSeconds":{},"etaRange":[{},{}],)"),
                    *a.eta_seconds, a.eta_low_seconds.value_or(*a.eta_seconds),
                    a.eta_high_seconds.value_or(*a.eta_seconds));
   } else if (a.status == core::TicketStatus::kAdmitted) {
@@ -376,11 +380,11 @@ std::string PublicApi::RenderAnswer(store::RoomState& room, const store::TicketA
   } else {
     body += R"("etaSeconds":null,"etaRange":null,)";
   }
-  fmt::format_to(std::back_inserter(body), R"("pollAfterMs":{})", poll_after_ms);
+  fmt::format_to(std::back_inserter(body), FMT_COMPILE(R"("pollAfterMs":{})"), poll_after_ms);
   if (a.status == core::TicketStatus::kAdmitted) {
     body += R"(,"token":)";
     http::AppendJsonString(body, token);
-    fmt::format_to(std::back_inserter(body), R"(,"sessionTimeoutSeconds":{})",
+    fmt::format_to(std::back_inserter(body), FMT_COMPILE(R"(,"sessionTimeoutSeconds":{})"),
                    std::chrono::duration_cast<std::chrono::seconds>(p.session_timeout).count());
     // The cap on time inside (rooms[].session_max): when the session ends however active, so
     // that the page can show the time left and warn before the end. null: no cap.
@@ -388,15 +392,16 @@ std::string PublicApi::RenderAnswer(store::RoomState& room, const store::TicketA
         std::chrono::duration_cast<std::chrono::seconds>(p.session_max).count();
     if (session_max_s > 0) {
       const std::int64_t admitted = a.admitted_unix > 0 ? a.admitted_unix : WallSeconds();
-      fmt::format_to(std::back_inserter(body), R"(,"sessionMaxSeconds":{},"sessionEndsAt":{})",
-                     session_max_s, admitted + session_max_s);
+      fmt::format_to(std::back_inserter(body),
+                     FMT_COMPILE(R"(,"sessionMaxSeconds":{},"sessionEndsAt":{})"), session_max_s,
+                     admitted + session_max_s);
     } else {
       body += R"(,"sessionMaxSeconds":null,"sessionEndsAt":null)";
     }
     if (pass != nullptr) {
       body += R"(,"entryPass":)";
       http::AppendJsonString(body, pass->pass);
-      fmt::format_to(std::back_inserter(body), R"(,"entryPassExpires":{})", pass->exp);
+      fmt::format_to(std::back_inserter(body), FMT_COMPILE(R"(,"entryPassExpires":{})"), pass->exp);
     }
   }
   body.push_back('}');

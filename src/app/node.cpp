@@ -230,7 +230,7 @@ std::vector<analytics::RoomSample> SamplesOf(store::Store& store, const std::str
         // What a poll of a waiting ticket is told: the same answer, from the same figures.
         .wait_told = [room](std::uint64_t ticket) -> std::optional<core::WaitEstimate> {
           store::TicketAnswer answer;
-          if (!room->StatusCached(ticket, 0, answer) || !answer.eta_seconds) return std::nullopt;
+          if (!room->PeekWaiting(ticket, answer) || !answer.eta_seconds) return std::nullopt;
           return core::WaitEstimate{.eta_seconds = *answer.eta_seconds,
                                     .low_seconds = answer.eta_low_seconds.value_or(0),
                                     .high_seconds = answer.eta_high_seconds.value_or(0)};
@@ -712,10 +712,7 @@ void Node::ControlTick() {
       figures.surge = surge.baseline > 0 ? surge.ratio : 1.0;
     }
     control::ControlPlane::TickResult result = control_plane_->Tick(room->id(), figures, policy);
-    for (const std::string& event : result.draws) {
-      // The people who arrived before the opening: the tickets issued and not yet called.
-      if (f.last_issued > f.frontier) control_plane_->Drawn(event, f.frontier + 1, f.last_issued);
-    }
+    for (const std::string& event : result.draws) DrawOpening(*room, event, f);
     if (!result.policy) continue;
     if (const auto problems = core::ValidatePolicy(*result.policy); !problems.empty()) {
       // Said once until a policy goes through again: the loop runs ten times a second.
@@ -734,6 +731,43 @@ void Node::ControlTick() {
       }
     });
   }
+}
+
+// The people who arrived before the opening, the tickets issued and not yet called, are called
+// in the drawn order from now on: the room takes the order before the opening policy (set right
+// after, through the same store) lets anyone in. At most core::kMaxDrawnTickets of them are
+// drawn; those behind keep their arrival order. A room that refuses the draw (its frontier moved
+// since `f` was read, an earlier draw still in use) keeps the arrival order, and says so.
+void Node::DrawOpening(store::RoomState& room, const std::string& event,
+                       const store::RoomFigures& f) {
+  if (f.last_issued <= f.frontier) return;  // nobody waiting: nothing to draw
+  const std::uint64_t first = f.frontier + 1;
+  const std::uint64_t last = std::min(f.last_issued, f.frontier + core::kMaxDrawnTickets);
+  std::vector<std::uint64_t> order = control_plane_->Drawn(event, first, last);
+  if (order.empty()) return;
+  if (last < f.last_issued) {
+    spdlog::warn(
+        "control: room {}: event {}: {} tickets waited; the first {} are drawn, the rest "
+        "keep their arrival order",
+        room.id(), event, f.last_issued - f.frontier, core::kMaxDrawnTickets);
+  }
+  room.Draw(first, std::move(order),
+            [id = room.id(), event, first, last](boost::system::result<bool> taken) {
+              if (!taken) {
+                spdlog::error("control: room {}: event {}: the draw could not be stored: {}", id,
+                              event, taken.error().message());
+              } else if (!*taken) {
+                spdlog::error(
+                    "control: room {}: event {}: the room refused the draw of tickets "
+                    "{}..{}; they are called in arrival order",
+                    id, event, first, last);
+              } else {
+                spdlog::info(
+                    "control: room {}: event {}: tickets {}..{} are called in the drawn "
+                    "order",
+                    id, event, first, last);
+              }
+            });
 }
 
 // The signing keys: changes made elsewhere, automatic rotation, pruning (see KeyKeeper).

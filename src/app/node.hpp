@@ -98,6 +98,9 @@ class Node {
   void ScheduleTick();
   // Traffic control's step for every room this node decides for (see ControlTick in node.cpp).
   void ControlTick();
+  // A schedule's opening draw over the room's waiting tickets, handed to the room (see
+  // DrawOpening in node.cpp).
+  void DrawOpening(store::RoomState& room, const std::string& event, const store::RoomFigures& f);
   void ScheduleKeyCheck();
   void ScheduleKeyShare();
   void ScheduleOperatorRefresh();

@@ -157,22 +157,24 @@ TicketOutcome Room::Resolve(std::uint64_t number, std::uint64_t frontier_at_join
     out.status = TicketStatus::kExpired;  // not from this room's life; cannot be honoured
     return out;
   }
-  if (number > frontier_) {
-    if (departed_.contains(number)) {
+  // The line is kept in places; the session, if any, under the ticket.
+  const std::uint64_t place = PlaceOf(number);
+  if (place > frontier_) {
+    if (departed_.contains(place)) {
       out.status = TicketStatus::kExpired;  // given back: it is nobody's place any more
     } else {
       out.status = policy_.mode == Mode::kReject ? TicketStatus::kRejected : TicketStatus::kWaiting;
-      const std::optional<WaitEstimate> wait = EstimateWait(number - frontier_);
-      attendance_.NotePoll(number, now.mono, wait ? std::optional(wait->eta_seconds) : std::nullopt,
+      const std::optional<WaitEstimate> wait = EstimateWait(place - frontier_);
+      attendance_.NotePoll(place, now.mono, wait ? std::optional(wait->eta_seconds) : std::nullopt,
                            policy_);
     }
     return out;
   }
-  if (number >= pending_base_) {
-    Call& call = calls_[number - pending_base_];
+  if (place >= pending_base_) {
+    Call& call = calls_[place - pending_base_];
     if (call.state == CallState::kUnclaimed) {
       if (PastGrace(call, now.mono)) {
-        ExpireCall(call, number);
+        ExpireCall(call, place);
         out.status = TicketStatus::kExpired;
         return out;
       }
@@ -257,11 +259,12 @@ std::uint64_t Room::LeaveAll(const Instant& now) {
 }
 
 bool Room::Withdraw(std::uint64_t number) {
-  if (number > frontier_ && number <= last_issued_ && number < kBypassTicketBase) {
-    if (!departed_.insert(number).second) return false;
-    attendance_.Forget(number);  // not abandoned as well: it is counted once, as given back
-  } else if (number >= pending_base_ && number <= frontier_) {
-    Call& call = calls_[number - pending_base_];
+  const std::uint64_t place = PlaceOf(number);
+  if (place > frontier_ && number <= last_issued_ && number < kBypassTicketBase) {
+    if (!departed_.insert(place).second) return false;
+    attendance_.Forget(place);  // not abandoned as well: it is counted once, as given back
+  } else if (place >= pending_base_ && place <= frontier_) {
+    Call& call = calls_[place - pending_base_];
     if (call.state != CallState::kUnclaimed) return false;
     call.state = CallState::kExpired;  // its slot returns at once: not a no-show
     --called_unclaimed_;
@@ -340,6 +343,46 @@ TickReport Room::Tick(const Instant& now) {
 void Room::SetPolicy(const Policy& policy) {
   Emit(PolicyChanged{configured_policy_, policy});
   ApplyPolicy(policy);
+}
+
+bool Room::Draw(std::uint64_t first, std::vector<std::uint64_t> order) {
+  std::optional<DrawnOrder> drawn = DrawnOrder::Make(first, std::move(order));
+  if (!drawn) return false;
+  auto shared = std::make_shared<const DrawnOrder>(std::move(*drawn));
+  if (!UseDraw(shared, /*restoring=*/false)) return false;
+  Emit(TicketsDrawn{shared->first(), shared->order()});
+  return true;
+}
+
+bool Room::UseDraw(std::shared_ptr<const DrawnOrder> drawn, bool restoring) {
+  if (drawn->last() > last_issued_) return false;
+  // Nobody of the range may have been called: their calls are placed by number already. (A
+  // snapshot's draw comes before its calls, which it places.)
+  if (!restoring && drawn->first() <= frontier_) return false;
+  if (drawn_ && drawn_->last() >= pending_base_) return false;  // the earlier one is in use
+  drawn_ = std::move(drawn);
+  // Places given back so far were recorded under their tickets' numbers: they move with them.
+  std::vector<std::uint64_t> vacated, moved;
+  for (auto it = departed_.lower_bound(drawn_->first());
+       it != departed_.end() && *it <= drawn_->last();) {
+    vacated.push_back(*it);
+    moved.push_back(drawn_->PlaceOf(*it));
+    it = departed_.erase(it);
+  }
+  departed_.insert(moved.begin(), moved.end());
+  if (!restoring) {
+    // Poll deadlines (and abandonment marks) were kept by number too: everyone in line gets a
+    // whole slowest poll interval times n from the last tick, as when the policy changes n, and
+    // the places given back move with their tickets.
+    Policy slowest = policy_;
+    slowest.abandon_after_polls = std::max<std::uint32_t>(policy_.abandon_after_polls, 1);
+    const std::uint32_t deadline =
+        attendance_.DeadlineAfter(last_tick_, SilenceAllowedMs(std::nullopt, slowest));
+    attendance_.Pardon(frontier_, last_issued_, deadline);
+    for (const std::uint64_t place : vacated) attendance_.Expect(place, deadline);
+    for (const std::uint64_t place : moved) attendance_.Forget(place);
+  }
+  return true;
 }
 
 bool Room::Reconfigure(const Policy& policy) {
@@ -429,7 +472,7 @@ bool Room::Step(util::TimePoint at) {
   // came back before this kept its place and is called below.
   if (attendance_.Pass(frontier_) && attendance_.after_polls() > 0) {
     ++counters_.abandoned;
-    Emit(TicketAbandoned{frontier_});
+    Emit(TicketAbandoned{TicketOf(frontier_)});
     calls_.push_back(Call{at, CallState::kExpired});  // silent: passed over, no slot
     return false;
   }
@@ -515,7 +558,8 @@ bool Room::PastGrace(const Call& call, util::TimePoint now) const {
   return call.called_at + policy_.claim_grace <= now;
 }
 
-void Room::ExpireCall(Call& call, std::uint64_t number) {
+void Room::ExpireCall(Call& call, std::uint64_t place) {
+  const std::uint64_t number = TicketOf(place);
   Emit(CallExpired{number});
   call.state = CallState::kExpired;
   --called_unclaimed_;
@@ -535,6 +579,8 @@ void Room::DropSettledCalls(util::TimePoint now, TickReport* report) {
     calls_.pop_front();
     ++pending_base_;
   }
+  // Every place of the draw is settled: tickets resolve by their sessions from here on.
+  if (drawn_ && drawn_->last() < pending_base_) drawn_.reset();
 }
 
 Session& Room::RestoreSession(std::uint64_t number, std::int64_t admitted_unix_ms,
@@ -562,6 +608,7 @@ void Room::Apply(const RoomEvent& event, const Instant& now) {
   RoomEventSink* const sink = std::exchange(sink_, nullptr);
   // Replayed counters are history, not the flow of one tick.
   wait_model_.Restart();
+  const bool after_checkpoint = std::exchange(after_checkpoint_, false);
   std::visit(
       [&](const auto& e) {
         using E = std::decay_t<decltype(e)>;
@@ -579,8 +626,9 @@ void Room::Apply(const RoomEvent& event, const Instant& now) {
           const util::TimePoint at = now.MonoOf(e.at_unix_ms);
           while (frontier_ < target) Step(at);
         } else if constexpr (std::is_same_v<E, TicketClaimed>) {
-          if (e.number < pending_base_ || e.number > frontier_) return;
-          Call& call = calls_[e.number - pending_base_];
+          const std::uint64_t place = PlaceOf(e.number);
+          if (place < pending_base_ || place > frontier_) return;
+          Call& call = calls_[place - pending_base_];
           if (call.state != CallState::kUnclaimed) return;
           call.state = CallState::kClaimed;
           --called_unclaimed_;
@@ -606,9 +654,10 @@ void Room::Apply(const RoomEvent& event, const Instant& now) {
           EndSession(it);
           ++(e.reason == EndReason::kIdle ? counters_.expired_sessions : counters_.leaves);
         } else if constexpr (std::is_same_v<E, CallExpired>) {
-          if (e.number < pending_base_ || e.number > frontier_) return;
-          Call& call = calls_[e.number - pending_base_];
-          if (call.state == CallState::kUnclaimed) ExpireCall(call, e.number);
+          const std::uint64_t place = PlaceOf(e.number);
+          if (place < pending_base_ || place > frontier_) return;
+          Call& call = calls_[place - pending_base_];
+          if (call.state == CallState::kUnclaimed) ExpireCall(call, place);
         } else if constexpr (std::is_same_v<E, PolicyChanged>) {
           // An operator's change survives a restart only while the file still says what it
           // changed; a file edited since then wins.
@@ -636,8 +685,8 @@ void Room::Apply(const RoomEvent& event, const Instant& now) {
           counters_.withdrawn = e.withdrawn;
         } else if constexpr (std::is_same_v<E, TicketAbandoned>) {
           // The FrontierMoved that follows passes it, uncalled, as it did the first time.
-          if (e.number > frontier_ && e.number <= last_issued_ &&
-              departed_.insert(e.number).second) {
+          const std::uint64_t place = PlaceOf(e.number);
+          if (place > frontier_ && e.number <= last_issued_ && departed_.insert(place).second) {
             ++counters_.abandoned;
           }
         } else if constexpr (std::is_same_v<E, AbandonedCheckpoint>) {
@@ -645,6 +694,13 @@ void Room::Apply(const RoomEvent& event, const Instant& now) {
         } else if constexpr (std::is_same_v<E, BypassCheckpoint>) {
           bypass_issued_ = e.issued;
           counters_.bypass = e.bypass;
+          after_checkpoint_ = after_checkpoint;  // still the snapshot's head: a draw may follow
+        } else if constexpr (std::is_same_v<E, TicketsDrawn>) {
+          // Checked as a live draw is (a forged or damaged record changes nothing), except that
+          // a snapshot's draw may be partly called already.
+          std::optional<DrawnOrder> drawn = DrawnOrder::Make(e.first, e.order);
+          if (drawn)
+            UseDraw(std::make_shared<const DrawnOrder>(std::move(*drawn)), after_checkpoint);
         } else if constexpr (std::is_same_v<E, RoomCheckpoint>) {
           last_issued_ = e.last_issued;
           frontier_ = std::min(e.frontier, e.last_issued);
@@ -660,6 +716,8 @@ void Room::Apply(const RoomEvent& event, const Instant& now) {
           departed_.clear();
           attendance_.Clear();
           bypass_issued_ = 0;  // a BypassCheckpoint follows when there is anything to say
+          drawn_.reset();      // and a TicketsDrawn, while a draw is in use
+          after_checkpoint_ = true;
           counters_ = RoomCounters{.joins = e.joins,
                                    .rejected = e.rejected,
                                    .full = e.full,
@@ -693,6 +751,8 @@ void Room::Snapshot(RoomEventSink& sink, const Instant& now) const {
                               c.admissions, c.immediate, c.no_shows, c.expired_sessions, c.leaves,
                               c.session_lengths});
   if (bypass_issued_ > 0 || c.bypass > 0) sink.OnEvent(BypassCheckpoint{bypass_issued_, c.bypass});
+  // Before the calls and places given back, which are placed by it.
+  if (drawn_) sink.OnEvent(TicketsDrawn{drawn_->first(), drawn_->order()});
   std::uint64_t number = pending_base_;
   for (const Call& call : calls_) {
     sink.OnEvent(
@@ -705,7 +765,9 @@ void Room::Snapshot(RoomEventSink& sink, const Instant& now) const {
   for (const auto& [identity, entry] : identities_) {
     sink.OnEvent(IdentityRestored{entry.ticket, entry.frontier_at_join, identity});
   }
-  for (const std::uint64_t given_back : departed_) sink.OnEvent(TicketWithdrawn{given_back});
+  for (const std::uint64_t given_back : departed_) {
+    sink.OnEvent(TicketWithdrawn{TicketOf(given_back)});
+  }
   if (c.withdrawn > 0) sink.OnEvent(WithdrawnCheckpoint{c.withdrawn});
   if (c.abandoned > 0) sink.OnEvent(AbandonedCheckpoint{c.abandoned});
   if (!(policy_ == configured_policy_)) sink.OnEvent(PolicyChanged{configured_policy_, policy_});

@@ -3,13 +3,16 @@
 #include <cstdint>
 #include <deque>
 #include <list>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "core/attendance.hpp"
+#include "core/drawn_order.hpp"
 #include "core/pacing.hpp"
 #include "core/policy.hpp"
 #include "core/rate_budget.hpp"
@@ -147,6 +150,28 @@ class Room {
   // Returns whether the policy in force changed.
   bool Reconfigure(const Policy& policy);
 
+  // The opening draw (a schedule's shuffle): from now on the waiting tickets first..last are
+  // called in `order` (order[i] is the ticket at place first + i) instead of their number order.
+  // The line counts places: a ticket's position is PlaceOf(ticket) - frontier(), and the
+  // frontier, calls and places given back are places; sessions and identities keep their
+  // tickets. Whoever had not polled for a while (abandonment) gets a fresh deadline, since the
+  // poll deadlines told so far were for their old places. Refused (false, nothing changes)
+  // unless `order` is a permutation of first..last (DrawnOrder::Make), every ticket of it is
+  // issued and still waiting (frontier < first, last <= last_issued), and every place of an
+  // earlier draw has been settled (called and claimed, or not), so that one draw is in use at a
+  // time. Reported as TicketsDrawn.
+  bool Draw(std::uint64_t first, std::vector<std::uint64_t> order);
+  // Where ticket `ticket` stands in line (its number, outside a draw), and who stands at `place`.
+  std::uint64_t PlaceOf(std::uint64_t ticket) const {
+    return drawn_ ? drawn_->PlaceOf(ticket) : ticket;
+  }
+  std::uint64_t TicketOf(std::uint64_t place) const {
+    return drawn_ ? drawn_->TicketOf(place) : place;
+  }
+  // The draw in use (nullptr: none, or every place of it has been settled). Immutable: a store
+  // may hand it to its readers.
+  const std::shared_ptr<const DrawnOrder>& drawn() const { return drawn_; }
+
   // Every change from now on is reported to `sink` (nullptr: none). The sink must outlive the
   // room or be reset first.
   void SetEventSink(RoomEventSink* sink) { sink_ = sink; }
@@ -244,6 +269,9 @@ class Room {
   void CountLength(const Session& session, std::int64_t ended_unix_ms);
   void ApplyPolicy(const Policy& policy);
   TicketOutcome Resolve(std::uint64_t number, std::uint64_t frontier_at_join, const Instant& now);
+  // Draw's checks and change, for a live draw and a replayed one (`restoring`: right after a
+  // snapshot's checkpoint, when the range may already be partly called).
+  bool UseDraw(std::shared_ptr<const DrawnOrder> drawn, bool restoring);
 
   std::string id_;
   Policy configured_policy_;  // as the file says; runtime changes are relative to it
@@ -281,6 +309,11 @@ class Room {
   std::uint64_t waiting_after_last_tick_ = 0;
   RoomCounters counters_;
   Attendance attendance_;
+
+  // The opening draw in use (Draw), or nullptr; dropped once its places are all settled.
+  std::shared_ptr<const DrawnOrder> drawn_;
+  // Apply: the last event was a snapshot's checkpoint (its draw may follow).
+  bool after_checkpoint_ = false;
 };
 
 }  // namespace vwr::core

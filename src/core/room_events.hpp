@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "core/policy.hpp"
 #include "core/room_counters.hpp"
@@ -124,11 +125,21 @@ struct BypassCheckpoint {
   std::uint64_t bypass = 0;
 };
 
+// The tickets first .. first + order.size() - 1 are called in a drawn order from now on (a
+// schedule's shuffle, at its opening): order[i] is the ticket at place first + i (Room::Draw).
+// Also a snapshot's record of the draw while it is in use, right after its checkpoints. Events
+// name tickets, except FrontierMoved, CallRestored and RoomCheckpoint, which name places in line;
+// without a draw the two are the same numbers.
+struct TicketsDrawn {
+  std::uint64_t first = 0;
+  std::vector<std::uint64_t> order;
+};
+
 using RoomEvent =
     std::variant<TicketIssued, FrontierMoved, TicketClaimed, SessionSeen, SessionEnded, CallExpired,
                  PolicyChanged, RoomCheckpoint, CallRestored, SessionRestored, IdentityRestored,
                  BypassAdmitted, BypassCheckpoint, TicketWithdrawn, WithdrawnCheckpoint,
-                 TicketAbandoned, AbandonedCheckpoint>;
+                 TicketAbandoned, AbandonedCheckpoint, TicketsDrawn>;
 
 // Receives a room's events as they happen (under whatever serialises access to the room).
 class RoomEventSink {

@@ -160,7 +160,7 @@ bool EmbeddedRoom::StatusCached(std::uint64_t ticket, std::uint64_t frontier_at_
   if (answer.status != core::TicketStatus::kWaiting) return true;
   // The poll is what keeps the place: its deadline moves on (lock-free, no allocation). A
   // ticket the frontier has just passed is the room's to answer.
-  return room_.attendance().NotePoll(ticket, clock_.Now(), answer.eta_seconds,
+  return room_.attendance().NotePoll(published_.PlaceOf(ticket), clock_.Now(), answer.eta_seconds,
                                      published_.policy()) != core::Attendance::Renewal::kPassed;
 }
 
@@ -200,6 +200,18 @@ SessionChange EmbeddedRoom::Withdraw(std::uint64_t ticket) {
   const bool withdrawn = room_.Withdraw(ticket);
   Publish();
   return SessionChange{withdrawn, TakeLsn()};
+}
+
+SessionChange EmbeddedRoom::Draw(std::uint64_t first, std::vector<std::uint64_t> order) {
+  std::lock_guard lock(mu_);
+  const bool drawn = room_.Draw(first, std::move(order));
+  Publish();
+  return SessionChange{drawn, TakeLsn()};
+}
+
+void EmbeddedRoom::Draw(std::uint64_t first, std::vector<std::uint64_t> order, Done<bool> done) {
+  const SessionChange change = Draw(first, std::move(order));
+  Settle(change.durable_lsn, change.found, std::move(done));
 }
 
 SessionChange EmbeddedRoom::LeaveIdentity(std::string_view identity) {
@@ -259,10 +271,22 @@ void EmbeddedRoom::TrackSessions(const core::RoomEvent& event) {
     given_back_.Clear();
     given_back_order_.clear();
   } else if (const auto* withdrawn = std::get_if<core::TicketWithdrawn>(&event)) {
-    if (withdrawn->number > room_.frontier()) {
+    if (const std::uint64_t place = room_.PlaceOf(withdrawn->number); place > room_.frontier()) {
       given_back_.Insert(withdrawn->number);
-      given_back_order_.insert(withdrawn->number);
+      given_back_order_.insert(place);
     }
+  } else if (const auto* drawn = std::get_if<core::TicketsDrawn>(&event)) {
+    // Places given back before the draw were at their tickets' numbers: they move with them
+    // (if the room took it).
+    const std::shared_ptr<const core::DrawnOrder>& in_use = room_.drawn();
+    if (!in_use || in_use->first() != drawn->first || in_use->order() != drawn->order) return;
+    std::set<std::uint64_t> moved;
+    for (const std::uint64_t place : given_back_order_) {
+      moved.insert(drawn->first <= place && place - drawn->first < drawn->order.size()
+                       ? room_.PlaceOf(place)
+                       : place);
+    }
+    given_back_order_ = std::move(moved);
   }
 }
 
@@ -378,7 +402,7 @@ TicketAnswer EmbeddedRoom::Answer(const core::TicketOutcome& outcome) const {
   a.queue_size = room_.waiting();
   const core::WaitBasis basis = room_.wait_model().curve().basis;
   if (outcome.status == core::TicketStatus::kWaiting) {
-    a.position = outcome.ticket - room_.frontier();
+    a.position = room_.PlaceOf(outcome.ticket) - room_.frontier();
     SetWait(a, room_.EstimateWait(a.position), basis);
   } else if (outcome.status == core::TicketStatus::kFull) {
     // How long until the line now there is through.
@@ -394,10 +418,12 @@ TicketAnswer EmbeddedRoom::Answer(const core::TicketOutcome& outcome) const {
 void EmbeddedRoom::Publish() {
   // The frontier has passed these: the published figures answer them as not waiting.
   while (!given_back_order_.empty() && *given_back_order_.begin() <= room_.frontier()) {
-    given_back_.Erase(*given_back_order_.begin());
+    given_back_.Erase(room_.TicketOf(*given_back_order_.begin()));
     given_back_order_.erase(given_back_order_.begin());
   }
   if (!(published_.policy() == room_.policy())) published_.SetPolicy(room_.policy());
+  // Before the figures: the draw never places a ticket the frontier has passed.
+  published_.SetDraw(room_.drawn());
   // Tickets marked abandoned are out of the line's size like places given back.
   published_.Publish(room_.last_issued(), room_.frontier(), room_.departed() + room_.abandoned(),
                      room_.advance_rate());

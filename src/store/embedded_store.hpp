@@ -56,6 +56,9 @@ class EmbeddedRoom final : public RoomState, private core::RoomEventSink {
   // RoomState: each answers once its change is durable.
   bool StatusCached(std::uint64_t ticket, std::uint64_t frontier_at_join,
                     TicketAnswer& answer) override;
+  bool PeekWaiting(std::uint64_t ticket, TicketAnswer& answer) const override {
+    return !given_back_.Contains(ticket) && published_.AnswerWaiting(ticket, 0, answer);
+  }
   void Join(std::string identity, Done<TicketAnswer> done) override;
   void Status(std::uint64_t ticket, std::uint64_t frontier_at_join,
               Done<TicketAnswer> done) override;
@@ -73,6 +76,8 @@ class EmbeddedRoom final : public RoomState, private core::RoomEventSink {
   // In memory, by the monotonic clock; answers at once (nothing is journalled).
   void ConsumeOnce(std::string key, std::chrono::milliseconds keep, Done<bool> done) override;
   bool ConsumeOnce(std::string key, std::chrono::milliseconds keep);
+  void Draw(std::uint64_t first, std::vector<std::uint64_t> order, Done<bool> done) override;
+  SessionChange Draw(std::uint64_t first, std::vector<std::uint64_t> order);
 
   // The same, answered at once, with the journal record that makes the change durable
   // (EmbeddedStore::AwaitDurable): for tests, benchmarks and the asynchronous calls above.
@@ -126,6 +131,7 @@ class EmbeddedRoom final : public RoomState, private core::RoomEventSink {
   // published figures, which know nothing of single tickets. Written under mu_ (with its
   // ordered copy, to forget those the frontier has passed), read by StatusCached() without it.
   TicketSet given_back_;
+  // Their places (core::Room::PlaceOf), in line order.
   std::set<std::uint64_t> given_back_order_;  // guarded by mu_
 
   // ConsumeOnce's keys and when each may be forgotten (earliest first in once_order_).

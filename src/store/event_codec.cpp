@@ -7,6 +7,7 @@
 #include <utility>
 #include <variant>
 
+#include "core/drawn_order.hpp"
 #include "util/varint.hpp"
 
 namespace vwr::store {
@@ -31,12 +32,13 @@ enum class Tag : std::uint8_t {
   kWithdrawnCheckpoint = 15,
   kTicketAbandoned = 16,
   kAbandonedCheckpoint = 17,
+  kTicketsDrawn = 18,
 };
 
 // Tripwires: a new event alternative, or a field added to or removed from an event or the policy,
 // stops the build here instead of being silently left out of the journal. Give the changed event
 // a new tag (the old tag keeps decoding the old layout), then update these.
-static_assert(std::variant_size_v<core::RoomEvent> == 17,
+static_assert(std::variant_size_v<core::RoomEvent> == 18,
               "a new RoomEvent alternative needs a tag in event_codec");
 [[maybe_unused]] void FieldCountTripwire(
     const core::TicketIssued& a, const core::FrontierMoved& b, const core::TicketClaimed& c,
@@ -45,7 +47,7 @@ static_assert(std::variant_size_v<core::RoomEvent> == 17,
     const core::SessionRestored& j, const core::IdentityRestored& k, const core::Policy& l,
     const core::BypassAdmitted& m, const core::BypassCheckpoint& n, const core::TicketWithdrawn& o,
     const core::WithdrawnCheckpoint& p, const core::TicketAbandoned& q,
-    const core::AbandonedCheckpoint& r) {
+    const core::AbandonedCheckpoint& r, const core::TicketsDrawn& s) {
   [[maybe_unused]] const auto& [a1, a2, a3] = a;
   [[maybe_unused]] const auto& [b1, b2] = b;
   [[maybe_unused]] const auto& [c1, c2, c3] = c;
@@ -65,6 +67,7 @@ static_assert(std::variant_size_v<core::RoomEvent> == 17,
   [[maybe_unused]] const auto& [q1] = q;
   [[maybe_unused]] const auto& [r1] = r;
   [[maybe_unused]] const auto& [p1] = p;
+  [[maybe_unused]] const auto& [s1, s2] = s;
 }
 
 // Enum bytes that no valid payload holds; written only for an enum variable holding a value
@@ -242,6 +245,11 @@ struct Encoder {
   void operator()(const core::WithdrawnCheckpoint& e) const { PutVarint(e.withdrawn, out); }
   void operator()(const core::TicketAbandoned& e) const { PutVarint(e.number, out); }
   void operator()(const core::AbandonedCheckpoint& e) const { PutVarint(e.abandoned, out); }
+  void operator()(const core::TicketsDrawn& e) const {
+    PutVarint(e.first, out);
+    PutVarint(e.order.size(), out);
+    for (const std::uint64_t ticket : e.order) PutVarint(ticket, out);
+  }
 };
 
 template <typename T>
@@ -250,7 +258,7 @@ constexpr Tag TagOf() {
       core::FrontierMoved, core::IdentityRestored, core::PolicyChanged, core::RoomCheckpoint,
       core::SessionEnded, core::SessionRestored, core::SessionSeen, core::TicketClaimed,
       core::TicketIssued, core::TicketWithdrawn, core::WithdrawnCheckpoint, core::TicketAbandoned,
-      core::AbandonedCheckpoint;
+      core::AbandonedCheckpoint, core::TicketsDrawn;
   if constexpr (std::is_same_v<T, TicketIssued>) {
     return Tag::kTicketIssued;
   } else if constexpr (std::is_same_v<T, FrontierMoved>) {
@@ -283,10 +291,11 @@ constexpr Tag TagOf() {
     return Tag::kWithdrawnCheckpoint;
   } else if constexpr (std::is_same_v<T, TicketAbandoned>) {
     return Tag::kTicketAbandoned;
-  } else {
-    static_assert(std::is_same_v<T, AbandonedCheckpoint>,
-                  "every RoomEvent alternative needs a tag");
+  } else if constexpr (std::is_same_v<T, AbandonedCheckpoint>) {
     return Tag::kAbandonedCheckpoint;
+  } else {
+    static_assert(std::is_same_v<T, TicketsDrawn>, "every RoomEvent alternative needs a tag");
+    return Tag::kTicketsDrawn;
   }
 }
 
@@ -334,6 +343,9 @@ class Reader {
     p_ += length;
     return true;
   }
+
+  // Bytes not read yet.
+  std::size_t Remaining() const { return static_cast<std::size_t>(end_ - p_); }
 
   bool GetBool(bool& out) {
     std::uint8_t byte = 0;
@@ -490,6 +502,19 @@ bool GetFields(Reader& r, core::TicketWithdrawn& e) { return r.GetVarint(e.numbe
 bool GetFields(Reader& r, core::WithdrawnCheckpoint& e) { return r.GetVarint(e.withdrawn); }
 bool GetFields(Reader& r, core::TicketAbandoned& e) { return r.GetVarint(e.number); }
 bool GetFields(Reader& r, core::AbandonedCheckpoint& e) { return r.GetVarint(e.abandoned); }
+bool GetFields(Reader& r, core::TicketsDrawn& e) {
+  std::uint64_t count = 0;
+  // Each ticket takes a byte at least: the count is checked before anything is allocated.
+  if (!r.GetVarint(e.first) || !r.GetVarint(count) || count > core::kMaxDrawnTickets ||
+      count > r.Remaining()) {
+    return false;
+  }
+  e.order.resize(static_cast<std::size_t>(count));
+  for (std::uint64_t& ticket : e.order) {
+    if (!r.GetVarint(ticket)) return false;
+  }
+  return true;
+}
 
 // Decodes the rest of the payload as a T into `decoded.event`; false unless it is exactly one T.
 template <typename T>
@@ -567,6 +592,9 @@ std::optional<DecodedEvent> DecodeEvent(std::span<const std::uint8_t> payload) {
       break;
     case Tag::kAbandonedCheckpoint:
       ok = DecodeAs<core::AbandonedCheckpoint>(r, decoded);
+      break;
+    case Tag::kTicketsDrawn:
+      ok = DecodeAs<core::TicketsDrawn>(r, decoded);
       break;
   }
   if (!ok) return std::nullopt;

@@ -58,6 +58,9 @@ namespace vwr::store {
 //    15  WithdrawnCheckpoint withdrawn uN
 //    16  TicketAbandoned   number uN
 //    17  AbandonedCheckpoint abandoned uN
+//    18  TicketsDrawn      first uN, count uN (at most core::kMaxDrawnTickets), then count
+//                          tickets uN (the ticket at each place from first on; that they are a
+//                          permutation of the range is the room's to check)
 //
 //   policy = max_active sN, admit_rate f64, burst sN, session_timeout ms, claim_grace ms,
 //            mode enum Mode, queue_limit sN, poll_min ms, poll_max ms
@@ -85,7 +88,8 @@ struct DecodedEvent {
 // Decodes one record payload: exactly what EncodeEvent appended for one event. nullopt when the
 // payload is malformed in any way (unknown tag, truncated, trailing bytes, non-canonical varint,
 // out-of-range enum or bool byte, string over its limit, non-finite admit_rate). Never throws or
-// crashes for any input, and allocates at most the two bounded strings it returns.
+// crashes for any input, and allocates at most the two bounded strings it returns, or a draw's
+// order of no more tickets than the payload has bytes.
 std::optional<DecodedEvent> DecodeEvent(std::span<const std::uint8_t> payload);
 
 }  // namespace vwr::store

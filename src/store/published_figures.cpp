@@ -6,7 +6,9 @@ bool PublishedFigures::AnswerWaiting(std::uint64_t ticket, std::uint64_t frontie
                                      TicketAnswer& a) const {
   const std::uint64_t frontier = this->frontier();
   const std::uint64_t last = last_issued();
-  if (ticket <= frontier || ticket > last) return false;
+  if (ticket > last) return false;
+  const std::uint64_t place = PlaceOf(ticket);
+  if (place <= frontier) return false;
   const core::Policy& p = policy();
   a = TicketAnswer{};
   a.ticket = ticket;
@@ -19,7 +21,7 @@ bool PublishedFigures::AnswerWaiting(std::uint64_t ticket, std::uint64_t frontie
     return true;
   }
   a.status = core::TicketStatus::kWaiting;
-  a.position = ticket - frontier;
+  a.position = place - frontier;
   if (const std::optional<core::WaitEstimate> wait =
           core::EstimateWait(waits_, a.position, p.mode)) {
     a.eta_seconds = wait->eta_seconds;

@@ -3,8 +3,10 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <optional>
 
+#include "core/drawn_order.hpp"
 #include "core/policy.hpp"
 #include "core/wait_model.hpp"
 #include "store/store.hpp"
@@ -27,6 +29,16 @@ class PublishedFigures {
   explicit PublishedFigures(const core::Policy& policy) : policy_(policy) {}
 
   const core::Policy& policy() const { return policy_.Get(); }
+
+  // The opening draw in use (nullptr: none): a waiting ticket's position is its place - frontier.
+  // Each draw published stays in memory until the figures go (a few MB per shuffled opening).
+  void SetDraw(const std::shared_ptr<const core::DrawnOrder>& drawn) {
+    if (drawn_.Get() != drawn) drawn_.Publish(drawn);
+  }
+  std::uint64_t PlaceOf(std::uint64_t ticket) const {
+    const std::shared_ptr<const core::DrawnOrder>& drawn = drawn_.Get();
+    return drawn ? drawn->PlaceOf(ticket) : ticket;
+  }
   void SetPolicy(const core::Policy& policy) { policy_.Publish(policy); }
 
   // `departed`: places given back above the frontier, which the line's size leaves out.
@@ -75,6 +87,7 @@ class PublishedFigures {
   std::atomic<std::uint64_t> departed_{0};
   std::atomic<double> advance_rate_{0.0};
   util::Published<core::Policy> policy_;
+  util::Published<std::shared_ptr<const core::DrawnOrder>> drawn_;
 
   // core::WaitCurve's members, by the same names, as atomics (core::EstimateWait reads either).
   // Apart from the ticket figures: a join's update of those does not disturb a poll's read of

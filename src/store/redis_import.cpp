@@ -64,7 +64,7 @@ std::vector<std::string> RoomKeys(const std::string& key_prefix, const std::stri
   std::vector<std::string> keys;
   const std::string base = fmt::format("{}:{{{}}}:", key_prefix, room_id);
   for (const char* part : {"room", "ident", "tident", "calls", "sess", "sinfo", "revoked", "sadm",
-                           "lease", "nodes", "due", "aband"}) {
+                           "lease", "nodes", "due", "aband", "draw", "drawp"}) {
     keys.push_back(base + part);
   }
   return keys;

@@ -32,6 +32,7 @@ struct RoomScripts {
   redis::Script set_policy = Of(scripts::kSetPolicy);
   redis::Script admit = Of(scripts::kAdmit);
   redis::Script withdraw = Of(scripts::kWithdraw);
+  redis::Script draw = Of(scripts::kDraw);
 };
 
 const RoomScripts& Scripts() {
@@ -215,9 +216,9 @@ RedisRoom::RedisRoom(RedisStore& store, const RoomSpec& spec)
 std::vector<std::string> RedisRoom::Keys() const {
   // Every script gets every key of the room (prelude.lua names them); all in one slot.
   std::vector<std::string> keys;
-  keys.reserve(12);
+  keys.reserve(14);
   for (const char* part : {"room", "ident", "tident", "calls", "sess", "sinfo", "revoked", "sadm",
-                           "lease", "nodes", "due", "aband"}) {
+                           "lease", "nodes", "due", "aband", "draw", "drawp"}) {
     keys.push_back(key_base_ + part);
   }
   return keys;
@@ -303,9 +304,60 @@ void PollReports::Take(util::TimePoint now, std::size_t most, std::vector<std::s
 void RedisRoom::ForgetPassedGivenBack() {
   const std::uint64_t front = published_.frontier();
   while (!given_back_order_.empty() && *given_back_order_.begin() <= front) {
-    given_back_.Erase(*given_back_order_.begin());
+    given_back_.Erase(TicketAt(*given_back_order_.begin()));
     given_back_order_.erase(given_back_order_.begin());
   }
+}
+
+void RedisRoom::UseDraw(std::shared_ptr<const core::DrawnOrder> drawn, std::uint64_t version) {
+  draw_version_ = version;
+  if (drawn_ == drawn) return;
+  // Places given back were kept where the draw in use put their tickets: they move with them.
+  std::set<std::uint64_t> moved;
+  for (const std::uint64_t place : given_back_order_) {
+    const std::uint64_t ticket = TicketAt(place);
+    moved.insert(drawn ? drawn->PlaceOf(ticket) : ticket);
+  }
+  given_back_order_ = std::move(moved);
+  drawn_ = std::move(drawn);
+  published_.SetDraw(drawn_);
+  ForgetPassedGivenBack();
+}
+
+void RedisRoom::ReadDraw(std::uint64_t version) {
+  if (draw_reading_) return;
+  draw_reading_ = true;
+  std::string key = key_base_ + "draw";
+  std::string routing = key;
+  store_.client().Command(
+      {"GET", std::move(key)}, std::move(routing), [this, version](boost::system::result<Reply> r) {
+        draw_reading_ = false;
+        if (!r) return;  // tried again at the next tick
+        if (r->type == Reply::Type::kNil) return UseDraw(nullptr, version);
+        // draw.lua's layout: first (8 bytes), then each place's ticket less first (4 bytes),
+        // little-endian.
+        const std::string& s = r->str;
+        std::optional<core::DrawnOrder> drawn;
+        if (r->type == Reply::Type::kString && s.size() >= 12 && (s.size() - 8) % 4 == 0) {
+          auto byte = [&s](std::size_t i) {
+            return static_cast<std::uint64_t>(static_cast<unsigned char>(s[i]));
+          };
+          std::uint64_t first = 0;
+          for (std::size_t i = 8; i-- > 0;) first = first << 8 | byte(i);
+          std::vector<std::uint64_t> order((s.size() - 8) / 4);
+          for (std::size_t i = 0; i < order.size(); ++i) {
+            const std::size_t at = 8 + 4 * i;
+            order[i] =
+                first + (byte(at) | byte(at + 1) << 8 | byte(at + 2) << 16 | byte(at + 3) << 24);
+          }
+          drawn = core::DrawnOrder::Make(first, std::move(order));
+        }
+        if (!drawn) {
+          spdlog::error("redis store: room {}: the shared draw cannot be read", id_);
+          return UseDraw(nullptr, version);
+        }
+        UseDraw(std::make_shared<const core::DrawnOrder>(std::move(*drawn)), version);
+      });
 }
 
 void RedisRoom::Adopt(const RoomSpec& spec) {
@@ -375,7 +427,9 @@ std::optional<TicketAnswer> RedisRoom::AnswerOf(const boost::system::result<Repl
   NoteShape(*a, 5);
   const std::uint64_t last = ToU64((*a)[5]);
   if (t.status == core::TicketStatus::kWaiting) {
-    t.position = t.ticket > front ? t.ticket - front : 0;
+    // Where the script says the ticket stands (the opening draw may have moved it).
+    const std::uint64_t place = a->size() > 10 ? ToU64((*a)[10]) : t.ticket;
+    t.position = place > front ? place - front : 0;
     SetWait(t, published_.EstimateWait(t.position), published_.wait_basis());
   } else if (t.status == core::TicketStatus::kFull) {
     // How long until the line now there is through.
@@ -468,9 +522,10 @@ void RedisRoom::Withdraw(std::uint64_t ticket, Done<bool> done) {
                          if (a == nullptr) return done(Unavailable<bool>());
                          NoteShape(*a, 1);
                          const bool found = ToU64((*a)[0]) == 1;
-                         if (found && ticket > ToU64((*a)[2])) {
+                         // Kept by place (as this node knows the draw: UseDraw moves it).
+                         if (found && PlaceOf(ticket) > ToU64((*a)[2])) {
                            given_back_.Insert(ticket);
-                           given_back_order_.insert(ticket);
+                           given_back_order_.insert(PlaceOf(ticket));
                          }
                          ForgetPassedGivenBack();
                          done(found);
@@ -521,6 +576,52 @@ void RedisRoom::ConsumeOnce(std::string key, std::chrono::milliseconds keep, Don
         }
         // +OK when set, nil when the key was there already.
         done(r->type == Reply::Type::kStatus);
+      });
+}
+
+void RedisRoom::Draw(std::uint64_t first, std::vector<std::uint64_t> order, Done<bool> done) {
+  if (!adopted()) return done(Unavailable<bool>());
+  // draw.lua's layout (the draw key): first, then each place's ticket less first; and the same
+  // the other way (drawp), which the script checks against it. Whether it is a permutation is
+  // the script's to decide: a ticket twice leaves a place of `by_ticket` the script finds wrong.
+  const std::uint64_t n = order.size();
+  if (first == 0 || n == 0 || n > core::kMaxDrawnTickets) {
+    spdlog::warn("redis store: room {}: a draw of {} tickets from {} is refused", id_, n, first);
+    return done(false);
+  }
+  auto put = [](std::string& s, std::size_t at, std::uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i)
+      s[at + static_cast<std::size_t>(i)] = static_cast<char>((v >> (8 * i)) & 0xff);
+  };
+  std::string by_place(8 + 4 * n, '\0');
+  std::string by_ticket(4 * n, '\xff');
+  put(by_place, 0, first, 8);
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    if (order[i] < first || order[i] - first >= n) {
+      spdlog::warn("redis store: room {}: a draw from {} is refused: ticket {} is outside {}..{}",
+                   id_, first, order[i], first, first + n - 1);
+      return done(false);
+    }
+    put(by_place, 8 + 4 * i, order[i] - first, 4);
+    put(by_ticket, 4 * (order[i] - first), i, 4);
+  }
+  store_.client().Eval(
+      Scripts().draw, Keys(), Args({std::move(by_place), std::move(by_ticket)}),
+      [this, first, order = std::move(order),
+       done = std::move(done)](boost::system::result<Reply> r) mutable {
+        // {taken, why, version, last, front, waiting, active, called}: draw.lua
+        const std::vector<Reply>* a = ArrayOf(r, 8, "draw");
+        if (a == nullptr) return done(Unavailable<bool>());
+        NoteShape(*a, 3);
+        if (ToU64((*a)[0]) != 1) {
+          spdlog::warn("redis store: room {}: the draw from {} is refused: {}", id_, first,
+                       (*a)[1].str);
+          return done(false);
+        }
+        std::optional<core::DrawnOrder> drawn = core::DrawnOrder::Make(first, std::move(order));
+        UseDraw(drawn ? std::make_shared<const core::DrawnOrder>(std::move(*drawn)) : nullptr,
+                ToU64((*a)[2]));
+        done(true);
       });
 }
 
@@ -632,9 +733,13 @@ void RedisRoom::Tick() {
   const std::int64_t keep_ms = RevokedKeep().count();
   store_.client().Eval(
       Scripts().tick, Keys(), TickArgs(keep_ms), [this, keep_ms](boost::system::result<Reply> r) {
-        const std::vector<Reply>* a = ArrayOf(r, 26, "tick");
+        const std::vector<Reply>* a = ArrayOf(r, 27, "tick");
         if (a == nullptr) return;
         const auto& e = *a;
+        // The opening draw changed (made on another node, or passed): read it again.
+        if (const std::uint64_t version = ToU64(e[25]); version != draw_version_) {
+          ReadDraw(version);
+        }
         // The sessions ended since the last reading; the reading goes on from where it stands.
         const Reply& revoked = e[21];
         for (std::size_t i = 0; i + 1 < revoked.elements.size(); i += 2) {
@@ -670,7 +775,7 @@ void RedisRoom::Tick() {
         c.bypass = ToU64(e[19]);
         c.withdrawn = ToU64(e[22]);
         c.abandoned = ToU64(e[23]);
-        c.session_lengths = SessionLengthsOf(e[25]);
+        c.session_lengths = SessionLengthsOf(e[26]);
         figures_.tick_holder = e[16].str;
         figures_.nodes = static_cast<std::uint32_t>(ToU64(e[18]));
       });

@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/drawn_order.hpp"
 #include "core/wait_model.hpp"
 #include "redis/client.hpp"
 #include "store/published_figures.hpp"
@@ -110,6 +111,9 @@ class RedisRoom final : public RoomState {
 
   bool StatusCached(std::uint64_t ticket, std::uint64_t frontier_at_join,
                     TicketAnswer& answer) override;
+  bool PeekWaiting(std::uint64_t ticket, TicketAnswer& answer) const override {
+    return !given_back_.Contains(ticket) && published_.AnswerWaiting(ticket, 0, answer);
+  }
   void Join(std::string identity, Done<TicketAnswer> done) override;
   void Status(std::uint64_t ticket, std::uint64_t frontier_at_join,
               Done<TicketAnswer> done) override;
@@ -127,6 +131,10 @@ class RedisRoom final : public RoomState {
   bool SessionEnded(std::uint64_t session_ticket) override;
   // SET "<prefix>:{<room>}:once:<key>" NX PX keep: refused on every node while it lives.
   void ConsumeOnce(std::string key, std::chrono::milliseconds keep, Done<bool> done) override;
+  // The draw is kept in Redis (draw.lua: "<prefix>:{<room>}:draw" and ":drawp") and checked
+  // there; this node uses it at once, every other node from its next tick (the room hash's
+  // draw version changes: one GET of the order).
+  void Draw(std::uint64_t first, std::vector<std::uint64_t> order, Done<bool> done) override;
 
   // The configuration file's settings (start, reload): adopts the room's shared state.
   void Adopt(const RoomSpec& spec);
@@ -207,6 +215,22 @@ class RedisRoom final : public RoomState {
   std::set<std::uint64_t> given_back_order_;  // on the Redis thread
   // Forgets the places given back that the frontier has passed. On the Redis thread.
   void ForgetPassedGivenBack();
+
+  // The opening draw this node uses (nullptr: none), as of the room hash's draw version
+  // `draw_version_`; published_ holds the same for the polls. given_back_order_ holds places:
+  // they move with their tickets when the draw changes. On the Redis thread.
+  std::shared_ptr<const core::DrawnOrder> drawn_;
+  std::uint64_t draw_version_ = 0;
+  bool draw_reading_ = false;  // a GET of the draw is under way
+  void UseDraw(std::shared_ptr<const core::DrawnOrder> drawn, std::uint64_t version);
+  // Reads the draw of version `version` (or a later one) from Redis, then uses it.
+  void ReadDraw(std::uint64_t version);
+  std::uint64_t PlaceOf(std::uint64_t ticket) const {
+    return drawn_ ? drawn_->PlaceOf(ticket) : ticket;
+  }
+  std::uint64_t TicketAt(std::uint64_t place) const {
+    return drawn_ ? drawn_->TicketOf(place) : place;
+  }
 };
 
 // All rooms, their state in one Redis or a Redis Cluster shared by every node (see

@@ -119,6 +119,9 @@ class RoomState {
   // simply waiting (called, admitted, ended, unknown): then Status() decides, and may claim it.
   virtual bool StatusCached(std::uint64_t ticket, std::uint64_t frontier_at_join,
                             TicketAnswer& answer) = 0;
+  // What StatusCached would tell a waiting ticket, without being its poll: an observer's read
+  // (the traffic analysis judging the estimates) must not keep a silent ticket's place.
+  virtual bool PeekWaiting(std::uint64_t ticket, TicketAnswer& answer) const = 0;
   virtual void Join(std::string identity, Done<TicketAnswer> done) = 0;
   virtual void Status(std::uint64_t ticket, std::uint64_t frontier_at_join,
                       Done<TicketAnswer> done) = 0;
@@ -167,6 +170,13 @@ class RoomState {
   // more within its lifetime); a shared store sets the key with SET NX PX in the room's hash
   // slot, so that a key taken on one node is refused on every node.
   virtual void ConsumeOnce(std::string key, std::chrono::milliseconds keep, Done<bool> done) = 0;
+
+  // The opening draw (a schedule's shuffle, docs/control.md): the waiting tickets first..last
+  // are called in `order` (order[i] is the ticket at place first + i) from now on, on every
+  // node; a waiting ticket's position becomes its place - frontier. The bool: whether the room
+  // took it (core::Room::Draw: a permutation of issued, still waiting tickets, at most
+  // core::kMaxDrawnTickets, while no earlier draw is in use).
+  virtual void Draw(std::uint64_t first, std::vector<std::uint64_t> order, Done<bool> done) = 0;
 };
 
 // A room as the configuration describes it.

@@ -89,31 +89,24 @@ run('console_control', async () => {
       page.waitForResponse((r) => r.url().endsWith('/admin/api/v1/control/launch')
         && r.request().method() === 'PUT'),
       page.click('#control-apply')]);
-    if (answer.status() === 404) {
-      // This build has no PUT /admin/api/v1/control/{room}: the console says so.
-      await page.waitForSelector('#control-note:text("not there")');
-      console.log('console_control: SKIPPED the automatic control switch: '
-        + 'PUT /admin/api/v1/control/{room} answers 404 on this build');
-    } else {
-      assert.equal(answer.status(), 200, await answer.text());
-      await page.waitForFunction(() =>
-        document.querySelector('#control-state [data-figure=automatic]').textContent === 'off');
-      const off = (await api('GET', `${ADMIN}/admin/api/v1/control?room=launch`,
-        { token: ADMIN_TOKEN })).body.rooms.find((r) => r.room === 'launch');
-      assert.equal(off.enabled, false, JSON.stringify(off));
-      await page.check('#control-enabled');
-      await page.fill('#control-max-active-min', '5');
-      await page.fill('#control-max-active-max', '500');
-      await page.fill('#control-admit-rate-min', '1');
-      await page.fill('#control-admit-rate-max', '50');
-      await page.click('#control-apply');
-      await page.waitForFunction(() =>
-        document.querySelector('#control-state [data-figure=automatic]').textContent === 'on');
-      const on = (await api('GET', `${ADMIN}/admin/api/v1/control?room=launch`,
-        { token: ADMIN_TOKEN })).body.rooms.find((r) => r.room === 'launch');
-      assert.equal(on.enabled, true, JSON.stringify(on));
-      assert.deepEqual([on.max_active, on.admit_rate], [{ min: 5, max: 500 }, { min: 1, max: 50 }]);
-    }
+    assert.equal(answer.status(), 200, await answer.text());
+    await page.waitForFunction(() =>
+      document.querySelector('#control-state [data-figure=automatic]').textContent === 'off');
+    const off = (await api('GET', `${ADMIN}/admin/api/v1/control?room=launch`,
+      { token: ADMIN_TOKEN })).body.rooms.find((r) => r.room === 'launch');
+    assert.equal(off.enabled, false, JSON.stringify(off));
+    await page.check('#control-enabled');
+    await page.fill('#control-max-active-min', '5');
+    await page.fill('#control-max-active-max', '500');
+    await page.fill('#control-admit-rate-min', '1');
+    await page.fill('#control-admit-rate-max', '50');
+    await page.click('#control-apply');
+    await page.waitForFunction(() =>
+      document.querySelector('#control-state [data-figure=automatic]').textContent === 'on');
+    const on = (await api('GET', `${ADMIN}/admin/api/v1/control?room=launch`,
+      { token: ADMIN_TOKEN })).body.rooms.find((r) => r.room === 'launch');
+    assert.equal(on.enabled, true, JSON.stringify(on));
+    assert.deepEqual([on.max_active, on.admit_rate], [{ min: 5, max: 500 }, { min: 1, max: 50 }]);
 
     // session_timeout and session_max, changed at run time through the console.
     await page.goto(`${ADMIN}/console/#/room/shop`);

@@ -32,6 +32,8 @@ rooms:
     admit_rate: 2
     burst: 1
     claim_grace: 10s
+    # The API users the tests hold ahead of the browser never poll: abandonment would pass them.
+    abandon_after_polls: 0
     poll:
       min: 100ms
       max: 1s

@@ -180,7 +180,7 @@ class AdminTest(unittest.TestCase):
         self.assertEqual(policy, {
             "room": "strict", "max_active": 7, "admit_rate": 5, "burst": 3, "mode": "fifo",
             "queue_limit": 100, "session_timeout": "90s", "session_max": "0s", "claim_grace": "4s",
-            "poll": {"min": "200ms", "max": "1500ms"}})
+            "poll": {"min": "200ms", "max": "1500ms"}, "abandon_after_polls": 5})
         code, _, body = self.vwr.policy("no-such-room")
         self.assertEqual(code, 404)
         self.assertEqual(body["error"]["code"], "room_not_found")

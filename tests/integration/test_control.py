@@ -539,13 +539,14 @@ schedules:
     room: shop
     opens_at: %s
     prequeue: 3s
-    open: { mode: fifo, max_active: 50, admit_rate: 100 }
+    open: { mode: fifo, max_active: 1, admit_rate: 100 }
     shuffle: true
 rooms:
   - id: shop
     max_active: 50
     admit_rate: 100
     burst: 100
+    claim_grace: 60s
 """ % opens.strftime("%Y-%m-%dT%H:%M:%SZ")
         with VwrProcess(config) as vwr:
             def event():
@@ -565,10 +566,12 @@ rooms:
             self.assertEqual(event()["phase"], "prequeue")
             self.assertEqual(event()["commitment"], commitment)
             tickets = []
-            for _ in range(10):
+            for i in range(10):
                 code, body = vwr.join("shop")
                 self.assertEqual(code, 200, body)
                 self.assertEqual(body["status"], "waiting", "nobody enters before the opening")
+                # Before the opening a place is the arrival order (docs/control.md: not a promise).
+                self.assertEqual(body["position"], i + 1, body)
                 tickets.append(body["ticket"])
             wait_until(lambda: event().get("seed") is not None, timeout=8,
                        message="the seed was not revealed at the opening")
@@ -590,6 +593,35 @@ rooms:
             code, _, log = vwr.admin_request("GET", "/admin/api/v1/audit?room=shop")
             who = [e["operator"] for e in log["entries"]]
             self.assertIn("schedule:sale", who)
+            # Admissions follow the drawn order: one at a time (max_active 1), each claimed by
+            # polling every ticket in number order, then leaving so the next one is called. From
+            # the opening on, a waiting ticket's position is its drawn place and never grows.
+            admitted, told = [], {}
+            def poll_all():
+                offsets = set()  # position - drawn index, of the tickets first polled now
+                for number, ticket in enumerate(tickets, start=1):
+                    if number in admitted:
+                        continue
+                    code, body = vwr.status("shop", ticket)
+                    self.assertEqual(code, 200, body)
+                    if body["status"] == "admitted":
+                        admitted.append(number)
+                        code, _, _ = vwr.leave("shop", body["token"])
+                        self.assertEqual(code, 204)
+                        return True
+                    self.assertEqual(body["status"], "waiting", body)
+                    if number not in told:
+                        # The first poll after the opening: the place the draw gave it.
+                        offsets.add(body["position"] - order.index(number))
+                        self.assertEqual(len(offsets), 1, ("not in the drawn order", number, body))
+                    self.assertLessEqual(body["position"], told.get(number, body["position"]),
+                                         "a position grew after the opening")
+                    told[number] = body["position"]
+                return False
+            for _ in range(10):
+                wait_until(poll_all, timeout=10, message="nobody was called after %s" % admitted)
+            self.assertEqual(admitted, order, "admissions follow the order recomputed from the "
+                             "revealed seed")
 
 
 class HangingProbe(unittest.TestCase):

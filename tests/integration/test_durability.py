@@ -38,6 +38,7 @@ rooms:
     claim_grace: 600s
     poll: { min: 100ms, max: 1s }
     protection: { joins_per_ip: 0 }  # the whole crowd joins from this test's one address
+    abandon_after_polls: 0  # the acknowledged joins never poll; every place must survive
 store:
   fsync: interval
 """

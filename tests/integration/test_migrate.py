@@ -19,8 +19,11 @@ from vwr_harness import (VwrProcess, clean_env, config_yaml, embedded_only, json
 
 WAITING = 3000
 ADMITTED = 20
+# The crowd joins and then stays silent (the test polls a few of them): abandonment is off so
+# that every silent place is still there to move.
 ROOM = room_yaml("sale", max_active=ADMITTED, admit_rate=1000, burst=ADMITTED,
                  claim_grace="60s", session_timeout="10m", poll_min="100ms", poll_max="1s",
+                 abandon_after_polls=0,
                  match='[{host: "shop.example.com", path_prefix: "/"}]') + (
     "    protection:\n      joins_mode: \"off\"\n")
 

@@ -26,7 +26,11 @@ const MIN_POLL_MS = 250;
 const MAX_BACKOFF_MS = 30000;
 // The ticket's event stream (GET .../events, Server-Sent Events): the first event is due at
 // once; nothing within this means a proxy holds the stream back, and the SDK polls instead.
+// Never longer than the ticket's pollAfterMs (1 s at least): a stream held back before it
+// reached the server keeps no place, and a ticket silent for a few pollAfterMs is taken for
+// abandoned.
 const STREAM_FIRST_EVENT_MS = 5000;
+const STREAM_FIRST_EVENT_MIN_MS = 1000;
 // After the stream failed (an error, a 503 when the node has its most streams open, a proxy
 // that buffers), the SDK polls for this long before it tries the stream again.
 const STREAM_RETRY_AFTER_MS = 60000;
@@ -354,6 +358,7 @@ export class Waiter {
   #pow = null; // { challenge, nonce } for the next join
   #useStream;
   #streamRetryAt = 0; // polls only until then (the stream failed)
+  #pollAfterMs = STREAM_FIRST_EVENT_MS; // the last answer's
   #stopListening = null;
   #resolve;
   #reject;
@@ -581,7 +586,8 @@ export class Waiter {
         timer = setTimeout(() => done(outcome), ms);
       };
       this.#stopListening = done;
-      arm(STREAM_FIRST_EVENT_MS, { fallback: 'timeout' });
+      arm(Math.min(STREAM_FIRST_EVENT_MS, Math.max(STREAM_FIRST_EVENT_MIN_MS, this.#pollAfterMs)),
+        { fallback: 'timeout' });
       const parse = (e) => {
         try {
           const a = JSON.parse(e.data);
@@ -676,6 +682,7 @@ export class Waiter {
       progress: initial > 0 ? Math.min(100, Math.max(0, 100 - (position / initial) * 100)) : 0,
     };
     const pollAfter = Math.max(MIN_POLL_MS, Number(a.pollAfterMs) || 1000);
+    this.#pollAfterMs = pollAfter;
     switch (a.status) {
       case 'waiting':
         this.#emit(a.etaSeconds === null || a.etaSeconds === undefined ? 'paused' : 'waiting', fields);

@@ -2,13 +2,14 @@
 -- ARGV[10] = how long a new waiting ticket may stay silent before it is abandoned, in ms (the
 -- node works it out from the wait it tells the ticket; given even while abandonment is off).
 -- Returns {status, ticket, frontier_at_join, admitted_ms, identity, last, front, waiting, active,
---          called}.
+--          called, place (where a waiting ticket stands: its number, unless the opening draw
+--          moved it)}.
 local identity = ARGV[8]
 local max_call = tonumber(ARGV[9])
 local now = now_ms()
 local function answer(r, faj)
   local f = figures()
-  return {r[1], r[2], faj, r[3], r[4], f[1], f[2], f[3], f[4], f[5]}
+  return {r[1], r[2], faj, r[3], r[4], f[1], f[2], f[3], f[4], f[5], r[5] or r[2]}
 end
 
 if identity ~= '' then

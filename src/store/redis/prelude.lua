@@ -20,6 +20,17 @@
 --                        its next poll is due (join.lua; the nodes report polls at their tick)
 --   KEYS[12] aband ZSET  waiting tickets marked abandoned (out of waiting(); the frontier passes
 --                        them without a call): ticket -> ticket
+--   KEYS[13] draw  STRING the opening draw in use (draw.lua; core::DrawnOrder): its first ticket
+--                        (8 bytes, little-endian), then for each place first + i the ticket there
+--                        as ticket - first (4 bytes, little-endian). The room hash holds its first
+--                        and last tickets ('draw_first', 'draw_last': kept after it is passed, until
+--                        the next, whose draw.lua checks that its calls are claimed), its size
+--                        ('draw_n', 0: none in use) and a version ('draw_v', read by every tick).
+--   KEYS[14] drawp STRING the same draw the other way: for each ticket first + i its place as
+--                        place - first (4 bytes, little-endian)
+-- The line counts places: the frontier counts places, and a ticket's place is its number except
+-- inside the draw. Everything else (calls, sessions, identities, places given back ('w:'),
+-- deadlines and marks of abandonment) is kept by ticket, so that a draw moves nothing.
 -- A session is named by its ticket number in decimal, or, when admitted without a place in
 -- line (admit.lua), by 'b' and its number in the room's bypass range ('b7' is the node's
 -- core::kBypassTicketBase + 7: Lua's numbers are doubles and cannot hold 2^62 + n exactly).
@@ -30,6 +41,7 @@ local K_ROOM, K_IDENT, K_TIDENT, K_CALLS, K_SESS, K_SINFO, K_REVOKED = KEYS[1], 
     KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local K_SADM = KEYS[8]
 local K_DUE, K_ABAND = KEYS[11], KEYS[12]
+local K_DRAW, K_DRAWP = KEYS[13], KEYS[14]
 -- The most places one script passes without a call (given back or abandoned): a flood of joins
 -- that never polled is passed over several ticks, each bounded (core::Room::kSweepBudget).
 local kPassPerScript = 10000
@@ -88,8 +100,8 @@ local function expect_poll(n, now, after_ms)
   if after_ms > 0 then redis.call('ZADD', K_DUE, now + after_ms, n) end
 end
 
--- The frontier reaches place n: true when it is passed without a call (given back, or marked
--- abandoned: counted), false when it is called. Either way it is no longer watched.
+-- The frontier reaches ticket n's place: true when it is passed without a call (given back, or
+-- marked abandoned: counted), false when it is called. Either way it is no longer watched.
 local function pass_over(n)
   redis.call('ZREM', K_DUE, n)
   if redis.call('HDEL', K_IDENT, 'w:' .. n) == 1 then
@@ -102,6 +114,36 @@ local function pass_over(n)
     return true
   end
   return false
+end
+
+-- The draw in use, read once per script: its first ticket and size (0: none).
+local draw_first, draw_n
+local function drawn_range()
+  if not draw_n then
+    draw_n = num('draw_n')
+    draw_first = draw_n > 0 and num('draw_first') or 0
+  end
+  return draw_first, draw_n
+end
+
+-- The 4-byte little-endian number at index i (from 0) of `key`, after `skip` bytes.
+local function offset_at(key, skip, i)
+  local a, b, c, d = string.byte(redis.call('GETRANGE', key, skip + 4 * i, skip + 4 * i + 3), 1, 4)
+  return a + b * 256 + c * 65536 + d * 16777216
+end
+
+-- Where ticket n stands in line (core::Room::PlaceOf): its number outside the draw.
+local function place_of(n)
+  local first, count = drawn_range()
+  if count == 0 or n < first or n >= first + count then return n end
+  return first + offset_at(K_DRAWP, 0, n - first)
+end
+
+-- Who stands at place p (core::Room::TicketOf).
+local function ticket_of(p)
+  local first, count = drawn_range()
+  if count == 0 or p < first or p >= first + count then return p end
+  return first + offset_at(K_DRAW, 8, p - first)
 end
 
 local function free_slot()
@@ -174,13 +216,15 @@ local function issue_ticket(identity, frontier_at_join)
   return n
 end
 
--- Where ticket n stands; claims it when called. Returns {status, n, admitted_ms, identity}.
+-- Where ticket n stands; claims it when called. Returns {status, n, admitted_ms, identity,
+-- place (a waiting one's; else n)}.
 local function resolve(n, now)
   local last, front = num('last'), num('front')
   if n == 0 or n > last then return {'expired', n, 0, ''} end
-  if n > front then
+  local place = place_of(n)
+  if place > front then
     if redis.call('HEXISTS', K_IDENT, 'w:' .. n) == 1 then return {'expired', n, 0, ''} end
-    return {P.mode == 'reject' and 'rejected' or 'waiting', n, 0, ''}
+    return {P.mode == 'reject' and 'rejected' or 'waiting', n, 0, '', place}
   end
   local called_at = redis.call('ZSCORE', K_CALLS, n)
   if called_at then
@@ -202,7 +246,7 @@ local function resolve(n, now)
   return {'expired', n, 0, ''}
 end
 
--- Whether place n is passed without a call when the frontier reaches it.
+-- Whether ticket n's place is passed without a call when the frontier reaches it.
 local function passed_over(n)
   return redis.call('HEXISTS', K_IDENT, 'w:' .. n) == 1 or redis.call('ZSCORE', K_ABAND, n)
 end
@@ -216,21 +260,34 @@ local function call_next(count, now)
   local called, passed = 0, 0
   while called < count and front < last and passed < kPassPerScript do
     front = front + 1
-    if pass_over(front) then
+    local n = ticket_of(front)
+    if pass_over(n) then
       passed = passed + 1
     else
-      redis.call('ZADD', K_CALLS, now, front)
+      redis.call('ZADD', K_CALLS, now, n)
       called = called + 1
     end
   end
   -- Places given back or abandoned right behind the frontier are passed over now: nobody waits
   -- for them.
-  while front < last and passed < kPassPerScript and passed_over(front + 1) do
+  while front < last and passed < kPassPerScript and passed_over(ticket_of(front + 1)) do
     front = front + 1
-    pass_over(front)
+    pass_over(ticket_of(front))
     passed = passed + 1
   end
-  if front ~= start then redis.call('HSET', K_ROOM, 'front', front) end
+  if front ~= start then
+    redis.call('HSET', K_ROOM, 'front', front)
+    -- Every place of the draw passed: its tickets are called (by ticket) or gone, so their places
+    -- are their numbers again as far as the frontier can tell, and the next draw may come. The
+    -- nodes drop it at their next tick ('draw_v').
+    local first, n = drawn_range()
+    if n > 0 and front >= first + n - 1 then
+      redis.call('HSET', K_ROOM, 'draw_n', 0)
+      redis.call('HINCRBY', K_ROOM, 'draw_v', 1)
+      redis.call('UNLINK', K_DRAW, K_DRAWP)
+      draw_n, draw_first = 0, 0
+    end
+  end
 end
 
 -- Gives back place n before its session begins (core::Room::Withdraw): a waiting one leaves the
@@ -239,7 +296,7 @@ end
 local function withdraw(n)
   n = tonumber(n)
   if not n then return 0 end
-  if n > num('front') and n <= num('last') then
+  if n > 0 and n <= num('last') and place_of(n) > num('front') then
     if redis.call('HSETNX', K_IDENT, 'w:' .. n, 1) == 0 then return 0 end
     redis.call('HINCRBY', K_ROOM, 'departed', 1)
     -- Counted once, as given back, not as abandoned as well.

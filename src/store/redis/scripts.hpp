@@ -16,5 +16,6 @@ extern const char* const kAdopt;
 extern const char* const kSetPolicy;
 extern const char* const kAdmit;
 extern const char* const kWithdraw;
+extern const char* const kDraw;
 
 }  // namespace vwr::store::redis_scripts

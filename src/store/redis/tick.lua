@@ -11,6 +11,7 @@
 --          policy in force (as encoded by the nodes), nodes serving the room, bypass,
 --          where the node's reading stands now, {session, ended_at_ms, ...} revoked from where it
 --          stood, withdrawn, abandoned (passed without a call), marked abandoned now,
+--          the draw's version (a node that holds another reads the draw key again),
 --          {sl1, ..., sl12, sl_ms} the session lengths (prelude's count_length)}.
 local K_LEASE, K_NODES = KEYS[9], KEYS[10]
 local session_max_ms = tonumber(ARGV[13]) or 0
@@ -46,7 +47,7 @@ do
     -- the frontier: the frontier only passes marked tickets in this script or a join).
     for i = 15, #ARGV - 1, 2 do
       local n, after = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
-      if n and after and n > front and n <= last and
+      if n and after and n > 0 and n <= last and place_of(n) > front and
           redis.call('HEXISTS', K_IDENT, 'w:' .. n) == 0 then
         redis.call('ZREM', K_ABAND, n)
         redis.call('ZADD', K_DUE, now + after, n)
@@ -66,7 +67,7 @@ if holder == node then
                                   tonumber(ARGV[14]))) do
       redis.call('ZREM', K_DUE, t)
       local n = tonumber(t)
-      if n > front and n <= last and redis.call('HEXISTS', K_IDENT, 'w:' .. n) == 0 then
+      if n <= last and place_of(n) > front and redis.call('HEXISTS', K_IDENT, 'w:' .. n) == 0 then
         redis.call('ZADD', K_ABAND, n, n)
       end
     end
@@ -149,6 +150,6 @@ return {ticked, f[1], f[2], f[3], redis.call('ZCARD', K_SESS), redis.call('ZCARD
         num('rejected'), num('full'), num('admissions'), num('immediate'), num('no_shows'),
         num('expired'), num('leaves'), num('rejoins'), holder,
         redis.call('HGET', K_ROOM, 'policy') or '', nodes, num('bypass'), revoked_to, revoked,
-        num('withdrawn'), num('abandoned'), redis.call('ZCARD', K_ABAND),
+        num('withdrawn'), num('abandoned'), redis.call('ZCARD', K_ABAND), num('draw_v'),
         redis.call('HMGET', K_ROOM, 'sl1', 'sl2', 'sl3', 'sl4', 'sl5', 'sl6', 'sl7', 'sl8', 'sl9',
                    'sl10', 'sl11', 'sl12', 'sl_ms')}

@@ -59,6 +59,7 @@ auto Fields(const core::TicketWithdrawn& e) { return std::tie(e.number); }
 auto Fields(const core::WithdrawnCheckpoint& e) { return std::tie(e.withdrawn); }
 auto Fields(const core::TicketAbandoned& e) { return std::tie(e.number); }
 auto Fields(const core::AbandonedCheckpoint& e) { return std::tie(e.abandoned); }
+auto Fields(const core::TicketsDrawn& e) { return std::tie(e.first, e.order); }
 
 bool SameEvent(const core::RoomEvent& a, const core::RoomEvent& b) {
   if (a.index() != b.index()) return false;
@@ -167,6 +168,10 @@ std::vector<Sample> Samples() {
   s.push_back({"r", core::WithdrawnCheckpoint{7}});
   s.push_back({"r", core::TicketAbandoned{kU64Max}});
   s.push_back({"r", core::AbandonedCheckpoint{9}});
+  s.push_back({"r", core::TicketsDrawn{1, {1}}});
+  s.push_back({"r", core::TicketsDrawn{11, {18, 11, 20, 13, 12, 19, 14, 15, 17, 16}}});
+  s.push_back({"r", core::TicketsDrawn{0, {}}});  // not a draw; the room refuses it, not the codec
+  s.push_back({"r", core::TicketsDrawn{kU64Max, {kU64Max, 0}}});
   return s;
 }
 
@@ -312,6 +317,8 @@ TEST(EventCodec, BytesMatchTheDocumentedFormat) {
   EXPECT_EQ(Hex(Encode("r", core::WithdrawnCheckpoint{5})), Hex("\x0f\x01r\x05"s));
   EXPECT_EQ(Hex(Encode("r", core::TicketAbandoned{300})), Hex("\x10\x01r\xac\x02"s));
   EXPECT_EQ(Hex(Encode("r", core::AbandonedCheckpoint{5})), Hex("\x11\x01r\x05"s));
+  EXPECT_EQ(Hex(Encode("r", core::TicketsDrawn{3, {4, 3, 130}})),
+            Hex("\x12\x01r\x03\x03\x04\x03\x82\x01"s));
 
   core::Policy base;  // the defaults
   core::Policy policy;
@@ -370,7 +377,7 @@ TEST(EventCodec, TrailingByteIsRejected) {
 TEST(EventCodec, UnknownTagIsRejected) {
   const std::string valid = Encode("r", core::CallExpired{1});
   ASSERT_TRUE(Decode(valid).has_value());
-  for (int tag : {0, 18, 19, 0x7f, 0x80, 0xff}) {
+  for (int tag : {0, 19, 20, 0x7f, 0x80, 0xff}) {
     std::string bytes = valid;
     bytes[0] = static_cast<char>(tag);
     EXPECT_FALSE(Decode(bytes).has_value()) << "tag " << tag;
@@ -454,6 +461,25 @@ TEST(EventCodec, HugeLengthIsRejectedWithoutAllocating) {
   // A room id length of UINT64_MAX, and an identity length of 2^32 on a short payload.
   EXPECT_FALSE(Decode("\x06\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01r\x01"s).has_value());
   EXPECT_FALSE(Decode("\x01\x01r\x01\x00\x80\x80\x80\x80\x10xyz"s).has_value());
+}
+
+TEST(EventCodec, DrawLongerThanItsBytesOrTheLimitIsRejectedWithoutAllocating) {
+  using namespace std::string_literals;
+  // A count of 2^40 tickets on a three-byte payload, and one over core::kMaxDrawnTickets.
+  EXPECT_FALSE(Decode("\x12\x01r\x01\x80\x80\x80\x80\x80\x20\x01\x02\x03"s).has_value());
+  std::string over = Encode("r", core::TicketsDrawn{1, {}});
+  over.pop_back();  // the count 0
+  std::string count;
+  std::uint64_t n = core::kMaxDrawnTickets + 1;
+  while (n >= 0x80) {
+    count += static_cast<char>((n & 0x7f) | 0x80);
+    n >>= 7;
+  }
+  count += static_cast<char>(n);
+  EXPECT_FALSE(Decode(over + count + std::string(core::kMaxDrawnTickets + 1, '\x01')).has_value());
+  // The same layout at the limit decodes.
+  std::vector<std::uint64_t> all(core::kMaxDrawnTickets, 1);
+  EXPECT_TRUE(Decode(Encode("r", core::TicketsDrawn{1, all})).has_value());
 }
 
 TEST(EventCodec, NonFiniteAdmitRateIsRejected) {

@@ -218,6 +218,13 @@ class RoomStateContract : public testing::TestWithParam<Kind> {
     return Await(future);
   }
 
+  bool Draw(std::uint64_t first, std::vector<std::uint64_t> order) {
+    std::promise<boost::system::result<bool>> done;
+    auto future = done.get_future();
+    Room().Draw(first, std::move(order), [&done](auto r) { done.set_value(std::move(r)); });
+    return Await(future);
+  }
+
   static bool LeaveIdentity(RoomState& room, std::string identity) {
     std::promise<boost::system::result<bool>> done;
     auto future = done.get_future();
@@ -1101,6 +1108,22 @@ TEST_P(RoomStateContract, ASilentTicketLeavesTheLineAndIsPassedWithoutASlot) {
   EXPECT_EQ(f.queue_size, 0u);
 }
 
+TEST_P(RoomStateContract, AnObserversReadIsNotAPoll) {
+  Open(AbandonPolicy());
+  const TicketAnswer holder = Join();
+  ASSERT_EQ(holder.status, TicketStatus::kAdmitted);
+  const TicketAnswer a = Join(), silent = Join();
+  ASSERT_EQ(silent.status, TicketStatus::kWaiting);
+  // The traffic analysis reads what `silent` is told, again and again: that keeps no place.
+  ASSERT_TRUE(PollUntil({a}, [&] {
+    TicketAnswer told;
+    if (Room().PeekWaiting(silent.ticket, told)) {
+      EXPECT_EQ(told.position, 2u);
+    }
+    return Room().Figures().queue_size == 1;
+  })) << "reading the silent ticket's answer kept it in line";
+}
+
 TEST_P(RoomStateContract, ATicketThatPollsAgainBeforeItsTurnKeepsItsPlace) {
   Open(AbandonPolicy());
   const TicketAnswer holder = Join();
@@ -1206,6 +1229,170 @@ TEST_P(RoomStateContract, AbandonAfterPollsIsChangedAtRunTimeAndZeroTurnsItOff) 
       << "switched on: the silent ticket leaves after its allowance";
   EXPECT_EQ(Status(silent).status, TicketStatus::kWaiting) << "and comes back when it polls";
   ASSERT_TRUE(PollUntil({present, silent}, [&] { return Room().Figures().queue_size == 2; }));
+}
+
+// The opening draw: the line counts places, and the tickets of the draw stand where it put them.
+TEST_P(RoomStateContract, AdmissionsFollowTheDrawnOrderAndPositionsNeverGrow) {
+  core::Policy p = BasePolicy();
+  p.max_active = 1;
+  Open(p);
+  const TicketAnswer holder = Join();
+  ASSERT_EQ(holder.status, TicketStatus::kAdmitted);
+  std::vector<TicketAnswer> line;
+  for (int i = 0; i < 5; ++i) line.push_back(Join());
+  ASSERT_EQ(line.back().status, TicketStatus::kWaiting);
+  const std::vector<std::uint64_t> order{5, 3, 6, 2, 4};
+  ASSERT_TRUE(Draw(2, order));
+  // Every poll from now on (cached or not) gives the drawn place less the frontier (1).
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    const TicketAnswer a = Status(line[order[i] - 2]);
+    EXPECT_EQ(a.status, TicketStatus::kWaiting);
+    EXPECT_EQ(a.position, i + 1) << "ticket " << order[i] << " is drawn at place " << i + 2;
+  }
+  EXPECT_EQ(Room().Figures().queue_size, 5u);
+  DrainInOrder(holder.ticket, line);
+  EXPECT_EQ(admitted_, order) << "called in the drawn order, not by number";
+  const RoomFigures f =
+      FiguresWhen([](const RoomFigures& g) { return g.counters.admissions == 6; });
+  EXPECT_EQ(f.counters.no_shows, 0u);
+  EXPECT_EQ(f.queue_size, 0u);
+  // Behind the draw the line is in arrival order again, and a newcomer's position counts places.
+  ASSERT_TRUE(Leave(admitted_.back()));
+  const TicketAnswer inside = Join();
+  const TicketAnswer after = Join();
+  EXPECT_EQ(after.status, TicketStatus::kWaiting);
+  EXPECT_EQ(Status(after).position, 1u);
+  EXPECT_EQ(inside.status, TicketStatus::kAdmitted);
+}
+
+// Attack: an order that is not a permutation of waiting tickets (a ticket twice, one outside the
+// range, one not issued, one already called) must not reorder the line or take anyone's place.
+TEST_P(RoomStateContract, AForgedDrawIsRefusedAndChangesNothing) {
+  core::Policy p = BasePolicy();
+  p.max_active = 1;
+  Open(p);
+  const TicketAnswer holder = Join();
+  std::vector<TicketAnswer> line;
+  for (int i = 0; i < 4; ++i) line.push_back(Join());  // tickets 2..5
+  EXPECT_FALSE(Draw(2, {5, 5, 3, 2})) << "a ticket twice (and one left out)";
+  EXPECT_FALSE(Draw(2, {2, 3, 4, 9})) << "a ticket outside first..last";
+  EXPECT_FALSE(Draw(2, {2, 3, 4, 5, 6, 7})) << "tickets not issued";
+  EXPECT_FALSE(Draw(1, {5, 4, 3, 2, 1})) << "a ticket already called (admitted)";
+  EXPECT_FALSE(Draw(0, {1})) << "no ticket 0";
+  EXPECT_FALSE(Draw(2, {})) << "an empty draw";
+  for (const TicketAnswer& t : line) {
+    EXPECT_EQ(Status(t).position, t.ticket - 1) << "ticket " << t.ticket << " kept its place";
+  }
+  // A true draw is taken; a second one while it is in use is not.
+  ASSERT_TRUE(Draw(3, {5, 3, 4}));
+  EXPECT_FALSE(Draw(3, {3, 4, 5})) << "one draw at a time";
+  DrainInOrder(holder.ticket, line);
+  EXPECT_EQ(admitted_, (std::vector<std::uint64_t>{2, 5, 3, 4}));
+}
+
+// One draw at a time: a second waits until every place of the first is settled, its last call
+// claimed included (its calls are placed by the first draw).
+TEST_P(RoomStateContract, ASecondDrawWaitsUntilTheFirstIsSettled) {
+  core::Policy p = BasePolicy();
+  p.max_active = 1;
+  Open(p);
+  const TicketAnswer holder = Join();
+  const TicketAnswer drawn = Join();  // 2
+  ASSERT_TRUE(Draw(2, {2}));
+  ASSERT_TRUE(Leave(holder.ticket));
+  ASSERT_TRUE(TickUntil([&] { return Room().Figures().called_unclaimed == 1; }));
+  const TicketAnswer next = Join();  // 3: the call of 2 holds the only slot
+  ASSERT_EQ(next.status, TicketStatus::kWaiting);
+  EXPECT_FALSE(Draw(3, {3})) << "the call of the first draw is not claimed yet";
+  EXPECT_EQ(Status(drawn).status, TicketStatus::kAdmitted);
+  // (The embedded room drops settled calls at its tick.)
+  EXPECT_TRUE(TickUntil([&] { return Draw(3, {3}); })) << "the first draw is settled";
+}
+
+TEST_P(RoomStateContract, ATicketGivenBackInTheDrawnRangeIsPassedOver) {
+  core::Policy p = BasePolicy();
+  p.max_active = 1;
+  Open(p);
+  const TicketAnswer holder = Join();
+  std::vector<TicketAnswer> line;
+  for (int i = 0; i < 4; ++i) line.push_back(Join());  // tickets 2..5
+  // Given back before the draw (the draw may still name it) and after it.
+  EXPECT_TRUE(Withdraw(3));
+  ASSERT_TRUE(Draw(2, {4, 3, 5, 2}));
+  EXPECT_TRUE(Withdraw(5));
+  EXPECT_FALSE(Withdraw(5)) << "once";
+  TicketAnswer cached;
+  for (std::uint64_t gone : {3u, 5u}) {
+    EXPECT_FALSE(Room().StatusCached(gone, line[gone - 2].frontier_at_join, cached));
+    EXPECT_EQ(Status(line[gone - 2]).status, TicketStatus::kExpired) << gone;
+  }
+  EXPECT_EQ(Room().Figures().queue_size, 2u);
+  EXPECT_EQ(Status(line[2]).position, 1u) << "ticket 4 is drawn first";
+  EXPECT_EQ(Status(line[0]).position, 4u) << "ticket 2 is drawn last: places count, not people";
+  DrainInOrder(holder.ticket, {line[0], line[2]});
+  EXPECT_EQ(admitted_, (std::vector<std::uint64_t>{4, 2}));
+  const RoomFigures f =
+      FiguresWhen([](const RoomFigures& g) { return g.counters.admissions == 3; });
+  EXPECT_EQ(f.counters.withdrawn, 2u);
+  EXPECT_EQ(f.counters.no_shows, 0u) << "a place given back takes no call";
+  EXPECT_EQ(f.queue_size, 0u);
+}
+
+TEST_P(RoomStateContract, ASilentTicketInTheDrawnRangeIsPassedAfterAFreshAllowance) {
+  Open(AbandonPolicy());
+  const TicketAnswer holder = Join();
+  const TicketAnswer a = Join(), silent = Join(), c = Join();  // 2, 3, 4
+  ASSERT_EQ(c.status, TicketStatus::kWaiting);
+  ASSERT_TRUE(Draw(2, {4, 3, 2}));
+  ASSERT_TRUE(PollUntil({a, c}, [&] { return Room().Figures().queue_size == 2; }))
+      << "the silent ticket stayed in the line";
+  EXPECT_EQ(Status(a).position, 3u) << "its drawn place";
+  DrainInOrder(holder.ticket, {a, c});
+  EXPECT_EQ(admitted_, (std::vector<std::uint64_t>{c.ticket, a.ticket}));
+  EXPECT_EQ(Status(silent).status, TicketStatus::kExpired);
+  const RoomFigures f = FiguresWhen([](const RoomFigures& g) { return g.counters.abandoned == 1; });
+  EXPECT_EQ(f.counters.no_shows, 0u);
+}
+
+TEST_P(RoomStateContract, ADrawMadeOnOneNodeGivesEveryNodeTheDrawnPlaces) {
+  if (GetParam() == Kind::kEmbedded) GTEST_SKIP() << "one node";
+  core::Policy p = BasePolicy();
+  p.max_active = 1;
+  Open(p);
+  std::unique_ptr<RedisStore> other = OpenNode("other-node");
+  const TicketAnswer holder = Join();
+  const TicketAnswer b = Join(), c = Join(), d = Join();  // 2, 3, 4
+  ASSERT_EQ(d.status, TicketStatus::kWaiting);
+  RoomState& there = *other->Find("r");
+  auto cached_position = [&there](const TicketAnswer& t) -> std::uint64_t {
+    TicketAnswer a;
+    return there.StatusCached(t.ticket, t.frontier_at_join, a) ? a.position : 0;
+  };
+  ASSERT_TRUE(AfterOneTick(*other, [&] { return cached_position(d) == 3; }));
+  ASSERT_TRUE(Draw(2, {4, 2, 3}));
+  // The other node learns the draw at its next tick and answers its polls from it.
+  EXPECT_TRUE(AfterOneTick(*other,
+                           [&] {
+                             return cached_position(d) == 1 && cached_position(b) == 2 &&
+                                    cached_position(c) == 3;
+                           }))
+      << "positions there: " << cached_position(d) << ", " << cached_position(b) << ", "
+      << cached_position(c);
+  // The call follows the draw (whichever node holds the lease): ticket 4 is called first, and
+  // no node answers it as waiting any more.
+  ASSERT_TRUE(Leave(holder.ticket));
+  ASSERT_TRUE(TickUntil([&] {
+    other->Tick();
+    return Room().Figures().called_unclaimed == 1;
+  }));
+  EXPECT_TRUE(AfterOneTick(*other, [&] {
+    TicketAnswer a;
+    return !there.StatusCached(d.ticket, d.frontier_at_join, a) && cached_position(b) == 1;
+  })) << "ticket 4 is called; ticket 2 is next";
+  EXPECT_EQ(AwaitDecided(d).status, TicketStatus::kAdmitted);
+  EXPECT_EQ(Status(b).status, TicketStatus::kWaiting);
+  EXPECT_EQ(Status(b).position, 1u);
+  other->Close();
 }
 
 INSTANTIATE_TEST_SUITE_P(BothStores, RoomStateContract,

@@ -425,6 +425,9 @@ class FailingRoom final : public store::RoomState {
   std::uint64_t incarnation() const override { return inner_.incarnation(); }
   const core::Policy& policy() const override { return inner_.policy(); }
   bool fail_open() const override { return fail_open_; }
+  bool PeekWaiting(std::uint64_t ticket, store::TicketAnswer& answer) const override {
+    return inner_.PeekWaiting(ticket, answer);
+  }
   bool StatusCached(std::uint64_t ticket, std::uint64_t frontier_at_join,
                     store::TicketAnswer& answer) override {
     return inner_.StatusCached(ticket, frontier_at_join, answer);
@@ -474,6 +477,11 @@ class FailingRoom final : public store::RoomState {
                    store::Done<bool> done) override {
     if (Unreachable(done)) return;
     inner_.ConsumeOnce(std::move(key), keep, std::move(done));
+  }
+  void Draw(std::uint64_t first, std::vector<std::uint64_t> order,
+            store::Done<bool> done) override {
+    if (Unreachable(done)) return;
+    inner_.Draw(first, std::move(order), std::move(done));
   }
 
  private:

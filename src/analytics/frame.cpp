@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/room_counters.hpp"
 #include "util/varint.hpp"
 
 namespace vwr::analytics {
@@ -19,6 +20,18 @@ constexpr std::array<DistributionSpec, kDistributionCount> kSpecs = {{
     {"eta_poll_error", {0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5}, 1e3},
 }};
 
+// Session lengths are the store's counts (core::RoomCounters::session_lengths): the same buckets.
+constexpr bool SessionLengthBoundsAreTheStores() {
+  const auto& bounds = kSpecs[static_cast<std::size_t>(Distribution::kSessionLength)].bounds;
+  for (std::size_t b = 0; b < bounds.size(); ++b) {
+    if (bounds[b] != static_cast<double>(core::kSessionLengthBoundsSeconds[b])) return false;
+  }
+  return core::kSessionLengthBuckets == kBucketCount &&
+         kSpecs[static_cast<std::size_t>(Distribution::kSessionLength)].sum_scale == 1e3;
+}
+static_assert(SessionLengthBoundsAreTheStores(),
+              "session_length's buckets and sum (ms) are core::SessionLengths'");
+
 bool IsDistributionOf(FieldId id, Distribution d) {
   return id >= BucketField(d, 0) && id <= SumField(d);
 }
@@ -26,7 +39,8 @@ bool IsDistributionOf(FieldId id, Distribution d) {
 }  // namespace
 
 FieldKind KindOf(FieldId id) {
-  if ((id >= field::kJoins && id <= field::kWithdrawn) || id == field::kAbandoned) {
+  if ((id >= field::kJoins && id <= field::kWithdrawn) || id == field::kAbandoned ||
+      IsDistributionOf(id, Distribution::kSessionLength)) {
     return FieldKind::kTotal;
   }
   if ((id >= field::kWaiting && id <= field::kMode) || id == field::kSampled) {

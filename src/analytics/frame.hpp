@@ -94,7 +94,8 @@ FieldKind KindOf(FieldId id);
 // A distribution kept as fixed buckets in a frame.
 enum class Distribution : std::uint8_t {
   kPollLatency,    // seconds a status poll took on the server (node)
-  kSessionLength,  // seconds from admission to the session's end (node)
+  kSessionLength,  // seconds from admission to the session's end, every way a session ends
+                   // (total: the store's core::RoomCounters::session_lengths)
   kWaitTime,       // seconds from join to call, every called ticket (derived)
   kEtaError,       // |ETA told at join − real wait| / real wait, tickets that waited ≥ 1 s
                    // (derived)

@@ -165,17 +165,6 @@ void RoomRecorder::RecordVisitor(Shard& s, bool shared, const Visitor& who,
   Add(s, shared, static_cast<FieldId>(field::kUaBrowser + static_cast<FieldId>(agent)), weight);
 }
 
-void RoomRecorder::SessionEnded(util::Duration length) noexcept {
-  bool shared = false;
-  Shard& s = MyShard(shared);
-  const double seconds = util::ToSeconds(length);
-  Add(s, shared,
-      BucketField(Distribution::kSessionLength, BucketOf(Distribution::kSessionLength, seconds)),
-      1);
-  Add(s, shared, SumField(Distribution::kSessionLength),
-      static_cast<std::uint64_t>(std::max<std::int64_t>(0, util::ToMillis(length))));
-}
-
 void RoomRecorder::EndedByOperator(std::uint64_t sessions) noexcept {
   bool shared = false;
   Shard& s = MyShard(shared);

@@ -77,7 +77,7 @@ struct RecorderOptions {
 
 // The hot-path side of one room's statistics: what handlers call on every request.
 //
-// Thread-safety: the recording calls (Request, SessionEnded, EndedByOperator) from any thread,
+// Thread-safety: the recording calls (Request, EndedByOperator) from any thread,
 // lock-free and allocation-free: each thread adds to a shard of its own (cumulative counters
 // written by a single thread, so a plain load and store). The breakdowns go into per-shard
 // Space-Saving sketches in two epochs: a writer announces the epoch it writes (one seq_cst
@@ -100,8 +100,6 @@ class RoomRecorder {
   // visitor carries in the breakdowns, 0 when this one is not sampled (see poll_sample).
   std::uint64_t Count(const RequestRecord& request) noexcept;
   void AddVisitor(const Visitor& visitor, std::uint64_t weight) noexcept;
-  // A session ended (leave, idleness, an operator): how long it lasted.
-  void SessionEnded(util::Duration length) noexcept;
   // An operator ended `sessions` sessions (admin API: one, or every session of the room). They
   // are leaves to the store too: `leaves` counts them, `ended_by_operator` says how many of
   // those an operator ended.

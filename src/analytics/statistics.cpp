@@ -66,18 +66,25 @@ Statistics::RoomSeries& Statistics::SeriesOf(const std::string& room) {
 
 std::array<std::uint64_t, Statistics::kTotalFields> Statistics::TotalsOf(
     const core::RoomCounters& c) {
-  return {c.joins,
-          c.immediate,
-          c.joins - std::min(c.joins, c.immediate),
-          c.rejected,
-          c.full,
-          c.bypass,
-          c.admissions - std::min(c.admissions, c.immediate),
-          c.leaves,
-          c.expired_sessions,
-          c.no_shows,
-          c.withdrawn,
-          c.abandoned};
+  std::array<std::uint64_t, kTotalFields> totals = {
+      c.joins,
+      c.immediate,
+      c.joins - std::min(c.joins, c.immediate),
+      c.rejected,
+      c.full,
+      c.bypass,
+      c.admissions - std::min(c.admissions, c.immediate),
+      c.leaves,
+      c.expired_sessions,
+      c.no_shows,
+      c.withdrawn,
+      c.abandoned};
+  // Then session_length, bucket by bucket and the sum (ms, the field's unit).
+  for (std::size_t b = 0; b < core::kSessionLengthBuckets; ++b) {
+    totals[kCounterFields + b] = c.session_lengths.buckets[b];
+  }
+  totals[kCounterFields + kBucketCount] = c.session_lengths.sum_ms;
+  return totals;
 }
 
 bool Statistics::Baseline(const std::vector<RoomSample>& samples) {
@@ -563,7 +570,9 @@ void Statistics::RenderPrometheus(std::string& out) const {
             "Time from join to call of each called ticket (this node's rooms; in Redis mode the "
             "node that ticks the room).",
             Distribution::kWaitTime);
-  histogram("vwr_session_length_seconds", "Time from admission to the end of each session.",
+  histogram("vwr_session_length_seconds",
+            "Time from admission to the end of each session (a leave, idleness, session_max, an "
+            "operator), since this node started (in Redis mode every node's sessions).",
             Distribution::kSessionLength);
   AppendHelp(out, "vwr_room_surges_total", "counter",
              "Surges of a room's request rate over its baseline.");

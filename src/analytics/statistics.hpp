@@ -123,10 +123,14 @@ class Statistics {
   std::int64_t last_second() const;
 
  private:
-  // The store's counts: kJoins..kWithdrawn, then kAbandoned (TotalField).
-  static constexpr std::size_t kTotalFields = field::kWithdrawn - field::kJoins + 2;
-  static constexpr FieldId TotalField(std::size_t i) {
-    return i + 1 < kTotalFields ? static_cast<FieldId>(field::kJoins + i) : field::kAbandoned;
+  // The store's counts: kJoins..kWithdrawn, then kAbandoned, then session_length's buckets and
+  // sum (TotalField).
+  static constexpr std::size_t kCounterFields = field::kWithdrawn - field::kJoins + 2;
+  static constexpr std::size_t kTotalFields = kCounterFields + kFieldsPerDistribution;
+  static FieldId TotalField(std::size_t i) {
+    if (i + 1 < kCounterFields) return static_cast<FieldId>(field::kJoins + i);
+    if (i + 1 == kCounterFields) return field::kAbandoned;
+    return BucketField(Distribution::kSessionLength, i - kCounterFields);
   }
   struct Mark {  // the line at the end of a second
     std::int64_t second;

@@ -141,7 +141,7 @@ TicketOutcome Room::Resolve(std::uint64_t number, std::uint64_t frontier_at_join
     // A bypass session was never in line: it is admitted while it lives, and that is all.
     if (auto it = sessions_.find(number); it != sessions_.end()) {
       if (PastSessionMax(it->second, now)) {
-        EndAtSessionMax(it);
+        EndAtSessionMax(it, now);
         out.status = TicketStatus::kExpired;
         return out;
       }
@@ -187,7 +187,7 @@ TicketOutcome Room::Resolve(std::uint64_t number, std::uint64_t frontier_at_join
   }
   if (auto it = sessions_.find(number); it != sessions_.end()) {
     if (PastSessionMax(it->second, now)) {
-      EndAtSessionMax(it);
+      EndAtSessionMax(it, now);
       out.status = TicketStatus::kExpired;
       return out;
     }
@@ -220,7 +220,7 @@ bool Room::Heartbeat(std::uint64_t session_ticket, const Instant& now) {
   if (it == sessions_.end()) return false;
   if (PastSessionMax(it->second, now)) {
     // However active, a session ends at its cap: no heartbeat buys more time inside.
-    EndAtSessionMax(it);
+    EndAtSessionMax(it, now);
     return false;
   }
   MarkSeen(it->second, now);
@@ -232,26 +232,29 @@ bool Room::PastSessionMax(const Session& session, const Instant& now) const {
          session.admitted_unix_ms + policy_.session_max.count() <= now.unix_ms;
 }
 
-void Room::EndAtSessionMax(std::unordered_map<std::uint64_t, Session>::iterator it) {
-  Emit(SessionEnded{it->first, EndReason::kIdle});
+void Room::EndAtSessionMax(std::unordered_map<std::uint64_t, Session>::iterator it,
+                           const Instant& now) {
+  Emit(SessionEnded{it->first, EndReason::kIdle, now.unix_ms});
+  CountLength(it->second, now.unix_ms);
   EndSession(it);
   ++counters_.expired_sessions;
 }
 
-bool Room::Leave(std::uint64_t session_ticket) {
+bool Room::Leave(std::uint64_t session_ticket, const Instant& now) {
   auto it = sessions_.find(session_ticket);
   if (it == sessions_.end()) return false;
-  Emit(SessionEnded{session_ticket, EndReason::kLeave});
+  Emit(SessionEnded{session_ticket, EndReason::kLeave, now.unix_ms});
+  CountLength(it->second, now.unix_ms);
   EndSession(it);
   ++counters_.leaves;
   return true;
 }
 
-std::uint64_t Room::LeaveAll() {
+std::uint64_t Room::LeaveAll(const Instant& now) {
   // A copy: each Leave takes its session out of the idle order.
   const std::vector<std::uint64_t> tickets(idle_order_.begin(), idle_order_.end());
   std::uint64_t ended = 0;
-  for (const std::uint64_t ticket : tickets) ended += Leave(ticket) ? 1 : 0;
+  for (const std::uint64_t ticket : tickets) ended += Leave(ticket, now) ? 1 : 0;
   return ended;
 }
 
@@ -274,11 +277,11 @@ bool Room::Withdraw(std::uint64_t number) {
   return true;
 }
 
-bool Room::LeaveIdentity(std::string_view identity) {
+bool Room::LeaveIdentity(std::string_view identity, const Instant& now) {
   auto it = identities_.find(identity);
   if (it == identities_.end()) return false;
   const std::uint64_t ticket = it->second.ticket;
-  return sessions_.contains(ticket) ? Leave(ticket) : Withdraw(ticket);
+  return sessions_.contains(ticket) ? Leave(ticket, now) : Withdraw(ticket);
 }
 
 TickReport Room::Tick(const Instant& now) {
@@ -286,7 +289,8 @@ TickReport Room::Tick(const Instant& now) {
   while (!idle_order_.empty()) {
     auto it = sessions_.find(idle_order_.front());
     if (it->second.last_seen + policy_.session_timeout > now.mono) break;
-    Emit(SessionEnded{it->first, EndReason::kIdle});
+    Emit(SessionEnded{it->first, EndReason::kIdle, now.unix_ms});
+    CountLength(it->second, now.unix_ms);
     EndSession(it);
     ++counters_.expired_sessions;
     ++report.expired_sessions;
@@ -295,7 +299,7 @@ TickReport Room::Tick(const Instant& now) {
   if (policy_.session_max.count() > 0) {
     while (!admission_order_.empty() &&
            admission_order_.begin()->first + policy_.session_max.count() <= now.unix_ms) {
-      EndAtSessionMax(sessions_.find(admission_order_.begin()->second));
+      EndAtSessionMax(sessions_.find(admission_order_.begin()->second), now);
       ++report.expired_sessions;
     }
   }
@@ -521,6 +525,10 @@ const Session* Room::CreateSession(std::uint64_t number, const Instant& now, boo
   return &session;
 }
 
+void Room::CountLength(const Session& session, std::int64_t ended_unix_ms) {
+  counters_.session_lengths.Add(ended_unix_ms - session.admitted_unix_ms);
+}
+
 void Room::EndSession(std::unordered_map<std::uint64_t, Session>::iterator it) {
   idle_order_.erase(it->second.idle_position);
   admission_order_.erase({it->second.admitted_unix_ms, it->first});
@@ -641,6 +649,8 @@ void Room::Apply(const RoomEvent& event, const Instant& now) {
         } else if constexpr (std::is_same_v<E, SessionEnded>) {
           auto it = sessions_.find(e.number);
           if (it == sessions_.end()) return;
+          // A record from before ends were timed ends the session without measuring it.
+          if (e.at_unix_ms != 0) CountLength(it->second, e.at_unix_ms);
           EndSession(it);
           ++(e.reason == EndReason::kIdle ? counters_.expired_sessions : counters_.leaves);
         } else if constexpr (std::is_same_v<E, CallExpired>) {
@@ -715,7 +725,8 @@ void Room::Apply(const RoomEvent& event, const Instant& now) {
                                    .immediate = e.immediate,
                                    .no_shows = e.no_shows,
                                    .expired_sessions = e.expired_sessions,
-                                   .leaves = e.leaves};
+                                   .leaves = e.leaves,
+                                   .session_lengths = e.session_lengths};
         } else if constexpr (std::is_same_v<E, CallRestored>) {
           // Calls come in ticket order from pending_base; anything else is not ours to place.
           if (e.number != pending_base_ + calls_.size() || e.number > frontier_) return;
@@ -737,7 +748,8 @@ void Room::Apply(const RoomEvent& event, const Instant& now) {
 void Room::Snapshot(RoomEventSink& sink, const Instant& now) const {
   const RoomCounters& c = counters_;
   sink.OnEvent(RoomCheckpoint{last_issued_, frontier_, pending_base_, c.joins, c.rejected, c.full,
-                              c.admissions, c.immediate, c.no_shows, c.expired_sessions, c.leaves});
+                              c.admissions, c.immediate, c.no_shows, c.expired_sessions, c.leaves,
+                              c.session_lengths});
   if (bypass_issued_ > 0 || c.bypass > 0) sink.OnEvent(BypassCheckpoint{bypass_issued_, c.bypass});
   // Before the calls and places given back, which are placed by it.
   if (drawn_) sink.OnEvent(TicketsDrawn{drawn_->first(), drawn_->order()});

@@ -126,11 +126,11 @@ class Room {
   // when it has reached session_max (it ends then).
   bool Heartbeat(std::uint64_t session_ticket, const Instant& now);
   // Ends a session and frees its slot at once. False when there was no such session.
-  bool Leave(std::uint64_t session_ticket);
+  bool Leave(std::uint64_t session_ticket, const Instant& now);
   // Ends every session (from the line and bypass alike), each as Leave does and reported as its
   // own SessionEnded, least recently seen first; the line and the called tickets stay. Returns
   // how many ended.
-  std::uint64_t LeaveAll();
+  std::uint64_t LeaveAll(const Instant& now);
   // Gives back place `number` before its session begins: a waiting ticket leaves the line (it
   // no longer counts in waiting(), and the frontier passes it without calling it, so it takes
   // no slot), a called one gives its call up at once (its slot returns now, not after
@@ -139,7 +139,7 @@ class Room {
   bool Withdraw(std::uint64_t number);
   // What `identity`'s place is given up as: its session ends (Leave), or its waiting or called
   // place is given back (Withdraw). False when the identity holds no place.
-  bool LeaveIdentity(std::string_view identity);
+  bool LeaveIdentity(std::string_view identity, const Instant& now);
   TickReport Tick(const Instant& now);
   // Takes effect from the next tick (and the next join).
   void SetPolicy(const Policy& policy);
@@ -263,7 +263,10 @@ class Room {
   // Whether `session` has reached policy_.session_max (never, when it is 0).
   bool PastSessionMax(const Session& session, const Instant& now) const;
   // Ends session `it` because it reached session_max (reported like an idle end).
-  void EndAtSessionMax(std::unordered_map<std::uint64_t, Session>::iterator it);
+  void EndAtSessionMax(std::unordered_map<std::uint64_t, Session>::iterator it, const Instant& now);
+  // Adds the length of `session`, ended at `ended_unix_ms`, to counters_.session_lengths
+  // (wall time, as session_max and tokens count it).
+  void CountLength(const Session& session, std::int64_t ended_unix_ms);
   void ApplyPolicy(const Policy& policy);
   TicketOutcome Resolve(std::uint64_t number, std::uint64_t frontier_at_join, const Instant& now);
   // Draw's checks and change, for a live draw and a replayed one (`restoring`: right after a

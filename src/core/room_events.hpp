@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/policy.hpp"
+#include "core/room_counters.hpp"
 
 namespace vwr::core {
 
@@ -45,6 +46,10 @@ enum class EndReason : std::uint8_t { kLeave = 1, kIdle = 2 };
 struct SessionEnded {
   std::uint64_t number = 0;
   EndReason reason = EndReason::kLeave;
+  // When it ended, which with the session's admission gives its length (RoomCounters::
+  // session_lengths); 0 in records written before the field existed: their length is unknown
+  // (the journal keeps it only when above 0).
+  std::int64_t at_unix_ms = 0;
 };
 // Called ticket `number` was not claimed in time (a no-show).
 struct CallExpired {
@@ -92,6 +97,7 @@ struct RoomCheckpoint {
   std::uint64_t pending_base = 1;  // the oldest call still tracked
   std::uint64_t joins = 0, rejected = 0, full = 0, admissions = 0, immediate = 0, no_shows = 0,
                 expired_sessions = 0, leaves = 0;  // RoomCounters
+  SessionLengths session_lengths{};                // RoomCounters::session_lengths
 };
 enum class CallStatus : std::uint8_t { kUnclaimed = 0, kClaimed = 1, kExpired = 2 };
 struct CallRestored {

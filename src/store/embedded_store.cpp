@@ -183,14 +183,14 @@ SessionChange EmbeddedRoom::Heartbeat(std::uint64_t session_ticket) {
 
 SessionChange EmbeddedRoom::Leave(std::uint64_t session_ticket) {
   std::lock_guard lock(mu_);
-  const bool left = room_.Leave(session_ticket);
+  const bool left = room_.Leave(session_ticket, Now());
   Publish();
   return SessionChange{left, TakeLsn()};
 }
 
 std::pair<std::uint64_t, std::uint64_t> EmbeddedRoom::LeaveAll() {
   std::lock_guard lock(mu_);
-  const std::uint64_t ended = room_.LeaveAll();
+  const std::uint64_t ended = room_.LeaveAll(Now());
   Publish();
   return {ended, TakeLsn()};
 }
@@ -216,7 +216,7 @@ void EmbeddedRoom::Draw(std::uint64_t first, std::vector<std::uint64_t> order, D
 
 SessionChange EmbeddedRoom::LeaveIdentity(std::string_view identity) {
   std::lock_guard lock(mu_);
-  const bool left = room_.LeaveIdentity(identity);
+  const bool left = room_.LeaveIdentity(identity, Now());
   Publish();
   return SessionChange{left, TakeLsn()};
 }

@@ -52,10 +52,11 @@ static_assert(std::variant_size_v<core::RoomEvent> == 18,
   [[maybe_unused]] const auto& [b1, b2] = b;
   [[maybe_unused]] const auto& [c1, c2, c3] = c;
   [[maybe_unused]] const auto& [d1, d2] = d;
-  [[maybe_unused]] const auto& [e1, e2] = e;
+  [[maybe_unused]] const auto& [e1, e2, e3] = e;
   [[maybe_unused]] const auto& [f1] = f;
   [[maybe_unused]] const auto& [g1, g2] = g;
-  [[maybe_unused]] const auto& [h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11] = h;
+  [[maybe_unused]] const auto& [h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12] = h;
+  [[maybe_unused]] const auto& [h12a, h12b] = h12;
   [[maybe_unused]] const auto& [i1, i2, i3] = i;
   [[maybe_unused]] const auto& [j1, j2, j3, j4] = j;
   [[maybe_unused]] const auto& [k1, k2, k3] = k;
@@ -183,6 +184,9 @@ struct Encoder {
   void operator()(const core::SessionEnded& e) const {
     PutVarint(e.number, out);
     PutByte(EndReasonByte(e.reason), out);
+    // A later field, written only when known: records without it end here, and read as before.
+    // (A wall time: never 0 or less for a room's own records.)
+    if (e.at_unix_ms > 0) PutSigned(e.at_unix_ms, out);
   }
   void operator()(const core::CallExpired& e) const { PutVarint(e.number, out); }
   void operator()(const core::PolicyChanged& e) const {
@@ -205,6 +209,11 @@ struct Encoder {
          {e.last_issued, e.frontier, e.pending_base, e.joins, e.rejected, e.full, e.admissions,
           e.immediate, e.no_shows, e.expired_sessions, e.leaves}) {
       PutVarint(v, out);
+    }
+    // A later field, written only once a session has ended with its length measured.
+    if (!e.session_lengths.empty()) {
+      for (const std::uint64_t v : e.session_lengths.buckets) PutVarint(v, out);
+      PutVarint(e.session_lengths.sum_ms, out);
     }
   }
   void operator()(const core::CallRestored& e) const {
@@ -433,7 +442,11 @@ bool GetFields(Reader& r, core::SessionSeen& e) {
   return r.GetVarint(e.number) && r.GetSigned(e.at_unix_ms);
 }
 bool GetFields(Reader& r, core::SessionEnded& e) {
-  return r.GetVarint(e.number) && r.GetEndReason(e.reason);
+  if (!r.GetVarint(e.number) || !r.GetEndReason(e.reason)) return false;
+  // at_unix_ms came later: a record without it ends here. Written only when above 0, so that
+  // every record has one encoding.
+  if (r.AtEnd()) return true;
+  return r.GetSigned(e.at_unix_ms) && e.at_unix_ms > 0;
 }
 bool GetFields(Reader& r, core::CallExpired& e) { return r.GetVarint(e.number); }
 bool GetFields(Reader& r, core::PolicyChanged& e) {
@@ -459,7 +472,13 @@ bool GetFields(Reader& r, core::RoomCheckpoint& e) {
         &e.immediate, &e.no_shows, &e.expired_sessions, &e.leaves}) {
     if (!r.GetVarint(*v)) return false;
   }
-  return true;
+  // session_lengths came later: a record without it ends here (none measured). Written only
+  // when not empty, so that every record has one encoding.
+  if (r.AtEnd()) return true;
+  for (std::uint64_t& v : e.session_lengths.buckets) {
+    if (!r.GetVarint(v)) return false;
+  }
+  return r.GetVarint(e.session_lengths.sum_ms) && !e.session_lengths.empty();
 }
 bool GetFields(Reader& r, core::CallRestored& e) {
   return r.GetVarint(e.number) && r.GetSigned(e.called_unix_ms) && r.GetCallStatus(e.status);

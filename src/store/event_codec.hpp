@@ -13,7 +13,9 @@ namespace vwr::store {
 
 // The binary encoding of one room event: the payload of one journal or snapshot record. These
 // bytes are on disk, so the format below only ever grows: a tag is never renumbered or reused,
-// and an event whose fields change gets a new tag (the old one keeps decoding as before).
+// and an event whose fields change gets a new tag (the old one keeps decoding as before), except
+// for fields appended after the last one and written only when set (PolicyChanged, SessionEnded,
+// RoomCheckpoint): a record without them reads as before.
 //
 //   payload = tag (1 byte) | str(room_id) | fields of the event, in the order listed below
 //
@@ -38,12 +40,15 @@ namespace vwr::store {
 //     2  FrontierMoved     frontier uN, at_unix_ms sN
 //     3  TicketClaimed     number uN, at_unix_ms sN, immediate bool
 //     4  SessionSeen       number uN, at_unix_ms sN
-//     5  SessionEnded      number uN, reason enum EndReason
+//     5  SessionEnded      number uN, reason enum EndReason, then, only when above 0,
+//                          at_unix_ms sN
 //     6  CallExpired       number uN
 //     7  PolicyChanged     base policy, policy policy, then, only when either is set
 //                          base session_max ms, policy session_max ms (zigzag varints)
 //     8  RoomCheckpoint    last_issued, frontier, pending_base, joins, rejected, full,
-//                          admissions, immediate, no_shows, expired_sessions, leaves (all uN)
+//                          admissions, immediate, no_shows, expired_sessions, leaves (all uN),
+//                          then, only when any is not 0, session_lengths: 12 bucket counts and
+//                          sum_ms (all uN)
 //     9  CallRestored      number uN, called_unix_ms sN, status enum CallStatus
 //    10  SessionRestored   number uN, admitted_unix_ms sN, last_seen_unix_ms sN, identity str
 //    11  IdentityRestored  number uN, frontier_at_join uN, identity str

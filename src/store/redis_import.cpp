@@ -156,6 +156,16 @@ std::vector<std::vector<std::string>> PlanRoomImport(const std::string& key_pref
                  "policy",      EncodePolicy(in_force),
                  "rate",        rate,
                  "inc",         std::to_string(room.incarnation)});
+  // The session lengths measured so far, as prelude.lua's count_length keeps them.
+  if (!checkpoint.session_lengths.empty()) {
+    std::vector<std::string>& hset = out.back();
+    for (std::size_t b = 0; b < core::kSessionLengthBuckets; ++b) {
+      hset.push_back(fmt::format("sl{}", b + 1));
+      hset.push_back(std::to_string(checkpoint.session_lengths.buckets[b]));
+    }
+    hset.push_back("sl_ms");
+    hset.push_back(std::to_string(checkpoint.session_lengths.sum_ms));
+  }
   c.last_ticket = checkpoint.last_issued;
   c.frontier = checkpoint.frontier;
   c.waiting = checkpoint.last_issued - checkpoint.frontier - c.given_back;

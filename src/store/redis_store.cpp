@@ -119,6 +119,17 @@ const std::vector<Reply>* ArrayOf(const boost::system::result<Reply>& r, std::si
   return &r->elements;
 }
 
+// The room hash's session lengths as tick.lua reads them: sl1..sl12, then sl_ms.
+core::SessionLengths SessionLengthsOf(const Reply& r) {
+  core::SessionLengths lengths;
+  if (r.elements.size() != core::kSessionLengthBuckets + 1) return lengths;
+  for (std::size_t b = 0; b < core::kSessionLengthBuckets; ++b) {
+    lengths.buckets[b] = ToU64(r.elements[b]);
+  }
+  lengths.sum_ms = ToU64(r.elements.back());
+  return lengths;
+}
+
 }  // namespace
 
 std::string EncodePolicy(const core::Policy& p) {
@@ -722,7 +733,7 @@ void RedisRoom::Tick() {
   const std::int64_t keep_ms = RevokedKeep().count();
   store_.client().Eval(
       Scripts().tick, Keys(), TickArgs(keep_ms), [this, keep_ms](boost::system::result<Reply> r) {
-        const std::vector<Reply>* a = ArrayOf(r, 26, "tick");
+        const std::vector<Reply>* a = ArrayOf(r, 27, "tick");
         if (a == nullptr) return;
         const auto& e = *a;
         // The opening draw changed (made on another node, or passed): read it again.
@@ -764,6 +775,7 @@ void RedisRoom::Tick() {
         c.bypass = ToU64(e[19]);
         c.withdrawn = ToU64(e[22]);
         c.abandoned = ToU64(e[23]);
+        c.session_lengths = SessionLengthsOf(e[26]);
         figures_.tick_holder = e[16].str;
         figures_.nodes = static_cast<std::uint32_t>(ToU64(e[18]));
       });

@@ -168,11 +168,29 @@ local function set_tokens(tokens)
   redis.call('HSET', K_ROOM, 'tokens', string.format('%.6f', tokens))
 end
 
+-- Upper bounds in ms of the session-length buckets 'sl1'..'sl11' of the room hash; 'sl12' holds
+-- the longer ones and 'sl_ms' the lengths added up (core::kSessionLengthBoundsSeconds, whose
+-- unit test reads this line).
+local kSessionLengthBoundsMs = {10000, 30000, 60000, 120000, 300000, 600000, 900000, 1800000,
+                                3600000, 7200000, 14400000}
+
+-- Counts how long session n, ending at `now`, lasted (core::RoomCounters::session_lengths).
+local function count_length(n, now)
+  local admitted = tonumber(redis.call('HGET', K_SINFO, n) or '')
+  if not admitted then return end
+  local length = math.max(0, now - admitted)
+  local b = 1
+  while b <= #kSessionLengthBoundsMs and length > kSessionLengthBoundsMs[b] do b = b + 1 end
+  redis.call('HINCRBY', K_ROOM, 'sl' .. b, 1)
+  redis.call('HINCRBY', K_ROOM, 'sl_ms', length)
+end
+
 -- Ends session n (a leave, idleness, an operator) and counts it in `counter`: its slot is free,
 -- its identity's hold on a ticket ends, and it is recorded as revoked for every node. Returns 1,
 -- or 0 when there was no such session.
 local function end_session(n, counter, now)
   if redis.call('ZREM', K_SESS, n) == 0 then return 0 end
+  count_length(n, now)
   redis.call('HDEL', K_SINFO, n)
   redis.call('ZREM', K_SADM, n)
   forget_identity(n)

@@ -11,7 +11,8 @@
 --          policy in force (as encoded by the nodes), nodes serving the room, bypass,
 --          where the node's reading stands now, {session, ended_at_ms, ...} revoked from where it
 --          stood, withdrawn, abandoned (passed without a call), marked abandoned now,
---          the draw's version (a node that holds another reads the draw key again)}.
+--          the draw's version (a node that holds another reads the draw key again),
+--          {sl1, ..., sl12, sl_ms} the session lengths (prelude's count_length)}.
 local K_LEASE, K_NODES = KEYS[9], KEYS[10]
 local session_max_ms = tonumber(ARGV[13]) or 0
 local node, lease_ms, max_call = ARGV[8], tonumber(ARGV[9]), tonumber(ARGV[10])
@@ -149,4 +150,6 @@ return {ticked, f[1], f[2], f[3], redis.call('ZCARD', K_SESS), redis.call('ZCARD
         num('rejected'), num('full'), num('admissions'), num('immediate'), num('no_shows'),
         num('expired'), num('leaves'), num('rejoins'), holder,
         redis.call('HGET', K_ROOM, 'policy') or '', nodes, num('bypass'), revoked_to, revoked,
-        num('withdrawn'), num('abandoned'), redis.call('ZCARD', K_ABAND), num('draw_v')}
+        num('withdrawn'), num('abandoned'), redis.call('ZCARD', K_ABAND), num('draw_v'),
+        redis.call('HMGET', K_ROOM, 'sl1', 'sl2', 'sl3', 'sl4', 'sl5', 'sl6', 'sl7', 'sl8', 'sl9',
+                   'sl10', 'sl11', 'sl12', 'sl_ms')}

@@ -232,6 +232,59 @@ TEST(Statistics, EntriesAndExitsAreTheStoreCountersDeltas) {
                 ",5,2,3,2,1,3,1,2,1,6,1\n");
 }
 
+// Session lengths are the store's counts too: each second holds the sessions that ended in it,
+// whatever ended them, and what ended before the first sample is not counted.
+TEST(Statistics, SessionLengthsAreTheStoreCountersDeltas) {
+  Node node;
+  const std::int64_t start = node.now();
+  RoomSample sample = Sample("shop");
+  sample.counters.session_lengths.Add(3'600'000);  // before this process watched: not counted
+  node.EndSecond({sample});
+  sample.counters.session_lengths.Add(30'000);  // (10 s, 30 s]
+  sample.counters.session_lengths.Add(30'000);
+  sample.counters.session_lengths.Add(95'000);  // (60 s, 120 s]
+  sample.counters.leaves = 3;
+  node.EndSecond({sample});
+  node.EndSecond({sample});                         // nothing ended
+  sample.counters.session_lengths.Add(20'000'000);  // beyond the last bound (4 h)
+  node.EndSecond({sample});
+  Answer a = node.Ask("room=shop&step=1s&from=" + std::to_string(start) +
+                      "&to=" + std::to_string(start + 4) +
+                      "&metrics=session_length_count,session_length_avg,session_length_p50,"
+                      "session_length_p95&format=csv");
+  EXPECT_EQ(a.body,
+            "time,session_length_count,session_length_avg,session_length_p50,"
+            "session_length_p95\n" +
+                std::to_string(start) + ",0,0,0,0\n" + std::to_string(start + 1) +
+                ",3,51.667,25,111\n" + std::to_string(start + 2) + ",0,0,0,0\n" +
+                std::to_string(start + 3) + ",1,20000,14400,14400\n")
+      << a.body;
+  Answer minute =
+      node.Ask("room=shop&step=1m&from=" + std::to_string(start - start % 60) +
+               "&to=" + std::to_string(start - start % 60 + 120) + "&metrics=session_length_count");
+  double total = 0;
+  for (const auto& [t, v] : Points(minute.body, "session_length_count")) total += v;
+  EXPECT_EQ(total, 4) << minute.body;
+  std::string text;
+  node.stats.RenderPrometheus(text);
+  EXPECT_NE(text.find("vwr_session_length_seconds_bucket{room=\"shop\",le=\"10\"} 0\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("vwr_session_length_seconds_bucket{room=\"shop\",le=\"30\"} 2\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("vwr_session_length_seconds_bucket{room=\"shop\",le=\"120\"} 3\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("vwr_session_length_seconds_bucket{room=\"shop\",le=\"+Inf\"} 4\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("vwr_session_length_seconds_sum{room=\"shop\"} 20155\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("vwr_session_length_seconds_count{room=\"shop\"} 4\n"), std::string::npos)
+      << text;
+}
+
 TEST(Statistics, WhatHappensBeforeTheFirstStepCountsFromTheBaselineAtStart) {
   Node node;
   const std::int64_t start = node.now();
@@ -505,7 +558,7 @@ TEST(Statistics, PrometheusTextPassesPromtool) {
   node.EndSecond({sample});
   sample.last_issued = 5;
   node.EndSecond({sample});
-  node.stats.recorder().Room("shop \"main\"").SessionEnded(95s);
+  sample.counters.session_lengths.Add(95'000);  // a session of 95 s ended
   sample.frontier = 5;
   node.EndSecond({sample});
   std::string text;

@@ -90,7 +90,7 @@ TEST_F(AbandonmentTest, SilentTicketsLeaveTheLineAndArePassedWithoutASlot) {
 
   // Each leave lets exactly one live ticket in; the silent ones take no slot.
   for (std::uint64_t inside : {1u, 2u, 4u}) {
-    ASSERT_TRUE(room_->Leave(inside));
+    ASSERT_TRUE(room_->Leave(inside, Now()));
     Run(seconds(1), {2, 4, 6});
     EXPECT_EQ(room_->called_unclaimed() + room_->active(), 1);
   }
@@ -114,7 +114,7 @@ TEST_F(AbandonmentTest, AReturningTicketKeepsItsPlace) {
   EXPECT_EQ(room_->abandoned(), 0u);
   EXPECT_EQ(room_->waiting(), 3u);
   for (std::uint64_t inside : {1u, 2u, 3u}) {
-    ASSERT_TRUE(room_->Leave(inside));
+    ASSERT_TRUE(room_->Leave(inside, Now()));
     Run(seconds(1), {2, 3, 4});
   }
   EXPECT_EQ(admitted_, (std::vector<std::uint64_t>{2, 3, 4}));
@@ -139,9 +139,9 @@ TEST_F(AbandonmentTest, ZeroNeverAbandonsAndPardonsTheMarked) {
   SetAfterPolls(0);
   EXPECT_EQ(room_->abandoned(), 0u);
   EXPECT_EQ(room_->waiting(), 2u);
-  ASSERT_TRUE(room_->Leave(1));
+  ASSERT_TRUE(room_->Leave(1, Now()));
   Run(seconds(1), {2, 3});
-  ASSERT_TRUE(room_->Leave(2));
+  ASSERT_TRUE(room_->Leave(2, Now()));
   Run(seconds(1), {2, 3});
   EXPECT_EQ(admitted_, (std::vector<std::uint64_t>{2, 3}));
   EXPECT_EQ(room_->counters().abandoned, 0u);
@@ -194,7 +194,7 @@ TEST_F(AbandonmentTest, HoldingManyPlacesNeedsEveryPollAndLapsesAtOnce) {
   EXPECT_EQ(room_->waiting(), 1u);
   EXPECT_EQ(room_->called_unclaimed(), 0);
   EXPECT_EQ(honest - room_->frontier(), 1u);
-  ASSERT_TRUE(room_->Leave(1));
+  ASSERT_TRUE(room_->Leave(1, Now()));
   Run(seconds(1), {honest});
   EXPECT_EQ(admitted_, (std::vector<std::uint64_t>{honest}));
   EXPECT_EQ(room_->counters().abandoned, 20u);
@@ -214,7 +214,7 @@ TEST_F(AbandonmentTest, PollingEveryNMinusOneIntervalsKeepsThePlaceAndGainsNothi
   }
   EXPECT_EQ(room_->waiting(), 3u);
   for (std::uint64_t inside : {1u, 2u, 3u}) {
-    ASSERT_TRUE(room_->Leave(inside));
+    ASSERT_TRUE(room_->Leave(inside, Now()));
     Run(seconds(1), {2, 3, 4});
   }
   EXPECT_EQ(admitted_, (std::vector<std::uint64_t>{2, 3, 4}));
@@ -250,9 +250,9 @@ TEST_F(AbandonmentTest, ReplayPassesAbandonedTicketsAgain) {
   room_->Join("", Now());
   for (int i = 0; i < 3; ++i) room_->Join("", Now());  // 2, 3, 4
   Run(seconds(30), {2, 4});
-  ASSERT_TRUE(room_->Leave(1));
+  ASSERT_TRUE(room_->Leave(1, Now()));
   Run(seconds(1), {2, 4});
-  ASSERT_TRUE(room_->Leave(2));
+  ASSERT_TRUE(room_->Leave(2, Now()));
   Run(seconds(1), {2, 4});
   EXPECT_EQ(admitted_, (std::vector<std::uint64_t>{2, 4}));
   room_->SetEventSink(nullptr);

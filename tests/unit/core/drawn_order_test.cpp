@@ -90,7 +90,7 @@ class DrawTest : public ::testing::Test {
     for (std::uint64_t t = 1; t <= 10; ++t) {
       const TicketOutcome out = room.Poll(t, Now());
       if (out.status == TicketStatus::kAdmitted && room.FindSession(t) != nullptr) {
-        room.Leave(t);
+        room.Leave(t, Now());
         return t;
       }
     }
@@ -196,7 +196,7 @@ TEST_F(DrawTest, ReplayAndSnapshotKeepTheDrawnOrder) {
     EXPECT_EQ(room->called_unclaimed(), 1);
     EXPECT_EQ(room->waiting(), 5u);
     EXPECT_EQ(room->Poll(3, Now()).status, TicketStatus::kAdmitted);
-    room->Leave(3);
+    room->Leave(3, Now());
     EXPECT_EQ(AdmitAll(*room), (std::vector<std::uint64_t>{6, 10, 4, 5, 2}));
   }
 }
@@ -233,7 +233,7 @@ TEST_F(DrawTest, ADrawOverCalledTicketsOrWhileAnotherIsInUseIsRefused) {
   ASSERT_TRUE(room_->Draw(2, {10, 9, 8, 7, 6, 5, 4, 3, 2}));
   EXPECT_FALSE(room_->Draw(3, {3, 4}));  // the first one's places wait still
   ASSERT_EQ(room_->Poll(1, Now()).status, TicketStatus::kAdmitted);
-  room_->Leave(1);
+  room_->Leave(1, Now());
   EXPECT_EQ(AdmitAll(*room_), (std::vector<std::uint64_t>{10, 9, 8, 7, 6, 5, 4, 3, 2}));
   // Every place of it is settled: it is dropped at the next tick, and a new draw may come.
   room_->SetPolicy(Open(10));

@@ -37,6 +37,7 @@ struct Digest {
       leaves, withdrawn, departed;
   std::set<std::tuple<std::uint64_t, std::string, std::int64_t>> sessions;
   Policy policy;
+  SessionLengths session_lengths;
   bool operator==(const Digest&) const = default;
 };
 
@@ -57,7 +58,8 @@ Digest DigestOf(const Room& room) {
            room.counters().withdrawn,
            room.departed(),
            {},
-           room.policy()};
+           room.policy(),
+           room.counters().session_lengths};
   for (std::uint64_t t = 1; t <= room.last_issued(); ++t) {
     if (const Session* s = room.FindSession(t)) {
       d.sessions.emplace(t, s->identity, s->admitted_unix_ms);
@@ -105,7 +107,7 @@ void Live(Room& room, util::FakeClock& clock, unsigned seed) {
           room.Heartbeat(t, Instant::From(clock));
           break;
         default:
-          if (rng() % 3 == 0) room.Leave(t);
+          if (rng() % 3 == 0) room.Leave(t, Instant::From(clock));
       }
     }
     if (step == 200) {
@@ -127,6 +129,9 @@ TEST(RoomEvents, ReplayingTheEventsRebuildsTheState) {
     ASSERT_GT(live.counters().expired_sessions, 0u) << "and idle expiry";
     ASSERT_GT(live.counters().bypass, 0u) << "and admissions without a place in line";
     ASSERT_GT(live.counters().withdrawn, 0u) << "and places given back";
+    ASSERT_EQ(live.counters().session_lengths.count(),
+              live.counters().expired_sessions + live.counters().leaves)
+        << "every session that ended was measured";
 
     Room restored("r", TestPolicy(), 9, clock.Now());
     for (const RoomEvent& e : recorder.events) restored.Apply(e, Instant::From(clock));
@@ -287,7 +292,7 @@ TEST(RoomEvents, ABypassSessionAndTheRangeSurviveReplayAndSnapshot) {
   live.SetEventSink(&recorder);
   const std::uint64_t kept = live.Admit("vip", Instant::From(clock)).ticket;
   const std::uint64_t left = live.Admit("", Instant::From(clock)).ticket;
-  ASSERT_TRUE(live.Leave(left));
+  ASSERT_TRUE(live.Leave(left, Instant::From(clock)));
 
   Room replayed("r", TestPolicy(), 9, clock.Now());
   for (const RoomEvent& e : recorder.events) replayed.Apply(e, Instant::From(clock));

@@ -82,7 +82,7 @@ TEST_F(RoomTest, NoImmediateAdmissionWhileOthersWait) {
   ASSERT_EQ(first.status, TicketStatus::kAdmitted);
   TicketOutcome second = Join();
   ASSERT_EQ(second.status, TicketStatus::kWaiting);
-  ASSERT_TRUE(room_->Leave(first.ticket));
+  ASSERT_TRUE(room_->Leave(first.ticket, Now()));
   // A slot is free, but someone is waiting: the newcomer must not jump the line.
   TicketOutcome third = Join();
   EXPECT_EQ(third.status, TicketStatus::kWaiting);
@@ -104,7 +104,7 @@ TEST_F(RoomTest, FifoOrder) {
       EXPECT_EQ(Poll(tickets[later]).status, TicketStatus::kWaiting);
     }
     EXPECT_EQ(Poll(tickets[next]).status, TicketStatus::kWaiting) << "slot still taken";
-    ASSERT_TRUE(room_->Leave(tickets[next - 1]));
+    ASSERT_TRUE(room_->Leave(tickets[next - 1], Now()));
     Run(milliseconds(200));
     EXPECT_EQ(Poll(tickets[next]).status, TicketStatus::kAdmitted) << next;
   }
@@ -185,7 +185,7 @@ TEST_F(RoomTest, ClaimIsExactlyOnceAndIdempotent) {
   TicketOutcome a = Join();
   TicketOutcome b = Join();
   ASSERT_EQ(b.status, TicketStatus::kWaiting);
-  room_->Leave(a.ticket);
+  room_->Leave(a.ticket, Now());
   Run(milliseconds(100));
   EXPECT_EQ(room_->called_unclaimed(), 1);
   TicketOutcome first = Poll(b.ticket);
@@ -209,7 +209,7 @@ TEST_F(RoomTest, NoShowReturnsSlotAfterClaimGrace) {
   TicketOutcome a = Join();
   TicketOutcome b = Join();
   TicketOutcome c = Join();
-  room_->Leave(a.ticket);
+  room_->Leave(a.ticket, Now());
   Run(milliseconds(100));  // b is called
   EXPECT_EQ(room_->called_unclaimed(), 1);
   Run(seconds(19));
@@ -226,7 +226,7 @@ TEST_F(RoomTest, LateClaimBeforeTickStillExpires) {
   Start(p);
   TicketOutcome a = Join();
   TicketOutcome b = Join();
-  room_->Leave(a.ticket);
+  room_->Leave(a.ticket, Now());
   Run(milliseconds(100));
   clock_.Advance(seconds(21));  // no tick in between
   EXPECT_EQ(Poll(b.ticket).status, TicketStatus::kExpired);
@@ -256,8 +256,8 @@ TEST_F(RoomTest, LeaveFreesSlotAtOnce) {
   Start(p);
   TicketOutcome a = Join();
   TicketOutcome b = Join();
-  EXPECT_TRUE(room_->Leave(a.ticket));
-  EXPECT_FALSE(room_->Leave(a.ticket));
+  EXPECT_TRUE(room_->Leave(a.ticket, Now()));
+  EXPECT_FALSE(room_->Leave(a.ticket, Now()));
   EXPECT_EQ(room_->active(), 0);
   Run(milliseconds(100));
   EXPECT_EQ(Poll(b.ticket).status, TicketStatus::kAdmitted);
@@ -273,14 +273,14 @@ TEST_F(RoomTest, LeaveAllEndsEverySessionAndTheLineStays) {
   const TicketOutcome bypass = room_->Admit("pass", Now());
   const TicketOutcome waiting = Join();
   ASSERT_EQ(waiting.status, TicketStatus::kWaiting);
-  EXPECT_EQ(room_->LeaveAll(), 3u);
+  EXPECT_EQ(room_->LeaveAll(Now()), 3u);
   EXPECT_EQ(room_->active(), 0);
   EXPECT_EQ(room_->counters().leaves, 3u);
   for (std::uint64_t ended : {a.ticket, b.ticket, bypass.ticket}) {
     EXPECT_EQ(room_->FindSession(ended), nullptr);
   }
   EXPECT_EQ(room_->waiting(), 1u) << "the line is not a session";
-  EXPECT_EQ(room_->LeaveAll(), 0u);
+  EXPECT_EQ(room_->LeaveAll(Now()), 0u);
   Run(milliseconds(100));
   EXPECT_EQ(Poll(waiting.ticket).status, TicketStatus::kAdmitted);
 }
@@ -351,7 +351,7 @@ TEST_F(RoomTest, CalledUserRejoiningClaims) {
   Start(p);
   TicketOutcome a = Join();
   TicketOutcome alice = Join("alice");
-  room_->Leave(a.ticket);
+  room_->Leave(a.ticket, Now());
   Run(milliseconds(100));
   TicketOutcome again = Join("alice");
   EXPECT_EQ(again.status, TicketStatus::kAdmitted);
@@ -496,7 +496,7 @@ TEST_F(RoomTest, ABypassSessionTakesAPlaceInMaxActive) {
   EXPECT_EQ(next.status, TicketStatus::kWaiting) << "the bypass session holds the second place";
   Run(seconds(1));
   EXPECT_EQ(Poll(next.ticket).status, TicketStatus::kWaiting);
-  ASSERT_TRUE(room_->Leave(bypass.ticket));
+  ASSERT_TRUE(room_->Leave(bypass.ticket, Now()));
   Run(milliseconds(100));
   EXPECT_EQ(Poll(next.ticket).status, TicketStatus::kAdmitted) << "its leave frees the place";
 }
@@ -510,8 +510,8 @@ TEST_F(RoomTest, ABypassSessionHeartbeatsPollsAndLeaves) {
   EXPECT_EQ(polled.status, TicketStatus::kAdmitted);
   ASSERT_NE(polled.session, nullptr);
   EXPECT_EQ(polled.session->admitted_unix_ms, a.session->admitted_unix_ms);
-  EXPECT_TRUE(room_->Leave(a.ticket));
-  EXPECT_FALSE(room_->Leave(a.ticket));
+  EXPECT_TRUE(room_->Leave(a.ticket, Now()));
+  EXPECT_FALSE(room_->Leave(a.ticket, Now()));
   EXPECT_FALSE(room_->Heartbeat(a.ticket, Now()));
   EXPECT_EQ(Poll(a.ticket).status, TicketStatus::kExpired);
   EXPECT_EQ(room_->active(), 0);
@@ -552,7 +552,7 @@ TEST_F(RoomTest, AdmitLeavesTheIdentitysPlaceInLine) {
   const TicketOutcome again = Join("alice");
   EXPECT_EQ(again.status, TicketStatus::kWaiting) << "a join is answered with her place in line";
   EXPECT_EQ(again.ticket, waiting.ticket);
-  ASSERT_TRUE(room_->Leave(pass.ticket));
+  ASSERT_TRUE(room_->Leave(pass.ticket, Now()));
   EXPECT_EQ(Join("alice").ticket, waiting.ticket) << "the bypass session's end leaves it too";
 }
 
@@ -575,7 +575,7 @@ TEST_F(RoomTest, AdmitHoldsOneSessionPerIdentityAtATime) {
   EXPECT_EQ(room_->active(), 4);
 
   // Once its session has ended, the identity may have a new one (still one at a time).
-  ASSERT_TRUE(room_->Leave(first.ticket));
+  ASSERT_TRUE(room_->Leave(first.ticket, Now()));
   const TicketOutcome next = room_->Admit("pass:1", Now());
   EXPECT_NE(next.ticket, first.ticket);
   EXPECT_EQ(room_->Admit("pass:1", Now()).ticket, next.ticket);
@@ -613,7 +613,7 @@ TEST_F(RoomTest, AWithdrawnPlaceLeavesTheLineAndTakesNoSlot) {
   EXPECT_EQ(Join("a").ticket, c.ticket + 1) << "its identity holds no place any more";
   // The slot that frees goes to b, the next in line: a is passed over, not called.
   const std::uint64_t b_position_before = b.ticket - room_->frontier();
-  ASSERT_TRUE(room_->Leave(holder.ticket));
+  ASSERT_TRUE(room_->Leave(holder.ticket, Now()));
   Run(milliseconds(100));
   EXPECT_EQ(room_->called_unclaimed(), 1) << "one call, for b";
   EXPECT_EQ(room_->frontier(), b.ticket);
@@ -653,7 +653,7 @@ TEST_F(RoomTest, AWithdrawnCallReturnsItsSlotAtOnce) {
   const TicketOutcome holder = Join();
   const TicketOutcome called = Join();
   const TicketOutcome next = Join();
-  ASSERT_TRUE(room_->Leave(holder.ticket));
+  ASSERT_TRUE(room_->Leave(holder.ticket, Now()));
   Run(milliseconds(100));
   ASSERT_EQ(room_->called_unclaimed(), 1);
   EXPECT_TRUE(room_->Withdraw(called.ticket));
@@ -670,13 +670,13 @@ TEST_F(RoomTest, LeaveIdentityGivesBackAWaitingPlaceOrEndsASession) {
   Start(p);
   const TicketOutcome in = Join("in");
   const TicketOutcome waiting = Join("waiting");
-  EXPECT_TRUE(room_->LeaveIdentity("waiting"));
+  EXPECT_TRUE(room_->LeaveIdentity("waiting", Now()));
   EXPECT_EQ(room_->waiting(), 0u);
   EXPECT_EQ(Poll(waiting.ticket).status, TicketStatus::kExpired);
-  EXPECT_TRUE(room_->LeaveIdentity("in"));
+  EXPECT_TRUE(room_->LeaveIdentity("in", Now()));
   EXPECT_EQ(room_->active(), 0);
-  EXPECT_FALSE(room_->LeaveIdentity("in"));
-  EXPECT_FALSE(room_->LeaveIdentity("nobody"));
+  EXPECT_FALSE(room_->LeaveIdentity("in", Now()));
+  EXPECT_FALSE(room_->LeaveIdentity("nobody", Now()));
   (void)in;
 }
 

@@ -47,7 +47,7 @@ class Burst {
       clock_.Advance(milliseconds(100));
       for (auto it = ends_.begin(); it != ends_.end();) {
         if (it->second <= clock_.Now()) {
-          room_.Leave(it->first);
+          room_.Leave(it->first, Now());
           it = ends_.erase(it);
         } else {
           ++it;
@@ -148,7 +148,7 @@ TEST(WaitModel, ASlotTakenAndGivenUpBetweenTwoTicksIsLearned) {
   ASSERT_EQ(first.status, TicketStatus::kAdmitted);
   ASSERT_EQ(room.Join("", now).status, TicketStatus::kAdmitted);
   ASSERT_EQ(room.Join("", now).status, TicketStatus::kWaiting);
-  ASSERT_TRUE(room.Leave(first.ticket));
+  ASSERT_TRUE(room.Leave(first.ticket, now));
   clock.Advance(milliseconds(100));
   room.Tick(Instant::From(clock));
   EXPECT_EQ(room.wait_model().curve().basis, WaitBasis::kObserved);
@@ -261,7 +261,7 @@ TEST(WaitModel, NoShowsHoldTheirSlotForTheClaimGrace) {
     const Instant now = Instant::From(clock);
     for (auto it = ends.begin(); it != ends.end();) {
       if (it->second <= clock.Now()) {
-        room.Leave(it->first);
+        room.Leave(it->first, now);
         it = ends.erase(it);
       } else {
         ++it;

@@ -235,7 +235,7 @@ void RunBurst(const Scenario& s, Source source, std::uint64_t seed, std::vector<
         break;
       }
       case kLeave:
-        room.Leave(p->ticket);
+        room.Leave(p->ticket, now);
         break;
       case kWithdraw:
         if (!p->gone && room.Withdraw(p->ticket)) {

@@ -443,6 +443,44 @@ TEST_F(DurableStoreTest, BypassSessionsAndTheirRangeSurviveARestart) {
   EXPECT_EQ(room->Figures().active, 0);
 }
 
+// The session lengths measured so far are counters like the others: a restart, from the journal
+// or from a snapshot followed by more journal, gives them back as they were.
+TEST_F(DurableStoreTest, SessionLengthsSurviveARestart) {
+  core::SessionLengths before;
+  {
+    auto store = Open();  // session_timeout 1 s
+    EmbeddedRoom* room = store->Find("r");
+    const TicketAnswer left = room->Join("");
+    const TicketAnswer idle = room->Join("");
+    const TicketAnswer pass = room->Admit("vip");
+    clock_.Advance(std::chrono::seconds(15));
+    ASSERT_TRUE(room->Heartbeat(left.ticket).found);  // the fake clock jumped: keep it alive
+    ASSERT_TRUE(room->Leave(left.ticket).found);      // 15 s
+    clock_.Advance(milliseconds(100));
+    store->Tick();  // idle and pass idled out: 15.1 s each
+    ASSERT_TRUE(room->SessionEnded(idle.ticket));
+    ASSERT_TRUE(room->SessionEnded(pass.ticket));
+    before = room->Figures().counters.session_lengths;
+    ASSERT_EQ(before.count(), 3u);
+    ASSERT_EQ(before.buckets[1], 3u) << "(10 s, 30 s]";
+    ASSERT_EQ(before.sum_ms, 45'200u);
+    store->Close();
+  }
+  {
+    auto store = Open();  // from the journal
+    EmbeddedRoom* room = store->Find("r");
+    EXPECT_EQ(room->Figures().counters.session_lengths, before) << "replayed from the journal";
+    ASSERT_TRUE(store->Snapshot().has_value());
+    const TicketAnswer later = room->Join("");
+    ASSERT_TRUE(room->Leave(later.ticket).found);  // 0 s, after the snapshot
+    before.Add(0);
+    store->Close();
+  }
+  auto store = Open();  // from the snapshot, then the journal after it
+  EXPECT_GE(store->recovery().snapshot_records, 1u);
+  EXPECT_EQ(store->Find("r")->Figures().counters.session_lengths, before);
+}
+
 TEST_F(DurableStoreTest, SnapshotAndLaterJournalBothCount) {
   {
     auto store = Open();

@@ -38,12 +38,13 @@ auto Fields(const core::TicketIssued& e) {
 auto Fields(const core::FrontierMoved& e) { return std::tie(e.frontier, e.at_unix_ms); }
 auto Fields(const core::TicketClaimed& e) { return std::tie(e.number, e.at_unix_ms, e.immediate); }
 auto Fields(const core::SessionSeen& e) { return std::tie(e.number, e.at_unix_ms); }
-auto Fields(const core::SessionEnded& e) { return std::tie(e.number, e.reason); }
+auto Fields(const core::SessionEnded& e) { return std::tie(e.number, e.reason, e.at_unix_ms); }
 auto Fields(const core::CallExpired& e) { return std::tie(e.number); }
 auto Fields(const core::PolicyChanged& e) { return std::tie(e.base, e.policy); }
 auto Fields(const core::RoomCheckpoint& e) {
   return std::tie(e.last_issued, e.frontier, e.pending_base, e.joins, e.rejected, e.full,
-                  e.admissions, e.immediate, e.no_shows, e.expired_sessions, e.leaves);
+                  e.admissions, e.immediate, e.no_shows, e.expired_sessions, e.leaves,
+                  e.session_lengths);
 }
 auto Fields(const core::CallRestored& e) { return std::tie(e.number, e.called_unix_ms, e.status); }
 auto Fields(const core::SessionRestored& e) {
@@ -174,6 +175,79 @@ std::vector<Sample> Samples() {
   return s;
 }
 
+// Events with the fields added after their first layout (written only when set).
+std::vector<Sample> LaterFieldSamples() {
+  core::SessionLengths lengths;
+  lengths.buckets = {1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, kU64Max};
+  lengths.sum_ms = 12'345;
+  core::SessionLengths most;
+  most.buckets.fill(kU64Max);
+  most.sum_ms = kU64Max;
+  core::SessionLengths sum_only;
+  sum_only.sum_ms = 1;
+  std::vector<Sample> s;
+  s.push_back({"r", core::SessionEnded{3, core::EndReason::kLeave, 1'717'000'000'000}});
+  s.push_back({"r", core::SessionEnded{kU64Max, core::EndReason::kIdle, kI64Max}});
+  s.push_back({"r", core::SessionEnded{1, core::EndReason::kIdle, 1}});
+  s.push_back({"r", core::RoomCheckpoint{10, 5, 3, 100, 1, 2, 50, 20, 4, 6, 7, lengths}});
+  s.push_back({"r", core::RoomCheckpoint{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, most}});
+  s.push_back({"r", core::RoomCheckpoint{0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, sum_only}});
+  return s;
+}
+
+// The same event as written before its later fields existed.
+core::RoomEvent WithoutLaterFields(core::RoomEvent event) {
+  if (auto* ended = std::get_if<core::SessionEnded>(&event)) ended->at_unix_ms = 0;
+  if (auto* checkpoint = std::get_if<core::RoomCheckpoint>(&event)) {
+    checkpoint->session_lengths = {};
+  }
+  return event;
+}
+
+// A record with a later field round-trips; cut back to the older layout it reads as the older
+// record did (its length unknown, no lengths measured), and any other cut or extra byte is
+// rejected.
+TEST(EventCodec, LaterFieldsRoundTripAndOlderRecordsStillRead) {
+  for (const Sample& sample : LaterFieldSamples()) {
+    const std::string bytes = Encode(sample.room_id, sample.event);
+    const std::optional<DecodedEvent> decoded = Decode(bytes);
+    ASSERT_TRUE(decoded.has_value()) << Hex(bytes);
+    EXPECT_TRUE(SameEvent(decoded->event, sample.event)) << Hex(bytes);
+    EXPECT_EQ(Encode(decoded->room_id, decoded->event), bytes);
+
+    const core::RoomEvent older = WithoutLaterFields(sample.event);
+    const std::string older_bytes = Encode(sample.room_id, older);
+    ASSERT_LT(older_bytes.size(), bytes.size());
+    ASSERT_EQ(bytes.substr(0, older_bytes.size()), older_bytes) << "the later field is appended";
+    for (std::size_t n = 0; n < bytes.size(); ++n) {
+      const std::optional<DecodedEvent> cut = Decode(std::string_view(bytes).substr(0, n));
+      if (n == older_bytes.size()) {
+        ASSERT_TRUE(cut.has_value()) << Hex(older_bytes);
+        EXPECT_TRUE(SameEvent(cut->event, older));
+      } else {
+        EXPECT_FALSE(cut.has_value()) << "prefix of " << n << " bytes of " << Hex(bytes);
+      }
+    }
+    for (const char extra : {'\0', '\x01', '\xff'}) {
+      EXPECT_FALSE(Decode(bytes + extra).has_value()) << Hex(bytes + extra);
+    }
+  }
+}
+
+// Each value has one encoding: a later field that says nothing is not written, so bytes that
+// hold it are not a record.
+TEST(EventCodec, LaterFieldsHoldingNothingAreRejected) {
+  using namespace std::string_literals;
+  const std::string ended = Encode("r", core::SessionEnded{1, core::EndReason::kLeave});
+  EXPECT_FALSE(Decode(ended + "\x00"s).has_value()) << "at_unix_ms 0";
+  EXPECT_FALSE(Decode(ended + "\x01"s).has_value()) << "at_unix_ms -1";
+  EXPECT_TRUE(Decode(ended + "\x02"s).has_value()) << "at_unix_ms 1";
+  const std::string checkpoint = Encode("r", core::RoomCheckpoint{});
+  EXPECT_FALSE(Decode(checkpoint + std::string(13, '\0')).has_value()) << "no lengths";
+  EXPECT_TRUE(Decode(checkpoint + std::string(12, '\0') + "\x01"s).has_value());
+  EXPECT_FALSE(Decode(checkpoint + std::string(12, '\0')).has_value()) << "sum missing";
+}
+
 TEST(EventCodec, EverySampleRoundTrips) {
   std::vector<bool> alternative_seen(std::variant_size_v<core::RoomEvent>, false);
   for (const Sample& sample : Samples()) {
@@ -220,6 +294,16 @@ TEST(EventCodec, BytesMatchTheDocumentedFormat) {
             Hex("\x06\x01r\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"s));
   EXPECT_EQ(Hex(Encode("r", core::RoomCheckpoint{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11})),
             Hex("\x08\x01r\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b"s));
+  // The later fields: at_unix_ms 64 zigzags to 128; the session lengths' 12 buckets and sum.
+  EXPECT_EQ(Hex(Encode("r", core::SessionEnded{1, core::EndReason::kIdle, 64})),
+            Hex("\x05\x01r\x01\x02\x80\x01"s));
+  core::SessionLengths lengths;
+  lengths.buckets[0] = 1;
+  lengths.buckets[11] = 2;
+  lengths.sum_ms = 300;
+  EXPECT_EQ(Hex(Encode("r", core::RoomCheckpoint{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, lengths})),
+            Hex("\x08\x01r\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b"
+                "\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\xac\x02"s));
   EXPECT_EQ(Hex(Encode("r", core::CallRestored{2, -2, core::CallStatus::kExpired})),
             Hex("\x09\x01r\x02\x03\x02"s));
   EXPECT_EQ(Hex(Encode("r", core::SessionRestored{1, 1, 2, ""})),

@@ -873,6 +873,46 @@ TEST_P(RoomStateContract, AnIdleBypassSessionEndsAfterSessionTimeout) {
   EXPECT_EQ(f.counters.bypass, 1u);
 }
 
+// Every way a session ends is measured from its admission into the store's session lengths,
+// which the figures carry (on Redis, cluster-wide, once a tick has read them).
+TEST_P(RoomStateContract, EverySessionThatEndsIsMeasuredFromItsAdmission) {
+  core::Policy p = BasePolicy();
+  p.max_active = 10;
+  p.session_timeout = seconds(1);
+  const auto started = std::chrono::steady_clock::now();
+  Open(p);
+  const TicketAnswer left = Join();
+  const TicketAnswer idle = Join();
+  const TicketAnswer checked_out = Join("carl");
+  const TicketAnswer pass = Admit("vip");
+  const TicketAnswer ended = Admit("");
+  for (const TicketAnswer* t : {&left, &idle, &checked_out, &pass, &ended}) {
+    ASSERT_EQ(t->status, TicketStatus::kAdmitted);
+  }
+  EXPECT_TRUE(Leave(left.ticket));
+  EXPECT_TRUE(LeaveIdentity("carl"));
+  // `idle` idles out at the tick past its timeout; the others are kept alive meanwhile.
+  ASSERT_TRUE(TickUntil([&] {
+    Heartbeat(pass.ticket);
+    Heartbeat(ended.ticket);
+    return Room().SessionEnded(idle.ticket);
+  }));
+  EXPECT_EQ(LeaveAll(), 2u) << "an operator ends the rest";
+  const RoomFigures f = FiguresWhen([](const RoomFigures& figures) {
+    return figures.counters.leaves + figures.counters.expired_sessions == 5;
+  });
+  const auto elapsed_ms =
+      std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - started).count();
+  const core::SessionLengths& lengths = f.counters.session_lengths;
+  EXPECT_EQ(lengths.count(), 5u) << "every way out is measured, once";
+  EXPECT_EQ(f.counters.expired_sessions, 1u);
+  ASSERT_LT(elapsed_ms, 10'000) << "all within the first bucket";
+  EXPECT_EQ(lengths.buckets[0], 5u);
+  // The idle one lasted its timeout at least, and none lasted longer than the test.
+  EXPECT_GE(lengths.sum_ms, 1'000u);
+  EXPECT_LE(lengths.sum_ms, static_cast<std::uint64_t>(5 * elapsed_ms));
+}
+
 TEST_P(RoomStateContract, SessionEndedIsFalseWhileASessionLivesAndTrueOnceItLeaves) {
   Open(BasePolicy());
   const TicketAnswer line = Join();

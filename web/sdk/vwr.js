@@ -26,11 +26,10 @@ const MIN_POLL_MS = 250;
 const MAX_BACKOFF_MS = 30000;
 // The ticket's event stream (GET .../events, Server-Sent Events): the first event is due at
 // once; nothing within this means a proxy holds the stream back, and the SDK polls instead.
-// Never longer than the ticket's pollAfterMs (1 s at least): a stream held back before it
-// reached the server keeps no place, and a ticket silent for a few pollAfterMs is taken for
+// Never longer than the ticket's pollAfterMs (MIN_POLL_MS at least): a stream held back before
+// it reached the server keeps no place, and a ticket silent for a few pollAfterMs is taken for
 // abandoned.
 const STREAM_FIRST_EVENT_MS = 5000;
-const STREAM_FIRST_EVENT_MIN_MS = 1000;
 // After the stream failed (an error, a 503 when the node has its most streams open, a proxy
 // that buffers), the SDK polls for this long before it tries the stream again.
 const STREAM_RETRY_AFTER_MS = 60000;
@@ -586,8 +585,7 @@ export class Waiter {
         timer = setTimeout(() => done(outcome), ms);
       };
       this.#stopListening = done;
-      arm(Math.min(STREAM_FIRST_EVENT_MS, Math.max(STREAM_FIRST_EVENT_MIN_MS, this.#pollAfterMs)),
-        { fallback: 'timeout' });
+      arm(Math.min(STREAM_FIRST_EVENT_MS, this.#pollAfterMs), { fallback: 'timeout' });
       const parse = (e) => {
         try {
           const a = JSON.parse(e.data);

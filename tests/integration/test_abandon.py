@@ -18,7 +18,7 @@ import time
 import unittest
 import urllib.parse
 
-from vwr_harness import VwrProcess, config_yaml, room_yaml, wait_until
+from vwr_harness import LineChecks, VwrProcess, config_yaml, room_yaml, wait_until
 
 # Answers say pollAfterMs of at most 220 ms (poll.max with its jitter); two of them plus a tick
 # is the longest a present ticket may stay silent.
@@ -37,38 +37,13 @@ CONFIG = config_yaml(room("line"), room("back"), room("steady", abandon_after_po
                      room("replay"), room("policy"), room("stats"))
 
 
-class AbandonTest(unittest.TestCase):
+class AbandonTest(LineChecks, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.vwr = VwrProcess(CONFIG)
         cls.addClassCleanup(cls.vwr.close)
 
     # ----- helpers -----
-
-    def join(self, room_id, headers=None):
-        code, _, body = self.vwr.json_request("POST", "/api/v1/rooms/%s/join" % room_id, body={},
-                                              headers=headers)
-        self.assertEqual(code, 200, body)
-        return body
-
-    def status(self, room_id, ticket):
-        code, body = self.vwr.status(room_id, ticket, via="header")
-        self.assertEqual(code, 200, body)
-        return body
-
-    def queue_size(self, room_id):
-        code, info = self.vwr.room_info(room_id)
-        self.assertEqual(code, 200, info)
-        return info["queueSize"]
-
-    def fill(self, room_id, waiting):
-        """One admitted session and `waiting` people in line, in order."""
-        holder = self.join(room_id)
-        self.assertEqual(holder["status"], "admitted", holder)
-        line = [self.join(room_id) for _ in range(waiting)]
-        for i, t in enumerate(line):
-            self.assertEqual((t["status"], t["position"]), ("waiting", i + 1), t)
-        return holder, line
 
     def poll(self, room_id, present, last):
         """Polls every ticket in `present` once; checks no position grew since `last` (a dict

@@ -19,7 +19,7 @@ import time
 import unittest
 import urllib.parse
 
-from vwr_harness import VwrProcess, address_of, config_yaml, room_yaml, wait_until
+from vwr_harness import LineChecks, VwrProcess, address_of, config_yaml, room_yaml, wait_until
 
 POLL = dict(poll_min="100ms", poll_max="1s")
 
@@ -125,21 +125,11 @@ def vwr_rss_kib(vwr):
     raise AssertionError("no VmRSS")
 
 
-class EventsTest(unittest.TestCase):
+class EventsTest(LineChecks, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.vwr = VwrProcess(CONFIG)
         cls.addClassCleanup(cls.vwr.close)
-
-    def join(self, room_id):
-        code, _, body = self.vwr.json_request("POST", "/api/v1/rooms/%s/join" % room_id, body={})
-        self.assertEqual(code, 200, body)
-        return body
-
-    def fill(self, room_id, waiting):
-        holder = self.join(room_id)
-        self.assertEqual(holder["status"], "admitted", holder)
-        return holder, [self.join(room_id) for _ in range(waiting)]
 
     def give_back(self, room_id, ticket):
         code, _, body = self.vwr.json_request("POST", "/api/v1/rooms/%s/leave" % room_id,

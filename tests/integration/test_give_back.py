@@ -13,7 +13,7 @@ import json
 import unittest
 import urllib.parse
 
-from vwr_harness import VwrProcess, config_yaml, request, room_yaml, wait_until
+from vwr_harness import LineChecks, VwrProcess, config_yaml, request, room_yaml, wait_until
 
 POLL = dict(poll_min="100ms", poll_max="1s")
 TRACER_FIELDS = ["host", "ip", "loginId", "port", "pageUrl", "isWait", "waitCnt", "limitCnt",
@@ -34,7 +34,7 @@ CONFIG = config_yaml(
 )
 
 
-class GiveBackTest(unittest.TestCase):
+class GiveBackTest(LineChecks, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.vwr = VwrProcess(CONFIG)
@@ -42,35 +42,10 @@ class GiveBackTest(unittest.TestCase):
 
     # ----- helpers -----
 
-    def join(self, room_id, headers=None):
-        code, _, body = self.vwr.json_request("POST", "/api/v1/rooms/%s/join" % room_id, body={},
-                                              headers=headers)
-        self.assertEqual(code, 200, body)
-        return body
-
-    def status(self, room_id, ticket):
-        code, body = self.vwr.status(room_id, ticket, via="header")
-        self.assertEqual(code, 200, body)
-        return body
-
     def give_back(self, room_id, ticket):
         code, _, body = self.vwr.json_request("POST", "/api/v1/rooms/%s/leave" % room_id,
                                               headers={"X-VWR-Ticket": ticket})
         return code, body
-
-    def queue_size(self, room_id):
-        code, info = self.vwr.room_info(room_id)
-        self.assertEqual(code, 200, info)
-        return info["queueSize"]
-
-    def fill(self, room_id, waiting):
-        """One admitted session and `waiting` people in line, in order."""
-        holder = self.join(room_id)
-        self.assertEqual(holder["status"], "admitted", holder)
-        line = [self.join(room_id) for _ in range(waiting)]
-        for i, t in enumerate(line):
-            self.assertEqual((t["status"], t["position"]), ("waiting", i + 1), t)
-        return holder, line
 
     def positions(self, room_id, line):
         return [self.status(room_id, t["ticket"]) for t in line]

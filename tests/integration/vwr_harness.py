@@ -742,3 +742,33 @@ def config_yaml(*rooms, extra=""):
     if rooms:
         text += "rooms:\n" + "".join(rooms)
     return text
+
+
+class LineChecks:
+    """Assertions on a line in one room, for a unittest.TestCase whose class has `vwr` (a
+    VwrProcess): joins, polls and queueSize that must answer 200, and a line filled in order."""
+
+    def join(self, room_id, headers=None):
+        code, _, body = self.vwr.json_request("POST", "/api/v1/rooms/%s/join" % room_id, body={},
+                                              headers=headers)
+        self.assertEqual(code, 200, body)
+        return body
+
+    def status(self, room_id, ticket):
+        code, body = self.vwr.status(room_id, ticket, via="header")
+        self.assertEqual(code, 200, body)
+        return body
+
+    def queue_size(self, room_id):
+        code, info = self.vwr.room_info(room_id)
+        self.assertEqual(code, 200, info)
+        return info["queueSize"]
+
+    def fill(self, room_id, waiting):
+        """One admitted session and `waiting` people in line, in order."""
+        holder = self.join(room_id)
+        self.assertEqual(holder["status"], "admitted", holder)
+        line = [self.join(room_id) for _ in range(waiting)]
+        for i, t in enumerate(line):
+            self.assertEqual((t["status"], t["position"]), ("waiting", i + 1), t)
+        return holder, line

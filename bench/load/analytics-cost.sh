@@ -19,6 +19,10 @@
 # them on exit, whatever happens. Needs wrk, curl and python3.
 set -euo pipefail
 
+bench_name=analytics-cost
+# shellcheck source=bench/load/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 here=$(cd "$(dirname "$0")" && pwd)
 VWR_BINARY=${VWR_BINARY:-$here/../../build/vwr}
 WRK_BINARY=${WRK_BINARY:-wrk}
@@ -48,16 +52,11 @@ while (($# > 0)); do
   esac
 done
 
-die() {
-  echo "analytics-cost: $*" >&2
-  exit 1
-}
 [[ -x $VWR_BINARY ]] || die "no vwr binary at $VWR_BINARY"
 command -v "$WRK_BINARY" >/dev/null || die "wrk not found (apt-get install wrk)"
 command -v curl >/dev/null || die "curl not found"
 command -v python3 >/dev/null || die "python3 not found"
 
-seconds_of() { awk -v t="$1" 'BEGIN { v = t + 0; if (t ~ /ms$/) v /= 1000; else if (t ~ /m$/) v *= 60; printf "%d", v }'; }
 duration_s=$(seconds_of "$DURATION")
 warmup_s=$(seconds_of "$WARMUP")
 

@@ -35,6 +35,10 @@
 # both (and removes the directory) on exit, whatever happens.
 set -euo pipefail
 
+bench_name=compare-nginx
+# shellcheck source=bench/load/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 here=$(cd "$(dirname "$0")" && pwd)
 VWR_BINARY=${VWR_BINARY:-$here/../../build/vwr}
 NGINX_BINARY=${NGINX_BINARY:-/usr/sbin/nginx}
@@ -76,26 +80,6 @@ while (($# > 0)); do
   esac
 done
 
-die() {
-  echo "compare-nginx: $*" >&2
-  exit 1
-}
-
-# "10s", "2m", "1h" or a plain number of seconds (as wrk reads them) -> whole seconds.
-seconds_of() {
-  local text=$1
-  if [[ $text =~ ^([0-9]+)(s|m|h)?$ ]]; then
-    local n=${BASH_REMATCH[1]}
-    case "${BASH_REMATCH[2]}" in
-      m) echo $((n * 60)) ;;
-      h) echo $((n * 3600)) ;;
-      *) echo "$n" ;;
-    esac
-  else
-    die "cannot read the duration \"$text\" (use e.g. 10s, 2m)"
-  fi
-}
-
 duration_s=$(seconds_of "$DURATION")
 warmup_s=$(seconds_of "$WARMUP")
 ((duration_s > 0)) || die "DURATION must be at least 1s"
@@ -107,22 +91,6 @@ command -v python3 >/dev/null || die "python3 not found"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vwr-compare-nginx.XXXXXX")
 nginx_pid=""
-
-stop() {  # pid name: SIGTERM, up to 5 s to exit, then SIGKILL
-  local pid=$1 name=$2
-  [[ -n $pid ]] || return 0
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 50); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    echo "compare-nginx: $name did not stop in 5 s; killing it" >&2
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
-}
 
 cleanup() {
   local rc=$?
@@ -148,9 +116,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # ---------------------------------------------------------------------------------------------
 # vwr: two rooms that keep everyone waiting. "poll" holds the ticket whose status is polled;
@@ -446,11 +411,6 @@ for ((round = 1; round <= ROUNDS; round++)); do
   done
 done
 
-median() {  # values... -> their median (the mean of the middle two for an even count)
-  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
-    if (NR == 0) { print 0; exit }
-    print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 for name in "${names[@]}"; do
   # shellcheck disable=SC2086 # space-separated numbers
   {

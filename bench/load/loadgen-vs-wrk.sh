@@ -24,6 +24,10 @@
 # (and removes the directory) on exit, whatever happens.
 set -euo pipefail
 
+bench_name=loadgen-vs-wrk
+# shellcheck source=bench/load/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 here=$(cd "$(dirname "$0")" && pwd)
 VWR_BINARY=${VWR_BINARY:-$here/../../build/vwr}
 NGINX_BINARY=${NGINX_BINARY:-/usr/sbin/nginx}
@@ -47,11 +51,6 @@ while (($# > 0)); do
   esac
 done
 
-die() { echo "loadgen-vs-wrk: $*" >&2; exit 1; }
-seconds_of() {
-  [[ $1 =~ ^([0-9]+)s?$ ]] || die "durations are whole seconds here (e.g. 10s), not \"$1\""
-  echo "${BASH_REMATCH[1]}"
-}
 duration_s=$(seconds_of "$DURATION")
 warmup_s=$(seconds_of "$WARMUP")
 [[ -x $VWR_BINARY ]] || die "no vwr binary at $VWR_BINARY (build first, or set VWR_BINARY)"
@@ -76,7 +75,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 ticket="AQAAAZP4hWq-JQjX3wFkZq3yGmQ1gq1dZb2w8nqk9Yx3"
 body='{"room":"bench","status":"waiting","ticket":"'$ticket'","position":5,"initialPosition":9,"queueSize":9,"etaSeconds":1,"pollAfterMs":0}'
 mkdir -p "$tmp/nginx/logs"
@@ -166,7 +165,6 @@ print("%.1f %d %.2f" % (r["requests"] / r["elapsed_s"], r["requests"], r["latenc
   echo "round $round: wrk ${wrk_rps[-1]} req/s (${wrk_cpu[-1]} cpu us/req), loadgen ${loadgen_rps[-1]} req/s (${loadgen_cpu[-1]} cpu us/req)"
 done
 
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 w=$(median "${wrk_rps[@]}")
 l=$(median "${loadgen_rps[@]}")
 ratio=$(awk -v l="$l" -v w="$w" 'BEGIN { printf "%.2f", (w > 0 ? l / w : 0) }')

@@ -18,6 +18,10 @@
 #   OUT [none: a directory to keep the callgrind files in]  SYSCALLS [0]
 set -euo pipefail
 
+bench_name=profile-requests
+# shellcheck source=bench/load/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 here=$(cd "$(dirname "$0")" && pwd)
 VWR_BINARY=${VWR_BINARY:-$here/../../build/vwr}
 REQUESTS=${REQUESTS:-5000}
@@ -30,10 +34,6 @@ SYSCALLS=${SYSCALLS:-0}
 targets=("$@")
 ((${#targets[@]} > 0)) || targets=(status tracer join)
 
-die() {
-  echo "profile-requests: $*" >&2
-  exit 1
-}
 command -v valgrind >/dev/null || die "valgrind not found (apt-get install valgrind)"
 [[ -x $VWR_BINARY ]] || die "no vwr binary at $VWR_BINARY"
 ((SYSCALLS == 0)) || command -v strace >/dev/null || die "strace not found"

@@ -155,8 +155,7 @@ bool EmbeddedRoom::SessionEnded(std::uint64_t session_ticket) {
 
 bool EmbeddedRoom::StatusCached(std::uint64_t ticket, std::uint64_t frontier_at_join,
                                 TicketAnswer& answer) {
-  if (given_back_.Contains(ticket)) return false;
-  if (!published_.AnswerWaiting(ticket, frontier_at_join, answer)) return false;
+  if (!AnswerFromPublished(published_, given_back_, ticket, frontier_at_join, answer)) return false;
   if (answer.status != core::TicketStatus::kWaiting) return true;
   // The poll is what keeps the place: its deadline moves on (lock-free, no allocation). A
   // ticket the frontier has just passed is the room's to answer.

@@ -57,7 +57,7 @@ class EmbeddedRoom final : public RoomState, private core::RoomEventSink {
   bool StatusCached(std::uint64_t ticket, std::uint64_t frontier_at_join,
                     TicketAnswer& answer) override;
   bool PeekWaiting(std::uint64_t ticket, TicketAnswer& answer) const override {
-    return !given_back_.Contains(ticket) && published_.AnswerWaiting(ticket, 0, answer);
+    return AnswerFromPublished(published_, given_back_, ticket, 0, answer);
   }
   void Join(std::string identity, Done<TicketAnswer> done) override;
   void Status(std::uint64_t ticket, std::uint64_t frontier_at_join,

@@ -10,6 +10,7 @@
 #include "core/policy.hpp"
 #include "core/wait_model.hpp"
 #include "store/store.hpp"
+#include "store/ticket_set.hpp"
 #include "util/published.hpp"
 
 namespace vwr::store {
@@ -109,5 +110,14 @@ class PublishedFigures {
   };
   Waits waits_;
 };
+
+// A ticket's standing from what a store publishes without a lock, the first step of both
+// stores' StatusCached and PeekWaiting: false when its place was given back or it is not
+// simply above the frontier (the store decides then).
+inline bool AnswerFromPublished(const PublishedFigures& published, const TicketSet& given_back,
+                                std::uint64_t ticket, std::uint64_t frontier_at_join,
+                                TicketAnswer& answer) {
+  return !given_back.Contains(ticket) && published.AnswerWaiting(ticket, frontier_at_join, answer);
+}
 
 }  // namespace vwr::store

@@ -256,8 +256,7 @@ void RedisRoom::UsePolicy(const std::string& encoded) {
 
 bool RedisRoom::StatusCached(std::uint64_t ticket, std::uint64_t frontier_at_join,
                              TicketAnswer& answer) {
-  if (given_back_.Contains(ticket)) return false;
-  if (!published_.AnswerWaiting(ticket, frontier_at_join, answer)) return false;
+  if (!AnswerFromPublished(published_, given_back_, ticket, frontier_at_join, answer)) return false;
   if (answer.status == core::TicketStatus::kWaiting) {
     // The poll is what keeps the place: reported with the next tick, not written now.
     const std::int64_t allowed_ms = core::SilenceAllowedMs(answer.eta_seconds, policy());

@@ -11,6 +11,8 @@
 #include <optional>
 #include <set>
 
+#include "util/log_escape.hpp"
+
 namespace vwr::app {
 namespace {
 
@@ -292,7 +294,8 @@ struct KeySharing::State : std::enable_shared_from_this<KeySharing::State> {
       for (const auto& [field, why] : plan.invalid) {
         // Reported once per stored value (a broken entry stays until someone fixes it).
         if (reported_invalid.insert(field + '\n' + why).second) {
-          spdlog::warn("keys: ignoring the entry {} in {}: {}", field, key, why);
+          spdlog::warn("keys: ignoring the entry {} in {}: {}", util::LogEscaped(field), key,
+                       util::LogEscaped(why));
         }
       }
     }

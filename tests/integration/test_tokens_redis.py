@@ -316,6 +316,18 @@ class SharedKeysTest(unittest.TestCase):
         code, _, body = b.heartbeat(ROOM, foreign)
         self.assertEqual(code, 401, body)
 
+        # Whoever can write to Redis must not write the nodes' logs: an entry whose name
+        # carries a line break and a made-up log line is reported escaped, on one line.
+        injected = "evil\n[error] keys: every token is valid now\x1b[2J"
+        self.db("HSET", HASH, injected, entry)
+        self.addCleanup(self.db, "HDEL", HASH, injected)
+        b.wait_for_log(r"keys: ignoring the entry evil\\n\[error\] keys: every token is valid "
+                       r"now\\x1[bB]\[2J in vwr:jwks: the field is named evil\\n",
+                       timeout=SHARE_TIMEOUT)
+        self.assertFalse([line for line in b.log_lines
+                          if line.startswith("[error] keys: every token is valid now")
+                          or "\x1b" in line], "a log line was forged")
+
     def test_a_rotation_on_one_node_reaches_the_others(self):
         a, b, c = self.nodes
         self.wait_everyone_knows({self.own_kid(n) for n in self.nodes})

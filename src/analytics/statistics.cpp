@@ -102,10 +102,12 @@ bool Statistics::Baseline(const std::vector<RoomSample>& samples) {
     // The line now: tickets issued after this are the first second's, and their waits count
     // (without it, a node's first second of tickets would read as issued before it watched).
     if (s.marks.empty() && !s.has_frontier) {
-      s.marks.push_back(Mark{.second = std::numeric_limits<std::int64_t>::min(),
-                             .last_issued = sample.last_issued,
-                             .frontier = sample.frontier,
-                             .rate = 0});
+      s.marks.push_back(
+          Mark{.second = std::numeric_limits<std::int64_t>::min(),
+               .last_issued = std::min(sample.last_issued,
+                                       sample.known_since_last_issued.value_or(sample.last_issued)),
+               .frontier = sample.frontier,
+               .rate = 0});
       s.frontier = sample.frontier;
       s.has_frontier = true;
     }
@@ -117,8 +119,8 @@ void Statistics::Start(const util::Clock& clock, SampleSource source) {
   // The store's counts now are where the first second's deltas start: what happens between
   // now and the first step is that second's, not lost in the baseline.
   const bool known = !source || Baseline(source());
-  thread_ = std::thread(
-      [this, &clock, known, source = std::move(source)] { Run(clock, source, known); });
+  thread_ =
+      std::thread([this, &clock, known, source = std::move(source)] { Run(clock, source, known); });
 }
 
 void Statistics::Run(const util::Clock& clock, SampleSource source, bool baseline_known) {

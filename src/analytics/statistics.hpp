@@ -46,6 +46,10 @@ struct RoomSample {
   // Whether `counters` are the store's real ones: a shared store's are only once the node has
   // read them back (its first tick); until then they neither count nor make the baseline.
   bool counters_known = true;
+  // A shared store: the last ticket issued when the counters became known (the node's first
+  // tick). The baseline's mark is there, so that the waits of tickets issued between that tick
+  // and the analysis' first reading of it count too. Unset: last_issued.
+  std::optional<std::uint64_t> known_since_last_issued;
   core::Policy policy;
   // Whether this node reports what is derived from the figures: always on one node; in Redis
   // mode only the node that ticks the room (figures.tick_holder is this node), so that a

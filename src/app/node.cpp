@@ -224,6 +224,8 @@ std::vector<analytics::RoomSample> SamplesOf(store::Store& store, const std::str
         .counters = f.counters,
         // A shared store's counters are read back at the node's tick.
         .counters_known = !f.cluster_wide || !f.tick_holder.empty(),
+        .known_since_last_issued =
+            f.cluster_wide ? std::optional(f.first_read_last_issued) : std::nullopt,
         .policy = room->policy(),
         // In a cluster the node that ticks the room reports what is derived from the line.
         .reports_derived = !f.cluster_wide || f.tick_holder == node,

@@ -776,6 +776,10 @@ void RedisRoom::Tick() {
         c.abandoned = ToU64(e[23]);
         c.session_lengths = SessionLengthsOf(e[26]);
         figures_.tick_holder = e[16].str;
+        if (!first_read_) {
+          figures_.first_read_last_issued = last;
+          first_read_ = true;
+        }
         figures_.nodes = static_cast<std::uint32_t>(ToU64(e[18]));
       });
 }

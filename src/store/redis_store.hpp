@@ -191,8 +191,9 @@ class RedisRoom final : public RoomState {
   core::Policy file_policy_;                // guarded by figures_mu_
   std::chrono::seconds token_lifetime_{0};  // guarded by figures_mu_
   std::mutex figures_mu_;                   // guards figures_
-  RoomFigures figures_;  // cluster-wide: the counters from the last tick, the shape from
-                         // the last tick or answer
+  RoomFigures figures_;      // cluster-wide: the counters from the last tick, the shape from
+                             // the last tick or answer
+  bool first_read_ = false;  // guarded by figures_mu_: a tick has read the room back
 
   // Revocation: written on the Redis thread only; revoked_ is read by any thread.
   TicketSet revoked_;

@@ -88,6 +88,10 @@ struct RoomFigures {
   bool cluster_wide = false;
   std::uint32_t nodes = 1;
   std::string tick_holder;
+  // A shared store: the last ticket issued (in the whole cluster) when this node first read the
+  // room back, at its first tick; tickets after it were issued while this node watched. 0
+  // before that tick, and for the embedded store (which never reads back: last_issued is it).
+  std::uint64_t first_read_last_issued = 0;
 };
 
 // Sets `answer`'s wait from `wait` (nullopt: none), as every store does for its answers.

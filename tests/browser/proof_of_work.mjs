@@ -9,21 +9,29 @@ import { api, assert, openBrowser, PUBLIC, run } from './lib.mjs';
 const ROOM = 'pow';
 
 // Every join the page sends, with the answer's status and error code, and the body sent, in
-// the order answered; `await settled(joins)` once the page is done, for the error codes.
-function recordJoins(page) {
+// the order answered; `await settled(joins)` once the page is done, for the error codes. The
+// joins pass through a route that reads each answer before handing it to the page: a body read
+// from a 'response' event afterwards can be gone once the page has moved on to the return URL.
+async function recordJoins(page) {
   const joins = [];
   joins.pending = [];
-  page.on('response', (res) => {
-    if (!res.url().endsWith(`/api/v1/rooms/${ROOM}/join`)) return;
-    const join = { status: res.status(), code: null, body: JSON.parse(res.request().postData() || '{}') };
-    joins.push(join);
-    joins.pending.push(res.json().then((v) => { join.code = v?.error?.code ?? null; }, () => {}));
+  await page.route(`**/api/v1/rooms/${ROOM}/join`, async (route) => {
+    const response = await route.fetch();
+    const text = await response.text();
+    let code = null;
+    try {
+      code = JSON.parse(text)?.error?.code ?? null;
+    } catch {
+      // not JSON: no error code
+    }
+    joins.push({ status: response.status(), code,
+      body: JSON.parse(route.request().postData() || '{}') });
+    await route.fulfill({ response, body: text });
   });
   return joins;
 }
 
 async function settled(joins) {
-  await Promise.all(joins.pending);
   return joins.map((j) => [j.status, j.code]);
 }
 
@@ -34,7 +42,7 @@ await run('proof of work', async () => {
     const page = await browser.page();
     const workers = [];
     page.on('worker', (w) => workers.push(w.url()));
-    const joins = recordJoins(page);
+    const joins = await recordJoins(page);
     await page.goto(`${PUBLIC}/wait/${ROOM}?return=%2Fdemo%2Finside`);
     await page.waitForURL(`${PUBLIC}/demo/inside`, { timeout: 30000 });
     assert.ok(workers.some((u) => new URL(u).pathname === '/sdk/pow.js'),
@@ -54,7 +62,7 @@ await run('proof of work', async () => {
 
     // The SDK from a page's own script: enter() solves and joins by itself, reporting progress.
     const sdkPage = await browser.context.newPage();
-    const sdkJoins = recordJoins(sdkPage);
+    const sdkJoins = await recordJoins(sdkPage);
     await sdkPage.goto(`${PUBLIC}/`);
     const result = await sdkPage.evaluate(async (room) => {
       const { Waiter } = await import('/sdk/vwr.js');

@@ -8,7 +8,10 @@ import unittest
 
 from vwr_harness import VwrProcess, config_yaml, read_raw_response, room_yaml, wait_until
 
-POLL = dict(poll_min="100ms", poll_max="1s")
+# The class keeps one waiting ticket for all its tests and polls it only between them: on a
+# loaded machine one test can outlast abandon_after_polls x poll.max, after which the line would
+# pass the silent ticket (integration.test_abandon covers that). Abandonment is off here.
+POLL = dict(poll_min="100ms", poll_max="1s", abandon_after_polls=0)
 CONFIG = config_yaml(
     room_yaml("alpha", max_active=1, admit_rate=50, burst=1, **POLL),
     room_yaml("beta", max_active=1, admit_rate=50, burst=1, **POLL),

@@ -320,6 +320,25 @@ TEST(Statistics, WaitTimesAndEtaHonestyComeFromTheLineAndTheFrontier) {
   EXPECT_EQ(Points(a.body, "eta_over")[0].second, 0);
 }
 
+TEST(Statistics, OnASharedStoreTheWaitsOfTicketsIssuedBeforeTheBaselineButAfterTheFirstTickCount) {
+  // The node's first tick read the room back with 2 tickets issued; the analysis took its
+  // baseline a moment later, when 3 more had been issued (a loaded machine). Those 3 were
+  // issued while this node watched: their waits count; the first 2 are not this node's to time.
+  Node node;
+  const std::int64_t start = node.now();
+  RoomSample sample = Sample("shop");
+  sample.last_issued = 5;
+  sample.known_since_last_issued = 2;
+  node.stats.Baseline({sample});
+  for (int i = 0; i < 20; ++i) node.EndSecond({sample});
+  sample.frontier = 5;  // all five are called
+  node.EndSecond({sample});
+  Answer a = node.Ask("room=shop&step=1m&from=" + std::to_string(start) +
+                      "&to=" + std::to_string(start + 60) + "&metrics=wait_time_count");
+  ASSERT_EQ(a.status, 200u) << a.error_message;
+  EXPECT_EQ(Points(a.body, "wait_time_count")[0].second, 3);
+}
+
 TEST(Statistics, EtaHonestyJudgesWhatTicketsWereToldAtJoinAndAtLaterPolls) {
   Node node;
   const std::int64_t start = node.now();

@@ -130,6 +130,7 @@ class ApiFlowTest(unittest.TestCase):
         self.assertGreaterEqual(third["etaSeconds"], 0)
 
         # Nobody leaves: the third keeps waiting (no free place), tick after tick.
+        self.ticks_pass(3)
         code, info = self.vwr.room_info(room)
         self.assertEqual((info["active"], info["queueSize"]), (2, 1))
         again = self.status_ok(room, third["ticket"])

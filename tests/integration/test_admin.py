@@ -233,15 +233,21 @@ class AdminTest(unittest.TestCase):
         self.assertEqual(code, 200, policy)
         self.assertEqual((policy["session_timeout"], policy["session_max"]), ("45s", "7200s"))
         # A session admitted now is told when it ends, and its token ends there at the latest.
+        # (Nobody else joins this room: its one place is free, so the answer is an admission.)
         code, answer = self.vwr.join(room)
-        self.assertEqual(code, 200, answer)
-        if answer["status"] == "admitted":
-            self.assertEqual(answer["sessionTimeoutSeconds"], 45)
-            self.assertEqual(answer["sessionMaxSeconds"], 7200)
-            self.assertAlmostEqual(answer["sessionEndsAt"], time.time() + 7200, delta=5)
+        self.assertEqual((code, answer["status"]), (200, "admitted"), answer)
+        self.assertEqual(answer["sessionTimeoutSeconds"], 45)
+        self.assertEqual(answer["sessionMaxSeconds"], 7200)
+        self.assertAlmostEqual(answer["sessionEndsAt"], time.time() + 7200, delta=5)
         code, _, policy = self.vwr.set_policy(room, {"session_max": 0, "session_timeout": 600})
         self.assertEqual(code, 200, policy)
         self.assertEqual((policy["session_timeout"], policy["session_max"]), ("600s", "0s"))
+        # The session's next answer says so: no cap any more, and the new timeout.
+        code, again = self.vwr.status(room, answer["ticket"])
+        self.assertEqual((code, again["status"]), (200, "admitted"), again)
+        self.assertEqual((again["sessionTimeoutSeconds"], again["sessionMaxSeconds"],
+                          again["sessionEndsAt"]), (600, None, None), again)
+        self.assertEqual(self.vwr.leave(room, again["token"])[0], 204)
 
     def test_put_policy_rejects_bad_values(self):
         room = "strict"

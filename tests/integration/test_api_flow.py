@@ -43,6 +43,8 @@ CONFIG = config_yaml(
     room_yaml("limited", max_active=1, admit_rate=50, burst=1, queue_limit=1, **POLL),
     room_yaml("paused", max_active=1, admit_rate=50, burst=1, **POLL),
     room_yaml("noshow", max_active=1, admit_rate=50, burst=1, claim_grace="1s", **POLL),
+    # A witness of the node's ticks: only a tick calls the next in line to a freed place.
+    room_yaml("clock", max_active=1, admit_rate=50, burst=1, **POLL),
 )
 
 WAITING_KEYS = {"room", "status", "ticket", "position", "initialPosition", "queueSize",
@@ -76,6 +78,19 @@ class ApiFlowTest(unittest.TestCase):
         code, body = self.vwr.status(room, ticket, via=via)
         self.assertEqual(code, 200, body)
         return body
+
+    def ticks_pass(self, count):
+        """Returns once the node has ticked at least `count` times from now: each time, the one
+        place of the room "clock" is given back and the next in line is let in, which only a
+        tick does (and a tick goes over every room)."""
+        inside = self.join_ok("clock")
+        self.assertEqual(inside["status"], "admitted", inside)
+        for _ in range(count):
+            nxt = self.join_ok("clock")
+            self.assertEqual(nxt["status"], "waiting", nxt)
+            self.assertEqual(self.vwr.leave("clock", inside["token"])[0], 204)
+            inside = self.vwr.wait_admitted("clock", nxt["ticket"], timeout=5)
+        self.assertEqual(self.vwr.leave("clock", inside["token"])[0], 204)
 
     def assert_admitted(self, body, timeout_s):
         self.assertEqual(set(body), ADMITTED_KEYS, body)
@@ -115,6 +130,7 @@ class ApiFlowTest(unittest.TestCase):
         self.assertGreaterEqual(third["etaSeconds"], 0)
 
         # Nobody leaves: the third keeps waiting (no free place), tick after tick.
+        self.ticks_pass(3)
         code, info = self.vwr.room_info(room)
         self.assertEqual((info["active"], info["queueSize"]), (2, 1))
         again = self.status_ok(room, third["ticket"])
@@ -433,7 +449,8 @@ class ApiFlowTest(unittest.TestCase):
         code, info = self.vwr.room_info(room)
         self.assertEqual(info["mode"], "pause")
         self.assertIsNone(info["etaSeconds"])
-        # Several ticks later, still waiting, still unknown.
+        # Several ticks later, still waiting, still unknown: nobody was called.
+        self.ticks_pass(3)
         frontier = self.vwr.metrics()['vwr_room_frontier{room="paused"}']
         self.assertEqual(frontier, 0)
         status = self.status_ok(room, first["ticket"])

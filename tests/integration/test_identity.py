@@ -144,6 +144,8 @@ def user_token(key, kid, sub, ttl=600, aud="vwr", iss="https://login.example", *
 
 
 SIGNED_ROOM = room_yaml("acct", max_active=1, admit_rate=100, burst=1)
+# One place, for one test alone: who takes it first is known whatever the other tests did.
+OWN_ROOM = room_yaml("own", max_active=1, admit_rate=100, burst=1)
 # A full room whose allow list names the signed user "vip".
 VIP_ROOM = (room_yaml("vipacct", max_active=1, admit_rate=100, burst=1) +
             "    protection:\n      allow:\n        identities: [\"vip\"]\n")
@@ -163,7 +165,8 @@ class SignedIdentityFileTest(unittest.TestCase):
             json.dump({"keys": [jwk_of(cls.key, "k1")]}, f)
         extra = ("identity:\n  mode: signed\n  jwks_file: %s\n  issuer: https://login.example\n"
                  "  audience: vwr\n" % cls.jwks_path)
-        cls.vwr = VwrProcess(config_yaml=config_yaml(SIGNED_ROOM, VIP_ROOM, extra=extra))
+        cls.vwr = VwrProcess(config_yaml=config_yaml(SIGNED_ROOM, VIP_ROOM, OWN_ROOM,
+                                                     extra=extra))
 
     @classmethod
     def tearDownClass(cls):
@@ -180,23 +183,33 @@ class SignedIdentityFileTest(unittest.TestCase):
         self.assertEqual((code, vip["status"]), (200, "admitted"), vip)
 
     def test_the_verified_user_alone_gets_the_same_place_and_session(self):
+        # The room's one place is free: alice is admitted, bob waits, and each of them coming
+        # back with another token of their own finds what they had, the session or the place.
         token = user_token(self.key, "k1", "alice")
-        code, first = join(self.vwr, "acct", headers={"X-VWR-User-Token": token})
-        self.assertEqual(code, 200, first)
-        # Another token of hers (fresh from her login), in the body: the same ticket.
-        code, again = join(self.vwr, "acct",
+        code, first = join(self.vwr, "own", headers={"X-VWR-User-Token": token})
+        self.assertEqual((code, first["status"]), (200, "admitted"), first)
+        sub = claims_of(first["token"])["sub"]
+        self.assertNotIn(sub, ("alice", "anon"), "the subject is her pseudonym, never her id")
+        # Another token of hers (fresh from her login), in the body: the same ticket, session
+        # and subject.
+        code, again = join(self.vwr, "own",
                            {"userToken": user_token(self.key, "k1", "alice", ttl=900)})
+        self.assertEqual((code, again["status"]), (200, "admitted"), again)
         self.assertEqual(again["ticket"], first["ticket"])
-        if first["status"] == "admitted":
-            self.assertEqual(claims_of(again["token"])["jti"], claims_of(first["token"])["jti"])
-            self.assertNotEqual(claims_of(first["token"])["sub"], "alice",
-                                "the subject is a pseudonym, never the user id")
-            self.assertNotEqual(claims_of(first["token"])["sub"], "anon")
-        # Someone else: another place; her id as a plain hint: refused.
-        code, bob = join(self.vwr, "acct", headers={"X-VWR-User-Token":
-                                                    user_token(self.key, "k1", "bob")})
+        self.assertEqual(claims_of(again["token"])["jti"], claims_of(first["token"])["jti"])
+        self.assertEqual(claims_of(again["token"])["sub"], sub)
+        # Someone else: another place, behind her; coming back, the same place.
+        code, bob = join(self.vwr, "own", headers={"X-VWR-User-Token":
+                                                   user_token(self.key, "k1", "bob")})
+        self.assertEqual((code, bob["status"], bob["position"]), (200, "waiting", 1), bob)
         self.assertNotEqual(bob["ticket"], first["ticket"])
-        code, hint = join(self.vwr, "acct", {"userId": "alice"})
+        code, bob_again = join(self.vwr, "own",
+                               {"userToken": user_token(self.key, "k1", "bob", ttl=900)})
+        self.assertEqual((code, bob_again["ticket"], bob_again["position"]),
+                         (200, bob["ticket"], 1), bob_again)
+        self.assertEqual(self.vwr.room_info("own")[1]["queueSize"], 1, "a re-join adds nobody")
+        # Her id as a plain hint: refused.
+        code, hint = join(self.vwr, "own", {"userId": "alice"})
         self.assertEqual(code, 401)
         self.assertEqual(hint["error"]["code"], "user_token_required")
 

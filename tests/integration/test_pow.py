@@ -138,7 +138,17 @@ class PowTest(PowCase):
         self.assertEqual(code, 400)
         self.assertEqual(answer["error"]["code"], "bad_request")
         code, answer = self.join("pow", {"challenge": "x" * 500, "nonce": "1"})
-        self.assertEqual(code, 400)
+        self.assertEqual((code, answer["error"]["code"]), (400, "bad_request"), answer)
+        # The nonce is the client's too: of another type or oversized, with a genuine challenge,
+        # it is a bad request (not a missing or wrong proof), and the challenge is not spent.
+        c = self.challenge("pow")["challenge"]
+        for nonce in (7, 7.5, ["1"], {"n": "1"}, True, "9" * 129, "9" * 4000):
+            code, answer = self.join("pow", {"challenge": c, "nonce": nonce})
+            self.assertEqual((code, answer["error"]["code"]), (400, "bad_request"),
+                             (str(nonce)[:20], answer))
+            self.assertIn("nonce", answer["error"]["message"])
+        code, answer = self.join("pow", {"challenge": c, "nonce": solve(c, DIFFICULTY)})
+        self.assertEqual((code, answer["status"]), (200, "admitted"), answer)
 
     def test_an_expired_challenge_is_refused(self):
         c = self.challenge("brief")

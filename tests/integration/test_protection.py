@@ -167,6 +167,32 @@ class ProtectionTest(unittest.TestCase):
         self.assertEqual(code, 200)
         self.assertEqual(self.vwr.join("managed", user_id="mallory")[0], 200)
 
+    def test_a_listed_identity_reaches_the_log_escaped(self):
+        # A list entry is text from the request: line breaks in it could write a line of their
+        # own into the node's log (the change's line, and the audit line), and a terminal escape
+        # could rewrite the operator's screen. The entry holds as sent; the log shows it escaped.
+        forged = ("mallory\n[2026-01-01 00:00:00.000] [info] admin: nothing to see\r"
+                  "\x1b[2J\u202e")
+        path = lists_path("managed", "deny")
+        code, _, body = self.vwr.admin_request("POST", path, body={"identity": forged})
+        self.assertEqual(code, 200, body)
+        self.assertIn({"identity": forged, "source": "admin"}, body["entries"])
+        self.assertEqual(self.vwr.join("managed", user_id=forged)[0], 429)
+        code, _, body = self.vwr.admin_request("DELETE", path, body={"identity": forged})
+        self.assertEqual(code, 200, body)
+        self.assertEqual(self.vwr.join("managed", user_id=forged)[0], 200)
+        self.vwr.wait_for_log(r"removed from the deny list")
+        self.vwr.wait_for_log(r"audit: .*lists\.deny\.remove")
+        lines = [l for l in self.vwr.log_lines if "nothing to see" in l]
+        # The change's two lines and their two audit lines, each whole.
+        self.assertEqual(len(lines), 4, lines)
+        for line in lines:
+            self.assertIn("mallory\\n[2026-01-01", line)
+            self.assertIn("nothing to see\\r\\x1B[2J\\u{202E}", line)
+            for raw in ("\r", "\x1b", "\u202e"):
+                self.assertNotIn(raw, line)
+        self.assertFalse([l for l in self.vwr.log_lines if l.startswith("[2026-01-01")])
+
     def test_an_unblock_entry_lifts_an_automatic_block(self):
         for _ in range(2):
             self.assertEqual(self.info("managed2")[0], 200)

@@ -238,6 +238,31 @@ class TracerTest(unittest.TestCase):
                 self.assertEqual(line.count("\t"), 1, repr(line))
             self.assertEqual(dataset_parameters(text)["isWait"], ("String", "T"))
 
+    def test_an_oversized_wccookie_is_refused_and_takes_no_place(self):
+        # Without a loginId the wcCookie cookie names the caller: a cookie too long for an
+        # identity (the store keeps 256 bytes) is refused as a too-long loginId is, on every
+        # endpoint that keeps places, and neither takes nor ends one.
+        def figures():
+            code, _, info = json_request("GET", self.vwr.url("/api/v1/rooms/default"))
+            self.assertEqual(code, 200, info)
+            return info["active"], info["queueSize"]
+
+        before = figures()
+        for endpoint in ("inputQueue.do", "outQueue.do"):
+            for cookie in ("c" * 254, "c" * 4000):
+                status, _, text = self.call(endpoint, dict(host="nomatch.example.org",
+                                                           pageUrl="/"),
+                                            headers={"Cookie": "wcCookie=" + cookie})
+                self.assertEqual(status, 400, (endpoint, len(cookie), text))
+                error = json.loads(text)["error"]
+                self.assertEqual(error["code"], "bad_request", error)
+                self.assertIn("wcCookie", error["message"])
+        self.assertEqual(figures(), before, "a refused call took or ended a place")
+        # The longest cookie that fits is a caller like any other: in at once (1000 places).
+        values = self.input("nomatch.example.org", "", headers={"Cookie": "wcCookie=" + "c" * 253})
+        self.assertEqual(values["isWait"], "F", values)
+        self.assertEqual(figures()[0], before[0] + 1)
+
     def test_get_with_a_query_string_works_like_post(self):
         v = self.input("nomatch.example.org", "get-user", method="GET")
         self.assertEqual(v["isWait"], "F")

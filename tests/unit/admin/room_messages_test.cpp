@@ -77,6 +77,15 @@ TEST_F(AdminMessageTest, BadChangesAreRefusedAndChangeNothing) {
     const http::Response res = Call(http::verb::put, body);
     EXPECT_EQ(res.result(), http::status::bad_request) << body;
   }
+  // Every control character, not only a line break: a carriage return or a terminal escape
+  // would reach the waiting page's text and the audit trail just as well.
+  for (const char* body : {R"({"message":"back\rsoon"})", R"({"message":"tab\there"})",
+                           R"({"message":"\u001b[2Jcleared"})", R"({"message":"nul\u0000x"})",
+                           R"({"message":"del\u007f"})"}) {
+    const http::Response res = Call(http::verb::put, body);
+    EXPECT_EQ(res.result(), http::status::bad_request) << body;
+    EXPECT_NE(res.body().find("control characters"), std::string::npos) << res.body();
+  }
   EXPECT_EQ(Call(http::verb::put, R"({"message":")" + std::string(1001, 'x') + R"("})").result(),
             http::status::bad_request);
   EXPECT_EQ(messages_.Get("a").text, "from the file");

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace vwr::analytics {
@@ -30,10 +32,17 @@ TEST(TopSketch, KeepsEveryKeyHeavierThanTotalOverCapacity) {
 }
 
 TEST(TopSketch, CutsLongKeys) {
+  // A long key is counted under its first kMaxKeyBytes, not dropped: two keys that differ only
+  // past the cut are one entry of weight two.
   TopSketch sketch(2);
   sketch.Add(std::string(1000, 'x'));
-  sketch.ForEach(
-      [](const TopSketch::Entry& e) { EXPECT_EQ(e.key.size(), TopSketch::kMaxKeyBytes); });
+  sketch.Add(std::string(TopSketch::kMaxKeyBytes, 'x') + "yz");
+  EXPECT_EQ(sketch.total(), 2u);
+  ASSERT_EQ(sketch.size(), 1u);
+  std::vector<std::pair<std::string, std::uint64_t>> entries;
+  sketch.ForEach([&](const TopSketch::Entry& e) { entries.emplace_back(e.key, e.count); });
+  EXPECT_EQ(entries, (std::vector<std::pair<std::string, std::uint64_t>>{
+                         {std::string(TopSketch::kMaxKeyBytes, 'x'), 2}}));
 }
 
 TEST(Visitors, AgentClassesAndAddressPrefixes) {

@@ -44,6 +44,20 @@ def signals(vwr):
     return {s["name"]: s for s in body["signals"]}
 
 
+def controller_saw(vwr, value, room="shop", target=200):
+    """Pushes `value` for origin_latency_ms and waits until the room's controller has acted on
+    it (its worst signal/target ratio shows the value): proof that a control step ran since."""
+    code, _, body = push(vwr, "origin_latency_ms", {"value": value, "ttl": "30s"})
+    assert code == 204, (code, body)
+
+    def worst():
+        code, _, state = vwr.admin_request("GET", "/admin/api/v1/control?room=" + room)
+        assert code == 200, (code, state)
+        return state["rooms"][0]["worst"]
+    wait_until(lambda: abs(worst() - value / target) < 1e-9, timeout=5,
+               message="the controller never read %s (worst %s)" % (value, worst()))
+
+
 def max_active(vwr, room="shop"):
     code, _, body = vwr.policy(room)
     assert code == 200, (code, body)
@@ -119,8 +133,9 @@ class AutomaticControl(unittest.TestCase):
             self.assertIn("at", control["last_decision"])
             self.assertTrue(control["last_decision"]["reason"])
             # Healthy, but nobody uses the limit: it is not raised.
-            push(vwr, "origin_latency_ms", {"value": 50, "ttl": "30s"})
-            time.sleep(1.0)  # five control intervals in which nothing may happen
+            # Three control steps, each proven to have read the healthy value, change nothing.
+            for value in (50, 49, 50):
+                controller_saw(vwr, value)
             self.assertEqual(max_active(vwr), 5)
             # Five people inside: the limit is used, and healthy signals raise it.
             for i in range(5):
@@ -159,7 +174,9 @@ class AutomaticControl(unittest.TestCase):
             self.assertEqual(code, 200)
             wait_until(lambda: "operator" in vwr.policy("shop")[2]["control"]["state"], timeout=5,
                        message="the controller did not show the operator's hold")
-            time.sleep(1.0)  # five intervals with a breach: the operator's value stays
+            # While an operator holds the room, the controller does not step (nothing shows a
+            # step to await): five intervals with a breach, and the operator's value stays.
+            time.sleep(1.0)
             self.assertEqual(max_active(vwr), 300)
             self.assertIn("admin@", vwr.policy("shop")[2]["control"]["operator"])
 

@@ -277,29 +277,6 @@ std::int64_t RedisRoom::NewcomerSilenceAllowedMs() const {
   return core::SilenceAllowedMs(wait ? std::optional(wait->eta_seconds) : std::nullopt, p);
 }
 
-void PollReports::Note(std::uint64_t ticket, util::TimePoint due) {
-  Shard& shard = shards_[ticket % kShards];
-  std::lock_guard lock(shard.mu);
-  if (shard.due.size() >= kMaxPerShard && !shard.due.contains(ticket)) {
-    shard.dropped.fetch_add(1, std::memory_order_relaxed);
-    return;
-  }
-  util::TimePoint& at = shard.due[ticket];
-  at = std::max(at, due);
-}
-
-void PollReports::Take(util::TimePoint now, std::size_t most, std::vector<std::string>& args) {
-  for (Shard& shard : shards_) {
-    std::lock_guard lock(shard.mu);
-    for (auto it = shard.due.begin(); it != shard.due.end() && most > 0; --most) {
-      const std::int64_t after_ms = std::max<std::int64_t>(0, util::ToMillis(it->second - now));
-      args.push_back(std::to_string(it->first));
-      args.push_back(std::to_string(after_ms));
-      it = shard.due.erase(it);
-    }
-  }
-}
-
 void RedisRoom::ForgetPassedGivenBack() {
   const std::uint64_t front = published_.frontier();
   while (!given_back_order_.empty() && *given_back_order_.begin() <= front) {

@@ -20,6 +20,7 @@
 #include "core/drawn_order.hpp"
 #include "core/wait_model.hpp"
 #include "redis/client.hpp"
+#include "store/poll_reports.hpp"
 #include "store/published_figures.hpp"
 #include "store/store.hpp"
 #include "store/ticket_set.hpp"
@@ -48,35 +49,6 @@ struct RedisStoreOptions {
   // poll, or a flood of polls, makes more ticks, never a longer one.
   std::uint32_t abandon_sweep_batch = 10000;
   std::uint32_t poll_reports_per_tick = 50000;
-};
-
-// The polls of waiting tickets one node answered from its cache since its last tick, to be
-// reported with the next: ticket -> when its next poll is due at the latest (this node's clock).
-// Several polls of one ticket between two ticks are one report. Sharded by ticket, so that
-// workers polling different tickets rarely wait for each other; each shard is bounded (a report
-// beyond it is dropped and counted: the ticket is then judged by its earlier reports).
-//
-// Thread-safety: Note() from any thread; Take() from the Redis thread.
-class PollReports {
- public:
-  void Note(std::uint64_t ticket, util::TimePoint due);
-  // Moves up to `most` reports into `args` as pairs (ticket, ms from `now` until due).
-  void Take(util::TimePoint now, std::size_t most, std::vector<std::string>& args);
-  std::uint64_t dropped() const {
-    std::uint64_t n = 0;
-    for (const Shard& s : shards_) n += s.dropped.load(std::memory_order_relaxed);
-    return n;
-  }
-
- private:
-  static constexpr std::size_t kShards = 16;
-  static constexpr std::size_t kMaxPerShard = 1 << 18;  // 4 M tickets per tick in all
-  struct alignas(64) Shard {
-    std::mutex mu;
-    std::unordered_map<std::uint64_t, util::TimePoint> due;
-    std::atomic<std::uint64_t> dropped{0};
-  };
-  std::array<Shard, kShards> shards_;
 };
 
 class RedisStore;

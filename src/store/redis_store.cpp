@@ -5,6 +5,7 @@
 
 #include <boost/asio/post.hpp>
 #include <charconv>
+#include <iterator>
 
 #include "core/attendance.hpp"
 #include "store/redis/scripts.hpp"
@@ -386,10 +387,19 @@ void RedisRoom::NoteShape(const std::vector<Reply>& answer, std::size_t at) {
 
 std::optional<TicketAnswer> RedisRoom::AnswerOf(const boost::system::result<Reply>& r,
                                                 const char* what) {
+  if (!r) return std::nullopt;
+  return AnswerOf(*r, what);
+}
+
+std::optional<TicketAnswer> RedisRoom::AnswerOf(const Reply& r, const char* what) {
   // {status, ticket, frontier_at_join, admitted_ms, identity, last, front, waiting, active,
-  //  called}: join.lua, status.lua
-  const std::vector<Reply>* a = ArrayOf(r, 10, what);
-  if (a == nullptr) return std::nullopt;
+  //  called}: join.lua (each of its answers), status.lua, admit.lua
+  if (r.type != Reply::Type::kArray || r.elements.size() < 10) {
+    spdlog::error("redis store: unexpected answer to {}: {}", what,
+                  r.type == Reply::Type::kError ? r.str : "wrong shape");
+    return std::nullopt;
+  }
+  const std::vector<Reply>* a = &r.elements;
   const std::optional<core::TicketStatus> status = StatusOf((*a)[0].str);
   if (!status) return std::nullopt;
   TicketAnswer t;
@@ -416,15 +426,47 @@ std::optional<TicketAnswer> RedisRoom::AnswerOf(const boost::system::result<Repl
 
 void RedisRoom::Join(std::string identity, Done<TicketAnswer> done) {
   if (!adopted()) return done(Unavailable<TicketAnswer>());
-  store_.client().Eval(
-      Scripts().join, Keys(),
-      Args({std::move(identity), std::to_string(store_.options().max_call_per_tick),
-            std::to_string(NewcomerSilenceAllowedMs())}),
-      [this, done = std::move(done)](boost::system::result<Reply> r) {
-        std::optional<TicketAnswer> t = AnswerOf(r, "join");
-        if (!t) return done(Unavailable<TicketAnswer>());
-        done(std::move(*t));
-      });
+  {
+    std::lock_guard lock(joins_mu_);
+    joins_waiting_.push_back(WaitingJoin{std::move(identity), std::move(done)});
+    if (joins_in_flight_ >= kJoinsInFlight) return;  // goes with the next script
+    ++joins_in_flight_;
+  }
+  SendJoins();
+}
+
+void RedisRoom::SendJoins() {
+  std::vector<WaitingJoin> batch;
+  {
+    std::lock_guard lock(joins_mu_);
+    if (joins_waiting_.empty()) {
+      --joins_in_flight_;
+      return;
+    }
+    const auto end = joins_waiting_.begin() + static_cast<std::ptrdiff_t>(std::min(
+                                                  joins_waiting_.size(), kMaxJoinsPerScript));
+    batch.assign(std::make_move_iterator(joins_waiting_.begin()), std::make_move_iterator(end));
+    joins_waiting_.erase(joins_waiting_.begin(), end);
+  }
+  std::vector<std::string> args =
+      Args({std::to_string(batch.size()), std::to_string(store_.options().max_call_per_tick),
+            std::to_string(NewcomerSilenceAllowedMs())});
+  for (WaitingJoin& join : batch) args.push_back(std::move(join.identity));
+  store_.client().Eval(Scripts().join, Keys(), std::move(args),
+                       [this, batch = std::move(batch)](boost::system::result<Reply> r) mutable {
+                         // One answer per join, in order (join.lua).
+                         const std::vector<Reply>* answers = ArrayOf(r, batch.size(), "join");
+                         for (std::size_t i = 0; i < batch.size(); ++i) {
+                           std::optional<TicketAnswer> t =
+                               answers != nullptr ? AnswerOf((*answers)[i], "join") : std::nullopt;
+                           if (!t) {
+                             batch[i].done(Unavailable<TicketAnswer>());
+                           } else {
+                             batch[i].done(std::move(*t));
+                           }
+                         }
+                         SendJoins();
+                       });
 }
 
 void RedisRoom::Status(std::uint64_t ticket, std::uint64_t frontier_at_join,

@@ -138,6 +138,10 @@ class RedisRoom final : public RoomState {
   // call failed or the answer has the wrong shape. On the Redis thread.
   std::optional<TicketAnswer> AnswerOf(const boost::system::result<redis::Reply>& reply,
                                        const char* what);
+  std::optional<TicketAnswer> AnswerOf(const redis::Reply& reply, const char* what);
+  // Sends the joins waiting (at most kMaxJoinsPerScript) as one join script, whose answer sends
+  // the next; when none wait, one fewer script of joins is on its way.
+  void SendJoins();
   // The room's shape as a script's answer brings it at `answer[at]`: {last, front, waiting,
   // active, called}. Published at once, so that this node's own changes show in its figures
   // before the next tick. On the Redis thread.
@@ -175,6 +179,20 @@ class RedisRoom final : public RoomState {
 
   // Polls of waiting tickets answered here, reported with the next tick (abandonment).
   PollReports polls_;
+
+  // Joins (Join): at most kJoinsInFlight scripts of joins are on their way to Redis at once;
+  // the joins that come meanwhile wait and go together as the next script. A lone join goes at
+  // once; under a flood Redis runs one script per round trip instead of one per join, and
+  // still always has the next script queued behind the one it runs.
+  static constexpr int kJoinsInFlight = 2;
+  static constexpr std::size_t kMaxJoinsPerScript = 256;
+  struct WaitingJoin {
+    std::string identity;
+    Done<TicketAnswer> done;
+  };
+  std::mutex joins_mu_;
+  std::vector<WaitingJoin> joins_waiting_;  // guarded by joins_mu_
+  int joins_in_flight_ = 0;                 // guarded by joins_mu_
 
   // The wait model, fed the room's figures at every tick (the same class as an embedded room's;
   // see core::WaitModel). On the Redis thread only; its curve is published in published_.

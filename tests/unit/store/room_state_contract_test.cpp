@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -438,6 +439,60 @@ TEST_P(RoomStateContract, AFreedPlaceIsClaimedExactlyOnceByConcurrentPolls) {
   EXPECT_EQ(f.counters.admissions, 2u);
   EXPECT_EQ(f.counters.leaves, 1u);
   EXPECT_EQ(f.active, 1);
+}
+
+TEST_P(RoomStateContract, ABurstOfJoinsSentAtOnceIsAnsweredOnceEachInTheOrderOfTheLine) {
+  // A flash crowd: joins sent without waiting for each other's answers (the Redis store sends
+  // those that arrive while earlier ones are on their way together, as one script). Each is
+  // answered once, with its own ticket; the line has no gap and no place twice; an identity
+  // that comes twice in the burst holds one place.
+  core::Policy p = BasePolicy();
+  p.max_active = 3;
+  p.burst = 3;
+  Open(p);
+  constexpr int kJoins = 700;  // more than one script takes at once
+  std::vector<std::promise<boost::system::result<TicketAnswer>>> done(kJoins);
+  std::vector<std::future<boost::system::result<TicketAnswer>>> answers;
+  std::atomic<int> calls{0};
+  for (auto& d : done) answers.push_back(d.get_future());
+  std::vector<std::thread> senders;
+  for (int part = 0; part < 4; ++part) {
+    senders.emplace_back([&, part] {
+      for (int i = part; i < kJoins; i += 4) {
+        // Joins 600..699 name the identities of joins 500..599 again.
+        const std::string identity =
+            i >= 500 ? "user-" + std::to_string(i >= 600 ? i - 100 : i) : std::string();
+        Room().Join(identity, [&, i](boost::system::result<TicketAnswer> r) {
+          calls.fetch_add(1);
+          done[static_cast<std::size_t>(i)].set_value(std::move(r));
+        });
+      }
+    });
+  }
+  for (std::thread& t : senders) t.join();
+  std::vector<TicketAnswer> got;
+  for (auto& a : answers) got.push_back(Await(a));
+  EXPECT_EQ(calls.load(), kJoins) << "every join is answered exactly once";
+  std::map<std::uint64_t, int> holders;  // ticket -> joins answered with it
+  int admitted = 0;
+  for (const TicketAnswer& a : got) {
+    ASSERT_TRUE(a.status == TicketStatus::kAdmitted || a.status == TicketStatus::kWaiting)
+        << static_cast<int>(a.status);
+    ++holders[a.ticket];
+    if (a.status == TicketStatus::kAdmitted) ++admitted;
+  }
+  EXPECT_EQ(admitted, 3);
+  ASSERT_EQ(holders.size(), 600u) << "700 joins, 100 of them by an identity already in line";
+  EXPECT_EQ(holders.rbegin()->first - holders.begin()->first, 599u) << "no gap in the line";
+  for (int i = 500; i < 600; ++i) {
+    EXPECT_EQ(got[static_cast<std::size_t>(i)].ticket,
+              got[static_cast<std::size_t>(i + 100)].ticket)
+        << "user-" << i << " holds one place";
+  }
+  const RoomFigures f = FiguresWhen([](const RoomFigures& g) { return g.counters.joins >= 600; });
+  EXPECT_EQ(f.counters.joins, 600u);
+  EXPECT_EQ(f.counters.rejoins, 100u);
+  EXPECT_EQ(f.queue_size, 597u);
 }
 
 TEST_P(RoomStateContract, LeaveIdentityEndsTheIdentitysSessionOrGivesBackItsPlace) {

@@ -13,6 +13,7 @@
 #include <variant>
 
 #include "core/pacing.hpp"
+#include "http/answer_body.hpp"
 #include "http/errors.hpp"
 #include "http/request_parts.hpp"
 #include "http/return_url.hpp"
@@ -342,8 +343,9 @@ std::string PublicApi::RenderAnswer(store::RoomState& room, const store::TicketA
   // Every poll's answer is written here: the format strings are compiled (FMT_COMPILE), not
   // parsed on each call.
   const core::Policy& p = room.policy();
-  std::string body;
-  body.reserve(512 + token.size() + (pass != nullptr ? pass->pass.size() : 0));
+  // A worker's recycled body: no allocation for a poll (see http::TakeAnswerBody).
+  std::string body =
+      http::TakeAnswerBody(512 + token.size() + (pass != nullptr ? pass->pass.size() : 0));
   body += R"({"room":)";
   http::AppendJsonString(body, room.id());
   body += R"(,"status":")";

@@ -14,7 +14,7 @@ namespace vwr::http {
 // `http::verb::get` and `http::Request` read alike in every folder.
 using namespace boost::beast::http;  // NOLINT(google-build-using-namespace)
 
-using Request = http::request<http::string_body>;
+using Request = http::request<http::string_body, Fields>;
 
 // GET or HEAD: a request that only reads.
 inline bool IsRead(const Request& request) {

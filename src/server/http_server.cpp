@@ -23,6 +23,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "http/answer_body.hpp"
 #include "http/errors.hpp"
 #include "server/connection_limits.hpp"
 #include "server/request_parser.hpp"
@@ -199,17 +200,21 @@ constexpr std::chrono::milliseconds kTlsShutdownTimeout{1000};
 // so buffer_ never holds more than header_limit_bytes plus one read; its maximum size says so
 // too, should that ever fail.
 //
-// On the hot path (a keep-alive poll) that is one read, one write and two timer re-arms, and no
-// lock of its own. It is not free of allocations: end to end through PublicApi, a poll takes 7
-// (tests/unit/server/poll_allocations_test.cpp counts them):
-//   - 3 in Beast's parser: the request target, and each header field (Host, X-VWR-Ticket);
-//   - 1 for the answer's body, and 3 for its header fields (Content-Type, Cache-Control,
-//     Content-Length).
-// The callback that takes the answer holds this session's shared_ptr in place (http::Respond),
-// and Asio keeps the read's and the write's handler memory per thread; the timers, the guard,
-// the ticket's check and the published frontier allocate nothing.
-// Reads and writes strictly alternate, so there is never more than one operation outstanding on
-// the stream (which TLS requires, and Boost 1.81's own write loop would break).
+// On the hot path (a keep-alive poll) that is one read, one write and two timer re-arms, no lock
+// of its own, and no heap allocation once the worker is warm, end to end through PublicApi
+// (tests/unit/server/poll_allocations_test.cpp counts them). A poll makes and drops seven pieces
+// of memory, and each comes from what the worker recycled from the polls before it:
+//   - the request's target and its two header fields (Host, X-VWR-Ticket), in Beast's parser,
+//     and the answer's three (Content-Type, Cache-Control, Content-Length): nodes of
+//     http::Fields, whose allocator keeps freed blocks per thread (util::RecyclingAllocator);
+//   - the answer's body: a string the handler takes from the worker's stock
+//     (http::TakeAnswerBody), given back once the answer is serialised (Write).
+// Both stocks are per thread and bounded (about 130 KiB of blocks, four bodies), so nothing is
+// locked and a worker keeps little memory idle. The callback that takes the answer holds this
+// session's shared_ptr in place (http::Respond), and Asio keeps the read's and the write's handler
+// memory per thread; the timers, the guard, the ticket's check and the published frontier allocate
+// nothing. Reads and writes strictly alternate, so there is never more than one operation
+// outstanding on the stream (which TLS requires, and Boost 1.81's own write loop would break).
 template <class Stream>
 class BasicHttpSession final : public HttpSession,
                                public http::StreamOpener,
@@ -514,6 +519,9 @@ class BasicHttpSession final : public HttpSession,
     // The whole answer goes out as one contiguous buffer: Beast's generic serializer costs more
     // than the rest of a poll. A client that does not take it in time is cut off.
     Serialize(response_, out_);
+    // The body is in out_ now: its memory serves the next answer this worker's handlers make
+    // (http::TakeAnswerBody).
+    http::RecycleAnswerBody(response_.body());
     Tcp().expires_after(options_.body_timeout);
     asio::async_write(stream_, asio::buffer(out_),
                       [self = this->shared_from_this()](beast::error_code ec, std::size_t) {

@@ -87,13 +87,17 @@ void* RecycledAllocate(std::size_t bytes) {
   if (bytes > kLargestRecycledBlock) return ::operator new(bytes);
   const std::size_t c = ClassOf(bytes);
   Stock& stock = t_stock;
-  if (FreeBlock* block = stock.blocks[c]) {
+  void* block = stock.blocks[c];
+  if (block != nullptr) {
     VWR_UNPOISON(block, kSmallestRecycledBlock << c);
-    stock.blocks[c] = block->next;
+    stock.blocks[c] = stock.blocks[c]->next;
     --stock.count[c];
-    return block;
+  } else {
+    block = ::operator new(kSmallestRecycledBlock << c);
   }
-  return ::operator new(kSmallestRecycledBlock << c);
+  // What the caller did not ask for stays out of bounds for AddressSanitizer.
+  VWR_POISON(static_cast<char*>(block) + bytes, (kSmallestRecycledBlock << c) - bytes);
+  return block;
 }
 
 void RecycledDeallocate(void* block, std::size_t bytes) noexcept {
@@ -102,9 +106,11 @@ void RecycledDeallocate(void* block, std::size_t bytes) noexcept {
   const std::size_t c = ClassOf(bytes);
   Stock& stock = t_stock;
   if (stock.closed || stock.count[c] >= kRecycledBlocksPerClass) {
+    VWR_UNPOISON(block, kSmallestRecycledBlock << c);  // the heap's again
     return ::operator delete(block, kSmallestRecycledBlock << c);
   }
   if (!stock.armed) Arm(stock);
+  VWR_UNPOISON(block, kSmallestRecycledBlock << c);
   auto* free_block = static_cast<FreeBlock*>(block);
   free_block->next = stock.blocks[c];
   stock.blocks[c] = free_block;

@@ -36,7 +36,7 @@ TEST(RecyclingAllocator, AFreedBlockServesTheNextRequestOfItsSizeClass) {
   RecycledDeallocate(block, 100);
   void* again = RecycledAllocate(120);
   EXPECT_EQ(again, block);
-  static_cast<char*>(again)[119] = 'x';  // the whole class size is usable
+  static_cast<char*>(again)[119] = 'x';  // all of what was asked for is usable
   RecycledDeallocate(again, 120);
 }
 

@@ -177,7 +177,7 @@ bool PublicApi::NameJoiner(http::RoomEntry& /*room*/, http::RequestContext& ctx,
 
 bool PublicApi::NameTicket(http::RoomEntry& /*room*/, http::RequestContext& ctx, Caller& caller) {
   const http::Request& req = ctx.request();
-  std::string_view ticket = req[kTicketHeader];
+  std::string_view ticket = http::FieldValue(req, kTicketHeader);
   if (ticket.empty()) {
     std::optional<std::string> q = http::QueryParam(http::QueryOf(req.target()), "ticket");
     if (q && !q->empty()) {
@@ -198,7 +198,7 @@ bool PublicApi::NameLeaver(http::RoomEntry& /*room*/, http::RequestContext& ctx,
   if (!http::BearerToken(req[http::field::authorization]).empty()) return true;
   // Counted as the ticket's polls are: one place, one identity (a forged one counts against
   // itself, then fails to decode).
-  caller.identity = req[kTicketHeader];
+  caller.identity = http::FieldValue(req, kTicketHeader);
   caller.verified = !caller.identity.empty();
   return true;
 }

@@ -105,7 +105,7 @@ void RecycledDeallocate(void* block, std::size_t bytes) noexcept {
   if (bytes > kLargestRecycledBlock) return ::operator delete(block, bytes);
   const std::size_t c = ClassOf(bytes);
   Stock& stock = t_stock;
-  if (stock.closed || stock.count[c] >= kRecycledBlocksPerClass) {
+  if (stock.closed || stock.count[c] >= kRecycledBytesPerClass >> (kSmallestShift + c)) {
     VWR_UNPOISON(block, kSmallestRecycledBlock << c);  // the heap's again
     return ::operator delete(block, kSmallestRecycledBlock << c);
   }

@@ -15,7 +15,7 @@ namespace {
 class EmptiedClass {
  public:
   explicit EmptiedClass(std::size_t bytes) : bytes_(bytes) {
-    for (std::size_t i = 0; i <= kRecycledBlocksPerClass; ++i) {
+    for (std::size_t i = 0; i <= RecycledBlocksKeptAtMost(bytes); ++i) {
       held_.push_back(RecycledAllocate(bytes_));
     }
   }
@@ -53,13 +53,19 @@ TEST(RecyclingAllocator, OtherSizeClassesDoNotShareBlocks) {
 TEST(RecyclingAllocator, AThreadKeepsABoundedStockPerSizeClass) {
   // On a thread of its own, so that its stock starts empty.
   std::thread([] {
-    std::vector<void*> blocks;
-    for (std::size_t i = 0; i < kRecycledBlocksPerClass + 10; ++i) {
-      blocks.push_back(RecycledAllocate(200));
+    EXPECT_EQ(RecycledBlocksKeptAtMost(200), 256u);  // of 256 bytes: 64 KiB
+    EXPECT_EQ(RecycledBlocksKeptAtMost(20), 2048u);  // of 32 bytes
+    EXPECT_EQ(RecycledBlocksKeptAtMost(kLargestRecycledBlock), 32u);
+    for (const std::size_t bytes : {std::size_t{200}, kLargestRecycledBlock}) {
+      std::vector<void*> blocks;
+      for (std::size_t i = 0; i < RecycledBlocksKeptAtMost(bytes) + 10; ++i) {
+        blocks.push_back(RecycledAllocate(bytes));
+      }
+      const std::size_t kept = RecycledBlocksKept();
+      for (void* block : blocks) RecycledDeallocate(block, bytes);
+      EXPECT_EQ(RecycledBlocksKept(), kept + RecycledBlocksKeptAtMost(bytes))
+          << bytes << " bytes: the rest went back to the heap";
     }
-    EXPECT_EQ(RecycledBlocksKept(), 0u);
-    for (void* block : blocks) RecycledDeallocate(block, 200);
-    EXPECT_EQ(RecycledBlocksKept(), kRecycledBlocksPerClass) << "the rest went back to the heap";
   }).join();
 }
 

@@ -50,7 +50,7 @@ void ReturnAll(Stock& stock) noexcept {
     while (FreeBlock* block = stock.blocks[c]) {
       VWR_UNPOISON(block, kSmallestRecycledBlock << c);
       stock.blocks[c] = block->next;
-      ::operator delete(block, kSmallestRecycledBlock << c);
+      ::operator delete(block);
     }
     stock.count[c] = 0;
   }
@@ -102,12 +102,13 @@ void* RecycledAllocate(std::size_t bytes) {
 
 void RecycledDeallocate(void* block, std::size_t bytes) noexcept {
   if (block == nullptr) return;
-  if (bytes > kLargestRecycledBlock) return ::operator delete(block, bytes);
+  // Unsized deletes throughout: clang 14 (the fuzzing build) has no sized deallocation by default.
+  if (bytes > kLargestRecycledBlock) return ::operator delete(block);
   const std::size_t c = ClassOf(bytes);
   Stock& stock = t_stock;
   if (stock.closed || stock.count[c] >= kRecycledBytesPerClass >> (kSmallestShift + c)) {
     VWR_UNPOISON(block, kSmallestRecycledBlock << c);  // the heap's again
-    return ::operator delete(block, kSmallestRecycledBlock << c);
+    return ::operator delete(block);
   }
   if (!stock.armed) Arm(stock);
   VWR_UNPOISON(block, kSmallestRecycledBlock << c);

@@ -260,7 +260,7 @@ void Check(World& world, http::Response& response) {
   if (!ec && !parser.is_done()) parser.put_eof(ec);
   if (ec || !parser.is_done()) Fail("serialized answer does not parse back", wire);
   if (used != wire.size()) Fail("serialized answer has bytes after its end", wire);
-  const http::Response& back = parser.get();
+  const auto& back = parser.get();
   if (back.result_int() != code || back.body() != response.body()) {
     Fail("serialized answer parses back differently", wire);
   }

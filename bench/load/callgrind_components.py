@@ -25,7 +25,7 @@ COMPONENTS = [
      r"BasicHttpSession<.*>::(OnBytes|OnWrite|OnAnswer|SendAnswer)\(", ""),
     ("Beast request parser (RequestParser::Put)", r"RequestParser::Put\(", ""),
     ("header fields (basic_fields insert/set/find/erase, both ways)",
-     r"basic_fields<std::allocator<char> >::(insert|set|erase|find|new_element|delete_element|"
+     r"basic_fields<[\w:]+<char> >::(insert|set|erase|find|new_element|delete_element|"
      r"set_element|~basic_fields|clear|set_chunked_impl|set_content_length_impl|"
      r"set_keep_alive_impl|set_connection_impl|set_method_impl|set_target_impl|set_reason_impl|"
      r"realloc_string|count|equal_range|get_chunked_impl|get_keep_alive_impl)", ""),
@@ -52,6 +52,9 @@ COMPONENTS = [
      r"_Function_handler<void \(bool\), vwr::store::EmbeddedRoom::Settle", ""),
     ("asio scheduler and reactor (self)", r"boost::asio::detail::(scheduler|epoll_reactor)::", ""),
     ("malloc/free", r"^(malloc|free|_int_malloc|_int_free|cfree|operator new|operator delete)",
+     ""),
+    ("recycled memory (header field blocks, answer bodies)",
+     r"^vwr::(util::Recycled(Allocate|Deallocate)|http::(TakeAnswerBody|RecycleAnswerBody))\(",
      ""),
 ]
 SYSCALLS = r"^(__libc_)?(sendmsg|recvmsg|epoll_wait|writev|write|read|recvfrom|sendto|" \

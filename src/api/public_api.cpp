@@ -13,6 +13,7 @@
 #include <variant>
 
 #include "core/pacing.hpp"
+#include "http/answer_body.hpp"
 #include "http/errors.hpp"
 #include "http/request_parts.hpp"
 #include "http/return_url.hpp"
@@ -176,7 +177,7 @@ bool PublicApi::NameJoiner(http::RoomEntry& /*room*/, http::RequestContext& ctx,
 
 bool PublicApi::NameTicket(http::RoomEntry& /*room*/, http::RequestContext& ctx, Caller& caller) {
   const http::Request& req = ctx.request();
-  std::string_view ticket = req[kTicketHeader];
+  std::string_view ticket = http::FieldValue(req, kTicketHeader);
   if (ticket.empty()) {
     std::optional<std::string> q = http::QueryParam(http::QueryOf(req.target()), "ticket");
     if (q && !q->empty()) {
@@ -197,7 +198,7 @@ bool PublicApi::NameLeaver(http::RoomEntry& /*room*/, http::RequestContext& ctx,
   if (!http::BearerToken(req[http::field::authorization]).empty()) return true;
   // Counted as the ticket's polls are: one place, one identity (a forged one counts against
   // itself, then fails to decode).
-  caller.identity = req[kTicketHeader];
+  caller.identity = http::FieldValue(req, kTicketHeader);
   caller.verified = !caller.identity.empty();
   return true;
 }
@@ -342,8 +343,9 @@ std::string PublicApi::RenderAnswer(store::RoomState& room, const store::TicketA
   // Every poll's answer is written here: the format strings are compiled (FMT_COMPILE), not
   // parsed on each call.
   const core::Policy& p = room.policy();
-  std::string body;
-  body.reserve(512 + token.size() + (pass != nullptr ? pass->pass.size() : 0));
+  // A worker's recycled body: no allocation for a poll (see http::TakeAnswerBody).
+  std::string body =
+      http::TakeAnswerBody(512 + token.size() + (pass != nullptr ? pass->pass.size() : 0));
   body += R"({"room":)";
   http::AppendJsonString(body, room.id());
   body += R"(,"status":")";

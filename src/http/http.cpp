@@ -1,10 +1,21 @@
 #include "http/http.hpp"
 
+#include <boost/beast/core/string.hpp>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
 
 namespace vwr::http {
+
+std::string_view FieldValue(const Fields& fields, std::string_view name) {
+  for (const auto& field : fields) {
+    const std::string_view field_name = field.name_string();
+    if (field_name.size() == name.size() && boost::beast::iequals(field_name, name)) {
+      return field.value();
+    }
+  }
+  return {};
+}
 
 Response Handler::Handle(const Request& request, const ConnectionInfo& connection) {
   struct Slot {

@@ -4,6 +4,7 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <cstdint>
+#include <string_view>
 
 #include "http/respond.hpp"
 #include "http/stream.hpp"
@@ -14,12 +15,18 @@ namespace vwr::http {
 // `http::verb::get` and `http::Request` read alike in every folder.
 using namespace boost::beast::http;  // NOLINT(google-build-using-namespace)
 
-using Request = http::request<http::string_body>;
+using Request = http::request<http::string_body, Fields>;
 
 // GET or HEAD: a request that only reads.
 inline bool IsRead(const Request& request) {
   return request.method() == verb::get || request.method() == verb::head;
 }
+
+// The value of the first field named `name` (compared case-insensitively), or empty. For a name
+// Beast has no http::field for (X-VWR-Ticket), on the hot path: the few fields a request has are
+// walked with their lengths compared first, which costs a fraction of Beast's search of its
+// tree by such a name (a case-insensitive comparison at every step).
+std::string_view FieldValue(const Fields& fields, std::string_view name);
 
 // What the server knows about the connection a request came on.
 struct ConnectionInfo {

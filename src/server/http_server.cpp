@@ -18,11 +18,13 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <charconv>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 #include <optional>
 #include <type_traits>
 #include <utility>
 
+#include "http/answer_body.hpp"
 #include "http/errors.hpp"
 #include "server/connection_limits.hpp"
 #include "server/request_parser.hpp"
@@ -78,34 +80,74 @@ void ProvideDescriptors(const std::string& listener, std::size_t connections) {
 
 namespace {
 
-// The status line and the header fields, with the blank line that ends them.
-void SerializeHead(const http::Response& res, std::string& out) {
-  out.clear();
-  out += res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+// `text` at `at`; the end of it.
+char* Put(char* at, std::string_view text) {
+  if (!text.empty()) std::memcpy(at, text.data(), text.size());  // (an empty view may be null)
+  return at + text.size();
+}
+
+// The status line, the header fields (and a Content-Length field of `length` when set), the
+// blank line that ends them, and `body`: sized first, then copied into place, reusing `out`'s
+// capacity. An answer is a score of short pieces, and appending them one by one (a capacity
+// check and a call each) cost more than all the copying.
+void SerializeAnswer(const http::Response& res, std::optional<std::size_t> length,
+                     std::string_view body, std::string& out) {
+  constexpr std::string_view kLengthField = "Content-Length: ";
   char code[8];
-  const auto [end, ec] = std::to_chars(code, code + sizeof code, res.result_int());
-  out.append(code, end);
-  out += ' ';
-  out += std::string_view(res.reason());
-  out += "\r\n";
-  for (const auto& field : res) {
-    out += std::string_view(field.name_string());
-    out += ": ";
-    out += std::string_view(field.value());
-    out += "\r\n";
+  const char* code_end = std::to_chars(code, code + sizeof code, res.result_int()).ptr;
+  char length_text[24];
+  const char* length_end = length_text;
+  if (length) {
+    length_end = std::to_chars(length_text, length_text + sizeof length_text, *length).ptr;
   }
-  out += "\r\n";
+  const std::string_view reason = res.reason();
+
+  std::size_t size = std::string_view("HTTP/1.1 ").size() +
+                     static_cast<std::size_t>(code_end - code) + 1 + reason.size() + 2;
+  for (const auto& field : res) size += field.name_string().size() + field.value().size() + 4;
+  if (length) size += kLengthField.size() + static_cast<std::size_t>(length_end - length_text) + 2;
+  size += 2 + body.size();
+
+  out.clear();
+  out.resize(size);
+  char* at = out.data();
+  at = Put(at, res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+  at = Put(at, std::string_view(code, static_cast<std::size_t>(code_end - code)));
+  *at++ = ' ';
+  at = Put(at, reason);
+  at = Put(at, "\r\n");
+  for (const auto& field : res) {
+    at = Put(at, field.name_string());
+    at = Put(at, ": ");
+    at = Put(at, field.value());
+    at = Put(at, "\r\n");
+  }
+  if (length) {
+    at = Put(at, kLengthField);
+    at = Put(at, std::string_view(length_text, static_cast<std::size_t>(length_end - length_text)));
+    at = Put(at, "\r\n");
+  }
+  at = Put(at, "\r\n");
+  Put(at, body);
+}
+
+// Whether `res` has a Content-Length field: the few fields walked by their enum, where Beast's
+// find() searches its tree comparing names case-insensitively (about 600 instructions a poll).
+bool HasContentLength(const http::Response& res) {
+  for (const auto& field : res) {
+    if (field.name() == http::field::content_length) return true;
+  }
+  return false;
 }
 
 }  // namespace
 
-void Serialize(http::Response& res, std::string& out) {
-  if (res.find(http::field::content_length) == res.end() &&
-      res.result() != http::status::no_content) {
-    res.content_length(res.body().size());
+void Serialize(const http::Response& res, std::string& out) {
+  std::optional<std::size_t> length;
+  if (res.result() != http::status::no_content && !HasContentLength(res)) {
+    length = res.body().size();
   }
-  SerializeHead(res, out);
-  out += res.body();
+  SerializeAnswer(res, length, res.body(), out);
 }
 
 void SerializeStreamHead(http::Response& res, std::string& out) {
@@ -119,7 +161,7 @@ void SerializeStreamHead(http::Response& res, std::string& out) {
   }
   res.set(http::field::cache_control, "no-store");
   res.set("X-Accel-Buffering", "no");  // a proxy in front (nginx) passes each event at once
-  SerializeHead(res, out);
+  SerializeAnswer(res, std::nullopt, {}, out);
 }
 
 struct HttpServer::Listener {
@@ -199,17 +241,21 @@ constexpr std::chrono::milliseconds kTlsShutdownTimeout{1000};
 // so buffer_ never holds more than header_limit_bytes plus one read; its maximum size says so
 // too, should that ever fail.
 //
-// On the hot path (a keep-alive poll) that is one read, one write and two timer re-arms, and no
-// lock of its own. It is not free of allocations: end to end through PublicApi, a poll takes 7
-// (tests/unit/server/poll_allocations_test.cpp counts them):
-//   - 3 in Beast's parser: the request target, and each header field (Host, X-VWR-Ticket);
-//   - 1 for the answer's body, and 3 for its header fields (Content-Type, Cache-Control,
-//     Content-Length).
-// The callback that takes the answer holds this session's shared_ptr in place (http::Respond),
-// and Asio keeps the read's and the write's handler memory per thread; the timers, the guard,
-// the ticket's check and the published frontier allocate nothing.
-// Reads and writes strictly alternate, so there is never more than one operation outstanding on
-// the stream (which TLS requires, and Boost 1.81's own write loop would break).
+// On the hot path (a keep-alive poll) that is one read, one write and two timer re-arms, no lock
+// of its own, and no heap allocation once the worker is warm, end to end through PublicApi
+// (tests/unit/server/poll_allocations_test.cpp counts them). A poll makes and drops seven pieces
+// of memory, and each comes from what the worker recycled from the polls before it:
+//   - the request's target and its two header fields (Host, X-VWR-Ticket), in Beast's parser,
+//     and the answer's three (Content-Type, Cache-Control, Content-Length): nodes of
+//     http::Fields, whose allocator keeps freed blocks per thread (util::RecyclingAllocator);
+//   - the answer's body: a string the handler takes from the worker's stock
+//     (http::TakeAnswerBody), given back once the answer is serialised (Write).
+// Both stocks are per thread and bounded (64 KiB of blocks per size class, four bodies), so nothing
+// is locked and a worker keeps little memory idle. The callback that takes the answer holds this
+// session's shared_ptr in place (http::Respond), and Asio keeps the read's and the write's handler
+// memory per thread; the timers, the guard, the ticket's check and the published frontier allocate
+// nothing. Reads and writes strictly alternate, so there is never more than one operation
+// outstanding on the stream (which TLS requires, and Boost 1.81's own write loop would break).
 template <class Stream>
 class BasicHttpSession final : public HttpSession,
                                public http::StreamOpener,
@@ -514,6 +560,9 @@ class BasicHttpSession final : public HttpSession,
     // The whole answer goes out as one contiguous buffer: Beast's generic serializer costs more
     // than the rest of a poll. A client that does not take it in time is cut off.
     Serialize(response_, out_);
+    // The body is in out_ now: its memory serves the next answer this worker's handlers make
+    // (http::TakeAnswerBody).
+    http::RecycleAnswerBody(response_.body());
     Tcp().expires_after(options_.body_timeout);
     asio::async_write(stream_, asio::buffer(out_),
                       [self = this->shared_from_this()](beast::error_code ec, std::size_t) {

@@ -88,7 +88,9 @@ class RequestParser {
       parser->OnChunkHeader(size, extensions, ec);
     }
   } on_chunk_header_{this};
-  boost::beast::http::request_parser<boost::beast::http::string_body> parser_;
+  // Its fields' memory is recycled (http::Fields): see the comment there.
+  boost::beast::http::request_parser<boost::beast::http::string_body, http::Fields::allocator_type>
+      parser_;
 };
 
 }  // namespace vwr::server

@@ -94,7 +94,8 @@ void FormFields::Append(FormFields later) {
 boost::system::result<FormFields, FormError> ParseForm(std::string_view body,
                                                        const FormLimits& limits) {
   FormFields form;
-  form.fields_.reserve(8);  // a TRACER call has six fields
+  if (body.empty()) return form;  // (a TRACER call's query string, usually)
+  form.fields_.reserve(8);        // a TRACER call has six fields
   http::QueryPairs pairs(body);
   while (const std::optional<http::QueryPairs::Pair> pair = pairs.Next()) {
     if (form.fields_.size() == limits.max_fields) {

@@ -9,10 +9,12 @@
 #include <charconv>
 #include <span>
 
+#include "http/answer_body.hpp"
 #include "http/cookies.hpp"
 #include "http/errors.hpp"
 #include "http/request_parts.hpp"
 #include "util/base64.hpp"
+#include "util/recycling_allocator.hpp"
 
 namespace vwr::tracer {
 namespace {
@@ -161,8 +163,7 @@ std::string RenderTracerXml(const TracerValues& values) {
   std::size_t size = 32;
   for (const std::string& piece : kFrame) size += piece.size();
   for (const std::string_view value : values) size += value.size();
-  std::string out;
-  out.reserve(size);
+  std::string out = http::TakeAnswerBody(size);  // a worker's recycled body
   for (std::size_t i = 0; i < kTracerFields.size(); ++i) {
     out += kFrame[i];
     AppendEscaped(out, values[i], /*flatten_whitespace=*/true);
@@ -173,8 +174,7 @@ std::string RenderTracerXml(const TracerValues& values) {
 
 std::string RenderTracerJson(const TracerValues& values,
                              const std::optional<core::WaitEstimate>& wait) {
-  std::string out;
-  out.reserve(512);
+  std::string out = http::TakeAnswerBody(512);
   out += '{';
   for (std::size_t i = 0; i < kTracerFields.size(); ++i) {
     if (i > 0) out += ',';
@@ -421,7 +421,9 @@ void TracerApi::Answer(Call& call, http::Response response) {
 
 void TracerApi::Serve(const http::Request& req, const http::ConnectionInfo& connection,
                       http::Respond respond) {
-  auto call = std::make_shared<Call>(pipeline_.Begin(req, connection, std::move(respond)));
+  // Made and dropped by every call: its memory is recycled, as the header fields' are.
+  auto call = std::allocate_shared<Call>(util::RecyclingAllocator<Call>(),
+                                         pipeline_.Begin(req, connection, std::move(respond)));
   http::RequestContext& ctx = call->ctx;
   const std::string_view path = http::PathOf(req.target());
   if (path == "/TRACERAPI/inputQueue.do") {

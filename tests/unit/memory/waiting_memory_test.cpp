@@ -42,10 +42,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A million anonymous joins take about half a second; identified ones cost a hash map insert
-// each (about 2 µs on a busy machine), so fewer of them keep the test within seconds.
+// A million joins take about half a second anonymous, two seconds with identities; a million
+// spreads the fixed buffers (about 1.4 MiB) thin enough to see what each user costs.
 constexpr std::uint64_t kAnonymousJoins = 1'000'000;
-constexpr std::uint64_t kIdentifiedJoins = 250'000;
+constexpr std::uint64_t kIdentifiedJoins = 1'000'000;
 // Anonymous waiting users are a number inside their signed ticket: the room keeps for each only
 // the 4-byte time by which its next poll is due, so that one who stopped polling can be passed
 // over (core::Attendance). Measured: 5.4 bytes each (those 4, and a fixed 1.4 MiB of buffers and
@@ -53,9 +53,12 @@ constexpr std::uint64_t kIdentifiedJoins = 250'000;
 // would fail.
 constexpr double kMaxBytesPerAnonymousUser = 6;
 // A waiting user with an identity (a userId, a bound TRACER caller) is remembered, so that a
-// second join returns the same ticket: its 22-character pseudonym in two hash maps (measured:
-// 232 bytes each: the two map nodes, the string, the bucket arrays).
-constexpr double kMaxBytesPerIdentifiedUser = 320;
+// second join returns the same ticket: its pseudonym's 16 bytes, its ticket and the frontier it
+// joined at in a packed 32-byte record, and a 5-byte slot in each of two open-addressing indexes
+// 7/16 to 7/8 full (core::IdentityTickets), and the 4 bytes every waiting user costs. Measured
+// at a million (the indexes just past a growth, near their emptiest): 58 bytes each; the two hash
+// maps this replaced cost 237. The goal is ten million in under a GiB.
+constexpr double kMaxBytesPerIdentifiedUser = 64;
 
 // Resident memory of this process, after giving freed heap back to the system, so that what
 // is measured is what the store keeps.

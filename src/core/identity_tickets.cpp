@@ -60,7 +60,8 @@ void Place(Index& index, std::uint64_t hash, std::uint32_t value) {
   }
 }
 
-// Rebuilds `index` with `slots` slots (no markers left), placing each record by `hash_of`.
+// Rebuilds `index` with `slots` slots (no markers left), placing each record it holds by
+// `hash_of`. (Slow for a large table: its records are read in slot order, which is random.)
 template <class Index, class HashOf>
 void Rebuild(Index& index, std::size_t slots, HashOf&& hash_of) {
   Index rebuilt;
@@ -72,17 +73,15 @@ void Rebuild(Index& index, std::size_t slots, HashOf&& hash_of) {
   index = std::move(rebuilt);
 }
 
-// Makes room for one more record: at 7/8 of the slots used, a rebuild at the same size when
-// removal markers are most of them, at twice the size otherwise.
-template <class Index, class HashOf>
-void MakeRoom(Index& index, HashOf&& hash_of) {
+// The slots to rebuild `index` at before it takes one more record, or 0 when it has room: at
+// 7/8 of the slots used, the same size when removal markers are most of them, twice the size
+// otherwise.
+template <class Index>
+std::size_t GrowthFor(const Index& index) {
   const std::size_t slots = index.control.size();
-  if ((index.full + index.removed + 1) * 16 <= slots * kMaxLoad) return;
-  if (slots == 0) {
-    Rebuild(index, kMinSlots, hash_of);
-  } else {
-    Rebuild(index, (index.full + 1) * 16 > slots * kRebuiltLoad ? slots * 2 : slots, hash_of);
-  }
+  if ((index.full + index.removed + 1) * 16 <= slots * kMaxLoad) return 0;
+  if (slots == 0) return kMinSlots;
+  return (index.full + 1) * 16 > slots * kRebuiltLoad ? slots * 2 : slots;
 }
 
 template <class Index>
@@ -219,17 +218,47 @@ std::optional<IdentityTickets::Held> IdentityTickets::Find(std::string_view iden
   return Held{entry.ticket, entry.frontier_at_join};
 }
 
+void IdentityTickets::RebuildIdentityIndex(std::size_t slots, std::uint32_t except) {
+  // Every record is in by_identity_ (but `except`, being added): they are placed in record
+  // order, which reads them one after the other.
+  Index rebuilt;
+  rebuilt.control.assign(slots, kEmpty);
+  rebuilt.entry.assign(slots, 0);
+  for (std::uint32_t index = 0; index < size_; ++index) {
+    if (index != except) Place(rebuilt, IdentityHashOf(index), index);
+  }
+  by_identity_ = std::move(rebuilt);
+}
+
+void IdentityTickets::RebuildTicketIndex(std::size_t slots, std::uint32_t except) {
+  if (orphans_ > 0) {
+    // Some records are not in by_ticket_: only the index itself knows which are.
+    Rebuild(by_ticket_, slots, [&](std::uint32_t held) { return TicketHash(At(held).ticket); });
+    return;
+  }
+  Index rebuilt;
+  rebuilt.control.assign(slots, kEmpty);
+  rebuilt.entry.assign(slots, 0);
+  for (std::uint32_t index = 0; index < size_; ++index) {
+    if (index != except) Place(rebuilt, TicketHash(At(index).ticket), index);
+  }
+  by_ticket_ = std::move(rebuilt);
+}
+
 void IdentityTickets::InsertIdentitySlot(std::uint64_t hash, std::uint32_t index) {
-  MakeRoom(by_identity_, [&](std::uint32_t held) { return IdentityHashOf(held); });
+  if (const std::size_t slots = GrowthFor(by_identity_)) RebuildIdentityIndex(slots, index);
   Place(by_identity_, hash, index);
 }
 
 void IdentityTickets::LinkTicket(std::uint32_t index) {
   if (const std::optional<std::size_t> slot = FindTicketSlot(At(index).ticket)) {
-    by_ticket_.entry[*slot] = index;  // another identity held it: this one does from now on
+    // Another identity held it: this one does from now on, and that one keeps its ticket
+    // unfound by number.
+    by_ticket_.entry[*slot] = index;
+    ++orphans_;
     return;
   }
-  MakeRoom(by_ticket_, [&](std::uint32_t held) { return TicketHash(At(held).ticket); });
+  if (const std::size_t slots = GrowthFor(by_ticket_)) RebuildTicketIndex(slots, index);
   Place(by_ticket_, TicketHash(At(index).ticket), index);
 }
 
@@ -241,6 +270,8 @@ void IdentityTickets::Hold(std::string_view identity, Held held) {
     // Its ticket's slot is placed by the number: out with it before the number changes.
     if (const std::optional<std::size_t> old = TicketSlotOfEntry(index)) {
       EraseSlot(by_ticket_, *old);
+    } else {
+      --orphans_;  // another identity took its ticket; it is found by its own again below
     }
   } else {
     // Memory runs out long before; were it not to, the identity would simply hold no place.
@@ -316,14 +347,11 @@ void IdentityTickets::ShrinkIfSparse() {
     return;
   }
   // Under 1/8 full: a rebuild at 7/16 gives back most of what a line that has moved on left.
-  auto shrink = [&](Index& index, auto&& hash_of) {
-    const std::size_t slots = index.control.size();
-    if (slots > kMinSlots && index.full * 8 < slots) {
-      Rebuild(index, SlotsFor(index.full, kRebuiltLoad), hash_of);
-    }
+  auto sparse = [](const Index& index) {
+    return index.control.size() > kMinSlots && index.full * 8 < index.control.size();
   };
-  shrink(by_identity_, [&](std::uint32_t held) { return IdentityHashOf(held); });
-  shrink(by_ticket_, [&](std::uint32_t held) { return TicketHash(At(held).ticket); });
+  if (sparse(by_identity_)) RebuildIdentityIndex(SlotsFor(by_identity_.full, kRebuiltLoad));
+  if (sparse(by_ticket_)) RebuildTicketIndex(SlotsFor(by_ticket_.full, kRebuiltLoad));
   if (long_key_.capacity() > 4 * kChunk && size_ * 4 < long_key_.capacity()) {
     long_key_.shrink_to_fit();
   }
@@ -352,18 +380,15 @@ void IdentityTickets::Clear() {
   free_long_ = std::vector<std::uint32_t>();
   by_identity_ = Index();
   by_ticket_ = Index();
+  orphans_ = 0;
 }
 
 void IdentityTickets::Reserve(std::size_t count) {
   if (count <= size_) return;
   long_key_.reserve(count);
   const std::size_t slots = SlotsFor(count, kMaxLoad);
-  if (slots > by_identity_.control.size()) {
-    Rebuild(by_identity_, slots, [&](std::uint32_t held) { return IdentityHashOf(held); });
-  }
-  if (slots > by_ticket_.control.size()) {
-    Rebuild(by_ticket_, slots, [&](std::uint32_t held) { return TicketHash(At(held).ticket); });
-  }
+  if (slots > by_identity_.control.size()) RebuildIdentityIndex(slots);
+  if (slots > by_ticket_.control.size()) RebuildTicketIndex(slots);
 }
 
 void IdentityTickets::ForEach(

@@ -90,6 +90,7 @@ class IdentityTickets {
   static_assert(sizeof(Entry) == 32);
 
   // An open-addressing index of record numbers (see the class comment).
+  static constexpr std::uint32_t kNoRecord = ~std::uint32_t{0};
   static constexpr std::size_t kChunkShift = 12;
   static constexpr std::size_t kChunk = std::size_t{1} << kChunkShift;
 
@@ -124,6 +125,10 @@ class IdentityTickets {
   // The by_ticket_ slot of record `index`, if it is the one holding its ticket.
   std::optional<std::size_t> TicketSlotOfEntry(std::uint32_t index) const;
   std::size_t IdentitySlotOfEntry(std::uint32_t index) const;
+  // Rebuild an index with `slots` slots from the records, leaving out record `except` (one
+  // being added).
+  void RebuildIdentityIndex(std::size_t slots, std::uint32_t except = kNoRecord);
+  void RebuildTicketIndex(std::size_t slots, std::uint32_t except = kNoRecord);
   void InsertIdentitySlot(std::uint64_t hash, std::uint32_t index);
   void LinkTicket(std::uint32_t index);
   void Erase(std::uint32_t index);
@@ -137,6 +142,8 @@ class IdentityTickets {
   std::vector<std::uint32_t> free_long_;  // spare places in long_identities_
   Index by_identity_;
   Index by_ticket_;
+  // Records whose ticket another identity holds since (not in by_ticket_).
+  std::size_t orphans_ = 0;
 };
 
 }  // namespace vwr::core

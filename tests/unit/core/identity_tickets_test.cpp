@@ -110,6 +110,34 @@ TEST(IdentityTickets, ATicketClaimedTwiceIsTheLaterIdentitysAsAMapOfTicketsWould
   EXPECT_EQ(held.size(), 0u);
 }
 
+TEST(IdentityTickets, ATicketTakenOverStaysSoAsTheTableGrows) {
+  IdentityTickets held;
+  held.Hold("first", Held{9, 0});
+  held.Hold("second", Held{9, 1});
+  // Growth rebuilds both indexes many times over.
+  for (std::uint64_t n = 100; n < 20'000; ++n) held.Hold(PseudonymOf(n), Held{n, 0});
+  EXPECT_EQ(held.IdentityOf(9), "second");
+  EXPECT_EQ(held.Find("first")->ticket, 9u);
+  // Once "first" holds a ticket of its own, every record is found by its ticket again, through
+  // more growth and the shrinking that follows.
+  held.Hold("first", Held{20'000, 0});
+  for (std::uint64_t n = 20'001; n < 40'000; ++n) held.Hold(PseudonymOf(n), Held{n, 0});
+  EXPECT_EQ(held.IdentityOf(9), "second");
+  EXPECT_EQ(held.IdentityOf(20'000), "first");
+  for (std::uint64_t n = 100; n < 40'000; ++n) {
+    if (n != 20'000) {
+      ASSERT_EQ(held.IdentityOf(n), PseudonymOf(n)) << n;
+    }
+  }
+  for (std::uint64_t n = 100; n < 39'990; ++n) ASSERT_TRUE(held.ForgetTicket(n)) << n;
+  EXPECT_EQ(held.size(), 11u);
+  EXPECT_EQ(held.IdentityOf(9), "second");
+  EXPECT_EQ(held.Find("second")->ticket, 9u);
+  for (std::uint64_t n = 39'990; n < 40'000; ++n) {
+    ASSERT_EQ(held.Find(PseudonymOf(n))->ticket, n);
+  }
+}
+
 TEST(IdentityTickets, ManyIdentitiesGrowAndGiveBackTheTable) {
   constexpr std::uint64_t kCount = 300'000;
   IdentityTickets held;

@@ -58,8 +58,8 @@ Room::Room(std::string id, const Policy& policy, std::uint64_t incarnation, util
 
 TicketOutcome Room::Join(std::string_view identity, const Instant& now) {
   if (!identity.empty()) {
-    if (auto it = identities_.find(identity); it != identities_.end()) {
-      TicketOutcome held = Resolve(it->second.ticket, it->second.frontier_at_join, now);
+    if (const std::optional<IdentityTickets::Held> place = identities_.Find(identity)) {
+      TicketOutcome held = Resolve(place->ticket, place->frontier_at_join, now);
       if (held.status != TicketStatus::kExpired) {
         if (held.status != TicketStatus::kRejected) ++counters_.rejoins;
         return held;
@@ -278,9 +278,9 @@ bool Room::Withdraw(std::uint64_t number) {
 }
 
 bool Room::LeaveIdentity(std::string_view identity, const Instant& now) {
-  auto it = identities_.find(identity);
-  if (it == identities_.end()) return false;
-  const std::uint64_t ticket = it->second.ticket;
+  const std::optional<IdentityTickets::Held> held = identities_.Find(identity);
+  if (!held) return false;
+  const std::uint64_t ticket = held->ticket;
   return sessions_.contains(ticket) ? Leave(ticket, now) : Withdraw(ticket);
 }
 
@@ -453,8 +453,7 @@ TicketOutcome Room::AdmitImmediately(std::string_view identity, const Instant& n
 std::uint64_t Room::IssueTicket(std::string_view identity, std::uint64_t frontier_at_join) {
   const std::uint64_t number = ++last_issued_;
   if (!identity.empty()) {
-    identities_[std::string(identity)] = IdentityEntry{number, frontier_at_join};
-    identity_of_ticket_.emplace(number, std::string(identity));
+    identities_.Hold(identity, IdentityTickets::Held{number, frontier_at_join});
   }
   Emit(TicketIssued{number, frontier_at_join, std::string(identity)});
   return number;
@@ -510,9 +509,7 @@ const Session* Room::CreateSession(std::uint64_t number, const Instant& now, boo
   Session& session = it->second;
   if (inserted) {
     session.ticket = number;
-    if (auto id = identity_of_ticket_.find(number); id != identity_of_ticket_.end()) {
-      session.identity = id->second;
-    }
+    session.identity = identities_.IdentityOf(number);
     session.admitted_unix_ms = now.unix_ms;
     session.last_reported = now.mono;
     idle_order_.push_back(number);
@@ -546,13 +543,7 @@ void Room::RememberBypass(const Session& session) {
   }
 }
 
-void Room::ForgetIdentityOf(std::uint64_t ticket) {
-  auto it = identity_of_ticket_.find(ticket);
-  if (it == identity_of_ticket_.end()) return;
-  auto entry = identities_.find(it->second);
-  if (entry != identities_.end() && entry->second.ticket == ticket) identities_.erase(entry);
-  identity_of_ticket_.erase(it);
-}
+void Room::ForgetIdentityOf(std::uint64_t ticket) { identities_.ForgetTicket(ticket); }
 
 bool Room::PastGrace(const Call& call, util::TimePoint now) const {
   return call.called_at + policy_.claim_grace <= now;
@@ -617,8 +608,7 @@ void Room::Apply(const RoomEvent& event, const Instant& now) {
           last_issued_ = e.number;
           ++counters_.joins;
           if (!e.identity.empty()) {
-            identities_[e.identity] = IdentityEntry{e.number, e.frontier_at_join};
-            identity_of_ticket_[e.number] = e.identity;
+            identities_.Hold(e.identity, IdentityTickets::Held{e.number, e.frontier_at_join});
           }
         } else if constexpr (std::is_same_v<E, FrontierMoved>) {
           const std::uint64_t target = std::min(e.frontier, last_issued_);
@@ -632,11 +622,8 @@ void Room::Apply(const RoomEvent& event, const Instant& now) {
           if (call.state != CallState::kUnclaimed) return;
           call.state = CallState::kClaimed;
           --called_unclaimed_;
-          std::string identity;
-          if (auto id = identity_of_ticket_.find(e.number); id != identity_of_ticket_.end()) {
-            identity = id->second;
-          }
-          RestoreSession(e.number, e.at_unix_ms, now.MonoOf(e.at_unix_ms), std::move(identity));
+          RestoreSession(e.number, e.at_unix_ms, now.MonoOf(e.at_unix_ms),
+                         identities_.IdentityOf(e.number));
           ++counters_.admissions;
           if (e.immediate) ++counters_.immediate;
         } else if constexpr (std::is_same_v<E, SessionSeen>) {
@@ -710,8 +697,7 @@ void Room::Apply(const RoomEvent& event, const Instant& now) {
           sessions_.clear();
           idle_order_.clear();
           admission_order_.clear();
-          identities_.clear();
-          identity_of_ticket_.clear();
+          identities_.Clear();
           bypass_sessions_.clear();
           departed_.clear();
           attendance_.Clear();
@@ -737,8 +723,7 @@ void Room::Apply(const RoomEvent& event, const Instant& now) {
           RememberBypass(RestoreSession(e.number, e.admitted_unix_ms,
                                         now.MonoOf(e.last_seen_unix_ms), e.identity));
         } else if constexpr (std::is_same_v<E, IdentityRestored>) {
-          identities_[e.identity] = IdentityEntry{e.number, e.frontier_at_join};
-          identity_of_ticket_[e.number] = e.identity;
+          identities_.Hold(e.identity, IdentityTickets::Held{e.number, e.frontier_at_join});
         }
       },
       event);
@@ -762,9 +747,9 @@ void Room::Snapshot(RoomEventSink& sink, const Instant& now) const {
     const Session& s = sessions_.at(ticket);
     sink.OnEvent(SessionRestored{ticket, s.admitted_unix_ms, WallOf(s.last_seen, now), s.identity});
   }
-  for (const auto& [identity, entry] : identities_) {
-    sink.OnEvent(IdentityRestored{entry.ticket, entry.frontier_at_join, identity});
-  }
+  identities_.ForEach([&](std::string_view identity, const IdentityTickets::Held& held) {
+    sink.OnEvent(IdentityRestored{held.ticket, held.frontier_at_join, std::string(identity)});
+  });
   for (const std::uint64_t given_back : departed_) {
     sink.OnEvent(TicketWithdrawn{TicketOf(given_back)});
   }

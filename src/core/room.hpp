@@ -13,6 +13,7 @@
 
 #include "core/attendance.hpp"
 #include "core/drawn_order.hpp"
+#include "core/identity_tickets.hpp"
 #include "core/pacing.hpp"
 #include "core/policy.hpp"
 #include "core/rate_budget.hpp"
@@ -231,11 +232,6 @@ class Room {
     util::TimePoint called_at;
     CallState state;
   };
-  struct IdentityEntry {
-    std::uint64_t ticket;
-    std::uint64_t frontier_at_join;
-  };
-
   bool HasFreeSlot() const;
   TicketOutcome AdmitImmediately(std::string_view identity, const Instant& now);
   std::uint64_t IssueTicket(std::string_view identity, std::uint64_t frontier_at_join);
@@ -295,8 +291,8 @@ class Room {
   // Places given back above the frontier: the frontier passes them without calling them.
   std::set<std::uint64_t> departed_;
 
-  std::unordered_map<std::string, IdentityEntry, util::StringHash, std::equal_to<>> identities_;
-  std::unordered_map<std::uint64_t, std::string> identity_of_ticket_;
+  // Who holds which place in line (and which called ticket), by identity and by ticket.
+  IdentityTickets identities_;
   // identity -> its live bypass session (Admit); the session holds the identity too.
   std::unordered_map<std::string, std::uint64_t, util::StringHash, std::equal_to<>>
       bypass_sessions_;

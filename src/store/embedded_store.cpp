@@ -231,6 +231,12 @@ void EmbeddedRoom::Apply(const core::RoomEvent& event, const core::Instant& now)
   std::lock_guard lock(mu_);
   room_.Apply(event, now);
   TrackSessions(event);
+  // Now, not at the end: a ticket's place depends on the draw in use, which later events change.
+  ForgetPassedGivenBack();
+}
+
+void EmbeddedRoom::EndReplay() {
+  std::lock_guard lock(mu_);
   Publish();
 }
 
@@ -414,12 +420,16 @@ TicketAnswer EmbeddedRoom::Answer(const core::TicketOutcome& outcome) const {
   return a;
 }
 
-void EmbeddedRoom::Publish() {
+void EmbeddedRoom::ForgetPassedGivenBack() {
   // The frontier has passed these: the published figures answer them as not waiting.
   while (!given_back_order_.empty() && *given_back_order_.begin() <= room_.frontier()) {
     given_back_.Erase(room_.TicketOf(*given_back_order_.begin()));
     given_back_order_.erase(given_back_order_.begin());
   }
+}
+
+void EmbeddedRoom::Publish() {
+  ForgetPassedGivenBack();
   if (!(published_.policy() == room_.policy())) published_.SetPolicy(room_.policy());
   // Before the figures: the draw never places a ticket the frontier has passed.
   published_.SetDraw(room_.drawn());
@@ -509,6 +519,8 @@ boost::system::result<std::unique_ptr<EmbeddedStore>> EmbeddedStore::Open(
   journal_options.dir = (std::filesystem::path(options.dir) / "journal").string();
   journal_options.fsync = options.fsync;
   journal_options.fsync_interval = options.fsync_interval;
+  EmbeddedRoom* replaying = nullptr;  // the room of the last record
+  std::string replaying_id;
   // Replay runs on this thread, inside Journal::Open; the lock only states that it may add rooms.
   std::unique_lock rooms_lock(store->rooms_mu_);
   auto journal = Journal::Open(
@@ -519,12 +531,16 @@ boost::system::result<std::unique_ptr<EmbeddedStore>> EmbeddedStore::Open(
           ++undecodable;
           return;
         }
-        // A room no longer configured is kept, unserved, with its state: should it come back,
-        // its tickets stay valid and its numbering goes on.
-        bool created = false;
-        EmbeddedRoom& room = store->Keep({decoded->room_id, core::Policy{}}, &created);
-        if (created) unconfigured.push_back(decoded->room_id);
-        room.Apply(decoded->event, now);
+        // Records of one room mostly follow each other: the last one found is asked first.
+        if (replaying == nullptr || decoded->room_id != replaying_id) {
+          // A room no longer configured is kept, unserved, with its state: should it come back,
+          // its tickets stay valid and its numbering goes on.
+          bool created = false;
+          replaying = &store->Keep({decoded->room_id, core::Policy{}}, &created);
+          if (created) unconfigured.push_back(decoded->room_id);
+          replaying_id = decoded->room_id;
+        }
+        replaying->Apply(decoded->event, now);
       },
       &store->recovery_);
   rooms_lock.unlock();
@@ -541,7 +557,10 @@ boost::system::result<std::unique_ptr<EmbeddedStore>> EmbeddedStore::Open(
                r.journal_records, options.dir);
   {
     std::lock_guard lock(store->rooms_mu_);
-    for (auto& room : store->kept_) room->RecordTo(store->journal_.get());
+    for (auto& room : store->kept_) {
+      room->EndReplay();
+      room->RecordTo(store->journal_.get());
+    }
   }
   store->snapshot_thread_ = std::thread([s = store.get()] { s->SnapshotLoop(); });
   return store;

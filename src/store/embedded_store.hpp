@@ -97,8 +97,11 @@ class EmbeddedRoom final : public RoomState, private core::RoomEventSink {
   // whether the policy in force changed.
   bool Reconfigure(const RoomSpec& spec);
 
-  // Replays one recorded event (before serving starts).
+  // Replays one recorded event (before serving starts). What readers are shown is brought up
+  // to date once, by EndReplay, not after each of the millions of events a restart may replay.
   void Apply(const core::RoomEvent& event, const core::Instant& now);
+  // Publishes the state the replayed events made.
+  void EndReplay();
   // From now on, every change is recorded in `journal` (nullptr: none).
   void RecordTo(Journal* journal);
   // Emits the room's whole state as encoded snapshot records.
@@ -112,8 +115,10 @@ class EmbeddedRoom final : public RoomState, private core::RoomEventSink {
   template <typename T>
   void Settle(std::uint64_t lsn, T value, Done<T> done);
   core::Instant Now() const;
-  TicketAnswer Answer(const core::TicketOutcome& outcome) const;   // requires mu_
-  void Publish();                                                  // requires mu_
+  TicketAnswer Answer(const core::TicketOutcome& outcome) const;  // requires mu_
+  void Publish();                                                 // requires mu_
+  // Takes the places given back that the frontier has passed out of given_back_. Requires mu_.
+  void ForgetPassedGivenBack();
   std::uint64_t TakeLsn() { return std::exchange(last_lsn_, 0); }  // requires mu_
 
   const std::string id_;

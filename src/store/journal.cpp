@@ -74,13 +74,20 @@ struct ReadResult {
 };
 
 // The whole file, when util::OpenPrivateFile trusts it: a segment or snapshot someone else
-// could have written would put their state (sessions, tickets) in place of ours.
+// could have written would put their state (sessions, tickets) in place of ours. `data` is
+// replaced; its room is kept, so that reading segment after segment into the same string
+// neither grows it by copying nor faults in new pages for each.
 bool ReadWhole(const fs::path& path, std::string& data, std::string& refused) {
+  data.clear();
   util::PrivateFile file = util::OpenPrivateFile(path, util::FileSecrecy::kData);
   if (!file.fd.valid()) {
     refused = !file.refused.empty() ? std::move(file.refused)
                                     : path.string() + ": " + std::strerror(file.error);
     return false;
+  }
+  struct stat st {};
+  if (::fstat(file.fd.get(), &st) == 0 && st.st_size > 0) {
+    data.reserve(static_cast<std::size_t>(st.st_size));
   }
   char buffer[64 * 1024];
   for (;;) {
@@ -96,9 +103,9 @@ bool ReadWhole(const fs::path& path, std::string& data, std::string& refused) {
 }
 
 // Calls `on_record` for each valid record of the file, stopping at the first damaged one.
-ReadResult ReadRecords(const fs::path& path, const Journal::RecordFn& on_record) {
+ReadResult ReadRecords(const fs::path& path, const Journal::RecordFn& on_record,
+                       std::string& data) {
   ReadResult r;
-  std::string data;
   if (!ReadWhole(path, data, r.refused)) return r;
   const auto* bytes = reinterpret_cast<const std::uint8_t*>(data.data());
   std::size_t at = 0;
@@ -173,11 +180,12 @@ boost::system::result<std::unique_ptr<Journal>> Journal::Open(const JournalOptio
   std::sort(segments.begin(), segments.end());
   std::sort(snapshots.begin(), snapshots.end());
 
+  std::string data;  // each file's bytes in turn
   std::uint64_t first_segment = 0;
   if (!snapshots.empty()) {
     first_segment = snapshots.back();
     const ReadResult r =
-        ReadRecords(fs::path(options.dir) / SnapshotName(first_segment), on_record);
+        ReadRecords(fs::path(options.dir) / SnapshotName(first_segment), on_record, data);
     if (!r.refused.empty()) return refuse(r.refused);
     rep.snapshot_records = r.records;
     if (r.damaged) {
@@ -204,7 +212,7 @@ boost::system::result<std::unique_ptr<Journal>> Journal::Open(const JournalOptio
       continue;
     }
     ++rep.segments;
-    const ReadResult r = ReadRecords(path, on_record);
+    const ReadResult r = ReadRecords(path, on_record, data);
     if (!r.refused.empty()) return refuse(r.refused);
     rep.journal_records += r.records;
     if (r.damaged) {

@@ -60,6 +60,8 @@ test-sanitize: deps $(FUZZ_BUILD_DIR)/build.ninja
 
 # The concurrency suites (label "concurrency": the store, counters, connection caps and the
 # server driven by many connections) built with ThreadSanitizer (build-tsan/): a data race fails.
+# At -O1 with minimal debug info (the tsan preset): reports still name file and line, and the
+# tree compiles about a third faster than at -O2 -g.
 test-tsan: deps
 	cmake --preset tsan -DVWR_BUILD_BENCH=OFF
 	cmake --build build-tsan -j $(JOBS) --target tsan_tests

@@ -18,7 +18,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-constexpr std::int64_t kNowMs = 1'800'000'000'000;
 
 using testing::MissPow;
 using testing::PowSha256;

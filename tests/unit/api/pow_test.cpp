@@ -18,7 +18,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-
 using testing::MissPow;
 using testing::PowSha256;
 using testing::SolvePow;

@@ -33,11 +33,24 @@ run('console', async () => {
     const before = Number(await figure(page, 'waiting').textContent());
     for (let i = 0; i < 4; i++) await join('shop');
     // (max_active is 1: all but the first wait.)
-    await page.waitForFunction((n) => {
-      const link = [...document.querySelectorAll('a.room-link')].find((a) => a.textContent === 'shop');
-      const cell = link.closest('tr').querySelector('[data-figure=waiting]');
-      return Number(cell.textContent) >= n;
-    }, before + 3, { timeout: 15000 });  // live figures come once a second; a loaded machine delays them
+    // Live figures come once a second. A stream that falls silent is reopened by the console
+    // after 5 s, and after three failures it polls instead (about 17 s in all): the count must
+    // follow within that recovery too. On failure, say what the live feed was doing.
+    try {
+      await page.waitForFunction((n) => {
+        const link = [...document.querySelectorAll('a.room-link')].find((a) => a.textContent === 'shop');
+        const cell = link.closest('tr').querySelector('[data-figure=waiting]');
+        return Number(cell.textContent) >= n;
+      }, before + 3, { timeout: 30000 });
+    } catch (err) {
+      const seen = await page.evaluate(() => ({
+        live: document.getElementById('live')?.dataset.state,
+        second: document.querySelector('.rooms')?.dataset.second,
+        now: Math.floor(Date.now() / 1000),
+        waiting: [...document.querySelectorAll('[data-figure=waiting]')].map((e) => e.textContent),
+      }));
+      throw new Error(`${err.message}; live feed: ${JSON.stringify(seen)}, waiting before: ${before}`);
+    }
     const held = await join('shop');
     assert.equal(held.status, 'waiting', 'max_active 1 holds the line');
 

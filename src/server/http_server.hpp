@@ -18,6 +18,7 @@
 
 #include "http/api_metrics.hpp"
 #include "http/http.hpp"
+#include "server/serialize.hpp"
 #include "util/clock.hpp"
 #include "util/log_limiter.hpp"
 
@@ -25,14 +26,6 @@ namespace vwr::server {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
-
-// Status line, header fields and body into `out` (reusing its capacity), as the server writes an
-// answer: in one contiguous buffer. Writes a Content-Length field when the handler set none
-// (the answer itself is left as it is). Every answer has its length known up front, so there is
-// never a chunked body to frame.
-void Serialize(const http::Response& res, std::string& out);
-// The same for the head of a stream: no Content-Length; HTTP/1.1 is framed as chunked.
-void SerializeStreamHead(http::Response& res, std::string& out);
 
 struct ListenerOptions {
   std::string name;  // for logs and metrics: "public", "admin"

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/room.hpp"
+#include "unit/core/event_recorder.hpp"
 #include "util/clock.hpp"
 
 namespace vwr::core {
@@ -17,11 +18,7 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-class Recorder final : public RoomEventSink {
- public:
-  void OnEvent(const RoomEvent& event) override { events.push_back(event); }
-  std::vector<RoomEvent> events;
-};
+using test_support::Recorder;
 
 // The order docs/control.md gives for its example seed (tickets 1..10).
 const std::vector<std::uint64_t> kDrawn = {1, 8, 9, 3, 6, 10, 7, 4, 5, 2};

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/room.hpp"
+#include "unit/core/event_recorder.hpp"
 #include "util/base64.hpp"
 #include "util/clock.hpp"
 #include "util/siphash.hpp"
@@ -255,11 +256,7 @@ TEST(IdentityTickets, ReserveKeepsWhatIsHeld) {
 }
 
 // The room: what identities hold survives a snapshot and a replay of the events, byte for byte.
-class Recorder final : public RoomEventSink {
- public:
-  void OnEvent(const RoomEvent& event) override { events.push_back(event); }
-  std::vector<RoomEvent> events;
-};
+using test_support::Recorder;
 
 Policy KeepsEveryoneWaiting() {
   Policy p;

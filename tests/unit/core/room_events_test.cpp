@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/room.hpp"
+#include "unit/core/event_recorder.hpp"
 #include "util/clock.hpp"
 
 namespace vwr::core {
@@ -13,11 +14,7 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-class Recorder final : public RoomEventSink {
- public:
-  void OnEvent(const RoomEvent& event) override { events.push_back(event); }
-  std::vector<RoomEvent> events;
-};
+using test_support::Recorder;
 
 Policy TestPolicy() {
   Policy p;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/room.hpp"
+#include "unit/core/event_recorder.hpp"
 #include "util/clock.hpp"
 
 namespace vwr::core {
@@ -16,11 +17,7 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-class Recorder final : public RoomEventSink {
- public:
-  void OnEvent(const RoomEvent& e) override { events.push_back(e); }
-  std::vector<RoomEvent> events;
-};
+using test_support::Recorder;
 
 // The bucket of a length, by the bounds' own words: (10 s, 30 s] is bucket 1.
 constexpr std::size_t kUpTo10s = 0, kUpTo30s = 1, kUpTo60s = 2, kUpTo120s = 3, kUpTo300s = 4,

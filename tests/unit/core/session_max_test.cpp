@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/room.hpp"
+#include "unit/core/event_recorder.hpp"
 #include "util/clock.hpp"
 
 namespace vwr::core {
@@ -16,11 +17,7 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-class Recorder final : public RoomEventSink {
- public:
-  void OnEvent(const RoomEvent& e) override { events.push_back(e); }
-  std::vector<RoomEvent> events;
-};
+using test_support::Recorder;
 
 class SessionMaxTest : public ::testing::Test {
  protected:

@@ -109,15 +109,18 @@ std::optional<core::TicketStatus> StatusOf(const std::string& name) {
 }
 
 // An array reply of at least `n` elements, or nullptr (logged: a script and this file disagree).
-const std::vector<Reply>* ArrayOf(const boost::system::result<Reply>& r, std::size_t n,
-                                  const char* what) {
-  if (!r) return nullptr;
-  if (r->type != Reply::Type::kArray || r->elements.size() < n) {
+const std::vector<Reply>* ArrayOf(const Reply& r, std::size_t n, const char* what) {
+  if (r.type != Reply::Type::kArray || r.elements.size() < n) {
     spdlog::error("redis store: unexpected answer to {}: {}", what,
-                  r->type == Reply::Type::kError ? r->str : "wrong shape");
+                  r.type == Reply::Type::kError ? r.str : "wrong shape");
     return nullptr;
   }
-  return &r->elements;
+  return &r.elements;
+}
+
+const std::vector<Reply>* ArrayOf(const boost::system::result<Reply>& r, std::size_t n,
+                                  const char* what) {
+  return r ? ArrayOf(*r, n, what) : nullptr;
 }
 
 // The room hash's session lengths as tick.lua reads them: sl1..sl12, then sl_ms.
@@ -394,12 +397,8 @@ std::optional<TicketAnswer> RedisRoom::AnswerOf(const boost::system::result<Repl
 std::optional<TicketAnswer> RedisRoom::AnswerOf(const Reply& r, const char* what) {
   // {status, ticket, frontier_at_join, admitted_ms, identity, last, front, waiting, active,
   //  called}: join.lua (each of its answers), status.lua, admit.lua
-  if (r.type != Reply::Type::kArray || r.elements.size() < 10) {
-    spdlog::error("redis store: unexpected answer to {}: {}", what,
-                  r.type == Reply::Type::kError ? r.str : "wrong shape");
-    return std::nullopt;
-  }
-  const std::vector<Reply>* a = &r.elements;
+  const std::vector<Reply>* a = ArrayOf(r, 10, what);
+  if (a == nullptr) return std::nullopt;
   const std::optional<core::TicketStatus> status = StatusOf((*a)[0].str);
   if (!status) return std::nullopt;
   TicketAnswer t;

@@ -4,6 +4,7 @@ open, and a file with errors is rejected with a log line while the configuration
 
 import http.client
 import json
+import os
 import signal
 import unittest
 
@@ -144,6 +145,26 @@ class ReloadTest(unittest.TestCase):
         finally:
             for s in socks:
                 s.close()
+
+    def test_only_the_control_thread_takes_the_signals(self):
+        # Every other thread blocks SIGHUP, SIGINT and SIGTERM, so the kernel hands them to the
+        # control thread (the process's first), which is waiting for them.
+        vwr = self.start(rooms_config(room_yaml("a", **POLL)))
+        pid = vwr.proc.pid
+        wanted = sum(1 << (int(s) - 1) for s in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM))
+
+        def blocked(tid):
+            with open("/proc/%d/task/%s/status" % (pid, tid), encoding="ascii") as f:
+                for line in f:
+                    if line.startswith("SigBlk:"):
+                        return int(line.split()[1], 16) & wanted
+
+        threads = os.listdir("/proc/%d/task" % pid)
+        self.assertGreater(len(threads), 2, "the workers and the store's threads are running")
+        for tid in threads:
+            self.assertEqual(blocked(tid), 0 if int(tid) == pid else wanted, "thread %s" % tid)
+        self.reload(vwr, rooms_config(room_yaml("a", max_active=3, **POLL)))
+        self.assertEqual(vwr.policy("a")[2]["max_active"], 3)
 
 
 if __name__ == "__main__":

@@ -193,6 +193,8 @@ void GuardLists::Send(const std::string& field, std::vector<std::string> command
     seq = ++sent_;
     outstanding_.insert(seq);
     latest_[field] = seq;
+    recent_[field] = LocalWrite{seq, command.front() == "HSET" ? std::optional(command.back())
+                                                               : std::nullopt};
     unrecorded_.erase(field);  // this write carries the entry's newest state
   }
   auto self = shared_from_this();
@@ -329,8 +331,13 @@ bool GuardLists::WriteFile() {
 
 void GuardLists::Read(std::function<void(bool)> then) {
   auto self = shared_from_this();
+  std::uint64_t read_seq = 0;
+  {
+    std::lock_guard lock(mu_);
+    read_seq = sent_;
+  }
   client_->Command({"HGETALL", where_}, where_,
-                   [self, then = std::move(then)](boost::system::result<redis::Reply> r) {
+                   [self, read_seq, then = std::move(then)](boost::system::result<redis::Reply> r) {
                      const bool ok =
                          r && r->type == redis::Reply::Type::kArray && r->elements.size() % 2 == 0;
                      if (!ok) {
@@ -345,14 +352,15 @@ void GuardLists::Read(std::function<void(bool)> then) {
                        for (std::size_t i = 0; i + 1 < r->elements.size(); i += 2) {
                          entries.emplace_back(r->elements[i].str, r->elements[i + 1].str);
                        }
-                       self->Reconcile(entries);
+                       self->Reconcile(entries, read_seq);
                      }
                      self->reading_.store(false);
                      if (then) then(ok);
                    });
 }
 
-void GuardLists::Reconcile(const std::vector<std::pair<std::string, std::string>>& entries) {
+void GuardLists::Reconcile(const std::vector<std::pair<std::string, std::string>>& entries,
+                           std::uint64_t read_seq) {
   const std::int64_t now = UnixNow(clock_);
   std::map<std::string, std::string> next;
   std::vector<std::string> expired;
@@ -369,17 +377,39 @@ void GuardLists::Reconcile(const std::vector<std::pair<std::string, std::string>
   {
     std::lock_guard lock(mu_);
     logged_failure_ = false;
+    // This node's writes the read may not hold: written after it was sent, still in flight
+    // (sent before it, perhaps behind it on the wire), or failed. The read says nothing of
+    // those entries: the guard keeps this node's state of each, and so does seen_. Writes the
+    // read holds are forgotten.
+    std::map<std::string, const LocalWrite*> mine;
+    for (auto it = recent_.begin(); it != recent_.end();) {
+      const std::string& field = it->first;
+      if (it->second.seq > read_seq || latest_.contains(field) || unrecorded_.contains(field)) {
+        mine.emplace(field, &it->second);
+        ++it;
+      } else {
+        it = recent_.erase(it);
+      }
+    }
     for (const auto& [field, value] : next) {
+      if (mine.contains(field)) continue;
       auto it = seen_.find(field);
       if (it == seen_.end() || it->second != value)
         apply.push_back(*DecodeGuardEntry(field, value));
     }
     for (const auto& [field, value] : seen_) {
-      if (next.contains(field)) continue;
+      if (next.contains(field) || mine.contains(field)) continue;
       std::optional<guard::GuardChange> gone = DecodeGuardEntry(field, value);
       if (!gone) continue;
       gone->removed = true;
       apply.push_back(std::move(*gone));
+    }
+    for (const auto& [field, write] : mine) {
+      if (write->value) {
+        next[field] = *write->value;
+      } else {
+        next.erase(field);
+      }
     }
     seen_ = std::move(next);
   }

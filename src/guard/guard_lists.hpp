@@ -45,7 +45,8 @@ std::optional<guard::GuardChange> DecodeGuardEntry(std::string_view field, std::
 //   applies what other nodes added and removed; expired entries are deleted by whoever sees
 //   them. A node thus sees another node's block or admin change within about a second. A write
 //   that fails is sent again by every flush and every round until it succeeds or a newer change
-//   of the same entry replaces it.
+//   of the same entry replaces it. A read never undoes this node's own newer change: an entry
+//   removed here while a read was on its way is not brought back by the read's older answer.
 class GuardLists : public std::enable_shared_from_this<GuardLists> {
  public:
   // `file` for the embedded store, written on `writer` (the control thread's executor);
@@ -93,7 +94,10 @@ class GuardLists : public std::enable_shared_from_this<GuardLists> {
   // Sends again the writes that failed (and were not superseded).
   void Retry();
   void Read(std::function<void(bool)> then = {});
-  void Reconcile(const std::vector<std::pair<std::string, std::string>>& entries);
+  // `read_seq`: the last write sent when the read was. An entry this node wrote after that, or
+  // whose write is still in flight or failed, is this node's to say: the read may predate it.
+  void Reconcile(const std::vector<std::pair<std::string, std::string>>& entries,
+                 std::uint64_t read_seq);
 
   guard::AbuseGuard& guard_;
   const util::Clock& clock_;
@@ -122,6 +126,13 @@ class GuardLists : public std::enable_shared_from_this<GuardLists> {
   std::vector<Waiter> waiters_;
   std::map<std::string, std::uint64_t> latest_;  // field -> its newest write in flight
   std::map<std::string, std::vector<std::string>> unrecorded_;  // field -> the write that failed
+  // field -> this node's newest write of it (its seq; the value, or nothing for a removal), kept
+  // until a read sent after it has answered.
+  struct LocalWrite {
+    std::uint64_t seq;
+    std::optional<std::string> value;
+  };
+  std::map<std::string, LocalWrite> recent_;
 };
 
 }  // namespace vwr::guard

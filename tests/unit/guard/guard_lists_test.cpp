@@ -282,6 +282,35 @@ TEST_F(GuardListsOnRedisTest, AnswersFalseWhenAWriteFails) {
   EXPECT_EQ(Redis({"HLEN", "vwr:guard"}), "2") << "mallory and eve";
 }
 
+// A read on its way while this node removes an entry still holds the entry: its answer must not
+// bring the entry back (an admin's removal that the node would then ignore for a second).
+TEST_F(GuardListsOnRedisTest, AReadSentBeforeARemovalDoesNotBringTheEntryBack) {
+  ASSERT_TRUE(Deny("mallory"));
+  ASSERT_EQ(Flushed(*lists_), true);
+  // Redis holds every command for a second: the read goes out first, the removal behind it, and
+  // Redis answers the read with the entry still in the hash.
+  Redis({"CLIENT", "PAUSE", "1000", "ALL"});
+  clock_.Advance(std::chrono::seconds(2));
+  lists_->Round();
+  ASSERT_TRUE(guard_.Remove("sale", guard::GuardList::kDeny, false, "mallory"));
+  ASSERT_EQ(Flushed(*lists_), true) << "the removal is answered, and the read before it";
+  EXPECT_TRUE(guard_.List("sale", guard::GuardList::kDeny).empty())
+      << "the older read brought the removed entry back";
+  EXPECT_EQ(Redis({"HLEN", "vwr:guard"}), "0");
+
+  // What other nodes do still comes through the reads: an entry another node removes.
+  ASSERT_TRUE(Deny("eve"));
+  ASSERT_EQ(Flushed(*lists_), true);
+  clock_.Advance(std::chrono::seconds(2));
+  lists_->Round();  // reads eve back
+  Redis({"DEL", "vwr:guard"});
+  EXPECT_TRUE(redis::testing::Eventually([&] {
+    clock_.Advance(std::chrono::seconds(2));
+    lists_->Round();
+    return guard_.List("sale", guard::GuardList::kDeny).empty();
+  })) << "another node's removal never reached this node";
+}
+
 TEST_F(GuardListsOnRedisTest, ReportsAFailureThatCameBeforeTheFlushWasAsked) {
   BreakTheHash();
   ASSERT_TRUE(Deny("mallory"));

@@ -118,11 +118,11 @@ void ControlPlane::PublishStatus(const std::string& room) {
 }
 
 void ControlPlane::PublishRuleStatus() {
-  std::vector<RuleSet::RuleStatus> status;
-  {
-    std::lock_guard rules(rules_mu_);
-    status = rules_.Status();
-  }
+  // Read and published under rules_mu_: two publishers at once (the tick, and a rule put from
+  // the admin API) publish in the order they read, so an older reading never replaces a newer
+  // one (a rule just put would be missing from the status its own answer reads).
+  std::lock_guard rules(rules_mu_);
+  std::vector<RuleSet::RuleStatus> status = rules_.Status();
   std::lock_guard lock(status_mu_);
   rule_status_ = std::move(status);
 }

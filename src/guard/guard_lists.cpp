@@ -379,17 +379,24 @@ void GuardLists::Reconcile(const std::vector<std::pair<std::string, std::string>
     logged_failure_ = false;
     // This node's writes the read may not hold: written after it was sent, still in flight
     // (sent before it, perhaps behind it on the wire), or failed. The read says nothing of
-    // those entries: the guard keeps this node's state of each, and so does seen_. Writes the
-    // read holds are forgotten.
+    // those entries: the guard keeps this node's state of each, and so does seen_. A write the
+    // read holds is what the hash had as far as this node knew, to compare the read with (an
+    // entry added here and removed by another node before any read saw it is removed here too),
+    // and is then forgotten.
     std::map<std::string, const LocalWrite*> mine;
     for (auto it = recent_.begin(); it != recent_.end();) {
       const std::string& field = it->first;
       if (it->second.seq > read_seq || latest_.contains(field) || unrecorded_.contains(field)) {
         mine.emplace(field, &it->second);
         ++it;
-      } else {
-        it = recent_.erase(it);
+        continue;
       }
+      if (it->second.value) {
+        seen_[field] = *it->second.value;
+      } else {
+        seen_.erase(field);
+      }
+      it = recent_.erase(it);
     }
     for (const auto& [field, value] : next) {
       if (mine.contains(field)) continue;

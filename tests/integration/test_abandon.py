@@ -98,7 +98,10 @@ class AbandonTest(LineChecks, unittest.TestCase):
         present = [line[0], line[2], line[5]]
         last = {}
         # line[1], line[3] and line[4] never poll again: the line shrinks to those still polling.
-        wait_until(lambda: self.poll("line", present, last) and self.queue_size("line") == 3,
+        # Polled until every answer leaves them out (a tick may mark them between two polls).
+        wait_until(lambda: self.poll("line", present, last) and
+                   all(last[t["ticket"]]["queueSize"] == 3 for t in present) and
+                   self.queue_size("line") == 3,
                    timeout=10, message="the silent tickets never left queueSize")
         self.assertEqual([last[t["ticket"]]["queueSize"] for t in present], [3, 3, 3],
                          "every poll's answer leaves them out too")

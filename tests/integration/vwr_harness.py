@@ -564,8 +564,9 @@ class VwrProcess:
     def wait_handles_signal(self, sig=signal.SIGTERM, timeout=5.0):
         """Waits until the process catches `sig` (its graceful-shutdown handler is in place).
 
-        vwr logs "vwr started" slightly before it installs its SIGTERM/SIGINT handlers; a signal
-        sent in between kills it outright. Tests that are not about that race wait for this.
+        A signal sent before vwr has installed its handlers (while it reads its configuration)
+        kills it outright; once they are in place, one sent before the node runs waits for it.
+        Tests that are not about that race wait for this.
         """
         if not os.path.exists("/proc/%d/status" % self.proc.pid):
             return

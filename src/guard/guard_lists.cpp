@@ -377,46 +377,38 @@ void GuardLists::Reconcile(const std::vector<std::pair<std::string, std::string>
   {
     std::lock_guard lock(mu_);
     logged_failure_ = false;
-    // This node's writes the read may not hold: written after it was sent, still in flight
-    // (sent before it, perhaps behind it on the wire), or failed. The read says nothing of
-    // those entries: the guard keeps this node's state of each, and so does seen_. A write the
-    // read holds is what the hash had as far as this node knew, to compare the read with (an
-    // entry added here and removed by another node before any read saw it is removed here too),
-    // and is then forgotten.
-    std::map<std::string, const LocalWrite*> mine;
-    for (auto it = recent_.begin(); it != recent_.end();) {
-      const std::string& field = it->first;
-      if (it->second.seq > read_seq || latest_.contains(field) || unrecorded_.contains(field)) {
-        mine.emplace(field, &it->second);
-        ++it;
-        continue;
-      }
-      if (it->second.value) {
-        seen_[field] = *it->second.value;
+    // This node's writes: each is the hash's state of its entry as far as this node knows
+    // (seen_), so that a read without an entry added here removes it (another node did). A
+    // write the read may not hold (written after it was sent, still in flight, perhaps behind
+    // it on the wire, or failed) overrides the read too: the guard keeps this node's state of
+    // that entry until a later read holds the write; one the read holds is forgotten.
+    auto put = [](std::map<std::string, std::string>& to, const std::string& field,
+                  const std::optional<std::string>& value) {
+      if (value) {
+        to[field] = *value;
       } else {
-        seen_.erase(field);
+        to.erase(field);
       }
-      it = recent_.erase(it);
+    };
+    for (auto it = recent_.begin(); it != recent_.end();) {
+      const auto& [field, write] = *it;
+      const bool unheld =
+          write.seq > read_seq || latest_.contains(field) || unrecorded_.contains(field);
+      put(seen_, field, write.value);
+      if (unheld) put(next, field, write.value);
+      it = unheld ? std::next(it) : recent_.erase(it);
     }
     for (const auto& [field, value] : next) {
-      if (mine.contains(field)) continue;
       auto it = seen_.find(field);
       if (it == seen_.end() || it->second != value)
         apply.push_back(*DecodeGuardEntry(field, value));
     }
     for (const auto& [field, value] : seen_) {
-      if (next.contains(field) || mine.contains(field)) continue;
+      if (next.contains(field)) continue;
       std::optional<guard::GuardChange> gone = DecodeGuardEntry(field, value);
       if (!gone) continue;
       gone->removed = true;
       apply.push_back(std::move(*gone));
-    }
-    for (const auto& [field, write] : mine) {
-      if (write->value) {
-        next[field] = *write->value;
-      } else {
-        next.erase(field);
-      }
     }
     seen_ = std::move(next);
   }

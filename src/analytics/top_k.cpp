@@ -113,7 +113,16 @@ TopSketch::TopSketch(std::size_t capacity)
       keys_(hashes_.size()) {}
 
 std::uint8_t& TopSketch::Add(std::string_view key, std::uint64_t weight) {
-  if (key.size() > kMaxKeyBytes) key = key.substr(0, kMaxKeyBytes);
+  if (key.size() > kMaxKeyBytes) {
+    // Cut before a character, not inside one: back off over UTF-8 continuation bytes (at most
+    // three), so that a cut Korean page address reads as its first characters, not as U+FFFD.
+    std::size_t cut = kMaxKeyBytes;
+    for (int i = 0; i < 3 && cut > 0 && (static_cast<unsigned char>(key[cut]) & 0xC0) == 0x80;
+         ++i) {
+      --cut;
+    }
+    key = key.substr(0, cut);
+  }
   total_ += weight;
   const std::uint64_t hash = std::hash<std::string_view>{}(key);
   for (std::size_t i = 0; i < size_; ++i) {

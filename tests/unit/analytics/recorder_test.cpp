@@ -45,6 +45,22 @@ TEST(TopSketch, CutsLongKeys) {
                          {std::string(TopSketch::kMaxKeyBytes, 'x'), 2}}));
 }
 
+TEST(TopSketch, CutsLongKeysBeforeACharacterNotInsideIt) {
+  // "/공연/" and then 3-byte Korean syllables: the cut at kMaxKeyBytes falls inside one.
+  std::string key = "/";
+  while (key.size() <= TopSketch::kMaxKeyBytes) key += "\xEA\xB3\xB5";  // 공
+  ASSERT_NE(TopSketch::kMaxKeyBytes % 3, 1u);  // the cut is inside a syllable
+  TopSketch sketch(2);
+  sketch.Add(key);
+  std::string kept;
+  sketch.ForEach([&](const TopSketch::Entry& e) { kept = std::string(e.key); });
+  EXPECT_LE(kept.size(), TopSketch::kMaxKeyBytes);
+  EXPECT_EQ((kept.size() - 1) % 3, 0u) << kept.size();
+  EXPECT_EQ(ValidUtf8(kept), kept);
+  EXPECT_EQ(key.substr(0, kept.size()), kept);
+  EXPECT_GE(kept.size(), TopSketch::kMaxKeyBytes - 2);
+}
+
 TEST(Visitors, AgentClassesAndAddressPrefixes) {
   EXPECT_EQ(ClassifyAgent("Mozilla/5.0 (Windows NT 10.0) Chrome/120"), AgentClass::kBrowser);
   EXPECT_EQ(ClassifyAgent("Mozilla/5.0 (compatible; Googlebot/2.1)"), AgentClass::kBot);

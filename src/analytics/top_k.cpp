@@ -6,6 +6,8 @@
 #include <cstring>
 #include <functional>
 
+#include "util/utf8.hpp"
+
 namespace vwr::analytics {
 
 namespace {
@@ -208,43 +210,19 @@ std::vector<TopEntry> TopTable::Top(std::size_t k) const {
 std::string ValidUtf8(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-  const auto* end = p + text.size();
-  while (p < end) {
-    const unsigned char c = *p;
-    std::size_t len = 0;
-    std::uint32_t cp = 0;
-    if (c < 0x80) {
-      len = 1;
-      cp = c;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-      cp = c & 0x1Fu;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      cp = c & 0x0Fu;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      cp = c & 0x07u;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (static_cast<unsigned char>(text[i]) < 0x80) {
+      out.push_back(text[i++]);
+      continue;
     }
-    bool ok = len != 0 && static_cast<std::size_t>(end - p) >= len;
-    for (std::size_t i = 1; ok && i < len; ++i) {
-      if ((p[i] & 0xC0) != 0x80) {
-        ok = false;
-      } else {
-        cp = (cp << 6) | (p[i] & 0x3Fu);
-      }
-    }
-    if (ok && ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-               (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))) {
-      ok = false;
-    }
-    if (ok) {
-      out.append(reinterpret_cast<const char*>(p), len);
-      p += len;
+    char32_t code = 0;
+    if (const std::size_t length = util::DecodeUtf8Sequence(text, i, code); length != 0) {
+      out.append(text.substr(i, length));
+      i += length;
     } else {
-      out += "\xEF\xBF\xBD";
-      ++p;
+      out += "\xEF\xBF\xBD";  // U+FFFD for the byte that starts no character
+      ++i;
     }
   }
   return out;

@@ -46,7 +46,7 @@ TEST(TopSketch, CutsLongKeys) {
 }
 
 TEST(TopSketch, CutsLongKeysBeforeACharacterNotInsideIt) {
-  // "/공연/" and then 3-byte Korean syllables: the cut at kMaxKeyBytes falls inside one.
+  // "/" and then 3-byte Korean syllables (공): the cut at kMaxKeyBytes falls inside one.
   std::string key = "/";
   while (key.size() <= TopSketch::kMaxKeyBytes) key += "\xEA\xB3\xB5";  // 공
   ASSERT_NE(TopSketch::kMaxKeyBytes % 3, 1u);  // the cut is inside a syllable

@@ -77,7 +77,7 @@ fuzz_tests = ^fuzz\.($(subst $(space),|,$(strip $(FUZZ_TARGETS))))$$
 
 # -O0 with line tables only, and assertions on: the sanitizers' reports still name file and
 # line, and the tree, which CI compiles from scratch, builds in well under half the time it
-# takes at -O1 (measured on 2 cores: 397 s against about 970 s), for about 100 s more of test
+# takes at -O1 (measured on 2 cores: 397 s against about 970 s), for about 150 s more of test
 # time and fewer runs per second of fuzzing. For a long fuzzing session, a tree at -O1 runs
 # faster: FUZZ_OPT=-O1 (in another FUZZ_BUILD_DIR, to keep this one).
 FUZZ_OPT ?= -O0

@@ -61,6 +61,16 @@ TEST(TopSketch, CutsLongKeysBeforeACharacterNotInsideIt) {
   EXPECT_GE(kept.size(), TopSketch::kMaxKeyBytes - 2);
 }
 
+TEST(TopSketch, AKeyOfContinuationBytesOnlyIsCutAfterAtMostThreeStepsBack) {
+  // A hostile key that is no UTF-8 at all: the cut looks back over at most three bytes (the
+  // longest a character can run past the cut), and output makes it valid (ValidUtf8).
+  TopSketch sketch(2);
+  sketch.Add(std::string(1000, '\x80'));
+  std::string kept;
+  sketch.ForEach([&](const TopSketch::Entry& e) { kept = std::string(e.key); });
+  EXPECT_EQ(kept, std::string(TopSketch::kMaxKeyBytes - 3, '\x80'));
+}
+
 TEST(Visitors, AgentClassesAndAddressPrefixes) {
   EXPECT_EQ(ClassifyAgent("Mozilla/5.0 (Windows NT 10.0) Chrome/120"), AgentClass::kBrowser);
   EXPECT_EQ(ClassifyAgent("Mozilla/5.0 (compatible; Googlebot/2.1)"), AgentClass::kBot);
